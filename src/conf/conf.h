@@ -1,0 +1,68 @@
+/* The configuration file: nginx-like syntax (`key value;`, `name { ... }`,
+ * `#` comments, single/double quotes). Pure: text in, struct out, errors with
+ * a line number into the caller's buffer. SPEC section 1 lists the keys. */
+#ifndef LE_CONF_H
+#define LE_CONF_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LE_TAKEOVER_IDLE = 0, LE_TAKEOVER_ALWAYS, LE_TAKEOVER_NEVER };
+enum { LE_AUTH_NONE = 0, LE_AUTH_A, LE_AUTH_B, LE_AUTH_C, LE_AUTH_TX };
+
+typedef struct le_conf_domain {
+    char *name;                 /* play domain */
+    char *push_domain;          /* NULL if none */
+    int64_t hls_fragment_ms;    /* default 2000 */
+    int hls_window;             /* segments in a live playlist, default 6 */
+    int hls;                    /* on by default */
+    int timeshift;              /* off by default */
+    int64_t timeshift_retention_ms; /* default 7d, at most 15d */
+    int auth_type;              /* LE_AUTH_* */
+    char *auth_key1, *auth_key2;
+    int64_t auth_delta_s;       /* default 1800 */
+    char *notify_url;
+    char *notify_auth_key;
+    char *ip_black_list;        /* raw comma-separated text, parsed by auth */
+    char *ip_white_list;
+    char *cors_origin;          /* Access-Control-Allow-Origin, default "*" */
+    struct le_conf_domain *next;
+} le_conf_domain;
+
+typedef struct le_conf {
+    char *node_name;            /* default: hostname */
+    char *rtmp_listen;          /* "0.0.0.0:1935" */
+    char *http_listen;          /* "0.0.0.0:8080" */
+    char *admin_listen;         /* "127.0.0.1:8081" */
+    char *data_dir;             /* "/var/lib/livedge" */
+    char *redis;                /* "embedded" | "HOST:PORT" | "unix:/path" */
+    char *redis_prefix;         /* "livedge:" */
+    char *access_key_id, *access_key_secret; /* admin { } block; NULL if none */
+    char *default_domain;
+    char *log_level;            /* debug|info|warn|error, default info */
+    int publish_takeover;       /* LE_TAKEOVER_*, default idle */
+    int64_t publish_idle_ms;    /* takeover "idle" threshold, default 3000 */
+    int64_t handshake_timeout_ms; /* default 10000 */
+    int64_t idle_timeout_ms;    /* publisher silence before close, default 30000 */
+    int64_t http_header_timeout_ms; /* slowloris guard, default 10000 */
+    uint32_t rtmp_chunk_size;   /* our outbound chunk size, default 4096 */
+    uint32_t rtmp_max_message;  /* default 8 MiB */
+    int64_t gop_cache_max_ms;   /* bound on GOP cache duration, default 10000 */
+    size_t gop_cache_max_bytes; /* default 16 MiB */
+    size_t viewer_queue_bytes;  /* per viewer queue before skipping, default 4 MiB */
+    int64_t viewer_drop_ms;     /* behind for this long: dropped, default 10000 */
+    int max_connections;        /* default 10000 */
+    le_conf_domain *domains;    /* linked list, file order */
+} le_conf;
+
+/* Built-in defaults, the node runs on these with no file at all. */
+le_conf *le_conf_defaults(void);
+/* Parses text; on error returns NULL and writes "line N: message" into err. */
+le_conf *le_conf_parse(const char *text, size_t len, char *err, size_t errlen);
+/* Reads and parses a file (startup and SIGHUP only, off the hot path). */
+le_conf *le_conf_load(const char *path, char *err, size_t errlen);
+void le_conf_free(le_conf *c);
+
+/* The domain with this play name, or whose push_domain is this name. */
+le_conf_domain *le_conf_find_domain(const le_conf *c, const char *host, int *is_push);
+
+#endif

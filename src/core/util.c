@@ -1,0 +1,201 @@
+#include "core/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "livedge: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *le_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *le_xcalloc(size_t nmemb, size_t n)
+{
+    void *p = calloc(nmemb ? nmemb : 1, n ? n : 1);
+    if (!p)
+        oom(nmemb * n);
+    return p;
+}
+
+void *le_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *le_xstrndup(const char *s, size_t n)
+{
+    char *p = le_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *le_xstrdup(const char *s)
+{
+    return le_xstrndup(s, strlen(s));
+}
+
+uint64_t le_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t le_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int le_name_valid(const char *s, size_t n)
+{
+    if (n < 1 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    /* "." and ".." would be path components once a name reaches a file. */
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return 0;
+    return 1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0)
+                return -1;
+            c = (char)(h * 16 + l);
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (o + 1 >= outsz)
+            return -1;
+        out[o++] = c;
+    }
+    if (outsz)
+        out[o] = '\0';
+    return (int)o;
+}
+
+int le_query_get(const char *q, size_t qlen, const char *key, char *out, size_t outsz)
+{
+    size_t klen = strlen(key);
+    size_t i = 0;
+    while (i < qlen) {
+        size_t end = i;
+        while (end < qlen && q[end] != '&')
+            end++;
+        const char *eq = memchr(q + i, '=', end - i);
+        size_t nlen = eq ? (size_t)(eq - (q + i)) : end - i;
+        if (nlen == klen && memcmp(q + i, key, klen) == 0) {
+            if (!eq) {
+                if (outsz)
+                    out[0] = '\0';
+                return 0;
+            }
+            return le_url_decode(eq + 1, (size_t)(q + end - (eq + 1)), out, outsz, 1);
+        }
+        i = end + 1;
+    }
+    return -1;
+}
+
+int le_parse_duration_ms(const char *s, int64_t *ms)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || v > 1000000000ull)
+        return -1;
+    int64_t mul;
+    if (*end == '\0' || strcmp(end, "s") == 0) mul = 1000;
+    else if (strcmp(end, "ms") == 0) mul = 1;
+    else if (strcmp(end, "m") == 0) mul = 60000;
+    else if (strcmp(end, "h") == 0) mul = 3600000;
+    else if (strcmp(end, "d") == 0) mul = 86400000;
+    else return -1;
+    *ms = (int64_t)v * mul;
+    return 0;
+}
+
+void le_buf_reserve(le_buf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    b->p = le_xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+void le_buf_append(le_buf *b, const void *data, size_t n)
+{
+    le_buf_reserve(b, n);
+    if (n)
+        memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+void le_buf_u8(le_buf *b, uint8_t v) { le_buf_append(b, &v, 1); }
+void le_buf_be16(le_buf *b, uint16_t v) { uint8_t t[2]; le_wr_be16(t, v); le_buf_append(b, t, 2); }
+void le_buf_be24(le_buf *b, uint32_t v) { uint8_t t[3]; le_wr_be24(t, v); le_buf_append(b, t, 3); }
+void le_buf_be32(le_buf *b, uint32_t v) { uint8_t t[4]; le_wr_be32(t, v); le_buf_append(b, t, 4); }
+
+void le_buf_printf(le_buf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        le_buf_reserve(b, (size_t)n + 1);
+        vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+void le_buf_free(le_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,55 @@
+/* Small shared helpers: allocation that aborts on OOM (internal objects only;
+ * sizes a peer controls are checked before they get here), clocks, the SPEC
+ * name charset, query strings. */
+#ifndef LE_UTIL_H
+#define LE_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+void *le_xmalloc(size_t n);
+void *le_xcalloc(size_t nmemb, size_t n);
+void *le_xrealloc(void *p, size_t n);
+char *le_xstrdup(const char *s);
+char *le_xstrndup(const char *s, size_t n);
+
+uint64_t le_mono_ms(void);   /* CLOCK_MONOTONIC in ms */
+int64_t le_wall_ms(void);    /* unix epoch in ms */
+
+/* SPEC 2: app and stream names are 1-255 bytes of [A-Za-z0-9_.-]. */
+int le_name_valid(const char *s, size_t n);
+
+/* Finds `key` in an application/x-www-form-urlencoded string and decodes its
+ * value into out. Returns the decoded length, or -1 if absent or too long. */
+int le_query_get(const char *query, size_t qlen, const char *key, char *out, size_t outsz);
+/* Percent-decodes in place semantics into out ('+' becomes space when plus is
+ * set). Returns the length or -1 on a bad escape or overflow. */
+int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus);
+
+/* Duration with optional s/m/h/d suffix (default seconds, "ms" allowed). */
+int le_parse_duration_ms(const char *s, int64_t *ms);
+
+
+
+/* A growable byte buffer for building replies (not for media fan-out). */
+typedef struct le_buf {
+    uint8_t *p;
+    size_t len, cap;
+} le_buf;
+void le_buf_reserve(le_buf *b, size_t extra);
+void le_buf_append(le_buf *b, const void *data, size_t n);
+void le_buf_u8(le_buf *b, uint8_t v);
+void le_buf_be16(le_buf *b, uint16_t v);
+void le_buf_be24(le_buf *b, uint32_t v);
+void le_buf_be32(le_buf *b, uint32_t v);
+void le_buf_printf(le_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void le_buf_free(le_buf *b);
+
+static inline uint32_t le_rd_be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static inline uint32_t le_rd_be24(const uint8_t *p) { return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]; }
+static inline uint32_t le_rd_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline uint32_t le_rd_le32(const uint8_t *p) { return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]; }
+static inline void le_wr_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void le_wr_be24(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 16); p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)v; }
+static inline void le_wr_be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+static inline void le_wr_le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
+#endif

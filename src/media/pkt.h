@@ -1,0 +1,41 @@
+/* A media packet: one RTMP message / FLV tag body, immutable once pushed into
+ * a stream and shared by reference among every viewer. Wire forms (RTMP
+ * chunks, FLV tag) are built once, lazily, by the first viewer that needs
+ * them, and freed with the packet. */
+#ifndef LE_PKT_H
+#define LE_PKT_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LE_PKT_AUDIO = 8, LE_PKT_VIDEO = 9, LE_PKT_DATA = 18 };
+
+#define LE_PKT_KEY     0x01   /* video keyframe (or any audio/data packet) */
+#define LE_PKT_SEQHDR  0x02   /* decoder config: AVC/HEVC/AV1 or AAC header */
+#define LE_PKT_META    0x04   /* onMetaData */
+
+typedef struct le_pkt {
+    int refs;
+    uint8_t type;             /* FLV tag type: LE_PKT_* */
+    uint8_t flags;            /* LE_PKT_KEY | LE_PKT_SEQHDR | LE_PKT_META */
+    uint8_t codec;            /* FLV codec id, or LE_CODEC_* for enhanced RTMP */
+    uint32_t ts;              /* ms on the publisher's timeline */
+    int32_t cts;              /* composition offset, ms (video only) */
+    uint32_t len;             /* payload bytes */
+    uint8_t *rtmp_wire;       /* chunked RTMP form, see le_rtmp_chunk_wire() */
+    size_t rtmp_wire_len;
+    uint8_t *flv_wire;        /* 11-byte tag header + payload + PreviousTagSize */
+    size_t flv_wire_len;
+    uint8_t data[];           /* payload: FLV tag body == RTMP message body */
+} le_pkt;
+
+/* Copies data; refs = 1; classifies flags and codec from the tag body. */
+le_pkt *le_pkt_new(uint8_t type, uint32_t ts, const uint8_t *data, uint32_t len);
+static inline le_pkt *le_pkt_ref(le_pkt *p) { p->refs++; return p; }
+void le_pkt_unref(le_pkt *p);
+/* libevent cleanup callback shape: evbuffer_add_reference(..., le_pkt_unref_cb, pkt). */
+void le_pkt_unref_cb(const void *data, size_t len, void *pkt);
+
+/* The FLV tag form, built on first call and cached. */
+const uint8_t *le_pkt_flv_tag(le_pkt *p, size_t *len);
+
+#endif

@@ -1,0 +1,116 @@
+/* The stream registry: one le_stream per (play domain, app, name), owning its
+ * publisher slot, metadata and sequence headers, GOP cache and subscribers.
+ * Data flows one way: a publisher pushes packets, the stream fans them out to
+ * subscribers (RTMP players, HTTP-FLV players, the HLS segmenter).
+ *
+ * A stream outlives its publisher (it is kept while it has subscribers or
+ * module state such as HLS sequence numbers, see le_stream_set_ext) so that a
+ * publisher restart continues the same HLS sequence. */
+#ifndef LE_STREAM_H
+#define LE_STREAM_H
+#include <stddef.h>
+#include <stdint.h>
+#include "media/pkt.h"
+
+typedef struct le_stream le_stream;
+typedef struct le_sub le_sub;
+
+typedef struct le_sub_ops {
+    /* A packet for this subscriber. The callee takes its own reference if it
+     * keeps the packet; it must not detach or free itself from here (mark and
+     * reap later). */
+    void (*packet)(le_sub *s, le_pkt *p);
+    /* The publisher left; the subscriber decides whether to stay attached
+     * (HLS) or to finish and detach (players). */
+    void (*unpublish)(le_sub *s);
+    /* A new publisher started on the stream (HLS: discontinuity). */
+    void (*publish)(le_sub *s);
+} le_sub_ops;
+
+struct le_sub {
+    const le_sub_ops *ops;
+    void *ctx;                 /* owner's object */
+    le_stream *st;             /* NULL when detached */
+    le_sub *prev, *next;
+    /* Slow-viewer state, owned by le_sub_admit(). */
+    int skipping;              /* waiting for the next keyframe */
+    uint64_t behind_since_ms;  /* monotonic ms the queue first went over; 0 if not */
+    uint64_t sent_pkts, skipped_pkts;
+    int is_player;             /* counted as a viewer */
+    int started;               /* has received a keyframe (video) or audio */
+};
+
+/* A publisher's handle: how the stream tells the owner to leave. */
+typedef struct le_pub_ops {
+    void (*kick)(void *ctx, const char *reason);
+} le_pub_ops;
+
+typedef struct le_stream_limits {
+    int64_t gop_max_ms;
+    size_t gop_max_bytes;
+    size_t viewer_queue_bytes;   /* over this: skip to next keyframe */
+    int64_t viewer_drop_ms;      /* over the queue bound this long: drop */
+    int takeover;                /* LE_TAKEOVER_* from conf.h */
+    int64_t takeover_idle_ms;
+} le_stream_limits;
+
+void le_stream_set_limits(const le_stream_limits *l);
+const le_stream_limits *le_stream_get_limits(void);
+
+/* Lookup; with create, makes an empty stream. Names must already be valid. */
+le_stream *le_stream_find(const char *domain, const char *app, const char *name, int create);
+const char *le_stream_domain(const le_stream *st);
+const char *le_stream_app(const le_stream *st);
+const char *le_stream_name(const le_stream *st);
+const char *le_stream_key(const le_stream *st);  /* "domain/app/name" for logs */
+
+/* Claims the publisher slot. Applies the takeover policy: an existing
+ * publisher is kicked (and LE_OK returned) or LE_EEXIST is returned. */
+int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx);
+/* Releases the slot; subscribers get unpublish. ctx must be the owner. */
+void le_stream_unpublish(le_stream *st, void *ctx);
+int le_stream_is_live(const le_stream *st);
+uint64_t le_stream_publish_started_ms(const le_stream *st);  /* wall ms */
+
+/* Stores metadata / sequence headers / GOP and fans out. Takes no reference
+ * from the caller: the stream takes its own where it keeps the packet. */
+void le_stream_push(le_stream *st, le_pkt *p);
+
+/* Attaches and immediately replays metadata, sequence headers and the GOP
+ * cache through ops->packet. */
+void le_stream_attach(le_stream *st, le_sub *s);
+void le_stream_detach(le_sub *s);
+int le_stream_viewers(const le_stream *st);
+
+/* The one slow-viewer policy: given what a viewer has queued, decide
+ * whether this packet goes out. */
+enum { LE_ADMIT_SEND = 0, LE_ADMIT_SKIP, LE_ADMIT_DROP };
+int le_sub_admit(le_sub *s, const le_pkt *p, size_t queued_bytes, uint64_t now_ms);
+
+/* Per-stream module state (e.g. the HLS segmenter), freed with the stream. */
+enum { LE_EXT_HLS = 0, LE_EXT_MAX };
+void *le_stream_ext(const le_stream *st, int slot);
+void le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *));
+
+/* Hooks for modules that attach per-stream machinery when a publish starts. */
+typedef void (*le_stream_hook)(le_stream *st);
+void le_stream_on_publish(le_stream_hook h);
+
+/* Iteration for the admin side and metrics. */
+typedef void (*le_stream_iter_fn)(le_stream *st, void *arg);
+void le_stream_foreach(le_stream_iter_fn fn, void *arg);
+size_t le_stream_count_live(void);
+
+/* Stats kept by the stream. */
+typedef struct le_stream_stats {
+    uint64_t bytes_in, video_frames, audio_frames;
+    double width, height, framerate;
+    uint8_t video_codec, audio_codec;
+} le_stream_stats;
+const le_stream_stats *le_stream_get_stats(const le_stream *st);
+
+/* Drops streams with no publisher, no subscriber, idle longer than ms. */
+void le_stream_gc(uint64_t idle_ms);
+void le_stream_shutdown(void);   /* frees everything (exit, tests) */
+
+#endif

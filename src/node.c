@@ -1,0 +1,1 @@
+/* placeholder */ typedef int le_placeholder_node_t;

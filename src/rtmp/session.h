@@ -1,0 +1,16 @@
+/* RTMP connections: accept, handshake, chunk stream, commands, publish and
+ * play on the stream registry. */
+#ifndef LE_RTMP_SESSION_H
+#define LE_RTMP_SESSION_H
+#include <stddef.h>
+
+struct event_base;
+
+int le_rtmp_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
+int le_rtmp_port(void);
+/* Stops accepting; publishers and players are closed (shutdown). */
+void le_rtmp_shutdown(void);
+/* Periodic work: handshake and idle timeouts. Called by the node's tick. */
+void le_rtmp_tick(void);
+
+#endif
