@@ -1,1 +1,60 @@
-int main(void) { return 0; }
+/* livedge: command line, then the node. */
+#include "conf/conf.h"
+#include "core/log.h"
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: livedge [-c FILE] [-t] [-V] [-h]\n"
+               "  -c FILE  configuration file (default: embedded defaults)\n"
+               "  -t       check the configuration and exit (0 ok, 1 error)\n"
+               "  -V       print the version and exit\n"
+               "  -h       this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int test_only = 0, opt;
+    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 't': test_only = 1; break;
+        case 'V': printf("livedge %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    char err[512] = "";
+    le_conf *conf = path ? le_conf_load(path, err, sizeof(err)) : le_conf_defaults();
+    if (!conf) {
+        fprintf(stderr, "livedge: %s: %s\n", path, err);
+        if (test_only)
+            fprintf(stderr, "livedge: configuration file %s test failed\n", path);
+        return 1;
+    }
+    if (test_only) {
+        printf("livedge: configuration %s is ok\n", path ? path : "(embedded defaults)");
+        le_conf_free(conf);
+        return 0;
+    }
+    if (le_node_start(conf, path, err, sizeof(err)) != 0) {
+        le_error("node", "cannot start: %s", err);
+        le_node_free();
+        return 1;
+    }
+    int rc = le_node_run();
+    le_info("node", "stopped");
+    le_node_free();
+    return rc;
+}

@@ -1,1 +1,220 @@
-/* placeholder */ typedef int le_placeholder_node_t;
+/* The node: event base, running configuration, listeners, the 1 s tick,
+ * signals (SIGHUP reload, SIGTERM/SIGINT stop) and systemd notification. */
+#include "node.h"
+#include "core/log.h"
+#include "core/sdnotify.h"
+#include "core/util.h"
+#include "hls/segmenter.h"
+#include "http/server.h"
+#include "media/stream.h"
+#include "rtmp/session.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MOD "node"
+#define STREAM_IDLE_GC_MS (10 * 60 * 1000)
+#define STOP_DEADLINE_S 10
+
+/* Connections keep pointers to le_conf_domain of the configuration they
+ * started under, so a replaced configuration is retired, not freed, until
+ * exit. Reloads are rare; the cost is a few KiB each. */
+typedef struct retired {
+    le_conf *conf;
+    struct retired *next;
+} retired;
+
+static struct event_base *base;
+static le_conf *conf;
+static char *conf_path;
+static retired *retired_confs;
+static le_node_stats stats;
+static struct event *tick_ev, *sig_hup, *sig_term, *sig_int;
+static uint64_t watchdog_usec, last_watchdog_ms;
+static int stopping;
+
+struct event_base *le_node_base(void) { return base; }
+const le_conf *le_node_conf(void) { return conf; }
+le_node_stats *le_node_stats_get(void) { return &stats; }
+
+const le_conf_domain *le_node_domain(const char *play_domain)
+{
+    for (le_conf_domain *d = conf->domains; d; d = d->next)
+        if (strcasecmp(d->name, play_domain) == 0)
+            return d;
+    return NULL;
+}
+
+const le_conf_domain *le_node_resolve_domain(const char *vhost, const char *host, int *is_push)
+{
+    *is_push = 0;
+    if (vhost && *vhost)
+        return le_conf_find_domain(conf, vhost, is_push);
+    if (host && *host) {
+        const le_conf_domain *d = le_conf_find_domain(conf, host, is_push);
+        if (d)
+            return d;
+    }
+    *is_push = 0;
+    return conf->default_domain ? le_node_domain(conf->default_domain) : NULL;
+}
+
+static void apply_conf(const le_conf *c)
+{
+    int lvl = c->log_level ? le_log_level_parse(c->log_level) : LE_LOG_INFO;
+    le_log_level = lvl >= 0 ? lvl : LE_LOG_INFO;
+    le_stream_limits l = {
+        .gop_max_ms = c->gop_cache_max_ms,
+        .gop_max_bytes = c->gop_cache_max_bytes,
+        .viewer_queue_bytes = c->viewer_queue_bytes,
+        .viewer_drop_ms = c->viewer_drop_ms,
+        .takeover = c->publish_takeover,
+        .takeover_idle_ms = c->publish_idle_ms,
+    };
+    le_stream_set_limits(&l);
+}
+
+static void reload(void)
+{
+    char err[512];
+    if (!conf_path) {
+        le_info(MOD, "SIGHUP: running on embedded defaults, nothing to reload");
+        return;
+    }
+    le_sd_notify("RELOADING=1");
+    le_conf *nc = le_conf_load(conf_path, err, sizeof(err));
+    if (!nc) {
+        le_error(MOD, "reload of %s failed, keeping the running configuration: %s", conf_path, err);
+        le_sd_notify("READY=1");
+        return;
+    }
+    /* Listen addresses and the outbound chunk size are bound at start; a
+     * change needs a restart. Everything else applies to new work at once. */
+    if (strcmp(nc->rtmp_listen, conf->rtmp_listen) != 0 ||
+        strcmp(nc->http_listen, conf->http_listen) != 0 ||
+        nc->rtmp_chunk_size != conf->rtmp_chunk_size)
+        le_warn(MOD, "reload: listen addresses and rtmp_chunk_size change only on restart");
+    nc->rtmp_chunk_size = conf->rtmp_chunk_size;
+    retired *r = le_xmalloc(sizeof(*r));
+    r->conf = conf;
+    r->next = retired_confs;
+    retired_confs = r;
+    conf = nc;
+    apply_conf(conf);
+    le_info(MOD, "configuration reloaded from %s", conf_path);
+    le_sd_notify("READY=1");
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    le_rtmp_tick();
+    le_stream_gc(STREAM_IDLE_GC_MS);
+    if (watchdog_usec) {
+        uint64_t now = le_mono_ms();
+        if (now - last_watchdog_ms >= watchdog_usec / 2000) {
+            le_sd_notify("WATCHDOG=1");
+            last_watchdog_ms = now;
+        }
+    }
+}
+
+static void stop(void)
+{
+    if (stopping)
+        return;
+    stopping = 1;
+    le_info(MOD, "stopping");
+    le_sd_notify("STOPPING=1");
+    le_rtmp_shutdown();
+    le_http_shutdown();
+    /* Outstanding writes get a moment; the deadline is the hard bound. */
+    struct timeval tv = { 0, 200000 };
+    event_base_loopexit(base, &tv);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    if (sig == SIGHUP)
+        reload();
+    else
+        stop();
+}
+
+int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
+{
+    conf = c;
+    conf_path = path ? le_xstrdup(path) : NULL;
+    apply_conf(conf);
+    signal(SIGPIPE, SIG_IGN);
+    base = event_base_new();
+    if (!base) {
+        snprintf(err, errlen, "event_base_new failed");
+        return -1;
+    }
+    le_log_route_libs();
+    le_hls_init();
+    if (le_rtmp_listen(base, conf->rtmp_listen, err, errlen) != 0)
+        return -1;
+    if (le_http_listen(base, conf->http_listen, err, errlen) != 0)
+        return -1;
+
+    sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);
+    sig_term = evsignal_new(base, SIGTERM, signal_cb, NULL);
+    sig_int = evsignal_new(base, SIGINT, signal_cb, NULL);
+    evsignal_add(sig_hup, NULL);
+    evsignal_add(sig_term, NULL);
+    evsignal_add(sig_int, NULL);
+    tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
+    struct timeval one = { 1, 0 };
+    event_add(tick_ev, &one);
+
+    watchdog_usec = le_sd_watchdog_usec();
+    le_info(MOD, "livedge %s ready: rtmp %s (port %d), http %s (port %d)", PACKAGE_VERSION,
+            conf->rtmp_listen, le_rtmp_port(), conf->http_listen, le_http_port());
+    le_sd_notify("READY=1");
+    if (watchdog_usec) {
+        le_sd_notify("WATCHDOG=1");
+        last_watchdog_ms = le_mono_ms();
+    }
+    return 0;
+}
+
+int le_node_run(void)
+{
+    event_base_dispatch(base);
+    return 0;
+}
+
+void le_node_free(void)
+{
+    if (!stopping) {
+        le_rtmp_shutdown();
+        le_http_shutdown();
+    }
+    le_stream_shutdown();
+    struct event *evs[] = { tick_ev, sig_hup, sig_term, sig_int };
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    if (base)
+        event_base_free(base);
+    while (retired_confs) {
+        retired *r = retired_confs;
+        retired_confs = r->next;
+        le_conf_free(r->conf);
+        free(r);
+    }
+    le_conf_free(conf);
+    free(conf_path);
+    conf = NULL;
+    base = NULL;
+}

@@ -1,1 +1,397 @@
-/* placeholder */ typedef int le_placeholder_stream_t;
+#include "media/stream.h"
+#include "media/flv.h"
+#include "conf/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_SIZE 4096u
+#define MAX_HOOKS 8
+
+struct le_stream {
+    char *key;                  /* "domain/app/name"; domain/app/name point into it */
+    const char *domain, *app, *name;
+    le_stream *hnext;
+
+    const le_pub_ops *pub_ops;  /* publisher slot; NULL when not live */
+    void *pub_ctx;
+    uint64_t pub_start_wall_ms;
+    uint64_t last_pkt_ms;       /* monotonic, last packet from the publisher */
+
+    /* What a new viewer needs before live packets. Each holds a reference,
+     * released when replaced, on unpublish, or when the stream is freed. */
+    le_pkt *meta, *vseq, *aseq;
+    le_pkt **gop;               /* since the last video keyframe */
+    size_t gop_len, gop_cap, gop_bytes;
+    int has_video;              /* this publish has sent video */
+
+    le_sub *subs;
+    int nviewers;
+    uint64_t idle_since_ms;     /* monotonic; 0 while in use */
+
+    void *ext[LE_EXT_MAX];
+    void (*ext_free[LE_EXT_MAX])(void *);
+    le_stream_stats stats;
+};
+
+static le_stream *table[HASH_SIZE];
+static size_t nlive;
+static le_stream_hook hooks[MAX_HOOKS];
+static int nhooks;
+static le_stream_limits limits = {
+    .gop_max_ms = 10000, .gop_max_bytes = 16u << 20, .viewer_queue_bytes = 4u << 20,
+    .viewer_drop_ms = 10000, .takeover = LE_TAKEOVER_IDLE, .takeover_idle_ms = 3000,
+};
+
+void le_stream_set_limits(const le_stream_limits *l) { limits = *l; }
+const le_stream_limits *le_stream_get_limits(void) { return &limits; }
+
+static uint32_t hash_key(const char *s)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+le_stream *le_stream_find(const char *domain, const char *app, const char *name, int create)
+{
+    size_t dl = strlen(domain), al = strlen(app), nl = strlen(name);
+    char *key = le_xmalloc(dl + al + nl + 3);
+    memcpy(key, domain, dl);
+    key[dl] = '/';
+    memcpy(key + dl + 1, app, al);
+    key[dl + 1 + al] = '/';
+    memcpy(key + dl + al + 2, name, nl + 1);
+
+    uint32_t b = hash_key(key) % HASH_SIZE;
+    for (le_stream *st = table[b]; st; st = st->hnext) {
+        if (strcmp(st->key, key) == 0) {
+            free(key);
+            return st;
+        }
+    }
+    if (!create) {
+        free(key);
+        return NULL;
+    }
+    le_stream *st = le_xcalloc(1, sizeof(*st));
+    st->key = key;
+    /* domain/app/name as separate strings: a second copy with NULs. */
+    char *parts = le_xmalloc(dl + al + nl + 3);
+    memcpy(parts, key, dl + al + nl + 3);
+    parts[dl] = '\0';
+    parts[dl + 1 + al] = '\0';
+    st->domain = parts;
+    st->app = parts + dl + 1;
+    st->name = parts + dl + al + 2;
+    st->idle_since_ms = le_mono_ms();
+    st->hnext = table[b];
+    table[b] = st;
+    return st;
+}
+
+const char *le_stream_domain(const le_stream *st) { return st->domain; }
+const char *le_stream_app(const le_stream *st) { return st->app; }
+const char *le_stream_name(const le_stream *st) { return st->name; }
+const char *le_stream_key(const le_stream *st) { return st->key; }
+int le_stream_is_live(const le_stream *st) { return st && st->pub_ops != NULL; }
+uint64_t le_stream_publish_started_ms(const le_stream *st) { return st->pub_start_wall_ms; }
+int le_stream_viewers(const le_stream *st) { return st->nviewers; }
+const le_stream_stats *le_stream_get_stats(const le_stream *st) { return &st->stats; }
+size_t le_stream_count_live(void) { return nlive; }
+
+static void gop_clear(le_stream *st)
+{
+    for (size_t i = 0; i < st->gop_len; i++)
+        le_pkt_unref(st->gop[i]);
+    st->gop_len = 0;
+    st->gop_bytes = 0;
+}
+
+static void set_pkt(le_pkt **slot, le_pkt *p)
+{
+    if (*slot)
+        le_pkt_unref(*slot);
+    *slot = p ? le_pkt_ref(p) : NULL;
+}
+
+static void reset_media(le_stream *st)
+{
+    set_pkt(&st->meta, NULL);
+    set_pkt(&st->vseq, NULL);
+    set_pkt(&st->aseq, NULL);
+    gop_clear(st);
+    st->has_video = 0;
+}
+
+/* Releases the publisher slot and tells subscribers. A subscriber may not
+ * detach from inside unpublish (contract in stream.h), so plain iteration
+ * with a saved next pointer is safe. */
+static void release_slot(le_stream *st)
+{
+    if (!st->pub_ops)
+        return;
+    st->pub_ops = NULL;
+    st->pub_ctx = NULL;
+    nlive--;
+    reset_media(st);
+    for (le_sub *s = st->subs, *n; s; s = n) {
+        n = s->next;
+        if (s->ops->unpublish)
+            s->ops->unpublish(s);
+    }
+    if (!st->subs)
+        st->idle_since_ms = le_mono_ms();
+}
+
+int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx)
+{
+    if (st->pub_ops) {
+        uint64_t now = le_mono_ms();
+        int take = limits.takeover == LE_TAKEOVER_ALWAYS ||
+                   (limits.takeover == LE_TAKEOVER_IDLE &&
+                    now - st->last_pkt_ms >= (uint64_t)limits.takeover_idle_ms);
+        if (!take)
+            return LE_EEXIST;
+        const le_pub_ops *old_ops = st->pub_ops;
+        void *old_ctx = st->pub_ctx;
+        le_info("stream", "%s: publisher replaced (takeover)", st->key);
+        release_slot(st);
+        old_ops->kick(old_ctx, "taken over by a new publisher");
+    }
+    st->pub_ops = ops;
+    st->pub_ctx = ctx;
+    st->pub_start_wall_ms = (uint64_t)le_wall_ms();
+    st->last_pkt_ms = le_mono_ms();
+    st->idle_since_ms = 0;
+    memset(&st->stats, 0, sizeof(st->stats));
+    reset_media(st);
+    nlive++;
+    for (int i = 0; i < nhooks; i++)
+        hooks[i](st);
+    for (le_sub *s = st->subs, *n; s; s = n) {
+        n = s->next;
+        if (s->ops->publish)
+            s->ops->publish(s);
+    }
+    return LE_OK;
+}
+
+void le_stream_unpublish(le_stream *st, void *ctx)
+{
+    if (st->pub_ctx == ctx && st->pub_ops)
+        release_slot(st);
+}
+
+void le_stream_on_publish(le_stream_hook h)
+{
+    if (nhooks < MAX_HOOKS)
+        hooks[nhooks++] = h;
+}
+
+static void gop_add(le_stream *st, le_pkt *p)
+{
+    if (st->gop_len == st->gop_cap) {
+        st->gop_cap = st->gop_cap ? st->gop_cap * 2 : 256;
+        st->gop = le_xrealloc(st->gop, st->gop_cap * sizeof(*st->gop));
+    }
+    st->gop[st->gop_len++] = le_pkt_ref(p);
+    st->gop_bytes += p->len;
+    /* Over the bound (a huge GOP): drop it; new viewers then wait for the
+     * next keyframe instead of getting seconds of stale frames. */
+    uint32_t span = p->ts - st->gop[0]->ts;
+    if (st->gop_bytes > limits.gop_max_bytes || (int64_t)span > limits.gop_max_ms)
+        gop_clear(st);
+}
+
+static void update_stats(le_stream *st, le_pkt *p)
+{
+    st->stats.bytes_in += p->len;
+    if (p->type == LE_PKT_VIDEO) {
+        st->stats.video_codec = p->codec;
+        if (!(p->flags & LE_PKT_SEQHDR))
+            st->stats.video_frames++;
+    } else if (p->type == LE_PKT_AUDIO) {
+        st->stats.audio_codec = p->codec;
+        if (!(p->flags & LE_PKT_SEQHDR))
+            st->stats.audio_frames++;
+    } else if (p->flags & LE_PKT_META) {
+        le_flv_meta m;
+        if (le_flv_parse_meta(p->data, p->len, &m) == 0) {
+            st->stats.width = m.width;
+            st->stats.height = m.height;
+            st->stats.framerate = m.framerate;
+        }
+    }
+}
+
+void le_stream_push(le_stream *st, le_pkt *p)
+{
+    st->last_pkt_ms = le_mono_ms();
+    update_stats(st, p);
+
+    if (p->flags & LE_PKT_META) {
+        set_pkt(&st->meta, p);
+    } else if (p->flags & LE_PKT_SEQHDR) {
+        set_pkt(p->type == LE_PKT_VIDEO ? &st->vseq : &st->aseq, p);
+    } else if (p->type == LE_PKT_VIDEO) {
+        st->has_video = 1;
+        if (p->flags & LE_PKT_KEY)
+            gop_clear(st);
+        if ((p->flags & LE_PKT_KEY) || st->gop_len > 0)
+            gop_add(st, p);
+    } else if (p->type == LE_PKT_AUDIO && st->gop_len > 0) {
+        gop_add(st, p);
+    }
+
+    for (le_sub *s = st->subs, *n; s; s = n) {
+        n = s->next;
+        s->ops->packet(s, p);
+    }
+}
+
+void le_stream_attach(le_stream *st, le_sub *s)
+{
+    s->st = st;
+    s->prev = NULL;
+    s->next = st->subs;
+    if (st->subs)
+        st->subs->prev = s;
+    st->subs = s;
+    st->idle_since_ms = 0;
+    s->skipping = 0;
+    s->behind_since_ms = 0;
+    if (s->is_player)
+        st->nviewers++;
+    if (!st->pub_ops)
+        return;
+    if (st->meta)
+        s->ops->packet(s, st->meta);
+    if (st->vseq)
+        s->ops->packet(s, st->vseq);
+    if (st->aseq)
+        s->ops->packet(s, st->aseq);
+    for (size_t i = 0; i < st->gop_len; i++)
+        s->ops->packet(s, st->gop[i]);
+    /* No cached keyframe: skip until the next one rather than send frames
+     * that reference pictures the viewer never got. */
+    if (st->has_video && st->gop_len == 0)
+        s->skipping = 1;
+}
+
+void le_stream_detach(le_sub *s)
+{
+    le_stream *st = s->st;
+    if (!st)
+        return;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        st->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    if (s->is_player)
+        st->nviewers--;
+    s->st = NULL;
+    s->prev = s->next = NULL;
+    if (!st->subs && !st->pub_ops)
+        st->idle_since_ms = le_mono_ms();
+}
+
+int le_sub_admit(le_sub *s, const le_pkt *p, size_t queued, uint64_t now)
+{
+    if (queued > limits.viewer_queue_bytes) {
+        if (!s->behind_since_ms)
+            s->behind_since_ms = now;
+        else if (now - s->behind_since_ms > (uint64_t)limits.viewer_drop_ms)
+            return LE_ADMIT_DROP;
+        s->skipping = 1;
+    } else if (queued <= limits.viewer_queue_bytes / 2) {
+        s->behind_since_ms = 0;
+    }
+    /* Headers are tiny and every later frame depends on them. */
+    if (p->flags & (LE_PKT_SEQHDR | LE_PKT_META)) {
+        s->sent_pkts++;
+        return LE_ADMIT_SEND;
+    }
+    if (s->skipping) {
+        int has_video = s->st ? s->st->has_video : p->type == LE_PKT_VIDEO;
+        int resume_point = has_video ? (p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY))
+                                     : p->type == LE_PKT_AUDIO;
+        if (!resume_point || queued > limits.viewer_queue_bytes / 2) {
+            s->skipped_pkts++;
+            return LE_ADMIT_SKIP;
+        }
+        s->skipping = 0;
+    }
+    s->sent_pkts++;
+    return LE_ADMIT_SEND;
+}
+
+void *le_stream_ext(const le_stream *st, int slot) { return st->ext[slot]; }
+
+void le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *))
+{
+    if (st->ext[slot] && st->ext_free[slot] && st->ext[slot] != ptr)
+        st->ext_free[slot](st->ext[slot]);
+    st->ext[slot] = ptr;
+    st->ext_free[slot] = free_fn;
+}
+
+void le_stream_foreach(le_stream_iter_fn fn, void *arg)
+{
+    for (size_t b = 0; b < HASH_SIZE; b++)
+        for (le_stream *st = table[b], *n; st; st = n) {
+            n = st->hnext;
+            fn(st, arg);
+        }
+}
+
+static void stream_free(le_stream *st)
+{
+    reset_media(st);
+    free(st->gop);
+    for (int i = 0; i < LE_EXT_MAX; i++)
+        if (st->ext[i] && st->ext_free[i])
+            st->ext_free[i](st->ext[i]);
+    free((char *)st->domain);
+    free(st->key);
+    free(st);
+}
+
+void le_stream_gc(uint64_t idle_ms)
+{
+    uint64_t now = le_mono_ms();
+    for (size_t b = 0; b < HASH_SIZE; b++) {
+        le_stream **pp = &table[b];
+        while (*pp) {
+            le_stream *st = *pp;
+            if (!st->pub_ops && !st->subs && st->idle_since_ms &&
+                now - st->idle_since_ms >= idle_ms) {
+                *pp = st->hnext;
+                stream_free(st);
+            } else {
+                pp = &st->hnext;
+            }
+        }
+    }
+}
+
+void le_stream_shutdown(void)
+{
+    for (size_t b = 0; b < HASH_SIZE; b++) {
+        while (table[b]) {
+            le_stream *st = table[b];
+            table[b] = st->hnext;
+            if (st->pub_ops)
+                nlive--;
+            /* Subscribers are gone by now (their owners closed first). */
+            stream_free(st);
+        }
+    }
+    nhooks = 0;
+}

@@ -17,8 +17,9 @@ typedef struct le_sub le_sub;
 
 typedef struct le_sub_ops {
     /* A packet for this subscriber. The callee takes its own reference if it
-     * keeps the packet; it must not detach or free itself from here (mark and
-     * reap later). */
+     * keeps the packet. It may detach itself (the stream iterates with a
+     * saved next pointer) but no other subscriber, and must not free its own
+     * memory here (mark and reap later). The same holds for the others. */
     void (*packet)(le_sub *s, le_pkt *p);
     /* The publisher left; the subscriber decides whether to stay attached
      * (HLS) or to finish and detach (players). */

@@ -1,1 +1,867 @@
-/* placeholder */ typedef int le_placeholder_session_t;
+/* RTMP connections. One le_rtmp_conn per TCP connection: handshake, then the
+ * chunk stream, commands, and the publisher or player role on the stream
+ * registry. Lifetimes: a connection is never freed inside its own callback or
+ * while the stream iterates subscribers; conn_close() marks it and a deferred
+ * event reaps it (STYLE 6). */
+#include "rtmp/session.h"
+#include "rtmp/amf.h"
+#include "rtmp/chunk.h"
+#include "rtmp/handshake.h"
+#include "media/stream.h"
+#include "media/pkt.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "node.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MOD "rtmp"
+#define PLAY_MSID 1           /* the one message stream we hand out */
+#define CSID_CTRL 2
+#define CSID_CMD 3
+#define CSID_DATA 5
+#define CSID_AUDIO 6
+#define CSID_VIDEO 7
+#define WINDOW_ACK 2500000u
+#define SMALL_COPY 1024       /* below this a copy is cheaper than a reference */
+
+enum { ST_C0C1 = 0, ST_C2, ST_ACTIVE };
+enum { ROLE_NONE = 0, ROLE_PUBLISHER, ROLE_PLAYER };
+
+typedef struct le_rtmp_conn {
+    uint64_t id;
+    struct bufferevent *bev;
+    char peer[64];
+    int state;                 /* ST_* handshake progress */
+    int role;
+    int closing;               /* marked; reaped by reap_cb */
+    int flush_close;           /* close once output drains */
+    uint64_t flush_deadline_ms;  /* monotonic; a peer that will not read is cut */
+    uint64_t created_ms;       /* monotonic */
+    uint64_t last_in_ms;       /* monotonic, last bytes from the peer */
+    le_chunk_reader *rd;
+    uint32_t peer_ack_window;  /* peer's WindowAckSize: we ack after this many bytes */
+    uint64_t bytes_in, acked_in;
+
+    /* From connect. */
+    char app[256];
+    char tcurl[1024];
+    char query[1024];          /* query from tcUrl/app, used as usrargs fallback */
+    const le_conf_domain *dom;
+    int is_push;
+    double objenc;
+
+    /* Publisher or player. */
+    le_stream *st;
+    le_sub sub;                /* player's subscription */
+    char usrargs[1024];
+
+    struct le_rtmp_conn *prev, *next;  /* all connections */
+    struct le_rtmp_conn *reap_next;
+} le_rtmp_conn;
+
+static struct evconnlistener *listener;
+static struct event_base *base;
+static le_rtmp_conn *conns;
+static le_rtmp_conn *reap_list;
+static struct event *reap_ev;
+static uint64_t next_id = 1;
+static int listen_port;
+
+static void conn_close(le_rtmp_conn *c, const char *why);
+static void close_after_flush(le_rtmp_conn *c);
+
+/* ---- output helpers ---- */
+
+static uint32_t out_chunk_size(void)
+{
+    return le_node_conf()->rtmp_chunk_size;
+}
+
+static void send_msg(le_rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t ts, uint32_t msid,
+                     const uint8_t *data, uint32_t len)
+{
+    size_t n = le_chunk_write_size(csid, ts, len, out_chunk_size());
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, n, &v, 1) < 1)
+        return;
+    size_t w = le_chunk_write(v.iov_base, v.iov_len, csid, type, ts, msid, data, len,
+                              out_chunk_size());
+    v.iov_len = w;
+    evbuffer_commit_space(out, &v, 1);
+}
+
+static void send_ctrl32(le_rtmp_conn *c, uint8_t type, uint32_t v)
+{
+    uint8_t b[4];
+    le_wr_be32(b, v);
+    send_msg(c, CSID_CTRL, type, 0, 0, b, 4);
+}
+
+static void send_user_ctrl(le_rtmp_conn *c, uint16_t ev, uint32_t v)
+{
+    uint8_t b[6];
+    le_wr_be16(b, ev);
+    le_wr_be32(b + 2, v);
+    send_msg(c, CSID_CTRL, LE_MSG_USER_CONTROL, 0, 0, b, 6);
+}
+
+static void send_buf(le_rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t msid, le_buf *b)
+{
+    send_msg(c, csid, type, 0, msid, b->p, (uint32_t)b->len);
+    le_buf_free(b);
+}
+
+static void send_status(le_rtmp_conn *c, const char *level, const char *code, const char *desc)
+{
+    le_buf b = { 0 };
+    le_amf_put_string(&b, "onStatus");
+    le_amf_put_number(&b, 0);
+    le_amf_put_null(&b);
+    le_amf_put_object_start(&b);
+    le_amf_put_prop_string(&b, "level", level);
+    le_amf_put_prop_string(&b, "code", code);
+    le_amf_put_prop_string(&b, "description", desc);
+    if (c->st) {
+        char details[600];
+        snprintf(details, sizeof(details), "%s", le_stream_name(c->st));
+        le_amf_put_prop_string(&b, "details", details);
+    }
+    le_amf_put_prop_string(&b, "clientid", "livedge");
+    le_amf_put_object_end(&b);
+    send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, PLAY_MSID, &b);
+}
+
+static void send_result_simple(le_rtmp_conn *c, double txn, int with_number, double number)
+{
+    le_buf b = { 0 };
+    le_amf_put_string(&b, "_result");
+    le_amf_put_number(&b, txn);
+    le_amf_put_null(&b);
+    if (with_number)
+        le_amf_put_number(&b, number);
+    else
+        le_amf_put_null(&b);
+    send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
+}
+
+/* Stops reading and closes once the output is on the wire (or after 5 s). */
+static void close_after_flush(le_rtmp_conn *c)
+{
+    if (c->flush_close || c->closing)
+        return;
+    c->flush_close = 1;
+    c->flush_deadline_ms = le_mono_ms() + 5000;
+    bufferevent_disable(c->bev, EV_READ);
+    /* Already empty: the write callback would never run. */
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_close(c, c->role == ROLE_PLAYER ? "play finished" : "refused");
+}
+
+/* Sends a status error and closes once it is on the wire. */
+static void refuse(le_rtmp_conn *c, const char *code, const char *desc, const char *why)
+{
+    le_info(MOD, "conn %llu %s: refused %s: %s", (unsigned long long)c->id, c->peer, code, why);
+    send_status(c, "error", code, desc);
+    close_after_flush(c);
+}
+
+/* ---- player side ---- */
+
+static void player_packet(le_sub *s, le_pkt *p)
+{
+    le_rtmp_conn *c = s->ctx;
+    if (c->closing || c->flush_close)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    switch (le_sub_admit(s, p, evbuffer_get_length(out), le_mono_ms())) {
+    case LE_ADMIT_SKIP:
+        return;
+    case LE_ADMIT_DROP:
+        le_node_stats_get()->players_dropped++;
+        conn_close(c, "player too far behind");
+        return;
+    default:
+        break;
+    }
+    if (!p->rtmp_wire) {
+        /* Built once per packet for every RTMP viewer: fixed chunk size,
+         * absolute timestamp, the same message stream id. */
+        uint32_t csid = p->type == LE_PKT_AUDIO ? CSID_AUDIO
+                      : p->type == LE_PKT_VIDEO ? CSID_VIDEO : CSID_DATA;
+        size_t n = le_chunk_write_size(csid, p->ts, p->len, out_chunk_size());
+        p->rtmp_wire = le_xmalloc(n);
+        p->rtmp_wire_len = le_chunk_write(p->rtmp_wire, n, csid, p->type, p->ts, PLAY_MSID,
+                                          p->data, p->len, out_chunk_size());
+    }
+    if (p->rtmp_wire_len < SMALL_COPY)
+        evbuffer_add(out, p->rtmp_wire, p->rtmp_wire_len);
+    else
+        evbuffer_add_reference(out, p->rtmp_wire, p->rtmp_wire_len, le_pkt_unref_cb, le_pkt_ref(p));
+    le_node_stats_get()->bytes_out += p->rtmp_wire_len;
+}
+
+static void player_unpublish(le_sub *s)
+{
+    le_rtmp_conn *c = s->ctx;
+    if (c->closing || c->flush_close)
+        return;
+    send_user_ctrl(c, 1 /* StreamEOF */, PLAY_MSID);
+    send_status(c, "status", "NetStream.Play.UnpublishNotify", "stream is unpublished");
+    send_status(c, "status", "NetStream.Play.Stop", "stopped playing");
+    close_after_flush(c);
+}
+
+static const le_sub_ops player_ops = {
+    .packet = player_packet,
+    .unpublish = player_unpublish,
+    .publish = NULL,
+};
+
+/* ---- publisher side ---- */
+
+static void publisher_kick(void *ctx, const char *reason)
+{
+    le_rtmp_conn *c = ctx;
+    c->st = NULL;      /* the slot is already released */
+    c->role = ROLE_NONE;
+    conn_close(c, reason);
+}
+
+static const le_pub_ops publisher_ops = { .kick = publisher_kick };
+
+static void stop_role(le_rtmp_conn *c)
+{
+    if (c->role == ROLE_PUBLISHER && c->st) {
+        le_info(MOD, "conn %llu %s: unpublish %s", (unsigned long long)c->id, c->peer,
+                le_stream_key(c->st));
+        le_stream_unpublish(c->st, c);
+    } else if (c->role == ROLE_PLAYER) {
+        le_stream_detach(&c->sub);
+    }
+    c->role = ROLE_NONE;
+    c->st = NULL;
+}
+
+/* ---- command handling ---- */
+
+/* Splits "name?query" in place; returns the query or "". */
+static char *split_query(char *s)
+{
+    char *q = strchr(s, '?');
+    if (!q)
+        return s + strlen(s);
+    *q = '\0';
+    return q + 1;
+}
+
+/* Host of "rtmp://host[:port]/app...", into out. */
+static void tcurl_host(const char *tcurl, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    const char *p = strstr(tcurl, "://");
+    if (!p)
+        return;
+    p += 3;
+    size_t n = strcspn(p, "/?");
+    const char *h = p;
+    if (*h == '[') {           /* [v6]:port */
+        const char *e = memchr(h, ']', n);
+        if (!e)
+            return;
+        h++;
+        n = (size_t)(e - h);
+    } else {
+        const char *colon = memchr(h, ':', n);
+        if (colon)
+            n = (size_t)(colon - h);
+    }
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, h, n);
+    out[n] = '\0';
+}
+
+static void on_connect(le_rtmp_conn *c, double txn, const le_amf_val *cmdobj)
+{
+    char host[256], vhost[256];
+    if (c->state != ST_ACTIVE || c->app[0]) {
+        conn_close(c, "connect twice");
+        return;
+    }
+    if (le_amf_str_copy(le_amf_prop_get(cmdobj, "app"), c->app, sizeof(c->app)) < 0)
+        c->app[0] = '\0';
+    if (le_amf_str_copy(le_amf_prop_get(cmdobj, "tcUrl"), c->tcurl, sizeof(c->tcurl)) < 0)
+        c->tcurl[0] = '\0';
+    const le_amf_val *oe = le_amf_prop_get(cmdobj, "objectEncoding");
+    c->objenc = oe && oe->type == LE_AMF_NUMBER ? oe->num : 0;
+
+    /* "live?vhost=x" in app, or "rtmp://h/live?x=y" in tcUrl. */
+    char *aq = split_query(c->app);
+    char tq[1024];
+    snprintf(tq, sizeof(tq), "%s", c->tcurl);
+    char *tqq = split_query(tq);
+    snprintf(c->query, sizeof(c->query), "%s", *aq ? aq : tqq);
+    /* A trailing slash in app ("live/") is what some encoders send. */
+    size_t al = strlen(c->app);
+    while (al > 0 && c->app[al - 1] == '/')
+        c->app[--al] = '\0';
+
+    tcurl_host(c->tcurl, host, sizeof(host));
+    int has_vhost = le_query_get(c->query, strlen(c->query), "vhost", vhost, sizeof(vhost)) >= 0;
+    c->dom = le_node_resolve_domain(has_vhost ? vhost : NULL, host, &c->is_push);
+
+    char esc[300];
+    if (!le_name_valid(c->app, strlen(c->app))) {
+        le_info(MOD, "conn %llu %s: connect refused: bad app name \"%s\"", (unsigned long long)c->id,
+                c->peer, le_log_esc(c->app, strlen(c->app), esc, sizeof(esc)));
+    } else if (!c->dom) {
+        le_info(MOD, "conn %llu %s: connect refused: unknown domain \"%s\"",
+                (unsigned long long)c->id, c->peer,
+                le_log_esc(has_vhost ? vhost : host, strlen(has_vhost ? vhost : host), esc, sizeof(esc)));
+    }
+    if (!c->dom || !le_name_valid(c->app, strlen(c->app))) {
+        le_buf b = { 0 };
+        le_amf_put_string(&b, "_error");
+        le_amf_put_number(&b, txn);
+        le_amf_put_null(&b);
+        le_amf_put_object_start(&b);
+        le_amf_put_prop_string(&b, "level", "error");
+        le_amf_put_prop_string(&b, "code", "NetConnection.Connect.Rejected");
+        le_amf_put_prop_string(&b, "description", "Connection rejected.");
+        le_amf_put_object_end(&b);
+        send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
+        close_after_flush(c);
+        return;
+    }
+
+    /* The whole reply in one write: window, bandwidth, chunk size, result. */
+    send_ctrl32(c, LE_MSG_WINDOW_ACK_SIZE, WINDOW_ACK);
+    uint8_t bw[5];
+    le_wr_be32(bw, WINDOW_ACK);
+    bw[4] = 2;  /* dynamic */
+    send_msg(c, CSID_CTRL, LE_MSG_SET_PEER_BW, 0, 0, bw, 5);
+    send_ctrl32(c, LE_MSG_SET_CHUNK_SIZE, out_chunk_size());
+
+    le_buf b = { 0 };
+    le_amf_put_string(&b, "_result");
+    le_amf_put_number(&b, txn);
+    le_amf_put_object_start(&b);
+    le_amf_put_prop_string(&b, "fmsVer", "FMS/3,0,1,123");
+    le_amf_put_prop_number(&b, "capabilities", 31);
+    le_amf_put_object_end(&b);
+    le_amf_put_object_start(&b);
+    le_amf_put_prop_string(&b, "level", "status");
+    le_amf_put_prop_string(&b, "code", "NetConnection.Connect.Success");
+    le_amf_put_prop_string(&b, "description", "Connection succeeded.");
+    le_amf_put_prop_number(&b, "objectEncoding", c->objenc);
+    le_amf_put_object_end(&b);
+    send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
+    le_debug(MOD, "conn %llu %s: connect app=%s domain=%s", (unsigned long long)c->id, c->peer,
+             c->app, c->dom->name);
+}
+
+/* Stream name from publish/play: "name?args". Fills name and usrargs. */
+static int take_stream_name(le_rtmp_conn *c, const le_amf_val *v, char *name, size_t namesz)
+{
+    char raw[1024];
+    if (le_amf_str_copy(v, raw, sizeof(raw)) < 0)
+        return -1;
+    char *q = split_query(raw);
+    snprintf(name, namesz, "%s", raw);
+    snprintf(c->usrargs, sizeof(c->usrargs), "%s", *q ? q : c->query);
+    return le_name_valid(name, strlen(name)) ? 0 : -1;
+}
+
+static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
+{
+    char name[300], esc[300];
+    if (!c->dom || c->role != ROLE_NONE) {
+        conn_close(c, "publish without connect or twice");
+        return;
+    }
+    if (take_stream_name(c, namev, name, sizeof(name)) < 0) {
+        refuse(c, "NetStream.Publish.BadName", "invalid stream name",
+               le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        return;
+    }
+    le_stream *st = le_stream_find(c->dom->name, c->app, name, 1);
+    c->st = st;
+    int rc = le_stream_publish(st, &publisher_ops, c);
+    if (rc != LE_OK) {
+        refuse(c, "NetStream.Publish.BadName", "Stream already publishing",
+               "stream is already being published");
+        c->st = NULL;
+        return;
+    }
+    c->role = ROLE_PUBLISHER;
+    le_info(MOD, "conn %llu %s: publish %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
+    send_user_ctrl(c, 0 /* StreamBegin */, PLAY_MSID);
+    send_status(c, "status", "NetStream.Publish.Start", "Start publishing");
+}
+
+static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
+{
+    char name[300], esc[300];
+    if (!c->dom || c->role != ROLE_NONE) {
+        conn_close(c, "play without connect or twice");
+        return;
+    }
+    if (take_stream_name(c, namev, name, sizeof(name)) < 0) {
+        refuse(c, "NetStream.Play.StreamNotFound", "invalid stream name",
+               le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        return;
+    }
+    le_stream *st = le_stream_find(c->dom->name, c->app, name, 0);
+    if (!le_stream_is_live(st)) {
+        char key[600];
+        snprintf(key, sizeof(key), "%s/%s/%s", c->dom->name, c->app, name);
+        refuse(c, "NetStream.Play.StreamNotFound", "No such stream", key);
+        return;
+    }
+    c->role = ROLE_PLAYER;
+    c->st = st;
+    le_info(MOD, "conn %llu %s: play %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
+
+    /* Status replies, then the cached headers and GOP, all in one write. */
+    send_user_ctrl(c, 0 /* StreamBegin */, PLAY_MSID);
+    send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
+    send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
+    le_buf b = { 0 };
+    le_amf_put_string(&b, "|RtmpSampleAccess");
+    le_amf_put_bool(&b, 1);
+    le_amf_put_bool(&b, 1);
+    send_buf(c, CSID_DATA, LE_MSG_AMF0_DATA, PLAY_MSID, &b);
+
+    memset(&c->sub, 0, sizeof(c->sub));
+    c->sub.ops = &player_ops;
+    c->sub.ctx = c;
+    c->sub.is_player = 1;
+    le_stream_attach(st, &c->sub);
+}
+
+static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
+{
+    le_amf_doc doc;
+    int rc = le_amf_decode(data, len, &doc);
+    if (rc != 0 || doc.nvals < 2 || doc.vals[0]->type != LE_AMF_STRING ||
+        doc.vals[1]->type != LE_AMF_NUMBER) {
+        le_amf_doc_free(&doc);
+        le_node_stats_get()->bad_clients++;
+        conn_close(c, rc == LE_EDEPTH ? "AMF0 command nested too deep"
+                    : rc != 0 ? "malformed AMF0 command" : "command without name or transaction");
+        return;
+    }
+    const le_amf_val *name = doc.vals[0];
+    double txn = doc.vals[1]->num;
+    const le_amf_val *arg3 = doc.nvals > 3 ? doc.vals[3] : NULL;
+
+    if (le_amf_str_eq(name, "connect")) {
+        on_connect(c, txn, doc.nvals > 2 ? doc.vals[2] : NULL);
+    } else if (c->state == ST_ACTIVE && !c->app[0]) {
+        conn_close(c, "command before connect");
+    } else if (le_amf_str_eq(name, "createStream")) {
+        send_result_simple(c, txn, 1, PLAY_MSID);
+    } else if (le_amf_str_eq(name, "releaseStream") || le_amf_str_eq(name, "FCPublish") ||
+               le_amf_str_eq(name, "getStreamLength") || le_amf_str_eq(name, "FCSubscribe")) {
+        if (txn != 0)
+            send_result_simple(c, txn, 0, 0);
+    } else if (le_amf_str_eq(name, "publish")) {
+        on_publish(c, arg3);
+    } else if (le_amf_str_eq(name, "play")) {
+        on_play(c, arg3);
+    } else if (le_amf_str_eq(name, "FCUnpublish") || le_amf_str_eq(name, "deleteStream") ||
+               le_amf_str_eq(name, "closeStream")) {
+        if (c->role == ROLE_PUBLISHER) {
+            send_status(c, "status", "NetStream.Unpublish.Success", "Stop publishing");
+            stop_role(c);
+        } else if (c->role == ROLE_PLAYER && !le_amf_str_eq(name, "FCUnpublish")) {
+            stop_role(c);
+        }
+    } else {
+        char esc[80];
+        le_debug(MOD, "conn %llu: ignoring command \"%s\"", (unsigned long long)c->id,
+                 le_log_esc(name->str, name->str_len, esc, sizeof(esc)));
+    }
+    le_amf_doc_free(&doc);
+}
+
+/* "@setDataFrame", "onMetaData", {...} becomes "onMetaData", {...}: what
+ * players expect to receive. */
+static void on_data(le_rtmp_conn *c, const le_rtmp_msg *m)
+{
+    static const uint8_t sdf[] = { 2, 0, 13, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e' };
+    const uint8_t *d = m->data;
+    uint32_t n = m->len;
+    if (c->role != ROLE_PUBLISHER || !c->st)
+        return;
+    if (n > sizeof(sdf) && memcmp(d, sdf, sizeof(sdf)) == 0) {
+        d += sizeof(sdf);
+        n -= (uint32_t)sizeof(sdf);
+    }
+    static const uint8_t omd[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a' };
+    if (n < sizeof(omd) || memcmp(d, omd, sizeof(omd)) != 0)
+        return;   /* other data messages are not forwarded */
+    le_pkt *p = le_pkt_new(LE_PKT_DATA, m->ts, d, n);
+    le_stream_push(c->st, p);
+    le_pkt_unref(p);
+}
+
+static void on_media(le_rtmp_conn *c, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
+{
+    if (c->role != ROLE_PUBLISHER || !c->st || n == 0)
+        return;
+    le_pkt *p = le_pkt_new(type, ts, d, n);
+    le_stream_push(c->st, p);
+    le_pkt_unref(p);
+}
+
+/* Aggregate message: a run of FLV tags; their timestamps are relative to
+ * the first one's, rebased on the message's own. */
+static void on_aggregate(le_rtmp_conn *c, const le_rtmp_msg *m)
+{
+    const uint8_t *d = m->data;
+    uint32_t n = m->len, off = 0;
+    int first = 1;
+    uint32_t base_ts = 0;
+    while (off + 11 <= n) {
+        uint8_t type = d[off];
+        uint32_t sz = le_rd_be24(d + off + 1);
+        uint32_t ts = le_rd_be24(d + off + 4) | (uint32_t)d[off + 7] << 24;
+        if (off + 11 + sz + 4 > n)
+            break;
+        if (first) {
+            base_ts = ts;
+            first = 0;
+        }
+        if (type == LE_PKT_AUDIO || type == LE_PKT_VIDEO)
+            on_media(c, type, m->ts + (ts - base_ts), d + off + 11, sz);
+        off += 11 + sz + 4;
+    }
+}
+
+static void on_message(le_rtmp_conn *c, const le_rtmp_msg *m)
+{
+    switch (m->type) {
+    case LE_MSG_SET_CHUNK_SIZE:
+        if (m->len < 4 || le_chunk_reader_set_chunk_size(c->rd, le_rd_be32(m->data) & 0xffffffffu) != 0) {
+            le_node_stats_get()->bad_clients++;
+            conn_close(c, "invalid SetChunkSize");
+        }
+        break;
+    case LE_MSG_ABORT:
+        if (m->len >= 4)
+            le_chunk_reader_abort(c->rd, le_rd_be32(m->data));
+        break;
+    case LE_MSG_WINDOW_ACK_SIZE:
+        if (m->len >= 4)
+            c->peer_ack_window = le_rd_be32(m->data);
+        break;
+    case LE_MSG_USER_CONTROL:
+        if (m->len >= 6 && le_rd_be16(m->data) == 6 /* PingRequest */) {
+            uint8_t b[6];
+            le_wr_be16(b, 7);
+            memcpy(b + 2, m->data + 2, 4);
+            send_msg(c, CSID_CTRL, LE_MSG_USER_CONTROL, 0, 0, b, 6);
+        }
+        break;
+    case LE_MSG_AMF0_CMD:
+        on_command(c, m->data, m->len);
+        break;
+    case LE_MSG_AMF3_CMD:
+        if (m->len >= 1)
+            on_command(c, m->data + 1, m->len - 1);
+        break;
+    case LE_MSG_AMF0_DATA:
+        on_data(c, m);
+        break;
+    case LE_MSG_AUDIO:
+    case LE_MSG_VIDEO:
+        on_media(c, m->type, m->ts, m->data, m->len);
+        break;
+    case LE_MSG_AGGREGATE:
+        on_aggregate(c, m);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- I/O ---- */
+
+static void maybe_ack(le_rtmp_conn *c)
+{
+    uint32_t win = c->peer_ack_window ? c->peer_ack_window : WINDOW_ACK;
+    if (c->bytes_in - c->acked_in >= win) {
+        send_ctrl32(c, LE_MSG_ACK, (uint32_t)c->bytes_in);
+        c->acked_in = c->bytes_in;
+    }
+}
+
+static int do_handshake(le_rtmp_conn *c, struct evbuffer *in)
+{
+    if (c->state == ST_C0C1) {
+        if (evbuffer_get_length(in) < 1)
+            return 0;
+        uint8_t v;
+        evbuffer_copyout(in, &v, 1);
+        if (v != 3) {
+            le_node_stats_get()->bad_clients++;
+            conn_close(c, "not an RTMP handshake");
+            return -1;
+        }
+        if (evbuffer_get_length(in) < LE_HS_C0C1_LEN)
+            return 0;
+        uint8_t c0c1[LE_HS_C0C1_LEN], s[LE_HS_S0S1S2_LEN];
+        evbuffer_remove(in, c0c1, sizeof(c0c1));
+        if (le_rtmp_hs_respond(c0c1, s, (uint32_t)(le_mono_ms() & 0xffffffffu)) != 0) {
+            le_node_stats_get()->bad_clients++;
+            conn_close(c, "bad handshake");
+            return -1;
+        }
+        bufferevent_write(c->bev, s, sizeof(s));
+        c->state = ST_C2;
+    }
+    if (c->state == ST_C2) {
+        if (evbuffer_get_length(in) < LE_HS_SIZE)
+            return 0;
+        evbuffer_drain(in, LE_HS_SIZE);  /* C2 echoes S1; nothing in it we rely on */
+        c->state = ST_ACTIVE;
+    }
+    return 0;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    le_rtmp_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->closing || c->flush_close) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    size_t avail = evbuffer_get_length(in);
+    c->bytes_in += avail;
+    le_node_stats_get()->bytes_in += avail;
+    c->last_in_ms = le_mono_ms();
+
+    if (c->state != ST_ACTIVE && (do_handshake(c, in) < 0 || c->state != ST_ACTIVE))
+        return;
+
+    /* Feed the chunk reader straight from libevent's chunks, no pullup. */
+    while (!c->closing && !c->flush_close && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t used = 0;
+        le_rtmp_msg m;
+        int rc = le_chunk_read(c->rd, v.iov_base, v.iov_len, &used, &m);
+        if (rc < 0) {
+            char why[80];
+            snprintf(why, sizeof(why), "chunk stream: %s", le_strerror(rc));
+            le_node_stats_get()->bad_clients++;
+            conn_close(c, why);
+            return;
+        }
+        if (rc == 1)
+            on_message(c, &m);
+        /* The message data points into the reader, not into `in`, so
+         * draining after dispatch is safe either way. */
+        evbuffer_drain(in, used);
+        if (rc == 0 && used == 0)
+            break;
+    }
+    if (!c->closing)
+        maybe_ack(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    le_rtmp_conn *c = arg;
+    if (c->flush_close && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_close(c, c->role == ROLE_PLAYER ? "play finished" : "refused");
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    le_rtmp_conn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_EOF)
+        conn_close(c, "peer closed");
+    else if (what & BEV_EVENT_ERROR)
+        conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void conn_free(le_rtmp_conn *c)
+{
+    stop_role(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    le_chunk_reader_free(c->rd);
+    bufferevent_free(c->bev);
+    le_node_stats_get()->conns_rtmp--;
+    free(c);
+}
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (reap_list) {
+        le_rtmp_conn *c = reap_list;
+        reap_list = c->reap_next;
+        conn_free(c);
+    }
+}
+
+/* Marks the connection closed: it stops receiving packets now (the role is
+ * released at once, so a stream never calls into a closing conn), and is
+ * freed from the reap event. Safe to call from any callback, more than once. */
+static void conn_close(le_rtmp_conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    le_info(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    stop_role(c);
+    c->reap_next = reap_list;
+    reap_list = c;
+    event_active(reap_ev, EV_TIMEOUT, 0);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    (void)salen;
+    (void)arg;
+    const le_conf *cf = le_node_conf();
+    le_node_stats *ns = le_node_stats_get();
+    if (ns->conns_rtmp + ns->conns_http >= (uint64_t)cf->max_connections) {
+        le_warn(MOD, "max_connections (%d) reached, refusing a connection", cf->max_connections);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    le_rtmp_conn *c = le_xcalloc(1, sizeof(*c));
+    c->id = next_id++;
+    c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        evutil_closesocket(fd);
+        free(c);
+        return;
+    }
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+        port = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+        port = ntohs(s6->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    c->created_ms = c->last_in_ms = le_mono_ms();
+    c->rd = le_chunk_reader_new(cf->rtmp_max_message, 64);
+    c->next = conns;
+    if (conns)
+        conns->prev = c;
+    conns = c;
+    ns->conns_rtmp++;
+    ns->conns_total++;
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    le_debug(MOD, "conn %llu %s: accepted", (unsigned long long)c->id, c->peer);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    le_warn(MOD, "accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+int le_rtmp_listen(struct event_base *b, const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    base = b;
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+        snprintf(err, errlen, "rtmp_listen: bad address '%s'", addr);
+        return -1;
+    }
+    listener = evconnlistener_new_bind(b, accept_cb, NULL,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                       1024, (struct sockaddr *)&ss, sslen);
+    if (!listener) {
+        snprintf(err, errlen, "rtmp_listen %s: %s", addr,
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return -1;
+    }
+    evconnlistener_set_error_cb(listener, accept_error_cb);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&bound, &blen) == 0)
+        listen_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                        : ((struct sockaddr_in *)&bound)->sin_port);
+    if (!reap_ev)
+        reap_ev = event_new(b, -1, 0, reap_cb, NULL);
+    return 0;
+}
+
+int le_rtmp_port(void) { return listen_port; }
+
+void le_rtmp_tick(void)
+{
+    const le_conf *cf = le_node_conf();
+    uint64_t now = le_mono_ms();
+    for (le_rtmp_conn *c = conns; c; c = c->next) {
+        if (c->closing)
+            continue;
+        if (c->role == ROLE_NONE && !c->flush_close &&
+            now - c->created_ms > (uint64_t)cf->handshake_timeout_ms) {
+            le_node_stats_get()->bad_clients++;
+            conn_close(c, c->state != ST_ACTIVE ? "handshake timeout" : "no publish or play in time");
+        } else if (c->role == ROLE_PUBLISHER && now - c->last_in_ms > (uint64_t)cf->idle_timeout_ms) {
+            conn_close(c, "publisher idle timeout");
+        } else if (c->flush_close && now > c->flush_deadline_ms) {
+            conn_close(c, "peer does not read");
+        }
+    }
+}
+
+void le_rtmp_shutdown(void)
+{
+    if (listener) {
+        evconnlistener_free(listener);
+        listener = NULL;
+    }
+    for (le_rtmp_conn *c = conns; c; c = c->next)
+        conn_close(c, "node stopping");
+    reap_cb(-1, 0, NULL);
+    if (reap_ev) {
+        event_free(reap_ev);
+        reap_ev = NULL;
+    }
+}
