@@ -1,6 +1,11 @@
 /* The node: event base, running configuration, listeners, the 1 s tick,
  * signals (SIGHUP reload, SIGTERM/SIGINT stop) and systemd notification. */
 #include "node.h"
+#include "admin/actions.h"
+#include "admin/admin.h"
+#include "control/blocklist.h"
+#include "control/cluster.h"
+#include "control/domains.h"
 #include "core/log.h"
 #include "core/sdnotify.h"
 #include "core/util.h"
@@ -8,6 +13,7 @@
 #include "http/server.h"
 #include "media/stream.h"
 #include "rtmp/session.h"
+#include "store/store.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -43,24 +49,17 @@ le_node_stats *le_node_stats_get(void) { return &stats; }
 
 const le_conf_domain *le_node_domain(const char *play_domain)
 {
-    for (le_conf_domain *d = conf->domains; d; d = d->next)
-        if (strcasecmp(d->name, play_domain) == 0)
-            return d;
-    return NULL;
+    le_domain *d = le_domain_get(play_domain);
+    return d && !d->edge ? d->cf : NULL;
 }
 
+/* The domain registry (file blocks + admin API, see control/domains.h) is
+ * the authority; a stopped domain is refused like an unknown one. */
 const le_conf_domain *le_node_resolve_domain(const char *vhost, const char *host, int *is_push)
 {
-    *is_push = 0;
-    if (vhost && *vhost)
-        return le_conf_find_domain(conf, vhost, is_push);
-    if (host && *host) {
-        const le_conf_domain *d = le_conf_find_domain(conf, host, is_push);
-        if (d)
-            return d;
-    }
-    *is_push = 0;
-    return conf->default_domain ? le_node_domain(conf->default_domain) : NULL;
+    int offline = 0;
+    const le_conf_domain *d = le_domains_resolve(vhost, host, is_push, &offline);
+    return offline ? NULL : d;
 }
 
 static void apply_conf(const le_conf *c)
@@ -105,6 +104,7 @@ static void reload(void)
     retired_confs = r;
     conf = nc;
     apply_conf(conf);
+    le_domains_reload_conf(conf);
     le_info(MOD, "configuration reloaded from %s", conf_path);
     le_sd_notify("READY=1");
 }
@@ -115,6 +115,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     le_rtmp_tick();
+    le_blocklist_tick();
+    le_cluster_tick();
     le_stream_gc(STREAM_IDLE_GC_MS);
     if (watchdog_usec) {
         uint64_t now = le_mono_ms();
@@ -134,6 +136,7 @@ static void stop(void)
     le_sd_notify("STOPPING=1");
     le_rtmp_shutdown();
     le_http_shutdown();
+    le_admin_shutdown();
     /* Outstanding writes get a moment; the deadline is the hard bound. */
     struct timeval tv = { 0, 200000 };
     event_base_loopexit(base, &tv);
@@ -161,10 +164,20 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     le_log_route_libs();
+    /* The store first: modules register their connect hooks and channels
+     * with it; it connects in the background and never blocks startup. */
+    if (le_store_start(base, conf, err, errlen) != 0)
+        return -1;
+    le_domains_init(conf);
+    le_blocklist_init();
+    le_cluster_init();
     le_hls_init();
+    le_actions_register_all();
     if (le_rtmp_listen(base, conf->rtmp_listen, err, errlen) != 0)
         return -1;
     if (le_http_listen(base, conf->http_listen, err, errlen) != 0)
+        return -1;
+    if (le_admin_listen(base, conf->admin_listen, err, errlen) != 0)
         return -1;
 
     sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);
@@ -178,8 +191,9 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     event_add(tick_ev, &one);
 
     watchdog_usec = le_sd_watchdog_usec();
-    le_info(MOD, "livedge %s ready: rtmp %s (port %d), http %s (port %d)", PACKAGE_VERSION,
-            conf->rtmp_listen, le_rtmp_port(), conf->http_listen, le_http_port());
+    le_info(MOD, "livedge %s ready: rtmp %s (port %d), http %s (port %d), admin %s (port %d)",
+            PACKAGE_VERSION, conf->rtmp_listen, le_rtmp_port(), conf->http_listen, le_http_port(),
+            conf->admin_listen, le_admin_port());
     le_sd_notify("READY=1");
     if (watchdog_usec) {
         le_sd_notify("WATCHDOG=1");
@@ -199,8 +213,13 @@ void le_node_free(void)
     if (!stopping) {
         le_rtmp_shutdown();
         le_http_shutdown();
+        le_admin_shutdown();
     }
     le_stream_shutdown();
+    le_blocklist_free();
+    le_cluster_free();
+    le_domains_free();
+    le_store_stop();
     struct event *evs[] = { tick_ev, sig_hup, sig_term, sig_int };
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])

@@ -1,1 +1,1150 @@
-/* placeholder */ typedef int le_placeholder_conf_t;
+/* The configuration file parser (SPEC 1). Pure except le_conf_load, which
+ * reads the file, and le_conf_defaults, which asks for the host name.
+ *
+ * Grammar, nginx-like:
+ *   file      := stmt*
+ *   stmt      := word+ ';' | word+ '{' stmt* '}'
+ *   word      := bare | "double" | 'single'     (backslash takes the next
+ *                                               character literally)
+ *   '#' at the start of a token comments to the end of the line.
+ * Blocks: top level admin { } and domain NAME { }; inside a domain, aliauth
+ * { }. Nothing nests deeper than two levels, so the parser keeps an explicit
+ * three-entry context stack and never recurses: a file of 10,000 '{' is one
+ * error, not a stack overflow. */
+#include "conf/conf.h"
+#include "core/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* Limits on what a file may make us allocate. The file is trusted (root
+ * wrote it), but a typo such as a missing quote must still fail fast. */
+#define TOKEN_MAX (64 * 1024)   /* bytes in one word */
+#define WORDS_MAX 4096          /* words in one statement (long IP lists) */
+#define DOMAINS_MAX 4096        /* duplicate checks are quadratic */
+#define FILE_MAX (16 * 1024 * 1024)
+
+/* ---- defaults ------------------------------------------------------------ */
+
+static le_conf_domain *domain_new(const char *name)
+{
+    le_conf_domain *d = le_xcalloc(1, sizeof(*d));
+    d->name = le_xstrdup(name);
+    d->hls = 1;
+    d->hls_fragment_ms = 2000;
+    d->hls_window = 6;
+    d->timeshift = 0;
+    d->timeshift_retention_ms = 7LL * 86400 * 1000;
+    d->auth_type = LE_AUTH_NONE;
+    d->auth_delta_s = 1800;
+    d->cors_origin = le_xstrdup("*");
+    return d;
+}
+
+static void domain_free(le_conf_domain *d)
+{
+    free(d->name);
+    free(d->push_domain);
+    free(d->auth_key1);
+    free(d->auth_key2);
+    free(d->notify_url);
+    free(d->notify_auth_key);
+    free(d->ip_black_list);
+    free(d->ip_white_list);
+    free(d->cors_origin);
+    free(d);
+}
+
+/* Node keys only; the domain list is the caller's business. */
+static le_conf *node_defaults(void)
+{
+    le_conf *c = le_xcalloc(1, sizeof(*c));
+    char host[256];
+    /* gethostname may not terminate a truncated name. */
+    if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+        strcpy(host, "livedge");
+    host[sizeof(host) - 1] = '\0';
+    c->node_name = le_xstrdup(host);
+    c->rtmp_listen = le_xstrdup("0.0.0.0:1935");
+    c->http_listen = le_xstrdup("0.0.0.0:8080");
+    c->admin_listen = le_xstrdup("127.0.0.1:8081");
+    c->data_dir = le_xstrdup("/var/lib/livedge");
+    c->redis = le_xstrdup("embedded");
+    c->redis_prefix = le_xstrdup("livedge:");
+    c->default_domain = le_xstrdup(LE_CONF_DEFAULT_DOMAIN);
+    c->log_level = le_xstrdup("info");
+    c->publish_takeover = LE_TAKEOVER_IDLE;
+    c->publish_idle_ms = 3000;
+    c->handshake_timeout_ms = 10000;
+    c->idle_timeout_ms = 30000;
+    c->http_header_timeout_ms = 10000;
+    c->rtmp_chunk_size = 4096;
+    c->rtmp_max_message = 8u << 20;
+    c->gop_cache_max_ms = 10000;
+    c->gop_cache_max_bytes = (size_t)16 << 20;
+    c->viewer_queue_bytes = (size_t)4 << 20;
+    c->viewer_drop_ms = 10000;
+    c->max_connections = 10000;
+    return c;
+}
+
+le_conf *le_conf_defaults(void)
+{
+    le_conf *c = node_defaults();
+    c->domains = domain_new(LE_CONF_DEFAULT_DOMAIN);
+    return c;
+}
+
+void le_conf_free(le_conf *c)
+{
+    if (!c)
+        return;
+    le_conf_domain *d = c->domains;
+    while (d) {
+        le_conf_domain *next = d->next;
+        domain_free(d);
+        d = next;
+    }
+    free(c->node_name);
+    free(c->rtmp_listen);
+    free(c->http_listen);
+    free(c->admin_listen);
+    free(c->data_dir);
+    free(c->redis);
+    free(c->redis_prefix);
+    free(c->access_key_id);
+    free(c->access_key_secret);
+    free(c->default_domain);
+    free(c->log_level);
+    free(c);
+}
+
+le_conf_domain *le_conf_find_domain(const le_conf *c, const char *host, int *is_push)
+{
+    if (is_push)
+        *is_push = 0;
+    if (!c || !host)
+        return NULL;
+    for (le_conf_domain *d = c->domains; d; d = d->next) {
+        if (strcasecmp(d->name, host) == 0)
+            return d;
+    }
+    for (le_conf_domain *d = c->domains; d; d = d->next) {
+        if (d->push_domain && strcasecmp(d->push_domain, host) == 0) {
+            if (is_push)
+                *is_push = 1;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* ---- value syntax -------------------------------------------------------- */
+
+/* Decimal port, 0-65535, nothing else. */
+static int parse_port(const char *s, unsigned *port)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 5)
+        return -1;
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > 65535)
+        return -1;
+    *port = v;
+    return 0;
+}
+
+int le_conf_listen_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *portp;
+    size_t hlen;
+    int v6 = 0;
+    unsigned port;
+
+    if (!s)
+        return -1;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return -1;
+        hlen = (size_t)(rb - s - 1);
+        if (hlen >= sizeof(host))
+            return -1;
+        memcpy(host, s + 1, hlen);
+        portp = rb + 2;
+        v6 = 1;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (!colon || strchr(colon + 1, ':'))
+            return -1;      /* a bare IPv6 address needs brackets */
+        hlen = (size_t)(colon - s);
+        if (hlen >= sizeof(host))
+            return -1;
+        memcpy(host, s, hlen);
+        portp = colon + 1;
+    }
+    host[hlen] = '\0';
+    if (parse_port(portp, &port) != 0)
+        return -1;
+
+    struct sockaddr_storage tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    socklen_t len;
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&tmp;
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -1;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        len = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&tmp;
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -1;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        len = sizeof(*a);
+    }
+    if (ss)
+        *ss = tmp;
+    if (sslen)
+        *sslen = len;
+    return 0;
+}
+
+/* A DNS-style name: letters, digits, '-', '_', '.', no empty label. */
+static int host_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '.' && s[i + 1] == '.')
+            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "embedded", "unix:/path", or HOST:PORT with a name, IPv4 or [IPv6]. */
+static int redis_valid(const char *s)
+{
+    if (strcmp(s, "embedded") == 0)
+        return 1;
+    if (strncmp(s, "unix:", 5) == 0)
+        return s[5] != '\0';
+    unsigned port;
+    const char *colon;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return 0;
+        char h[INET6_ADDRSTRLEN + 1];
+        size_t hl = (size_t)(rb - s - 1);
+        struct in6_addr a;
+        if (hl >= sizeof(h))
+            return 0;
+        memcpy(h, s + 1, hl);
+        h[hl] = '\0';
+        if (inet_pton(AF_INET6, h, &a) != 1)
+            return 0;
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s)
+            return 0;
+        char h[254];
+        size_t hl = (size_t)(colon - s);
+        if (hl >= sizeof(h))
+            return 0;
+        memcpy(h, s, hl);
+        h[hl] = '\0';
+        if (!host_valid(h))
+            return 0;
+    }
+    return parse_port(colon + 1, &port) == 0 && port != 0;
+}
+
+/* One IP list entry: an IPv4 or IPv6 address, optionally "/prefix". */
+static int cidr_valid(const char *s, size_t n)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    if (n == 0 || n >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *slash = strchr(buf, '/');
+    int maxbits;
+    unsigned char a[16];
+    if (slash)
+        *slash = '\0';
+    if (inet_pton(AF_INET, buf, a) == 1)
+        maxbits = 32;
+    else if (inet_pton(AF_INET6, buf, a) == 1)
+        maxbits = 128;
+    else
+        return 0;
+    if (slash) {
+        const char *p = slash + 1;
+        size_t pl = strlen(p);
+        if (pl < 1 || pl > 3)
+            return 0;
+        int bits = 0;
+        for (size_t i = 0; i < pl; i++) {
+            if (p[i] < '0' || p[i] > '9')
+                return 0;
+            bits = bits * 10 + (p[i] - '0');
+        }
+        if (bits > maxbits)
+            return 0;
+    }
+    return 1;
+}
+
+/* Plain decimal integer, no sign. */
+static int parse_uint(const char *s, int64_t *out)
+{
+    if (!*s)
+        return -1;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+        if (v > 1000000000000LL)
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Bytes: a decimal integer with an optional binary k, m or g suffix. */
+static int parse_size(const char *s, int64_t *out)
+{
+    size_t n = strlen(s);
+    int64_t mul = 1;
+    if (n > 1) {
+        switch (s[n - 1]) {
+        case 'k': case 'K': mul = 1LL << 10; break;
+        case 'm': case 'M': mul = 1LL << 20; break;
+        case 'g': case 'G': mul = 1LL << 30; break;
+        default: break;
+        }
+    }
+    char buf[32];
+    size_t dl = mul == 1 ? n : n - 1;
+    if (dl == 0 || dl >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, dl);
+    buf[dl] = '\0';
+    int64_t v;
+    if (parse_uint(buf, &v) != 0 || v > (1LL << 40))
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* ---- the key table ------------------------------------------------------- */
+
+enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH };
+static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth" };
+
+enum {
+    V_BLOCK,    /* opens a block */
+    V_STR,      /* any non-empty string */
+    V_OPTSTR,   /* string, "" means unset (NULL) */
+    V_EMPTYOK,  /* string, "" kept as "" (never NULL) */
+    V_HOST,     /* domain name, stored in lower case */
+    V_LISTEN,   /* IPv4:PORT or [IPv6]:PORT */
+    V_REDIS,
+    V_URL,      /* http:// or https:// */
+    V_DUR,      /* duration, stored in ms */
+    V_SECS,     /* duration, stored in whole seconds */
+    V_BOOL,     /* on|off */
+    V_INT,
+    V_SIZE,     /* bytes with optional k/m/g */
+    V_ENUM,     /* one of names[]; F_STR stores the word, else the index */
+    V_IPLIST    /* addresses/CIDRs, comma and/or space separated */
+};
+enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
+
+typedef struct keydef {
+    const char *name;
+    unsigned char ctx, vt, ft;
+    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN) or le_conf_domain */
+    int64_t min, max;           /* for numbers, in the stored unit */
+    const char *const *names;   /* V_ENUM */
+    const char *what;           /* V_ENUM: the allowed words, for the message */
+} keydef;
+
+static const char *const takeover_names[] = { "idle", "always", "never", NULL };
+static const char *const auth_names[] = { "no_auth", "type_a", "type_b", "type_c", "tx_secret", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
+
+#define N(f) offsetof(le_conf, f)
+#define D(f) offsetof(le_conf_domain, f)
+#define SEC 1000LL
+#define DAY (86400LL * SEC)
+#define KIB 1024LL
+#define MIB (1024LL * KIB)
+#define GIB (1024LL * MIB)
+
+/* Order does not matter; index = bit in the per-block "seen" mask (< 64). */
+static const keydef keys[] = {
+    { "node_name", C_MAIN, V_STR, F_STR, N(node_name), 0, 0, NULL, NULL },
+    { "rtmp_listen", C_MAIN, V_LISTEN, F_STR, N(rtmp_listen), 0, 0, NULL, NULL },
+    { "http_listen", C_MAIN, V_LISTEN, F_STR, N(http_listen), 0, 0, NULL, NULL },
+    { "admin_listen", C_MAIN, V_LISTEN, F_STR, N(admin_listen), 0, 0, NULL, NULL },
+    { "data_dir", C_MAIN, V_STR, F_STR, N(data_dir), 0, 0, NULL, NULL },
+    { "redis", C_MAIN, V_REDIS, F_STR, N(redis), 0, 0, NULL, NULL },
+    { "redis_prefix", C_MAIN, V_EMPTYOK, F_STR, N(redis_prefix), 0, 0, NULL, NULL },
+    { "admin", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "default_domain", C_MAIN, V_HOST, F_STR, N(default_domain), 0, 0, NULL, NULL },
+    { "log_level", C_MAIN, V_ENUM, F_STR, N(log_level), 0, 0, level_names, "debug, info, warn or error" },
+    { "publish_takeover", C_MAIN, V_ENUM, F_INT, N(publish_takeover), 0, 0, takeover_names, "idle, always or never" },
+    { "publish_idle_timeout", C_MAIN, V_DUR, F_I64, N(publish_idle_ms), 100, DAY, NULL, NULL },
+    { "handshake_timeout", C_MAIN, V_DUR, F_I64, N(handshake_timeout_ms), 100, DAY, NULL, NULL },
+    { "idle_timeout", C_MAIN, V_DUR, F_I64, N(idle_timeout_ms), 100, DAY, NULL, NULL },
+    { "http_header_timeout", C_MAIN, V_DUR, F_I64, N(http_header_timeout_ms), 100, DAY, NULL, NULL },
+    { "rtmp_chunk_size", C_MAIN, V_SIZE, F_U32, N(rtmp_chunk_size), 128, 65536, NULL, NULL },
+    { "rtmp_max_message", C_MAIN, V_SIZE, F_U32, N(rtmp_max_message), KIB, 64 * MIB, NULL, NULL },
+    { "gop_cache_max", C_MAIN, V_DUR, F_I64, N(gop_cache_max_ms), 100, 3600 * SEC, NULL, NULL },
+    { "gop_cache_max_bytes", C_MAIN, V_SIZE, F_SIZE, N(gop_cache_max_bytes), 4 * KIB, GIB, NULL, NULL },
+    { "viewer_queue_bytes", C_MAIN, V_SIZE, F_SIZE, N(viewer_queue_bytes), 4 * KIB, GIB, NULL, NULL },
+    { "viewer_drop_timeout", C_MAIN, V_DUR, F_I64, N(viewer_drop_ms), 100, DAY, NULL, NULL },
+    { "max_connections", C_MAIN, V_INT, F_INT, N(max_connections), 1, 1000000, NULL, NULL },
+    { "domain", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+
+    { "access_key_id", C_ADMIN, V_STR, F_STR, N(access_key_id), 0, 0, NULL, NULL },
+    { "access_key_secret", C_ADMIN, V_STR, F_STR, N(access_key_secret), 0, 0, NULL, NULL },
+
+    { "push_domain", C_DOMAIN, V_HOST, F_STR, D(push_domain), 0, 0, NULL, NULL },
+    { "hls", C_DOMAIN, V_BOOL, F_INT, D(hls), 0, 0, NULL, NULL },
+    { "hls_fragment", C_DOMAIN, V_DUR, F_I64, D(hls_fragment_ms), SEC, 60 * SEC, NULL, NULL },
+    { "hls_window", C_DOMAIN, V_INT, F_INT, D(hls_window), 1, 100, NULL, NULL },
+    { "timeshift", C_DOMAIN, V_BOOL, F_INT, D(timeshift), 0, 0, NULL, NULL },
+    { "timeshift_retention", C_DOMAIN, V_DUR, F_I64, D(timeshift_retention_ms), SEC, 15 * DAY, NULL, NULL },
+    { "aliauth", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "notify_url", C_DOMAIN, V_URL, F_STR, D(notify_url), 0, 0, NULL, NULL },
+    { "notify_auth_key", C_DOMAIN, V_OPTSTR, F_STR, D(notify_auth_key), 0, 0, NULL, NULL },
+    { "ip_black_list", C_DOMAIN, V_IPLIST, F_STR, D(ip_black_list), 0, 0, NULL, NULL },
+    { "ip_white_list", C_DOMAIN, V_IPLIST, F_STR, D(ip_white_list), 0, 0, NULL, NULL },
+    { "cors_origin", C_DOMAIN, V_STR, F_STR, D(cors_origin), 0, 0, NULL, NULL },
+
+    { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
+    { "auth_key1", C_AUTH, V_OPTSTR, F_STR, D(auth_key1), 0, 0, NULL, NULL },
+    { "auth_key2", C_AUTH, V_OPTSTR, F_STR, D(auth_key2), 0, 0, NULL, NULL },
+    { "ali_auth_delta", C_AUTH, V_SECS, F_I64, D(auth_delta_s), 0, 365LL * 86400, NULL, NULL },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+_Static_assert(NKEYS <= 64, "the seen mask is a uint64_t");
+
+static const keydef *key_find(int ctx, const char *name, int *idx)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].ctx == ctx && strcmp(keys[i].name, name) == 0) {
+            if (idx)
+                *idx = (int)i;
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+static const keydef *key_any_ctx(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* ---- lexer --------------------------------------------------------------- */
+
+enum { T_WORD, T_SEMI, T_OPEN, T_CLOSE, T_EOF, T_ERR };
+
+typedef struct word {
+    char *s;        /* NUL-terminated, owned */
+    size_t n;
+    int line;
+} word;
+
+typedef struct parser {
+    const char *p, *end;
+    int line;
+    int last_line;                  /* where the last token ended */
+    char *err;
+    size_t errlen;
+
+    le_conf *c;
+    le_conf_domain *tail;           /* last domain in c->domains */
+    int ndomains;
+
+    struct {
+        int ctx;
+        int line;                   /* where the block opened */
+        uint64_t seen;              /* keys[] already set in this block */
+    } stack[3];
+    int depth;
+
+    word *w;                        /* the statement being read */
+    int nw, capw;
+
+    /* Facts about the open domain, checked when it closes. */
+    int dom_line, push_line, auth_line;
+    int default_line;               /* 0: default_domain not in the file */
+} parser;
+
+static int perr(parser *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int perr(parser *ps, int line, const char *fmt, ...)
+{
+    if (!ps->err || ps->errlen == 0)
+        return -1;
+    int n = snprintf(ps->err, ps->errlen, "line %d: ", line);
+    if (n >= 0 && (size_t)n < ps->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* A word for an error message: printable ASCII kept, the rest as \xNN,
+ * truncated so that a 1 MB token makes a one-line message. */
+static const char *esc(const char *s, size_t n, char *buf, size_t bufsz)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (o + 8 >= bufsz) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '\'') {
+            buf[o++] = (char)ch;
+        } else {
+            snprintf(buf + o, bufsz - o, "\\x%02x", ch);
+            o += 4;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+#define ESC(wd, buf) esc((wd)->s, (wd)->n, (buf), sizeof(buf))
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v';
+}
+
+static int is_punct(char ch)
+{
+    return ch == ';' || ch == '{' || ch == '}';
+}
+
+/* Reads the next token; a word goes into *out (owned by the caller). */
+static int lex(parser *ps, word *out)
+{
+    for (;;) {
+        while (ps->p < ps->end && is_space(*ps->p)) {
+            if (*ps->p == '\n')
+                ps->line++;
+            ps->p++;
+        }
+        if (ps->p < ps->end && *ps->p == '#') {
+            while (ps->p < ps->end && *ps->p != '\n')
+                ps->p++;
+            continue;
+        }
+        break;
+    }
+    if (ps->p >= ps->end)
+        return T_EOF;
+
+    char ch = *ps->p;
+    ps->last_line = ps->line;
+    if (ch == ';') { ps->p++; return T_SEMI; }
+    if (ch == '{') { ps->p++; return T_OPEN; }
+    if (ch == '}') { ps->p++; return T_CLOSE; }
+
+    le_buf b = { 0 };
+    int start = ps->line;
+    char quote = (ch == '"' || ch == '\'') ? ch : 0;
+    if (quote)
+        ps->p++;
+    for (;;) {
+        if (ps->p >= ps->end) {
+            if (quote) {
+                le_buf_free(&b);
+                perr(ps, start, "unterminated string");
+                return T_ERR;
+            }
+            break;
+        }
+        ch = *ps->p;
+        if (ch == '\0') {
+            le_buf_free(&b);
+            perr(ps, ps->line, "NUL byte in file");
+            return T_ERR;
+        }
+        if (quote && ch == quote) {
+            ps->p++;
+            if (ps->p < ps->end && !is_space(*ps->p) && !is_punct(*ps->p) && *ps->p != '#') {
+                char e[16];
+                le_buf_free(&b);
+                perr(ps, ps->line, "unexpected '%s' after quoted string", esc(ps->p, 1, e, sizeof(e)));
+                return T_ERR;
+            }
+            break;
+        }
+        if (!quote && (is_space(ch) || is_punct(ch)))
+            break;
+        if (ch == '\\' && ps->p + 1 < ps->end) {
+            ps->p++;
+            ch = *ps->p;
+            if (ch == '\0')
+                continue;   /* reported as a NUL byte on the next turn */
+        }
+        if (ch == '\n')
+            ps->line++;
+        if (b.len >= TOKEN_MAX) {
+            le_buf_free(&b);
+            perr(ps, start, "value longer than %d bytes", TOKEN_MAX);
+            return T_ERR;
+        }
+        le_buf_u8(&b, (uint8_t)ch);
+        ps->p++;
+    }
+    ps->last_line = ps->line;
+    out->n = b.len;
+    le_buf_u8(&b, 0);
+    out->s = (char *)b.p;
+    out->line = start;
+    return T_WORD;
+}
+
+static void words_clear(parser *ps)
+{
+    for (int i = 0; i < ps->nw; i++)
+        free(ps->w[i].s);
+    ps->nw = 0;
+}
+
+/* ---- applying a statement ------------------------------------------------ */
+
+static void set_str(char **field, const char *v)
+{
+    free(*field);
+    *field = v ? le_xstrdup(v) : NULL;
+}
+
+static void set_num(void *base, const keydef *k, int64_t v)
+{
+    char *f = (char *)base + k->off;
+    switch (k->ft) {
+    case F_I64: *(int64_t *)(void *)f = v; break;
+    case F_INT: *(int *)(void *)f = (int)v; break;
+    case F_U32: *(uint32_t *)(void *)f = (uint32_t)v; break;
+    case F_SIZE: *(size_t *)(void *)f = (size_t)v; break;
+    default: break;
+    }
+}
+
+/* Words in the unit a key's bounds are written in, for messages. */
+static void fmt_bound(const keydef *k, int64_t v, char *buf, size_t sz)
+{
+    if (k->vt == V_DUR) {
+        if (v % DAY == 0) snprintf(buf, sz, "%lldd", (long long)(v / DAY));
+        else if (v % (3600 * SEC) == 0) snprintf(buf, sz, "%lldh", (long long)(v / (3600 * SEC)));
+        else if (v % (60 * SEC) == 0) snprintf(buf, sz, "%lldm", (long long)(v / (60 * SEC)));
+        else if (v % SEC == 0) snprintf(buf, sz, "%llds", (long long)(v / SEC));
+        else snprintf(buf, sz, "%lldms", (long long)v);
+    } else if (k->vt == V_SIZE && v >= KIB) {
+        if (v % GIB == 0) snprintf(buf, sz, "%lldg", (long long)(v / GIB));
+        else if (v % MIB == 0) snprintf(buf, sz, "%lldm", (long long)(v / MIB));
+        else if (v % KIB == 0) snprintf(buf, sz, "%lldk", (long long)(v / KIB));
+        else snprintf(buf, sz, "%lld", (long long)v);
+    } else if (k->vt == V_SECS) {
+        snprintf(buf, sz, "%llds", (long long)v);
+    } else {
+        snprintf(buf, sz, "%lld", (long long)v);
+    }
+}
+
+static int has_ctl(const word *wd)
+{
+    for (size_t i = 0; i < wd->n; i++) {
+        unsigned char ch = (unsigned char)wd->s[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+/* Joins every value word into "a,b,c", checking each entry. */
+static int apply_iplist(parser *ps, void *base, const keydef *k)
+{
+    le_buf out = { 0 };
+    char e[80];
+    for (int i = 1; i < ps->nw; i++) {
+        const char *s = ps->w[i].s;
+        size_t n = ps->w[i].n, j = 0;
+        while (j < n) {
+            while (j < n && (s[j] == ',' || s[j] == ' ' || s[j] == '\t'))
+                j++;
+            size_t st = j;
+            while (j < n && s[j] != ',' && s[j] != ' ' && s[j] != '\t')
+                j++;
+            if (j == st)
+                continue;
+            if (!cidr_valid(s + st, j - st)) {
+                le_buf_free(&out);
+                return perr(ps, ps->w[i].line, "invalid address '%s' in %s (want IP or IP/prefix)",
+                            esc(s + st, j - st, e, sizeof(e)), k->name);
+            }
+            if (out.len)
+                le_buf_u8(&out, ',');
+            le_buf_append(&out, s + st, j - st);
+        }
+    }
+    char **field = (char **)(void *)((char *)base + k->off);
+    free(*field);
+    *field = NULL;
+    if (out.len) {
+        le_buf_u8(&out, 0);
+        *field = (char *)out.p;
+    } else {
+        le_buf_free(&out);
+    }
+    return 0;
+}
+
+static int apply_value(parser *ps, void *base, const keydef *k)
+{
+    const word *v = &ps->w[1];
+    char e[80], b1[32], b2[32];
+    int64_t num = 0;
+
+    if (k->vt == V_IPLIST)
+        return apply_iplist(ps, base, k);
+    if (ps->nw != 2) {
+        if (ps->w[2].line > v->line)
+            return perr(ps, v->line, "missing ';'");
+        return perr(ps, ps->w[2].line, "'%s' takes exactly one value", k->name);
+    }
+    if (has_ctl(v))
+        return perr(ps, v->line, "control character in value of '%s'", k->name);
+    if (v->n == 0 && k->vt != V_OPTSTR && k->vt != V_EMPTYOK)
+        return perr(ps, v->line, "empty value for '%s'", k->name);
+
+    char **sfield = (char **)(void *)((char *)base + k->off);
+    switch (k->vt) {
+    case V_STR:
+    case V_EMPTYOK:
+        set_str(sfield, v->s);
+        return 0;
+    case V_OPTSTR:
+        set_str(sfield, v->n ? v->s : NULL);
+        return 0;
+    case V_HOST:
+        if (!host_valid(v->s))
+            return perr(ps, v->line, "invalid domain name '%s'", ESC(v, e));
+        set_str(sfield, v->s);
+        /* DNS names are case-insensitive; one spelling keeps Redis keys and
+         * callback arguments stable. */
+        for (char *p = *sfield; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        return 0;
+    case V_LISTEN:
+        if (le_conf_listen_addr(v->s, NULL, NULL) != 0)
+            return perr(ps, v->line, "invalid listen address '%s' (want IPv4:PORT or [IPv6]:PORT)",
+                        ESC(v, e));
+        set_str(sfield, v->s);
+        return 0;
+    case V_REDIS:
+        if (!redis_valid(v->s))
+            return perr(ps, v->line, "invalid redis '%s' (want embedded, HOST:PORT or unix:/path)",
+                        ESC(v, e));
+        set_str(sfield, v->s);
+        return 0;
+    case V_URL: {
+        const char *rest = NULL;
+        if (strncasecmp(v->s, "http://", 7) == 0)
+            rest = v->s + 7;
+        else if (strncasecmp(v->s, "https://", 8) == 0)
+            rest = v->s + 8;
+        if (!rest || !*rest || *rest == '/' || strchr(v->s, ' '))
+            return perr(ps, v->line, "invalid URL '%s' (want http://HOST/...)", ESC(v, e));
+        set_str(sfield, v->s);
+        return 0;
+    }
+    case V_BOOL:
+        if (strcmp(v->s, "on") == 0) num = 1;
+        else if (strcmp(v->s, "off") == 0) num = 0;
+        else return perr(ps, v->line, "invalid value '%s' for '%s' (want on or off)", ESC(v, e), k->name);
+        set_num(base, k, num);
+        return 0;
+    case V_ENUM:
+        for (int i = 0; k->names[i]; i++) {
+            if (strcmp(v->s, k->names[i]) == 0) {
+                if (k->ft == F_STR)
+                    set_str(sfield, v->s);
+                else
+                    set_num(base, k, i);
+                return 0;
+            }
+        }
+        return perr(ps, v->line, "invalid value '%s' for '%s' (want %s)", ESC(v, e), k->name, k->what);
+    case V_DUR:
+    case V_SECS:
+        if (le_parse_duration_ms(v->s, &num) != 0)
+            return perr(ps, v->line, "invalid duration '%s'", ESC(v, e));
+        if (k->vt == V_SECS) {
+            if (num % 1000 != 0)
+                return perr(ps, v->line, "'%s' takes whole seconds, not '%s'", k->name, ESC(v, e));
+            num /= 1000;
+        }
+        break;
+    case V_INT:
+        if (parse_uint(v->s, &num) != 0)
+            return perr(ps, v->line, "invalid number '%s'", ESC(v, e));
+        break;
+    case V_SIZE:
+        if (parse_size(v->s, &num) != 0)
+            return perr(ps, v->line, "invalid size '%s' (want bytes, optional k, m or g)", ESC(v, e));
+        break;
+    default:
+        return perr(ps, v->line, "internal: bad key type");
+    }
+    if (num < k->min || num > k->max) {
+        fmt_bound(k, k->min, b1, sizeof(b1));
+        fmt_bound(k, k->max, b2, sizeof(b2));
+        return perr(ps, v->line, "'%s' %s out of range %s..%s", k->name, ESC(v, e), b1, b2);
+    }
+    set_num(base, k, num);
+    return 0;
+}
+
+/* The base struct the current context's keys live in. */
+static void *ctx_base(parser *ps)
+{
+    int ctx = ps->stack[ps->depth].ctx;
+    return (ctx == C_MAIN || ctx == C_ADMIN) ? (void *)ps->c : (void *)ps->tail;
+}
+
+/* A line break before a word that is itself a key of this block means the
+ * previous statement lost its ';' - say that, not "too many values". */
+static int check_missing_semi(parser *ps)
+{
+    int ctx = ps->stack[ps->depth].ctx;
+    for (int i = 1; i < ps->nw; i++) {
+        if (ps->w[i].line > ps->w[i - 1].line && key_find(ctx, ps->w[i].s, NULL))
+            return perr(ps, ps->w[i - 1].line, "missing ';'");
+    }
+    return 0;
+}
+
+static int lookup_key(parser *ps, const keydef **kp, int *idx)
+{
+    int ctx = ps->stack[ps->depth].ctx;
+    const word *kw = &ps->w[0];
+    char e[80];
+    *kp = key_find(ctx, kw->s, idx);
+    if (*kp)
+        return 0;
+    const keydef *other = key_any_ctx(kw->s);
+    if (other)
+        return perr(ps, kw->line, "'%s' is not allowed in %s (it belongs in %s%s)", kw->s,
+                    ps->depth ? ctx_names[ctx] : "the top level",
+                    other->ctx == C_MAIN ? "the top level" : ctx_names[other->ctx],
+                    other->ctx == C_MAIN ? "" : " { }");
+    return perr(ps, kw->line, "unknown key '%s'", ESC(kw, e));
+}
+
+static int mark_seen(parser *ps, int idx, int line)
+{
+    uint64_t bit = (uint64_t)1 << idx;
+    if (ps->stack[ps->depth].seen & bit)
+        return perr(ps, line, "duplicate '%s'", keys[idx].name);
+    ps->stack[ps->depth].seen |= bit;
+    return 0;
+}
+
+/* "key value...;" */
+static int end_statement(parser *ps)
+{
+    const keydef *k;
+    int idx;
+    if (ps->nw == 0)
+        return perr(ps, ps->line, "unexpected ';'");
+    if (check_missing_semi(ps) != 0 || lookup_key(ps, &k, &idx) != 0)
+        return -1;
+    if (k->vt == V_BLOCK)
+        return perr(ps, ps->w[0].line, "'%s' is a block: %s { ... }", k->name,
+                    strcmp(k->name, "domain") == 0 ? "domain NAME" : k->name);
+    if (ps->nw < 2)
+        return perr(ps, ps->w[0].line, "'%s' needs a value", k->name);
+    if (mark_seen(ps, idx, ps->w[0].line) != 0)
+        return -1;
+    if (apply_value(ps, ctx_base(ps), k) != 0)
+        return -1;
+    if (k->off == D(push_domain) && k->ctx == C_DOMAIN)
+        ps->push_line = ps->w[0].line;
+    if (k->off == D(auth_type) && k->ctx == C_AUTH)
+        ps->auth_line = ps->w[0].line;
+    if (k->off == N(default_domain) && k->ctx == C_MAIN)
+        ps->default_line = ps->w[1].line;
+    return 0;
+}
+
+/* "name [arg] {" */
+static int open_block(parser *ps)
+{
+    const keydef *k;
+    int idx;
+    char e[80];
+    if (ps->nw == 0)
+        return perr(ps, ps->line, "unexpected '{'");
+    if (check_missing_semi(ps) != 0 || lookup_key(ps, &k, &idx) != 0)
+        return -1;
+    if (k->vt != V_BLOCK)
+        return perr(ps, ps->w[0].line, "'%s' takes a value, not a block", k->name);
+    /* Only three contexts exist, so depth 2 is the ceiling by construction. */
+    if (ps->depth >= 2)
+        return perr(ps, ps->w[0].line, "blocks nest at most 2 deep");
+
+    int ctx;
+    if (strcmp(k->name, "domain") == 0) {
+        if (ps->nw != 2)
+            return perr(ps, ps->w[0].line, "domain takes exactly one name: domain NAME { ... }");
+        const word *nm = &ps->w[1];
+        if (!host_valid(nm->s))
+            return perr(ps, nm->line, "invalid domain name '%s'", ESC(nm, e));
+        if (ps->ndomains >= DOMAINS_MAX)
+            return perr(ps, nm->line, "more than %d domains", DOMAINS_MAX);
+        le_conf_domain *d = domain_new(nm->s);
+        for (char *p = d->name; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        if (ps->tail)
+            ps->tail->next = d;
+        else
+            ps->c->domains = d;
+        ps->tail = d;
+        ps->ndomains++;
+        ps->dom_line = nm->line;
+        ps->push_line = ps->auth_line = 0;
+        ctx = C_DOMAIN;
+    } else {
+        if (ps->nw != 1)
+            return perr(ps, ps->w[1].line, "'%s' takes no argument: %s { ... }", k->name, k->name);
+        if (mark_seen(ps, idx, ps->w[0].line) != 0)
+            return -1;
+        ctx = strcmp(k->name, "admin") == 0 ? C_ADMIN : C_AUTH;
+    }
+    ps->depth++;
+    ps->stack[ps->depth].ctx = ctx;
+    ps->stack[ps->depth].line = ps->w[0].line;
+    ps->stack[ps->depth].seen = 0;
+    return 0;
+}
+
+/* A domain is complete: its name and push name must be unique across every
+ * name and push name, or le_conf_find_domain would be ambiguous. */
+static int close_domain(parser *ps, int close_line)
+{
+    le_conf_domain *d = ps->tail;
+    for (le_conf_domain *o = ps->c->domains; o != d; o = o->next) {
+        if (strcmp(o->name, d->name) == 0)
+            return perr(ps, ps->dom_line, "duplicate domain '%s'", d->name);
+        if (o->push_domain && strcmp(o->push_domain, d->name) == 0)
+            return perr(ps, ps->dom_line, "domain '%s' is already the push_domain of '%s'", d->name, o->name);
+        if (d->push_domain && strcmp(d->push_domain, o->name) == 0)
+            return perr(ps, ps->push_line, "push_domain '%s' is already a domain", d->push_domain);
+        if (d->push_domain && o->push_domain && strcmp(d->push_domain, o->push_domain) == 0)
+            return perr(ps, ps->push_line, "push_domain '%s' already belongs to '%s'", d->push_domain, o->name);
+    }
+    if (d->push_domain && strcmp(d->push_domain, d->name) == 0)
+        return perr(ps, ps->push_line, "push_domain equals the domain name");
+    if (d->auth_type != LE_AUTH_NONE && !d->auth_key1 && !d->auth_key2)
+        return perr(ps, ps->auth_line ? ps->auth_line : close_line,
+                    "auth_type %s needs auth_key1 or auth_key2", auth_names[d->auth_type]);
+    return 0;
+}
+
+static int close_block(parser *ps)
+{
+    int line = ps->line;
+    if (ps->nw > 0)
+        return perr(ps, ps->w[ps->nw - 1].line, "missing ';'");
+    if (ps->depth == 0)
+        return perr(ps, line, "unexpected '}'");
+    int ctx = ps->stack[ps->depth].ctx;
+    if (ctx == C_ADMIN && (!ps->c->access_key_id) != (!ps->c->access_key_secret))
+        return perr(ps, ps->stack[ps->depth].line, "admin needs both access_key_id and access_key_secret");
+    if (ctx == C_DOMAIN && close_domain(ps, line) != 0)
+        return -1;
+    ps->depth--;
+    return 0;
+}
+
+/* After the last token: the domain list and default_domain rules (see
+ * livedge.conf(5), "Domains"). */
+static int finish(parser *ps)
+{
+    le_conf *c = ps->c;
+    if (!c->domains) {
+        c->domains = domain_new(c->default_domain);
+        return 0;
+    }
+    if (!ps->default_line) {
+        set_str(&c->default_domain, c->domains->name);
+        return 0;
+    }
+    for (le_conf_domain *d = c->domains; d; d = d->next)
+        if (strcmp(d->name, c->default_domain) == 0)
+            return 0;
+    return perr(ps, ps->default_line, "default_domain '%s' matches no domain block", c->default_domain);
+}
+
+le_conf *le_conf_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    parser ps;
+    memset(&ps, 0, sizeof(ps));
+    ps.p = text ? text : "";
+    ps.end = ps.p + (text ? len : 0);
+    ps.line = 1;
+    ps.err = err;
+    ps.errlen = errlen;
+    ps.c = node_defaults();
+    ps.stack[0].ctx = C_MAIN;
+    if (err && errlen)
+        err[0] = '\0';
+    /* A UTF-8 byte order mark from a Windows editor. */
+    if (ps.end - ps.p >= 3 && memcmp(ps.p, "\xEF\xBB\xBF", 3) == 0)
+        ps.p += 3;
+
+    int rc = 0;
+    for (;;) {
+        word wd;
+        int t = lex(&ps, &wd);
+        if (t == T_ERR) {
+            rc = -1;
+            break;
+        }
+        if (t == T_WORD) {
+            if (ps.nw >= WORDS_MAX) {
+                free(wd.s);
+                rc = perr(&ps, wd.line, "more than %d values in one statement", WORDS_MAX);
+                break;
+            }
+            if (ps.nw == ps.capw) {
+                ps.capw = ps.capw ? ps.capw * 2 : 8;
+                ps.w = le_xrealloc(ps.w, (size_t)ps.capw * sizeof(*ps.w));
+            }
+            ps.w[ps.nw++] = wd;
+            continue;
+        }
+        if (t == T_EOF) {
+            /* The last line with a token, not the empty one a trailing
+             * newline starts or a closing comment. */
+            if (ps.nw > 0)
+                rc = perr(&ps, ps.w[ps.nw - 1].line, "missing ';'");
+            else if (ps.depth > 0)
+                rc = perr(&ps, ps.last_line, "unexpected end of file, missing '}'");
+            else
+                rc = finish(&ps);
+            break;
+        }
+        if (t == T_SEMI)
+            rc = end_statement(&ps);
+        else if (t == T_OPEN)
+            rc = open_block(&ps);
+        else
+            rc = close_block(&ps);
+        words_clear(&ps);
+        if (rc != 0)
+            break;
+    }
+    words_clear(&ps);
+    free(ps.w);
+    if (rc != 0) {
+        if (err && errlen && !err[0])
+            snprintf(err, errlen, "line %d: invalid configuration", ps.line);
+        le_conf_free(ps.c);
+        return NULL;
+    }
+    return ps.c;
+}
+
+le_conf *le_conf_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    le_buf b = { 0 };
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > FILE_MAX) {
+            fclose(f);
+            le_buf_free(&b);
+            snprintf(err, errlen, "cannot read %s: larger than %d bytes", path, FILE_MAX);
+            return NULL;
+        }
+        le_buf_append(&b, chunk, n);
+    }
+    int bad = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (bad) {
+        le_buf_free(&b);
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
+        return NULL;
+    }
+    le_conf *c = le_conf_parse((const char *)b.p, b.len, err, errlen);
+    le_buf_free(&b);
+    if (!c)
+        return NULL;
+
+    if (c->data_dir[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd))) {
+            const char *rel = c->data_dir;
+            while (rel[0] == '.' && rel[1] == '/')
+                rel += 2;
+            size_t need = strlen(cwd) + 1 + strlen(rel) + 1;
+            char *abs = le_xmalloc(need);
+            if (strcmp(rel, ".") == 0 || rel[0] == '\0')
+                snprintf(abs, need, "%s", cwd);
+            else
+                snprintf(abs, need, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, rel);
+            free(c->data_dir);
+            c->data_dir = abs;
+        }
+    }
+    return c;
+}

@@ -5,6 +5,10 @@
 #define LE_CONF_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+/* The domain the node serves when the file has no domain block. */
+#define LE_CONF_DEFAULT_DOMAIN "live.example.com"
 
 enum { LE_TAKEOVER_IDLE = 0, LE_TAKEOVER_ALWAYS, LE_TAKEOVER_NEVER };
 enum { LE_AUTH_NONE = 0, LE_AUTH_A, LE_AUTH_B, LE_AUTH_C, LE_AUTH_TX };
@@ -37,7 +41,7 @@ typedef struct le_conf {
     char *redis;                /* "embedded" | "HOST:PORT" | "unix:/path" */
     char *redis_prefix;         /* "livedge:" */
     char *access_key_id, *access_key_secret; /* admin { } block; NULL if none */
-    char *default_domain;
+    char *default_domain;       /* always names a play domain in domains */
     char *log_level;            /* debug|info|warn|error, default info */
     int publish_takeover;       /* LE_TAKEOVER_*, default idle */
     int64_t publish_idle_ms;    /* takeover "idle" threshold, default 3000 */
@@ -58,11 +62,19 @@ typedef struct le_conf {
 le_conf *le_conf_defaults(void);
 /* Parses text; on error returns NULL and writes "line N: message" into err. */
 le_conf *le_conf_parse(const char *text, size_t len, char *err, size_t errlen);
-/* Reads and parses a file (startup and SIGHUP only, off the hot path). */
+/* Reads and parses a file (startup and SIGHUP only, off the hot path). Unlike
+ * le_conf_parse it also makes a relative data_dir absolute against the
+ * current directory, so a later chdir (or a child such as redis-server) sees
+ * the same place. Read errors come back as "cannot read PATH: reason". */
 le_conf *le_conf_load(const char *path, char *err, size_t errlen);
 void le_conf_free(le_conf *c);
 
 /* The domain with this play name, or whose push_domain is this name. */
 le_conf_domain *le_conf_find_domain(const le_conf *c, const char *host, int *is_push);
+
+/* Parses a listen value, "IPv4:PORT" or "[IPv6]:PORT" (port 0-65535, 0 means
+ * ephemeral), into a sockaddr ready for bind(). Returns 0, or -1 if invalid.
+ * The parser already validated every *_listen value with this function. */
+int le_conf_listen_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sslen);
 
 #endif

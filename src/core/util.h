@@ -25,6 +25,11 @@ int le_query_get(const char *query, size_t qlen, const char *key, char *out, siz
  * set). Returns the length or -1 on a bad escape or overflow. */
 int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus);
 
+/* UTC "YYYY-MM-DDThh:mm:ssZ" (the OpenAPI time format) <-> unix ms.
+ * Parse returns -1 for anything else, including impossible dates. */
+int le_parse_utc(const char *s, int64_t *ms);
+char *le_fmt_utc(int64_t ms, char out[21]);
+
 /* Duration with optional s/m/h/d suffix (default seconds, "ms" allowed). */
 int le_parse_duration_ms(const char *s, int64_t *ms);
 

@@ -27,6 +27,7 @@ struct le_stream {
     le_pkt **gop;               /* since the last video keyframe */
     size_t gop_len, gop_cap, gop_bytes;
     int has_video;              /* this publish has sent video */
+    int taking_over;            /* a takeover is swapping publishers */
 
     le_sub *subs;
     int nviewers;
@@ -139,7 +140,9 @@ static void release_slot(le_stream *st)
     st->pub_ctx = NULL;
     nlive--;
     reset_media(st);
-    for (le_sub *s = st->subs, *n; s; s = n) {
+    /* In a takeover the viewers stay: they get the new publisher's headers
+     * and a publish notification instead. */
+    for (le_sub *s = st->subs, *n; s && !st->taking_over; s = n) {
         n = s->next;
         if (s->ops->unpublish)
             s->ops->unpublish(s);
@@ -160,8 +163,12 @@ int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx)
         const le_pub_ops *old_ops = st->pub_ops;
         void *old_ctx = st->pub_ctx;
         le_info("stream", "%s: publisher replaced (takeover)", st->key);
-        release_slot(st);
+        /* The old owner is told before the slot changes hands, so its
+         * publish_done precedes the newcomer's publish. */
+        st->taking_over = 1;
         old_ops->kick(old_ctx, "taken over by a new publisher");
+        release_slot(st);
+        st->taking_over = 0;
     }
     st->pub_ops = ops;
     st->pub_ctx = ctx;
@@ -179,6 +186,14 @@ int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx)
             s->ops->publish(s);
     }
     return LE_OK;
+}
+
+void le_stream_kick_publisher(le_stream *st, const char *reason)
+{
+    if (!st || !st->pub_ops)
+        return;
+    st->pub_ops->kick(st->pub_ctx, reason);
+    release_slot(st);
 }
 
 void le_stream_unpublish(le_stream *st, void *ctx)

@@ -41,7 +41,9 @@ struct le_sub {
     int started;               /* has received a keyframe (video) or audio */
 };
 
-/* A publisher's handle: how the stream tells the owner to leave. */
+/* A publisher's handle: how the stream tells the owner to leave. kick runs
+ * while the owner still holds the slot (it may call le_stream_unpublish);
+ * the slot is released when kick returns in any case. */
 typedef struct le_pub_ops {
     void (*kick)(void *ctx, const char *reason);
 } le_pub_ops;
@@ -71,6 +73,8 @@ int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx);
 /* Releases the slot; subscribers get unpublish. ctx must be the owner. */
 void le_stream_unpublish(le_stream *st, void *ctx);
 int le_stream_is_live(const le_stream *st);
+/* Cuts the current publisher (forbid): kicks it, then releases the slot. */
+void le_stream_kick_publisher(le_stream *st, const char *reason);
 uint64_t le_stream_publish_started_ms(const le_stream *st);  /* wall ms */
 
 /* Stores metadata / sequence headers / GOP and fans out. Takes no reference
@@ -89,7 +93,7 @@ enum { LE_ADMIT_SEND = 0, LE_ADMIT_SKIP, LE_ADMIT_DROP };
 int le_sub_admit(le_sub *s, const le_pkt *p, size_t queued_bytes, uint64_t now_ms);
 
 /* Per-stream module state (e.g. the HLS segmenter), freed with the stream. */
-enum { LE_EXT_HLS = 0, LE_EXT_MAX };
+enum { LE_EXT_HLS = 0, LE_EXT_CONTROL, LE_EXT_MAX };
 void *le_stream_ext(const le_stream *st, int slot);
 void le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *));
 

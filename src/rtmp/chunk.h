@@ -38,6 +38,11 @@ int le_chunk_reader_set_chunk_size(le_chunk_reader *r, uint32_t size);
 /* Abort message: drops the partial message on csid. */
 void le_chunk_reader_abort(le_chunk_reader *r, uint32_t csid);
 
+/* Bytes held in message reassembly buffers, for per-connection memory
+ * accounting. Buffers grow with the data received, not with the length a
+ * header declares. */
+size_t le_chunk_reader_mem(const le_chunk_reader *r);
+
 /* Consumes bytes. Returns 1 with *msg filled when a whole message is ready
  * (after consuming *used bytes; call again with the rest), 0 when all input
  * was consumed with no message yet (*used == len), or a negative LE_E*:

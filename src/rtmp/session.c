@@ -9,6 +9,7 @@
 #include "rtmp/handshake.h"
 #include "media/stream.h"
 #include "media/pkt.h"
+#include "control/publish.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -43,7 +44,9 @@ enum { ROLE_NONE = 0, ROLE_PUBLISHER, ROLE_PLAYER };
 typedef struct le_rtmp_conn {
     uint64_t id;
     struct bufferevent *bev;
-    char peer[64];
+    char peer[64];             /* "ip:port" for logs */
+    char peer_ip[INET6_ADDRSTRLEN];
+    char local_ip[INET6_ADDRSTRLEN];
     int state;                 /* ST_* handshake progress */
     int role;
     int closing;               /* marked; reaped by reap_cb */
@@ -59,6 +62,7 @@ typedef struct le_rtmp_conn {
     char app[256];
     char tcurl[1024];
     char query[1024];          /* query from tcUrl/app, used as usrargs fallback */
+    char host[256];            /* host of tcUrl or vhost: the push domain if is_push */
     const le_conf_domain *dom;
     int is_push;
     double objenc;
@@ -233,21 +237,25 @@ static const le_sub_ops player_ops = {
 
 /* ---- publisher side ---- */
 
+static void stop_role(le_rtmp_conn *c, const char *reason);
+
 static void publisher_kick(void *ctx, const char *reason)
 {
     le_rtmp_conn *c = ctx;
-    c->st = NULL;      /* the slot is already released */
-    c->role = ROLE_NONE;
+    stop_role(c, reason);
     conn_close(c, reason);
 }
 
 static const le_pub_ops publisher_ops = { .kick = publisher_kick };
 
-static void stop_role(le_rtmp_conn *c)
+/* Ends the publisher or player role; for a publisher this is the one place
+ * its publish ends, so publish_done and history happen exactly once. */
+static void stop_role(le_rtmp_conn *c, const char *reason)
 {
     if (c->role == ROLE_PUBLISHER && c->st) {
-        le_info(MOD, "conn %llu %s: unpublish %s", (unsigned long long)c->id, c->peer,
-                le_stream_key(c->st));
+        le_info(MOD, "conn %llu %s: unpublish %s: %s", (unsigned long long)c->id, c->peer,
+                le_stream_key(c->st), reason);
+        le_publish_ended(c->st, reason);
         le_stream_unpublish(c->st, c);
     } else if (c->role == ROLE_PLAYER) {
         le_stream_detach(&c->sub);
@@ -323,13 +331,14 @@ static void on_connect(le_rtmp_conn *c, double txn, const le_amf_val *cmdobj)
     tcurl_host(c->tcurl, host, sizeof(host));
     int has_vhost = le_query_get(c->query, strlen(c->query), "vhost", vhost, sizeof(vhost)) >= 0;
     c->dom = le_node_resolve_domain(has_vhost ? vhost : NULL, host, &c->is_push);
+    snprintf(c->host, sizeof(c->host), "%s", has_vhost ? vhost : host);
 
     char esc[300];
     if (!le_name_valid(c->app, strlen(c->app))) {
         le_info(MOD, "conn %llu %s: connect refused: bad app name \"%s\"", (unsigned long long)c->id,
                 c->peer, le_log_esc(c->app, strlen(c->app), esc, sizeof(esc)));
     } else if (!c->dom) {
-        le_info(MOD, "conn %llu %s: connect refused: unknown domain \"%s\"",
+        le_info(MOD, "conn %llu %s: connect refused: unknown or offline domain \"%s\"",
                 (unsigned long long)c->id, c->peer,
                 le_log_esc(has_vhost ? vhost : host, strlen(has_vhost ? vhost : host), esc, sizeof(esc)));
     }
@@ -398,6 +407,15 @@ static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
                le_log_esc(name, strlen(name), esc, sizeof(esc)));
         return;
     }
+    le_pub_info info = {
+        .client_ip = c->peer_ip, .local_ip = c->local_ip,
+        .push_domain = c->is_push ? c->host : NULL, .usrargs = c->usrargs, .conn_id = c->id,
+    };
+    char why[256];
+    if (le_publish_check(c->dom, c->app, name, &info, why, sizeof(why)) != 0) {
+        refuse(c, "NetStream.Publish.BadName", "publish refused", why);
+        return;
+    }
     le_stream *st = le_stream_find(c->dom->name, c->app, name, 1);
     c->st = st;
     int rc = le_stream_publish(st, &publisher_ops, c);
@@ -409,6 +427,7 @@ static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
     }
     c->role = ROLE_PUBLISHER;
     le_info(MOD, "conn %llu %s: publish %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
+    le_publish_started(st, &info);
     send_user_ctrl(c, 0 /* StreamBegin */, PLAY_MSID);
     send_status(c, "status", "NetStream.Publish.Start", "Start publishing");
 }
@@ -487,9 +506,9 @@ static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
                le_amf_str_eq(name, "closeStream")) {
         if (c->role == ROLE_PUBLISHER) {
             send_status(c, "status", "NetStream.Unpublish.Success", "Stop publishing");
-            stop_role(c);
+            stop_role(c, "client unpublished");
         } else if (c->role == ROLE_PLAYER && !le_amf_str_eq(name, "FCUnpublish")) {
-            stop_role(c);
+            stop_role(c, "client stopped playing");
         }
     } else {
         char esc[80];
@@ -706,7 +725,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 static void conn_free(le_rtmp_conn *c)
 {
-    stop_role(c);
+    stop_role(c, "connection freed");
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -741,7 +760,7 @@ static void conn_close(le_rtmp_conn *c, const char *why)
     c->closing = 1;
     le_info(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    stop_role(c);
+    stop_role(c, why);
     c->reap_next = reap_list;
     reap_list = c;
     event_active(reap_ev, EV_TIMEOUT, 0);
@@ -782,6 +801,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         port = ntohs(s6->sin6_port);
     }
     snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", host);
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0) {
+        const void *a = local.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr
+                                                     : (const void *)&((struct sockaddr_in *)&local)->sin_addr;
+        inet_ntop(local.ss_family, a, c->local_ip, sizeof(c->local_ip));
+    }
     c->created_ms = c->last_in_ms = le_mono_ms();
     c->rd = le_chunk_reader_new(cf->rtmp_max_message, 64);
     c->next = conns;

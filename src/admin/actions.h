@@ -1,0 +1,14 @@
+/* The OpenAPI actions, one file per chapter of the API reference. */
+#ifndef LE_ACTIONS_H
+#define LE_ACTIONS_H
+
+void le_actions_domain_register(void);
+void le_actions_stream_register(void);
+
+static inline void le_actions_register_all(void)
+{
+    le_actions_domain_register();
+    le_actions_stream_register();
+}
+
+#endif

@@ -1,0 +1,624 @@
+#define _GNU_SOURCE
+/* Stream management (API reference chapter 6) and the per-stream user
+ * numbers of chapter 14: block list, control history, online list, publish
+ * history, viewers, frame rate and bitrate. Cluster-wide answers come from
+ * Redis (see control/cluster.h for the keys); the block list from the
+ * node's mirror. */
+#include "admin/actions.h"
+#include "admin/admin.h"
+#include "admin/params.h"
+#include "control/blocklist.h"
+#include "control/cluster.h"
+#include "control/domains.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "media/stream.h"
+#include "store/store.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_WINDOW_MS (30 * LE_DAY_MS)
+
+/* ---- block list ---- */
+
+static int stream_params(le_admin_req *r, le_domain **d, const char **app, const char **stream)
+{
+    if (le_params_domain(r, "DomainName", d) != 0 || le_admin_require(r, "AppName", app) != 0 ||
+        le_admin_require(r, "StreamName", stream) != 0)
+        return -1;
+    if (!le_name_valid(*app, strlen(*app))) {
+        le_params_invalid(r, "AppName");
+        return -1;
+    }
+    if (!le_name_valid(*stream, strlen(*stream))) {
+        le_params_invalid(r, "StreamName");
+        return -1;
+    }
+    return 0;
+}
+
+static int publisher_type(le_admin_req *r, int required)
+{
+    static const char *const types[] = { "publisher", NULL };
+    const char *t;
+    if (required && le_admin_require(r, "LiveStreamType", &t) != 0)
+        return -1;
+    return le_params_enum(r, "LiveStreamType", types, "publisher", &t);
+}
+
+/* The client of an admin call, for the control history. */
+static const char *caller(le_admin_req *r)
+{
+    const char *ip = le_admin_client_ip(r);
+    return ip ? ip : "";
+}
+
+static void forbid(le_admin_req *r)
+{
+    static const char *const yesno[] = { "yes", "no", NULL };
+    le_domain *d;
+    const char *app, *stream, *oneshot;
+    int64_t resume = 0;
+    if (stream_params(r, &d, &app, &stream) != 0 || publisher_type(r, 1) != 0 ||
+        le_params_time(r, "ResumeTime", 0, 0, &resume) != 0 ||
+        le_params_enum(r, "Oneshot", yesno, "no", &oneshot) != 0 || le_params_store(r) != 0)
+        return;
+    int rc = le_blocklist_forbid(d->name, app, stream, resume, strcmp(oneshot, "yes") == 0, caller(r));
+    if (rc == LE_ETOOBIG) {
+        le_admin_error(r, 400, "QuotaExceeded.ForbidStream",
+                       "The number of forbidden streams of the domain exceeds the limit of 10000.");
+        return;
+    }
+    le_admin_reply(r, le_jv_obj());
+}
+
+static void resume(le_admin_req *r)
+{
+    le_domain *d;
+    const char *app, *stream;
+    if (stream_params(r, &d, &app, &stream) != 0 || publisher_type(r, 0) != 0 || le_params_store(r) != 0)
+        return;
+    le_blocklist_resume(d->name, app, stream, caller(r));   /* resuming a free stream is a no-op */
+    le_admin_reply(r, le_jv_obj());
+}
+
+static void block_list(le_admin_req *r)
+{
+    le_domain *d;
+    int64_t num, size;
+    if (le_params_domain(r, "DomainName", &d) != 0 || le_params_page(r, 3000, 2000, &num, &size) != 0)
+        return;
+    le_block **v;
+    size_t n = le_blocklist_list(d->name, &v);
+    le_jv *body = le_jv_obj();
+    le_jv_set_str(body, "DomainName", d->name);
+    le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, "StreamUrls"), "StreamUrl");
+    for (int64_t i = (num - 1) * size; i < (int64_t)n && i < num * size; i++)
+        le_jv_push_str(arr, v[i]->key);
+    free(v);
+    le_params_paging_reply(body, num, size, (int64_t)n);
+    le_admin_reply(r, body);
+}
+
+/* ---- Redis-backed queries ---- */
+
+typedef struct query {
+    le_admin_req *r;
+    char domain[256];
+    const char *app, *stream;  /* filters (request-owned) */
+    int fuzzy;
+    int64_t start, end, num, size;
+    int kind;
+    int pending;               /* outstanding Redis replies */
+    int failed;
+    le_jv *items;              /* collected records */
+    int64_t *minutes;          /* HistoryUserNum */
+    int64_t *users;
+    size_t nminutes;
+} query;
+
+enum { Q_ONLINE, Q_PUBLISH, Q_CONTROL, Q_USERNUM, Q_FRAMERATE, Q_HISTUSER, Q_BITRATE };
+
+static query *query_new(le_admin_req *r, le_domain *d, int kind)
+{
+    query *q = le_xcalloc(1, sizeof(*q));
+    q->r = r;
+    q->kind = kind;
+    snprintf(q->domain, sizeof(q->domain), "%s", d->name);
+    q->app = le_admin_param(r, "AppName");
+    q->stream = le_admin_param(r, "StreamName");
+    if (q->app && !*q->app)
+        q->app = NULL;
+    if (q->stream && !*q->stream)
+        q->stream = NULL;
+    q->items = le_jv_arr();
+    return q;
+}
+
+static void query_free(query *q)
+{
+    le_jv_free(q->items);
+    free(q->minutes);
+    free(q->users);
+    free(q);
+}
+
+static int match(const query *q, const char *app, const char *stream)
+{
+    if (q->app && (!app || strcmp(q->app, app) != 0))
+        return 0;
+    if (q->stream) {
+        if (!stream)
+            return 0;
+        if (q->fuzzy ? strcasestr(stream, q->stream) == NULL : strcmp(q->stream, stream) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void strip(le_jv *o, const char *key)
+{
+    le_jv *prev = NULL;
+    for (le_jv *c = o->first; c; prev = c, c = c->next)
+        if (strcmp(c->key, key) == 0) {
+            if (prev)
+                prev->next = c->next;
+            else
+                o->first = c->next;
+            if (o->last == c)
+                o->last = prev;
+            c->next = NULL;
+            o->n--;
+            le_jv_free(c);
+            return;
+        }
+}
+
+static int cmp_by(const le_jv *a, const le_jv *b, const char *k1, const char *k2)
+{
+    const char *x = le_jv_get_str(a, k1), *y = le_jv_get_str(b, k1);
+    int c = strcmp(x ? x : "", y ? y : "");
+    if (c || !k2)
+        return c;
+    x = le_jv_get_str(a, k2);
+    y = le_jv_get_str(b, k2);
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+static int cmp_stream(const void *a, const void *b)
+{
+    const le_jv *x = *(le_jv *const *)a, *y = *(le_jv *const *)b;
+    int c = cmp_by(x, y, "AppName", "StreamName");
+    return c ? c : cmp_by(x, y, "PublishTime", NULL);
+}
+
+static int cmp_time_desc(const void *a, const void *b)
+{
+    const le_jv *x = *(le_jv *const *)a, *y = *(le_jv *const *)b;
+    int c = cmp_by(y, x, "PublishTime", "TimeStamp");
+    return c ? c : cmp_stream(a, b);
+}
+
+/* Moves q->items into body[outer][inner], sorted, and paged if asked. */
+static void page_into(query *q, le_jv *body, const char *outer, const char *inner,
+                      int (*cmp)(const void *, const void *), int paged)
+{
+    size_t n = q->items->n, i = 0;
+    le_jv **v = le_xmalloc((n ? n : 1) * sizeof(*v));
+    for (le_jv *c = q->items->first, *next; c; c = next) {
+        next = c->next;
+        c->next = NULL;
+        v[i++] = c;
+    }
+    q->items->first = q->items->last = NULL;
+    q->items->n = 0;
+    qsort(v, n, sizeof(*v), cmp);
+    le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, outer), inner);
+    int64_t from = paged ? (q->num - 1) * q->size : 0, to = paged ? q->num * q->size : (int64_t)n;
+    for (size_t k = 0; k < n; k++) {
+        if ((int64_t)k >= from && (int64_t)k < to) {
+            free(v[k]->key);
+            v[k]->key = NULL;
+            le_jv_push(arr, v[k]);
+        } else {
+            le_jv_free(v[k]);
+        }
+    }
+    free(v);
+    if (paged)
+        le_params_paging_reply(body, q->num, q->size, (int64_t)n);
+}
+
+static int cmp_by_url_wrapper(const void *a, const void *b)
+{
+    return cmp_by(*(le_jv *const *)a, *(le_jv *const *)b, "StreamUrl", NULL);
+}
+
+static int cmp_time_desc_bitrate(const void *a, const void *b)
+{
+    int c = cmp_by(*(le_jv *const *)b, *(le_jv *const *)a, "Time", NULL);
+    return c ? c : cmp_by_url_wrapper(a, b);
+}
+
+static void stream_url(char *out, size_t n, const char *scheme, const char *d, const char *a,
+                       const char *s, const char *ext)
+{
+    snprintf(out, n, "%s://%s/%s/%s%s", scheme, d, a, s, ext);
+}
+
+static void finish(query *q)
+{
+    le_admin_req *r = q->r;
+    if (q->failed) {
+        le_admin_error(r, 503, "ServiceUnavailable",
+                       "The request has failed due to a temporary failure of the server (state store unreachable).");
+        query_free(q);
+        return;
+    }
+    le_jv *body = le_jv_obj();
+    char ts[21];
+    switch (q->kind) {
+    case Q_ONLINE:
+        page_into(q, body, "OnlineInfo", "LiveStreamOnlineInfo", cmp_stream, 1);
+        break;
+    case Q_PUBLISH:
+        page_into(q, body, "PublishInfo", "LiveStreamPublishInfo", cmp_time_desc, 1);
+        break;
+    case Q_CONTROL:
+        page_into(q, body, "ControlInfo", "LiveStreamControlInfo", cmp_time_desc, 0);
+        break;
+    case Q_USERNUM: {
+        int64_t total = 0;
+        for (le_jv *c = q->items->first; c; c = c->next) {
+            int64_t u = 0;
+            le_jv_get_int(c, "UserNumber", &u);
+            total += u;
+        }
+        le_jv_set_int(body, "TotalUserNumber", total);
+        page_into(q, body, "OnlineUserInfo", "LiveStreamOnlineUserNumInfo", cmp_by_url_wrapper, 0);
+        break;
+    }
+    case Q_FRAMERATE:
+    case Q_BITRATE:
+        page_into(q, body, "FrameRateAndBitRateInfos", "FrameRateAndBitRateInfo",
+                  q->kind == Q_BITRATE ? cmp_time_desc_bitrate : cmp_by_url_wrapper, 0);
+        break;
+    case Q_HISTUSER: {
+        le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, "LiveStreamUserNumInfos"), "LiveStreamUserNumInfo");
+        for (size_t i = q->nminutes; i-- > 0;) {
+            le_jv *o = le_jv_push_obj(arr);
+            le_jv_set_str(o, "StreamTime", le_fmt_utc(q->minutes[i], ts));
+            le_jv_set_int(o, "UserNum", q->users[i]);
+        }
+        break;
+    }
+    }
+    le_admin_reply(r, body);
+    query_free(q);
+}
+
+/* Every record reply (HGETALL online, ZRANGEBYSCORE ...) lands here. */
+static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
+{
+    int64_t hb = 0;
+    le_jv_get_int(rec, "Heartbeat", &hb);
+    const char *d = le_jv_get_str(rec, "DomainName");
+    if (now - hb > LE_CLUSTER_STALE_MS) {
+        /* A node that died without cleaning up: its entry goes. */
+        char key[256];
+        le_store_key(key, sizeof(key), "online");
+        le_store_write("HDEL %s %s", key, field);
+        le_jv_free(rec);
+        return;
+    }
+    if (!d || strcasecmp(d, q->domain) != 0 ||
+        !match(q, le_jv_get_str(rec, "AppName"), le_jv_get_str(rec, "StreamName"))) {
+        le_jv_free(rec);
+        return;
+    }
+    char url[1024], ts[21];
+    const char *app = le_jv_get_str(rec, "AppName"), *st = le_jv_get_str(rec, "StreamName");
+    if (q->kind == Q_ONLINE) {
+        int64_t pub;
+        const char *pt = le_jv_get_str(rec, "PublishTime");
+        if (pt && le_parse_utc(pt, &pub) == 0 && (pub < q->start || pub > q->end)) {
+            le_jv_free(rec);
+            return;
+        }
+        le_jv *o = le_jv_obj();
+        static const char *const keep[] = { "DomainName", "AppName", "StreamName", "PublishTime",
+                                            "PublishUrl", "PublishDomain", "ClientAddr",
+                                            "EdgeNodeAddr", "Node", NULL };
+        for (int i = 0; keep[i]; i++)
+            le_jv_set_str(o, keep[i], le_jv_get_str(rec, keep[i]));
+        le_jv_set_str(o, "Transcoded", "no");
+        le_jv_push(q->items, o);
+    } else if (q->kind == Q_USERNUM) {
+        int64_t users = 0;
+        le_jv_get_int(rec, "UserNum", &users);
+        le_stream *ls = le_stream_find(q->domain, app, st, 0);
+        if (ls && le_stream_is_live(ls))
+            users = le_stream_viewers(ls);    /* ours: exact, not a heartbeat old */
+        le_jv *o = le_jv_obj();
+        stream_url(url, sizeof(url), "rtmp", q->domain, app, st, "");
+        le_jv_set_str(o, "StreamUrl", url);
+        le_jv_set_int(o, "UserNumber", users);
+        le_jv_set_str(o, "Time", le_fmt_utc(now, ts));
+        le_jv_push(q->items, o);
+    } else if (q->kind == Q_FRAMERATE) {
+        le_jv *o = le_jv_obj();
+        const le_jv *v;
+        stream_url(url, sizeof(url), "rtmp", q->domain, app, st, "");
+        le_jv_set_str(o, "StreamUrl", url);
+        v = le_jv_get(rec, "VideoFrameRate");
+        le_jv_set_num(o, "VideoFrameRate", v ? (v->type == LE_JV_INT ? (double)v->i : v->d) : 0);
+        v = le_jv_get(rec, "AudioFrameRate");
+        le_jv_set_num(o, "AudioFrameRate", v ? (v->type == LE_JV_INT ? (double)v->i : v->d) : 0);
+        v = le_jv_get(rec, "BitRate");
+        le_jv_set_num(o, "BitRate", v ? (v->type == LE_JV_INT ? (double)v->i : v->d) : 0);
+        le_jv_set_str(o, "Time", le_fmt_utc(hb, ts));
+        le_jv_push(q->items, o);
+    }
+    le_jv_free(rec);
+}
+
+static void online_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        q->failed = 1;
+    } else {
+        int64_t now = le_wall_ms();
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            if (rep->element[i + 1]->type != REDIS_REPLY_STRING)
+                continue;
+            le_jv *rec = le_jv_parse(rep->element[i + 1]->str, rep->element[i + 1]->len, 8, NULL, 0);
+            if (rec)
+                add_online(q, rec, now, rep->element[i]->str);
+        }
+    }
+    finish(q);
+}
+
+static void fetch_online(query *q)
+{
+    char key[256];
+    le_store_key(key, sizeof(key), "online");
+    if (le_store_cmd(online_cb, q, "HGETALL %s", key) != 0) {
+        q->failed = 1;
+        finish(q);
+    }
+}
+
+static void online_list(le_admin_req *r)
+{
+    static const char *const qtypes[] = { "fuzzy", "strict", NULL };
+    static const char *const stypes[] = { "all", "raw", "trans", NULL };
+    le_domain *d;
+    const char *qt, *stype;
+    int64_t num, size, start, end;
+    if (le_params_domain(r, "DomainName", &d) != 0 ||
+        le_params_enum(r, "QueryType", qtypes, "strict", &qt) != 0 ||
+        le_params_enum(r, "StreamType", stypes, "all", &stype) != 0 ||
+        le_params_page(r, 3000, 2000, &num, &size) != 0)
+        return;
+    /* No window given: everything live (the window bounds PublishTime). */
+    if (!le_admin_param(r, "StartTime") && !le_admin_param(r, "EndTime")) {
+        start = 0;
+        end = INT64_MAX;
+    } else if (le_params_window(r, 0, MAX_WINDOW_MS, MAX_WINDOW_MS, &start, &end) != 0) {
+        return;
+    }
+    if (le_params_store(r) != 0)
+        return;
+    query *q = query_new(r, d, Q_ONLINE);
+    q->fuzzy = strcmp(qt, "fuzzy") == 0;
+    q->num = num;
+    q->size = size;
+    q->start = start;
+    q->end = end;
+    if (strcmp(stype, "trans") == 0) {
+        finish(q);      /* the node does not transcode: no trans streams */
+        return;
+    }
+    fetch_online(q);
+}
+
+static void online_users(le_admin_req *r)
+{
+    le_domain *d;
+    if (le_params_domain(r, "DomainName", &d) != 0 || le_params_store(r) != 0)
+        return;
+    query *q = query_new(r, d, Q_USERNUM);
+    fetch_online(q);
+}
+
+static void framerate_live(le_admin_req *r)
+{
+    le_domain *d;
+    if (le_params_domain(r, "DomainName", &d) != 0 || le_params_store(r) != 0)
+        return;
+    query *q = query_new(r, d, Q_FRAMERATE);
+    fetch_online(q);
+}
+
+/* ---- history (sorted sets scored by unix ms) ---- */
+
+static void history_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        q->failed = 1;
+    } else {
+        for (size_t i = 0; i < rep->elements; i++) {
+            redisReply *e = rep->element[i];
+            if (e->type != REDIS_REPLY_STRING)
+                continue;
+            if (q->kind == Q_HISTUSER) {
+                long long minute = 0;
+                int users = 0;
+                if (sscanf(e->str, "%lld|%*[^|]|%d", &minute, &users) == 2)
+                    for (size_t k = 0; k < q->nminutes; k++)
+                        if (q->minutes[k] == minute)
+                            q->users[k] += users;
+                continue;
+            }
+            le_jv *rec = le_jv_parse(e->str, e->len, 8, NULL, 0);
+            if (!rec)
+                continue;
+            if (!match(q, le_jv_get_str(rec, "AppName"), le_jv_get_str(rec, "StreamName")) &&
+                q->kind != Q_BITRATE) {
+                le_jv_free(rec);
+                continue;
+            }
+            strip(rec, q->kind == Q_CONTROL ? "Id" : "Node");
+            if (q->kind == Q_BITRATE)
+                strip(rec, "Node");
+            le_jv_push(q->items, rec);
+        }
+    }
+    if (--q->pending == 0)
+        finish(q);
+}
+
+static void range(query *q, const char *key)
+{
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%" PRId64, q->start);
+    snprintf(b, sizeof(b), "%" PRId64, q->end);
+    q->pending++;
+    if (le_store_cmd(history_cb, q, "ZRANGEBYSCORE %s %s %s", key, a, b) != 0) {
+        q->failed = 1;
+        q->pending--;
+    }
+}
+
+static query *history_query(le_admin_req *r, int kind, int required, int64_t max_ms)
+{
+    le_domain *d;
+    int64_t start, end;
+    if (le_params_domain(r, "DomainName", &d) != 0 ||
+        le_params_window(r, required, max_ms, required ? max_ms : 3600 * 1000, &start, &end) != 0 ||
+        le_params_store(r) != 0)
+        return NULL;
+    query *q = query_new(r, d, kind);
+    q->start = start;
+    q->end = end;
+    return q;
+}
+
+static void publish_list(le_admin_req *r)
+{
+    static const char *const qtypes[] = { "fuzzy", "strict", NULL };
+    const char *qt;
+    int64_t num, size;
+    if (le_params_enum(r, "QueryType", qtypes, "fuzzy", &qt) != 0 ||
+        le_params_page(r, 3000, 2000, &num, &size) != 0)
+        return;
+    query *q = history_query(r, Q_PUBLISH, 1, MAX_WINDOW_MS);
+    if (!q)
+        return;
+    q->fuzzy = strcmp(qt, "fuzzy") == 0;
+    q->num = num;
+    q->size = size;
+    char key[512];
+    le_store_key(key, sizeof(key), "pubhist:%s", q->domain);
+    range(q, key);
+    if (q->pending == 0)
+        finish(q);
+}
+
+static void control_history(le_admin_req *r)
+{
+    query *q = history_query(r, Q_CONTROL, 1, MAX_WINDOW_MS);
+    if (!q)
+        return;
+    q->stream = NULL;   /* the seed filters by AppName only */
+    char key[512];
+    le_store_key(key, sizeof(key), "ctlhist:%s", q->domain);
+    range(q, key);
+    if (q->pending == 0)
+        finish(q);
+}
+
+static void history_users(le_admin_req *r)
+{
+    const char *app, *stream, *dummy;
+    if (le_admin_require(r, "DomainName", &dummy) != 0 || le_admin_require(r, "AppName", &app) != 0 ||
+        le_admin_require(r, "StreamName", &stream) != 0)
+        return;
+    query *q = history_query(r, Q_HISTUSER, 1, LE_DAY_MS);
+    if (!q)
+        return;
+    /* One point per minute of the window (up to now), zero where no node
+     * reported viewers. */
+    int64_t first = (q->start + 59999) / 60000 * 60000;
+    int64_t last = q->end < le_wall_ms() ? q->end : le_wall_ms();
+    for (int64_t m = first; m <= last; m += 60000)
+        q->nminutes++;
+    q->minutes = le_xcalloc(q->nminutes ? q->nminutes : 1, sizeof(int64_t));
+    q->users = le_xcalloc(q->nminutes ? q->nminutes : 1, sizeof(int64_t));
+    for (size_t i = 0; i < q->nminutes; i++)
+        q->minutes[i] = first + (int64_t)i * 60000;
+    char key[1024];
+    le_store_key(key, sizeof(key), "usernum:%s/%s/%s", q->domain, app, stream);
+    range(q, key);
+    if (q->pending == 0)
+        finish(q);
+}
+
+static void bitrate_members_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        q->failed = 1;
+    } else {
+        for (size_t i = 0; i < rep->elements; i++) {
+            redisReply *e = rep->element[i];
+            char app[256], stream[256];
+            if (e->type != REDIS_REPLY_STRING || sscanf(e->str, "%255[^/]/%255s", app, stream) != 2 ||
+                !match(q, app, stream))
+                continue;
+            char key[1024];
+            le_store_key(key, sizeof(key), "bitrate:%s/%s/%s", q->domain, app, stream);
+            range(q, key);
+        }
+    }
+    if (--q->pending == 0)
+        finish(q);
+}
+
+static void bitrate_history(le_admin_req *r)
+{
+    query *q = history_query(r, Q_BITRATE, 0, MAX_WINDOW_MS);
+    if (!q)
+        return;
+    char key[512];
+    le_store_key(key, sizeof(key), "samples:%s", q->domain);
+    q->pending++;
+    if (le_store_cmd(bitrate_members_cb, q, "SMEMBERS %s", key) != 0) {
+        q->failed = 1;
+        q->pending--;
+        finish(q);
+    }
+}
+
+void le_actions_stream_register(void)
+{
+    le_admin_register("ForbidLiveStream", forbid);
+    le_admin_register("ResumeLiveStream", resume);
+    le_admin_register("DescribeLiveStreamsBlockList", block_list);
+    le_admin_register("DescribeLiveStreamsControlHistory", control_history);
+    le_admin_register("DescribeLiveStreamsOnlineList", online_list);
+    le_admin_register("DescribeLiveStreamsPublishList", publish_list);
+    le_admin_register("DescribeLiveStreamOnlineUserNum", online_users);
+    le_admin_register("DescribeLiveStreamHistoryUserNum", history_users);
+    le_admin_register("DescribeLiveStreamsFrameRateAndBitRateData", framerate_live);
+    le_admin_register("DescribeLiveStreamBitRateData", bitrate_history);
+}

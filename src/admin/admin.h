@@ -1,0 +1,42 @@
+/* The admin port (admin_listen): the Alibaba Cloud ApsaraVideo Live OpenAPI
+ * (2016-11-01) RPC style, SPEC section 7. This module owns HTTP framing,
+ * common parameters, signature v1, timestamp and nonce checks, JSON/XML
+ * rendering, error bodies and /metrics; actions register handlers.
+ *
+ * A handler may answer at once or later (after a Redis reply): the request
+ * stays valid until exactly one of le_admin_reply / le_admin_error is called,
+ * even if the client went away meanwhile. */
+#ifndef LE_ADMIN_H
+#define LE_ADMIN_H
+#include <stddef.h>
+#include "core/json.h"
+
+struct event_base;
+typedef struct le_admin_req le_admin_req;
+typedef void (*le_admin_handler)(le_admin_req *r);
+
+int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
+int le_admin_port(void);
+void le_admin_shutdown(void);
+
+void le_admin_register(const char *action, le_admin_handler h);
+
+/* Parameter value (decoded), NULL if absent. */
+const char *le_admin_param(const le_admin_req *r, const char *name);
+const char *le_admin_request_id(const le_admin_req *r);
+/* The calling client's address (for control history), "" if unknown. */
+const char *le_admin_client_ip(const le_admin_req *r);
+
+/* 200 with body (adopted; RequestId is added first). */
+void le_admin_reply(le_admin_req *r, le_jv *body);
+/* An error body {RequestId, HostId, Code, Message} with this HTTP status. */
+void le_admin_error(le_admin_req *r, int status, const char *code, const char *message);
+
+/* Common validations answering the error themselves; return 0 if fine. */
+int le_admin_require(le_admin_req *r, const char *name, const char **out);   /* MissingParameter */
+
+/* Metrics: modules add lines to /metrics through a callback. */
+typedef void (*le_admin_metrics_fn)(le_buf *out);
+void le_admin_add_metrics(le_admin_metrics_fn fn);
+
+#endif

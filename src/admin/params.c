@@ -1,0 +1,140 @@
+#include "admin/params.h"
+#include "core/util.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void le_params_invalid(le_admin_req *r, const char *name)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg), "The specified parameter \"%s\" is not valid.", name);
+    le_admin_error(r, 400, "InvalidParameter", msg);
+}
+
+int le_params_store(le_admin_req *r)
+{
+    if (le_store_connected())
+        return 0;
+    le_admin_error(r, 503, "ServiceUnavailable",
+                   "The request has failed due to a temporary failure of the server (state store unreachable).");
+    return -1;
+}
+
+int le_params_domain(le_admin_req *r, const char *name, le_domain **out)
+{
+    const char *v;
+    if (le_admin_require(r, name, &v) != 0)
+        return -1;
+    le_domain *d = le_domain_get(v);
+    if (!d) {
+        le_admin_error(r, 404, "InvalidDomain.NotFound", "The domain provided does not belong to you.");
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v < -1000000000000LL || v > 1000000000000LL)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int le_params_page(le_admin_req *r, int64_t max, int64_t def, int64_t *num, int64_t *size)
+{
+    const char *pn = le_admin_param(r, "PageNum");
+    const char *pname = "PageNum";
+    if (!pn) {
+        pn = le_admin_param(r, "PageNumber");
+        pname = "PageNumber";
+    }
+    *num = 1;
+    *size = def;
+    if (pn && (parse_int(pn, num) != 0 || *num < 1)) {
+        le_params_invalid(r, pname);
+        return -1;
+    }
+    const char *ps = le_admin_param(r, "PageSize");
+    if (ps && (parse_int(ps, size) != 0 || *size < 1 || *size > max)) {
+        le_params_invalid(r, "PageSize");
+        return -1;
+    }
+    return 0;
+}
+
+int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt, int64_t *ms)
+{
+    const char *v = le_admin_param(r, name);
+    if (!v || !*v) {
+        if (required) {
+            const char *dummy;
+            return le_admin_require(r, name, &dummy);
+        }
+        *ms = dflt;
+        return 0;
+    }
+    if (le_parse_utc(v, ms) != 0) {
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "The specified parameter \"%s\" is not valid: use UTC YYYY-MM-DDThh:mm:ssZ.", name);
+        le_admin_error(r, 400, "InvalidParameter", msg);
+        return -1;
+    }
+    return 0;
+}
+
+int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt_span,
+                     int64_t *start, int64_t *end)
+{
+    int64_t now = le_wall_ms();
+    if (le_params_time(r, "EndTime", required, now, end) != 0 ||
+        le_params_time(r, "StartTime", required, *end - dflt_span, start) != 0)
+        return -1;
+    if (*end < *start) {
+        le_admin_error(r, 400, "InvalidParameter",
+                       "The specified parameter \"EndTime\" is earlier than \"StartTime\".");
+        return -1;
+    }
+    if (*end - *start > max_ms) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "The time span between \"StartTime\" and \"EndTime\" exceeds %lld days.",
+                 (long long)(max_ms / LE_DAY_MS));
+        le_admin_error(r, 400, "InvalidParameter", msg);
+        return -1;
+    }
+    return 0;
+}
+
+int le_params_enum(le_admin_req *r, const char *name, const char *const *values, const char *dflt,
+                   const char **out)
+{
+    const char *v = le_admin_param(r, name);
+    if (!v || !*v) {
+        *out = dflt;
+        return 0;
+    }
+    for (int i = 0; values[i]; i++)
+        if (strcmp(values[i], v) == 0) {
+            *out = values[i];
+            return 0;
+        }
+    le_params_invalid(r, name);
+    return -1;
+}
+
+void le_params_paging_reply(le_jv *body, int64_t num, int64_t size, int64_t total)
+{
+    le_jv_set_int(body, "PageNum", num);
+    le_jv_set_int(body, "PageSize", size);
+    le_jv_set_int(body, "TotalNum", total);
+    le_jv_set_int(body, "TotalPage", (total + size - 1) / size);
+}

@@ -1,0 +1,229 @@
+#include "control/cluster.h"
+#include "control/domains.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "node.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOD "cluster"
+
+/* Per-stream record, hung on the stream (LE_EXT_CONTROL) while it is live. */
+typedef struct rec {
+    char client_ip[64], local_ip[64];
+    char push_domain[256];
+    char *hist_json;           /* the pubhist member as written, to replace at stop */
+    int64_t start_ms;
+    uint64_t last_mono, last_bytes, last_v, last_a;
+    le_cluster_rates rates;
+} rec;
+
+static uint64_t last_heartbeat, last_minute;
+static char online_key[256];
+
+const char *le_cluster_node(void) { return le_node_conf()->node_name; }
+
+static void rec_free(void *p)
+{
+    rec *r = p;
+    free(r->hist_json);
+    free(r);
+}
+
+static void stream_url(char *out, size_t n, const char *scheme, const le_stream *st, const char *ext)
+{
+    snprintf(out, n, "%s://%s/%s/%s%s", scheme, le_stream_domain(st), le_stream_app(st),
+             le_stream_name(st), ext);
+}
+
+static le_jv *history_json(const le_stream *st, const rec *r, int64_t stop_ms)
+{
+    char url[1024], ts[21];
+    le_jv *o = le_jv_obj();
+    le_jv_set_str(o, "DomainName", le_stream_domain(st));
+    le_jv_set_str(o, "AppName", le_stream_app(st));
+    le_jv_set_str(o, "StreamName", le_stream_name(st));
+    stream_url(url, sizeof(url), "http", st, ".flv");
+    le_jv_set_str(o, "StreamUrl", url);
+    le_jv_set_str(o, "PublishTime", le_fmt_utc(r->start_ms, ts));
+    le_jv_set_str(o, "StopTime", stop_ms ? le_fmt_utc(stop_ms, ts) : "");
+    le_jv_set_str(o, "ClientAddr", r->client_ip);
+    le_jv_set_str(o, "EdgeNodeAddr", r->local_ip);
+    snprintf(url, sizeof(url), "rtmp://%s/%s/%s", r->push_domain[0] ? r->push_domain : le_stream_domain(st),
+             le_stream_app(st), le_stream_name(st));
+    le_jv_set_str(o, "PublishUrl", url);
+    le_jv_set_str(o, "PublishDomain", r->push_domain[0] ? r->push_domain : le_stream_domain(st));
+    le_jv_set_str(o, "Node", le_cluster_node());
+    return o;
+}
+
+static char *render(le_jv *o)
+{
+    le_buf b = { 0 };
+    le_jv_to_json(o, &b);
+    le_jv_free(o);
+    le_buf_u8(&b, 0);
+    return (char *)b.p;
+}
+
+static void write_online(le_stream *st, rec *r)
+{
+    char field[900], url[1024], ts[21];
+    snprintf(field, sizeof(field), "%s|%s", le_cluster_node(), le_stream_key(st));
+    le_jv *o = le_jv_obj();
+    le_jv_set_str(o, "DomainName", le_stream_domain(st));
+    le_jv_set_str(o, "AppName", le_stream_app(st));
+    le_jv_set_str(o, "StreamName", le_stream_name(st));
+    le_jv_set_str(o, "PublishTime", le_fmt_utc(r->start_ms, ts));
+    snprintf(url, sizeof(url), "rtmp://%s/%s/%s", r->push_domain[0] ? r->push_domain : le_stream_domain(st),
+             le_stream_app(st), le_stream_name(st));
+    le_jv_set_str(o, "PublishUrl", url);
+    le_jv_set_str(o, "PublishDomain", r->push_domain[0] ? r->push_domain : le_stream_domain(st));
+    le_jv_set_str(o, "ClientAddr", r->client_ip);
+    le_jv_set_str(o, "EdgeNodeAddr", r->local_ip);
+    le_jv_set_str(o, "Node", le_cluster_node());
+    le_jv_set_int(o, "Heartbeat", le_wall_ms());
+    le_jv_set_int(o, "UserNum", le_stream_viewers(st));
+    le_jv_set_num(o, "VideoFrameRate", r->rates.video_fps);
+    le_jv_set_num(o, "AudioFrameRate", r->rates.audio_fps);
+    le_jv_set_num(o, "BitRate", r->rates.bitrate_kbps);
+    const le_stream_stats *ss = le_stream_get_stats(st);
+    le_jv_set_int(o, "Width", (int64_t)ss->width);
+    le_jv_set_int(o, "Height", (int64_t)ss->height);
+    char *json = render(o);
+    le_store_write("HSET %s %s %s", online_key, field, json);
+    free(json);
+}
+
+void le_cluster_started(le_stream *st, const le_pub_info *info)
+{
+    rec *r = le_xcalloc(1, sizeof(*r));
+    snprintf(r->client_ip, sizeof(r->client_ip), "%s", info->client_ip ? info->client_ip : "");
+    snprintf(r->local_ip, sizeof(r->local_ip), "%s", info->local_ip ? info->local_ip : "");
+    snprintf(r->push_domain, sizeof(r->push_domain), "%s", info->push_domain ? info->push_domain : "");
+    r->start_ms = le_wall_ms();
+    r->last_mono = le_mono_ms();
+    le_stream_set_ext(st, LE_EXT_CONTROL, r, rec_free);
+
+    char zkey[512], score[32];
+    r->hist_json = render(history_json(st, r, 0));
+    le_store_key(zkey, sizeof(zkey), "pubhist:%s", le_stream_domain(st));
+    snprintf(score, sizeof(score), "%" PRId64, r->start_ms);
+    le_store_write("ZADD %s %s %s", zkey, score, r->hist_json);
+    write_online(st, r);
+}
+
+void le_cluster_ended(le_stream *st)
+{
+    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    if (!r)
+        return;
+    char zkey[512], score[32], field[900];
+    le_store_key(zkey, sizeof(zkey), "pubhist:%s", le_stream_domain(st));
+    snprintf(score, sizeof(score), "%" PRId64, r->start_ms);
+    char *done = render(history_json(st, r, le_wall_ms()));
+    le_store_write("ZREM %s %s", zkey, r->hist_json);
+    le_store_write("ZADD %s %s %s", zkey, score, done);
+    free(done);
+    snprintf(field, sizeof(field), "%s|%s", le_cluster_node(), le_stream_key(st));
+    le_store_write("HDEL %s %s", online_key, field);
+    le_stream_set_ext(st, LE_EXT_CONTROL, NULL, NULL);
+}
+
+int le_cluster_rates_get(const le_stream *st, le_cluster_rates *out)
+{
+    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    if (!r)
+        return -1;
+    *out = r->rates;
+    return 0;
+}
+
+static void sample_rates(le_stream *st, void *arg)
+{
+    (void)arg;
+    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    if (!r || !le_stream_is_live(st))
+        return;
+    uint64_t now = le_mono_ms();
+    const le_stream_stats *ss = le_stream_get_stats(st);
+    double secs = (double)(now - r->last_mono) / 1000.0;
+    if (secs >= 1.0) {
+        r->rates.bitrate_kbps = (double)(ss->bytes_in - r->last_bytes) * 8.0 / 1000.0 / secs;
+        r->rates.video_fps = (double)(ss->video_frames - r->last_v) / secs;
+        r->rates.audio_fps = (double)(ss->audio_frames - r->last_a) / secs;
+        r->last_bytes = ss->bytes_in;
+        r->last_v = ss->video_frames;
+        r->last_a = ss->audio_frames;
+        r->last_mono = now;
+    }
+    write_online(st, r);
+}
+
+static void minute_sample(le_stream *st, void *arg)
+{
+    int64_t minute = *(int64_t *)arg;
+    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    if (!r || !le_stream_is_live(st))
+        return;
+    char key[900], url[1024], ts[21], score[32], set[512], member[600], cutoff[32];
+    snprintf(score, sizeof(score), "%" PRId64, minute);
+    snprintf(cutoff, sizeof(cutoff), "%" PRId64, (int64_t)(minute - LE_CLUSTER_KEEP_MS));
+    le_jv *o = le_jv_obj();
+    stream_url(url, sizeof(url), "rtmp", st, "");
+    le_jv_set_str(o, "StreamUrl", url);
+    le_jv_set_num(o, "VideoFrameRate", r->rates.video_fps);
+    le_jv_set_num(o, "AudioFrameRate", r->rates.audio_fps);
+    le_jv_set_num(o, "BitRate", r->rates.bitrate_kbps);
+    le_jv_set_str(o, "Time", le_fmt_utc(minute, ts));
+    le_jv_set_str(o, "Node", le_cluster_node());
+    char *json = render(o);
+    le_store_key(key, sizeof(key), "bitrate:%s", le_stream_key(st));
+    le_store_write("ZADD %s %s %s", key, score, json);
+    le_store_write("ZREMRANGEBYSCORE %s -inf (%s", key, cutoff);
+    free(json);
+    le_store_key(key, sizeof(key), "usernum:%s", le_stream_key(st));
+    snprintf(member, sizeof(member), "%" PRId64 "|%s|%d", minute, le_cluster_node(), le_stream_viewers(st));
+    le_store_write("ZADD %s %s %s", key, score, member);
+    le_store_write("ZREMRANGEBYSCORE %s -inf (%s", key, cutoff);
+    le_store_key(set, sizeof(set), "samples:%s", le_stream_domain(st));
+    snprintf(member, sizeof(member), "%s/%s", le_stream_app(st), le_stream_name(st));
+    le_store_write("SADD %s %s", set, member);
+}
+
+void le_cluster_tick(void)
+{
+    uint64_t now = le_mono_ms();
+    if (now - last_heartbeat >= LE_CLUSTER_HEARTBEAT_MS) {
+        last_heartbeat = now;
+        le_stream_foreach(sample_rates, NULL);
+    }
+    int64_t minute = le_wall_ms() / 60000 * 60000;
+    if ((uint64_t)minute != last_minute) {
+        if (last_minute)
+            le_stream_foreach(minute_sample, &minute);
+        last_minute = (uint64_t)minute;
+    }
+}
+
+static void store_event(int connected, void *arg)
+{
+    (void)arg;
+    /* After an outage (or a Redis restart) our entries are re-announced
+     * at once rather than at the next heartbeat. */
+    if (connected)
+        le_stream_foreach(sample_rates, NULL);
+}
+
+void le_cluster_init(void)
+{
+    le_store_key(online_key, sizeof(online_key), "online");
+    le_store_on_event(store_event, NULL);
+}
+
+void le_cluster_free(void) {}

@@ -1,0 +1,29 @@
+#include "control/publish.h"
+#include "control/blocklist.h"
+#include "control/cluster.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <stdio.h>
+
+int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,
+                     const le_pub_info *info, char *why, size_t whylen)
+{
+    (void)info;
+    if (le_blocklist_blocked(dom->name, app, name)) {
+        snprintf(why, whylen, "stream is forbidden (ForbidLiveStream)");
+        return LE_EDENIED;
+    }
+    return 0;
+}
+
+void le_publish_started(le_stream *st, const le_pub_info *info)
+{
+    le_cluster_started(st, info);
+}
+
+void le_publish_ended(le_stream *st, const char *reason)
+{
+    le_debug("publish", "%s ended: %s", le_stream_key(st), reason);
+    le_cluster_ended(st);
+}
