@@ -12,12 +12,21 @@
 #include "core/json.h"
 
 struct event_base;
+struct le_conf;
 typedef struct le_admin_req le_admin_req;
 typedef void (*le_admin_handler)(le_admin_req *r);
 
+/* Refuses (-1, err filled) a non-loopback addr when no access_key_id/secret
+ * is configured: unsigned calls are only ever served on loopback. */
 int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
 int le_admin_port(void);
+/* Closes the listener and every connection, forgets nonces, registrations
+ * and metrics callbacks. Requests still out with a handler stay valid; their
+ * replies are dropped. Idempotent. */
 void le_admin_shutdown(void);
+/* Tests and tools: read keys, node_name and http_header_timeout_ms from c
+ * instead of le_node_conf() (NULL: back to the node's). */
+void le_admin_set_conf(const struct le_conf *c);
 
 void le_admin_register(const char *action, le_admin_handler h);
 

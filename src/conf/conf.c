@@ -34,7 +34,7 @@
 
 /* ---- defaults ------------------------------------------------------------ */
 
-static le_conf_domain *domain_new(const char *name)
+le_conf_domain *le_conf_domain_new(const char *name)
 {
     le_conf_domain *d = le_xcalloc(1, sizeof(*d));
     d->name = le_xstrdup(name);
@@ -46,11 +46,36 @@ static le_conf_domain *domain_new(const char *name)
     d->auth_type = LE_AUTH_NONE;
     d->auth_delta_s = 1800;
     d->cors_origin = le_xstrdup("*");
+    d->referer_allow_empty = 1;
+    d->notify_enable = 1;
     return d;
 }
 
-static void domain_free(le_conf_domain *d)
+static char *dup_or_null(const char *s) { return s ? le_xstrdup(s) : NULL; }
+
+le_conf_domain *le_conf_domain_copy(const le_conf_domain *f)
 {
+    le_conf_domain *d = le_xmalloc(sizeof(*d));
+    *d = *f;
+    d->name = dup_or_null(f->name);
+    d->push_domain = dup_or_null(f->push_domain);
+    d->auth_key1 = dup_or_null(f->auth_key1);
+    d->auth_key2 = dup_or_null(f->auth_key2);
+    d->notify_url = dup_or_null(f->notify_url);
+    d->notify_auth_key = dup_or_null(f->notify_auth_key);
+    d->ip_black_list = dup_or_null(f->ip_black_list);
+    d->ip_white_list = dup_or_null(f->ip_white_list);
+    d->cors_origin = dup_or_null(f->cors_origin);
+    d->referer_white_list = dup_or_null(f->referer_white_list);
+    d->referer_black_list = dup_or_null(f->referer_black_list);
+    d->next = NULL;
+    return d;
+}
+
+void le_conf_domain_free(le_conf_domain *d)
+{
+    if (!d)
+        return;
     free(d->name);
     free(d->push_domain);
     free(d->auth_key1);
@@ -60,6 +85,8 @@ static void domain_free(le_conf_domain *d)
     free(d->ip_black_list);
     free(d->ip_white_list);
     free(d->cors_origin);
+    free(d->referer_white_list);
+    free(d->referer_black_list);
     free(d);
 }
 
@@ -99,7 +126,7 @@ static le_conf *node_defaults(void)
 le_conf *le_conf_defaults(void)
 {
     le_conf *c = node_defaults();
-    c->domains = domain_new(LE_CONF_DEFAULT_DOMAIN);
+    c->domains = le_conf_domain_new(LE_CONF_DEFAULT_DOMAIN);
     return c;
 }
 
@@ -110,7 +137,7 @@ void le_conf_free(le_conf *c)
     le_conf_domain *d = c->domains;
     while (d) {
         le_conf_domain *next = d->next;
-        domain_free(d);
+        le_conf_domain_free(d);
         d = next;
     }
     free(c->node_name);
@@ -943,7 +970,7 @@ static int open_block(parser *ps)
             return perr(ps, nm->line, "invalid domain name '%s'", ESC(nm, e));
         if (ps->ndomains >= DOMAINS_MAX)
             return perr(ps, nm->line, "more than %d domains", DOMAINS_MAX);
-        le_conf_domain *d = domain_new(nm->s);
+        le_conf_domain *d = le_conf_domain_new(nm->s);
         for (char *p = d->name; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');
@@ -1015,7 +1042,7 @@ static int finish(parser *ps)
 {
     le_conf *c = ps->c;
     if (!c->domains) {
-        c->domains = domain_new(c->default_domain);
+        c->domains = le_conf_domain_new(c->default_domain);
         return 0;
     }
     if (!ps->default_line) {

@@ -29,6 +29,10 @@ typedef struct le_conf_domain {
     char *ip_black_list;        /* raw comma-separated text, parsed by auth */
     char *ip_white_list;
     char *cors_origin;          /* Access-Control-Allow-Origin, default "*" */
+    char *referer_white_list;   /* referer_white_list_set (API only): comma list */
+    char *referer_black_list;   /* referer_black_list_set (API only) */
+    int referer_allow_empty;    /* allow_empty of whichever referer list is set; default on */
+    int notify_enable;          /* alilive enable: default on */
     struct le_conf_domain *next;
 } le_conf_domain;
 
@@ -68,6 +72,11 @@ le_conf *le_conf_parse(const char *text, size_t len, char *err, size_t errlen);
  * the same place. Read errors come back as "cannot read PATH: reason". */
 le_conf *le_conf_load(const char *path, char *err, size_t errlen);
 void le_conf_free(le_conf *c);
+
+/* A domain with every default, a deep copy, and its release. */
+le_conf_domain *le_conf_domain_new(const char *name);
+le_conf_domain *le_conf_domain_copy(const le_conf_domain *d);
+void le_conf_domain_free(le_conf_domain *d);
 
 /* The domain with this play name, or whose push_domain is this name. */
 le_conf_domain *le_conf_find_domain(const le_conf *c, const char *host, int *is_push);

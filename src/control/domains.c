@@ -1,4 +1,6 @@
 #include "control/domains.h"
+#include "control/domaincfg.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
@@ -18,54 +20,6 @@ static struct { const char *kind; le_control_event_fn fn; } handlers[MAX_EVENT_K
 static int nhandlers;
 
 /* ---- settings ---- */
-
-static le_conf_domain *cf_defaults(const char *name)
-{
-    le_conf_domain *c = le_xcalloc(1, sizeof(*c));
-    c->name = le_xstrdup(name);
-    c->hls = 1;
-    c->hls_fragment_ms = 2000;
-    c->hls_window = 6;
-    c->timeshift_retention_ms = 7LL * 86400 * 1000;
-    c->auth_delta_s = 1800;
-    c->cors_origin = le_xstrdup("*");
-    return c;
-}
-
-static char *dup0(const char *s) { return s ? le_xstrdup(s) : NULL; }
-
-static le_conf_domain *cf_copy(const le_conf_domain *f)
-{
-    le_conf_domain *c = le_xmalloc(sizeof(*c));
-    *c = *f;
-    c->name = dup0(f->name);
-    c->push_domain = dup0(f->push_domain);
-    c->auth_key1 = dup0(f->auth_key1);
-    c->auth_key2 = dup0(f->auth_key2);
-    c->notify_url = dup0(f->notify_url);
-    c->notify_auth_key = dup0(f->notify_auth_key);
-    c->ip_black_list = dup0(f->ip_black_list);
-    c->ip_white_list = dup0(f->ip_white_list);
-    c->cors_origin = dup0(f->cors_origin ? f->cors_origin : "*");
-    c->next = NULL;
-    return c;
-}
-
-static void cf_free(le_conf_domain *c)
-{
-    if (!c)
-        return;
-    free(c->name);
-    free(c->push_domain);
-    free(c->auth_key1);
-    free(c->auth_key2);
-    free(c->notify_url);
-    free(c->notify_auth_key);
-    free(c->ip_black_list);
-    free(c->ip_white_list);
-    free(c->cors_origin);
-    free(c);
-}
 
 /* Settings objects are shared with live connections that resolved a domain
  * earlier, so replaced ones are retired until exit rather than freed. */
@@ -108,7 +62,7 @@ static le_domain *mirror_add(const char *name, int edge)
     d->scope = le_xstrdup("domestic");
     d->created_ms = d->modified_ms = le_wall_ms();
     if (!edge)
-        d->cf = cf_defaults(name);
+        d->cf = le_conf_domain_new(name);
     d->next = domains;
     domains = d;
     return d;
@@ -116,6 +70,7 @@ static le_domain *mirror_add(const char *name, int edge)
 
 static void mirror_free(le_domain *d)
 {
+    le_jv_free(d->functions);
     free(d->name);
     free(d->region);
     free(d->scope);
@@ -213,6 +168,22 @@ void le_domains_foreach(le_domain_iter_fn fn, void *arg)
     }
 }
 
+static const le_conf *file_conf;
+
+void le_domain_rebuild(le_domain *d)
+{
+    if (d->edge)
+        return;
+    const le_conf_domain *f = NULL;
+    for (const le_conf_domain *c = file_conf ? file_conf->domains : NULL; c; c = c->next)
+        if (strcasecmp(c->name, d->name) == 0)
+            f = c;
+    le_conf_domain *cf = f ? le_conf_domain_copy(f) : le_conf_domain_new(d->name);
+    le_domaincfg_overlay(cf, d->functions);
+    cf_retire(d->cf);
+    d->cf = cf;
+}
+
 /* ---- resolution ---- */
 
 static const le_conf_domain *play_of(le_domain *d, int *is_push, int *offline)
@@ -243,8 +214,6 @@ static const le_conf_domain *lookup(const char *host, int *is_push, int *offline
         }
     return NULL;
 }
-
-static const le_conf *file_conf;
 
 const le_conf_domain *le_domains_resolve(const char *vhost, const char *host, int *is_push,
                                          int *offline)
@@ -295,7 +264,7 @@ static void apply_record(const char *name, const redisReply *r)
             cf_retire(d->cf);
             d->cf = NULL;
         } else if (!d->cf) {
-            d->cf = cf_defaults(name);
+            d->cf = le_conf_domain_new(name);
         }
     }
     const char *v;
@@ -321,8 +290,11 @@ static void apply_record(const char *name, const redisReply *r)
 static void record_cb(redisReply *r, void *arg)
 {
     char *name = arg;
-    if (r)   /* NULL: Redis went away; the next connect reloads everything */
+    if (r) {  /* NULL: Redis went away; the next connect reloads everything */
         apply_record(name, r);
+        if (le_domain_get(name))
+            le_domaincfg_load(name);
+    }
     free(name);
 }
 
@@ -431,8 +403,7 @@ static void seed_from_conf(const le_conf *conf)
         if (!d)
             d = mirror_add(f->name, 0);
         d->from_file = 1;
-        cf_retire(d->cf);
-        d->cf = cf_copy(f);
+        le_domain_rebuild(d);
         if (f->push_domain && !le_domain_get(f->push_domain)) {
             le_domain *p = mirror_add(f->push_domain, 1);
             p->from_file = 1;
@@ -446,6 +417,7 @@ void le_domains_init(const le_conf *conf)
     file_conf = conf;
     le_store_key(events_channel, sizeof(events_channel), "events");
     seed_from_conf(conf);
+    le_domaincfg_init();
     le_control_on_event("domain", domain_event);
     le_store_subscribe(events_channel, events_msg, NULL);
     le_store_on_event(store_event, NULL);
@@ -455,6 +427,8 @@ void le_domains_reload_conf(const le_conf *conf)
 {
     file_conf = conf;
     seed_from_conf(conf);
+    for (le_domain *d = domains; d; d = d->next)
+        le_domain_rebuild(d);
     if (le_store_connected())
         store_event(1, NULL);
 }
@@ -469,7 +443,7 @@ void le_domains_free(void)
     while (retired) {
         retired_cf *r = retired;
         retired = r->next;
-        cf_free(r->cf);
+        le_conf_domain_free(r->cf);
         free(r);
     }
     nhandlers = 0;

@@ -18,6 +18,7 @@ typedef struct le_domain {
     char *play;                /* edge: the play domain it maps to (NULL: unmapped) */
     le_conf_domain *cf;        /* play: settings (a copy of the file block, or defaults) */
     int from_file;
+    struct le_jv *functions;   /* domain functions (control/domaincfg.h), NULL if none */
     struct le_domain *next;
 } le_domain;
 
@@ -37,6 +38,9 @@ le_domain *le_domain_add(const char *name, int edge, const char *region, const c
 void le_domain_delete(le_domain *d);
 void le_domain_set_online(le_domain *d, int online);
 void le_domain_set_play(le_domain *push, const char *play);   /* NULL unmaps */
+/* Recomputes a play domain's settings: the file block (or defaults) with
+ * the domain functions laid over it. */
+void le_domain_rebuild(le_domain *d);
 
 typedef void (*le_domain_iter_fn)(le_domain *d, void *arg);
 void le_domains_foreach(le_domain_iter_fn fn, void *arg);

@@ -52,4 +52,37 @@ typedef struct le_store_stats {
 } le_store_stats;
 const le_store_stats *le_store_get_stats(void);
 
+/* ---- Additions (store engineer); the declarations above are unchanged. ----
+ * Return values: le_store_cmd/cmdargv return 0 when cb will be called exactly
+ * once (with the reply, or NULL when disconnected, dropped or timed out);
+ * -1, and cb is never called, only when the store is not running (before
+ * start, during and after stop) or the command cannot be formatted.
+ * le_store_write/writeargv return 0 when the write is queued or sent, -1
+ * likewise. cb may be NULL (answer ignored).
+ * Events: le_store_on_event(1) fires once the command connection is up, the
+ * writes queued while down have been sent ahead of anything new, and every
+ * subscription is active; (0) when either connection is lost. Reload mirrors
+ * on 1. le_store_connected() is the command path alone (admin 503 when 0).
+ * Stop: call le_store_stop() after event_base_loop() has returned; it then
+ * runs the base for up to 1 s to flush the queue (called from inside a
+ * callback it cannot, and queued writes are lost and logged). Never call it
+ * from a store callback. It forgets subscriptions and event callbacks. A
+ * changed `redis` value needs a restart; le_store_start copies what it uses.
+ * During a graceful stop, le_store_get_stats()->writes_queued_now == 0 means
+ * every accepted write has been acknowledged by Redis. */
+
+/* Write queue bound (count of writes, bytes of RESP); 0 keeps the default
+ * (100000, 64 MiB). Applies at once: over the bound the oldest are dropped. */
+void le_store_set_queue_limit(size_t count, size_t bytes);
+/* The embedded redis-server's pid, 0 when none is running. */
+int le_store_embedded_pid(void);
+
+typedef struct le_store_xstats {
+    uint64_t cmds_pending;      /* commands and writes awaiting a reply now */
+    uint64_t queue_bytes_now;   /* RESP bytes in the write queue */
+    uint64_t writes_failed;     /* writes Redis refused with an error: not retried */
+    uint64_t watchdog_trips;    /* connections dropped after 3 s without a reply */
+} le_store_xstats;
+const le_store_xstats *le_store_get_xstats(void);
+
 #endif

@@ -1,0 +1,258 @@
+#include "control/domaincfg.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "store/store.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MOD "domaincfg"
+
+typedef struct fn_spec {
+    const char *name;
+    const char *args[6];
+} fn_spec;
+
+static const fn_spec specs[] = {
+    { "aliauth", { "auth_type", "auth_key1", "auth_key2", "ali_auth_delta", NULL } },
+    { "alilive", { "notify_url", "notify_auth_key", "enable", NULL } },
+    { "ip_black_list_set", { "ip_list", NULL } },
+    { "ip_white_list_set", { "ip_list", NULL } },
+    { "referer_white_list_set", { "refer_domain_allow_list", "allow_empty", NULL } },
+    { "referer_black_list_set", { "refer_domain_deny_list", "allow_empty", NULL } },
+};
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+static const fn_spec *spec_of(const char *name)
+{
+    for (size_t i = 0; i < NSPECS; i++)
+        if (strcmp(specs[i].name, name) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+int le_domaincfg_known(const char *function) { return spec_of(function) != NULL; }
+
+static int onoff(const char *v) { return strcmp(v, "on") == 0 || strcmp(v, "off") == 0; }
+
+static int value_ok(const char *arg, const char *v)
+{
+    if (strcmp(arg, "auth_type") == 0)
+        return !strcmp(v, "no_auth") || !strcmp(v, "type_a") || !strcmp(v, "type_b") ||
+               !strcmp(v, "type_c") || !strcmp(v, "tx_secret");
+    if (strcmp(arg, "ali_auth_delta") == 0) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        return *v && !*end && n >= 0 && n <= 100LL * 365 * 86400;
+    }
+    if (strcmp(arg, "notify_url") == 0)
+        return *v == '\0' || strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
+    if (strcmp(arg, "allow_empty") == 0 || strcmp(arg, "enable") == 0)
+        return onoff(v);
+    return strlen(v) < 8192;
+}
+
+int le_domaincfg_validate(const char *function, const le_jv *args, const char **bad)
+{
+    const fn_spec *sp = spec_of(function);
+    if (!sp) {
+        *bad = function;
+        return LE_DCFG_BAD_FUNCTION;
+    }
+    for (const le_jv *a = args ? args->first : NULL; a; a = a->next) {
+        int known = 0;
+        for (int i = 0; sp->args[i]; i++)
+            if (strcmp(sp->args[i], a->key) == 0)
+                known = 1;
+        if (!known) {
+            *bad = a->key;
+            return LE_DCFG_BAD_ARG;
+        }
+        if (a->type != LE_JV_STR || !value_ok(a->key, a->s)) {
+            *bad = a->key;
+            return LE_DCFG_BAD_VALUE;
+        }
+    }
+    return LE_DCFG_OK;
+}
+
+/* ---- overlay ---- */
+
+static void set_s(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = v && *v ? le_xstrdup(v) : NULL;
+}
+
+void le_domaincfg_overlay(le_conf_domain *cf, const le_jv *records)
+{
+    for (const le_jv *r = records ? records->first : NULL; r; r = r->next) {
+        const le_jv *a = le_jv_get(r, "Args");
+        const char *v;
+        if (strcmp(r->key, "aliauth") == 0) {
+            if ((v = le_jv_get_str(a, "auth_type")))
+                cf->auth_type = !strcmp(v, "type_a") ? LE_AUTH_A : !strcmp(v, "type_b") ? LE_AUTH_B
+                              : !strcmp(v, "type_c") ? LE_AUTH_C : !strcmp(v, "tx_secret") ? LE_AUTH_TX
+                              : LE_AUTH_NONE;
+            if ((v = le_jv_get_str(a, "auth_key1")))
+                set_s(&cf->auth_key1, v);
+            if ((v = le_jv_get_str(a, "auth_key2")))
+                set_s(&cf->auth_key2, v);
+            if ((v = le_jv_get_str(a, "ali_auth_delta")))
+                cf->auth_delta_s = strtoll(v, NULL, 10);
+        } else if (strcmp(r->key, "alilive") == 0) {
+            if ((v = le_jv_get_str(a, "notify_url")))
+                set_s(&cf->notify_url, v);
+            if ((v = le_jv_get_str(a, "notify_auth_key")))
+                set_s(&cf->notify_auth_key, v);
+            if ((v = le_jv_get_str(a, "enable")))
+                cf->notify_enable = strcmp(v, "off") != 0;
+        } else if (strcmp(r->key, "ip_black_list_set") == 0) {
+            set_s(&cf->ip_black_list, le_jv_get_str(a, "ip_list"));
+        } else if (strcmp(r->key, "ip_white_list_set") == 0) {
+            set_s(&cf->ip_white_list, le_jv_get_str(a, "ip_list"));
+        } else if (strcmp(r->key, "referer_white_list_set") == 0) {
+            set_s(&cf->referer_white_list, le_jv_get_str(a, "refer_domain_allow_list"));
+            if ((v = le_jv_get_str(a, "allow_empty")))
+                cf->referer_allow_empty = strcmp(v, "off") != 0;
+        } else if (strcmp(r->key, "referer_black_list_set") == 0) {
+            set_s(&cf->referer_black_list, le_jv_get_str(a, "refer_domain_deny_list"));
+            if ((v = le_jv_get_str(a, "allow_empty")))
+                cf->referer_allow_empty = strcmp(v, "off") != 0;
+        }
+    }
+}
+
+/* ---- records ---- */
+
+const le_jv *le_domaincfg_records(const le_domain *d) { return d->functions; }
+
+static le_jv *records_of(le_domain *d)
+{
+    if (!d->functions)
+        d->functions = le_jv_obj();
+    return d->functions;
+}
+
+static int remove_member(le_jv *obj, const char *key)
+{
+    le_jv *prev = NULL;
+    for (le_jv *c = obj ? obj->first : NULL; c; prev = c, c = c->next)
+        if (strcmp(c->key, key) == 0) {
+            if (prev)
+                prev->next = c->next;
+            else
+                obj->first = c->next;
+            if (obj->last == c)
+                obj->last = prev;
+            obj->n--;
+            c->next = NULL;
+            le_jv_free(c);
+            return 1;
+        }
+    return 0;
+}
+
+static void changed(le_domain *d, const char *function, const le_jv *rec)
+{
+    char key[512];
+    le_store_key(key, sizeof(key), "domaincfg:%s", d->name);
+    if (rec) {
+        le_buf b = { 0 };
+        le_jv_to_json(rec, &b);
+        le_store_write("HSET %s %s %b", key, function, b.p, b.len);
+        le_buf_free(&b);
+    } else {
+        le_store_write("HDEL %s %s", key, function);
+    }
+    le_domain_rebuild(d);
+    le_control_publish_event("domaincfg %s", d->name);
+}
+
+int64_t le_domaincfg_set(le_domain *d, const char *function, le_jv *args, int64_t config_id)
+{
+    static uint32_t seq;
+    if (!config_id) {
+        /* Unique across nodes without a Redis round trip: seconds, then a
+         * per-process sequence, then a little of the pid. */
+        config_id = (le_wall_ms() / 1000) * 100000 + (int64_t)((++seq % 1000) * 100 + (getpid() % 100));
+    }
+    le_jv *all = records_of(d);
+    remove_member(all, function);
+    le_jv *rec = le_jv_set_obj(all, function);
+    le_jv_set_int(rec, "ConfigId", config_id);
+    le_jv_set(rec, "Args", args);
+    le_info(MOD, "%s: %s set (ConfigId %" PRId64 ")", d->name, function, config_id);
+    changed(d, function, rec);
+    return config_id;
+}
+
+int le_domaincfg_delete(le_domain *d, const char *function)
+{
+    if (!remove_member(d->functions, function))
+        return 0;
+    le_info(MOD, "%s: %s deleted", d->name, function);
+    changed(d, function, NULL);
+    return 1;
+}
+
+int le_domaincfg_delete_id(le_domain *d, int64_t config_id)
+{
+    for (le_jv *c = d->functions ? d->functions->first : NULL; c; c = c->next) {
+        int64_t id;
+        if (le_jv_get_int(c, "ConfigId", &id) == 0 && id == config_id) {
+            char fn[128];
+            snprintf(fn, sizeof(fn), "%s", c->key);
+            return le_domaincfg_delete(d, fn);
+        }
+    }
+    return 0;
+}
+
+/* ---- loading ---- */
+
+static void load_cb(redisReply *r, void *arg)
+{
+    char *name = arg;
+    le_domain *d = le_domain_get(name);
+    if (r && r->type == REDIS_REPLY_ARRAY && d) {
+        le_jv *all = le_jv_obj();
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            redisReply *k = r->element[i], *v = r->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || !le_domaincfg_known(k->str))
+                continue;
+            le_jv *rec = le_jv_parse(v->str, v->len, 8, NULL, 0);
+            if (rec && rec->type == LE_JV_OBJ)
+                le_jv_set(all, k->str, rec);
+            else
+                le_jv_free(rec);
+        }
+        le_jv_free(d->functions);
+        d->functions = all;
+        le_domain_rebuild(d);
+    }
+    free(name);
+}
+
+void le_domaincfg_load(const char *domain)
+{
+    char key[512];
+    le_store_key(key, sizeof(key), "domaincfg:%s", domain);
+    le_store_cmd(load_cb, le_xstrdup(domain), "HGETALL %s", key);
+}
+
+static void ev_domaincfg(const char *kind, const char *arg)
+{
+    (void)kind;
+    if (le_store_connected())
+        le_domaincfg_load(arg);
+}
+
+void le_domaincfg_init(void)
+{
+    le_control_on_event("domaincfg", ev_domaincfg);
+}
