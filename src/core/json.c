@@ -297,6 +297,10 @@ static void fmt_num(le_buf *b, double d)
         le_buf_append(b, "null", 4);
         return;
     }
+    if (d == 0 && signbit(d)) {
+        le_buf_append(b, "-0.0", 4);   /* "-0" would read back as the integer 0 */
+        return;
+    }
     snprintf(t, sizeof(t), "%.15g", d);
     if (strtod(t, NULL) != d)
         snprintf(t, sizeof(t), "%.17g", d);

@@ -1,0 +1,1236 @@
+/* The admin port (admin.h): HTTP/1.1 framing, the POP RPC common parameters
+ * (seed-digest 4.1), signature v1 (4.3, via sign.c), Timestamp and
+ * SignatureNonce checks, JSON/XML rendering and error bodies (4.2, 6.6),
+ * and GET /metrics. SPEC 7.
+ *
+ * Flow of one API call: parameters (query, plus a form body for POST) ->
+ * Action present -> with keys configured: AccessKeyId, Signature,
+ * SignatureMethod, SignatureVersion, SignatureNonce, Timestamp, the signature
+ * itself, then the nonce -> Version -> a registered Action -> its handler.
+ * The nonce is remembered only after the signature matched, so unsigned
+ * traffic cannot fill the cache.
+ *
+ * Lifetimes (STYLE 6). A connection is never freed where it is found to be
+ * finished: conn_close() marks it closing and queues it for a deferred reap
+ * event. A request (le_admin_req) is owned by its handler from dispatch until
+ * le_admin_reply / le_admin_error, which always free it; if the connection
+ * went away meanwhile (or the handler timeout answered for it), req->c is
+ * NULL and the reply is dropped. While a request is out, the connection reads
+ * on (to notice a disconnect) but parses nothing; the read high-watermark
+ * bounds what a pipelining client can park here.
+ *
+ * What a hostile client can cost: HEAD_MAX + BODY_MAX of input, a header
+ * timer (http_header_timeout_ms from the first byte of a request, not reset
+ * by trickled bytes), MAX_CONNS connections. Responses are XML or JSON, except
+ * /metrics (Prometheus text). */
+#include "admin/admin.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "admin/sign.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/parser.h"
+#include "node.h"
+
+#define MOD "admin"
+#define API_VERSION "2016-11-01"
+#define HEAD_MAX (LE_HTTP_MAX_REQLINE + LE_HTTP_MAX_HEADERS + 64)
+#define BODY_MAX (64 * 1024)
+#define INPUT_MAX (HEAD_MAX + BODY_MAX)
+#define OUT_PAUSE_BYTES (1u << 20)   /* answered but unread: stop parsing more requests */
+#define MAX_PARAMS 512
+#define MAX_CONNS 256
+#define KEEPALIVE_MS 60000
+#define HANDLER_TIMEOUT_MS 30000
+#define WRITE_TIMEOUT_MS 30000
+#define HEADER_TIMEOUT_DEFAULT_MS 10000
+#define TS_WINDOW_S (15 * 60)           /* Timestamp skew and nonce memory */
+#define NONCE_CAP 100000                /* remembered nonces; the oldest is evicted */
+#define NONCE_MAX_LEN 256
+#define MAX_COUNTERS 64
+#define JSON_CT "application/json;charset=utf-8"
+#define XML_CT "text/xml;charset=utf-8"
+#define PROM_CT "text/plain; version=0.0.4; charset=utf-8"
+
+enum { CS_IDLE = 0, CS_READ, CS_WAIT, CS_FLUSH };
+
+typedef struct conn conn;
+struct conn {
+    uint64_t id;
+    struct bufferevent *bev;
+    struct event *timer;        /* header, keep-alive, handler or flush deadline by state */
+    int state;                  /* CS_*: idle, reading a request, handler out, closing */
+    int closing;                /* on the reap list: callbacks do nothing */
+    int eof;                    /* the peer shut its side: close after the answer */
+    int in_process;             /* process() is on the stack */
+    int paused;                 /* parsing stopped until the output drains */
+    le_admin_req *req;          /* the request out to a handler, CS_WAIT only */
+    char peer[64];              /* "ip:port" for logs */
+    char ip[48];                /* the peer's address alone */
+    conn *prev, *next;          /* every open connection */
+    conn *reap_next;
+};
+
+struct le_admin_req {
+    conn *c;                    /* NULL once the client is gone or was answered for us */
+    uint64_t conn_id;
+    char id[37];                /* RequestId */
+    char peer[64];
+    char ip[48];
+    const char *method;         /* static: "GET", "POST", ... */
+    char path[64];              /* escaped, for logs */
+    le_sign_param *params;      /* decoded; names and values NUL-terminated, owned */
+    size_t nparams;
+    const char *action;         /* a value in params, or NULL */
+    int json;                   /* Format=JSON */
+    int keep_alive;
+    int answered;               /* the handler timeout answered (and counted) already */
+    uint64_t t0_ms;
+};
+
+typedef struct action_ent {
+    char *name;
+    le_admin_handler h;
+} action_ent;
+
+typedef struct counter {
+    int status;
+    char code[64];
+    uint64_t n;
+} counter;
+
+typedef struct nonce_ent {
+    char *s;
+    int64_t exp_ms;             /* forgotten at this wall time */
+    uint32_t h;
+    uint32_t chain;             /* next index in the bucket, NONCE_NIL at the end */
+} nonce_ent;
+#define NONCE_NIL UINT32_MAX
+
+static struct {
+    struct event_base *base;
+    struct evconnlistener *lis;
+    struct event *reap_ev;
+    conn *conns, *reap;
+    size_t nconns;
+    uint64_t next_id;
+    int port;
+    int loopback;               /* the listen address is loopback */
+    const le_conf *conf;        /* le_admin_set_conf override, else the node's */
+    action_ent *actions;
+    size_t nactions;
+    le_admin_metrics_fn *mfns;
+    size_t nmfns;
+    counter counters[MAX_COUNTERS];
+    size_t ncounters;
+    uint64_t counters_other;    /* answers past MAX_COUNTERS distinct (status, code) */
+    uint64_t nonces_evicted;
+    struct {
+        nonce_ent *ring;        /* FIFO: the oldest at head */
+        uint32_t cap, head, count;
+        uint32_t *buckets;
+        uint32_t nbuckets;      /* power of two, >= cap */
+        uint64_t seed;
+    } nc;
+} adm;
+
+static void process(conn *c);
+
+/* ---- small helpers ---- */
+
+static const le_conf *conf(void)
+{
+    return adm.conf ? adm.conf : le_node_conf();
+}
+
+static int keys_configured(const le_conf *cf)
+{
+    return cf && cf->access_key_id && cf->access_key_secret && *cf->access_key_id;
+}
+
+static const char *host_id(void)
+{
+    const le_conf *cf = conf();
+    return cf && cf->node_name && *cf->node_name ? cf->node_name : "livedge";
+}
+
+static int64_t header_timeout_ms(void)
+{
+    const le_conf *cf = conf();
+    return cf && cf->http_header_timeout_ms > 0 ? cf->http_header_timeout_ms : HEADER_TIMEOUT_DEFAULT_MS;
+}
+
+static void arm(conn *c, int64_t ms)
+{
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+    evtimer_add(c->timer, &tv);
+}
+
+static const char *esc(const char *s, char *buf, size_t bufsz)
+{
+    return s ? le_log_esc(s, strlen(s), buf, bufsz) : "-";
+}
+
+static void make_request_id(char out[37])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static uint64_t fallback;
+    uint8_t b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        /* Never expected; an id must still be unique. */
+        uint64_t t = (uint64_t)le_wall_ms() ^ (++fallback << 40);
+        for (int i = 0; i < 16; i++)
+            b[i] = (uint8_t)(t >> ((i % 8) * 8)) ^ (uint8_t)(fallback * 131u + (uint64_t)i);
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);   /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+static void count(int status, const char *code)
+{
+    for (size_t i = 0; i < adm.ncounters; i++) {
+        if (adm.counters[i].status == status && strcmp(adm.counters[i].code, code) == 0) {
+            adm.counters[i].n++;
+            return;
+        }
+    }
+    if (adm.ncounters == MAX_COUNTERS) {
+        adm.counters_other++;
+        return;
+    }
+    counter *k = &adm.counters[adm.ncounters++];
+    k->status = status;
+    /* A Prometheus label value: keep it to a safe alphabet. */
+    size_t o = 0;
+    for (const char *p = code; *p && o + 1 < sizeof(k->code); p++) {
+        char ch = *p;
+        int okc = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '.' || ch == '_' || ch == '-';
+        k->code[o++] = okc ? ch : '_';
+    }
+    k->code[o] = '\0';
+    k->n = 1;
+}
+
+/* ---- connections ---- */
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    while (adm.reap) {
+        conn *c = adm.reap;
+        adm.reap = c->reap_next;
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            adm.conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        adm.nconns--;
+        bufferevent_free(c->bev);
+        event_free(c->timer);
+        free(c);
+    }
+}
+
+static void conn_close(conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    le_debug(MOD, "#%llu %s closed: %s", (unsigned long long)c->id, c->peer, why);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    evtimer_del(c->timer);
+    if (c->req) {
+        c->req->c = NULL;   /* the handler's reply will be dropped */
+        c->req = NULL;
+    }
+    c->reap_next = adm.reap;
+    adm.reap = c;
+    event_active(adm.reap_ev, EV_TIMEOUT, 0);
+}
+
+/* Writes one response; the request is done with the connection after this. */
+static void conn_send(conn *c, int status, const char *ctype, const char *rid,
+                      const void *body, size_t len, int keep_alive)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    keep_alive = keep_alive && !c->eof;
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "x-acs-request-id: %s\r\nConnection: %s\r\n\r\n",
+                        status, reason(status), date, ctype, len, rid,
+                        keep_alive ? "keep-alive" : "close");
+    evbuffer_add(out, body, len);
+    c->req = NULL;
+    if (!keep_alive) {
+        c->state = CS_FLUSH;   /* write_cb closes once the output drained */
+        bufferevent_disable(c->bev, EV_READ);
+        arm(c, WRITE_TIMEOUT_MS);
+        return;
+    }
+    c->state = CS_IDLE;
+    arm(c, KEEPALIVE_MS);
+    /* A pipelined request already buffered gets no new read event. */
+    if (!c->in_process && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* ---- requests ---- */
+
+static le_admin_req *req_new(conn *c, const char *method, const le_http_str *path, int keep_alive)
+{
+    le_admin_req *r = le_xcalloc(1, sizeof(*r));
+    r->c = c;
+    r->conn_id = c->id;
+    make_request_id(r->id);
+    snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+    snprintf(r->ip, sizeof(r->ip), "%s", c->ip);
+    r->method = method;
+    if (path && path->p)
+        le_log_esc(path->p, path->n, r->path, sizeof(r->path));
+    else
+        snprintf(r->path, sizeof(r->path), "-");
+    r->keep_alive = keep_alive;
+    r->t0_ms = le_mono_ms();
+    return r;
+}
+
+static void req_free(le_admin_req *r)
+{
+    for (size_t i = 0; i < r->nparams; i++) {
+        free((char *)r->params[i].name);
+        free((char *)r->params[i].value);
+    }
+    free(r->params);
+    free(r);
+}
+
+/* Counts, logs, writes (if the client is still there) and frees r. */
+static void finish(le_admin_req *r, int status, const char *code, const char *message,
+                   const char *ctype, const void *body, size_t len)
+{
+    char ea[128], em[256];
+    double ms = (double)(le_mono_ms() - r->t0_ms);
+    if (!r->answered)
+        count(status, code);
+    le_debug(MOD, "#%llu %s %s %s Action=%s -> %d %s (%.0f ms)%s", (unsigned long long)r->conn_id,
+             r->peer, r->method, r->path, esc(r->action, ea, sizeof(ea)), status, code, ms,
+             r->c ? "" : ", client gone: dropped");
+    if (status >= 400)
+        le_info(MOD, "#%llu %s request %s Action=%s: %d %s: %s", (unsigned long long)r->conn_id,
+                r->peer, r->id, esc(r->action, ea, sizeof(ea)), status, code,
+                esc(message, em, sizeof(em)));
+    if (r->c)
+        conn_send(r->c, status, ctype, r->id, body, len, r->keep_alive);
+    req_free(r);
+}
+
+static le_jv *error_body(const le_admin_req *r, const char *code, const char *message)
+{
+    le_jv *o = le_jv_obj();
+    le_jv_set_str(o, "RequestId", r->id);
+    le_jv_set_str(o, "HostId", host_id());
+    le_jv_set_str(o, "Code", code);
+    le_jv_set_str(o, "Message", message);
+    return o;
+}
+
+static void render(const le_admin_req *r, const le_jv *body, const char *root, le_buf *out)
+{
+    if (r->json)
+        le_jv_to_json(body, out);
+    else
+        le_jv_to_xml(body, root, out);
+}
+
+void le_admin_error(le_admin_req *r, int status, const char *code, const char *message)
+{
+    if (status < 400 || status > 599)
+        status = 500;
+    if (!code || !*code)
+        code = "InternalError";
+    if (!message)
+        message = "";
+    le_jv *o = error_body(r, code, message);
+    le_buf b = { 0 };
+    render(r, o, "Error", &b);
+    le_jv_free(o);
+    finish(r, status, code, message, r->json ? JSON_CT : XML_CT, b.p, b.len);
+    le_buf_free(&b);
+}
+
+void le_admin_reply(le_admin_req *r, le_jv *body)
+{
+    char root[160];
+    if (!body)
+        body = le_jv_obj();
+    if (body->type != LE_JV_OBJ) {
+        char ea[128];
+        le_error(MOD, "handler for %s replied with a non-object; sending an empty body",
+                 esc(r->action, ea, sizeof(ea)));
+        le_jv_free(body);
+        body = le_jv_obj();
+    }
+    le_jv_prepend_str(body, "RequestId", r->id);
+    /* The real service's XML root: the Action name followed by "Response"
+     * (seed-digest 4.2). Only registered Actions get here. */
+    snprintf(root, sizeof(root), "%sResponse", r->action ? r->action : "Action");
+    le_buf b = { 0 };
+    render(r, body, root, &b);
+    le_jv_free(body);
+    finish(r, 200, "OK", NULL, r->json ? JSON_CT : XML_CT, b.p, b.len);
+    le_buf_free(&b);
+}
+
+const char *le_admin_param(const le_admin_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+const char *le_admin_request_id(const le_admin_req *r)
+{
+    return r->id;
+}
+
+const char *le_admin_client_ip(const le_admin_req *r)
+{
+    return r->ip;
+}
+
+static void missing(le_admin_req *r, const char *name)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "The input parameter \"%s\" that is mandatory for processing this request is not supplied.",
+             name);
+    le_admin_error(r, 400, "MissingParameter", msg);
+}
+
+int le_admin_require(le_admin_req *r, const char *name, const char **out)
+{
+    const char *v = le_admin_param(r, name);
+    if (!v || !*v) {
+        missing(r, name);
+        return -1;
+    }
+    if (out)
+        *out = v;
+    return 0;
+}
+
+/* ---- parameters ---- */
+
+/* Appends the form-encoded pairs in s to r->params. 0, or -1 with msg. */
+static int parse_form(le_admin_req *r, const char *s, size_t n, char *msg, size_t msglen)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t end = i;
+        while (end < n && s[end] != '&')
+            end++;
+        if (end > i) {
+            const char *eq = memchr(s + i, '=', end - i);
+            size_t nl = eq ? (size_t)(eq - (s + i)) : end - i;
+            const char *v = eq ? eq + 1 : s + end;
+            size_t vl = eq ? (size_t)(s + end - v) : 0;
+            if (r->nparams == MAX_PARAMS) {
+                snprintf(msg, msglen, "More than %d parameters.", MAX_PARAMS);
+                return -1;
+            }
+            char *name = le_xmalloc(nl + 1), *val = le_xmalloc(vl + 1);
+            int a = le_url_decode(s + i, nl, name, nl + 1, 1);
+            int b = le_url_decode(v, vl, val, vl + 1, 1);
+            if (a < 0 || b < 0 || strlen(name) != (size_t)a || strlen(val) != (size_t)b) {
+                free(name);
+                free(val);
+                snprintf(msg, msglen, "The request has a malformed parameter encoding.");
+                return -1;
+            }
+            if (a > 0) {
+                if (le_admin_param(r, name)) {
+                    char en[64];
+                    snprintf(msg, msglen, "The parameter \"%s\" is given more than once.",
+                             le_log_esc(name, (size_t)a, en, sizeof(en)));
+                    free(name);
+                    free(val);
+                    return -1;
+                }
+                if (r->nparams % 16 == 0)
+                    r->params = le_xrealloc(r->params, (r->nparams + 16) * sizeof(*r->params));
+                le_sign_param *p = &r->params[r->nparams++];
+                p->name = name;
+                p->nlen = (size_t)a;
+                p->value = val;
+                p->vlen = (size_t)b;
+            } else {
+                free(name);
+                free(val);
+            }
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+static int is_form(const le_http_hdr *ct)
+{
+    static const char want[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof(want) - 1;
+    if (!ct || ct->value.n < n || strncasecmp(ct->value.p, want, n) != 0)
+        return 0;
+    return ct->value.n == n || ct->value.p[n] == ';' || ct->value.p[n] == ' ';
+}
+
+/* ---- nonces ---- */
+
+static uint32_t nonce_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull ^ adm.nc.seed;   /* FNV-1a, seeded */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return (uint32_t)(h ^ h >> 32);
+}
+
+static void nonce_rebuild_buckets(void)
+{
+    for (uint32_t i = 0; i < adm.nc.nbuckets; i++)
+        adm.nc.buckets[i] = NONCE_NIL;
+    for (uint32_t k = 0; k < adm.nc.count; k++) {
+        uint32_t idx = (adm.nc.head + k) % adm.nc.cap;
+        nonce_ent *e = &adm.nc.ring[idx];
+        uint32_t b = e->h & (adm.nc.nbuckets - 1);
+        e->chain = adm.nc.buckets[b];
+        adm.nc.buckets[b] = idx;
+    }
+}
+
+static void nonce_grow(void)
+{
+    uint32_t ncap = adm.nc.cap ? adm.nc.cap * 2 : 1024;
+    if (ncap > NONCE_CAP)
+        ncap = NONCE_CAP;
+    nonce_ent *ring = le_xcalloc(ncap, sizeof(*ring));
+    for (uint32_t k = 0; k < adm.nc.count; k++)
+        ring[k] = adm.nc.ring[(adm.nc.head + k) % adm.nc.cap];
+    free(adm.nc.ring);
+    adm.nc.ring = ring;
+    adm.nc.cap = ncap;
+    adm.nc.head = 0;
+    uint32_t nb = 1;
+    while (nb < ncap)
+        nb <<= 1;
+    if (nb != adm.nc.nbuckets) {
+        free(adm.nc.buckets);
+        adm.nc.buckets = le_xmalloc(nb * sizeof(*adm.nc.buckets));
+        adm.nc.nbuckets = nb;
+    }
+    nonce_rebuild_buckets();
+    if (!adm.nc.seed && RAND_bytes((unsigned char *)&adm.nc.seed, sizeof(adm.nc.seed)) != 1)
+        adm.nc.seed = (uint64_t)le_wall_ms();
+}
+
+static void nonce_pop_oldest(void)
+{
+    uint32_t idx = adm.nc.head;
+    nonce_ent *e = &adm.nc.ring[idx];
+    uint32_t *link = &adm.nc.buckets[e->h & (adm.nc.nbuckets - 1)];
+    while (*link != idx)
+        link = &adm.nc.ring[*link].chain;
+    *link = e->chain;
+    free(e->s);
+    e->s = NULL;
+    adm.nc.head = (adm.nc.head + 1) % adm.nc.cap;
+    adm.nc.count--;
+}
+
+static void nonce_expire(int64_t now_ms)
+{
+    while (adm.nc.count && adm.nc.ring[adm.nc.head].exp_ms <= now_ms)
+        nonce_pop_oldest();
+}
+
+static int nonce_seen(const char *s)
+{
+    if (!adm.nc.count)
+        return 0;
+    uint32_t h = nonce_hash(s);
+    for (uint32_t i = adm.nc.buckets[h & (adm.nc.nbuckets - 1)]; i != NONCE_NIL; i = adm.nc.ring[i].chain)
+        if (adm.nc.ring[i].h == h && strcmp(adm.nc.ring[i].s, s) == 0)
+            return 1;
+    return 0;
+}
+
+static void nonce_add(const char *s, int64_t exp_ms)
+{
+    if (adm.nc.count == adm.nc.cap) {
+        if (adm.nc.cap < NONCE_CAP) {
+            nonce_grow();
+        } else {
+            /* Full of live nonces: forget the oldest. That needs NONCE_CAP
+             * correctly signed calls within 15 minutes. */
+            nonce_pop_oldest();
+            adm.nonces_evicted++;
+        }
+    }
+    uint32_t idx = (adm.nc.head + adm.nc.count) % adm.nc.cap;
+    nonce_ent *e = &adm.nc.ring[idx];
+    e->s = le_xstrdup(s);
+    e->exp_ms = exp_ms;
+    e->h = nonce_hash(s);
+    uint32_t b = e->h & (adm.nc.nbuckets - 1);
+    e->chain = adm.nc.buckets[b];
+    adm.nc.buckets[b] = idx;
+    adm.nc.count++;
+}
+
+static void nonce_free_all(void)
+{
+    while (adm.nc.count)
+        nonce_pop_oldest();
+    free(adm.nc.ring);
+    free(adm.nc.buckets);
+    memset(&adm.nc, 0, sizeof(adm.nc));
+}
+
+/* ---- the API flow ---- */
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DDThh:mm:ssZ" (fractional seconds tolerated) to unix seconds. */
+static int parse_timestamp(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, se;
+    size_t n = strlen(s);
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return -1;
+    if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+        digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+        return -1;
+    size_t i = 19;
+    if (s[i] == '.') {
+        i++;
+        size_t f = i;
+        while (s[i] >= '0' && s[i] <= '9' && i - f < 9)
+            i++;
+        if (i == f)
+            return -1;
+    }
+    if (s[i] != 'Z' || s[i + 1] != '\0')
+        return -1;
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return -1;
+    /* Days from civil (Howard Hinnant's algorithm). */
+    int yy = mo <= 2 ? y - 1 : y;
+    int era = yy / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    *out = days * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+static void invalid(le_admin_req *r, const char *name)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "Specified parameter %s is not valid.", name);
+    le_admin_error(r, 400, "InvalidParameter", msg);
+}
+
+/* The signed-call checks; 0 when r may proceed, else r was answered. */
+static int check_signature(le_admin_req *r, const le_conf *cf)
+{
+    const char *ak, *sig, *sm, *sv, *nonce, *ts;
+    if (le_admin_require(r, "AccessKeyId", &ak) != 0)
+        return -1;
+    if (strcmp(ak, cf->access_key_id) != 0) {
+        le_admin_error(r, 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        return -1;
+    }
+    if (le_admin_require(r, "Signature", &sig) != 0 ||
+        le_admin_require(r, "SignatureMethod", &sm) != 0)
+        return -1;
+    if (strcmp(sm, "HMAC-SHA1") != 0) {
+        invalid(r, "SignatureMethod");
+        return -1;
+    }
+    if (le_admin_require(r, "SignatureVersion", &sv) != 0)
+        return -1;
+    if (strcmp(sv, "1.0") != 0) {
+        invalid(r, "SignatureVersion");
+        return -1;
+    }
+    if (le_admin_require(r, "SignatureNonce", &nonce) != 0)
+        return -1;
+    if (strlen(nonce) > NONCE_MAX_LEN) {
+        invalid(r, "SignatureNonce");
+        return -1;
+    }
+    if (le_admin_require(r, "Timestamp", &ts) != 0)
+        return -1;
+    int64_t t, now_ms = le_wall_ms(), now = now_ms / 1000;
+    if (parse_timestamp(ts, &t) != 0) {
+        le_admin_error(r, 400, "InvalidTimeStamp.Format",
+                       "Specified time stamp or date value is not well formatted.");
+        return -1;
+    }
+    if (t < now - TS_WINDOW_S || t > now + TS_WINDOW_S) {
+        le_admin_error(r, 400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
+        return -1;
+    }
+    le_buf sts = { 0 };
+    int rc = le_sign_verify(cf->access_key_secret, r->method, r->params, r->nparams, sig, strlen(sig),
+                            le_log_level <= LE_LOG_DEBUG ? &sts : NULL);
+    if (rc != LE_OK) {
+        char es[512];
+        le_debug(MOD, "request %s: signature mismatch; server StringToSign: %s", r->id,
+                 le_log_esc((const char *)sts.p, sts.len, es, sizeof(es)));
+        le_buf_free(&sts);
+        le_admin_error(r, 400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
+        return -1;
+    }
+    le_buf_free(&sts);
+    nonce_expire(now_ms);
+    if (nonce_seen(nonce)) {
+        le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
+        return -1;
+    }
+    /* Remembered while its Timestamp could still pass the window. */
+    int64_t exp = (t > now ? t : now) * 1000 + TS_WINDOW_S * 1000LL;
+    nonce_add(nonce, exp);
+    return 0;
+}
+
+static le_admin_handler find_action(const char *name)
+{
+    for (size_t i = 0; i < adm.nactions; i++)
+        if (strcmp(adm.actions[i].name, name) == 0)
+            return adm.actions[i].h;
+    return NULL;
+}
+
+static void api_call(le_admin_req *r)
+{
+    const le_conf *cf = conf();
+    const char *fmt = le_admin_param(r, "Format");
+    r->json = fmt && strcasecmp(fmt, "JSON") == 0;
+    r->action = le_admin_param(r, "Action");
+    if (!r->action || !*r->action) {
+        r->action = NULL;
+        missing(r, "Action");
+        return;
+    }
+    if (keys_configured(cf)) {
+        if (check_signature(r, cf) != 0)
+            return;
+    } else if (!adm.loopback) {
+        /* Keys removed by a reload while listening beyond loopback. */
+        le_admin_error(r, 403, "Forbidden", "The admin API is unsigned and reachable beyond loopback.");
+        return;
+    }
+    const char *ver = le_admin_param(r, "Version");
+    if (ver && strcmp(ver, API_VERSION) != 0) {
+        le_admin_error(r, 400, "InvalidVersion", "Specified parameter Version is not valid.");
+        return;
+    }
+    le_admin_handler h = find_action(r->action);
+    if (!h) {
+        le_admin_error(r, 404, "InvalidAction.NotFound",
+                       "Specified api is not found, please check your url and method.");
+        return;
+    }
+    h(r);
+}
+
+/* ---- /metrics ---- */
+
+static void metrics(le_admin_req *r)
+{
+    le_buf b = { 0 };
+    for (size_t i = 0; i < adm.nmfns; i++)
+        adm.mfns[i](&b);
+    le_buf_printf(&b, "# HELP livedge_admin_requests_total Admin port answers by HTTP status and Code.\n"
+                      "# TYPE livedge_admin_requests_total counter\n");
+    for (size_t i = 0; i < adm.ncounters; i++)
+        le_buf_printf(&b, "livedge_admin_requests_total{status=\"%d\",code=\"%s\"} %llu\n",
+                      adm.counters[i].status, adm.counters[i].code,
+                      (unsigned long long)adm.counters[i].n);
+    if (adm.counters_other)
+        le_buf_printf(&b, "livedge_admin_requests_total{status=\"0\",code=\"other\"} %llu\n",
+                      (unsigned long long)adm.counters_other);
+    le_buf_printf(&b, "# HELP livedge_admin_connections Open admin connections.\n"
+                      "# TYPE livedge_admin_connections gauge\n"
+                      "livedge_admin_connections %zu\n"
+                      "# HELP livedge_admin_nonces Signature nonces remembered.\n"
+                      "# TYPE livedge_admin_nonces gauge\n"
+                      "livedge_admin_nonces %u\n"
+                      "# HELP livedge_admin_nonces_evicted_total Nonces forgotten early, the cache being full.\n"
+                      "# TYPE livedge_admin_nonces_evicted_total counter\n"
+                      "livedge_admin_nonces_evicted_total %llu\n",
+                  adm.nconns, (unsigned)adm.nc.count, (unsigned long long)adm.nonces_evicted);
+    finish(r, 200, "OK", NULL, PROM_CT, b.p, b.len);
+    le_buf_free(&b);
+}
+
+/* ---- HTTP ---- */
+
+static void dispatch(conn *c, const le_http_req *h, const char *raw)
+{
+    le_admin_req *r = req_new(c, le_http_method_name(h->method), &h->path, h->keep_alive);
+    c->req = r;
+    c->state = CS_WAIT;
+    arm(c, HANDLER_TIMEOUT_MS);
+    if (h->query.p) {
+        char f[8];
+        r->json = le_query_get(h->query.p, h->query.n, "Format", f, sizeof(f)) > 0 &&
+                  strcasecmp(f, "JSON") == 0;
+    }
+    if (le_http_str_eq(h->path, "/metrics")) {
+        if (h->method == LE_HTTP_GET)
+            metrics(r);
+        else
+            le_admin_error(r, 405, "MethodNotAllowed", "Only GET is allowed here.");
+        return;
+    }
+    if (!(h->path.n == 1 && h->path.p[0] == '/')) {
+        le_admin_error(r, 404, "NotFound", "The specified path is not found.");
+        return;
+    }
+    if (h->method != LE_HTTP_GET && h->method != LE_HTTP_POST) {
+        le_admin_error(r, 405, "MethodNotAllowed", "Only GET and POST are allowed.");
+        return;
+    }
+    char msg[160];
+    if (h->query.p && parse_form(r, h->query.p, h->query.n, msg, sizeof(msg)) != 0) {
+        le_admin_error(r, 400, "InvalidParameter", msg);
+        return;
+    }
+    if (h->method == LE_HTTP_POST && h->content_length > 0) {
+        if (!is_form(le_http_find(h, "content-type"))) {
+            le_admin_error(r, 415, "UnsupportedMediaType",
+                           "The body must be application/x-www-form-urlencoded.");
+            return;
+        }
+        if (parse_form(r, raw + h->head_len, (size_t)h->content_length, msg, sizeof(msg)) != 0) {
+            le_admin_error(r, 400, "InvalidParameter", msg);
+            return;
+        }
+    }
+    api_call(r);
+}
+
+/* A request that cannot be framed: answer and close. */
+static void protocol_error(conn *c, int status, const char *code, const char *message)
+{
+    le_admin_req *r = req_new(c, "-", NULL, 0);
+    c->req = r;
+    c->state = CS_WAIT;
+    le_admin_error(r, status, code, message);
+}
+
+static const char *protocol_code(int status)
+{
+    switch (status) {
+    case 414: return "RequestURITooLong";
+    case 431: return "RequestHeaderFieldsTooLarge";
+    case 505: return "HTTPVersionNotSupported";
+    default: return "BadRequest";
+    }
+}
+
+static void process(conn *c)
+{
+    c->in_process = 1;
+    while (!c->closing && (c->state == CS_IDLE || c->state == CS_READ)) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        size_t len = evbuffer_get_length(in);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_PAUSE_BYTES) {
+            /* A pipelining client that does not read: write_cb resumes. */
+            if (!c->paused)
+                le_debug(MOD, "#%llu %s: answers pile up unread, parsing paused",
+                         (unsigned long long)c->id, c->peer);
+            c->paused = 1;
+            break;
+        }
+        if (len == 0) {
+            if (c->eof)
+                conn_close(c, "peer closed");
+            break;
+        }
+        if (c->state == CS_IDLE) {
+            /* The slowloris bound runs from a request's first byte. */
+            c->state = CS_READ;
+            arm(c, header_timeout_ms());
+        }
+        size_t look = len < INPUT_MAX ? len : INPUT_MAX;
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
+        le_http_req h;
+        int rc = le_http_parse(p, look, &h);
+        if (rc == LE_EAGAIN) {
+            if (c->eof)
+                conn_close(c, "peer closed mid-request");
+            break;
+        }
+        if (rc != LE_OK) {
+            protocol_error(c, h.status, protocol_code(h.status), "The request is not valid HTTP/1.1.");
+            break;
+        }
+        if (h.chunked_body) {
+            protocol_error(c, 411, "LengthRequired", "A chunked body is not accepted; send Content-Length.");
+            break;
+        }
+        if (h.content_length > BODY_MAX) {
+            protocol_error(c, 413, "RequestEntityTooLarge", "The request body is over 64 KiB.");
+            break;
+        }
+        size_t need = h.head_len + (h.content_length > 0 ? (size_t)h.content_length : 0);
+        if (look < need) {
+            if (c->eof)
+                conn_close(c, "peer closed mid-body");
+            break;
+        }
+        /* A private copy: the parse slices must not point into the input
+         * buffer while a handler runs (parameters are copied out of it). */
+        char *raw = le_xmalloc(need + 1);
+        evbuffer_remove(in, raw, need);
+        raw[need] = '\0';
+        le_http_parse(raw, need, &h);
+        dispatch(c, &h, raw);
+        free(raw);
+    }
+    c->in_process = 0;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (c->closing)
+        return;
+    process(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    if (c->closing)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+        return;
+    if (c->state == CS_FLUSH) {
+        conn_close(c, "answered, not keep-alive");
+    } else if (c->paused) {
+        c->paused = 0;
+        process(c);
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (c->closing)
+        return;
+    if (what & BEV_EVENT_ERROR) {
+        conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        c->eof = 1;
+        /* Half-closed after a request: the answer may still go out. */
+        if (c->state == CS_WAIT || c->state == CS_FLUSH)
+            return;
+        process(c);
+        if (!c->closing && c->state != CS_WAIT && c->state != CS_FLUSH)
+            conn_close(c, "peer closed");
+    }
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn *c = arg;
+    if (c->closing)
+        return;
+    switch (c->state) {
+    case CS_READ:
+        le_info(MOD, "#%llu %s: no complete request within %lld ms, closing", (unsigned long long)c->id,
+                c->peer, (long long)header_timeout_ms());
+        conn_close(c, "header timeout");
+        break;
+    case CS_WAIT: {
+        /* The handler is late: answer for it, and let its reply only free. */
+        le_admin_req *r = c->req;
+        char ea[128];
+        le_warn(MOD, "request %s Action=%s: no answer from the handler within %d ms", r->id,
+                esc(r->action, ea, sizeof(ea)), HANDLER_TIMEOUT_MS);
+        le_jv *o = error_body(r, "ServiceUnavailable",
+                              "The request has failed due to a temporary failure of the server.");
+        le_buf b = { 0 };
+        render(r, o, "Error", &b);
+        le_jv_free(o);
+        count(503, "ServiceUnavailable");
+        r->c = NULL;
+        r->answered = 1;
+        conn_send(c, 503, r->json ? JSON_CT : XML_CT, r->id, b.p, b.len, 0);
+        le_buf_free(&b);
+        break;
+    }
+    case CS_FLUSH:
+        conn_close(c, "write timeout");
+        break;
+    default:
+        conn_close(c, "keep-alive idle");
+        break;
+    }
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    (void)lis;
+    (void)salen;
+    (void)arg;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+        port = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+        port = ntohs(s6->sin6_port);
+    }
+    if (adm.nconns >= MAX_CONNS) {
+        le_warn(MOD, "%s:%d refused: %d admin connections open", host, port, MAX_CONNS);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct bufferevent *bev = bufferevent_socket_new(adm.base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    conn *c = le_xcalloc(1, sizeof(*c));
+    c->id = ++adm.next_id;
+    c->bev = bev;
+    c->timer = evtimer_new(adm.base, timer_cb, c);
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    snprintf(c->ip, sizeof(c->ip), "%s", strcmp(host, "?") ? host : "");
+    c->next = adm.conns;
+    if (adm.conns)
+        adm.conns->prev = c;
+    adm.conns = c;
+    adm.nconns++;
+    c->state = CS_READ;
+    arm(c, header_timeout_ms());
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(bev, EV_READ, 0, INPUT_MAX + 1);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    le_debug(MOD, "#%llu %s connected", (unsigned long long)c->id, c->peer);
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+    (void)lis;
+    (void)arg;
+    le_warn(MOD, "accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+/* ---- public ---- */
+
+void le_admin_set_conf(const le_conf *c)
+{
+    adm.conf = c;
+}
+
+int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (adm.lis) {
+        snprintf(err, errlen, "admin_listen %s: already listening", addr);
+        return -1;
+    }
+    if (le_conf_listen_addr(addr, &ss, &sslen) != 0) {
+        snprintf(err, errlen, "admin_listen %s: not an IPv4:PORT or [IPv6]:PORT address", addr);
+        return -1;
+    }
+    adm.loopback = is_loopback(&ss);
+    if (!keys_configured(conf()) && !adm.loopback) {
+        snprintf(err, errlen,
+                 "admin_listen %s is not a loopback address and no admin { access_key_id; "
+                 "access_key_secret; } is configured: refusing to serve the admin API unsigned",
+                 addr);
+        return -1;
+    }
+    adm.base = base;
+    adm.lis = evconnlistener_new_bind(base, accept_cb, NULL,
+                                      LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                      64, (struct sockaddr *)&ss, (int)sslen);
+    if (!adm.lis) {
+        snprintf(err, errlen, "admin_listen %s: %s", addr, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(adm.lis, accept_error_cb);
+    adm.reap_ev = event_new(base, -1, 0, reap_cb, NULL);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    adm.port = 0;
+    if (getsockname(evconnlistener_get_fd(adm.lis), (struct sockaddr *)&bound, &blen) == 0) {
+        if (bound.ss_family == AF_INET)
+            adm.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        else if (bound.ss_family == AF_INET6)
+            adm.port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    le_info(MOD, "admin API on %s (port %d), %s", addr, adm.port,
+            keys_configured(conf()) ? "signed calls only" : "unsigned calls accepted (loopback)");
+    return 0;
+}
+
+int le_admin_port(void)
+{
+    return adm.port;
+}
+
+void le_admin_shutdown(void)
+{
+    if (adm.lis) {
+        evconnlistener_free(adm.lis);
+        adm.lis = NULL;
+    }
+    for (conn *c = adm.conns; c; c = c->next)
+        conn_close(c, "shutdown");
+    if (adm.reap_ev) {
+        reap_cb(-1, 0, NULL);
+        event_free(adm.reap_ev);
+        adm.reap_ev = NULL;
+    }
+    nonce_free_all();
+    for (size_t i = 0; i < adm.nactions; i++)
+        free(adm.actions[i].name);
+    free(adm.actions);
+    adm.actions = NULL;
+    adm.nactions = 0;
+    free(adm.mfns);
+    adm.mfns = NULL;
+    adm.nmfns = 0;
+    adm.port = 0;
+}
+
+void le_admin_register(const char *action, le_admin_handler h)
+{
+    for (size_t i = 0; i < adm.nactions; i++) {
+        if (strcmp(adm.actions[i].name, action) == 0) {
+            adm.actions[i].h = h;
+            return;
+        }
+    }
+    adm.actions = le_xrealloc(adm.actions, (adm.nactions + 1) * sizeof(*adm.actions));
+    adm.actions[adm.nactions].name = le_xstrdup(action);
+    adm.actions[adm.nactions].h = h;
+    adm.nactions++;
+}
+
+void le_admin_add_metrics(le_admin_metrics_fn fn)
+{
+    for (size_t i = 0; i < adm.nmfns; i++)
+        if (adm.mfns[i] == fn)
+            return;
+    adm.mfns = le_xrealloc(adm.mfns, (adm.nmfns + 1) * sizeof(*adm.mfns));
+    adm.mfns[adm.nmfns++] = fn;
+}
