@@ -1,1 +1,778 @@
-/* placeholder */ typedef int le_placeholder_segmenter_t;
+/* Live HLS segmenter: one libavformat MPEG-TS muxer per stream writing into
+ * memory through a custom AVIOContext; segments cut at video keyframes.
+ *
+ * Why a muxer per stream that lives across segments (libavformat 5.1):
+ * continuity counters and PCR keep running across cuts, which is what a player
+ * switching segments expects. A cut is: flush the muxer (av_write_frame NULL
+ * writes out buffered audio PES), flush the AVIO buffer, seal the bytes, then
+ * set mpegts_flags +resend_headers — a one-shot flag the muxer clears after
+ * use — so the next segment opens with PAT/PMT.
+ *
+ * Why an explicit h264_mp4toannexb / hevc_mp4toannexb filter rather than our
+ * own conversion or the muxer's automatic one: FLV carries length-prefixed
+ * NALUs (AVCC/HVCC) while the TS muxer needs Annex B. The filter handles every
+ * NALU length size and re-inserts SPS/PPS (and VPS) from the configuration
+ * record before each IDR, which makes each segment independently decodable;
+ * owning it explicitly ties its life to our muxer, so a codec change rebuilds
+ * both together.
+ *
+ * A new muxer (new PIDs' continuity, new timeline) is only ever started with
+ * an EXT-X-DISCONTINUITY on its first segment: publisher restart, codec or
+ * configuration change, a track that appears late. */
+#include "hls/segmenter.h"
+
+#include <event2/event.h>
+#include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "media/flv.h"
+#include "media/stream.h"
+#include "node.h"
+
+#define TS_PKT 188
+#define IOBUF_SIZE (TS_PKT * 64)   /* the AVIO buffer: whole TS packets only */
+/* Audio arriving while a stream that announced video has not sent a video
+ * configuration: after this long we stop waiting and go audio-only. */
+#define AUDIO_ONLY_AFTER_MS 3000
+
+enum { TRK_V = 0, TRK_A = 1 };
+
+struct le_hls {
+    char *key;                      /* "domain/app/name", logs only */
+    int64_t fragment_ms;            /* target segment length */
+    int window;                     /* segments in a live playlist */
+
+    /* What the publisher announced; the sequence headers are our copies. */
+    uint8_t *vcfg, *acfg;           /* avcC/hvcC, AudioSpecificConfig */
+    size_t vcfg_len, acfg_len;
+    uint8_t vcodec, acodec;         /* LE_CODEC_*; acodec may be MP3 without acfg */
+    int mp3_rate;                   /* from the FLV sound flags */
+    int meta_video;                 /* onMetaData announced a video track */
+    int video_unsupported;          /* video we cannot put in TS (AV1...) */
+    int64_t first_audio_ts;         /* -1 until audio is seen with no muxer */
+
+    /* The muxer. */
+    AVFormatContext *fmt;
+    AVBSFContext *bsf;
+    AVPacket *pkt;
+    int trk[2];                     /* stream index per TRK_*, -1 if absent */
+    uint8_t mux_vcodec, mux_acodec;
+    int64_t last_dts[2];            /* 1/90000, for the monotonic clamp */
+    int reopen;                     /* config changed: rebuild at the next cut point */
+    int failed;                     /* this configuration cannot be muxed */
+
+    /* The open segment. */
+    le_buf cur;
+    int seg_open;
+    int64_t seg_start_ts;           /* ms, publisher timeline */
+    int64_t seg_start_wall;
+    int64_t last_ts, last_delta;    /* ms: newest packet, typical frame step */
+    int next_disc;                  /* next segment gets EXT-X-DISCONTINUITY */
+
+    /* Sealed segments, oldest first. */
+    le_hls_seg **ring;
+    size_t nring, ring_cap;
+    uint64_t next_seq, disc_seq;
+    int64_t max_dur_ms;
+    unsigned write_errors;          /* counts, so a broken feed logs once */
+};
+
+void le_hls_seg_unref(le_hls_seg *s)
+{
+    if (s && --s->refs == 0) {
+        free(s->data);
+        free(s);
+    }
+}
+
+void le_hls_seg_unref_cb(const void *data, size_t len, void *seg)
+{
+    (void)data;
+    (void)len;
+    le_hls_seg_unref(seg);
+}
+
+le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq)
+{
+    le_hls *h = le_xcalloc(1, sizeof(*h));
+    h->key = le_xstrdup(key);
+    h->fragment_ms = 2000;
+    h->window = 6;
+    h->trk[0] = h->trk[1] = -1;
+    h->first_audio_ts = -1;
+    h->next_seq = first_seq;
+    h->disc_seq = disc_seq;
+    /* Continuing an earlier life of this stream: its first segment is a
+     * discontinuity for anyone who followed the old one. */
+    h->next_disc = first_seq > 0;
+    return h;
+}
+
+void le_hls_set_params(le_hls *h, int64_t fragment_ms, int window)
+{
+    if (fragment_ms >= 100)
+        h->fragment_ms = fragment_ms;
+    if (window >= 1)
+        h->window = window;
+}
+
+int64_t le_hls_fragment_ms(const le_hls *h) { return h->fragment_ms; }
+int le_hls_window(const le_hls *h) { return h->window; }
+uint64_t le_hls_next_seq(const le_hls *h) { return h->next_seq; }
+uint64_t le_hls_disc_seq(const le_hls *h) { return h->disc_seq; }
+
+int le_hls_min_target(const le_hls *h)
+{
+    return (int)((h->max_dur_ms + 999) / 1000);
+}
+
+/* ---- the ring ---- */
+
+static void ring_trim(le_hls *h)
+{
+    size_t keep = (size_t)h->window + LE_HLS_EXTRA_SEGS;
+    if (h->nring <= keep)
+        return;
+    size_t drop = h->nring - keep;
+    for (size_t i = 0; i < drop; i++)
+        le_hls_seg_unref(h->ring[i]);
+    memmove(h->ring, h->ring + drop, (h->nring - drop) * sizeof(*h->ring));
+    h->nring -= drop;
+}
+
+size_t le_hls_segments(const le_hls *h, le_hls_seg **out, size_t max, int window_only)
+{
+    size_t first = 0;
+    if (window_only && h->nring > (size_t)h->window)
+        first = h->nring - (size_t)h->window;
+    size_t n = 0;
+    for (size_t i = first; i < h->nring && n < max; i++)
+        out[n++] = h->ring[i];
+    return n;
+}
+
+le_hls_seg *le_hls_find(const le_hls *h, uint64_t seq)
+{
+    if (h->nring == 0 || seq < h->ring[0]->seq)
+        return NULL;
+    uint64_t i = seq - h->ring[0]->seq;   /* the ring holds consecutive numbers */
+    return i < h->nring ? h->ring[i] : NULL;
+}
+
+/* ---- the muxer ---- */
+
+/* libavformat 5.1 callback signature (non-const buffer). Only whole TS
+ * packets ever come through, since the buffer is a multiple of 188. */
+static int io_write(void *opaque, uint8_t *buf, int size)
+{
+    le_hls *h = opaque;
+    le_buf_append(&h->cur, buf, (size_t)size);
+    return size;
+}
+
+static void mux_close(le_hls *h)
+{
+    if (h->fmt) {
+        AVIOContext *pb = h->fmt->pb;
+        if (pb) {
+            av_freep(&pb->buffer);
+            avio_context_free(&pb);
+        }
+        avformat_free_context(h->fmt);
+        h->fmt = NULL;
+    }
+    av_bsf_free(&h->bsf);
+    av_packet_free(&h->pkt);
+    h->trk[0] = h->trk[1] = -1;
+    h->mux_vcodec = h->mux_acodec = LE_CODEC_NONE;
+}
+
+static const int aac_rates[13] = {
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+};
+
+/* Sample rate and channels from an AudioSpecificConfig (ISO 14496-3 1.6.2.1):
+ * libavformat refuses an audio stream without a sample rate. */
+static int asc_params(const uint8_t *b, size_t n, int *rate, int *channels)
+{
+    if (n < 2)
+        return LE_EPROTO;
+    uint32_t bits = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (n > 2 ? (uint32_t)b[2] << 8 : 0) |
+                    (n > 3 ? b[3] : 0);
+    int pos = 5;
+    if ((bits >> 27) == 31)
+        pos += 6;   /* escape: audioObjectType 32 + 6 bits */
+    int idx = (int)(bits >> (32 - pos - 4)) & 15;
+    pos += 4;
+    if (idx == 15) {
+        if (n < 5)
+            return LE_EPROTO;
+        *rate = 44100;   /* explicit 24-bit rate: rare; TS does not need it exact */
+        *channels = 2;
+        return LE_OK;
+    }
+    if (idx > 12)
+        return LE_EPROTO;
+    *rate = aac_rates[idx];
+    *channels = (int)(bits >> (32 - pos - 4)) & 15;
+    if (*channels == 0 || *channels > 8)
+        *channels = 2;
+    return LE_OK;
+}
+
+static int set_extradata(AVCodecParameters *par, const uint8_t *b, size_t n)
+{
+    par->extradata = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (!par->extradata)
+        return LE_ENOMEM;
+    memcpy(par->extradata, b, n);
+    par->extradata_size = (int)n;
+    return LE_OK;
+}
+
+static int add_video(le_hls *h)
+{
+    AVStream *st = avformat_new_stream(h->fmt, NULL);
+    if (!st)
+        return LE_ENOMEM;
+    st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
+    st->codecpar->codec_id = h->vcodec == LE_CODEC_H265 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+    st->time_base = (AVRational){ 1, 1000 };
+    if (set_extradata(st->codecpar, h->vcfg, h->vcfg_len) != LE_OK)
+        return LE_ENOMEM;
+    h->trk[TRK_V] = st->index;
+    h->mux_vcodec = h->vcodec;
+
+    const AVBitStreamFilter *f =
+        av_bsf_get_by_name(h->vcodec == LE_CODEC_H265 ? "hevc_mp4toannexb" : "h264_mp4toannexb");
+    if (!f || av_bsf_alloc(f, &h->bsf) < 0)
+        return LE_ENOMEM;
+    if (avcodec_parameters_copy(h->bsf->par_in, st->codecpar) < 0)
+        return LE_ENOMEM;
+    h->bsf->time_base_in = (AVRational){ 1, 1000 };
+    if (av_bsf_init(h->bsf) < 0)
+        return LE_EPROTO;   /* e.g. a malformed configuration record */
+    return LE_OK;
+}
+
+static int add_audio(le_hls *h)
+{
+    AVStream *st = avformat_new_stream(h->fmt, NULL);
+    if (!st)
+        return LE_ENOMEM;
+    int rate = 44100, channels = 2;
+    st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+    if (h->acodec == LE_CODEC_AAC) {
+        st->codecpar->codec_id = AV_CODEC_ID_AAC;
+        if (asc_params(h->acfg, h->acfg_len, &rate, &channels) != LE_OK)
+            return LE_EPROTO;
+        /* With extradata the muxer wraps raw AAC frames in ADTS itself. */
+        if (set_extradata(st->codecpar, h->acfg, h->acfg_len) != LE_OK)
+            return LE_ENOMEM;
+    } else {
+        st->codecpar->codec_id = AV_CODEC_ID_MP3;
+        rate = h->mp3_rate;
+    }
+    st->codecpar->sample_rate = rate;
+    st->codecpar->frame_size = h->acodec == LE_CODEC_AAC ? 1024 : 1152;
+    av_channel_layout_default(&st->codecpar->ch_layout, channels);
+    st->time_base = (AVRational){ 1, 1000 };
+    h->trk[TRK_A] = st->index;
+    h->mux_acodec = h->acodec;
+    return LE_OK;
+}
+
+static int audio_ready(const le_hls *h)
+{
+    return (h->acodec == LE_CODEC_AAC && h->acfg) || h->acodec == LE_CODEC_MP3;
+}
+
+static int video_ready(const le_hls *h)
+{
+    return h->vcfg && !h->video_unsupported;
+}
+
+static int mux_open(le_hls *h, int with_video, int with_audio)
+{
+    int rc = LE_ENOMEM;
+    if (avformat_alloc_output_context2(&h->fmt, NULL, "mpegts", NULL) < 0 || !h->fmt)
+        return LE_ENOMEM;
+    uint8_t *iobuf = av_malloc(IOBUF_SIZE);
+    if (!iobuf)
+        goto fail;
+    h->fmt->pb = avio_alloc_context(iobuf, IOBUF_SIZE, 1, h, NULL, io_write, NULL);
+    if (!h->fmt->pb) {
+        av_free(iobuf);
+        goto fail;
+    }
+    h->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    h->pkt = av_packet_alloc();
+    if (!h->pkt)
+        goto fail;
+    if (with_video && (rc = add_video(h)) != LE_OK)
+        goto fail;
+    if (with_audio && (rc = add_audio(h)) != LE_OK)
+        goto fail;
+    AVDictionary *opts = NULL;
+    /* No SDT repeats mid-stream: HLS players do not use it (one is still
+     * written at the very start). */
+    av_dict_set(&opts, "sdt_period", "1000000", 0);
+    int err = avformat_write_header(h->fmt, &opts);
+    av_dict_free(&opts);
+    if (err < 0) {
+        rc = LE_EPROTO;
+        goto fail;
+    }
+    h->last_dts[0] = h->last_dts[1] = INT64_MIN;
+    return LE_OK;
+fail:
+    mux_close(h);
+    return rc;
+}
+
+/* Seals the open segment (if it holds anything) into the ring. end_ts is
+ * where it ends on the publisher timeline. */
+static void seal(le_hls *h, int64_t end_ts)
+{
+    if (!h->seg_open)
+        return;
+    if (h->fmt) {
+        av_write_frame(h->fmt, NULL);   /* out with buffered PES (audio) */
+        avio_flush(h->fmt->pb);
+    }
+    h->seg_open = 0;
+    if (h->cur.len == 0)
+        return;
+    le_hls_seg *s = le_xcalloc(1, sizeof(*s));
+    s->refs = 1;
+    s->seq = h->next_seq++;
+    s->disc = h->next_disc;
+    if (s->disc)
+        h->disc_seq++;
+    h->next_disc = 0;
+    s->disc_seq = h->disc_seq;
+    s->has_video = h->trk[TRK_V] >= 0;
+    s->has_audio = h->trk[TRK_A] >= 0;
+    s->duration_ms = end_ts > h->seg_start_ts ? end_ts - h->seg_start_ts : 0;
+    s->start_ts_ms = h->seg_start_ts;
+    s->start_wall_ms = h->seg_start_wall;
+    s->data = h->cur.p;
+    s->len = h->cur.len;
+    h->cur.p = NULL;
+    h->cur.len = h->cur.cap = 0;
+    if (s->duration_ms > h->max_dur_ms)
+        h->max_dur_ms = s->duration_ms;
+    if (h->nring == h->ring_cap) {
+        h->ring_cap = h->ring_cap ? h->ring_cap * 2 : 16;
+        h->ring = le_xrealloc(h->ring, h->ring_cap * sizeof(*h->ring));
+    }
+    h->ring[h->nring++] = s;
+    ring_trim(h);
+    le_debug("hls", "%s: sealed segment %llu, %lld ms, %zu bytes", h->key,
+             (unsigned long long)s->seq, (long long)s->duration_ms, s->len);
+}
+
+static void seg_begin(le_hls *h, int64_t ts)
+{
+    h->seg_open = 1;
+    h->seg_start_ts = ts;
+    h->seg_start_wall = le_wall_ms();
+    /* Harmless on a fresh muxer, which writes PAT/PMT first anyway. */
+    if (h->fmt)
+        av_opt_set(h->fmt->priv_data, "mpegts_flags", "+resend_headers", 0);
+}
+
+void le_hls_end(le_hls *h)
+{
+    seal(h, h->last_ts + (h->last_delta > 0 ? h->last_delta : 0));
+    if (h->fmt) {
+        mux_close(h);
+        h->next_disc = 1;
+    }
+    h->cur.len = 0;
+    h->reopen = 0;
+    h->failed = 0;
+    h->first_audio_ts = -1;
+    /* A new publisher sends its own configuration. */
+    free(h->vcfg);
+    free(h->acfg);
+    h->vcfg = h->acfg = NULL;
+    h->vcfg_len = h->acfg_len = 0;
+    h->vcodec = h->acodec = LE_CODEC_NONE;
+    h->meta_video = 0;
+    h->video_unsupported = 0;
+}
+
+/* Closes the current muxer at a cut point and opens one for what we know now. */
+static int restart(le_hls *h, int64_t ts)
+{
+    int had = h->fmt != NULL;
+    seal(h, ts);
+    if (had) {
+        mux_close(h);
+        h->next_disc = 1;
+    }
+    h->cur.len = 0;   /* drop header bytes of a muxer that never sealed */
+    h->reopen = 0;
+    int rc = mux_open(h, video_ready(h), audio_ready(h));
+    if (rc != LE_OK) {
+        if (!h->failed)
+            le_warn("hls", "%s: cannot start the MPEG-TS muxer: %s", h->key, le_strerror(rc));
+        h->failed = 1;
+        return rc;
+    }
+    le_info("hls", "%s: muxer started (video %s, audio %s)", h->key,
+            h->trk[TRK_V] < 0 ? "none" : h->mux_vcodec == LE_CODEC_H265 ? "h265" : "h264",
+            h->trk[TRK_A] < 0 ? "none" : h->mux_acodec == LE_CODEC_AAC ? "aac" : "mp3");
+    return LE_OK;
+}
+
+static int write_pkt(le_hls *h, int trk, AVPacket *pkt)
+{
+    AVStream *st = h->fmt->streams[h->trk[trk]];
+    int64_t dts = av_rescale_q(pkt->dts, (AVRational){ 1, 1000 }, st->time_base);
+    int64_t pts = av_rescale_q(pkt->pts, (AVRational){ 1, 1000 }, st->time_base);
+    /* Publishers do send timestamps that step back (encoder restarts,
+     * jitter); the muxer refuses those, so clamp rather than lose the frame. */
+    if (h->last_dts[trk] != INT64_MIN && dts <= h->last_dts[trk])
+        dts = h->last_dts[trk] + 1;
+    if (pts < dts)
+        pts = dts;
+    h->last_dts[trk] = dts;
+    pkt->dts = dts;
+    pkt->pts = pts;
+    pkt->stream_index = h->trk[trk];
+    pkt->duration = 0;
+    int err = av_write_frame(h->fmt, pkt);
+    if (err < 0) {
+        if (h->write_errors++ == 0)
+            le_warn("hls", "%s: muxer refused a packet (%d); further ones not logged", h->key, err);
+        return LE_EIO;
+    }
+    return LE_OK;
+}
+
+static int feed_video_frame(le_hls *h, le_pkt *p, const uint8_t *data, size_t len, int key)
+{
+    AVPacket *in = h->pkt;
+    av_packet_unref(in);
+    /* Not refcounted: av_bsf_send_packet makes its own padded copy. */
+    in->data = (uint8_t *)data;
+    in->size = (int)len;
+    in->dts = p->ts;
+    in->pts = (int64_t)p->ts + p->cts;
+    in->flags = key ? AV_PKT_FLAG_KEY : 0;
+    if (av_bsf_send_packet(h->bsf, in) < 0) {
+        av_packet_unref(in);
+        return LE_EPROTO;
+    }
+    int rc = LE_OK;
+    while (av_bsf_receive_packet(h->bsf, in) == 0) {
+        if (write_pkt(h, TRK_V, in) != LE_OK)
+            rc = LE_EIO;
+        av_packet_unref(in);
+    }
+    return rc;
+}
+
+static int feed_audio_frame(le_hls *h, le_pkt *p, const uint8_t *data, size_t len)
+{
+    AVPacket *in = h->pkt;
+    av_packet_unref(in);
+    in->data = (uint8_t *)data;
+    in->size = (int)len;
+    in->dts = in->pts = p->ts;
+    in->flags = AV_PKT_FLAG_KEY;
+    int rc = write_pkt(h, TRK_A, in);
+    av_packet_unref(in);
+    return rc;
+}
+
+static void track_ts(le_hls *h, int64_t ts)
+{
+    if (ts > h->last_ts && h->last_ts > 0 && ts - h->last_ts < 1000)
+        h->last_delta = ts - h->last_ts;
+    if (ts > h->last_ts || !h->seg_open)
+        h->last_ts = ts;
+}
+
+static int store_cfg(uint8_t **dst, size_t *dlen, const uint8_t *b, size_t n)
+{
+    if (*dst && *dlen == n && memcmp(*dst, b, n) == 0)
+        return 0;
+    free(*dst);
+    *dst = le_xmalloc(n ? n : 1);
+    memcpy(*dst, b, n);
+    *dlen = n;
+    return 1;
+}
+
+static int feed_video(le_hls *h, le_pkt *p)
+{
+    le_flv_info fi;
+    if (le_flv_video_info(p->data, p->len, &fi) != LE_OK || fi.hdr_len > p->len)
+        return LE_EPROTO;
+    if (fi.codec != LE_CODEC_H264 && fi.codec != LE_CODEC_H265) {
+        h->video_unsupported = 1;   /* MPEG-TS here carries H.264/H.265 only */
+        return LE_EINVAL;
+    }
+    const uint8_t *data = p->data + fi.hdr_len;
+    size_t len = p->len - fi.hdr_len;
+    if (fi.seqhdr) {
+        int changed = store_cfg(&h->vcfg, &h->vcfg_len, data, len) || fi.codec != h->vcodec;
+        h->vcodec = fi.codec;
+        if (changed && h->fmt)
+            h->reopen = 1;
+        if (changed)
+            h->failed = 0;
+        return LE_OK;
+    }
+    if (len == 0 || !h->vcfg || h->vcodec != fi.codec)
+        return LE_EINVAL;   /* frames before their configuration */
+    int64_t ts = p->ts;
+    if (!h->fmt || h->reopen || h->trk[TRK_V] < 0) {
+        /* Only a keyframe can start a muxer (and thus a segment). */
+        if (!fi.key || (h->failed && !h->reopen))
+            return LE_EINVAL;
+        if (restart(h, ts) != LE_OK)
+            return LE_EPROTO;
+        seg_begin(h, ts);
+    } else if (fi.key && h->seg_open && ts - h->seg_start_ts >= h->fragment_ms) {
+        seal(h, ts);
+        seg_begin(h, ts);
+    } else if (!h->seg_open) {
+        if (!fi.key)
+            return LE_EINVAL;
+        seg_begin(h, ts);
+    }
+    track_ts(h, ts);
+    return feed_video_frame(h, p, data, len, fi.key);
+}
+
+static int feed_audio(le_hls *h, le_pkt *p)
+{
+    le_flv_info fi;
+    if (le_flv_audio_info(p->data, p->len, &fi) != LE_OK || fi.hdr_len > p->len)
+        return LE_EPROTO;
+    if (fi.codec != LE_CODEC_AAC && fi.codec != LE_CODEC_MP3)
+        return LE_EINVAL;
+    const uint8_t *data = p->data + fi.hdr_len;
+    size_t len = p->len - fi.hdr_len;
+    if (fi.codec == LE_CODEC_AAC && fi.seqhdr) {
+        int changed = store_cfg(&h->acfg, &h->acfg_len, data, len) || h->acodec != LE_CODEC_AAC;
+        h->acodec = LE_CODEC_AAC;
+        if (changed && h->fmt)
+            h->reopen = 1;
+        if (changed)
+            h->failed = 0;
+        return LE_OK;
+    }
+    if (fi.codec == LE_CODEC_MP3) {
+        static const int rates[4] = { 5512, 11025, 22050, 44100 };
+        if (h->acodec != LE_CODEC_MP3 && h->fmt)
+            h->reopen = 1;
+        h->acodec = LE_CODEC_MP3;
+        h->mp3_rate = rates[(p->data[0] >> 2) & 3];
+    }
+    if (len == 0 || !audio_ready(h) || h->acodec != fi.codec)
+        return LE_EINVAL;
+    int64_t ts = p->ts;
+
+    if (!h->fmt || (h->reopen && h->trk[TRK_V] < 0)) {
+        /* Start audio-only only when no video is coming: none configured and
+         * none announced, or announced but silent for AUDIO_ONLY_AFTER_MS. */
+        if (video_ready(h))
+            return LE_EINVAL;   /* wait for the video keyframe */
+        if (h->first_audio_ts < 0)
+            h->first_audio_ts = ts;
+        if (h->meta_video && !h->video_unsupported && ts - h->first_audio_ts < AUDIO_ONLY_AFTER_MS)
+            return LE_EINVAL;
+        if (h->failed && !h->reopen)
+            return LE_EINVAL;
+        if (restart(h, ts) != LE_OK)
+            return LE_EPROTO;
+        seg_begin(h, ts);
+    } else if (h->trk[TRK_A] < 0) {
+        return LE_EINVAL;   /* video muxer: audio joins at the next keyframe */
+    } else if (h->trk[TRK_V] < 0) {
+        /* Audio-only: cut by time. */
+        if (h->seg_open && ts - h->seg_start_ts >= h->fragment_ms)
+            seal(h, ts);
+        if (!h->seg_open)
+            seg_begin(h, ts);
+    } else if (!h->seg_open) {
+        return LE_EINVAL;   /* video muxer between segments: wait for the keyframe */
+    }
+    if (h->trk[TRK_V] < 0)
+        track_ts(h, ts);
+    return feed_audio_frame(h, p, data, len);
+}
+
+int le_hls_feed(le_hls *h, le_pkt *p)
+{
+    if (p->type == LE_PKT_VIDEO) {
+        int rc = feed_video(h, p);
+        /* A keyframe that found the stream waiting on audio set up the
+         * muxer without audio; a late audio config reopens at the next one. */
+        if (h->fmt && h->trk[TRK_A] < 0 && audio_ready(h))
+            h->reopen = 1;
+        return rc;
+    }
+    if (p->type == LE_PKT_AUDIO) {
+        int rc = feed_audio(h, p);
+        if (h->fmt && h->trk[TRK_V] < 0 && video_ready(h))
+            h->reopen = 1;   /* video appeared on an audio-only muxer */
+        return rc;
+    }
+    if (p->type == LE_PKT_DATA && (p->flags & LE_PKT_META)) {
+        le_flv_meta m;
+        if (le_flv_parse_meta(p->data, p->len, &m) == LE_OK)
+            h->meta_video = m.videocodecid > 0 || m.width > 0;
+    }
+    return LE_OK;
+}
+
+void le_hls_free(le_hls *h)
+{
+    if (!h)
+        return;
+    mux_close(h);
+    for (size_t i = 0; i < h->nring; i++)
+        le_hls_seg_unref(h->ring[i]);
+    free(h->ring);
+    le_buf_free(&h->cur);
+    free(h->vcfg);
+    free(h->acfg);
+    free(h->key);
+    free(h);
+}
+
+/* ---- glue: one segmenter per published stream ---- */
+
+/* Where a stream's numbering stopped when its state was freed (stream
+ * garbage-collected), so a later publish of the same name continues it:
+ * media sequence numbers never go backwards while the node runs. A few dozen
+ * bytes per distinct stream ever published. */
+typedef struct seq_mem {
+    char *key;
+    uint64_t next_seq, disc_seq;
+    struct seq_mem *next;
+} seq_mem;
+#define SEQ_BUCKETS 1024
+static seq_mem *seq_table[SEQ_BUCKETS];
+
+static unsigned key_hash(const char *s)
+{
+    unsigned x = 2166136261u;
+    while (*s)
+        x = (x ^ (unsigned char)*s++) * 16777619u;
+    return x % SEQ_BUCKETS;
+}
+
+static seq_mem *seq_lookup(const char *key, int create)
+{
+    unsigned b = key_hash(key);
+    for (seq_mem *m = seq_table[b]; m; m = m->next)
+        if (strcmp(m->key, key) == 0)
+            return m;
+    if (!create)
+        return NULL;
+    seq_mem *m = le_xcalloc(1, sizeof(*m));
+    m->key = le_xstrdup(key);
+    m->next = seq_table[b];
+    seq_table[b] = m;
+    return m;
+}
+
+/* The per-stream object hung on LE_EXT_HLS. */
+typedef struct hls_ext {
+    le_hls *h;
+    le_sub sub;
+    le_stream *st;
+    struct event *detach_ev;   /* deferred detach after unpublish */
+} hls_ext;
+
+static void ext_free(void *p)
+{
+    hls_ext *x = p;
+    seq_mem *m = seq_lookup(x->h->key, 1);
+    m->next_seq = le_hls_next_seq(x->h);
+    m->disc_seq = le_hls_disc_seq(x->h);
+    if (x->detach_ev)
+        event_free(x->detach_ev);
+    le_hls_free(x->h);
+    free(x);
+}
+
+static void sub_packet(le_sub *s, le_pkt *p)
+{
+    hls_ext *x = s->ctx;
+    le_hls_feed(x->h, p);
+}
+
+static void sub_unpublish(le_sub *s)
+{
+    hls_ext *x = s->ctx;
+    le_hls_end(x->h);
+    /* Detaching lets the stream be collected once idle (its numbering is
+     * remembered); not from inside the stream's own callback, though. */
+    if (x->detach_ev)
+        event_active(x->detach_ev, EV_TIMEOUT, 0);
+}
+
+static void sub_publish(le_sub *s)
+{
+    hls_ext *x = s->ctx;
+    le_hls_end(x->h);   /* no-op unless the old publisher was replaced in place */
+}
+
+static const le_sub_ops hls_sub_ops = { sub_packet, sub_unpublish, sub_publish };
+
+static void detach_cb(evutil_socket_t fd, short what, void *arg)
+{
+    hls_ext *x = arg;
+    if (x->sub.st && !le_stream_is_live(x->sub.st))
+        le_stream_detach(&x->sub);
+}
+
+static void on_publish(le_stream *st)
+{
+    const le_conf_domain *d = le_node_domain(le_stream_domain(st));
+    if (!d || !d->hls)
+        return;
+    hls_ext *x = le_stream_ext(st, LE_EXT_HLS);
+    if (!x) {
+        const char *key = le_stream_key(st);
+        seq_mem *m = seq_lookup(key, 0);
+        x = le_xcalloc(1, sizeof(*x));
+        x->h = le_hls_new(key, m ? m->next_seq : 0, m ? m->disc_seq : 0);
+        x->st = st;
+        x->sub.ops = &hls_sub_ops;
+        x->sub.ctx = x;
+        if (le_node_base())
+            x->detach_ev = event_new(le_node_base(), -1, 0, detach_cb, x);
+        le_stream_set_ext(st, LE_EXT_HLS, x, ext_free);
+    }
+    /* Settings are read per publish: a reload applies from the next one. */
+    le_hls_set_params(x->h, d->hls_fragment_ms, d->hls_window);
+    if (!x->sub.st)
+        le_stream_attach(st, &x->sub);
+}
+
+void le_hls_init(void)
+{
+    le_stream_on_publish(on_publish);
+}
+
+le_hls *le_hls_of(const le_stream *st)
+{
+    hls_ext *x = le_stream_ext(st, LE_EXT_HLS);
+    return x ? x->h : NULL;
+}

@@ -1,1 +1,160 @@
-/* placeholder */ typedef int le_placeholder_hls_play_t;
+/* Live HLS from memory. Playlists are built per request from the ring (a few
+ * hundred bytes; cheaper than keeping them in sync). Segments are sent by
+ * reference with a segment reference held until libevent has written them,
+ * so a rotation during a slow download frees nothing under it.
+ *
+ * Segment URIs are relative ("Stream-SEQ.ts") so the playlist works behind any
+ * host name or proxy prefix; a vhost argument the playlist came with is
+ * carried on, since the segment requests must resolve to the same domain. */
+#include "http/hls_play.h"
+
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "hls/playlist.h"
+#include "hls/segmenter.h"
+#include "http/parser.h"
+#include "media/stream.h"
+#include "node.h"
+
+#define MAX_LISTED 64
+
+static le_hls *find_hls(const le_http_route *rt)
+{
+    le_stream *st = le_stream_find(rt->dom->name, rt->app, rt->name, 0);
+    return st ? le_hls_of(st) : NULL;
+}
+
+void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
+{
+    le_hls *h = find_hls(rt);
+    le_hls_seg *segs[MAX_LISTED];
+    size_t n = h ? le_hls_segments(h, segs, MAX_LISTED, 1) : 0;
+    if (n == 0) {
+        /* Never published (or not one segment yet): nothing to play. */
+        le_http_reply_error(c, 404, "InvalidStream.NotFound", "no live HLS for this stream");
+        return;
+    }
+    le_m3u8_seg ms[MAX_LISTED];
+    char uris[MAX_LISTED][300 + 256 + 8];
+    for (size_t i = 0; i < n; i++) {
+        if (rt->vhost[0])
+            snprintf(uris[i], sizeof(uris[i]), "%s-%" PRIu64 ".ts?vhost=%s", rt->name, segs[i]->seq, rt->vhost);
+        else
+            snprintf(uris[i], sizeof(uris[i]), "%s-%" PRIu64 ".ts", rt->name, segs[i]->seq);
+        ms[i].seq = segs[i]->seq;
+        ms[i].duration_ms = segs[i]->duration_ms;
+        ms[i].disc = segs[i]->disc;
+        ms[i].pdt_ms = 0;
+        ms[i].uri = uris[i];
+    }
+    le_m3u8_opts o;
+    memset(&o, 0, sizeof(o));
+    o.min_target_s = le_hls_min_target(h);
+    o.disc_seq = segs[0]->disc_seq - (segs[0]->disc ? 1 : 0);
+    le_buf b = { 0 };
+    le_m3u8_build(&b, ms, n, &o);
+    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)b.len, "Cache-Control: no-cache\r\n");
+    if (!rt->head)
+        evbuffer_add(le_http_conn_output(c), b.p, b.len);
+    le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
+    le_buf_free(&b);
+    le_http_conn_done(c);
+}
+
+/* A single "bytes=a-b" / "bytes=a-" / "bytes=-n" range. 1 if it applies,
+ * 0 to ignore the header (RFC 9110 14.2: unknown forms are ignored), -1 if
+ * unsatisfiable. */
+static int parse_range(le_http_str r, size_t len, size_t *off, size_t *cnt)
+{
+    char buf[64];
+    if (!r.p || r.n < 7 || r.n >= sizeof(buf) || strncmp(r.p, "bytes=", 6) != 0)
+        return 0;
+    memcpy(buf, r.p + 6, r.n - 6);
+    buf[r.n - 6] = '\0';
+    if (strchr(buf, ','))
+        return 0;   /* multipart ranges: send the whole segment */
+    char *dash = strchr(buf, '-');
+    if (!dash)
+        return 0;
+    *dash = '\0';
+    const char *a = buf, *z = dash + 1;
+    for (const char *q = a; *q; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    for (const char *q = z; *q; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    if (!*a && !*z)
+        return 0;
+    if (strlen(a) > 18 || strlen(z) > 18)
+        return -1;
+    if (!*a) {   /* suffix */
+        unsigned long long s = strtoull(z, NULL, 10);
+        if (s == 0 || len == 0)
+            return -1;
+        if (s > len)
+            s = len;
+        *off = len - (size_t)s;
+        *cnt = (size_t)s;
+        return 1;
+    }
+    unsigned long long first = strtoull(a, NULL, 10);
+    unsigned long long last = *z ? strtoull(z, NULL, 10) : (unsigned long long)len - 1;
+    if (first >= len || last < first)
+        return -1;
+    if (last >= len)
+        last = len - 1;
+    *off = (size_t)first;
+    *cnt = (size_t)(last - first + 1);
+    return 1;
+}
+
+void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
+{
+    le_hls *h = find_hls(rt);
+    le_hls_seg *s = h ? le_hls_find(h, rt->seq) : NULL;
+    if (!s) {
+        le_http_reply_error(c, 404, "NotFound", "no such segment (never made or rotated out)");
+        return;
+    }
+    /* Cacheable: a segment URL names the same bytes for as long as the node
+     * runs (sequence numbers never go backwards); bounded so a restarted node
+     * reusing numbers is not shadowed by stale caches for long. */
+    int64_t max_age = le_hls_fragment_ms(h) * (le_hls_window(h) + LE_HLS_EXTRA_SEGS) / 1000;
+    if (max_age < 1)
+        max_age = 1;
+    char extra[256];
+    size_t off = 0, cnt = s->len;
+    int status = 200;
+    int rr = parse_range(rt->req->range, s->len, &off, &cnt);
+    if (rr < 0) {
+        snprintf(extra, sizeof(extra), "Content-Range: bytes */%zu\r\n", s->len);
+        le_http_reply_head(c, 416, NULL, 0, extra);
+        le_http_conn_done(c);
+        return;
+    }
+    if (rr > 0) {
+        status = 206;
+        snprintf(extra, sizeof(extra),
+                 "Cache-Control: max-age=%lld\r\nAccept-Ranges: bytes\r\nContent-Range: bytes %zu-%zu/%zu\r\n",
+                 (long long)max_age, off, off + cnt - 1, s->len);
+    } else {
+        snprintf(extra, sizeof(extra), "Cache-Control: max-age=%lld\r\nAccept-Ranges: bytes\r\n",
+                 (long long)max_age);
+    }
+    le_http_reply_head(c, status, "video/mp2t", (int64_t)cnt, extra);
+    if (!rt->head && cnt) {
+        struct evbuffer *o = le_http_conn_output(c);
+        if (evbuffer_add_reference(o, s->data + off, cnt, le_hls_seg_unref_cb, le_hls_seg_ref(s)) < 0)
+            le_hls_seg_unref(s);
+        le_node_stats_get()->bytes_out += cnt;
+    }
+    le_http_conn_done(c);
+}

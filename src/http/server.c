@@ -1,1 +1,744 @@
-/* placeholder */ typedef int le_placeholder_server_t;
+/* HTTP playback server: accept, read and validate request heads, route to
+ * flv_play / hls_play, write errors. One bufferevent per connection.
+ *
+ * Lifetimes (STYLE 6): a connection is never freed where it is found to be
+ * finished. le_http_conn_close() marks it and queues it on the reap list; a
+ * deferred event frees everything on the list from the top of the loop, where
+ * no stream is iterating viewers and no libevent callback of that connection
+ * is on the stack. Every callback checks `closing` first.
+ *
+ * What a hostile client can cost (issue 3): at most the head limits of input
+ * (the read high-watermark stops reading beyond them), one header timer for
+ * http_header_timeout_ms measured from the first byte it could send (not
+ * reset by each trickled byte: the slowloris guard), and a write timeout.
+ * Every bad request gets its 4xx and closes only that connection. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/flv_play.h"
+#include "http/hls_play.h"
+#include "http/parser.h"
+#include "node.h"
+
+#define HEAD_MAX (LE_HTTP_MAX_REQLINE + LE_HTTP_MAX_HEADERS + 64)
+/* Pipelined requests wait while this much response is still unsent. */
+#define OUT_PAUSE_BYTES (1u << 20)
+#define WRITE_TIMEOUT_S 30
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+enum { ST_HEAD = 0, ST_STREAM, ST_DRAIN };
+
+struct le_http_conn {
+    uint64_t id;
+    struct bufferevent *bev;
+    struct event *timer;            /* header / keep-alive idle deadline */
+    int state;                      /* ST_*: reading heads, streaming, finishing */
+    int closing;                    /* on the reap list; callbacks do nothing */
+    int close_after_flush;
+    int keep_alive;                 /* for the response being written */
+    int head;                       /* the request being answered is HEAD */
+    int paused;                     /* reading stopped while output drains */
+    const char *cors;               /* domain's cors_origin; owned by the conf */
+    char peer[64];                  /* "ip:port" for logs */
+    void *h_ctx;                    /* stream handler state (flv_play) */
+    void (*h_close)(void *ctx);
+    le_http_conn *prev, *next;      /* all connections */
+    le_http_conn *reap_next;
+};
+
+static struct {
+    struct evconnlistener *lis;
+    struct event_base *base;
+    struct event *reap_ev;
+    le_http_conn *conns;
+    le_http_conn *reap;
+    uint64_t next_id;
+    int port;
+    uint64_t rid_state;             /* request-id generator */
+} srv;
+
+static void process(le_http_conn *c);
+
+/* ---- small helpers ---- */
+
+struct evbuffer *le_http_conn_output(le_http_conn *c) { return bufferevent_get_output(c->bev); }
+uint64_t le_http_conn_id(const le_http_conn *c) { return c->id; }
+const char *le_http_conn_peer(const le_http_conn *c) { return c->peer; }
+int le_http_conn_closing(const le_http_conn *c) { return c->closing; }
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
+/* A random-looking uuid-shaped RequestId (xorshift64*; not a secret). */
+static void request_id(char out[37])
+{
+    uint64_t a, b;
+    if (!srv.rid_state)
+        srv.rid_state = (uint64_t)le_wall_ms() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    srv.rid_state ^= srv.rid_state >> 12;
+    srv.rid_state ^= srv.rid_state << 25;
+    srv.rid_state ^= srv.rid_state >> 27;
+    a = srv.rid_state * 0x2545f4914f6cdd1dull;
+    srv.rid_state ^= srv.rid_state >> 12;
+    srv.rid_state ^= srv.rid_state << 25;
+    srv.rid_state ^= srv.rid_state >> 27;
+    b = srv.rid_state * 0x2545f4914f6cdd1dull;
+    snprintf(out, 37, "%08X-%04X-4%03X-%04X-%012llX", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+             (unsigned)a & 0xfff, (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
+             (unsigned long long)(b & 0xffffffffffffull));
+}
+
+/* JSON string body without quotes; our messages are ASCII, node_name is
+ * operator-set but still escaped. */
+static void json_str(struct evbuffer *o, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            evbuffer_add_printf(o, "\\%c", ch);
+        else if (ch < 0x20)
+            evbuffer_add_printf(o, "\\u%04x", ch);
+        else
+            evbuffer_add(o, s, 1);
+    }
+}
+
+void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t clen,
+                        const char *extra)
+{
+    struct evbuffer *o = le_http_conn_output(c);
+    if (clen == LE_HTTP_LEN_CLOSE)
+        c->keep_alive = 0;
+    evbuffer_add_printf(o, "HTTP/1.1 %d %s\r\nServer: livedge/" PACKAGE_VERSION "\r\n", status,
+                        reason(status));
+    if (ctype)
+        evbuffer_add_printf(o, "Content-Type: %s\r\n", ctype);
+    if (clen >= 0)
+        evbuffer_add_printf(o, "Content-Length: %lld\r\n", (long long)clen);
+    else if (clen == LE_HTTP_LEN_CHUNKED)
+        evbuffer_add_printf(o, "Transfer-Encoding: chunked\r\n");
+    evbuffer_add_printf(o, "Access-Control-Allow-Origin: %s\r\nConnection: %s\r\n%s\r\n",
+                        c->cors ? c->cors : "*", c->keep_alive ? "keep-alive" : "close",
+                        extra ? extra : "");
+}
+
+/* The body is left out for HEAD (its length still announced). */
+static void reply_error_ex(le_http_conn *c, int status, const char *code, const char *msg,
+                           const char *extra)
+{
+    char rid[37];
+    const le_conf *conf = le_node_conf();
+    struct evbuffer *body = evbuffer_new();
+    request_id(rid);
+    evbuffer_add_printf(body, "{\"RequestId\":\"%s\",\"HostId\":\"", rid);
+    json_str(body, conf && conf->node_name ? conf->node_name : "livedge");
+    evbuffer_add_printf(body, "\",\"Code\":\"");
+    json_str(body, code);
+    evbuffer_add_printf(body, "\",\"Message\":\"");
+    json_str(body, msg);
+    evbuffer_add_printf(body, "\"}\n");
+    le_http_reply_head(c, status, "application/json", (int64_t)evbuffer_get_length(body), extra);
+    if (!c->head)
+        evbuffer_add_buffer(le_http_conn_output(c), body);
+    evbuffer_free(body);
+    le_http_conn_done(c);
+}
+
+void le_http_reply_error(le_http_conn *c, int status, const char *code, const char *msg)
+{
+    reply_error_ex(c, status, code, msg, NULL);
+}
+
+/* A protocol-level refusal: answer and close just this client. */
+static void bad_client(le_http_conn *c, int status, const char *code, const char *msg)
+{
+    le_node_stats_get()->bad_clients++;
+    c->keep_alive = 0;
+    reply_error_ex(c, status, code, msg, NULL);
+}
+
+/* ---- connection lifetime ---- */
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    while (srv.reap) {
+        le_http_conn *c = srv.reap;
+        srv.reap = c->reap_next;
+        if (c->h_close)
+            c->h_close(c->h_ctx);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            srv.conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        event_free(c->timer);
+        bufferevent_free(c->bev);
+        if (le_node_stats_get()->conns_http)
+            le_node_stats_get()->conns_http--;
+        le_debug("http", "#%llu closed", (unsigned long long)c->id);
+        free(c);
+    }
+}
+
+void le_http_conn_close(le_http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_del(c->timer);
+    c->reap_next = srv.reap;
+    srv.reap = c;
+    event_active(srv.reap_ev, EV_TIMEOUT, 0);
+}
+
+void le_http_conn_close_after_flush(le_http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->close_after_flush = 1;
+    c->state = c->state == ST_STREAM ? ST_STREAM : ST_DRAIN;
+    if (evbuffer_get_length(le_http_conn_output(c)) == 0)
+        le_http_conn_close(c);
+}
+
+static void arm_header_timer(le_http_conn *c)
+{
+    const le_conf *conf = le_node_conf();
+    int64_t ms = conf && conf->http_header_timeout_ms > 0 ? conf->http_header_timeout_ms : 10000;
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+    evtimer_add(c->timer, &tv);
+}
+
+void le_http_conn_done(le_http_conn *c)
+{
+    if (c->closing || c->state != ST_HEAD)
+        return;
+    if (!c->keep_alive) {
+        le_http_conn_close_after_flush(c);
+        return;
+    }
+    arm_header_timer(c);   /* the idle wait for the next request */
+}
+
+void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx))
+{
+    c->state = ST_STREAM;
+    c->keep_alive = 0;
+    c->h_ctx = ctx;
+    c->h_close = on_close;
+    event_del(c->timer);
+    /* Input is only watched for EOF from here on; no need to buffer it. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+}
+
+/* ---- routing ---- */
+
+/* Decodes one path segment. 0, or -1 for anything that must never reach a
+ * name: bad escapes, encoded '/' or '\', NUL, "." and "..". */
+static int decode_segment(const char *s, size_t n, char *out, size_t outsz)
+{
+    int len = le_url_decode(s, n, out, outsz, 0);
+    if (len <= 0)
+        return -1;
+    if (memchr(out, '/', (size_t)len) || memchr(out, '\\', (size_t)len) ||
+        memchr(out, '\0', (size_t)len))
+        return -1;
+    if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+        return -1;
+    return len;
+}
+
+/* Host header: strips the port, lower-cases; -1 if it holds bytes no host
+ * name has (it goes into a lookup and maybe a log). */
+static int clean_host(const le_http_req *r, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    if (!r->host.p || r->host.n == 0)
+        return 0;
+    const char *p = r->host.p;
+    size_t n = r->host.n;
+    if (n >= outsz)
+        return -1;
+    if (p[0] == '[') {   /* [v6]:port */
+        const char *e = memchr(p, ']', n);
+        if (!e)
+            return -1;
+        n = (size_t)(e - p) + 1;
+    } else {
+        const char *colon = memchr(p, ':', n);
+        if (colon)
+            n = (size_t)(colon - p);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch + 32);
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+              ch == '_' || ch == ':' || ch == '[' || ch == ']'))
+            return -1;
+        out[i] = ch;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static int valid_host_arg(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '-' || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int ends_with(const char *s, size_t n, const char *suf, size_t *stem)
+{
+    size_t k = strlen(suf);
+    if (n <= k || memcmp(s + n - k, suf, k) != 0)
+        return 0;
+    *stem = n - k;
+    return 1;
+}
+
+static void log_refusal(le_http_conn *c, const le_http_req *r, int status, const char *why)
+{
+    char esc[512];
+    le_info("http", "#%llu %s: %d %s: \"%s\"", (unsigned long long)c->id, c->peer, status, why,
+            le_log_esc(r->target.p, r->target.n, esc, sizeof(esc)));
+}
+
+static void options_reply(le_http_conn *c, const le_http_req *r)
+{
+    char extra[512];
+    const le_http_hdr *acrh = le_http_find(r, "access-control-request-headers");
+    int n = snprintf(extra, sizeof(extra),
+                     "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+                     "Access-Control-Max-Age: 86400\r\nAllow: GET, HEAD, OPTIONS\r\n");
+    /* Echo the requested headers only if they are plain tokens. */
+    if (acrh && acrh->value.n < 256) {
+        int clean = 1;
+        for (size_t i = 0; i < acrh->value.n; i++) {
+            char ch = acrh->value.p[i];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == ',' || ch == ' ' || ch == '_'))
+                clean = 0;
+        }
+        if (clean)
+            snprintf(extra + n, sizeof(extra) - (size_t)n, "Access-Control-Allow-Headers: %.*s\r\n",
+                     (int)acrh->value.n, acrh->value.p);
+    }
+    le_http_reply_head(c, 204, NULL, LE_HTTP_LEN_NONE, extra);
+    le_http_conn_done(c);
+}
+
+static void dispatch(le_http_conn *c, const le_http_req *r)
+{
+    le_http_route rt;
+    memset(&rt, 0, sizeof(rt));
+    rt.req = r;
+    rt.version_minor = r->version_minor;
+    c->keep_alive = r->keep_alive;
+    c->head = r->method == LE_HTTP_HEAD;
+    c->cors = NULL;
+
+    if (r->method == LE_HTTP_OPTIONS) {
+        /* A CORS preflight touches no stream; answered for any target. */
+        options_reply(c, r);
+        return;
+    }
+    if (r->method != LE_HTTP_GET && r->method != LE_HTTP_HEAD) {
+        log_refusal(c, r, 405, "method");
+        le_node_stats_get()->bad_clients++;
+        c->keep_alive = 0;
+        reply_error_ex(c, 405, "MethodNotAllowed", "only GET, HEAD and OPTIONS are served",
+                       "Allow: GET, HEAD, OPTIONS\r\n");
+        return;
+    }
+    rt.head = r->method == LE_HTTP_HEAD;
+    if (r->content_length > 0 || r->chunked_body) {
+        /* We read no bodies; the connection cannot be reused after one. */
+        log_refusal(c, r, 413, "request body");
+        bad_client(c, 413, "PayloadTooLarge", "request bodies are not accepted");
+        return;
+    }
+
+    /* Split and decode the path before anything looks at the names. */
+    char seg[3][256];
+    int nseg = 0;
+    size_t i = 1;
+    const char *p = r->path.p;
+    size_t n = r->path.n;
+    while (i <= n) {
+        size_t e = i;
+        while (e < n && p[e] != '/')
+            e++;
+        if (nseg == 3) {
+            nseg++;
+            break;
+        }
+        if (e == i || decode_segment(p + i, e - i, seg[nseg], sizeof(seg[0])) < 0) {
+            if (e == i && e == n && nseg > 0) {   /* trailing slash: not a file */
+                nseg = 4;
+                break;
+            }
+            log_refusal(c, r, 400, "bad path");
+            bad_client(c, 400, "InvalidParameter", "malformed path");
+            return;
+        }
+        nseg++;
+        i = e + 1;
+    }
+    for (int k = 0; k < nseg && k < 3; k++) {
+        if (!le_name_valid(seg[k], strlen(seg[k]))) {
+            log_refusal(c, r, 400, "bad name");
+            bad_client(c, 400, "InvalidParameter", "app and stream names are [A-Za-z0-9_.-]{1,255}");
+            return;
+        }
+    }
+    if (nseg != 2) {
+        log_refusal(c, r, 404, "no such resource");
+        le_http_reply_error(c, 404, "NotFound", "no such resource");
+        return;
+    }
+    snprintf(rt.app, sizeof(rt.app), "%s", seg[0]);
+    const char *file = seg[1];
+    size_t flen = strlen(file), stem;
+    if (ends_with(file, flen, ".flv", &stem)) {
+        rt.kind = LE_HTTP_ROUTE_FLV;
+    } else if (ends_with(file, flen, ".m3u8", &stem)) {
+        rt.kind = LE_HTTP_ROUTE_M3U8;
+    } else if (ends_with(file, flen, ".ts", &stem)) {
+        /* Stream-SEQ.ts: the last '-' splits (names may contain '-'). */
+        size_t d = stem;
+        while (d > 0 && file[d - 1] >= '0' && file[d - 1] <= '9')
+            d--;
+        if (d == stem || d < 2 || file[d - 1] != '-' || stem - d > 19) {
+            log_refusal(c, r, 404, "no such segment");
+            le_http_reply_error(c, 404, "NotFound", "no such segment");
+            return;
+        }
+        rt.kind = LE_HTTP_ROUTE_TS;
+        rt.seq = strtoull(file + d, NULL, 10);
+        stem = d - 1;
+    } else {
+        log_refusal(c, r, 404, "unknown type");
+        le_http_reply_error(c, 404, "NotFound", "no such resource");
+        return;
+    }
+    if (!le_name_valid(file, stem)) {
+        log_refusal(c, r, 400, "bad name");
+        bad_client(c, 400, "InvalidParameter", "app and stream names are [A-Za-z0-9_.-]{1,255}");
+        return;
+    }
+    memcpy(rt.name, file, stem);
+    rt.name[stem] = '\0';
+
+    /* SPEC 2: the vhost argument, else the Host header, else default_domain. */
+    char host[256];
+    if (r->query.p && le_query_get(r->query.p, r->query.n, "vhost", rt.vhost, sizeof(rt.vhost)) > 0 &&
+        !valid_host_arg(rt.vhost)) {
+        log_refusal(c, r, 400, "bad vhost");
+        bad_client(c, 400, "InvalidParameter", "malformed vhost");
+        return;
+    }
+    if (clean_host(r, host, sizeof(host)) < 0) {
+        log_refusal(c, r, 400, "bad host");
+        bad_client(c, 400, "InvalidParameter", "malformed Host header");
+        return;
+    }
+    int is_push = 0;
+    rt.dom = le_node_resolve_domain(rt.vhost[0] ? rt.vhost : NULL, host[0] ? host : NULL, &is_push);
+    if (!rt.dom) {
+        /* 403, as SPEC 4 answers every refusal over HTTP: the domain is not
+         * served by this node. */
+        log_refusal(c, r, 403, "unknown domain");
+        le_http_reply_error(c, 403, "InvalidDomain.NotFound", "the domain is not served here");
+        return;
+    }
+    c->cors = rt.dom->cors_origin;
+
+    switch (rt.kind) {
+    case LE_HTTP_ROUTE_FLV:
+        le_flv_play_start(c, &rt);
+        break;
+    case LE_HTTP_ROUTE_M3U8:
+        le_hls_play_playlist(c, &rt);
+        break;
+    default:
+        le_hls_play_segment(c, &rt);
+        break;
+    }
+}
+
+/* Parses and serves the requests in the input buffer (pipelining included)
+ * while the connection is reading heads and the output is not backed up. */
+static void process(le_http_conn *c)
+{
+    struct bufferevent *bev = c->bev;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (!c->closing && c->state == ST_HEAD) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return;
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_PAUSE_BYTES) {
+            c->paused = 1;
+            bufferevent_disable(bev, EV_READ);
+            return;
+        }
+        if (len > HEAD_MAX)
+            len = HEAD_MAX;
+        const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+        le_http_req req;
+        int rc = le_http_parse(buf, len, &req);
+        if (rc == LE_EAGAIN) {
+            if (len >= HEAD_MAX) {   /* cannot happen: the parser's limits are lower */
+                bad_client(c, 431, "RequestHeaderFieldsTooLarge", "request head too large");
+            }
+            return;
+        }
+        if (rc != LE_OK) {
+            char esc[128];
+            le_info("http", "#%llu %s: %d bad request head \"%s\"", (unsigned long long)c->id, c->peer,
+                    req.status, le_log_esc(buf, len < 80 ? len : 80, esc, sizeof(esc)));
+            const char *code = req.status == 414 ? "RequestURITooLong"
+                             : req.status == 431 ? "RequestHeaderFieldsTooLarge"
+                             : req.status == 505 ? "HTTPVersionNotSupported" : "MalformedRequest";
+            c->cors = NULL;
+            c->head = 0;
+            bad_client(c, req.status, code, "the request could not be parsed");
+            evbuffer_drain(in, evbuffer_get_length(in));
+            return;
+        }
+        event_del(c->timer);
+        if (le_log_level <= LE_LOG_DEBUG) {
+            char esc[512];
+            le_debug("http", "#%llu %s %s", (unsigned long long)c->id, le_http_method_name(req.method),
+                     le_log_esc(req.target.p, req.target.n, esc, sizeof(esc)));
+        }
+        dispatch(c, &req);
+        evbuffer_drain(in, req.head_len);
+    }
+    if (c->state != ST_HEAD && !c->closing)
+        evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* ---- libevent callbacks ---- */
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    le_http_conn *c = arg;
+    if (c->closing)
+        return;
+    if (c->state != ST_HEAD) {
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        return;
+    }
+    process(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    le_http_conn *c = arg;
+    if (c->closing)
+        return;
+    if (c->close_after_flush) {
+        le_http_conn_close(c);
+        return;
+    }
+    if (c->paused && c->state == ST_HEAD) {
+        c->paused = 0;
+        bufferevent_enable(bev, EV_READ);
+        process(c);
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    le_http_conn *c = arg;
+    if (c->closing)
+        return;
+    if ((what & BEV_EVENT_EOF) && c->state != ST_STREAM &&
+        evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        /* Half-closed after its request: finish writing the answer. */
+        c->keep_alive = 0;
+        le_http_conn_close_after_flush(c);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT)
+        le_debug("http", "#%llu %s: write timeout", (unsigned long long)c->id, c->peer);
+    le_http_conn_close(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    le_http_conn *c = arg;
+    if (c->closing || c->state != ST_HEAD)
+        return;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (evbuffer_get_length(in) == 0) {
+        le_http_conn_close(c);   /* idle (keep-alive or never spoke): just close */
+        return;
+    }
+    le_info("http", "#%llu %s: request head not complete in time", (unsigned long long)c->id, c->peer);
+    c->cors = NULL;
+    c->head = 0;
+    bad_client(c, 408, "RequestTimeout", "the request head did not arrive in time");
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    le_node_stats *ns = le_node_stats_get();
+    const le_conf *conf = le_node_conf();
+    if (conf && conf->max_connections > 0 &&
+        ns->conns_http + ns->conns_rtmp >= (uint64_t)conf->max_connections) {
+        le_warn("http", "max_connections (%d) reached: refusing a connection", conf->max_connections);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct bufferevent *bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    le_http_conn *c = le_xcalloc(1, sizeof(*c));
+    c->id = ++srv.next_id;
+    c->bev = bev;
+    c->timer = evtimer_new(srv.base, timer_cb, c);
+    c->keep_alive = 1;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        port = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s6->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    c->next = srv.conns;
+    if (srv.conns)
+        srv.conns->prev = c;
+    srv.conns = c;
+    ns->conns_http++;
+    ns->conns_total++;
+
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(bev, EV_READ, 0, HEAD_MAX + 1);
+    struct timeval wtv = { WRITE_TIMEOUT_S, 0 };
+    bufferevent_set_timeouts(bev, NULL, &wtv);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    arm_header_timer(c);
+    le_debug("http", "#%llu accepted from %s", (unsigned long long)c->id, c->peer);
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+    int e = EVUTIL_SOCKET_ERROR();
+    /* EMFILE and friends: keep the listener; the next accept may succeed. */
+    le_warn("http", "accept: %s", evutil_socket_error_to_string(e));
+}
+
+int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    if (srv.lis) {
+        snprintf(err, errlen, "http: already listening");
+        return -1;
+    }
+    memset(&ss, 0, sizeof(ss));
+    if (!addr || evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) < 0) {
+        snprintf(err, errlen, "http_listen: cannot parse address \"%s\"", addr ? addr : "");
+        return -1;
+    }
+    srv.base = base;
+    if (!srv.reap_ev)
+        srv.reap_ev = event_new(base, -1, 0, reap_cb, NULL);
+    srv.lis = evconnlistener_new_bind(base, accept_cb, NULL,
+                                      LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                      1024, (struct sockaddr *)&ss, sslen);
+    if (!srv.lis) {
+        snprintf(err, errlen, "http_listen %s: %s", addr, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv.lis, accept_error_cb);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    srv.port = 0;
+    if (getsockname(evconnlistener_get_fd(srv.lis), (struct sockaddr *)&bound, &blen) == 0) {
+        if (bound.ss_family == AF_INET)
+            srv.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        else if (bound.ss_family == AF_INET6)
+            srv.port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    le_info("http", "listening on %s (port %d)", addr, srv.port);
+    return 0;
+}
+
+int le_http_port(void)
+{
+    return srv.lis ? srv.port : 0;
+}
+
+void le_http_shutdown(void)
+{
+    if (srv.lis) {
+        evconnlistener_free(srv.lis);
+        srv.lis = NULL;
+    }
+    for (le_http_conn *c = srv.conns; c; c = c->next)
+        le_http_conn_close(c);
+    reap_cb(-1, 0, NULL);
+    if (srv.reap_ev) {
+        event_free(srv.reap_ev);
+        srv.reap_ev = NULL;
+    }
+    srv.port = 0;
+}

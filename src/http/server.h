@@ -1,16 +1,73 @@
 /* The HTTP playback listener (http_listen): HTTP-FLV, live HLS, later the
- * time-shift playlists and the timeline query. */
+ * time-shift playlists and the timeline query.
+ *
+ * The lower half of this header is the face the request handlers (flv_play,
+ * hls_play) see: a connection they write a response into, and the routed,
+ * validated request. */
 #ifndef LE_HTTP_SERVER_H
 #define LE_HTTP_SERVER_H
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
+struct evbuffer;
+struct le_conf_domain;
+struct le_http_req;
 
 /* Binds and starts accepting on "HOST:PORT". 0 or -1 with err filled. */
 int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
 /* The bound port (after "…:0" binds an ephemeral one); 0 if not listening. */
 int le_http_port(void);
-/* Stops accepting and closes every HTTP connection (shutdown). */
+/* Stops accepting and closes every HTTP connection (shutdown). Call before
+ * le_stream_shutdown(): closing an HTTP-FLV viewer detaches it from its
+ * stream. */
 void le_http_shutdown(void);
+
+/* ---- for request handlers ---- */
+
+typedef struct le_http_conn le_http_conn;
+
+enum { LE_HTTP_ROUTE_FLV = 1, LE_HTTP_ROUTE_M3U8, LE_HTTP_ROUTE_TS };
+
+/* A request that passed every syntactic and naming check (SPEC 2): names are
+ * decoded, within the charset, and safe to use in keys, files and logs. */
+typedef struct le_http_route {
+    int kind;                           /* LE_HTTP_ROUTE_* */
+    int head;                           /* HEAD: headers only */
+    int version_minor;                  /* HTTP/1.x */
+    const struct le_conf_domain *dom;   /* resolved play domain */
+    char app[256], name[256];
+    uint64_t seq;                       /* segment number (ROUTE_TS) */
+    char vhost[256];                    /* the vhost argument, "" if none */
+    const struct le_http_req *req;      /* valid during the handler call only */
+} le_http_route;
+
+/* Chunked / close-delimited bodies for le_http_reply_head's clen. */
+#define LE_HTTP_LEN_CHUNKED (-2)
+#define LE_HTTP_LEN_CLOSE   (-1)
+#define LE_HTTP_LEN_NONE    (-3)    /* no body and no length (204) */
+
+struct evbuffer *le_http_conn_output(le_http_conn *c);
+uint64_t le_http_conn_id(const le_http_conn *c);
+const char *le_http_conn_peer(const le_http_conn *c);
+/* Writes the status line and headers, CORS and Connection included. extra:
+ * more header lines, each ending in CRLF, or NULL. */
+void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t clen,
+                        const char *extra);
+/* A complete error response with the JSON error body (SPEC 7 shape), then
+ * le_http_conn_done(). */
+void le_http_reply_error(le_http_conn *c, int status, const char *code, const char *msg);
+/* The response is fully queued: keep-alive goes back to reading the next
+ * request, otherwise the connection closes once the output is flushed. */
+void le_http_conn_done(le_http_conn *c);
+/* The handler takes the connection over for a long response (HTTP-FLV): no
+ * keep-alive, no header timeout, input discarded. on_close runs from the
+ * reaper, never inside a stream callback, and is where the handler detaches
+ * and frees its state. */
+void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx));
+/* Closes once the output is flushed / now (marks; the reaper frees). */
+void le_http_conn_close_after_flush(le_http_conn *c);
+void le_http_conn_close(le_http_conn *c);
+int le_http_conn_closing(const le_http_conn *c);
 
 #endif

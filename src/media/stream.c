@@ -322,12 +322,15 @@ int le_sub_admit(le_sub *s, const le_pkt *p, size_t queued, uint64_t now)
     if (queued > limits.viewer_queue_bytes) {
         if (!s->behind_since_ms)
             s->behind_since_ms = now;
-        else if (now - s->behind_since_ms > (uint64_t)limits.viewer_drop_ms)
-            return LE_ADMIT_DROP;
         s->skipping = 1;
     } else if (queued <= limits.viewer_queue_bytes / 2) {
         s->behind_since_ms = 0;
     }
+    /* A skipping viewer's queue stops growing (nothing more is queued), so
+     * the drop must not wait for the queue to pass the bound again: a viewer
+     * that has not drained to half since it fell behind is cut on time. */
+    if (s->behind_since_ms && now - s->behind_since_ms > (uint64_t)limits.viewer_drop_ms)
+        return LE_ADMIT_DROP;
     /* Headers are tiny and every later frame depends on them. */
     if (p->flags & (LE_PKT_SEQHDR | LE_PKT_META)) {
         s->sent_pkts++;

@@ -1,2 +1,107 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# 22-http-bad-input: the HTTP side stays up under bad input (issue 3). Each bad
+# request gets its 4xx (with the JSON error body) and only that client is
+# closed, while an HTTP-FLV viewer keeps playing: request lines and headers
+# over the limits, too many headers, a slowloris client, unknown methods,
+# `..` and encoded slashes, names outside SPEC's charset, bodies, garbage.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+# shellcheck source=t/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+le_require_daemon
+le_require_tool ffmpeg ffprobe curl python3
+LE_EXTRA_CONF="http_header_timeout 2s;"
+le_start || le_abort "livedge did not start"
+H=http://127.0.0.1:$LE_HTTP_PORT
+
+LE_PUB_SECS=60 le_publish cam
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "ffmpeg publishes live/cam" || diag "$(cat "$LE_PUB_LOG")"
+viewer=
+le_bg viewer curl -s -o "$LE_DIR/viewer.flv" --max-time 25 "$H/live/cam.flv"
+sleep 1
+
+# raw EXPR: sends the bytes of the Python expression EXPR, prints
+# "STATUS closed|open body|nobody" (the server must close after a 4xx).
+raw() {
+    timeout 20 python3 - "$LE_HTTP_PORT" "$1" <<'PY'
+import socket, sys, time
+req = eval(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+try:
+    if isinstance(req, list):          # trickled pieces: (bytes, delay)
+        for piece, delay in req:
+            s.sendall(piece); time.sleep(delay)
+    else:
+        s.sendall(req)
+except OSError:
+    pass
+data = b""; closed = "open"
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            closed = "closed"; break
+        data += b
+except socket.timeout:
+    pass
+except OSError:
+    closed = "closed"
+line = data.split(b"\r\n", 1)[0].decode("latin1")
+status = line.split(" ")[1] if line.startswith("HTTP/1.1 ") else "none"
+body = "body" if b'"Code":"' in data and b'"RequestId":"' in data else "nobody"
+print(status, closed, body)
+PY
+}
+
+check() {   # DESC WANT_STATUS EXPR
+    local got
+    got=$(raw "$3")
+    is "$got" "$2 closed body" "$1: $2, error body, connection closed"
+}
+
+check "request line over 8 KiB" 414 'b"GET /live/" + b"a" * 9000 + b".flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "request line over 8 KiB, never ended" 414 'b"GET /" + b"a" * 20000'
+check "headers over 16 KiB" 431 'b"GET /live/cam.m3u8 HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 17000 + b"\r\n\r\n"'
+check "65 headers" 431 'b"GET /live/cam.m3u8 HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(64)) + b"\r\n"'
+check "slowloris (a header byte per 0.5 s)" 408 '[(b"GET /live/cam.flv HTTP/1.1\r\nHost: x\r\n", 0.5)] + [(b"X", 0.5)] * 12'
+check "unknown method" 405 'b"BREW /live/cam.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "DELETE" 405 'b"DELETE /live/cam.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "POST with a body" 405 'b"POST /live/cam.flv HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"'
+check "GET with a body" 413 'b"GET /live/cam.m3u8 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"'
+check "dot-dot" 400 'b"GET /live/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "encoded dot-dot" 400 'b"GET /live/%2e%2e/cam.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "encoded slash" 400 'b"GET /live%2Fcam.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "encoded slash in the name" 400 'b"GET /live/a%2fb.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "encoded NUL" 400 'b"GET /live/cam%00.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "bad escape" 400 'b"GET /live/cam%zz.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "name outside the charset" 400 'b"GET /live/ca$m.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "app outside the charset" 400 'b"GET /li%20ve/cam.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "name of 256 bytes" 400 'b"GET /live/" + b"n" * 256 + b".flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "raw UTF-8 in the path" 400 'b"GET /live/caf\xc3\xa9.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "NUL in the request line" 400 'b"GET /live/c\x00am.flv HTTP/1.1\r\nHost: x\r\n\r\n"'
+check "bad Host header" 400 'b"GET /live/cam.flv HTTP/1.1\r\nHost: a\"b\r\n\r\n"'
+check "no Host on HTTP/1.1" 400 'b"GET /live/cam.flv HTTP/1.1\r\n\r\n"'
+check "obs-fold header" 400 'b"GET /live/cam.flv HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n"'
+check "binary garbage" 400 'bytes(range(1, 256)) * 4'
+check "TLS client hello" 400 'b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 40'
+resp=$(raw 'b"GET /live/cam.flv HTTP/2.0\r\nHost: x\r\n\r\n"')
+is "$resp" "505 closed body" "HTTP/2.0 request line: 505, closed"
+resp=$(curl -s -i --max-time 5 "$H/live/cam.flv?vhost=unknown.example.org" | tr -d '\r')
+like "$resp" '^HTTP/1.1 403' "unknown vhost: 403"
+like "$resp" '"Code":"InvalidDomain.NotFound"' "unknown vhost: error body"
+resp=$(curl -s -i --max-time 5 "$H/favicon.ico" | tr -d '\r')
+like "$resp" '^HTTP/1.1 404' "unknown path: 404 (keep-alive, not a bad client)"
+
+# The server log shows escaped, never raw, bytes of the bad requests.
+unlike "$(cat "$LE_LOG")" $'\xc3\xa9' "log lines hold no raw non-ASCII bytes from requests"
+
+# A keep-alive client gets several answers on one connection.
+n=$(curl -s --max-time 10 -o /dev/null -w "%{num_connects}\n" "$H/live/x.m3u8" "$H/live/y.m3u8" "$H/live/z.m3u8" | awk "{ s += \$1 } END { print s }")
+is "$n" 1 "three playlist requests share one keep-alive connection"
+
+le_wait_exit "$viewer" 40
+cmp_ok "$(le_count_frames "$LE_DIR/viewer.flv" v)" -ge 400 "meanwhile the HTTP-FLV viewer played on (>= 400 frames)"
+le_alive_ok
+le_stop
+done_testing

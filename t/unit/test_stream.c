@@ -147,6 +147,13 @@ int main(void)
     is_int(le_sub_admit(s, i, 5000, 20000), LE_ADMIT_SKIP, "behind again");
     is_int(le_sub_admit(s, i, 5000, 24000), LE_ADMIT_SKIP, "still within the drop time");
     is_int(le_sub_admit(s, i, 5000, 25001), LE_ADMIT_DROP, "behind longer than viewer_drop_ms: drop");
+    /* Skipping keeps the queue from growing: it plateaus between half and
+     * the bound, and the viewer must still be cut on time. */
+    s->behind_since_ms = 0;
+    s->skipping = 0;
+    is_int(le_sub_admit(s, i, 5000, 30000), LE_ADMIT_SKIP, "falls behind");
+    is_int(le_sub_admit(s, i, 800, 33000), LE_ADMIT_SKIP, "queue plateaus under the bound, still skipping");
+    is_int(le_sub_admit(s, i, 800, 35001), LE_ADMIT_DROP, "plateaued viewer dropped after viewer_drop_ms");
     le_pkt_unref(k);
     le_pkt_unref(i);
     le_pkt_unref(au);

@@ -1,0 +1,10 @@
+/* Live HLS playback from the in-memory segment ring: `GET /App/Stream.m3u8`
+ * and `GET /App/Stream-SEQ.ts` (issue 3, SPEC 6). */
+#ifndef LE_HTTP_HLS_PLAY_H
+#define LE_HTTP_HLS_PLAY_H
+#include "http/server.h"
+
+void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt);
+void le_hls_play_segment(le_http_conn *c, const le_http_route *rt);
+
+#endif
