@@ -5,9 +5,8 @@
  * appended by reference, holding a packet reference that libevent releases
  * when the bytes are written; smaller ones are copied, since on libevent
  * 2.1.12 a reference costs about as much bookkeeping as copying 1 KiB. Only
- * the chunk-size line is built per viewer. Batching in time comes from the
- * socket bufferevent: appends only schedule a write, so everything queued in
- * one loop iteration leaves in one writev.
+ * the chunk-size line is built per viewer. Live tags are batched in time by
+ * the pacer (media/pacer.h): one write per viewer per tick, not per packet.
  *
  * Lifetime: the stream calls packet/unpublish while iterating its viewers, so
  * neither ever frees or detaches: they mark the connection (close or close
@@ -22,6 +21,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "media/flv.h"
+#include "media/pacer.h"
 #include "media/stream.h"
 #include "node.h"
 
@@ -32,6 +32,7 @@ typedef struct flv_player {
     le_http_conn *c;
     struct evbuffer *out;       /* the connection's output */
     struct evbuffer *replay;    /* non-NULL while le_stream_attach replays */
+    le_pacer_ent pace;          /* live tags wait here for the pacer tick */
     int chunked;                /* HTTP/1.1: chunked; 1.0: close-delimited */
     int done;                   /* publisher left or dropped: ignore packets */
     int saw_audio, saw_video;   /* during the replay, for the FLV header flags */
@@ -63,7 +64,7 @@ static void on_packet(le_sub *s, le_pkt *p)
         return;
     if (p->type != LE_PKT_AUDIO && p->type != LE_PKT_VIDEO && p->type != LE_PKT_DATA)
         return;
-    size_t queued = evbuffer_get_length(pl->out) + (pl->replay ? evbuffer_get_length(pl->replay) : 0);
+    size_t queued = le_pacer_queued(&pl->pace) + (pl->replay ? evbuffer_get_length(pl->replay) : 0);
     switch (le_sub_admit(s, p, queued, le_mono_ms())) {
     case LE_ADMIT_SEND:
         break;
@@ -82,7 +83,8 @@ static void on_packet(le_sub *s, le_pkt *p)
         pl->saw_video |= p->type == LE_PKT_VIDEO;
         add_tag(pl, pl->replay, p);
     } else {
-        add_tag(pl, pl->out, p);
+        add_tag(pl, pl->pace.pending, p);
+        le_pacer_mark(&pl->pace);
     }
 }
 
@@ -92,6 +94,7 @@ static void on_unpublish(le_sub *s)
     if (pl->done || le_http_conn_closing(pl->c))
         return;
     pl->done = 1;
+    le_pacer_flush(&pl->pace);
     if (pl->chunked)
         evbuffer_add(pl->out, "0\r\n\r\n", 5);   /* a complete response */
     le_info("flv", "#%llu %s: publisher left, finishing", (unsigned long long)le_http_conn_id(pl->c),
@@ -114,6 +117,7 @@ static void player_close(void *ctx)
         le_stream_detach(&pl->sub);
     if (pl->replay)
         evbuffer_free(pl->replay);
+    le_pacer_release(&pl->pace);
     le_debug("flv", "#%llu viewer gone (%llu sent, %llu skipped)",
              (unsigned long long)le_http_conn_id(pl->c), (unsigned long long)pl->sub.sent_pkts,
              (unsigned long long)pl->sub.skipped_pkts);
@@ -140,6 +144,7 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     flv_player *pl = le_xcalloc(1, sizeof(*pl));
     pl->c = c;
     pl->out = le_http_conn_output(c);
+    le_pacer_init(&pl->pace, pl->out);
     pl->chunked = chunked;
     pl->sub.ops = &player_ops;
     pl->sub.ctx = pl;
