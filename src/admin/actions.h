@@ -4,11 +4,15 @@
 
 void le_actions_domain_register(void);
 void le_actions_stream_register(void);
+void le_actions_config_register(void);
+void le_actions_notify_register(void);
 
 static inline void le_actions_register_all(void)
 {
     le_actions_domain_register();
     le_actions_stream_register();
+    le_actions_config_register();
+    le_actions_notify_register();
 }
 
 #endif

@@ -12,6 +12,7 @@
  * three-entry context stack and never recurses: a file of 10,000 '{' is one
  * error, not a stack overflow. */
 #include "conf/conf.h"
+#include "auth/acl.h"
 #include "core/util.h"
 
 #include <arpa/inet.h>
@@ -345,6 +346,17 @@ static int cidr_valid(const char *s, size_t n)
     return 1;
 }
 
+/* One referer list entry, as auth/acl.h will match it. */
+static int referer_valid(const char *s, size_t n)
+{
+    char buf[300], bad[2];
+    if (n == 0 || n >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return le_acl_domain_list_check(buf, bad, sizeof(bad)) == 0;
+}
+
 /* Plain decimal integer, no sign. */
 static int parse_uint(const char *s, int64_t *out)
 {
@@ -408,7 +420,8 @@ enum {
     V_INT,
     V_SIZE,     /* bytes with optional k/m/g */
     V_ENUM,     /* one of names[]; F_STR stores the word, else the index */
-    V_IPLIST    /* addresses/CIDRs, comma and/or space separated */
+    V_IPLIST,   /* addresses/CIDRs, comma and/or space separated */
+    V_REFLIST   /* referer host patterns (auth/acl.h), same separators */
 };
 enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
 
@@ -474,6 +487,9 @@ static const keydef keys[] = {
     { "ip_black_list", C_DOMAIN, V_IPLIST, F_STR, D(ip_black_list), 0, 0, NULL, NULL },
     { "ip_white_list", C_DOMAIN, V_IPLIST, F_STR, D(ip_white_list), 0, 0, NULL, NULL },
     { "cors_origin", C_DOMAIN, V_STR, F_STR, D(cors_origin), 0, 0, NULL, NULL },
+    { "referer_white_list", C_DOMAIN, V_REFLIST, F_STR, D(referer_white_list), 0, 0, NULL, NULL },
+    { "referer_black_list", C_DOMAIN, V_REFLIST, F_STR, D(referer_black_list), 0, 0, NULL, NULL },
+    { "referer_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_allow_empty), 0, 0, NULL, NULL },
 
     { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
     { "auth_key1", C_AUTH, V_OPTSTR, F_STR, D(auth_key1), 0, 0, NULL, NULL },
@@ -744,9 +760,11 @@ static int apply_iplist(parser *ps, void *base, const keydef *k)
                 j++;
             if (j == st)
                 continue;
-            if (!cidr_valid(s + st, j - st)) {
+            if (k->vt == V_REFLIST ? !referer_valid(s + st, j - st) : !cidr_valid(s + st, j - st)) {
                 le_buf_free(&out);
-                return perr(ps, ps->w[i].line, "invalid address '%s' in %s (want IP or IP/prefix)",
+                return perr(ps, ps->w[i].line, k->vt == V_REFLIST
+                                ? "invalid host pattern '%s' in %s (want host, *.host or *)"
+                                : "invalid address '%s' in %s (want IP or IP/prefix)",
                             esc(s + st, j - st, e, sizeof(e)), k->name);
             }
             if (out.len)
@@ -772,7 +790,7 @@ static int apply_value(parser *ps, void *base, const keydef *k)
     char e[80], b1[32], b2[32];
     int64_t num = 0;
 
-    if (k->vt == V_IPLIST)
+    if (k->vt == V_IPLIST || k->vt == V_REFLIST)
         return apply_iplist(ps, base, k);
     if (ps->nw != 2) {
         if (ps->w[2].line > v->line)

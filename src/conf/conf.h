@@ -29,8 +29,8 @@ typedef struct le_conf_domain {
     char *ip_black_list;        /* raw comma-separated text, parsed by auth */
     char *ip_white_list;
     char *cors_origin;          /* Access-Control-Allow-Origin, default "*" */
-    char *referer_white_list;   /* referer_white_list_set (API only): comma list */
-    char *referer_black_list;   /* referer_black_list_set (API only) */
+    char *referer_white_list;   /* referer_white_list_set: comma list (auth/acl.h) */
+    char *referer_black_list;   /* referer_black_list_set */
     int referer_allow_empty;    /* allow_empty of whichever referer list is set; default on */
     int notify_enable;          /* alilive enable: default on */
     struct le_conf_domain *next;

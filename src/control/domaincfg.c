@@ -1,4 +1,5 @@
 #include "control/domaincfg.h"
+#include "auth/acl.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
@@ -53,7 +54,15 @@ static int value_ok(const char *arg, const char *v)
         return *v == '\0' || strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
     if (strcmp(arg, "allow_empty") == 0 || strcmp(arg, "enable") == 0)
         return onoff(v);
-    return strlen(v) < 8192;
+    if (strlen(v) >= 8192)
+        return 0;
+    /* The lists are parsed as they will be enforced (auth/acl.h). */
+    char bad[2];
+    if (strcmp(arg, "ip_list") == 0)
+        return le_acl_ip_list_check(v, bad, sizeof(bad)) == 0;
+    if (strcmp(arg, "refer_domain_allow_list") == 0 || strcmp(arg, "refer_domain_deny_list") == 0)
+        return le_acl_domain_list_check(v, bad, sizeof(bad)) == 0;
+    return 1;
 }
 
 int le_domaincfg_validate(const char *function, const le_jv *args, const char **bad)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/access.h"
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -24,11 +25,31 @@
 #include "node.h"
 
 #define MAX_LISTED 64
+#define URI_MAX 1024       /* one listed segment URI, signature included */
 
 static le_hls *find_hls(const le_http_route *rt)
 {
     le_stream *st = le_stream_find(rt->dom->name, rt->app, rt->name, 0);
     return st ? le_hls_of(st) : NULL;
+}
+
+/* One segment's URI in the playlist (see the top of the file). Under a URL
+ * signature (SPEC 4) each URI is signed the way the playlist's URL passed:
+ * same key, same timestamp, so it expires with the playlist; a type B/C path
+ * form makes it absolute ("/{p1}/{p2}/App/Stream-SEQ.ts"). 0, or -1. */
+static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t outsz)
+{
+    char file[300], path[600], prefix[128], query[512];
+    snprintf(file, sizeof(file), "%s-%" PRIu64 ".ts", rt->name, seq);
+    snprintf(path, sizeof(path), "/%s/%s", rt->app, file);
+    prefix[0] = query[0] = '\0';
+    if (rt->grant && le_access_sign(rt->dom, rt->grant, path, rt->name, prefix, sizeof(prefix), query,
+                                    sizeof(query)) != 0)
+        return -1;
+    int k = snprintf(out, outsz, "%s%s%s%s%s%s", prefix[0] ? prefix : "", prefix[0] ? path : file,
+                     query[0] ? "?" : "", query, rt->vhost[0] ? (query[0] ? "&vhost=" : "?vhost=") : "",
+                     rt->vhost);
+    return k >= 0 && (size_t)k < outsz ? 0 : -1;
 }
 
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
@@ -42,12 +63,13 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
         return;
     }
     le_m3u8_seg ms[MAX_LISTED];
-    char uris[MAX_LISTED][300 + 256 + 8];
+    char (*uris)[URI_MAX] = le_xmalloc(MAX_LISTED * sizeof(*uris));
     for (size_t i = 0; i < n; i++) {
-        if (rt->vhost[0])
-            snprintf(uris[i], sizeof(uris[i]), "%s-%" PRIu64 ".ts?vhost=%s", rt->name, segs[i]->seq, rt->vhost);
-        else
-            snprintf(uris[i], sizeof(uris[i]), "%s-%" PRIu64 ".ts", rt->name, segs[i]->seq);
+        if (segment_uri(rt, segs[i]->seq, uris[i], sizeof(uris[i])) != 0) {
+            free(uris);
+            le_http_reply_error(c, 500, "InternalError", "cannot sign the segment URIs");
+            return;
+        }
         ms[i].seq = segs[i]->seq;
         ms[i].duration_ms = segs[i]->duration_ms;
         ms[i].disc = segs[i]->disc;
@@ -65,6 +87,7 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
         evbuffer_add(le_http_conn_output(c), b.p, b.len);
     le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
     le_buf_free(&b);
+    free(uris);
     le_http_conn_done(c);
 }
 

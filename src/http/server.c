@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth/access.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -36,6 +37,7 @@
 #include "http/hls_play.h"
 #include "http/parser.h"
 #include "node.h"
+#include "timeshift/ts_http.h"
 
 #define HEAD_MAX (LE_HTTP_MAX_REQLINE + LE_HTTP_MAX_HEADERS + 64)
 /* Pipelined requests wait while this much response is still unsent. */
@@ -59,6 +61,7 @@ struct le_http_conn {
     int paused;                     /* reading stopped while output drains */
     const char *cors;               /* domain's cors_origin; owned by the conf */
     char peer[64];                  /* "ip:port" for logs */
+    char peer_ip[48];               /* the address alone, for access lists */
     void *h_ctx;                    /* stream handler state (flv_play) */
     void (*h_close)(void *ctx);
     le_http_conn *prev, *next;      /* all connections */
@@ -404,8 +407,9 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         return;
     }
 
-    /* Split and decode the path before anything looks at the names. */
-    char seg[3][256];
+    /* Split and decode the path before anything looks at the names. Four
+     * segments are a type B/C signed path, /{p1}/{p2}/App/File (SPEC 4). */
+    char seg[4][256];
     int nseg = 0;
     size_t i = 1;
     const char *p = r->path.p;
@@ -414,13 +418,13 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         size_t e = i;
         while (e < n && p[e] != '/')
             e++;
-        if (nseg == 3) {
+        if (nseg == 4) {
             nseg++;
             break;
         }
         if (e == i || decode_segment(p + i, e - i, seg[nseg], sizeof(seg[0])) < 0) {
             if (e == i && e == n && nseg > 0) {   /* trailing slash: not a file */
-                nseg = 4;
+                nseg = 5;
                 break;
             }
             log_refusal(c, r, 400, "bad path");
@@ -430,25 +434,34 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         nseg++;
         i = e + 1;
     }
-    for (int k = 0; k < nseg && k < 3; k++) {
+    for (int k = 0; k < nseg && k < 4; k++) {
         if (!le_name_valid(seg[k], strlen(seg[k]))) {
             log_refusal(c, r, 400, "bad name");
             bad_client(c, 400, "InvalidParameter", "app and stream names are [A-Za-z0-9_.-]{1,255}");
             return;
         }
     }
-    if (nseg != 2) {
+    /* The time-shift timeline (SPEC 6) is the one three-segment path. */
+    int timeline = nseg == 3 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "timeline") == 0 &&
+                   strcmp(seg[2], "query") == 0;
+    if (nseg != 2 && nseg != 4 && !timeline) {
         log_refusal(c, r, 404, "no such resource");
         le_http_reply_error(c, 404, "NotFound", "no such resource");
         return;
     }
-    snprintf(rt.app, sizeof(rt.app), "%s", seg[0]);
-    const char *file = seg[1];
+    const char *pre1 = nseg == 4 ? seg[0] : NULL, *pre2 = nseg == 4 ? seg[1] : NULL;
+    snprintf(rt.app, sizeof(rt.app), "%s", seg[nseg - 2]);
+    const char *file = seg[nseg - 1];
     size_t flen = strlen(file), stem;
-    if (ends_with(file, flen, ".flv", &stem)) {
+    if (timeline) {
+        rt.kind = LE_HTTP_ROUTE_TIMELINE;
+        stem = flen;
+    } else if (ends_with(file, flen, ".flv", &stem)) {
         rt.kind = LE_HTTP_ROUTE_FLV;
     } else if (ends_with(file, flen, ".m3u8", &stem)) {
         rt.kind = LE_HTTP_ROUTE_M3U8;
+    } else if (le_ts_http_segment_file(file, flen, &stem)) {
+        rt.kind = LE_HTTP_ROUTE_TSHIFT_TS;
     } else if (ends_with(file, flen, ".ts", &stem)) {
         /* Stream-SEQ.ts: the last '-' splits (names may contain '-'). */
         size_t d = stem;
@@ -474,6 +487,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     }
     memcpy(rt.name, file, stem);
     rt.name[stem] = '\0';
+    rt.file = file;
 
     /* SPEC 2: the vhost argument, else the Host header, else default_domain. */
     char host[256];
@@ -488,8 +502,21 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         bad_client(c, 400, "InvalidParameter", "malformed Host header");
         return;
     }
+    /* The timeline may name its domain with `domain` (seed 8.1). */
+    int bad_domain = 0;
+    if (timeline && !rt.vhost[0] && r->query.p &&
+        le_query_get(r->query.p, r->query.n, "domain", rt.vhost, sizeof(rt.vhost)) > 0)
+        bad_domain = !valid_host_arg(rt.vhost);
     int is_push = 0;
-    rt.dom = le_node_resolve_domain(rt.vhost[0] ? rt.vhost : NULL, host[0] ? host : NULL, &is_push);
+    rt.dom = bad_domain ? NULL
+                        : le_node_resolve_domain(rt.vhost[0] ? rt.vhost : NULL, host[0] ? host : NULL, &is_push);
+    if (timeline) {
+        /* Every answer in its own envelope, its own access check. */
+        if (rt.dom)
+            c->cors = rt.dom->cors_origin;
+        le_ts_http_timeline(c, &rt);
+        return;
+    }
     if (!rt.dom) {
         /* 403, as SPEC 4 answers every refusal over HTTP: the domain is not
          * served by this node. */
@@ -498,13 +525,41 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         return;
     }
     c->cors = rt.dom->cors_origin;
+    const le_conf_domain *cur = le_access_current(rt.dom);
+    if (pre1 && cur->auth_type != LE_AUTH_B && cur->auth_type != LE_AUTH_C) {
+        log_refusal(c, r, 404, "no such resource");
+        le_http_reply_error(c, 404, "NotFound", "no such resource");
+        return;
+    }
+
+    /* SPEC 4: IP lists, referer lists, domain online, URL signature; the
+     * reason goes to the log only. */
+    char uri[600], query[LE_HTTP_MAX_REQLINE + 1], referer[1024], why[256];
+    snprintf(uri, sizeof(uri), "/%s/%s", rt.app, file);
+    snprintf(query, sizeof(query), "%.*s", r->query.p ? (int)r->query.n : 0, r->query.p ? r->query.p : "");
+    snprintf(referer, sizeof(referer), "%.*s", r->referer.p ? (int)r->referer.n : 0,
+             r->referer.p ? r->referer.p : "");
+    le_aliauth_grant grant;
+    if (le_access_check_http(rt.dom, c->peer_ip, r->referer.p ? referer : NULL, rt.name, uri, query, pre1,
+                             pre2, le_wall_ms() / 1000, &grant, why, sizeof(why)) != 0) {
+        log_refusal(c, r, 403, why);
+        le_http_reply_error(c, 403, "AccessDenied", "Access denied.");
+        return;
+    }
+    rt.grant = &grant;
 
     switch (rt.kind) {
     case LE_HTTP_ROUTE_FLV:
         le_flv_play_start(c, &rt);
         break;
     case LE_HTTP_ROUTE_M3U8:
-        le_hls_play_playlist(c, &rt);
+        if (r->query.p && le_ts_http_wanted(r->query.p, r->query.n))
+            le_ts_http_playlist(c, &rt);
+        else
+            le_hls_play_playlist(c, &rt);
+        break;
+    case LE_HTTP_ROUTE_TSHIFT_TS:
+        le_ts_http_segment(c, &rt);
         break;
     default:
         le_hls_play_segment(c, &rt);
@@ -662,6 +717,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         port = ntohs(s6->sin6_port);
     }
     snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
     c->next = srv.conns;
     if (srv.conns)
         srv.conns->prev = c;

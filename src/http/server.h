@@ -27,7 +27,8 @@ void le_http_shutdown(void);
 
 typedef struct le_http_conn le_http_conn;
 
-enum { LE_HTTP_ROUTE_FLV = 1, LE_HTTP_ROUTE_M3U8, LE_HTTP_ROUTE_TS };
+enum { LE_HTTP_ROUTE_FLV = 1, LE_HTTP_ROUTE_M3U8, LE_HTTP_ROUTE_TS,
+       LE_HTTP_ROUTE_TSHIFT_TS, LE_HTTP_ROUTE_TIMELINE };   /* timeshift/ts_http.h */
 
 /* A request that passed every syntactic and naming check (SPEC 2): names are
  * decoded, within the charset, and safe to use in keys, files and logs. */
@@ -39,7 +40,10 @@ typedef struct le_http_route {
     char app[256], name[256];
     uint64_t seq;                       /* segment number (ROUTE_TS) */
     char vhost[256];                    /* the vhost argument, "" if none */
+    const struct le_aliauth_grant *grant; /* how the URL signature passed (auth/access.h):
+                                           * playlists sign their segment URIs with it */
     const struct le_http_req *req;      /* valid during the handler call only */
+    const char *file;                   /* last path segment, decoded; same lifetime */
 } le_http_route;
 
 /* Chunked / close-delimited bodies for le_http_reply_head's clen. */

@@ -9,6 +9,8 @@
 #include "rtmp/handshake.h"
 #include "media/stream.h"
 #include "media/pkt.h"
+#include "media/pacer.h"
+#include "auth/access.h"
 #include "control/publish.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -70,6 +72,8 @@ typedef struct le_rtmp_conn {
     /* Publisher or player. */
     le_stream *st;
     le_sub sub;                /* player's subscription */
+    le_pacer_ent pace;         /* player's batched output (pending NULL until play) */
+    int replaying;             /* le_stream_attach is replaying headers and GOP */
     char usrargs[1024];
 
     struct le_rtmp_conn *prev, *next;  /* all connections */
@@ -190,8 +194,10 @@ static void player_packet(le_sub *s, le_pkt *p)
     le_rtmp_conn *c = s->ctx;
     if (c->closing || c->flush_close)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    switch (le_sub_admit(s, p, evbuffer_get_length(out), le_mono_ms())) {
+    /* The replay of a new player goes straight out (its first frame is not
+     * held); live packets wait for the pacer tick. */
+    struct evbuffer *out = c->replaying ? bufferevent_get_output(c->bev) : c->pace.pending;
+    switch (le_sub_admit(s, p, le_pacer_queued(&c->pace), le_mono_ms())) {
     case LE_ADMIT_SKIP:
         return;
     case LE_ADMIT_DROP:
@@ -216,6 +222,8 @@ static void player_packet(le_sub *s, le_pkt *p)
     else
         evbuffer_add_reference(out, p->rtmp_wire, p->rtmp_wire_len, le_pkt_unref_cb, le_pkt_ref(p));
     le_node_stats_get()->bytes_out += p->rtmp_wire_len;
+    if (!c->replaying)
+        le_pacer_mark(&c->pace);
 }
 
 static void player_unpublish(le_sub *s)
@@ -223,6 +231,7 @@ static void player_unpublish(le_sub *s)
     le_rtmp_conn *c = s->ctx;
     if (c->closing || c->flush_close)
         return;
+    le_pacer_flush(&c->pace);   /* the last frames go before the end notices */
     send_user_ctrl(c, 1 /* StreamEOF */, PLAY_MSID);
     send_status(c, "status", "NetStream.Play.UnpublishNotify", "stream is unpublished");
     send_status(c, "status", "NetStream.Play.Stop", "stopped playing");
@@ -392,6 +401,15 @@ static int take_stream_name(le_rtmp_conn *c, const le_amf_val *v, char *name, si
     char *q = split_query(raw);
     snprintf(name, namesz, "%s", raw);
     snprintf(c->usrargs, sizeof(c->usrargs), "%s", *q ? q : c->query);
+    /* ffmpeg and OBS put the URL's query on the stream name, so a vhost
+     * there decides the domain (SPEC 2), over what connect resolved. */
+    char vhost[256];
+    if (*q && le_query_get(q, strlen(q), "vhost", vhost, sizeof(vhost)) >= 0) {
+        c->dom = le_node_resolve_domain(vhost, NULL, &c->is_push);
+        snprintf(c->host, sizeof(c->host), "%s", vhost);
+        if (!c->dom)
+            return -2;
+    }
     return le_name_valid(name, strlen(name)) ? 0 : -1;
 }
 
@@ -402,9 +420,10 @@ static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
         conn_close(c, "publish without connect or twice");
         return;
     }
-    if (take_stream_name(c, namev, name, sizeof(name)) < 0) {
-        refuse(c, "NetStream.Publish.BadName", "invalid stream name",
-               le_log_esc(name, strlen(name), esc, sizeof(esc)));
+    int nrc = take_stream_name(c, namev, name, sizeof(name));
+    if (nrc < 0) {
+        refuse(c, "NetStream.Publish.BadName", nrc == -2 ? "unknown domain" : "invalid stream name",
+               nrc == -2 ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
         return;
     }
     le_pub_info info = {
@@ -439,9 +458,19 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
         conn_close(c, "play without connect or twice");
         return;
     }
-    if (take_stream_name(c, namev, name, sizeof(name)) < 0) {
-        refuse(c, "NetStream.Play.StreamNotFound", "invalid stream name",
-               le_log_esc(name, strlen(name), esc, sizeof(esc)));
+    int nrc = take_stream_name(c, namev, name, sizeof(name));
+    if (nrc < 0) {
+        refuse(c, nrc == -2 ? "NetStream.Play.Failed" : "NetStream.Play.StreamNotFound",
+               nrc == -2 ? "unknown domain" : "invalid stream name",
+               nrc == -2 ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        return;
+    }
+    /* SPEC 4: IP lists, domain online, URL auth; the reason goes to the
+     * log only. */
+    char why[256];
+    if (le_access_check_play(c->dom, c->peer_ip, c->app, name, c->usrargs, le_wall_ms() / 1000, why,
+                             sizeof(why)) != 0) {
+        refuse(c, "NetStream.Play.Failed", "play refused", why);
         return;
     }
     le_stream *st = le_stream_find(c->dom->name, c->app, name, 0);
@@ -469,7 +498,10 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->sub.ops = &player_ops;
     c->sub.ctx = c;
     c->sub.is_player = 1;
+    le_pacer_init(&c->pace, bufferevent_get_output(c->bev));
+    c->replaying = 1;
     le_stream_attach(st, &c->sub);
+    c->replaying = 0;
 }
 
 static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
@@ -733,6 +765,8 @@ static void conn_free(le_rtmp_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     le_chunk_reader_free(c->rd);
+    if (c->pace.pending)
+        le_pacer_release(&c->pace);
     bufferevent_free(c->bev);
     le_node_stats_get()->conns_rtmp--;
     free(c);

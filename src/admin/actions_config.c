@@ -1,0 +1,397 @@
+/* Domain configs (API reference 4.10-4.13, seed digest 3.1 and 4.10):
+ * BatchSetLiveDomainConfigs, BatchDeleteLiveDomainConfigs,
+ * DescribeLiveDomainConfigs, DeleteLiveSpecificConfig. Only the functions
+ * the node enforces are accepted (control/domaincfg.h): aliauth, alilive,
+ * ip_black_list_set, ip_white_list_set, referer_white_list_set,
+ * referer_black_list_set.
+ *
+ * Settings belong to play domains; a push domain's functions go to the play
+ * domain it maps to (the one whose settings its publishes use). A request
+ * is checked whole before anything changes. */
+#include "admin/actions.h"
+#include "admin/admin.h"
+#include "admin/params.h"
+#include "auth/access.h"
+#include "control/domaincfg.h"
+#include "control/domains.h"
+#include "core/json.h"
+#include "core/util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DOMAINS 50        /* DomainNames entries per call */
+#define MAX_FUNCTIONS 32      /* Functions entries per call */
+#define MAX_ARGS 16           /* functionArgs per function */
+#define FUNCTIONS_MAX_BYTES (64 * 1024)
+
+static void malformed_functions(le_admin_req *r)
+{
+    le_admin_error(r, 400, "InvalidFunctions.Malformed", "Specified Functions is malformed.");
+}
+
+static void bad_function_name(le_admin_req *r, const char *name)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "FunctionName %.100s is not supported.", name);
+    le_admin_error(r, 400, "InvalidFunctionName.ValueNotSupported", msg);
+}
+
+/* The domain whose settings a function set on d changes. */
+static le_domain *target_of(le_domain *d)
+{
+    if (d->edge && d->play) {
+        le_domain *p = le_domain_get(d->play);
+        if (p)
+            return p;
+    }
+    return d;
+}
+
+/* A comma list of domains, all known (targets in out, duplicates merged).
+ * Accepts DomainNames and, as the seed's example does, DomainName. */
+static int domain_list(le_admin_req *r, const char *primary, const char *alias, le_domain **out,
+                       size_t *n)
+{
+    const char *name = primary, *v = le_admin_param(r, primary);
+    if ((!v || !*v) && alias) {
+        v = le_admin_param(r, alias);
+        name = alias;
+    }
+    if (!v || !*v)
+        return le_admin_require(r, primary, NULL);
+    *n = 0;
+    const char *p = v;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        char one[256];
+        const char *s = p;
+        p += l + (p[l] == ',');
+        while (l && (*s == ' ' || *s == '\t')) {
+            s++;
+            l--;
+        }
+        while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+            l--;
+        if (l == 0)
+            continue;
+        if (l >= sizeof(one) || *n == MAX_DOMAINS) {
+            le_params_invalid(r, name);
+            return -1;
+        }
+        memcpy(one, s, l);
+        one[l] = '\0';
+        le_domain *d = le_domain_get(one);
+        if (!d) {
+            le_admin_error(r, 404, "InvalidDomain.NotFound", "The domain provided does not belong to you.");
+            return -1;
+        }
+        d = target_of(d);
+        int dup = 0;
+        for (size_t i = 0; i < *n; i++)
+            dup |= out[i] == d;
+        if (!dup)
+            out[(*n)++] = d;
+    }
+    if (*n == 0) {
+        le_params_invalid(r, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- BatchSetLiveDomainConfigs ---- */
+
+/* functionArgs [{argName, argValue}] -> {argName: "value"}; values are
+ * strings ("all argument values are treated as strings"): integers are
+ * accepted and written as strings. NULL if malformed. */
+static le_jv *args_object(const le_jv *arr)
+{
+    if (!arr || arr->type != LE_JV_ARR || arr->n > MAX_ARGS)
+        return NULL;
+    le_jv *o = le_jv_obj();
+    for (const le_jv *a = arr->first; a; a = a->next) {
+        const char *name = le_jv_get_str(a, "argName");
+        const le_jv *val = le_jv_get(a, "argValue");
+        char num[32];
+        const char *s = NULL;
+        if (a->type != LE_JV_OBJ || !name || !*name || !val)
+            break;
+        if (val->type == LE_JV_STR)
+            s = val->s;
+        else if (val->type == LE_JV_INT)
+            s = (snprintf(num, sizeof(num), "%" PRId64, val->i), num);
+        if (!s)
+            break;
+        le_jv_set_str(o, name, s);
+    }
+    if (o->n != arr->n) {
+        le_jv_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int config_id_of(const le_jv *f, int64_t *id)
+{
+    const le_jv *c = le_jv_get(f, "configId");
+    *id = 0;
+    if (!c || c->type == LE_JV_NULL)
+        return 0;
+    if (c->type == LE_JV_INT && c->i > 0) {
+        *id = c->i;
+        return 0;
+    }
+    if (c->type == LE_JV_STR && *c->s && strlen(c->s) < 19 && strspn(c->s, "0123456789") == strlen(c->s)) {
+        *id = strtoll(c->s, NULL, 10);
+        return *id > 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+static void batch_set(le_admin_req *r)
+{
+    le_domain *doms[MAX_DOMAINS];
+    size_t nd;
+    const char *fs;
+    if (domain_list(r, "DomainNames", "DomainName", doms, &nd) != 0 ||
+        le_admin_require(r, "Functions", &fs) != 0)
+        return;
+    size_t fl = strlen(fs);
+    le_jv *fns = fl <= FUNCTIONS_MAX_BYTES ? le_jv_parse(fs, fl, 8, NULL, 0) : NULL;
+    if (!fns || fns->type != LE_JV_ARR || fns->n == 0 || fns->n > MAX_FUNCTIONS) {
+        le_jv_free(fns);
+        malformed_functions(r);
+        return;
+    }
+    /* Everything is checked before anything changes. */
+    for (const le_jv *f = fns->first; f; f = f->next) {
+        const char *fname = le_jv_get_str(f, "functionName");
+        int64_t id;
+        if (f->type != LE_JV_OBJ || !fname || config_id_of(f, &id) != 0) {
+            malformed_functions(r);
+            goto out;
+        }
+        le_jv *args = args_object(le_jv_get(f, "functionArgs"));
+        if (!args) {
+            if (!le_domaincfg_known(fname))
+                bad_function_name(r, fname);
+            else
+                malformed_functions(r);
+            goto out;
+        }
+        const char *bad = "";
+        char msg[200];
+        switch (le_domaincfg_validate(fname, args, &bad)) {
+        case LE_DCFG_OK:
+            break;
+        case LE_DCFG_BAD_FUNCTION:
+            bad_function_name(r, fname);
+            le_jv_free(args);
+            goto out;
+        case LE_DCFG_BAD_ARG:
+            snprintf(msg, sizeof(msg), "ArgName %.100s is not supported.", bad);
+            le_admin_error(r, 400, "InvalidArgName.ValueNotSupported", msg);
+            le_jv_free(args);
+            goto out;
+        default:
+            le_admin_error(r, 400, "InvalidArgValue.Malformed", "Specified ArgValue is malformed.");
+            le_jv_free(args);
+            goto out;
+        }
+        le_jv_free(args);
+    }
+    if (le_params_store(r) != 0)
+        goto out;
+    for (size_t i = 0; i < nd; i++)
+        for (const le_jv *f = fns->first; f; f = f->next) {
+            int64_t id;
+            config_id_of(f, &id);
+            le_domaincfg_set(doms[i], le_jv_get_str(f, "functionName"),
+                             args_object(le_jv_get(f, "functionArgs")), id);
+        }
+    le_admin_reply(r, le_jv_obj());
+out:
+    le_jv_free(fns);
+}
+
+/* ---- BatchDeleteLiveDomainConfigs ---- */
+
+/* Each name of a comma list through fn; stops at the first nonzero. */
+static int each_name(const char *list, int (*fn)(const char *name, void *arg), void *arg)
+{
+    const char *p = list;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        char one[128];
+        const char *s = p;
+        p += l + (p[l] == ',');
+        while (l && *s == ' ') {
+            s++;
+            l--;
+        }
+        while (l && s[l - 1] == ' ')
+            l--;
+        if (l == 0)
+            continue;
+        snprintf(one, sizeof(one), "%.*s", (int)(l < sizeof(one) ? l : sizeof(one) - 1), s);
+        int rc = fn(one, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct fn_check {
+    le_admin_req *r;
+    size_t n;
+} fn_check;
+
+static int check_fn(const char *name, void *arg)
+{
+    fn_check *c = arg;
+    if (!le_domaincfg_known(name)) {
+        bad_function_name(c->r, name);
+        return -1;
+    }
+    c->n++;
+    return 0;
+}
+
+static int delete_fn(const char *name, void *arg)
+{
+    le_domaincfg_delete(arg, name);
+    return 0;
+}
+
+static void batch_delete(le_admin_req *r)
+{
+    le_domain *doms[MAX_DOMAINS];
+    size_t nd;
+    const char *names;
+    if (domain_list(r, "DomainNames", "DomainName", doms, &nd) != 0 ||
+        le_admin_require(r, "FunctionNames", &names) != 0)
+        return;
+    fn_check c = { r, 0 };
+    if (each_name(names, check_fn, &c) != 0)
+        return;
+    if (c.n == 0) {
+        le_params_invalid(r, "FunctionNames");
+        return;
+    }
+    if (le_params_store(r) != 0)
+        return;
+    for (size_t i = 0; i < nd; i++)
+        each_name(names, delete_fn, doms[i]);
+    le_admin_reply(r, le_jv_obj());
+}
+
+/* ---- DescribeLiveDomainConfigs ---- */
+
+static int wanted(const char *list, const char *fn)
+{
+    if (!list || !*list)
+        return 1;
+    size_t l = strlen(fn);
+    for (const char *p = list; *p;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ')
+            m--;
+        if (m == l && memcmp(p, fn, l) == 0)
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+static void describe(le_admin_req *r)
+{
+    le_domain *d;
+    if (le_params_domain(r, "DomainName", &d) != 0)
+        return;
+    d = target_of(d);
+    const char *names = le_admin_param(r, "FunctionNames");
+    if (names && *names) {
+        fn_check c = { r, 0 };
+        if (each_name(names, check_fn, &c) != 0)
+            return;
+    }
+    le_jv *body = le_jv_obj();
+    le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, "DomainConfigs"), "DomainConfig");
+    const le_jv *recs = le_domaincfg_records(d);
+    for (const le_jv *rec = recs ? recs->first : NULL; rec; rec = rec->next) {
+        if (!wanted(names, rec->key))
+            continue;
+        int64_t id = 0;
+        le_jv_get_int(rec, "ConfigId", &id);
+        le_jv *o = le_jv_push_obj(arr);
+        le_jv_set_int(o, "ConfigId", id);
+        le_jv_set_str(o, "FunctionName", rec->key);
+        le_jv_set_str(o, "Status", "success");
+        le_jv *fa = le_jv_set_arr(le_jv_set_obj(o, "FunctionArgs"), "FunctionArg");
+        const le_jv *args = le_jv_get(rec, "Args");
+        for (const le_jv *a = args ? args->first : NULL; a; a = a->next) {
+            if (a->type != LE_JV_STR)
+                continue;
+            le_jv *p = le_jv_push_obj(fa);
+            le_jv_set_str(p, "ArgName", a->key);
+            le_jv_set_str(p, "ArgValue", a->s);
+        }
+    }
+    le_admin_reply(r, body);
+}
+
+/* ---- DeleteLiveSpecificConfig ---- */
+
+static void delete_specific(le_admin_req *r)
+{
+    le_domain *doms[MAX_DOMAINS];
+    size_t nd;
+    const char *ids;
+    if (domain_list(r, "DomainName", NULL, doms, &nd) != 0 || le_admin_require(r, "ConfigId", &ids) != 0)
+        return;
+    char *end;
+    long long id = strtoll(ids, &end, 10);
+    if (*end || id <= 0 || strlen(ids) > 18) {
+        le_params_invalid(r, "ConfigId");
+        return;
+    }
+    if (le_params_store(r) != 0)
+        return;
+    int found = 0;
+    for (size_t i = 0; i < nd; i++)
+        found += le_domaincfg_delete_id(doms[i], id);
+    if (!found) {
+        le_admin_error(r, 404, "InvalidConfigId.NotFound", "The specified ConfigId does not exist.");
+        return;
+    }
+    le_admin_reply(r, le_jv_obj());
+}
+
+/* ---- metrics ---- */
+
+static void metrics(le_buf *out)
+{
+    const le_access_stats *s = le_access_stats_get();
+    le_buf_printf(out,
+                  "# HELP livedge_auth_refusals_total Publishes and plays refused by access control, by step.\n"
+                  "# TYPE livedge_auth_refusals_total counter\n"
+                  "livedge_auth_refusals_total{step=\"ip\"} %" PRIu64 "\n"
+                  "livedge_auth_refusals_total{step=\"referer\"} %" PRIu64 "\n"
+                  "livedge_auth_refusals_total{step=\"offline\"} %" PRIu64 "\n"
+                  "livedge_auth_refusals_total{step=\"signature\"} %" PRIu64 "\n",
+                  s->ip, s->referer, s->offline, s->auth);
+}
+
+void le_actions_config_register(void)
+{
+    le_admin_register("BatchSetLiveDomainConfigs", batch_set);
+    le_admin_register("BatchDeleteLiveDomainConfigs", batch_delete);
+    le_admin_register("DescribeLiveDomainConfigs", describe);
+    le_admin_register("DeleteLiveSpecificConfig", delete_specific);
+    le_admin_add_metrics(metrics);
+}

@@ -1,0 +1,134 @@
+#include "auth/access.h"
+#include "auth/acl.h"
+#include "control/domains.h"
+#include "core/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static le_access_stats stats;
+
+const le_access_stats *le_access_stats_get(void) { return &stats; }
+
+const le_conf_domain *le_access_current(const le_conf_domain *dom)
+{
+    le_domain *d = dom && dom->name ? le_domain_get(dom->name) : NULL;
+    return d && d->cf ? d->cf : dom;
+}
+
+static le_aliauth_keys keys_of(const le_conf_domain *cf)
+{
+    le_aliauth_keys k = {
+        .type = cf->auth_type, .key1 = cf->auth_key1, .key2 = cf->auth_key2, .delta_s = cf->auth_delta_s,
+    };
+    return k;
+}
+
+static int deny(uint64_t *counter, char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int deny(uint64_t *counter, char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+    (*counter)++;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return LE_EDENIED;
+}
+
+int le_access_check(const le_conf_domain *dom, const le_access_req *rq, le_aliauth_grant *g,
+                    char *why, size_t whylen)
+{
+    const le_conf_domain *cf = le_access_current(dom);
+    const char *ip = rq->client_ip ? rq->client_ip : "";
+
+    /* 1. IP lists (every protocol). */
+    if (cf->ip_black_list && *cf->ip_black_list && le_acl_ip_list_match(cf->ip_black_list, ip))
+        return deny(&stats.ip, why, whylen, "client %s is in ip_black_list", ip);
+    if (cf->ip_white_list && *cf->ip_white_list && !le_acl_ip_list_match(cf->ip_white_list, ip))
+        return deny(&stats.ip, why, whylen, "client %s is not in ip_white_list", ip);
+
+    /* 2. Referer lists (HTTP only): an absent or empty Referer passes when
+     * allow_empty is on, and is refused by a set list otherwise; one that
+     * names no host is refused by a set list. */
+    int has_white = cf->referer_white_list && *cf->referer_white_list;
+    int has_black = cf->referer_black_list && *cf->referer_black_list;
+    if (rq->kind == LE_ACCESS_HTTP && (has_white || has_black)) {
+        char host[256];
+        int empty = !rq->referer || !*rq->referer;
+        if (empty) {
+            if (!cf->referer_allow_empty)
+                return deny(&stats.referer, why, whylen, "empty Referer (allow_empty off)");
+        } else if (le_acl_referer_host(rq->referer, host, sizeof(host)) != 0) {
+            return deny(&stats.referer, why, whylen, "unparsable Referer");
+        } else if (has_black && le_acl_domain_list_match(cf->referer_black_list, host)) {
+            return deny(&stats.referer, why, whylen, "Referer host %s is in referer_black_list", host);
+        } else if (has_white && !le_acl_domain_list_match(cf->referer_white_list, host)) {
+            return deny(&stats.referer, why, whylen, "Referer host %s is not in referer_white_list", host);
+        }
+    }
+
+    /* 3. Domain online (RTMP also refuses an offline domain at connect). */
+    le_domain *d = le_domain_get(cf->name);
+    if (d && !d->online)
+        return deny(&stats.offline, why, whylen, "domain %s is offline", cf->name);
+
+    /* 4. URL signature. */
+    le_aliauth_keys k = keys_of(cf);
+    le_aliauth_req ar = {
+        .uri = rq->uri, .query = rq->query, .pre1 = rq->pre1, .pre2 = rq->pre2, .stream = rq->stream,
+    };
+    const char *reason = "refused";
+    if (le_aliauth_verify(&k, &ar, rq->now_s, g, &reason) != 0) {
+        static const char *const names[] = { "no_auth", "type_a", "type_b", "type_c", "tx_secret" };
+        return deny(&stats.auth, why, whylen, "url auth (%s): %s",
+                    k.type >= 0 && k.type <= LE_AUTH_TX ? names[k.type] : "?", reason);
+    }
+    return 0;
+}
+
+static int check_rtmp(int kind, const le_conf_domain *dom, const char *client_ip, const char *app,
+                      const char *name, const char *query, int64_t now_s, char *why, size_t whylen)
+{
+    char uri[600];
+    snprintf(uri, sizeof(uri), "/%s/%s", app, name);
+    le_access_req rq = {
+        .kind = kind, .client_ip = client_ip, .stream = name, .uri = uri, .query = query, .now_s = now_s,
+    };
+    return le_access_check(dom, &rq, NULL, why, whylen);
+}
+
+int le_access_check_publish(const le_conf_domain *dom, const char *client_ip, const char *app,
+                            const char *name, const char *query, int64_t now_s, char *why,
+                            size_t whylen)
+{
+    return check_rtmp(LE_ACCESS_PUBLISH, dom, client_ip, app, name, query, now_s, why, whylen);
+}
+
+int le_access_check_play(const le_conf_domain *dom, const char *client_ip, const char *app,
+                         const char *name, const char *query, int64_t now_s, char *why,
+                         size_t whylen)
+{
+    return check_rtmp(LE_ACCESS_PLAY, dom, client_ip, app, name, query, now_s, why, whylen);
+}
+
+int le_access_check_http(const le_conf_domain *dom, const char *client_ip, const char *referer,
+                         const char *stream, const char *uri, const char *query,
+                         const char *pre1, const char *pre2, int64_t now_s,
+                         le_aliauth_grant *g, char *why, size_t whylen)
+{
+    le_access_req rq = {
+        .kind = LE_ACCESS_HTTP, .client_ip = client_ip, .stream = stream, .uri = uri,
+        .query = query, .pre1 = pre1, .pre2 = pre2, .referer = referer, .now_s = now_s,
+    };
+    return le_access_check(dom, &rq, g, why, whylen);
+}
+
+int le_access_sign(const le_conf_domain *dom, const le_aliauth_grant *g, const char *uri,
+                   const char *stream, char *prefix, size_t prefixsz, char *query, size_t querysz)
+{
+    le_aliauth_keys k = keys_of(le_access_current(dom));
+    return le_aliauth_sign(&k, g, uri, stream, prefix, prefixsz, query, querysz);
+}
