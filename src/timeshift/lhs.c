@@ -78,10 +78,11 @@ int le_lhs_time(const char *key, const char *val, char *type, size_t typesz, int
         unsigned long long v = strtoull(val, NULL, 10);
         if (v > (unsigned long long)INT64_MAX)
             return fail(err, errlen, "value of '%s' is out of range", key);
-        /* Milliseconds, rounding sub-ms units down. */
-        v_ms = per_s >= 1000 ? (int64_t)(v / (unsigned long long)(per_s / 1000)) : (int64_t)v * 1000;
+        /* Checked before scaling: v * 1000 must not overflow. */
         if (per_s == 1 && v > 1000000000000ULL)
             return fail(err, errlen, "value of '%s' is out of range", key);
+        /* Milliseconds, rounding sub-ms units down. */
+        v_ms = per_s >= 1000 ? (int64_t)(v / (unsigned long long)(per_s / 1000)) : (int64_t)v * 1000;
         if (strcmp(t, "offset") != 0)
             v_ms -= (int64_t)zone * 3600 * 1000;
     } else {
@@ -175,7 +176,8 @@ int le_lhs_parse(const char *q, size_t n, int64_t now_ms, int64_t retention_ms, 
     if (have[1] && have[2])
         return fail(err, errlen, "end and vodend are exclusive%s", "");
     int64_t start = vals[0], stop = have[1] ? vals[1] : have[2] ? vals[2] : 0;
-    if (stop && stop < start)
+    /* An end at the epoch is still an end: 0 only means open in *out. */
+    if ((have[1] || have[2]) && stop < start)
         return fail(err, errlen, "the end is before the start%s", "");
     if (start < now_ms - retention_ms)
         return fail(err, errlen, "the start is older than the retention window%s", "");

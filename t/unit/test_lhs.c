@@ -75,6 +75,11 @@ int main(void)
         "lhs_start_unix_s_0=99999999999999999999",       /* overflow */
         "lhs_start_unix_s_0_x=1508832140",               /* trailing junk */
         "aliyunols=off&lhs_start_unix_s_0=1508832140",
+        /* Found by fuzz/fuzz_lhs.c: an end at the epoch was taken as open. */
+        "lhs_start_human_ns_3=20171024080220123456789&lhs_end_unix_ns_0=000000",
+        /* Found by fuzz/fuzz_lhs.c: seconds were scaled to ms (overflowing
+         * int64) before the range check; UBSan builds caught it. */
+        "lhs_start_unix_s_0=9999999999999999",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
