@@ -1,9 +1,8 @@
 /* libFuzzer target for the admin API parameter path, through the public
  * pure functions it is built from: form decoding (le_url_decode,
  * le_query_get), canonicalization and signature v1 (le_sign_*), and the
- * UTC time parameters (le_parse_utc). The form splitting mirrors
- * parse_form() in admin/server.c, which is static: moved with
- * parse_timestamp() into a pure admin/form.c, this target could call both.
+ * UTC time parameters (le_parse_utc, le_admin_parse_timestamp), with the
+ * server's own form parser (le_admin_form_parse, admin/form.h).
  * First byte: bit 0 POST, bits 1-7 le_query_get's output size; the rest: a
  * query string or form body.
  *   clang -g -fsanitize=fuzzer,address,undefined -I../src fuzz_admin.c \
@@ -12,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/form.h"
 #include "admin/sign.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -20,21 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_PARAMS 64
 #define SECRET "testsecret"
-
-/* Decodes s[0..n) into a fresh exact-size buffer; NULL on a bad escape. */
-static char *decode(const char *s, size_t n, size_t *len)
-{
-    char *out = malloc(n + 1);
-    int rc = le_url_decode(s, n, out, n + 1, 1);
-    if (rc < 0) {
-        free(out);
-        return NULL;
-    }
-    if ((size_t)rc > n || out[rc] != '\0')
-        abort();
-    *len = (size_t)rc;
-    return out;
-}
 
 static int upper_hex(uint8_t c)
 {
@@ -84,43 +69,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_query_get(q, size, "Signature", outsz);
     check_query_get(q, size, "", outsz);
 
-    le_sign_param p[MAX_PARAMS];
-    size_t np = 0, i = 0;
+    le_sign_param *p = NULL;
+    size_t np = 0;
     const char *sig = NULL, *ts = NULL;
     size_t siglen = 0;
-    while (i < size && np < MAX_PARAMS) {
-        size_t end = i;
-        while (end < size && q[end] != '&')
-            end++;
-        if (end > i) {
-            const char *eq = memchr(q + i, '=', end - i);
-            size_t nl = eq ? (size_t)(eq - (q + i)) : end - i;
-            const char *v = eq ? eq + 1 : q + end;
-            size_t vl = eq ? (size_t)(q + end - v) : 0;
-            size_t a, b;
-            char *name = decode(q + i, nl, &a), *val = name ? decode(v, vl, &b) : NULL;
-            if (name && val) {
-                p[np] = (le_sign_param){ name, a, val, b };
-                if (a == 9 && memcmp(name, "Signature", 9) == 0) {
-                    sig = val;
-                    siglen = b;
-                } else if (a == 9 && memcmp(name, "Timestamp", 9) == 0) {
-                    ts = val;
-                }
-                np++;
-            } else {
-                free(name);
-                free(val);
-            }
+    char msg[128];
+    if (le_admin_form_parse(q, size, &p, &np, MAX_PARAMS, msg, sizeof(msg)) != 0) {
+        if (!msg[0])
+            abort();              /* a refusal always says why */
+        le_admin_form_free(p, np);
+        free(q);
+        return 0;
+    }
+    for (size_t k = 0; k < np; k++) {
+        if (strlen(p[k].name) != p[k].nlen || strlen(p[k].value) != p[k].vlen)
+            abort();              /* decoded and NUL-terminated, no embedded NUL */
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(p[j].name, p[k].name) == 0)
+                abort();          /* duplicates were refused */
+        if (strcmp(p[k].name, "Signature") == 0) {
+            sig = p[k].value;
+            siglen = p[k].vlen;
+        } else if (strcmp(p[k].name, "Timestamp") == 0) {
+            ts = p[k].value;
         }
-        i = end + 1;
     }
 
     /* Canonical form: encoded pairs, one '&' between, order-independent. */
     le_buf c1 = { 0 }, c2 = { 0 }, sts = { 0 }, sts2 = { 0 };
     le_sign_canonical(&c1, p, np);
     check_encoded(c1.p, c1.len, "=&");
-    le_sign_param rev[MAX_PARAMS];
+    le_sign_param rev[MAX_PARAMS + 1];
     for (size_t k = 0; k < np; k++)
         rev[k] = p[np - 1 - k];
     le_sign_canonical(&c2, rev, np);
@@ -143,22 +122,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
 
-    /* Timestamp: whatever le_parse_utc accepts prints back unchanged. */
+    /* Timestamp: whatever le_parse_utc accepts prints back unchanged, and
+     * the server's parser (fractions tolerated) agrees on the second. */
     if (ts) {
-        int64_t ms;
+        int64_t ms, secs;
         char back[21];
-        if (le_parse_utc(ts, &ms) == 0 && (ms % 1000 || strcmp(le_fmt_utc(ms, back), ts) != 0))
-            abort();
+        if (le_parse_utc(ts, &ms) == 0) {
+            if (ms % 1000 || strcmp(le_fmt_utc(ms, back), ts) != 0)
+                abort();
+            if (le_admin_parse_timestamp(ts, &secs) != 0 || secs != ms / 1000)
+                abort();
+        }
     }
 
     le_buf_free(&c1);
     le_buf_free(&c2);
     le_buf_free(&sts);
     le_buf_free(&sts2);
-    for (size_t k = 0; k < np; k++) {
-        free((char *)p[k].name);
-        free((char *)p[k].value);
-    }
+    le_admin_form_free(p, np);
     free(q);
     return 0;
 }

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "admin/form.h"
 #include "admin/sign.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -354,11 +355,7 @@ static le_admin_req *req_new(conn *c, const char *method, const le_http_str *pat
 
 static void req_free(le_admin_req *r)
 {
-    for (size_t i = 0; i < r->nparams; i++) {
-        free((char *)r->params[i].name);
-        free((char *)r->params[i].value);
-    }
-    free(r->params);
+    le_admin_form_free(r->params, r->nparams);
     free(r);
 }
 
@@ -483,53 +480,7 @@ int le_admin_require(le_admin_req *r, const char *name, const char **out)
 /* Appends the form-encoded pairs in s to r->params. 0, or -1 with msg. */
 static int parse_form(le_admin_req *r, const char *s, size_t n, char *msg, size_t msglen)
 {
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i;
-        while (end < n && s[end] != '&')
-            end++;
-        if (end > i) {
-            const char *eq = memchr(s + i, '=', end - i);
-            size_t nl = eq ? (size_t)(eq - (s + i)) : end - i;
-            const char *v = eq ? eq + 1 : s + end;
-            size_t vl = eq ? (size_t)(s + end - v) : 0;
-            if (r->nparams == MAX_PARAMS) {
-                snprintf(msg, msglen, "More than %d parameters.", MAX_PARAMS);
-                return -1;
-            }
-            char *name = le_xmalloc(nl + 1), *val = le_xmalloc(vl + 1);
-            int a = le_url_decode(s + i, nl, name, nl + 1, 1);
-            int b = le_url_decode(v, vl, val, vl + 1, 1);
-            if (a < 0 || b < 0 || strlen(name) != (size_t)a || strlen(val) != (size_t)b) {
-                free(name);
-                free(val);
-                snprintf(msg, msglen, "The request has a malformed parameter encoding.");
-                return -1;
-            }
-            if (a > 0) {
-                if (le_admin_param(r, name)) {
-                    char en[64];
-                    snprintf(msg, msglen, "The parameter \"%s\" is given more than once.",
-                             le_log_esc(name, (size_t)a, en, sizeof(en)));
-                    free(name);
-                    free(val);
-                    return -1;
-                }
-                if (r->nparams % 16 == 0)
-                    r->params = le_xrealloc(r->params, (r->nparams + 16) * sizeof(*r->params));
-                le_sign_param *p = &r->params[r->nparams++];
-                p->name = name;
-                p->nlen = (size_t)a;
-                p->value = val;
-                p->vlen = (size_t)b;
-            } else {
-                free(name);
-                free(val);
-            }
-        }
-        i = end + 1;
-    }
-    return 0;
+    return le_admin_form_parse(s, n, &r->params, &r->nparams, MAX_PARAMS, msg, msglen);
 }
 
 static int is_form(const le_http_hdr *ct)
@@ -656,56 +607,6 @@ static void nonce_free_all(void)
 
 /* ---- the API flow ---- */
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* "YYYY-MM-DDThh:mm:ssZ" (fractional seconds tolerated) to unix seconds. */
-static int parse_timestamp(const char *s, int64_t *out)
-{
-    int y, mo, d, h, mi, se;
-    size_t n = strlen(s);
-    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-        return -1;
-    if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
-        digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
-        return -1;
-    size_t i = 19;
-    if (s[i] == '.') {
-        i++;
-        size_t f = i;
-        while (s[i] >= '0' && s[i] <= '9' && i - f < 9)
-            i++;
-        if (i == f)
-            return -1;
-    }
-    if (s[i] != 'Z' || s[i + 1] != '\0')
-        return -1;
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return -1;
-    /* Days from civil (Howard Hinnant's algorithm). */
-    int yy = mo <= 2 ? y - 1 : y;
-    int era = yy / 400;
-    int yoe = yy - era * 400;
-    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = (int64_t)era * 146097 + doe - 719468;
-    *out = days * 86400 + h * 3600 + mi * 60 + se;
-    return 0;
-}
-
 static void invalid(le_admin_req *r, const char *name)
 {
     char msg[160];
@@ -745,7 +646,7 @@ static int check_signature(le_admin_req *r, const le_conf *cf)
     if (le_admin_require(r, "Timestamp", &ts) != 0)
         return -1;
     int64_t t, now_ms = le_wall_ms(), now = now_ms / 1000;
-    if (parse_timestamp(ts, &t) != 0) {
+    if (le_admin_parse_timestamp(ts, &t) != 0) {
         le_admin_error(r, 400, "InvalidTimeStamp.Format",
                        "Specified time stamp or date value is not well formatted.");
         return -1;
