@@ -175,7 +175,8 @@ static void user_domains(le_admin_req *r)
         le_params_page(r, 3000, 2000, &num, &size) != 0)
         return;
     le_domains_foreach(collect, &q);
-    qsort(q.v, q.n, sizeof(*q.v), by_created);
+    if (q.n)    /* q.v is NULL when nothing matched: qsort(NULL, 0) is UB */
+        qsort(q.v, q.n, sizeof(*q.v), by_created);
     le_jv *body = le_jv_obj();
     le_jv_set_int(body, "PageNumber", num);
     le_jv_set_int(body, "PageSize", size);

@@ -27,6 +27,15 @@
 
 /* ---- block list ---- */
 
+/* SPEC 2: a stream belongs to its play domain. A push domain mapped onto a
+ * play domain names that domain's streams; keyed by the push domain, a
+ * forbid would be listed but would never match a publish. */
+static const char *play_name(const le_domain *d)
+{
+    const le_domain *p = d->edge && d->play ? le_domain_get(d->play) : NULL;
+    return p && !p->edge ? p->name : d->name;
+}
+
 static int stream_params(le_admin_req *r, le_domain **d, const char **app, const char **stream)
 {
     if (le_params_domain(r, "DomainName", d) != 0 || le_admin_require(r, "AppName", app) != 0 ||
@@ -69,7 +78,7 @@ static void forbid(le_admin_req *r)
         le_params_time(r, "ResumeTime", 0, 0, &resume) != 0 ||
         le_params_enum(r, "Oneshot", yesno, "no", &oneshot) != 0 || le_params_store(r) != 0)
         return;
-    int rc = le_blocklist_forbid(d->name, app, stream, resume, strcmp(oneshot, "yes") == 0, caller(r));
+    int rc = le_blocklist_forbid(play_name(d), app, stream, resume, strcmp(oneshot, "yes") == 0, caller(r));
     if (rc == LE_ETOOBIG) {
         le_admin_error(r, 400, "QuotaExceeded.ForbidStream",
                        "The number of forbidden streams of the domain exceeds the limit of 10000.");
@@ -84,7 +93,11 @@ static void resume(le_admin_req *r)
     const char *app, *stream;
     if (stream_params(r, &d, &app, &stream) != 0 || publisher_type(r, 0) != 0 || le_params_store(r) != 0)
         return;
-    le_blocklist_resume(d->name, app, stream, caller(r));   /* resuming a free stream is a no-op */
+    /* Resuming a free stream is a no-op. The push domain's own key: an
+     * entry written before forbids were keyed by the play domain. */
+    if (le_blocklist_resume(play_name(d), app, stream, caller(r)) == LE_ENOTFOUND &&
+        strcmp(play_name(d), d->name) != 0)
+        le_blocklist_resume(d->name, app, stream, caller(r));
     le_admin_reply(r, le_jv_obj());
 }
 
@@ -95,7 +108,7 @@ static void block_list(le_admin_req *r)
     if (le_params_domain(r, "DomainName", &d) != 0 || le_params_page(r, 3000, 2000, &num, &size) != 0)
         return;
     le_block **v;
-    size_t n = le_blocklist_list(d->name, &v);
+    size_t n = le_blocklist_list(play_name(d), &v);
     le_jv *body = le_jv_obj();
     le_jv_set_str(body, "DomainName", d->name);
     le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, "StreamUrls"), "StreamUrl");
@@ -130,7 +143,7 @@ static query *query_new(le_admin_req *r, le_domain *d, int kind)
     query *q = le_xcalloc(1, sizeof(*q));
     q->r = r;
     q->kind = kind;
-    snprintf(q->domain, sizeof(q->domain), "%s", d->name);
+    snprintf(q->domain, sizeof(q->domain), "%s", play_name(d));   /* records carry the play domain */
     q->app = le_admin_param(r, "AppName");
     q->stream = le_admin_param(r, "StreamName");
     if (q->app && !*q->app)

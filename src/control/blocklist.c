@@ -208,10 +208,13 @@ int le_blocklist_resume(const char *domain, const char *app, const char *stream,
 {
     char key[800];
     mkkey(key, sizeof(key), domain, app, stream);
-    if (!del(key))
-        return LE_ENOTFOUND;
+    int had = del(key);
+    /* Redis and the other nodes are told even when our copy lacks the entry
+     * (an event we missed): resuming must never leave a stream blocked. */
     le_store_write("HDEL %s %s", hkey, key);
     le_control_publish_event("unblock %s", key);
+    if (!had)
+        return LE_ENOTFOUND;
     le_blocklist_history(domain, app, stream, "resume", client_ip);
     return LE_OK;
 }
