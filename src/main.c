@@ -2,7 +2,9 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "node.h"
+#include "timeshift/timeshift.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,10 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: livedge [-c FILE] [-t] [-V] [-h]\n"
+    fprintf(f, "usage: livedge [-c FILE] [-t] [--reindex] [-V] [-h]\n"
                "  -c FILE  configuration file (default: embedded defaults)\n"
                "  -t       check the configuration and exit (0 ok, 1 error)\n"
+               "  --reindex  rebuild the time-shift index from the files under data_dir, then exit\n"
                "  -V       print the version and exit\n"
                "  -h       this help\n");
 }
@@ -20,9 +23,11 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int test_only = 0, opt;
-    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+    int test_only = 0, reindex = 0, opt;
+    static const struct option longopts[] = { { "reindex", no_argument, NULL, 'R' }, { NULL, 0, NULL, 0 } };
+    while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'R': reindex = 1; break;
         case 'c': path = optarg; break;
         case 't': test_only = 1; break;
         case 'V': printf("livedge %s\n", PACKAGE_VERSION); return 0;
@@ -47,6 +52,11 @@ int main(int argc, char **argv)
         printf("livedge: configuration %s is ok\n", path ? path : "(embedded defaults)");
         le_conf_free(conf);
         return 0;
+    }
+    if (reindex) {
+        int rc = le_timeshift_reindex(conf);
+        le_conf_free(conf);
+        return rc;
     }
     if (le_node_start(conf, path, err, sizeof(err)) != 0) {
         le_error("node", "cannot start: %s", err);
