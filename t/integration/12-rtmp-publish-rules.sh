@@ -1,2 +1,89 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# 12-rtmp-publish-rules: a second publisher on a live stream is refused with
+# NetStream.Publish.BadName (SPEC 3) without disturbing the first; audio-only
+# and video-only streams play back; a publisher silent for 3 s is replaced.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+# shellcheck source=t/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+le_require_daemon
+le_require_tool ffmpeg ffprobe rtmpdump python3
+le_start || le_abort "livedge did not start"
+
+# ---- a second publisher while the first is active --------------------------------
+LE_PUB_SECS=60 le_publish dup
+pub1=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "first publisher on live/dup is live" || diag "$(cat "$LE_PUB_LOG")"
+le_player dup "$LE_DIR/dup-player.flv"
+player=$LE_PLAYER_PID
+le_wait_for 10 le_size_gt "$LE_DIR/dup-player.flv" 20000
+ok $? "a player of live/dup receives data"
+
+mark=$(le_log_lines)
+LE_PUB_SECS=30 le_publish dup
+pub2=$LE_PUB_PID
+if le_wait_exit "$pub2" 10; then
+    ok 0 "the second publisher is turned away within 10 s"
+    cmp_ok "$LE_EXIT_RC" -ne 0 "the second publisher's ffmpeg exits non-zero"
+else
+    ok 1 "the second publisher is turned away within 10 s"
+    skip 1 "second publisher's exit status"
+    le_kill "$pub2"
+fi
+diag "second publisher said: $(grep -v '^$' "$LE_PUB_LOG" | tail -n 2)"
+line=$(le_wait_log 'badname|refus|reject|already' 5 "$mark")
+ok $? "the daemon log records the refusal" && diag "$line"
+size=$(le_file_size "$LE_DIR/dup-player.flv")
+le_wait_for 5 le_size_gt "$LE_DIR/dup-player.flv" $((size + 20000))
+ok $? "the first publisher's player keeps receiving after the refusal"
+le_alive "$pub1"; ok $? "the first publisher is still connected"
+le_alive "$player"; ok $? "its player is still connected"
+le_kill "$player" "$pub1"
+
+# ---- audio-only and video-only streams ---------------------------------------------------
+LE_PUB_SECS=30 le_publish_audio aonly
+apub=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "ffmpeg publishes an audio-only stream" || diag "$(cat "$LE_PUB_LOG")"
+probe=$(le_probe aonly)
+is "$(grep -c . <<<"$probe")" 1 "audio-only: ffprobe finds one stream" || diag "$probe"
+like "$probe" '(^|\|)codec_name=aac(\||$)' "audio-only: it is aac"
+le_dump aonly "$LE_DIR/aonly.flv" 3
+cmp_ok "$(le_count_frames "$LE_DIR/aonly.flv" a)" -ge 25 "audio-only: rtmpdump gets audio packets"
+le_kill "$apub"
+
+LE_PUB_SECS=30 le_publish_video vonly
+vpub=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "ffmpeg publishes a video-only stream" || diag "$(cat "$LE_PUB_LOG")"
+probe=$(le_probe vonly)
+is "$(grep -c . <<<"$probe")" 1 "video-only: ffprobe finds one stream" || diag "$probe"
+like "$probe" '(^|\|)codec_name=h264(\||$)' "video-only: it is h264"
+le_dump vonly "$LE_DIR/vonly.flv" 3
+cmp_ok "$(le_count_frames "$LE_DIR/vonly.flv" v)" -ge 25 "video-only: rtmpdump gets video frames"
+le_kill "$vpub"
+
+# ---- a silent publisher is replaced after 3 s (publish_takeover idle) ----------------
+LE_PUB_SECS=60 le_publish take
+old=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "first publisher on live/take is live" || diag "$(cat "$LE_PUB_LOG")"
+kill -STOP "$old"
+sleep 4.5
+LE_PUB_SECS=60 le_publish take
+new=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "a new publisher replaces the one silent for over 3 s" || diag "$(cat "$LE_PUB_LOG")"
+sleep 1
+le_alive "$new"; ok $? "the new publisher stays connected"
+probe=$(le_probe take)
+like "$probe" 'codec_name=h264' "live/take plays the new publisher's stream"
+kill -CONT "$old"
+le_wait_exit "$old" 10
+ok $? "the replaced publisher's connection was closed (its ffmpeg exits after SIGCONT)"
+le_kill "$old" "$new"
+
+le_alive_ok "livedge still running"
+le_stop
+done_testing

@@ -1,2 +1,153 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# 13-rtmp-bad-input: hostile and broken RTMP clients (python3 sockets) against a
+# node with a live publisher and player. Each bad client must be closed within
+# a bounded time and leave a log line, and the node must keep serving: the
+# player's file keeps growing and a new play works.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+# shellcheck source=t/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+le_require_daemon
+le_require_tool ffmpeg ffprobe rtmpdump python3
+LE_EXTRA_CONF='handshake_timeout 2s;
+rtmp_max_message 1m;'
+le_start || le_abort "livedge did not start"
+
+cat >"$LE_DIR/bad.py" <<'PY'
+# bad.py PORT CASE BOUND_S: plays one broken client, then waits up to BOUND_S
+# for the server to close. Prints "eof|reset|open|sent ELAPSED_MS LOCAL_PORT".
+import os, socket, struct, sys, time
+
+port, case, bound = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+lport = s.getsockname()[1]
+
+def out(res, t0):
+    print("%s %d %d" % (res, (time.monotonic() - t0) * 1000, lport))
+    sys.exit(0)
+
+def recv_exact(n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            raise EOFError("server closed during the handshake")
+        buf += d
+    return buf
+
+def handshake():
+    # Simple handshake: C1 = time, zero, random; C2 echoes S1.
+    s.sendall(b"\x03" + struct.pack(">II", 0, 0) + os.urandom(1528))
+    s1 = recv_exact(1 + 1536 + 1536)[1:1537]
+    s.sendall(s1)
+
+def chunks(csid, mtype, payload, length=None, chunk=128):
+    # fmt 0 header on chunk stream csid (2..63), fmt 3 continuations.
+    n = len(payload) if length is None else length
+    b = bytes([csid]) + (0).to_bytes(3, "big") + n.to_bytes(3, "big") + bytes([mtype]) + struct.pack("<I", 0)
+    for i in range(0, len(payload), chunk):
+        if i:
+            b += bytes([0xC0 | csid])
+        b += payload[i:i + chunk]
+    return b
+
+def amf_str(v):
+    return struct.pack(">H", len(v)) + v
+
+def deep_connect(depth):
+    p = b"\x02" + amf_str(b"connect") + b"\x00" + struct.pack(">d", 1.0) + b"\x03"
+    p += (amf_str(b"a") + b"\x03") * depth
+    p += b"\x00\x00\x09" * (depth + 1)
+    return p
+
+def wait_close(t0):
+    s.settimeout(0.1)
+    while time.monotonic() - t0 < bound:
+        try:
+            if not s.recv(65536):
+                out("eof", t0)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            out("reset", t0)
+    out("open", t0)
+
+t0 = time.monotonic()
+try:
+    if case == "garbage":
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: x\r\n\r\n" + b"x" * 1600)
+    elif case == "silent":
+        pass
+    else:
+        handshake()
+        t0 = time.monotonic()
+        if case == "fmt1":
+            # fmt 1 (no stream id) on chunk stream 5, which never had a fmt 0.
+            s.sendall(bytes([0x40 | 5]) + (0).to_bytes(3, "big") + (16).to_bytes(3, "big") + b"\x14" + b"\x00" * 16)
+        elif case == "chunk0":
+            s.sendall(chunks(2, 1, struct.pack(">I", 0)))
+        elif case == "chunkhigh":
+            s.sendall(chunks(2, 1, struct.pack(">I", 0x80000000)))
+        elif case == "huge":
+            s.sendall(chunks(3, 0x14, b"\x02" + amf_str(b"connect") + b"\x00" * 100, length=0xFFFFFF))
+        elif case == "deep":
+            s.sendall(chunks(3, 0x14, deep_connect(10000)))
+        elif case == "truncated":
+            s.sendall(chunks(3, 0x14, b"\x02" + amf_str(b"connect") + b"\x00" * 40, length=1000))
+            s.close()
+            out("sent", t0)
+except (EOFError, ConnectionResetError, BrokenPipeError, socket.timeout) as e:
+    print("# " + str(e), file=sys.stderr)
+    out("reset", t0)
+wait_close(t0)
+PY
+
+LE_PUB_SECS=180 le_publish bad
+pub=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "ffmpeg publishes live/bad" || diag "$(cat "$LE_PUB_LOG")"
+le_player bad "$LE_DIR/player.flv"
+player=$LE_PLAYER_PID
+le_wait_for 10 le_size_gt "$LE_DIR/player.flv" 20000
+ok $? "an rtmpdump player of live/bad receives data"
+
+LOG_RE='error|invalid|bad|malformed|illegal|unexpected|unknown|unsupported|refus|reject|too (large|long|big|deep)|exceed|limit|overflow|depth|nest|timeout|timed out|clos|drop|disconnect|protocol'
+
+# bad_case CASE MAX_MS DESC: one bad client; the server must close it within
+# MAX_MS (0: we close first), log a line, and keep serving.
+bad_case() {
+    local case=$1 max=$2 desc=$3 mark size res what ms lport line
+    sleep 0.5
+    mark=$(le_log_lines)
+    size=$(le_file_size "$LE_DIR/player.flv")
+    res=$(timeout 30 "$LE_PY" "$LE_DIR/bad.py" "$LE_RTMP_PORT" "$case" $(( max / 1000 + 3 )) 2>>"$LE_DIR/bad.err")
+    read -r what ms lport <<<"$res"
+    if [ "$max" = 0 ]; then
+        is "$what" sent "$desc: sent, then closed by the client"
+    else
+        like "$what" '^(eof|reset)$' "$desc: the server closes the connection (${ms:-?} ms)" &&
+            cmp_ok "${ms:-999999}" -le "$max" "$desc: ... within $max ms"
+    fi
+    line=$(le_wait_log "127\.0\.0\.1:$lport([^0-9]|$)|port $lport([^0-9]|$)|$LOG_RE" 3 "$mark")
+    ok $? "$desc: the daemon logs it" && diag "log: $line"
+    le_wait_for 5 le_size_gt "$LE_DIR/player.flv" $((size + 10000))
+    ok $? "$desc: the player keeps receiving"
+    like "$(le_probe bad)" 'codec_name=h264' "$desc: a new play works afterwards"
+}
+
+bad_case garbage   3000 "an HTTP request instead of a handshake"
+bad_case fmt1      3000 "a fmt 1 chunk on a chunk stream never started"
+bad_case chunk0    3000 "SetChunkSize 0"
+bad_case chunkhigh 3000 "SetChunkSize 0x80000000"
+bad_case huge      3000 "a message header declaring 0xFFFFFF bytes (limit 1m)"
+bad_case deep      3000 "an AMF0 connect nested 10,000 objects deep"
+bad_case truncated 0    "a truncated chunk, then close"
+bad_case silent    3500 "a client that never speaks (handshake_timeout 2s)"
+
+le_alive "$player"; ok $? "the player stayed connected throughout"
+le_alive "$pub"; ok $? "the publisher stayed connected throughout"
+le_kill "$player" "$pub"
+cmp_ok "$(le_count_frames "$LE_DIR/player.flv" v)" -ge 250 "the player's file decodes (>= 250 frames)"
+le_alive_ok "livedge still running"
+le_stop
+done_testing
