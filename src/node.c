@@ -48,8 +48,8 @@ static le_conf *conf;
 static char *conf_path;
 static retired *retired_confs;
 static le_node_stats stats;
-static struct event *tick_ev, *sig_hup, *sig_term, *sig_int, *stop_ev;
-static uint64_t watchdog_usec, last_watchdog_ms;
+static struct event *tick_ev, *watchdog_ev, *sig_hup, *sig_term, *sig_int, *stop_ev;
+static uint64_t watchdog_usec;
 static int stopping;
 static uint64_t stop_began_ms;
 
@@ -128,13 +128,16 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     le_blocklist_tick();
     le_cluster_tick();
     le_stream_gc(STREAM_IDLE_GC_MS);
-    if (watchdog_usec) {
-        uint64_t now = le_mono_ms();
-        if (now - last_watchdog_ms >= watchdog_usec / 2000) {
-            le_sd_notify("WATCHDOG=1");
-            last_watchdog_ms = now;
-        }
-    }
+}
+
+/* Its own timer at half of WatchdogSec, as sd_watchdog_enabled(3) advises:
+ * the 1 s tick could leave a gap of up to a whole tick more. */
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    le_sd_notify("WATCHDOG=1");
 }
 
 /* Polls every 100 ms after SIGTERM: the loop ends once the callbacks are
@@ -225,7 +228,9 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_sd_notify("READY=1");
     if (watchdog_usec) {
         le_sd_notify("WATCHDOG=1");
-        last_watchdog_ms = le_mono_ms();
+        watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, NULL);
+        struct timeval half = { (time_t)(watchdog_usec / 2000000), (suseconds_t)(watchdog_usec / 2 % 1000000) };
+        event_add(watchdog_ev, &half);
     }
     return 0;
 }
@@ -251,7 +256,7 @@ void le_node_free(void)
     le_cluster_free();
     le_domains_free();
     le_store_stop();
-    struct event *evs[] = { tick_ev, sig_hup, sig_term, sig_int, stop_ev };
+    struct event *evs[] = { tick_ev, watchdog_ev, sig_hup, sig_term, sig_int, stop_ev };
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
