@@ -11,16 +11,32 @@ le_require_tool ffmpeg ffprobe rtmpdump python3
 le_start || le_abort "livedge did not start"
 
 # ---- a player joining in the middle of a 2 s GOP -------------------------------
-# Keyframes at 0, 2, 4 s (-g 50 at 25 fps, no scene-cut keyframes); joining
-# once 3 s are sent (progress is written every 0.1 s, polled every 0.2 s:
-# 3.0-3.4 s) is 1-1.4 s into a GOP.
-LE_PUB_SECS=40 le_publish gop -g 50 -keyint_min 50 -sc_threshold 0
-le_wait_publishing "$LE_PUB_PROGRESS" 15
+# Keyframes at media time 0, 2, 4 s... (-g 50 at 25 fps, no scene-cut
+# keyframes). The player joins about 1 s into a GOP: J is the publisher's
+# media time when the player's first bytes arrive, E when it is stopped.
+LE_PUB_SECS=60 le_publish gop -g 50 -keyint_min 50 -sc_threshold 0
+gop_progress=$LE_PUB_PROGRESS
+le_wait_publishing "$gop_progress" 15
 ok $? "ffmpeg publishes live/gop with a 2 s GOP" || diag "$(cat "$LE_PUB_LOG")"
-le_wait_for 15 le__progress_past "$LE_PUB_PROGRESS" 3000000
-t0=$(le_now_ms)
-le_dump gop "$LE_DIR/late.flv" 3
-wall=$(( $(le_now_ms) - t0 ))
+mid_gop() {
+    local us; us=$(le_pub_time_us "$gop_progress")
+    [ "${us:-0}" -ge 2500000 ] && [ $((us % 2000000)) -ge 800000 ] && [ $((us % 2000000)) -le 1200000 ]
+}
+J=0; E=0; dump=
+for attempt in 1 2 3; do
+    le_wait_for 10 mid_gop || break
+    rm -f "$LE_DIR/late.flv"
+    le_bg dump rtmpdump -q -v -m 10 -r "$(le_url gop)" -o "$LE_DIR/late.flv"
+    le_wait_for 5 le_size_gt "$LE_DIR/late.flv" 0
+    J=$(le_pub_time_us "$gop_progress")
+    sleep 3
+    E=$(le_pub_time_us "$gop_progress")
+    kill -INT "$dump" 2>/dev/null
+    le_wait_exit "$dump" 5 || le_kill "$dump"
+    pos=$(( J % 2000000 ))
+    [ "$pos" -ge 600000 ] && [ "$pos" -le 1900000 ] && break
+    diag "attempt $attempt joined at $((J / 1000)) ms, too near a keyframe: again"
+done
 
 flags=$(timeout 30 ffprobe -v error -select_streams v:0 -show_entries packet=flags \
     -of csv=p=0 "$LE_DIR/late.flv" 2>/dev/null)
@@ -32,14 +48,16 @@ unlike "$errs" 'non-existing PPS|no frame|Missing reference|decode_slice_header 
 unlike "$errs" 'Audio object type|channel element|Number of bands|Input buffer exhausted|decoding for stream 1 failed' \
     "late joiner: audio decodes (AAC sequence header present)"
 cmp_ok "$(le_count_frames "$LE_DIR/late.flv" a)" -ge 25 "late joiner: audio packets arrive"
-# With the GOP cache the player gets the 1-1.4 s since the last keyframe at
-# once, so the dump spans more media time than it took (about wall + 1 s);
-# waiting for the next keyframe instead would make it span less (wall - 0.6 s).
+# With the GOP cache the dump starts at the keyframe before the join (J - 0.6
+# s or earlier); waiting for the next keyframe would start it after J. The
+# start is estimated from the end, E, and the media time the dump spans, so
+# it holds whether or not the node rebases timestamps per player.
 span=$(timeout 30 ffprobe -v error -select_streams v:0 -show_entries packet=pts_time \
     -of csv=p=0 "$LE_DIR/late.flv" 2>/dev/null | awk 'NF && $1 != "N/A" {
         if (first == "") first = $1; last = $1 } END { printf "%d", (last - first) * 1000 }')
-cmp_ok "${span:-0}" -gt $(( wall + 300 )) \
-    "late joiner: the cached GOP arrives at once (${span:-0} ms of video in a ${wall} ms dump)"
+est=$(( E / 1000 - ${span:-0} ))
+cmp_ok "$est" -le $(( J / 1000 - 100 )) \
+    "late joiner: the cached GOP arrives at once (the dump starts at media time ~$est ms, the player joined at $((J / 1000)) ms)"
 
 # ---- two players at once -----------------------------------------------------------
 p1=; p2=

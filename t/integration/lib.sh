@@ -136,9 +136,9 @@ le_skip_all() {
 # developer's machine and fails it in CI (STYLE.md, Tests).
 le_missing() {
     if [ "${CI:-}" = true ]; then
-        if [ -n "$LE_T_HEADER_DONE" ]; then le_abort "$* (CI=true: a missing tool is a failure)"; fi
+        if [ -n "$LE_T_HEADER_DONE" ]; then le_abort "$* (CI=true: a missing prerequisite is a failure)"; fi
         echo "1..1"; LE_T_PLANNED=1; LE_T_NUM=1; LE_T_FAILED=1
-        echo "not ok 1 - $* (CI=true: a missing tool is a failure)"
+        echo "not ok 1 - $* (CI=true: a missing prerequisite is a failure)"
         exit 0
     fi
     if [ -n "$LE_T_HEADER_DONE" ]; then
@@ -544,9 +544,16 @@ le_wait_publishing() {
 }
 le__progress_past() {
     local us
-    us=$(grep -E '^out_time_(us|ms)=' "$1" 2>/dev/null | tail -n 1 | cut -d= -f2)
-    case $us in ''|*[!0-9]*) return 1 ;; esac
+    us=$(le_pub_time_us "$1")
     [ "$us" -ge "$2" ]
+}
+# le_pub_time_us PROGRESS_FILE: the media time (us) ffmpeg has sent so far,
+# updated every 0.1 s; 0 before the first report.
+le_pub_time_us() {
+    local us
+    us=$(grep -E '^out_time_us=' "$1" 2>/dev/null | tail -n 1 | cut -d= -f2)
+    case $us in ''|*[!0-9]*) us=0 ;; esac
+    echo "$us"
 }
 
 # le_dump NAME FILE SECONDS: rtmpdump (librtmp, simple handshake) plays NAME
