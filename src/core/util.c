@@ -215,10 +215,19 @@ int le_parse_utc(const char *s, int64_t *ms)
     for (int i = 0; i < 19; i++)
         if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && (s[i] < '0' || s[i] > '9'))
             return -1;
+    int64_t secs = le_civil_secs(y, mo, d, h, mi, se);
+    if (secs < 0)
+        return -1;
+    *ms = secs * 1000;
+    return 0;
+}
+
+int64_t le_civil_secs(int y, int mo, int d, int h, int mi, int se)
+{
     static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
-        h > 23 || mi > 59 || se > 59)
+        h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
         return -1;
     struct tm tm = { 0 };
     tm.tm_year = y - 1900;
@@ -227,8 +236,7 @@ int le_parse_utc(const char *s, int64_t *ms)
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = se;
-    *ms = (int64_t)timegm(&tm) * 1000;
-    return 0;
+    return (int64_t)timegm(&tm);
 }
 
 char *le_fmt_utc(int64_t ms, char out[21])

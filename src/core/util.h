@@ -28,6 +28,9 @@ int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus);
 /* UTC "YYYY-MM-DDThh:mm:ssZ" (the OpenAPI time format) <-> unix ms.
  * Parse returns -1 for anything else, including impossible dates. */
 int le_parse_utc(const char *s, int64_t *ms);
+/* Unix seconds of a UTC civil time; -1 if it is no real date (Feb 30...)
+ * or before 1970. */
+int64_t le_civil_secs(int y, int mo, int d, int h, int mi, int se);
 char *le_fmt_utc(int64_t ms, char out[21]);
 
 /* Duration with optional s/m/h/d suffix (default seconds, "ms" allowed). */

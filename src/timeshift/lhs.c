@@ -30,19 +30,7 @@ static int64_t human_secs(const char *s)
     int y, mo, d, h, mi, se;
     if (sscanf(s, "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) != 6)
         return -1;
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 ||
-        mi > 59 || se > 59)
-        return -1;
-    struct tm tm = { 0 };
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    return (int64_t)timegm(&tm);
+    return le_civil_secs(y, mo, d, h, mi, se);
 }
 
 int le_lhs_time(const char *key, const char *val, char *type, size_t typesz, int64_t *ms,
