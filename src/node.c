@@ -140,6 +140,42 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
     le_sd_notify("WATCHDOG=1");
 }
 
+/* /metrics: the node's own counters (SPEC 7). */
+static void node_metrics(le_buf *out)
+{
+    const le_store_stats *ss = le_store_get_stats();
+    le_buf_printf(out,
+        "# TYPE livedge_connections gauge\n"
+        "livedge_connections{protocol=\"rtmp\"} %llu\n"
+        "livedge_connections{protocol=\"http\"} %llu\n"
+        "# TYPE livedge_connections_accepted_total counter\n"
+        "livedge_connections_accepted_total %llu\n"
+        "# TYPE livedge_streams_live gauge\n"
+        "livedge_streams_live %zu\n"
+        "# TYPE livedge_bytes_in_total counter\n"
+        "livedge_bytes_in_total %llu\n"
+        "# TYPE livedge_bytes_out_total counter\n"
+        "livedge_bytes_out_total %llu\n"
+        "# TYPE livedge_players_dropped_total counter\n"
+        "livedge_players_dropped_total %llu\n"
+        "# TYPE livedge_bad_clients_total counter\n"
+        "livedge_bad_clients_total %llu\n"
+        "# TYPE livedge_redis_up gauge\n"
+        "livedge_redis_up %d\n"
+        "# TYPE livedge_redis_writes_queued gauge\n"
+        "livedge_redis_writes_queued %llu\n"
+        "# TYPE livedge_redis_writes_dropped_total counter\n"
+        "livedge_redis_writes_dropped_total %llu\n"
+        "# TYPE livedge_redis_reconnects_total counter\n"
+        "livedge_redis_reconnects_total %llu\n",
+        (unsigned long long)stats.conns_rtmp, (unsigned long long)stats.conns_http,
+        (unsigned long long)stats.conns_total, le_stream_count_live(),
+        (unsigned long long)stats.bytes_in, (unsigned long long)stats.bytes_out,
+        (unsigned long long)stats.players_dropped, (unsigned long long)stats.bad_clients,
+        le_store_connected(), (unsigned long long)ss->writes_queued_now,
+        (unsigned long long)ss->writes_dropped, (unsigned long long)ss->connects);
+}
+
 /* Polls every 100 ms after SIGTERM: the loop ends once the callbacks are
  * done (but not before STOP_MIN_MS, the moment outstanding writes get), or
  * at STOP_NOTIFY_MS whatever is left (le_notify_free logs it). */
@@ -204,6 +240,7 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     if (le_timeshift_init(err, errlen) != 0)
         return -1;
     le_actions_register_all();
+    le_admin_add_metrics(node_metrics);
     if (le_rtmp_listen(base, conf->rtmp_listen, err, errlen) != 0)
         return -1;
     if (le_http_listen(base, conf->http_listen, err, errlen) != 0)
