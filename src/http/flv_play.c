@@ -144,7 +144,7 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     flv_player *pl = le_xcalloc(1, sizeof(*pl));
     pl->c = c;
     pl->out = le_http_conn_output(c);
-    le_pacer_init(&pl->pace, pl->out);
+    le_pacer_init(&pl->pace, pl->out, le_http_conn_fd(c));
     pl->chunked = chunked;
     pl->sub.ops = &player_ops;
     pl->sub.ctx = pl;

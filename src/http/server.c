@@ -84,6 +84,7 @@ static void process(le_http_conn *c);
 /* ---- small helpers ---- */
 
 struct evbuffer *le_http_conn_output(le_http_conn *c) { return bufferevent_get_output(c->bev); }
+int le_http_conn_fd(le_http_conn *c) { return (int)bufferevent_getfd(c->bev); }
 uint64_t le_http_conn_id(const le_http_conn *c) { return c->id; }
 const char *le_http_conn_peer(const le_http_conn *c) { return c->peer; }
 int le_http_conn_closing(const le_http_conn *c) { return c->closing; }

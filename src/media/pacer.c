@@ -19,14 +19,20 @@ static void tick(evutil_socket_t fd, short what, void *arg)
         list = e->next;
         e->next = NULL;
         e->dirty = 0;
-        evbuffer_add_buffer(e->out, e->pending);
+        /* Nothing queued ahead: one writev now. An error (EAGAIN, or a dead
+         * peer) leaves the bytes for the socket layer, which reports it. */
+        if (e->fd >= 0 && evbuffer_get_length(e->out) == 0)
+            evbuffer_write(e->pending, e->fd);
+        if (evbuffer_get_length(e->pending))
+            evbuffer_add_buffer(e->out, e->pending);
     }
 }
 
-void le_pacer_init(le_pacer_ent *e, struct evbuffer *out)
+void le_pacer_init(le_pacer_ent *e, struct evbuffer *out, int fd)
 {
     e->pending = evbuffer_new();
     e->out = out;
+    e->fd = fd;
     e->next = NULL;
     e->dirty = 0;
 }

@@ -498,7 +498,7 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->sub.ops = &player_ops;
     c->sub.ctx = c;
     c->sub.is_player = 1;
-    le_pacer_init(&c->pace, bufferevent_get_output(c->bev));
+    le_pacer_init(&c->pace, bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
     c->replaying = 1;
     le_stream_attach(st, &c->sub);
     c->replaying = 0;
