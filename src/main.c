@@ -5,7 +5,6 @@
 #include "timeshift/timeshift.h"
 
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +39,6 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-
-    /* Fan-out frees and reallocates small buffers at a high rate; glibc's
-     * default trimming then returns and re-grows the heap with brk, whose
-     * TLB shootdowns cost ~20% of CPU per delivered GB at 1000 players
-     * (docs/BENCHMARKS.md). Keep up to 32 MiB of free heap instead. */
-    mallopt(M_TRIM_THRESHOLD, 32 << 20);
 
     char err[512] = "";
     le_conf *conf = path ? le_conf_load(path, err, sizeof(err)) : le_conf_defaults();

@@ -224,7 +224,10 @@ if nm -D "$LE_BIN" 2>/dev/null | grep -q __asan_init; then
     # flood's peak stays in VmRSS, so the baseline is measured after it.
     cmp_ok "$(( rss2 - rss1 ))" -le 4096 "VmRSS does not grow on a repeat flood ($(( (rss2 - rss1) / 1024 )) MiB; sanitizer build: the first flood is the baseline, $(( (rss1 - rss0) / 1024 )) MiB over the pre-flood figure)"
 else
-    cmp_ok "$(( rss2 - rss0 ))" -le 10240 "VmRSS is back within 10 MiB of the pre-flood baseline ($(( (rss2 - rss0) / 1024 )) MiB over)"
+    # glibc keeps some freed heap in its free lists: a leak shows as growth
+    # on the repeat; the distance to the baseline only bounds what is kept.
+    cmp_ok "$(( rss2 - rss1 ))" -le 4096 "VmRSS does not grow on a repeat flood ($(( (rss2 - rss1) / 1024 )) MiB)"
+    cmp_ok "$(( rss2 - rss0 ))" -le 16384 "VmRSS is back within 16 MiB of the pre-flood baseline ($(( (rss2 - rss0) / 1024 )) MiB over)"
 fi
 le_alive_ok
 
