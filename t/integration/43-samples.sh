@@ -8,6 +8,8 @@
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/admin.sh
+. "$(dirname "$0")/admin.sh"
 
 le_require_daemon
 le_require_tool ffmpeg rtmpdump python3 curl redis-server
@@ -15,17 +17,7 @@ le_require_tool ffmpeg rtmpdump python3 curl redis-server
 LE_WAIT_PORTS="rtmp http admin"
 le_start || le_abort "livedge did not start"
 
-api() {
-    local action=$1 kv out
-    shift
-    local -a args=(--data-urlencode "Action=$action" --data-urlencode "Format=JSON")
-    for kv in "$@"; do args+=(--data-urlencode "$kv"); done
-    out=$(curl -s -G --max-time 10 -w '\n%{http_code}' "${args[@]}" "http://127.0.0.1:$LE_ADMIN_PORT/")
-    API_CODE=${out##*$'\n'}
-    API_BODY=${out%$'\n'*}
-}
-j() { printf '%s' "$1" | "$LE_PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); r=eval(sys.argv[1]); print(r if isinstance(r,str) else json.dumps(r))' "$2" 2>/dev/null; }
-utc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }   # at EPOCH: UTC in the API format
 
 t0=$(date +%s)
 LE_PUB_SECS=120 le_publish smp
@@ -41,12 +33,12 @@ turn=$(( (now / 60 + 1) * 60 ))
 [ $(( turn - now )) -lt 8 ] && turn=$(( turn + 60 ))
 while [ "$(date +%s)" -lt $(( turn + 4 )) ]; do sleep 1; done
 sampled_minute=$turn   # a sample is labelled with the instant it is taken: the turn
-diag "minute sampled: $(utc "$sampled_minute")"
+diag "minute sampled: $(at "$sampled_minute")"
 
 api DescribeLiveStreamHistoryUserNum "DomainName=$LE_DOMAIN" AppName=live StreamName=smp \
-    "StartTime=$(utc $(( t0 - 120 )))" "EndTime=$(utc "$(date +%s)")"
+    "StartTime=$(at $(( t0 - 120 )))" "EndTime=$(at "$(date +%s)")"
 is "$API_CODE" 200 "DescribeLiveStreamHistoryUserNum answers" || diag "$API_BODY"
-users=$(j "$API_BODY" "max([e['UserNum'] for e in d['LiveStreamUserNumInfos']['LiveStreamUserNumInfo'] if e['StreamTime']=='$(utc "$sampled_minute")'] or [-1])")
+users=$(j "$API_BODY" "max([e['UserNum'] for e in d['LiveStreamUserNumInfos']['LiveStreamUserNumInfo'] if e['StreamTime']=='$(at "$sampled_minute")'] or [-1])")
 is "$users" 2 "the sampled minute counts the two RTMP players" || diag "$API_BODY"
 n=$(j "$API_BODY" "len(d['LiveStreamUserNumInfos']['LiveStreamUserNumInfo'])")
 cmp_ok "${n:-0}" -ge 2 "one point per minute of the window ($n)"
@@ -54,10 +46,10 @@ first=$(j "$API_BODY" "d['LiveStreamUserNumInfos']['LiveStreamUserNumInfo'][0]['
 is "$first" true "newest minute first"
 
 api DescribeLiveStreamBitRateData "DomainName=$LE_DOMAIN" AppName=live StreamName=smp \
-    "StartTime=$(utc $(( t0 - 120 )))" "EndTime=$(utc "$(date +%s)")"
+    "StartTime=$(at $(( t0 - 120 )))" "EndTime=$(at "$(date +%s)")"
 is "$API_CODE" 200 "DescribeLiveStreamBitRateData answers" || diag "$API_BODY"
-fps=$(j "$API_BODY" "[e for e in d['FrameRateAndBitRateInfos']['FrameRateAndBitRateInfo'] if e['Time']=='$(utc "$sampled_minute")'][0]['VideoFrameRate']")
-rate=$(j "$API_BODY" "[e for e in d['FrameRateAndBitRateInfos']['FrameRateAndBitRateInfo'] if e['Time']=='$(utc "$sampled_minute")'][0]['BitRate']")
+fps=$(j "$API_BODY" "[e for e in d['FrameRateAndBitRateInfos']['FrameRateAndBitRateInfo'] if e['Time']=='$(at "$sampled_minute")'][0]['VideoFrameRate']")
+rate=$(j "$API_BODY" "[e for e in d['FrameRateAndBitRateInfos']['FrameRateAndBitRateInfo'] if e['Time']=='$(at "$sampled_minute")'][0]['BitRate']")
 url=$(j "$API_BODY" "d['FrameRateAndBitRateInfos']['FrameRateAndBitRateInfo'][0]['StreamUrl']")
 "$LE_PY" -c "import sys; sys.exit(0 if 15 <= float('${fps:-0}') <= 35 else 1)" 2>/dev/null
 ok $? "the sample's video frame rate is about 25 ($fps)"
@@ -71,10 +63,10 @@ is "$API_CODE $(j "$API_BODY" "len(d['FrameRateAndBitRateInfos']['FrameRateAndBi
 
 # Parameter checks.
 api DescribeLiveStreamHistoryUserNum "DomainName=$LE_DOMAIN" AppName=live StreamName=smp \
-    "StartTime=$(utc $(( t0 - 2 * 86400 )))" "EndTime=$(utc "$t0")"
+    "StartTime=$(at $(( t0 - 2 * 86400 )))" "EndTime=$(at "$t0")"
 is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidParameter" "a window over one day is refused"
 api DescribeLiveStreamHistoryUserNum "DomainName=$LE_DOMAIN" AppName=live \
-    "StartTime=$(utc $(( t0 - 60 )))" "EndTime=$(utc "$t0")"
+    "StartTime=$(at $(( t0 - 60 )))" "EndTime=$(at "$t0")"
 is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 MissingParameter" "StreamName is required"
 api DescribeLiveStreamBitRateData "DomainName=$LE_DOMAIN" "StartTime=2026-13-01T00:00:00Z"
 is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidParameter" "a bad time format is refused"

@@ -177,8 +177,9 @@ static void test_depth(void)
     le_jv_to_json(v, &b);
     ok(b.len < 600 && b.len > 0, "rendering a too-deep tree is bounded (%zu bytes)", b.len);
     le_buf_free(&b);
+    ok(v && v->type == LE_JV_ARR && v->n == 1 && v->first->type == LE_JV_ARR,
+       "the deep tree has the parsed shape: an array holding one array");
     le_jv_free(v);   /* iterative: no stack overflow */
-    ok(1, "freeing a 1e6-deep tree returned");
     v = le_jv_parse(s, 2 * n - 1, 2000000, err, sizeof(err));
     ok(!v, "unbalanced deep input refused and freed");
     free(s);
