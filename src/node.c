@@ -12,7 +12,7 @@
 #include "core/util.h"
 #include "hls/segmenter.h"
 #include "http/server.h"
-#include "media/pacer.h"
+#include "media/feed.h"
 #include "media/stream.h"
 #include "rtmp/session.h"
 #include "store/store.h"
@@ -288,7 +288,7 @@ void le_node_free(void)
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
     le_stream_shutdown();
-    le_pacer_shutdown();
+    le_feed_shutdown();
     le_blocklist_free();
     le_cluster_free();
     le_domains_free();

@@ -52,7 +52,7 @@ typedef struct le_http_route {
 #define LE_HTTP_LEN_NONE    (-3)    /* no body and no length (204) */
 
 struct evbuffer *le_http_conn_output(le_http_conn *c);
-int le_http_conn_fd(le_http_conn *c);          /* the socket (for the pacer's direct write) */
+int le_http_conn_fd(le_http_conn *c);          /* the socket (for the feed's direct write) */
 uint64_t le_http_conn_id(const le_http_conn *c);
 const char *le_http_conn_peer(const le_http_conn *c);
 /* Writes the status line and headers, CORS and Connection included. extra:

@@ -108,6 +108,15 @@ void le_flv_tag_header(uint8_t out[11], uint8_t type, uint32_t len, uint32_t ts)
     le_wr_be24(out + 8, 0);
 }
 
+size_t le_flv_tag_write(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *body, uint32_t len)
+{
+    le_flv_tag_header(out, type, len, ts);
+    if (len)
+        memcpy(out + 11, body, len);
+    le_wr_be32(out + 11 + len, 11 + len);
+    return 11 + (size_t)len + 4;
+}
+
 static void meta_props(const le_amf_val *obj, le_flv_meta *m)
 {
     static const struct { const char *k; size_t off; } map[] = {

@@ -34,6 +34,8 @@ int le_flv_audio_info(const uint8_t *b, size_t n, le_flv_info *out);
 size_t le_flv_file_header(uint8_t out[13], int has_audio, int has_video);
 /* Writes an 11-byte tag header. */
 void le_flv_tag_header(uint8_t out[11], uint8_t type, uint32_t len, uint32_t ts);
+/* Writes a whole tag: header, body, PreviousTagSize; returns 11 + len + 4. */
+size_t le_flv_tag_write(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *body, uint32_t len);
 
 /* Reads width/height/framerate from an onMetaData body (AMF0 string + object
  * or ECMA array; a leading "@setDataFrame" is skipped). Missing fields are 0. */

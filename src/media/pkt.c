@@ -34,29 +34,5 @@ void le_pkt_unref(le_pkt *p)
 {
     if (!p || --p->refs > 0)
         return;
-    free(p->rtmp_wire);
-    free(p->flv_wire);
     free(p);
-}
-
-void le_pkt_unref_cb(const void *data, size_t len, void *pkt)
-{
-    (void)data;
-    (void)len;
-    le_pkt_unref(pkt);
-}
-
-const uint8_t *le_pkt_flv_tag(le_pkt *p, size_t *len)
-{
-    if (!p->flv_wire) {
-        size_t n = 11 + (size_t)p->len + 4;
-        uint8_t *w = le_xmalloc(n);
-        le_flv_tag_header(w, p->type, p->len, p->ts);
-        memcpy(w + 11, p->data, p->len);
-        le_wr_be32(w + 11 + p->len, 11 + p->len);
-        p->flv_wire = w;
-        p->flv_wire_len = n;
-    }
-    *len = p->flv_wire_len;
-    return p->flv_wire;
 }

@@ -1,7 +1,7 @@
 /* A media packet: one RTMP message / FLV tag body, immutable once pushed into
- * a stream and shared by reference among every viewer. Wire forms (RTMP
- * chunks, FLV tag) are built once, lazily, by the first viewer that needs
- * them, and freed with the packet. */
+ * a stream and shared by reference among every subscriber. Players do not
+ * read packets one by one: their wire forms are encoded once into the
+ * stream's feeds (media/feed.h). */
 #ifndef LE_PKT_H
 #define LE_PKT_H
 #include <stddef.h>
@@ -21,10 +21,6 @@ typedef struct le_pkt {
     uint32_t ts;              /* ms on the publisher's timeline */
     int32_t cts;              /* composition offset, ms (video only) */
     uint32_t len;             /* payload bytes */
-    uint8_t *rtmp_wire;       /* chunked RTMP form, see le_rtmp_chunk_wire() */
-    size_t rtmp_wire_len;
-    uint8_t *flv_wire;        /* 11-byte tag header + payload + PreviousTagSize */
-    size_t flv_wire_len;
     uint8_t data[];           /* payload: FLV tag body == RTMP message body */
 } le_pkt;
 
@@ -32,10 +28,5 @@ typedef struct le_pkt {
 le_pkt *le_pkt_new(uint8_t type, uint32_t ts, const uint8_t *data, uint32_t len);
 static inline le_pkt *le_pkt_ref(le_pkt *p) { p->refs++; return p; }
 void le_pkt_unref(le_pkt *p);
-/* libevent cleanup callback shape: evbuffer_add_reference(..., le_pkt_unref_cb, pkt). */
-void le_pkt_unref_cb(const void *data, size_t len, void *pkt);
-
-/* The FLV tag form, built on first call and cached. */
-const uint8_t *le_pkt_flv_tag(le_pkt *p, size_t *len);
 
 #endif

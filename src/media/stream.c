@@ -29,6 +29,8 @@ struct le_stream {
     int has_video;              /* this publish has sent video */
     int taking_over;            /* a takeover is swapping publishers */
 
+    le_feed *feeds[LE_FEED_MAX];   /* players' wire forms; created on first join */
+
     le_sub *subs;
     int nviewers;
     uint64_t idle_since_ms;     /* monotonic; 0 while in use */
@@ -47,7 +49,11 @@ static le_stream_limits limits = {
     .viewer_drop_ms = 10000, .takeover = LE_TAKEOVER_IDLE, .takeover_idle_ms = 3000,
 };
 
-void le_stream_set_limits(const le_stream_limits *l) { limits = *l; }
+void le_stream_set_limits(const le_stream_limits *l)
+{
+    limits = *l;
+    le_feed_set_limits(l->viewer_queue_bytes, l->viewer_drop_ms);
+}
 const le_stream_limits *le_stream_get_limits(void) { return &limits; }
 
 static uint32_t hash_key(const char *s)
@@ -127,6 +133,9 @@ static void reset_media(le_stream *st)
     set_pkt(&st->aseq, NULL);
     gop_clear(st);
     st->has_video = 0;
+    for (int i = 0; i < LE_FEED_MAX; i++)
+        if (st->feeds[i])
+            le_feed_reset(st->feeds[i]);
 }
 
 /* Releases the publisher slot and tells subscribers. A subscriber may not
@@ -244,6 +253,23 @@ static void update_stats(le_stream *st, le_pkt *p)
     }
 }
 
+/* A feed in fmt, created from the headers and GOP cache on first use. */
+static le_feed *feed_get(le_stream *st, const le_feed_fmt *fmt)
+{
+    le_feed **slot = &st->feeds[fmt->id];
+    if (*slot)
+        return *slot;
+    le_feed *f = le_feed_new(fmt, st->has_video);
+    le_pkt *hdrs[3] = { st->meta, st->vseq, st->aseq };
+    for (int i = 0; i < 3; i++)
+        if (hdrs[i])
+            le_feed_append(f, hdrs[i], LE_FEED_GOP_CONT);
+    for (size_t i = 0; i < st->gop_len; i++)
+        le_feed_append(f, st->gop[i], i == 0 ? LE_FEED_GOP_START : LE_FEED_GOP_CONT);
+    *slot = f;
+    return f;
+}
+
 void le_stream_push(le_stream *st, le_pkt *p)
 {
     st->last_pkt_ms = le_mono_ms();
@@ -263,9 +289,25 @@ void le_stream_push(le_stream *st, le_pkt *p)
         gop_add(st, p);
     }
 
+    /* The feeds follow the GOP cache: restart at a kept keyframe, drop with
+     * it. One that lost its last reader goes (never from inside a tick). */
+    int gop = st->gop_len == 0 ? LE_FEED_GOP_DROP
+            : st->gop[st->gop_len - 1] == p && st->gop_len == 1 ? LE_FEED_GOP_START
+            : LE_FEED_GOP_CONT;
+    for (int i = 0; i < LE_FEED_MAX; i++) {
+        if (!st->feeds[i])
+            continue;
+        if (le_feed_readers(st->feeds[i]) == 0) {
+            le_feed_free(st->feeds[i]);
+            st->feeds[i] = NULL;
+        } else {
+            le_feed_append(st->feeds[i], p, gop);
+        }
+    }
     for (le_sub *s = st->subs, *n; s; s = n) {
         n = s->next;
-        s->ops->packet(s, p);
+        if (s->ops->packet && !s->fmt)
+            s->ops->packet(s, p);
     }
 }
 
@@ -278,10 +320,12 @@ void le_stream_attach(le_stream *st, le_sub *s)
         st->subs->prev = s;
     st->subs = s;
     st->idle_since_ms = 0;
-    s->skipping = 0;
-    s->behind_since_ms = 0;
     if (s->is_player)
         st->nviewers++;
+    if (s->fmt) {
+        le_feed_join(feed_get(st, s->fmt), &s->rd);
+        return;
+    }
     if (!st->pub_ops)
         return;
     if (st->meta)
@@ -292,10 +336,6 @@ void le_stream_attach(le_stream *st, le_sub *s)
         s->ops->packet(s, st->aseq);
     for (size_t i = 0; i < st->gop_len; i++)
         s->ops->packet(s, st->gop[i]);
-    /* No cached keyframe: skip until the next one rather than send frames
-     * that reference pictures the viewer never got. */
-    if (st->has_video && st->gop_len == 0)
-        s->skipping = 1;
 }
 
 void le_stream_detach(le_sub *s)
@@ -311,43 +351,18 @@ void le_stream_detach(le_sub *s)
         s->next->prev = s->prev;
     if (s->is_player)
         st->nviewers--;
+    if (s->fmt)
+        le_feed_leave(&s->rd);
     s->st = NULL;
     s->prev = s->next = NULL;
     if (!st->subs && !st->pub_ops)
         st->idle_since_ms = le_mono_ms();
 }
 
-int le_sub_admit(le_sub *s, const le_pkt *p, size_t queued, uint64_t now)
+void le_stream_tracks(const le_stream *st, int *audio, int *video)
 {
-    if (queued > limits.viewer_queue_bytes) {
-        if (!s->behind_since_ms)
-            s->behind_since_ms = now;
-        s->skipping = 1;
-    } else if (queued <= limits.viewer_queue_bytes / 2) {
-        s->behind_since_ms = 0;
-    }
-    /* A skipping viewer's queue stops growing (nothing more is queued), so
-     * the drop must not wait for the queue to pass the bound again: a viewer
-     * that has not drained to half since it fell behind is cut on time. */
-    if (s->behind_since_ms && now - s->behind_since_ms > (uint64_t)limits.viewer_drop_ms)
-        return LE_ADMIT_DROP;
-    /* Headers are tiny and every later frame depends on them. */
-    if (p->flags & (LE_PKT_SEQHDR | LE_PKT_META)) {
-        s->sent_pkts++;
-        return LE_ADMIT_SEND;
-    }
-    if (s->skipping) {
-        int has_video = s->st ? s->st->has_video : p->type == LE_PKT_VIDEO;
-        int resume_point = has_video ? (p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY))
-                                     : p->type == LE_PKT_AUDIO;
-        if (!resume_point || queued > limits.viewer_queue_bytes / 2) {
-            s->skipped_pkts++;
-            return LE_ADMIT_SKIP;
-        }
-        s->skipping = 0;
-    }
-    s->sent_pkts++;
-    return LE_ADMIT_SEND;
+    *audio = st->aseq || st->stats.audio_frames || st->stats.audio_codec;
+    *video = st->vseq || st->has_video || st->stats.video_codec;
 }
 
 void *le_stream_ext(const le_stream *st, int slot) { return st->ext[slot]; }
@@ -372,6 +387,8 @@ void le_stream_foreach(le_stream_iter_fn fn, void *arg)
 static void stream_free(le_stream *st)
 {
     reset_media(st);
+    for (int i = 0; i < LE_FEED_MAX; i++)
+        le_feed_free(st->feeds[i]);
     free(st->gop);
     for (int i = 0; i < LE_EXT_MAX; i++)
         if (st->ext[i] && st->ext_free[i])

@@ -10,13 +10,14 @@
 #define LE_STREAM_H
 #include <stddef.h>
 #include <stdint.h>
+#include "media/feed.h"
 #include "media/pkt.h"
 
 typedef struct le_stream le_stream;
 typedef struct le_sub le_sub;
 
 typedef struct le_sub_ops {
-    /* A packet for this subscriber. The callee takes its own reference if it
+    /* A packet for this subscriber (not called for feed readers: fmt set). The callee takes its own reference if it
      * keeps the packet. It may detach itself (the stream iterates with a
      * saved next pointer) but no other subscriber, and must not free its own
      * memory here (mark and reap later). The same holds for the others. */
@@ -33,12 +34,12 @@ struct le_sub {
     void *ctx;                 /* owner's object */
     le_stream *st;             /* NULL when detached */
     le_sub *prev, *next;
-    /* Slow-viewer state, owned by le_sub_admit(). */
-    int skipping;              /* waiting for the next keyframe */
-    uint64_t behind_since_ms;  /* monotonic ms the queue first went over; 0 if not */
-    uint64_t sent_pkts, skipped_pkts;
     int is_player;             /* counted as a viewer */
-    int started;               /* has received a keyframe (video) or audio */
+    /* Players: the wire format they read. Attaching joins the stream's feed
+     * in that format (created on first use from the GOP cache) through rd,
+     * whose out/fd/http_chunked/drop/ctx the owner sets first. */
+    const le_feed_fmt *fmt;
+    le_feed_reader rd;
 };
 
 /* A publisher's handle: how the stream tells the owner to leave. kick runs
@@ -82,15 +83,14 @@ uint64_t le_stream_publish_started_ms(const le_stream *st);  /* wall ms */
 void le_stream_push(le_stream *st, le_pkt *p);
 
 /* Attaches and immediately replays metadata, sequence headers and the GOP
- * cache through ops->packet. */
+ * cache: through ops->packet, or for a feed reader into its output. */
 void le_stream_attach(le_stream *st, le_sub *s);
 void le_stream_detach(le_sub *s);
 int le_stream_viewers(const le_stream *st);
 
-/* The one slow-viewer policy: given what a viewer has queued, decide
- * whether this packet goes out. */
-enum { LE_ADMIT_SEND = 0, LE_ADMIT_SKIP, LE_ADMIT_DROP };
-int le_sub_admit(le_sub *s, const le_pkt *p, size_t queued_bytes, uint64_t now_ms);
+/* What the stream has carried since its publish started (HTTP-FLV's header
+ * flags). */
+void le_stream_tracks(const le_stream *st, int *audio, int *video);
 
 /* Per-stream module state (e.g. the HLS segmenter), freed with the stream. */
 enum { LE_EXT_HLS = 0, LE_EXT_CONTROL, LE_EXT_MAX };

@@ -9,7 +9,7 @@
 #include "rtmp/handshake.h"
 #include "media/stream.h"
 #include "media/pkt.h"
-#include "media/pacer.h"
+#include "media/feed.h"
 #include "auth/access.h"
 #include "control/publish.h"
 #include "core/err.h"
@@ -38,7 +38,6 @@
 #define CSID_AUDIO 6
 #define CSID_VIDEO 7
 #define WINDOW_ACK 2500000u
-#define SMALL_COPY 1024       /* below this a copy is cheaper than a reference */
 
 enum { ST_C0C1 = 0, ST_C2, ST_ACTIVE };
 enum { ROLE_NONE = 0, ROLE_PUBLISHER, ROLE_PLAYER };
@@ -72,8 +71,6 @@ typedef struct le_rtmp_conn {
     /* Publisher or player. */
     le_stream *st;
     le_sub sub;                /* player's subscription */
-    le_pacer_ent pace;         /* player's batched output (pending NULL until play) */
-    int replaying;             /* le_stream_attach is replaying headers and GOP */
     char usrargs[1024];
 
     struct le_rtmp_conn *prev, *next;  /* all connections */
@@ -173,6 +170,7 @@ static void close_after_flush(le_rtmp_conn *c)
         return;
     c->flush_close = 1;
     c->flush_deadline_ms = le_mono_ms() + 5000;
+    c->sub.rd.stopped = 1;   /* a player gets no media after its end notices */
     bufferevent_disable(c->bev, EV_READ);
     /* Already empty: the write callback would never run. */
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -189,41 +187,31 @@ static void refuse(le_rtmp_conn *c, const char *code, const char *desc, const ch
 
 /* ---- player side ---- */
 
-static void player_packet(le_sub *s, le_pkt *p)
+/* The RTMP feed: every player's media chunks are these bytes (fixed chunk
+ * size, absolute timestamps, one message stream id), encoded once. */
+static uint32_t media_csid(const le_pkt *p)
 {
-    le_rtmp_conn *c = s->ctx;
-    if (c->closing || c->flush_close)
-        return;
-    /* The replay of a new player goes straight out (its first frame is not
-     * held); live packets wait for the pacer tick. */
-    struct evbuffer *out = c->replaying ? bufferevent_get_output(c->bev) : c->pace.pending;
-    switch (le_sub_admit(s, p, le_pacer_queued(&c->pace), le_mono_ms())) {
-    case LE_ADMIT_SKIP:
-        return;
-    case LE_ADMIT_DROP:
-        le_node_stats_get()->players_dropped++;
-        conn_close(c, "player too far behind");
-        return;
-    default:
-        break;
-    }
-    if (!p->rtmp_wire) {
-        /* Built once per packet for every RTMP viewer: fixed chunk size,
-         * absolute timestamp, the same message stream id. */
-        uint32_t csid = p->type == LE_PKT_AUDIO ? CSID_AUDIO
-                      : p->type == LE_PKT_VIDEO ? CSID_VIDEO : CSID_DATA;
-        size_t n = le_chunk_write_size(csid, p->ts, p->len, out_chunk_size());
-        p->rtmp_wire = le_xmalloc(n);
-        p->rtmp_wire_len = le_chunk_write(p->rtmp_wire, n, csid, p->type, p->ts, PLAY_MSID,
-                                          p->data, p->len, out_chunk_size());
-    }
-    if (p->rtmp_wire_len < SMALL_COPY)
-        evbuffer_add(out, p->rtmp_wire, p->rtmp_wire_len);
-    else
-        evbuffer_add_reference(out, p->rtmp_wire, p->rtmp_wire_len, le_pkt_unref_cb, le_pkt_ref(p));
-    le_node_stats_get()->bytes_out += p->rtmp_wire_len;
-    if (!c->replaying)
-        le_pacer_mark(&c->pace);
+    return p->type == LE_PKT_AUDIO ? CSID_AUDIO : p->type == LE_PKT_VIDEO ? CSID_VIDEO : CSID_DATA;
+}
+
+static size_t feed_size(const le_pkt *p)
+{
+    return le_chunk_write_size(media_csid(p), p->ts, p->len, out_chunk_size());
+}
+
+static size_t feed_write(uint8_t *dst, const le_pkt *p)
+{
+    return le_chunk_write(dst, feed_size(p), media_csid(p), p->type, p->ts, PLAY_MSID, p->data, p->len,
+                          out_chunk_size());
+}
+
+static const le_feed_fmt rtmp_feed = { LE_FEED_RTMP, feed_size, feed_write };
+
+static void player_drop(le_feed_reader *r, void *ctx)
+{
+    (void)r;
+    le_node_stats_get()->players_dropped++;
+    conn_close(ctx, "player too far behind");
 }
 
 static void player_unpublish(le_sub *s)
@@ -231,7 +219,7 @@ static void player_unpublish(le_sub *s)
     le_rtmp_conn *c = s->ctx;
     if (c->closing || c->flush_close)
         return;
-    le_pacer_flush(&c->pace);   /* the last frames go before the end notices */
+    le_feed_flush(&c->sub.rd);   /* the last frames go before the end notices */
     send_user_ctrl(c, 1 /* StreamEOF */, PLAY_MSID);
     send_status(c, "status", "NetStream.Play.UnpublishNotify", "stream is unpublished");
     send_status(c, "status", "NetStream.Play.Stop", "stopped playing");
@@ -239,7 +227,7 @@ static void player_unpublish(le_sub *s)
 }
 
 static const le_sub_ops player_ops = {
-    .packet = player_packet,
+    .packet = NULL,
     .unpublish = player_unpublish,
     .publish = NULL,
 };
@@ -498,10 +486,12 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->sub.ops = &player_ops;
     c->sub.ctx = c;
     c->sub.is_player = 1;
-    le_pacer_init(&c->pace, bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
-    c->replaying = 1;
+    c->sub.fmt = &rtmp_feed;
+    c->sub.rd.out = bufferevent_get_output(c->bev);
+    c->sub.rd.fd = bufferevent_getfd(c->bev);
+    c->sub.rd.drop = player_drop;
+    c->sub.rd.ctx = c;
     le_stream_attach(st, &c->sub);
-    c->replaying = 0;
 }
 
 static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
@@ -765,8 +755,6 @@ static void conn_free(le_rtmp_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     le_chunk_reader_free(c->rd);
-    if (c->pace.pending)
-        le_pacer_release(&c->pace);
     bufferevent_free(c->bev);
     le_node_stats_get()->conns_rtmp--;
     free(c);

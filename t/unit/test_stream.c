@@ -1,5 +1,5 @@
 /* The stream registry: GOP cache replay, takeover policy, fan-out by
- * reference, the slow-viewer policy. No sockets: subscribers record. */
+ * reference, the slow-viewer policy (media/feed.h). No sockets: subscribers record. */
 #include "tap.h"
 #include "media/stream.h"
 #include "conf/conf.h"
@@ -128,35 +128,29 @@ int main(void)
     le_stream_set_limits(&lim);
     is_int(le_stream_publish(st, &pub, &a), LE_EEXIST, "'never' refuses");
 
-    /* Slow viewer: over the queue bound it skips to the next keyframe, and
-     * is dropped once it stays behind. */
+    /* Slow viewer (per pacer tick): over the queue bound it skips to the
+     * next keyframe, and is dropped once it stays behind. */
     lim.viewer_queue_bytes = 1000;
     lim.viewer_drop_ms = 5000;
     le_stream_set_limits(&lim);
-    push(st, LE_PKT_VIDEO, 2000, key, sizeof(key));   /* has_video for this publish */
-    le_pkt *k = le_pkt_new(LE_PKT_VIDEO, 3000, key, sizeof(key));
-    le_pkt *i = le_pkt_new(LE_PKT_VIDEO, 3040, inter, sizeof(inter));
-    le_pkt *au = le_pkt_new(LE_PKT_AUDIO, 3050, araw, sizeof(araw));
-    le_sub *s = &r1.sub;
-    is_int(le_sub_admit(s, i, 100, 10000), LE_ADMIT_SEND, "under the bound: send");
-    is_int(le_sub_admit(s, i, 2000, 10000), LE_ADMIT_SKIP, "over the bound: skip inter frame");
-    is_int(le_sub_admit(s, au, 400, 10001), LE_ADMIT_SKIP, "skipping: audio waits for the keyframe too");
-    is_int(le_sub_admit(s, i, 400, 10002), LE_ADMIT_SKIP, "drained but no keyframe yet: skip");
-    is_int(le_sub_admit(s, k, 400, 10003), LE_ADMIT_SEND, "keyframe after draining: resume");
-    is_int(le_sub_admit(s, i, 400, 10004), LE_ADMIT_SEND, "then inter frames flow");
-    is_int(le_sub_admit(s, i, 5000, 20000), LE_ADMIT_SKIP, "behind again");
-    is_int(le_sub_admit(s, i, 5000, 24000), LE_ADMIT_SKIP, "still within the drop time");
-    is_int(le_sub_admit(s, i, 5000, 25001), LE_ADMIT_DROP, "behind longer than viewer_drop_ms: drop");
+    le_feed_reader rd = { 0 };
+    le_feed_reader *r = &rd;
+    is_int(le_feed_policy(r, 100, 0, 10000), LE_FEED_SEND, "under the bound: send");
+    is_int(le_feed_policy(r, 2000, 1, 10000), LE_FEED_SKIP, "over the bound: skip, even at a keyframe");
+    is_int(le_feed_policy(r, 400, 0, 10002), LE_FEED_SKIP, "drained but no keyframe yet: skip");
+    is_int(le_feed_policy(r, 700, 1, 10003), LE_FEED_SKIP, "keyframe but not drained to half: skip");
+    is_int(le_feed_policy(r, 400, 1, 10004), LE_FEED_RESUME, "keyframe after draining: resume");
+    is_int(le_feed_policy(r, 400, 0, 10005), LE_FEED_SEND, "then the log flows");
+    is_int((int)r->skips, 1, "one skip episode counted");
+    is_int(le_feed_policy(r, 5000, 0, 20000), LE_FEED_SKIP, "behind again");
+    is_int(le_feed_policy(r, 5000, 1, 24000), LE_FEED_SKIP, "still within the drop time");
+    is_int(le_feed_policy(r, 5000, 1, 25001), LE_FEED_DROP, "behind longer than viewer_drop_ms: drop");
     /* Skipping keeps the queue from growing: it plateaus between half and
      * the bound, and the viewer must still be cut on time. */
-    s->behind_since_ms = 0;
-    s->skipping = 0;
-    is_int(le_sub_admit(s, i, 5000, 30000), LE_ADMIT_SKIP, "falls behind");
-    is_int(le_sub_admit(s, i, 800, 33000), LE_ADMIT_SKIP, "queue plateaus under the bound, still skipping");
-    is_int(le_sub_admit(s, i, 800, 35001), LE_ADMIT_DROP, "plateaued viewer dropped after viewer_drop_ms");
-    le_pkt_unref(k);
-    le_pkt_unref(i);
-    le_pkt_unref(au);
+    memset(r, 0, sizeof(*r));
+    is_int(le_feed_policy(r, 5000, 0, 30000), LE_FEED_SKIP, "falls behind");
+    is_int(le_feed_policy(r, 800, 1, 33000), LE_FEED_SKIP, "queue plateaus under the bound, still skipping");
+    is_int(le_feed_policy(r, 800, 1, 35001), LE_FEED_DROP, "plateaued viewer dropped after viewer_drop_ms");
 
     le_stream_unpublish(st, &b);
     ok(!le_stream_is_live(st), "unpublished");

@@ -1,0 +1,103 @@
+/* A feed: one stream's live output in one wire format (RTMP chunks, FLV
+ * tags), encoded once into an append-only log of shared, reference-counted
+ * blocks, and read by every viewer of that format from its own position.
+ *
+ * Why: a viewer's cost on this machine is set by writes and allocations per
+ * second, not by bytes (STYLE 5). With per-packet fan-out each viewer cost one
+ * buffer chain (or one copy) per packet. Here a viewer costs, per pacer tick
+ * (LE_FEED_PACE_MS), one writev straight from the shared blocks when its
+ * socket has taken everything so far; only a viewer with a backlog gets
+ * evbuffer references to the blocks, one per block. Every viewer in step
+ * reads the same bytes, so nothing is copied per viewer but the per-viewer
+ * framing (HTTP chunk lines) and the decoder headers of a join.
+ *
+ * The log keeps the blocks from the last video keyframe on (the GOP cache in
+ * wire form): a joining viewer gets the current headers, then the log from
+ * that keyframe as references, then live ticks. A viewer whose queue passes
+ * the bound skips ahead to the next keyframe, and is dropped if it stays
+ * behind (the policy is le_feed_policy, below). */
+#ifndef LE_FEED_H
+#define LE_FEED_H
+#include <stddef.h>
+#include <stdint.h>
+#include "media/pkt.h"
+
+#define LE_FEED_PACE_MS 40
+
+enum { LE_FEED_RTMP = 0, LE_FEED_FLV, LE_FEED_MAX };
+
+/* A wire format: how one packet is encoded. size() is exact. */
+typedef struct le_feed_fmt {
+    int id;                                  /* LE_FEED_* */
+    size_t (*size)(const le_pkt *p);
+    size_t (*write)(uint8_t *dst, const le_pkt *p);
+} le_feed_fmt;
+
+typedef struct le_feed le_feed;
+typedef struct le_feed_blk le_feed_blk;
+typedef struct le_feed_reader le_feed_reader;
+
+struct evbuffer;
+
+struct le_feed_reader {
+    /* Set by the owner before le_feed_join. */
+    struct evbuffer *out;        /* the socket's output buffer */
+    int fd;                      /* for the direct write; -1: always queue */
+    int http_chunked;            /* frame each write as one HTTP/1.1 chunk */
+    void (*drop)(le_feed_reader *r, void *ctx);   /* too far behind: close */
+    void *ctx;
+    /* The feed's. */
+    le_feed *f;
+    le_feed_blk *blk;            /* block holding pos (a reference) */
+    uint64_t pos;                /* next byte of the log this reader gets */
+    int skipping;                /* waiting for a keyframe */
+    int stopped;                 /* owner is finishing: no more writes */
+    uint64_t behind_since_ms;    /* monotonic; 0 while not behind */
+    uint64_t bytes, skips;       /* handed to the socket; skip episodes */
+    le_feed_reader *prev, *next;
+};
+
+/* Limits of the slow-viewer policy (from the config). */
+void le_feed_set_limits(size_t queue_bytes, int64_t drop_ms);
+
+/* has_video: the stream has sent video (a reader then waits for a keyframe
+ * when none is cached). */
+le_feed *le_feed_new(const le_feed_fmt *fmt, int has_video);
+/* Readers must have left. */
+void le_feed_free(le_feed *f);
+int le_feed_readers(const le_feed *f);
+
+/* How a packet relates to the GOP cache, as the stream decided it. */
+enum { LE_FEED_GOP_CONT = 0,   /* part of the current GOP, or none kept */
+       LE_FEED_GOP_START,      /* a keyframe: the cache restarts here */
+       LE_FEED_GOP_DROP };     /* the stream dropped its GOP (over bounds) */
+/* Encodes p onto the log and schedules a tick. Decoder headers and metadata
+ * are also kept, for joins and resumes. */
+void le_feed_append(le_feed *f, le_pkt *p, int gop);
+/* A new publisher (or none): forget headers and the GOP; the log and the
+ * readers stay. */
+void le_feed_reset(le_feed *f);
+
+/* Queues the current headers and the cached GOP into r->out, then follows
+ * the live log. Without a cached keyframe on a video stream the reader
+ * starts skipping (waits for the next keyframe). */
+void le_feed_join(le_feed *f, le_feed_reader *r);
+void le_feed_leave(le_feed_reader *r);
+/* Hands r what the log holds beyond its position now (before end notices). */
+void le_feed_flush(le_feed_reader *r);
+
+/* The slow-viewer policy, pure. Given what r has queued and whether the log
+ * offers a resume point (a keyframe) since its position, decides this tick. */
+enum { LE_FEED_SEND = 0, LE_FEED_RESUME, LE_FEED_SKIP, LE_FEED_DROP };
+int le_feed_policy(le_feed_reader *r, size_t queued, int can_resume, uint64_t now_ms);
+
+/* Delivers every feed with new data now. The node's timer calls it every
+ * LE_FEED_PACE_MS while there is data; tests call it directly. */
+void le_feed_tick(void);
+void le_feed_shutdown(void);
+
+/* Tests: bytes of log held in blocks (all feeds), blocks alive. */
+size_t le_feed_mem_bytes(void);
+size_t le_feed_blocks(void);
+
+#endif

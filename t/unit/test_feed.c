@@ -1,0 +1,300 @@
+/* The shared feed: join replay (headers + GOP), live ticks written straight
+ * to the socket, backlogs queued by reference, partial writes, the
+ * slow-viewer skip/resume/drop, and block lifetime. Sockets are a local
+ * socketpair; the tick is called directly (no event loop). */
+#include "tap.h"
+#include "media/feed.h"
+#include "media/stream.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+/* A test wire format: type byte, 4-byte ts, payload. */
+static size_t t_size(const le_pkt *p) { return 5 + p->len; }
+static size_t t_write(uint8_t *d, const le_pkt *p)
+{
+    d[0] = p->type;
+    memcpy(d + 1, &p->ts, 4);
+    memcpy(d + 5, p->data, p->len);
+    return 5 + p->len;
+}
+static const le_feed_fmt tfmt = { LE_FEED_RTMP, t_size, t_write };
+
+typedef struct viewer {
+    le_sub sub;
+    int sv[2];                  /* [0] the node's end, [1] the player's */
+    int dropped, unpublished;
+} viewer;
+
+static void v_drop(le_feed_reader *r, void *ctx) { (void)r; ((viewer *)ctx)->dropped++; }
+static void v_unpub(le_sub *s) { ((viewer *)s->ctx)->unpublished++; }
+static const le_sub_ops v_ops = { NULL, v_unpub, NULL };
+
+static void v_open(viewer *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, v->sv) != 0)
+        abort();
+    fcntl(v->sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(v->sv[1], F_SETFL, O_NONBLOCK);
+    v->sub.ops = &v_ops;
+    v->sub.ctx = v;
+    v->sub.is_player = 1;
+    v->sub.fmt = &tfmt;
+    v->sub.rd.out = evbuffer_new();
+    v->sub.rd.fd = v->sv[0];
+    v->sub.rd.drop = v_drop;
+    v->sub.rd.ctx = v;
+}
+
+static void v_close(viewer *v)
+{
+    if (v->sub.st)
+        le_stream_detach(&v->sub);
+    evbuffer_free(v->sub.rd.out);
+    close(v->sv[0]);
+    close(v->sv[1]);
+}
+
+/* What the player has received: socket bytes into got (appended). */
+static size_t v_read(viewer *v, uint8_t *got, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(v->sv[1], got + n, cap - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    return n;
+}
+
+/* Everything queued in out, then the socket: the whole byte stream in order
+ * (out is only ever behind what the socket took). */
+static size_t v_drain_all(viewer *v, uint8_t *got, size_t cap)
+{
+    size_t n = v_read(v, got, cap);
+    while (evbuffer_get_length(v->sub.rd.out)) {
+        evbuffer_write(v->sub.rd.out, v->sv[0]);
+        n += v_read(v, got + n, cap - n);
+    }
+    return n + v_read(v, got + n, cap - n);
+}
+
+static le_pkt *pk(uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
+{
+    return le_pkt_new(type, ts, d, n);
+}
+
+static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
+{
+    le_pkt *p = pk(type, ts, d, n);
+    le_stream_push(st, p);
+    le_pkt_unref(p);
+}
+
+/* Encoded form, for comparisons. */
+static size_t enc(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
+{
+    le_pkt *p = pk(type, ts, d, n);
+    size_t w = t_write(out, p);
+    le_pkt_unref(p);
+    return w;
+}
+
+static void kick(void *ctx, const char *reason) { (void)ctx; (void)reason; }
+static const le_pub_ops pub = { kick };
+
+static const uint8_t vseq[] = { 0x17, 0, 0, 0, 0, 1 };
+static const uint8_t key[] = { 0x17, 1, 0, 0, 0, 0x65 };
+static const uint8_t inter[] = { 0x27, 1, 0, 0, 0, 0x41 };
+static const uint8_t aseq[] = { 0xaf, 0, 0x12, 0x10 };
+static const uint8_t araw[] = { 0xaf, 1, 0x21 };
+static const uint8_t meta[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 5 };
+
+static uint8_t got[1 << 21], want[1 << 21];
+
+int main(void)
+{
+    int a;
+    le_stream_limits lim = *le_stream_get_limits();
+    le_stream *st = le_stream_find("d.example", "live", "f1", 1);
+    is_int(le_stream_publish(st, &pub, &a), LE_OK, "publisher");
+    push(st, LE_PKT_DATA, 0, meta, sizeof(meta));
+    push(st, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(st, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(st, LE_PKT_VIDEO, 100, inter, sizeof(inter));   /* before any keyframe: not cached */
+    push(st, LE_PKT_VIDEO, 200, key, sizeof(key));
+    push(st, LE_PKT_AUDIO, 220, araw, sizeof(araw));
+    push(st, LE_PKT_VIDEO, 240, inter, sizeof(inter));
+    is_int(le_feed_blocks(), 0, "no feed before the first player");
+
+    /* Join: the current headers, then the GOP from its keyframe, queued. */
+    viewer v1;
+    v_open(&v1);
+    le_stream_attach(st, &v1.sub);
+    size_t wn = 0;
+    wn += enc(want + wn, LE_PKT_DATA, 0, meta, sizeof(meta));
+    wn += enc(want + wn, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    wn += enc(want + wn, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    wn += enc(want + wn, LE_PKT_VIDEO, 200, key, sizeof(key));
+    wn += enc(want + wn, LE_PKT_AUDIO, 220, araw, sizeof(araw));
+    wn += enc(want + wn, LE_PKT_VIDEO, 240, inter, sizeof(inter));
+    is_int(evbuffer_get_length(v1.sub.rd.out), wn, "join queues headers + GOP");
+    is_int(v_read(&v1, got, sizeof(got)), 0, "join writes nothing directly (replies queued ahead)");
+    size_t gn = v_drain_all(&v1, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "join bytes: meta, vseq, aseq, key, audio, inter in order");
+    size_t join_bytes = wn;
+    is_int(le_stream_viewers(st), 1, "feed reader counted as a viewer");
+
+    /* Live: nothing goes out before the tick; then one direct write. */
+    push(st, LE_PKT_VIDEO, 280, inter, sizeof(inter));
+    push(st, LE_PKT_AUDIO, 290, araw, sizeof(araw));
+    is_int(v_read(&v1, got, sizeof(got)), 0, "live packets wait for the tick");
+    le_feed_tick();
+    is_int(evbuffer_get_length(v1.sub.rd.out), 0, "socket took the tick: nothing queued");
+    wn = enc(want, LE_PKT_VIDEO, 280, inter, sizeof(inter));
+    wn += enc(want + wn, LE_PKT_AUDIO, 290, araw, sizeof(araw));
+    gn = v_read(&v1, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "tick wrote the new packets straight to the socket");
+    is_int(v1.sub.rd.bytes, join_bytes + wn, "bytes handed to the viewer counted");
+
+    /* A second viewer reads the same log; a viewer with a backlog gets the
+     * tick queued behind it (by reference), nothing written ahead of it. */
+    viewer v2;
+    v_open(&v2);
+    le_stream_attach(st, &v2.sub);
+    v_drain_all(&v2, got, sizeof(got));
+    evbuffer_add(v1.sub.rd.out, "XYZ", 3);     /* v1: something queued ahead */
+    push(st, LE_PKT_VIDEO, 320, inter, sizeof(inter));
+    le_feed_tick();
+    wn = enc(want, LE_PKT_VIDEO, 320, inter, sizeof(inter));
+    gn = v_read(&v2, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "second viewer got the same tick bytes");
+    is_int(v_read(&v1, got, sizeof(got)), 0, "backlogged viewer: no direct write");
+    is_int(evbuffer_get_length(v1.sub.rd.out), 3 + wn, "backlogged viewer: tick queued after its backlog");
+    gn = v_drain_all(&v1, got, sizeof(got));
+    ok(gn == 3 + wn && memcmp(got, "XYZ", 3) == 0 && memcmp(got + 3, want, wn) == 0, "order kept");
+
+    /* A packet larger than a block and than the socket buffer: part written,
+     * the rest queued by reference; the player sees the exact bytes. */
+    static uint8_t big[600000];
+    big[0] = 0x27;
+    big[1] = 1;
+    for (size_t i = 5; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7);
+    push(st, LE_PKT_VIDEO, 360, big, sizeof(big));
+    le_feed_tick();
+    size_t direct = v_read(&v1, got, sizeof(got));
+    ok(direct > 0 && evbuffer_get_length(v1.sub.rd.out) > 0, "big tick: partly written, rest queued (%zu direct)",
+       direct);
+    is_int(direct + evbuffer_get_length(v1.sub.rd.out), 5 + sizeof(big), "nothing lost at the split");
+    gn = direct + v_drain_all(&v1, got + direct, sizeof(got) - direct);
+    wn = enc(want, LE_PKT_VIDEO, 360, big, sizeof(big));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "big packet intact across the partial write");
+    v_drain_all(&v2, got, sizeof(got));
+
+    /* Blocks: the feed keeps the GOP; a new keyframe lets old blocks go. */
+    size_t before = le_feed_blocks();
+    push(st, LE_PKT_VIDEO, 2000, key, sizeof(key));
+    le_feed_tick();
+    v_drain_all(&v1, got, sizeof(got));
+    v_drain_all(&v2, got, sizeof(got));
+    ok(le_feed_blocks() < before, "new keyframe: blocks before it freed (%zu -> %zu)", before, le_feed_blocks());
+
+    /* Slow viewer: over the bound it skips; it resumes at the next keyframe
+     * with the headers first; staying behind gets it dropped. */
+    lim.viewer_queue_bytes = 1000;
+    lim.viewer_drop_ms = 50;
+    le_stream_set_limits(&lim);
+    static uint8_t junk[2000];
+    evbuffer_add(v1.sub.rd.out, junk, sizeof(junk));
+    push(st, LE_PKT_VIDEO, 2040, inter, sizeof(inter));
+    le_feed_tick();
+    is_int(evbuffer_get_length(v1.sub.rd.out), sizeof(junk), "over the bound: tick skipped");
+    ok(v1.sub.rd.skipping, "viewer is skipping");
+    v_drain_all(&v1, got, sizeof(got));
+    push(st, LE_PKT_VIDEO, 2080, inter, sizeof(inter));
+    le_feed_tick();
+    is_int(v_read(&v1, got, sizeof(got)), 0, "drained, but no keyframe yet: still skipping");
+    push(st, LE_PKT_AUDIO, 2090, araw, sizeof(araw));
+    push(st, LE_PKT_VIDEO, 4000, key, sizeof(key));
+    push(st, LE_PKT_AUDIO, 4010, araw, sizeof(araw));
+    le_feed_tick();
+    wn = 0;
+    wn += enc(want + wn, LE_PKT_DATA, 0, meta, sizeof(meta));
+    wn += enc(want + wn, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    wn += enc(want + wn, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    wn += enc(want + wn, LE_PKT_VIDEO, 4000, key, sizeof(key));
+    wn += enc(want + wn, LE_PKT_AUDIO, 4010, araw, sizeof(araw));
+    gn = v_drain_all(&v1, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "resumed at the keyframe, headers first, skipped audio not sent");
+    ok(!v1.sub.rd.skipping && v1.sub.rd.skips == 1, "resumed; one skip counted");
+    v_drain_all(&v2, got, sizeof(got));
+
+    evbuffer_add(v1.sub.rd.out, junk, sizeof(junk));
+    push(st, LE_PKT_VIDEO, 4040, inter, sizeof(inter));
+    le_feed_tick();
+    struct timespec ts = { 0, 80 * 1000000L };
+    nanosleep(&ts, NULL);
+    push(st, LE_PKT_VIDEO, 4080, inter, sizeof(inter));
+    le_feed_tick();
+    is_int(v1.dropped, 1, "behind longer than viewer_drop_ms: dropped");
+    ok(v1.sub.rd.stopped, "dropped reader gets no more writes");
+    gn = v_drain_all(&v2, got, sizeof(got));
+    wn = enc(want, LE_PKT_VIDEO, 4040, inter, sizeof(inter));
+    wn += enc(want + wn, LE_PKT_VIDEO, 4080, inter, sizeof(inter));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "the other viewer is not held back");
+    le_stream_detach(&v1.sub);
+    is_int(le_stream_viewers(st), 1, "dropped viewer detached");
+
+    /* Unpublish: the tail goes out before the end; a new publisher's headers
+     * reach the staying viewer live. */
+    push(st, LE_PKT_VIDEO, 4120, inter, sizeof(inter));
+    le_feed_flush(&v2.sub.rd);
+    wn = enc(want, LE_PKT_VIDEO, 4120, inter, sizeof(inter));
+    gn = v_read(&v2, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "flush hands the pending tail at once");
+    le_stream_unpublish(st, &a);
+    is_int(v2.unpublished, 1, "viewer told of the unpublish");
+
+    /* Audio-only publish: a joiner does not wait for a keyframe. */
+    is_int(le_stream_publish(st, &pub, &a), LE_OK, "second publish");
+    push(st, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(st, LE_PKT_AUDIO, 20, araw, sizeof(araw));
+    le_feed_tick();
+    v_drain_all(&v2, got, sizeof(got));
+    viewer v3;
+    v_open(&v3);
+    le_stream_attach(st, &v3.sub);
+    ok(!v3.sub.rd.skipping, "audio-only joiner is not skipping");
+    gn = v_drain_all(&v3, got, sizeof(got));
+    wn = enc(want, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "audio-only joiner gets the header (no GOP)");
+    push(st, LE_PKT_AUDIO, 40, araw, sizeof(araw));
+    le_feed_tick();
+    wn = enc(want, LE_PKT_AUDIO, 40, araw, sizeof(araw));
+    gn = v_read(&v3, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "audio-only joiner gets live audio");
+    v_drain_all(&v2, got, sizeof(got));
+
+    /* Lifetime: readers gone, the feed goes at the next packet, every block
+     * is freed once the queued references are written. */
+    v_close(&v2);
+    v_close(&v3);
+    v_close(&v1);
+    push(st, LE_PKT_AUDIO, 60, araw, sizeof(araw));
+    is_int(le_feed_blocks(), 0, "no reader: feed and blocks freed");
+    is_int(le_feed_mem_bytes(), 0, "no feed memory left");
+    le_stream_unpublish(st, &a);
+    le_stream_shutdown();
+    le_feed_shutdown();
+    return done_testing();
+}
