@@ -31,7 +31,9 @@ struct le_stream {
 
     le_feed *feeds[LE_FEED_MAX];   /* players' wire forms; created on first join */
 
-    le_sub *subs;
+    /* [0]: subscribers that take packets; [1]: feed readers (players), kept
+     * apart so a packet's fan-out does not walk every player. */
+    le_sub *subs[2];
     int nviewers;
     uint64_t idle_since_ms;     /* monotonic; 0 while in use */
 
@@ -151,12 +153,13 @@ static void release_slot(le_stream *st)
     reset_media(st);
     /* In a takeover the viewers stay: they get the new publisher's headers
      * and a publish notification instead. */
-    for (le_sub *s = st->subs, *n; s && !st->taking_over; s = n) {
-        n = s->next;
-        if (s->ops->unpublish)
-            s->ops->unpublish(s);
-    }
-    if (!st->subs)
+    for (int l = 0; l < 2; l++)
+        for (le_sub *s = st->subs[l], *n; s && !st->taking_over; s = n) {
+            n = s->next;
+            if (s->ops->unpublish)
+                s->ops->unpublish(s);
+        }
+    if (!st->subs[0] && !st->subs[1])
         st->idle_since_ms = le_mono_ms();
 }
 
@@ -189,11 +192,12 @@ int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx)
     nlive++;
     for (int i = 0; i < nhooks; i++)
         hooks[i](st);
-    for (le_sub *s = st->subs, *n; s; s = n) {
-        n = s->next;
-        if (s->ops->publish)
-            s->ops->publish(s);
-    }
+    for (int l = 0; l < 2; l++)
+        for (le_sub *s = st->subs[l], *n; s; s = n) {
+            n = s->next;
+            if (s->ops->publish)
+                s->ops->publish(s);
+        }
     return LE_OK;
 }
 
@@ -304,21 +308,21 @@ void le_stream_push(le_stream *st, le_pkt *p)
             le_feed_append(st->feeds[i], p, gop);
         }
     }
-    for (le_sub *s = st->subs, *n; s; s = n) {
+    for (le_sub *s = st->subs[0], *n; s; s = n) {
         n = s->next;
-        if (s->ops->packet && !s->fmt)
-            s->ops->packet(s, p);
+        s->ops->packet(s, p);
     }
 }
 
 void le_stream_attach(le_stream *st, le_sub *s)
 {
+    le_sub **head = &st->subs[s->fmt != NULL];
     s->st = st;
     s->prev = NULL;
-    s->next = st->subs;
-    if (st->subs)
-        st->subs->prev = s;
-    st->subs = s;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
     st->idle_since_ms = 0;
     if (s->is_player)
         st->nviewers++;
@@ -346,7 +350,7 @@ void le_stream_detach(le_sub *s)
     if (s->prev)
         s->prev->next = s->next;
     else
-        st->subs = s->next;
+        st->subs[s->fmt != NULL] = s->next;
     if (s->next)
         s->next->prev = s->prev;
     if (s->is_player)
@@ -355,7 +359,7 @@ void le_stream_detach(le_sub *s)
         le_feed_leave(&s->rd);
     s->st = NULL;
     s->prev = s->next = NULL;
-    if (!st->subs && !st->pub_ops)
+    if (!st->subs[0] && !st->subs[1] && !st->pub_ops)
         st->idle_since_ms = le_mono_ms();
 }
 
@@ -405,7 +409,7 @@ void le_stream_gc(uint64_t idle_ms)
         le_stream **pp = &table[b];
         while (*pp) {
             le_stream *st = *pp;
-            if (!st->pub_ops && !st->subs && st->idle_since_ms &&
+            if (!st->pub_ops && !st->subs[0] && !st->subs[1] && st->idle_since_ms &&
                 now - st->idle_since_ms >= idle_ms) {
                 *pp = st->hnext;
                 stream_free(st);

@@ -37,7 +37,8 @@ struct le_sub {
     int is_player;             /* counted as a viewer */
     /* Players: the wire format they read. Attaching joins the stream's feed
      * in that format (created on first use from the GOP cache) through rd,
-     * whose out/fd/http_chunked/drop/ctx the owner sets first. */
+     * whose out/fd/http_chunked/drop/ctx the owner sets first. Set before
+     * attaching and kept until detached. */
     const le_feed_fmt *fmt;
     le_feed_reader rd;
 };

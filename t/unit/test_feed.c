@@ -3,6 +3,7 @@
  * slow-viewer skip/resume/drop, and block lifetime. Sockets are a local
  * socketpair; the tick is called directly (no event loop). */
 #include "tap.h"
+#include "media_samples.h"
 #include "media/feed.h"
 #include "media/stream.h"
 #include "core/err.h"
@@ -111,13 +112,6 @@ static size_t enc(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *d, uin
 
 static void kick(void *ctx, const char *reason) { (void)ctx; (void)reason; }
 static const le_pub_ops pub = { kick };
-
-static const uint8_t vseq[] = { 0x17, 0, 0, 0, 0, 1 };
-static const uint8_t key[] = { 0x17, 1, 0, 0, 0, 0x65 };
-static const uint8_t inter[] = { 0x27, 1, 0, 0, 0, 0x41 };
-static const uint8_t aseq[] = { 0xaf, 0, 0x12, 0x10 };
-static const uint8_t araw[] = { 0xaf, 1, 0x21 };
-static const uint8_t meta[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 5 };
 
 static uint8_t got[1 << 21], want[1 << 21];
 

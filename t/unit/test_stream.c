@@ -1,6 +1,7 @@
 /* The stream registry: GOP cache replay, takeover policy, fan-out by
  * reference, the slow-viewer policy (media/feed.h). No sockets: subscribers record. */
 #include "tap.h"
+#include "media_samples.h"
 #include "media/stream.h"
 #include "conf/conf.h"
 #include "core/err.h"
@@ -48,13 +49,6 @@ static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uin
     le_stream_push(st, p);
     le_pkt_unref(p);
 }
-
-static const uint8_t vseq[] = { 0x17, 0, 0, 0, 0, 1 };
-static const uint8_t key[] = { 0x17, 1, 0, 0, 0, 0x65 };
-static const uint8_t inter[] = { 0x27, 1, 0, 0, 0, 0x41 };
-static const uint8_t aseq[] = { 0xaf, 0, 0x12, 0x10 };
-static const uint8_t araw[] = { 0xaf, 1, 0x21 };
-static const uint8_t meta[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 5 };
 
 int main(void)
 {
