@@ -279,6 +279,68 @@ int main(void)
     ok(gn == wn && memcmp(got, want, wn) == 0, "audio-only joiner gets live audio");
     v_drain_all(&v2, got, sizeof(got));
 
+    /* Random ticks: packet sizes from bytes to several blocks, more blocks in
+     * one tick than one writev takes, players that read a little or nothing,
+     * bytes queued ahead at random. Each player's stream must be exactly
+     * the log from its join on (the bound is high: nobody skips). */
+    lim.viewer_queue_bytes = 64u << 20;
+    lim.viewer_drop_ms = 60000;
+    le_stream_set_limits(&lim);
+    srand(8);
+    enum { NV = 3 };
+    static viewer rv[NV];
+    static uint8_t rgot[NV][1 << 23], rwant[NV][1 << 23];
+    size_t rgn[NV] = { 0 }, rwn[NV] = { 0 };
+    static uint8_t body[300000], round_bytes[1 << 23];
+    push(st, LE_PKT_VIDEO, 5000, key, sizeof(key));   /* a video stream again: joins need a keyframe */
+    for (int v = 0; v < NV; v++) {
+        v_open(&rv[v]);
+        le_stream_attach(st, &rv[v].sub);
+        rgn[v] = v_drain_all(&rv[v], rgot[v], sizeof(rgot[v]));   /* the join: checked above */
+        rgn[v] = 0;
+    }
+    int bad = 0;
+    uint32_t rts = 5040;
+    for (int round = 0; round < 40; round++) {
+        int npk = 1 + rand() % (round == 7 ? 80 : 6);
+        size_t roundn = 0;
+        for (int k = 0; k < npk; k++) {
+            uint32_t n = round == 7 ? 70000 : (uint32_t)(6 + rand() % (rand() % 4 == 0 ? 200000 : 3000));
+            body[0] = 0x27;
+            body[1] = 1;
+            for (uint32_t b = 5; b < n; b++)
+                body[b] = (uint8_t)(rand());
+            push(st, LE_PKT_VIDEO, rts, body, n);
+            roundn += enc(round_bytes + roundn, LE_PKT_VIDEO, rts, body, n);
+            rts += 40;
+        }
+        for (int v = 0; v < NV; v++) {
+            if (rand() % 5 == 0) {   /* a control message queued before the tick */
+                evbuffer_add(rv[v].sub.rd.out, "C", 1);
+                rwant[v][rwn[v]++] = 'C';
+            }
+            memcpy(rwant[v] + rwn[v], round_bytes, roundn);
+            rwn[v] += roundn;
+        }
+        le_feed_tick();
+        for (int v = 0; v < NV; v++) {
+            int how = rand() % 3;   /* 0: read nothing; 1: what the socket has; 2: all */
+            if (how == 1)
+                rgn[v] += v_read(&rv[v], rgot[v] + rgn[v], sizeof(rgot[v]) - rgn[v]);
+            else if (how == 2)
+                rgn[v] += v_drain_all(&rv[v], rgot[v] + rgn[v], sizeof(rgot[v]) - rgn[v]);
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        rgn[v] += v_drain_all(&rv[v], rgot[v] + rgn[v], sizeof(rgot[v]) - rgn[v]);
+        if (rgn[v] != rwn[v] || memcmp(rgot[v], rwant[v], rwn[v]) != 0)
+            bad++;
+        ok(rgn[v] == rwn[v], "random ticks, player %d: %zu bytes received, %zu sent", v, rgn[v], rwn[v]);
+    }
+    is_int(bad, 0, "random ticks: every player's bytes are the log, in order");
+    for (int v = 0; v < NV; v++)
+        v_close(&rv[v]);
+
     /* Lifetime: readers gone, the feed goes at the next packet, every block
      * is freed once the queued references are written. */
     v_close(&v2);
