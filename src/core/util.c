@@ -247,3 +247,11 @@ char *le_fmt_utc(int64_t ms, char out[21])
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return out;
 }
+
+uint64_t le_hash64(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}

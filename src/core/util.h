@@ -13,6 +13,9 @@ char *le_xstrdup(const char *s);
 char *le_xstrndup(const char *s, size_t n);
 
 uint64_t le_mono_ms(void);   /* CLOCK_MONOTONIC in ms */
+/* FNV-1a over n bytes, continuing from h (start with LE_HASH64_INIT). */
+#define LE_HASH64_INIT 14695981039346656037ull
+uint64_t le_hash64(const void *p, size_t n, uint64_t h);
 int64_t le_wall_ms(void);    /* unix epoch in ms */
 
 /* SPEC 2: app and stream names are 1-255 bytes of [A-Za-z0-9_.-]. */

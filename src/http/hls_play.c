@@ -27,10 +27,25 @@
 #define MAX_LISTED 64
 #define URI_MAX 1024       /* one listed segment URI, signature included */
 
-static le_hls *find_hls(const le_http_route *rt)
+static le_hls *find_hls(const le_http_route *rt, le_stream **stp)
 {
     le_stream *st = le_stream_find(rt->dom->name, rt->app, rt->name, 0);
+    if (stp)
+        *stp = st;
     return st ? le_hls_of(st) : NULL;
+}
+
+/* An HLS viewer has no connection to count: a client (address + user agent)
+ * that fetched the live playlist counts as one for three fragments, about
+ * as long as a player keeps polling after its last request. */
+static void count_viewer(le_http_conn *c, const le_http_route *rt, le_stream *st, const le_hls *h)
+{
+    const char *ip = le_http_conn_peer_ip(c);
+    uint64_t k = le_hash64(ip, strlen(ip) + 1, LE_HASH64_INIT);
+    if (rt->req && rt->req->user_agent.p)
+        k = le_hash64(rt->req->user_agent.p, rt->req->user_agent.n, k);
+    int64_t ttl = 3 * le_hls_fragment_ms(h);
+    le_stream_seen(st, k, (uint64_t)(ttl > 5000 ? ttl : 5000));
 }
 
 /* One segment's URI in the playlist (see the top of the file). Under a URL
@@ -54,7 +69,8 @@ static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t 
 
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
 {
-    le_hls *h = find_hls(rt);
+    le_stream *st;
+    le_hls *h = find_hls(rt, &st);
     le_hls_seg *segs[MAX_LISTED];
     size_t n = h ? le_hls_segments(h, segs, MAX_LISTED, 1) : 0;
     if (n == 0) {
@@ -88,6 +104,8 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
     le_buf_free(&b);
     free(uris);
+    if (!rt->head && le_stream_is_live(st))
+        count_viewer(c, rt, st, h);
     le_http_conn_done(c);
 }
 
@@ -141,7 +159,7 @@ static int parse_range(le_http_str r, size_t len, size_t *off, size_t *cnt)
 
 void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
 {
-    le_hls *h = find_hls(rt);
+    le_hls *h = find_hls(rt, NULL);
     le_hls_seg *s = h ? le_hls_find(h, rt->seq) : NULL;
     if (!s) {
         le_http_reply_error(c, 404, "NotFound", "no such segment (never made or rotated out)");

@@ -87,6 +87,7 @@ struct evbuffer *le_http_conn_output(le_http_conn *c) { return bufferevent_get_o
 int le_http_conn_fd(le_http_conn *c) { return (int)bufferevent_getfd(c->bev); }
 uint64_t le_http_conn_id(const le_http_conn *c) { return c->id; }
 const char *le_http_conn_peer(const le_http_conn *c) { return c->peer; }
+const char *le_http_conn_peer_ip(const le_http_conn *c) { return c->peer_ip; }
 int le_http_conn_closing(const le_http_conn *c) { return c->closing; }
 
 static const char *reason(int status)

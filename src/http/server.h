@@ -55,6 +55,7 @@ struct evbuffer *le_http_conn_output(le_http_conn *c);
 int le_http_conn_fd(le_http_conn *c);          /* the socket (for the feed's direct write) */
 uint64_t le_http_conn_id(const le_http_conn *c);
 const char *le_http_conn_peer(const le_http_conn *c);
+const char *le_http_conn_peer_ip(const le_http_conn *c);   /* the address alone */
 /* Writes the status line and headers, CORS and Connection included. extra:
  * more header lines, each ending in CRLF, or NULL. */
 void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t clen,

@@ -35,6 +35,8 @@ struct le_stream {
      * apart so a packet's fan-out does not walk every player. */
     le_sub *subs[2];
     int nviewers;
+    struct seen { uint64_t client, until_ms; } *seen;   /* connectionless viewers */
+    size_t nseen, seen_cap;
     uint64_t idle_since_ms;     /* monotonic; 0 while in use */
 
     void *ext[LE_EXT_MAX];
@@ -109,7 +111,38 @@ const char *le_stream_name(const le_stream *st) { return st->name; }
 const char *le_stream_key(const le_stream *st) { return st->key; }
 int le_stream_is_live(const le_stream *st) { return st && st->pub_ops != NULL; }
 uint64_t le_stream_publish_started_ms(const le_stream *st) { return st->pub_start_wall_ms; }
-int le_stream_viewers(const le_stream *st) { return st->nviewers; }
+int le_stream_viewers(const le_stream *st)
+{
+    uint64_t now = le_mono_ms();
+    int n = st->nviewers;
+    for (size_t i = 0; i < st->nseen; i++)
+        n += st->seen[i].until_ms > now;
+    return n;
+}
+
+void le_stream_seen(le_stream *st, uint64_t client, uint64_t ttl_ms)
+{
+    uint64_t now = le_mono_ms();
+    int found = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < st->nseen; i++) {   /* refresh, and drop the expired */
+        struct seen e = st->seen[i];
+        if (e.client == client) {
+            e.until_ms = now + ttl_ms;
+            found = 1;
+        }
+        if (e.until_ms > now)
+            st->seen[w++] = e;
+    }
+    st->nseen = w;
+    if (found || st->nseen >= LE_STREAM_SEEN_MAX)
+        return;
+    if (st->nseen == st->seen_cap) {
+        st->seen_cap = st->seen_cap ? st->seen_cap * 2 : 16;
+        st->seen = le_xrealloc(st->seen, st->seen_cap * sizeof(*st->seen));
+    }
+    st->seen[st->nseen++] = (struct seen){ client, now + ttl_ms };
+}
 const le_stream_stats *le_stream_get_stats(const le_stream *st) { return &st->stats; }
 size_t le_stream_count_live(void) { return nlive; }
 
@@ -397,6 +430,7 @@ static void stream_free(le_stream *st)
     for (int i = 0; i < LE_EXT_MAX; i++)
         if (st->ext[i] && st->ext_free[i])
             st->ext_free[i](st->ext[i]);
+    free(st->seen);
     free((char *)st->domain);
     free(st->key);
     free(st);

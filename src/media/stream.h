@@ -87,7 +87,14 @@ void le_stream_push(le_stream *st, le_pkt *p);
  * cache: through ops->packet, or for a feed reader into its output. */
 void le_stream_attach(le_stream *st, le_sub *s);
 void le_stream_detach(le_sub *s);
+/* Players with a connection, plus clients without one (HLS) seen within
+ * their time to live. */
 int le_stream_viewers(const le_stream *st);
+/* A connectionless client (a key for address + user agent) asked for the
+ * stream now; it counts as a viewer for ttl_ms. At most LE_STREAM_SEEN_MAX
+ * such clients are tracked per stream. */
+#define LE_STREAM_SEEN_MAX 65536
+void le_stream_seen(le_stream *st, uint64_t client, uint64_t ttl_ms);
 
 /* What the stream has carried since its publish started (HTTP-FLV's header
  * flags). */

@@ -379,6 +379,21 @@ is "$(j "$API_BODY" '[[x["StreamUrl"], x["UserNumber"]] for x in d["OnlineUserIn
     '[["rtmp://live.test/live/ol-alpha", 2], ["rtmp://live.test/other/ol-beta", 0]]' \
     "DescribeLiveStreamOnlineUserNum: 2 on ol-alpha, 0 on ol-beta"
 is "$(j "$API_BODY" 'd["TotalUserNumber"]')" 2 "... TotalUserNumber 2"
+
+# HLS viewers have no connection: a client (address + User-Agent) that fetched
+# the live playlist counts for three fragments (at least 5 s).
+hls_get() { curl -sf --max-time 3 -A "$1" -o /dev/null "http://127.0.0.1:$LE_HTTP_PORT/live/ol-alpha.m3u8"; }
+le_wait_for 15 hls_get le-probe
+ok $? "live/ol-alpha has a live HLS playlist"
+hls_get viewer-a && hls_get viewer-b && hls_get viewer-a
+ok $? "two more HLS clients fetch it (one twice)"
+ol_alpha_users='[x["UserNumber"] for x in d["OnlineUserInfo"]["LiveStreamOnlineUserNumInfo"] if x["StreamUrl"].endswith("/ol-alpha")]'
+api DescribeLiveStreamOnlineUserNum $D
+is "$(j "$API_BODY" "$ol_alpha_users")" '[5]' "UserNumber counts HLS clients: 2 RTMP players + 3 HLS clients"
+hls_gone() { api DescribeLiveStreamOnlineUserNum $D; [ "$(j "$API_BODY" "$ol_alpha_users")" = '[2]' ]; }
+t0=$(le_now_ms)
+le_wait_for 15 hls_gone
+ok $? "HLS clients that stop fetching leave the count ($(( $(le_now_ms) - t0 )) ms)"
 le_kill "$p1" "$p2"
 
 # Rates: 25 fps published; wait until the stream has run ~6 s.

@@ -7,6 +7,7 @@
 #include "core/err.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 typedef struct rec {
     le_sub sub;
@@ -78,6 +79,20 @@ int main(void)
     ok((r1.got[1]->flags & LE_PKT_SEQHDR) && (r1.got[2]->flags & LE_PKT_SEQHDR), "sequence headers next");
     ok(r1.got[3]->type == LE_PKT_VIDEO && (r1.got[3]->flags & LE_PKT_KEY), "then a keyframe");
     is_int(le_stream_viewers(st), 1, "one viewer counted");
+    /* Connectionless (HLS) clients count while their time to live runs. */
+    le_stream_seen(st, 11, 60000);
+    le_stream_seen(st, 12, 60000);
+    le_stream_seen(st, 11, 60000);
+    is_int(le_stream_viewers(st), 3, "two HLS clients (one seen twice) + one player");
+    le_stream_seen(st, 13, 1);
+    struct timespec nap = { 0, 5 * 1000000L };
+    nanosleep(&nap, NULL);
+    is_int(le_stream_viewers(st), 3, "an expired HLS client no longer counts");
+    le_stream_seen(st, 14, 1);
+    nanosleep(&nap, NULL);
+    le_stream_seen(st, 11, 0);   /* refreshed with no time left: gone, and 13, 14 pruned */
+    is_int(le_stream_viewers(st), 2, "a client refreshed to expire now leaves");
+    le_stream_seen(st, 12, 0);
 
     /* Fan-out shares the packet: the same object reaches both viewers. */
     rec r2;
