@@ -62,11 +62,20 @@ static struct {
     ts_stream *tab[BUCKETS];
     le_timeshift_stats st;
     uint64_t last_sweep_ms;     /* monotonic */
-    int sweep_running, sweep_pending;
+    int sweep_pending;          /* replies and jobs of the running sweep; 0: none runs */
     uint64_t loss_last_ms, loss_suppressed;
 } T;
 
 const le_timeshift_stats *le_timeshift_get_stats(void) { return &T.st; }
+
+/* "{data_dir}/ts", allocated. */
+static char *ts_root(const char *data_dir)
+{
+    size_t n = strlen(data_dir) + 4;
+    char *root = le_xmalloc(n);
+    snprintf(root, n, "%s/ts", data_dir);
+    return root;
+}
 
 static int safe(const char *s) { return s && le_name_valid(s, strlen(s)); }
 
@@ -108,18 +117,10 @@ static void loss(const char *key, const char *why)
 
 /* ---- the poller ---- */
 
-static unsigned hash(const char *s)
-{
-    unsigned x = 2166136261u;
-    while (*s)
-        x = (x ^ (unsigned char)*s++) * 16777619u;
-    return x % BUCKETS;
-}
-
 static ts_stream *ts_get(le_stream *st)
 {
     const char *key = le_stream_key(st);
-    unsigned b = hash(key);
+    size_t b = le_hash64(key, strlen(key), LE_HASH64_INIT) % BUCKETS;
     for (ts_stream *t = T.tab[b]; t; t = t->next)
         if (strcmp(t->key, key) == 0)
             return t;
@@ -224,8 +225,7 @@ typedef struct sweep_ctx {
 
 static void sweep_dec(void)
 {
-    if (--T.sweep_pending == 0)
-        T.sweep_running = 0;
+    T.sweep_pending--;
 }
 
 static void sweep_ctx_free(sweep_ctx *c)
@@ -365,17 +365,14 @@ static void domains_cb(redisReply *r, void *arg)
 
 static void sweep_start(void)
 {
-    if (T.sweep_running || !le_store_connected())
+    if (T.sweep_pending || !le_store_connected())
         return;
     char key[128];
     le_store_key(key, sizeof(key), "ts:domains");
-    T.sweep_running = 1;
     T.sweep_pending = 1;
     T.last_sweep_ms = le_mono_ms();
-    if (le_store_cmd(domains_cb, NULL, "SMEMBERS %s", key) != 0) {
-        T.sweep_running = 0;
+    if (le_store_cmd(domains_cb, NULL, "SMEMBERS %s", key) != 0)
         T.sweep_pending = 0;
-    }
 }
 
 /* Sweeps at least every minute, more often for short retentions (a quarter
@@ -451,9 +448,7 @@ int le_timeshift_init(char *err, size_t errlen)
     const le_conf *c = le_node_conf();
     if (T.started)
         return 0;
-    size_t n = strlen(c->data_dir) + 4;
-    T.root = le_xmalloc(n);
-    snprintf(T.root, n, "%s/ts", c->data_dir);
+    T.root = ts_root(c->data_dir);
     if (le_tsw_start(le_node_base(), 0, 0, 0, err, errlen) != 0) {
         free(T.root);
         T.root = NULL;
@@ -570,6 +565,16 @@ static int rx_cmd(const char *fmt, const char *a)
     return 0;
 }
 
+/* Takes over the last reply's strings (free_list them). */
+static char **rx_take(size_t *n)
+{
+    char **v = R.strs;
+    *n = R.nstrs;
+    R.strs = NULL;
+    R.nstrs = 0;
+    return v;
+}
+
 typedef struct rx_count {
     uint64_t files, streams, stale, tmp_removed, skipped;
 } rx_count;
@@ -607,6 +612,14 @@ static char **list_dir(const char *dir, int want_dirs, size_t *n)
     return v;
 }
 
+/* list_dir of parent/child; the joined path goes to path. */
+static char **list_child(const char *parent, const char *child, int want_dirs, char *path, size_t pathsz,
+                         size_t *n)
+{
+    snprintf(path, pathsz, "%s/%s", parent, child);
+    return list_dir(path, want_dirs, n);
+}
+
 static void free_list(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -623,9 +636,8 @@ static void rx_stream(const char *root, const char *dom, const char *app, const 
     int any = 0;
     for (size_t i = 0; i < nd; i++) {
         char ddir[4200];
-        snprintf(ddir, sizeof(ddir), "%s/%s", sdir, days[i]);
         size_t nf;
-        char **files = list_dir(ddir, 0, &nf);
+        char **files = list_child(sdir, days[i], 0, ddir, sizeof(ddir), &nf);
         for (size_t k = 0; k < nf; k++) {
             char fp[4400];
             snprintf(fp, sizeof(fp), "%s/%s", ddir, files[k]);
@@ -664,20 +676,16 @@ static void rx_prune(const char *root, rx_count *cnt)
     le_store_key(key, sizeof(key), "ts:domains");
     if (rx_cmd("SMEMBERS %s", key) != 0)
         return;
-    size_t nd = R.nstrs;
-    char **doms = R.strs;
-    R.strs = NULL;
-    R.nstrs = 0;
+    size_t nd;
+    char **doms = rx_take(&nd);
     for (size_t i = 0; i < nd; i++) {
         if (!le_name_valid(doms[i], strlen(doms[i])))
             continue;
         le_store_key(key, sizeof(key), "ts:streams:%s", doms[i]);
         if (rx_cmd("SMEMBERS %s", key) != 0)
             continue;
-        size_t ns = R.nstrs;
-        char **streams = R.strs;
-        R.strs = NULL;
-        R.nstrs = 0;
+        size_t ns;
+        char **streams = rx_take(&ns);
         for (size_t k = 0; k < ns; k++) {
             char *slash = strchr(streams[k], '/');
             if (!slash)
@@ -735,23 +743,19 @@ int le_timeshift_reindex(const le_conf *conf)
         fprintf(stderr, "livedge: --reindex: cannot reach Redis (%s)\n", conf->redis);
         goto out;
     }
-    size_t n = strlen(conf->data_dir) + 4;
-    char *root = le_xmalloc(n);
-    snprintf(root, n, "%s/ts", conf->data_dir);
+    char *root = ts_root(conf->data_dir);
     rx_count cnt;
     memset(&cnt, 0, sizeof(cnt));
     size_t nd;
     char **doms = list_dir(root, 1, &nd);
     for (size_t i = 0; i < nd; i++) {
         char ddir[4200];
-        snprintf(ddir, sizeof(ddir), "%s/%s", root, doms[i]);
         size_t na;
-        char **apps = list_dir(ddir, 1, &na);
+        char **apps = list_child(root, doms[i], 1, ddir, sizeof(ddir), &na);
         for (size_t a = 0; a < na; a++) {
             char adir[4400];
-            snprintf(adir, sizeof(adir), "%s/%s", ddir, apps[a]);
             size_t ns;
-            char **streams = list_dir(adir, 1, &ns);
+            char **streams = list_child(ddir, apps[a], 1, adir, sizeof(adir), &ns);
             for (size_t s = 0; s < ns; s++)
                 rx_stream(root, doms[i], apps[a], streams[s], &cnt);
             free_list(streams, ns);

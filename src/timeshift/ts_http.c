@@ -64,20 +64,26 @@ int le_ts_http_wanted(const char *q, size_t n)
     return 0;
 }
 
-int le_ts_http_segment_file(const char *file, size_t n, size_t *stem)
+/* le_ts_http_segment_file, also giving the entry the name stands for. */
+static int segment_split(const char *file, size_t n, size_t *stem, le_tsi_ent *e)
 {
     /* The last mark splits: stream names may contain ".lhs." themselves. */
     size_t ml = strlen(SEG_MARK);
     for (size_t i = n >= ml ? n - ml + 1 : 0; i-- > 0;) {
         if (memcmp(file + i, SEG_MARK, ml) != 0)
             continue;
-        le_tsi_ent e;
-        if (i == 0 || !le_name_valid(file, i) || le_tsi_name_parse(file + i + ml, n - i - ml, &e) != 0)
+        if (i == 0 || !le_name_valid(file, i) || le_tsi_name_parse(file + i + ml, n - i - ml, e) != 0)
             return 0;
         *stem = i;
         return 1;
     }
     return 0;
+}
+
+int le_ts_http_segment_file(const char *file, size_t n, size_t *stem)
+{
+    le_tsi_ent e;
+    return segment_split(file, n, stem, &e);
 }
 
 /* A request that waits for Redis. The connection is held with
@@ -326,8 +332,7 @@ void le_ts_http_segment(le_http_conn *c, const le_http_route *rt)
     const char *file = rt->file;
     le_tsi_ent e;
     char path[4096];
-    if (!file || !le_ts_http_segment_file(file, strlen(file), &stem) ||
-        le_tsi_name_parse(file + stem + strlen(SEG_MARK), strlen(file) - stem - strlen(SEG_MARK), &e) != 0 ||
+    if (!file || !segment_split(file, strlen(file), &stem, &e) ||
         le_timeshift_path(rt->dom->name, rt->app, rt->name, &e, path, sizeof(path)) != 0) {
         le_http_reply_error(c, 404, "NotFound", "no such segment");
         return;
@@ -387,15 +392,22 @@ static void tl_send(le_http_conn *c, int head, int status, int code, const char 
 
 static void tl_next(ts_req *p);
 
+/* The Redis side failed (or the client is gone): 503 if anyone listens. */
+static void tl_fail(ts_req *p)
+{
+    p->answered = 1;
+    le_http_conn *c = req_conn(p);
+    if (c)
+        tl_send(c, p->head, 503, 503, "the time-shift index is not reachable", NULL, 1);
+    req_release(p);
+}
+
 static void tl_reply(int ok, const le_tsi_ent *e, size_t n, size_t bad, void *arg)
 {
     ts_req *p = arg;
     le_http_conn *c = req_conn(p);
     if (!c || !ok) {
-        p->answered = 1;
-        if (c)
-            tl_send(c, p->head, 503, 503, "the time-shift index is not reachable", NULL, 1);
-        req_release(p);
+        tl_fail(p);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -420,13 +432,8 @@ static void tl_reply(int ok, const le_tsi_ent *e, size_t n, size_t bad, void *ar
 
 static void tl_next(ts_req *p)
 {
-    if (le_tsi_range(p->domain, p->app, p->name, p->cursor_ms, p->t_end_ms, 0, 0, TL_BATCH, tl_reply, p) != 0) {
-        p->answered = 1;
-        le_http_conn *c = req_conn(p);
-        if (c)
-            tl_send(c, p->head, 503, 503, "the time-shift index is not reachable", NULL, 1);
-        req_release(p);
-    }
+    if (le_tsi_range(p->domain, p->app, p->name, p->cursor_ms, p->t_end_ms, 0, 0, TL_BATCH, tl_reply, p) != 0)
+        tl_fail(p);
 }
 
 static void tl_error(le_http_conn *c, const le_http_route *rt, int status, const char *msg)

@@ -72,6 +72,17 @@ static void job_free(job *j)
     free(j);
 }
 
+/* Appends j to a singly linked list (the queue or the done list). */
+static void job_append(job **head, job **tail, job *j)
+{
+    j->next = NULL;
+    if (*tail)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+}
+
 /* ---- worker side: files only ---- */
 
 static int mkdir_p(const char *dir)
@@ -239,11 +250,7 @@ static void *worker(void *arg)
             if (j->rc)
                 W.st.unlink_errors++;
         }
-        if (W.dtail)
-            W.dtail->next = j;
-        else
-            W.dhead = j;
-        W.dtail = j;
+        job_append(&W.dhead, &W.dtail, j);
         notify_loop();
     }
     pthread_mutex_unlock(&W.mu);
@@ -338,14 +345,21 @@ static int enqueue(job *j)
     }
     W.st.jobs_now++;
     W.st.bytes_now += j->cost;
-    if (W.qtail)
-        W.qtail->next = j;
-    else
-        W.qhead = j;
-    W.qtail = j;
+    job_append(&W.qhead, &W.qtail, j);
     pthread_cond_signal(&W.cv);
     pthread_mutex_unlock(&W.mu);
     return 0;
+}
+
+/* Queues j, or frees it when refused (done then never runs). */
+static int submit(job *j, le_tsw_done_fn done, void *arg)
+{
+    j->done = done;
+    j->arg = arg;
+    int rc = enqueue(j);
+    if (rc)
+        job_free(j);
+    return rc;
 }
 
 int le_tsw_write(const char *path, const void *data, size_t len, le_tsw_done_fn done, void *arg)
@@ -356,12 +370,7 @@ int le_tsw_write(const char *path, const void *data, size_t len, le_tsw_done_fn 
     j->data = data;
     j->len = len;
     j->cost = len + strlen(path) + sizeof(*j);
-    j->done = done;
-    j->arg = arg;
-    int rc = enqueue(j);
-    if (rc)
-        job_free(j);
-    return rc;
+    return submit(j, done, arg);
 }
 
 int le_tsw_unlink(char **paths, size_t n, const char *stop_at, le_tsw_done_fn done, void *arg)
@@ -372,12 +381,7 @@ int le_tsw_unlink(char **paths, size_t n, const char *stop_at, le_tsw_done_fn do
     j->npaths = n;
     j->stop_at = stop_at ? le_xstrdup(stop_at) : NULL;
     j->cost = sizeof(*j) + n * 128;
-    j->done = done;
-    j->arg = arg;
-    int rc = enqueue(j);
-    if (rc)
-        job_free(j);
-    return rc;
+    return submit(j, done, arg);
 }
 
 void le_tsw_stop(int64_t wait_ms)
@@ -405,14 +409,9 @@ void le_tsw_stop(int64_t wait_ms)
     while (W.qhead) {
         job *j = W.qhead;
         W.qhead = j->next;
-        j->next = NULL;
         j->rc = LE_EIO;
         j->err = ECANCELED;
-        if (W.dtail)
-            W.dtail->next = j;
-        else
-            W.dhead = j;
-        W.dtail = j;
+        job_append(&W.dhead, &W.dtail, j);
     }
     W.qtail = NULL;
     pthread_mutex_unlock(&W.mu);

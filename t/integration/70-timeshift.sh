@@ -254,26 +254,30 @@ ok $? "2-hour playlist answered in $t s (< 1 s)"
 diag "2-hour playlist (3,600 segments, $(le_file_size "$LE_DIR/big.m3u8") bytes): $t s"
 
 # ---- bad arguments: 400 ----------------------------------------------------------------
+# bad_400 LABEL PATH BODY-ERE BODY-DESC: HTTP 400 and a body matching BODY-ERE.
+bad_400() {
+    local r
+    r=$(curl -s -w '\n%{http_code}' --max-time 5 "$H$2")
+    is "${r##*$'\n'}" 400 "$1: 400"
+    like "${r%$'\n'*}" "$3" "$1: $4"
+}
 N=$(( $(le_now_ms) / 1000 ))
 for q in "lhs_begin_unix_s_0=$N" "lhs_start_unix_min_0=$N" "lhs_start_unix_s_0=12ab" \
     "lhs_start_human_s_8=20171332160220" "lhs_start_unix_s_10=$N" \
     "lhs_start_unix_s_0=$((N - 10))&lhs_end_unix_s_0=$((N - 20))" "lhs_start_unix_s_0=$((N - 4 * 3600))" \
     "aliyunols=off&lhs_start_unix_s_0=$N" "lhs_start=1"; do
-    r=$(curl -s -w '\n%{http_code}' --max-time 5 "$H/live/cam.m3u8?$q")
-    is "${r##*$'\n'}" 400 "playlist $q: 400"
-    like "${r%$'\n'*}" '"Code":"InvalidParameter"' "playlist $q: error body"
+    bad_400 "playlist $q" "/live/cam.m3u8?$q" '"Code":"InvalidParameter"' "error body"
 done
 TLB="/openapi/timeline/query?app=live&stream=cam&format=ts"
 for q in "lhs_begin_unix_s_0=$N&lhs_end_unix_s_0=$N" "lhs_start_unix_min_0=$N&lhs_end_unix_s_0=$N" \
     "lhs_start_unix_s_0=12ab&lhs_end_unix_s_0=$N" "lhs_start_human_s_8=20171332160220&lhs_end_unix_s_0=$N" \
     "lhs_start_unix_s_10=$N&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N&lhs_end_unix_s_0=$((N - 20))" \
     "lhs_start_unix_s_0=$((N - 4 * 3600))&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N"; do
-    r=$(curl -s -w '\n%{http_code}' --max-time 5 "$H$TLB&$q")
-    is "${r##*$'\n'}" 400 "timeline $q: 400"
-    like "${r%$'\n'*}" '^\{"retCode":[1-9][0-9]*,"description":"[^"]+"' "timeline $q: non-zero retCode"
+    bad_400 "timeline $q" "$TLB&$q" '^\{"retCode":[1-9][0-9]*,"description":"[^"]+"' "non-zero retCode"
 done
 r=$(curl -s -w '\n%{http_code}' --max-time 5 "$H/openapi/timeline/query?app=live&stream=cam&format=ts&lhs_start_unix_s_0=$N&lhs_end_unix_s_0=$N&domain=unknown.example.org")
 like "${r%$'\n'*}" '"retCode":[1-9]' "timeline, unknown domain: the envelope with a non-zero retCode"
+is "${r##*$'\n'}" 403 "timeline, unknown domain: HTTP 403"
 
 le_alive_ok
 le_stop

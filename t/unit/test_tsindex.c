@@ -34,6 +34,8 @@ int main(void)
     is_int(le_tsi_rel_build(&e, buf, sizeof(buf)), 0, "relative path builds");
     is_str(buf, "20231114/1700000000123-1700000000100-2002-1700000000100.ts", "relative path is day/name");
     is_int(pn("0-0-1-0.ts", &g), 0, "smallest name");
+    ok(g.start_ms == 0 && g.seq == 0 && g.duration_ms == 1 && g.dseq == 0 && g.disc == 0,
+       "smallest name: every field parsed");
 
     const char *bad_names[] = {
         "", ".ts", "1-2-3.ts", "1-2-3-4-5.ts", "1-2-3-4-x.ts", "01-2-3-4.ts", "1-2-0-4.ts",
@@ -48,6 +50,8 @@ int main(void)
     bad_e.duration_ms = LE_TSI_MAX_SEG_MS + 1;
     is_int(le_tsi_name_build(&bad_e, buf, sizeof(buf)), LE_EINVAL, "overlong duration cannot be named");
     is_int(le_tsi_name_build(&e, buf, 10), LE_EINVAL, "no room: refused, not truncated");
+    is_int(le_tsi_rel_build(&e, buf, 20), LE_EINVAL, "relative path, no room: refused");
+    is_int(le_tsi_member_build(&e, buf, 40), LE_EINVAL, "member, no room: refused");
 
     /* Members. */
     e.disc = 1;
@@ -55,7 +59,8 @@ int main(void)
     is_str(buf, "1700000000123|2002|1700000000100|1|1700000000100|20231114/1700000000123-1700000000100-2002-1700000000100-d.ts",
            "member shape");
     is_int(pm(buf, &g), 0, "member parses");
-    ok(g.start_ms == e.start_ms && g.duration_ms == 2002 && g.seq == e.seq && g.disc == 1, "member round-trips");
+    ok(g.start_ms == e.start_ms && g.duration_ms == 2002 && g.seq == e.seq && g.disc == 1 &&
+       g.dseq == e.dseq, "member round-trips");
     const char *bad_members[] = {
         "1700000000123|2002|1700000000100|1|1700000000100|20231114/1700000000123-1700000000100-2002-1700000000100.ts",
         "1700000000123|2002|1700000000100|1|1700000000100|20231115/1700000000123-1700000000100-2002-1700000000100-d.ts",
@@ -76,8 +81,10 @@ int main(void)
     };
     le_tsi_span sp[4];
     size_t nsp = 0;
+    int span_rc = 0;
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
-        le_tsi_span_add(sp, 4, &nsp, &s[i]);
+        span_rc |= le_tsi_span_add(sp, 4, &nsp, &s[i]);
+    is_int(span_rc, 0, "every entry fits");
     is_int(nsp, 2, "two spans");
     ok(sp[0].start_ms == 10000 && sp[0].end_ms == 13500, "first span 10.0-13.5");
     ok(sp[1].start_ms == 15000 && sp[1].end_ms == 20500, "second span 15.0-20.5 (a 1 s gap still touches)");
@@ -100,7 +107,9 @@ int main(void)
     first = le_tsi_prepare(run, 4, 1, disc);
     is_int(first, 2, "sliding: only the consecutive tail after a renumbering");
     ok(!disc[2] && !disc[3], "the first listed entry carries no tag");
+    disc[0] = -1;
     is_int(le_tsi_prepare(run, 1, 1, disc), 0, "one entry");
+    is_int(disc[0], 0, "one entry: no discontinuity tag");
 
     /* Segment URL file names. */
     size_t stem = 0;
@@ -109,7 +118,7 @@ int main(void)
     u = "my.lhs.cam.lhs.1-2-3-4.ts";
     ok(le_ts_http_segment_file(u, strlen(u), &stem) && stem == 10, "the last mark splits");
     const char *not_seg[] = { "cam-12.ts", "cam.lhs.1-2-3.ts", ".lhs.1-2-3-4.ts", "cam.lhs.1-2-3-4-5.ts",
-                              "cam.m3u8", "cam.lhs.1-2-3-4.ts.tmp" };
+                              "cam.m3u8", "cam.lhs.1-2-3-4.ts.tmp", "a/b.lhs.1-2-3-4.ts" };
     for (size_t i = 0; i < sizeof(not_seg) / sizeof(not_seg[0]); i++)
         ok(!le_ts_http_segment_file(not_seg[i], strlen(not_seg[i]), &stem), "not a time-shift segment: %s",
            not_seg[i]);
