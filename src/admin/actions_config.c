@@ -42,12 +42,61 @@ static void bad_function_name(le_admin_req *r, const char *name)
 /* The domain whose settings a function set on d changes. */
 static le_domain *target_of(le_domain *d)
 {
-    if (d->edge && d->play) {
-        le_domain *p = le_domain_get(d->play);
-        if (p)
-            return p;
+    le_domain *p = le_params_play_domain(d);
+    return p ? p : d;
+}
+
+/* Calls fn on each item of a comma list, blanks trimmed and empty items
+ * skipped, as a C string (cut at 255 bytes; len is the whole item's).
+ * Stops at, and returns, the first nonzero fn returns. */
+static int each_item(const char *list, int (*fn)(const char *item, size_t len, void *arg), void *arg)
+{
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, ",");
+        const char *s = p;
+        p += l + (p[l] == ',');
+        while (l && (*s == ' ' || *s == '\t')) {
+            s++;
+            l--;
+        }
+        while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+            l--;
+        if (l == 0)
+            continue;
+        char one[256];
+        snprintf(one, sizeof(one), "%.*s", (int)(l < sizeof(one) ? l : sizeof(one) - 1), s);
+        int rc = fn(one, l, arg);
+        if (rc)
+            return rc;
     }
-    return d;
+    return 0;
+}
+
+typedef struct dom_list {
+    le_admin_req *r;
+    const char *param;
+    le_domain **v;
+    size_t n;
+} dom_list;
+
+static int add_domain(const char *name, size_t len, void *arg)
+{
+    dom_list *q = arg;
+    if (len >= 256 || q->n == MAX_DOMAINS) {
+        le_params_invalid(q->r, q->param);
+        return -1;
+    }
+    le_domain *d = le_domain_get(name);
+    if (!d) {
+        le_admin_error(q->r, 404, "InvalidDomain.NotFound", "The domain provided does not belong to you.");
+        return -1;
+    }
+    d = target_of(d);
+    for (size_t i = 0; i < q->n; i++)
+        if (q->v[i] == d)
+            return 0;
+    q->v[q->n++] = d;
+    return 0;
 }
 
 /* A comma list of domains, all known (targets in out, duplicates merged).
@@ -62,43 +111,14 @@ static int domain_list(le_admin_req *r, const char *primary, const char *alias, 
     }
     if (!v || !*v)
         return le_admin_require(r, primary, NULL);
-    *n = 0;
-    const char *p = v;
-    while (*p) {
-        size_t l = strcspn(p, ",");
-        char one[256];
-        const char *s = p;
-        p += l + (p[l] == ',');
-        while (l && (*s == ' ' || *s == '\t')) {
-            s++;
-            l--;
-        }
-        while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-            l--;
-        if (l == 0)
-            continue;
-        if (l >= sizeof(one) || *n == MAX_DOMAINS) {
-            le_params_invalid(r, name);
-            return -1;
-        }
-        memcpy(one, s, l);
-        one[l] = '\0';
-        le_domain *d = le_domain_get(one);
-        if (!d) {
-            le_admin_error(r, 404, "InvalidDomain.NotFound", "The domain provided does not belong to you.");
-            return -1;
-        }
-        d = target_of(d);
-        int dup = 0;
-        for (size_t i = 0; i < *n; i++)
-            dup |= out[i] == d;
-        if (!dup)
-            out[(*n)++] = d;
-    }
-    if (*n == 0) {
+    dom_list q = { r, name, out, 0 };
+    if (each_item(v, add_domain, &q) != 0)
+        return -1;
+    if (q.n == 0) {
         le_params_invalid(r, name);
         return -1;
     }
+    *n = q.n;
     return 0;
 }
 
@@ -219,39 +239,15 @@ out:
 
 /* ---- BatchDeleteLiveDomainConfigs ---- */
 
-/* Each name of a comma list through fn; stops at the first nonzero. */
-static int each_name(const char *list, int (*fn)(const char *name, void *arg), void *arg)
-{
-    const char *p = list;
-    while (*p) {
-        size_t l = strcspn(p, ",");
-        char one[128];
-        const char *s = p;
-        p += l + (p[l] == ',');
-        while (l && *s == ' ') {
-            s++;
-            l--;
-        }
-        while (l && s[l - 1] == ' ')
-            l--;
-        if (l == 0)
-            continue;
-        snprintf(one, sizeof(one), "%.*s", (int)(l < sizeof(one) ? l : sizeof(one) - 1), s);
-        int rc = fn(one, arg);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 typedef struct fn_check {
     le_admin_req *r;
     size_t n;
 } fn_check;
 
-static int check_fn(const char *name, void *arg)
+static int check_fn(const char *name, size_t len, void *arg)
 {
     fn_check *c = arg;
+    (void)len;
     if (!le_domaincfg_known(name)) {
         bad_function_name(c->r, name);
         return -1;
@@ -260,8 +256,9 @@ static int check_fn(const char *name, void *arg)
     return 0;
 }
 
-static int delete_fn(const char *name, void *arg)
+static int delete_fn(const char *name, size_t len, void *arg)
 {
+    (void)len;
     le_domaincfg_delete(arg, name);
     return 0;
 }
@@ -275,7 +272,7 @@ static void batch_delete(le_admin_req *r)
         le_admin_require(r, "FunctionNames", &names) != 0)
         return;
     fn_check c = { r, 0 };
-    if (each_name(names, check_fn, &c) != 0)
+    if (each_item(names, check_fn, &c) != 0)
         return;
     if (c.n == 0) {
         le_params_invalid(r, "FunctionNames");
@@ -284,28 +281,21 @@ static void batch_delete(le_admin_req *r)
     if (le_params_store(r) != 0)
         return;
     for (size_t i = 0; i < nd; i++)
-        each_name(names, delete_fn, doms[i]);
+        each_item(names, delete_fn, doms[i]);
     le_admin_reply(r, le_jv_obj());
 }
 
 /* ---- DescribeLiveDomainConfigs ---- */
 
+static int same_name(const char *item, size_t len, void *fn)
+{
+    return len == strlen(fn) && strcmp(item, fn) == 0;
+}
+
+/* fn is in the list, or no list was given. */
 static int wanted(const char *list, const char *fn)
 {
-    if (!list || !*list)
-        return 1;
-    size_t l = strlen(fn);
-    for (const char *p = list; *p;) {
-        p += strspn(p, " ");
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ')
-            m--;
-        if (m == l && memcmp(p, fn, l) == 0)
-            return 1;
-        p += n + (p[n] == ',');
-    }
-    return 0;
+    return !list || !*list || each_item(list, same_name, (void *)fn);
 }
 
 static void describe(le_admin_req *r)
@@ -317,7 +307,7 @@ static void describe(le_admin_req *r)
     const char *names = le_admin_param(r, "FunctionNames");
     if (names && *names) {
         fn_check c = { r, 0 };
-        if (each_name(names, check_fn, &c) != 0)
+        if (each_item(names, check_fn, &c) != 0)
             return;
     }
     le_jv *body = le_jv_obj();

@@ -32,16 +32,12 @@ static int notify_domain(le_admin_req *r, le_domain **out)
     le_domain *d;
     if (le_params_domain(r, "DomainName", &d) != 0)
         return -1;
-    if (d->edge) {
-        le_domain *p = d->play ? le_domain_get(d->play) : NULL;
-        if (!p || p->edge) {
-            le_admin_error(r, 400, "InvalidParameter",
-                           "The specified parameter \"DomainName\" is a push domain not mapped to a play domain.");
-            return -1;
-        }
-        d = p;
+    *out = le_params_play_domain(d);
+    if (!*out) {
+        le_admin_error(r, 400, "InvalidParameter",
+                       "The specified parameter \"DomainName\" is a push domain not mapped to a play domain.");
+        return -1;
     }
-    *out = d;
     return 0;
 }
 
@@ -85,7 +81,8 @@ static le_jv *alilive_args_without(const le_domain *d, const char *drop1, const 
         return args;
     if (le_jv_get_int(rec, "ConfigId", id) != 0)
         *id = 0;
-    for (const le_jv *a = le_jv_get(rec, "Args") ? le_jv_get(rec, "Args")->first : NULL; a; a = a->next) {
+    const le_jv *old = le_jv_get(rec, "Args");
+    for (const le_jv *a = old ? old->first : NULL; a; a = a->next) {
         if (a->type != LE_JV_STR || (drop1 && strcmp(a->key, drop1) == 0) ||
             (drop2 && strcmp(a->key, drop2) == 0))
             continue;

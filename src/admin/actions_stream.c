@@ -30,10 +30,10 @@
 /* SPEC 2: a stream belongs to its play domain. A push domain mapped onto a
  * play domain names that domain's streams; keyed by the push domain, a
  * forbid would be listed but would never match a publish. */
-static const char *play_name(const le_domain *d)
+static const char *play_name(le_domain *d)
 {
-    const le_domain *p = d->edge && d->play ? le_domain_get(d->play) : NULL;
-    return p && !p->edge ? p->name : d->name;
+    const le_domain *p = le_params_play_domain(d);
+    return p ? p->name : d->name;
 }
 
 static int stream_params(le_admin_req *r, le_domain **d, const char **app, const char **stream)

@@ -108,20 +108,11 @@ int le_admin_parse_timestamp(const char *s, int64_t *out)
     }
     if (s[i] != 'Z' || s[i + 1] != '\0')
         return -1;
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+    /* A leap second (:60) counts as the next second. */
+    int64_t secs = le_civil_secs(y, mo, d, h, mi, se == 60 ? 59 : se);
+    if (secs < 0)
         return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return -1;
-    /* Days from civil (Howard Hinnant's algorithm). */
-    int yy = mo <= 2 ? y - 1 : y;
-    int era = yy / 400;
-    int yoe = yy - era * 400;
-    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = (int64_t)era * 146097 + doe - 719468;
-    *out = days * 86400 + h * 3600 + mi * 60 + se;
+    *out = secs + (se == 60);
     return 0;
 }
 

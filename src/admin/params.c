@@ -36,6 +36,14 @@ int le_params_domain(le_admin_req *r, const char *name, le_domain **out)
     return 0;
 }
 
+le_domain *le_params_play_domain(le_domain *d)
+{
+    if (!d->edge)
+        return d;
+    le_domain *p = d->play ? le_domain_get(d->play) : NULL;
+    return p && !p->edge ? p : NULL;
+}
+
 static int parse_int(const char *s, int64_t *out)
 {
     char *end;

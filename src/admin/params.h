@@ -10,6 +10,10 @@
 #define LE_DAY_MS (86400LL * 1000)
 
 int le_params_domain(le_admin_req *r, const char *name, le_domain **out);
+/* SPEC 2: the play domain whose streams and settings d stands for: d itself
+ * for a play domain, the one a push domain maps to, NULL for a push domain
+ * not mapped onto a play domain. Answers nothing. */
+le_domain *le_params_play_domain(le_domain *d);
 int le_params_store(le_admin_req *r);                     /* 503 if Redis is down */
 void le_params_invalid(le_admin_req *r, const char *name);
 /* PageNum (alias PageNumber) >= 1, default 1; PageSize 1..max, default def. */

@@ -496,11 +496,7 @@ static int is_form(const le_http_hdr *ct)
 
 static uint32_t nonce_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull ^ adm.nc.seed;   /* FNV-1a, seeded */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
+    uint64_t h = le_hash64(s, strlen(s), LE_HASH64_INIT ^ adm.nc.seed);   /* FNV-1a, seeded */
     return (uint32_t)(h ^ h >> 32);
 }
 
@@ -866,14 +862,12 @@ static void process(conn *c)
                 conn_close(c, "peer closed mid-body");
             break;
         }
-        /* A private copy: the parse slices must not point into the input
-         * buffer while a handler runs (parameters are copied out of it). */
-        char *raw = le_xmalloc(need + 1);
-        evbuffer_remove(in, raw, need);
-        raw[need] = '\0';
-        le_http_parse(raw, need, &h);
-        dispatch(c, &h, raw);
-        free(raw);
+        /* The parse slices point into the input buffer: dispatch copies out
+         * what the request keeps (its parameters, the path for logs) and
+         * nothing appends to the input meanwhile, so the bytes are dropped
+         * only afterwards, without a copy or a second parse. */
+        dispatch(c, &h, p);
+        evbuffer_drain(in, need);
     }
     c->in_process = 0;
 }

@@ -85,6 +85,7 @@ like "$body" '^\{"RequestId":' "... RequestId first, no envelope"
 
 out=$(pop POST "$SK" Action=DescribeLiveUserDomains)
 is "$(head -n 1 <<<"$out")" "200 application/json;charset=utf-8" "signed POST (form body): 200" || diag "$out"
+like "$(jget "$(tail -n +2 <<<"$out")" RequestId)" "^$UUID\$" "... with a RequestId"
 
 out=$(pop GET "$SK" Action=DescribeLiveUserDomains Format=XML)
 head=$(head -n 1 <<<"$out"); body=$(tail -n +2 <<<"$out")
@@ -127,6 +128,7 @@ is "$(head -n 1 <<<"$out" | cut -d' ' -f1)" 404 "... 404"
 
 out=$(pop GET "$SK" Action=DescribeLiveUserDomains SignatureMethod=HMAC-SHA256)
 is "$(jget "$(tail -n +2 <<<"$out")" Code)" InvalidParameter "SignatureMethod HMAC-SHA256: InvalidParameter"
+is "$(head -n 1 <<<"$out" | cut -d' ' -f1)" 400 "... 400"
 
 out=$(pop GET "$SK" Action=NoSuchLiveAction)
 is "$(jget "$(tail -n +2 <<<"$out")" Code)" InvalidAction.NotFound "unknown Action: InvalidAction.NotFound"

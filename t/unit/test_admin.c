@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "admin/form.h"
 #include "admin/sign.h"
 #include "conf/conf.h"
 #include "core/log.h"
@@ -356,6 +357,18 @@ static int is_uuid(const char *s)
 
 #define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
+/* Sends a signed TestSlow (answered after 400 ms) and hangs up after
+ * wait_us, before the answer. */
+static void slow_and_leave(const char *tag_kv, useconds_t wait_us)
+{
+    client *c = cl_open();
+    char *q = signed_query("GET", SK, KV("Action=TestSlow", tag_kv));
+    cl_send(c, get_req(q), strlen(get_req(q)));
+    free(q);
+    usleep(wait_us);
+    cl_close(c);
+}
+
 static void expect_error(resp *r, int status, const char *code, const char *what)
 {
     char want[160];
@@ -492,6 +505,7 @@ static void test_signed_server(void)
     call(SK, KV("Action=TestEcho", "Name=y", "SignatureNonce=fixed-nonce-1"), &r);
     expect_error(&r, 400, "SignatureNonceUsed", "nonce reused in another request");
     call("bad", KV("Action=TestEcho", "Name=y", "SignatureNonce=fixed-nonce-2"), &r);
+    expect_error(&r, 400, "SignatureDoesNotMatch", "a nonce under a wrong signature");
     call(SK, KV("Action=TestEcho", "Name=y", "SignatureNonce=fixed-nonce-2"), &r);
     is_int(r.status, 200, "a nonce from a refused signature is not remembered");
 
@@ -524,6 +538,7 @@ static void test_signed_server(void)
     expect_error(&r, 404, "NotFound", "another path");
     roundtrip("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r);
     ok(r.status == 405, "PUT: 405");
+    ok(strstr(r.body, "<Code>MethodNotAllowed</Code>") != NULL, "PUT: MethodNotAllowed error body");
     client *c = cl_open();
     cl_send(c, "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 37);
     ok(cl_read(c, &r) == 0 && r.status == 400 && strstr(r.body, "<Code>BadRequest</Code>") &&
@@ -531,8 +546,12 @@ static void test_signed_server(void)
     cl_close(c);
     roundtrip("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n", &r);
     ok(r.status == 413, "body over 64 KiB: 413 before reading it");
+    ok(strstr(r.body, "<Code>RequestEntityTooLarge</Code>") && strcmp(r.conn, "close") == 0,
+       "413: RequestEntityTooLarge, connection closed");
     roundtrip("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", &r);
     ok(r.status == 411, "chunked body: 411");
+    ok(strstr(r.body, "<Code>LengthRequired</Code>") && strcmp(r.conn, "close") == 0,
+       "411: LengthRequired, connection closed");
 
     /* Keep-alive and pipelining: three requests in one write, answered in
      * order on the same connection, the middle one asynchronously. */
@@ -568,15 +587,11 @@ static void test_signed_server(void)
     cl_close(c);
 
     /* A client that leaves before the asynchronous reply. */
-    c = cl_open();
-    q = signed_query("GET", SK, KV("Action=TestSlow", "Tag=gone"));
-    cl_send(c, get_req(q), strlen(get_req(q)));
-    free(q);
-    usleep(50000);
-    cl_close(c);
+    slow_and_leave("Tag=gone", 50000);
     usleep(500000);
     ok(call(SK, KV("Action=TestEcho", "Name=after"), &r) == 0 && r.status == 200,
        "server fine after a reply to a departed client");
+    ok(strstr(r.body, "\"Name\":\"after\"") != NULL, "... and answers the next call with its own body");
 
     /* Slowloris: a partial head is cut at http_header_timeout_ms (500). */
     c = cl_open();
@@ -652,12 +667,27 @@ static void test_signed_server(void)
 
     /* Last: a request whose reply is still pending at shutdown (the child's
      * sanitizers check that the late reply is dropped and freed). */
-    c = cl_open();
-    q = signed_query("GET", SK, KV("Action=TestSlow", "Tag=pending"));
-    cl_send(c, get_req(q), strlen(get_req(q)));
-    free(q);
-    usleep(100000);
-    cl_close(c);
+    slow_and_leave("Tag=pending", 100000);
+}
+
+/* The Timestamp parser alone (form.c), against values from date -u -d. */
+static void test_timestamp(void)
+{
+    int64_t t = 0;
+    ok(le_admin_parse_timestamp("2017-06-14T09:51:14Z", &t) == 0 && t == 1497433874,
+       "Timestamp: the seed's example is 1497433874");
+    ok(le_admin_parse_timestamp("1970-01-01T00:00:00Z", &t) == 0 && t == 0, "Timestamp: the epoch is 0");
+    ok(le_admin_parse_timestamp("2024-02-29T23:59:59.123Z", &t) == 0 && t == 1709251199,
+       "Timestamp: fractional seconds tolerated, leap day");
+    ok(le_admin_parse_timestamp("2016-12-31T23:59:60Z", &t) == 0 && t == 1483228800,
+       "Timestamp: a leap second is the next second");
+    static const char *const bad[] = {
+        "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z",
+        "1969-12-31T23:59:59Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00.Z", "2024-01-01 00:00:00Z",
+        "2024-01-01T00:00:00Zx", "2024-1-01T00:00:00Z",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ok(le_admin_parse_timestamp(bad[i], &t) != 0, "Timestamp refused: %s", bad[i]);
 }
 
 static void test_unsigned_server(void)
@@ -676,6 +706,7 @@ static void test_unsigned_server(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    test_timestamp();
     char err[512];
     open_conf = le_conf_defaults();
     keyed = le_conf_defaults();

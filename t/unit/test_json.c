@@ -176,6 +176,16 @@ static void test_depth(void)
     le_buf b = { 0 };
     le_jv_to_json(v, &b);
     ok(b.len < 600 && b.len > 0, "rendering a too-deep tree is bounded (%zu bytes)", b.len);
+    /* Arrays down to LE_JV_RENDER_MAX_DEPTH, null below, closed in order. */
+    size_t d = LE_JV_RENDER_MAX_DEPTH + 1;
+    char *want = malloc(2 * d + 5);
+    memset(want, '[', d);
+    memcpy(want + d, "null", 4);
+    memset(want + d + 4, ']', d);
+    want[2 * d + 4] = '\0';
+    le_buf_u8(&b, 0);
+    is_str((char *)b.p, want, "too-deep tree: %zu arrays, then null, balanced", d);
+    free(want);
     le_buf_free(&b);
     ok(v && v->type == LE_JV_ARR && v->n == 1 && v->first->type == LE_JV_ARR,
        "the deep tree has the parsed shape: an array holding one array");

@@ -123,13 +123,17 @@ static void test_post_vector(void)
         P("Timestamp", "2024-01-02T03:04:05Z"),
     };
     char sig[LE_SIGN_B64_LEN + 1];
-    le_sign_compute("s3cr3t", "POST", p, sizeof(p) / sizeof(p[0]), sig);
+    size_t n = sizeof(p) / sizeof(p[0]);
+    is_int(le_sign_compute("s3cr3t", "POST", p, n, sig), LE_OK, "POST vector: compute returns LE_OK");
     is_str(sig, "MaQXf+sQbShWzUJJca4r4idJhuE=", "POST vector with space, reserved and UTF-8 values");
+    is_int(le_sign_verify("s3cr3t", "POST", p, n, sig, strlen(sig), NULL), LE_OK, "POST vector verifies");
+    is_int(le_sign_verify("s3cr3t", "GET", p, n, sig, strlen(sig), NULL), LE_EDENIED,
+           "POST vector refused as GET");
 
     le_buf b = { 0 };
     le_sign_string_to_sign(&b, "GET", NULL, 0);
     is_str(buf_str(&b), "GET&%2F&", "no parameters: StringToSign");
-    le_sign_compute("k", "GET", NULL, 0, sig);
+    is_int(le_sign_compute("k", "GET", NULL, 0, sig), LE_OK, "no parameters: compute returns LE_OK");
     is_str(sig, "UXEcs0aUU0/t6iV5mBQhvxn8SHU=", "no parameters: Signature");
     le_buf_free(&b);
 }
