@@ -148,14 +148,19 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static void vmsg(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "loadgen: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void vlog(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "loadgen: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vmsg(fmt, ap);
     va_end(ap);
 }
 
@@ -164,9 +169,7 @@ static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "loadgen: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vmsg(fmt, ap);
     va_end(ap);
     exit(2);
 }
@@ -175,19 +178,11 @@ static void die(const char *fmt, ...)
 
 static uint64_t frame_key(uint32_t len, const uint8_t *head, size_t hl, const uint8_t *tail, size_t tl)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < 4; i++) {
-        h ^= (len >> (8 * i)) & 0xff;
-        h *= 1099511628211ull;
-    }
-    for (size_t i = 0; i < hl; i++) {
-        h ^= head[i];
-        h *= 1099511628211ull;
-    }
-    for (size_t i = 0; i < tl; i++) {
-        h ^= tail[i];
-        h *= 1099511628211ull;
-    }
+    uint8_t le[4];
+    le_wr_le32(le, len);
+    uint64_t h = le_hash64(le, 4, LE_HASH64_INIT);
+    h = le_hash64(head, hl, h);
+    h = le_hash64(tail, tl, h);
     return h ? h : 1;
 }
 
@@ -522,15 +517,22 @@ static void rtmp_chunks(conn *c, const uint8_t *p, size_t n, uint64_t now)
     }
 }
 
+/* Moves up to need - *have bytes of (*p, *n) to dst + *have; 1 once dst
+ * holds need bytes. */
+static int collect(uint8_t *dst, size_t *have, size_t need, const uint8_t **p, size_t *n)
+{
+    size_t take = need - *have < *n ? need - *have : *n;
+    memcpy(dst + *have, *p, take);
+    *have += take;
+    *p += take;
+    *n -= take;
+    return *have == need;
+}
+
 static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
 {
     if (c->state == S_HS) {
-        size_t take = HS_REPLY - c->hs_len < n ? HS_REPLY - c->hs_len : n;
-        memcpy(c->hs + c->hs_len, p, take);
-        c->hs_len += take;
-        p += take;
-        n -= take;
-        if (c->hs_len < HS_REPLY)
+        if (!collect(c->hs, &c->hs_len, HS_REPLY, &p, &n))
             return;
         if (c->hs[0] != 3) {
             conn_close(c, "bad S0");
@@ -583,12 +585,7 @@ static void flv_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
         case F_TAGHDR:
         case F_PREV: {
             size_t need = c->fstate == F_FILEHDR ? 13 : c->fstate == F_TAGHDR ? 11 : 4;
-            size_t take = need - c->fh_len < n ? need - c->fh_len : n;
-            memcpy(c->fh + c->fh_len, p, take);
-            c->fh_len += take;
-            p += take;
-            n -= take;
-            if (c->fh_len < need)
+            if (!collect(c->fh, &c->fh_len, need, &p, &n))
                 break;
             c->fh_len = 0;
             if (c->fstate == F_FILEHDR) {

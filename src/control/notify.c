@@ -16,6 +16,7 @@
  * activate the job's event; connections are freed from that event, never
  * from inside an evhttp callback (STYLE 6). */
 #include "control/notify.h"
+#include "auth/aliauth.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node.h"
@@ -26,7 +27,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -109,22 +109,9 @@ void le_notify_target(le_buf *out, const char *path, const char *url_query, cons
 
 void le_notify_sign(const char *domain, int64_t ts, const char *key, char out[33])
 {
-    static const char hex[] = "0123456789abcdef";
-    le_buf b = { 0 };
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    le_buf_printf(&b, "%s|%" PRId64 "|%s", domain, ts, key);
-    if (EVP_Digest(b.p, b.len, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16) {
-        out[0] = '\0';
-        le_buf_free(&b);
-        return;
-    }
-    for (unsigned i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[32] = '\0';
-    le_buf_free(&b);
+    char t[24];
+    snprintf(t, sizeof(t), "%" PRId64, ts);
+    le_aliauth_md5hex(out, domain, "|", t, "|", key);
 }
 
 /* ---- state ---- */
@@ -210,10 +197,7 @@ static const char *esc_url(const job *j, char *buf, size_t n)
 
 static uint32_t hash_str(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % TABLE_SIZE;
+    return (uint32_t)(le_hash64(s, strlen(s), LE_HASH64_INIT) % TABLE_SIZE);
 }
 
 static pubrec *table_get(const char *skey)
@@ -408,26 +392,17 @@ static void job_drop(job *j, const char *why)
     N.stats.dropped++;
     le_warn(MOD, "%s %s -> %s: dropped (%s)", action_name(j->action), pr->skey, esc_url(j, ub, sizeof(ub)),
             why);
-    if (j->state == J_READY)
-        rq_remove(j->tg, j);
     if (j->action == A_PUBLISH) {
         /* Never a publish_done without its publish. */
         pr->pub_dropped = 1;
         held_del(pr);
         if (pr->done) {
-            job *d = pr->done;
-            if (d->state == J_READY)
-                rq_remove(d->tg, d);
             N.stats.dropped++;
             le_warn(MOD, "publish_done %s -> %s: dropped with its publish", pr->skey,
-                    esc_url(d, ub, sizeof(ub)));
-            if (d->ev)
-                event_del(d->ev);
-            job_finish(d);
+                    esc_url(pr->done, ub, sizeof(ub)));
+            job_finish(pr->done);
         }
     }
-    if (j->ev)
-        event_del(j->ev);
     job_finish(j);
 }
 
@@ -480,16 +455,23 @@ static job *job_new(pubrec *pr, int action, const char *url, const char *key)
     return j;
 }
 
+/* Frees the attempt's connection; a callback from inside the free finds the
+ * job J_GONE and is ignored. */
+static void job_disconnect(job *j)
+{
+    struct evhttp_connection *c = j->evcon;
+    j->evcon = NULL;
+    j->state = J_GONE;
+    if (c)
+        evhttp_connection_free(c);
+}
+
 static void job_free(job *j)
 {
-    if (j->evcon) {
-        struct evhttp_connection *c = j->evcon;
-        j->evcon = NULL;
-        j->state = J_GONE;
-        evhttp_connection_free(c);
-    }
+    if (j->evcon)
+        job_disconnect(j);
     if (j->ev)
-        event_free(j->ev);
+        event_free(j->ev);   /* also takes it out of the loop */
     free(j->url);
     free(j->host);
     free(j->hosthdr);
@@ -523,6 +505,8 @@ static void pubrec_maybe_free(pubrec *pr)
 static void job_finish(job *j)
 {
     pubrec *pr = j->pr;
+    if (j->state == J_READY)
+        rq_remove(j->tg, j);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -800,12 +784,9 @@ static void attempt_done(job *j)
 {
     char ub[300];
     pubrec *pr = j->pr;
-    if (j->evcon) {
-        struct evhttp_connection *c = j->evcon;
-        j->evcon = NULL;
-        j->state = J_GONE;   /* a callback from inside the free is ignored */
-        evhttp_connection_free(c);
-    }
+    /* Also when no connection was made (attempt_fail_now): J_INFLIGHT no
+     * more, so job_finish does not count the slot out a second time. */
+    job_disconnect(j);
     j->tg->inflight--;
     N.inflight--;
     if (!j->got)
@@ -1001,8 +982,6 @@ void le_notify_free(void)
         le_warn(MOD, "%s %s -> %s: abandoned at shutdown after %d attempt%s%s%s", action_name(j->action),
                 j->pr->skey, esc_url(j, ub, sizeof(ub)), j->attempts, j->attempts == 1 ? "" : "s",
                 j->why[0] ? ", last: " : "", j->why);
-        if (j->state == J_READY)
-            rq_remove(j->tg, j);
         /* The done job of this publish must not become READY: it is on the
          * list too and goes next. */
         if (j->action == A_PUBLISH && j->pr->done && j->pr->done->state == J_BLOCKED)

@@ -79,10 +79,11 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
         return;
     }
     le_m3u8_seg ms[MAX_LISTED];
-    char (*uris)[URI_MAX] = le_xmalloc(MAX_LISTED * sizeof(*uris));
+    /* Scratch for one playlist at a time (one thread): no 64 KiB allocation
+     * per playlist request. */
+    static char uris[MAX_LISTED][URI_MAX];
     for (size_t i = 0; i < n; i++) {
         if (segment_uri(rt, segs[i]->seq, uris[i], sizeof(uris[i])) != 0) {
-            free(uris);
             le_http_reply_error(c, 500, "InternalError", "cannot sign the segment URIs");
             return;
         }
@@ -103,7 +104,6 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
         evbuffer_add(le_http_conn_output(c), b.p, b.len);
     le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
     le_buf_free(&b);
-    free(uris);
     if (!rt->head && le_stream_is_live(st))
         count_viewer(c, rt, st, h);
     le_http_conn_done(c);

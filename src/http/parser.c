@@ -291,7 +291,5 @@ int le_http_parse(const char *buf, size_t len, le_http_req *r)
     /* RFC 9112 3.2: a 1.1 request without Host is a 400. */
     if (r->version_minor >= 1 && !r->host.p)
         return fail(r, 400, LE_EPROTO);
-    if (r->connection.p == NULL && r->version_minor == 0)
-        r->keep_alive = 0;
     return LE_OK;
 }

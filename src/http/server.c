@@ -22,7 +22,6 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 
 #include "auth/access.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/flv_play.h"
@@ -131,59 +131,46 @@ static void request_id(char out[37])
              (unsigned long long)(b & 0xffffffffffffull));
 }
 
-/* JSON string body without quotes; our messages are ASCII, node_name is
- * operator-set but still escaped. */
-static void json_str(struct evbuffer *o, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            evbuffer_add_printf(o, "\\%c", ch);
-        else if (ch < 0x20)
-            evbuffer_add_printf(o, "\\u%04x", ch);
-        else
-            evbuffer_add(o, s, 1);
-    }
-}
-
 void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t clen,
                         const char *extra)
 {
-    struct evbuffer *o = le_http_conn_output(c);
+    char len_hdr[48] = "";
     if (clen == LE_HTTP_LEN_CLOSE)
         c->keep_alive = 0;
-    evbuffer_add_printf(o, "HTTP/1.1 %d %s\r\nServer: livedge/" PACKAGE_VERSION "\r\n", status,
-                        reason(status));
-    if (ctype)
-        evbuffer_add_printf(o, "Content-Type: %s\r\n", ctype);
     if (clen >= 0)
-        evbuffer_add_printf(o, "Content-Length: %lld\r\n", (long long)clen);
+        snprintf(len_hdr, sizeof(len_hdr), "Content-Length: %lld\r\n", (long long)clen);
     else if (clen == LE_HTTP_LEN_CHUNKED)
-        evbuffer_add_printf(o, "Transfer-Encoding: chunked\r\n");
-    evbuffer_add_printf(o, "Access-Control-Allow-Origin: %s\r\nConnection: %s\r\n%s\r\n",
-                        c->cors ? c->cors : "*", c->keep_alive ? "keep-alive" : "close",
-                        extra ? extra : "");
+        snprintf(len_hdr, sizeof(len_hdr), "Transfer-Encoding: chunked\r\n");
+    /* One formatted append per response head. */
+    evbuffer_add_printf(le_http_conn_output(c),
+                        "HTTP/1.1 %d %s\r\nServer: livedge/" PACKAGE_VERSION "\r\n%s%s%s%s"
+                        "Access-Control-Allow-Origin: %s\r\nConnection: %s\r\n%s\r\n",
+                        status, reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                        ctype ? "\r\n" : "", len_hdr, c->cors ? c->cors : "*",
+                        c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
 }
 
-/* The body is left out for HEAD (its length still announced). */
+/* The body (SPEC 7 shape, rendered by core/json) is left out for HEAD, its
+ * length still announced. */
 static void reply_error_ex(le_http_conn *c, int status, const char *code, const char *msg,
                            const char *extra)
 {
     char rid[37];
     const le_conf *conf = le_node_conf();
-    struct evbuffer *body = evbuffer_new();
     request_id(rid);
-    evbuffer_add_printf(body, "{\"RequestId\":\"%s\",\"HostId\":\"", rid);
-    json_str(body, conf && conf->node_name ? conf->node_name : "livedge");
-    evbuffer_add_printf(body, "\",\"Code\":\"");
-    json_str(body, code);
-    evbuffer_add_printf(body, "\",\"Message\":\"");
-    json_str(body, msg);
-    evbuffer_add_printf(body, "\"}\n");
-    le_http_reply_head(c, status, "application/json", (int64_t)evbuffer_get_length(body), extra);
+    le_jv *o = le_jv_obj();
+    le_jv_set_str(o, "RequestId", rid);
+    le_jv_set_str(o, "HostId", conf && conf->node_name ? conf->node_name : "livedge");
+    le_jv_set_str(o, "Code", code);
+    le_jv_set_str(o, "Message", msg);
+    le_buf body = { 0 };
+    le_jv_to_json(o, &body);
+    le_jv_free(o);
+    le_buf_u8(&body, '\n');
+    le_http_reply_head(c, status, "application/json", (int64_t)body.len, extra);
     if (!c->head)
-        evbuffer_add_buffer(le_http_conn_output(c), body);
-    evbuffer_free(body);
+        evbuffer_add(le_http_conn_output(c), body.p, body.len);
+    le_buf_free(&body);
     le_http_conn_done(c);
 }
 
@@ -193,11 +180,25 @@ void le_http_reply_error(le_http_conn *c, int status, const char *code, const ch
 }
 
 /* A protocol-level refusal: answer and close just this client. */
-static void bad_client(le_http_conn *c, int status, const char *code, const char *msg)
+static void bad_client_ex(le_http_conn *c, int status, const char *code, const char *msg,
+                          const char *extra)
 {
     le_node_stats_get()->bad_clients++;
     c->keep_alive = 0;
-    reply_error_ex(c, status, code, msg, NULL);
+    reply_error_ex(c, status, code, msg, extra);
+}
+
+static void bad_client(le_http_conn *c, int status, const char *code, const char *msg)
+{
+    bad_client_ex(c, status, code, msg, NULL);
+}
+
+/* A refusal before any request was dispatched: no domain's CORS, a body. */
+static void bad_head(le_http_conn *c, int status, const char *code, const char *msg)
+{
+    c->cors = NULL;
+    c->head = 0;
+    bad_client(c, status, code, msg);
 }
 
 /* ---- connection lifetime ---- */
@@ -395,10 +396,8 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     }
     if (r->method != LE_HTTP_GET && r->method != LE_HTTP_HEAD) {
         log_refusal(c, r, 405, "method");
-        le_node_stats_get()->bad_clients++;
-        c->keep_alive = 0;
-        reply_error_ex(c, 405, "MethodNotAllowed", "only GET, HEAD and OPTIONS are served",
-                       "Allow: GET, HEAD, OPTIONS\r\n");
+        bad_client_ex(c, 405, "MethodNotAllowed", "only GET, HEAD and OPTIONS are served",
+                      "Allow: GET, HEAD, OPTIONS\r\n");
         return;
     }
     rt.head = r->method == LE_HTTP_HEAD;
@@ -602,9 +601,7 @@ static void process(le_http_conn *c)
             const char *code = req.status == 414 ? "RequestURITooLong"
                              : req.status == 431 ? "RequestHeaderFieldsTooLarge"
                              : req.status == 505 ? "HTTPVersionNotSupported" : "MalformedRequest";
-            c->cors = NULL;
-            c->head = 0;
-            bad_client(c, req.status, code, "the request could not be parsed");
+            bad_head(c, req.status, code, "the request could not be parsed");
             evbuffer_drain(in, evbuffer_get_length(in));
             return;
         }
@@ -679,9 +676,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     le_info("http", "#%llu %s: request head not complete in time", (unsigned long long)c->id, c->peer);
-    c->cors = NULL;
-    c->head = 0;
-    bad_client(c, 408, "RequestTimeout", "the request head did not arrive in time");
+    bad_head(c, 408, "RequestTimeout", "the request head did not arrive in time");
 }
 
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,

@@ -77,6 +77,12 @@ int main(void)
     is_int(r.keep_alive, 1, "keep-alive");
     is_int(r.nheaders, 7, "seven headers");
     ok(le_http_find(&r, "x-empty") && le_http_find(&r, "x-empty")->value.n == 0, "empty header value");
+    ok(le_http_find(&r, "USER-AGENT") && slice_is(le_http_find(&r, "USER-AGENT")->value, "test/1.0"),
+       "find is case-insensitive");
+    ok(le_http_find(&r, "x-missing") == NULL, "find: absent header is NULL");
+    ok(slice_is(r.connection, "keep-alive"), "Connection value kept");
+    is_int(r.chunked_body, 0, "no Transfer-Encoding");
+    is_int(r.head_len, strlen(get), "head_len is the whole head");
     is_int(r.content_length, -1, "no Content-Length");
     split_everywhere(get, "GET with headers");
 
@@ -87,17 +93,27 @@ int main(void)
     is_int(r.head_len, strlen("HEAD /a/b.m3u8 HTTP/1.1\r\nHost: h\r\n\r\n"), "pipelined: head_len");
     is_int(le_http_parse(two + r.head_len, strlen(two) - r.head_len, &r), LE_OK, "pipelined: second parses");
     is_int(r.method, LE_HTTP_GET, "pipelined: GET");
+    ok(slice_is(r.path, "/a/b.flv"), "pipelined: second path");
     ok(r.query.p == NULL, "no query: NULL");
 
     /* HTTP/1.0: no Host needed, close by default, keep-alive on request. */
     is_int(parse("GET /a/b.flv HTTP/1.0\r\n\r\n", &r), LE_OK, "1.0 without Host");
     is_int(r.keep_alive, 0, "1.0 closes by default");
+    is_int(r.version_minor, 0, "HTTP/1.0");
+    ok(r.host.p == NULL, "no Host: NULL");
     is_int(parse("GET /a/b.ts HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &r), LE_OK, "1.0 keep-alive");
     is_int(r.keep_alive, 1, "1.0 with Connection: keep-alive");
     is_int(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: foo, close\r\n\r\n", &r), LE_OK, "close token");
     is_int(r.keep_alive, 0, "1.1 with Connection: close");
     /* Bare LF line ends and a leading empty line are tolerated. */
     is_int(parse("\r\nGET /x HTTP/1.1\nHost: h\n\n", &r), LE_OK, "bare LF and leading CRLF");
+    ok(slice_is(r.path, "/x") && slice_is(r.host, "h"), "bare LF: path and Host");
+    is_int(r.head_len, strlen("\r\nGET /x HTTP/1.1\nHost: h\n\n"), "bare LF: head_len includes the leading CRLF");
+    is_int(parse("GET /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", &r), LE_OK,
+           "Transfer-Encoding parses");
+    is_int(r.chunked_body, 1, "Transfer-Encoding: a body follows");
+    is_int(parse("GET /x HTTP/1.1\r\nHost:  h \t\r\n\r\n", &r), LE_OK, "padded Host");
+    ok(slice_is(r.host, "h"), "header value trimmed of blanks");
     split_everywhere("OPTIONS * HTTP/1.1\r\nHost: h\r\nAccess-Control-Request-Method: GET\r\n\r\n", "OPTIONS *");
     is_int(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\nAccess-Control-Request-Method: GET\r\n\r\n", &r), LE_OK,
            "OPTIONS * parses");
@@ -219,6 +235,11 @@ int main(void)
     expect_status("\r\n\r\n\r\n\r\n\r\n\r\n", 400, "many empty lines");
 
     ok(le_http_str_eq((le_http_str){ "Keep-Alive", 10 }, "keep-alive"), "str_eq case-insensitive");
+    ok(!le_http_str_eq((le_http_str){ "Keep-Alive", 4 }, "keep-alive"), "str_eq: a prefix is not equal");
+    ok(!le_http_str_eq((le_http_str){ "close", 5 }, "clone"), "str_eq: other bytes differ");
+    ok(!le_http_str_eq((le_http_str){ NULL, 0 }, ""), "str_eq: an absent slice equals nothing");
     is_str(le_http_method_name(LE_HTTP_OPTIONS), "OPTIONS", "method name");
+    is_str(le_http_method_name(LE_HTTP_OTHER), "OTHER", "method name of an unknown method");
+    is_str(le_http_method_name(-1), "OTHER", "method name out of range");
     return done_testing();
 }

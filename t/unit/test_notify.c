@@ -11,6 +11,15 @@ static char *str(le_buf *b)
     return (char *)b->p;
 }
 
+/* The callback query for p, compared whole. */
+static void query_is(const le_notify_params *p, const char *want, const char *what)
+{
+    le_buf b = { 0 };
+    le_notify_query(&b, p);
+    is_str(str(&b), want, "%s", what);
+    le_buf_free(&b);
+}
+
 int main(void)
 {
     le_buf b = { 0 };
@@ -31,27 +40,35 @@ int main(void)
         .action = "publish", .ip = "127.0.0.1", .id = "cb1", .app = "live.test", .appname = "live",
         .time_s = 1700000000, .usrargs = "foo=bar&x=1", .node = "edge 1", .width = 640, .height = 360,
     };
-    le_notify_query(&b, &p);
-    is_str(str(&b),
-           "action=publish&ip=127.0.0.1&id=cb1&app=live.test&appname=live&time=1700000000"
-           "&usrargs=foo%3Dbar%26x%3D1&node=edge%201&width=640&height=360",
-           "publish query: SPEC 5 names, in order, values encoded");
-    le_buf_free(&b);
+    query_is(&p,
+             "action=publish&ip=127.0.0.1&id=cb1&app=live.test&appname=live&time=1700000000"
+             "&usrargs=foo%3Dbar%26x%3D1&node=edge%201&width=640&height=360",
+             "publish query: SPEC 5 names, in order, values encoded");
 
     p.action = "publish_done";
     p.width = 0;
     p.usrargs = "";
-    le_notify_query(&b, &p);
-    is_str(str(&b),
-           "action=publish_done&ip=127.0.0.1&id=cb1&app=live.test&appname=live&time=1700000000"
-           "&usrargs=&node=edge%201",
-           "publish_done query: no width/height, empty usrargs kept");
-    le_buf_free(&b);
+    query_is(&p,
+             "action=publish_done&ip=127.0.0.1&id=cb1&app=live.test&appname=live&time=1700000000"
+             "&usrargs=&node=edge%201",
+             "publish_done query: no width/height, empty usrargs kept");
 
     p.width = 640;
     p.height = 0;
     le_notify_query(&b, &p);
     ok(strstr(str(&b), "width") == NULL, "width/height only when both are known");
+    ok(strstr(str(&b), "height") == NULL, "... neither of them");
+    le_buf_free(&b);
+
+    /* A NULL value is an empty one; a negative time keeps its sign. */
+    le_notify_params q = { .action = "publish", .time_s = -1 };
+    query_is(&q, "action=publish&ip=&id=&app=&appname=&time=-1&usrargs=&node=",
+             "NULL values: every name still there, empty");
+
+    /* Appending: what the buffer held is kept. */
+    le_buf_append(&b, "x", 1);
+    le_notify_pct(&b, "/", 1);
+    is_str(str(&b), "x%2F", "pct appends to what is there");
     le_buf_free(&b);
 
     le_notify_target(&b, "/notify", NULL, "action=publish");
@@ -69,6 +86,9 @@ int main(void)
     char sig[33];
     le_notify_sign("live.test", 1700000000, "secret", sig);
     is_str(sig, "a2bae548c9a522dc6ac5f374a2b4c6c3", "signature = md5hex(domain|timestamp|key)");
+    char sig2[33];
+    le_notify_sign("live.test", 1700000001, "secret", sig2);
+    ok(strcmp(sig, sig2) != 0 && strlen(sig2) == 32, "another timestamp, another 32-digit signature");
 
     return done_testing();
 }
