@@ -12,7 +12,7 @@ le_start || le_abort "livedge did not start"
 LE_PUB_SECS=40 le_publish cam1
 le_wait_publishing "$LE_PUB_PROGRESS" 15
 ok $? "ffmpeg publishes H.264+AAC to live/cam1" || diag "$(cat "$LE_PUB_LOG")"
-like "$(cat "$LE_LOG")" 'cam1' "the daemon log names the published stream"
+like "$(cat "$LE_LOG")" 'publish [^ ]*/live/cam1([^0-9a-z]|$)' "the daemon log names the published stream"
 
 # ffprobe (ffmpeg's RTMP client) sees both streams with the right parameters.
 probe=$(le_probe cam1)
@@ -36,6 +36,8 @@ ok $? "ffmpeg reads the RTMP stream and exits 0" || diag "$(tail -5 "$LE_DIR/ffr
 cmp_ok "$(le_count_frames "$LE_DIR/ffread.flv" v)" -ge 25 "ffmpeg read: video frames decode (>= 25)"
 cmp_ok "$(le_count_frames "$LE_DIR/ffread.flv" a)" -ge 25 "ffmpeg read: audio packets (>= 25)"
 
+cmp_ok "$(grep -cE 'play [^ ]*/live/cam1([^0-9a-z]|$)' "$LE_LOG")" -ge 3 \
+    "the daemon log records the plays of live/cam1 (ffprobe, rtmpdump, ffmpeg)"
 le_alive "$LE_PUB_PID"
 ok $? "the publisher is still connected after three players came and went" || diag "$(cat "$LE_PUB_LOG")"
 le_kill "$LE_PUB_PID"

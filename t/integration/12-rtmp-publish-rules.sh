@@ -11,14 +11,9 @@ le_require_tool ffmpeg ffprobe rtmpdump python3
 le_start || le_abort "livedge did not start"
 
 # ---- a second publisher while the first is active --------------------------------
-LE_PUB_SECS=60 le_publish dup
+le_publish_and_play dup 60 "$LE_DIR/dup-player.flv"
 pub1=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-ok $? "first publisher on live/dup is live" || diag "$(cat "$LE_PUB_LOG")"
-le_player dup "$LE_DIR/dup-player.flv"
 player=$LE_PLAYER_PID
-le_wait_for 10 le_size_gt "$LE_DIR/dup-player.flv" 20000
-ok $? "a player of live/dup receives data"
 
 mark=$(le_log_lines)
 LE_PUB_SECS=30 le_publish dup
@@ -34,35 +29,33 @@ fi
 diag "second publisher said: $(grep -v '^$' "$LE_PUB_LOG" | tail -n 2)"
 line=$(le_wait_log 'badname|refus|reject|already' 5 "$mark")
 ok $? "the daemon log records the refusal" && diag "$line"
-size=$(le_file_size "$LE_DIR/dup-player.flv")
-le_wait_for 5 le_size_gt "$LE_DIR/dup-player.flv" $((size + 20000))
+le_grows "$LE_DIR/dup-player.flv" 20000 5
 ok $? "the first publisher's player keeps receiving after the refusal"
 le_alive "$pub1"; ok $? "the first publisher is still connected"
 le_alive "$player"; ok $? "its player is still connected"
 le_kill "$player" "$pub1"
 
 # ---- audio-only and video-only streams ---------------------------------------------------
-LE_PUB_SECS=30 le_publish_audio aonly
-apub=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-ok $? "ffmpeg publishes an audio-only stream" || diag "$(cat "$LE_PUB_LOG")"
-probe=$(le_probe aonly)
-is "$(grep -c . <<<"$probe")" 1 "audio-only: ffprobe finds one stream" || diag "$probe"
-like "$probe" '(^|\|)codec_name=aac(\||$)' "audio-only: it is aac"
-le_dump aonly "$LE_DIR/aonly.flv" 3
-cmp_ok "$(le_count_frames "$LE_DIR/aonly.flv" a)" -ge 25 "audio-only: rtmpdump gets audio packets"
-le_kill "$apub"
-
-LE_PUB_SECS=30 le_publish_video vonly
-vpub=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-ok $? "ffmpeg publishes a video-only stream" || diag "$(cat "$LE_PUB_LOG")"
-probe=$(le_probe vonly)
-is "$(grep -c . <<<"$probe")" 1 "video-only: ffprobe finds one stream" || diag "$probe"
-like "$probe" '(^|\|)codec_name=h264(\||$)' "video-only: it is h264"
-le_dump vonly "$LE_DIR/vonly.flv" 3
-cmp_ok "$(le_count_frames "$LE_DIR/vonly.flv" v)" -ge 25 "video-only: rtmpdump gets video frames"
-le_kill "$vpub"
+# single_track KIND NAME CODEC DESC: a KIND-only (audio|video) publish of
+# NAME: ffprobe finds one CODEC stream, rtmpdump gets its frames.
+single_track() {
+    local kind=$1 name=$2 codec=$3 desc=$4 pid probe what=packets
+    LE_PUB_SECS=30 "le_publish_$kind" "$name"
+    pid=$LE_PUB_PID
+    le_wait_publishing "$LE_PUB_PROGRESS" 15
+    ok $? "ffmpeg publishes $desc" || diag "$(cat "$LE_PUB_LOG")"
+    probe=$(le_probe "$name")
+    is "$(grep -c . <<<"$probe")" 1 "$kind-only: ffprobe finds one stream" || diag "$probe"
+    like "$probe" "(^|\\|)codec_type=$kind(\\||\$)" "$kind-only: it is the $kind stream"
+    like "$probe" "(^|\\|)codec_name=$codec(\\||\$)" "$kind-only: it is $codec"
+    le_dump "$name" "$LE_DIR/$name.flv" 3
+    [ "$kind" = video ] && what=frames
+    cmp_ok "$(le_count_frames "$LE_DIR/$name.flv" "${kind:0:1}")" -ge 25 "$kind-only: rtmpdump gets $kind $what"
+    le_alive "$pid"; ok $? "$kind-only: the publisher is still connected after the players"
+    le_kill "$pid"
+}
+single_track audio aonly aac "an audio-only stream"
+single_track video vonly h264 "a video-only stream"
 
 # ---- a silent publisher is replaced after 3 s (publish_takeover idle) ----------------
 LE_PUB_SECS=60 le_publish take

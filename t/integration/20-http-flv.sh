@@ -128,26 +128,29 @@ curl -s -o "$LE_DIR/short.flv" --max-time 30 "$H/live/short.flv"
 rc=$?
 el=$(( $(le_now_ms) - t0 ))
 is "$rc" 0 "publisher left: curl sees a complete chunked response (rc $rc)"
+is "$(head -c 3 "$LE_DIR/short.flv")" "FLV" "publisher left: the response was the FLV stream"
+cmp_ok "$(le_count_frames "$LE_DIR/short.flv" v)" -ge 50 "publisher left: its frames arrived before the end"
 cmp_ok "$el" -lt 15000 "publisher left: the response ended promptly (${el} ms)"
 le_wait_exit "$pub" 10
+ok $? "publisher left: its ffmpeg has exited" || le_kill "$pub"
 
 # ---- audio-only and video-only ------------------------------------------------
-LE_PUB_SECS=20 le_publish_audio aonly
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-ok $? "audio-only publish"
-curl -s -o "$LE_DIR/a.flv" --max-time 2 "$H/live/aonly.flv"
-is "$(od -An -tu1 -j4 -N1 "$LE_DIR/a.flv" | tr -d ' ')" 4 "audio-only: FLV header flags audio only"
-probe=$(timeout 20 ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$LE_DIR/a.flv" | sort -u | tr '\n' ' ')
-is "$probe" "audio " "audio-only: one audio stream"
-le_kill "$LE_PUB_PID"
-LE_PUB_SECS=20 le_publish_video vonly
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-ok $? "video-only publish"
-curl -s -o "$LE_DIR/v.flv" --max-time 2 "$H/live/vonly.flv"
-is "$(od -An -tu1 -j4 -N1 "$LE_DIR/v.flv" | tr -d ' ')" 1 "video-only: FLV header flags video only"
-probe=$(timeout 20 ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$LE_DIR/v.flv" | sort -u | tr '\n' ' ')
-is "$probe" "video " "video-only: one video stream"
-le_kill "$LE_PUB_PID"
+# single_track KIND NAME FLAGS: a KIND-only (audio|video) publish of NAME;
+# its HTTP-FLV header has FLAGS (4 audio, 1 video) and one KIND stream.
+single_track() {
+    local kind=$1 name=$2 flags=$3 probe
+    LE_PUB_SECS=20 "le_publish_$kind" "$name"
+    le_wait_publishing "$LE_PUB_PROGRESS" 15
+    ok $? "$kind-only publish" || diag "$(cat "$LE_PUB_LOG")"
+    curl -s -o "$LE_DIR/$name.flv" --max-time 2 "$H/live/$name.flv"
+    is "$(head -c 3 "$LE_DIR/$name.flv")" "FLV" "$kind-only: the body is FLV"
+    is "$(od -An -tu1 -j4 -N1 "$LE_DIR/$name.flv" | tr -d ' ')" "$flags" "$kind-only: FLV header flags $kind only"
+    probe=$(timeout 20 ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$LE_DIR/$name.flv" | sort -u | tr '\n' ' ')
+    is "$probe" "$kind " "$kind-only: one $kind stream"
+    le_kill "$LE_PUB_PID"
+}
+single_track audio aonly 4
+single_track video vonly 1
 
 le_alive_ok
 le_stop

@@ -95,6 +95,7 @@ like "$resp" '^HTTP/1.1 404' "unknown path: 404 (keep-alive, not a bad client)"
 
 # The server log shows escaped, never raw, bytes of the bad requests.
 unlike "$(cat "$LE_LOG")" $'\xc3\xa9' "log lines hold no raw non-ASCII bytes from requests"
+like "$(cat "$LE_LOG")" 'caf\\xc3\\xa9\.flv' "... the raw UTF-8 request is logged with its bytes escaped"
 
 # A keep-alive client gets several answers on one connection.
 n=$(curl -s --max-time 10 -o /dev/null -w "%{num_connects}\n" "$H/live/x.m3u8" "$H/live/y.m3u8" "$H/live/z.m3u8" | awk "{ s += \$1 } END { print s }")

@@ -110,6 +110,23 @@ setcfg() {   # setcfg FUNCTION-JSON...: BatchSetLiveDomainConfigs on the test do
     out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" "Functions=[$*]")
     [ "$(head -n 1 <<<"$out")" = 200 ] || { diag "BatchSet failed: $out"; return 1; }
 }
+# delcfg FUNCTION: BatchDeleteLiveDomainConfigs of FUNCTION on the test
+# domain answers 200 (one TAP line).
+delcfg() {
+    local out
+    out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" "FunctionNames=$1")
+    is "$(head -n 1 <<<"$out")" 200 "BatchDeleteLiveDomainConfigs $1: 200" || diag "$out"
+}
+# batch_err DESC "STATUS Code" MESSAGE NAME=VALUE...: BatchSetLiveDomainConfigs
+# with these parameters fails with STATUS and Code, and (unless MESSAGE is
+# empty) the seed's Message ERE.
+batch_err() {
+    local desc=$1 want=$2 msg=$3 out
+    shift 3
+    out=$(api BatchSetLiveDomainConfigs "$@")
+    is "$(head -n 1 <<<"$out") $(jcode "$out")" "$want" "$desc" || diag "$out"
+    [ -z "$msg" ] || like "$out" "\"Message\":\"$msg\"" "... with the seed's message"
+}
 
 # ---- clients -------------------------------------------------------------------------
 # rplay NAME QUERY: rtmpdump plays; prints ok (media arrived within 4 s) or
@@ -276,8 +293,7 @@ is "$(rpub cam4 "")" refused "black list: publish refused"
 refused_because "$m" 'in ip_black_list' "... logged"
 setcfg "$(fn ip_black_list_set ip_list=127.0.0.2/32,2001:db8::/32)"
 is "$(rplay cam1 "")" ok "black list without us: play allowed"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=ip_black_list_set)
-is "$(head -n 1 <<<"$out")" 200 "BatchDeleteLiveDomainConfigs ip_black_list_set: 200"
+delcfg ip_black_list_set
 setcfg "$(fn ip_white_list_set "ip_list=10.0.0.0/8 ::1")"
 m=$(le_log_lines)
 is "$(rplay cam1 "")" refused "white list without us: play refused"
@@ -293,7 +309,7 @@ hget() { local u=$1; shift; curl -s -o /dev/null --max-time 2 -w '%{http_code}' 
 hflv() { if [ "$(hget "$H/live/cam1.flv${1:+?$1}")" = 200 ]; then echo ok; else echo refused; fi; }
 # refused_http MARK ERE DESC: the daemon logged a 403 with a reason matching ERE.
 refused_http() { le_wait_log "http: #[0-9]+ [^ ]+: 403 .*$2" 3 "$1" >/dev/null; ok $? "$3"; }
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=ip_white_list_set)
+delcfg ip_white_list_set
 setcfg "$(fn aliauth auth_type=type_a "auth_key1=$K1" "auth_key2=$K2" ali_auth_delta=$DELTA)"
 ok $? "HTTP: type A with both keys"
 now=$(date +%s)
@@ -392,13 +408,13 @@ m=$(le_log_lines)
 is "$(hget "$H$F" --interface 127.0.0.2)" 403 "IP black list: 127.0.0.2 refused"
 refused_http "$m" 'client 127\.0\.0\.2 is in ip_black_list' "... logged"
 is "$(hget "$H$F")" 200 "IP black list: 127.0.0.1 allowed"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=ip_black_list_set)
+delcfg ip_black_list_set
 setcfg "$(fn ip_white_list_set ip_list=127.0.0.2/32,::1)"
 is "$(hget "$H$P" --interface 127.0.0.2)" 200 "IP white list: 127.0.0.2 allowed"
 m=$(le_log_lines)
 is "$(hget "$H$P")" 403 "IP white list: 127.0.0.1 refused"
 refused_http "$m" 'client 127\.0\.0\.1 is not in ip_white_list' "... logged"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=ip_white_list_set)
+delcfg ip_white_list_set
 
 setcfg "$(fn referer_white_list_set 'refer_domain_allow_list=example.com, *.cdn.test' allow_empty=off)"
 m=$(le_log_lines)
@@ -414,38 +430,34 @@ is "$(hget "$H$F" -H 'Referer: https://cdn.test/')" 403 "... but not cdn.test it
 is "$(rplay cam1 "")" ok "referer lists do not apply to RTMP"
 setcfg "$(fn referer_white_list_set 'refer_domain_allow_list=example.com' allow_empty=on)"
 is "$(hget "$H$F")" 200 "allow_empty on: no Referer passes"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=referer_white_list_set)
+delcfg referer_white_list_set
 setcfg "$(fn referer_black_list_set refer_domain_deny_list=evil.test allow_empty=on)"
 is "$(hget "$H$F" -H 'Referer: http://sub.evil.test/x')" 403 "referer black list: a subdomain of a listed host refused"
 is "$(hget "$H$F" -H 'Referer: http://file-banned.example/')" 200 "... the API list replaced the file's"
 is "$(hget "$H$F" -H 'Referer: http://good.test/')" 200 "... others pass"
 is "$(hget "$H$F")" 200 "... no Referer passes (allow_empty on)"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=referer_black_list_set)
+delcfg referer_black_list_set
 is "$(hget "$H$F" -H 'Referer: http://file-banned.example/')" 403 "deleted through the API: the file's list is back"
 
 # ---- API errors ------------------------------------------------------------------------------------------
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" 'Functions=[{"functionName":"aliauth",')
-is "$(head -n 1 <<<"$out") $(jcode "$out")" "400 InvalidFunctions.Malformed" "BatchSet: bad JSON"
-like "$out" '"Message":"Specified Functions is malformed\."' "... with the seed's message"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" 'Functions={"functionName":"aliauth"}')
-is "$(jcode "$out")" InvalidFunctions.Malformed "BatchSet: an object, not a list"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" "Functions=[$(fn https_force enable=on)]")
-is "$(head -n 1 <<<"$out") $(jcode "$out")" "400 InvalidFunctionName.ValueNotSupported" "BatchSet: https_force not supported"
-like "$out" '"Message":"FunctionName https_force is not supported\."' "... with the seed's message"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" "Functions=[$(fn aliauth auth_kind=type_a)]")
-is "$(head -n 1 <<<"$out") $(jcode "$out")" "400 InvalidArgName.ValueNotSupported" "BatchSet: unknown arg name"
-like "$out" '"Message":"ArgName auth_kind is not supported\."' "... with the seed's message"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" "Functions=[$(fn ip_white_list_set ip_list=10.0.0.0/33)]")
-is "$(head -n 1 <<<"$out") $(jcode "$out")" "400 InvalidArgValue.Malformed" "BatchSet: a bad CIDR"
-like "$out" '"Message":"Specified ArgValue is malformed\."' "... with the seed's message"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" "Functions=[$(fn aliauth auth_type=type_z)]")
-is "$(jcode "$out")" InvalidArgValue.Malformed "BatchSet: unknown auth_type"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" "Functions=[$(fn referer_white_list_set 'refer_domain_allow_list=a*b.com')]")
-is "$(jcode "$out")" InvalidArgValue.Malformed "BatchSet: a bad referer pattern"
-out=$(api BatchSetLiveDomainConfigs "DomainNames=nosuch.example" "Functions=[$(fn aliauth auth_type=no_auth)]")
-is "$(head -n 1 <<<"$out") $(jcode "$out")" "404 InvalidDomain.NotFound" "BatchSet: unknown domain"
-out=$(api BatchSetLiveDomainConfigs "Functions=[$(fn aliauth auth_type=no_auth)]")
-is "$(jcode "$out")" MissingParameter "BatchSet: no DomainNames"
+D=DomainNames=$LE_DOMAIN
+batch_err "BatchSet: bad JSON" "400 InvalidFunctions.Malformed" 'Specified Functions is malformed\.' \
+    "$D" 'Functions=[{"functionName":"aliauth",'
+batch_err "BatchSet: an object, not a list" "400 InvalidFunctions.Malformed" "" \
+    "$D" 'Functions={"functionName":"aliauth"}'
+batch_err "BatchSet: https_force not supported" "400 InvalidFunctionName.ValueNotSupported" \
+    'FunctionName https_force is not supported\.' "$D" "Functions=[$(fn https_force enable=on)]"
+batch_err "BatchSet: unknown arg name" "400 InvalidArgName.ValueNotSupported" \
+    'ArgName auth_kind is not supported\.' "$D" "Functions=[$(fn aliauth auth_kind=type_a)]"
+batch_err "BatchSet: a bad CIDR" "400 InvalidArgValue.Malformed" 'Specified ArgValue is malformed\.' \
+    "$D" "Functions=[$(fn ip_white_list_set ip_list=10.0.0.0/33)]"
+batch_err "BatchSet: unknown auth_type" "400 InvalidArgValue.Malformed" "" \
+    "$D" "Functions=[$(fn aliauth auth_type=type_z)]"
+batch_err "BatchSet: a bad referer pattern" "400 InvalidArgValue.Malformed" "" \
+    "$D" "Functions=[$(fn referer_white_list_set 'refer_domain_allow_list=a*b.com')]"
+batch_err "BatchSet: unknown domain" "404 InvalidDomain.NotFound" "" \
+    DomainNames=nosuch.example "Functions=[$(fn aliauth auth_type=no_auth)]"
+batch_err "BatchSet: no DomainNames" "400 MissingParameter" "" "Functions=[$(fn aliauth auth_type=no_auth)]"
 out=$(api BatchSetLiveDomainConfigs "DomainName=$LE_DOMAIN" "Functions=[$(fn alilive notify_url=http://127.0.0.1:9/cb)]")
 is "$(head -n 1 <<<"$out")" 200 "BatchSet: DomainName (the seed example's spelling) accepted"
 out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=alilive,https_force)
@@ -464,6 +476,7 @@ out=$(api DeleteLiveSpecificConfig "DomainName=$LE_DOMAIN" "ConfigId=$id")
 is "$(head -n 1 <<<"$out")" 404 "DeleteLiveSpecificConfig again: 404"
 out=$(api DeleteLiveSpecificConfig "DomainName=$LE_DOMAIN")
 like "$out" 'ConfigId can not be empty|MissingParameter' "DeleteLiveSpecificConfig without ConfigId: MissingParameter"
+is "$(head -n 1 <<<"$out")" 400 "... with status 400"
 
 # ---- stored in Redis: a restarted node keeps the API's settings over the file's ----------------------------
 setcfg "$(fn aliauth auth_type=type_a "auth_key1=$K2")" "$(fn ip_white_list_set ip_list=127.0.0.0/8)"

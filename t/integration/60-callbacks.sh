@@ -190,6 +190,33 @@ except Exception: print("")' "$1" "$2"
 }
 status_of() { tail -n 1 <<<"$1"; }
 body_of() { sed '$d' <<<"$1"; }
+# set_notify DESC URL [NAME=VALUE...]: SetLiveStreamsNotifyUrlConfig on the
+# test domain must answer 200 (one TAP line); R is the answer.
+set_notify() {
+    local desc=$1 url=$2; shift 2
+    R=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$url" "$@")
+    is "$(status_of "$R")" 200 "$desc" || diag "$R"
+}
+
+# live_cb NAME DESC: a 60 s publish of NAME (PUB its ffmpeg) goes live and
+# its publish callback arrives (one TAP line).
+live_cb() {
+    LE_PUB_SECS=60 le_publish "$1"
+    PUB=$LE_PUB_PID
+    le_wait_publishing "$LE_PUB_PROGRESS" 15 && le_wait_for 10 cb_has "$1" publish
+    ok $? "$2" || diag "$(cat "$LE_PUB_LOG")"
+}
+# refused_pub NAME DESC: a publish of NAME is turned away: its ffmpeg exits
+# non-zero within 15 s (one TAP line).
+refused_pub() {
+    LE_PUB_SECS=30 le_publish "$1"
+    if le_wait_exit "$LE_PUB_PID" 15; then
+        cmp_ok "$LE_EXIT_RC" -ne 0 "$2 (ffmpeg exits $LE_EXIT_RC)" || diag "$(cat "$LE_PUB_LOG")"
+    else
+        ok 1 "$2 (still publishing after 15 s)"
+        le_kill "$LE_PUB_PID"
+    fi
+}
 
 # ---- 1. parameters; a normal end (ffmpeg sends FCUnpublish + deleteStream) ---------
 t0=$(date +%s)
@@ -234,11 +261,8 @@ le_wait_for 10 cb_has cbp publish_done
 is "$(cbq field cbp publish_done app)" push.test "publish_done: app is the push domain too"
 
 # ---- 2. close without unpublish (kill -9) -------------------------------------------
-LE_PUB_SECS=60 le_publish cb2
-pub=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-le_wait_for 10 cb_has cb2 publish
-ok $? "publish callback for live/cb2"
+live_cb cb2 "publish callback for live/cb2"
+pub=$PUB
 { kill -KILL "$pub"; wait "$pub"; } 2>/dev/null
 le_wait_for 10 cb_has cb2 publish_done
 ok $? "kill -9 of the publisher: publish_done arrives"
@@ -246,11 +270,8 @@ le_wait_log 'publish_done .*/live/cb2 .*ended: (peer closed|connection reset)' 5
 ok $? "... from a close without unpublish (log: peer closed or reset)" || diag "$(grep -i 'cb2' "$LE_LOG" | tail -5)"
 
 # ---- 3. a publisher that vanishes without FIN (idle_timeout 3s) ---------------------
-LE_PUB_SECS=60 le_publish cb3
-pub=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-le_wait_for 10 cb_has cb3 publish
-ok $? "publish callback for live/cb3"
+live_cb cb3 "publish callback for live/cb3"
+pub=$PUB
 kill -STOP "$pub"
 ts=$(le_now_ms)
 le_wait_for 12 cb_has cb3 publish_done
@@ -261,30 +282,23 @@ ok $? "... the end reason is the idle timeout" || diag "$(grep -i 'cb3' "$LE_LOG
 le_kill "$pub"
 
 # ---- 4. ForbidLiveStream, and a refused (forbidden) publish -------------------------
-LE_PUB_SECS=60 le_publish cb4
-pub=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-le_wait_for 10 cb_has cb4 publish
-ok $? "publish callback for live/cb4"
+live_cb cb4 "publish callback for live/cb4"
+pub=$PUB
 r=$(api ForbidLiveStream DomainName="$LE_DOMAIN" AppName=live StreamName=cb4 LiveStreamType=publisher)
 is "$(status_of "$r")" 200 "ForbidLiveStream live/cb4" || diag "$r"
 le_wait_for 10 cb_has cb4 publish_done
 ok $? "forbid: publish_done arrives"
 le_wait_exit "$pub" 10 || le_kill "$pub"
-LE_PUB_SECS=10 le_publish cb4
-pub=$LE_PUB_PID
-le_wait_exit "$pub" 15 || le_kill "$pub"
+refused_pub cb4 "a forbidden publish of live/cb4 is refused"
 sleep 1.5
 is "$(cbq count cb4 publish)" 1 "a publish refused (forbidden) gets no publish callback"
 is "$(cbq count cb4 publish_done)" 1 "... and no publish_done"
-api ResumeLiveStream DomainName="$LE_DOMAIN" AppName=live StreamName=cb4 LiveStreamType=publisher >/dev/null
+r=$(api ResumeLiveStream DomainName="$LE_DOMAIN" AppName=live StreamName=cb4 LiveStreamType=publisher)
+is "$(status_of "$r")" 200 "ResumeLiveStream live/cb4" || diag "$r"
 
 # ---- 5. takeover (publish_takeover always) ---------------------------------------
-LE_PUB_SECS=60 le_publish cb5
-puba=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-le_wait_for 10 cb_has cb5 publish
-ok $? "publish callback for the first publisher of live/cb5"
+live_cb cb5 "publish callback for the first publisher of live/cb5"
+puba=$PUB
 LE_PUB_SECS=60 le_publish cb5
 pubb=$LE_PUB_PID
 le_wait_publishing "$LE_PUB_PROGRESS" 15
@@ -305,14 +319,9 @@ mark=$(le_log_lines)
 kill -HUP "$LE_PID"
 le_wait_log 'reload' 10 "$mark" >/dev/null
 ok $? "reloaded with publish_takeover never"
-LE_PUB_SECS=60 le_publish cb6
-puba=$LE_PUB_PID
-le_wait_publishing "$LE_PUB_PROGRESS" 15
-le_wait_for 10 cb_has cb6 publish
-ok $? "publish callback for live/cb6"
-LE_PUB_SECS=30 le_publish cb6
-pubb=$LE_PUB_PID
-le_wait_exit "$pubb" 15 || le_kill "$pubb"
+live_cb cb6 "publish callback for live/cb6"
+puba=$PUB
+refused_pub cb6 "a second publisher of live/cb6 is refused (publish_takeover never)"
 sleep 1.5
 is "$(cbq actions cb6)" "publish" "a refused second publisher: no publish, no publish_done"
 le_alive "$puba"
@@ -326,12 +335,12 @@ r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="rtmp://
 is "$(status_of "$r")" 400 "Set with an rtmp:// URL: 400"
 is "$(jq_get "$(body_of "$r")" Code)" InvalidParameter "... InvalidParameter"
 r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN")
-is "$(jq_get "$(body_of "$r")" Code)" MissingParameter "Set without NotifyUrl: MissingParameter"
+is "$(status_of "$r") $(jq_get "$(body_of "$r")" Code)" "400 MissingParameter" "Set without NotifyUrl: MissingParameter"
 r=$(api SetLiveStreamsNotifyUrlConfig DomainName=nope.test NotifyUrl="$CB/x")
 is "$(status_of "$r")" 404 "Set on an unknown domain: 404 InvalidDomain.NotFound"
-r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="http://localhost:$CBP/flaky?tok=a%20b")
-is "$(status_of "$r")" 200 "SetLiveStreamsNotifyUrlConfig" || diag "$r"
-like "$(jq_get "$(body_of "$r")" RequestId)" '.' "... answers a RequestId"
+is "$(jq_get "$(body_of "$r")" Code)" InvalidDomain.NotFound "... with Code InvalidDomain.NotFound"
+set_notify "SetLiveStreamsNotifyUrlConfig" "http://localhost:$CBP/flaky?tok=a%20b"
+like "$(jq_get "$(body_of "$R")" RequestId)" '.' "... answers a RequestId"
 r=$(api DescribeLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN")
 is "$(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyUrl)" "http://localhost:$CBP/flaky?tok=a%20b" \
     "Describe: LiveStreamsNotifyConfig.NotifyUrl is the new URL"
@@ -357,7 +366,7 @@ le_wait_for 10 cb_has cb7 publish_done
 ok $? "publish_done for live/cb7"
 
 # ---- 9. a server that never answers -------------------------------------------
-api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/hang" >/dev/null
+set_notify "notify URL set to a server that never answers" "$CB/hang"
 t0=$(le_now_ms)
 LE_PUB_SECS=90 le_publish cb8
 hpub=$LE_PUB_PID
@@ -397,7 +406,7 @@ like "$m" '^livedge_callbacks_pending [0-9]' "/metrics: livedge_callbacks_pendin
 le_alive "$hpub"
 ok $? "the publisher stayed connected throughout"
 # Its publish_done goes to the URL in force when it ends.
-api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify" >/dev/null
+set_notify "notify URL set back to /notify" "$CB/notify"
 le_kill "$hpub" "$opub"
 le_wait_for 10 cb_has cb8 publish_done
 ok $? "publish_done for live/cb8 (publish given up) still follows"
@@ -407,8 +416,7 @@ ok $? "publish_done for other.test's cb9"
 # ---- 9b. https:// (bufferevent_openssl), the certificate verified ---------------
 if [ -n "$TLS" ]; then
     CBS=https://127.0.0.1:$(cat "$LE_DIR/cbsport")
-    r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CBS/notify-tls")
-    is "$(status_of "$r")" 200 "Set an https:// notify URL" || diag "$r"
+    set_notify "Set an https:// notify URL" "$CBS/notify-tls"
     LE_PUB_SECS=3 le_publish cbs
     pub=$LE_PUB_PID
     le_wait_for 10 cb_has cbs publish
@@ -418,8 +426,8 @@ if [ -n "$TLS" ]; then
     le_wait_for 10 cb_has cbs publish_done
     ok $? "https: publish_done too"
     # The certificate names 127.0.0.1 only: "localhost" fails verification.
-    api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" \
-        NotifyUrl="https://localhost:$(cat "$LE_DIR/cbsport")/notify-badname" >/dev/null
+    set_notify "Set an https:// notify URL naming localhost" \
+        "https://localhost:$(cat "$LE_DIR/cbsport")/notify-badname"
     mark=$(le_log_lines)
     LE_PUB_SECS=30 le_publish cbt
     pub=$LE_PUB_PID
@@ -427,19 +435,18 @@ if [ -n "$TLS" ]; then
     ok $? "https: a certificate not valid for the host fails (6 attempts, given up)" ||
         diag "$(grep -i 'cbt' "$LE_LOG" | tail -3)"
     is "$(cbq count cbt)" 0 "... and the server never saw the request"
-    api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify" >/dev/null
+    set_notify "notify URL set back to plain http" "$CB/notify"
     le_kill "$pub"
 else
-    skip 6 "openssl could not make a test certificate"
+    skip 8 "openssl could not make a test certificate"
 fi
 
 # ---- 10. notify_auth_key: ALI-LIVE-TIMESTAMP / ALI-LIVE-SIGNATURE ---------------------
 KEY=s3cret-Key
-r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify-signed" \
-    NotifyReqAuth=yes NotifyAuthKey="$KEY")
-is "$(status_of "$r")" 200 "Set with NotifyReqAuth=yes and NotifyAuthKey" || diag "$r"
+set_notify "Set with NotifyReqAuth=yes and NotifyAuthKey" "$CB/notify-signed" \
+    NotifyReqAuth=yes NotifyAuthKey="$KEY"
 r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify-signed" NotifyReqAuth=yes)
-is "$(jq_get "$(body_of "$r")" Code)" MissingParameter "NotifyReqAuth=yes without a key: MissingParameter"
+is "$(status_of "$r") $(jq_get "$(body_of "$r")" Code)" "400 MissingParameter" "NotifyReqAuth=yes without a key: MissingParameter"
 LE_PUB_SECS=3 le_publish cb10
 pub=$LE_PUB_PID
 le_wait_for 10 cb_has cb10 publish
@@ -455,17 +462,19 @@ is "$(cbq hasheader cb1 publish ali-live-signature)" no "without a key, no signa
 r=$(api DeleteLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN")
 is "$(status_of "$r")" 200 "DeleteLiveStreamsNotifyUrlConfig" || diag "$r"
 r=$(api DescribeLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN")
+is "$(status_of "$r")" 200 "Describe after Delete: 200" || diag "$r"
 is "$(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyUrl)" "" "Describe after Delete: no NotifyUrl"
 LE_PUB_SECS=60 le_publish cb11
 pub=$LE_PUB_PID
 le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "live/cb11 is published after Delete" || diag "$(cat "$LE_PUB_LOG")"
 sleep 2
 le_kill "$pub"
 sleep 1
 is "$(cbq count cb11)" 0 "after Delete a publish makes no callback"
 
 # ---- 12. SIGTERM: every publisher's publish_done goes out before exit -----------------
-api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify" >/dev/null
+set_notify "notify URL set again after Delete" "$CB/notify"
 LE_PUB_SECS=60 le_publish cb12
 p12=$LE_PUB_PID
 LE_PUB_SECS=60 le_publish cb13
@@ -497,8 +506,7 @@ is "$(cbq actions cb5)" "publish publish_done publish publish_done" \
 # for its publish's first attempt then), and what is left at the stop
 # deadline is abandoned with a log line; the node exits within 10 s.
 le_start || le_abort "livedge did not restart"
-r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/hang-stop")
-is "$(status_of "$r")" 200 "notify URL set to a server that never answers" || diag "$r"
+set_notify "notify URL set to a server that never answers" "$CB/hang-stop"
 LE_PUB_SECS=60 le_publish cb14
 p14=$LE_PUB_PID
 le_wait_for 10 cb_has cb14 publish

@@ -51,3 +51,47 @@ pub_refused() {
         return 1
     fi
 }
+
+# ---- several nodes, forbids, timings (41, 42) -----------------------------------
+
+# save_node X: saves the current daemon's globals as node X. use X: makes node X
+# the current one (le_url, le_publish, le_stop, le_wait_log, api act on it).
+save_node() {
+    eval "N_$1_PID=\$LE_PID N_$1_LOG=\$LE_LOG N_$1_RTMP=\$LE_RTMP_PORT N_$1_HTTP=\$LE_HTTP_PORT"
+    eval "N_$1_ADMIN=\$LE_ADMIN_PORT N_$1_CONF=\$LE_CONF"
+}
+use() {
+    eval "LE_PID=\$N_$1_PID LE_LOG=\$N_$1_LOG LE_RTMP_PORT=\$N_$1_RTMP LE_HTTP_PORT=\$N_$1_HTTP"
+    eval "LE_ADMIN_PORT=\$N_$1_ADMIN LE_CONF=\$N_$1_CONF"
+}
+
+# win: WIN, a window around now for the history calls.
+win() { WIN=("StartTime=$(utc -3600)" "EndTime=$(utc 600)"); }
+
+# ms_since T0: milliseconds from T0 (le_now_ms) to now.
+ms_since() { echo $(( $(le_now_ms) - $1 )); }
+# log_ms LINE: a daemon log line's timestamp in unix ms (0 if unreadable).
+log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
+
+# cut_checks PID T0 MARK KEY WHO: after a forbid sent at T0 (le_now_ms), the
+# daemon log (after line MARK) shows KEY's publisher cut within 1 s (SPEC 4),
+# and the publisher's ffmpeg (PID) exits. Three TAP lines.
+cut_checks() {
+    local pid=$1 t0=$2 mark=$3 key=$4 who=$5 line el
+    line=$(le_wait_log "$key: cutting the publisher" 3 "$mark")
+    if ok $? "$who is cut (daemon log)"; then
+        el=$(log_ms "$line")
+        [ "$el" -gt 0 ] && el=$(( el - t0 )) || el="unreadable timestamp"
+        cmp_ok "$el" -le 1000 "... within 1 s of the call ($el ms)"
+    else
+        skip 1 "no cut"
+    fi
+    # ffmpeg's own shutdown takes a while on a loaded machine: the 1 s
+    # bound is the daemon's, this only checks that the client was dropped.
+    if le_wait_exit "$pid" 5; then
+        ok 0 "... its ffmpeg exits ($(ms_since "$t0") ms after the call)"
+    else
+        ok 1 "... its ffmpeg exits (still running 5 s after the call)"
+        le_kill "$pid"
+    fi
+}

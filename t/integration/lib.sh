@@ -616,3 +616,22 @@ trap 'echo "Bail out! $LE_NAME: killed (timeout ${LE_SCRIPT_TIMEOUT:-300} s?)"; 
 # fires on a harness bug or a wedged client.
 ( sleep "${LE_SCRIPT_TIMEOUT:-300}" && kill -TERM $$ ) >/dev/null 2>&1 &
 LE_WATCHDOG_PID=$!
+
+# ---- helpers added later ------------------------------------------------------
+
+# le_grows FILE BYTES SECONDS: FILE grows by BYTES (from its size now)
+# within SECONDS; for a player's output file.
+le_grows() { le_wait_for "$3" le_size_gt "$1" $(( $(le_file_size "$1") + $2 )); }
+
+# le_publish_and_play NAME SECS FILE: ffmpeg publishes NAME for SECS seconds
+# and an rtmpdump player of it writes FILE (LE_PUB_PID, LE_PLAYER_PID); two
+# TAP lines: the publish is live, the player receives data (20 kB in 10 s).
+le_publish_and_play() {
+    local name=$1 file=$3
+    LE_PUB_SECS=$2 le_publish "$name"
+    le_wait_publishing "$LE_PUB_PROGRESS" 15
+    ok $? "ffmpeg publishes ${LE_APP:-live}/$name" || diag "$(cat "$LE_PUB_LOG")"
+    le_player "$name" "$file"
+    le_wait_for 10 le_size_gt "$file" 20000
+    ok $? "an rtmpdump player of ${LE_APP:-live}/$name receives data"
+}
