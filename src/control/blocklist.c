@@ -3,6 +3,7 @@
 #include "media/stream.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
@@ -15,43 +16,36 @@
 #include <strings.h>
 
 #define MOD "blocklist"
-#define NBUCKETS 4096u
 
 typedef struct node {
     le_block b;
-    struct node *next;
+    le_keytab_ent ke;
 } node;
 
-static node *buckets[NBUCKETS];
-static size_t total;
+static le_keytab tab;       /* node by "domain/app/name" */
+#define NODE(e) LE_KEYTAB_OBJ(e, node, ke)
 static char hkey[256];
-
-static uint32_t hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h % NBUCKETS;
-}
 
 static node *find(const char *key)
 {
-    for (node *n = buckets[hash(key)]; n; n = n->next)
-        if (strcmp(n->b.key, key) == 0)
-            return n;
-    return NULL;
+    le_keytab_ent *e = le_keytab_find(&tab, key);
+    return e ? NODE(e) : NULL;
+}
+
+static void node_free(node *n)
+{
+    le_keytab_remove(&tab, &n->ke);
+    free(n->b.key);
+    free(n);
 }
 
 static void put(const char *key, int64_t resume_ms, int64_t since_ms)
 {
     node *n = find(key);
     if (!n) {
-        uint32_t h = hash(key);
         n = le_xcalloc(1, sizeof(*n));
         n->b.key = le_xstrdup(key);
-        n->next = buckets[h];
-        buckets[h] = n;
-        total++;
+        le_keytab_insert(&tab, &n->ke, n->b.key);
     }
     n->b.resume_ms = resume_ms;
     n->b.since_ms = since_ms;
@@ -59,29 +53,17 @@ static void put(const char *key, int64_t resume_ms, int64_t since_ms)
 
 static int del(const char *key)
 {
-    for (node **pp = &buckets[hash(key)]; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->b.key, key) == 0) {
-            node *n = *pp;
-            *pp = n->next;
-            free(n->b.key);
-            free(n);
-            total--;
-            return 1;
-        }
-    }
-    return 0;
+    node *n = find(key);
+    if (n)
+        node_free(n);
+    return n != NULL;
 }
 
 static void clear(void)
 {
-    for (size_t i = 0; i < NBUCKETS; i++)
-        while (buckets[i]) {
-            node *n = buckets[i];
-            buckets[i] = n->next;
-            free(n->b.key);
-            free(n);
-        }
-    total = 0;
+    LE_KEYTAB_FOREACH(&tab, e, nx)
+        node_free(NODE(e));
+    le_keytab_free(&tab);
 }
 
 static void mkkey(char *out, size_t outsz, const char *d, const char *a, const char *s)
@@ -106,10 +88,9 @@ static int domain_of(const char *key, const char *domain)
 size_t le_blocklist_count(const char *domain)
 {
     size_t c = 0;
-    for (size_t i = 0; i < NBUCKETS; i++)
-        for (node *n = buckets[i]; n; n = n->next)
-            if (domain_of(n->b.key, domain))
-                c++;
+    LE_KEYTAB_FOREACH(&tab, e, nx)
+        if (domain_of(NODE(e)->b.key, domain))
+            c++;
     return c;
 }
 
@@ -122,15 +103,14 @@ size_t le_blocklist_list(const char *domain, le_block ***out)
 {
     size_t c = 0, cap = 64;
     le_block **v = le_xmalloc(cap * sizeof(*v));
-    for (size_t i = 0; i < NBUCKETS; i++)
-        for (node *n = buckets[i]; n; n = n->next)
-            if (domain_of(n->b.key, domain)) {
-                if (c == cap) {
-                    cap *= 2;
-                    v = le_xrealloc(v, cap * sizeof(*v));
-                }
-                v[c++] = &n->b;
+    LE_KEYTAB_FOREACH(&tab, ke, nx)
+        if (domain_of(NODE(ke)->b.key, domain)) {
+            if (c == cap) {
+                cap *= 2;
+                v = le_xrealloc(v, cap * sizeof(*v));
             }
+            v[c++] = &NODE(ke)->b;
+        }
     qsort(v, c, sizeof(*v), cmp_block);
     *out = v;
     return c;
@@ -275,24 +255,16 @@ static void expire_cb(redisReply *r, void *arg)
 void le_blocklist_tick(void)
 {
     int64_t now = le_wall_ms();
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        node **pp = &buckets[i];
-        while (*pp) {
-            node *n = *pp;
-            if (n->b.resume_ms && n->b.resume_ms <= now) {
-                le_info(MOD, "%s: ResumeTime reached, publishing allowed again", n->b.key);
-                if (le_store_connected()) {
-                    expiry *e = le_xmalloc(sizeof(*e));
-                    e->key = le_xstrdup(n->b.key);
-                    le_store_cmd(expire_cb, e, "HDEL %s %s", hkey, n->b.key);
-                }
-                *pp = n->next;
-                free(n->b.key);
-                free(n);
-                total--;
-            } else {
-                pp = &n->next;
+    LE_KEYTAB_FOREACH(&tab, ke, nx) {
+        node *n = NODE(ke);
+        if (n->b.resume_ms && n->b.resume_ms <= now) {
+            le_info(MOD, "%s: ResumeTime reached, publishing allowed again", n->b.key);
+            if (le_store_connected()) {
+                expiry *e = le_xmalloc(sizeof(*e));
+                e->key = le_xstrdup(n->b.key);
+                le_store_cmd(expire_cb, e, "HDEL %s %s", hkey, n->b.key);
             }
+            node_free(n);
         }
     }
 }
@@ -312,12 +284,11 @@ static void load_cb(redisReply *r, void *arg)
         sscanf(r->element[i + 1]->str, "%lld %lld", &resume, &since);
         put(r->element[i]->str, resume, since);
     }
-    le_info(MOD, "%zu forbidden streams loaded", total);
+    le_info(MOD, "%zu forbidden streams loaded", le_keytab_count(&tab));
     /* A publisher that started while we could not see the list. */
-    for (size_t i = 0; i < NBUCKETS; i++)
-        for (node *n = buckets[i]; n; n = n->next)
-            if (n->b.resume_ms == 0 || n->b.resume_ms > le_wall_ms())
-                cut_local(n->b.key, "stream forbidden");
+    LE_KEYTAB_FOREACH(&tab, ke, nx)
+        if (NODE(ke)->b.resume_ms == 0 || NODE(ke)->b.resume_ms > le_wall_ms())
+            cut_local(NODE(ke)->b.key, "stream forbidden");
 }
 
 static void store_event(int connected, void *arg)

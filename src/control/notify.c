@@ -17,6 +17,7 @@
  * from inside an evhttp callback (STYLE 6). */
 #include "control/notify.h"
 #include "auth/aliauth.h"
+#include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node.h"
@@ -38,7 +39,6 @@
 #include <strings.h>
 
 #define MOD "notify"
-#define TABLE_SIZE 4096
 #define HOLD_POLL_MS 100
 #define MAX_BODY (64 * 1024)
 #define MAX_HEADERS (16 * 1024)
@@ -155,7 +155,7 @@ struct job {
 };
 
 struct pubrec {
-    pubrec *hnext;             /* table chain */
+    le_keytab_ent ke;          /* in N.table while it is the stream's newest */
     pubrec *held_prev, *held_next;
     pubrec *pred, *succ;       /* previous / next publish of the same stream */
     le_stream *st;             /* while live; never dereferenced after end */
@@ -175,7 +175,7 @@ static struct {
     SSL_CTX *ssl;
     const struct timeval *tv_timeout, *tv_gap;
     struct event *hold_ev, *sched_ev;
-    pubrec *table[TABLE_SIZE];
+    le_keytab table;           /* pubrec by skey */
     pubrec *held;
     job *head, *tail;
     size_t njobs;
@@ -195,27 +195,15 @@ static const char *esc_url(const job *j, char *buf, size_t n)
     return le_log_esc(j->url, strlen(j->url), buf, n);
 }
 
-static uint32_t hash_str(const char *s)
-{
-    return (uint32_t)(le_hash64(s, strlen(s), LE_HASH64_INIT) % TABLE_SIZE);
-}
-
 static pubrec *table_get(const char *skey)
 {
-    for (pubrec *p = N.table[hash_str(skey)]; p; p = p->hnext)
-        if (strcmp(p->skey, skey) == 0)
-            return p;
-    return NULL;
+    le_keytab_ent *e = le_keytab_find(&N.table, skey);
+    return e ? LE_KEYTAB_OBJ(e, pubrec, ke) : NULL;
 }
 
 static void table_del(pubrec *pr)
 {
-    for (pubrec **pp = &N.table[hash_str(pr->skey)]; *pp; pp = &(*pp)->hnext)
-        if (*pp == pr) {
-            *pp = pr->hnext;
-            pr->hnext = NULL;
-            return;
-        }
+    le_keytab_remove(&N.table, &pr->ke);
 }
 
 static void table_put(pubrec *pr)
@@ -223,9 +211,7 @@ static void table_put(pubrec *pr)
     pubrec *old = table_get(pr->skey);
     if (old)
         table_del(old);
-    uint32_t h = hash_str(pr->skey);
-    pr->hnext = N.table[h];
-    N.table[h] = pr;
+    le_keytab_insert(&N.table, &pr->ke, pr->skey);
 }
 
 static void held_del(pubrec *pr)
@@ -990,16 +976,16 @@ void le_notify_free(void)
         job_finish(j);
     }
     /* Live publishes without outstanding callbacks. */
-    for (size_t i = 0; i < TABLE_SIZE; i++)
-        while (N.table[i]) {
-            pubrec *pr = N.table[i];
-            N.table[i] = pr->hnext;
-            if (pr->succ)
-                pr->succ->pred = NULL;
-            if (pr->pred)
-                pr->pred->succ = NULL;
-            pubrec_free(pr);
-        }
+    for (le_keytab_ent *e; (e = le_keytab_first(&N.table));) {
+        pubrec *pr = LE_KEYTAB_OBJ(e, pubrec, ke);
+        table_del(pr);
+        if (pr->succ)
+            pr->succ->pred = NULL;
+        if (pr->pred)
+            pr->pred->succ = NULL;
+        pubrec_free(pr);
+    }
+    le_keytab_free(&N.table);
     N.held = NULL;
     if (N.hold_ev)
         event_free(N.hold_ev);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "media/flv.h"
@@ -663,31 +664,18 @@ void le_hls_free(le_hls *h)
 typedef struct seq_mem {
     char *key;
     uint64_t next_seq, disc_seq;
-    struct seq_mem *next;
+    le_keytab_ent ke;
 } seq_mem;
-#define SEQ_BUCKETS 1024
-static seq_mem *seq_table[SEQ_BUCKETS];
-
-static unsigned key_hash(const char *s)
-{
-    unsigned x = 2166136261u;
-    while (*s)
-        x = (x ^ (unsigned char)*s++) * 16777619u;
-    return x % SEQ_BUCKETS;
-}
+static le_keytab seq_table;
 
 static seq_mem *seq_lookup(const char *key, int create)
 {
-    unsigned b = key_hash(key);
-    for (seq_mem *m = seq_table[b]; m; m = m->next)
-        if (strcmp(m->key, key) == 0)
-            return m;
-    if (!create)
-        return NULL;
+    le_keytab_ent *e = le_keytab_find(&seq_table, key);
+    if (e || !create)
+        return e ? LE_KEYTAB_OBJ(e, seq_mem, ke) : NULL;
     seq_mem *m = le_xcalloc(1, sizeof(*m));
     m->key = le_xstrdup(key);
-    m->next = seq_table[b];
-    seq_table[b] = m;
+    le_keytab_insert(&seq_table, &m->ke, m->key);
     return m;
 }
 

@@ -2,19 +2,19 @@
 #include "media/flv.h"
 #include "conf/conf.h"
 #include "core/err.h"
+#include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define HASH_SIZE 4096u
 #define MAX_HOOKS 8
 
 struct le_stream {
     char *key;                  /* "domain/app/name"; domain/app/name point into it */
     const char *domain, *app, *name;
-    le_stream *hnext;
+    le_keytab_ent ke;           /* in the registry by key */
 
     const le_pub_ops *pub_ops;  /* publisher slot; NULL when not live */
     void *pub_ctx;
@@ -44,7 +44,8 @@ struct le_stream {
     le_stream_stats stats;
 };
 
-static le_stream *table[HASH_SIZE];
+static le_keytab table;
+#define ST(e) LE_KEYTAB_OBJ(e, le_stream, ke)
 static size_t nlive;
 static le_stream_hook hooks[MAX_HOOKS];
 static int nhooks;
@@ -60,14 +61,6 @@ void le_stream_set_limits(const le_stream_limits *l)
 }
 const le_stream_limits *le_stream_get_limits(void) { return &limits; }
 
-static uint32_t hash_key(const char *s)
-{
-    uint32_t h = 2166136261u;           /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 le_stream *le_stream_find(const char *domain, const char *app, const char *name, int create)
 {
     size_t dl = strlen(domain), al = strlen(app), nl = strlen(name);
@@ -78,16 +71,10 @@ le_stream *le_stream_find(const char *domain, const char *app, const char *name,
     key[dl + 1 + al] = '/';
     memcpy(key + dl + al + 2, name, nl + 1);
 
-    uint32_t b = hash_key(key) % HASH_SIZE;
-    for (le_stream *st = table[b]; st; st = st->hnext) {
-        if (strcmp(st->key, key) == 0) {
-            free(key);
-            return st;
-        }
-    }
-    if (!create) {
+    le_keytab_ent *e = le_keytab_find(&table, key);
+    if (e || !create) {
         free(key);
-        return NULL;
+        return e ? ST(e) : NULL;
     }
     le_stream *st = le_xcalloc(1, sizeof(*st));
     st->key = key;
@@ -100,8 +87,7 @@ le_stream *le_stream_find(const char *domain, const char *app, const char *name,
     st->app = parts + dl + 1;
     st->name = parts + dl + al + 2;
     st->idle_since_ms = le_mono_ms();
-    st->hnext = table[b];
-    table[b] = st;
+    le_keytab_insert(&table, &st->ke, st->key);
     return st;
 }
 
@@ -414,11 +400,8 @@ void le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void 
 
 void le_stream_foreach(le_stream_iter_fn fn, void *arg)
 {
-    for (size_t b = 0; b < HASH_SIZE; b++)
-        for (le_stream *st = table[b], *n; st; st = n) {
-            n = st->hnext;
-            fn(st, arg);
-        }
+    LE_KEYTAB_FOREACH(&table, e, nx)
+        fn(ST(e), arg);
 }
 
 static void stream_free(le_stream *st)
@@ -439,32 +422,26 @@ static void stream_free(le_stream *st)
 void le_stream_gc(uint64_t idle_ms)
 {
     uint64_t now = le_mono_ms();
-    for (size_t b = 0; b < HASH_SIZE; b++) {
-        le_stream **pp = &table[b];
-        while (*pp) {
-            le_stream *st = *pp;
-            if (!st->pub_ops && !st->subs[0] && !st->subs[1] && st->idle_since_ms &&
-                now - st->idle_since_ms >= idle_ms) {
-                *pp = st->hnext;
-                stream_free(st);
-            } else {
-                pp = &st->hnext;
-            }
+    LE_KEYTAB_FOREACH(&table, e, nx) {
+        le_stream *st = ST(e);
+        if (!st->pub_ops && !st->subs[0] && !st->subs[1] && st->idle_since_ms &&
+            now - st->idle_since_ms >= idle_ms) {
+            le_keytab_remove(&table, e);
+            stream_free(st);
         }
     }
 }
 
 void le_stream_shutdown(void)
 {
-    for (size_t b = 0; b < HASH_SIZE; b++) {
-        while (table[b]) {
-            le_stream *st = table[b];
-            table[b] = st->hnext;
-            if (st->pub_ops)
-                nlive--;
-            /* Subscribers are gone by now (their owners closed first). */
-            stream_free(st);
-        }
+    for (le_keytab_ent *e; (e = le_keytab_first(&table));) {
+        le_stream *st = ST(e);
+        le_keytab_remove(&table, e);
+        if (st->pub_ops)
+            nlive--;
+        /* Subscribers are gone by now (their owners closed first). */
+        stream_free(st);
     }
+    le_keytab_free(&table);
     nhooks = 0;
 }

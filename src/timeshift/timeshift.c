@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "control/domains.h"
 #include "core/err.h"
+#include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "hls/segmenter.h"
@@ -32,7 +33,6 @@
 #define STOP_WAIT_MS 1500           /* writer drain at shutdown (SPEC 1: 10 s in all) */
 #define LOSS_LOG_MS 10000           /* at most one loss line per this, with a count */
 #define MAX_RING 256
-#define BUCKETS 1024
 #define DEF_RETENTION_MS (7LL * 86400 * 1000)
 
 /* Per stream, for as long as the node runs (a few dozen bytes per stream
@@ -45,7 +45,7 @@ typedef struct ts_stream {
     uint64_t dseq;              /* current discontinuity sequence */
     uint64_t last_seq;          /* segmenter seq of the newest segment seen */
     int64_t last_end_ms;        /* its wall end */
-    struct ts_stream *next;
+    le_keytab_ent ke;           /* in T.tab by key */
 } ts_stream;
 
 /* A write in flight: holds a segment reference until the completion. */
@@ -59,7 +59,7 @@ static struct {
     int started;
     char *root;                 /* {data_dir}/ts */
     struct event *poll_ev;
-    ts_stream *tab[BUCKETS];
+    le_keytab tab;              /* ts_stream by "domain/app/name" */
     le_timeshift_stats st;
     uint64_t last_sweep_ms;     /* monotonic */
     int sweep_pending;          /* replies and jobs of the running sweep; 0: none runs */
@@ -120,17 +120,15 @@ static void loss(const char *key, const char *why)
 static ts_stream *ts_get(le_stream *st)
 {
     const char *key = le_stream_key(st);
-    size_t b = le_hash64(key, strlen(key), LE_HASH64_INIT) % BUCKETS;
-    for (ts_stream *t = T.tab[b]; t; t = t->next)
-        if (strcmp(t->key, key) == 0)
-            return t;
+    le_keytab_ent *e = le_keytab_find(&T.tab, key);
+    if (e)
+        return LE_KEYTAB_OBJ(e, ts_stream, ke);
     ts_stream *t = le_xcalloc(1, sizeof(*t));
     t->key = le_xstrdup(key);
     t->domain = le_xstrdup(le_stream_domain(st));
     t->app = le_xstrdup(le_stream_app(st));
     t->name = le_xstrdup(le_stream_name(st));
-    t->next = T.tab[b];
-    T.tab[b] = t;
+    le_keytab_insert(&T.tab, &t->ke, t->key);
     return t;
 }
 
@@ -474,17 +472,16 @@ void le_timeshift_shutdown(void)
     if (T.poll_ev)
         event_free(T.poll_ev);
     T.poll_ev = NULL;
-    for (size_t b = 0; b < BUCKETS; b++) {
-        while (T.tab[b]) {
-            ts_stream *t = T.tab[b];
-            T.tab[b] = t->next;
-            free(t->key);
-            free(t->domain);
-            free(t->app);
-            free(t->name);
-            free(t);
-        }
+    LE_KEYTAB_FOREACH(&T.tab, e, nx) {
+        ts_stream *t = LE_KEYTAB_OBJ(e, ts_stream, ke);
+        le_keytab_remove(&T.tab, e);
+        free(t->key);
+        free(t->domain);
+        free(t->app);
+        free(t->name);
+        free(t);
     }
+    le_keytab_free(&T.tab);
     free(T.root);
     T.root = NULL;
 }
