@@ -1,4 +1,4 @@
-/* bench/loadgen.c: livedge's load generator (issue 8). One process, one
+/* bench/loadgen.c: livedge's load generator (docs/BENCHMARKS.md). One process, one
  * thread, epoll directly: N RTMP players (real handshake, connect,
  * createStream, play, chunk reader honouring SetChunkSize, acks and pings) or
  * N HTTP-FLV players (GET /APP/NAME.flv, chunked or close-delimited body, FLV

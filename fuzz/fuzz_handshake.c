@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    (le_rtmp_hs_c1_is_digest(c0c1 + 1) ? 1 : 0))
         abort();
     int r2 = le_rtmp_hs_client_c2(c0c1 + 1, c2);
-    if (r2 < -1 || r2 > 1)
+    if ((r2 < 0 && r2 != LE_EPROTO) || r2 > 1)
         abort();
     le_rtmp_hs_check_c2(c0c1 + 1, c2);
     return 0;

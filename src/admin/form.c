@@ -1,4 +1,5 @@
 #include "admin/form.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -29,7 +30,7 @@ int le_admin_form_parse(const char *s, size_t n, le_sign_param **params, size_t 
             size_t vl = eq ? (size_t)(s + end - v) : 0;
             if (*nparams == max) {
                 snprintf(msg, msglen, "More than %zu parameters.", max);
-                return -1;
+                return LE_ETOOBIG;
             }
             char *name = le_xmalloc(nl + 1), *val = le_xmalloc(vl + 1);
             int a = le_url_decode(s + i, nl, name, nl + 1, 1);
@@ -38,7 +39,7 @@ int le_admin_form_parse(const char *s, size_t n, le_sign_param **params, size_t 
                 free(name);
                 free(val);
                 snprintf(msg, msglen, "The request has a malformed parameter encoding.");
-                return -1;
+                return LE_EINVAL;
             }
             if (a > 0 && has_name(*params, *nparams, name)) {
                 char en[64];
@@ -46,7 +47,7 @@ int le_admin_form_parse(const char *s, size_t n, le_sign_param **params, size_t 
                          le_log_esc(name, (size_t)a, en, sizeof(en)));
                 free(name);
                 free(val);
-                return -1;
+                return LE_EEXIST;
             }
             if (a > 0) {
                 if (*nparams % 16 == 0)
@@ -80,7 +81,7 @@ static int digits(const char *s, int n, int *out)
     int v = 0;
     for (int i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return LE_EINVAL;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
@@ -93,10 +94,10 @@ int le_admin_parse_timestamp(const char *s, int64_t *out)
     int y, mo, d, h, mi, se;
     size_t n = strlen(s);
     if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-        return -1;
+        return LE_EINVAL;
     if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
         digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
-        return -1;
+        return LE_EINVAL;
     size_t i = 19;
     if (s[i] == '.') {
         i++;
@@ -104,14 +105,14 @@ int le_admin_parse_timestamp(const char *s, int64_t *out)
         while (s[i] >= '0' && s[i] <= '9' && i - f < 9)
             i++;
         if (i == f)
-            return -1;
+            return LE_EINVAL;
     }
     if (s[i] != 'Z' || s[i + 1] != '\0')
-        return -1;
+        return LE_EINVAL;
     /* A leap second (:60) counts as the next second. */
     int64_t secs = le_civil_secs(y, mo, d, h, mi, se == 60 ? 59 : se);
     if (secs < 0)
-        return -1;
+        return LE_EINVAL;
     *out = secs + (se == 60);
     return 0;
 }

@@ -10,6 +10,7 @@
  * becomes U+FFFD in both renderers, and XML drops the control characters XML
  * 1.0 cannot carry at all. */
 #include "core/json.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -181,7 +182,7 @@ int le_jv_get_int(const le_jv *obj, const char *key, int64_t *out)
 {
     const le_jv *v = le_jv_get(obj, key);
     if (!v)
-        return -1;
+        return LE_ENOTFOUND;
     if (v->type == LE_JV_INT) {
         *out = v->i;
         return 0;
@@ -192,7 +193,7 @@ int le_jv_get_int(const le_jv *obj, const char *key, int64_t *out)
         *out = (int64_t)v->d;
         return 0;
     }
-    return -1;
+    return LE_EINVAL;
 }
 
 /* ---- UTF-8 ---- */
@@ -503,7 +504,7 @@ static int jp_fail(jp *p, const char *fmt, ...)
             va_end(ap);
         }
     }
-    return -1;
+    return LE_EPROTO;
 }
 
 static void jp_ws(jp *p)
@@ -524,7 +525,7 @@ static int hex4(const char *s, uint32_t *out)
         int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
               : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
         if (d < 0)
-            return -1;
+            return LE_EPROTO;
         v = v << 4 | (uint32_t)d;
     }
     *out = v;

@@ -50,7 +50,9 @@ void le_jv_push(le_jv *arr, le_jv *v);                               /* adopts v
 /* Lookups, NULL-safe; with duplicate names the first member wins. */
 const le_jv *le_jv_get(const le_jv *obj, const char *key);
 const char *le_jv_get_str(const le_jv *obj, const char *key);       /* NULL if absent/not string */
-int le_jv_get_int(const le_jv *obj, const char *key, int64_t *out); /* 0 ok (INT or integral NUM) */
+/* 0 for an INT or integral NUM member; LE_ENOTFOUND if absent, LE_EINVAL if
+ * anything else. */
+int le_jv_get_int(const le_jv *obj, const char *key, int64_t *out);
 
 /* Rendering. XML: <?xml version='1.0' encoding='UTF-8'?><root>...</root>.
  * Output is well-formed whatever the strings hold: invalid UTF-8 becomes

@@ -1,4 +1,5 @@
 #include "core/log.h"
+#include "core/err.h"
 
 #include <event2/event.h>
 #include <libavutil/log.h>
@@ -17,7 +18,7 @@ int le_log_level_parse(const char *name)
     for (int i = 0; i < 4; i++)
         if (strcmp(name, level_names[i]) == 0)
             return i;
-    return -1;
+    return LE_EINVAL;
 }
 
 static void vwrite(int level, const char *module, const char *fmt, va_list ap)

@@ -10,7 +10,7 @@ extern int le_log_level;
 
 void le_log_write(int level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int le_log_level_parse(const char *name);       /* -1 if unknown */
+int le_log_level_parse(const char *name);       /* LE_EINVAL if unknown */
 /* Routes libevent's and FFmpeg's own log output into our sink. */
 void le_log_route_libs(void);
 

@@ -59,11 +59,11 @@ static int env_u64(const char *name, uint64_t *out)
 {
     const char *s = getenv(name);
     if (!s || !*s)
-        return -1;
+        return LE_ENOTFOUND;
     uint64_t v = 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-            return -1;
+            return LE_EINVAL;
         v = v * 10 + (uint64_t)(*p - '0');
     }
     *out = v;

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "core/util.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,7 +86,7 @@ static int hexval(char c)
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    return LE_EINVAL;
 }
 
 int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus)
@@ -95,17 +96,17 @@ int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus)
         char c = s[i];
         if (c == '%') {
             if (i + 2 >= n)
-                return -1;
+                return LE_EINVAL;
             int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
             if (h < 0 || l < 0)
-                return -1;
+                return LE_EINVAL;
             c = (char)(h * 16 + l);
             i += 2;
         } else if (c == '+' && plus) {
             c = ' ';
         }
         if (o + 1 >= outsz)
-            return -1;
+            return LE_ETOOBIG;
         out[o++] = c;
     }
     if (outsz)
@@ -133,24 +134,24 @@ int le_query_get(const char *q, size_t qlen, const char *key, char *out, size_t 
         }
         i = end + 1;
     }
-    return -1;
+    return LE_ENOTFOUND;
 }
 
 int le_parse_duration_ms(const char *s, int64_t *ms)
 {
     char *end;
     if (!s || !*s || *s == '-' || *s == '+')
-        return -1;
+        return LE_EINVAL;
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || v > 1000000000ull)
-        return -1;
+        return LE_EINVAL;
     int64_t mul;
     if (*end == '\0' || strcmp(end, "s") == 0) mul = 1000;
     else if (strcmp(end, "ms") == 0) mul = 1;
     else if (strcmp(end, "m") == 0) mul = 60000;
     else if (strcmp(end, "h") == 0) mul = 3600000;
     else if (strcmp(end, "d") == 0) mul = 86400000;
-    else return -1;
+    else return LE_EINVAL;
     *ms = (int64_t)v * mul;
     return 0;
 }
@@ -207,17 +208,17 @@ int le_parse_utc(const char *s, int64_t *ms)
     char z;
     int n = 0;
     if (!s || strlen(s) != 20)
-        return -1;
+        return LE_EINVAL;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &y, &mo, &d, &h, &mi, &se, &z, &n) != 7 ||
         n != 20 || z != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
         s[16] != ':')
-        return -1;
+        return LE_EINVAL;
     for (int i = 0; i < 19; i++)
         if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && (s[i] < '0' || s[i] > '9'))
-            return -1;
+            return LE_EINVAL;
     int64_t secs = le_civil_secs(y, mo, d, h, mi, se);
     if (secs < 0)
-        return -1;
+        return LE_EINVAL;
     *ms = secs * 1000;
     return 0;
 }
@@ -228,7 +229,7 @@ int64_t le_civil_secs(int y, int mo, int d, int h, int mi, int se)
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
         h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
-        return -1;
+        return LE_EINVAL;
     struct tm tm = { 0 };
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

@@ -1,6 +1,6 @@
 /* Small shared helpers: allocation that aborts on OOM (internal objects only;
- * sizes a peer controls are checked before they get here), clocks, the SPEC
- * name charset, query strings. */
+ * sizes a peer controls are checked before they get here), clocks, the name
+ * charset of app and stream names, query strings. */
 #ifndef LE_UTIL_H
 #define LE_UTIL_H
 #include <stddef.h>
@@ -18,25 +18,29 @@ uint64_t le_mono_ms(void);   /* CLOCK_MONOTONIC in ms */
 uint64_t le_hash64(const void *p, size_t n, uint64_t h);
 int64_t le_wall_ms(void);    /* unix epoch in ms */
 
-/* SPEC 2: app and stream names are 1-255 bytes of [A-Za-z0-9_.-]. */
+/* App and stream names are 1-255 bytes of [A-Za-z0-9_.-], never "." or ".."
+ * (docs/CONTRACT.md, URLs). */
 int le_name_valid(const char *s, size_t n);
 
 /* Finds `key` in an application/x-www-form-urlencoded string and decodes its
- * value into out. Returns the decoded length, or -1 if absent or too long. */
+ * value into out. Returns the decoded length; LE_ENOTFOUND if absent,
+ * LE_ETOOBIG if the value does not fit, LE_EINVAL for a bad escape. */
 int le_query_get(const char *query, size_t qlen, const char *key, char *out, size_t outsz);
-/* Percent-decodes in place semantics into out ('+' becomes space when plus is
- * set). Returns the length or -1 on a bad escape or overflow. */
+/* Percent-decodes s into out, NUL-terminated ('+' becomes space when plus
+ * is set). Returns the length; LE_EINVAL on a bad escape, LE_ETOOBIG when
+ * out is too small. */
 int le_url_decode(const char *s, size_t n, char *out, size_t outsz, int plus);
 
 /* UTC "YYYY-MM-DDThh:mm:ssZ" (the OpenAPI time format) <-> unix ms.
- * Parse returns -1 for anything else, including impossible dates. */
+ * Parse returns 0, or LE_EINVAL for anything else, impossible dates too. */
 int le_parse_utc(const char *s, int64_t *ms);
-/* Unix seconds of a UTC civil time; -1 if it is no real date (Feb 30...)
- * or before 1970. */
+/* Unix seconds of a UTC civil time; LE_EINVAL (negative) if it is no real
+ * date (Feb 30...) or before 1970. */
 int64_t le_civil_secs(int y, int mo, int d, int h, int mi, int se);
 char *le_fmt_utc(int64_t ms, char out[21]);
 
-/* Duration with optional s/m/h/d suffix (default seconds, "ms" allowed). */
+/* Duration with optional s/m/h/d suffix (default seconds, "ms" allowed):
+ * 0, or LE_EINVAL. */
 int le_parse_duration_ms(const char *s, int64_t *ms);
 
 

@@ -62,12 +62,12 @@ static int fail(le_http_req *r, int status, int err)
 }
 
 /* Finds the end of the line starting at buf[i] (index of '\n'), looking no
- * further than limit bytes; -1 if none yet. */
+ * further than limit bytes; LE_EAGAIN if none yet. */
 static long find_lf(const char *buf, size_t len, size_t i, size_t limit)
 {
     size_t end = len - i > limit ? i + limit : len;
     const char *lf = memchr(buf + i, '\n', end - i);
-    return lf ? (long)(lf - buf) : -1;
+    return lf ? (long)(lf - buf) : LE_EAGAIN;
 }
 
 /* Length of the line content [start, lf) without a trailing CR. */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits on what a peer may send before we answer (issue 3). */
+/* Limits on what a peer may send before we answer (over them: 414 or 431). */
 #define LE_HTTP_MAX_REQLINE  8192    /* request line, CRLF excluded */
 #define LE_HTTP_MAX_HEADERS  16384   /* header block after the request line */
 #define LE_HTTP_MAX_NHEADERS 64

@@ -282,12 +282,14 @@ int le_amf_str_eq(const le_amf_val *v, const char *s)
 
 int le_amf_str_copy(const le_amf_val *v, char *out, size_t outsz)
 {
-    if (!v || v->type != LE_AMF_STRING || v->str_len >= outsz)
-        return -1;
+    if (!v || v->type != LE_AMF_STRING)
+        return LE_EINVAL;
+    if (v->str_len >= outsz)
+        return LE_ETOOBIG;
     /* An embedded NUL would make the C string say less than the peer sent
      * (a stream name checked as "a" but logged or stored as "a\0../b"). */
     if (v->str_len && memchr(v->str, '\0', v->str_len))
-        return -1;
+        return LE_EPROTO;
     if (v->str_len)
         memcpy(out, v->str, v->str_len);
     out[v->str_len] = '\0';

@@ -53,7 +53,8 @@ void le_amf_doc_free(le_amf_doc *doc);
 /* Lookup helpers, NULL-safe. */
 const le_amf_val *le_amf_prop_get(const le_amf_val *obj, const char *name);
 int le_amf_str_eq(const le_amf_val *v, const char *s);
-/* Copies a STRING value into out (NUL-terminated); -1 if not a string or too long. */
+/* Copies a STRING value into out (NUL-terminated): 0, LE_EINVAL if v is no
+ * string, LE_ETOOBIG if it does not fit, LE_EPROTO if it holds a NUL. */
 int le_amf_str_copy(const le_amf_val *v, char *out, size_t outsz);
 
 /* Encoding into a le_buf. */

@@ -70,12 +70,12 @@ static void packet_digest(const uint8_t *pkt, size_t pos, const uint8_t *key, si
     hmac256(key, klen, tmp, sizeof tmp, out);
 }
 
-/* Returns the schema (0 or 1) whose digest checks out, or -1. *pos gets
+/* Returns the schema (0 or 1) whose digest checks out, or LE_ENOTFOUND. *pos gets
  * the digest's offset. */
 static int find_digest(const uint8_t *pkt, const uint8_t *key, size_t klen, size_t *pos)
 {
     if (!(pkt[4] | pkt[5] | pkt[6] | pkt[7]))
-        return -1; /* version 0 announces the simple handshake */
+        return LE_ENOTFOUND; /* version 0 announces the simple handshake */
     for (int schema = 0; schema < 2; schema++) {
         uint8_t d[DIGEST_LEN];
         size_t p = digest_pos(pkt, schema);
@@ -85,7 +85,7 @@ static int find_digest(const uint8_t *pkt, const uint8_t *key, size_t klen, size
             return schema;
         }
     }
-    return -1;
+    return LE_ENOTFOUND;
 }
 
 /* Signs a digest-form S2/C2: the key is HMAC(full key, peer's digest) and
@@ -170,7 +170,7 @@ int le_rtmp_hs_client_c2(const uint8_t s1[LE_HS_SIZE], uint8_t c2[LE_HS_SIZE])
     }
     if (find_digest(s1, fms_key, FMS_KEY_PART, &spos) < 0) {
         memcpy(c2, s1, LE_HS_SIZE);
-        return -1;
+        return LE_EPROTO;
     }
     memset(c2, 0, LE_HS_SIZE);
     (void)RAND_bytes(c2, SIG_OFF);
@@ -187,7 +187,7 @@ int le_rtmp_hs_client_check_s2(const uint8_t c1[LE_HS_SIZE], const uint8_t s2[LE
     /* Simple echo; bytes 4..7 may carry the server's read time. */
     if (memcmp(s2, c1, 4) == 0 && memcmp(s2 + 8, c1 + 8, LE_HS_SIZE - 8) == 0)
         return 0;
-    return -1;
+    return LE_EPROTO;
 }
 
 int le_rtmp_hs_check_c2(const uint8_t s1[LE_HS_SIZE], const uint8_t c2[LE_HS_SIZE])
@@ -198,5 +198,5 @@ int le_rtmp_hs_check_c2(const uint8_t s1[LE_HS_SIZE], const uint8_t c2[LE_HS_SIZ
         return 1;
     if (memcmp(c2, s1, 4) == 0 && memcmp(c2 + 8, s1 + 8, LE_HS_SIZE - 8) == 0)
         return 0;
-    return -1;
+    return LE_EPROTO;
 }

@@ -21,16 +21,16 @@ int le_rtmp_hs_c1_is_digest(const uint8_t c1[LE_HS_SIZE]);
 
 /* Client side: C0+C1 (digest or simple), and C2 from the server's S1. */
 void le_rtmp_hs_client_c0c1(uint8_t c0c1[LE_HS_C0C1_LEN], int digest);
-/* Verifies S1's server digest when the server used one (1 ok, 0 simple, -1
- * bad), and builds C2. */
+/* Verifies S1's server digest when the server used one (1 ok, 0 simple,
+ * LE_EPROTO bad), and builds C2. */
 int le_rtmp_hs_client_c2(const uint8_t s1[LE_HS_SIZE], uint8_t c2[LE_HS_SIZE]);
 
 /* Client side: checks S2 against the C1 we sent:
- * 1 signed digest S2, 0 simple echo (time2, bytes 4..7, ignored), -1 bad. */
+ * 1 signed digest S2, 0 simple echo (time2, bytes 4..7, ignored), LE_EPROTO bad. */
 int le_rtmp_hs_client_check_s2(const uint8_t c1[LE_HS_SIZE], const uint8_t s2[LE_HS_SIZE]);
 /* Server side, informational: checks C2 against the S1 we sent, same
  * returns. Real clients are sloppy here (nginx-rtmp and SRS never check C2),
- * so a session should not drop a peer on -1. */
+ * so a session should not drop a peer on LE_EPROTO. */
 int le_rtmp_hs_check_c2(const uint8_t s1[LE_HS_SIZE], const uint8_t c2[LE_HS_SIZE]);
 
 #endif

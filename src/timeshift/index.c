@@ -56,7 +56,7 @@ int le_tsi_rel_build(const le_tsi_ent *e, char *out, size_t outsz)
 }
 
 /* A decimal number at *p (up to end) without a leading zero unless it is
- * "0"; advances *p. 0 or -1. */
+ * "0"; advances *p. 0 or LE_EINVAL. */
 static int take_num(const char **p, const char *end, uint64_t *v)
 {
     const char *s = *p;
@@ -65,12 +65,12 @@ static int take_num(const char **p, const char *end, uint64_t *v)
     while (s + k < end && s[k] >= '0' && s[k] <= '9') {
         unsigned d = (unsigned)(s[k] - '0');
         if (x > (UINT64_MAX - d) / 10)
-            return -1;
+            return LE_EINVAL;
         x = x * 10 + d;
         k++;
     }
     if (k == 0 || (k > 1 && s[0] == '0'))
-        return -1;
+        return LE_EINVAL;
     *p = s + k;
     *v = x;
     return 0;
@@ -79,7 +79,7 @@ static int take_num(const char **p, const char *end, uint64_t *v)
 static int take_char(const char **p, const char *end, char ch)
 {
     if (*p >= end || **p != ch)
-        return -1;
+        return LE_EINVAL;
     (*p)++;
     return 0;
 }

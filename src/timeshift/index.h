@@ -1,4 +1,4 @@
-/* The time-shift index (SPEC 6, issue 7): what is known of one persisted
+/* The time-shift index (docs/CONTRACT.md, Time-shift): what is known of one persisted
  * segment, its file name, its Redis member, and the Redis side.
  *
  * Two faces. The upper half is pure (numbers and strings in and out; unit

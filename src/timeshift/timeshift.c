@@ -30,7 +30,7 @@
 #define SWEEP_MAX_MS 60000          /* the sweep runs at least this often */
 #define SWEEP_MIN_MS 1000
 #define SWEEP_BATCH 1000            /* entries per range query and unlink job */
-#define STOP_WAIT_MS 1500           /* writer drain at shutdown (SPEC 1: 10 s in all) */
+#define STOP_WAIT_MS 1500           /* writer drain at shutdown (of the 10 s a stop may take, livedge(8)) */
 #define LOSS_LOG_MS 10000           /* at most one loss line per this, with a count */
 #define MAX_RING 256
 #define DEF_RETENTION_MS (7LL * 86400 * 1000)
@@ -447,10 +447,11 @@ int le_timeshift_init(char *err, size_t errlen)
     if (T.started)
         return 0;
     T.root = ts_root(c->data_dir);
-    if (le_tsw_start(le_node_base(), 0, 0, 0, err, errlen) != 0) {
+    int rc = le_tsw_start(le_node_base(), 0, 0, 0, err, errlen);
+    if (rc != 0) {
         free(T.root);
         T.root = NULL;
-        return -1;
+        return rc;
     }
     T.poll_ev = event_new(le_node_base(), -1, EV_PERSIST, poll_cb, NULL);
     struct timeval tv = { 0, POLL_MS * 1000 };
@@ -533,7 +534,7 @@ static int rx_run_until(int (*pred)(void), uint64_t ms)
     uint64_t end = le_mono_ms() + ms;
     while (!pred()) {
         if (le_mono_ms() >= end)
-            return -1;
+            return LE_EIO;              /* Redis did not answer in time */
         struct timeval tv = { 0, 50000 };
         event_base_loopexit(R.base, &tv);
         event_base_dispatch(R.base);
@@ -555,11 +556,10 @@ static int rx_cmd(const char *fmt, const char *a)
     R.waiting = 1;
     if (le_store_cmd(rx_reply, NULL, fmt, a) != 0) {
         R.waiting = 0;
-        return -1;
+        return LE_EIO;                  /* the store is not running */
     }
-    if (rx_run_until(rx_answered, 10000) != 0 || !R.reply_ok)
-        return -1;
-    return 0;
+    int rc = rx_run_until(rx_answered, 10000);
+    return rc != 0 ? rc : R.reply_ok ? 0 : LE_EIO;
 }
 
 /* Takes over the last reply's strings (free_list them). */

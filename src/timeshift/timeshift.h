@@ -1,4 +1,4 @@
-/* Time-shift glue (SPEC 6, issue 7): persists every sealed HLS segment of a
+/* Time-shift glue (docs/ARCHITECTURE.md, Threads): persists every sealed HLS segment of a
  * domain with `timeshift on`, sweeps what falls out of
  * `timeshift_retention`, and rebuilds the index from disk (--reindex).
  *

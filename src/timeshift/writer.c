@@ -90,7 +90,7 @@ static int mkdir_p(const char *dir)
     char buf[4096];
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof(buf))
-        return -1;
+        return LE_EINVAL;
     memcpy(buf, dir, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] != '/' && buf[i] != '\0')
@@ -98,7 +98,7 @@ static int mkdir_p(const char *dir)
         char save = buf[i];
         buf[i] = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
+            return LE_EIO;              /* errno tells why */
         buf[i] = save;
     }
     return 0;
@@ -111,7 +111,7 @@ static int write_all(int fd, const unsigned char *p, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return -1;
+            return LE_EIO;              /* errno tells why */
         }
         p += w;
         n -= (size_t)w;
@@ -292,7 +292,7 @@ int le_tsw_start(struct event_base *base, int threads, size_t max_jobs, size_t m
 {
     if (W.started) {
         snprintf(err, errlen, "time-shift writer already started");
-        return -1;
+        return LE_EEXIST;
     }
     W.nth = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : DEF_THREADS;
     W.max_jobs = max_jobs ? max_jobs : DEF_JOBS;
@@ -302,7 +302,7 @@ int le_tsw_start(struct event_base *base, int threads, size_t max_jobs, size_t m
     W.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (W.efd < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
-        return -1;
+        return LE_EIO;
     }
     W.ev = event_new(base, W.efd, EV_READ | EV_PERSIST, efd_cb, NULL);
     if (!W.ev || event_add(W.ev, NULL) != 0) {
@@ -312,7 +312,7 @@ int le_tsw_start(struct event_base *base, int threads, size_t max_jobs, size_t m
         W.ev = NULL;
         close(W.efd);
         W.efd = -1;
-        return -1;
+        return LE_EIO;
     }
     int made = 0;
     for (; made < W.nth; made++) {
@@ -326,7 +326,7 @@ int le_tsw_start(struct event_base *base, int threads, size_t max_jobs, size_t m
     W.started = 1;
     if (made == 0) {
         le_tsw_stop(0);
-        return -1;
+        return LE_EIO;
     }
     return 0;
 }

@@ -1,4 +1,4 @@
-/* Disk work for time-shift, off the reactor (issue 7): a few worker threads
+/* Disk work for time-shift, off the reactor: a few worker threads
  * behind one bounded queue (jobs and bytes). A full queue refuses new work
  * at once, so a full or slow disk costs segments, never the live service.
  *
@@ -18,7 +18,8 @@ struct event_base;
  * before the job ran). Runs on the loop thread. */
 typedef void (*le_tsw_done_fn)(int rc, int sys_errno, void *arg);
 
-/* 0, or -1 with err filled. threads, max_jobs, max_bytes 0: defaults (2,
+/* 0, or with err filled LE_EEXIST (already started) or LE_EIO (no eventfd,
+ * no thread). threads, max_jobs, max_bytes 0: defaults (2,
  * 512 jobs, 256 MiB). */
 int le_tsw_start(struct event_base *base, int threads, size_t max_jobs, size_t max_bytes, char *err,
                  size_t errlen);

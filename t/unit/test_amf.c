@@ -62,9 +62,9 @@ static void test_connect(void)
         ok(ac && ac->type == LE_AMF_NUMBER && ac->num == 4071, "audioCodecs");
         ok(le_amf_prop_get(o, "missing") == NULL, "missing property is NULL");
         ok(le_amf_prop_get(o, "ap") == NULL, "prefix of a name does not match");
-        is_int(le_amf_str_copy(le_amf_prop_get(o, "app"), app, 4), -1, "str_copy: buffer too small");
+        is_int(le_amf_str_copy(le_amf_prop_get(o, "app"), app, 4), LE_ETOOBIG, "str_copy: buffer too small");
         is_int(le_amf_str_copy(le_amf_prop_get(o, "app"), app, 5), 0, "str_copy: exact fit");
-        is_int(le_amf_str_copy(ac, app, sizeof app), -1, "str_copy: not a string");
+        is_int(le_amf_str_copy(ac, app, sizeof app), LE_EINVAL, "str_copy: not a string");
     }
     le_amf_doc_free(&doc);
     le_amf_doc_free(&doc); /* idempotent */
@@ -192,12 +192,12 @@ static void test_types(void)
     le_amf_doc_free(&doc);
 
     ok(le_amf_prop_get(NULL, "a") == NULL && !le_amf_str_eq(NULL, "a") &&
-       le_amf_str_copy(NULL, (char[4]){ 0 }, 4) == -1, "lookups are NULL-safe");
+       le_amf_str_copy(NULL, (char[4]){ 0 }, 4) == LE_EINVAL, "lookups are NULL-safe");
 
     static const uint8_t nul[] = { 0x02, 0, 3, 'a', 0, 'b' };
     char out[8];
     if (le_amf_decode(nul, sizeof nul, &doc) == 0 && doc.nvals == 1) {
-        is_int(le_amf_str_copy(doc.vals[0], out, sizeof out), -1, "str_copy refuses an embedded NUL");
+        is_int(le_amf_str_copy(doc.vals[0], out, sizeof out), LE_EPROTO, "str_copy refuses an embedded NUL");
         ok(!le_amf_str_eq(doc.vals[0], "a"), "str_eq compares the whole length");
     } else {
         ok(0, "string with NUL decodes");

@@ -179,18 +179,18 @@ static void test_bad(void)
     uint8_t t[LE_HS_SIZE];
     memcpy(t, s2, LE_HS_SIZE);
     t[1535] ^= 1;
-    is_int(le_rtmp_hs_client_check_s2(c0c1 + 1, t), -1, "tampered S2 signature detected");
+    is_int(le_rtmp_hs_client_check_s2(c0c1 + 1, t), LE_EPROTO, "tampered S2 signature detected");
     memcpy(t, s2, LE_HS_SIZE);
     t[0] ^= 1;
-    is_int(le_rtmp_hs_client_check_s2(c0c1 + 1, t), -1, "tampered S2 body detected");
+    is_int(le_rtmp_hs_client_check_s2(c0c1 + 1, t), LE_EPROTO, "tampered S2 body detected");
     memcpy(t, s1, LE_HS_SIZE);
     t[100] ^= 0x80;
     t[1000] ^= 0x80;
-    is_int(le_rtmp_hs_client_c2(t, c2), -1, "tampered S1 detected");
+    is_int(le_rtmp_hs_client_c2(t, c2), LE_EPROTO, "tampered S1 detected");
     uint8_t c2ok[LE_HS_SIZE];
     le_rtmp_hs_client_c2(s1, c2ok);
     c2ok[3] ^= 1;
-    is_int(le_rtmp_hs_check_c2(s1, c2ok), -1, "tampered C2 detected");
+    is_int(le_rtmp_hs_check_c2(s1, c2ok), LE_EPROTO, "tampered C2 detected");
 }
 
 /* t/unit/data/ffmpeg_c0c1.bin: C0+C1 as sent by ffmpeg 5.1's rtmp client
