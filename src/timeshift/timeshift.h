@@ -28,7 +28,8 @@
 
 struct le_conf;
 
-/* After le_store_start and le_hls_init, with le_node_base() running. */
+/* After le_store_start and le_hls_init, with le_node_base() running. 0, or
+ * le_tsw_start's code with err filled. */
 int le_timeshift_init(char *err, size_t errlen);
 /* After the RTMP and HTTP listeners are shut (publishers gone, their last
  * segments sealed), before le_stream_shutdown and le_store_stop: persists
