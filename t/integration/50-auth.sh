@@ -445,8 +445,8 @@ batch_err "BatchSet: bad JSON" "400 InvalidFunctions.Malformed" 'Specified Funct
     "$D" 'Functions=[{"functionName":"aliauth",'
 batch_err "BatchSet: an object, not a list" "400 InvalidFunctions.Malformed" "" \
     "$D" 'Functions={"functionName":"aliauth"}'
-batch_err "BatchSet: https_force not supported" "400 InvalidFunctionName.ValueNotSupported" \
-    'FunctionName https_force is not supported\.' "$D" "Functions=[$(fn https_force enable=on)]"
+batch_err "BatchSet: a malformed function name" "400 InvalidFunctionName.ValueNotSupported" \
+    'FunctionName https force is not supported\.' "$D" "Functions=[$(fn 'https force' enable=on)]"
 batch_err "BatchSet: unknown arg name" "400 InvalidArgName.ValueNotSupported" \
     'ArgName auth_kind is not supported\.' "$D" "Functions=[$(fn aliauth auth_kind=type_a)]"
 batch_err "BatchSet: a bad CIDR" "400 InvalidArgValue.Malformed" 'Specified ArgValue is malformed\.' \
@@ -460,10 +460,10 @@ batch_err "BatchSet: unknown domain" "404 InvalidDomain.NotFound" "" \
 batch_err "BatchSet: no DomainNames" "400 MissingParameter" "" "Functions=[$(fn aliauth auth_type=no_auth)]"
 out=$(api BatchSetLiveDomainConfigs "DomainName=$LE_DOMAIN" "Functions=[$(fn alilive notify_url=http://127.0.0.1:9/cb)]")
 is "$(head -n 1 <<<"$out")" 200 "BatchSet: DomainName (the seed example's spelling) accepted"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=alilive,https_force)
-is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "BatchDelete: unsupported function name"
-out=$(api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" FunctionNames=gzip)
-is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "Describe: unsupported function name"
+out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" 'FunctionNames=alilive,https*force')
+is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "BatchDelete: malformed function name"
+out=$(api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" 'FunctionNames=g zip!')
+is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "Describe: malformed function name"
 
 out=$(api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" FunctionNames=alilive)
 id=$(tail -n +2 <<<"$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["DomainConfigs"]["DomainConfig"][0]["ConfigId"])' 2>/dev/null)
