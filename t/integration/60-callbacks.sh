@@ -445,6 +445,13 @@ fi
 KEY=s3cret-Key
 set_notify "Set with NotifyReqAuth=yes and NotifyAuthKey" "$CB/notify-signed" \
     NotifyReqAuth=yes NotifyAuthKey="$KEY"
+r=$(api DescribeLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN")
+is "$(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyAuthKey) $(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyReqAuth)" \
+    "****ey yes" "Describe masks NotifyAuthKey (\"****\" and its last 2 characters), NotifyReqAuth yes"
+unlike "$r" "$KEY" "... the key is nowhere in the answer"
+r=$(api DescribeLiveDomainConfigs DomainName="$LE_DOMAIN" FunctionNames=alilive)
+like "$r" '"ArgName":"notify_auth_key","ArgValue":"\*\*\*\*ey"' "DescribeLiveDomainConfigs masks alilive's notify_auth_key too"
+unlike "$r" "$KEY" "... the key is nowhere in that answer"
 r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify-signed" NotifyReqAuth=yes)
 is "$(status_of "$r") $(jq_get "$(body_of "$r")" Code)" "400 MissingParameter" "NotifyReqAuth=yes without a key: MissingParameter"
 LE_PUB_SECS=3 le_publish cb10
