@@ -125,7 +125,6 @@ static int auth_type_of(const char *v)
          : !strcmp(v, "type_c") ? LE_AUTH_C : !strcmp(v, "tx_secret") ? LE_AUTH_TX : LE_AUTH_NONE;
 }
 
-
 static void set_s(char **slot, const char *v)
 {
     free(*slot);
