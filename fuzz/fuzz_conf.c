@@ -28,7 +28,13 @@ static void check_domains(const le_conf *c)
             abort();
         le_conf_domain *copy = le_conf_domain_copy(d);
         if (strcmp(copy->name, d->name) != 0 || copy->name == d->name ||
-            copy->hls_fragment_ms != d->hls_fragment_ms || copy->auth_type != d->auth_type)
+            copy->hls_fragment_ms != d->hls_fragment_ms || copy->auth_type != d->auth_type ||
+            copy->push_auth_type != d->push_auth_type || (!copy->push_auth_key1) != (!d->push_auth_key1) ||
+            (d->push_auth_key1 && copy->push_auth_key1 == d->push_auth_key1))
+            abort();
+        /* A signing type always has a key to sign with. */
+        if ((d->auth_type != LE_AUTH_NONE && !d->auth_key1 && !d->auth_key2) ||
+            (d->push_auth_type != LE_AUTH_NONE && !d->push_auth_key1 && !d->push_auth_key2))
             abort();
         le_conf_domain_free(copy);
     }

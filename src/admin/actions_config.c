@@ -1,19 +1,21 @@
-/* Domain configs (API reference 4.10-4.13, seed digest 3.1 and 4.10):
- * BatchSetLiveDomainConfigs, BatchDeleteLiveDomainConfigs,
- * DescribeLiveDomainConfigs, DeleteLiveSpecificConfig. Only the functions
- * the node enforces are accepted (control/domaincfg.h): aliauth, alilive,
- * ip_black_list_set, ip_white_list_set, referer_white_list_set,
- * referer_black_list_set.
+/* Domain configs: BatchSetLiveDomainConfigs, BatchDeleteLiveDomainConfigs,
+ * DescribeLiveDomainConfigs, DeleteLiveSpecificConfig (livedge(8)). The
+ * functions the node enforces (aliauth, alilive, ip_black_list_set,
+ * ip_white_list_set, referer_white_list_set, referer_black_list_set) are
+ * checked exactly; any other well-formed one is stored and echoed, not
+ * enforced (control/domaincfg.h).
  *
  * Settings belong to play domains; a push domain's functions go to the play
- * domain it maps to (the one whose settings its publishes use). A request
- * is checked whole before anything changes. */
+ * domain it maps to (the one whose settings its publishes use), except
+ * aliauth, which a push domain keeps as its own publish keys. A request is
+ * checked whole before anything changes. */
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "admin/params.h"
 #include "auth/access.h"
 #include "control/domaincfg.h"
 #include "control/domains.h"
+#include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
 
@@ -40,8 +42,10 @@ static void bad_function_name(le_admin_req *r, const char *name)
 }
 
 /* The domain whose settings a function set on d changes. */
-static le_domain *target_of(le_domain *d)
+static le_domain *target_of(le_domain *d, const char *function)
 {
+    if (d->edge && strcmp(function, "aliauth") == 0)
+        return d;
     le_domain *p = le_params_play_domain(d);
     return p ? p : d;
 }
@@ -84,14 +88,13 @@ static int add_domain(const char *name, size_t len, void *arg)
     dom_list *q = arg;
     if (len >= 256 || q->n == MAX_DOMAINS) {
         le_params_invalid(q->r, q->param);
-        return -1;
+        return LE_EINVAL;
     }
     le_domain *d = le_domain_get(name);
     if (!d) {
         le_admin_error(q->r, 404, "InvalidDomain.NotFound", "The domain provided does not belong to you.");
-        return -1;
+        return LE_ENOTFOUND;
     }
-    d = target_of(d);
     for (size_t i = 0; i < q->n; i++)
         if (q->v[i] == d)
             return 0;
@@ -99,8 +102,8 @@ static int add_domain(const char *name, size_t len, void *arg)
     return 0;
 }
 
-/* A comma list of domains, all known (targets in out, duplicates merged).
- * Accepts DomainNames and, as the seed's example does, DomainName. */
+/* A comma list of domains, all known (duplicates merged). Accepts
+ * DomainNames and, as the API reference's example does, DomainName. */
 static int domain_list(le_admin_req *r, const char *primary, const char *alias, le_domain **out,
                        size_t *n)
 {
@@ -112,11 +115,12 @@ static int domain_list(le_admin_req *r, const char *primary, const char *alias, 
     if (!v || !*v)
         return le_admin_require(r, primary, NULL);
     dom_list q = { r, name, out, 0 };
-    if (each_item(v, add_domain, &q) != 0)
-        return -1;
+    int rc = each_item(v, add_domain, &q);
+    if (rc != 0)
+        return rc;
     if (q.n == 0) {
         le_params_invalid(r, name);
-        return -1;
+        return LE_EINVAL;
     }
     *n = q.n;
     return 0;
@@ -166,9 +170,9 @@ static int config_id_of(const le_jv *f, int64_t *id)
     }
     if (c->type == LE_JV_STR && *c->s && strlen(c->s) < 19 && strspn(c->s, "0123456789") == strlen(c->s)) {
         *id = strtoll(c->s, NULL, 10);
-        return *id > 0 ? 0 : -1;
+        return *id > 0 ? 0 : LE_EINVAL;
     }
-    return -1;
+    return LE_EINVAL;
 }
 
 static void batch_set(le_admin_req *r)
@@ -228,9 +232,15 @@ static void batch_set(le_admin_req *r)
     for (size_t i = 0; i < nd; i++)
         for (const le_jv *f = fns->first; f; f = f->next) {
             int64_t id;
+            const char *fname = le_jv_get_str(f, "functionName");
+            le_domain *t = target_of(doms[i], fname);
+            size_t j = 0;
+            while (j < i && target_of(doms[j], fname) != t)
+                j++;
+            if (j < i)
+                continue;   /* a push domain and its play domain: set once */
             config_id_of(f, &id);
-            le_domaincfg_set(doms[i], le_jv_get_str(f, "functionName"),
-                             args_object(le_jv_get(f, "functionArgs")), id);
+            le_domaincfg_set(t, fname, args_object(le_jv_get(f, "functionArgs")), id);
         }
     le_admin_reply(r, le_jv_obj());
 out:
@@ -250,7 +260,7 @@ static int check_fn(const char *name, size_t len, void *arg)
     (void)len;
     if (!le_domaincfg_known(name)) {
         bad_function_name(c->r, name);
-        return -1;
+        return LE_EINVAL;
     }
     c->n++;
     return 0;
@@ -259,7 +269,7 @@ static int check_fn(const char *name, size_t len, void *arg)
 static int delete_fn(const char *name, size_t len, void *arg)
 {
     (void)len;
-    le_domaincfg_delete(arg, name);
+    le_domaincfg_delete(target_of(arg, name), name);
     return 0;
 }
 
@@ -298,23 +308,14 @@ static int wanted(const char *list, const char *fn)
     return !list || !*list || each_item(list, same_name, (void *)fn);
 }
 
-static void describe(le_admin_req *r)
+/* Records of d's target for functions other than aliauth, then its own
+ * aliauth: for a play domain both are its own; for a push domain the play
+ * domain's functions and the push domain's own keys. */
+static void describe_records(le_jv *arr, le_domain *d, const char *names, int aliauth)
 {
-    le_domain *d;
-    if (le_params_domain(r, "DomainName", &d) != 0)
-        return;
-    d = target_of(d);
-    const char *names = le_admin_param(r, "FunctionNames");
-    if (names && *names) {
-        fn_check c = { r, 0 };
-        if (each_item(names, check_fn, &c) != 0)
-            return;
-    }
-    le_jv *body = le_jv_obj();
-    le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, "DomainConfigs"), "DomainConfig");
-    const le_jv *recs = le_domaincfg_records(d);
+    const le_jv *recs = le_domaincfg_records(target_of(d, aliauth ? "aliauth" : ""));
     for (const le_jv *rec = recs ? recs->first : NULL; rec; rec = rec->next) {
-        if (!wanted(names, rec->key))
+        if (!wanted(names, rec->key) || (strcmp(rec->key, "aliauth") == 0) != aliauth)
             continue;
         int64_t id = 0;
         le_jv_get_int(rec, "ConfigId", &id);
@@ -328,10 +329,33 @@ static void describe(le_admin_req *r)
             if (a->type != LE_JV_STR)
                 continue;
             le_jv *p = le_jv_push_obj(fa);
+            char masked[16];
             le_jv_set_str(p, "ArgName", a->key);
-            le_jv_set_str(p, "ArgValue", a->s);
+            /* The callback signing key is not echoed in clear, as in
+             * DescribeLiveStreamsNotifyUrlConfig. */
+            if (strcmp(rec->key, "alilive") == 0 && strcmp(a->key, "notify_auth_key") == 0)
+                le_jv_set_str(p, "ArgValue", le_params_mask_secret(a->s, masked, sizeof(masked)));
+            else
+                le_jv_set_str(p, "ArgValue", a->s);
         }
     }
+}
+
+static void describe(le_admin_req *r)
+{
+    le_domain *d;
+    if (le_params_domain(r, "DomainName", &d) != 0)
+        return;
+    const char *names = le_admin_param(r, "FunctionNames");
+    if (names && *names) {
+        fn_check c = { r, 0 };
+        if (each_item(names, check_fn, &c) != 0)
+            return;
+    }
+    le_jv *body = le_jv_obj();
+    le_jv *arr = le_jv_set_arr(le_jv_set_obj(body, "DomainConfigs"), "DomainConfig");
+    describe_records(arr, d, names, 0);
+    describe_records(arr, d, names, 1);
     le_admin_reply(r, body);
 }
 
@@ -353,8 +377,12 @@ static void delete_specific(le_admin_req *r)
     if (le_params_store(r) != 0)
         return;
     int found = 0;
-    for (size_t i = 0; i < nd; i++)
-        found += le_domaincfg_delete_id(doms[i], id);
+    for (size_t i = 0; i < nd; i++) {
+        le_domain *play = target_of(doms[i], "");
+        found += le_domaincfg_delete_id(play, id);
+        if (play != doms[i])
+            found += le_domaincfg_delete_id(doms[i], id);
+    }
     if (!found) {
         le_admin_error(r, 404, "InvalidConfigId.NotFound", "The specified ConfigId does not exist.");
         return;

@@ -2,7 +2,7 @@
  * SetLiveStreamsNotifyUrlConfig, DescribeLiveStreamsNotifyUrlConfig,
  * DeleteLiveStreamsNotifyUrlConfig, and the callback metrics.
  *
- * One setting (SPEC 5): the `alilive` domain function's notify_url (plus
+ * One setting: the `alilive` domain function's notify_url (plus
  * notify_auth_key), stored through control/domaincfg.h, so it lives in
  * Redis, reaches every node on the events channel and applies to the next
  * callback without a restart. A push (liveEdge) domain's callbacks are its
@@ -14,6 +14,7 @@
 #include "control/domaincfg.h"
 #include "control/domains.h"
 #include "control/notify.h"
+#include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "node.h"
@@ -30,13 +31,14 @@
 static int notify_domain(le_admin_req *r, le_domain **out)
 {
     le_domain *d;
-    if (le_params_domain(r, "DomainName", &d) != 0)
-        return -1;
+    int rc = le_params_domain(r, "DomainName", &d);
+    if (rc != 0)
+        return rc;
     *out = le_params_play_domain(d);
     if (!*out) {
         le_admin_error(r, 400, "InvalidParameter",
                        "The specified parameter \"DomainName\" is a push domain not mapped to a play domain.");
-        return -1;
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -146,8 +148,10 @@ static void describe_notify(le_admin_req *r)
     const char *url = cf && cf->notify_url ? cf->notify_url : "";
     const char *key = cf && cf->notify_auth_key ? cf->notify_auth_key : "";
     le_jv *body = le_jv_obj();
-    /* The response table's name (SPEC 7) and the seed's JSON example's
-     * (NotifyUrlConfig, seed-digest 3.4); clients read one or the other. */
+    /* The API reference's response table names the object
+     * LiveStreamsNotifyConfig, its JSON example NotifyUrlConfig; clients
+     * read one or the other. The key is masked (le_params_mask_secret):
+     * NotifyReqAuth says whether one is set. */
     const char *wrappers[] = { "LiveStreamsNotifyConfig", "NotifyUrlConfig" };
     for (size_t i = 0; i < 2; i++) {
         le_jv *o = le_jv_set_obj(body, wrappers[i]);
@@ -155,7 +159,8 @@ static void describe_notify(le_admin_req *r)
         le_jv_set_str(o, "NotifyUrl", url);
         if (i == 0) {
             le_jv_set_str(o, "NotifyReqAuth", *key ? "yes" : "no");
-            le_jv_set_str(o, "NotifyAuthKey", key);
+            char masked[16];
+            le_jv_set_str(o, "NotifyAuthKey", le_params_mask_secret(key, masked, sizeof(masked)));
         }
     }
     le_admin_reply(r, body);
@@ -176,7 +181,7 @@ static void delete_notify(le_admin_req *r)
         return;
     int64_t id;
     le_jv *args = alilive_args_without(d, "notify_url", NULL, &id);
-    /* The API wins over the file (SPEC 1): with a notify_url in the file's
+    /* The API wins over the file: with a notify_url in the file's
      * domain block, deleting stores an empty one, which switches it off. */
     if (file_has_url(d->name))
         le_jv_set_str(args, "notify_url", "");

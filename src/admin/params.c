@@ -1,4 +1,5 @@
 #include "admin/params.h"
+#include "core/err.h"
 #include "core/util.h"
 #include "store/store.h"
 
@@ -19,18 +20,18 @@ int le_params_store(le_admin_req *r)
         return 0;
     le_admin_error(r, 503, "ServiceUnavailable",
                    "The request has failed due to a temporary failure of the server (state store unreachable).");
-    return -1;
+    return LE_EIO;
 }
 
 int le_params_domain(le_admin_req *r, const char *name, le_domain **out)
 {
     const char *v;
     if (le_admin_require(r, name, &v) != 0)
-        return -1;
+        return LE_EINVAL;
     le_domain *d = le_domain_get(v);
     if (!d) {
         le_admin_error(r, 404, "InvalidDomain.NotFound", "The domain provided does not belong to you.");
-        return -1;
+        return LE_ENOTFOUND;
     }
     *out = d;
     return 0;
@@ -48,10 +49,10 @@ static int parse_int(const char *s, int64_t *out)
 {
     char *end;
     if (!s || !*s)
-        return -1;
+        return LE_EINVAL;
     long long v = strtoll(s, &end, 10);
     if (*end || v < -1000000000000LL || v > 1000000000000LL)
-        return -1;
+        return LE_EINVAL;
     *out = v;
     return 0;
 }
@@ -68,12 +69,12 @@ int le_params_page(le_admin_req *r, int64_t max, int64_t def, int64_t *num, int6
     *size = def;
     if (pn && (parse_int(pn, num) != 0 || *num < 1)) {
         le_params_invalid(r, pname);
-        return -1;
+        return LE_EINVAL;
     }
     const char *ps = le_admin_param(r, "PageSize");
     if (ps && (parse_int(ps, size) != 0 || *size < 1 || *size > max)) {
         le_params_invalid(r, "PageSize");
-        return -1;
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -94,7 +95,7 @@ int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt
         snprintf(msg, sizeof(msg),
                  "The specified parameter \"%s\" is not valid: use UTC YYYY-MM-DDThh:mm:ssZ.", name);
         le_admin_error(r, 400, "InvalidParameter", msg);
-        return -1;
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -105,11 +106,11 @@ int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt
     int64_t now = le_wall_ms();
     if (le_params_time(r, "EndTime", required, now, end) != 0 ||
         le_params_time(r, "StartTime", required, *end - dflt_span, start) != 0)
-        return -1;
+        return LE_EINVAL;
     if (*end < *start) {
         le_admin_error(r, 400, "InvalidParameter",
                        "The specified parameter \"EndTime\" is earlier than \"StartTime\".");
-        return -1;
+        return LE_EINVAL;
     }
     if (*end - *start > max_ms) {
         char msg[200];
@@ -117,7 +118,7 @@ int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt
                  "The time span between \"StartTime\" and \"EndTime\" exceeds %lld days.",
                  (long long)(max_ms / LE_DAY_MS));
         le_admin_error(r, 400, "InvalidParameter", msg);
-        return -1;
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -136,7 +137,7 @@ int le_params_enum(le_admin_req *r, const char *name, const char *const *values,
             return 0;
         }
     le_params_invalid(r, name);
-    return -1;
+    return LE_EINVAL;
 }
 
 void le_params_paging_reply(le_jv *body, int64_t num, int64_t size, int64_t total)
@@ -145,4 +146,16 @@ void le_params_paging_reply(le_jv *body, int64_t num, int64_t size, int64_t tota
     le_jv_set_int(body, "PageSize", size);
     le_jv_set_int(body, "TotalNum", total);
     le_jv_set_int(body, "TotalPage", (total + size - 1) / size);
+}
+
+const char *le_params_mask_secret(const char *secret, char *out, size_t outsz)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n == 0)
+        snprintf(out, outsz, "%s", "");
+    else if (n < 8)
+        snprintf(out, outsz, "%s", "****");
+    else
+        snprintf(out, outsz, "****%s", secret + n - 2);
+    return out;
 }

@@ -1,8 +1,9 @@
 /* Parameter checks shared by the actions. Each answers the error itself
  * (MissingParameter, InvalidParameter, InvalidDomain.NotFound, 503) and
- * returns -1, or returns 0 with the value. */
+ * returns a negative LE_* code, or returns 0 with the value. */
 #ifndef LE_ADMIN_PARAMS_H
 #define LE_ADMIN_PARAMS_H
+#include <stddef.h>
 #include <stdint.h>
 #include "admin/admin.h"
 #include "control/domains.h"
@@ -10,7 +11,7 @@
 #define LE_DAY_MS (86400LL * 1000)
 
 int le_params_domain(le_admin_req *r, const char *name, le_domain **out);
-/* SPEC 2: the play domain whose streams and settings d stands for: d itself
+/* The play domain whose streams and settings d stands for: d itself
  * for a play domain, the one a push domain maps to, NULL for a push domain
  * not mapped onto a play domain. Answers nothing. */
 le_domain *le_params_play_domain(le_domain *d);
@@ -27,6 +28,10 @@ int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt
 int le_params_enum(le_admin_req *r, const char *name, const char *const *values, const char *dflt,
                    const char **out);
 /* Adds PageNum, PageSize, TotalNum, TotalPage to body. */
+/* A secret as the Describe actions echo it: "" if unset, else "****" and,
+ * for one of 8 bytes or more, its last 2 characters; the length stays
+ * hidden. Returns out. */
+const char *le_params_mask_secret(const char *secret, char *out, size_t outsz);
 void le_params_paging_reply(le_jv *body, int64_t num, int64_t size, int64_t total);
 
 #endif

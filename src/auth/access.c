@@ -1,5 +1,6 @@
 #include "auth/access.h"
 #include "auth/acl.h"
+#include "control/domaincfg.h"
 #include "control/domains.h"
 #include "core/err.h"
 
@@ -50,17 +51,20 @@ int le_access_check(const le_conf_domain *dom, const le_access_req *rq, le_aliau
     if (cf->ip_white_list && *cf->ip_white_list && !le_acl_ip_list_match(cf->ip_white_list, ip))
         return deny(&stats.ip, why, whylen, "client %s is not in ip_white_list", ip);
 
-    /* 2. Referer lists (HTTP only): an absent or empty Referer passes when
-     * allow_empty is on, and is refused by a set list otherwise; one that
-     * names no host is refused by a set list. */
+    /* 2. Referer lists (HTTP only): an absent or empty Referer is refused
+     * by a set list whose own allow_empty is off, so it passes only if
+     * every set list allows it; one that names no host is refused by a set
+     * list. */
     int has_white = cf->referer_white_list && *cf->referer_white_list;
     int has_black = cf->referer_black_list && *cf->referer_black_list;
     if (rq->kind == LE_ACCESS_HTTP && (has_white || has_black)) {
         char host[256];
         int empty = !rq->referer || !*rq->referer;
         if (empty) {
-            if (!cf->referer_allow_empty)
-                return deny(&stats.referer, why, whylen, "empty Referer (allow_empty off)");
+            if (has_white && !cf->referer_white_allow_empty)
+                return deny(&stats.referer, why, whylen, "empty Referer (referer_white_list allow_empty off)");
+            if (has_black && !cf->referer_black_allow_empty)
+                return deny(&stats.referer, why, whylen, "empty Referer (referer_black_list allow_empty off)");
         } else if (le_acl_referer_host(rq->referer, host, sizeof(host)) != 0) {
             return deny(&stats.referer, why, whylen, "unparsable Referer");
         } else if (has_black && le_acl_domain_list_match(cf->referer_black_list, host)) {
@@ -75,8 +79,11 @@ int le_access_check(const le_conf_domain *dom, const le_access_req *rq, le_aliau
     if (d && !d->online)
         return deny(&stats.offline, why, whylen, "domain %s is offline", cf->name);
 
-    /* 4. URL signature. */
+    /* 4. URL signature: a publish through a push domain with keys of its
+     * own (push_aliauth, or aliauth set on the push domain) checks those. */
     le_aliauth_keys k = keys_of(cf);
+    if (rq->kind == LE_ACCESS_PUBLISH)
+        le_domaincfg_push_keys(cf, rq->push_domain, &k);
     le_aliauth_req ar = {
         .uri = rq->uri, .query = rq->query, .pre1 = rq->pre1, .pre2 = rq->pre2, .stream = rq->stream,
     };
@@ -89,29 +96,32 @@ int le_access_check(const le_conf_domain *dom, const le_access_req *rq, le_aliau
     return 0;
 }
 
-static int check_rtmp(int kind, const le_conf_domain *dom, const char *client_ip, const char *app,
-                      const char *name, const char *query, int64_t now_s, char *why, size_t whylen)
+static int check_rtmp(int kind, const le_conf_domain *dom, const char *push_domain,
+                      const char *client_ip, const char *app, const char *name, const char *query,
+                      int64_t now_s, char *why, size_t whylen)
 {
     char uri[600];
     snprintf(uri, sizeof(uri), "/%s/%s", app, name);
     le_access_req rq = {
         .kind = kind, .client_ip = client_ip, .stream = name, .uri = uri, .query = query, .now_s = now_s,
+        .push_domain = push_domain,
     };
     return le_access_check(dom, &rq, NULL, why, whylen);
 }
 
-int le_access_check_publish(const le_conf_domain *dom, const char *client_ip, const char *app,
-                            const char *name, const char *query, int64_t now_s, char *why,
-                            size_t whylen)
+int le_access_check_publish(const le_conf_domain *dom, const char *push_domain, const char *client_ip,
+                            const char *app, const char *name, const char *query, int64_t now_s,
+                            char *why, size_t whylen)
 {
-    return check_rtmp(LE_ACCESS_PUBLISH, dom, client_ip, app, name, query, now_s, why, whylen);
+    return check_rtmp(LE_ACCESS_PUBLISH, dom, push_domain, client_ip, app, name, query, now_s, why,
+                      whylen);
 }
 
 int le_access_check_play(const le_conf_domain *dom, const char *client_ip, const char *app,
                          const char *name, const char *query, int64_t now_s, char *why,
                          size_t whylen)
 {
-    return check_rtmp(LE_ACCESS_PLAY, dom, client_ip, app, name, query, now_s, why, whylen);
+    return check_rtmp(LE_ACCESS_PLAY, dom, NULL, client_ip, app, name, query, now_s, why, whylen);
 }
 
 int le_access_check_http(const le_conf_domain *dom, const char *client_ip, const char *referer,

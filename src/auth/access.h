@@ -1,6 +1,12 @@
-/* The access policy of SPEC 4 for one request, in SPEC order: IP black and
- * white lists, referer lists (HTTP only), domain online, URL signature. The
- * block list (publish only) stays in control/publish.c, after these.
+/* The access policy for one request (livedge(8), "Access control"), in
+ * order: IP black and white lists, referer lists (HTTP only), domain
+ * online, URL signature. The block list (publish only) stays in
+ * control/publish.c, after these.
+ *
+ * Keys: plays check the play domain's aliauth; a publish through a push
+ * domain checks the push domain's own keys if it has any (the file's
+ * push_aliauth block, or aliauth set through the API on the push domain's
+ * name, the latter winning), else the play domain's.
  *
  * Every entry point takes the domain's settings as the caller resolved them
  * and re-reads the domain's current settings by name, so a change made
@@ -26,6 +32,7 @@ typedef struct le_access_req {
     const char *query;         /* raw query string without '?', NULL if none */
     const char *pre1, *pre2;   /* B/C path form prefix segments, NULL if none */
     const char *referer;       /* HTTP: the Referer header, NULL if absent */
+    const char *push_domain;   /* publish through a push domain: its name, else NULL */
     int64_t now_s;             /* unix seconds */
 } le_access_req;
 
@@ -35,14 +42,15 @@ int le_access_check(const le_conf_domain *dom, const le_access_req *rq, le_aliau
                     char *why, size_t whylen);
 
 /* Conveniences for the three callers. uri is built from app and name for
- * RTMP ("/App/Stream"). */
-int le_access_check_publish(const le_conf_domain *dom, const char *client_ip, const char *app,
-                            const char *name, const char *query, int64_t now_s, char *why,
-                            size_t whylen);
+ * RTMP ("/App/Stream"). push_domain: the push domain the publish came
+ * through, NULL if it came on the play domain. */
+int le_access_check_publish(const le_conf_domain *dom, const char *push_domain, const char *client_ip,
+                            const char *app, const char *name, const char *query, int64_t now_s,
+                            char *why, size_t whylen);
 int le_access_check_play(const le_conf_domain *dom, const char *client_ip, const char *app,
                          const char *name, const char *query, int64_t now_s, char *why,
                          size_t whylen);
-/* HTTP: FLV, playlists, segments, and later the time-shift playlists and the
+/* HTTP: FLV, playlists, segments, the time-shift playlists and the
  * timeline query, each with its own uri. */
 int le_access_check_http(const le_conf_domain *dom, const char *client_ip, const char *referer,
                          const char *stream, const char *uri, const char *query,

@@ -1,4 +1,5 @@
 #include "auth/acl.h"
+#include "core/err.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ int le_acl_ip_parse(const char *s, size_t n, le_acl_ip *out)
 {
     char buf[INET6_ADDRSTRLEN + 8];
     if (n == 0 || n >= sizeof(buf))
-        return -1;
+        return LE_EINVAL;
     memcpy(buf, s, n);
     buf[n] = '\0';
     char *slash = strchr(buf, '/');
@@ -57,22 +58,22 @@ int le_acl_ip_parse(const char *s, size_t n, le_acl_ip *out)
         out->v6 = 1;
         maxbits = 128;
     } else {
-        return -1;
+        return LE_EINVAL;
     }
     out->bits = maxbits;
     if (slash) {
         const char *p = slash + 1;
         size_t pl = strlen(p);
         if (pl < 1 || pl > 3)
-            return -1;
+            return LE_EINVAL;
         int bits = 0;
         for (size_t i = 0; i < pl; i++) {
             if (p[i] < '0' || p[i] > '9')
-                return -1;
+                return LE_EINVAL;
             bits = bits * 10 + (p[i] - '0');
         }
         if (bits > maxbits)
-            return -1;
+            return LE_EINVAL;
         out->bits = bits;
     }
     unmap(out);
@@ -87,7 +88,7 @@ int le_acl_ip_list_check(const char *list, char *bad, size_t badsz)
     while ((n = next_entry(&pos, &e)) > 0)
         if (le_acl_ip_parse(e, n, &a) != 0) {
             copy_bad(e, n, bad, badsz);
-            return -1;
+            return LE_EINVAL;
         }
     return 0;
 }
@@ -131,7 +132,7 @@ static int host_char(char c)
 
 /* Reduces a URL or host (n bytes) to its lower-case host: scheme, userinfo,
  * port, path, query and a trailing dot dropped, IPv6 brackets removed.
- * 0, or -1 if nothing host-like remains or it does not fit. */
+ * 0, or LE_EINVAL if nothing host-like remains or it does not fit. */
 static int url_host(const char *s, size_t n, char *out, size_t outsz)
 {
     const char *end = s + n;
@@ -160,7 +161,7 @@ static int url_host(const char *s, size_t n, char *out, size_t outsz)
     if (h < auth_end && *h == '[') {
         he = memchr(h, ']', (size_t)(auth_end - h));
         if (!he)
-            return -1;
+            return LE_EINVAL;
         h++;
     } else {
         he = memchr(h, ':', (size_t)(auth_end - h));
@@ -171,11 +172,11 @@ static int url_host(const char *s, size_t n, char *out, size_t outsz)
     if (hl > 0 && h[hl - 1] == '.')
         hl--;
     if (hl == 0 || hl >= outsz)
-        return -1;
+        return LE_EINVAL;
     for (size_t i = 0; i < hl; i++) {
         char c = h[i];
         if (!host_char(c) && c != ':' && c != '*')
-            return -1;
+            return LE_EINVAL;
         out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }
     out[hl] = '\0';
@@ -185,7 +186,7 @@ static int url_host(const char *s, size_t n, char *out, size_t outsz)
 int le_acl_referer_host(const char *referer, char *host, size_t hostsz)
 {
     if (!referer)
-        return -1;
+        return LE_EINVAL;
     size_t n = strlen(referer);
     while (n && (referer[n - 1] == ' ' || referer[n - 1] == '\t'))
         n--;
@@ -194,7 +195,7 @@ int le_acl_referer_host(const char *referer, char *host, size_t hostsz)
         n--;
     }
     if (url_host(referer, n, host, hostsz) != 0 || strchr(host, '*'))
-        return -1;
+        return LE_EINVAL;
     return 0;
 }
 
@@ -218,7 +219,7 @@ int le_acl_domain_list_check(const char *list, char *bad, size_t badsz)
     while ((n = next_entry(&pos, &e)) > 0)
         if (url_host(e, n, h, sizeof(h)) != 0 || !pattern_ok(h)) {
             copy_bad(e, n, bad, badsz);
-            return -1;
+            return LE_EINVAL;
         }
     return 0;
 }

@@ -1,4 +1,4 @@
-/* Access lists, SPEC 4. Pure: text in, verdicts out; no allocation.
+/* Access lists (livedge.conf(5), ACCESS CONTROL). Pure: text in, verdicts out; no allocation.
  *
  * IP lists (ip_black_list_set / ip_white_list_set `ip_list`, the file's
  * ip_black_list / ip_white_list): entries separated by commas and/or
@@ -26,9 +26,9 @@ typedef struct le_acl_ip {
     int bits;                  /* prefix length; full length for an address */
 } le_acl_ip;
 
-/* One entry ("10.0.0.0/8", "2001:db8::1"); n bytes of s. 0 or -1. */
+/* One entry ("10.0.0.0/8", "2001:db8::1"); n bytes of s. 0 or LE_EINVAL. */
 int le_acl_ip_parse(const char *s, size_t n, le_acl_ip *out);
-/* 0 if every entry parses (an empty list is valid); else -1 and the first
+/* 0 if every entry parses (an empty list is valid); else LE_EINVAL and the first
  * bad entry (truncated) in bad. */
 int le_acl_ip_list_check(const char *list, char *bad, size_t badsz);
 /* 1 if the client address (text, no port) is in the list, 0 if not or if
@@ -36,9 +36,9 @@ int le_acl_ip_list_check(const char *list, char *bad, size_t badsz);
 int le_acl_ip_list_match(const char *list, const char *client_ip);
 
 /* The host of a Referer header value, lower case, without port or
- * brackets. 0, or -1 if there is no host (empty, or not a URL). */
+ * brackets. 0, or LE_EINVAL if there is no host (empty, or not a URL). */
 int le_acl_referer_host(const char *referer, char *host, size_t hostsz);
-/* 0 if every entry is a plausible host pattern; else -1, bad filled. */
+/* 0 if every entry is a plausible host pattern; else LE_EINVAL, bad filled. */
 int le_acl_domain_list_check(const char *list, char *bad, size_t badsz);
 /* 1 if host (as from le_acl_referer_host) matches an entry. */
 int le_acl_domain_list_match(const char *list, const char *host);

@@ -49,10 +49,10 @@ static int is_hexc(char c)
 static int md5_field(const char *s, char out[LE_MD5_HEX])
 {
     if (!s || strlen(s) != 32)
-        return -1;
+        return LE_EINVAL;
     for (int i = 0; i < 32; i++) {
         if (!is_hexc(s[i]))
-            return -1;
+            return LE_EINVAL;
         out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] - 'A' + 'a') : s[i];
     }
     out[32] = '\0';
@@ -63,11 +63,11 @@ static int dec_field(const char *s, int64_t *v)
 {
     size_t n = s ? strlen(s) : 0;
     if (n < 1 || n > MAX_TS_DIGITS)
-        return -1;
+        return LE_EINVAL;
     int64_t x = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return LE_EINVAL;
         x = x * 10 + (s[i] - '0');
     }
     *v = x;
@@ -78,12 +78,12 @@ static int hex_field(const char *s, int64_t *v)
 {
     size_t n = s ? strlen(s) : 0;
     if (n < 1 || n > MAX_TS_DIGITS - 2)   /* 10 hex digits: year 36812 */
-        return -1;
+        return LE_EINVAL;
     int64_t x = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!is_hexc(c))
-            return -1;
+            return LE_EINVAL;
         x = x * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     }
     *v = x;
@@ -129,20 +129,20 @@ int le_aliauth_b_parse(const char *s, int64_t *unix_s)
 {
     int v[12];
     if (!s || strlen(s) != 12)
-        return -1;
+        return LE_EINVAL;
     for (int i = 0; i < 12; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return LE_EINVAL;
         v[i] = s[i] - '0';
     }
     int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
     int mo = v[4] * 10 + v[5], d = v[6] * 10 + v[7], h = v[8] * 10 + v[9], mi = v[10] * 10 + v[11];
     static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (y < 1970 || mo < 1 || mo > 12 || h > 23 || mi > 59 || d < 1)
-        return -1;
+        return LE_EINVAL;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > mdays[mo - 1] + (mo == 2 && leap))
-        return -1;
+        return LE_EINVAL;
     *unix_s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - B_TZ_S;
     return 0;
 }
@@ -209,8 +209,9 @@ static void expected(const le_aliauth_keys *k, int key, int form, const le_aliau
 static int qget(const char *query, const char *name, char *out, size_t outsz)
 {
     if (!query || !*query)
-        return -1;
-    return le_query_get(query, strlen(query), name, out, outsz);
+        return LE_ENOTFOUND;
+    int n = le_query_get(query, strlen(query), name, out, outsz);
+    return n >= 0 ? n : LE_ENOTFOUND;   /* absent or too long */
 }
 
 /* The parameter is present (perhaps with a value too long to decode). */
@@ -228,14 +229,14 @@ static int qhas(const char *query, const char *name)
     return 0;
 }
 
-/* Reads a token parameter: 0, or -1 with the reason. */
+/* Reads a token parameter: 0, or LE_EINVAL with the reason. */
 static int token_param(const char *query, const char *name, char *out, size_t outsz, const char **why)
 {
     int n = qget(query, name, out, outsz);
     if (n >= 0 && (size_t)n == strlen(out))   /* a %00 inside is no token */
         return 0;
     *why = qhas(query, name) ? "malformed token" : "missing token";
-    return -1;
+    return LE_EINVAL;
 }
 
 int le_aliauth_verify(const le_aliauth_keys *k, const le_aliauth_req *rq, int64_t now_s,

@@ -1,4 +1,4 @@
-/* URL signatures, SPEC 4: Alibaba Cloud aliauth types A, B and C and the
+/* URL signatures (livedge.conf(5), URL signatures): Alibaba Cloud aliauth types A, B and C and the
  * Tencent txSecret/txTime form. Pure: strings and a clock value in, a
  * verdict out; no domain lookup, no logging. MD5 through OpenSSL EVP, hash
  * comparison in constant time (CRYPTO_memcmp).
@@ -78,7 +78,7 @@ void le_aliauth_md5hex(char out[LE_MD5_HEX], const char *a, const char *b, const
                        const char *d, const char *e);
 
 /* Type B minutes: "YYYYMMDDHHMM" in UTC+8 <-> unix seconds. Parse returns
- * -1 for anything but 12 digits naming a real minute. */
+ * LE_EINVAL for anything but 12 digits naming a real minute. */
 int le_aliauth_b_parse(const char *s, int64_t *unix_s);
 void le_aliauth_b_format(int64_t unix_s, char out[13]);
 

@@ -1,4 +1,4 @@
-/* The configuration file parser (SPEC 1). Pure except le_conf_load, which
+/* The configuration file parser (livedge.conf(5)). Pure except le_conf_load, which
  * reads the file, and le_conf_defaults, which asks for the host name.
  *
  * Grammar, nginx-like:
@@ -8,11 +8,12 @@
  *                                               character literally)
  *   '#' at the start of a token comments to the end of the line.
  * Blocks: top level admin { } and domain NAME { }; inside a domain, aliauth
- * { }. Nothing nests deeper than two levels, so the parser keeps an explicit
+ * { } and push_aliauth { }. Nothing nests deeper than two levels, so the parser keeps an explicit
  * three-entry context stack and never recurses: a file of 10,000 '{' is one
  * error, not a stack overflow. */
 #include "conf/conf.h"
 #include "auth/acl.h"
+#include "core/err.h"
 #include "core/util.h"
 
 #include <arpa/inet.h>
@@ -47,7 +48,11 @@ le_conf_domain *le_conf_domain_new(const char *name)
     d->auth_type = LE_AUTH_NONE;
     d->auth_delta_s = 1800;
     d->cors_origin = le_xstrdup("*");
-    d->referer_allow_empty = 1;
+    d->referer_white_allow_empty = 1;
+    d->referer_black_allow_empty = 1;
+    d->hls_count_viewers = 1;
+    d->push_auth_type = LE_AUTH_NONE;
+    d->push_auth_delta_s = 1800;
     d->notify_enable = 1;
     return d;
 }
@@ -62,6 +67,8 @@ le_conf_domain *le_conf_domain_copy(const le_conf_domain *f)
     d->push_domain = dup_or_null(f->push_domain);
     d->auth_key1 = dup_or_null(f->auth_key1);
     d->auth_key2 = dup_or_null(f->auth_key2);
+    d->push_auth_key1 = dup_or_null(f->push_auth_key1);
+    d->push_auth_key2 = dup_or_null(f->push_auth_key2);
     d->notify_url = dup_or_null(f->notify_url);
     d->notify_auth_key = dup_or_null(f->notify_auth_key);
     d->ip_black_list = dup_or_null(f->ip_black_list);
@@ -81,6 +88,8 @@ void le_conf_domain_free(le_conf_domain *d)
     free(d->push_domain);
     free(d->auth_key1);
     free(d->auth_key2);
+    free(d->push_auth_key1);
+    free(d->push_auth_key2);
     free(d->notify_url);
     free(d->notify_auth_key);
     free(d->ip_black_list);
@@ -182,15 +191,15 @@ static int parse_port(const char *s, unsigned *port)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 5)
-        return -1;
+        return LE_EINVAL;
     unsigned v = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return LE_EINVAL;
         v = v * 10 + (unsigned)(s[i] - '0');
     }
     if (v > 65535)
-        return -1;
+        return LE_EINVAL;
     *port = v;
     return 0;
 }
@@ -204,30 +213,30 @@ int le_conf_listen_addr(const char *s, struct sockaddr_storage *ss, socklen_t *s
     unsigned port;
 
     if (!s)
-        return -1;
+        return LE_EINVAL;
     if (s[0] == '[') {
         const char *rb = strchr(s, ']');
         if (!rb || rb[1] != ':')
-            return -1;
+            return LE_EINVAL;
         hlen = (size_t)(rb - s - 1);
         if (hlen >= sizeof(host))
-            return -1;
+            return LE_EINVAL;
         memcpy(host, s + 1, hlen);
         portp = rb + 2;
         v6 = 1;
     } else {
         const char *colon = strchr(s, ':');
         if (!colon || strchr(colon + 1, ':'))
-            return -1;      /* a bare IPv6 address needs brackets */
+            return LE_EINVAL;      /* a bare IPv6 address needs brackets */
         hlen = (size_t)(colon - s);
         if (hlen >= sizeof(host))
-            return -1;
+            return LE_EINVAL;
         memcpy(host, s, hlen);
         portp = colon + 1;
     }
     host[hlen] = '\0';
     if (parse_port(portp, &port) != 0)
-        return -1;
+        return LE_EINVAL;
 
     struct sockaddr_storage tmp;
     memset(&tmp, 0, sizeof(tmp));
@@ -235,14 +244,14 @@ int le_conf_listen_addr(const char *s, struct sockaddr_storage *ss, socklen_t *s
     if (v6) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&tmp;
         if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return -1;
+            return LE_EINVAL;
         a->sin6_family = AF_INET6;
         a->sin6_port = htons((uint16_t)port);
         len = sizeof(*a);
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&tmp;
         if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return -1;
+            return LE_EINVAL;
         a->sin_family = AF_INET;
         a->sin_port = htons((uint16_t)port);
         len = sizeof(*a);
@@ -361,14 +370,14 @@ static int referer_valid(const char *s, size_t n)
 static int parse_uint(const char *s, int64_t *out)
 {
     if (!*s)
-        return -1;
+        return LE_EINVAL;
     int64_t v = 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9')
-            return -1;
+            return LE_EINVAL;
         v = v * 10 + (*p - '0');
         if (v > 1000000000000LL)
-            return -1;
+            return LE_EINVAL;
     }
     *out = v;
     return 0;
@@ -390,20 +399,20 @@ static int parse_size(const char *s, int64_t *out)
     char buf[32];
     size_t dl = mul == 1 ? n : n - 1;
     if (dl == 0 || dl >= sizeof(buf))
-        return -1;
+        return LE_EINVAL;
     memcpy(buf, s, dl);
     buf[dl] = '\0';
     int64_t v;
     if (parse_uint(buf, &v) != 0 || v > (1LL << 40))
-        return -1;
+        return LE_EINVAL;
     *out = v * mul;
     return 0;
 }
 
 /* ---- the key table ------------------------------------------------------- */
 
-enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH };
-static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth" };
+enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH };
+static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth" };
 
 enum {
     V_BLOCK,    /* opens a block */
@@ -489,12 +498,22 @@ static const keydef keys[] = {
     { "cors_origin", C_DOMAIN, V_STR, F_STR, D(cors_origin), 0, 0, NULL, NULL },
     { "referer_white_list", C_DOMAIN, V_REFLIST, F_STR, D(referer_white_list), 0, 0, NULL, NULL },
     { "referer_black_list", C_DOMAIN, V_REFLIST, F_STR, D(referer_black_list), 0, 0, NULL, NULL },
-    { "referer_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_allow_empty), 0, 0, NULL, NULL },
+    /* referer_allow_empty sets both lists' allow_empty (close_domain). */
+    { "referer_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_white_allow_empty), 0, 0, NULL, NULL },
+    { "referer_white_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_white_allow_empty), 0, 0, NULL, NULL },
+    { "referer_black_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_black_allow_empty), 0, 0, NULL, NULL },
+    { "hls_count_viewers", C_DOMAIN, V_BOOL, F_INT, D(hls_count_viewers), 0, 0, NULL, NULL },
+    { "push_aliauth", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
     { "auth_key1", C_AUTH, V_OPTSTR, F_STR, D(auth_key1), 0, 0, NULL, NULL },
     { "auth_key2", C_AUTH, V_OPTSTR, F_STR, D(auth_key2), 0, 0, NULL, NULL },
     { "ali_auth_delta", C_AUTH, V_SECS, F_I64, D(auth_delta_s), 0, 365LL * 86400, NULL, NULL },
+
+    { "auth_type", C_PUSHAUTH, V_ENUM, F_INT, D(push_auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
+    { "auth_key1", C_PUSHAUTH, V_OPTSTR, F_STR, D(push_auth_key1), 0, 0, NULL, NULL },
+    { "auth_key2", C_PUSHAUTH, V_OPTSTR, F_STR, D(push_auth_key2), 0, 0, NULL, NULL },
+    { "ali_auth_delta", C_PUSHAUTH, V_SECS, F_I64, D(push_auth_delta_s), 0, 365LL * 86400, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -552,7 +571,7 @@ typedef struct parser {
     int nw, capw;
 
     /* Facts about the open domain, checked when it closes. */
-    int dom_line, push_line, auth_line;
+    int dom_line, push_line, auth_line, push_auth_line;
     int default_line;               /* 0: default_domain not in the file */
 } parser;
 
@@ -560,7 +579,7 @@ static int perr(parser *ps, int line, const char *fmt, ...) __attribute__((forma
 static int perr(parser *ps, int line, const char *fmt, ...)
 {
     if (!ps->err || ps->errlen == 0)
-        return -1;
+        return LE_EINVAL;
     int n = snprintf(ps->err, ps->errlen, "line %d: ", line);
     if (n >= 0 && (size_t)n < ps->errlen) {
         va_list ap;
@@ -568,7 +587,7 @@ static int perr(parser *ps, int line, const char *fmt, ...)
         vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
         va_end(ap);
     }
-    return -1;
+    return LE_EINVAL;
 }
 
 /* A word for an error message: printable ASCII kept, the rest as \xNN,
@@ -944,20 +963,22 @@ static int end_statement(parser *ps)
     if (ps->nw == 0)
         return perr(ps, ps->line, "unexpected ';'");
     if (check_missing_semi(ps) != 0 || lookup_key(ps, &k, &idx) != 0)
-        return -1;
+        return LE_EINVAL;
     if (k->vt == V_BLOCK)
         return perr(ps, ps->w[0].line, "'%s' is a block: %s { ... }", k->name,
                     strcmp(k->name, "domain") == 0 ? "domain NAME" : k->name);
     if (ps->nw < 2)
         return perr(ps, ps->w[0].line, "'%s' needs a value", k->name);
     if (mark_seen(ps, idx, ps->w[0].line) != 0)
-        return -1;
+        return LE_EINVAL;
     if (apply_value(ps, ctx_base(ps), k) != 0)
-        return -1;
+        return LE_EINVAL;
     if (k->off == D(push_domain) && k->ctx == C_DOMAIN)
         ps->push_line = ps->w[0].line;
     if (k->off == D(auth_type) && k->ctx == C_AUTH)
         ps->auth_line = ps->w[0].line;
+    if (k->off == D(push_auth_type) && k->ctx == C_PUSHAUTH)
+        ps->push_auth_line = ps->w[0].line;
     if (k->off == N(default_domain) && k->ctx == C_MAIN)
         ps->default_line = ps->w[1].line;
     return 0;
@@ -972,10 +993,10 @@ static int open_block(parser *ps)
     if (ps->nw == 0)
         return perr(ps, ps->line, "unexpected '{'");
     if (check_missing_semi(ps) != 0 || lookup_key(ps, &k, &idx) != 0)
-        return -1;
+        return LE_EINVAL;
     if (k->vt != V_BLOCK)
         return perr(ps, ps->w[0].line, "'%s' takes a value, not a block", k->name);
-    /* Only three contexts exist, so depth 2 is the ceiling by construction. */
+    /* Blocks open only at the top level and in a domain, so depth 2 is the ceiling by construction. */
     if (ps->depth >= 2)
         return perr(ps, ps->w[0].line, "blocks nest at most 2 deep");
 
@@ -999,14 +1020,16 @@ static int open_block(parser *ps)
         ps->tail = d;
         ps->ndomains++;
         ps->dom_line = nm->line;
-        ps->push_line = ps->auth_line = 0;
+        ps->push_line = ps->auth_line = ps->push_auth_line = 0;
         ctx = C_DOMAIN;
     } else {
         if (ps->nw != 1)
             return perr(ps, ps->w[1].line, "'%s' takes no argument: %s { ... }", k->name, k->name);
         if (mark_seen(ps, idx, ps->w[0].line) != 0)
-            return -1;
-        ctx = strcmp(k->name, "admin") == 0 ? C_ADMIN : C_AUTH;
+            return LE_EINVAL;
+        ctx = strcmp(k->name, "admin") == 0 ? C_ADMIN : strcmp(k->name, "aliauth") == 0 ? C_AUTH : C_PUSHAUTH;
+        if (ctx == C_PUSHAUTH)
+            ps->tail->push_auth_set = 1;
     }
     ps->depth++;
     ps->stack[ps->depth].ctx = ctx;
@@ -1035,6 +1058,22 @@ static int close_domain(parser *ps, int close_line)
     if (d->auth_type != LE_AUTH_NONE && !d->auth_key1 && !d->auth_key2)
         return perr(ps, ps->auth_line ? ps->auth_line : close_line,
                     "auth_type %s needs auth_key1 or auth_key2", auth_names[d->auth_type]);
+    if (d->push_auth_type != LE_AUTH_NONE && !d->push_auth_key1 && !d->push_auth_key2)
+        return perr(ps, ps->push_auth_line ? ps->push_auth_line : close_line,
+                    "push_aliauth: auth_type %s needs auth_key1 or auth_key2", auth_names[d->push_auth_type]);
+    /* referer_allow_empty is both lists' allow_empty, so not with either
+     * list's own key. */
+    int both = 0, white = 0, black = 0;
+    key_find(C_DOMAIN, "referer_allow_empty", &both);
+    key_find(C_DOMAIN, "referer_white_allow_empty", &white);
+    key_find(C_DOMAIN, "referer_black_allow_empty", &black);
+    uint64_t seen = ps->stack[ps->depth].seen;
+    if (seen >> both & 1) {
+        if ((seen >> white & 1) || (seen >> black & 1))
+            return perr(ps, close_line, "referer_allow_empty sets both lists' allow_empty: use it or "
+                        "referer_white_allow_empty/referer_black_allow_empty, not both");
+        d->referer_black_allow_empty = d->referer_white_allow_empty;
+    }
     return 0;
 }
 
@@ -1049,7 +1088,7 @@ static int close_block(parser *ps)
     if (ctx == C_ADMIN && (!ps->c->access_key_id) != (!ps->c->access_key_secret))
         return perr(ps, ps->stack[ps->depth].line, "admin needs both access_key_id and access_key_secret");
     if (ctx == C_DOMAIN && close_domain(ps, line) != 0)
-        return -1;
+        return LE_EINVAL;
     ps->depth--;
     return 0;
 }
@@ -1095,7 +1134,7 @@ le_conf *le_conf_parse(const char *text, size_t len, char *err, size_t errlen)
         word wd;
         int t = lex(&ps, &wd);
         if (t == T_ERR) {
-            rc = -1;
+            rc = LE_EINVAL;
             break;
         }
         if (t == T_WORD) {

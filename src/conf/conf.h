@@ -1,6 +1,6 @@
 /* The configuration file: nginx-like syntax (`key value;`, `name { ... }`,
  * `#` comments, single/double quotes). Pure: text in, struct out, errors with
- * a line number into the caller's buffer. SPEC section 1 lists the keys. */
+ * a line number into the caller's buffer. livedge.conf(5) lists the keys. */
 #ifndef LE_CONF_H
 #define LE_CONF_H
 #include <stddef.h>
@@ -31,7 +31,15 @@ typedef struct le_conf_domain {
     char *cors_origin;          /* Access-Control-Allow-Origin, default "*" */
     char *referer_white_list;   /* referer_white_list_set: comma list (auth/acl.h) */
     char *referer_black_list;   /* referer_black_list_set */
-    int referer_allow_empty;    /* allow_empty of whichever referer list is set; default on */
+    int referer_white_allow_empty; /* white list's allow_empty, default on */
+    int referer_black_allow_empty; /* black list's allow_empty, default on */
+    int hls_count_viewers;      /* HLS clients in OnlineUserNum, default on */
+    /* The keys of publishes through a push domain of this play domain (the
+     * push_aliauth block); push_auth_set 0: the domain's own keys apply. */
+    int push_auth_set;
+    int push_auth_type;
+    char *push_auth_key1, *push_auth_key2;
+    int64_t push_auth_delta_s;
     int notify_enable;          /* alilive enable: default on */
     struct le_conf_domain *next;
 } le_conf_domain;
@@ -82,7 +90,7 @@ void le_conf_domain_free(le_conf_domain *d);
 le_conf_domain *le_conf_find_domain(const le_conf *c, const char *host, int *is_push);
 
 /* Parses a listen value, "IPv4:PORT" or "[IPv6]:PORT" (port 0-65535, 0 means
- * ephemeral), into a sockaddr ready for bind(). Returns 0, or -1 if invalid.
+ * ephemeral), into a sockaddr ready for bind(). Returns 0, or LE_EINVAL.
  * The parser already validated every *_listen value with this function. */
 int le_conf_listen_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sslen);
 

@@ -36,7 +36,24 @@ static const fn_spec *spec_of(const char *name)
     return NULL;
 }
 
-int le_domaincfg_known(const char *function) { return spec_of(function) != NULL; }
+int le_domaincfg_enforced(const char *function) { return spec_of(function) != NULL; }
+
+/* A function or arg name: 1..LE_DCFG_NAME_MAX of [A-Za-z0-9_.-]. */
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LE_DCFG_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int le_domaincfg_known(const char *function) { return function && name_ok(function); }
 
 static int onoff(const char *v) { return strcmp(v, "on") == 0 || strcmp(v, "off") == 0; }
 
@@ -54,7 +71,7 @@ static int value_ok(const char *arg, const char *v)
         return *v == '\0' || strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
     if (strcmp(arg, "allow_empty") == 0 || strcmp(arg, "enable") == 0)
         return onoff(v);
-    if (strlen(v) >= 8192)
+    if (strlen(v) > LE_DCFG_VALUE_MAX)
         return 0;
     /* The lists are parsed as they will be enforced (auth/acl.h). */
     char bad[2];
@@ -67,10 +84,21 @@ static int value_ok(const char *arg, const char *v)
 
 int le_domaincfg_validate(const char *function, const le_jv *args, const char **bad)
 {
-    const fn_spec *sp = spec_of(function);
-    if (!sp) {
+    if (!le_domaincfg_known(function)) {
         *bad = function;
         return LE_DCFG_BAD_FUNCTION;
+    }
+    const fn_spec *sp = spec_of(function);
+    if (!sp) {
+        /* Stored and echoed, not enforced: only the shape is checked. */
+        for (const le_jv *a = args ? args->first : NULL; a; a = a->next) {
+            *bad = a->key;
+            if (!name_ok(a->key))
+                return LE_DCFG_BAD_ARG;
+            if (a->type != LE_JV_STR || strlen(a->s) > LE_DCFG_VALUE_MAX)
+                return LE_DCFG_BAD_VALUE;
+        }
+        return LE_DCFG_OK;
     }
     for (const le_jv *a = args ? args->first : NULL; a; a = a->next) {
         int known = 0;
@@ -91,6 +119,12 @@ int le_domaincfg_validate(const char *function, const le_jv *args, const char **
 
 /* ---- overlay ---- */
 
+static int auth_type_of(const char *v)
+{
+    return !strcmp(v, "type_a") ? LE_AUTH_A : !strcmp(v, "type_b") ? LE_AUTH_B
+         : !strcmp(v, "type_c") ? LE_AUTH_C : !strcmp(v, "tx_secret") ? LE_AUTH_TX : LE_AUTH_NONE;
+}
+
 static void set_s(char **slot, const char *v)
 {
     free(*slot);
@@ -104,9 +138,7 @@ void le_domaincfg_overlay(le_conf_domain *cf, const le_jv *records)
         const char *v;
         if (strcmp(r->key, "aliauth") == 0) {
             if ((v = le_jv_get_str(a, "auth_type")))
-                cf->auth_type = !strcmp(v, "type_a") ? LE_AUTH_A : !strcmp(v, "type_b") ? LE_AUTH_B
-                              : !strcmp(v, "type_c") ? LE_AUTH_C : !strcmp(v, "tx_secret") ? LE_AUTH_TX
-                              : LE_AUTH_NONE;
+                cf->auth_type = auth_type_of(v);
             if ((v = le_jv_get_str(a, "auth_key1")))
                 set_s(&cf->auth_key1, v);
             if ((v = le_jv_get_str(a, "auth_key2")))
@@ -127,13 +159,42 @@ void le_domaincfg_overlay(le_conf_domain *cf, const le_jv *records)
         } else if (strcmp(r->key, "referer_white_list_set") == 0) {
             set_s(&cf->referer_white_list, le_jv_get_str(a, "refer_domain_allow_list"));
             if ((v = le_jv_get_str(a, "allow_empty")))
-                cf->referer_allow_empty = strcmp(v, "off") != 0;
+                cf->referer_white_allow_empty = strcmp(v, "off") != 0;
         } else if (strcmp(r->key, "referer_black_list_set") == 0) {
             set_s(&cf->referer_black_list, le_jv_get_str(a, "refer_domain_deny_list"));
             if ((v = le_jv_get_str(a, "allow_empty")))
-                cf->referer_allow_empty = strcmp(v, "off") != 0;
+                cf->referer_black_allow_empty = strcmp(v, "off") != 0;
         }
     }
+}
+
+int le_domaincfg_push_keys(const le_conf_domain *cf, const char *push_domain, le_aliauth_keys *k)
+{
+    int own = 0;
+    if (!push_domain || !*push_domain)
+        return 0;
+    if (cf->push_auth_set) {
+        k->type = cf->push_auth_type;
+        k->key1 = cf->push_auth_key1;
+        k->key2 = cf->push_auth_key2;
+        k->delta_s = cf->push_auth_delta_s;
+        own = 1;
+    }
+    le_domain *pd = le_domain_get(push_domain);
+    const le_jv *rec = pd && pd->edge ? le_jv_get(pd->functions, "aliauth") : NULL;
+    const le_jv *a = rec ? le_jv_get(rec, "Args") : NULL;
+    if (!a)
+        return own;
+    const char *v;
+    if ((v = le_jv_get_str(a, "auth_type")))
+        k->type = auth_type_of(v);
+    if ((v = le_jv_get_str(a, "auth_key1")))
+        k->key1 = v;
+    if ((v = le_jv_get_str(a, "auth_key2")))
+        k->key2 = v;
+    if ((v = le_jv_get_str(a, "ali_auth_delta")))
+        k->delta_s = strtoll(v, NULL, 10);
+    return 1;
 }
 
 /* ---- records ---- */
@@ -195,7 +256,11 @@ int64_t le_domaincfg_set(le_domain *d, const char *function, le_jv *args, int64_
     le_jv *rec = le_jv_set_obj(all, function);
     le_jv_set_int(rec, "ConfigId", config_id);
     le_jv_set(rec, "Args", args);
-    le_info(MOD, "%s: %s set (ConfigId %" PRId64 ")", d->name, function, config_id);
+    if (le_domaincfg_enforced(function))
+        le_info(MOD, "%s: %s set (ConfigId %" PRId64 ")", d->name, function, config_id);
+    else
+        le_info(MOD, "%s: %s set (ConfigId %" PRId64 "): stored, not enforced", d->name, function,
+                config_id);
     changed(d, function, rec);
     return config_id;
 }

@@ -14,9 +14,10 @@
  *    count (LE_NOTIFY_MAX_PER_TARGET).
  * Lifetimes: libevent's request callbacks only record the outcome and
  * activate the job's event; connections are freed from that event, never
- * from inside an evhttp callback (STYLE 6). */
+ * from inside an evhttp callback. */
 #include "control/notify.h"
 #include "auth/aliauth.h"
+#include "core/err.h"
 #include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -307,14 +308,14 @@ static void rq_remove(target *t, job *j)
 
 /* ---- URL ---- */
 
-/* Splits a notify URL into the job's connection fields. 0 or -1. */
+/* Splits a notify URL into the job's connection fields. 0 or LE_EINVAL. */
 static int job_set_url(job *j, const char *url)
 {
     struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
     if (!u)
-        return -1;
+        return LE_EINVAL;
     const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u);
-    int port = evhttp_uri_get_port(u), rc = -1;
+    int port = evhttp_uri_get_port(u), rc = LE_EINVAL;
     if (!scheme || !host || !*host)
         goto out;
     if (strcasecmp(scheme, "https") == 0)

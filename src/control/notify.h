@@ -1,4 +1,4 @@
-/* Publish callbacks (SPEC 5, seed-digest 4.4): an HTTP GET to the play
+/* Publish callbacks (livedge.conf(5), CALLBACKS): an HTTP GET to the play
  * domain's notify_url with action=publish when a publish starts and
  * action=publish_done when it ends, exactly one of each per publish whose
  * domain had callbacks on at its start.

@@ -45,7 +45,8 @@ static void count_viewer(le_http_conn *c, const le_http_route *rt, le_stream *st
     if (rt->req && rt->req->user_agent.p)
         k = le_hash64(rt->req->user_agent.p, rt->req->user_agent.n, k);
     int64_t ttl = 3 * le_hls_fragment_ms(h);
-    le_stream_seen(st, k, (uint64_t)(ttl > 5000 ? ttl : 5000));
+    if (rt->dom->hls_count_viewers)  /* hls_count_viewers, livedge.conf(5) */
+        le_stream_seen(st, k, (uint64_t)(ttl > 5000 ? ttl : 5000));
 }
 
 /* One segment's URI in the playlist (see the top of the file). Under a URL

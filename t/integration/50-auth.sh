@@ -1,5 +1,5 @@
 #!/bin/sh
-# 50-auth: access control (issue 5, SPEC 4). Domain functions through the
+# 50-auth: access control (livedge.conf(5), ACCESS CONTROL). Domain functions through the
 # admin API (BatchSet/BatchDelete/Describe/DeleteLiveSpecificConfig, their
 # errors, 503 without Redis, kept across a restart), the file's values as the
 # initial ones, and enforcement on RTMP publish and play: types A, B and C,
@@ -119,13 +119,13 @@ delcfg() {
 }
 # batch_err DESC "STATUS Code" MESSAGE NAME=VALUE...: BatchSetLiveDomainConfigs
 # with these parameters fails with STATUS and Code, and (unless MESSAGE is
-# empty) the seed's Message ERE.
+# empty) the API reference's Message ERE.
 batch_err() {
     local desc=$1 want=$2 msg=$3 out
     shift 3
     out=$(api BatchSetLiveDomainConfigs "$@")
     is "$(head -n 1 <<<"$out") $(jcode "$out")" "$want" "$desc" || diag "$out"
-    [ -z "$msg" ] || like "$out" "\"Message\":\"$msg\"" "... with the seed's message"
+    [ -z "$msg" ] || like "$out" "\"Message\":\"$msg\"" "... with the API reference's message"
 }
 
 # ---- clients -------------------------------------------------------------------------
@@ -445,8 +445,8 @@ batch_err "BatchSet: bad JSON" "400 InvalidFunctions.Malformed" 'Specified Funct
     "$D" 'Functions=[{"functionName":"aliauth",'
 batch_err "BatchSet: an object, not a list" "400 InvalidFunctions.Malformed" "" \
     "$D" 'Functions={"functionName":"aliauth"}'
-batch_err "BatchSet: https_force not supported" "400 InvalidFunctionName.ValueNotSupported" \
-    'FunctionName https_force is not supported\.' "$D" "Functions=[$(fn https_force enable=on)]"
+batch_err "BatchSet: a malformed function name" "400 InvalidFunctionName.ValueNotSupported" \
+    'FunctionName https force is not supported\.' "$D" "Functions=[$(fn 'https force' enable=on)]"
 batch_err "BatchSet: unknown arg name" "400 InvalidArgName.ValueNotSupported" \
     'ArgName auth_kind is not supported\.' "$D" "Functions=[$(fn aliauth auth_kind=type_a)]"
 batch_err "BatchSet: a bad CIDR" "400 InvalidArgValue.Malformed" 'Specified ArgValue is malformed\.' \
@@ -459,11 +459,11 @@ batch_err "BatchSet: unknown domain" "404 InvalidDomain.NotFound" "" \
     DomainNames=nosuch.example "Functions=[$(fn aliauth auth_type=no_auth)]"
 batch_err "BatchSet: no DomainNames" "400 MissingParameter" "" "Functions=[$(fn aliauth auth_type=no_auth)]"
 out=$(api BatchSetLiveDomainConfigs "DomainName=$LE_DOMAIN" "Functions=[$(fn alilive notify_url=http://127.0.0.1:9/cb)]")
-is "$(head -n 1 <<<"$out")" 200 "BatchSet: DomainName (the seed example's spelling) accepted"
-out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" FunctionNames=alilive,https_force)
-is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "BatchDelete: unsupported function name"
-out=$(api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" FunctionNames=gzip)
-is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "Describe: unsupported function name"
+is "$(head -n 1 <<<"$out")" 200 "BatchSet: DomainName (the API reference example's spelling) accepted"
+out=$(api BatchDeleteLiveDomainConfigs "DomainNames=$LE_DOMAIN" 'FunctionNames=alilive,https*force')
+is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "BatchDelete: malformed function name"
+out=$(api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" 'FunctionNames=g zip!')
+is "$(jcode "$out")" InvalidFunctionName.ValueNotSupported "Describe: malformed function name"
 
 out=$(api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" FunctionNames=alilive)
 id=$(tail -n +2 <<<"$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["DomainConfigs"]["DomainConfig"][0]["ConfigId"])' 2>/dev/null)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 60-callbacks: publish / publish_done callbacks (SPEC 5, issue 6). A real
+# 60-callbacks: publish / publish_done callbacks (livedge.conf(5), CALLBACKS). A real
 # HTTP server on loopback (python3 http.server, below) records every request
 # with its arrival time, path, query and headers. Checked: the parameters and
 # their encoding; exactly one publish_done per publish for every way a
@@ -226,7 +226,7 @@ le_wait_for 10 cb_has cb1 publish
 ok $? "publish callback for live/cb1 arrives"
 is "$(cbq path cb1 publish)" /notify "it goes to the configured notify_url's path"
 is "$(cbq names cb1 publish)" "action ip id app appname time usrargs node width height" \
-    "publish: exactly the SPEC 5 parameters, width/height included"
+    "publish: exactly the callback's parameters, width/height included"
 is "$(cbq field cb1 publish action)" publish "action=publish"
 is "$(cbq field cb1 publish ip)" 127.0.0.1 "ip is the broadcaster's address"
 is "$(cbq field cb1 publish id)" cb1 "id is the stream name, query split off"
@@ -245,7 +245,7 @@ ok $? "ffmpeg ends its 5 s publish normally"
 le_wait_for 10 cb_has cb1 publish_done
 ok $? "publish_done for live/cb1 arrives after the normal end"
 is "$(cbq names cb1 publish_done)" "action ip id app appname time usrargs node" \
-    "publish_done: the SPEC 5 parameters, no width/height"
+    "publish_done: the callback's parameters, no width/height"
 is "$(cbq field cb1 publish_done usrargs)" 'foo=bar&x=1' "publish_done carries the same usrargs"
 line=$(le_wait_log 'notify.*publish_done .*/live/cb1 .*200.*ended: client unpublished' 5)
 ok $? "the log shows the end came from FCUnpublish/deleteStream" || diag "$(grep -i 'cb1' "$LE_LOG" | tail -5)"
@@ -346,7 +346,7 @@ is "$(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyUrl)" "http://local
     "Describe: LiveStreamsNotifyConfig.NotifyUrl is the new URL"
 is "$(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.DomainName)" "$LE_DOMAIN" "... with DomainName"
 is "$(jq_get "$(body_of "$r")" NotifyUrlConfig.NotifyUrl)" "http://localhost:$CBP/flaky?tok=a%20b" \
-    "... and the seed example's NotifyUrlConfig"
+    "... and the API reference example's NotifyUrlConfig"
 
 # ---- 8. retries: 500, 500, then 200 (URL applied without a restart) ------------------
 LE_PUB_SECS=60 le_publish cb7
@@ -445,6 +445,13 @@ fi
 KEY=s3cret-Key
 set_notify "Set with NotifyReqAuth=yes and NotifyAuthKey" "$CB/notify-signed" \
     NotifyReqAuth=yes NotifyAuthKey="$KEY"
+r=$(api DescribeLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN")
+is "$(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyAuthKey) $(jq_get "$(body_of "$r")" LiveStreamsNotifyConfig.NotifyReqAuth)" \
+    "****ey yes" "Describe masks NotifyAuthKey (\"****\" and its last 2 characters), NotifyReqAuth yes"
+unlike "$r" "$KEY" "... the key is nowhere in the answer"
+r=$(api DescribeLiveDomainConfigs DomainName="$LE_DOMAIN" FunctionNames=alilive)
+like "$r" '"ArgName":"notify_auth_key","ArgValue":"\*\*\*\*ey"' "DescribeLiveDomainConfigs masks alilive's notify_auth_key too"
+unlike "$r" "$KEY" "... the key is nowhere in that answer"
 r=$(api SetLiveStreamsNotifyUrlConfig DomainName="$LE_DOMAIN" NotifyUrl="$CB/notify-signed" NotifyReqAuth=yes)
 is "$(status_of "$r") $(jq_get "$(body_of "$r")" Code)" "400 MissingParameter" "NotifyReqAuth=yes without a key: MissingParameter"
 LE_PUB_SECS=3 le_publish cb10

@@ -142,10 +142,10 @@ static void test_type_b(void)
     is_int(t, B_TS, "B: minute is UTC+8");
     is_int(le_aliauth_b_parse("202402292359", &t), 0, "B: leap day parses");
     is_int(t, 1709222340, "B: leap day value");
-    is_int(le_aliauth_b_parse("202302290000", &t), -1, "B: Feb 29 of a common year refused");
-    is_int(le_aliauth_b_parse("202313010000", &t), -1, "B: month 13 refused");
-    is_int(le_aliauth_b_parse("202312312400", &t), -1, "B: hour 24 refused");
-    is_int(le_aliauth_b_parse("20231231235", &t), -1, "B: 11 digits refused");
+    is_int(le_aliauth_b_parse("202302290000", &t), LE_EINVAL, "B: Feb 29 of a common year refused");
+    is_int(le_aliauth_b_parse("202313010000", &t), LE_EINVAL, "B: month 13 refused");
+    is_int(le_aliauth_b_parse("202312312400", &t), LE_EINVAL, "B: hour 24 refused");
+    is_int(le_aliauth_b_parse("20231231235", &t), LE_EINVAL, "B: 11 digits refused");
     char m[13];
     le_aliauth_b_format(B_TS, m);
     is_str(m, "202311150613", "B: format is the inverse of parse");

@@ -1,6 +1,7 @@
 /* The config parser (src/conf) and the systemd notify client (src/core/sdnotify). */
 #include "tap.h"
 #include "conf/conf.h"
+#include "core/err.h"
 #include "core/sdnotify.h"
 #include "core/util.h"
 
@@ -511,6 +512,64 @@ static void test_domains(void)
     le_conf_free(c);
 }
 
+/* Keys of the per-list referer allow_empty, HLS viewer counting and the
+ * push domain's own keys. */
+static void test_domain_switches(void)
+{
+    le_conf *c = parse("domain a.example.com { }\n");
+    ok(c != NULL, "empty domain parses");
+    if (c) {
+        le_conf_domain *d = c->domains;
+        ok(d->referer_white_allow_empty == 1 && d->referer_black_allow_empty == 1, "allow_empty defaults on");
+        is_int(d->hls_count_viewers, 1, "hls_count_viewers defaults on");
+        is_int(d->push_auth_set, 0, "no push_aliauth: push keys unset");
+    }
+    le_conf_free(c);
+
+    c = parse("domain a.example.com {\n"
+              "    push_domain push.a.example.com;\n"
+              "    referer_white_allow_empty off;\n"
+              "    referer_black_allow_empty on;\n"
+              "    hls_count_viewers off;\n"
+              "    aliauth { auth_type type_a; auth_key1 play-key; }\n"
+              "    push_aliauth { auth_type tx_secret; auth_key1 push-key; ali_auth_delta 2m; }\n"
+              "}\n"
+              "domain b.example.com { referer_allow_empty off; push_aliauth { auth_type no_auth; } }\n");
+    ok(c != NULL, "switches parse (%s)", err);
+    if (c) {
+        le_conf_domain *d = c->domains;
+        is_int(d->referer_white_allow_empty, 0, "referer_white_allow_empty off");
+        is_int(d->referer_black_allow_empty, 1, "referer_black_allow_empty on, independent");
+        is_int(d->hls_count_viewers, 0, "hls_count_viewers off");
+        is_int(d->auth_type, LE_AUTH_A, "play keys: type_a");
+        is_str(d->auth_key1, "play-key", "play keys: key1");
+        is_int(d->push_auth_set, 1, "push_aliauth present");
+        is_int(d->push_auth_type, LE_AUTH_TX, "push keys: tx_secret");
+        is_str(d->push_auth_key1, "push-key", "push keys: key1");
+        ok(d->push_auth_key2 == NULL, "push keys: key2 unset");
+        is_int(d->push_auth_delta_s, 120, "push keys: ali_auth_delta");
+        le_conf_domain *cp = le_conf_domain_copy(d);
+        ok(cp->push_auth_key1 != d->push_auth_key1 && strcmp(cp->push_auth_key1, "push-key") == 0,
+           "copy duplicates the push keys");
+        le_conf_domain_free(cp);
+        d = d->next;
+        ok(d->referer_white_allow_empty == 0 && d->referer_black_allow_empty == 0,
+           "referer_allow_empty sets both lists");
+        ok(d->push_auth_set == 1 && d->push_auth_type == LE_AUTH_NONE, "an explicit no_auth push_aliauth");
+    }
+    le_conf_free(c);
+
+    fails_like("domain a.example.com {\n referer_allow_empty off;\n referer_black_allow_empty on;\n}\n", 4,
+               "not both", "referer_allow_empty with a list's own key");
+    fails_like("domain a.example.com {\n push_aliauth {\n auth_type type_c;\n }\n}\n", 3,
+               "push_aliauth: auth_type type_c needs auth_key1 or auth_key2", "push_aliauth without a key");
+    fails_like("domain a.example.com { push_aliauth { notify_url http://x/; } }\n", 1,
+               "'notify_url' is not allowed in push_aliauth", "push_aliauth takes key settings only");
+    fails_like("push_aliauth { auth_type no_auth; }\n", 1, "not allowed", "push_aliauth at the top level");
+    fails_like("domain a.example.com { hls_count_viewers maybe; }\n", 1, "want on or off",
+               "hls_count_viewers is on|off");
+}
+
 static void test_listen_addr(void)
 {
     struct sockaddr_storage ss;
@@ -524,10 +583,10 @@ static void test_listen_addr(void)
     ok(ss.ss_family == AF_INET6 && a6->sin6_port == 0 && IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) &&
        len == sizeof(*a6), "IPv6 sockaddr");
     ok(le_conf_listen_addr("0.0.0.0:65535", NULL, NULL) == 0, "NULL outputs allowed");
-    ok(le_conf_listen_addr("0.0.0.0:000080", NULL, NULL) == -1, "six-digit port refused");
-    ok(le_conf_listen_addr("0.0.0.0:1 ", NULL, NULL) == -1, "trailing space refused");
-    ok(le_conf_listen_addr(NULL, NULL, NULL) == -1, "NULL refused");
-    ok(le_conf_listen_addr("[::1]:80:1", NULL, NULL) == -1, "extra colon refused");
+    ok(le_conf_listen_addr("0.0.0.0:000080", NULL, NULL) == LE_EINVAL, "six-digit port refused");
+    ok(le_conf_listen_addr("0.0.0.0:1 ", NULL, NULL) == LE_EINVAL, "trailing space refused");
+    ok(le_conf_listen_addr(NULL, NULL, NULL) == LE_EINVAL, "NULL refused");
+    ok(le_conf_listen_addr("[::1]:80:1", NULL, NULL) == LE_EINVAL, "extra colon refused");
 }
 
 static void test_files(void)
@@ -649,6 +708,7 @@ int main(void)
     test_errors();
     test_hostile();
     test_domains();
+    test_domain_switches();
     test_listen_addr();
     test_files();
     test_sdnotify();

@@ -43,7 +43,7 @@ int main(void)
     query_is(&p,
              "action=publish&ip=127.0.0.1&id=cb1&app=live.test&appname=live&time=1700000000"
              "&usrargs=foo%3Dbar%26x%3D1&node=edge%201&width=640&height=360",
-             "publish query: SPEC 5 names, in order, values encoded");
+             "publish query: the callback's names, in order, values encoded");
 
     p.action = "publish_done";
     p.width = 0;
