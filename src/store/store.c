@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "store/store.h"
 #include "conf/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -1219,6 +1220,42 @@ void le_store_set_queue_limit(size_t count, size_t bytes)
 int le_store_embedded_pid(void)
 {
     return (int)S.emb_pid;
+}
+
+int le_store_running(void)
+{
+    return S.running && !S.stopping;
+}
+
+typedef struct claim {
+    le_store_claim_cb cb;
+    void *arg;
+} claim;
+
+static void claim_cb(redisReply *r, void *arg)
+{
+    claim *c = arg;
+    int rc = LE_EIO;
+    if (r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
+        rc = LE_OK;
+    else if (r && r->type == REDIS_REPLY_NIL)
+        rc = LE_EEXIST;
+    c->cb(rc, c->arg);
+    free(c);
+}
+
+int le_store_claim(const char *key, int64_t ttl_ms, le_store_claim_cb cb, void *arg)
+{
+    char ttl[32];
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
+    claim *c = le_xmalloc(sizeof(*c));
+    c->cb = cb;
+    c->arg = arg;
+    if (le_store_cmd(claim_cb, c, "SET %s 1 NX PX %s", key, ttl) != 0) {
+        free(c);
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 const le_store_stats *le_store_get_stats(void)

@@ -76,6 +76,17 @@ const le_store_stats *le_store_get_stats(void);
 void le_store_set_queue_limit(size_t count, size_t bytes);
 /* The embedded redis-server's pid, 0 when none is running. */
 int le_store_embedded_pid(void);
+/* 1 between le_store_start and le_store_stop (connected or not). */
+int le_store_running(void);
+
+/* Claims key once across every node sharing the Redis: SET key 1 NX PX
+ * ttl_ms. cb(rc, arg) is called exactly once, never from inside this call:
+ * LE_OK when this call created the key, LE_EEXIST when it existed already,
+ * LE_EIO when Redis is unreachable or refused the command (callers fail
+ * closed). Returns LE_EIO, and cb is never called, when the store is not
+ * running. */
+typedef void (*le_store_claim_cb)(int rc, void *arg);
+int le_store_claim(const char *key, int64_t ttl_ms, le_store_claim_cb cb, void *arg);
 
 typedef struct le_store_xstats {
     uint64_t cmds_pending;      /* commands and writes awaiting a reply now */
