@@ -172,7 +172,7 @@ static void user_domains(le_admin_req *r)
     if (le_params_enum(r, "DomainSearchType", searches, "fuzzy_match", &q.search) != 0 ||
         le_params_enum(r, "DomainStatus", statuses, NULL, &q.status) != 0 ||
         le_params_enum(r, "LiveDomainType", types, NULL, &q.type) != 0 ||
-        le_params_page(r, 3000, 2000, &num, &size) != 0)
+        le_params_page(r, 100000, 3000, 2000, &num, &size) != 0)
         return;
     le_domains_foreach(collect, &q);
     if (q.n)    /* q.v is NULL when nothing matched: qsort(NULL, 0) is UB */

@@ -1,4 +1,5 @@
 #include "control/blocklist.h"
+#include "control/cluster.h"
 #include "control/domains.h"
 #include "media/stream.h"
 #include "core/err.h"
@@ -158,6 +159,7 @@ void le_blocklist_history(const char *domain, const char *app, const char *strea
     le_store_key(zkey, sizeof(zkey), "ctlhist:%s", domain);
     snprintf(score, sizeof(score), "%" PRId64, now);
     le_store_write("ZADD %s %s %b", zkey, score, b.p, b.len);
+    le_cluster_trim_history(zkey, now);
     le_buf_free(&b);
 }
 
