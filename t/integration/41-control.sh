@@ -363,9 +363,9 @@ api DescribeLiveStreamsFrameRateAndBitRateData $D AppName=live
 ok $? "DescribeLiveStreamsFrameRateAndBitRateData: 200" || diag "$API_CODE $API_BODY"
 is "$(j "$API_BODY" '[x["StreamUrl"] for x in d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"]]')" \
     '["rtmp://live.test/live/ol-alpha"]' "... AppName=live: ol-alpha only"
-fps=$(j "$API_BODY" 'round(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["VideoFrameRate"])')
+fps=$(j "$API_BODY" 'round(float(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["VideoFrameRate"]))')
 cmp_ok "$fps" -ge 22 "... VideoFrameRate ~25 ($fps)" && cmp_ok "$fps" -le 28 "... VideoFrameRate ~25 ($fps), at most 28"
-br=$(j "$API_BODY" 'int(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["BitRate"])')
+br=$(j "$API_BODY" 'int(float(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["BitRate"]))')
 cmp_ok "$br" -gt 64 "... BitRate above the audio alone ($br kbps)"
 like "$(j "$API_BODY" 'd["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["Time"]')" '^20[0-9-]{8}T[0-9:]{8}Z$' "... Time"
 

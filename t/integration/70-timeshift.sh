@@ -265,14 +265,19 @@ N=$(( $(le_now_ms) / 1000 ))
 for q in "lhs_begin_unix_s_0=$N" "lhs_start_unix_min_0=$N" "lhs_start_unix_s_0=12ab" \
     "lhs_start_human_s_8=20171332160220" "lhs_start_unix_s_10=$N" \
     "lhs_start_unix_s_0=$((N - 10))&lhs_end_unix_s_0=$((N - 20))" "lhs_start_unix_s_0=$((N - 4 * 3600))" \
-    "aliyunols=off&lhs_start_unix_s_0=$N" "lhs_start=1"; do
+    "aliyunols=off&lhs_start_unix_s_0=$N" "lhs_start=1" \
+    "lhs_start=1&lhs_start_unix_s_0=$((N - 60))%00" "lhs_start=1%00&lhs_start_unix_s_0=$((N - 60))" \
+    "lhs_start_unix_s_0=$((N - 60))&lhs_end_unix_ms_0=9223372036854775807" \
+    "lhs_start_unix_s_0=$((N - 60))&lhs_vodend_unix_us_0=9223372036854775807"; do
     bad_400 "playlist $q" "/live/cam.m3u8?$q" '"Code":"InvalidParameter"' "error body"
 done
 TLB="/openapi/timeline/query?app=live&stream=cam&format=ts"
 for q in "lhs_begin_unix_s_0=$N&lhs_end_unix_s_0=$N" "lhs_start_unix_min_0=$N&lhs_end_unix_s_0=$N" \
     "lhs_start_unix_s_0=12ab&lhs_end_unix_s_0=$N" "lhs_start_human_s_8=20171332160220&lhs_end_unix_s_0=$N" \
     "lhs_start_unix_s_10=$N&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N&lhs_end_unix_s_0=$((N - 20))" \
-    "lhs_start_unix_s_0=$((N - 4 * 3600))&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N"; do
+    "lhs_start_unix_s_0=$((N - 4 * 3600))&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N" \
+    "lhs_start_unix_s_0=$((N - 60))%00&lhs_end_unix_s_0=$N" \
+    "lhs_start_unix_s_0=$((N - 60))&lhs_end_unix_ms_0=9223372036854775807"; do
     bad_400 "timeline $q" "$TLB&$q" '^\{"retCode":[1-9][0-9]*,"description":"[^"]+"' "non-zero retCode"
 done
 r=$(curl -s -w '\n%{http_code}' --max-time 5 "$H/openapi/timeline/query?app=live&stream=cam&format=ts&lhs_start_unix_s_0=$N&lhs_end_unix_s_0=$N&domain=unknown.example.org")
