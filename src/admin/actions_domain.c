@@ -14,10 +14,16 @@
 #include <string.h>
 #include <strings.h>
 
+/* A host name, or a wildcard ".a.com" (a leading dot, then a name with at
+ * least two labels). */
 static int host_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 253)
+        return 0;
+    if (s[0] == '.' && !strchr(s + 1, '.'))
+        return 0;
+    if (s[n - 1] == '.' || s[n - 1] == '-')
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -54,6 +60,8 @@ static void add_domain(le_admin_req *r)
 {
     static const char *const types[] = { "liveVideo", "liveEdge", NULL };
     static const char *const scopes[] = { "domestic", "overseas", "global", NULL };
+    /* The regions the API reference lists for AddLiveDomain. */
+    static const char *const regions[] = { "cn-beijing", "cn-shanghai", "ap-southeast-1", NULL };
     const char *name, *type, *region, *scope;
     if (le_admin_require(r, "DomainName", &name) != 0 ||
         le_admin_require(r, "LiveDomainType", &type) != 0 ||
@@ -65,10 +73,8 @@ static void add_domain(le_admin_req *r)
         le_params_invalid(r, "DomainName");
         return;
     }
-    if (!host_valid(region)) {
-        le_params_invalid(r, "Region");
+    if (le_params_enum(r, "Region", regions, NULL, &region) != 0)
         return;
-    }
     if (le_params_store(r) != 0)
         return;
     if (le_domain_get(name)) {

@@ -237,9 +237,26 @@ static const le_conf_domain *play_of(le_domain *d, int *is_push, int *offline)
     return p->cf;
 }
 
+le_domain *le_domain_match(const char *host)
+{
+    le_domain *d = le_domain_get(host), *best = NULL;
+    if (d)
+        return d;
+    /* Wildcards: ".a.com" serves every name below a.com; the longest wins. */
+    size_t hl = strlen(host), bl = 0;
+    for (d = domains; d; d = d->next) {
+        size_t nl = strlen(d->name);
+        if (d->name[0] == '.' && hl > nl && nl > bl && strcasecmp(host + hl - nl, d->name) == 0) {
+            best = d;
+            bl = nl;
+        }
+    }
+    return best;
+}
+
 static const le_conf_domain *lookup(const char *host, int *is_push, int *offline)
 {
-    le_domain *d = le_domain_get(host);
+    le_domain *d = le_domain_match(host);
     if (d)
         return play_of(d, is_push, offline);
     /* A file block's push_domain without a domain record of its own. */

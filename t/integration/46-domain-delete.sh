@@ -3,6 +3,8 @@
 # livedge.8): its functions, notify config, forbidden streams, publish and
 # control history and per-minute samples leave Redis, and both nodes sharing
 # that Redis forget them, so adding the domain again brings nothing back.
+# Also AddLiveDomain's checks: Region among the reference's three, and the
+# wildcard form ".a.com", which then serves publishes on x.a.com.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/lib.sh
@@ -31,6 +33,21 @@ rcli() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
 keys_of() { rcli --scan --pattern "${P}*$X*" | sort | tr '\n' ' '; }
 FN='[{"functionName":"ip_black_list_set","functionArgs":[{"argName":"ip_list","argValue":"192.0.2.7"}]}]'
 fnames() { j "$API_BODY" "sorted(x['FunctionName'] for x in d['DomainConfigs']['DomainConfig'])"; }
+
+# ---- AddLiveDomain: Region and wildcard domains -------------------------------------------
+use A
+api AddLiveDomain DomainName=.wild.test LiveDomainType=liveVideo Region=cn-hangzhou
+is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidParameter" "Region cn-hangzhou is refused"
+api AddLiveDomain DomainName=.test LiveDomainType=liveVideo Region=cn-beijing
+is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidParameter" "a wildcard of one label (.test) is refused"
+api AddLiveDomain DomainName=.wild.test LiveDomainType=liveVideo Region=ap-southeast-1
+is "$API_CODE" 200 "AddLiveDomain .wild.test (ap-southeast-1)" || diag "$API_BODY"
+pub "w1?vhost=cam.wild.test" 30
+ok $? "a publish on cam.wild.test is served by .wild.test"
+api DescribeLiveStreamsOnlineList DomainName=.wild.test
+is "$(j "$API_BODY" "[x['StreamName'] for x in d['OnlineInfo']['LiveStreamOnlineInfo']]")" '["w1"]' \
+    "... and listed under .wild.test"
+le_kill "$LE_PUB_PID"
 
 # ---- a domain with every kind of record ---------------------------------------------
 use A
