@@ -6,6 +6,7 @@
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "admin/params.h"
+#include "core/err.h"
 #include "control/domains.h"
 #include "core/util.h"
 #include "node.h"
@@ -199,20 +200,20 @@ static int mapping_params(le_admin_req *r, le_domain **push, le_domain **pull)
 {
     const char *pu, *pl;
     if (le_admin_require(r, "PushDomain", &pu) != 0 || le_admin_require(r, "PullDomain", &pl) != 0)
-        return -1;
+        return LE_EINVAL;
     *push = le_domain_get(pu);
     *pull = le_domain_get(pl);
     if (!*push) {
         le_admin_error(r, 400, "InvalidPushDomain.Miss", "The specified value of parameter PushDomain is miss.");
-        return -1;
+        return LE_EINVAL;
     }
     if (!*pull) {
         le_admin_error(r, 400, "InvalidPullDomain.Miss", "The specified value of parameter PullDomain is miss.");
-        return -1;
+        return LE_EINVAL;
     }
     if (!(*push)->edge || (*pull)->edge) {
         le_admin_error(r, 400, "DomainType.Malformed", "Your domain type is not live type.");
-        return -1;
+        return LE_EINVAL;
     }
     return le_params_store(r);
 }

@@ -28,9 +28,9 @@
 
 /* ---- block list ---- */
 
-/* SPEC 2: a stream belongs to its play domain. A push domain mapped onto a
- * play domain names that domain's streams; keyed by the push domain, a
- * forbid would be listed but would never match a publish. */
+/* A stream belongs to its play domain (man livedge.8, URLS SERVED). A push
+ * domain mapped onto a play domain names that domain's streams; keyed by the
+ * push domain, a forbid would be listed but would never match a publish. */
 static const char *play_name(le_domain *d)
 {
     const le_domain *p = le_params_play_domain(d);
@@ -41,14 +41,14 @@ static int stream_params(le_admin_req *r, le_domain **d, const char **app, const
 {
     if (le_params_domain(r, "DomainName", d) != 0 || le_admin_require(r, "AppName", app) != 0 ||
         le_admin_require(r, "StreamName", stream) != 0)
-        return -1;
+        return LE_EINVAL;
     if (!le_name_valid(*app, strlen(*app))) {
         le_params_invalid(r, "AppName");
-        return -1;
+        return LE_EINVAL;
     }
     if (!le_name_valid(*stream, strlen(*stream))) {
         le_params_invalid(r, "StreamName");
-        return -1;
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -58,7 +58,7 @@ static int publisher_type(le_admin_req *r, int required)
     static const char *const types[] = { "publisher", NULL };
     const char *t;
     if (required && le_admin_require(r, "LiveStreamType", &t) != 0)
-        return -1;
+        return LE_EINVAL;
     return le_params_enum(r, "LiveStreamType", types, "publisher", &t);
 }
 
@@ -269,7 +269,7 @@ static void stream_url(char *out, size_t n, const char *scheme, const char *d, c
     snprintf(out, n, "%s://%s/%s/%s%s", scheme, d, a, s, ext);
 }
 
-/* The seed renders frame rates and bitrates as strings with at most two
+/* The API reference renders frame rates and bitrates as strings with at most two
  * decimals ("30.01", "192"); stored samples may be any number. */
 static void rates_as_text(le_jv *o)
 {

@@ -654,46 +654,46 @@ static void nonce_claim_cb(int rc, void *arg)
 }
 
 /* The signed-call checks: 0 when r may proceed, 1 when it waits for the
- * nonce store (nonce_claim_cb goes on), -1 when r was answered. */
+ * nonce store (nonce_claim_cb goes on), LE_EDENIED when r was answered. */
 static int check_signature(le_admin_req *r, const le_conf *cf)
 {
     const char *ak, *sig, *sm, *sv, *nonce, *ts;
     if (le_admin_require(r, "AccessKeyId", &ak) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strcmp(ak, cf->access_key_id) != 0) {
         le_admin_error(r, 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "Signature", &sig) != 0 ||
         le_admin_require(r, "SignatureMethod", &sm) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strcmp(sm, "HMAC-SHA1") != 0) {
         invalid(r, "SignatureMethod");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "SignatureVersion", &sv) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strcmp(sv, "1.0") != 0) {
         invalid(r, "SignatureVersion");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "SignatureNonce", &nonce) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strlen(nonce) > NONCE_MAX_LEN) {
         invalid(r, "SignatureNonce");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "Timestamp", &ts) != 0)
-        return -1;
+        return LE_EDENIED;
     int64_t t, now_ms = le_wall_ms(), now = now_ms / 1000;
     if (le_admin_parse_timestamp(ts, &t) != 0) {
         le_admin_error(r, 400, "InvalidTimeStamp.Format",
                        "Specified time stamp or date value is not well formatted.");
-        return -1;
+        return LE_EDENIED;
     }
     if (t < now - TS_WINDOW_S || t > now + TS_WINDOW_S) {
         le_admin_error(r, 400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
-        return -1;
+        return LE_EDENIED;
     }
     le_buf sts = { 0 };
     int rc = le_sign_verify(cf->access_key_secret, r->method, r->params, r->nparams, sig, strlen(sig),
@@ -704,13 +704,13 @@ static int check_signature(le_admin_req *r, const le_conf *cf)
                  le_log_esc((const char *)sts.p, sts.len, es, sizeof(es)));
         le_buf_free(&sts);
         le_admin_error(r, 400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
-        return -1;
+        return LE_EDENIED;
     }
     le_buf_free(&sts);
     nonce_expire(now_ms);
     if (nonce_seen(nonce)) {
         nonce_used(r);
-        return -1;
+        return LE_EDENIED;
     }
     /* Remembered while its Timestamp could still pass the window. */
     int64_t exp = (t > now ? t : now) * 1000 + TS_WINDOW_S * 1000LL;
@@ -731,7 +731,7 @@ static int check_signature(le_admin_req *r, const le_conf *cf)
         free(c->nonce);
         free(c);
         store_down(r);
-        return -1;
+        return LE_EDENIED;
     }
     return 1;
 }

@@ -145,7 +145,7 @@ static const char drop_samples_lua[] =
     "return 0";
 
 /* Every record of a domain in Redis but its time-shift index, which the
- * retention sweep removes (man livedge.8, DeleteLiveDomain). */
+ * retention sweep removes (man livedge.8, ADMIN API). */
 static void drop_records(const char *name, int play)
 {
     char key[512], key2[512], prefix[128];

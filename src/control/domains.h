@@ -31,7 +31,7 @@ le_domain *le_domain_get(const char *name);          /* case-insensitive */
  * domain (".a.com" serves x.a.com and x.y.a.com, not a.com) with the longest
  * suffix; NULL if none. */
 le_domain *le_domain_match(const char *host);
-/* Resolution of a publish or play (man livedge.8, DOMAINS), through
+/* Resolution of a publish or play (man livedge.8, URLS SERVED), through
  * le_domain_match. Returns the play domain's settings or NULL (unknown).
  * *offline is set when the domain exists but is stopped. */
 const le_conf_domain *le_domains_resolve(const char *vhost, const char *host, int *is_push,

@@ -4,7 +4,7 @@
  *
  * Readings where the API reference is silent (documented in livedge.conf(5)):
  *  - unix with zone z: the number counts the wall clock of UTC+z, so z
- *    hours are subtracted (this makes the seed's three examples agree);
+ *    hours are subtracted (this makes the reference's three examples agree);
  *  - human with unit ms/us/ns: YYYYMMDDhhmmss followed by 3/6/9 digits;
  *  - offset is a duration (the playlist ends D before now), so only the
  *    unix format makes sense for it; the zone digit is ignored.

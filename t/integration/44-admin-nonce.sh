@@ -1,6 +1,6 @@
 #!/bin/sh
 # 44-admin-nonce: a signed admin call is accepted once by the whole cluster
-# (man livedge.8, SIGNED CALLS). Two nodes, A and B, share one Redis:
+# (man livedge.8, ADMIN API). Two nodes, A and B, share one Redis:
 #  - the same signed URL sent to A (200) and then to B is refused
 #    (400 SignatureNonceUsed);
 #  - after a restart of A it is still refused on A;

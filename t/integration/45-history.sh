@@ -1,6 +1,6 @@
 #!/bin/sh
 # 45-history: the history actions read bounded replies (man livedge.8,
-# STREAM HISTORY), rates render as the API reference writes them, and the
+# ADMIN API), rates render as the API reference writes them, and the
 # time and paging limits answer the reference's codes. One node, a private
 # redis-server:
 #  - 200,000 publish records written straight into Redis (redis-cli --pipe):

@@ -22,7 +22,7 @@ int main(void)
     is_int(parse("auth_key=x&foo=1", &l, err), 0, "plain live request");
     is_int(l.mode, LE_LHS_NONE, "not time-shift");
 
-    /* The seed's request example: human time in zone 8. */
+    /* The API reference's request example: human time in zone 8. */
     is_int(parse("lhs_start=1&lhs_start_human_s_8=20171024160220&lhs_end_human_s_8=20171024160420", &l, err),
            0, "seed example parses");
     is_int(l.mode, LE_LHS_EVENT_END, "start+end is an event playlist with an end");
@@ -40,7 +40,7 @@ int main(void)
     is_int(parse("lhs_start_human_ms_0=20171024080220500", &l, err), 0, "human with ms digits");
     is_int(l.start_ms, 1508832140500LL, "human ms");
 
-    /* The seed's other examples agree once unix+zone shifts by the zone. */
+    /* The reference's other examples agree once unix+zone shifts by the zone. */
     is_int(le_lhs_time("lhs_start_unix_s_0", "1502280113", type, sizeof(type), &ms, err, 200), 0, "seed unix s 0");
     is_int(ms, 1502280113000LL, "epoch as given");
     is_int(le_lhs_time("lhs_end_human_s_8", "20170809200010", type, sizeof(type), &ms, err, 200), 0, "seed human 8");
