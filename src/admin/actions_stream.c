@@ -25,6 +25,7 @@
 
 #define MAX_WINDOW_MS (30 * LE_DAY_MS)
 #define FRAMERATE_WINDOW_MS (7 * LE_DAY_MS)
+#define MAX_ONLINE_FIELDS 1000000   /* online records read per answer at most */
 
 /* ---- block list ---- */
 
@@ -142,6 +143,8 @@ typedef struct query {
     char **members;            /* BitRateData: "app/stream" of the domain, then read one by one */
     size_t nmembers, next_member;
     int64_t budget;            /* BitRateData: samples still allowed in the answer */
+    uint64_t *seen;            /* online fields read (hashes, open addressing) */
+    size_t seen_cap, nseen;
 } query;
 
 enum { Q_ONLINE, Q_PUBLISH, Q_CONTROL, Q_USERNUM, Q_FRAMERATE, Q_HISTUSER, Q_BITRATE };
@@ -167,6 +170,7 @@ static void query_free(query *q)
     for (size_t i = 0; i < q->nmembers; i++)
         free(q->members[i]);
     free(q->members);
+    free(q->seen);
     le_jv_free(q->items);
     free(q->minutes);
     free(q->users);
@@ -410,32 +414,93 @@ static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
     le_jv_free(rec);
 }
 
+/* The online hash holds every live stream of the cluster: it is read with
+ * HSCAN, ONLINE_CHUNK fields a reply, one loop turn each, and only the
+ * fields of the asked domain are parsed. HSCAN may return a field twice
+ * (the hash was resized meanwhile): q->seen drops the repeats. */
+#define ONLINE_CHUNK 1000
+
+static int seen_before(query *q, const char *field, size_t len)
+{
+    uint64_t h = le_hash64(field, len, LE_HASH64_INIT) | 1;   /* 0 marks a free slot */
+    if (q->nseen * 2 >= q->seen_cap) {
+        size_t cap = q->seen_cap ? q->seen_cap * 2 : 256;
+        uint64_t *t = le_xcalloc(cap, sizeof(*t));
+        for (size_t i = 0; i < q->seen_cap; i++)
+            if (q->seen[i])
+                for (size_t k = q->seen[i] & (cap - 1);; k = (k + 1) & (cap - 1))
+                    if (!t[k]) {
+                        t[k] = q->seen[i];
+                        break;
+                    }
+        free(q->seen);
+        q->seen = t;
+        q->seen_cap = cap;
+    }
+    for (size_t k = h & (q->seen_cap - 1);; k = (k + 1) & (q->seen_cap - 1)) {
+        if (q->seen[k] == h)
+            return 1;
+        if (!q->seen[k]) {
+            q->seen[k] = h;
+            q->nseen++;
+            return 0;
+        }
+    }
+}
+
+/* "node|domain/app/stream": is domain ours? */
+static int field_domain_is(const char *field, const char *domain)
+{
+    const char *bar = strchr(field, '|');
+    size_t dl = strlen(domain);
+    return bar && strncasecmp(bar + 1, domain, dl) == 0 && bar[1 + dl] == '/';
+}
+
+static int online_next(query *q, const char *cursor);
+
 static void online_cb(redisReply *rep, void *arg)
 {
     query *q = arg;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_ARRAY) {
         q->failed = 1;
-    } else {
-        int64_t now = le_wall_ms();
-        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-            if (rep->element[i + 1]->type != REDIS_REPLY_STRING)
-                continue;
-            le_jv *rec = le_jv_parse(rep->element[i + 1]->str, rep->element[i + 1]->len, 8, NULL, 0);
-            if (rec)
-                add_online(q, rec, now, rep->element[i]->str);
-        }
+        finish(q);
+        return;
     }
+    redisReply *kv = rep->element[1];
+    int64_t now = le_wall_ms();
+    for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+        redisReply *f = kv->element[i], *v = kv->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            !field_domain_is(f->str, q->domain) || seen_before(q, f->str, f->len))
+            continue;
+        le_jv *rec = le_jv_parse(v->str, v->len, 8, NULL, 0);
+        if (rec)
+            add_online(q, rec, now, f->str);
+    }
+    q->scan_off += (int64_t)kv->elements / 2;
+    if (strcmp(rep->element[0]->str, "0") != 0 && q->scan_off < MAX_ONLINE_FIELDS &&
+        online_next(q, rep->element[0]->str) == 0)
+        return;
     finish(q);
+}
+
+static int online_next(query *q, const char *cursor)
+{
+    char key[256], count[16];
+    le_store_key(key, sizeof(key), "online");
+    snprintf(count, sizeof(count), "%d", ONLINE_CHUNK);
+    if (le_store_cmd(online_cb, q, "HSCAN %s %s COUNT %s", key, cursor, count) != 0) {
+        q->failed = 1;
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 static void fetch_online(query *q)
 {
-    char key[256];
-    le_store_key(key, sizeof(key), "online");
-    if (le_store_cmd(online_cb, q, "HGETALL %s", key) != 0) {
-        q->failed = 1;
+    if (online_next(q, "0") != 0)
         finish(q);
-    }
 }
 
 static void online_list(le_admin_req *r)
