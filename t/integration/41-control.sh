@@ -1,6 +1,6 @@
 #!/bin/sh
-# 41-control: the control plane through the admin API (SPEC 4 and 7, seed
-# digest 3.1 and 3.3), against a private redis-server and real clients.
+# 41-control: the control plane through the admin API (man livedge.8, ADMIN API,
+# domains and stream management), against a private redis-server and real clients.
 #  - domains: AddLiveDomain (liveVideo, liveEdge), DescribeLiveUserDomains
 #    (search types, type filter, paging), DescribeLiveDomainDetail, push ->
 #    play mapping (a publish on the push domain lands on the play domain),
