@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (l.start_ms < NOW - RET || l.start_ms > NOW + 60000)
                 abort();
             if ((l.mode == LE_LHS_EVENT) != (l.end_ms == 0) ||
-                (l.end_ms && l.end_ms < l.start_ms))
+                (l.end_ms && l.end_ms < l.start_ms) || l.end_ms > LE_LHS_MAX_S * 1000)
                 abort();
             break;
         default:
@@ -62,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t ms;
         rc = le_lhs_time(key, val, type, sizeof type, &ms, err, sizeof err);
         if (rc != 0 && rc != LE_EINVAL)
+            abort();
+        /* Every accepted value leaves headroom for later sums. */
+        if (rc == 0 && (ms > LE_LHS_MAX_S * 1000 || ms < -10LL * 3600 * 1000))
             abort();
         free(key);
         free(val);

@@ -6,6 +6,7 @@
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "admin/params.h"
+#include "core/err.h"
 #include "control/domains.h"
 #include "core/util.h"
 #include "node.h"
@@ -14,10 +15,16 @@
 #include <string.h>
 #include <strings.h>
 
+/* A host name, or a wildcard ".a.com" (a leading dot, then a name with at
+ * least two labels). */
 static int host_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 253)
+        return 0;
+    if (s[0] == '.' && !strchr(s + 1, '.'))
+        return 0;
+    if (s[n - 1] == '.' || s[n - 1] == '-')
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -54,6 +61,8 @@ static void add_domain(le_admin_req *r)
 {
     static const char *const types[] = { "liveVideo", "liveEdge", NULL };
     static const char *const scopes[] = { "domestic", "overseas", "global", NULL };
+    /* The regions the API reference lists for AddLiveDomain. */
+    static const char *const regions[] = { "cn-beijing", "cn-shanghai", "ap-southeast-1", NULL };
     const char *name, *type, *region, *scope;
     if (le_admin_require(r, "DomainName", &name) != 0 ||
         le_admin_require(r, "LiveDomainType", &type) != 0 ||
@@ -65,10 +74,8 @@ static void add_domain(le_admin_req *r)
         le_params_invalid(r, "DomainName");
         return;
     }
-    if (!host_valid(region)) {
-        le_params_invalid(r, "Region");
+    if (le_params_enum(r, "Region", regions, NULL, &region) != 0)
         return;
-    }
     if (le_params_store(r) != 0)
         return;
     if (le_domain_get(name)) {
@@ -172,7 +179,7 @@ static void user_domains(le_admin_req *r)
     if (le_params_enum(r, "DomainSearchType", searches, "fuzzy_match", &q.search) != 0 ||
         le_params_enum(r, "DomainStatus", statuses, NULL, &q.status) != 0 ||
         le_params_enum(r, "LiveDomainType", types, NULL, &q.type) != 0 ||
-        le_params_page(r, 3000, 2000, &num, &size) != 0)
+        le_params_page(r, 100000, 3000, 2000, &num, &size) != 0)
         return;
     le_domains_foreach(collect, &q);
     if (q.n)    /* q.v is NULL when nothing matched: qsort(NULL, 0) is UB */
@@ -193,20 +200,20 @@ static int mapping_params(le_admin_req *r, le_domain **push, le_domain **pull)
 {
     const char *pu, *pl;
     if (le_admin_require(r, "PushDomain", &pu) != 0 || le_admin_require(r, "PullDomain", &pl) != 0)
-        return -1;
+        return LE_EINVAL;
     *push = le_domain_get(pu);
     *pull = le_domain_get(pl);
     if (!*push) {
         le_admin_error(r, 400, "InvalidPushDomain.Miss", "The specified value of parameter PushDomain is miss.");
-        return -1;
+        return LE_EINVAL;
     }
     if (!*pull) {
         le_admin_error(r, 400, "InvalidPullDomain.Miss", "The specified value of parameter PullDomain is miss.");
-        return -1;
+        return LE_EINVAL;
     }
     if (!(*push)->edge || (*pull)->edge) {
         le_admin_error(r, 400, "DomainType.Malformed", "Your domain type is not live type.");
-        return -1;
+        return LE_EINVAL;
     }
     return le_params_store(r);
 }

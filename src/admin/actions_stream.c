@@ -24,12 +24,14 @@
 #include <strings.h>
 
 #define MAX_WINDOW_MS (30 * LE_DAY_MS)
+#define FRAMERATE_WINDOW_MS (7 * LE_DAY_MS)
+#define MAX_ONLINE_FIELDS 1000000   /* online records read per answer at most */
 
 /* ---- block list ---- */
 
-/* SPEC 2: a stream belongs to its play domain. A push domain mapped onto a
- * play domain names that domain's streams; keyed by the push domain, a
- * forbid would be listed but would never match a publish. */
+/* A stream belongs to its play domain (man livedge.8, URLS SERVED). A push
+ * domain mapped onto a play domain names that domain's streams; keyed by the
+ * push domain, a forbid would be listed but would never match a publish. */
 static const char *play_name(le_domain *d)
 {
     const le_domain *p = le_params_play_domain(d);
@@ -40,14 +42,14 @@ static int stream_params(le_admin_req *r, le_domain **d, const char **app, const
 {
     if (le_params_domain(r, "DomainName", d) != 0 || le_admin_require(r, "AppName", app) != 0 ||
         le_admin_require(r, "StreamName", stream) != 0)
-        return -1;
+        return LE_EINVAL;
     if (!le_name_valid(*app, strlen(*app))) {
         le_params_invalid(r, "AppName");
-        return -1;
+        return LE_EINVAL;
     }
     if (!le_name_valid(*stream, strlen(*stream))) {
         le_params_invalid(r, "StreamName");
-        return -1;
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -57,7 +59,7 @@ static int publisher_type(le_admin_req *r, int required)
     static const char *const types[] = { "publisher", NULL };
     const char *t;
     if (required && le_admin_require(r, "LiveStreamType", &t) != 0)
-        return -1;
+        return LE_EINVAL;
     return le_params_enum(r, "LiveStreamType", types, "publisher", &t);
 }
 
@@ -105,7 +107,7 @@ static void block_list(le_admin_req *r)
 {
     le_domain *d;
     int64_t num, size;
-    if (le_params_domain(r, "DomainName", &d) != 0 || le_params_page(r, 3000, 2000, &num, &size) != 0)
+    if (le_params_domain(r, "DomainName", &d) != 0 || le_params_page(r, 0, 3000, 2000, &num, &size) != 0)
         return;
     le_block **v;
     size_t n = le_blocklist_list(play_name(d), &v);
@@ -134,6 +136,15 @@ typedef struct query {
     int64_t *minutes;          /* HistoryUserNum */
     int64_t *users;
     size_t nminutes;
+    char key[600];             /* the history zset being read */
+    int prepaged;              /* items are the page already, newest first */
+    int64_t total;             /* matching records (prepaged) */
+    int64_t scan_off;          /* records of the window read so far (filtered scan) */
+    char **members;            /* BitRateData: "app/stream" of the domain, then read one by one */
+    size_t nmembers, next_member;
+    int64_t budget;            /* BitRateData: samples still allowed in the answer */
+    uint64_t *seen;            /* online fields read (hashes, open addressing) */
+    size_t seen_cap, nseen;
 } query;
 
 enum { Q_ONLINE, Q_PUBLISH, Q_CONTROL, Q_USERNUM, Q_FRAMERATE, Q_HISTUSER, Q_BITRATE };
@@ -156,6 +167,10 @@ static query *query_new(le_admin_req *r, le_domain *d, int kind)
 
 static void query_free(query *q)
 {
+    for (size_t i = 0; i < q->nmembers; i++)
+        free(q->members[i]);
+    free(q->members);
+    free(q->seen);
     le_jv_free(q->items);
     free(q->minutes);
     free(q->users);
@@ -211,13 +226,6 @@ static int cmp_stream(const void *a, const void *b)
     return c ? c : cmp_by(x, y, "PublishTime", NULL);
 }
 
-static int cmp_time_desc(const void *a, const void *b)
-{
-    const le_jv *x = *(le_jv *const *)a, *y = *(le_jv *const *)b;
-    int c = cmp_by(y, x, "PublishTime", "TimeStamp");
-    return c ? c : cmp_stream(a, b);
-}
-
 /* Moves q->items into body[outer][inner], sorted, and paged if asked. */
 static void page_into(query *q, le_jv *body, const char *outer, const char *inner,
                       int (*cmp)(const void *, const void *), int paged)
@@ -265,6 +273,27 @@ static void stream_url(char *out, size_t n, const char *scheme, const char *d, c
     snprintf(out, n, "%s://%s/%s/%s%s", scheme, d, a, s, ext);
 }
 
+/* The API reference renders frame rates and bitrates as strings with at most two
+ * decimals ("30.01", "192"); stored samples may be any number. */
+static void rates_as_text(le_jv *o)
+{
+    static const char *const keys[] = { "VideoFrameRate", "AudioFrameRate", "BitRate", NULL };
+    for (int i = 0; keys[i]; i++) {
+        const le_jv *v = le_jv_get(o, keys[i]);
+        double d = 0;
+        if (v && v->type == LE_JV_INT)
+            d = (double)v->i;
+        else if (v && v->type == LE_JV_NUM)
+            d = v->d;
+        else if (v && v->type == LE_JV_STR)
+            d = strtod(v->s, NULL);
+        char t[32];
+        le_cluster_fmt_rate(d, t);
+        strip(o, keys[i]);
+        le_jv_set_str(o, keys[i], t);
+    }
+}
+
 static void finish(query *q)
 {
     le_admin_req *r = q->r;
@@ -281,10 +310,12 @@ static void finish(query *q)
         page_into(q, body, "OnlineInfo", "LiveStreamOnlineInfo", cmp_stream, 1);
         break;
     case Q_PUBLISH:
-        page_into(q, body, "PublishInfo", "LiveStreamPublishInfo", cmp_time_desc, 1);
-        break;
     case Q_CONTROL:
-        page_into(q, body, "ControlInfo", "LiveStreamControlInfo", cmp_time_desc, 0);
+        /* Paged inside Redis: the items are the page, newest first. */
+        le_jv_set(le_jv_set_obj(body, q->kind == Q_PUBLISH ? "PublishInfo" : "ControlInfo"),
+                  q->kind == Q_PUBLISH ? "LiveStreamPublishInfo" : "LiveStreamControlInfo", q->items);
+        q->items = NULL;
+        le_params_paging_reply(body, q->num, q->size, q->total);
         break;
     case Q_USERNUM: {
         int64_t total = 0;
@@ -299,6 +330,8 @@ static void finish(query *q)
     }
     case Q_FRAMERATE:
     case Q_BITRATE:
+        for (le_jv *c = q->items->first; c; c = c->next)
+            rates_as_text(c);
         page_into(q, body, "FrameRateAndBitRateInfos", "FrameRateAndBitRateInfo",
                   q->kind == Q_BITRATE ? cmp_time_desc_bitrate : cmp_by_url_wrapper, 0);
         break;
@@ -381,32 +414,93 @@ static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
     le_jv_free(rec);
 }
 
+/* The online hash holds every live stream of the cluster: it is read with
+ * HSCAN, ONLINE_CHUNK fields a reply, one loop turn each, and only the
+ * fields of the asked domain are parsed. HSCAN may return a field twice
+ * (the hash was resized meanwhile): q->seen drops the repeats. */
+#define ONLINE_CHUNK 1000
+
+static int seen_before(query *q, const char *field, size_t len)
+{
+    uint64_t h = le_hash64(field, len, LE_HASH64_INIT) | 1;   /* 0 marks a free slot */
+    if (q->nseen * 2 >= q->seen_cap) {
+        size_t cap = q->seen_cap ? q->seen_cap * 2 : 256;
+        uint64_t *t = le_xcalloc(cap, sizeof(*t));
+        for (size_t i = 0; i < q->seen_cap; i++)
+            if (q->seen[i])
+                for (size_t k = q->seen[i] & (cap - 1);; k = (k + 1) & (cap - 1))
+                    if (!t[k]) {
+                        t[k] = q->seen[i];
+                        break;
+                    }
+        free(q->seen);
+        q->seen = t;
+        q->seen_cap = cap;
+    }
+    for (size_t k = h & (q->seen_cap - 1);; k = (k + 1) & (q->seen_cap - 1)) {
+        if (q->seen[k] == h)
+            return 1;
+        if (!q->seen[k]) {
+            q->seen[k] = h;
+            q->nseen++;
+            return 0;
+        }
+    }
+}
+
+/* "node|domain/app/stream": is domain ours? */
+static int field_domain_is(const char *field, const char *domain)
+{
+    const char *bar = strchr(field, '|');
+    size_t dl = strlen(domain);
+    return bar && strncasecmp(bar + 1, domain, dl) == 0 && bar[1 + dl] == '/';
+}
+
+static int online_next(query *q, const char *cursor);
+
 static void online_cb(redisReply *rep, void *arg)
 {
     query *q = arg;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_ARRAY) {
         q->failed = 1;
-    } else {
-        int64_t now = le_wall_ms();
-        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-            if (rep->element[i + 1]->type != REDIS_REPLY_STRING)
-                continue;
-            le_jv *rec = le_jv_parse(rep->element[i + 1]->str, rep->element[i + 1]->len, 8, NULL, 0);
-            if (rec)
-                add_online(q, rec, now, rep->element[i]->str);
-        }
+        finish(q);
+        return;
     }
+    redisReply *kv = rep->element[1];
+    int64_t now = le_wall_ms();
+    for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+        redisReply *f = kv->element[i], *v = kv->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            !field_domain_is(f->str, q->domain) || seen_before(q, f->str, f->len))
+            continue;
+        le_jv *rec = le_jv_parse(v->str, v->len, 8, NULL, 0);
+        if (rec)
+            add_online(q, rec, now, f->str);
+    }
+    q->scan_off += (int64_t)kv->elements / 2;
+    if (strcmp(rep->element[0]->str, "0") != 0 && q->scan_off < MAX_ONLINE_FIELDS &&
+        online_next(q, rep->element[0]->str) == 0)
+        return;
     finish(q);
+}
+
+static int online_next(query *q, const char *cursor)
+{
+    char key[256], count[16];
+    le_store_key(key, sizeof(key), "online");
+    snprintf(count, sizeof(count), "%d", ONLINE_CHUNK);
+    if (le_store_cmd(online_cb, q, "HSCAN %s %s COUNT %s", key, cursor, count) != 0) {
+        q->failed = 1;
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 static void fetch_online(query *q)
 {
-    char key[256];
-    le_store_key(key, sizeof(key), "online");
-    if (le_store_cmd(online_cb, q, "HGETALL %s", key) != 0) {
-        q->failed = 1;
+    if (online_next(q, "0") != 0)
         finish(q);
-    }
 }
 
 static void online_list(le_admin_req *r)
@@ -419,7 +513,7 @@ static void online_list(le_admin_req *r)
     if (le_params_domain(r, "DomainName", &d) != 0 ||
         le_params_enum(r, "QueryType", qtypes, "strict", &qt) != 0 ||
         le_params_enum(r, "StreamType", stypes, "all", &stype) != 0 ||
-        le_params_page(r, 3000, 2000, &num, &size) != 0)
+        le_params_page(r, 0, 3000, 2000, &num, &size) != 0)
         return;
     /* No window given: everything live (the window bounds PublishTime). */
     if (!le_admin_param(r, "StartTime") && !le_admin_param(r, "EndTime")) {
@@ -452,16 +546,31 @@ static void online_users(le_admin_req *r)
     fetch_online(q);
 }
 
+/* Real-time data: the current sample of each live stream. StartTime and
+ * EndTime, when given, must be well formed, in order and at most 7 days
+ * apart (API reference); they do not select older samples. */
 static void framerate_live(le_admin_req *r)
 {
     le_domain *d;
-    if (le_params_domain(r, "DomainName", &d) != 0 || le_params_store(r) != 0)
+    int64_t start, end;
+    if (le_params_domain(r, "DomainName", &d) != 0 ||
+        le_params_window(r, 0, FRAMERATE_WINDOW_MS, FRAMERATE_WINDOW_MS, &start, &end) != 0 ||
+        le_params_store(r) != 0)
         return;
     query *q = query_new(r, d, Q_FRAMERATE);
     fetch_online(q);
 }
 
-/* ---- history (sorted sets scored by unix ms) ---- */
+/* ---- history (sorted sets scored by unix ms) ----
+ * Every reply is bounded: publish and control history are paged inside Redis
+ * (ZCOUNT + ZREVRANGEBYSCORE ... LIMIT), or, filtered by name, read in chunks
+ * of SCAN_CHUNK records, one loop turn each; the per-minute samples are read
+ * with a LIMIT. Nothing parses a whole history on the loop. */
+
+#define SCAN_CHUNK 1000
+#define MAX_SAMPLES 10000          /* BitRateData: samples per answer */
+#define MAX_SAMPLED_STREAMS 1000   /* BitRateData: streams per answer */
+#define MAX_USERNUM 100000         /* HistoryUserNum: per-node points of one day */
 
 static void history_cb(redisReply *rep, void *arg)
 {
@@ -485,14 +594,7 @@ static void history_cb(redisReply *rep, void *arg)
             le_jv *rec = le_jv_parse(e->str, e->len, 8, NULL, 0);
             if (!rec)
                 continue;
-            if (!match(q, le_jv_get_str(rec, "AppName"), le_jv_get_str(rec, "StreamName")) &&
-                q->kind != Q_BITRATE) {
-                le_jv_free(rec);
-                continue;
-            }
-            strip(rec, q->kind == Q_CONTROL ? "Id" : "Node");
-            if (q->kind == Q_BITRATE)
-                strip(rec, "Node");
+            strip(rec, "Node");
             le_jv_push(q->items, rec);
         }
     }
@@ -500,13 +602,14 @@ static void history_cb(redisReply *rep, void *arg)
         finish(q);
 }
 
-static void range(query *q, const char *key)
+static void range(query *q, const char *key, int64_t limit)
 {
-    char a[32], b[32];
+    char a[32], b[32], l[32];
     snprintf(a, sizeof(a), "%" PRId64, q->start);
     snprintf(b, sizeof(b), "%" PRId64, q->end);
+    snprintf(l, sizeof(l), "%" PRId64, limit);
     q->pending++;
-    if (le_store_cmd(history_cb, q, "ZRANGEBYSCORE %s %s %s", key, a, b) != 0) {
+    if (le_store_cmd(history_cb, q, "ZRANGEBYSCORE %s %s %s LIMIT 0 %s", key, a, b, l) != 0) {
         q->failed = 1;
         q->pending--;
     }
@@ -517,13 +620,156 @@ static query *history_query(le_admin_req *r, int kind, int required, int64_t max
     le_domain *d;
     int64_t start, end;
     if (le_params_domain(r, "DomainName", &d) != 0 ||
-        le_params_window(r, required, max_ms, required ? max_ms : 3600 * 1000, &start, &end) != 0 ||
-        le_params_store(r) != 0)
+        le_params_window(r, required, max_ms, required ? max_ms : 3600 * 1000, &start, &end) != 0)
+        return NULL;
+    if (kind == Q_HISTUSER && le_params_end_not_future(r, end) != 0)
+        return NULL;
+    if (le_params_store(r) != 0)
         return NULL;
     query *q = query_new(r, d, kind);
     q->start = start;
     q->end = end;
     return q;
+}
+
+/* A name is searched for in the raw member only when JSON writes it as is. */
+static int plain(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return 0;
+    return 1;
+}
+
+/* Cheap test on the raw member before a parse: can it match at all? */
+static int may_match(const query *q, const char *member)
+{
+    char pat[600];
+    if (q->app && plain(q->app)) {
+        snprintf(pat, sizeof(pat), "\"AppName\":\"%s\"", q->app);
+        if (!strstr(member, pat))
+            return 0;
+    }
+    if (q->stream && plain(q->stream)) {
+        if (q->fuzzy)
+            return strcasestr(member, q->stream) != NULL;
+        snprintf(pat, sizeof(pat), "\"StreamName\":\"%s\"", q->stream);
+        if (!strstr(member, pat))
+            return 0;
+    }
+    return 1;
+}
+
+static void take_record(query *q, const char *str, size_t len, int filtered)
+{
+    int64_t from = (q->num - 1) * q->size, to = q->num * q->size;
+    if (filtered && !may_match(q, str))
+        return;
+    if (filtered && (q->total < from || q->total >= to)) {
+        /* Outside the page: counted, parsed only to confirm the match. */
+        le_jv *rec = le_jv_parse(str, len, 8, NULL, 0);
+        if (rec && match(q, le_jv_get_str(rec, "AppName"), le_jv_get_str(rec, "StreamName")))
+            q->total++;
+        le_jv_free(rec);
+        return;
+    }
+    le_jv *rec = le_jv_parse(str, len, 8, NULL, 0);
+    if (!rec)
+        return;
+    if (filtered && !match(q, le_jv_get_str(rec, "AppName"), le_jv_get_str(rec, "StreamName"))) {
+        le_jv_free(rec);
+        return;
+    }
+    if (filtered)
+        q->total++;
+    strip(rec, q->kind == Q_CONTROL ? "Id" : "Node");
+    le_jv_push(q->items, rec);
+}
+
+static int scan_next(query *q);
+
+static void scan_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        q->failed = 1;
+        finish(q);
+        return;
+    }
+    for (size_t i = 0; i < rep->elements; i++)
+        if (rep->element[i]->type == REDIS_REPLY_STRING)
+            take_record(q, rep->element[i]->str, rep->element[i]->len, 1);
+    q->scan_off += (int64_t)rep->elements;
+    /* A full chunk: there may be more (the key holds LE_CLUSTER_HIST_MAX at most). */
+    if (rep->elements == SCAN_CHUNK && q->scan_off < LE_CLUSTER_HIST_MAX && scan_next(q) == 0)
+        return;
+    finish(q);
+}
+
+static int scan_next(query *q)
+{
+    char a[32], b[32], off[32];
+    snprintf(a, sizeof(a), "%" PRId64, q->start);
+    snprintf(b, sizeof(b), "%" PRId64, q->end);
+    snprintf(off, sizeof(off), "%" PRId64, q->scan_off);
+    if (le_store_cmd(scan_cb, q, "ZREVRANGEBYSCORE %s %s %s LIMIT %s %d", q->key, b, a, off,
+                     SCAN_CHUNK) != 0) {
+        q->failed = 1;
+        return LE_EIO;
+    }
+    return LE_OK;
+}
+
+static void count_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_INTEGER)
+        q->failed = 1;
+    else
+        q->total = rep->integer;
+    if (--q->pending == 0)
+        finish(q);
+}
+
+static void page_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        q->failed = 1;
+    } else {
+        for (size_t i = 0; i < rep->elements; i++)
+            if (rep->element[i]->type == REDIS_REPLY_STRING)
+                take_record(q, rep->element[i]->str, rep->element[i]->len, 0);
+    }
+    if (--q->pending == 0)
+        finish(q);
+}
+
+/* Reads page q->num of q->key's window, newest first, into q->items. */
+static void read_page(query *q)
+{
+    q->prepaged = 1;
+    if (q->app || q->stream) {
+        if (scan_next(q) != 0)
+            finish(q);
+        return;
+    }
+    char a[32], b[32], off[32], cnt[32];
+    snprintf(a, sizeof(a), "%" PRId64, q->start);
+    snprintf(b, sizeof(b), "%" PRId64, q->end);
+    snprintf(off, sizeof(off), "%" PRId64, (q->num - 1) * q->size);
+    snprintf(cnt, sizeof(cnt), "%" PRId64, q->size);
+    q->pending = 2;
+    if (le_store_cmd(count_cb, q, "ZCOUNT %s %s %s", q->key, a, b) != 0) {
+        q->failed = 1;
+        q->pending--;
+    }
+    if (le_store_cmd(page_cb, q, "ZREVRANGEBYSCORE %s %s %s LIMIT %s %s", q->key, b, a, off, cnt) != 0) {
+        q->failed = 1;
+        q->pending--;
+    }
+    if (q->pending == 0)
+        finish(q);
 }
 
 static void publish_list(le_admin_req *r)
@@ -532,7 +778,7 @@ static void publish_list(le_admin_req *r)
     const char *qt;
     int64_t num, size;
     if (le_params_enum(r, "QueryType", qtypes, "fuzzy", &qt) != 0 ||
-        le_params_page(r, 3000, 2000, &num, &size) != 0)
+        le_params_page(r, 0, 3000, 2000, &num, &size) != 0)
         return;
     query *q = history_query(r, Q_PUBLISH, 1, MAX_WINDOW_MS);
     if (!q)
@@ -540,24 +786,25 @@ static void publish_list(le_admin_req *r)
     q->fuzzy = strcmp(qt, "fuzzy") == 0;
     q->num = num;
     q->size = size;
-    char key[512];
-    le_store_key(key, sizeof(key), "pubhist:%s", q->domain);
-    range(q, key);
-    if (q->pending == 0)
-        finish(q);
+    le_store_key(q->key, sizeof(q->key), "pubhist:%s", q->domain);
+    read_page(q);
 }
 
+/* The API reference gives no paging for the control history; PageNum and
+ * PageSize (at most 3000, the default) bound the answer the same way. */
 static void control_history(le_admin_req *r)
 {
+    int64_t num, size;
+    if (le_params_page(r, 0, 3000, 3000, &num, &size) != 0)
+        return;
     query *q = history_query(r, Q_CONTROL, 1, MAX_WINDOW_MS);
     if (!q)
         return;
-    q->stream = NULL;   /* the seed filters by AppName only */
-    char key[512];
-    le_store_key(key, sizeof(key), "ctlhist:%s", q->domain);
-    range(q, key);
-    if (q->pending == 0)
-        finish(q);
+    q->stream = NULL;   /* filtered by AppName only */
+    q->num = num;
+    q->size = size;
+    le_store_key(q->key, sizeof(q->key), "ctlhist:%s", q->domain);
+    read_page(q);
 }
 
 static void history_users(le_admin_req *r)
@@ -581,9 +828,51 @@ static void history_users(le_admin_req *r)
         q->minutes[i] = first + (int64_t)i * 60000;
     char key[1024];
     le_store_key(key, sizeof(key), "usernum:%s/%s/%s", q->domain, app, stream);
-    range(q, key);
+    range(q, key, MAX_USERNUM);
     if (q->pending == 0)
         finish(q);
+}
+
+/* BitRateData reads the sampled streams one after the other, each with a
+ * LIMIT of what the answer may still hold. */
+static void bitrate_next(query *q);
+
+static void bitrate_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        q->failed = 1;
+        finish(q);
+        return;
+    }
+    for (size_t i = 0; i < rep->elements && q->budget > 0; i++) {
+        redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        le_jv *rec = le_jv_parse(e->str, e->len, 8, NULL, 0);
+        if (!rec)
+            continue;
+        strip(rec, "Node");
+        le_jv_push(q->items, rec);
+        q->budget--;
+    }
+    bitrate_next(q);
+}
+
+static void bitrate_next(query *q)
+{
+    while (q->next_member < q->nmembers && q->budget > 0) {
+        char key[1024], a[32], b[32], l[32];
+        le_store_key(key, sizeof(key), "bitrate:%s/%s", q->domain, q->members[q->next_member++]);
+        snprintf(a, sizeof(a), "%" PRId64, q->start);
+        snprintf(b, sizeof(b), "%" PRId64, q->end);
+        snprintf(l, sizeof(l), "%" PRId64, q->budget);
+        if (le_store_cmd(bitrate_cb, q, "ZREVRANGEBYSCORE %s %s %s LIMIT 0 %s", key, b, a, l) == 0)
+            return;
+        q->failed = 1;
+        break;
+    }
+    finish(q);
 }
 
 static void bitrate_members_cb(redisReply *rep, void *arg)
@@ -591,20 +880,20 @@ static void bitrate_members_cb(redisReply *rep, void *arg)
     query *q = arg;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
         q->failed = 1;
-    } else {
-        for (size_t i = 0; i < rep->elements; i++) {
-            redisReply *e = rep->element[i];
-            char app[256], stream[256];
-            if (e->type != REDIS_REPLY_STRING || sscanf(e->str, "%255[^/]/%255s", app, stream) != 2 ||
-                !match(q, app, stream))
-                continue;
-            char key[1024];
-            le_store_key(key, sizeof(key), "bitrate:%s/%s/%s", q->domain, app, stream);
-            range(q, key);
-        }
-    }
-    if (--q->pending == 0)
         finish(q);
+        return;
+    }
+    q->members = le_xcalloc(rep->elements ? rep->elements : 1, sizeof(char *));
+    for (size_t i = 0; i < rep->elements; i++) {
+        redisReply *e = rep->element[i];
+        char app[256], stream[256];
+        if (e->type != REDIS_REPLY_STRING || sscanf(e->str, "%255[^/]/%255s", app, stream) != 2 ||
+            !match(q, app, stream))
+            continue;
+        q->members[q->nmembers++] = le_xstrdup(e->str);
+    }
+    q->budget = MAX_SAMPLES;
+    bitrate_next(q);
 }
 
 static void bitrate_history(le_admin_req *r)
@@ -612,12 +901,13 @@ static void bitrate_history(le_admin_req *r)
     query *q = history_query(r, Q_BITRATE, 0, MAX_WINDOW_MS);
     if (!q)
         return;
-    char key[512];
-    le_store_key(key, sizeof(key), "samples:%s", q->domain);
-    q->pending++;
-    if (le_store_cmd(bitrate_members_cb, q, "SMEMBERS %s", key) != 0) {
+    char key[512], a[32], l[32];
+    le_store_key(key, sizeof(key), "sampled:%s", q->domain);
+    /* Streams whose last sample is not older than the window. */
+    snprintf(a, sizeof(a), "%" PRId64, q->start);
+    snprintf(l, sizeof(l), "%d", MAX_SAMPLED_STREAMS);
+    if (le_store_cmd(bitrate_members_cb, q, "ZREVRANGEBYSCORE %s +inf %s LIMIT 0 %s", key, a, l) != 0) {
         q->failed = 1;
-        q->pending--;
         finish(q);
     }
 }

@@ -3,6 +3,7 @@
 #include "core/util.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ void le_params_invalid(le_admin_req *r, const char *name)
 int le_params_store(le_admin_req *r)
 {
     if (le_store_connected())
-        return 0;
+        return LE_OK;
     le_admin_error(r, 503, "ServiceUnavailable",
                    "The request has failed due to a temporary failure of the server (state store unreachable).");
     return LE_EIO;
@@ -34,7 +35,7 @@ int le_params_domain(le_admin_req *r, const char *name, le_domain **out)
         return LE_ENOTFOUND;
     }
     *out = d;
-    return 0;
+    return LE_OK;
 }
 
 le_domain *le_params_play_domain(le_domain *d)
@@ -45,19 +46,23 @@ le_domain *le_params_play_domain(le_domain *d)
     return p && !p->edge ? p : NULL;
 }
 
+#define PAGE_NUM_MAX 1000000000000LL
+
 static int parse_int(const char *s, int64_t *out)
 {
     char *end;
     if (!s || !*s)
         return LE_EINVAL;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (*end || v < -1000000000000LL || v > 1000000000000LL)
+    if (*end || errno || v < -PAGE_NUM_MAX || v > PAGE_NUM_MAX)
         return LE_EINVAL;
     *out = v;
-    return 0;
+    return LE_OK;
 }
 
-int le_params_page(le_admin_req *r, int64_t max, int64_t def, int64_t *num, int64_t *size)
+int le_params_page(le_admin_req *r, int64_t max_num, int64_t max, int64_t def, int64_t *num,
+                   int64_t *size)
 {
     const char *pn = le_admin_param(r, "PageNum");
     const char *pname = "PageNum";
@@ -67,7 +72,9 @@ int le_params_page(le_admin_req *r, int64_t max, int64_t def, int64_t *num, int6
     }
     *num = 1;
     *size = def;
-    if (pn && (parse_int(pn, num) != 0 || *num < 1)) {
+    if (max_num <= 0)
+        max_num = PAGE_NUM_MAX;
+    if (pn && (parse_int(pn, num) != 0 || *num < 1 || *num > max_num)) {
         le_params_invalid(r, pname);
         return LE_EINVAL;
     }
@@ -76,7 +83,25 @@ int le_params_page(le_admin_req *r, int64_t max, int64_t def, int64_t *num, int6
         le_params_invalid(r, "PageSize");
         return LE_EINVAL;
     }
-    return 0;
+    return LE_OK;
+}
+
+/* The error codes of the API reference's monitoring chapter for a bad
+ * StartTime / EndTime; any other time parameter is InvalidParameter. */
+static void bad_time(le_admin_req *r, const char *name)
+{
+    char msg[300];
+    if (strcmp(name, "StartTime") == 0) {
+        le_admin_error(r, 400, "InvalidStartTime.Malformed",
+                       "Specified start time is malformed: use UTC YYYY-MM-DDThh:mm:ssZ.");
+    } else if (strcmp(name, "EndTime") == 0) {
+        le_admin_error(r, 400, "InvalidEndTime.Malformed",
+                       "Specified end time is malformed: use UTC YYYY-MM-DDThh:mm:ssZ.");
+    } else {
+        snprintf(msg, sizeof(msg),
+                 "The specified parameter \"%s\" is not valid: use UTC YYYY-MM-DDThh:mm:ssZ.", name);
+        le_admin_error(r, 400, "InvalidParameter", msg);
+    }
 }
 
 int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt, int64_t *ms)
@@ -85,19 +110,16 @@ int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt
     if (!v || !*v) {
         if (required) {
             const char *dummy;
-            return le_admin_require(r, name, &dummy);
+            return le_admin_require(r, name, &dummy) == 0 ? LE_OK : LE_EINVAL;
         }
         *ms = dflt;
-        return 0;
+        return LE_OK;
     }
     if (le_parse_utc(v, ms) != 0) {
-        char msg[300];
-        snprintf(msg, sizeof(msg),
-                 "The specified parameter \"%s\" is not valid: use UTC YYYY-MM-DDThh:mm:ssZ.", name);
-        le_admin_error(r, 400, "InvalidParameter", msg);
+        bad_time(r, name);
         return LE_EINVAL;
     }
-    return 0;
+    return LE_OK;
 }
 
 int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt_span,
@@ -108,19 +130,29 @@ int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt
         le_params_time(r, "StartTime", required, *end - dflt_span, start) != 0)
         return LE_EINVAL;
     if (*end < *start) {
-        le_admin_error(r, 400, "InvalidParameter",
-                       "The specified parameter \"EndTime\" is earlier than \"StartTime\".");
+        le_admin_error(r, 400, "InvalidEndTime.Mismatch",
+                       "Specified end time does not match the specified start time (EndTime is earlier).");
         return LE_EINVAL;
     }
     if (*end - *start > max_ms) {
         char msg[200];
         snprintf(msg, sizeof(msg),
-                 "The time span between \"StartTime\" and \"EndTime\" exceeds %lld days.",
+                 "The time span between StartTime and EndTime exceeds %lld days.",
                  (long long)(max_ms / LE_DAY_MS));
-        le_admin_error(r, 400, "InvalidParameter", msg);
+        le_admin_error(r, 400, "InvalidStartTime.ValueNotSupported", msg);
         return LE_EINVAL;
     }
-    return 0;
+    return LE_OK;
+}
+
+int le_params_end_not_future(le_admin_req *r, int64_t end)
+{
+    /* A second of grace: EndTime has second resolution. */
+    if (end > le_wall_ms() + 1000) {
+        le_admin_error(r, 400, "InvalidEndTime.BeyondCurrent", "EndTime beyond current time.");
+        return LE_EINVAL;
+    }
+    return LE_OK;
 }
 
 int le_params_enum(le_admin_req *r, const char *name, const char *const *values, const char *dflt,
@@ -129,12 +161,12 @@ int le_params_enum(le_admin_req *r, const char *name, const char *const *values,
     const char *v = le_admin_param(r, name);
     if (!v || !*v) {
         *out = dflt;
-        return 0;
+        return LE_OK;
     }
     for (int i = 0; values[i]; i++)
         if (strcmp(values[i], v) == 0) {
             *out = values[i];
-            return 0;
+            return LE_OK;
         }
     le_params_invalid(r, name);
     return LE_EINVAL;

@@ -1,5 +1,8 @@
 /* Parameter checks shared by the actions. Each answers the error itself
- * (MissingParameter, InvalidParameter, InvalidDomain.NotFound, 503) and
+ * (MissingParameter, InvalidParameter, InvalidDomain.NotFound, 503, and for
+ * StartTime/EndTime the codes of the API reference: InvalidStartTime.Malformed,
+ * InvalidEndTime.Malformed, InvalidEndTime.Mismatch,
+ * InvalidStartTime.ValueNotSupported, InvalidEndTime.BeyondCurrent) and
  * returns a negative LE_* code, or returns 0 with the value. */
 #ifndef LE_ADMIN_PARAMS_H
 #define LE_ADMIN_PARAMS_H
@@ -17,13 +20,17 @@ int le_params_domain(le_admin_req *r, const char *name, le_domain **out);
 le_domain *le_params_play_domain(le_domain *d);
 int le_params_store(le_admin_req *r);                     /* 503 if Redis is down */
 void le_params_invalid(le_admin_req *r, const char *name);
-/* PageNum (alias PageNumber) >= 1, default 1; PageSize 1..max, default def. */
-int le_params_page(le_admin_req *r, int64_t max, int64_t def, int64_t *num, int64_t *size);
+/* PageNum (alias PageNumber) 1..max_num (0: no practical bound), default 1;
+ * PageSize 1..max, default def. */
+int le_params_page(le_admin_req *r, int64_t max_num, int64_t max, int64_t def, int64_t *num,
+                   int64_t *size);
 /* UTC time; absent: *ms = dflt (required: MissingParameter). */
 int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt, int64_t *ms);
 /* StartTime/EndTime with end >= start and end - start <= max_ms. */
 int le_params_window(le_admin_req *r, int required, int64_t max_ms, int64_t dflt_span,
                      int64_t *start, int64_t *end);
+/* InvalidEndTime.BeyondCurrent when end is after now. */
+int le_params_end_not_future(le_admin_req *r, int64_t end);
 /* One of the listed values (NULL-terminated); absent: dflt. */
 int le_params_enum(le_admin_req *r, const char *name, const char *const *values, const char *dflt,
                    const char **out);

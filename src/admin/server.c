@@ -8,7 +8,10 @@
  * SignatureMethod, SignatureVersion, SignatureNonce, Timestamp, the signature
  * itself, then the nonce -> Version -> a registered Action -> its handler.
  * The nonce is remembered only after the signature matched, so unsigned
- * traffic cannot fill the cache.
+ * traffic cannot fill the cache. It is claimed in the shared Redis
+ * ({prefix}nonce:{AccessKeyId}:{nonce}, SET NX with a TTL), so a call is
+ * accepted once by the whole cluster, across restarts; the request waits for
+ * that reply, and while Redis is unreachable signed calls answer 503.
  *
  * Lifetimes (STYLE 6). A connection is never freed where it is found to be
  * finished: conn_close() marks it closing and queues it for a deferred reap
@@ -48,6 +51,7 @@
 #include "core/util.h"
 #include "http/parser.h"
 #include "node.h"
+#include "store/store.h"
 
 #define MOD "admin"
 #define API_VERSION "2016-11-01"
@@ -64,6 +68,7 @@
 #define TS_WINDOW_S (15 * 60)           /* Timestamp skew and nonce memory */
 #define NONCE_CAP 100000                /* remembered nonces; the oldest is evicted */
 #define NONCE_MAX_LEN 256
+#define NONCE_SLACK_MS 60000         /* kept this much longer in Redis than the window */
 #define MAX_COUNTERS 64
 #define JSON_CT "application/json;charset=utf-8"
 #define XML_CT "text/xml;charset=utf-8"
@@ -610,46 +615,85 @@ static void invalid(le_admin_req *r, const char *name)
     le_admin_error(r, 400, "InvalidParameter", msg);
 }
 
-/* The signed-call checks; 0 when r may proceed, else r was answered. */
+static void nonce_used(le_admin_req *r)
+{
+    le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
+}
+
+static void store_down(le_admin_req *r)
+{
+    le_admin_error(r, 503, "ServiceUnavailable",
+                   "The request has failed due to a temporary failure of the server (state store unreachable).");
+}
+
+static void api_dispatch(le_admin_req *r);
+
+/* A signed call waiting for the shared nonce store. */
+typedef struct nonce_claim {
+    le_admin_req *r;
+    char *nonce;
+    int64_t exp_ms;
+} nonce_claim;
+
+static void nonce_claim_cb(int rc, void *arg)
+{
+    nonce_claim *c = arg;
+    le_admin_req *r = c->r;
+    if (rc == LE_OK && adm.lis && !nonce_seen(c->nonce))
+        nonce_add(c->nonce, c->exp_ms);
+    free(c->nonce);
+    free(c);
+    if (rc == LE_EEXIST)
+        nonce_used(r);
+    else if (rc != LE_OK)
+        store_down(r);
+    else if (!r->c)
+        le_admin_error(r, 503, "ServiceUnavailable", "The client went away.");   /* dropped */
+    else
+        api_dispatch(r);
+}
+
+/* The signed-call checks: 0 when r may proceed, 1 when it waits for the
+ * nonce store (nonce_claim_cb goes on), LE_EDENIED when r was answered. */
 static int check_signature(le_admin_req *r, const le_conf *cf)
 {
     const char *ak, *sig, *sm, *sv, *nonce, *ts;
     if (le_admin_require(r, "AccessKeyId", &ak) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strcmp(ak, cf->access_key_id) != 0) {
         le_admin_error(r, 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "Signature", &sig) != 0 ||
         le_admin_require(r, "SignatureMethod", &sm) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strcmp(sm, "HMAC-SHA1") != 0) {
         invalid(r, "SignatureMethod");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "SignatureVersion", &sv) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strcmp(sv, "1.0") != 0) {
         invalid(r, "SignatureVersion");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "SignatureNonce", &nonce) != 0)
-        return -1;
+        return LE_EDENIED;
     if (strlen(nonce) > NONCE_MAX_LEN) {
         invalid(r, "SignatureNonce");
-        return -1;
+        return LE_EDENIED;
     }
     if (le_admin_require(r, "Timestamp", &ts) != 0)
-        return -1;
+        return LE_EDENIED;
     int64_t t, now_ms = le_wall_ms(), now = now_ms / 1000;
     if (le_admin_parse_timestamp(ts, &t) != 0) {
         le_admin_error(r, 400, "InvalidTimeStamp.Format",
                        "Specified time stamp or date value is not well formatted.");
-        return -1;
+        return LE_EDENIED;
     }
     if (t < now - TS_WINDOW_S || t > now + TS_WINDOW_S) {
         le_admin_error(r, 400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
-        return -1;
+        return LE_EDENIED;
     }
     le_buf sts = { 0 };
     int rc = le_sign_verify(cf->access_key_secret, r->method, r->params, r->nparams, sig, strlen(sig),
@@ -660,18 +704,36 @@ static int check_signature(le_admin_req *r, const le_conf *cf)
                  le_log_esc((const char *)sts.p, sts.len, es, sizeof(es)));
         le_buf_free(&sts);
         le_admin_error(r, 400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
-        return -1;
+        return LE_EDENIED;
     }
     le_buf_free(&sts);
     nonce_expire(now_ms);
     if (nonce_seen(nonce)) {
-        le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
-        return -1;
+        nonce_used(r);
+        return LE_EDENIED;
     }
     /* Remembered while its Timestamp could still pass the window. */
     int64_t exp = (t > now ? t : now) * 1000 + TS_WINDOW_S * 1000LL;
-    nonce_add(nonce, exp);
-    return 0;
+    if (!le_store_running()) {
+        /* No shared store (tools, unit tests): this process's memory alone. */
+        nonce_add(nonce, exp);
+        return 0;
+    }
+    /* The shared Redis decides, so a call replayed on another node, or here
+     * after a restart, is refused too. The request waits for the answer. */
+    char key[NONCE_MAX_LEN + 512];
+    le_store_key(key, sizeof(key), "nonce:%s:%s", ak, nonce);
+    nonce_claim *c = le_xmalloc(sizeof(*c));
+    c->r = r;
+    c->nonce = le_xstrdup(nonce);
+    c->exp_ms = exp;
+    if (le_store_claim(key, exp - now_ms + NONCE_SLACK_MS, nonce_claim_cb, c) != LE_OK) {
+        free(c->nonce);
+        free(c);
+        store_down(r);
+        return LE_EDENIED;
+    }
+    return 1;
 }
 
 static le_admin_handler find_action(const char *name)
@@ -701,6 +763,12 @@ static void api_call(le_admin_req *r)
         le_admin_error(r, 403, "Forbidden", "The admin API is unsigned and reachable beyond loopback.");
         return;
     }
+    api_dispatch(r);
+}
+
+/* Version, then the registered Action's handler. */
+static void api_dispatch(le_admin_req *r)
+{
     const char *ver = le_admin_param(r, "Version");
     if (ver && strcmp(ver, API_VERSION) != 0) {
         le_admin_error(r, 400, "InvalidVersion", "Specified parameter Version is not valid.");

@@ -1,5 +1,6 @@
-/* Alibaba Cloud POP RPC signature v1 (HMAC-SHA1, SignatureVersion 1.0):
- * seed-digest 4.3, SPEC 7. Pure: strings in, strings out; OpenSSL for the
+/* Alibaba Cloud POP RPC signature v1 (HMAC-SHA1, SignatureVersion 1.0), as
+ * the API reference's "signature" section describes it (man livedge.8,
+ * ADMIN API). Pure: strings in, strings out; OpenSSL for the
  * HMAC, Base64 and the constant-time comparison.
  *
  *   canonical     = sorted "enc(name)=enc(value)" joined by '&', Signature left out

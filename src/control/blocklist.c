@@ -1,4 +1,5 @@
 #include "control/blocklist.h"
+#include "control/cluster.h"
 #include "control/domains.h"
 #include "media/stream.h"
 #include "core/err.h"
@@ -138,6 +139,7 @@ void le_blocklist_history(const char *domain, const char *app, const char *strea
     le_store_key(zkey, sizeof(zkey), "ctlhist:%s", domain);
     snprintf(score, sizeof(score), "%" PRId64, now);
     le_store_write("ZADD %s %s %b", zkey, score, b.p, b.len);
+    le_cluster_trim_history(zkey, now);
     le_buf_free(&b);
 }
 
@@ -199,7 +201,47 @@ int le_blocklist_resume(const char *domain, const char *app, const char *stream,
     return LE_OK;
 }
 
+/* Forgets every entry of domain here; the caller tells the other nodes. */
+static size_t drop_local(const char *domain)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        node **pp = &buckets[i];
+        while (*pp) {
+            node *e = *pp;
+            if (domain_of(e->b.key, domain)) {
+                *pp = e->next;
+                free(e->b.key);
+                free(e);
+                total--;
+                n++;
+            } else {
+                pp = &e->next;
+            }
+        }
+    }
+    return n;
+}
+
+size_t le_blocklist_drop_domain(const char *domain)
+{
+    le_block **v;
+    size_t n = le_blocklist_list(domain, &v);
+    for (size_t i = 0; i < n; i++)
+        le_store_write("HDEL %s %s", hkey, v[i]->key);
+    free(v);
+    drop_local(domain);
+    le_control_publish_event("dropdomain %s", domain);
+    return n;
+}
+
 /* ---- events from other nodes (and our own echo) ---- */
+
+static void ev_dropdomain(const char *kind, const char *arg)
+{
+    (void)kind;
+    drop_local(arg);
+}
 
 static void ev_block(const char *kind, const char *arg)
 {
@@ -304,6 +346,7 @@ void le_blocklist_init(void)
     le_control_on_event("block", ev_block);
     le_control_on_event("unblock", ev_unblock);
     le_control_on_event("cut", ev_cut);
+    le_control_on_event("dropdomain", ev_dropdomain);
     le_store_on_event(store_event, NULL);
 }
 

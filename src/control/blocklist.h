@@ -1,8 +1,9 @@
-/* The stream block list (ForbidLiveStream / ResumeLiveStream, SPEC 4):
- * an in-memory mirror consulted on every publish, kept in Redis
+/* The stream block list (ForbidLiveStream / ResumeLiveStream, man
+ * livedge.8): an in-memory mirror consulted on every publish, kept in Redis
  * ({prefix}blocklist, field "domain/app/stream" -> "resume_ms since_ms")
  * and synchronised across nodes over the events channel. Every forbid,
- * resume and expiry is a control-history entry ({prefix}ctlhist:{domain}). */
+ * resume and expiry is a control-history entry ({prefix}ctlhist:{domain},
+ * trimmed on write, see control/cluster.h). */
 #ifndef LE_BLOCKLIST_H
 #define LE_BLOCKLIST_H
 #include <stddef.h>
@@ -29,6 +30,9 @@ int le_blocklist_forbid(const char *domain, const char *app, const char *stream,
 int le_blocklist_resume(const char *domain, const char *app, const char *stream,
                         const char *client_ip);
 size_t le_blocklist_count(const char *domain);
+/* DeleteLiveDomain: removes every entry of domain, here, in Redis and on
+ * the other nodes, without control-history lines. Returns how many. */
+size_t le_blocklist_drop_domain(const char *domain);
 /* The domain's entries sorted by key; the array is the caller's to free
  * (entries stay owned by the mirror; use before the next loop turn). */
 size_t le_blocklist_list(const char *domain, le_block ***out);

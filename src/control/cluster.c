@@ -1,5 +1,6 @@
 #include "control/cluster.h"
 #include "control/domains.h"
+#include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -7,6 +8,7 @@
 #include "store/store.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,38 @@ static uint64_t last_heartbeat, last_minute;
 static char online_key[256];
 
 const char *le_cluster_node(void) { return le_node_conf()->node_name; }
+
+char *le_cluster_fmt_rate(double v, char out[32])
+{
+    if (!isfinite(v) || v < 0)
+        v = 0;
+    snprintf(out, 32, "%.2f", v);
+    char *dot = strchr(out, '.');
+    if (dot) {
+        char *e = out + strlen(out);
+        while (e > dot + 1 && e[-1] == '0')
+            *--e = '\0';
+        if (e == dot + 1)
+            *dot = '\0';
+    }
+    return out;
+}
+
+double le_cluster_round_rate(double v)
+{
+    if (!isfinite(v) || v < 0)
+        return 0;
+    return round(v * 100.0) / 100.0;
+}
+
+void le_cluster_trim_history(const char *zkey, int64_t now_ms)
+{
+    char cutoff[32], rank[32];
+    snprintf(cutoff, sizeof(cutoff), "(%" PRId64, (int64_t)(now_ms - LE_CLUSTER_KEEP_MS));
+    snprintf(rank, sizeof(rank), "%d", -(LE_CLUSTER_HIST_MAX + 1));
+    le_store_write("ZREMRANGEBYSCORE %s -inf %s", zkey, cutoff);
+    le_store_write("ZREMRANGEBYRANK %s 0 %s", zkey, rank);
+}
 
 static void rec_free(void *p)
 {
@@ -89,9 +123,9 @@ static void write_online(le_stream *st, rec *r)
     le_jv_set_str(o, "Node", le_cluster_node());
     le_jv_set_int(o, "Heartbeat", le_wall_ms());
     le_jv_set_int(o, "UserNum", le_stream_viewers(st));
-    le_jv_set_num(o, "VideoFrameRate", r->rates.video_fps);
-    le_jv_set_num(o, "AudioFrameRate", r->rates.audio_fps);
-    le_jv_set_num(o, "BitRate", r->rates.bitrate_kbps);
+    le_jv_set_num(o, "VideoFrameRate", le_cluster_round_rate(r->rates.video_fps));
+    le_jv_set_num(o, "AudioFrameRate", le_cluster_round_rate(r->rates.audio_fps));
+    le_jv_set_num(o, "BitRate", le_cluster_round_rate(r->rates.bitrate_kbps));
     const le_stream_stats *ss = le_stream_get_stats(st);
     le_jv_set_int(o, "Width", (int64_t)ss->width);
     le_jv_set_int(o, "Height", (int64_t)ss->height);
@@ -115,6 +149,7 @@ void le_cluster_started(le_stream *st, const le_pub_info *info)
     le_store_key(zkey, sizeof(zkey), "pubhist:%s", le_stream_domain(st));
     snprintf(score, sizeof(score), "%" PRId64, r->start_ms);
     le_store_write("ZADD %s %s %s", zkey, score, r->hist_json);
+    le_cluster_trim_history(zkey, r->start_ms);
     write_online(st, r);
 }
 
@@ -139,7 +174,7 @@ int le_cluster_rates_get(const le_stream *st, le_cluster_rates *out)
 {
     rec *r = le_stream_ext(st, LE_EXT_CONTROL);
     if (!r)
-        return -1;
+        return LE_ENOTFOUND;
     *out = r->rates;
     return 0;
 }
@@ -177,9 +212,9 @@ static void minute_sample(le_stream *st, void *arg)
     le_jv *o = le_jv_obj();
     stream_url(url, sizeof(url), "rtmp", st, "");
     le_jv_set_str(o, "StreamUrl", url);
-    le_jv_set_num(o, "VideoFrameRate", r->rates.video_fps);
-    le_jv_set_num(o, "AudioFrameRate", r->rates.audio_fps);
-    le_jv_set_num(o, "BitRate", r->rates.bitrate_kbps);
+    le_jv_set_num(o, "VideoFrameRate", le_cluster_round_rate(r->rates.video_fps));
+    le_jv_set_num(o, "AudioFrameRate", le_cluster_round_rate(r->rates.audio_fps));
+    le_jv_set_num(o, "BitRate", le_cluster_round_rate(r->rates.bitrate_kbps));
     le_jv_set_str(o, "Time", le_fmt_utc(minute, ts));
     le_jv_set_str(o, "Node", le_cluster_node());
     char *json = render(o);
@@ -191,9 +226,10 @@ static void minute_sample(le_stream *st, void *arg)
     snprintf(member, sizeof(member), "%" PRId64 "|%s|%d", minute, le_cluster_node(), le_stream_viewers(st));
     le_store_write("ZADD %s %s %s", key, score, member);
     le_store_write("ZREMRANGEBYSCORE %s -inf (%s", key, cutoff);
-    le_store_key(set, sizeof(set), "samples:%s", le_stream_domain(st));
+    le_store_key(set, sizeof(set), "sampled:%s", le_stream_domain(st));
     snprintf(member, sizeof(member), "%s/%s", le_stream_app(st), le_stream_name(st));
-    le_store_write("SADD %s %s", set, member);
+    le_store_write("ZADD %s %s %s", set, score, member);
+    le_store_write("ZREMRANGEBYSCORE %s -inf (%s", set, cutoff);
 }
 
 void le_cluster_tick(void)

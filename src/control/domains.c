@@ -1,4 +1,5 @@
 #include "control/domains.h"
+#include "control/blocklist.h"
 #include "control/domaincfg.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -128,13 +129,49 @@ le_domain *le_domain_add(const char *name, int edge, const char *region, const c
     return d;
 }
 
+/* Deletes bitrate:{domain}/{app/stream} and usernum:{domain}/{app/stream}
+ * of every stream listed in KEYS (the sampled zset, and the set older
+ * versions wrote), then KEYS. ARGV: the key prefix, the domain. */
+static const char drop_samples_lua[] =
+    "for _, k in ipairs(KEYS) do "
+    "local t = redis.call('TYPE', k)['ok'] "
+    "local m = {} "
+    "if t == 'zset' then m = redis.call('ZRANGE', k, 0, -1) "
+    "elseif t == 'set' then m = redis.call('SMEMBERS', k) end "
+    "for _, s in ipairs(m) do "
+    "redis.call('DEL', ARGV[1] .. 'bitrate:' .. ARGV[2] .. '/' .. s, "
+    "ARGV[1] .. 'usernum:' .. ARGV[2] .. '/' .. s) end "
+    "redis.call('DEL', k) end "
+    "return 0";
+
+/* Every record of a domain in Redis but its time-shift index, which the
+ * retention sweep removes (man livedge.8, ADMIN API). */
+static void drop_records(const char *name, int play)
+{
+    char key[512], key2[512], prefix[128];
+    le_store_key(key, sizeof(key), "domain:%s", name);
+    le_store_write("DEL %s", key);
+    le_store_key(key, sizeof(key), "domaincfg:%s", name);   /* functions, notify config */
+    le_store_write("DEL %s", key);
+    if (!play)
+        return;   /* a push domain's streams, forbids and history are its play domain's */
+    le_store_key(key, sizeof(key), "pubhist:%s", name);
+    le_store_write("DEL %s", key);
+    le_store_key(key, sizeof(key), "ctlhist:%s", name);
+    le_store_write("DEL %s", key);
+    le_store_key(key, sizeof(key), "sampled:%s", name);
+    le_store_key(key2, sizeof(key2), "samples:%s", name);
+    le_store_key(prefix, sizeof(prefix), "%s", "");
+    le_store_write("EVAL %s 2 %s %s %s %s", drop_samples_lua, key, key2, prefix, name);
+    le_blocklist_drop_domain(name);
+}
+
 void le_domain_delete(le_domain *d)
 {
-    char key[512], set[256], name[256];
+    char set[256], name[256];
     snprintf(name, sizeof(name), "%s", d->name);
-    le_store_key(key, sizeof(key), "domain:%s", d->name);
     le_store_key(set, sizeof(set), "domains");
-    le_store_write("DEL %s", key);
+    drop_records(name, !d->edge);
     le_store_write("SREM %s %s", set, name);
     /* Push domains mapped onto it lose their mapping. */
     for (le_domain *o = domains; o; o = o->next)
@@ -200,9 +237,26 @@ static const le_conf_domain *play_of(le_domain *d, int *is_push, int *offline)
     return p->cf;
 }
 
+le_domain *le_domain_match(const char *host)
+{
+    le_domain *d = le_domain_get(host), *best = NULL;
+    if (d)
+        return d;
+    /* Wildcards: ".a.com" serves every name below a.com; the longest wins. */
+    size_t hl = strlen(host), bl = 0;
+    for (d = domains; d; d = d->next) {
+        size_t nl = strlen(d->name);
+        if (d->name[0] == '.' && hl > nl && nl > bl && strcasecmp(host + hl - nl, d->name) == 0) {
+            best = d;
+            bl = nl;
+        }
+    }
+    return best;
+}
+
 static const le_conf_domain *lookup(const char *host, int *is_push, int *offline)
 {
-    le_domain *d = le_domain_get(host);
+    le_domain *d = le_domain_match(host);
     if (d)
         return play_of(d, is_push, offline);
     /* A file block's push_domain without a domain record of its own. */

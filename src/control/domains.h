@@ -27,7 +27,12 @@ void le_domains_reload_conf(const le_conf *conf);    /* SIGHUP */
 void le_domains_free(void);
 
 le_domain *le_domain_get(const char *name);          /* case-insensitive */
-/* SPEC 2 resolution. Returns the play domain's settings or NULL (unknown).
+/* The domain serving host: the domain of that exact name, else the wildcard
+ * domain (".a.com" serves x.a.com and x.y.a.com, not a.com) with the longest
+ * suffix; NULL if none. */
+le_domain *le_domain_match(const char *host);
+/* Resolution of a publish or play (man livedge.8, URLS SERVED), through
+ * le_domain_match. Returns the play domain's settings or NULL (unknown).
  * *offline is set when the domain exists but is stopped. */
 const le_conf_domain *le_domains_resolve(const char *vhost, const char *host, int *is_push,
                                          int *offline);

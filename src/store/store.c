@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "store/store.h"
 #include "conf/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -348,7 +349,7 @@ static void pump(void)
 static int enqueue(char *cmd, int len)
 {
     if (len < 0)
-        return -1;
+        return LE_EINVAL;
     wentry *e = le_xcalloc(1, sizeof(*e));
     e->cmd = cmd;
     e->len = (size_t)len;
@@ -405,7 +406,7 @@ static void cmd_cb(redisAsyncContext *ac, void *rv, void *priv)
 static int cmd_send(le_store_cb cb, void *arg, const char *cmd, int len)
 {
     if (len < 0)
-        return -1;
+        return LE_EINVAL;
     req *q = le_xcalloc(1, sizeof(*q));
     q->cb = cb;
     q->arg = arg;
@@ -421,7 +422,7 @@ static int cmd_send(le_store_cb cb, void *arg, const char *cmd, int len)
 int le_store_cmd(le_store_cb cb, void *arg, const char *fmt, ...)
 {
     if (!S.running || S.stopping)
-        return -1;
+        return LE_EIO;
     char *cmd = NULL;
     va_list ap;
     va_start(ap, fmt);
@@ -436,7 +437,7 @@ int le_store_cmd(le_store_cb cb, void *arg, const char *fmt, ...)
 int le_store_cmdargv(le_store_cb cb, void *arg, int argc, const char **argv, const size_t *argvlen)
 {
     if (!S.running || S.stopping)
-        return -1;
+        return LE_EIO;
     char *cmd = NULL;
     int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     int rc = cmd_send(cb, arg, cmd, len);
@@ -448,7 +449,7 @@ int le_store_cmdargv(le_store_cb cb, void *arg, int argc, const char **argv, con
 int le_store_write(const char *fmt, ...)
 {
     if (!S.running || S.stopping)
-        return -1;
+        return LE_EIO;
     char *cmd = NULL;
     va_list ap;
     va_start(ap, fmt);
@@ -460,7 +461,7 @@ int le_store_write(const char *fmt, ...)
 int le_store_writeargv(int argc, const char **argv, const size_t *argvlen)
 {
     if (!S.running || S.stopping)
-        return -1;
+        return LE_EIO;
     char *cmd = NULL;
     return enqueue(cmd, redisFormatCommandArgv(&cmd, argc, argv, argvlen));
 }
@@ -505,13 +506,13 @@ static void sub_cb(redisAsyncContext *ac, void *rv, void *priv)
 
 static int sub_send(const char *channel)
 {
-    return redisAsyncCommand(S.sub.ac, sub_cb, NULL, "SUBSCRIBE %s", channel) == REDIS_OK ? 0 : -1;
+    return redisAsyncCommand(S.sub.ac, sub_cb, NULL, "SUBSCRIBE %s", channel) == REDIS_OK ? LE_OK : LE_EIO;
 }
 
 int le_store_subscribe(const char *channel, le_store_msg_cb cb, void *arg)
 {
     if (!channel || !*channel || !cb || S.stopping)
-        return -1;
+        return LE_EINVAL;
     sub *s = le_xcalloc(1, sizeof(*s));
     s->channel = le_xstrdup(channel);
     s->cb = cb;
@@ -858,7 +859,7 @@ static int mkdir_p(const char *dir)
         char c = *s;
         *s = '\0';
         if (mkdir(p, 0750) != 0 && errno != EEXIST) {
-            rc = -1;
+            rc = LE_EIO;
             break;
         }
         *s = c;
@@ -868,7 +869,7 @@ static int mkdir_p(const char *dir)
     int saved = errno;
     struct stat st;
     if (rc == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
-        rc = -1, saved = ENOTDIR;
+        rc = LE_EIO, saved = ENOTDIR;
     free(p);
     errno = saved;
     return rc;
@@ -1014,7 +1015,7 @@ static int parse_redis(const char *r, const char *data_dir, char *err, size_t er
         snprintf(S.path, n, "%s/redis.sock", S.emb_dir);
         if (strlen(S.path) >= sizeof(sun.sun_path)) {
             snprintf(err, errlen, "data_dir too long for a unix socket path (%s)", S.path);
-            return -1;
+            return LE_EINVAL;
         }
         n = strlen(S.path) + 40;
         S.where = le_xmalloc(n);
@@ -1025,7 +1026,7 @@ static int parse_redis(const char *r, const char *data_dir, char *err, size_t er
         S.mode = M_UNIX;
         if (!r[5] || strlen(r + 5) >= sizeof(sun.sun_path)) {
             snprintf(err, errlen, "invalid redis '%s': bad unix socket path", r);
-            return -1;
+            return LE_EINVAL;
         }
         S.path = le_xstrdup(r + 5);
         S.where = le_xstrdup(r);
@@ -1057,7 +1058,7 @@ static int parse_redis(const char *r, const char *data_dir, char *err, size_t er
     return 0;
 bad:
     snprintf(err, errlen, "invalid redis '%s' (want embedded, HOST:PORT or unix:/path)", r);
-    return -1;
+    return LE_EINVAL;
 }
 
 static void reset_state(void)
@@ -1079,14 +1080,14 @@ int le_store_start(struct event_base *base, const struct le_conf *conf, char *er
 {
     if (S.running) {
         snprintf(err, errlen, "store already started");
-        return -1;
+        return LE_EEXIST;
     }
     reset_state();
     S.base = base;
     if (parse_redis(conf && conf->redis ? conf->redis : "embedded", conf ? conf->data_dir : NULL,
                     err, errlen) != 0) {
         reset_state();
-        return -1;
+        return LE_EINVAL;
     }
     free(key_prefix);
     key_prefix = le_xstrdup(conf && conf->redis_prefix ? conf->redis_prefix : "livedge:");
@@ -1219,6 +1220,42 @@ void le_store_set_queue_limit(size_t count, size_t bytes)
 int le_store_embedded_pid(void)
 {
     return (int)S.emb_pid;
+}
+
+int le_store_running(void)
+{
+    return S.running && !S.stopping;
+}
+
+typedef struct claim {
+    le_store_claim_cb cb;
+    void *arg;
+} claim;
+
+static void claim_cb(redisReply *r, void *arg)
+{
+    claim *c = arg;
+    int rc = LE_EIO;
+    if (r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
+        rc = LE_OK;
+    else if (r && r->type == REDIS_REPLY_NIL)
+        rc = LE_EEXIST;
+    c->cb(rc, c->arg);
+    free(c);
+}
+
+int le_store_claim(const char *key, int64_t ttl_ms, le_store_claim_cb cb, void *arg)
+{
+    char ttl[32];
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
+    claim *c = le_xmalloc(sizeof(*c));
+    c->cb = cb;
+    c->arg = arg;
+    if (le_store_cmd(claim_cb, c, "SET %s 1 NX PX %s", key, ttl) != 0) {
+        free(c);
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 const le_store_stats *le_store_get_stats(void)

@@ -26,7 +26,8 @@ typedef void (*le_store_msg_cb)(const char *channel, const char *msg, size_t len
 typedef void (*le_store_event_cb)(int connected, void *arg);
 
 /* Starts connecting (and the embedded server). Never blocks; never fails
- * because Redis is down. -1 only for a bad `redis` value (err filled). */
+ * because Redis is down. LE_EINVAL only for a bad `redis` value (err
+ * filled), LE_EEXIST when already started. */
 int le_store_start(struct event_base *base, const struct le_conf *conf, char *err, size_t errlen);
 void le_store_stop(void);          /* flushes queued writes for up to 1 s, stops embedded */
 int le_store_connected(void);
@@ -52,13 +53,12 @@ typedef struct le_store_stats {
 } le_store_stats;
 const le_store_stats *le_store_get_stats(void);
 
-/* ---- Additions (store engineer); the declarations above are unchanged. ----
- * Return values: le_store_cmd/cmdargv return 0 when cb will be called exactly
- * once (with the reply, or NULL when disconnected, dropped or timed out);
- * -1, and cb is never called, only when the store is not running (before
- * start, during and after stop) or the command cannot be formatted.
- * le_store_write/writeargv return 0 when the write is queued or sent, -1
- * likewise. cb may be NULL (answer ignored).
+/* Return values: le_store_cmd/cmdargv return 0 when cb will be called
+ * exactly once (with the reply, or NULL when disconnected, dropped or timed
+ * out); LE_EIO, and cb is never called, when the store is not running
+ * (before start, during and after stop), LE_EINVAL when the command cannot
+ * be formatted. le_store_write/writeargv return 0 when the write is queued
+ * or sent, the same codes otherwise. cb may be NULL (answer ignored).
  * Events: le_store_on_event(1) fires once the command connection is up, the
  * writes queued while down have been sent ahead of anything new, and every
  * subscription is active; (0) when either connection is lost. Reload mirrors
@@ -76,6 +76,17 @@ const le_store_stats *le_store_get_stats(void);
 void le_store_set_queue_limit(size_t count, size_t bytes);
 /* The embedded redis-server's pid, 0 when none is running. */
 int le_store_embedded_pid(void);
+/* 1 between le_store_start and le_store_stop (connected or not). */
+int le_store_running(void);
+
+/* Claims key once across every node sharing the Redis: SET key 1 NX PX
+ * ttl_ms. cb(rc, arg) is called exactly once, never from inside this call:
+ * LE_OK when this call created the key, LE_EEXIST when it existed already,
+ * LE_EIO when Redis is unreachable or refused the command (callers fail
+ * closed). Returns LE_EIO, and cb is never called, when the store is not
+ * running. */
+typedef void (*le_store_claim_cb)(int rc, void *arg);
+int le_store_claim(const char *key, int64_t ttl_ms, le_store_claim_cb cb, void *arg);
 
 typedef struct le_store_xstats {
     uint64_t cmds_pending;      /* commands and writes awaiting a reply now */

@@ -2,7 +2,6 @@
 #include "core/err.h"
 #include "core/util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +23,22 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
-/* YYYYMMDDhhmmss as UTC seconds; -1 if not a real date. */
+/* YYYYMMDDhhmmss as UTC seconds; LE_EINVAL if not a real date. */
 static int64_t human_secs(const char *s)
 {
     int y, mo, d, h, mi, se;
     if (sscanf(s, "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) != 6)
-        return -1;
-    return le_civil_secs(y, mo, d, h, mi, se);
+        return LE_EINVAL;
+    int64_t secs = le_civil_secs(y, mo, d, h, mi, se);
+    return secs < 0 ? LE_EINVAL : secs;
+}
+
+int le_lhs_decode(const char *s, size_t n, char *out, size_t outsz)
+{
+    int len = le_url_decode(s, n, out, outsz, 1);
+    if (len < 0 || (size_t)len != strlen(out))
+        return LE_EINVAL;   /* bad escape, too long, or an encoded NUL */
+    return LE_OK;
 }
 
 int le_lhs_time(const char *key, const char *val, char *type, size_t typesz, int64_t *ms,
@@ -62,12 +70,10 @@ int le_lhs_time(const char *key, const char *val, char *type, size_t typesz, int
     if (!strcmp(f, "unix")) {
         if (vl > 19)
             return fail(err, errlen, "value of '%s' is out of range", key);
-        errno = 0;
-        unsigned long long v = strtoull(val, NULL, 10);
-        if (v > (unsigned long long)INT64_MAX)
-            return fail(err, errlen, "value of '%s' is out of range", key);
-        /* Checked before scaling: v * 1000 must not overflow. */
-        if (per_s == 1 && v > 1000000000000ULL)
+        unsigned long long v = strtoull(val, NULL, 10);   /* <= 19 digits: no wrap */
+        /* Bounded in its own unit before any arithmetic: every later sum
+         * (zone, window, segment lengths) then stays far from INT64_MAX. */
+        if (v / (unsigned long long)per_s > (unsigned long long)LE_LHS_MAX_S)
             return fail(err, errlen, "value of '%s' is out of range", key);
         /* Milliseconds, rounding sub-ms units down. */
         v_ms = per_s >= 1000 ? (int64_t)(v / (unsigned long long)(per_s / 1000)) : (int64_t)v * 1000;
@@ -82,7 +88,7 @@ int le_lhs_time(const char *key, const char *val, char *type, size_t typesz, int
         memcpy(date, val, 14);
         date[14] = '\0';
         int64_t secs = human_secs(date);
-        if (secs < 0)
+        if (secs < 0 || secs > LE_LHS_MAX_S)
             return fail(err, errlen, "value of '%s' is not a date", key);
         int64_t frac_ms = 0;
         if (digits) {
@@ -119,7 +125,7 @@ int le_lhs_parse(const char *q, size_t n, int64_t now_ms, int64_t retention_ms, 
                 return fail(err, errlen, "unknown time-shift argument '%s'", "(too long)");
             memcpy(key, q + i, kl);
             key[kl] = '\0';
-            if (le_url_decode(q + vstart, end - vstart, val, sizeof(val), 1) < 0)
+            if (le_lhs_decode(q + vstart, end - vstart, val, sizeof(val)) != 0)
                 return fail(err, errlen, "value of '%s' is malformed", key);
             if (!strcmp(key, "lhs_start")) {
                 if (strcmp(val, "1") != 0)

@@ -1,13 +1,16 @@
-/* Time-shift request arguments (SPEC 6, seed 8.1): `aliyunols=on` or
- * `lhs_start=1`, and `lhs_{start|end|vodend|offset}_{unix|human}_{s|ms|us|ns}_{0-9}`.
+/* Time-shift request arguments (livedge.conf(5), TIME-SHIFT): `aliyunols=on`
+ * or `lhs_start=1`, and `lhs_{start|end|vodend|offset}_{unix|human}_{s|ms|us|ns}_{0-9}`.
  * Pure: a query string in, absolute times out.
  *
- * Readings where the seed is silent (documented in livedge.conf(5)):
+ * Readings where the API reference is silent (documented in livedge.conf(5)):
  *  - unix with zone z: the number counts the wall clock of UTC+z, so z
- *    hours are subtracted (this makes the seed's three examples agree);
+ *    hours are subtracted (this makes the reference's three examples agree);
  *  - human with unit ms/us/ns: YYYYMMDDhhmmss followed by 3/6/9 digits;
- *  - offset is a duration (SPEC: the playlist ends D before now), so only
- *    the unix format makes sense for it; the zone digit is ignored. */
+ *  - offset is a duration (the playlist ends D before now), so only the
+ *    unix format makes sense for it; the zone digit is ignored.
+ * Every value is bounded (LE_LHS_MAX_S, 9999-12-31T23:59:59Z, in its own
+ * unit) before any arithmetic, and values are URL-decoded with an encoded
+ * NUL refused. */
 #ifndef LE_LHS_H
 #define LE_LHS_H
 #include <stddef.h>
@@ -20,6 +23,9 @@ enum {
     LE_LHS_EVENT_END,   /* start=S&end=E: ENDLIST once now > E */
     LE_LHS_VOD          /* start=S&vodend=E: every segment at once, ENDLIST */
 };
+
+/* The largest time (or offset) accepted, in seconds: 9999-12-31T23:59:59Z. */
+#define LE_LHS_MAX_S 253402300799LL
 
 typedef struct le_lhs {
     int mode;
@@ -34,6 +40,10 @@ typedef struct le_lhs {
  * than retention_ms from now. */
 int le_lhs_parse(const char *q, size_t n, int64_t now_ms, int64_t retention_ms, le_lhs *out,
                  char *err, size_t errlen);
+
+/* URL-decodes one argument value into out (NUL-terminated). LE_EINVAL for a
+ * bad escape, a value longer than outsz - 1, or an encoded NUL (%00). */
+int le_lhs_decode(const char *s, size_t n, char *out, size_t outsz);
 
 /* One time argument, as used by the timeline query too: value of a
  * lhs_{type}_{format}_{unit}_{zone} key. type is written to *type

@@ -491,7 +491,7 @@ void le_ts_http_timeline(le_http_conn *c, const le_http_route *rt)
             memcpy(key, q + i, kl);
             key[kl] = '\0';
             size_t vs = eq ? (size_t)(eq - q) + 1 : e;
-            if (le_url_decode(q + vs, e - vs, val, sizeof(val), 1) < 0) {
+            if (le_lhs_decode(q + vs, e - vs, val, sizeof(val)) != 0) {
                 tl_error(c, rt, 400, "malformed time value");
                 return;
             }

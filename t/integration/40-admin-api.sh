@@ -1,5 +1,5 @@
 #!/bin/sh
-# 40-admin-api: the admin port speaks the Alibaba Cloud RPC style (SPEC 7):
+# 40-admin-api: the admin port speaks the Alibaba Cloud RPC style (man livedge.8, ADMIN API):
 # signature v1 checked against an independent signer (python3 hmac/hashlib/
 # base64/urllib, below) for GET and POST; wrong secret, stale Timestamp,
 # reused nonce, unknown AccessKeyId, missing and unknown Action; XML and JSON

@@ -1,6 +1,6 @@
 #!/bin/sh
-# 41-control: the control plane through the admin API (SPEC 4 and 7, seed
-# digest 3.1 and 3.3), against a private redis-server and real clients.
+# 41-control: the control plane through the admin API (man livedge.8, ADMIN API,
+# domains and stream management), against a private redis-server and real clients.
 #  - domains: AddLiveDomain (liveVideo, liveEdge), DescribeLiveUserDomains
 #    (search types, type filter, paging), DescribeLiveDomainDetail, push ->
 #    play mapping (a publish on the push domain lands on the play domain),
@@ -280,18 +280,18 @@ is "$(j "$API_BODY" 'sorted(set(x["AppName"] for x in d["ControlInfo"]["LiveStre
     "... AppName filter"
 api DescribeLiveStreamsControlHistory $D "${WIN[@]}" AppName=page
 is "$(j "$API_BODY" 'len(d["ControlInfo"]["LiveStreamControlInfo"])')" 50 "... AppName=page: 25 forbids + 25 resumes"
-api_err "control history over 31 days" 400 InvalidParameter \
+api_err "control history over 31 days" 400 InvalidStartTime.ValueNotSupported \
     DescribeLiveStreamsControlHistory $D "StartTime=$(utc -$((31 * 86400)))" "EndTime=$(utc 0)"
 api DescribeLiveStreamsControlHistory $D "StartTime=$(utc -$((30 * 86400 - 60)))" "EndTime=$(utc 0)"
 ok $? "control history over 30 days less a minute: 200" || diag "$API_CODE $API_BODY"
-api_err "control history StartTime=2024-01-01 10:00:00" 400 InvalidParameter \
+api_err "control history StartTime=2024-01-01 10:00:00" 400 InvalidStartTime.Malformed \
     DescribeLiveStreamsControlHistory $D "StartTime=2024-01-01 10:00:00" "EndTime=$(utc 0)"
-api_err "control history EndTime 2017-12-22T08:00:00:00Z (the seed's typo)" 400 InvalidParameter \
+api_err "control history EndTime 2017-12-22T08:00:00:00Z (the reference's typo)" 400 InvalidEndTime.Malformed \
     DescribeLiveStreamsControlHistory $D "StartTime=2017-12-22T07:00:00Z" "EndTime=2017-12-22T08:00:00:00Z"
 api_err "control history without StartTime" 400 MissingParameter \
     DescribeLiveStreamsControlHistory $D "EndTime=$(utc 0)"
 like "$(j "$API_BODY" 'd["Message"]')" StartTime "... the message names StartTime"
-api_err "control history EndTime before StartTime" 400 InvalidParameter \
+api_err "control history EndTime before StartTime" 400 InvalidEndTime.Mismatch \
     DescribeLiveStreamsControlHistory $D "StartTime=$(utc 0)" "EndTime=$(utc -60)"
 
 # ---- online list, publish list, viewers, rates --------------------------------------------
@@ -325,7 +325,7 @@ is "$(j "$API_BODY" "[$onl, d['TotalNum']]")" '[[], 0]' "StreamType=trans: empty
 api DescribeLiveStreamsOnlineList $D StreamType=all PageSize=1 PageNum=2
 is "$(j "$API_BODY" "[$onl, d['TotalNum'], d['TotalPage']]")" '[["other/ol-beta"], 2, 2]' "PageSize=1 PageNum=2: the second"
 api_err "online list QueryType=bogus" 400 InvalidParameter DescribeLiveStreamsOnlineList $D QueryType=bogus
-api_err "online list over 31 days" 400 InvalidParameter DescribeLiveStreamsOnlineList $D \
+api_err "online list over 31 days" 400 InvalidStartTime.ValueNotSupported DescribeLiveStreamsOnlineList $D \
     "StartTime=$(utc -$((31 * 86400)))" "EndTime=$(utc 0)"
 api_err "online list without DomainName" 400 MissingParameter DescribeLiveStreamsOnlineList
 
@@ -363,9 +363,9 @@ api DescribeLiveStreamsFrameRateAndBitRateData $D AppName=live
 ok $? "DescribeLiveStreamsFrameRateAndBitRateData: 200" || diag "$API_CODE $API_BODY"
 is "$(j "$API_BODY" '[x["StreamUrl"] for x in d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"]]')" \
     '["rtmp://live.test/live/ol-alpha"]' "... AppName=live: ol-alpha only"
-fps=$(j "$API_BODY" 'round(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["VideoFrameRate"])')
+fps=$(j "$API_BODY" 'round(float(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["VideoFrameRate"]))')
 cmp_ok "$fps" -ge 22 "... VideoFrameRate ~25 ($fps)" && cmp_ok "$fps" -le 28 "... VideoFrameRate ~25 ($fps), at most 28"
-br=$(j "$API_BODY" 'int(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["BitRate"])')
+br=$(j "$API_BODY" 'int(float(d["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["BitRate"]))')
 cmp_ok "$br" -gt 64 "... BitRate above the audio alone ($br kbps)"
 like "$(j "$API_BODY" 'd["FrameRateAndBitRateInfos"]["FrameRateAndBitRateInfo"][0]["Time"]')" '^20[0-9-]{8}T[0-9:]{8}Z$' "... Time"
 
@@ -387,7 +387,7 @@ api DescribeLiveStreamsPublishList $D "${WIN[@]}" AppName=other
 is "$(j "$API_BODY" '[x["StreamName"] + " " + x["StopTime"] for x in d["PublishInfo"]["LiveStreamPublishInfo"]]')" \
     '["ol-beta "]' "... a publish still running has an empty StopTime"
 api_err "publish list without StartTime" 400 MissingParameter DescribeLiveStreamsPublishList $D "EndTime=$(utc 0)"
-api_err "publish list over 31 days" 400 InvalidParameter DescribeLiveStreamsPublishList $D \
+api_err "publish list over 31 days" 400 InvalidStartTime.ValueNotSupported DescribeLiveStreamsPublishList $D \
     "StartTime=$(utc -$((31 * 86400)))" "EndTime=$(utc 0)"
 le_kill "$beta_pub"
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # 42-cluster-faults: two livedge nodes, A and B, sharing one redis-server
-# (unix socket, append-only file) started here (SPEC 1 and 4):
+# (unix socket, append-only file) started here (man livedge.8, ADMIN API):
 #  - a ForbidLiveStream sent to A cuts the publisher on B within 1 s and B
 #    refuses the next publish; ResumeLiveStream on B lets it publish again;
 #  - either node's online list shows both nodes' streams; after kill -9 of

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 43-samples: the per-minute history actions of issue 4 against a private
+# 43-samples: the per-minute history actions against a private
 # redis-server: a publish with two RTMP players that spans a minute boundary
 # leaves a sample in DescribeLiveStreamHistoryUserNum (viewers counted) and in
 # DescribeLiveStreamBitRateData (frame rate and bitrate), and their parameter
@@ -64,12 +64,12 @@ is "$API_CODE $(j "$API_BODY" "len(d['FrameRateAndBitRateInfos']['FrameRateAndBi
 # Parameter checks.
 api DescribeLiveStreamHistoryUserNum "DomainName=$LE_DOMAIN" AppName=live StreamName=smp \
     "StartTime=$(at $(( t0 - 2 * 86400 )))" "EndTime=$(at "$t0")"
-is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidParameter" "a window over one day is refused"
+is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidStartTime.ValueNotSupported" "a window over one day is refused"
 api DescribeLiveStreamHistoryUserNum "DomainName=$LE_DOMAIN" AppName=live \
     "StartTime=$(at $(( t0 - 60 )))" "EndTime=$(at "$t0")"
 is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 MissingParameter" "StreamName is required"
 api DescribeLiveStreamBitRateData "DomainName=$LE_DOMAIN" "StartTime=2026-13-01T00:00:00Z"
-is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidParameter" "a bad time format is refused"
+is "$API_CODE $(j "$API_BODY" "d['Code']")" "400 InvalidStartTime.Malformed" "a bad time format is refused"
 
 le_kill "$p1" "$p2" "$LE_PUB_PID"
 le_stop

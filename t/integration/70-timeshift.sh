@@ -1,5 +1,5 @@
 #!/bin/sh
-# 70-timeshift: time-shift (issue 7, SPEC 6). About 40 s of publishing with
+# 70-timeshift: time-shift (livedge.conf(5), TIME-SHIFT). About 40 s of publishing with
 # 1 s fragments (two publishes with a gap), then: event playlists that grow,
 # an offset playlist that slides, start+end gaining ENDLIST once end passed,
 # a 20 s VOD window that ffmpeg reads end to end (the same window as unix s,
@@ -161,7 +161,7 @@ is "$(nlines "$all" '^#EXT-X-PROGRAM-DATE-TIME:')" "$(nlines "$all" '^#EXTINF')"
 # ---- the timeline --------------------------------------------------------------
 TL="/openapi/timeline/query?app=live&stream=cam&format=ts&lhs_start_unix_s_0=$((T0 / 1000 - 5))&lhs_end_unix_s_0=$(( $(le_now_ms) / 1000 + 5 ))"
 tl=$(get "$TL")
-like "$tl" '^\{"retCode":0,"description":"success","content":\{"current":[0-9]+,"timeline":\[' "timeline: the seed's envelope"
+like "$tl" '^\{"retCode":0,"description":"success","content":\{"current":[0-9]+,"timeline":\[' "timeline: the reference's envelope"
 spans=$("$LE_PY" -c 'import json,sys; t=json.loads(sys.argv[1])["content"]["timeline"]
 print(len(t), t[1]["start"] - t[0]["end"] if len(t) > 1 else -1)' "$tl" 2>/dev/null)
 is "${spans%% *}" 2 "timeline: one span per publish"
@@ -265,14 +265,19 @@ N=$(( $(le_now_ms) / 1000 ))
 for q in "lhs_begin_unix_s_0=$N" "lhs_start_unix_min_0=$N" "lhs_start_unix_s_0=12ab" \
     "lhs_start_human_s_8=20171332160220" "lhs_start_unix_s_10=$N" \
     "lhs_start_unix_s_0=$((N - 10))&lhs_end_unix_s_0=$((N - 20))" "lhs_start_unix_s_0=$((N - 4 * 3600))" \
-    "aliyunols=off&lhs_start_unix_s_0=$N" "lhs_start=1"; do
+    "aliyunols=off&lhs_start_unix_s_0=$N" "lhs_start=1" \
+    "lhs_start=1&lhs_start_unix_s_0=$((N - 60))%00" "lhs_start=1%00&lhs_start_unix_s_0=$((N - 60))" \
+    "lhs_start_unix_s_0=$((N - 60))&lhs_end_unix_ms_0=9223372036854775807" \
+    "lhs_start_unix_s_0=$((N - 60))&lhs_vodend_unix_us_0=9223372036854775807"; do
     bad_400 "playlist $q" "/live/cam.m3u8?$q" '"Code":"InvalidParameter"' "error body"
 done
 TLB="/openapi/timeline/query?app=live&stream=cam&format=ts"
 for q in "lhs_begin_unix_s_0=$N&lhs_end_unix_s_0=$N" "lhs_start_unix_min_0=$N&lhs_end_unix_s_0=$N" \
     "lhs_start_unix_s_0=12ab&lhs_end_unix_s_0=$N" "lhs_start_human_s_8=20171332160220&lhs_end_unix_s_0=$N" \
     "lhs_start_unix_s_10=$N&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N&lhs_end_unix_s_0=$((N - 20))" \
-    "lhs_start_unix_s_0=$((N - 4 * 3600))&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N"; do
+    "lhs_start_unix_s_0=$((N - 4 * 3600))&lhs_end_unix_s_0=$N" "lhs_start_unix_s_0=$N" \
+    "lhs_start_unix_s_0=$((N - 60))%00&lhs_end_unix_s_0=$N" \
+    "lhs_start_unix_s_0=$((N - 60))&lhs_end_unix_ms_0=9223372036854775807"; do
     bad_400 "timeline $q" "$TLB&$q" '^\{"retCode":[1-9][0-9]*,"description":"[^"]+"' "non-zero retCode"
 done
 r=$(curl -s -w '\n%{http_code}' --max-time 5 "$H/openapi/timeline/query?app=live&stream=cam&format=ts&lhs_start_unix_s_0=$N&lhs_end_unix_s_0=$N&domain=unknown.example.org")

@@ -74,7 +74,7 @@ ms_since() { echo $(( $(le_now_ms) - $1 )); }
 log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
 
 # cut_checks PID T0 MARK KEY WHO: after a forbid sent at T0 (le_now_ms), the
-# daemon log (after line MARK) shows KEY's publisher cut within 1 s (SPEC 4),
+# daemon log (after line MARK) shows KEY's publisher cut within 1 s (man livedge.8),
 # and the publisher's ffmpeg (PID) exits. Three TAP lines.
 cut_checks() {
     local pid=$1 t0=$2 mark=$3 key=$4 who=$5 line el

@@ -3,7 +3,7 @@
  * parent is the client. The child must exit 0 on SIGTERM, which under the
  * sanitizer build also means no leak and no use-after-free (a reply to a
  * client that went away included). Requests are signed with sign.c; sign.c
- * itself is checked against the seed's vector in test_sign, and the whole
+ * itself is checked against the API reference's vector in test_sign, and the whole
  * path against an independent signer (python) and the official SDK in
  * t/integration/40-admin-api.sh. */
 #include <arpa/inet.h>
@@ -409,7 +409,7 @@ static void test_signed_server(void)
     free(q);
     ok(strncmp(r.body, "<?xml", 5) == 0, "Format=xml (any case) is XML");
 
-    /* No Format at all: the default is XML (seed-digest 4.1). */
+    /* No Format at all: the default is XML (the API's common parameters). */
     le_sign_param p[] = {
         { "Action", 6, "TestEcho", 8 }, { "Name", 4, "d", 1 }, { "AccessKeyId", 11, AK, 6 },
         { "SignatureMethod", 15, "HMAC-SHA1", 9 }, { "SignatureVersion", 16, "1.0", 3 },

@@ -22,7 +22,7 @@ int main(void)
     is_int(parse("auth_key=x&foo=1", &l, err), 0, "plain live request");
     is_int(l.mode, LE_LHS_NONE, "not time-shift");
 
-    /* The seed's request example: human time in zone 8. */
+    /* The API reference's request example: human time in zone 8. */
     is_int(parse("lhs_start=1&lhs_start_human_s_8=20171024160220&lhs_end_human_s_8=20171024160420", &l, err),
            0, "seed example parses");
     is_int(l.mode, LE_LHS_EVENT_END, "start+end is an event playlist with an end");
@@ -40,7 +40,7 @@ int main(void)
     is_int(parse("lhs_start_human_ms_0=20171024080220500", &l, err), 0, "human with ms digits");
     is_int(l.start_ms, 1508832140500LL, "human ms");
 
-    /* The seed's other examples agree once unix+zone shifts by the zone. */
+    /* The reference's other examples agree once unix+zone shifts by the zone. */
     is_int(le_lhs_time("lhs_start_unix_s_0", "1502280113", type, sizeof(type), &ms, err, 200), 0, "seed unix s 0");
     is_int(ms, 1502280113000LL, "epoch as given");
     is_int(le_lhs_time("lhs_end_human_s_8", "20170809200010", type, sizeof(type), &ms, err, 200), 0, "seed human 8");
@@ -80,7 +80,33 @@ int main(void)
         /* Found by fuzz/fuzz_lhs.c: seconds were scaled to ms (overflowing
          * int64) before the range check; UBSan builds caught it. */
         "lhs_start_unix_s_0=9999999999999999",
+        /* An encoded NUL ends the C string early: the value must not pass. */
+        "lhs_start_unix_s_0=1508832140%00",
+        "lhs_start_unix_s_0=1508832140%0099",
+        "lhs_start=1%00&lhs_start_unix_s_0=1508832140",
+        "lhs_start_unix_s_0=1508832140&lhs_end_unix_s_0=%001508832260",
+        /* Past 9999-12-31 in their own unit: refused before any arithmetic
+         * (INT64_MAX ms used to overflow a later signed add). */
+        "lhs_start_unix_s_0=1508832140&lhs_end_unix_ms_0=9223372036854775807",
+        "lhs_start_unix_s_0=1508832140&lhs_end_unix_us_0=9223372036854775807",
+        "lhs_start_unix_s_0=1508832140&lhs_end_unix_s_0=253402300800",
+        "lhs_start_unix_s_0=1508832140&lhs_vodend_unix_ms_0=253402300800000",
+        "lhs_offset_unix_ms_0=9223372036854775807",
     };
+    /* The largest accepted values still parse, and leave headroom. */
+    is_int(parse("lhs_start_unix_s_0=1508832140&lhs_end_unix_s_0=253402300799", &l, err), 0,
+           "end at 9999-12-31T23:59:59Z accepted");
+    is_int(l.end_ms, 253402300799000LL, "... as ms");
+    is_int(parse("lhs_start_unix_s_0=1508832140&lhs_end_unix_ns_0=9223372036854775807", &l, err), 0,
+           "the largest ns value is within range");
+    is_int(l.end_ms, 9223372036854LL, "... as ms");
+    is_int(le_lhs_time("lhs_end_human_s_0", "99991231235959", type, sizeof(type), &ms, err, 200), 0,
+           "human 9999-12-31T23:59:59 accepted");
+    char dv[16];
+    is_int(le_lhs_decode("12%003", 6, dv, sizeof(dv)), LE_EINVAL, "le_lhs_decode refuses %%00");
+    is_int(le_lhs_decode("12%333", 6, dv, sizeof(dv)), 0, "le_lhs_decode decodes");
+    is_str(dv, "1233", "... to the bytes");
+
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         int rc = parse(bad[i], &l, err);

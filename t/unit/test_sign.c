@@ -1,9 +1,9 @@
 /* POP signature v1 (src/admin/sign.c).
  *
- * The first vector is the seed's own worked example (seed-digest 4.3): its
- * documented inputs and its documented Signature. The seed prints the
- * StringToSign with '&' where '%26' belongs (seed defect 1); the string below
- * is the correct one. The other vectors were computed independently with:
+ * The first vector is the worked example of the API reference's signature
+ * section: its documented inputs and its documented Signature. The reference
+ * prints the StringToSign with '&' where '%26' belongs; the string below is
+ * the correct one. The other vectors were computed independently with:
  *
  *   import hmac, hashlib, base64, urllib.parse
  *   enc = lambda s: urllib.parse.quote(s, safe='-_.~')
@@ -30,7 +30,7 @@ static char *buf_str(le_buf *b)
 
 static void test_seed_example(void)
 {
-    /* In the order of the seed's unsigned URL. */
+    /* In the order of the reference's unsigned URL. */
     const le_sign_param p[] = {
         P("Format", "XML"), P("SignatureMethod", "HMAC-SHA1"),
         P("Action", "DescribeLiveSnapshotConfig"), P("AccessKeyId", "testid"),
@@ -61,7 +61,7 @@ static void test_seed_example(void)
     is_int(le_sign_compute("testsecret", "GET", p, n, sig), LE_OK, "compute returns LE_OK");
     is_str(sig, "3I5a3myPjp8FXWT4rvxX5pKb/aw=", "seed example: documented Signature");
 
-    /* The string as the seed prints it signs to something else. */
+    /* The string as the reference prints it signs to something else. */
     const char *printed =
         "GET&%2F&AccessKeyId%3Dtestid&Action%3DDescribeLiveSnapshotConfig&AppName%3Dtest"
         "&DomainName%3Dtest.com&Format%3DXML&RegionId%3Dcn-shanghai&ServiceCode%3Dlive"

@@ -6,6 +6,7 @@
  * PR_SET_PDEATHSIG make sure no redis-server outlives the test. */
 #define _GNU_SOURCE
 #include "tap.h"
+#include "core/err.h"
 #include "store/store.h"
 #include "conf/conf.h"
 #include "core/log.h"
@@ -277,11 +278,11 @@ int main(void)
 
     /* ---- arguments ---- */
     set_str(&conf->redis, "nonsense");
-    ok(le_store_start(base, conf, err, sizeof(err)) == -1 && err[0], "bad redis value refused: %s", err);
+    ok(le_store_start(base, conf, err, sizeof(err)) == LE_EINVAL && err[0], "bad redis value refused: %s", err);
     set_str(&conf->redis, "127.0.0.1:99999");
     err[0] = '\0';
-    ok(le_store_start(base, conf, err, sizeof(err)) == -1, "bad port refused");
-    ok(le_store_cmd(got_cb, &g, "PING") == -1 && le_store_write("PING") == -1, "not running: -1");
+    ok(le_store_start(base, conf, err, sizeof(err)) == LE_EINVAL, "bad port refused");
+    ok(le_store_cmd(got_cb, &g, "PING") == LE_EIO && le_store_write("PING") == LE_EIO, "not running: LE_EIO");
 
     /* ---- external server ---- */
     ext_start();
@@ -388,7 +389,7 @@ int main(void)
     for (int i = 0; i < 500; i++)
         le_store_write("RPUSH %s %d", "t:f", i);
     le_store_stop();
-    ok(!le_store_connected() && le_store_cmd(got_cb, &g, "PING") == -1, "stopped");
+    ok(!le_store_connected() && le_store_cmd(got_cb, &g, "PING") == LE_EIO, "stopped");
     ok(le_store_start(base, conf, err, sizeof(err)) == 0, "restart the store");
     ok(run_until(up, 5000), "connected");
     is_int(cmd(&g, "LLEN t:f")->integer, 500, "writes issued just before stop were flushed");
