@@ -1,5 +1,5 @@
 #!/bin/sh
-# 44-domain-configs: domain functions and per-domain switches.
+# 47-domain-configs: domain functions and per-domain switches.
 #  - BatchSetLiveDomainConfigs / DescribeLiveDomainConfigs /
 #    BatchDeleteLiveDomainConfigs with the API reference's own example
 #    payloads: functions the node does not act on (set_req_host_header,
