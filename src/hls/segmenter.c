@@ -425,6 +425,11 @@ static void seal(le_hls *h, int64_t end_ts)
     s->has_video = h->trk[TRK_V] >= 0;
     s->has_audio = h->trk[TRK_A] >= 0;
     s->duration_ms = end_ts > h->seg_start_ts ? end_ts - h->seg_start_ts : 0;
+    /* Cuts keep segments under the media-time bound but for one frame step;
+     * tracks on drifting clocks must not make a longer one. */
+    int64_t longest = le_hls_seg_max_ms(h->fragment_ms) + LE_HLS_JUMP_MS;
+    if (s->duration_ms > longest)
+        s->duration_ms = longest;
     s->start_ts_ms = h->seg_start_ts;
     s->start_wall_ms = h->seg_start_wall;
     s->data = h->cur.p;
@@ -587,12 +592,19 @@ static int64_t timeline_map(le_hls *h, int trk, uint32_t raw, int *jump)
     timeline *t = &h->tl[trk];
     *jump = 0;
     if (!t->have) {
+        /* On the other track's clock if it is near it, else aligned with
+         * the other track's newest time. */
         const timeline *o = &h->tl[!trk];
         t->have = 1;
         t->raw_last = raw;
         t->ext_last = raw;
-        t->off = o->have ? o->off : 0;   /* the same clock as the other track */
         t->step = 0;
+        t->off = 0;
+        if (o->have) {
+            int64_t d = (int32_t)(raw - o->raw_last);
+            int64_t out = d > LE_HLS_JUMP_MS || d < -LE_HLS_JUMP_MS ? o->out_max : o->ext_last + d + o->off;
+            t->off = out - (int64_t)raw;
+        }
         t->out_max = (int64_t)raw + t->off;
         if (t->out_max < 0) {
             t->off -= t->out_max;
