@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "core/util.h"
 #include "hls/playlist.h"
 #include "hls/segmenter.h"
@@ -54,11 +55,11 @@ static int read_flv(const char *path, pktlist *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return -1;
+        return LE_EIO;
     uint8_t hdr[13];
     if (fread(hdr, 1, 13, f) != 13 || memcmp(hdr, "FLV", 3) != 0) {
         fclose(f);
-        return -1;
+        return LE_EPROTO;
     }
     uint8_t th[11];
     while (fread(th, 1, 11, f) == 11) {
@@ -82,7 +83,7 @@ static int read_mp4_hevc(const char *path, int enhanced, uint32_t ts_base, pktli
 {
     AVFormatContext *fc = NULL;
     if (avformat_open_input(&fc, path, NULL, NULL) < 0)
-        return -1;
+        return LE_EIO;
     avformat_find_stream_info(fc, NULL);
     AVPacket *pkt = av_packet_alloc();
     int64_t first_dts = INT64_MIN;
@@ -204,7 +205,7 @@ static int probe_lines(const char *cmd, char *out, size_t outsz)
 {
     FILE *p = popen(cmd, "r");
     if (!p)
-        return -1;
+        return LE_EIO;
     size_t n = fread(out, 1, outsz - 1, p);
     out[n] = '\0';
     return pclose(p);
