@@ -811,6 +811,8 @@ static int feed_audio(le_hls *h, le_pkt *p)
     } else {
         cap_check(h, ts);   /* video stalled, audio going on */
     }
+    if (h->mux_acodec != fi.codec)
+        return LE_EINVAL;   /* the codec changed: it joins at the next keyframe */
     if (h->trk[TRK_V] < 0)
         track_ts(h, ts);
     return feed_audio_frame(h, ts, data, len);
