@@ -25,7 +25,10 @@
  * the 49.7-day wrap and an encoder clock that starts near it are just steps);
  * a step beyond LE_HLS_JUMP_MS either way is a new timeline: the open segment
  * is sealed, the next one carries EXT-X-DISCONTINUITY, and the track's output
- * timeline is rebased to go on from where it was, so durations stay sane.
+ * timeline is rebased to go on from where it was, so durations stay sane. A
+ * step that lands near the other track's clock is a gap in one track (or
+ * the second track following the first one's jump): that track takes the
+ * other's mapping, so audio and video stay in sync.
  *
  * The open segment is bounded (see segmenter.h, LE_HLS_SEG_*): an encoder
  * that never sends a keyframe, or whose clock stops, gets its segment cut
@@ -617,8 +620,16 @@ static int64_t timeline_map(le_hls *h, int trk, uint32_t raw, int *jump)
     t->raw_last = raw;
     t->ext_last = ext;
     if (d > LE_HLS_JUMP_MS || d < -LE_HLS_JUMP_MS) {
-        t->off = t->out_max + (t->step > 0 ? t->step : 1) - ext;
-        *jump = 1;
+        const timeline *o = &h->tl[!trk];
+        int64_t od = o->have ? (int32_t)(raw - o->raw_last) : 0;
+        if (o->have && od <= LE_HLS_JUMP_MS && od >= -LE_HLS_JUMP_MS) {
+            /* A gap in this track alone (or the other track jumped first):
+             * it is still on the other track's clock, and goes on with it. */
+            t->off = o->ext_last + od + o->off - ext;
+        } else {
+            t->off = t->out_max + (t->step > 0 ? t->step : 1) - ext;
+            *jump = 1;
+        }
     } else if (d > 0 && d < 1000) {
         t->step = d;
     }

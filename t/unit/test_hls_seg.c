@@ -528,6 +528,31 @@ static void synthetic_tests(void)
         is_int(listed_target(h), 2, "... target duration 2");
         le_hls_free(h);
     }
+    /* Video stalls 8 s while audio goes on, then resumes on the same clock:
+     * a gap, not a new timeline; video keeps its timestamps. */
+    {
+        le_hls *h = le_hls_new("t/live/gap", 0, 0);
+        le_hls_set_params(h, 2000, 20);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        feed_av(h, 0, 4000, 1000, 1);
+        for (uint32_t t = 4000; t < 12000; t += 23)
+            feed_aac(h, t);
+        feed_av(h, 12000, 4000, 1000, 1);
+        le_hls_end(h);
+        le_hls_seg *segs[32];
+        size_t n = le_hls_segments(h, segs, 32, 0);
+        int nd = 0;
+        int64_t resumed = -1;
+        for (size_t i = 0; i < n; i++) {
+            nd += segs[i]->disc;
+            if (resumed < 0 && segs[i]->start_ts_ms >= 11000)
+                resumed = segs[i]->start_ts_ms;
+        }
+        is_int(nd, 0, "video gap with audio going on: no discontinuity");
+        is_int(resumed, 12000, "... video resumes at its own time");
+        le_hls_free(h);
+    }
     /* The target follows the listed segments: a long GOP raises it while
      * listed, not after it scrolled off (nor across a republish). */
     {
