@@ -1,5 +1,5 @@
 /* m3u8 text from a list of segment descriptors. Pure: no stream, no muxer,
- * no I/O; live HLS and (later) time-shift both build their playlists here. */
+ * no I/O; live HLS and time-shift both build their playlists here. */
 #ifndef LE_HLS_PLAYLIST_H
 #define LE_HLS_PLAYLIST_H
 #include <stddef.h>

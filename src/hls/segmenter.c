@@ -18,10 +18,23 @@
  *
  * A new muxer (new PIDs' continuity, new timeline) is only ever started with
  * an EXT-X-DISCONTINUITY on its first segment: publisher restart, codec or
- * configuration change, a track that appears late. */
+ * configuration change, a track that appears late.
+ *
+ * Timestamps: RTMP's are 32-bit milliseconds. Each track's are unwrapped to
+ * 64 bits (a step is the signed 32-bit difference from the previous one, so
+ * the 49.7-day wrap and an encoder clock that starts near it are just steps);
+ * a step beyond LE_HLS_JUMP_MS either way is a new timeline: the open segment
+ * is sealed, the next one carries EXT-X-DISCONTINUITY, and the track's output
+ * timeline is rebased to go on from where it was, so durations stay sane. A
+ * step that lands near the other track's clock is a gap in one track (or
+ * the second track following the first one's jump): that track takes the
+ * other's mapping, so audio and video stay in sync.
+ *
+ * The open segment is bounded (see segmenter.h, LE_HLS_SEG_*): an encoder
+ * that never sends a keyframe, or whose clock stops, gets its segment cut
+ * without one. */
 #include "hls/segmenter.h"
 
-#include <event2/event.h>
 #include <libavcodec/avcodec.h>
 #include <libavcodec/bsf.h>
 #include <libavformat/avformat.h>
@@ -30,12 +43,9 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "media/flv.h"
-#include "media/stream.h"
-#include "node.h"
 
 #define TS_PKT 188
 #define IOBUF_SIZE (TS_PKT * 64)   /* the AVIO buffer: whole TS packets only */
@@ -44,6 +54,16 @@
 #define AUDIO_ONLY_AFTER_MS 3000
 
 enum { TRK_V = 0, TRK_A = 1 };
+
+/* One track's timeline: raw 32-bit RTMP time in, 64-bit output time out. */
+typedef struct timeline {
+    int have;
+    uint32_t raw_last;
+    int64_t ext_last;               /* unwrapped raw_last */
+    int64_t off;                    /* output = unwrapped + off */
+    int64_t out_max;                /* newest output time */
+    int64_t step;                   /* typical frame step, ms */
+} timeline;
 
 struct le_hls {
     char *key;                      /* "domain/app/name", logs only */
@@ -56,7 +76,10 @@ struct le_hls {
     uint8_t vcodec, acodec;         /* LE_CODEC_*; acodec may be MP3 without acfg */
     int mp3_rate;                   /* from the FLV sound flags */
     int meta_video;                 /* onMetaData announced a video track */
-    int video_unsupported;          /* video we cannot put in TS (AV1...) */
+    int video_unsupported;          /* video we cannot put in TS (AV1...), and no H.264/H.265 */
+    int logged_unsupported, logged_cap, logged_jump;   /* one log line each per publish */
+    timeline tl[2];
+    int64_t (*clock_ms)(void);      /* arrival clock, monotonic */
     int64_t first_audio_ts;         /* -1 until audio is seen with no muxer */
 
     /* The muxer. */
@@ -74,6 +97,7 @@ struct le_hls {
     int seg_open;
     int64_t seg_start_ts;           /* ms, publisher timeline */
     int64_t seg_start_wall;
+    int64_t seg_start_mono;         /* arrival clock at its first packet */
     int64_t last_ts, last_delta;    /* ms: newest packet, typical frame step */
     int next_disc;                  /* next segment gets EXT-X-DISCONTINUITY */
 
@@ -81,7 +105,6 @@ struct le_hls {
     le_hls_seg **ring;
     size_t nring, ring_cap;
     uint64_t next_seq, disc_seq;
-    int64_t max_dur_ms;
     unsigned write_errors;          /* counts, so a broken feed logs once */
 };
 
@@ -100,9 +123,15 @@ void le_hls_seg_unref_cb(const void *data, size_t len, void *seg)
     le_hls_seg_unref(seg);
 }
 
+static int64_t mono_clock(void)
+{
+    return (int64_t)le_mono_ms();
+}
+
 le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq)
 {
     le_hls *h = le_xcalloc(1, sizeof(*h));
+    h->clock_ms = mono_clock;
     h->key = le_xstrdup(key);
     h->fragment_ms = 2000;
     h->window = 6;
@@ -129,9 +158,46 @@ int le_hls_window(const le_hls *h) { return h->window; }
 uint64_t le_hls_next_seq(const le_hls *h) { return h->next_seq; }
 uint64_t le_hls_disc_seq(const le_hls *h) { return h->disc_seq; }
 
+void le_hls_set_clock(le_hls *h, int64_t (*mono_ms)(void))
+{
+    h->clock_ms = mono_ms ? mono_ms : mono_clock;
+}
+
 int le_hls_min_target(const le_hls *h)
 {
-    return (int)((h->max_dur_ms + 999) / 1000);
+    return (int)((h->fragment_ms + 999) / 1000);
+}
+
+int64_t le_hls_seg_max_ms(int64_t fragment_ms)
+{
+    int64_t m = LE_HLS_SEG_MAX_FRAGMENTS * fragment_ms;
+    return m > LE_HLS_SEG_MIN_MAX_MS ? m : LE_HLS_SEG_MIN_MAX_MS;
+}
+
+size_t le_hls_seg_max_bytes(int64_t fragment_ms)
+{
+    /* A few times the largest bitrate we plan for, over one fragment. */
+    int64_t b = fragment_ms * (LE_HLS_MAX_KBPS / 8) * 3;
+    if (b < LE_HLS_SEG_FLOOR_BYTES)
+        b = LE_HLS_SEG_FLOOR_BYTES;
+    if (b > LE_HLS_SEG_CEIL_BYTES)
+        b = LE_HLS_SEG_CEIL_BYTES;
+    return (size_t)b;
+}
+
+size_t le_hls_bytes(const le_hls *h)
+{
+    size_t n = h->cur.cap;
+    for (size_t i = 0; i < h->nring; i++)
+        n += h->ring[i]->len;
+    return n;
+}
+
+void le_hls_drop_segments(le_hls *h)
+{
+    for (size_t i = 0; i < h->nring; i++)
+        le_hls_seg_unref(h->ring[i]);
+    h->nring = 0;
 }
 
 /* ---- the ring ---- */
@@ -362,14 +428,17 @@ static void seal(le_hls *h, int64_t end_ts)
     s->has_video = h->trk[TRK_V] >= 0;
     s->has_audio = h->trk[TRK_A] >= 0;
     s->duration_ms = end_ts > h->seg_start_ts ? end_ts - h->seg_start_ts : 0;
+    /* Cuts keep segments under the media-time bound but for one frame step;
+     * tracks on drifting clocks must not make a longer one. */
+    int64_t longest = le_hls_seg_max_ms(h->fragment_ms) + LE_HLS_JUMP_MS;
+    if (s->duration_ms > longest)
+        s->duration_ms = longest;
     s->start_ts_ms = h->seg_start_ts;
     s->start_wall_ms = h->seg_start_wall;
     s->data = h->cur.p;
     s->len = h->cur.len;
     h->cur.p = NULL;
     h->cur.len = h->cur.cap = 0;
-    if (s->duration_ms > h->max_dur_ms)
-        h->max_dur_ms = s->duration_ms;
     if (h->nring == h->ring_cap) {
         h->ring_cap = h->ring_cap ? h->ring_cap * 2 : 16;
         h->ring = le_xrealloc(h->ring, h->ring_cap * sizeof(*h->ring));
@@ -385,6 +454,7 @@ static void seg_begin(le_hls *h, int64_t ts)
     h->seg_open = 1;
     h->seg_start_ts = ts;
     h->seg_start_wall = le_wall_ms();
+    h->seg_start_mono = h->clock_ms();
     /* Harmless on a fresh muxer, which writes PAT/PMT first anyway. */
     if (h->fmt)
         av_opt_set(h->fmt->priv_data, "mpegts_flags", "+resend_headers", 0);
@@ -397,7 +467,7 @@ void le_hls_end(le_hls *h)
         mux_close(h);
         h->next_disc = 1;
     }
-    h->cur.len = 0;
+    le_buf_free(&h->cur);
     h->reopen = 0;
     h->failed = 0;
     h->first_audio_ts = -1;
@@ -409,6 +479,9 @@ void le_hls_end(le_hls *h)
     h->vcodec = h->acodec = LE_CODEC_NONE;
     h->meta_video = 0;
     h->video_unsupported = 0;
+    h->logged_unsupported = h->logged_cap = h->logged_jump = 0;
+    /* A new publisher brings its own clock. */
+    memset(h->tl, 0, sizeof(h->tl));
 }
 
 /* Closes the current muxer at a cut point and opens one for what we know now. */
@@ -437,6 +510,8 @@ static int restart(le_hls *h, int64_t ts)
 
 static int write_pkt(le_hls *h, int trk, AVPacket *pkt)
 {
+    if (!h->fmt || h->trk[trk] < 0)
+        return LE_EINVAL;   /* this muxer has no such track */
     AVStream *st = h->fmt->streams[h->trk[trk]];
     int64_t dts = av_rescale_q(pkt->dts, (AVRational){ 1, 1000 }, st->time_base);
     int64_t pts = av_rescale_q(pkt->pts, (AVRational){ 1, 1000 }, st->time_base);
@@ -460,15 +535,20 @@ static int write_pkt(le_hls *h, int trk, AVPacket *pkt)
     return LE_OK;
 }
 
-static int feed_video_frame(le_hls *h, le_pkt *p, const uint8_t *data, size_t len, int key)
+static int feed_video_frame(le_hls *h, int64_t dts, int32_t cts, const uint8_t *data, size_t len, int key)
 {
+    /* Only ever into a muxer with a video track and its filter. */
+    if (!h->fmt || !h->bsf || !h->pkt || h->trk[TRK_V] < 0)
+        return LE_EINVAL;
+    if (len > (size_t)INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE)
+        return LE_ETOOBIG;
     AVPacket *in = h->pkt;
     av_packet_unref(in);
     /* Not refcounted: av_bsf_send_packet makes its own padded copy. */
     in->data = (uint8_t *)data;
     in->size = (int)len;
-    in->dts = p->ts;
-    in->pts = (int64_t)p->ts + p->cts;
+    in->dts = dts;
+    in->pts = dts + cts;
     in->flags = key ? AV_PKT_FLAG_KEY : 0;
     if (av_bsf_send_packet(h->bsf, in) < 0) {
         av_packet_unref(in);
@@ -483,13 +563,17 @@ static int feed_video_frame(le_hls *h, le_pkt *p, const uint8_t *data, size_t le
     return rc;
 }
 
-static int feed_audio_frame(le_hls *h, le_pkt *p, const uint8_t *data, size_t len)
+static int feed_audio_frame(le_hls *h, int64_t ts, const uint8_t *data, size_t len)
 {
+    if (!h->fmt || !h->pkt || h->trk[TRK_A] < 0)
+        return LE_EINVAL;
+    if (len > (size_t)INT32_MAX)
+        return LE_ETOOBIG;
     AVPacket *in = h->pkt;
     av_packet_unref(in);
     in->data = (uint8_t *)data;
     in->size = (int)len;
-    in->dts = in->pts = p->ts;
+    in->dts = in->pts = ts;
     in->flags = AV_PKT_FLAG_KEY;
     int rc = write_pkt(h, TRK_A, in);
     av_packet_unref(in);
@@ -502,6 +586,106 @@ static void track_ts(le_hls *h, int64_t ts)
         h->last_delta = ts - h->last_ts;
     if (ts > h->last_ts || !h->seg_open)
         h->last_ts = ts;
+}
+
+/* The output time of a coded frame of track trk (see the top of the file);
+ * *jump is set when it starts a new timeline. */
+static int64_t timeline_map(le_hls *h, int trk, uint32_t raw, int *jump)
+{
+    timeline *t = &h->tl[trk];
+    *jump = 0;
+    if (!t->have) {
+        /* On the other track's clock if it is near it, else aligned with
+         * the other track's newest time. */
+        const timeline *o = &h->tl[!trk];
+        t->have = 1;
+        t->raw_last = raw;
+        t->ext_last = raw;
+        t->step = 0;
+        t->off = 0;
+        if (o->have) {
+            int64_t d = (int32_t)(raw - o->raw_last);
+            int64_t out = d > LE_HLS_JUMP_MS || d < -LE_HLS_JUMP_MS ? o->out_max : o->ext_last + d + o->off;
+            t->off = out - (int64_t)raw;
+        }
+        t->out_max = (int64_t)raw + t->off;
+        if (t->out_max < 0) {
+            t->off -= t->out_max;
+            t->out_max = 0;
+        }
+        return t->out_max;
+    }
+    int64_t d = (int32_t)(raw - t->raw_last);
+    int64_t ext = t->ext_last + d;
+    t->raw_last = raw;
+    t->ext_last = ext;
+    if (d > LE_HLS_JUMP_MS || d < -LE_HLS_JUMP_MS) {
+        const timeline *o = &h->tl[!trk];
+        int64_t od = o->have ? (int32_t)(raw - o->raw_last) : 0;
+        if (o->have && od <= LE_HLS_JUMP_MS && od >= -LE_HLS_JUMP_MS) {
+            /* A gap in this track alone (or the other track jumped first):
+             * it is still on the other track's clock, and goes on with it. */
+            t->off = o->ext_last + od + o->off - ext;
+        } else {
+            t->off = t->out_max + (t->step > 0 ? t->step : 1) - ext;
+            *jump = 1;
+        }
+    } else if (d > 0 && d < 1000) {
+        t->step = d;
+    }
+    int64_t out = ext + t->off;
+    if (out < 0) {   /* small steps back below the start */
+        t->off -= out;
+        out = 0;
+    }
+    if (out > t->out_max)
+        t->out_max = out;
+    return out;
+}
+
+/* Whether track trk's packets decide where segments are cut. */
+static int drives_cuts(const le_hls *h, int trk)
+{
+    return trk == TRK_V ? h->trk[TRK_V] >= 0 : h->trk[TRK_V] < 0 && h->trk[TRK_A] >= 0;
+}
+
+/* A timestamp jump on track trk; ts is the frame's (rebased) output time. */
+static void on_jump(le_hls *h, int trk, int64_t ts)
+{
+    if (!h->logged_jump) {
+        h->logged_jump = 1;
+        le_info("hls", "%s: %s timestamps jumped by more than %d ms: new timeline, discontinuity",
+                h->key, trk == TRK_V ? "video" : "audio", LE_HLS_JUMP_MS);
+    }
+    if (!h->fmt || !drives_cuts(h, trk))
+        return;
+    seal(h, ts);
+    h->next_disc = 1;
+}
+
+/* The open segment crossed one of its bounds (segmenter.h): sealed here,
+ * keyframe or not, and the next one starts with this packet. */
+static void cap_check(le_hls *h, int64_t ts)
+{
+    if (!h->seg_open)
+        return;
+    int64_t max_ms = le_hls_seg_max_ms(h->fragment_ms);
+    const char *why = NULL;
+    if (ts - h->seg_start_ts >= max_ms)
+        why = "media time";
+    else if (h->clock_ms() - h->seg_start_mono >= LE_HLS_SEG_ARRIVAL_FACTOR * max_ms)
+        why = "arrival time";
+    else if (h->cur.len >= le_hls_seg_max_bytes(h->fragment_ms))
+        why = "size";
+    if (!why)
+        return;
+    if (!h->logged_cap) {
+        h->logged_cap = 1;
+        le_warn("hls", "%s: segment cut without a keyframe (%s over its bound); further cuts not logged",
+                h->key, why);
+    }
+    seal(h, ts);
+    seg_begin(h, ts);
 }
 
 static int store_cfg(uint8_t **dst, size_t *dlen, const uint8_t *b, size_t n)
@@ -521,14 +705,25 @@ static int feed_video(le_hls *h, le_pkt *p)
     if (le_flv_video_info(p->data, p->len, &fi) != LE_OK || fi.hdr_len > p->len)
         return LE_EPROTO;
     if (fi.codec != LE_CODEC_H264 && fi.codec != LE_CODEC_H265) {
-        h->video_unsupported = 1;   /* MPEG-TS here carries H.264/H.265 only */
+        /* MPEG-TS here carries H.264/H.265 only: such tags are dropped, and
+         * a stream with no other video goes audio-only. */
+        if (!h->logged_unsupported) {
+            h->logged_unsupported = 1;
+            le_info("hls", "%s: video codec %u cannot go into HLS; its tags are ignored", h->key,
+                    (unsigned)fi.codec);
+        }
+        if (!h->vcfg)
+            h->video_unsupported = 1;
         return LE_EINVAL;
     }
     const uint8_t *data = p->data + fi.hdr_len;
     size_t len = p->len - fi.hdr_len;
     if (fi.seqhdr) {
+        if (len == 0)
+            return LE_EINVAL;
         int changed = store_cfg(&h->vcfg, &h->vcfg_len, data, len) || fi.codec != h->vcodec;
         h->vcodec = fi.codec;
+        h->video_unsupported = 0;
         if (changed && h->fmt)
             h->reopen = 1;
         if (changed)
@@ -537,13 +732,18 @@ static int feed_video(le_hls *h, le_pkt *p)
     }
     if (len == 0 || !h->vcfg || h->vcodec != fi.codec)
         return LE_EINVAL;   /* frames before their configuration */
-    int64_t ts = p->ts;
+    int jump;
+    int64_t ts = timeline_map(h, TRK_V, p->ts, &jump);
+    if (jump)
+        on_jump(h, TRK_V, ts);
     if (!h->fmt || h->reopen || h->trk[TRK_V] < 0) {
         /* Only a keyframe can start a muxer (and thus a segment). */
-        if (!fi.key || (h->failed && !h->reopen))
+        if (!fi.key || !video_ready(h) || (h->failed && !h->reopen))
             return LE_EINVAL;
         if (restart(h, ts) != LE_OK)
             return LE_EPROTO;
+        if (h->trk[TRK_V] < 0)
+            return LE_EINVAL;
         seg_begin(h, ts);
     } else if (fi.key && h->seg_open && ts - h->seg_start_ts >= h->fragment_ms) {
         seal(h, ts);
@@ -552,9 +752,11 @@ static int feed_video(le_hls *h, le_pkt *p)
         if (!fi.key)
             return LE_EINVAL;
         seg_begin(h, ts);
+    } else {
+        cap_check(h, ts);
     }
     track_ts(h, ts);
-    return feed_video_frame(h, p, data, len, fi.key);
+    return feed_video_frame(h, ts, fi.cts, data, len, fi.key);
 }
 
 static int feed_audio(le_hls *h, le_pkt *p)
@@ -567,6 +769,8 @@ static int feed_audio(le_hls *h, le_pkt *p)
     const uint8_t *data = p->data + fi.hdr_len;
     size_t len = p->len - fi.hdr_len;
     if (fi.codec == LE_CODEC_AAC && fi.seqhdr) {
+        if (len == 0)
+            return LE_EINVAL;
         int changed = store_cfg(&h->acfg, &h->acfg_len, data, len) || h->acodec != LE_CODEC_AAC;
         h->acodec = LE_CODEC_AAC;
         if (changed && h->fmt)
@@ -584,7 +788,10 @@ static int feed_audio(le_hls *h, le_pkt *p)
     }
     if (len == 0 || !audio_ready(h) || h->acodec != fi.codec)
         return LE_EINVAL;
-    int64_t ts = p->ts;
+    int jump;
+    int64_t ts = timeline_map(h, TRK_A, p->ts, &jump);
+    if (jump)
+        on_jump(h, TRK_A, ts);
 
     if (!h->fmt || (h->reopen && h->trk[TRK_V] < 0)) {
         /* Start audio-only only when no video is coming: none configured and
@@ -606,14 +813,20 @@ static int feed_audio(le_hls *h, le_pkt *p)
         /* Audio-only: cut by time. */
         if (h->seg_open && ts - h->seg_start_ts >= h->fragment_ms)
             seal(h, ts);
+        else
+            cap_check(h, ts);
         if (!h->seg_open)
             seg_begin(h, ts);
     } else if (!h->seg_open) {
         return LE_EINVAL;   /* video muxer between segments: wait for the keyframe */
+    } else {
+        cap_check(h, ts);   /* video stalled, audio going on */
     }
+    if (h->mux_acodec != fi.codec)
+        return LE_EINVAL;   /* the codec changed: it joins at the next keyframe */
     if (h->trk[TRK_V] < 0)
         track_ts(h, ts);
-    return feed_audio_frame(h, p, data, len);
+    return feed_audio_frame(h, ts, data, len);
 }
 
 int le_hls_feed(le_hls *h, le_pkt *p)
@@ -653,114 +866,4 @@ void le_hls_free(le_hls *h)
     free(h->acfg);
     free(h->key);
     free(h);
-}
-
-/* ---- glue: one segmenter per published stream ---- */
-
-/* Where a stream's numbering stopped when its state was freed (stream
- * garbage-collected), so a later publish of the same name continues it:
- * media sequence numbers never go backwards while the node runs. A few dozen
- * bytes per distinct stream ever published. */
-typedef struct seq_mem {
-    char *key;
-    uint64_t next_seq, disc_seq;
-    le_keytab_ent ke;
-} seq_mem;
-static le_keytab seq_table;
-
-static seq_mem *seq_lookup(const char *key, int create)
-{
-    le_keytab_ent *e = le_keytab_find(&seq_table, key);
-    if (e || !create)
-        return e ? LE_KEYTAB_OBJ(e, seq_mem, ke) : NULL;
-    seq_mem *m = le_xcalloc(1, sizeof(*m));
-    m->key = le_xstrdup(key);
-    le_keytab_insert(&seq_table, &m->ke, m->key);
-    return m;
-}
-
-/* The per-stream object hung on LE_EXT_HLS. */
-typedef struct hls_ext {
-    le_hls *h;
-    le_sub sub;
-    le_stream *st;
-    struct event *detach_ev;   /* deferred detach after unpublish */
-} hls_ext;
-
-static void ext_free(void *p)
-{
-    hls_ext *x = p;
-    seq_mem *m = seq_lookup(x->h->key, 1);
-    m->next_seq = le_hls_next_seq(x->h);
-    m->disc_seq = le_hls_disc_seq(x->h);
-    if (x->detach_ev)
-        event_free(x->detach_ev);
-    le_hls_free(x->h);
-    free(x);
-}
-
-static void sub_packet(le_sub *s, le_pkt *p)
-{
-    hls_ext *x = s->ctx;
-    le_hls_feed(x->h, p);
-}
-
-static void sub_unpublish(le_sub *s)
-{
-    hls_ext *x = s->ctx;
-    le_hls_end(x->h);
-    /* Detaching lets the stream be collected once idle (its numbering is
-     * remembered); not from inside the stream's own callback, though. */
-    if (x->detach_ev)
-        event_active(x->detach_ev, EV_TIMEOUT, 0);
-}
-
-static void sub_publish(le_sub *s)
-{
-    hls_ext *x = s->ctx;
-    le_hls_end(x->h);   /* no-op unless the old publisher was replaced in place */
-}
-
-static const le_sub_ops hls_sub_ops = { sub_packet, sub_unpublish, sub_publish };
-
-static void detach_cb(evutil_socket_t fd, short what, void *arg)
-{
-    hls_ext *x = arg;
-    if (x->sub.st && !le_stream_is_live(x->sub.st))
-        le_stream_detach(&x->sub);
-}
-
-static void on_publish(le_stream *st)
-{
-    const le_conf_domain *d = le_node_domain(le_stream_domain(st));
-    if (!d || !d->hls)
-        return;
-    hls_ext *x = le_stream_ext(st, LE_EXT_HLS);
-    if (!x) {
-        const char *key = le_stream_key(st);
-        seq_mem *m = seq_lookup(key, 0);
-        x = le_xcalloc(1, sizeof(*x));
-        x->h = le_hls_new(key, m ? m->next_seq : 0, m ? m->disc_seq : 0);
-        x->st = st;
-        x->sub.ops = &hls_sub_ops;
-        x->sub.ctx = x;
-        if (le_node_base())
-            x->detach_ev = event_new(le_node_base(), -1, 0, detach_cb, x);
-        le_stream_set_ext(st, LE_EXT_HLS, x, ext_free);
-    }
-    /* Settings are read per publish: a reload applies from the next one. */
-    le_hls_set_params(x->h, d->hls_fragment_ms, d->hls_window);
-    if (!x->sub.st)
-        le_stream_attach(st, &x->sub);
-}
-
-void le_hls_init(void)
-{
-    le_stream_on_publish(on_publish);
-}
-
-le_hls *le_hls_of(const le_stream *st)
-{
-    hls_ext *x = le_stream_ext(st, LE_EXT_HLS);
-    return x ? x->h : NULL;
 }

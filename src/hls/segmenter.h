@@ -1,10 +1,11 @@
 /* Live HLS: per stream, FLV packets in, sealed MPEG-TS segments out, kept in a
- * small in-memory ring that hls_play serves from (SPEC 6, issue 3).
+ * small in-memory ring that hls_play serves from (livedge.conf(5): hls).
  *
- * Two faces: the segmenter object itself (le_hls_new/feed/end), which knows
- * nothing of streams or the node and is what the unit test drives; and the
- * glue (le_hls_init), which hangs one segmenter on every published stream
- * whose domain has hls on. */
+ * Two faces: the segmenter object itself (le_hls_new/feed/end, segmenter.c),
+ * which knows nothing of streams or the node and is what the unit test and
+ * the fuzzer drive; and the glue (le_hls_init, glue.c), which hangs one
+ * segmenter on every published stream whose domain has hls on and frees
+ * what dead streams leave behind. */
 #ifndef LE_HLS_SEGMENTER_H
 #define LE_HLS_SEGMENTER_H
 #include <stddef.h>
@@ -16,6 +17,29 @@ struct le_stream;
 /* Sealed segments beyond hls_window kept in the ring, so a player that read
  * the playlist just before a rotation can still fetch what it listed. */
 #define LE_HLS_EXTRA_SEGS 3
+
+/* A timestamp step (per track, after unwrapping the 32-bit RTMP time) larger
+ * than this either way starts a new timeline: the open segment is sealed and
+ * the next one carries EXT-X-DISCONTINUITY. */
+#define LE_HLS_JUMP_MS 5000
+
+/* Bounds on the open segment, for encoders that never send a keyframe
+ * (intra refresh) or whose clock stops or steps back. Crossing one seals the
+ * segment where it is, keyframe or not:
+ *  - media time: LE_HLS_SEG_MAX_FRAGMENTS fragments, at least
+ *    LE_HLS_SEG_MIN_MAX_MS (12 s with the default 2 s fragment), so that
+ *    ordinary long GOPs still cut at keyframes;
+ *  - arrival time (monotonic clock): LE_HLS_SEG_ARRIVAL_FACTOR times that;
+ *  - bytes: 3 fragments' worth at LE_HLS_MAX_KBPS, between
+ *    LE_HLS_SEG_FLOOR_BYTES and LE_HLS_SEG_CEIL_BYTES (37.5 MB at 2 s). */
+#define LE_HLS_SEG_MAX_FRAGMENTS 4
+#define LE_HLS_SEG_MIN_MAX_MS 12000
+#define LE_HLS_SEG_ARRIVAL_FACTOR 2
+#define LE_HLS_MAX_KBPS 50000
+#define LE_HLS_SEG_FLOOR_BYTES (4 << 20)
+#define LE_HLS_SEG_CEIL_BYTES (64 << 20)
+int64_t le_hls_seg_max_ms(int64_t fragment_ms);
+size_t le_hls_seg_max_bytes(int64_t fragment_ms);
 
 /* A sealed segment: immutable, refcounted. The ring holds one reference; a
  * response that is sending it holds another (le_hls_seg_unref_cb), so a
@@ -46,6 +70,8 @@ le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq);
 void le_hls_free(le_hls *h);
 /* Applies from the next cut on. */
 void le_hls_set_params(le_hls *h, int64_t fragment_ms, int window);
+/* The arrival clock (ms, monotonic); NULL restores le_mono_ms. For tests. */
+void le_hls_set_clock(le_hls *h, int64_t (*mono_ms)(void));
 
 /* Feeds one packet (any FLV tag type; what MPEG-TS cannot carry is ignored).
  * Takes no reference. Returns 0 or a negative LE_* code (the packet was not
@@ -59,9 +85,15 @@ void le_hls_end(le_hls *h);
  * window_only, only the last hls_window: what a live playlist lists. */
 size_t le_hls_segments(const le_hls *h, le_hls_seg **out, size_t max, int window_only);
 le_hls_seg *le_hls_find(const le_hls *h, uint64_t seq);  /* borrowed; NULL if rotated out */
-/* Smallest EXT-X-TARGETDURATION this stream may announce: the ceiling of its
- * longest segment so far, so the target never shrinks under a player. */
+/* Smallest EXT-X-TARGETDURATION this stream announces: the ceiling of its
+ * fragment length. The playlist raises it to the ceiling of the longest
+ * segment it lists (RFC 8216 4.3.3.1), so an outlier (a long GOP, a segment
+ * cut at a bound) raises the target only while it is listed. */
 int le_hls_min_target(const le_hls *h);
+/* Bytes held: sealed segments in the ring plus the open one. */
+size_t le_hls_bytes(const le_hls *h);
+/* Drops the ring's references to every sealed segment (numbering stays). */
+void le_hls_drop_segments(le_hls *h);
 int64_t le_hls_fragment_ms(const le_hls *h);
 int le_hls_window(const le_hls *h);
 uint64_t le_hls_next_seq(const le_hls *h);

@@ -16,6 +16,7 @@
 
 #include "auth/access.h"
 #include "conf/conf.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "hls/playlist.h"
@@ -50,9 +51,10 @@ static void count_viewer(le_http_conn *c, const le_http_route *rt, le_stream *st
 }
 
 /* One segment's URI in the playlist (see the top of the file). Under a URL
- * signature (SPEC 4) each URI is signed the way the playlist's URL passed:
+ * signature (livedge.conf(5), aliauth) each URI is signed the way the playlist's URL passed:
  * same key, same timestamp, so it expires with the playlist; a type B/C path
- * form makes it absolute ("/{p1}/{p2}/App/Stream-SEQ.ts"). 0, or -1. */
+ * form makes it absolute ("/{p1}/{p2}/App/Stream-SEQ.ts"). 0, or LE_ETOOBIG
+ * when it does not fit. */
 static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t outsz)
 {
     char file[300], path[600], prefix[128], query[512];
@@ -61,11 +63,11 @@ static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t 
     prefix[0] = query[0] = '\0';
     if (rt->grant && le_access_sign(rt->dom, rt->grant, path, rt->name, prefix, sizeof(prefix), query,
                                     sizeof(query)) != 0)
-        return -1;
+        return LE_ETOOBIG;
     int k = snprintf(out, outsz, "%s%s%s%s%s%s", prefix[0] ? prefix : "", prefix[0] ? path : file,
                      query[0] ? "?" : "", query, rt->vhost[0] ? (query[0] ? "&vhost=" : "?vhost=") : "",
                      rt->vhost);
-    return k >= 0 && (size_t)k < outsz ? 0 : -1;
+    return k >= 0 && (size_t)k < outsz ? LE_OK : LE_ETOOBIG;
 }
 
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
@@ -111,8 +113,8 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
 }
 
 /* A single "bytes=a-b" / "bytes=a-" / "bytes=-n" range. 1 if it applies,
- * 0 to ignore the header (RFC 9110 14.2: unknown forms are ignored), -1 if
- * unsatisfiable. */
+ * 0 to ignore the header (RFC 9110 14.2: unknown forms are ignored),
+ * LE_EINVAL if unsatisfiable. */
 static int parse_range(le_http_str r, size_t len, size_t *off, size_t *cnt)
 {
     char buf[64];
@@ -136,11 +138,11 @@ static int parse_range(le_http_str r, size_t len, size_t *off, size_t *cnt)
     if (!*a && !*z)
         return 0;
     if (strlen(a) > 18 || strlen(z) > 18)
-        return -1;
+        return LE_EINVAL;
     if (!*a) {   /* suffix */
         unsigned long long s = strtoull(z, NULL, 10);
         if (s == 0 || len == 0)
-            return -1;
+            return LE_EINVAL;
         if (s > len)
             s = len;
         *off = len - (size_t)s;
@@ -150,7 +152,7 @@ static int parse_range(le_http_str r, size_t len, size_t *off, size_t *cnt)
     unsigned long long first = strtoull(a, NULL, 10);
     unsigned long long last = *z ? strtoull(z, NULL, 10) : (unsigned long long)len - 1;
     if (first >= len || last < first)
-        return -1;
+        return LE_EINVAL;
     if (last >= len)
         last = len - 1;
     *off = (size_t)first;

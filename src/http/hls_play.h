@@ -1,5 +1,5 @@
 /* Live HLS playback from the in-memory segment ring: `GET /App/Stream.m3u8`
- * and `GET /App/Stream-SEQ.ts` (issue 3, SPEC 6). */
+ * and `GET /App/Stream-SEQ.ts` (livedge(8), URLS SERVED). */
 #ifndef LE_HTTP_HLS_PLAY_H
 #define LE_HTTP_HLS_PLAY_H
 #include "http/server.h"

@@ -3,6 +3,7 @@
 #include "core/util.h"
 #include "rtmp/amf.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -117,21 +118,31 @@ size_t le_flv_tag_write(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *
     return 11 + (size_t)len + 4;
 }
 
+/* Each field with the range a real stream can have; a value outside it
+ * (NaN, infinities, negatives, 1e300) is dropped as if absent. */
 static void meta_props(const le_amf_val *obj, le_flv_meta *m)
 {
-    static const struct { const char *k; size_t off; } map[] = {
-        { "width", offsetof(le_flv_meta, width) },
-        { "height", offsetof(le_flv_meta, height) },
-        { "framerate", offsetof(le_flv_meta, framerate) },
-        { "videodatarate", offsetof(le_flv_meta, videodatarate) },
-        { "audiodatarate", offsetof(le_flv_meta, audiodatarate) },
-        { "videocodecid", offsetof(le_flv_meta, videocodecid) },
-        { "audiocodecid", offsetof(le_flv_meta, audiocodecid) },
+    static const struct {
+        const char *k;
+        size_t off;
+        double lo, hi;
+        int lo_incl;
+    } map[] = {
+        { "width", offsetof(le_flv_meta, width), 1, LE_FLV_MAX_DIM, 1 },
+        { "height", offsetof(le_flv_meta, height), 1, LE_FLV_MAX_DIM, 1 },
+        { "framerate", offsetof(le_flv_meta, framerate), 0, LE_FLV_MAX_FPS, 0 },
+        { "videodatarate", offsetof(le_flv_meta, videodatarate), 0, LE_FLV_MAX_KBPS, 0 },
+        { "audiodatarate", offsetof(le_flv_meta, audiodatarate), 0, LE_FLV_MAX_KBPS, 0 },
+        { "videocodecid", offsetof(le_flv_meta, videocodecid), 0, 4294967295.0, 1 },
+        { "audiocodecid", offsetof(le_flv_meta, audiocodecid), 0, 4294967295.0, 1 },
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         const le_amf_val *v = le_amf_prop_get(obj, map[i].k);
-        if (v && v->type == LE_AMF_NUMBER)
-            *(double *)((char *)m + map[i].off) = v->num;
+        if (!v || v->type != LE_AMF_NUMBER || !isfinite(v->num))
+            continue;
+        double x = v->num;
+        if (x <= map[i].hi && (map[i].lo_incl ? x >= map[i].lo : x > map[i].lo))
+            *(double *)((char *)m + map[i].off) = x;
     }
 }
 

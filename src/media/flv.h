@@ -38,7 +38,13 @@ void le_flv_tag_header(uint8_t out[11], uint8_t type, uint32_t len, uint32_t ts)
 size_t le_flv_tag_write(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *body, uint32_t len);
 
 /* Reads width/height/framerate from an onMetaData body (AMF0 string + object
- * or ECMA array; a leading "@setDataFrame" is skipped). Missing fields are 0. */
+ * or ECMA array; a leading "@setDataFrame" is skipped). Missing fields are 0,
+ * and so are values a real stream cannot have: only finite numbers within
+ * width/height 1..LE_FLV_MAX_DIM, framerate 0<x<=LE_FLV_MAX_FPS, data rates
+ * (kbit/s) 0<x<=LE_FLV_MAX_KBPS, codec ids 0..2^32-1 are kept. */
+#define LE_FLV_MAX_DIM 16384
+#define LE_FLV_MAX_FPS 1000
+#define LE_FLV_MAX_KBPS 10000000   /* 10 Gbit/s */
 typedef struct le_flv_meta {
     double width, height, framerate, videodatarate, audiodatarate;
     double videocodecid, audiocodecid;

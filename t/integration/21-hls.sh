@@ -1,5 +1,5 @@
 #!/bin/sh
-# 21-hls: live HLS from memory (issue 3, SPEC 6): playlist headers and tags,
+# 21-hls: live HLS from memory: playlist headers and tags,
 # every segment starts with a keyframe and lasts what EXTINF says, ffprobe and
 # ffmpeg read the playlist URL without errors, sequence numbers never go back,
 # rotated segments are 404, a publisher restart yields EXT-X-DISCONTINUITY and

@@ -1,4 +1,7 @@
 /* FLV tag classification (legacy and enhanced RTMP), headers, metadata. */
+#include <math.h>
+#include <string.h>
+
 #include "tap.h"
 #include "media/flv.h"
 #include "media/pkt.h"
@@ -82,5 +85,41 @@ int main(void)
     ok(m.width == 1280 && m.height == 720 && m.framerate == 30, "width, height, framerate read");
     is_int(le_flv_parse_meta(b.p, b.len - 5, &m), LE_EPROTO, "truncated metadata refused");
     le_buf_free(&b);
+
+    /* Values no stream has are dropped (0, as if absent); the rest is kept. */
+    static const struct {
+        const char *k;
+        double v;
+        int keep;
+    } vals[] = {
+        { "width", 1e300, 0 },          { "width", -1, 0 },           { "width", NAN, 0 },
+        { "width", INFINITY, 0 },       { "width", 0.5, 0 },          { "width", 16385, 0 },
+        { "width", 16384, 1 },          { "width", 1, 1 },            { "height", -INFINITY, 0 },
+        { "height", 2160, 1 },          { "framerate", 0, 0 },        { "framerate", -30, 0 },
+        { "framerate", 1001, 0 },       { "framerate", 29.97, 1 },    { "videodatarate", 1e12, 0 },
+        { "videodatarate", NAN, 0 },    { "videodatarate", 2500, 1 }, { "audiodatarate", 1e7, 1 },
+        { "audiodatarate", 1.5e7, 0 },  { "videocodecid", -7, 0 },    { "videocodecid", 7, 1 },
+        { "audiocodecid", 1e300, 0 },
+    };
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        le_buf mb = { 0 };
+        le_amf_put_string(&mb, "onMetaData");
+        le_amf_put_ecma_start(&mb, 2);
+        le_amf_put_prop_number(&mb, vals[i].k, vals[i].v);
+        le_amf_put_prop_number(&mb, "audiosamplerate", 44100);
+        le_amf_put_object_end(&mb);
+        le_flv_meta mm;
+        int rc = le_flv_parse_meta(mb.p, mb.len, &mm);
+        double got = strcmp(vals[i].k, "width") == 0           ? mm.width
+                     : strcmp(vals[i].k, "height") == 0        ? mm.height
+                     : strcmp(vals[i].k, "framerate") == 0     ? mm.framerate
+                     : strcmp(vals[i].k, "videodatarate") == 0 ? mm.videodatarate
+                     : strcmp(vals[i].k, "audiodatarate") == 0 ? mm.audiodatarate
+                     : strcmp(vals[i].k, "videocodecid") == 0  ? mm.videocodecid
+                                                               : mm.audiocodecid;
+        ok(rc == 0 && (vals[i].keep ? got == vals[i].v : got == 0), "%s %g %s (got %g)", vals[i].k, vals[i].v,
+           vals[i].keep ? "kept" : "dropped", got);
+        le_buf_free(&mb);
+    }
     return done_testing();
 }

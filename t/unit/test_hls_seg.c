@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "core/util.h"
+#include "hls/playlist.h"
 #include "hls/segmenter.h"
 #include "media/pkt.h"
 #include "tap.h"
@@ -53,11 +55,11 @@ static int read_flv(const char *path, pktlist *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return -1;
+        return LE_EIO;
     uint8_t hdr[13];
     if (fread(hdr, 1, 13, f) != 13 || memcmp(hdr, "FLV", 3) != 0) {
         fclose(f);
-        return -1;
+        return LE_EPROTO;
     }
     uint8_t th[11];
     while (fread(th, 1, 11, f) == 11) {
@@ -81,7 +83,7 @@ static int read_mp4_hevc(const char *path, int enhanced, uint32_t ts_base, pktli
 {
     AVFormatContext *fc = NULL;
     if (avformat_open_input(&fc, path, NULL, NULL) < 0)
-        return -1;
+        return LE_EIO;
     avformat_find_stream_info(fc, NULL);
     AVPacket *pkt = av_packet_alloc();
     int64_t first_dts = INT64_MIN;
@@ -203,7 +205,7 @@ static int probe_lines(const char *cmd, char *out, size_t outsz)
 {
     FILE *p = popen(cmd, "r");
     if (!p)
-        return -1;
+        return LE_EIO;
     size_t n = fread(out, 1, outsz - 1, p);
     out[n] = '\0';
     return pclose(p);
@@ -303,6 +305,271 @@ static void check_run(le_hls *h, const variant *v)
     (void)pes_all;
 }
 
+/* ---- synthetic streams: crafted tags, no ffmpeg ---- */
+
+static const uint8_t AVC_SEQ[] = {
+    0x17, 0x00, 0, 0, 0,                                    /* AVC sequence header */
+    1, 0x42, 0x00, 0x1e, 0xff, 0xe1, 0x00, 0x08,            /* avcC, one SPS */
+    0x67, 0x42, 0x00, 0x1e, 0xab, 0x40, 0x5a, 0x12,
+    0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80,               /* one PPS */
+};
+static const uint8_t AAC_SEQ[] = { 0xaf, 0x00, 0x12, 0x10 };
+
+static le_pkt *avc_frame(uint32_t ts, int key, size_t size)
+{
+    le_buf b = { 0 };
+    le_buf_u8(&b, key ? 0x17 : 0x27);
+    le_buf_u8(&b, 1);
+    le_buf_be24(&b, 0);
+    le_buf_be32(&b, (uint32_t)size + 1);
+    le_buf_u8(&b, key ? 0x65 : 0x41);
+    for (size_t i = 0; i < size; i++)
+        le_buf_u8(&b, (uint8_t)(0x80 | (i * 7)));
+    le_pkt *p = le_pkt_new(LE_PKT_VIDEO, ts, b.p, (uint32_t)b.len);
+    le_buf_free(&b);
+    return p;
+}
+
+static int feed_bytes(le_hls *h, uint8_t type, uint32_t ts, const uint8_t *b, size_t n)
+{
+    le_pkt *p = le_pkt_new(type, ts, b, (uint32_t)n);
+    int rc = le_hls_feed(h, p);
+    le_pkt_unref(p);
+    return rc;
+}
+
+static int feed_video(le_hls *h, uint32_t ts, int key, size_t size)
+{
+    le_pkt *p = avc_frame(ts, key, size);
+    int rc = le_hls_feed(h, p);
+    le_pkt_unref(p);
+    return rc;
+}
+
+static void feed_aac(le_hls *h, uint32_t ts)
+{
+    static const uint8_t frame[] = { 0xaf, 0x01, 0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c };
+    feed_bytes(h, LE_PKT_AUDIO, ts, frame, sizeof(frame));
+}
+
+/* Video every 40 ms from raw time t0 for ms, a keyframe every gop ms
+ * (0: only the first), AAC every 23 ms. Returns the raw time after. */
+static uint32_t feed_av(le_hls *h, uint32_t t0, uint32_t ms, uint32_t gop, int first_key)
+{
+    uint32_t a = 0;
+    for (uint32_t t = 0; t < ms; t += 40) {
+        int key = (t == 0 && first_key) || (gop && t % gop == 0);
+        feed_video(h, t0 + t, key, 600);
+        for (; a < t + 40; a += 23)
+            feed_aac(h, t0 + a);
+    }
+    return t0 + ms;
+}
+
+static int64_t fake_now;
+static int64_t fake_clock(void) { return fake_now; }
+
+/* The playlist's EXT-X-TARGETDURATION, computed the way hls_play does. */
+static int listed_target(le_hls *h)
+{
+    le_hls_seg *segs[64];
+    le_m3u8_seg ms[64];
+    size_t n = le_hls_segments(h, segs, 64, 1);
+    for (size_t i = 0; i < n; i++) {
+        memset(&ms[i], 0, sizeof(ms[i]));
+        ms[i].duration_ms = segs[i]->duration_ms;
+    }
+    return le_m3u8_target(ms, n, le_hls_min_target(h));
+}
+
+static int64_t max_duration(le_hls *h, size_t *nout, int *ndisc)
+{
+    le_hls_seg *segs[64];
+    size_t n = le_hls_segments(h, segs, 64, 0);
+    int64_t m = 0;
+    int d = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i]->duration_ms > m)
+            m = segs[i]->duration_ms;
+        d += segs[i]->disc;
+    }
+    if (nout)
+        *nout = n;
+    if (ndisc)
+        *ndisc = d;
+    return m;
+}
+
+static void synthetic_tests(void)
+{
+    /* AAC and AVC headers, a video tag of a codec TS cannot carry, then an
+     * H.264 keyframe: the muxer must get the video track. */
+    static const uint8_t h263[] = { 0x22, 0x00, 0x00 };
+    static const uint8_t av1[] = { 0x80 | 0x10 | 1, 'a', 'v', '0', '1', 0x12, 0x00, 0x0a };
+    for (int k = 0; k < 2; k++) {
+        le_hls *h = le_hls_new("t/live/crash", 0, 0);
+        le_hls_set_params(h, 1000, 10);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        int rc = k ? feed_bytes(h, LE_PKT_VIDEO, 0, av1, sizeof(av1)) : feed_bytes(h, LE_PKT_VIDEO, 0, h263, 3);
+        ok(rc < 0, "%s tag refused by the segmenter", k ? "AV1" : "H.263");
+        feed_av(h, 0, 3000, 1000, 1);
+        le_hls_end(h);
+        le_hls_seg *segs[16];
+        size_t n = le_hls_segments(h, segs, 16, 0);
+        ok(n >= 2 && segs[0]->has_video && segs[0]->has_audio,
+           "%s between the headers and a keyframe: %zu A/V segments", k ? "AV1" : "H.263", n);
+        le_hls_free(h);
+    }
+    /* Only unsupported video with AAC: audio-only, and a stray H.264 frame
+     * without its configuration changes nothing. */
+    {
+        le_hls *h = le_hls_new("t/live/av1only", 0, 0);
+        le_hls_set_params(h, 1000, 10);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, av1, sizeof(av1));
+        for (uint32_t t = 0; t < 3000; t += 23) {
+            feed_aac(h, t);
+            if (t % 230 == 0)
+                feed_video(h, t, 1, 100);
+        }
+        le_hls_end(h);
+        le_hls_seg *segs[16];
+        size_t n = le_hls_segments(h, segs, 16, 0);
+        ok(n >= 2 && !segs[0]->has_video && segs[0]->has_audio, "AV1 + AAC: audio-only segments (%zu)", n);
+        le_hls_free(h);
+    }
+
+    /* An endless GOP: one keyframe, then 30 s of inter frames. */
+    {
+        le_hls *h = le_hls_new("t/live/gop", 0, 0);
+        le_hls_set_params(h, 2000, 10);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        feed_av(h, 0, 30000, 0, 1);
+        size_t n;
+        int64_t m = max_duration(h, &n, NULL);
+        ok(n >= 2, "endless GOP: %zu segments sealed before the end", n);
+        ok(m <= le_hls_seg_max_ms(2000) && m >= le_hls_seg_max_ms(2000) - 40,
+           "... each cut at the media-time bound (%lld ms)", (long long)m);
+        le_hls_free(h);
+    }
+    /* A clock that stops: arrival time bounds the segment. */
+    {
+        le_hls *h = le_hls_new("t/live/stopped", 0, 0);
+        le_hls_set_params(h, 2000, 10);
+        fake_now = 1000000;
+        le_hls_set_clock(h, fake_clock);
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        for (int i = 0; i < 1000; i++) {
+            feed_video(h, 5000, i % 25 == 0, 600);
+            fake_now += 40;
+        }
+        size_t n;
+        max_duration(h, &n, NULL);
+        ok(n >= 1, "stopped clock: %zu segments sealed by arrival time", n);
+        le_hls_free(h);
+    }
+    /* Same timestamps, a stopped arrival clock, big frames: the byte bound. */
+    {
+        le_hls *h = le_hls_new("t/live/bytes", 0, 0);
+        le_hls_set_params(h, 100, 10);
+        fake_now = 1000000;
+        le_hls_set_clock(h, fake_clock);
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        for (int i = 0; i < 60; i++)
+            feed_video(h, 7, i == 0, 200000);
+        le_hls_seg *segs[16];
+        size_t n = le_hls_segments(h, segs, 16, 0);
+        size_t cap = le_hls_seg_max_bytes(100), big = 0;
+        for (size_t i = 0; i < n; i++)
+            if (segs[i]->len > big)
+                big = segs[i]->len;
+        ok(n >= 2, "12 MB at one timestamp: %zu segments sealed", n);
+        ok(big <= cap + 300000, "... none over the %zu byte bound by more than a frame (%zu)", cap, big);
+        ok(le_hls_bytes(h) < (n + 1) * (cap + 300000), "... le_hls_bytes counts them (%zu)", le_hls_bytes(h));
+        le_hls_drop_segments(h);
+        is_int(le_hls_segments(h, segs, 16, 0), 0, "le_hls_drop_segments empties the ring");
+        le_hls_free(h);
+    }
+
+    /* The 32-bit RTMP clock wraps 5 s in (or an encoder starts there). */
+    {
+        le_hls *h = le_hls_new("t/live/wrap", 0, 0);
+        le_hls_set_params(h, 2000, 20);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        feed_av(h, 0xffffffffu - 4999, 20000, 1000, 1);
+        size_t n;
+        int nd;
+        int64_t m = max_duration(h, &n, &nd);
+        ok(n >= 8, "timestamp wrap: segments still cut (%zu in 20 s)", n);
+        ok(m == 2000 && nd == 0, "... every one 2 s (max %lld ms), no discontinuity (%d)", (long long)m, nd);
+        is_int(listed_target(h), 2, "... target duration 2");
+        le_hls_free(h);
+    }
+    /* A 2^31 ms jump forward, then one back. */
+    for (int back = 0; back < 2; back++) {
+        le_hls *h = le_hls_new("t/live/jump", 0, 0);
+        le_hls_set_params(h, 2000, 20);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        uint32_t t = back ? 100000000u : 1000;
+        t = feed_av(h, t, 6000, 1000, 1);
+        t = back ? t - 60000000u : t + 0x80000000u;
+        feed_av(h, t, 6000, 1000, 1);
+        le_hls_end(h);
+        size_t n;
+        int nd;
+        int64_t m = max_duration(h, &n, &nd);
+        ok(m <= 2100, "%s jump: segment durations stay sane (max %lld ms)", back ? "backward" : "2^31 ms",
+           (long long)m);
+        ok(nd == 1, "... one discontinuity (%d)", nd);
+        is_int(listed_target(h), 2, "... target duration 2");
+        le_hls_free(h);
+    }
+    /* Video stalls 8 s while audio goes on, then resumes on the same clock:
+     * a gap, not a new timeline; video keeps its timestamps. */
+    {
+        le_hls *h = le_hls_new("t/live/gap", 0, 0);
+        le_hls_set_params(h, 2000, 20);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        feed_av(h, 0, 4000, 1000, 1);
+        for (uint32_t t = 4000; t < 12000; t += 23)
+            feed_aac(h, t);
+        feed_av(h, 12000, 4000, 1000, 1);
+        le_hls_end(h);
+        le_hls_seg *segs[32];
+        size_t n = le_hls_segments(h, segs, 32, 0);
+        int nd = 0;
+        int64_t resumed = -1;
+        for (size_t i = 0; i < n; i++) {
+            nd += segs[i]->disc;
+            if (resumed < 0 && segs[i]->start_ts_ms >= 11000)
+                resumed = segs[i]->start_ts_ms;
+        }
+        is_int(nd, 0, "video gap with audio going on: no discontinuity");
+        is_int(resumed, 12000, "... video resumes at its own time");
+        le_hls_free(h);
+    }
+    /* The target follows the listed segments: a long GOP raises it while
+     * listed, not after it scrolled off (nor across a republish). */
+    {
+        le_hls *h = le_hls_new("t/live/target", 0, 0);
+        le_hls_set_params(h, 2000, 3);
+        feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        uint32_t t = feed_av(h, 0, 7000, 7000, 1);
+        t = feed_av(h, t, 2000, 1000, 1);
+        is_int(listed_target(h), 7, "a 7 s GOP listed: target 7");
+        feed_av(h, t, 12000, 1000, 1);
+        le_hls_end(h);
+        is_int(listed_target(h), 2, "scrolled off: target 2");
+        le_hls_free(h);
+    }
+}
+
 static le_hls *feed_all(const char *key, pktlist *l, int64_t frag)
 {
     le_hls *h = le_hls_new(key, 0, 0);
@@ -323,6 +590,7 @@ static int make(const char *file, const char *args)
 int main(void)
 {
     in_ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
+    synthetic_tests();
     have_ffmpeg = run("ffmpeg -version") == 0 && run("ffprobe -version") == 0;
     if (!have_ffmpeg) {
         ok(!in_ci, "ffmpeg/ffprobe available (required in CI)");

@@ -1,0 +1,121 @@
+/* libFuzzer target for the live HLS path: FLV tag classification
+ * (le_flv_video_info, le_flv_audio_info, le_flv_parse_meta through
+ * le_pkt_new) and the segmenter (le_hls_feed), which muxes MPEG-TS with
+ * libavformat and cuts segments. No network, no streams, no Redis.
+ *
+ * Input: a sequence of tags, each
+ *   1 byte   bits 0-1: 0 audio, 1 video, 2 data (onMetaData), 3 control
+ *            bits 2-7: how far the arrival clock moves, in 100 ms steps
+ *   4 bytes  timestamp, big-endian (32-bit RTMP milliseconds)
+ *   2 bytes  payload length, big-endian, then the payload
+ * A control tag: payload byte 0 even ends the publish (le_hls_end), odd sets
+ * the fragment length to 100 ms * payload byte 1 and the window to byte 2.
+ * Checked after every tag: sealed segments are whole TS packets numbered
+ * consecutively, with durations and sizes within the documented bounds. */
+#include <libavutil/log.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "hls/playlist.h"
+#include "hls/segmenter.h"
+#include "media/flv.h"
+#include "media/pkt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_TAGS 3000
+
+static int64_t now_ms;
+static int64_t fake_clock(void) { return now_ms; }
+
+static void check_classify(const le_pkt *p)
+{
+    le_flv_info fi;
+    if (p->type == LE_PKT_VIDEO && le_flv_video_info(p->data, p->len, &fi) == 0 && fi.hdr_len > p->len)
+        abort();
+    if (p->type == LE_PKT_AUDIO && le_flv_audio_info(p->data, p->len, &fi) == 0 && fi.hdr_len > p->len)
+        abort();
+    le_flv_meta m;
+    if (p->type == LE_PKT_DATA && le_flv_parse_meta(p->data, p->len, &m) == 0) {
+        if (m.width != 0 && (m.width < 1 || m.width > LE_FLV_MAX_DIM))
+            abort();
+        if (m.framerate < 0 || m.framerate > LE_FLV_MAX_FPS)
+            abort();
+    }
+}
+
+static void check_ring(le_hls *h, int64_t frag)
+{
+    le_hls_seg *segs[128];
+    size_t n = le_hls_segments(h, segs, 128, 0);
+    int64_t longest = le_hls_seg_max_ms(frag) + LE_HLS_JUMP_MS;
+    /* A segment: under the byte bound but for one tag (64 KiB here), plus
+     * PES/TS overhead and the AVIO buffer. */
+    size_t biggest = le_hls_seg_max_bytes(frag) + (1u << 20);
+    le_m3u8_seg ms[128];
+    for (size_t i = 0; i < n; i++) {
+        const le_hls_seg *s = segs[i];
+        if (s->len == 0 || s->len % 188 || s->data[0] != 0x47 || s->len > biggest)
+            abort();
+        if (i && s->seq != segs[i - 1]->seq + 1)
+            abort();
+        if (s->duration_ms < 0 || s->duration_ms > longest)
+            abort();
+        memset(&ms[i], 0, sizeof(ms[i]));
+        ms[i].duration_ms = s->duration_ms;
+    }
+    if (le_m3u8_target(ms, n, le_hls_min_target(h)) > (int)((longest + 999) / 1000))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int quiet;
+    if (!quiet) {
+        le_log_level = LE_LOG_ERROR + 1;
+        av_log_set_level(AV_LOG_QUIET);
+        quiet = 1;
+    }
+    le_hls *h = le_hls_new("fuzz/live/s", 0, 0);
+    int64_t frag = 1000;
+    le_hls_set_params(h, frag, 4);
+    le_hls_set_clock(h, fake_clock);
+    now_ms = 1000;
+    size_t off = 0;
+    for (int tags = 0; tags < MAX_TAGS && off + 7 <= size; tags++) {
+        uint8_t kind = data[off];
+        uint32_t ts = le_rd_be32(data + off + 1);
+        size_t len = le_rd_be16(data + off + 5);
+        off += 7;
+        if (len > size - off)
+            len = size - off;
+        const uint8_t *body = data + off;
+        off += len;
+        now_ms += (kind >> 2) * 100;
+        if ((kind & 3) == 3) {
+            if (len >= 1 && !(body[0] & 1)) {
+                le_hls_end(h);
+            } else if (len >= 3) {
+                frag = 100 * (int64_t)(body[1] ? body[1] : 1);
+                if (frag < 100)
+                    frag = 100;
+                le_hls_set_params(h, frag, body[2] % 20 + 1);
+                frag = le_hls_fragment_ms(h);
+            }
+            continue;
+        }
+        static const uint8_t types[3] = { LE_PKT_AUDIO, LE_PKT_VIDEO, LE_PKT_DATA };
+        le_pkt *p = le_pkt_new(types[kind & 3], ts, body, (uint32_t)len);
+        check_classify(p);
+        le_hls_feed(h, p);
+        le_pkt_unref(p);
+        check_ring(h, frag);
+    }
+    le_hls_end(h);
+    check_ring(h, frag);
+    le_hls_free(h);
+    return 0;
+}
