@@ -205,19 +205,10 @@ int le_blocklist_resume(const char *domain, const char *app, const char *stream,
 static size_t drop_local(const char *domain)
 {
     size_t n = 0;
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        node **pp = &buckets[i];
-        while (*pp) {
-            node *e = *pp;
-            if (domain_of(e->b.key, domain)) {
-                *pp = e->next;
-                free(e->b.key);
-                free(e);
-                total--;
-                n++;
-            } else {
-                pp = &e->next;
-            }
+    LE_KEYTAB_FOREACH(&tab, e, nx) {
+        if (domain_of(NODE(e)->b.key, domain)) {
+            node_free(NODE(e));
+            n++;
         }
     }
     return n;
