@@ -32,14 +32,15 @@ typedef struct flv_player {
     int done;                   /* publisher left or dropped */
 } flv_player;
 
-static size_t feed_size(const le_pkt *p)
+static size_t feed_size(const le_pkt *p, uint32_t ts)
 {
+    (void)ts;
     return 11 + (size_t)p->len + 4;
 }
 
-static size_t feed_write(uint8_t *dst, const le_pkt *p)
+static size_t feed_write(uint8_t *dst, const le_pkt *p, uint32_t ts)
 {
-    return le_flv_tag_write(dst, p->type, p->ts, p->data, p->len);
+    return le_flv_tag_write(dst, p->type, ts, p->data, p->len);
 }
 
 static const le_feed_fmt flv_feed = { LE_FEED_FLV, feed_size, feed_write };

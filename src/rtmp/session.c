@@ -194,14 +194,14 @@ static uint32_t media_csid(const le_pkt *p)
     return p->type == LE_PKT_AUDIO ? CSID_AUDIO : p->type == LE_PKT_VIDEO ? CSID_VIDEO : CSID_DATA;
 }
 
-static size_t feed_size(const le_pkt *p)
+static size_t feed_size(const le_pkt *p, uint32_t ts)
 {
-    return le_chunk_write_size(media_csid(p), p->ts, p->len, out_chunk_size());
+    return le_chunk_write_size(media_csid(p), ts, p->len, out_chunk_size());
 }
 
-static size_t feed_write(uint8_t *dst, const le_pkt *p)
+static size_t feed_write(uint8_t *dst, const le_pkt *p, uint32_t ts)
 {
-    return le_chunk_write(dst, feed_size(p), media_csid(p), p->type, p->ts, PLAY_MSID, p->data, p->len,
+    return le_chunk_write(dst, feed_size(p, ts), media_csid(p), p->type, ts, PLAY_MSID, p->data, p->len,
                           out_chunk_size());
 }
 
