@@ -400,7 +400,7 @@ int main(void)
     push(rs, LE_PKT_VIDEO, 40, inter, sizeof(inter));
     le_feed_tick();
     wn = 0;
-    wn += enc(want + wn, LE_PKT_DATA, 1041, meta, sizeof(meta));
+    wn += enc(want + wn, LE_PKT_DATA, 0, meta, sizeof(meta));
     wn += enc(want + wn, LE_PKT_VIDEO, 1041, vseq, sizeof(vseq));
     wn += enc(want + wn, LE_PKT_AUDIO, 1041, aseq, sizeof(aseq));
     wn += enc(want + wn, LE_PKT_VIDEO, 1041, key, sizeof(key));
@@ -418,7 +418,7 @@ int main(void)
     v_open(&kc);
     le_stream_attach(rs, &kc.sub);
     wn = 0;
-    wn += enc(want + wn, LE_PKT_DATA, 1041, meta, sizeof(meta));
+    wn += enc(want + wn, LE_PKT_DATA, 0, meta, sizeof(meta));
     wn += enc(want + wn, LE_PKT_VIDEO, 1041, vseq, sizeof(vseq));
     wn += enc(want + wn, LE_PKT_AUDIO, 1041, aseq, sizeof(aseq));
     wn += enc(want + wn, LE_PKT_VIDEO, 1041, key, sizeof(key));
