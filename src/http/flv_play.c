@@ -1,7 +1,7 @@
 /* HTTP-FLV viewer: a stream subscriber that reads the stream's FLV feed
  * (media/feed.h) as the body of an HTTP response.
  *
- * Fan-out cost per viewer (STYLE 5): the FLV tags are encoded once into the
+ * Fan-out cost per viewer (docs/BENCHMARKS.md): the FLV tags are encoded once into the
  * feed's shared blocks; per viewer and pacer tick there is one writev (or,
  * with a backlog, one evbuffer reference per block). Only the HTTP/1.1
  * chunk-size line is built per viewer: each tick's bytes are one chunk.

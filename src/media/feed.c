@@ -196,6 +196,11 @@ uint32_t le_feed_wire_ts(const le_feed *f, const le_pkt *p)
 {
     if (!f->rebase)
         return p->ts;
+    /* Data (onMetaData) at 0, as it comes at a join: FFmpeg's FLV reader
+     * takes a script tag at 0 as stream metadata, anywhere else as a packet
+     * of a new data stream. Players order audio and video only. */
+    if (p->type == LE_PKT_DATA)
+        return 0;
     if (!f->off_set)
         return f->floor;
     uint32_t t = p->ts + f->off;   /* modulo 2^32, as RTMP timestamps are */

@@ -87,9 +87,10 @@ void le_feed_append(le_feed *f, le_pkt *p, int gop);
 void le_feed_reset(le_feed *f);
 /* The publisher left and the readers stay for the next one: what is logged
  * goes out now, headers and GOP are forgotten, and the readers get nothing
- * until le_feed_continue. From the next media frame on, timestamps on the
- * wire are rebased to continue just after the last one logged (headers and
- * metadata before it take that first timestamp). */
+ * until le_feed_continue. From the next media frame on, audio and video
+ * timestamps on the wire are rebased to continue just after the last one
+ * logged (sequence headers before it take that first timestamp); data
+ * messages (onMetaData) go out at 0. */
 void le_feed_suspend(le_feed *f);
 /* The next publish may reach the held readers: they resume at its next
  * keyframe (has_video) or packet (audio only), its headers first. */

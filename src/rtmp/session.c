@@ -380,25 +380,28 @@ static void on_connect(le_rtmp_conn *c, double txn, const le_amf_val *cmdobj)
              c->app, c->dom->name);
 }
 
-/* Stream name from publish/play: "name?args". Fills name and usrargs. */
+/* Stream name from publish/play: "name?args". Fills name and usrargs.
+ * LE_EINVAL: no valid name; LE_ENOTFOUND: its vhost is no online domain. */
 static int take_stream_name(le_rtmp_conn *c, const le_amf_val *v, char *name, size_t namesz)
 {
     char raw[1024];
+    name[0] = '\0';
     if (le_amf_str_copy(v, raw, sizeof(raw)) < 0)
-        return -1;
+        return LE_EINVAL;
     char *q = split_query(raw);
     snprintf(name, namesz, "%s", raw);
     snprintf(c->usrargs, sizeof(c->usrargs), "%s", *q ? q : c->query);
     /* ffmpeg and OBS put the URL's query on the stream name, so a vhost
-     * there decides the domain (SPEC 2), over what connect resolved. */
+     * there decides the domain (livedge(8), URLS SERVED), over what connect
+     * resolved. */
     char vhost[256];
     if (*q && le_query_get(q, strlen(q), "vhost", vhost, sizeof(vhost)) >= 0) {
         c->dom = le_node_resolve_domain(vhost, NULL, &c->is_push);
         snprintf(c->host, sizeof(c->host), "%s", vhost);
         if (!c->dom)
-            return -2;
+            return LE_ENOTFOUND;
     }
-    return le_name_valid(name, strlen(name)) ? 0 : -1;
+    return le_name_valid(name, strlen(name)) ? LE_OK : LE_EINVAL;
 }
 
 static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
@@ -410,8 +413,8 @@ static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
     }
     int nrc = take_stream_name(c, namev, name, sizeof(name));
     if (nrc < 0) {
-        refuse(c, "NetStream.Publish.BadName", nrc == -2 ? "unknown domain" : "invalid stream name",
-               nrc == -2 ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        refuse(c, "NetStream.Publish.BadName", nrc == LE_ENOTFOUND ? "unknown domain" : "invalid stream name",
+               nrc == LE_ENOTFOUND ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
         return;
     }
     le_pub_info info = {
@@ -448,13 +451,13 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     }
     int nrc = take_stream_name(c, namev, name, sizeof(name));
     if (nrc < 0) {
-        refuse(c, nrc == -2 ? "NetStream.Play.Failed" : "NetStream.Play.StreamNotFound",
-               nrc == -2 ? "unknown domain" : "invalid stream name",
-               nrc == -2 ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        refuse(c, nrc == LE_ENOTFOUND ? "NetStream.Play.Failed" : "NetStream.Play.StreamNotFound",
+               nrc == LE_ENOTFOUND ? "unknown domain" : "invalid stream name",
+               nrc == LE_ENOTFOUND ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
         return;
     }
-    /* SPEC 4: IP lists, domain online, URL auth; the reason goes to the
-     * log only. */
+    /* IP lists, domain online, URL auth (auth/access.h); the reason goes
+     * to the log only. */
     char why[256];
     if (le_access_check_play(c->dom, c->peer_ip, c->app, name, c->usrargs, le_wall_ms() / 1000, why,
                              sizeof(why)) != 0) {
