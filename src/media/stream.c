@@ -37,7 +37,7 @@ struct le_stream {
     size_t gop_len, gop_cap, gop_bytes;
     int has_video;              /* this publish has sent video */
     int taking_over;            /* a takeover is swapping publishers */
-    int no_grace;               /* the publisher is cut (forbid): players end too */
+    int no_grace;               /* the publish ends for good (unpublish, forbid) */
     int pub_tracks;             /* TRK_*: what this publish has sent */
 
     /* Players kept from an earlier publish (le_sub.kept). grace_until: the
@@ -403,6 +403,15 @@ void le_stream_unpublish(le_stream *st, void *ctx)
 {
     if (st->pub_ctx == ctx && st->pub_ops)
         release_slot(st);
+}
+
+void le_stream_end(le_stream *st, void *ctx)
+{
+    if (st->pub_ctx != ctx || !st->pub_ops)
+        return;
+    st->no_grace = 1;
+    release_slot(st);
+    st->no_grace = 0;
 }
 
 void le_stream_on_publish(le_stream_hook h)

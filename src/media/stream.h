@@ -8,7 +8,7 @@
  * publisher restart continues the same HLS sequence.
  *
  * Players across a publisher change (publish_reconnect_grace, livedge.conf(5);
- * takeover): when the publisher leaves, players stay attached for the grace
+ * takeover): when the publisher drops, players stay attached for the grace
  * and get nothing; a new publish of the stream within it continues them (their
  * feeds rebase its timestamps and resume at its first keyframe, sequence
  * headers first). If its tracks differ from what the players had (a codec, or
@@ -84,9 +84,13 @@ const char *le_stream_key(const le_stream *st);  /* "domain/app/name" for logs *
 /* Claims the publisher slot. Applies the takeover policy: an existing
  * publisher is kicked (and LE_OK returned) or LE_EEXIST is returned. */
 int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx);
-/* Releases the slot. ctx must be the owner. Subscribers get unpublish, but
- * players when reconnect_grace_ms is set: they wait for the next publish. */
+/* The publisher dropped: releases the slot. ctx must be the owner.
+ * Subscribers get unpublish, but players when reconnect_grace_ms is set:
+ * they wait for the next publish. */
 void le_stream_unpublish(le_stream *st, void *ctx);
+/* The publisher ended the stream itself (unpublish): releases the slot and
+ * every subscriber, players too, gets unpublish now. */
+void le_stream_end(le_stream *st, void *ctx);
 int le_stream_is_live(const le_stream *st);
 /* Players are waiting for a publisher (the grace runs). */
 int le_stream_in_grace(const le_stream *st);

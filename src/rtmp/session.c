@@ -71,6 +71,7 @@ typedef struct le_rtmp_conn {
     /* Publisher or player. */
     le_stream *st;
     le_sub sub;                /* player's subscription */
+    int unpublished;           /* the publisher ended the stream itself */
     char usrargs[1024];
 
     struct le_rtmp_conn *prev, *next;  /* all connections */
@@ -246,14 +247,20 @@ static void publisher_kick(void *ctx, const char *reason)
 static const le_pub_ops publisher_ops = { .kick = publisher_kick };
 
 /* Ends the publisher or player role; for a publisher this is the one place
- * its publish ends, so publish_done and history happen exactly once. */
+ * its publish ends, so publish_done and history happen exactly once. A
+ * publisher that unpublished ends its players at once; one that dropped
+ * leaves them waiting for the next (publish_reconnect_grace). */
 static void stop_role(le_rtmp_conn *c, const char *reason)
 {
     if (c->role == ROLE_PUBLISHER && c->st) {
         le_info(MOD, "conn %llu %s: unpublish %s: %s", (unsigned long long)c->id, c->peer,
                 le_stream_key(c->st), reason);
         le_publish_ended(c->st, reason);
-        le_stream_unpublish(c->st, c);
+        if (c->unpublished)
+            le_stream_end(c->st, c);
+        else
+            le_stream_unpublish(c->st, c);
+        c->unpublished = 0;
     } else if (c->role == ROLE_PLAYER) {
         le_stream_detach(&c->sub);
     }
@@ -531,6 +538,7 @@ static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
                le_amf_str_eq(name, "closeStream")) {
         if (c->role == ROLE_PUBLISHER) {
             send_status(c, "status", "NetStream.Unpublish.Success", "Stop publishing");
+            c->unpublished = 1;
             stop_role(c, "client unpublished");
         } else if (c->role == ROLE_PLAYER && !le_amf_str_eq(name, "FCUnpublish")) {
             stop_role(c, "client stopped playing");

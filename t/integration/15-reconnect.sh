@@ -6,10 +6,11 @@
 # the same stream 1.5 s later: every player stays connected, gets nothing in
 # the gap, then the new publish from its keyframe with its sequence headers,
 # timestamps monotonic across the gap (checked on the raw FLV body and with
-# ffprobe). HLS gets EXT-X-DISCONTINUITY. Then the publisher goes for good
-# under a 2 s grace: the players end after it, not at the unpublish. With a
-# grace of 0 they end at the unpublish. The callback server gets exactly one
-# publish and one publish_done per publish.
+# ffprobe). HLS gets EXT-X-DISCONTINUITY. A publisher that unpublishes ends
+# its players at once. Then the publisher drops for good under a 2 s grace:
+# the players end after it, not at the drop. With a grace of 0 they end at
+# the drop. The callback server gets exactly one publish and one
+# publish_done per publish.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 LE_SCRIPT_TIMEOUT=${LE_SCRIPT_TIMEOUT:-240}
 # shellcheck source=t/integration/lib.sh
@@ -151,6 +152,7 @@ le_wait_for 10 cb_is rc publish
 ok $? "publish callback for the first publish"
 t_play=$(le_now_ms)
 players rc a
+RPA=$RP; CPA=$CP
 have_lg=""
 if [ -x "$LOADGEN" ]; then
     le_bg LG1 "$LOADGEN" -u "rtmp://127.0.0.1:$LE_RTMP_PORT/live/rc" -n 25 -r 50 -d 12 --no-probe \
@@ -205,7 +207,28 @@ else
     skip 4 "bench/loadgen not built"
 fi
 
-# ---- 2. the publisher goes for good: players end when a 2 s grace runs out ------------
+# ---- 2. a publisher that unpublishes (ffmpeg ends its -t) ends its players at once ------
+PUB_RC=$PUB
+LE_PUB_SECS=5 le_publish rc1 -g 30
+pub1=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 20
+ok $? "a 5 s publish of live/rc1" || diag "$(cat "$LE_PUB_LOG")"
+players rc1 u
+mark=$(le_log_lines)
+le_wait_exit "$pub1" 30
+ok $? "its ffmpeg ends the publish (FCUnpublish, deleteStream)"
+t_unpub=$(le_now_ms)
+le_wait_exit "$RP" 8 && le_wait_exit "$CP" 8
+ok $? "both players end despite the 8 s grace ($(( $(le_now_ms) - t_unpub )) ms)"
+le_wait_log 'live/rc1: client unpublished' 2 "$mark" >/dev/null
+ok $? "the log shows the client's unpublish"
+unlike "$(tail -n +"$((mark + 1))" "$LE_LOG" | grep 'live/rc1')" 'players wait' "no grace for an unpublish"
+cmp_ok "$(flvcheck "$LE_DIR/u-http.flv" | sed -n 's/.* frames=\([0-9]*\).*/\1/p')" -ge 25 \
+    "the HTTP-FLV player of live/rc1 got its frames before the end"
+
+# ---- 3. the publisher goes for good: players end when a 2 s grace runs out ------------
+PUB=$PUB_RC
+RP=$RPA; CP=$CPA
 reload_grace 2s
 mark=$(le_log_lines)
 kill -KILL "$PUB"
@@ -238,7 +261,7 @@ cmp_ok "${rn:-0}" -ge $(( (p1 / 40) + 50 )) "ffprobe decodes the RTMP capture: $
 is "${rback:-x}" 0 "ffprobe: RTMP video pts monotonic"
 cmp_ok "${rspan:-0}" -ge $(( p1 + 2000 )) "RTMP capture spans both publishes (${rspan} ms of pts)"
 
-# ---- 3. grace 0: players end at the unpublish ------------------------------------------
+# ---- 4. grace 0: players end at once when the publisher drops ----------------------------
 reload_grace 0
 publish rc0 "publish of live/rc0"
 players rc0 z
@@ -258,6 +281,7 @@ le_wait_for 10 cb_is rc "publish publish_done publish publish_done"
 ok $? "live/rc: publish, publish_done, publish, publish_done" || diag "got: $(cb_actions rc)"
 le_wait_for 10 cb_is rc0 "publish publish_done"
 ok $? "live/rc0: publish, publish_done" || diag "got: $(cb_actions rc0)"
+is "$(cb_actions rc1)" "publish publish_done" "live/rc1: publish, publish_done"
 sleep 1
 is "$(cb_actions rc)" "publish publish_done publish publish_done" "live/rc: no extra callback later"
 

@@ -126,6 +126,17 @@ static void grace_tests(void)
     ok(p1.unpublished == 0 && p1.published == 1, "grace: the player follows the new publish, never told unpublish");
     is_int(le_stream_viewers(st), 1, "grace: counted once");
 
+    /* The publisher unpublished (ended the stream itself): no grace. */
+    le_stream_end(st, &a);
+    ok(le_stream_is_live(st), "unpublish: only the owner ends the stream");
+    le_stream_end(st, &b);
+    ok(!le_stream_in_grace(st) && p1.unpublished == 1, "unpublish: the player ends at once, no grace");
+    le_stream_detach(&p1.sub);
+    rec_clear(&p1);
+    rec_init(&p1);
+    is_int(le_stream_publish(st, &pub, &b), LE_OK, "forbid: publish");
+    le_stream_attach(st, &p1.sub);
+
     /* Forbid (the publisher is cut): no grace, players end with it. */
     le_stream_kick_publisher(st, "forbidden");
     ok(!le_stream_in_grace(st), "forbid: no grace");
