@@ -35,7 +35,8 @@ struct le_feed {
     le_pkt *meta, *vseq, *aseq;
     int has_video;
     int hold;                   /* suspended: readers get nothing, resume nowhere */
-    /* Timestamps: last is the highest on the wire so far. While rebasing,
+    /* Timestamps: last is the highest audio/video one on the wire so far
+     * (compared modulo 2^32, as RTMP's wrap). While rebasing,
      * wire = max(ts + off, floor); off is set by the first media frame
      * after a suspend, before it everything gets floor. */
     uint32_t last, floor, off;
@@ -214,9 +215,10 @@ void le_feed_append(le_feed *f, le_pkt *p, int gop)
         f->off_set = 1;
     }
     uint32_t ts = le_feed_wire_ts(f, p);
-    if (!f->has_last || (int32_t)(ts - f->last) > 0)
+    if (p->type != LE_PKT_DATA && (!f->has_last || (int32_t)(ts - f->last) > 0)) {
         f->last = ts;
-    f->has_last = 1;
+        f->has_last = 1;
+    }
     size_t n = f->fmt->size(p, ts);
     le_feed_blk *t = f->tail;
     if (t->cap - t->len < n) {

@@ -18,7 +18,7 @@
 #define TRK_A 2
 /* A continuing publish that sends audio but no keyframe for this long (its
  * timestamps) is compared without one: it has no video. */
-#define CONT_WAIT_MS 3000u
+#define CONT_WAIT_MS 3000
 
 struct le_stream {
     char *key;                  /* "domain/app/name"; domain/app/name point into it */
@@ -309,8 +309,9 @@ static void release_slot(le_stream *st)
     st->pub_ops = NULL;
     st->pub_ctx = NULL;
     nlive--;
-    int grace = !st->taking_over && !st->no_grace && limits.reconnect_grace_ms > 0 && has_players(st);
-    int keep = (st->taking_over || grace) && has_players(st);
+    int players = has_players(st);
+    int grace = players && !st->taking_over && !st->no_grace && limits.reconnect_grace_ms > 0;
+    int keep = players && (st->taking_over || grace);
     if (keep) {
         keep_players(st);
     } else if (st->cont) {   /* the kept players end with everyone, below */
@@ -492,7 +493,7 @@ static void cont_check(le_stream *st, const le_pkt *p)
     int want_v = st->cont_tracks & TRK_V;
     int at = st->cont_tracks == 0 ||
              (p->type == LE_PKT_VIDEO ? want_v && (p->flags & LE_PKT_KEY) : !want_v);
-    if (!at && p->ts - st->cont_first_ts < CONT_WAIT_MS)
+    if (!at && (int32_t)(p->ts - st->cont_first_ts) < CONT_WAIT_MS)
         return;
     int same = st->cont_tracks == 0 ||
                (st->pub_tracks == st->cont_tracks &&
