@@ -15,6 +15,8 @@
 LE_SCRIPT_TIMEOUT=${LE_SCRIPT_TIMEOUT:-240}
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/admin.sh
+. "$(dirname "$0")/admin.sh"
 
 le_require_daemon
 le_require_tool ffmpeg ffprobe python3 curl
@@ -114,6 +116,7 @@ CB=http://127.0.0.1:$(cat "$LE_DIR/cbport")
 
 LE_EXTRA_CONF="publish_reconnect_grace 8s;"
 LE_DOMAIN_CONF="    notify_url $CB/notify;"
+LE_WAIT_PORTS="rtmp http admin"
 le_start || le_abort "livedge did not start"
 H=http://127.0.0.1:$LE_HTTP_PORT
 
@@ -155,9 +158,9 @@ players rc a
 RPA=$RP; CPA=$CP
 have_lg=""
 if [ -x "$LOADGEN" ]; then
-    le_bg LG1 "$LOADGEN" -u "rtmp://127.0.0.1:$LE_RTMP_PORT/live/rc" -n 25 -r 50 -d 12 --no-probe \
+    le_bg LG1 "$LOADGEN" -u "rtmp://127.0.0.1:$LE_RTMP_PORT/live/rc" -n 25 -r 50 -d 15 --no-probe \
         --conn-log "$LE_DIR/lg-rtmp.tsv" >"$LE_DIR/lg-rtmp.json" 2>"$LE_DIR/lg-rtmp.err"
-    le_bg LG2 "$LOADGEN" -u "$H/live/rc.flv" -n 25 -r 50 -d 12 --no-probe \
+    le_bg LG2 "$LOADGEN" -u "$H/live/rc.flv" -n 25 -r 50 -d 15 --no-probe \
         --conn-log "$LE_DIR/lg-flv.tsv" >"$LE_DIR/lg-flv.json" 2>"$LE_DIR/lg-flv.err"
     have_lg=1
 fi
@@ -184,6 +187,15 @@ le_wait_log 'live/rc: publisher back within the grace' 5 "$mark" >/dev/null
 ok $? "the log shows the players continue"
 le_grows "$LE_DIR/a-http.flv" 40000 15
 ok $? "the HTTP-FLV player receives the new publish"
+# Every player counted once: ffmpeg, curl and the loadgen ones.
+want_users=$(( 2 + ${have_lg:+50} + 0 ))
+users() {
+    api DescribeLiveStreamOnlineUserNum "DomainName=$LE_DOMAIN"
+    j "$API_BODY" '[x["UserNumber"] for x in d["OnlineUserInfo"]["LiveStreamOnlineUserNumInfo"] if x["StreamUrl"].endswith("/live/rc")]'
+}
+users_are() { [ "$(users)" = "[$1]" ]; }
+le_wait_for 5 users_are "$want_users"
+is "$(users)" "[$want_users]" "DescribeLiveStreamOnlineUserNum: $want_users viewers after the reconnect"
 sleep 3
 le_alive "$RP" && le_alive "$CP"
 ok $? "both players still connected after the reconnect"
