@@ -75,7 +75,10 @@ static void on_unpublish(le_sub *s)
 
 static void on_publish(le_sub *s)
 {
-    (void)s;   /* a viewer follows one publisher; it has already finished */
+    /* A viewer kept across a reconnect (publish_reconnect_grace): its feed
+     * brings the new publisher's headers and keyframe; the FLV header
+     * stays valid (the stream ends viewers whose tracks change). */
+    (void)s;
 }
 
 static const le_sub_ops player_ops = { NULL, on_unpublish, on_publish };
