@@ -6,8 +6,8 @@
 # the same stream 1.5 s later: every player stays connected, gets nothing in
 # the gap, then the new publish from its keyframe with its sequence headers,
 # timestamps monotonic across the gap (checked on the raw FLV body and with
-# ffprobe). HLS gets EXT-X-DISCONTINUITY. A publisher that unpublishes ends
-# its players at once. Then the publisher drops for good under a 2 s grace:
+# ffprobe). HLS gets EXT-X-DISCONTINUITY. A new publish without video ends
+# them cleanly. A publisher that unpublishes ends its players at once. Then the publisher drops for good under a 2 s grace:
 # the players end after it, not at the drop. With a grace of 0 they end at
 # the drop. The callback server gets exactly one publish and one
 # publish_done per publish.
@@ -142,11 +142,17 @@ publish() {
 }
 
 # players NAME TAG: an ffmpeg RTMP player (copy to TAG-rtmp.flv) and a curl
-# HTTP-FLV player (TAG-http.flv) of NAME; RP and CP their pids.
+# HTTP-FLV player (TAG-http.flv) of NAME; RP and CP their pids. Waits until
+# the daemon logs both plays (one TAP line).
 players() {
+    local m
+    m=$(le_log_lines)
     le_bg RP ffmpeg -hide_banner -nostdin -loglevel warning -y -i "$(le_url "$1")" -c copy -f flv \
         "$LE_DIR/$2-rtmp.flv" >"$LE_DIR/$2-rtmp.log" 2>&1
     le_bg CP curl -s -o "$LE_DIR/$2-http.flv" "$H/live/$1.flv"
+    le_wait_log ": play $LE_DOMAIN/live/$1\$" 15 "$m" >/dev/null &&
+        le_wait_log "playing $LE_DOMAIN/live/$1\$" 5 "$m" >/dev/null
+    ok $? "an RTMP and an HTTP-FLV player of live/$1 play" || diag "$(cat "$LE_DIR/$2-rtmp.log")"
 }
 
 # ---- 1. a reconnect within the grace -------------------------------------------------
@@ -237,6 +243,29 @@ ok $? "the log shows the client's unpublish"
 unlike "$(tail -n +"$((mark + 1))" "$LE_LOG" | grep 'live/rc1')" 'players wait' "no grace for an unpublish"
 cmp_ok "$(flvcheck "$LE_DIR/u-http.flv" | sed -n 's/.* frames=\([0-9]*\).*/\1/p')" -ge 25 \
     "the HTTP-FLV player of live/rc1 got its frames before the end"
+
+# ---- 2b. the new publish has no video: the players cannot follow and end cleanly ----------
+publish rcx "publish of live/rcx (video and audio)"
+pub_x=$PUB
+players rcx x
+le_wait_for 15 le_size_gt "$LE_DIR/x-http.flv" 20000
+ok $? "players of live/rcx receive it"
+kill -KILL "$pub_x"
+wait "$pub_x" 2>/dev/null
+mark=$(le_log_lines)
+LE_PUB_SECS=30 le_publish_audio rcx
+pub_x=$LE_PUB_PID
+le_wait_publishing "$LE_PUB_PROGRESS" 20
+ok $? "an audio-only publish of live/rcx within the grace" || diag "$(cat "$LE_PUB_LOG")"
+rp_rc=timeout; cp_rc=timeout
+le_wait_exit "$RP" 15 && rp_rc=$LE_EXIT_RC
+le_wait_exit "$CP" 15 && cp_rc=$LE_EXIT_RC
+is "$rp_rc/$cp_rc" 0/0 "both players end cleanly (ffmpeg and curl exit 0: end of stream, complete body)"
+le_wait_log 'live/rcx: new publish has other tracks' 2 "$mark" >/dev/null
+ok $? "the log names the track change"
+like "$(flvcheck "$LE_DIR/x-http.flv")" '^vseq=1 aseq=1 .* back=0$' \
+    "the HTTP-FLV player got nothing of the audio-only publish"
+le_kill "$pub_x"
 
 # ---- 3. the publisher goes for good: players end when a 2 s grace runs out ------------
 PUB=$PUB_RC
