@@ -32,9 +32,12 @@ typedef struct le_sub_ops {
      * memory here (mark and reap later). The same holds for the others. */
     void (*packet)(le_sub *s, le_pkt *p);
     /* The publisher left; the subscriber decides whether to stay attached
-     * (HLS) or to finish and detach (players). */
+     * (HLS) or to finish and detach (players). Players are told only when
+     * the stream ends for them: at the unpublish without a grace, when the
+     * grace runs out, or when the next publish's tracks are not theirs. */
     void (*unpublish)(le_sub *s);
-    /* A new publisher started on the stream (HLS: discontinuity). */
+    /* A new publisher started on the stream (HLS: discontinuity; players
+     * kept across a reconnect: nothing to do, their feed follows). */
     void (*publish)(le_sub *s);
 } le_sub_ops;
 
