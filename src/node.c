@@ -83,6 +83,7 @@ static void apply_conf(const le_conf *c)
         .viewer_drop_ms = c->viewer_drop_ms,
         .takeover = c->publish_takeover,
         .takeover_idle_ms = c->publish_idle_ms,
+        .reconnect_grace_ms = c->publish_reconnect_grace_ms,
     };
     le_stream_set_limits(&l);
 }

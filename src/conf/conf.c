@@ -120,6 +120,7 @@ static le_conf *node_defaults(void)
     c->log_level = le_xstrdup("info");
     c->publish_takeover = LE_TAKEOVER_IDLE;
     c->publish_idle_ms = 3000;
+    c->publish_reconnect_grace_ms = 10000;
     c->handshake_timeout_ms = 10000;
     c->idle_timeout_ms = 30000;
     c->http_header_timeout_ms = 10000;
@@ -469,6 +470,7 @@ static const keydef keys[] = {
     { "log_level", C_MAIN, V_ENUM, F_STR, N(log_level), 0, 0, level_names, "debug, info, warn or error" },
     { "publish_takeover", C_MAIN, V_ENUM, F_INT, N(publish_takeover), 0, 0, takeover_names, "idle, always or never" },
     { "publish_idle_timeout", C_MAIN, V_DUR, F_I64, N(publish_idle_ms), 100, DAY, NULL, NULL },
+    { "publish_reconnect_grace", C_MAIN, V_DUR, F_I64, N(publish_reconnect_grace_ms), 0, 3600 * SEC, NULL, NULL },
     { "handshake_timeout", C_MAIN, V_DUR, F_I64, N(handshake_timeout_ms), 100, DAY, NULL, NULL },
     { "idle_timeout", C_MAIN, V_DUR, F_I64, N(idle_timeout_ms), 100, DAY, NULL, NULL },
     { "http_header_timeout", C_MAIN, V_DUR, F_I64, N(http_header_timeout_ms), 100, DAY, NULL, NULL },

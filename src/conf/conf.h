@@ -57,6 +57,7 @@ typedef struct le_conf {
     char *log_level;            /* debug|info|warn|error, default info */
     int publish_takeover;       /* LE_TAKEOVER_*, default idle */
     int64_t publish_idle_ms;    /* takeover "idle" threshold, default 3000 */
+    int64_t publish_reconnect_grace_ms; /* players wait for a new publisher, default 10000; 0: off */
     int64_t handshake_timeout_ms; /* default 10000 */
     int64_t idle_timeout_ms;    /* publisher silence before close, default 30000 */
     int64_t http_header_timeout_ms; /* slowloris guard, default 10000 */

@@ -12,8 +12,8 @@
 int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,
                      const le_pub_info *info, char *why, size_t whylen)
 {
-    /* SPEC 4: IP lists, domain online, URL auth (auth/access.h), then the
-     * block list. */
+    /* IP lists, domain online, URL auth (auth/access.h), then the block
+     * list (ForbidLiveStream). */
     int rc = le_access_check_publish(dom, info->push_domain, info->client_ip, app, name, info->usrargs,
                                      le_wall_ms() / 1000, why, whylen);
     if (rc != 0)

@@ -1,7 +1,7 @@
 /* HTTP-FLV viewer: a stream subscriber that reads the stream's FLV feed
  * (media/feed.h) as the body of an HTTP response.
  *
- * Fan-out cost per viewer (STYLE 5): the FLV tags are encoded once into the
+ * Fan-out cost per viewer (docs/BENCHMARKS.md): the FLV tags are encoded once into the
  * feed's shared blocks; per viewer and pacer tick there is one writev (or,
  * with a backlog, one evbuffer reference per block). Only the HTTP/1.1
  * chunk-size line is built per viewer: each tick's bytes are one chunk.
@@ -32,14 +32,15 @@ typedef struct flv_player {
     int done;                   /* publisher left or dropped */
 } flv_player;
 
-static size_t feed_size(const le_pkt *p)
+static size_t feed_size(const le_pkt *p, uint32_t ts)
 {
+    (void)ts;
     return 11 + (size_t)p->len + 4;
 }
 
-static size_t feed_write(uint8_t *dst, const le_pkt *p)
+static size_t feed_write(uint8_t *dst, const le_pkt *p, uint32_t ts)
 {
-    return le_flv_tag_write(dst, p->type, p->ts, p->data, p->len);
+    return le_flv_tag_write(dst, p->type, ts, p->data, p->len);
 }
 
 static const le_feed_fmt flv_feed = { LE_FEED_FLV, feed_size, feed_write };
@@ -74,7 +75,10 @@ static void on_unpublish(le_sub *s)
 
 static void on_publish(le_sub *s)
 {
-    (void)s;   /* a viewer follows one publisher; it has already finished */
+    /* A viewer kept across a reconnect (publish_reconnect_grace): its feed
+     * brings the new publisher's headers and keyframe; the FLV header
+     * stays valid (the stream ends viewers whose tracks change). */
+    (void)s;
 }
 
 static const le_sub_ops player_ops = { NULL, on_unpublish, on_publish };

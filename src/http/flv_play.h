@@ -1,4 +1,4 @@
-/* HTTP-FLV playback: `GET /App/Stream.flv` (issue 3). */
+/* HTTP-FLV playback: `GET /App/Stream.flv` (livedge(8), URLS SERVED). */
 #ifndef LE_HTTP_FLV_PLAY_H
 #define LE_HTTP_FLV_PLAY_H
 #include "http/server.h"

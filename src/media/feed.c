@@ -34,6 +34,13 @@ struct le_feed {
     uint64_t end;               /* position after the last byte */
     le_pkt *meta, *vseq, *aseq;
     int has_video;
+    int hold;                   /* suspended: readers get nothing, resume nowhere */
+    /* Timestamps: last is the highest audio/video one on the wire so far
+     * (compared modulo 2^32, as RTMP's wrap). While rebasing,
+     * wire = max(ts + off, floor); off is set by the first media frame
+     * after a suspend, before it everything gets floor. */
+    uint32_t last, floor, off;
+    int has_last, rebase, off_set;
     le_feed_reader *readers;
     int nreaders;
     int dirty;
@@ -126,13 +133,21 @@ static void gop_set(le_feed *f, le_feed_blk *b, uint64_t pos)
     f->gop_pos = b ? pos : NO_POS;
 }
 
-void le_feed_reset(le_feed *f)
+static void forget(le_feed *f)
 {
     set_hdr(&f->meta, NULL);
     set_hdr(&f->vseq, NULL);
     set_hdr(&f->aseq, NULL);
     gop_set(f, NULL, 0);
+}
+
+void le_feed_reset(le_feed *f)
+{
+    forget(f);
     f->has_video = 0;
+    f->hold = 0;
+    f->rebase = 0;
+    f->off_set = 0;
 }
 
 void le_feed_free(le_feed *f)
@@ -173,9 +188,38 @@ static void mark(le_feed *f)
     }
 }
 
+static int is_frame(const le_pkt *p)
+{
+    return (p->type == LE_PKT_AUDIO || p->type == LE_PKT_VIDEO) && !(p->flags & (LE_PKT_SEQHDR | LE_PKT_META));
+}
+
+uint32_t le_feed_wire_ts(const le_feed *f, const le_pkt *p)
+{
+    if (!f->rebase)
+        return p->ts;
+    /* Data (onMetaData) at 0, as it comes at a join: FFmpeg's FLV reader
+     * takes a script tag at 0 as stream metadata, anywhere else as a packet
+     * of a new data stream. Players order audio and video only. */
+    if (p->type == LE_PKT_DATA)
+        return 0;
+    if (!f->off_set)
+        return f->floor;
+    uint32_t t = p->ts + f->off;   /* modulo 2^32, as RTMP timestamps are */
+    return (int32_t)(t - f->floor) < 0 ? f->floor : t;
+}
+
 void le_feed_append(le_feed *f, le_pkt *p, int gop)
 {
-    size_t n = f->fmt->size(p);
+    if (f->rebase && !f->off_set && is_frame(p)) {
+        f->off = f->floor - p->ts;
+        f->off_set = 1;
+    }
+    uint32_t ts = le_feed_wire_ts(f, p);
+    if (p->type != LE_PKT_DATA && (!f->has_last || (int32_t)(ts - f->last) > 0)) {
+        f->last = ts;
+        f->has_last = 1;
+    }
+    size_t n = f->fmt->size(p, ts);
     le_feed_blk *t = f->tail;
     if (t->cap - t->len < n) {
         le_feed_blk *b = blk_new(f->end, n > BLK_SIZE ? n : BLK_SIZE);
@@ -185,7 +229,7 @@ void le_feed_append(le_feed *f, le_pkt *p, int gop)
         t = b;
     }
     uint64_t pos = f->end;
-    size_t w = f->fmt->write(t->data + t->len, p);
+    size_t w = f->fmt->write(t->data + t->len, p, ts);
     t->len += w;
     f->end += w;
 
@@ -224,7 +268,7 @@ static size_t encode_headers(le_feed *f)
     size_t need = 0;
     for (int i = 0; i < 3; i++)
         if (h[i])
-            need += f->fmt->size(h[i]);
+            need += f->fmt->size(h[i], le_feed_wire_ts(f, h[i]));
     if (need > scratch_cap) {
         scratch = le_xrealloc(scratch, need);
         scratch_cap = need;
@@ -232,7 +276,7 @@ static size_t encode_headers(le_feed *f)
     size_t n = 0;
     for (int i = 0; i < 3; i++)
         if (h[i])
-            n += f->fmt->write(scratch + n, h[i]);
+            n += f->fmt->write(scratch + n, h[i], le_feed_wire_ts(f, h[i]));
     return n;
 }
 
@@ -338,6 +382,8 @@ int le_feed_policy(le_feed_reader *r, size_t queued, int can_resume, uint64_t no
 static int can_resume(const le_feed_reader *r)
 {
     const le_feed *f = r->f;
+    if (f->hold)
+        return 0;
     return f->has_video ? f->gop_blk && f->gop_pos >= r->pos : 1;
 }
 
@@ -419,6 +465,28 @@ void le_feed_flush(le_feed_reader *r)
         return;
     send_from(r, NULL, 0, r->blk, r->pos, 1);
     advance(r);
+}
+
+void le_feed_suspend(le_feed *f)
+{
+    for (le_feed_reader *r = f->readers; r; r = r->next) {
+        le_feed_flush(r);
+        r->skipping = 1;
+    }
+    forget(f);
+    f->hold = 1;
+    /* The next timestamps follow the last one the readers may have got. */
+    f->rebase = f->has_last;
+    f->off_set = 0;
+    f->floor = f->last + 1;
+}
+
+void le_feed_continue(le_feed *f, int has_video)
+{
+    f->hold = 0;
+    f->has_video = has_video;
+    if (f->readers)
+        mark(f);
 }
 
 void le_feed_tick(void)

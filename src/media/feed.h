@@ -3,7 +3,7 @@
  * blocks, and read by every viewer of that format from its own position.
  *
  * Why: a viewer's cost on this machine is set by writes and allocations per
- * second, not by bytes (STYLE 5). With per-packet fan-out each viewer cost one
+ * second, not by bytes (docs/BENCHMARKS.md). With per-packet fan-out each viewer cost one
  * buffer chain (or one copy) per packet. Here a viewer costs, per pacer tick
  * (LE_FEED_PACE_MS), one writev straight from the shared blocks when its
  * socket has taken everything so far; only a viewer with a backlog gets
@@ -15,7 +15,14 @@
  * wire form): a joining viewer gets the current headers, then the log from
  * that keyframe as references, then live ticks. A viewer whose queue passes
  * the bound skips ahead to the next keyframe, and is dropped if it stays
- * behind (the policy is le_feed_policy, below). */
+ * behind (the policy is le_feed_policy, below).
+ *
+ * Across a publisher change that keeps the readers (a reconnect within
+ * publish_reconnect_grace, or a takeover) the log goes on: readers wait,
+ * then resume at the new publish's first keyframe with its headers first,
+ * and the new timestamps are rebased on the wire to continue just after the
+ * last one logged. The offset is the feed's, not a reader's: every reader
+ * gets the same bytes, so one timeline per feed. */
 #ifndef LE_FEED_H
 #define LE_FEED_H
 #include <stddef.h>
@@ -26,11 +33,12 @@
 
 enum { LE_FEED_RTMP = 0, LE_FEED_FLV, LE_FEED_MAX };
 
-/* A wire format: how one packet is encoded. size() is exact. */
+/* A wire format: how one packet is encoded, with timestamp ts (the feed's:
+ * p->ts, or rebased). size() is exact. */
 typedef struct le_feed_fmt {
     int id;                                  /* LE_FEED_* */
-    size_t (*size)(const le_pkt *p);
-    size_t (*write)(uint8_t *dst, const le_pkt *p);
+    size_t (*size)(const le_pkt *p, uint32_t ts);
+    size_t (*write)(uint8_t *dst, const le_pkt *p, uint32_t ts);
 } le_feed_fmt;
 
 typedef struct le_feed le_feed;
@@ -75,8 +83,20 @@ enum { LE_FEED_GOP_CONT = 0,   /* part of the current GOP, or none kept */
  * are also kept, for joins and resumes. */
 void le_feed_append(le_feed *f, le_pkt *p, int gop);
 /* A new publisher (or none): forget headers and the GOP; the log and the
- * readers stay. */
+ * readers stay. Ends a rebase and a hold (below). */
 void le_feed_reset(le_feed *f);
+/* The publisher left and the readers stay for the next one: what is logged
+ * goes out now, headers and GOP are forgotten, and the readers get nothing
+ * until le_feed_continue. From the next media frame on, audio and video
+ * timestamps on the wire are rebased to continue just after the last one
+ * logged (sequence headers before it take that first timestamp); data
+ * messages (onMetaData) go out at 0. */
+void le_feed_suspend(le_feed *f);
+/* The next publish may reach the held readers: they resume at its next
+ * keyframe (has_video) or packet (audio only), its headers first. */
+void le_feed_continue(le_feed *f, int has_video);
+/* The timestamp p gets on this feed's wire. */
+uint32_t le_feed_wire_ts(const le_feed *f, const le_pkt *p);
 
 /* Queues the current headers and the cached GOP into r->out, then follows
  * the live log. Without a cached keyframe on a video stream the reader

@@ -5,11 +5,20 @@
 #include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #define MAX_HOOKS 8
+/* Tracks a publish has sent (pub_tracks, cont_tracks). */
+#define TRK_V 1
+#define TRK_A 2
+/* A continuing publish that sends audio but no keyframe for this long (its
+ * timestamps) is compared without one: it has no video. */
+#define CONT_WAIT_MS 3000
 
 struct le_stream {
     char *key;                  /* "domain/app/name"; domain/app/name point into it */
@@ -28,6 +37,19 @@ struct le_stream {
     size_t gop_len, gop_cap, gop_bytes;
     int has_video;              /* this publish has sent video */
     int taking_over;            /* a takeover is swapping publishers */
+    int no_grace;               /* the publish ends for good (unpublish, forbid) */
+    int pub_tracks;             /* TRK_*: what this publish has sent */
+
+    /* Players kept from an earlier publish (le_sub.kept). grace_until: the
+     * publisher left, they wait until then (monotonic; 0: not waiting).
+     * cont: they have not been compared with the current publish yet;
+     * cont_*: the tracks and codecs they follow. */
+    uint64_t grace_until_ms;
+    struct event *grace_ev;
+    int cont, cont_tracks;
+    uint8_t cont_vcodec, cont_acodec;
+    uint32_t cont_first_ts;     /* first media frame of the compared publish */
+    int cont_first_set;
 
     le_feed *feeds[LE_FEED_MAX];   /* players' wire forms; created on first join */
 
@@ -52,6 +74,7 @@ static int nhooks;
 static le_stream_limits limits = {
     .gop_max_ms = 10000, .gop_max_bytes = 16u << 20, .viewer_queue_bytes = 4u << 20,
     .viewer_drop_ms = 10000, .takeover = LE_TAKEOVER_IDLE, .takeover_idle_ms = 3000,
+    .reconnect_grace_ms = 10000,
 };
 
 void le_stream_set_limits(const le_stream_limits *l)
@@ -96,6 +119,7 @@ const char *le_stream_app(const le_stream *st) { return st->app; }
 const char *le_stream_name(const le_stream *st) { return st->name; }
 const char *le_stream_key(const le_stream *st) { return st->key; }
 int le_stream_is_live(const le_stream *st) { return st && st->pub_ops != NULL; }
+int le_stream_in_grace(const le_stream *st) { return st && st->grace_until_ms != 0; }
 uint64_t le_stream_publish_started_ms(const le_stream *st) { return st->pub_start_wall_ms; }
 int le_stream_viewers(const le_stream *st)
 {
@@ -147,21 +171,123 @@ static void set_pkt(le_pkt **slot, le_pkt *p)
     *slot = p ? le_pkt_ref(p) : NULL;
 }
 
-static void reset_media(le_stream *st)
+/* Forgets the publish's headers and GOP; the feeds too unless they keep
+ * their readers for the next publish (suspended). */
+static void reset_media(le_stream *st, int feeds)
 {
     set_pkt(&st->meta, NULL);
     set_pkt(&st->vseq, NULL);
     set_pkt(&st->aseq, NULL);
     gop_clear(st);
     st->has_video = 0;
-    for (int i = 0; i < LE_FEED_MAX; i++)
+    for (int i = 0; i < LE_FEED_MAX && feeds; i++)
         if (st->feeds[i])
             le_feed_reset(st->feeds[i]);
 }
 
-/* Releases the publisher slot and tells subscribers. A subscriber may not
- * detach from inside unpublish (contract in stream.h), so plain iteration
- * with a saved next pointer is safe. */
+/* Tells subscribers the publisher left: every one, or (players only) the
+ * kept ones. A subscriber may not detach from inside unpublish (contract
+ * above), so iteration with a saved next pointer is safe. */
+static void tell_unpublish(le_stream *st, int kept_only)
+{
+    for (int l = 0; l < 2; l++)
+        for (le_sub *s = st->subs[l], *n; s; s = n) {
+            n = s->next;
+            if (kept_only && !(s->is_player && s->kept))
+                continue;
+            s->kept = 0;
+            if (s->ops->unpublish)
+                s->ops->unpublish(s);
+        }
+}
+
+static int has_players(const le_stream *st)
+{
+    for (int l = 0; l < 2; l++)
+        for (const le_sub *s = st->subs[l]; s; s = s->next)
+            if (s->is_player)
+                return 1;
+    return 0;
+}
+
+/* The kept players stop waiting: they follow the current publish (or
+ * none, when ended), or end. */
+static void cont_finish(le_stream *st, int follow)
+{
+    st->cont = 0;
+    st->cont_first_set = 0;
+    if (!follow)
+        tell_unpublish(st, 1);
+    for (int l = 0; l < 2; l++)
+        for (le_sub *s = st->subs[l]; s; s = s->next)
+            s->kept = 0;
+    for (int i = 0; i < LE_FEED_MAX; i++) {
+        if (!st->feeds[i])
+            continue;
+        if (st->pub_ops)
+            le_feed_continue(st->feeds[i], st->has_video);
+        else
+            le_feed_reset(st->feeds[i]);
+    }
+}
+
+static void grace_stop(le_stream *st)
+{
+    st->grace_until_ms = 0;
+    if (st->grace_ev)
+        evtimer_del(st->grace_ev);
+}
+
+static void grace_expire(le_stream *st, void *arg)
+{
+    uint64_t now = *(const uint64_t *)arg;
+    if (!st->grace_until_ms || st->grace_until_ms > now || st->pub_ops)
+        return;
+    grace_stop(st);
+    le_info("stream", "%s: no publisher within publish_reconnect_grace, players end", st->key);
+    cont_finish(st, 0);
+}
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    uint64_t due = UINT64_MAX;   /* the timer ran: due now, whatever the clock says */
+    grace_expire(arg, &due);
+}
+
+void le_stream_grace_tick(void)
+{
+    uint64_t now = le_mono_ms();
+    le_stream_foreach(grace_expire, &now);
+}
+
+/* The publisher left and the players stay for the next one: they get
+ * nothing meanwhile (their feeds hold them), then follow the next publish
+ * if its tracks are theirs. */
+static void keep_players(le_stream *st)
+{
+    if (!st->cont) {
+        /* What they follow: this publish's tracks. (A publish that ended
+         * before it was compared leaves the earlier ones in place.) */
+        st->cont = 1;
+        st->cont_tracks = st->pub_tracks;
+        st->cont_vcodec = st->stats.video_codec;
+        st->cont_acodec = st->stats.audio_codec;
+    }
+    st->cont_first_set = 0;
+    for (int l = 0; l < 2; l++)
+        for (le_sub *s = st->subs[l]; s; s = s->next)
+            if (s->is_player)
+                s->kept = 1;
+    for (int i = 0; i < LE_FEED_MAX; i++)
+        if (st->feeds[i])
+            le_feed_suspend(st->feeds[i]);
+}
+
+/* Releases the publisher slot and tells subscribers. In a takeover nobody
+ * is told: the new publisher follows at once. With a grace the players
+ * wait for the next publish and the others (HLS) are told. */
 static void release_slot(le_stream *st)
 {
     if (!st->pub_ops)
@@ -169,15 +295,40 @@ static void release_slot(le_stream *st)
     st->pub_ops = NULL;
     st->pub_ctx = NULL;
     nlive--;
-    reset_media(st);
-    /* In a takeover the viewers stay: they get the new publisher's headers
-     * and a publish notification instead. */
-    for (int l = 0; l < 2; l++)
-        for (le_sub *s = st->subs[l], *n; s && !st->taking_over; s = n) {
-            n = s->next;
-            if (s->ops->unpublish)
-                s->ops->unpublish(s);
+    int players = has_players(st);
+    int grace = players && !st->taking_over && !st->no_grace && limits.reconnect_grace_ms > 0;
+    int keep = players && (st->taking_over || grace);
+    if (keep) {
+        keep_players(st);
+    } else if (st->cont) {   /* the kept players end with everyone, below */
+        st->cont = 0;
+        for (int l = 0; l < 2; l++)
+            for (le_sub *s = st->subs[l]; s; s = s->next)
+                s->kept = 0;
+    }
+    reset_media(st, !keep);
+    if (!st->taking_over) {
+        for (int l = 0; l < 2; l++)
+            for (le_sub *s = st->subs[l], *n; s; s = n) {
+                n = s->next;
+                if (keep && s->is_player)
+                    continue;
+                if (s->ops->unpublish)
+                    s->ops->unpublish(s);
+            }
+    }
+    if (grace) {
+        st->grace_until_ms = le_mono_ms() + (uint64_t)limits.reconnect_grace_ms;
+        if (!st->grace_ev && le_node_base())
+            st->grace_ev = evtimer_new(le_node_base(), grace_cb, st);
+        if (st->grace_ev) {
+            struct timeval tv = { (time_t)(limits.reconnect_grace_ms / 1000),
+                                  (suseconds_t)(limits.reconnect_grace_ms % 1000) * 1000 };
+            evtimer_add(st->grace_ev, &tv);
         }
+        le_info("stream", "%s: publisher left, players wait up to %lld ms for it", st->key,
+                (long long)limits.reconnect_grace_ms);
+    }
     if (!st->subs[0] && !st->subs[1])
         st->idle_since_ms = le_mono_ms();
 }
@@ -206,8 +357,13 @@ int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx)
     st->pub_start_wall_ms = (uint64_t)le_wall_ms();
     st->last_pkt_ms = le_mono_ms();
     st->idle_since_ms = 0;
+    if (st->grace_until_ms) {
+        grace_stop(st);
+        le_info("stream", "%s: publisher back within the grace, players continue", st->key);
+    }
     memset(&st->stats, 0, sizeof(st->stats));
-    reset_media(st);
+    st->pub_tracks = 0;
+    reset_media(st, !st->cont);
     nlive++;
     for (int i = 0; i < nhooks; i++)
         hooks[i](st);
@@ -224,14 +380,25 @@ void le_stream_kick_publisher(le_stream *st, const char *reason)
 {
     if (!st || !st->pub_ops)
         return;
+    st->no_grace = 1;
     st->pub_ops->kick(st->pub_ctx, reason);
     release_slot(st);
+    st->no_grace = 0;
 }
 
 void le_stream_unpublish(le_stream *st, void *ctx)
 {
     if (st->pub_ctx == ctx && st->pub_ops)
         release_slot(st);
+}
+
+void le_stream_end(le_stream *st, void *ctx)
+{
+    if (st->pub_ctx != ctx || !st->pub_ops)
+        return;
+    st->no_grace = 1;
+    release_slot(st);
+    st->no_grace = 0;
 }
 
 void le_stream_on_publish(le_stream_hook h)
@@ -250,7 +417,7 @@ static void gop_add(le_stream *st, le_pkt *p)
     st->gop_bytes += p->len;
     /* Over the bound (a huge GOP): drop it; new viewers then wait for the
      * next keyframe instead of getting seconds of stale frames. */
-    uint32_t span = p->ts - st->gop[0]->ts;
+    int32_t span = (int32_t)(p->ts - st->gop[0]->ts);   /* audio may be a little older */
     if (st->gop_bytes > limits.gop_max_bytes || (int64_t)span > limits.gop_max_ms)
         gop_clear(st);
 }
@@ -259,10 +426,12 @@ static void update_stats(le_stream *st, le_pkt *p)
 {
     st->stats.bytes_in += p->len;
     if (p->type == LE_PKT_VIDEO) {
+        st->pub_tracks |= TRK_V;
         st->stats.video_codec = p->codec;
         if (!(p->flags & LE_PKT_SEQHDR))
             st->stats.video_frames++;
     } else if (p->type == LE_PKT_AUDIO) {
+        st->pub_tracks |= TRK_A;
         st->stats.audio_codec = p->codec;
         if (!(p->flags & LE_PKT_SEQHDR))
             st->stats.audio_frames++;
@@ -293,10 +462,45 @@ static le_feed *feed_get(le_stream *st, const le_feed_fmt *fmt)
     return f;
 }
 
+/* Kept players and the current publish: compared at its first keyframe
+ * (their stream had video) or first audio frame (it had not), by then the
+ * sequence headers of both tracks are in; or, failing a keyframe, once it
+ * has sent CONT_WAIT_MS of audio. Same tracks and codecs: they follow it
+ * from that keyframe; else they end (a player cannot switch codecs or
+ * grow or lose a track in mid-stream). */
+static void cont_check(le_stream *st, const le_pkt *p)
+{
+    if ((p->type != LE_PKT_AUDIO && p->type != LE_PKT_VIDEO) || (p->flags & LE_PKT_SEQHDR))
+        return;
+    if (!st->cont_first_set) {
+        st->cont_first_ts = p->ts;
+        st->cont_first_set = 1;
+    }
+    int want_v = st->cont_tracks & TRK_V;
+    int at = st->cont_tracks == 0 ||
+             (p->type == LE_PKT_VIDEO ? want_v && (p->flags & LE_PKT_KEY) : !want_v);
+    if (!at && (int32_t)(p->ts - st->cont_first_ts) < CONT_WAIT_MS)
+        return;
+    int same = st->cont_tracks == 0 ||
+               (st->pub_tracks == st->cont_tracks &&
+                (!(st->cont_tracks & TRK_V) || st->stats.video_codec == st->cont_vcodec) &&
+                (!(st->cont_tracks & TRK_A) || st->stats.audio_codec == st->cont_acodec));
+    if (!same)
+        le_info("stream", "%s: new publish has other tracks (video %d/%u, audio %d/%u; players had "
+                "%d/%u, %d/%u): players end", st->key, !!(st->pub_tracks & TRK_V), st->stats.video_codec,
+                !!(st->pub_tracks & TRK_A), st->stats.audio_codec, !!(st->cont_tracks & TRK_V),
+                st->cont_vcodec, !!(st->cont_tracks & TRK_A), st->cont_acodec);
+    if (p->type == LE_PKT_VIDEO)
+        st->has_video = 1;   /* the feeds are told before the keyframe is logged */
+    cont_finish(st, same);
+}
+
 void le_stream_push(le_stream *st, le_pkt *p)
 {
     st->last_pkt_ms = le_mono_ms();
     update_stats(st, p);
+    if (st->cont)
+        cont_check(st, p);
 
     if (p->flags & LE_PKT_META) {
         set_pkt(&st->meta, p);
@@ -374,6 +578,7 @@ void le_stream_detach(le_sub *s)
         s->next->prev = s->prev;
     if (s->is_player)
         st->nviewers--;
+    s->kept = 0;
     if (s->fmt)
         le_feed_leave(&s->rd);
     s->st = NULL;
@@ -406,7 +611,9 @@ void le_stream_foreach(le_stream_iter_fn fn, void *arg)
 
 static void stream_free(le_stream *st)
 {
-    reset_media(st);
+    if (st->grace_ev)
+        event_free(st->grace_ev);
+    reset_media(st, 1);
     for (int i = 0; i < LE_FEED_MAX; i++)
         le_feed_free(st->feeds[i]);
     free(st->gop);

@@ -5,7 +5,16 @@
  *
  * A stream outlives its publisher (it is kept while it has subscribers or
  * module state such as HLS sequence numbers, see le_stream_set_ext) so that a
- * publisher restart continues the same HLS sequence. */
+ * publisher restart continues the same HLS sequence.
+ *
+ * Players across a publisher change (publish_reconnect_grace, livedge.conf(5);
+ * takeover): when the publisher drops, players stay attached for the grace
+ * and get nothing; a new publish of the stream within it continues them (their
+ * feeds rebase its timestamps and resume at its first keyframe, sequence
+ * headers first). If its tracks differ from what the players had (a codec, or
+ * audio/video present or not) they end, as they do when the grace runs out
+ * without a publisher. Other subscribers (HLS) get unpublish and publish as
+ * without a grace. */
 #ifndef LE_STREAM_H
 #define LE_STREAM_H
 #include <stddef.h>
@@ -23,9 +32,12 @@ typedef struct le_sub_ops {
      * memory here (mark and reap later). The same holds for the others. */
     void (*packet)(le_sub *s, le_pkt *p);
     /* The publisher left; the subscriber decides whether to stay attached
-     * (HLS) or to finish and detach (players). */
+     * (HLS) or to finish and detach (players). Players are told only when
+     * the stream ends for them: at the unpublish without a grace, when the
+     * grace runs out, or when the next publish's tracks are not theirs. */
     void (*unpublish)(le_sub *s);
-    /* A new publisher started on the stream (HLS: discontinuity). */
+    /* A new publisher started on the stream (HLS: discontinuity; players
+     * kept across a reconnect: nothing to do, their feed follows). */
     void (*publish)(le_sub *s);
 } le_sub_ops;
 
@@ -34,7 +46,9 @@ struct le_sub {
     void *ctx;                 /* owner's object */
     le_stream *st;             /* NULL when detached */
     le_sub *prev, *next;
-    int is_player;             /* counted as a viewer */
+    int is_player;             /* counted as a viewer; kept across a reconnect */
+    int kept;                  /* the stream's: kept from an earlier publish, not
+                                * yet following the current one */
     /* Players: the wire format they read. Attaching joins the stream's feed
      * in that format (created on first use from the GOP cache) through rd,
      * whose out/fd/http_chunked/drop/ctx the owner sets first. Set before
@@ -57,6 +71,7 @@ typedef struct le_stream_limits {
     int64_t viewer_drop_ms;      /* over the queue bound this long: drop */
     int takeover;                /* LE_TAKEOVER_* from conf.h */
     int64_t takeover_idle_ms;
+    int64_t reconnect_grace_ms;  /* players wait this long for a new publisher; 0: end */
 } le_stream_limits;
 
 void le_stream_set_limits(const le_stream_limits *l);
@@ -72,10 +87,21 @@ const char *le_stream_key(const le_stream *st);  /* "domain/app/name" for logs *
 /* Claims the publisher slot. Applies the takeover policy: an existing
  * publisher is kicked (and LE_OK returned) or LE_EEXIST is returned. */
 int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx);
-/* Releases the slot; subscribers get unpublish. ctx must be the owner. */
+/* The publisher dropped: releases the slot. ctx must be the owner.
+ * Subscribers get unpublish, but players when reconnect_grace_ms is set:
+ * they wait for the next publish. */
 void le_stream_unpublish(le_stream *st, void *ctx);
+/* The publisher ended the stream itself (unpublish): releases the slot and
+ * every subscriber, players too, gets unpublish now. */
+void le_stream_end(le_stream *st, void *ctx);
 int le_stream_is_live(const le_stream *st);
-/* Cuts the current publisher (forbid): kicks it, then releases the slot. */
+/* Players are waiting for a publisher (the grace runs). */
+int le_stream_in_grace(const le_stream *st);
+/* Ends the graces that ran out: their players get unpublish. The stream's
+ * timer calls it on time; tests call it directly. */
+void le_stream_grace_tick(void);
+/* Cuts the current publisher (forbid): kicks it, then releases the slot.
+ * Its players end with it (no grace). */
 void le_stream_kick_publisher(le_stream *st, const char *reason);
 uint64_t le_stream_publish_started_ms(const le_stream *st);  /* wall ms */
 

@@ -71,6 +71,7 @@ typedef struct le_rtmp_conn {
     /* Publisher or player. */
     le_stream *st;
     le_sub sub;                /* player's subscription */
+    int unpublished;           /* the publisher ended the stream itself */
     char usrargs[1024];
 
     struct le_rtmp_conn *prev, *next;  /* all connections */
@@ -194,14 +195,14 @@ static uint32_t media_csid(const le_pkt *p)
     return p->type == LE_PKT_AUDIO ? CSID_AUDIO : p->type == LE_PKT_VIDEO ? CSID_VIDEO : CSID_DATA;
 }
 
-static size_t feed_size(const le_pkt *p)
+static size_t feed_size(const le_pkt *p, uint32_t ts)
 {
-    return le_chunk_write_size(media_csid(p), p->ts, p->len, out_chunk_size());
+    return le_chunk_write_size(media_csid(p), ts, p->len, out_chunk_size());
 }
 
-static size_t feed_write(uint8_t *dst, const le_pkt *p)
+static size_t feed_write(uint8_t *dst, const le_pkt *p, uint32_t ts)
 {
-    return le_chunk_write(dst, feed_size(p), media_csid(p), p->type, p->ts, PLAY_MSID, p->data, p->len,
+    return le_chunk_write(dst, feed_size(p, ts), media_csid(p), p->type, ts, PLAY_MSID, p->data, p->len,
                           out_chunk_size());
 }
 
@@ -246,14 +247,20 @@ static void publisher_kick(void *ctx, const char *reason)
 static const le_pub_ops publisher_ops = { .kick = publisher_kick };
 
 /* Ends the publisher or player role; for a publisher this is the one place
- * its publish ends, so publish_done and history happen exactly once. */
+ * its publish ends, so publish_done and history happen exactly once. A
+ * publisher that unpublished ends its players at once; one that dropped
+ * leaves them waiting for the next (publish_reconnect_grace). */
 static void stop_role(le_rtmp_conn *c, const char *reason)
 {
     if (c->role == ROLE_PUBLISHER && c->st) {
         le_info(MOD, "conn %llu %s: unpublish %s: %s", (unsigned long long)c->id, c->peer,
                 le_stream_key(c->st), reason);
         le_publish_ended(c->st, reason);
-        le_stream_unpublish(c->st, c);
+        if (c->unpublished)
+            le_stream_end(c->st, c);
+        else
+            le_stream_unpublish(c->st, c);
+        c->unpublished = 0;
     } else if (c->role == ROLE_PLAYER) {
         le_stream_detach(&c->sub);
     }
@@ -380,25 +387,28 @@ static void on_connect(le_rtmp_conn *c, double txn, const le_amf_val *cmdobj)
              c->app, c->dom->name);
 }
 
-/* Stream name from publish/play: "name?args". Fills name and usrargs. */
+/* Stream name from publish/play: "name?args". Fills name and usrargs.
+ * LE_EINVAL: no valid name; LE_ENOTFOUND: its vhost is no online domain. */
 static int take_stream_name(le_rtmp_conn *c, const le_amf_val *v, char *name, size_t namesz)
 {
     char raw[1024];
+    name[0] = '\0';
     if (le_amf_str_copy(v, raw, sizeof(raw)) < 0)
-        return -1;
+        return LE_EINVAL;
     char *q = split_query(raw);
     snprintf(name, namesz, "%s", raw);
     snprintf(c->usrargs, sizeof(c->usrargs), "%s", *q ? q : c->query);
     /* ffmpeg and OBS put the URL's query on the stream name, so a vhost
-     * there decides the domain (SPEC 2), over what connect resolved. */
+     * there decides the domain (livedge(8), URLS SERVED), over what connect
+     * resolved. */
     char vhost[256];
     if (*q && le_query_get(q, strlen(q), "vhost", vhost, sizeof(vhost)) >= 0) {
         c->dom = le_node_resolve_domain(vhost, NULL, &c->is_push);
         snprintf(c->host, sizeof(c->host), "%s", vhost);
         if (!c->dom)
-            return -2;
+            return LE_ENOTFOUND;
     }
-    return le_name_valid(name, strlen(name)) ? 0 : -1;
+    return le_name_valid(name, strlen(name)) ? LE_OK : LE_EINVAL;
 }
 
 static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
@@ -410,8 +420,8 @@ static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
     }
     int nrc = take_stream_name(c, namev, name, sizeof(name));
     if (nrc < 0) {
-        refuse(c, "NetStream.Publish.BadName", nrc == -2 ? "unknown domain" : "invalid stream name",
-               nrc == -2 ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        refuse(c, "NetStream.Publish.BadName", nrc == LE_ENOTFOUND ? "unknown domain" : "invalid stream name",
+               nrc == LE_ENOTFOUND ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
         return;
     }
     le_pub_info info = {
@@ -448,13 +458,13 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     }
     int nrc = take_stream_name(c, namev, name, sizeof(name));
     if (nrc < 0) {
-        refuse(c, nrc == -2 ? "NetStream.Play.Failed" : "NetStream.Play.StreamNotFound",
-               nrc == -2 ? "unknown domain" : "invalid stream name",
-               nrc == -2 ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
+        refuse(c, nrc == LE_ENOTFOUND ? "NetStream.Play.Failed" : "NetStream.Play.StreamNotFound",
+               nrc == LE_ENOTFOUND ? "unknown domain" : "invalid stream name",
+               nrc == LE_ENOTFOUND ? "unknown or offline vhost" : le_log_esc(name, strlen(name), esc, sizeof(esc)));
         return;
     }
-    /* SPEC 4: IP lists, domain online, URL auth; the reason goes to the
-     * log only. */
+    /* IP lists, domain online, URL auth (auth/access.h); the reason goes
+     * to the log only. */
     char why[256];
     if (le_access_check_play(c->dom, c->peer_ip, c->app, name, c->usrargs, le_wall_ms() / 1000, why,
                              sizeof(why)) != 0) {
@@ -528,6 +538,7 @@ static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
                le_amf_str_eq(name, "closeStream")) {
         if (c->role == ROLE_PUBLISHER) {
             send_status(c, "status", "NetStream.Unpublish.Success", "Stop publishing");
+            c->unpublished = 1;
             stop_role(c, "client unpublished");
         } else if (c->role == ROLE_PLAYER && !le_amf_str_eq(name, "FCUnpublish")) {
             stop_role(c, "client stopped playing");

@@ -1,6 +1,8 @@
 /* The shared feed: join replay (headers + GOP), live ticks written straight
  * to the socket, backlogs queued by reference, partial writes, the
- * slow-viewer skip/resume/drop, and block lifetime. Sockets are a local
+ * slow-viewer skip/resume/drop, block lifetime, and readers kept across a
+ * publisher reconnect (timestamps rebased per feed, resume at the new
+ * keyframe with its headers, a track change ends them). Sockets are a local
  * socketpair; the tick is called directly (no event loop). */
 #include "tap.h"
 #include "media_samples.h"
@@ -18,11 +20,11 @@
 #include <event2/buffer.h>
 
 /* A test wire format: type byte, 4-byte ts, payload. */
-static size_t t_size(const le_pkt *p) { return 5 + p->len; }
-static size_t t_write(uint8_t *d, const le_pkt *p)
+static size_t t_size(const le_pkt *p, uint32_t ts) { (void)ts; return 5 + p->len; }
+static size_t t_write(uint8_t *d, const le_pkt *p, uint32_t ts)
 {
     d[0] = p->type;
-    memcpy(d + 1, &p->ts, 4);
+    memcpy(d + 1, &ts, 4);
     memcpy(d + 5, p->data, p->len);
     return 5 + p->len;
 }
@@ -35,7 +37,12 @@ typedef struct viewer {
 } viewer;
 
 static void v_drop(le_feed_reader *r, void *ctx) { (void)r; ((viewer *)ctx)->dropped++; }
-static void v_unpub(le_sub *s) { ((viewer *)s->ctx)->unpublished++; }
+/* As the players do: no more media once told. */
+static void v_unpub(le_sub *s)
+{
+    ((viewer *)s->ctx)->unpublished++;
+    s->rd.stopped = 1;
+}
 static const le_sub_ops v_ops = { NULL, v_unpub, NULL };
 
 static void v_open(viewer *v)
@@ -105,7 +112,7 @@ static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uin
 static size_t enc(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
 {
     le_pkt *p = pk(type, ts, d, n);
-    size_t w = t_write(out, p);
+    size_t w = t_write(out, p, ts);
     le_pkt_unref(p);
     return w;
 }
@@ -117,8 +124,10 @@ static uint8_t got[1 << 21], want[1 << 21];
 
 int main(void)
 {
-    int a;
+    int a, b2;
     le_stream_limits lim = *le_stream_get_limits();
+    lim.reconnect_grace_ms = 0;   /* first without a grace: viewers end at unpublish */
+    le_stream_set_limits(&lim);
     le_stream *st = le_stream_find("d.example", "live", "f1", 1);
     is_int(le_stream_publish(st, &pub, &a), LE_OK, "publisher");
     push(st, LE_PKT_DATA, 0, meta, sizeof(meta));
@@ -340,6 +349,173 @@ int main(void)
     is_int(bad, 0, "random ticks: every player's bytes are the log, in order");
     for (int v = 0; v < NV; v++)
         v_close(&rv[v]);
+
+    /* Reconnect within the grace: readers stay, get nothing while no one
+     * publishes, then the new publish from its keyframe, headers first, with
+     * timestamps continuing after the last one logged: the same bytes for a
+     * reader in step and for one with a backlog. */
+    lim.reconnect_grace_ms = 60000;
+    le_stream_set_limits(&lim);
+    le_stream *rs = le_stream_find("d.example", "live", "re", 1);
+    is_int(le_stream_publish(rs, &pub, &a), LE_OK, "reconnect: first publish");
+    push(rs, LE_PKT_DATA, 0, meta, sizeof(meta));
+    push(rs, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(rs, LE_PKT_VIDEO, 1000, key, sizeof(key));
+    viewer ka, kb;
+    v_open(&ka);
+    v_open(&kb);
+    le_stream_attach(rs, &ka.sub);
+    le_stream_attach(rs, &kb.sub);
+    v_drain_all(&ka, got, sizeof(got));
+    v_drain_all(&kb, got, sizeof(got));
+    push(rs, LE_PKT_AUDIO, 1010, araw, sizeof(araw));
+    le_feed_tick();
+    v_drain_all(&ka, got, sizeof(got));
+    v_drain_all(&kb, got, sizeof(got));
+    evbuffer_add(kb.sub.rd.out, "XYZ", 3);        /* kb: a backlog ahead of the feed */
+    push(rs, LE_PKT_VIDEO, 1040, inter, sizeof(inter));
+    le_stream_unpublish(rs, &a);                  /* before the tick: the tail goes out now */
+    ok(ka.unpublished == 0 && kb.unpublished == 0, "reconnect: readers not ended at unpublish");
+    ok(le_stream_in_grace(rs) && !le_stream_is_live(rs), "reconnect: in grace, not live");
+    is_int(le_stream_viewers(rs), 2, "reconnect: both still counted as viewers in the grace");
+    wn = enc(want, LE_PKT_VIDEO, 1040, inter, sizeof(inter));
+    gn = v_read(&ka, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "reconnect: the last frame went out at unpublish");
+    le_feed_tick();
+    is_int(v_read(&ka, got, sizeof(got)), 0, "reconnect: nothing in the grace");
+
+    /* The new publisher starts its clock at 0, sends audio before its first
+     * keyframe; wire timestamps go on from 1041 (last logged + 1). */
+    is_int(le_stream_publish(rs, &pub, &b2), LE_OK, "reconnect: second publish within the grace");
+    ok(!le_stream_in_grace(rs), "reconnect: grace over");
+    push(rs, LE_PKT_DATA, 0, meta, sizeof(meta));
+    push(rs, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(rs, LE_PKT_AUDIO, 0, araw, sizeof(araw));
+    le_feed_tick();
+    is_int(v_read(&ka, got, sizeof(got)), 0, "reconnect: nothing before the new keyframe");
+    push(rs, LE_PKT_VIDEO, 0, key, sizeof(key));
+    push(rs, LE_PKT_AUDIO, 20, araw, sizeof(araw));
+    push(rs, LE_PKT_VIDEO, 40, inter, sizeof(inter));
+    le_feed_tick();
+    wn = 0;
+    wn += enc(want + wn, LE_PKT_DATA, 0, meta, sizeof(meta));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1041, vseq, sizeof(vseq));
+    wn += enc(want + wn, LE_PKT_AUDIO, 1041, aseq, sizeof(aseq));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1041, key, sizeof(key));
+    wn += enc(want + wn, LE_PKT_AUDIO, 1061, araw, sizeof(araw));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1081, inter, sizeof(inter));
+    gn = v_drain_all(&ka, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "reconnect: new headers, keyframe, then frames, rebased after 1040");
+    static uint8_t gotb[4096];
+    size_t gbn = v_drain_all(&kb, gotb, sizeof(gotb));
+    ok(gbn == 3 + 5 + sizeof(inter) + wn && memcmp(gotb, "XYZ", 3) == 0 &&
+       memcmp(gotb + 3 + 5 + sizeof(inter), want, wn) == 0,
+       "reconnect: the backlogged reader gets its backlog, the old tail, then the same bytes");
+    is_int(ka.unpublished + kb.unpublished, 0, "reconnect: readers follow the new publish");
+    viewer kc;
+    v_open(&kc);
+    le_stream_attach(rs, &kc.sub);
+    wn = 0;
+    wn += enc(want + wn, LE_PKT_DATA, 0, meta, sizeof(meta));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1041, vseq, sizeof(vseq));
+    wn += enc(want + wn, LE_PKT_AUDIO, 1041, aseq, sizeof(aseq));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1041, key, sizeof(key));
+    wn += enc(want + wn, LE_PKT_AUDIO, 1061, araw, sizeof(araw));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1081, inter, sizeof(inter));
+    gn = v_drain_all(&kc, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "reconnect: a later joiner of the feed gets the same timeline");
+    is_int(le_stream_viewers(rs), 3, "reconnect: viewers counted once each");
+
+    /* A second reconnect: the new clock starts above the old one and its
+     * first audio is older than its keyframe; nothing goes below the floor. */
+    push(rs, LE_PKT_VIDEO, 80, inter, sizeof(inter));   /* wire 1121 */
+    le_feed_tick();
+    le_stream_unpublish(rs, &b2);
+    v_drain_all(&ka, got, sizeof(got));
+    v_drain_all(&kb, got, sizeof(got));
+    v_drain_all(&kc, got, sizeof(got));
+    is_int(le_stream_publish(rs, &pub, &a), LE_OK, "reconnect: third publish");
+    push(rs, LE_PKT_VIDEO, 90000, vseq, sizeof(vseq));
+    push(rs, LE_PKT_AUDIO, 90000, aseq, sizeof(aseq));
+    push(rs, LE_PKT_VIDEO, 90500, key, sizeof(key));
+    push(rs, LE_PKT_AUDIO, 90480, araw, sizeof(araw));
+    push(rs, LE_PKT_VIDEO, 90540, inter, sizeof(inter));
+    le_feed_tick();
+    wn = 0;
+    wn += enc(want + wn, LE_PKT_VIDEO, 1122, vseq, sizeof(vseq));
+    wn += enc(want + wn, LE_PKT_AUDIO, 1122, aseq, sizeof(aseq));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1122, key, sizeof(key));
+    wn += enc(want + wn, LE_PKT_AUDIO, 1122, araw, sizeof(araw));
+    wn += enc(want + wn, LE_PKT_VIDEO, 1162, inter, sizeof(inter));
+    gn = v_drain_all(&kc, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "reconnect: a later clock is rebased too, early audio clamped");
+    gn = v_drain_all(&ka, got, sizeof(got));
+    ok(gn == wn && memcmp(got, want, wn) == 0, "reconnect: and the same for a reader kept twice");
+    v_drain_all(&kb, got, sizeof(got));
+
+    /* A publish with other tracks: audio only where there was video. The
+     * kept readers get nothing of it and end once it has sent 3 s of audio
+     * without a keyframe; a reader that joined it meanwhile stays. */
+    le_stream_unpublish(rs, &a);
+    is_int(le_stream_publish(rs, &pub, &b2), LE_OK, "reconnect: audio-only publish");
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(rs, LE_PKT_AUDIO, 20, araw, sizeof(araw));
+    viewer kd;
+    v_open(&kd);
+    le_stream_attach(rs, &kd.sub);
+    v_drain_all(&kd, got, sizeof(got));
+    push(rs, LE_PKT_AUDIO, 1000, araw, sizeof(araw));
+    le_feed_tick();
+    is_int(ka.unpublished + kb.unpublished + kc.unpublished, 0, "track change: not decided before 3 s");
+    push(rs, LE_PKT_AUDIO, 3020, araw, sizeof(araw));
+    is_int(ka.unpublished + kb.unpublished + kc.unpublished, 3, "track change: kept readers end");
+    is_int(kd.unpublished, 0, "track change: the reader of the new publish stays");
+    le_feed_tick();
+    is_int(v_read(&ka, got, sizeof(got)) + v_read(&kb, got, sizeof(got)) + v_read(&kc, got, sizeof(got)), 0,
+           "track change: ended readers got nothing of the new publish");
+    gn = v_drain_all(&kd, got, sizeof(got));
+    ok(gn > 0 && !kd.sub.rd.skipping, "track change: the new reader gets audio (%zu bytes)", gn);
+    v_close(&ka);
+    v_close(&kb);
+    v_close(&kc);
+
+    /* A codec change (H.264 to H.265): decided at the first keyframe. */
+    static const uint8_t hseq[] = { 0x1c, 0, 0, 0, 0, 1 }, hkey[] = { 0x1c, 1, 0, 0, 0, 0x26 };
+    le_stream_unpublish(rs, &b2);   /* kd's publish was audio only */
+    is_int(kd.unpublished, 0, "kd kept");
+    is_int(le_stream_publish(rs, &pub, &a), LE_OK, "reconnect: audio-only again");
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(rs, LE_PKT_AUDIO, 20, araw, sizeof(araw));
+    le_feed_tick();
+    ok(v_drain_all(&kd, got, sizeof(got)) > 0 && kd.unpublished == 0, "same tracks (audio only): followed at once");
+    push(rs, LE_PKT_VIDEO, 40, hseq, sizeof(hseq));
+    push(rs, LE_PKT_VIDEO, 40, hkey, sizeof(hkey));
+    le_stream_unpublish(rs, &a);
+    viewer ke;
+    v_open(&ke);
+    is_int(le_stream_publish(rs, &pub, &b2), LE_OK, "publish H.265 + AAC");
+    push(rs, LE_PKT_VIDEO, 0, hseq, sizeof(hseq));
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    push(rs, LE_PKT_VIDEO, 0, hkey, sizeof(hkey));
+    le_stream_attach(rs, &ke.sub);
+    v_drain_all(&ke, got, sizeof(got));
+    le_stream_unpublish(rs, &b2);
+    is_int(le_stream_publish(rs, &pub, &a), LE_OK, "publish H.264 + AAC");
+    push(rs, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));
+    is_int(ke.unpublished, 0, "codec change: not decided before the keyframe");
+    push(rs, LE_PKT_VIDEO, 0, key, sizeof(key));
+    is_int(ke.unpublished, 1, "codec change: H.265 reader ends at the H.264 keyframe");
+    le_feed_tick();
+    is_int(v_read(&ke, got, sizeof(got)), 0, "codec change: it got none of the new publish");
+    v_close(&ke);
+    v_close(&kd);
+    le_stream_unpublish(rs, &a);
+    is_int(le_stream_publish(rs, &pub, &a), LE_OK, "a publish without readers");
+    push(rs, LE_PKT_AUDIO, 0, aseq, sizeof(aseq));   /* the feed goes: no reader */
+    le_stream_unpublish(rs, &a);
 
     /* Lifetime: readers gone, the feed goes at the next packet, every block
      * is freed once the queued references are written. */

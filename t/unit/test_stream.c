@@ -1,10 +1,13 @@
 /* The stream registry: GOP cache replay, takeover policy, fan-out by
- * reference, the slow-viewer policy (media/feed.h). No sockets: subscribers record. */
+ * reference, the slow-viewer policy (media/feed.h), players kept across a
+ * publisher reconnect and the end of the grace. No sockets: subscribers
+ * record. */
 #include "tap.h"
 #include "media_samples.h"
 #include "media/stream.h"
 #include "conf/conf.h"
 #include "core/err.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -51,9 +54,116 @@ static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uin
     le_pkt_unref(p);
 }
 
+static void nap_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&t, NULL);
+}
+
+/* Players across a reconnect: kept for the grace, ended when it runs out
+ * (not before), counted meanwhile; HLS-like subscribers told at once. */
+static void grace_tests(void)
+{
+    int a, b;
+    le_stream_limits lim = *le_stream_get_limits();
+    lim.takeover = LE_TAKEOVER_IDLE;
+    lim.reconnect_grace_ms = 300;
+    le_stream_set_limits(&lim);
+    le_stream *st = le_stream_find("d.example", "live", "g1", 1);
+    is_int(le_stream_publish(st, &pub, &a), LE_OK, "grace: publish");
+    push(st, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(st, LE_PKT_VIDEO, 0, key, sizeof(key));
+    rec p1, p2, h;
+    rec_init(&p1);
+    rec_init(&p2);
+    rec_init(&h);
+    h.sub.is_player = 0;   /* a subscriber that is not a player (HLS) */
+    le_stream_attach(st, &p1.sub);
+    le_stream_attach(st, &p2.sub);
+    le_stream_attach(st, &h.sub);
+    is_int(le_stream_viewers(st), 2, "grace: two viewers");
+
+    le_stream_unpublish(st, &a);
+    ok(le_stream_in_grace(st) && !le_stream_is_live(st), "grace: publisher gone, grace runs");
+    ok(p1.unpublished == 0 && p2.unpublished == 0, "grace: players not told");
+    is_int(h.unpublished, 1, "grace: the non-player subscriber is told at once");
+    is_int(le_stream_viewers(st), 2, "grace: players still counted");
+    le_stream_grace_tick();
+    ok(p1.unpublished == 0 && le_stream_in_grace(st), "grace: a tick before the end changes nothing");
+    le_stream_detach(&p2.sub);   /* a player leaving in the grace */
+    is_int(le_stream_viewers(st), 1, "grace: a player leaving is uncounted");
+    uint64_t t0 = le_mono_ms();
+    while (le_stream_in_grace(st) && le_mono_ms() - t0 < 5000) {
+        nap_ms(20);
+        le_stream_grace_tick();
+    }
+    uint64_t waited = le_mono_ms() - t0;
+    ok(!le_stream_in_grace(st), "grace: over without a publisher");
+    is_int(p1.unpublished, 1, "grace: the player is told once it runs out");
+    ok(waited >= 200, "grace: not before its time (%llu ms of 300 after the first checks)",
+       (unsigned long long)waited);
+    is_int(p2.unpublished, 0, "grace: the player that left is not told");
+    le_stream_grace_tick();
+    is_int(p1.unpublished, 1, "grace: told exactly once");
+    le_stream_detach(&p1.sub);
+    is_int(le_stream_viewers(st), 0, "grace: no viewer left");
+    le_stream_detach(&h.sub);
+
+    /* Back within the grace: the players follow; publish, not unpublish. */
+    is_int(le_stream_publish(st, &pub, &a), LE_OK, "grace: publish again");
+    push(st, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(st, LE_PKT_VIDEO, 0, key, sizeof(key));
+    rec_clear(&p1);
+    rec_init(&p1);
+    le_stream_attach(st, &p1.sub);
+    le_stream_unpublish(st, &a);
+    is_int(le_stream_publish(st, &pub, &b), LE_OK, "grace: a new publisher within the grace");
+    ok(!le_stream_in_grace(st) && le_stream_is_live(st), "grace: ended by the publish");
+    push(st, LE_PKT_VIDEO, 0, vseq, sizeof(vseq));
+    push(st, LE_PKT_VIDEO, 0, key, sizeof(key));
+    nap_ms(350);
+    le_stream_grace_tick();
+    ok(p1.unpublished == 0 && p1.published == 1, "grace: the player follows the new publish, never told unpublish");
+    is_int(le_stream_viewers(st), 1, "grace: counted once");
+
+    /* The publisher unpublished (ended the stream itself): no grace. */
+    le_stream_end(st, &a);
+    ok(le_stream_is_live(st), "unpublish: only the owner ends the stream");
+    le_stream_end(st, &b);
+    ok(!le_stream_in_grace(st) && p1.unpublished == 1, "unpublish: the player ends at once, no grace");
+    le_stream_detach(&p1.sub);
+    rec_clear(&p1);
+    rec_init(&p1);
+    is_int(le_stream_publish(st, &pub, &b), LE_OK, "forbid: publish");
+    le_stream_attach(st, &p1.sub);
+
+    /* Forbid (the publisher is cut): no grace, players end with it. */
+    le_stream_kick_publisher(st, "forbidden");
+    ok(!le_stream_in_grace(st), "forbid: no grace");
+    is_int(p1.unpublished, 1, "forbid: the player ends at once");
+    le_stream_detach(&p1.sub);
+    rec_clear(&p1);
+
+    /* Grace 0: players end at the unpublish, as without the feature. */
+    lim.reconnect_grace_ms = 0;
+    le_stream_set_limits(&lim);
+    is_int(le_stream_publish(st, &pub, &a), LE_OK, "grace 0: publish");
+    rec_init(&p1);
+    le_stream_attach(st, &p1.sub);
+    le_stream_unpublish(st, &a);
+    ok(!le_stream_in_grace(st) && p1.unpublished == 1, "grace 0: the player ends at the unpublish");
+    le_stream_detach(&p1.sub);
+    rec_clear(&p1);
+    rec_clear(&p2);
+    rec_clear(&h);
+}
+
 int main(void)
 {
     int a, b;
+    le_stream_limits lim0 = *le_stream_get_limits();
+    lim0.reconnect_grace_ms = 0;   /* the first part: players end at unpublish */
+    le_stream_set_limits(&lim0);
     le_stream *st = le_stream_find("d.example", "live", "s1", 1);
     ok(st != NULL, "stream created");
     ok(le_stream_find("d.example", "live", "s1", 0) == st, "lookup finds it");
@@ -171,6 +281,7 @@ int main(void)
     rec_clear(&r2);
     le_stream_gc(0);
     ok(le_stream_find("d.example", "live", "s1", 0) == NULL, "idle stream collected");
+    grace_tests();
     le_stream_shutdown();
     return done_testing();
 }
