@@ -228,6 +228,7 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "event_base_new failed");
         return -1;
     }
+    le_stream_set_base(base);
     le_log_route_libs();
     /* The store first: modules register their connect hooks and channels
      * with it; it connects in the background and never blocks startup. */

@@ -5,7 +5,6 @@
 #include "core/keytab.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +82,9 @@ void le_stream_set_limits(const le_stream_limits *l)
     le_feed_set_limits(l->viewer_queue_bytes, l->viewer_drop_ms);
 }
 const le_stream_limits *le_stream_get_limits(void) { return &limits; }
+
+static struct event_base *ev_base;
+void le_stream_set_base(struct event_base *base) { ev_base = base; }
 
 le_stream *le_stream_find(const char *domain, const char *app, const char *name, int create)
 {
@@ -319,8 +321,8 @@ static void release_slot(le_stream *st)
     }
     if (grace) {
         st->grace_until_ms = le_mono_ms() + (uint64_t)limits.reconnect_grace_ms;
-        if (!st->grace_ev && le_node_base())
-            st->grace_ev = evtimer_new(le_node_base(), grace_cb, st);
+        if (!st->grace_ev && ev_base)
+            st->grace_ev = evtimer_new(ev_base, grace_cb, st);
         if (st->grace_ev) {
             struct timeval tv = { (time_t)(limits.reconnect_grace_ms / 1000),
                                   (suseconds_t)(limits.reconnect_grace_ms % 1000) * 1000 };

@@ -75,6 +75,10 @@ typedef struct le_stream_limits {
 } le_stream_limits;
 
 void le_stream_set_limits(const le_stream_limits *l);
+/* The event loop the grace timers run on (set once at start; without it the
+ * grace is only ended by le_stream_grace_tick). */
+struct event_base;
+void le_stream_set_base(struct event_base *base);
 const le_stream_limits *le_stream_get_limits(void);
 
 /* Lookup; with create, makes an empty stream. Names must already be valid. */
