@@ -709,9 +709,12 @@ static void chunk_error(le_rtmp_conn *c, int rc)
     if (rc == LE_ENOMEM)
         snprintf(why, sizeof(why), "chunk stream: reassembly over the node's limit (rtmp_input_budget %zu bytes)",
                  cf->rtmp_input_budget);
-    else if (rc == LE_ETOOBIG && le_chunk_reader_mem(c->rd) > 0)
-        snprintf(why, sizeof(why), "chunk stream: over the connection's size limit (%zu bytes held, %s)",
-                 le_chunk_reader_mem(c->rd), c->role == ROLE_PUBLISHER ? "publishing" : "not publishing");
+    else if (rc == LE_ETOOBIG)
+        snprintf(why, sizeof(why),
+                 "chunk stream: a message or the reassembly over the connection's size limit "
+                 "(%zu bytes held, %zu allowed %s)", le_chunk_reader_mem(c->rd),
+                 c->role == ROLE_PUBLISHER ? (size_t)cf->rtmp_max_message * RTMP_PUB_MSGS : (size_t)RTMP_CMD_BUDGET,
+                 c->role == ROLE_PUBLISHER ? "publishing" : "before publish");
     else
         snprintf(why, sizeof(why), "chunk stream: %s", le_strerror(rc));
     le_node_stats_get()->bad_clients++;
