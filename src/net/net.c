@@ -66,7 +66,7 @@ struct le_net_listener {
     int nconns;                 /* open (not closing) */
     uint64_t next_id;
     int port;
-    ratelog accept_log, refuse_log;
+    ratelog accept_log, refuse_log, evict_log;
 };
 
 static struct {
@@ -335,13 +335,15 @@ static int admit(le_net_listener *l, const le_net_limits *lim, const char *peer,
     }
     if (!what)
         return 1;
+    uint64_t held;
     if (victim) {
-        le_info(mod, "#%llu %s: closed (idle) to make room for %s: %d %s open",
-                (unsigned long long)victim->id, victim->peer, peer, limit, what);
+        if (ratelog_ok(&l->evict_log, &held))
+            le_info(mod, "#%llu %s: closed (idle) to make room for %s: %d %s open (%llu more since the "
+                    "last line)", (unsigned long long)victim->id, victim->peer, peer, limit, what,
+                    (unsigned long long)held);
         le_net_conn_close(victim, "evicted, idle at the connection limit");
         return 1;
     }
-    uint64_t held;
     if (ratelog_ok(&l->refuse_log, &held))
         le_warn(mod, "%s refused: %d %s open (%llu more refused since the last line)", peer, limit,
                 what, (unsigned long long)held);
