@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "conf/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -465,9 +466,10 @@ int le_net_listen(le_net_listener **out, struct event_base *base, const char *ad
                   const le_net_ops *ops, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
+    socklen_t sslen = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
-    if (!addr || evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+    /* Not evutil_parse_sockaddr_port: it refuses port 0 (ephemeral). */
+    if (!addr || le_conf_listen_addr(addr, &ss, &sslen) != 0) {
         snprintf(err, errlen, "cannot parse address \"%s\"", addr ? addr : "");
         return LE_EINVAL;
     }
@@ -477,7 +479,7 @@ int le_net_listen(le_net_listener **out, struct event_base *base, const char *ad
     l->retry_ms = RETRY_MIN_MS;
     l->lis = evconnlistener_new_bind(base, accept_cb, l,
                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                     backlog, (struct sockaddr *)&ss, sslen);
+                                     backlog, (struct sockaddr *)&ss, (int)sslen);
     if (!l->lis) {
         snprintf(err, errlen, "%s: %s", addr, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         free(l);
