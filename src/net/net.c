@@ -50,7 +50,8 @@ struct le_net_conn {
     int unbounded;              /* output bound off (le_net_conn_set_unbounded) */
     int idle;                   /* may be evicted */
     uint64_t idle_since_ms;     /* monotonic */
-    uint64_t paused_since_ms;   /* monotonic, while out_paused */
+    uint64_t paused_since_ms;   /* monotonic: paused, or last seen draining */
+    size_t paused_len;          /* unsent output then */
     le_net_conn *prev, *next;   /* the listener's open connections, oldest first */
     le_net_conn *reap_next;
 };
@@ -240,6 +241,7 @@ int le_net_conn_out_full(le_net_conn *c)
         return 0;
     c->out_paused = 1;
     c->paused_since_ms = le_mono_ms();
+    c->paused_len = evbuffer_get_length(bufferevent_get_output(c->bev));
     le_debug(c->lis->ops->mod, "#%llu %s: output over %zu bytes unread, reading paused",
              (unsigned long long)c->id, c->peer, lim.out_high);
     /* Told once the output is down to out_low (bufferevent write watermark). */
@@ -439,7 +441,8 @@ static void accept_error_cb(struct evconnlistener *el, void *arg)
         l->retry_ms = RETRY_MAX_MS;
 }
 
-/* Closes connections whose output stayed over the bound too long. */
+/* Closes connections whose output stayed over the bound, not draining at
+ * all, for out_stall_ms: a slow reader that makes progress stays. */
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
     le_net_listener *l = arg;
@@ -453,10 +456,15 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     le_net_conn *next;
     for (le_net_conn *c = l->head; c; c = next) {
         next = c->next;
-        if (!c->closing && c->out_paused && !c->unbounded && now - c->paused_since_ms > (uint64_t)lim.out_stall_ms) {
-            le_info(l->ops->mod, "#%llu %s: peer does not read: %zu bytes unsent for %lld ms, closing",
-                    (unsigned long long)c->id, c->peer, evbuffer_get_length(bufferevent_get_output(c->bev)),
-                    (long long)(now - c->paused_since_ms));
+        if (c->closing || !c->out_paused || c->unbounded)
+            continue;
+        size_t len = evbuffer_get_length(bufferevent_get_output(c->bev));
+        if (len < c->paused_len) {
+            c->paused_len = len;
+            c->paused_since_ms = now;
+        } else if (now - c->paused_since_ms > (uint64_t)lim.out_stall_ms) {
+            le_info(l->ops->mod, "#%llu %s: peer does not read: %zu bytes unsent, none taken for %lld ms, "
+                    "closing", (unsigned long long)c->id, c->peer, len, (long long)(now - c->paused_since_ms));
             le_net_conn_close(c, "peer does not read");
         }
     }

@@ -28,7 +28,7 @@ typedef struct le_net_limits {
                              * connection (le_net_conn_set_idle) instead of refusing */
     size_t out_high;        /* unsent output over this stops reading; 0: no bound */
     size_t out_low;         /* ... and reading resumes at or under this */
-    int64_t out_stall_ms;   /* still over out_high after this long: closed; 0: never */
+    int64_t out_stall_ms;   /* over out_high and not draining this long: closed; 0: never */
 } le_net_limits;
 
 typedef struct le_net_ops {

@@ -100,7 +100,7 @@ void le_chunk_reader_set_budget(le_chunk_reader *r, size_t mem_max, le_chunk_bud
     r->mem_max = mem_max;
 }
 
-/* Index of csid's stream, or -1. A peer uses a handful of csids, so a
+/* Index of csid's stream, or LE_ENOTFOUND. A peer uses a handful of csids, so a
  * linear scan behind a one-entry cache is cheaper than any table. */
 static long cs_find(le_chunk_reader *r, uint32_t csid)
 {
@@ -111,7 +111,7 @@ static long cs_find(le_chunk_reader *r, uint32_t csid)
             r->last = i;
             return i;
         }
-    return -1;
+    return LE_ENOTFOUND;
 }
 
 void le_chunk_reader_abort(le_chunk_reader *r, uint32_t csid)
@@ -260,7 +260,7 @@ int le_chunk_read(le_chunk_reader *r, const uint8_t *buf, size_t len, size_t *us
     size_t pos = 0;
     while (pos < len) {
         if (r->state == ST_HDR) {
-            long csi = -1;
+            long csi = LE_ENOTFOUND;
             long need;
             if (r->hdr_len == 0)
                 r->hdr[r->hdr_len++] = buf[pos++];

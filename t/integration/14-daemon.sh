@@ -1,5 +1,5 @@
 #!/bin/sh
-# 14-daemon: the process contract of SPEC 1: -V, -t, SIGHUP reload without
+# 14-daemon: the process contract (livedge.8): -V, -t, SIGHUP reload without
 # dropping connections, SIGTERM within 10 s, and the systemd notify protocol
 # (READY/RELOADING/STOPPING/WATCHDOG) on a NOTIFY_SOCKET we listen on; the
 # open-file limit: the soft limit raised to the hard one at start, a warning
