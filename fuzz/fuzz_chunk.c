@@ -1,6 +1,7 @@
 /* libFuzzer target for the chunk reader. Differential: the same bytes fed
  * whole and in input-chosen splits must yield the same messages and the
- * same error, with SetChunkSize and Abort applied as a session would.
+ * same error, with SetChunkSize and Abort applied as a session would, and
+ * each reader within its own bound and a shared budget.
  *   clang -g -fsanitize=fuzzer,address,undefined -I../src fuzz_chunk.c \
  *     ../src/rtmp/chunk.c ../src/core/util.c ../src/core/err.c */
 #include <stdint.h>
@@ -83,6 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     le_chunk_reader *rb = le_chunk_reader_new(1 << 16, 8);
     le_chunk_reader_set_chunk_size(ra, cs);
     le_chunk_reader_set_chunk_size(rb, cs);
+    /* Bounds that inputs reach: a reader's own, and a node budget; the seed
+     * picks which is the lower. */
+    size_t own = seed & 1 ? 1u << 15 : 1u << 17, node = seed & 1 ? 1u << 17 : 1u << 15;
+    le_chunk_budget ba = { 0, node }, bb = { 0, node };
+    le_chunk_reader_set_budget(ra, own, &ba);
+    le_chunk_reader_set_budget(rb, own, &bb);
 
     feed(ra, &a, data, size);
     size_t off = 0;
@@ -97,9 +104,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (a.h != b.h || a.n != b.n || a.rc != b.rc)
         abort();
-    if (le_chunk_reader_mem(ra) > 8u * (1 << 16) * 2)
+    if (le_chunk_reader_mem(ra) > own || ba.used > node || ba.used != le_chunk_reader_mem(ra) ||
+        bb.used != le_chunk_reader_mem(rb))
         abort();
     le_chunk_reader_free(ra);
     le_chunk_reader_free(rb);
+    if (ba.used || bb.used)
+        abort();
     return 0;
 }

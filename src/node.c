@@ -7,6 +7,7 @@
 #include "control/cluster.h"
 #include "control/domains.h"
 #include "control/notify.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/sdnotify.h"
 #include "core/util.h"
@@ -14,6 +15,7 @@
 #include "http/server.h"
 #include "media/feed.h"
 #include "media/stream.h"
+#include "net/net.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
@@ -29,11 +31,14 @@
 #define STREAM_IDLE_GC_MS (10 * 60 * 1000)
 #define STOP_DEADLINE_S 10
 /* Within STOP_DEADLINE_S: what the loop may still run after SIGTERM for
- * the publish_done callbacks of the closed publishers (SPEC 1, 5). The rest
+ * the publish_done callbacks of the closed publishers (livedge.8). The rest
  * of the exit must fit in what is left: the store flush (up to 1 s) and the
  * frees took 0.7-2.2 s in ASan builds on a loaded machine. */
 #define STOP_NOTIFY_MS 7000
 #define STOP_MIN_MS 200
+/* Descriptors beyond max_connections: admin connections (256), redis, the
+ * listeners, time-shift and HLS files, the notify client. */
+#define FD_RESERVE 320
 
 /* Connections keep pointers to le_conf_domain of the configuration they
  * started under, so a replaced configuration is retired, not freed, until
@@ -141,7 +146,7 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
     le_sd_notify("WATCHDOG=1");
 }
 
-/* /metrics: the node's own counters (SPEC 7). */
+/* /metrics: the node's own counters (livedge.8). */
 static void node_metrics(le_buf *out)
 {
     const le_store_stats *ss = le_store_get_stats();
@@ -217,38 +222,51 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
         stop();
 }
 
+/* The soft open-file limit is raised to the hard one; out of descriptors the
+ * listeners pause accepting (net.h), so a limit below what max_connections
+ * needs is worth a warning at start. */
+static void fd_limit_check(const le_conf *c)
+{
+    uint64_t lim = le_net_raise_fd_limit();
+    uint64_t need = (uint64_t)c->max_connections + FD_RESERVE;
+    if (lim && lim < need)
+        le_warn(MOD, "open-file limit %llu is below max_connections %d + %d for admin, redis, files "
+                "and listeners: raise it (LimitNOFILE=, ulimit -n) or lower max_connections",
+                (unsigned long long)lim, c->max_connections, FD_RESERVE);
+}
+
 int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
 {
+    int rc;
     conf = c;
     conf_path = path ? le_xstrdup(path) : NULL;
     apply_conf(conf);
     signal(SIGPIPE, SIG_IGN);
+    fd_limit_check(conf);
     base = event_base_new();
     if (!base) {
         snprintf(err, errlen, "event_base_new failed");
-        return -1;
+        return LE_ENOMEM;
     }
     le_stream_set_base(base);
     le_log_route_libs();
     /* The store first: modules register their connect hooks and channels
      * with it; it connects in the background and never blocks startup. */
-    if (le_store_start(base, conf, err, errlen) != 0)
-        return -1;
+    if ((rc = le_store_start(base, conf, err, errlen)) != 0)
+        return rc < 0 ? rc : LE_EIO;
     le_domains_init(conf);
     le_blocklist_init();
     le_cluster_init();
     le_notify_init();
     le_hls_init();
-    if (le_timeshift_init(err, errlen) != 0)
-        return -1;
+    if ((rc = le_timeshift_init(err, errlen)) != 0)
+        return rc < 0 ? rc : LE_EIO;
     le_actions_register_all();
     le_admin_add_metrics(node_metrics);
-    if (le_rtmp_listen(base, conf->rtmp_listen, err, errlen) != 0)
-        return -1;
-    if (le_http_listen(base, conf->http_listen, err, errlen) != 0)
-        return -1;
-    if (le_admin_listen(base, conf->admin_listen, err, errlen) != 0)
-        return -1;
+    if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
+        (rc = le_http_listen(base, conf->http_listen, err, errlen)) != 0 ||
+        (rc = le_admin_listen(base, conf->admin_listen, err, errlen)) != 0)
+        return rc;
 
     sig_hup = evsignal_new(base, SIGHUP, signal_cb, NULL);
     sig_term = evsignal_new(base, SIGTERM, signal_cb, NULL);

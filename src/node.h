@@ -11,7 +11,7 @@ struct event_base;
 struct event_base *le_node_base(void);
 const le_conf *le_node_conf(void);
 
-/* SPEC 2: the domain of a request is the `vhost` argument if given (must be
+/* The domain of a request (livedge.8) is the `vhost` argument if given (must be
  * known), else the host (port removed) if it names a play or push domain,
  * else default_domain. Returns the play domain, or NULL (refuse). *is_push
  * tells whether the host was the push domain. */
@@ -29,6 +29,7 @@ typedef struct le_node_stats {
 le_node_stats *le_node_stats_get(void);
 
 /* Lifecycle, driven by main.c. */
+/* 0, or a negative LE_E* with err filled. */
 int le_node_start(le_conf *conf, const char *conf_path, char *err, size_t errlen);
 int le_node_run(void);          /* until SIGTERM/SIGINT; returns exit code */
 void le_node_free(void);

@@ -1,7 +1,6 @@
-/* The admin port (admin.h): HTTP/1.1 framing, the POP RPC common parameters
- * (seed-digest 4.1), signature v1 (4.3, via sign.c), Timestamp and
- * SignatureNonce checks, JSON/XML rendering and error bodies (4.2, 6.6),
- * and GET /metrics. SPEC 7.
+/* The admin port (admin.h): HTTP/1.1 framing, the POP RPC common parameters,
+ * signature v1 (via sign.c), Timestamp and SignatureNonce checks, JSON/XML
+ * rendering and Alibaba-style error bodies, and GET /metrics (livedge.8).
  *
  * Flow of one API call: parameters (query, plus a form body for POST) ->
  * Action present -> with keys configured: AccessKeyId, Signature,
@@ -13,9 +12,9 @@
  * accepted once by the whole cluster, across restarts; the request waits for
  * that reply, and while Redis is unreachable signed calls answer 503.
  *
- * Lifetimes (STYLE 6). A connection is never freed where it is found to be
- * finished: conn_close() marks it closing and queues it for a deferred reap
- * event. A request (le_admin_req) is owned by its handler from dispatch until
+ * Lifetimes: accepting, limits and the reaper are net/net.h's. A connection is
+ * never freed where it is found to be finished: conn_close() marks it and the
+ * reaper frees it. A request (le_admin_req) is owned by its handler from dispatch until
  * le_admin_reply / le_admin_error, which always free it; if the connection
  * went away meanwhile (or the handler timeout answered for it), req->c is
  * NULL and the reply is dropped. While a request is out, the connection reads
@@ -24,18 +23,17 @@
  *
  * What a hostile client can cost: HEAD_MAX + BODY_MAX of input, a header
  * timer (http_header_timeout_ms from the first byte of a request, not reset
- * by trickled bytes), MAX_CONNS connections. Responses are XML or JSON, except
- * /metrics (Prometheus text). */
+ * by trickled bytes), MAX_CONNS connections, admin_max_connections_per_ip from
+ * one address; at either limit the oldest idle connection (no request in
+ * progress) is closed for the new one, so idle sockets cannot lock the API
+ * out. Responses are XML or JSON, except /metrics (Prometheus text). */
 #include "admin/admin.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +48,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/parser.h"
+#include "net/net.h"
 #include "node.h"
 #include "store/store.h"
 
@@ -59,6 +58,7 @@
 #define BODY_MAX (64 * 1024)
 #define INPUT_MAX (HEAD_MAX + BODY_MAX)
 #define OUT_PAUSE_BYTES (1u << 20)   /* answered but unread: stop parsing more requests */
+#define OUT_RESUME_BYTES (256u << 10)
 #define MAX_PARAMS 512
 #define MAX_CONNS 256
 #define KEEPALIVE_MS 60000
@@ -78,19 +78,17 @@ enum { CS_IDLE = 0, CS_READ, CS_WAIT, CS_FLUSH };
 
 typedef struct conn conn;
 struct conn {
-    uint64_t id;
+    le_net_conn *nc;
+    uint64_t id;                /* nc's, for logs */
     struct bufferevent *bev;
     struct event *timer;        /* header, keep-alive, handler or flush deadline by state */
     int state;                  /* CS_*: idle, reading a request, handler out, closing */
-    int closing;                /* on the reap list: callbacks do nothing */
+    int closing;                /* marked: the net reaper frees it */
     int eof;                    /* the peer shut its side: close after the answer */
     int in_process;             /* process() is on the stack */
-    int paused;                 /* parsing stopped until the output drains */
     le_admin_req *req;          /* the request out to a handler, CS_WAIT only */
     char peer[64];              /* "ip:port" for logs */
     char ip[48];                /* the peer's address alone */
-    conn *prev, *next;          /* every open connection */
-    conn *reap_next;
 };
 
 struct le_admin_req {
@@ -131,12 +129,8 @@ typedef struct nonce_ent {
 
 static struct {
     struct event_base *base;
-    struct evconnlistener *lis;
-    struct event *reap_ev;
-    conn *conns, *reap;
+    le_net_listener *lis;
     size_t nconns;
-    uint64_t next_id;
-    int port;
     int loopback;               /* the listen address is loopback */
     const le_conf *conf;        /* le_admin_set_conf override, else the node's */
     action_ent *actions;
@@ -269,42 +263,9 @@ static void count(int status, const char *code)
 
 /* ---- connections ---- */
 
-static void reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-    while (adm.reap) {
-        conn *c = adm.reap;
-        adm.reap = c->reap_next;
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            adm.conns = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        adm.nconns--;
-        bufferevent_free(c->bev);
-        event_free(c->timer);
-        free(c);
-    }
-}
-
 static void conn_close(conn *c, const char *why)
 {
-    if (c->closing)
-        return;
-    c->closing = 1;
-    le_debug(MOD, "#%llu %s closed: %s", (unsigned long long)c->id, c->peer, why);
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    evtimer_del(c->timer);
-    if (c->req) {
-        c->req->c = NULL;   /* the handler's reply will be dropped */
-        c->req = NULL;
-    }
-    c->reap_next = adm.reap;
-    adm.reap = c;
-    event_active(adm.reap_ev, EV_TIMEOUT, 0);
+    le_net_conn_close(c->nc, why);
 }
 
 /* Writes one response; the request is done with the connection after this. */
@@ -326,12 +287,13 @@ static void conn_send(conn *c, int status, const char *ctype, const char *rid,
     evbuffer_add(out, body, len);
     c->req = NULL;
     if (!keep_alive) {
-        c->state = CS_FLUSH;   /* write_cb closes once the output drained */
-        bufferevent_disable(c->bev, EV_READ);
+        c->state = CS_FLUSH;   /* conn_drained closes once the output drained */
+        le_net_conn_want_read(c->nc, 0);
         arm(c, WRITE_TIMEOUT_MS);
         return;
     }
     c->state = CS_IDLE;
+    le_net_conn_set_idle(c->nc, 1);
     arm(c, KEEPALIVE_MS);
     /* A pipelined request already buffered gets no new read event. */
     if (!c->in_process && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -431,8 +393,8 @@ void le_admin_reply(le_admin_req *r, le_jv *body)
         body = le_jv_obj();
     }
     le_jv_prepend_str(body, "RequestId", r->id);
-    /* The real service's XML root: the Action name followed by "Response"
-     * (seed-digest 4.2). Only registered Actions get here. */
+    /* The real service's XML root: the Action name followed by "Response".
+     * Only registered Actions get here. */
     snprintf(root, sizeof(root), "%sResponse", r->action ? r->action : "Action");
     le_buf b = { 0 };
     render(r, body, root, &b);
@@ -473,7 +435,7 @@ int le_admin_require(le_admin_req *r, const char *name, const char **out)
     const char *v = le_admin_param(r, name);
     if (!v || !*v) {
         missing(r, name);
-        return -1;
+        return LE_EINVAL;
     }
     if (out)
         *out = v;
@@ -482,7 +444,8 @@ int le_admin_require(le_admin_req *r, const char *name, const char **out)
 
 /* ---- parameters ---- */
 
-/* Appends the form-encoded pairs in s to r->params. 0, or -1 with msg. */
+/* Appends the form-encoded pairs in s to r->params. 0, or a negative LE_E*
+ * with msg. */
 static int parse_form(le_admin_req *r, const char *s, size_t n, char *msg, size_t msglen)
 {
     return le_admin_form_parse(s, n, &r->params, &r->nparams, MAX_PARAMS, msg, msglen);
@@ -885,19 +848,15 @@ static void process(conn *c)
     while (!c->closing && (c->state == CS_IDLE || c->state == CS_READ)) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
         size_t len = evbuffer_get_length(in);
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_PAUSE_BYTES) {
-            /* A pipelining client that does not read: write_cb resumes. */
-            if (!c->paused)
-                le_debug(MOD, "#%llu %s: answers pile up unread, parsing paused",
-                         (unsigned long long)c->id, c->peer);
-            c->paused = 1;
+        /* A pipelining client that does not read: net.h resumes. */
+        if (le_net_conn_out_full(c->nc))
             break;
-        }
         if (len == 0) {
             if (c->eof)
                 conn_close(c, "peer closed");
             break;
         }
+        le_net_conn_set_idle(c->nc, 0);
         if (c->state == CS_IDLE) {
             /* The slowloris bound runs from a request's first byte. */
             c->state = CS_READ;
@@ -940,36 +899,23 @@ static void process(conn *c)
     c->in_process = 0;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* ---- connection callbacks (net.h) ---- */
+
+static void conn_read(void *ctx)
 {
-    (void)bev;
-    conn *c = arg;
-    if (c->closing)
-        return;
-    process(c);
+    process(ctx);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+static void conn_drained(void *ctx)
 {
-    conn *c = arg;
-    if (c->closing)
-        return;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
-        return;
-    if (c->state == CS_FLUSH) {
+    conn *c = ctx;
+    if (c->state == CS_FLUSH)
         conn_close(c, "answered, not keep-alive");
-    } else if (c->paused) {
-        c->paused = 0;
-        process(c);
-    }
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_event(void *ctx, short what)
 {
-    (void)bev;
-    conn *c = arg;
-    if (c->closing)
-        return;
+    conn *c = ctx;
     if (what & BEV_EVENT_ERROR) {
         conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         return;
@@ -983,6 +929,26 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         if (!c->closing && c->state != CS_WAIT && c->state != CS_FLUSH)
             conn_close(c, "peer closed");
     }
+}
+
+static void conn_closing(void *ctx, const char *why)
+{
+    conn *c = ctx;
+    c->closing = 1;
+    le_debug(MOD, "#%llu %s closed: %s", (unsigned long long)c->id, c->peer, why);
+    evtimer_del(c->timer);
+    if (c->req) {
+        c->req->c = NULL;   /* the handler's reply will be dropped */
+        c->req = NULL;
+    }
+}
+
+static void conn_free(void *ctx)
+{
+    conn *c = ctx;
+    adm.nconns--;
+    event_free(c->timer);
+    free(c);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -1025,59 +991,45 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void *conn_accept(le_net_conn *nc)
 {
-    (void)lis;
-    (void)salen;
-    (void)arg;
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        port = ntohs(s4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        port = ntohs(s6->sin6_port);
-    }
-    if (adm.nconns >= MAX_CONNS) {
-        le_warn(MOD, "%s:%d refused: %d admin connections open", host, port, MAX_CONNS);
-        evutil_closesocket(fd);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct bufferevent *bev = bufferevent_socket_new(adm.base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        evutil_closesocket(fd);
-        return;
-    }
     conn *c = le_xcalloc(1, sizeof(*c));
-    c->id = ++adm.next_id;
-    c->bev = bev;
+    c->nc = nc;
+    c->id = le_net_conn_id(nc);
+    c->bev = le_net_conn_bev(nc);
     c->timer = evtimer_new(adm.base, timer_cb, c);
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-    snprintf(c->ip, sizeof(c->ip), "%s", strcmp(host, "?") ? host : "");
-    c->next = adm.conns;
-    if (adm.conns)
-        adm.conns->prev = c;
-    adm.conns = c;
+    snprintf(c->peer, sizeof(c->peer), "%s", le_net_conn_peer(nc));
+    snprintf(c->ip, sizeof(c->ip), "%s", strcmp(le_net_conn_peer_ip(nc), "?") ? le_net_conn_peer_ip(nc) : "");
     adm.nconns++;
     c->state = CS_READ;
+    le_net_conn_set_idle(nc, 1);   /* until its first byte */
     arm(c, header_timeout_ms());
-    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-    bufferevent_setwatermark(bev, EV_READ, 0, INPUT_MAX + 1);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_MAX + 1);
     le_debug(MOD, "#%llu %s connected", (unsigned long long)c->id, c->peer);
+    return c;
 }
 
-static void accept_error_cb(struct evconnlistener *lis, void *arg)
+static void conn_limits(le_net_limits *l)
 {
-    (void)lis;
-    (void)arg;
-    le_warn(MOD, "accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    const le_conf *cf = conf();
+    l->max_conns = MAX_CONNS;
+    l->max_per_addr = cf && cf->admin_max_conns_per_ip > 0 ? cf->admin_max_conns_per_ip : 0;
+    l->evict_idle = 1;
+    l->out_high = OUT_PAUSE_BYTES;
+    l->out_low = OUT_RESUME_BYTES;
+    l->out_stall_ms = WRITE_TIMEOUT_MS;
 }
+
+static const le_net_ops admin_net_ops = {
+    .mod = MOD,
+    .limits = conn_limits,
+    .accept = conn_accept,
+    .read = conn_read,
+    .drained = conn_drained,
+    .event = conn_event,
+    .closing = conn_closing,
+    .free = conn_free,
+};
 
 static int is_loopback(const struct sockaddr_storage *ss)
 {
@@ -1105,13 +1057,14 @@ int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
+    char e[256];
     if (adm.lis) {
         snprintf(err, errlen, "admin_listen %s: already listening", addr);
-        return -1;
+        return LE_EEXIST;
     }
     if (le_conf_listen_addr(addr, &ss, &sslen) != 0) {
         snprintf(err, errlen, "admin_listen %s: not an IPv4:PORT or [IPv6]:PORT address", addr);
-        return -1;
+        return LE_EINVAL;
     }
     adm.loopback = is_loopback(&ss);
     if (!keys_configured(conf()) && !adm.loopback) {
@@ -1119,50 +1072,27 @@ int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t
                  "admin_listen %s is not a loopback address and no admin { access_key_id; "
                  "access_key_secret; } is configured: refusing to serve the admin API unsigned",
                  addr);
-        return -1;
+        return LE_EDENIED;
     }
     adm.base = base;
-    adm.lis = evconnlistener_new_bind(base, accept_cb, NULL,
-                                      LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                      64, (struct sockaddr *)&ss, (int)sslen);
-    if (!adm.lis) {
-        snprintf(err, errlen, "admin_listen %s: %s", addr, strerror(errno));
-        return -1;
+    if (le_net_listen(&adm.lis, base, addr, 64, &admin_net_ops, e, sizeof(e)) != LE_OK) {
+        snprintf(err, errlen, "admin_listen %s", e);
+        return LE_EIO;
     }
-    evconnlistener_set_error_cb(adm.lis, accept_error_cb);
-    adm.reap_ev = event_new(base, -1, 0, reap_cb, NULL);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    adm.port = 0;
-    if (getsockname(evconnlistener_get_fd(adm.lis), (struct sockaddr *)&bound, &blen) == 0) {
-        if (bound.ss_family == AF_INET)
-            adm.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-        else if (bound.ss_family == AF_INET6)
-            adm.port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-    }
-    le_info(MOD, "admin API on %s (port %d), %s", addr, adm.port,
+    le_info(MOD, "admin API on %s (port %d), %s", addr, le_net_listener_port(adm.lis),
             keys_configured(conf()) ? "signed calls only" : "unsigned calls accepted (loopback)");
-    return 0;
+    return LE_OK;
 }
 
 int le_admin_port(void)
 {
-    return adm.port;
+    return le_net_listener_port(adm.lis);
 }
 
 void le_admin_shutdown(void)
 {
-    if (adm.lis) {
-        evconnlistener_free(adm.lis);
-        adm.lis = NULL;
-    }
-    for (conn *c = adm.conns; c; c = c->next)
-        conn_close(c, "shutdown");
-    if (adm.reap_ev) {
-        reap_cb(-1, 0, NULL);
-        event_free(adm.reap_ev);
-        adm.reap_ev = NULL;
-    }
+    le_net_listener_free(adm.lis, "shutdown");
+    adm.lis = NULL;
     nonce_free_all();
     for (size_t i = 0; i < adm.nactions; i++)
         free(adm.actions[i].name);
@@ -1172,7 +1102,6 @@ void le_admin_shutdown(void)
     free(adm.mfns);
     adm.mfns = NULL;
     adm.nmfns = 0;
-    adm.port = 0;
 }
 
 void le_admin_register(const char *action, le_admin_handler h)

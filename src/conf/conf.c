@@ -131,6 +131,8 @@ static le_conf *node_defaults(void)
     c->viewer_queue_bytes = (size_t)4 << 20;
     c->viewer_drop_ms = 10000;
     c->max_connections = 10000;
+    c->rtmp_input_budget = (size_t)512 << 20;
+    c->admin_max_conns_per_ip = 32;
     return c;
 }
 
@@ -481,6 +483,8 @@ static const keydef keys[] = {
     { "viewer_queue_bytes", C_MAIN, V_SIZE, F_SIZE, N(viewer_queue_bytes), 4 * KIB, GIB, NULL, NULL },
     { "viewer_drop_timeout", C_MAIN, V_DUR, F_I64, N(viewer_drop_ms), 100, DAY, NULL, NULL },
     { "max_connections", C_MAIN, V_INT, F_INT, N(max_connections), 1, 1000000, NULL, NULL },
+    { "rtmp_input_budget", C_MAIN, V_SIZE, F_SIZE, N(rtmp_input_budget), 64 * KIB, 64 * GIB, NULL, NULL },
+    { "admin_max_connections_per_ip", C_MAIN, V_INT, F_INT, N(admin_max_conns_per_ip), 1, 100000, NULL, NULL },
     { "domain", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "access_key_id", C_ADMIN, V_STR, F_STR, N(access_key_id), 0, 0, NULL, NULL },

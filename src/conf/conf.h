@@ -68,6 +68,8 @@ typedef struct le_conf {
     size_t viewer_queue_bytes;  /* per viewer queue before skipping, default 4 MiB */
     int64_t viewer_drop_ms;     /* behind for this long: dropped, default 10000 */
     int max_connections;        /* default 10000 */
+    size_t rtmp_input_budget;   /* RTMP reassembly held node-wide, default 512 MiB */
+    int admin_max_conns_per_ip; /* admin connections from one address, default 32 */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 

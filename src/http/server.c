@@ -1,31 +1,22 @@
-/* HTTP playback server: accept, read and validate request heads, route to
- * flv_play / hls_play, write errors. One bufferevent per connection.
+/* HTTP playback server: read and validate request heads, route to
+ * flv_play / hls_play, write errors. Accepting, limits and lifetimes are
+ * net/net.h's: le_http_conn_close() marks a connection, and the reaper frees
+ * it from the top of the loop, where no stream is iterating viewers and no
+ * libevent callback of that connection is on the stack.
  *
- * Lifetimes (STYLE 6): a connection is never freed where it is found to be
- * finished. le_http_conn_close() marks it and queues it on the reap list; a
- * deferred event frees everything on the list from the top of the loop, where
- * no stream is iterating viewers and no libevent callback of that connection
- * is on the stack. Every callback checks `closing` first.
- *
- * What a hostile client can cost (issue 3): at most the head limits of input
+ * What a hostile client can cost: at most the head limits of input
  * (the read high-watermark stops reading beyond them), one header timer for
  * http_header_timeout_ms measured from the first byte it could send (not
  * reset by each trickled byte: the slowloris guard), and a write timeout.
  * Every bad request gets its 4xx and closes only that connection. */
 #include "http/server.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "auth/access.h"
@@ -36,12 +27,14 @@
 #include "http/flv_play.h"
 #include "http/hls_play.h"
 #include "http/parser.h"
+#include "net/net.h"
 #include "node.h"
 #include "timeshift/ts_http.h"
 
 #define HEAD_MAX (LE_HTTP_MAX_REQLINE + LE_HTTP_MAX_HEADERS + 64)
 /* Pipelined requests wait while this much response is still unsent. */
 #define OUT_PAUSE_BYTES (1u << 20)
+#define OUT_RESUME_BYTES (256u << 10)
 #define WRITE_TIMEOUT_S 30
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -50,32 +43,25 @@
 enum { ST_HEAD = 0, ST_STREAM, ST_DRAIN };
 
 struct le_http_conn {
-    uint64_t id;
+    le_net_conn *nc;
+    uint64_t id;                    /* nc's, for logs */
     struct bufferevent *bev;
     struct event *timer;            /* header / keep-alive idle deadline */
     int state;                      /* ST_*: reading heads, streaming, finishing */
-    int closing;                    /* on the reap list; callbacks do nothing */
+    int closing;                    /* marked; the net reaper frees it */
     int close_after_flush;
     int keep_alive;                 /* for the response being written */
     int head;                       /* the request being answered is HEAD */
-    int paused;                     /* reading stopped while output drains */
     const char *cors;               /* domain's cors_origin; owned by the conf */
     char peer[64];                  /* "ip:port" for logs */
     char peer_ip[48];               /* the address alone, for access lists */
     void *h_ctx;                    /* stream handler state (flv_play) */
     void (*h_close)(void *ctx);
-    le_http_conn *prev, *next;      /* all connections */
-    le_http_conn *reap_next;
 };
 
 static struct {
-    struct evconnlistener *lis;
+    le_net_listener *lis;
     struct event_base *base;
-    struct event *reap_ev;
-    le_http_conn *conns;
-    le_http_conn *reap;
-    uint64_t next_id;
-    int port;
     uint64_t rid_state;             /* request-id generator */
 } srv;
 
@@ -150,7 +136,7 @@ void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t 
                         c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
 }
 
-/* The body (SPEC 7 shape, rendered by core/json) is left out for HEAD, its
+/* The body (the Alibaba-style error JSON, rendered by core/json) is left out for HEAD, its
  * length still announced. */
 static void reply_error_ex(le_http_conn *c, int status, const char *code, const char *msg,
                            const char *extra)
@@ -203,38 +189,9 @@ static void bad_head(le_http_conn *c, int status, const char *code, const char *
 
 /* ---- connection lifetime ---- */
 
-static void reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-    while (srv.reap) {
-        le_http_conn *c = srv.reap;
-        srv.reap = c->reap_next;
-        if (c->h_close)
-            c->h_close(c->h_ctx);
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            srv.conns = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        event_free(c->timer);
-        bufferevent_free(c->bev);
-        if (le_node_stats_get()->conns_http)
-            le_node_stats_get()->conns_http--;
-        le_debug("http", "#%llu closed", (unsigned long long)c->id);
-        free(c);
-    }
-}
-
 void le_http_conn_close(le_http_conn *c)
 {
-    if (c->closing)
-        return;
-    c->closing = 1;
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    event_del(c->timer);
-    c->reap_next = srv.reap;
-    srv.reap = c;
-    event_active(srv.reap_ev, EV_TIMEOUT, 0);
+    le_net_conn_close(c->nc, "closed");
 }
 
 void le_http_conn_close_after_flush(le_http_conn *c)
@@ -273,28 +230,30 @@ void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx)
     c->h_ctx = ctx;
     c->h_close = on_close;
     event_del(c->timer);
-    /* Input is only watched for EOF from here on; no need to buffer it. */
+    /* Input is only watched for EOF from here on; no need to buffer it.
+     * The output is the feed's (its slow-viewer policy). */
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    le_net_conn_set_unbounded(c->nc, 1);
 }
 
 /* ---- routing ---- */
 
-/* Decodes one path segment. 0, or -1 for anything that must never reach a
- * name: bad escapes, encoded '/' or '\', NUL, "." and "..". */
+/* Decodes one path segment. its length, or LE_EINVAL for anything that must
+ * never reach a name: bad escapes, encoded '/' or '\', NUL, "." and "..". */
 static int decode_segment(const char *s, size_t n, char *out, size_t outsz)
 {
     int len = le_url_decode(s, n, out, outsz, 0);
     if (len <= 0)
-        return -1;
+        return LE_EINVAL;
     if (memchr(out, '/', (size_t)len) || memchr(out, '\\', (size_t)len) ||
         memchr(out, '\0', (size_t)len))
-        return -1;
+        return LE_EINVAL;
     if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
-        return -1;
+        return LE_EINVAL;
     return len;
 }
 
-/* Host header: strips the port, lower-cases; -1 if it holds bytes no host
+/* Host header: strips the port, lower-cases; 0, or LE_EINVAL if it holds bytes no host
  * name has (it goes into a lookup and maybe a log). */
 static int clean_host(const le_http_req *r, char *out, size_t outsz)
 {
@@ -304,11 +263,11 @@ static int clean_host(const le_http_req *r, char *out, size_t outsz)
     const char *p = r->host.p;
     size_t n = r->host.n;
     if (n >= outsz)
-        return -1;
+        return LE_EINVAL;
     if (p[0] == '[') {   /* [v6]:port */
         const char *e = memchr(p, ']', n);
         if (!e)
-            return -1;
+            return LE_EINVAL;
         n = (size_t)(e - p) + 1;
     } else {
         const char *colon = memchr(p, ':', n);
@@ -321,7 +280,7 @@ static int clean_host(const le_http_req *r, char *out, size_t outsz)
             ch = (char)(ch + 32);
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
               ch == '_' || ch == ':' || ch == '[' || ch == ']'))
-            return -1;
+            return LE_EINVAL;
         out[i] = ch;
     }
     out[n] = '\0';
@@ -409,7 +368,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     }
 
     /* Split and decode the path before anything looks at the names. Four
-     * segments are a type B/C signed path, /{p1}/{p2}/App/File (SPEC 4). */
+     * segments are a type B/C signed path, /{p1}/{p2}/App/File (livedge.conf(5), aliauth). */
     char seg[4][256];
     int nseg = 0;
     size_t i = 1;
@@ -442,7 +401,8 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
             return;
         }
     }
-    /* The time-shift timeline (SPEC 6) is the one three-segment path. */
+    /* The time-shift timeline, /openapi/timeline/query, is the one
+     * three-segment path. */
     int timeline = nseg == 3 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "timeline") == 0 &&
                    strcmp(seg[2], "query") == 0;
     if (nseg != 2 && nseg != 4 && !timeline) {
@@ -490,7 +450,8 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     rt.name[stem] = '\0';
     rt.file = file;
 
-    /* SPEC 2: the vhost argument, else the Host header, else default_domain. */
+    /* The domain: the vhost argument, else the Host header, else
+     * default_domain (livedge.8). */
     char host[256];
     if (r->query.p && le_query_get(r->query.p, r->query.n, "vhost", rt.vhost, sizeof(rt.vhost)) > 0 &&
         !valid_host_arg(rt.vhost)) {
@@ -503,7 +464,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         bad_client(c, 400, "InvalidParameter", "malformed Host header");
         return;
     }
-    /* The timeline may name its domain with `domain` (seed 8.1). */
+    /* The timeline may name its domain with `domain`. */
     int bad_domain = 0;
     if (timeline && !rt.vhost[0] && r->query.p &&
         le_query_get(r->query.p, r->query.n, "domain", rt.vhost, sizeof(rt.vhost)) > 0)
@@ -519,7 +480,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         return;
     }
     if (!rt.dom) {
-        /* 403, as SPEC 4 answers every refusal over HTTP: the domain is not
+        /* 403, as every refusal over HTTP is answered: the domain is not
          * served by this node. */
         log_refusal(c, r, 403, "unknown domain");
         le_http_reply_error(c, 403, "InvalidDomain.NotFound", "the domain is not served here");
@@ -533,7 +494,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         return;
     }
 
-    /* SPEC 4: IP lists, referer lists, domain online, URL signature; the
+    /* Access: IP lists, referer lists, domain online, URL signature; the
      * reason goes to the log only. */
     char uri[600], query[LE_HTTP_MAX_REQLINE + 1], referer[1024], why[256];
     snprintf(uri, sizeof(uri), "/%s/%s", rt.app, file);
@@ -578,11 +539,8 @@ static void process(le_http_conn *c)
         size_t len = evbuffer_get_length(in);
         if (len == 0)
             return;
-        if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_PAUSE_BYTES) {
-            c->paused = 1;
-            bufferevent_disable(bev, EV_READ);
-            return;
-        }
+        if (le_net_conn_out_full(c->nc))
+            return;   /* net.h resumes reading once the output drains */
         if (len > HEAD_MAX)
             len = HEAD_MAX;
         const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
@@ -618,43 +576,31 @@ static void process(le_http_conn *c)
         evbuffer_drain(in, evbuffer_get_length(in));
 }
 
-/* ---- libevent callbacks ---- */
+/* ---- connection callbacks (net.h) ---- */
 
-static void read_cb(struct bufferevent *bev, void *arg)
+static void conn_read(void *ctx)
 {
-    le_http_conn *c = arg;
-    if (c->closing)
-        return;
+    le_http_conn *c = ctx;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
     if (c->state != ST_HEAD) {
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
     process(c);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+static void conn_drained(void *ctx)
 {
-    le_http_conn *c = arg;
-    if (c->closing)
-        return;
-    if (c->close_after_flush) {
+    le_http_conn *c = ctx;
+    if (c->close_after_flush)
         le_http_conn_close(c);
-        return;
-    }
-    if (c->paused && c->state == ST_HEAD) {
-        c->paused = 0;
-        bufferevent_enable(bev, EV_READ);
-        process(c);
-    }
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_event(void *ctx, short what)
 {
-    le_http_conn *c = arg;
-    if (c->closing)
-        return;
+    le_http_conn *c = ctx;
     if ((what & BEV_EVENT_EOF) && c->state != ST_STREAM &&
-        evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
         /* Half-closed after its request: finish writing the answer. */
         c->keep_alive = 0;
         le_http_conn_close_after_flush(c);
@@ -663,6 +609,28 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT)
         le_debug("http", "#%llu %s: write timeout", (unsigned long long)c->id, c->peer);
     le_http_conn_close(c);
+}
+
+static void conn_closing(void *ctx, const char *why)
+{
+    le_http_conn *c = ctx;
+    (void)why;
+    c->closing = 1;
+    event_del(c->timer);
+}
+
+/* From the reaper: the handler detaches (an HTTP-FLV viewer leaves its
+ * stream) before the bufferevent goes. */
+static void conn_free(void *ctx)
+{
+    le_http_conn *c = ctx;
+    if (c->h_close)
+        c->h_close(c->h_ctx);
+    event_free(c->timer);
+    if (le_node_stats_get()->conns_http)
+        le_node_stats_get()->conns_http--;
+    le_debug("http", "#%llu closed", (unsigned long long)c->id);
+    free(c);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -679,119 +647,71 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     bad_head(c, 408, "RequestTimeout", "the request head did not arrive in time");
 }
 
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void *conn_accept(le_net_conn *nc)
 {
     le_node_stats *ns = le_node_stats_get();
-    const le_conf *conf = le_node_conf();
-    if (conf && conf->max_connections > 0 &&
-        ns->conns_http + ns->conns_rtmp >= (uint64_t)conf->max_connections) {
-        le_warn("http", "max_connections (%d) reached: refusing a connection", conf->max_connections);
-        evutil_closesocket(fd);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct bufferevent *bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        evutil_closesocket(fd);
-        return;
-    }
     le_http_conn *c = le_xcalloc(1, sizeof(*c));
-    c->id = ++srv.next_id;
-    c->bev = bev;
+    c->nc = nc;
+    c->id = le_net_conn_id(nc);
+    c->bev = le_net_conn_bev(nc);
     c->timer = evtimer_new(srv.base, timer_cb, c);
     c->keep_alive = 1;
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-        port = ntohs(s4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-        port = ntohs(s6->sin6_port);
-    }
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
-    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
-    c->next = srv.conns;
-    if (srv.conns)
-        srv.conns->prev = c;
-    srv.conns = c;
+    snprintf(c->peer, sizeof(c->peer), "%s", le_net_conn_peer(nc));
+    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", le_net_conn_peer_ip(nc));
     ns->conns_http++;
     ns->conns_total++;
-
-    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-    bufferevent_setwatermark(bev, EV_READ, 0, HEAD_MAX + 1);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, HEAD_MAX + 1);
     struct timeval wtv = { WRITE_TIMEOUT_S, 0 };
-    bufferevent_set_timeouts(bev, NULL, &wtv);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_set_timeouts(c->bev, NULL, &wtv);
     arm_header_timer(c);
     le_debug("http", "#%llu accepted from %s", (unsigned long long)c->id, c->peer);
+    return c;
 }
 
-static void accept_error_cb(struct evconnlistener *lis, void *arg)
+static void conn_limits(le_net_limits *l)
 {
-    int e = EVUTIL_SOCKET_ERROR();
-    /* EMFILE and friends: keep the listener; the next accept may succeed. */
-    le_warn("http", "accept: %s", evutil_socket_error_to_string(e));
+    const le_conf *conf = le_node_conf();
+    l->max_total = conf ? conf->max_connections : 0;
+    l->out_high = OUT_PAUSE_BYTES;
+    l->out_low = OUT_RESUME_BYTES;
+    l->out_stall_ms = conf ? conf->idle_timeout_ms : 0;
 }
+
+static const le_net_ops http_net_ops = {
+    .mod = "http",
+    .shared = 1,
+    .limits = conn_limits,
+    .accept = conn_accept,
+    .read = conn_read,
+    .drained = conn_drained,
+    .event = conn_event,
+    .closing = conn_closing,
+    .free = conn_free,
+};
 
 int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
+    char e[256];
     if (srv.lis) {
         snprintf(err, errlen, "http: already listening");
-        return -1;
-    }
-    memset(&ss, 0, sizeof(ss));
-    if (!addr || evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) < 0) {
-        snprintf(err, errlen, "http_listen: cannot parse address \"%s\"", addr ? addr : "");
-        return -1;
+        return LE_EEXIST;
     }
     srv.base = base;
-    if (!srv.reap_ev)
-        srv.reap_ev = event_new(base, -1, 0, reap_cb, NULL);
-    srv.lis = evconnlistener_new_bind(base, accept_cb, NULL,
-                                      LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                      1024, (struct sockaddr *)&ss, sslen);
-    if (!srv.lis) {
-        snprintf(err, errlen, "http_listen %s: %s", addr, strerror(errno));
-        return -1;
+    if (le_net_listen(&srv.lis, base, addr, 1024, &http_net_ops, e, sizeof(e)) != LE_OK) {
+        snprintf(err, errlen, "http_listen %s", e);
+        return LE_EIO;
     }
-    evconnlistener_set_error_cb(srv.lis, accept_error_cb);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    srv.port = 0;
-    if (getsockname(evconnlistener_get_fd(srv.lis), (struct sockaddr *)&bound, &blen) == 0) {
-        if (bound.ss_family == AF_INET)
-            srv.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-        else if (bound.ss_family == AF_INET6)
-            srv.port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-    }
-    le_info("http", "listening on %s (port %d)", addr, srv.port);
-    return 0;
+    le_info("http", "listening on %s (port %d)", addr, le_net_listener_port(srv.lis));
+    return LE_OK;
 }
 
 int le_http_port(void)
 {
-    return srv.lis ? srv.port : 0;
+    return le_net_listener_port(srv.lis);
 }
 
 void le_http_shutdown(void)
 {
-    if (srv.lis) {
-        evconnlistener_free(srv.lis);
-        srv.lis = NULL;
-    }
-    for (le_http_conn *c = srv.conns; c; c = c->next)
-        le_http_conn_close(c);
-    reap_cb(-1, 0, NULL);
-    if (srv.reap_ev) {
-        event_free(srv.reap_ev);
-        srv.reap_ev = NULL;
-    }
-    srv.port = 0;
+    le_net_listener_free(srv.lis, "node stopping");
+    srv.lis = NULL;
 }

@@ -1,5 +1,5 @@
-/* The HTTP playback listener (http_listen): HTTP-FLV, live HLS, later the
- * time-shift playlists and the timeline query.
+/* The HTTP playback listener (http_listen): HTTP-FLV, live HLS, the
+ * time-shift playlists and segments, and the timeline query.
  *
  * The lower half of this header is the face the request handlers (flv_play,
  * hls_play) see: a connection they write a response into, and the routed,
@@ -14,7 +14,8 @@ struct evbuffer;
 struct le_conf_domain;
 struct le_http_req;
 
-/* Binds and starts accepting on "HOST:PORT". 0 or -1 with err filled. */
+/* Binds and starts accepting on "HOST:PORT". 0, or a negative LE_E* with err
+ * filled. */
 int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
 /* The bound port (after "…:0" binds an ephemeral one); 0 if not listening. */
 int le_http_port(void);
@@ -30,7 +31,7 @@ typedef struct le_http_conn le_http_conn;
 enum { LE_HTTP_ROUTE_FLV = 1, LE_HTTP_ROUTE_M3U8, LE_HTTP_ROUTE_TS,
        LE_HTTP_ROUTE_TSHIFT_TS, LE_HTTP_ROUTE_TIMELINE };   /* timeshift/ts_http.h */
 
-/* A request that passed every syntactic and naming check (SPEC 2): names are
+/* A request that passed every syntactic and naming check (livedge.8): names are
  * decoded, within the charset, and safe to use in keys, files and logs. */
 typedef struct le_http_route {
     int kind;                           /* LE_HTTP_ROUTE_* */
@@ -60,7 +61,7 @@ const char *le_http_conn_peer_ip(const le_http_conn *c);   /* the address alone 
  * more header lines, each ending in CRLF, or NULL. */
 void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t clen,
                         const char *extra);
-/* A complete error response with the JSON error body (SPEC 7 shape), then
+/* A complete error response with the Alibaba-style JSON error body, then
  * le_http_conn_done(). */
 void le_http_reply_error(le_http_conn *c, int status, const char *code, const char *msg);
 /* The response is fully queued: keep-alive goes back to reading the next

@@ -38,6 +38,9 @@ enum { ST_HDR, ST_BODY };
 
 struct le_chunk_reader {
     uint32_t max_msg, max_csids;
+    size_t mem;            /* sum of the streams' cap */
+    size_t mem_max;        /* 0: unbounded */
+    le_chunk_budget *shared;   /* NULL: none */
     uint32_t chunk_size;
     cstream *cs;           /* array; an index, not a pointer, survives growth */
     uint32_t ncs, cscap;
@@ -64,6 +67,8 @@ void le_chunk_reader_free(le_chunk_reader *r)
 {
     if (!r)
         return;
+    if (r->shared)
+        r->shared->used -= r->mem;
     for (uint32_t i = 0; i < r->ncs; i++)
         free(r->cs[i].buf);
     free(r->cs);
@@ -80,13 +85,22 @@ int le_chunk_reader_set_chunk_size(le_chunk_reader *r, uint32_t size)
 
 size_t le_chunk_reader_mem(const le_chunk_reader *r)
 {
-    size_t n = 0;
-    for (uint32_t i = 0; i < r->ncs; i++)
-        n += r->cs[i].cap;
-    return n;
+    return r->mem;
 }
 
-/* Index of csid's stream, or -1. A peer uses a handful of csids, so a
+void le_chunk_reader_set_budget(le_chunk_reader *r, size_t mem_max, le_chunk_budget *shared)
+{
+    if (r->shared != shared) {
+        if (r->shared)
+            r->shared->used -= r->mem;
+        if (shared)
+            shared->used += r->mem;
+        r->shared = shared;
+    }
+    r->mem_max = mem_max;
+}
+
+/* Index of csid's stream, or LE_ENOTFOUND. A peer uses a handful of csids, so a
  * linear scan behind a one-entry cache is cheaper than any table. */
 static long cs_find(le_chunk_reader *r, uint32_t csid)
 {
@@ -97,7 +111,7 @@ static long cs_find(le_chunk_reader *r, uint32_t csid)
             r->last = i;
             return i;
         }
-    return -1;
+    return LE_ENOTFOUND;
 }
 
 void le_chunk_reader_abort(le_chunk_reader *r, uint32_t csid)
@@ -188,7 +202,7 @@ static int hdr_apply(le_chunk_reader *r, cstream *s)
     if (fmt <= 1) {
         s->len = le_rd_be24(m + 3);
         s->type = m[6];
-        if (s->len > r->max_msg)
+        if (s->len > r->max_msg || (r->mem_max && s->len > r->mem_max))
             return LE_ETOOBIG;
     }
     if (fmt == 0)
@@ -197,23 +211,34 @@ static int hdr_apply(le_chunk_reader *r, cstream *s)
 }
 
 /* Appends n payload bytes, growing the buffer with the data actually
- * received (doubling, capped at the declared length) rather than to the
- * declared length up front: a peer announcing max_msg on every csid and
- * sending nothing then costs nothing. */
-static void cs_append(cstream *s, const uint8_t *p, uint32_t n)
+ * received rather than to the declared length up front: a peer announcing
+ * max_msg on every csid and sending nothing then costs nothing. The new
+ * capacity is the next power of two of the bytes held (at least 256, at most
+ * the declared length), so it follows the data, not the input's splits, and
+ * it is checked against both budgets before anything is allocated. */
+static int cs_append(le_chunk_reader *r, cstream *s, const uint8_t *p, uint32_t n)
 {
     uint32_t need = s->got + n;
     if (need > s->cap) {
-        uint64_t cap = s->cap ? (uint64_t)s->cap * 2 : 256;
-        if (cap < need)
-            cap = need;
+        uint64_t cap = 256;
+        while (cap < need)
+            cap *= 2;
         if (cap > s->len)
             cap = s->len;
+        size_t grow = (size_t)cap - s->cap;
+        if (r->mem_max && r->mem + grow > r->mem_max)
+            return LE_ETOOBIG;
+        if (r->shared && r->shared->max && r->shared->used + grow > r->shared->max)
+            return LE_ENOMEM;
         s->buf = le_xrealloc(s->buf, (size_t)cap);
         s->cap = (uint32_t)cap;
+        r->mem += grow;
+        if (r->shared)
+            r->shared->used += grow;
     }
     memcpy(s->buf + s->got, p, n);
     s->got = need;
+    return 0;
 }
 
 static void deliver(cstream *s, le_rtmp_msg *msg)
@@ -235,7 +260,7 @@ int le_chunk_read(le_chunk_reader *r, const uint8_t *buf, size_t len, size_t *us
     size_t pos = 0;
     while (pos < len) {
         if (r->state == ST_HDR) {
-            long csi = -1;
+            long csi = LE_ENOTFOUND;
             long need;
             if (r->hdr_len == 0)
                 r->hdr[r->hdr_len++] = buf[pos++];
@@ -278,8 +303,13 @@ int le_chunk_read(le_chunk_reader *r, const uint8_t *buf, size_t len, size_t *us
         uint32_t n = r->chunk_left;
         if (n > len - pos)
             n = (uint32_t)(len - pos);
-        if (!r->skip)
-            cs_append(s, buf + pos, n);
+        if (!r->skip) {
+            int rc = cs_append(r, s, buf + pos, n);
+            if (rc < 0) {
+                *used = pos;
+                return rc;
+            }
+        }
         pos += n;
         r->chunk_left -= n;
         if (r->chunk_left > 0)

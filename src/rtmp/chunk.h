@@ -40,14 +40,32 @@ void le_chunk_reader_abort(le_chunk_reader *r, uint32_t csid);
 
 /* Bytes held in message reassembly buffers, for per-connection memory
  * accounting. Buffers grow with the data received, not with the length a
- * header declares. */
+ * header declares, to the next power of two of the bytes held (at most the
+ * declared length), so the figure does not depend on how input was split. */
 size_t le_chunk_reader_mem(const le_chunk_reader *r);
+
+/* A reassembly budget several readers share (the node's total). The owner
+ * sets max (0: unbounded); readers add and remove what they hold in used. */
+typedef struct le_chunk_budget {
+    size_t used, max;
+} le_chunk_budget;
+
+/* Bounds what r may hold: mem_max bytes of its own (0: unbounded; also caps a
+ * single message's declared length) and, with shared non-NULL, what keeps
+ * shared->used within shared->max. Every buffer growth is checked against
+ * both before it is allocated; le_chunk_read then fails with LE_ETOOBIG
+ * (mem_max) or LE_ENOMEM (the shared budget). r moves its current holding
+ * to the new shared budget; the bound may be raised or lowered at any time
+ * and applies from the next growth. */
+void le_chunk_reader_set_budget(le_chunk_reader *r, size_t mem_max, le_chunk_budget *shared);
 
 /* Consumes bytes. Returns 1 with *msg filled when a whole message is ready
  * (after consuming *used bytes; call again with the rest), 0 when all input
  * was consumed with no message yet (*used == len), or a negative LE_E*:
  * LE_EPROTO (malformed: fmt1/2/3 on a chunk stream never started, ...),
- * LE_ETOOBIG (declared length over max_msg, or too many chunk streams). */
+ * LE_ETOOBIG (declared length over max_msg or the reader's mem_max, too many
+ * chunk streams, or reassembly over mem_max), LE_ENOMEM (reassembly over the
+ * shared budget). */
 int le_chunk_read(le_chunk_reader *r, const uint8_t *buf, size_t len, size_t *used,
                   le_rtmp_msg *msg);
 

@@ -1,8 +1,12 @@
 /* RTMP connections. One le_rtmp_conn per TCP connection: handshake, then the
  * chunk stream, commands, and the publisher or player role on the stream
- * registry. Lifetimes: a connection is never freed inside its own callback or
- * while the stream iterates subscribers; conn_close() marks it and a deferred
- * event reaps it (STYLE 6). */
+ * registry. Accepting, limits and lifetimes are net/net.h's: a connection is
+ * never freed inside its own callback or while the stream iterates
+ * subscribers; conn_close() marks it and the reaper frees it.
+ *
+ * What a peer can hold: message reassembly is bounded per connection (a few
+ * KiB until it publishes, RTMP_PUB_MSGS messages after) and node-wide
+ * (rtmp_input_budget); unread replies stop reading (net.h's output bound). */
 #include "rtmp/session.h"
 #include "rtmp/amf.h"
 #include "rtmp/chunk.h"
@@ -15,20 +19,17 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "net/net.h"
 #include "node.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define MOD "rtmp"
 #define PLAY_MSID 1           /* the one message stream we hand out */
@@ -38,24 +39,35 @@
 #define CSID_AUDIO 6
 #define CSID_VIDEO 7
 #define WINDOW_ACK 2500000u
+/* Reassembly a connection may hold before it publishes: only commands flow
+ * then, and a connect with a long tcUrl is under 2 KiB. */
+#define RTMP_CMD_BUDGET (16u * 1024)
+/* ... and once it publishes: this many messages of rtmp_max_message (audio,
+ * video and data interleave on their own chunk streams). */
+#define RTMP_PUB_MSGS 3
+#define RTMP_MAX_CSIDS 64
+#define OUT_HIGH (1u << 20)    /* unsent replies over this stop reading */
+#define OUT_LOW (256u << 10)
 
 enum { ST_C0C1 = 0, ST_C2, ST_ACTIVE };
 enum { ROLE_NONE = 0, ROLE_PUBLISHER, ROLE_PLAYER };
 
 typedef struct le_rtmp_conn {
-    uint64_t id;
+    le_net_conn *nc;
+    uint64_t id;               /* copies of nc's, for logs */
     struct bufferevent *bev;
     char peer[64];             /* "ip:port" for logs */
     char peer_ip[INET6_ADDRSTRLEN];
     char local_ip[INET6_ADDRSTRLEN];
     int state;                 /* ST_* handshake progress */
     int role;
-    int closing;               /* marked; reaped by reap_cb */
+    int closing;               /* marked; the net reaper frees it */
     int flush_close;           /* close once output drains */
     uint64_t flush_deadline_ms;  /* monotonic; a peer that will not read is cut */
     uint64_t created_ms;       /* monotonic */
     uint64_t last_in_ms;       /* monotonic, last bytes from the peer */
     le_chunk_reader *rd;
+    int rd_publish;            /* rd has the publisher's budget */
     uint32_t peer_ack_window;  /* peer's WindowAckSize: we ack after this many bytes */
     uint64_t bytes_in, acked_in;
 
@@ -73,18 +85,10 @@ typedef struct le_rtmp_conn {
     le_sub sub;                /* player's subscription */
     int unpublished;           /* the publisher ended the stream itself */
     char usrargs[1024];
-
-    struct le_rtmp_conn *prev, *next;  /* all connections */
-    struct le_rtmp_conn *reap_next;
 } le_rtmp_conn;
 
-static struct evconnlistener *listener;
-static struct event_base *base;
-static le_rtmp_conn *conns;
-static le_rtmp_conn *reap_list;
-static struct event *reap_ev;
-static uint64_t next_id = 1;
-static int listen_port;
+static le_net_listener *listener;
+static le_chunk_budget input_budget;   /* node-wide reassembly; max from the conf */
 
 static void conn_close(le_rtmp_conn *c, const char *why);
 static void close_after_flush(le_rtmp_conn *c);
@@ -172,7 +176,7 @@ static void close_after_flush(le_rtmp_conn *c)
     c->flush_close = 1;
     c->flush_deadline_ms = le_mono_ms() + 5000;
     c->sub.rd.stopped = 1;   /* a player gets no media after its end notices */
-    bufferevent_disable(c->bev, EV_READ);
+    le_net_conn_want_read(c->nc, 0);
     /* Already empty: the write callback would never run. */
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         conn_close(c, c->role == ROLE_PLAYER ? "play finished" : "refused");
@@ -673,7 +677,7 @@ static int do_handshake(le_rtmp_conn *c, struct evbuffer *in)
         if (v != 3) {
             le_node_stats_get()->bad_clients++;
             conn_close(c, "not an RTMP handshake");
-            return -1;
+            return LE_EPROTO;
         }
         if (evbuffer_get_length(in) < LE_HS_C0C1_LEN)
             return 0;
@@ -682,7 +686,7 @@ static int do_handshake(le_rtmp_conn *c, struct evbuffer *in)
         if (le_rtmp_hs_respond(c0c1, s, (uint32_t)(le_mono_ms() & 0xffffffffu)) != 0) {
             le_node_stats_get()->bad_clients++;
             conn_close(c, "bad handshake");
-            return -1;
+            return LE_EPROTO;
         }
         bufferevent_write(c->bev, s, sizeof(s));
         c->state = ST_C2;
@@ -696,10 +700,42 @@ static int do_handshake(le_rtmp_conn *c, struct evbuffer *in)
     return 0;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* The reassembly bound for what the connection is now: a publisher may
+ * hold RTMP_PUB_MSGS messages, anyone else a few commands. The node-wide
+ * budget follows reloads. */
+static void update_budget(le_rtmp_conn *c)
 {
-    le_rtmp_conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    const le_conf *cf = le_node_conf();
+    input_budget.max = cf->rtmp_input_budget;
+    if (c->role == ROLE_PUBLISHER && !c->rd_publish) {
+        le_chunk_reader_set_budget(c->rd, (size_t)cf->rtmp_max_message * RTMP_PUB_MSGS, &input_budget);
+        c->rd_publish = 1;
+    }
+}
+
+static void chunk_error(le_rtmp_conn *c, int rc)
+{
+    char why[160];
+    const le_conf *cf = le_node_conf();
+    if (rc == LE_ENOMEM)
+        snprintf(why, sizeof(why), "chunk stream: reassembly over the node's limit (rtmp_input_budget %zu bytes)",
+                 cf->rtmp_input_budget);
+    else if (rc == LE_ETOOBIG)
+        snprintf(why, sizeof(why),
+                 "chunk stream: a message or the reassembly over the connection's size limit "
+                 "(%zu bytes held, %zu allowed %s)", le_chunk_reader_mem(c->rd),
+                 c->role == ROLE_PUBLISHER ? (size_t)cf->rtmp_max_message * RTMP_PUB_MSGS : (size_t)RTMP_CMD_BUDGET,
+                 c->role == ROLE_PUBLISHER ? "publishing" : "before publish");
+    else
+        snprintf(why, sizeof(why), "chunk stream: %s", le_strerror(rc));
+    le_node_stats_get()->bad_clients++;
+    conn_close(c, why);
+}
+
+static void conn_read(void *ctx)
+{
+    le_rtmp_conn *c = ctx;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
     if (c->closing || c->flush_close) {
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
@@ -712,8 +748,12 @@ static void read_cb(struct bufferevent *bev, void *arg)
     if (c->state != ST_ACTIVE && (do_handshake(c, in) < 0 || c->state != ST_ACTIVE))
         return;
 
-    /* Feed the chunk reader straight from libevent's chunks, no pullup. */
+    /* Feed the chunk reader straight from libevent's chunks, no pullup. A
+     * peer that leaves its replies unread is read no further (net.h). */
     while (!c->closing && !c->flush_close && evbuffer_get_length(in) > 0) {
+        update_budget(c);
+        if (c->role != ROLE_PLAYER && le_net_conn_out_full(c->nc))
+            break;
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
@@ -721,10 +761,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         le_rtmp_msg m;
         int rc = le_chunk_read(c->rd, v.iov_base, v.iov_len, &used, &m);
         if (rc < 0) {
-            char why[80];
-            snprintf(why, sizeof(why), "chunk stream: %s", le_strerror(rc));
-            le_node_stats_get()->bad_clients++;
-            conn_close(c, why);
+            chunk_error(c, rc);
             return;
         }
         if (rc == 1)
@@ -735,168 +772,115 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (rc == 0 && used == 0)
             break;
     }
+    /* A player's output is the feed's (its slow-viewer policy). */
+    if (c->role == ROLE_PLAYER && !c->closing)
+        le_net_conn_set_unbounded(c->nc, 1);
     if (!c->closing)
         maybe_ack(c);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+static void conn_drained(void *ctx)
 {
-    le_rtmp_conn *c = arg;
-    if (c->flush_close && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    le_rtmp_conn *c = ctx;
+    if (c->flush_close)
         conn_close(c, c->role == ROLE_PLAYER ? "play finished" : "refused");
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_event(void *ctx, short what)
 {
-    le_rtmp_conn *c = arg;
-    (void)bev;
+    le_rtmp_conn *c = ctx;
     if (what & BEV_EVENT_EOF)
         conn_close(c, "peer closed");
     else if (what & BEV_EVENT_ERROR)
         conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
-static void conn_free(le_rtmp_conn *c)
+/* The role is released at once, so a stream never calls into a closing
+ * connection. */
+static void conn_closing(void *ctx, const char *why)
 {
+    le_rtmp_conn *c = ctx;
+    c->closing = 1;
+    le_info(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
+    stop_role(c, why);
+}
+
+static void conn_free(void *ctx)
+{
+    le_rtmp_conn *c = ctx;
     stop_role(c, "connection freed");
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
     le_chunk_reader_free(c->rd);
-    bufferevent_free(c->bev);
     le_node_stats_get()->conns_rtmp--;
     free(c);
 }
 
-static void reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-    while (reap_list) {
-        le_rtmp_conn *c = reap_list;
-        reap_list = c->reap_next;
-        conn_free(c);
-    }
-}
-
-/* Marks the connection closed: it stops receiving packets now (the role is
- * released at once, so a stream never calls into a closing conn), and is
- * freed from the reap event. Safe to call from any callback, more than once. */
+/* Marks the connection closed (net.h); safe from any callback, more than
+ * once. */
 static void conn_close(le_rtmp_conn *c, const char *why)
 {
-    if (c->closing)
-        return;
-    c->closing = 1;
-    le_info(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    stop_role(c, why);
-    c->reap_next = reap_list;
-    reap_list = c;
-    event_active(reap_ev, EV_TIMEOUT, 0);
+    le_net_conn_close(c->nc, why);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void *conn_accept(le_net_conn *nc)
 {
-    (void)l;
-    (void)salen;
-    (void)arg;
     const le_conf *cf = le_node_conf();
     le_node_stats *ns = le_node_stats_get();
-    if (ns->conns_rtmp + ns->conns_http >= (uint64_t)cf->max_connections) {
-        le_warn(MOD, "max_connections (%d) reached, refusing a connection", cf->max_connections);
-        evutil_closesocket(fd);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     le_rtmp_conn *c = le_xcalloc(1, sizeof(*c));
-    c->id = next_id++;
-    c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
-        evutil_closesocket(fd);
-        free(c);
-        return;
-    }
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        port = ntohs(s4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        port = ntohs(s6->sin6_port);
-    }
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", host);
-    struct sockaddr_storage local;
-    socklen_t llen = sizeof(local);
-    if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0) {
-        const void *a = local.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr
-                                                     : (const void *)&((struct sockaddr_in *)&local)->sin_addr;
-        inet_ntop(local.ss_family, a, c->local_ip, sizeof(c->local_ip));
-    }
+    c->nc = nc;
+    c->id = le_net_conn_id(nc);
+    c->bev = le_net_conn_bev(nc);
+    snprintf(c->peer, sizeof(c->peer), "%s", le_net_conn_peer(nc));
+    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", le_net_conn_peer_ip(nc));
+    snprintf(c->local_ip, sizeof(c->local_ip), "%s", le_net_conn_local_ip(nc));
     c->created_ms = c->last_in_ms = le_mono_ms();
-    c->rd = le_chunk_reader_new(cf->rtmp_max_message, 64);
-    c->next = conns;
-    if (conns)
-        conns->prev = c;
-    conns = c;
+    c->rd = le_chunk_reader_new(cf->rtmp_max_message, RTMP_MAX_CSIDS);
+    input_budget.max = cf->rtmp_input_budget;
+    le_chunk_reader_set_budget(c->rd, RTMP_CMD_BUDGET, &input_budget);
     ns->conns_rtmp++;
     ns->conns_total++;
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     le_debug(MOD, "conn %llu %s: accepted", (unsigned long long)c->id, c->peer);
+    return c;
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
+static void conn_limits(le_net_limits *l)
 {
-    (void)l;
-    (void)arg;
-    le_warn(MOD, "accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    const le_conf *cf = le_node_conf();
+    l->max_total = cf->max_connections;
+    l->out_high = OUT_HIGH;
+    l->out_low = OUT_LOW;
+    l->out_stall_ms = cf->idle_timeout_ms;
 }
+
+static const le_net_ops rtmp_net_ops = {
+    .mod = MOD,
+    .shared = 1,
+    .limits = conn_limits,
+    .accept = conn_accept,
+    .read = conn_read,
+    .drained = conn_drained,
+    .event = conn_event,
+    .closing = conn_closing,
+    .free = conn_free,
+};
 
 int le_rtmp_listen(struct event_base *b, const char *addr, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
-    base = b;
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
-        snprintf(err, errlen, "rtmp_listen: bad address '%s'", addr);
-        return -1;
+    char e[256];
+    if (le_net_listen(&listener, b, addr, 1024, &rtmp_net_ops, e, sizeof(e)) != LE_OK) {
+        snprintf(err, errlen, "rtmp_listen %s", e);
+        return LE_EIO;
     }
-    listener = evconnlistener_new_bind(b, accept_cb, NULL,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                       1024, (struct sockaddr *)&ss, sslen);
-    if (!listener) {
-        snprintf(err, errlen, "rtmp_listen %s: %s", addr,
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-        return -1;
-    }
-    evconnlistener_set_error_cb(listener, accept_error_cb);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&bound, &blen) == 0)
-        listen_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                        : ((struct sockaddr_in *)&bound)->sin_port);
-    if (!reap_ev)
-        reap_ev = event_new(b, -1, 0, reap_cb, NULL);
-    return 0;
+    return LE_OK;
 }
 
-int le_rtmp_port(void) { return listen_port; }
+int le_rtmp_port(void) { return le_net_listener_port(listener); }
 
 void le_rtmp_tick(void)
 {
     const le_conf *cf = le_node_conf();
     uint64_t now = le_mono_ms();
-    for (le_rtmp_conn *c = conns; c; c = c->next) {
+    for (le_net_conn *nc = le_net_listener_first(listener); nc; nc = le_net_conn_next(nc)) {
+        le_rtmp_conn *c = le_net_conn_ctx(nc);
         if (c->closing)
             continue;
         if (c->role == ROLE_NONE && !c->flush_close &&
@@ -913,15 +897,6 @@ void le_rtmp_tick(void)
 
 void le_rtmp_shutdown(void)
 {
-    if (listener) {
-        evconnlistener_free(listener);
-        listener = NULL;
-    }
-    for (le_rtmp_conn *c = conns; c; c = c->next)
-        conn_close(c, "node stopping");
-    reap_cb(-1, 0, NULL);
-    if (reap_ev) {
-        event_free(reap_ev);
-        reap_ev = NULL;
-    }
+    le_net_listener_free(listener, "node stopping");
+    listener = NULL;
 }

@@ -1,7 +1,10 @@
 #!/bin/sh
-# 14-daemon: the process contract of SPEC 1: -V, -t, SIGHUP reload without
+# 14-daemon: the process contract (livedge.8): -V, -t, SIGHUP reload without
 # dropping connections, SIGTERM within 10 s, and the systemd notify protocol
-# (READY/RELOADING/STOPPING/WATCHDOG) on a NOTIFY_SOCKET we listen on.
+# (READY/RELOADING/STOPPING/WATCHDOG) on a NOTIFY_SOCKET we listen on; the
+# open-file limit: the soft limit raised to the hard one at start, a warning
+# when max_connections does not fit, and out of descriptors the accept loop
+# pauses (low CPU, few log lines) and accepts again once some are free.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -151,4 +154,58 @@ le_wait_exit "$player" 5; ok $? "the player was disconnected at shutdown"
 for p in "$rtmp" "$http" "$admin"; do
     le_port_free "$p"; ok $? "port $p is released after exit"
 done
+
+# ---- open-file limit ------------------------------------------------------------------------
+# The daemon runs under a wrapper that sets the limit first (same pid: exec).
+REAL_BIN=$LE_BIN
+printf '#!/bin/sh\nulimit %s -n %s || exit 99\nexec "%s" "$@"\n' -S 64 "$REAL_BIN" >"$LE_DIR/soft64.sh"
+printf '#!/bin/sh\nulimit -n %s || exit 99\nexec "%s" "$@"\n' 64 "$REAL_BIN" >"$LE_DIR/hard64.sh"
+chmod +x "$LE_DIR/soft64.sh" "$LE_DIR/hard64.sh"
+LE_DAEMON_ENV=""
+LE_EXTRA_CONF=""
+
+LE_BIN=$LE_DIR/soft64.sh
+le_start || le_abort "livedge (soft open-file limit 64) did not start"
+soft=$(awk '/^Max open files/ {print $4}' "/proc/$LE_PID/limits")
+hard=$(awk '/^Max open files/ {print $5}' "/proc/$LE_PID/limits")
+is "$soft" "$hard" "a soft open-file limit of 64 is raised to the hard limit ($hard) at start"
+le_stop
+
+LE_BIN=$LE_DIR/hard64.sh
+le_start || le_abort "livedge (open-file limit 64) did not start"
+LE_BIN=$REAL_BIN
+grep -q 'open-file limit 64 is below max_connections' "$LE_LOG"
+ok $? "start-up warns that max_connections does not fit an open-file limit of 64"
+cat >"$LE_DIR/fds.py" <<'PY'
+# fds.py PORT PID N SECS: opens N idle connections (more than the node has
+# descriptors for), then measures the node's CPU time (ticks) over SECS while
+# they stay open. Prints "TICKS OPENED"; closes them on exit.
+import os, socket, sys, time
+port, pid, n, secs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+def ticks():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])  # utime + stime
+socks = []
+for i in range(n):
+    try:
+        socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+    except OSError:
+        break
+time.sleep(0.5)
+t0 = ticks()
+time.sleep(secs)
+print(ticks() - t0, len(socks))
+PY
+mark=$(le_log_lines)
+read -r ticks opened <<<"$(timeout 60 "$LE_PY" "$LE_DIR/fds.py" "$LE_HTTP_PORT" "$LE_PID" 120 4)"
+hz=$(getconf CLK_TCK)
+cmp_ok "${ticks:-99999}" -le $(( hz * 4 / 8 )) "out of descriptors ($opened connections open, limit 64): the node used ${ticks:-?} ticks of CPU in 4 s (bound: an eighth of the time; spinning took a third or more)"
+naccept=$(tail -n +"$((mark + 1))" "$LE_LOG" | grep -c 'accept:')
+cmp_ok "$naccept" -le 3 "... and logged $naccept accept warning line(s) (rate-limited)"
+like "$(tail -n +"$((mark + 1))" "$LE_LOG" | grep -m1 'accept:')" 'paused' "... saying that accepting is paused"
+http_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$LE_HTTP_PORT/live/none.flv")" = 404 ]; }
+le_wait_for 10 http_ok
+ok $? "once the clients are gone, a new HTTP request is accepted and answered"
+le_alive_ok "livedge still running"
+le_stop
 done_testing

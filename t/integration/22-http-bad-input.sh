@@ -1,9 +1,11 @@
 #!/bin/sh
-# 22-http-bad-input: the HTTP side stays up under bad input (issue 3). Each bad
-# request gets its 4xx (with the JSON error body) and only that client is
-# closed, while an HTTP-FLV viewer keeps playing: request lines and headers
-# over the limits, too many headers, a slowloris client, unknown methods,
-# `..` and encoded slashes, names outside SPEC's charset, bodies, garbage.
+# 22-http-bad-input: the HTTP side stays up under bad input. Each bad request
+# gets its 4xx (with the JSON error body) and only that client is closed,
+# while an HTTP-FLV viewer keeps playing: request lines and headers over the
+# limits, too many headers, a slowloris client, unknown methods, `..` and
+# encoded slashes, names outside the name charset, bodies, garbage. Then the
+# admin port under 300 idle connections from one address (kept open, reopened
+# when closed): unsigned and signed API calls all succeed meanwhile.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -103,6 +105,95 @@ is "$n" 1 "three playlist requests share one keep-alive connection"
 
 le_wait_exit "$viewer" 40
 cmp_ok "$(le_count_frames "$LE_DIR/viewer.flv" v)" -ge 400 "meanwhile the HTTP-FLV viewer played on (>= 400 frames)"
+le_alive_ok
+le_stop
+
+# ---- the admin port under idle connections ---------------------------------------
+cat >"$LE_DIR/idle.py" <<'PY'
+# idle.py PORT N SECS READY_FILE: keeps N idle connections open to PORT for
+# SECS, reopening those the server closes; READY_FILE once the first N are up.
+import select, socket, sys, time
+port, n, secs, ready = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+socks, opened, t0 = {}, 0, time.monotonic()
+while time.monotonic() - t0 < secs:
+    while len(socks) < n:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            time.sleep(0.05)
+            break
+        socks[s.fileno()] = s
+        opened += 1
+    if opened >= n and ready:
+        open(ready, "w").write("%d\n" % opened)
+        ready = ""
+    p = select.poll()
+    for fd in socks:
+        p.register(fd, select.POLLRDHUP | select.POLLERR | select.POLLHUP)
+    for fd, ev in p.poll(50):
+        socks.pop(fd).close()
+PY
+cat >"$LE_DIR/pop.py" <<'PY'
+# pop.py PORT AK SECRET ACTION: one signed GET call; prints the HTTP status.
+import base64, datetime, hashlib, hmac, http.client, sys, urllib.parse, uuid
+port, ak, secret, action = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+enc = lambda s: urllib.parse.quote(s, safe="-_.~")
+params = {
+    "Action": action, "Format": "JSON", "Version": "2016-11-01", "AccessKeyId": ak,
+    "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": str(uuid.uuid4()),
+    "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+}
+canon = "&".join(enc(k) + "=" + enc(v) for k, v in sorted(params.items()))
+sig = base64.b64encode(hmac.new((secret + "&").encode(), ("GET&%2F&" + enc(canon)).encode(), hashlib.sha1).digest()).decode()
+try:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", "/?" + canon + "&Signature=" + enc(sig))
+    print(c.getresponse().status)
+except Exception as e:
+    print("000 %s" % e)
+PY
+# idle_calls DESC CALL...: 300 idle connections held open while 20 calls run;
+# every call must answer 200.
+idle_calls() {
+    local desc=$1 i good=0 codes="" holder mark
+    shift
+    rm -f "$LE_DIR/idle.ready"
+    mark=$(le_log_lines)
+    le_bg holder timeout 60 "$LE_PY" "$LE_DIR/idle.py" "$LE_ADMIN_PORT" 300 40 "$LE_DIR/idle.ready"
+    le_wait_for 20 test -s "$LE_DIR/idle.ready"
+    ok $? "$desc: 300 idle connections to the admin port opened"
+    for i in $(seq 20); do
+        code=$("$@")
+        codes="$codes ${code%% *}"
+        [ "${code%% *}" = 200 ] && good=$((good + 1))
+    done
+    is "$good" 20 "$desc: 20 of 20 API calls answered 200 meanwhile" || diag "codes:$codes"
+    le_wait_log 'closed \(idle\) to make room' 3 "$mark" >/dev/null
+    ok $? "$desc: the log says idle connections were closed to make room"
+    le_kill "$holder"
+}
+unsigned_call() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+        "http://127.0.0.1:$LE_ADMIN_PORT/?Action=DescribeLiveUserDomains&Format=JSON" || true
+}
+AK=LTAItestid22
+SK=test-secret-22
+signed_call() { timeout 10 "$LE_PY" "$LE_DIR/pop.py" "$LE_ADMIN_PORT" "$AK" "$SK" DescribeLiveUserDomains; }
+
+LE_WAIT_PORTS="rtmp http admin"
+LE_EXTRA_CONF=""
+le_start || le_abort "livedge (admin without keys) did not start"
+idle_calls "unsigned (loopback, no keys)" unsigned_call
+le_alive_ok
+le_stop
+
+LE_EXTRA_CONF="admin_max_connections_per_ip 16;
+admin {
+    access_key_id     \"$AK\";
+    access_key_secret \"$SK\";
+}"
+le_start || le_abort "livedge (admin with keys) did not start"
+idle_calls "signed (admin_max_connections_per_ip 16)" signed_call
 le_alive_ok
 le_stop
 done_testing

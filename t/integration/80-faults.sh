@@ -1,5 +1,5 @@
 #!/bin/sh
-# 80-faults: faults under load (issue 8, part 3). Each part asserts that live
+# 80-faults: faults under load. Each part asserts that live
 # serving went on (or stopped cleanly), that nothing accepted was lost, and
 # that memory came back near its baseline:
 #  1. the data disk full (a 3 MiB tmpfs under data_dir) while time-shift
@@ -48,7 +48,7 @@ LE_QUIET_START=""
 # ---- 1. data disk full while time-shift writes -----------------------------------
 # The tmpfs is mounted on the data_dir le_start will use next (it only mkdir -p's
 # it). Mounting needs privileges: where they are refused the part is skipped,
-# in CI as well. That is the one exception to STYLE.md's "never skip in CI":
+# in CI as well. That is the one exception to "never skip in CI" (le_missing):
 # a CI runner is not root, and the disk-full path is not reachable without it.
 TMPFS=$LE_DIR/data.$((LE_START_N + 1))
 mkdir -p "$TMPFS"

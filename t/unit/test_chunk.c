@@ -436,6 +436,97 @@ static void test_abort(void)
     le_chunk_reader_free(r);
 }
 
+/* The first chunk (128 bytes) of a len-byte message on csid, as an attacker
+ * sends it: a partial message that stays in reassembly. */
+static size_t partial(uint8_t *out, uint32_t csid, uint32_t len)
+{
+    size_t n = 0;
+    out[n++] = (uint8_t)csid;                      /* fmt 0, csid < 64 */
+    memset(out + n, 0, 3);                         /* timestamp */
+    out[n + 3] = (uint8_t)(len >> 16);
+    out[n + 4] = (uint8_t)(len >> 8);
+    out[n + 5] = (uint8_t)len;
+    out[n + 6] = 9;                                /* video */
+    memset(out + n + 7, 0, 4);                     /* msid */
+    n += 11;
+    memset(out + n, 'v', 128);
+    return n + 128;
+}
+
+static void test_budget(void)
+{
+    uint8_t buf[256];
+    sink s = { .n = 0 };
+
+    /* Before publish: a few KiB in all, whatever the message size limit. */
+    le_chunk_reader *r = le_chunk_reader_new(8u << 20, 64);
+    le_chunk_reader_set_budget(r, 4096, NULL);
+    int rc = 0;
+    uint32_t c;
+    for (c = 2; c < 64 && rc == 0; c++)
+        rc = feed(r, buf, partial(buf, c, 3000), &s);
+    is_int(rc, LE_ETOOBIG, "partial messages on many csids: refused over the reader's bound");
+    ok(c < 64 && c > 10, "... after %u csids", (unsigned)(c - 2));
+    ok(le_chunk_reader_mem(r) <= 4096, "held stays within the bound (%zu bytes)", le_chunk_reader_mem(r));
+    le_chunk_reader_free(r);
+
+    /* A declared length over the reader's bound is refused at its header,
+     * before a byte is held. */
+    r = le_chunk_reader_new(8u << 20, 64);
+    le_chunk_reader_set_budget(r, 4096, NULL);
+    is_int(feed(r, buf, partial(buf, 3, 5000), &s), LE_ETOOBIG, "a message declared over the bound: refused");
+    is_int(le_chunk_reader_mem(r), 0, "... nothing allocated");
+    le_chunk_reader_free(r);
+
+    /* Exactly at the bound, in any split, is delivered; raising the bound
+     * (publish) lets bigger messages through. */
+    r = le_chunk_reader_new(8u << 20, 64);
+    le_chunk_reader_set_budget(r, 4096, NULL);
+    uint8_t *data = pattern(4096, 5);
+    uint8_t out[5000];
+    size_t w = le_chunk_write(out, sizeof out, 3, 20, 0, 0, data, 4096, 128);
+    is_int(feed_step(r, out, w, 7, &s), 0, "a message of exactly the bound, fed 7 bytes at a time");
+    ok(s.n == 1 && msg_is(&s.v[0], 3, 20, 0, 0, data, 4096), "... delivered intact");
+    sink_clear(&s);
+    free(data);
+    data = pattern(100000, 6);
+    uint8_t *big = malloc(120000);
+    w = le_chunk_write(big, 120000, 6, 9, 0, 1, data, 100000, 4096);
+    le_chunk_reader_set_budget(r, 3 * 100000, NULL);
+    is_int(le_chunk_reader_set_chunk_size(r, 4096), 0, "chunk size 4096");
+    is_int(feed(r, big, w, &s), 0, "after raising the bound, a 100 kB message");
+    ok(s.n == 1 && msg_is(&s.v[0], 6, 9, 0, 1, data, 100000), "... delivered intact");
+    sink_clear(&s);
+    le_chunk_reader_free(r);
+
+    /* The shared budget: what every reader holds counts; the reader that
+     * would cross it fails, the others are untouched, and freeing a reader
+     * gives its share back. */
+    le_chunk_budget node = { 0, 150000 };
+    le_chunk_reader *a = le_chunk_reader_new(8u << 20, 64), *b = le_chunk_reader_new(8u << 20, 64);
+    le_chunk_reader_set_budget(a, 0, &node);
+    le_chunk_reader_set_budget(b, 0, &node);
+    is_int(le_chunk_reader_set_chunk_size(a, 4096), 0, "a: chunk size 4096");
+    is_int(le_chunk_reader_set_chunk_size(b, 4096), 0, "b: chunk size 4096");
+    is_int(feed(a, big, w, &s), 0, "a: a 100 kB message within the shared budget");
+    sink_clear(&s);
+    is_int(node.used, le_chunk_reader_mem(a), "the budget counts what a holds (%zu)", node.used);
+    is_int(feed(b, big, w, &s), LE_ENOMEM, "b: crossing the shared budget is refused");
+    ok(node.used <= node.max, "the budget was never crossed (%zu <= %zu)", node.used, node.max);
+    sink_clear(&s);
+    le_chunk_reader_free(b);
+    is_int(node.used, le_chunk_reader_mem(a), "freeing b gives its share back");
+    b = le_chunk_reader_new(8u << 20, 64);
+    le_chunk_reader_set_budget(b, 0, &node);
+    le_chunk_reader_set_budget(b, 0, NULL);
+    is_int(node.used, le_chunk_reader_mem(a), "leaving the budget takes b's holding out of it");
+    le_chunk_reader_free(a);
+    is_int(node.used, 0, "freeing a empties the budget");
+    le_chunk_reader_free(b);
+    free(big);
+    free(data);
+}
+
 int main(void)
 {
     test_round_trip();
@@ -445,5 +536,6 @@ int main(void)
     test_truncated();
     test_limits();
     test_abort();
+    test_budget();
     return done_testing();
 }
