@@ -1,5 +1,5 @@
 /* The admin port (admin_listen): the Alibaba Cloud ApsaraVideo Live OpenAPI
- * (2016-11-01) RPC style, SPEC section 7. This module owns HTTP framing,
+ * (2016-11-01) RPC style (docs/CONTRACT.md, livedge(8)). This module owns HTTP framing,
  * common parameters, signature v1, timestamp and nonce checks, JSON/XML
  * rendering, error bodies and /metrics; actions register handlers.
  *

@@ -1,5 +1,5 @@
 /* Time-shift HTTP handlers: playlists for the four lhs_ modes, segment
- * files, the timeline query (SPEC 6, seed 8.1, issue 7).
+ * files, the timeline query (docs/CONTRACT.md, "Time-shift").
  *
  * Which segments a mode lists (one Redis range query each):
  *   offset=D       the newest hls_window (at least 3) starting at or before
@@ -526,7 +526,7 @@ void le_ts_http_timeline(le_http_conn *c, const le_http_route *rt)
         return;
     }
 
-    /* SPEC 4 for the timeline: its own URI, the stream from the query. */
+    /* Access checks (IP lists, referer lists, URL signature) for the timeline: its own URI, the stream from the query. */
     char peer[64], referer[1024], why[256], query[LE_HTTP_MAX_REQLINE + 1];
     snprintf(peer, sizeof(peer), "%s", le_http_conn_peer(c));
     char *colon = strrchr(peer, ':');

@@ -1,4 +1,4 @@
-/* Time-shift over HTTP (SPEC 6, issue 7): the playlists, their segments and
+/* Time-shift over HTTP (docs/CONTRACT.md, "Time-shift"): the playlists, their segments and
  * the timeline query. server.c routes here:
  *   GET /App/Stream.m3u8?aliyunols=on|lhs_start=1|lhs_*...   le_ts_http_playlist
  *   GET /App/Stream.lhs.{start}-{seq}-{dur}-{dseq}[-d].ts    le_ts_http_segment

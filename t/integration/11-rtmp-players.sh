@@ -1,6 +1,6 @@
 #!/bin/sh
 # 11-rtmp-players: a player joining mid-GOP starts on the sequence headers and a
-# keyframe from the GOP cache (SPEC 3); two players at once; the end of a
+# keyframe from the GOP cache; two players at once; the end of a
 # publish ends its players.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck source=t/integration/lib.sh

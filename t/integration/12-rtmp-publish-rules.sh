@@ -1,6 +1,6 @@
 #!/bin/sh
 # 12-rtmp-publish-rules: a second publisher on a live stream is refused with
-# NetStream.Publish.BadName (SPEC 3) without disturbing the first; audio-only
+# NetStream.Publish.BadName without disturbing the first; audio-only
 # and video-only streams play back; a publisher silent for 3 s is replaced.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck source=t/integration/lib.sh

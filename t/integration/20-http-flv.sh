@@ -1,5 +1,5 @@
 #!/bin/sh
-# 20-http-flv: HTTP-FLV playback (issue 3): codecs and size through ffprobe, a
+# 20-http-flv: HTTP-FLV playback: codecs and size through ffprobe, a
 # late joiner starts on a keyframe from the GOP cache, chunked for HTTP/1.1 and
 # close-delimited for 1.0, HEAD, CORS and OPTIONS, 404 with the error body when
 # not live, the response ends when the publisher leaves, audio-only and

@@ -133,7 +133,7 @@ le_skip_all() {
 }
 
 # le_missing REASON: a missing prerequisite skips the whole script on a
-# developer's machine and fails it in CI (STYLE.md, Tests).
+# developer's machine and fails it in CI (CI=true).
 le_missing() {
     if [ "${CI:-}" = true ]; then
         if [ -n "$LE_T_HEADER_DONE" ]; then le_abort "$* (CI=true: a missing prerequisite is a failure)"; fi
@@ -457,7 +457,7 @@ le_alive_ok() {
         ok 1 "${*:-livedge still running}"; le__dump_log; return 1; fi
 }
 
-# le_stop: SIGTERM, 10 s for a clean exit (SPEC 1), then SIGKILL. Asserts a
+# le_stop: SIGTERM, 10 s for a clean exit (livedge(8), SIGNALS), then SIGKILL. Asserts a
 # prompt exit with status 0, that no child of the daemon (its redis) is left,
 # and that the log holds no sanitizer report.
 le_stop() {
