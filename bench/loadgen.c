@@ -50,7 +50,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
 

@@ -1,13 +1,13 @@
 /* libFuzzer target for the AMF0 decoder: decode, walk every value, and
  * re-encode the strings found (a crude use of every pointer).
  *   clang -g -fsanitize=fuzzer,address,undefined -I../src fuzz_amf.c \
- *     ../src/rtmp/amf.c ../src/core/util.c ../src/core/err.c */
+ *     ../src/media/amf.c ../src/core/util.c ../src/core/err.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

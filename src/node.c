@@ -15,6 +15,7 @@
 #include "http/server.h"
 #include "media/feed.h"
 #include "media/stream.h"
+#include "media/tap.h"
 #include "net/net.h"
 #include "rtmp/session.h"
 #include "store/store.h"
@@ -249,6 +250,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
         return LE_ENOMEM;
     }
     le_stream_set_base(base);
+    le_feed_init(base, &le_node_stats_get()->bytes_out);
+    le_tap_init(base);
     le_log_route_libs();
     /* The store first: modules register their connect hooks and channels
      * with it; it connects in the background and never blocks startup. */
@@ -258,7 +261,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_blocklist_init();
     le_cluster_init();
     le_notify_init();
-    le_hls_init();
+    if ((rc = le_hls_init(base, le_node_domain)) != 0)
+        return rc;
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     le_actions_register_all();

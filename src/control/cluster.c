@@ -15,7 +15,7 @@
 
 #define MOD "cluster"
 
-/* Per-stream record, hung on the stream (LE_EXT_CONTROL) while it is live. */
+/* Per-stream record, hung on the stream (its "control" extension slot) while it is live. */
 typedef struct rec {
     char client_ip[64], local_ip[64];
     char push_domain[256];
@@ -134,6 +134,15 @@ static void write_online(le_stream *st, rec *r)
     free(json);
 }
 
+/* The stream's extension slot for rec, registered on first use. */
+static int ext_slot(void)
+{
+    static int slot = LE_ENOTFOUND;
+    if (slot < 0)
+        slot = le_stream_ext_register("control");
+    return slot;
+}
+
 void le_cluster_started(le_stream *st, const le_pub_info *info)
 {
     rec *r = le_xcalloc(1, sizeof(*r));
@@ -142,7 +151,10 @@ void le_cluster_started(le_stream *st, const le_pub_info *info)
     snprintf(r->push_domain, sizeof(r->push_domain), "%s", info->push_domain ? info->push_domain : "");
     r->start_ms = le_wall_ms();
     r->last_mono = le_mono_ms();
-    le_stream_set_ext(st, LE_EXT_CONTROL, r, rec_free);
+    if (le_stream_set_ext(st, ext_slot(), r, rec_free) != LE_OK) {
+        rec_free(r);
+        return;
+    }
 
     char zkey[512], score[32];
     r->hist_json = render(history_json(st, r, 0));
@@ -155,7 +167,7 @@ void le_cluster_started(le_stream *st, const le_pub_info *info)
 
 void le_cluster_ended(le_stream *st)
 {
-    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    rec *r = le_stream_ext(st, ext_slot());
     if (!r)
         return;
     char zkey[512], score[32], field[900];
@@ -167,12 +179,12 @@ void le_cluster_ended(le_stream *st)
     free(done);
     snprintf(field, sizeof(field), "%s|%s", le_cluster_node(), le_stream_key(st));
     le_store_write("HDEL %s %s", online_key, field);
-    le_stream_set_ext(st, LE_EXT_CONTROL, NULL, NULL);
+    le_stream_set_ext(st, ext_slot(), NULL, NULL);
 }
 
 int le_cluster_rates_get(const le_stream *st, le_cluster_rates *out)
 {
-    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    rec *r = le_stream_ext(st, ext_slot());
     if (!r)
         return LE_ENOTFOUND;
     *out = r->rates;
@@ -182,7 +194,7 @@ int le_cluster_rates_get(const le_stream *st, le_cluster_rates *out)
 static void sample_rates(le_stream *st, void *arg)
 {
     (void)arg;
-    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    rec *r = le_stream_ext(st, ext_slot());
     if (!r || !le_stream_is_live(st))
         return;
     uint64_t now = le_mono_ms();
@@ -203,7 +215,7 @@ static void sample_rates(le_stream *st, void *arg)
 static void minute_sample(le_stream *st, void *arg)
 {
     int64_t minute = *(int64_t *)arg;
-    rec *r = le_stream_ext(st, LE_EXT_CONTROL);
+    rec *r = le_stream_ext(st, ext_slot());
     if (!r || !le_stream_is_live(st))
         return;
     char key[900], url[1024], ts[21], score[32], set[512], member[600], cutoff[32];

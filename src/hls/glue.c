@@ -21,7 +21,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "media/stream.h"
-#include "node.h"
+#include "core/err.h"
 
 /* Segment bytes all lingering dead streams may hold together, and their
  * number. */
@@ -39,6 +39,10 @@ typedef struct seq_mem {
     le_keytab_ent ke;
 } seq_mem;
 static le_keytab seq_table;
+
+static struct event_base *ev_base;
+static le_hls_domain_fn domain_of;
+static int ext_slot = LE_ENOTFOUND;   /* the stream's "hls" extension slot */
 
 static seq_mem *seq_find(const char *key)
 {
@@ -67,7 +71,7 @@ static void seq_remember(const char *key, uint64_t next_seq, uint64_t disc_seq)
     le_keytab_insert(&seq_table, &m->ke, m->key);
 }
 
-/* The per-stream object hung on LE_EXT_HLS. */
+/* The per-stream object hung on the "hls" extension slot. */
 typedef struct hls_ext {
     le_hls *h;
     le_sub sub;
@@ -123,7 +127,7 @@ static void release(hls_ext *x)
     if (x->sub.st)
         le_stream_detach(&x->sub);
     le_debug("hls", "%s: segments of the ended stream freed", le_stream_key(x->st));
-    le_stream_set_ext(x->st, LE_EXT_HLS, NULL, NULL);
+    le_stream_set_ext(x->st, ext_slot, NULL, NULL);
 }
 
 static void sub_packet(le_sub *s, le_pkt *p)
@@ -188,10 +192,10 @@ static void release_cb(evutil_socket_t fd, short what, void *arg)
 
 static void on_publish(le_stream *st)
 {
-    const le_conf_domain *d = le_node_domain(le_stream_domain(st));
+    const le_conf_domain *d = domain_of ? domain_of(le_stream_domain(st)) : NULL;
     if (!d || !d->hls)
         return;
-    hls_ext *x = le_stream_ext(st, LE_EXT_HLS);
+    hls_ext *x = le_stream_ext(st, ext_slot);
     if (!x) {
         const char *key = le_stream_key(st);
         seq_mem *m = seq_find(key);
@@ -202,11 +206,14 @@ static void on_publish(le_stream *st)
         x->st = st;
         x->sub.ops = &hls_sub_ops;
         x->sub.ctx = x;
-        if (le_node_base()) {
-            x->detach_ev = event_new(le_node_base(), -1, 0, detach_cb, x);
-            x->release_ev = evtimer_new(le_node_base(), release_cb, x);
+        if (ev_base) {
+            x->detach_ev = event_new(ev_base, -1, 0, detach_cb, x);
+            x->release_ev = evtimer_new(ev_base, release_cb, x);
         }
-        le_stream_set_ext(st, LE_EXT_HLS, x, ext_free);
+        if (le_stream_set_ext(st, ext_slot, x, ext_free) != LE_OK) {
+            ext_free(x);
+            return;
+        }
     }
     dead_unlink(x);
     /* Settings are read per publish: a reload applies from the next one. */
@@ -215,13 +222,17 @@ static void on_publish(le_stream *st)
         le_stream_attach(st, &x->sub);
 }
 
-void le_hls_init(void)
+int le_hls_init(struct event_base *base, le_hls_domain_fn domain)
 {
-    le_stream_on_publish(on_publish);
+    ev_base = base;
+    domain_of = domain;
+    if ((ext_slot = le_stream_ext_register("hls")) < 0)
+        return ext_slot;
+    return le_stream_on_publish(on_publish);
 }
 
 le_hls *le_hls_of(const le_stream *st)
 {
-    hls_ext *x = le_stream_ext(st, LE_EXT_HLS);
+    hls_ext *x = le_stream_ext(st, ext_slot);
     return x ? x->h : NULL;
 }

@@ -99,9 +99,15 @@ int le_hls_window(const le_hls *h);
 uint64_t le_hls_next_seq(const le_hls *h);
 uint64_t le_hls_disc_seq(const le_hls *h);
 
-/* Glue: registers the publish hook. Call once at startup, after the event
- * base exists (le_node_base()). */
-void le_hls_init(void);
+/* Glue: registers the stream's "hls" extension slot and the publish hook.
+ * Call once at startup. base: the loop the linger timers and the deferred
+ * detach run on (NULL: segments of a dead stream stay until the stream is
+ * freed). domain: a play domain's current settings (hls, hls_fragment_ms,
+ * hls_window), NULL for an unknown one; read at every publish. */
+struct event_base;
+struct le_conf_domain;
+typedef const struct le_conf_domain *(*le_hls_domain_fn)(const char *play_domain);
+int le_hls_init(struct event_base *base, le_hls_domain_fn domain);
 /* The segmenter of a stream, NULL if it never published with hls on. */
 le_hls *le_hls_of(const struct le_stream *st);
 

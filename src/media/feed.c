@@ -1,6 +1,5 @@
 #include "media/feed.h"
 #include "core/util.h"
-#include "node.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,11 +48,19 @@ struct le_feed {
 
 static le_feed *dirty;
 static struct event *timer;
+static struct event_base *ev_base;
+static uint64_t *bytes_out_sink;
 static size_t mem_bytes, nblocks;
 static size_t lim_queue = 4u << 20;
 static int64_t lim_drop_ms = 10000;
 static uint8_t *scratch;        /* encoded headers of a join or resume */
 static size_t scratch_cap;
+
+void le_feed_init(struct event_base *base, uint64_t *bytes_out)
+{
+    ev_base = base;
+    bytes_out_sink = bytes_out;
+}
 
 void le_feed_set_limits(size_t queue_bytes, int64_t drop_ms)
 {
@@ -180,8 +187,8 @@ static void mark(le_feed *f)
         f->dnext = dirty;
         dirty = f;
     }
-    if (!timer && le_node_base())
-        timer = evtimer_new(le_node_base(), tick_cb, NULL);
+    if (!timer && ev_base)
+        timer = evtimer_new(ev_base, tick_cb, NULL);
     if (timer && !evtimer_pending(timer, NULL)) {
         struct timeval tv = { 0, LE_FEED_PACE_MS * 1000 };
         evtimer_add(timer, &tv);
@@ -349,7 +356,8 @@ static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_f
     if (more && r->http_chunked)
         evbuffer_add(r->out, "\r\n", 2);
     r->bytes += total;
-    le_node_stats_get()->bytes_out += total;
+    if (bytes_out_sink)
+        *bytes_out_sink += total;
 }
 
 int le_feed_policy(le_feed_reader *r, size_t queued, int can_resume, uint64_t now)

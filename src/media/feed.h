@@ -65,6 +65,11 @@ struct le_feed_reader {
     le_feed_reader *prev, *next;
 };
 
+/* The loop the pacing timer runs on (NULL: only explicit le_feed_tick calls
+ * write) and a counter the ticks add the bytes handed to sockets to (NULL:
+ * none). Set once at start. */
+struct event_base;
+void le_feed_init(struct event_base *base, uint64_t *bytes_out);
 /* Limits of the slow-viewer policy (from the config). */
 void le_feed_set_limits(size_t queue_bytes, int64_t drop_ms);
 

@@ -1,7 +1,7 @@
 #include "media/flv.h"
 #include "core/err.h"
 #include "core/util.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -11,7 +11,6 @@
 
 #include <event2/event.h>
 
-#define MAX_HOOKS 8
 /* Tracks a publish has sent (pub_tracks, cont_tracks). */
 #define TRK_V 1
 #define TRK_A 2
@@ -60,16 +59,18 @@ struct le_stream {
     size_t nseen, seen_cap;
     uint64_t idle_since_ms;     /* monotonic; 0 while in use */
 
-    void *ext[LE_EXT_MAX];
-    void (*ext_free[LE_EXT_MAX])(void *);
+    void *ext[LE_STREAM_EXT_MAX];
+    void (*ext_free[LE_STREAM_EXT_MAX])(void *);
     le_stream_stats stats;
 };
 
 static le_keytab table;
 #define ST(e) LE_KEYTAB_OBJ(e, le_stream, ke)
 static size_t nlive;
-static le_stream_hook hooks[MAX_HOOKS];
-static int nhooks;
+static le_stream_hook hooks[LE_STREAM_HOOKS_MAX], unhooks[LE_STREAM_HOOKS_MAX];
+static int nhooks, nunhooks;
+static const char *ext_names[LE_STREAM_EXT_MAX];
+static int next_slots;
 static le_stream_limits limits = {
     .gop_max_ms = 10000, .gop_max_bytes = 16u << 20, .viewer_queue_bytes = 4u << 20,
     .viewer_drop_ms = 10000, .takeover = LE_TAKEOVER_IDLE, .takeover_idle_ms = 3000,
@@ -318,6 +319,8 @@ static void release_slot(le_stream *st)
                 if (s->ops->unpublish)
                     s->ops->unpublish(s);
             }
+        for (int i = 0; i < nunhooks; i++)
+            unhooks[i](st);
     }
     if (grace) {
         st->grace_until_ms = le_mono_ms() + (uint64_t)limits.reconnect_grace_ms;
@@ -403,10 +406,30 @@ void le_stream_end(le_stream *st, void *ctx)
     st->no_grace = 0;
 }
 
-void le_stream_on_publish(le_stream_hook h)
+static int hook_add(le_stream_hook *tab, int *n, le_stream_hook h, const char *kind)
 {
-    if (nhooks < MAX_HOOKS)
-        hooks[nhooks++] = h;
+    if (*n >= LE_STREAM_HOOKS_MAX) {
+        le_error("stream", "too many %s hooks (at most %d)", kind, LE_STREAM_HOOKS_MAX);
+        return LE_ETOOBIG;
+    }
+    tab[(*n)++] = h;
+    return LE_OK;
+}
+
+int le_stream_on_publish(le_stream_hook h) { return hook_add(hooks, &nhooks, h, "publish"); }
+int le_stream_on_unpublish(le_stream_hook h) { return hook_add(unhooks, &nunhooks, h, "unpublish"); }
+
+int le_stream_ext_register(const char *name)
+{
+    for (int i = 0; i < next_slots; i++)
+        if (strcmp(ext_names[i], name) == 0)
+            return i;
+    if (next_slots >= LE_STREAM_EXT_MAX) {
+        le_error("stream", "no extension slot left for %s (at most %d)", name, LE_STREAM_EXT_MAX);
+        return LE_ETOOBIG;
+    }
+    ext_names[next_slots] = name;
+    return next_slots++;
 }
 
 static void gop_add(le_stream *st, le_pkt *p)
@@ -595,14 +618,22 @@ void le_stream_tracks(const le_stream *st, int *audio, int *video)
     *video = st->vseq || st->has_video || st->stats.video_codec;
 }
 
-void *le_stream_ext(const le_stream *st, int slot) { return st->ext[slot]; }
-
-void le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *))
+void *le_stream_ext(const le_stream *st, int slot)
 {
+    return slot >= 0 && slot < next_slots ? st->ext[slot] : NULL;
+}
+
+int le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *))
+{
+    if (slot < 0 || slot >= next_slots) {
+        le_error("stream", "%s: extension slot %d was not registered", st->key, slot);
+        return LE_EINVAL;
+    }
     if (st->ext[slot] && st->ext_free[slot] && st->ext[slot] != ptr)
         st->ext_free[slot](st->ext[slot]);
     st->ext[slot] = ptr;
     st->ext_free[slot] = free_fn;
+    return LE_OK;
 }
 
 void le_stream_foreach(le_stream_iter_fn fn, void *arg)
@@ -619,7 +650,7 @@ static void stream_free(le_stream *st)
     for (int i = 0; i < LE_FEED_MAX; i++)
         le_feed_free(st->feeds[i]);
     free(st->gop);
-    for (int i = 0; i < LE_EXT_MAX; i++)
+    for (int i = 0; i < LE_STREAM_EXT_MAX; i++)
         if (st->ext[i] && st->ext_free[i])
             st->ext_free[i](st->ext[i]);
     free(st->seen);
@@ -652,5 +683,5 @@ void le_stream_shutdown(void)
         stream_free(st);
     }
     le_keytab_free(&table);
-    nhooks = 0;
+    nhooks = nunhooks = 0;
 }

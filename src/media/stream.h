@@ -130,14 +130,27 @@ void le_stream_seen(le_stream *st, uint64_t client, uint64_t ttl_ms);
  * flags). */
 void le_stream_tracks(const le_stream *st, int *audio, int *video);
 
-/* Per-stream module state (e.g. the HLS segmenter), freed with the stream. */
-enum { LE_EXT_HLS = 0, LE_EXT_CONTROL, LE_EXT_MAX };
+/* Per-stream module state (e.g. the HLS segmenter), freed with the stream.
+ * A module registers its slot at init by name (a literal: it is kept) and
+ * gets a slot id; the same name gets the same slot again (registrations last
+ * for the process, le_stream_shutdown keeps them). Past LE_STREAM_EXT_MAX
+ * names: LE_ETOOBIG, logged at error level. An unregistered slot reads NULL;
+ * set_ext on it logs and returns LE_EINVAL (ptr stays the caller's). */
+#define LE_STREAM_EXT_MAX 16
+int le_stream_ext_register(const char *name);
 void *le_stream_ext(const le_stream *st, int slot);
-void le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *));
+int le_stream_set_ext(le_stream *st, int slot, void *ptr, void (*free_fn)(void *));
 
-/* Hooks for modules that attach per-stream machinery when a publish starts. */
+/* Hooks for modules that attach per-stream machinery: on_publish runs when a
+ * publish has taken the slot (before subscribers are told publish);
+ * on_unpublish when the slot is released (after subscribers are told
+ * unpublish; not on a takeover, where the new publish follows at once).
+ * Registering past LE_STREAM_HOOKS_MAX of a kind returns LE_ETOOBIG and
+ * logs at error level. le_stream_shutdown forgets the hooks. */
+#define LE_STREAM_HOOKS_MAX 8
 typedef void (*le_stream_hook)(le_stream *st);
-void le_stream_on_publish(le_stream_hook h);
+int le_stream_on_publish(le_stream_hook h);
+int le_stream_on_unpublish(le_stream_hook h);
 
 /* Iteration for the admin side and metrics. */
 typedef void (*le_stream_iter_fn)(le_stream *st, void *arg);

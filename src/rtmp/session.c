@@ -8,7 +8,7 @@
  * KiB until it publishes, RTMP_PUB_MSGS messages after) and node-wide
  * (rtmp_input_budget); unread replies stop reading (net.h's output bound). */
 #include "rtmp/session.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
 #include "media/stream.h"

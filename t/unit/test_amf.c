@@ -5,7 +5,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 #include "tap.h"
 
 /* Decodes a private, exactly-sized copy so ASan catches any read past the

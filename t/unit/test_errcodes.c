@@ -6,7 +6,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 #include "timeshift/writer.h"
 #include "tap.h"
 

@@ -5,7 +5,7 @@
 #include "tap.h"
 #include "media/flv.h"
 #include "media/pkt.h"
-#include "rtmp/amf.h"
+#include "media/amf.h"
 #include "core/err.h"
 
 int main(void)

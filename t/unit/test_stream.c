@@ -158,6 +158,68 @@ static void grace_tests(void)
     rec_clear(&h);
 }
 
+static int hook_pub, hook_unpub;
+static void on_pub(le_stream *st) { (void)st; hook_pub++; }
+static void on_unpub(le_stream *st) { (void)st; hook_unpub++; }
+static void noop_hook(le_stream *st) { (void)st; }
+static int freed;
+static void ext_free_fn(void *p) { (void)p; freed++; }
+
+/* Extension slots and hooks are registered, with a fixed maximum that fails
+ * loudly rather than silently. */
+static void registry_tests(void)
+{
+    static const char *names[] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8",
+                                   "n9", "n10", "n11", "n12", "n13", "n14", "n15", "n16" };
+    int a = le_stream_ext_register("test-a");
+    int b = le_stream_ext_register("test-b");
+    ok(a >= 0 && b >= 0 && a != b, "ext: two names, two slots (%d, %d)", a, b);
+    is_int(le_stream_ext_register("test-a"), a, "ext: the same name gets its slot again");
+    int last = b, over = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int r = le_stream_ext_register(names[i]);
+        if (r < 0) {
+            is_int(r, LE_ETOOBIG, "ext: past LE_STREAM_EXT_MAX: LE_ETOOBIG");
+            over = 1;
+            break;
+        }
+        last = r;
+    }
+    ok(over && last == LE_STREAM_EXT_MAX - 1, "ext: exactly LE_STREAM_EXT_MAX slots (last %d)", last);
+
+    le_stream *st = le_stream_find("d.example", "live", "ext", 1);
+    int x = 1, y = 2;
+    is_int(le_stream_set_ext(st, a, &x, ext_free_fn), LE_OK, "ext: set");
+    ok(le_stream_ext(st, a) == &x && le_stream_ext(st, b) == NULL, "ext: slots apart");
+    is_int(le_stream_set_ext(st, LE_STREAM_EXT_MAX, &y, ext_free_fn), LE_EINVAL, "ext: unknown slot refused");
+    ok(le_stream_ext(st, LE_STREAM_EXT_MAX) == NULL && le_stream_ext(st, -1) == NULL, "ext: unknown slot reads NULL");
+    le_stream_set_ext(st, a, &y, ext_free_fn);
+    is_int(freed, 1, "ext: replacing frees the old value");
+
+    is_int(le_stream_on_publish(on_pub), LE_OK, "hook: publish registered");
+    is_int(le_stream_on_unpublish(on_unpub), LE_OK, "hook: unpublish registered");
+    int pub_over = 0, unpub_over = 0;
+    for (int i = 0; i < LE_STREAM_HOOKS_MAX; i++) {
+        pub_over |= le_stream_on_publish(noop_hook) == LE_ETOOBIG;
+        unpub_over |= le_stream_on_unpublish(noop_hook) == LE_ETOOBIG;
+    }
+    ok(pub_over && unpub_over, "hook: past LE_STREAM_HOOKS_MAX: LE_ETOOBIG");
+    int o;
+    le_stream_publish(st, &pub, &o);
+    is_int(hook_pub, 1, "hook: publish hook ran");
+    is_int(hook_unpub, 0, "hook: unpublish hook not yet");
+    le_stream_unpublish(st, &o);
+    is_int(hook_unpub, 1, "hook: unpublish hook ran at the unpublish");
+    le_stream_shutdown();   /* forgets hooks, frees the stream and its ext */
+    is_int(freed, 2, "ext: freed with the stream");
+    st = le_stream_find("d.example", "live", "ext", 1);
+    le_stream_publish(st, &pub, &o);
+    le_stream_unpublish(st, &o);
+    ok(hook_pub == 1 && hook_unpub == 1, "hook: shutdown forgot them");
+    is_int(le_stream_ext_register("test-b"), b, "ext: registrations outlive shutdown");
+    le_stream_shutdown();
+}
+
 int main(void)
 {
     int a, b;
@@ -283,5 +345,6 @@ int main(void)
     ok(le_stream_find("d.example", "live", "s1", 0) == NULL, "idle stream collected");
     grace_tests();
     le_stream_shutdown();
+    registry_tests();
     return done_testing();
 }

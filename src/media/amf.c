@@ -2,7 +2,7 @@
  * but only LE_AMF_MAX_DEPTH deep; every length is checked against the
  * bytes left before it is used; every node lives in one arena freed at
  * once, and strings point into the caller's input. */
-#include "rtmp/amf.h"
+#include "media/amf.h"
 
 #include <stdalign.h>
 #include <stdlib.h>
