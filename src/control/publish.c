@@ -1,3 +1,4 @@
+/* The publish lifecycle (control/publish.h has the order). */
 #include "control/publish.h"
 #include "auth/access.h"
 #include "control/blocklist.h"
@@ -8,32 +9,81 @@
 #include "core/util.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#define MOD "publish"
+
+const char *le_pub_kind_name(le_pub_kind kind)
+{
+    switch (kind) {
+    case LE_PUB_RTMP: return "rtmp";
+    case LE_PUB_RELAY_PULL: return "relay-pull";
+    case LE_PUB_EDGE: return "edge";
+    case LE_PUB_TRANSCODE: return "transcode";
+    case LE_PUB_STUDIO: return "studio";
+    }
+    return "unknown";
+}
 
 int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,
                      const le_pub_info *info, char *why, size_t whylen)
 {
-    /* IP lists, domain online, URL auth (auth/access.h), then the block
-     * list (ForbidLiveStream). */
-    int rc = le_access_check_publish(dom, info->push_domain, info->client_ip, app, name, info->usrargs,
-                                     le_wall_ms() / 1000, why, whylen);
-    if (rc != 0)
-        return rc;
-    if (le_blocklist_blocked(dom->name, app, name)) {
+    if (!info->no_access_check) {
+        int rc = le_access_check_publish(dom, info->push_domain, info->client_ip, app, name,
+                                         info->usrargs ? info->usrargs : "", le_wall_ms() / 1000, why,
+                                         whylen);
+        if (rc != 0)
+            return rc;
+    }
+    if (!info->no_blocklist && le_blocklist_blocked(dom->name, app, name)) {
         snprintf(why, whylen, "stream is forbidden (ForbidLiveStream)");
         return LE_EDENIED;
     }
-    return 0;
+    return LE_OK;
 }
 
-void le_publish_started(le_stream *st, const le_pub_info *info)
+int le_publish_begin(le_publish *p, const le_conf_domain *dom, const char *app, const char *name,
+                     const le_pub_info *info, const le_pub_ops *ops, void *owner, char *why, size_t whylen)
 {
-    le_cluster_started(st, info);
-    le_notify_publish_started(st, info);
+    memset(p, 0, sizeof(*p));
+    if (whylen)
+        why[0] = '\0';
+    int rc = le_publish_check(dom, app, name, info, why, whylen);
+    if (rc != LE_OK)
+        return rc;
+    le_stream *st = le_stream_find(dom->name, app, name, 1);
+    rc = le_stream_publish(st, ops, owner);
+    if (rc != LE_OK) {
+        snprintf(why, whylen, "stream is already being published");
+        return rc;
+    }
+    p->st = st;
+    p->owner = owner;
+    p->kind = info->kind;
+    p->no_online_entry = info->no_online_entry;
+    p->no_callbacks = info->no_callbacks;
+    le_debug(MOD, "%s started (%s%s%s)", le_stream_key(st), le_pub_kind_name(info->kind),
+             info->source_url ? " from " : "", info->source_url ? info->source_url : "");
+    if (!info->no_online_entry)
+        le_cluster_started(st, info);
+    if (!info->no_callbacks)
+        le_notify_publish_started(st, info);
+    return LE_OK;
 }
 
-void le_publish_ended(le_stream *st, const char *reason)
+void le_publish_end(le_publish *p, int how, const char *reason)
 {
-    le_debug("publish", "%s ended: %s", le_stream_key(st), reason);
-    le_cluster_ended(st);
-    le_notify_publish_ended(st, reason);
+    le_stream *st = p->st;
+    if (!st)
+        return;
+    p->st = NULL;   /* before anything that could call back into the owner */
+    le_debug(MOD, "%s ended: %s", le_stream_key(st), reason);
+    if (!p->no_online_entry)
+        le_cluster_ended(st);
+    if (!p->no_callbacks)
+        le_notify_publish_ended(st, reason);
+    if (how == LE_PUB_END_UNPUBLISHED)
+        le_stream_end(st, p->owner);
+    else
+        le_stream_unpublish(st, p->owner);
 }

@@ -1,8 +1,9 @@
 /* RTMP connections. One le_rtmp_conn per TCP connection: handshake, then the
- * chunk stream, commands, and the publisher or player role on the stream
- * registry. Accepting, limits and lifetimes are net/net.h's: a connection is
- * never freed inside its own callback or while the stream iterates
- * subscribers; conn_close() marks it and the reaper frees it.
+ * chunk stream, commands, and the publisher role (control/publish.h) or the
+ * player role on the stream registry. Accepting, limits and lifetimes are
+ * net/net.h's: a connection is never freed inside its own callback or while
+ * the stream iterates subscribers; conn_close() marks it and the reaper
+ * frees it.
  *
  * What a peer can hold: message reassembly is bounded per connection (a few
  * KiB until it publishes, RTMP_PUB_MSGS messages after) and node-wide
@@ -11,6 +12,7 @@
 #include "media/amf.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
+#include "rtmp/msg.h"
 #include "media/stream.h"
 #include "media/pkt.h"
 #include "media/feed.h"
@@ -33,11 +35,6 @@
 
 #define MOD "rtmp"
 #define PLAY_MSID 1           /* the one message stream we hand out */
-#define CSID_CTRL 2
-#define CSID_CMD 3
-#define CSID_DATA 5
-#define CSID_AUDIO 6
-#define CSID_VIDEO 7
 #define WINDOW_ACK 2500000u
 /* Reassembly a connection may hold before it publishes: only commands flow
  * then, and a connect with a long tcUrl is under 2 KiB. */
@@ -81,7 +78,8 @@ typedef struct le_rtmp_conn {
     double objenc;
 
     /* Publisher or player. */
-    le_stream *st;
+    le_stream *st;             /* the player's stream, or pub.st */
+    le_publish pub;            /* the publisher's publish (control/publish.h) */
     le_sub sub;                /* player's subscription */
     int unpublished;           /* the publisher ended the stream itself */
     char usrargs[1024];
@@ -100,72 +98,42 @@ static uint32_t out_chunk_size(void)
     return le_node_conf()->rtmp_chunk_size;
 }
 
-static void send_msg(le_rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t ts, uint32_t msid,
-                     const uint8_t *data, uint32_t len)
+static struct evbuffer *out_buf(le_rtmp_conn *c)
 {
-    size_t n = le_chunk_write_size(csid, ts, len, out_chunk_size());
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(out, n, &v, 1) < 1)
-        return;
-    size_t w = le_chunk_write(v.iov_base, v.iov_len, csid, type, ts, msid, data, len,
-                              out_chunk_size());
-    v.iov_len = w;
-    evbuffer_commit_space(out, &v, 1);
+    return bufferevent_get_output(c->bev);
 }
 
-static void send_ctrl32(le_rtmp_conn *c, uint8_t type, uint32_t v)
+static void send_body(le_rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t msid, le_buf *b)
 {
-    uint8_t b[4];
-    le_wr_be32(b, v);
-    send_msg(c, CSID_CTRL, type, 0, 0, b, 4);
+    le_rtmp_put_body(out_buf(c), out_chunk_size(), csid, type, msid, b);
+    le_buf_free(b);
 }
 
 static void send_user_ctrl(le_rtmp_conn *c, uint16_t ev, uint32_t v)
 {
-    uint8_t b[6];
-    le_wr_be16(b, ev);
-    le_wr_be32(b + 2, v);
-    send_msg(c, CSID_CTRL, LE_MSG_USER_CONTROL, 0, 0, b, 6);
+    le_rtmp_put_user_ctrl(out_buf(c), out_chunk_size(), ev, v);
 }
 
-static void send_buf(le_rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t msid, le_buf *b)
+/* onStatus on the play/publish message stream; details is the stream name
+ * (NULL: none). */
+static void send_status_d(le_rtmp_conn *c, const char *level, const char *code, const char *desc,
+                          const char *details)
 {
-    send_msg(c, csid, type, 0, msid, b->p, (uint32_t)b->len);
-    le_buf_free(b);
+    le_buf b = { 0 };
+    le_rtmp_amf_status(&b, level, code, desc, details);
+    send_body(c, LE_RTMP_CSID_CMD, LE_MSG_AMF0_CMD, PLAY_MSID, &b);
 }
 
 static void send_status(le_rtmp_conn *c, const char *level, const char *code, const char *desc)
 {
-    le_buf b = { 0 };
-    le_amf_put_string(&b, "onStatus");
-    le_amf_put_number(&b, 0);
-    le_amf_put_null(&b);
-    le_amf_put_object_start(&b);
-    le_amf_put_prop_string(&b, "level", level);
-    le_amf_put_prop_string(&b, "code", code);
-    le_amf_put_prop_string(&b, "description", desc);
-    if (c->st) {
-        char details[600];
-        snprintf(details, sizeof(details), "%s", le_stream_name(c->st));
-        le_amf_put_prop_string(&b, "details", details);
-    }
-    le_amf_put_prop_string(&b, "clientid", "livedge");
-    le_amf_put_object_end(&b);
-    send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, PLAY_MSID, &b);
+    send_status_d(c, level, code, desc, c->st ? le_stream_name(c->st) : NULL);
 }
 
 static void send_result_simple(le_rtmp_conn *c, double txn, int with_number, double number)
 {
     le_buf b = { 0 };
-    le_amf_put_string(&b, "_result");
-    le_amf_put_number(&b, txn);
-    le_amf_put_null(&b);
-    if (with_number)
-        le_amf_put_number(&b, number);
-    else
-        le_amf_put_null(&b);
-    send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
+    le_rtmp_amf_result(&b, txn, with_number, number);
+    send_body(c, LE_RTMP_CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
 }
 
 /* Stops reading and closes once the output is on the wire (or after 5 s). */
@@ -183,11 +151,16 @@ static void close_after_flush(le_rtmp_conn *c)
 }
 
 /* Sends a status error and closes once it is on the wire. */
-static void refuse(le_rtmp_conn *c, const char *code, const char *desc, const char *why)
+static void refuse_d(le_rtmp_conn *c, const char *code, const char *desc, const char *why, const char *details)
 {
     le_info(MOD, "conn %llu %s: refused %s: %s", (unsigned long long)c->id, c->peer, code, why);
-    send_status(c, "error", code, desc);
+    send_status_d(c, "error", code, desc, details);
     close_after_flush(c);
+}
+
+static void refuse(le_rtmp_conn *c, const char *code, const char *desc, const char *why)
+{
+    refuse_d(c, code, desc, why, c->st ? le_stream_name(c->st) : NULL);
 }
 
 /* ---- player side ---- */
@@ -196,7 +169,8 @@ static void refuse(le_rtmp_conn *c, const char *code, const char *desc, const ch
  * size, absolute timestamps, one message stream id), encoded once. */
 static uint32_t media_csid(const le_pkt *p)
 {
-    return p->type == LE_PKT_AUDIO ? CSID_AUDIO : p->type == LE_PKT_VIDEO ? CSID_VIDEO : CSID_DATA;
+    return p->type == LE_PKT_AUDIO ? LE_RTMP_CSID_AUDIO
+           : p->type == LE_PKT_VIDEO ? LE_RTMP_CSID_VIDEO : LE_RTMP_CSID_DATA;
 }
 
 static size_t feed_size(const le_pkt *p, uint32_t ts)
@@ -225,7 +199,7 @@ static void player_unpublish(le_sub *s)
     if (c->closing || c->flush_close)
         return;
     le_feed_flush(&c->sub.rd);   /* the last frames go before the end notices */
-    send_user_ctrl(c, 1 /* StreamEOF */, PLAY_MSID);
+    send_user_ctrl(c, LE_RTMP_UC_STREAM_EOF, PLAY_MSID);
     send_status(c, "status", "NetStream.Play.UnpublishNotify", "stream is unpublished");
     send_status(c, "status", "NetStream.Play.Stop", "stopped playing");
     close_after_flush(c);
@@ -251,19 +225,15 @@ static void publisher_kick(void *ctx, const char *reason)
 static const le_pub_ops publisher_ops = { .kick = publisher_kick };
 
 /* Ends the publisher or player role; for a publisher this is the one place
- * its publish ends, so publish_done and history happen exactly once. A
- * publisher that unpublished ends its players at once; one that dropped
- * leaves them waiting for the next (publish_reconnect_grace). */
+ * its publish ends (le_publish_end, exactly once). A publisher that
+ * unpublished ends its players at once; one that dropped leaves them
+ * waiting for the next (publish_reconnect_grace). */
 static void stop_role(le_rtmp_conn *c, const char *reason)
 {
-    if (c->role == ROLE_PUBLISHER && c->st) {
+    if (c->role == ROLE_PUBLISHER && c->pub.st) {
         le_info(MOD, "conn %llu %s: unpublish %s: %s", (unsigned long long)c->id, c->peer,
-                le_stream_key(c->st), reason);
-        le_publish_ended(c->st, reason);
-        if (c->unpublished)
-            le_stream_end(c->st, c);
-        else
-            le_stream_unpublish(c->st, c);
+                le_stream_key(c->pub.st), reason);
+        le_publish_end(&c->pub, c->unpublished ? LE_PUB_END_UNPUBLISHED : LE_PUB_END_DROPPED, reason);
         c->unpublished = 0;
     } else if (c->role == ROLE_PLAYER) {
         le_stream_detach(&c->sub);
@@ -352,41 +322,22 @@ static void on_connect(le_rtmp_conn *c, double txn, const le_amf_val *cmdobj)
     }
     if (!c->dom || !le_name_valid(c->app, strlen(c->app))) {
         le_buf b = { 0 };
-        le_amf_put_string(&b, "_error");
-        le_amf_put_number(&b, txn);
-        le_amf_put_null(&b);
-        le_amf_put_object_start(&b);
-        le_amf_put_prop_string(&b, "level", "error");
-        le_amf_put_prop_string(&b, "code", "NetConnection.Connect.Rejected");
-        le_amf_put_prop_string(&b, "description", "Connection rejected.");
-        le_amf_put_object_end(&b);
-        send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
+        le_rtmp_amf_error(&b, txn, "NetConnection.Connect.Rejected", "Connection rejected.");
+        send_body(c, LE_RTMP_CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
         close_after_flush(c);
         return;
     }
 
     /* The whole reply in one write: window, bandwidth, chunk size, result. */
-    send_ctrl32(c, LE_MSG_WINDOW_ACK_SIZE, WINDOW_ACK);
-    uint8_t bw[5];
-    le_wr_be32(bw, WINDOW_ACK);
-    bw[4] = 2;  /* dynamic */
-    send_msg(c, CSID_CTRL, LE_MSG_SET_PEER_BW, 0, 0, bw, 5);
-    send_ctrl32(c, LE_MSG_SET_CHUNK_SIZE, out_chunk_size());
+    struct evbuffer *out = out_buf(c);
+    uint32_t cs = out_chunk_size();
+    le_rtmp_put_ctrl32(out, cs, LE_MSG_WINDOW_ACK_SIZE, WINDOW_ACK);
+    le_rtmp_put_peer_bw(out, cs, WINDOW_ACK, LE_RTMP_BW_DYNAMIC);
+    le_rtmp_put_ctrl32(out, cs, LE_MSG_SET_CHUNK_SIZE, cs);
 
     le_buf b = { 0 };
-    le_amf_put_string(&b, "_result");
-    le_amf_put_number(&b, txn);
-    le_amf_put_object_start(&b);
-    le_amf_put_prop_string(&b, "fmsVer", "FMS/3,0,1,123");
-    le_amf_put_prop_number(&b, "capabilities", 31);
-    le_amf_put_object_end(&b);
-    le_amf_put_object_start(&b);
-    le_amf_put_prop_string(&b, "level", "status");
-    le_amf_put_prop_string(&b, "code", "NetConnection.Connect.Success");
-    le_amf_put_prop_string(&b, "description", "Connection succeeded.");
-    le_amf_put_prop_number(&b, "objectEncoding", c->objenc);
-    le_amf_put_object_end(&b);
-    send_buf(c, CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
+    le_rtmp_amf_connect_result(&b, txn, c->objenc);
+    send_body(c, LE_RTMP_CSID_CMD, LE_MSG_AMF0_CMD, 0, &b);
     le_debug(MOD, "conn %llu %s: connect app=%s domain=%s", (unsigned long long)c->id, c->peer,
              c->app, c->dom->name);
 }
@@ -429,27 +380,23 @@ static void on_publish(le_rtmp_conn *c, const le_amf_val *namev)
         return;
     }
     le_pub_info info = {
-        .client_ip = c->peer_ip, .local_ip = c->local_ip,
+        .kind = LE_PUB_RTMP, .client_ip = c->peer_ip, .local_ip = c->local_ip,
         .push_domain = c->is_push ? c->host : NULL, .usrargs = c->usrargs, .conn_id = c->id,
     };
     char why[256];
-    if (le_publish_check(c->dom, c->app, name, &info, why, sizeof(why)) != 0) {
+    int rc = le_publish_begin(&c->pub, c->dom, c->app, name, &info, &publisher_ops, c, why, sizeof(why));
+    if (rc == LE_EEXIST) {
+        refuse_d(c, "NetStream.Publish.BadName", "Stream already publishing", why, name);
+        return;
+    }
+    if (rc != LE_OK) {
         refuse(c, "NetStream.Publish.BadName", "publish refused", why);
         return;
     }
-    le_stream *st = le_stream_find(c->dom->name, c->app, name, 1);
-    c->st = st;
-    int rc = le_stream_publish(st, &publisher_ops, c);
-    if (rc != LE_OK) {
-        refuse(c, "NetStream.Publish.BadName", "Stream already publishing",
-               "stream is already being published");
-        c->st = NULL;
-        return;
-    }
     c->role = ROLE_PUBLISHER;
-    le_info(MOD, "conn %llu %s: publish %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
-    le_publish_started(st, &info);
-    send_user_ctrl(c, 0 /* StreamBegin */, PLAY_MSID);
+    c->st = c->pub.st;
+    le_info(MOD, "conn %llu %s: publish %s", (unsigned long long)c->id, c->peer, le_stream_key(c->st));
+    send_user_ctrl(c, LE_RTMP_UC_STREAM_BEGIN, PLAY_MSID);
     send_status(c, "status", "NetStream.Publish.Start", "Start publishing");
 }
 
@@ -487,14 +434,12 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     le_info(MOD, "conn %llu %s: play %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
 
     /* Status replies, then the cached headers and GOP, all in one write. */
-    send_user_ctrl(c, 0 /* StreamBegin */, PLAY_MSID);
+    send_user_ctrl(c, LE_RTMP_UC_STREAM_BEGIN, PLAY_MSID);
     send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
     send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
     le_buf b = { 0 };
-    le_amf_put_string(&b, "|RtmpSampleAccess");
-    le_amf_put_bool(&b, 1);
-    le_amf_put_bool(&b, 1);
-    send_buf(c, CSID_DATA, LE_MSG_AMF0_DATA, PLAY_MSID, &b);
+    le_rtmp_amf_sample_access(&b);
+    send_body(c, LE_RTMP_CSID_DATA, LE_MSG_AMF0_DATA, PLAY_MSID, &b);
 
     memset(&c->sub, 0, sizeof(c->sub));
     c->sub.ops = &player_ops;
@@ -627,12 +572,8 @@ static void on_message(le_rtmp_conn *c, const le_rtmp_msg *m)
             c->peer_ack_window = le_rd_be32(m->data);
         break;
     case LE_MSG_USER_CONTROL:
-        if (m->len >= 6 && le_rd_be16(m->data) == 6 /* PingRequest */) {
-            uint8_t b[6];
-            le_wr_be16(b, 7);
-            memcpy(b + 2, m->data + 2, 4);
-            send_msg(c, CSID_CTRL, LE_MSG_USER_CONTROL, 0, 0, b, 6);
-        }
+        if (m->len >= 6 && le_rd_be16(m->data) == LE_RTMP_UC_PING_REQUEST)
+            send_user_ctrl(c, LE_RTMP_UC_PING_RESPONSE, le_rd_be32(m->data + 2));
         break;
     case LE_MSG_AMF0_CMD:
         on_command(c, m->data, m->len);
@@ -662,7 +603,7 @@ static void maybe_ack(le_rtmp_conn *c)
 {
     uint32_t win = c->peer_ack_window ? c->peer_ack_window : WINDOW_ACK;
     if (c->bytes_in - c->acked_in >= win) {
-        send_ctrl32(c, LE_MSG_ACK, (uint32_t)c->bytes_in);
+        le_rtmp_put_ctrl32(out_buf(c), out_chunk_size(), LE_MSG_ACK, (uint32_t)c->bytes_in);
         c->acked_in = c->bytes_in;
     }
 }

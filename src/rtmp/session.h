@@ -1,5 +1,6 @@
-/* RTMP connections: accept, handshake, chunk stream, commands, publish and
- * play on the stream registry. */
+/* RTMP connections: accept, handshake, chunk stream, commands; a publish
+ * runs through control/publish.h (le_publish_begin / le_publish_end), a
+ * play joins the stream's RTMP feed. Wire replies come from rtmp/msg.h. */
 #ifndef LE_RTMP_SESSION_H
 #define LE_RTMP_SESSION_H
 #include <stddef.h>
