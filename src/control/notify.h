@@ -67,7 +67,7 @@ void le_notify_init(void);
 /* Abandons what is still outstanding (one log line each) and frees all. */
 void le_notify_free(void);
 
-/* From le_publish_started / le_publish_ended (control/publish.c). */
+/* From le_publish_begin / le_publish_end (control/publish.c). */
 void le_notify_publish_started(le_stream *st, const le_pub_info *info);
 void le_notify_publish_ended(le_stream *st, const char *reason);
 
