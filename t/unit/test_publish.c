@@ -49,7 +49,7 @@ int main(void)
            "edge copy begins");
     le_stream *st = a.pub.st;
     ok(st && le_stream_is_live(st), "the stream is live");
-    ok(le_stream_ext(st, LE_EXT_CONTROL) == NULL, "no_online_entry: no online/history record");
+    ok(le_stream_ext(st, le_stream_ext_register("control")) == NULL, "no_online_entry: no online/history record");
     is_str(le_pub_kind_name(LE_PUB_RELAY_PULL), "relay-pull", "kind names");
 
     /* Takeover refused: LE_EEXIST, the handle stays empty. */
