@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/keytab.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "node.h"
 
@@ -928,6 +929,39 @@ void le_notify_stop(void)
         unblock(j);
 }
 
+/* ---- metrics ---- */
+
+/* /metrics: the callback counters (livedge.8). */
+static void metrics(le_buf *out)
+{
+    const le_notify_stats *s = &N.stats;
+    le_buf_printf(out,
+                  "# HELP livedge_callbacks_sent_total Publish callbacks whose first HTTP attempt went out.\n"
+                  "# TYPE livedge_callbacks_sent_total counter\n"
+                  "livedge_callbacks_sent_total %llu\n"
+                  "# HELP livedge_callbacks_succeeded_total Publish callbacks answered with HTTP 200.\n"
+                  "# TYPE livedge_callbacks_succeeded_total counter\n"
+                  "livedge_callbacks_succeeded_total %llu\n"
+                  "# HELP livedge_callbacks_failed_total Publish callbacks given up after every attempt failed.\n"
+                  "# TYPE livedge_callbacks_failed_total counter\n"
+                  "livedge_callbacks_failed_total %llu\n"
+                  "# HELP livedge_callbacks_retried_total Callback attempts after the first.\n"
+                  "# TYPE livedge_callbacks_retried_total counter\n"
+                  "livedge_callbacks_retried_total %llu\n"
+                  "# HELP livedge_callbacks_dropped_total Callbacks dropped unsent by the queue bound.\n"
+                  "# TYPE livedge_callbacks_dropped_total counter\n"
+                  "livedge_callbacks_dropped_total %llu\n"
+                  "# HELP livedge_callbacks_requests_total HTTP requests made for callbacks.\n"
+                  "# TYPE livedge_callbacks_requests_total counter\n"
+                  "livedge_callbacks_requests_total %llu\n"
+                  "# HELP livedge_callbacks_pending Callbacks not finished (queued, in flight or between retries).\n"
+                  "# TYPE livedge_callbacks_pending gauge\n"
+                  "livedge_callbacks_pending %zu\n",
+                  (unsigned long long)s->sent, (unsigned long long)s->succeeded, (unsigned long long)s->failed,
+                  (unsigned long long)s->retried, (unsigned long long)s->dropped,
+                  (unsigned long long)s->attempts, le_notify_pending());
+}
+
 /* ---- init / free ---- */
 
 void le_notify_init(void)
@@ -954,6 +988,7 @@ void le_notify_init(void)
     N.tv_gap = event_base_init_common_timeout(N.base, &t1);
     N.hold_ev = event_new(N.base, -1, 0, hold_cb, NULL);
     N.sched_ev = event_new(N.base, -1, 0, sched_cb, NULL);
+    le_metrics_add(metrics);
 }
 
 void le_notify_free(void)

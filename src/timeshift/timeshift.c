@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/keytab.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "hls/segmenter.h"
 #include "media/stream.h"
@@ -457,7 +458,7 @@ int le_timeshift_init(char *err, size_t errlen)
     struct timeval tv = { 0, POLL_MS * 1000 };
     event_add(T.poll_ev, &tv);
     le_store_on_event(store_event, NULL);
-    le_admin_add_metrics(metrics);
+    le_metrics_add(metrics);
     T.started = 1;
     return 0;
 }
