@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
     int rc;
-    uint64_t tags, bytes;
+    uint64_t tags, bytes, pend;   /* pend: streamed bytes of the unfinished tag */
     uint32_t hash;
 } result;
 
@@ -52,7 +52,7 @@ static void run(const uint8_t *data, size_t size, int keep, int split, result *o
                     abort();
                 for (size_t i = 0; i < ev.len; i++)
                     out->hash = out->hash * 31 + ev.data[i];
-                out->bytes += ev.len;
+                out->pend += ev.len;
             } else if (k == LE_FLVREAD_TAG) {
                 if (ev.size > MAX_TAG || (keep && (ev.len != ev.size || (ev.size && !ev.data))))
                     abort();
@@ -60,6 +60,11 @@ static void run(const uint8_t *data, size_t size, int keep, int split, result *o
                     for (size_t i = 0; i < ev.len; i++)
                         out->hash = out->hash * 31 + ev.data[i];
                     out->bytes += ev.len;
+                } else {
+                    if (out->pend != ev.size)
+                        abort();
+                    out->bytes += out->pend;
+                    out->pend = 0;
                 }
                 out->hash = out->hash * 31 + ev.type + ev.ts;
                 out->tags++;

@@ -24,6 +24,7 @@
 #include "media/stream.h"
 #include "node.h"
 #include "store/store.h"
+#include "timeshift/ts_http.h"
 #include "timeshift/writer.h"
 
 #define MOD "timeshift"
@@ -459,6 +460,7 @@ int le_timeshift_init(char *err, size_t errlen)
     event_add(T.poll_ev, &tv);
     le_store_on_event(store_event, NULL);
     le_metrics_add(metrics);
+    le_ts_http_init();
     T.started = 1;
     return 0;
 }
