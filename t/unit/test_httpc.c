@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ static void run(void)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN);   /* the server writes to clients that gave up */
     base = event_base_new();
     struct evhttp *http = evhttp_new(base);
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
