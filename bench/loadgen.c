@@ -1015,27 +1015,27 @@ static int srv_sample_take(srv_sample *s)
 {
     memset(s, 0, sizeof *s);
     if (!o_pid)
-        return -1;
+        return LE_EINVAL;
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%ld/stat", o_pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
+        return LE_EIO;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     if (!p)
-        return -1;
+        return LE_EIO;
     unsigned long ut = 0, st = 0;
     /* after ") ": state(3) ... utime(14) stime(15) */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
+        return LE_EIO;
     s->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof path, "/proc/%ld/status", o_pid);
     f = fopen(path, "r");
     if (!f)
-        return -1;
+        return LE_EIO;
     char line[256];
     while (fgets(line, sizeof line, f)) {
         sscanf(line, "VmRSS: %ld", &s->rss_kb);
@@ -1051,13 +1051,13 @@ static int host_ticks(unsigned long long *busy, unsigned long long *total)
 {
     FILE *f = fopen("/proc/stat", "r");
     if (!f)
-        return -1;
+        return LE_EIO;
     unsigned long long v[8] = { 0 };
     int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
                    &v[5], &v[6], &v[7]);
     fclose(f);
     if (n < 5)
-        return -1;
+        return LE_EIO;
     *total = 0;
     for (int i = 0; i < 8; i++)
         *total += v[i];
