@@ -520,8 +520,10 @@ static void attempt_done(le_httpc_req *r)
         return;
     }
     le_httpc_resp resp = { 0 };
+    char why[sizeof(r->why)];
+    snprintf(why, sizeof(why), "%s", ok ? "" : r->why);   /* r is freed before the callback */
     resp.status = r->got ? r->result : 0;
-    resp.why = ok ? "" : r->why;
+    resp.why = why;
     resp.body = r->in.p;
     resp.body_len = r->in.len;
     resp.attempts = r->attempts;
