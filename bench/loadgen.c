@@ -49,8 +49,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "core/util.h"
 #include "media/amf.h"
+#include "media/flvread.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
 
@@ -63,13 +65,14 @@
 #define TAP_HIGH_WATER (4u << 20)  /* tap stops reading above this backlog */
 #define HS_REPLY (1 + 2 * LE_HS_SIZE)
 
+/* A tag larger than this ends the player (the server's own bound is smaller). */
+#define FLV_MAX_TAG (16u << 20)
+
 enum { P_RTMP, P_FLV };
 enum { K_PLAYER, K_TAP_LISTEN, K_TAP_PUB, K_TAP_UP };
 enum { M_FAST, M_BATCH };
 /* Player states. */
 enum { S_IDLE, S_CONNECTING, S_HS, S_CONNECT, S_CREATE, S_PLAY, S_HTTP_HDR, S_FLV, S_CLOSED };
-/* FLV body parser. */
-enum { F_FILEHDR, F_TAGHDR, F_BODY, F_PREV };
 /* HTTP chunked decoder. */
 enum { C_SIZE, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_DONE };
 
@@ -104,10 +107,8 @@ typedef struct conn {
     size_t hdr_len;
     int chunked, cstate;
     uint64_t crem;             /* bytes left in the current HTTP chunk */
-    int fstate;
-    uint8_t fh[16];            /* FLV file or tag header being collected */
-    size_t fh_len;
-    uint32_t tag_len, tag_pos, tag_ts;
+    le_flvread fr;             /* the FLV body (stream mode: bodies not stored) */
+    uint32_t tag_len;
     uint8_t tag_type;
     uint8_t head[64], tail[32];
     /* tap */
@@ -575,63 +576,36 @@ static void flv_tag_done(conn *c, uint64_t now)
     }
 }
 
-/* The FLV byte stream, split anywhere. A tag body is never stored: its
- * first 64 and last 32 bytes are what the key and the keyframe test need. */
+/* The FLV byte stream, split anywhere (media/flvread.h). A tag body is
+ * never stored: its first 64 and last 32 bytes are what the key and the
+ * keyframe test need. */
 static void flv_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
 {
-    while (n > 0 && c->fd >= 0) {
-        switch (c->fstate) {
-        case F_FILEHDR:
-        case F_TAGHDR:
-        case F_PREV: {
-            size_t need = c->fstate == F_FILEHDR ? 13 : c->fstate == F_TAGHDR ? 11 : 4;
-            if (!collect(c->fh, &c->fh_len, need, &p, &n))
-                break;
-            c->fh_len = 0;
-            if (c->fstate == F_FILEHDR) {
-                if (memcmp(c->fh, "FLV", 3) != 0) {
-                    conn_close(c, "not FLV");
-                    return;
-                }
-                c->fstate = F_TAGHDR;
-            } else if (c->fstate == F_PREV) {
-                c->fstate = F_TAGHDR;
-            } else {
-                c->tag_type = c->fh[0] & 0x1f;
-                c->tag_len = le_rd_be24(c->fh + 1);
-                c->tag_ts = le_rd_be24(c->fh + 4) | (uint32_t)c->fh[7] << 24;
-                c->tag_pos = 0;
-                c->fstate = F_BODY;
-                if (c->tag_len == 0) {
-                    flv_tag_done(c, now);
-                    c->fstate = F_PREV;
-                }
-            }
-            break;
+    le_flvread_ev ev;
+    while (c->fd >= 0) {
+        int k = le_flvread_next(&c->fr, &p, &n, &ev);
+        if (k == LE_EAGAIN)
+            return;
+        if (k < 0) {
+            conn_close(c, k == LE_ETOOBIG ? "FLV tag too large" : "not FLV");
+            return;
         }
-        case F_BODY: {
-            uint32_t left = c->tag_len - c->tag_pos;
-            uint32_t take = left < n ? left : (uint32_t)n;
-            uint32_t pos = c->tag_pos, len = c->tag_len;
+        if (k == LE_FLVREAD_BODY) {
+            uint32_t pos = ev.offset, len = ev.size, take = (uint32_t)ev.len;
             if (pos < 64) {
-                uint32_t k = 64 - pos < take ? 64 - pos : take;
-                memcpy(c->head + pos, p, k);
+                uint32_t m = 64 - pos < take ? 64 - pos : take;
+                memcpy(c->head + pos, ev.data, m);
             }
             /* the last 32 bytes, right-aligned in tail[] */
             uint32_t tstart = len > 32 ? len - 32 : 0;
             if (pos + take > tstart) {
                 uint32_t from = pos > tstart ? pos : tstart;
-                memcpy(c->tail + 32 - (len - from), p + (from - pos), pos + take - from);
+                memcpy(c->tail + 32 - (len - from), ev.data + (from - pos), pos + take - from);
             }
-            c->tag_pos += take;
-            p += take;
-            n -= take;
-            if (c->tag_pos == c->tag_len) {
-                flv_tag_done(c, now);
-                c->fstate = F_PREV;
-            }
-            break;
-        }
+        } else if (k == LE_FLVREAD_TAG) {
+            c->tag_type = ev.type;
+            c->tag_len = ev.size;
+            flv_tag_done(c, now);
         }
     }
 }
@@ -725,7 +699,7 @@ static void http_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
         free(c->hdr);
         c->hdr = NULL;
         c->state = S_FLV;
-        c->fstate = F_FILEHDR;
+        le_flvread_init(&c->fr, FLV_MAX_TAG, 0);
         c->cstate = C_SIZE;
         p += body_off;
         n -= body_off;
@@ -1041,27 +1015,27 @@ static int srv_sample_take(srv_sample *s)
 {
     memset(s, 0, sizeof *s);
     if (!o_pid)
-        return -1;
+        return LE_EINVAL;
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%ld/stat", o_pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
+        return LE_EIO;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     if (!p)
-        return -1;
+        return LE_EIO;
     unsigned long ut = 0, st = 0;
     /* after ") ": state(3) ... utime(14) stime(15) */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
+        return LE_EIO;
     s->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof path, "/proc/%ld/status", o_pid);
     f = fopen(path, "r");
     if (!f)
-        return -1;
+        return LE_EIO;
     char line[256];
     while (fgets(line, sizeof line, f)) {
         sscanf(line, "VmRSS: %ld", &s->rss_kb);
@@ -1077,13 +1051,13 @@ static int host_ticks(unsigned long long *busy, unsigned long long *total)
 {
     FILE *f = fopen("/proc/stat", "r");
     if (!f)
-        return -1;
+        return LE_EIO;
     unsigned long long v[8] = { 0 };
     int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
                    &v[5], &v[6], &v[7]);
     fclose(f);
     if (n < 5)
-        return -1;
+        return LE_EIO;
     *total = 0;
     for (int i = 0; i < 8; i++)
         *total += v[i];

@@ -12,6 +12,8 @@
 #include "core/sdnotify.h"
 #include "core/util.h"
 #include "hls/segmenter.h"
+#include "http/flv_play.h"
+#include "http/hls_play.h"
 #include "http/server.h"
 #include "media/feed.h"
 #include "media/stream.h"
@@ -263,6 +265,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_notify_init();
     if ((rc = le_hls_init(base, le_node_domain)) != 0)
         return rc;
+    le_flv_play_init();
+    le_hls_play_init();
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     le_actions_register_all();

@@ -1,6 +1,6 @@
 /* Publish callback configuration (API reference chapter 7):
  * SetLiveStreamsNotifyUrlConfig, DescribeLiveStreamsNotifyUrlConfig,
- * DeleteLiveStreamsNotifyUrlConfig, and the callback metrics.
+ * DeleteLiveStreamsNotifyUrlConfig (the callback metrics are notify.c's).
  *
  * One setting: the `alilive` domain function's notify_url (plus
  * notify_auth_key), stored through control/domaincfg.h, so it lives in
@@ -194,40 +194,9 @@ static void delete_notify(le_admin_req *r)
     le_admin_reply(r, le_jv_obj());
 }
 
-static void metrics(le_buf *out)
-{
-    const le_notify_stats *s = le_notify_get_stats();
-    le_buf_printf(out,
-                  "# HELP livedge_callbacks_sent_total Publish callbacks whose first HTTP attempt went out.\n"
-                  "# TYPE livedge_callbacks_sent_total counter\n"
-                  "livedge_callbacks_sent_total %llu\n"
-                  "# HELP livedge_callbacks_succeeded_total Publish callbacks answered with HTTP 200.\n"
-                  "# TYPE livedge_callbacks_succeeded_total counter\n"
-                  "livedge_callbacks_succeeded_total %llu\n"
-                  "# HELP livedge_callbacks_failed_total Publish callbacks given up after every attempt failed.\n"
-                  "# TYPE livedge_callbacks_failed_total counter\n"
-                  "livedge_callbacks_failed_total %llu\n"
-                  "# HELP livedge_callbacks_retried_total Callback attempts after the first.\n"
-                  "# TYPE livedge_callbacks_retried_total counter\n"
-                  "livedge_callbacks_retried_total %llu\n"
-                  "# HELP livedge_callbacks_dropped_total Callbacks dropped unsent by the queue bound.\n"
-                  "# TYPE livedge_callbacks_dropped_total counter\n"
-                  "livedge_callbacks_dropped_total %llu\n"
-                  "# HELP livedge_callbacks_requests_total HTTP requests made for callbacks.\n"
-                  "# TYPE livedge_callbacks_requests_total counter\n"
-                  "livedge_callbacks_requests_total %llu\n"
-                  "# HELP livedge_callbacks_pending Callbacks not finished (queued, in flight or between retries).\n"
-                  "# TYPE livedge_callbacks_pending gauge\n"
-                  "livedge_callbacks_pending %zu\n",
-                  (unsigned long long)s->sent, (unsigned long long)s->succeeded, (unsigned long long)s->failed,
-                  (unsigned long long)s->retried, (unsigned long long)s->dropped,
-                  (unsigned long long)s->attempts, le_notify_pending());
-}
-
 void le_actions_notify_register(void)
 {
     le_admin_register("SetLiveStreamsNotifyUrlConfig", set_notify);
     le_admin_register("DescribeLiveStreamsNotifyUrlConfig", describe_notify);
     le_admin_register("DeleteLiveStreamsNotifyUrlConfig", delete_notify);
-    le_admin_add_metrics(metrics);
 }

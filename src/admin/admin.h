@@ -1,7 +1,8 @@
 /* The admin port (admin_listen): the Alibaba Cloud ApsaraVideo Live OpenAPI
  * (2016-11-01) RPC style (docs/CONTRACT.md, livedge(8)). This module owns HTTP framing,
  * common parameters, signature v1, timestamp and nonce checks, JSON/XML
- * rendering, error bodies and /metrics; actions register handlers.
+ * rendering, error bodies and serving /metrics (core/metrics.h); actions
+ * register handlers.
  *
  * A handler may answer at once or later (after a Redis reply): the request
  * stays valid until exactly one of le_admin_reply / le_admin_error is called,
@@ -10,6 +11,7 @@
 #define LE_ADMIN_H
 #include <stddef.h>
 #include "core/json.h"
+#include "core/metrics.h"
 
 struct event_base;
 struct le_conf;
@@ -20,8 +22,8 @@ typedef void (*le_admin_handler)(le_admin_req *r);
  * is configured: unsigned calls are only ever served on loopback. */
 int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
 int le_admin_port(void);
-/* Closes the listener and every connection, forgets nonces, registrations
- * and metrics callbacks. Requests still out with a handler stay valid; their
+/* Closes the listener and every connection, forgets nonces and action
+ * registrations (metrics writers stay in core/metrics.h). Requests still out with a handler stay valid; their
  * replies are dropped. Idempotent. */
 void le_admin_shutdown(void);
 /* Tests and tools: read keys, node_name and http_header_timeout_ms from c
@@ -44,8 +46,8 @@ void le_admin_error(le_admin_req *r, int status, const char *code, const char *m
 /* Common validations answering the error themselves; return 0 if fine. */
 int le_admin_require(le_admin_req *r, const char *name, const char **out);   /* MissingParameter */
 
-/* Metrics: modules add lines to /metrics through a callback. */
-typedef void (*le_admin_metrics_fn)(le_buf *out);
-void le_admin_add_metrics(le_admin_metrics_fn fn);
+/* GET /metrics is served from the core registry (core/metrics.h); this
+ * name stays for callers not yet moved to le_metrics_add. */
+#define le_admin_add_metrics(fn) le_metrics_add(fn)
 
 #endif

@@ -45,6 +45,7 @@
 #include "admin/form.h"
 #include "admin/sign.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/parser.h"
@@ -135,8 +136,6 @@ static struct {
     const le_conf *conf;        /* le_admin_set_conf override, else the node's */
     action_ent *actions;
     size_t nactions;
-    le_admin_metrics_fn *mfns;
-    size_t nmfns;
     counter counters[MAX_COUNTERS];
     size_t ncounters;
     uint64_t counters_other;    /* answers past MAX_COUNTERS distinct (status, code) */
@@ -751,8 +750,7 @@ static void api_dispatch(le_admin_req *r)
 static void metrics(le_admin_req *r)
 {
     le_buf b = { 0 };
-    for (size_t i = 0; i < adm.nmfns; i++)
-        adm.mfns[i](&b);
+    le_metrics_write(&b);
     le_buf_printf(&b, "# HELP livedge_admin_requests_total Admin port answers by HTTP status and Code.\n"
                       "# TYPE livedge_admin_requests_total counter\n");
     for (size_t i = 0; i < adm.ncounters; i++)
@@ -1099,9 +1097,6 @@ void le_admin_shutdown(void)
     free(adm.actions);
     adm.actions = NULL;
     adm.nactions = 0;
-    free(adm.mfns);
-    adm.mfns = NULL;
-    adm.nmfns = 0;
 }
 
 void le_admin_register(const char *action, le_admin_handler h)
@@ -1118,11 +1113,3 @@ void le_admin_register(const char *action, le_admin_handler h)
     adm.nactions++;
 }
 
-void le_admin_add_metrics(le_admin_metrics_fn fn)
-{
-    for (size_t i = 0; i < adm.nmfns; i++)
-        if (adm.mfns[i] == fn)
-            return;
-    adm.mfns = le_xrealloc(adm.mfns, (adm.nmfns + 1) * sizeof(*adm.mfns));
-    adm.mfns[adm.nmfns++] = fn;
-}

@@ -6,33 +6,26 @@
  *    publisher's publish never overtakes the previous one's publish_done
  *    (takeover): a business system sees the stream go live, stop, go live.
  *  - job: one callback. States: HELD (publish waiting for metadata),
- *    BLOCKED (waiting for an earlier callback of the same stream), READY
- *    (queued on its target for a connection slot), INFLIGHT, BACKOFF
- *    (1 s before the next attempt). Every unfinished job is on one list,
+ *    BLOCKED (waiting for an earlier callback of the same stream), SENT
+ *    (an outbound request, net/httpc.h: queued behind its limits, in
+ *    flight, or between retries). Every unfinished job is on one list,
  *    oldest first, which the queue bound walks.
- *  - target: scheme://host:port, with its own ready queue and in-flight
- *    count (LE_NOTIFY_MAX_PER_TARGET).
- * Lifetimes: libevent's request callbacks only record the outcome and
- * activate the job's event; connections are freed from that event, never
- * from inside an evhttp callback. */
+ * The HTTP side (connections, TLS, DNS, timeouts, retries, in-flight
+ * limits) is net/httpc.h's; its callback runs from its own event, never
+ * inside libevent's request callbacks. */
 #include "control/notify.h"
 #include "auth/aliauth.h"
 #include "core/err.h"
 #include "core/keytab.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
+#include "net/httpc.h"
 #include "node.h"
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +35,6 @@
 #define MOD "notify"
 #define HOLD_POLL_MS 100
 #define MAX_BODY (64 * 1024)
-#define MAX_HEADERS (16 * 1024)
 
 /* ---- pure part ---- */
 
@@ -118,41 +110,22 @@ void le_notify_sign(const char *domain, int64_t ts, const char *key, char out[33
 /* ---- state ---- */
 
 enum { A_PUBLISH = 0, A_DONE };
-enum { J_HELD = 0, J_BLOCKED, J_READY, J_INFLIGHT, J_BACKOFF, J_GONE };
+enum { J_HELD = 0, J_BLOCKED, J_SENT, J_GONE };
 
-typedef struct target target;
 typedef struct pubrec pubrec;
 typedef struct job job;
 
-struct target {
-    char *key;                 /* "http://host:port" */
-    int inflight;
-    int refs;                  /* jobs pointing here */
-    job *rq_head, *rq_tail;    /* READY jobs, FIFO */
-    target *next;
-};
-
 struct job {
     job *prev, *next;          /* all unfinished jobs, oldest first */
-    job *rnext;                /* target ready queue */
     pubrec *pr;
-    target *tg;
     int action, state, attempts;
-    int https, port;
-    int got;                   /* the current attempt has an outcome */
-    int result;                /* its HTTP status, 0 if none */
     int64_t time_s;            /* the event's time */
-    char *url;                 /* as configured (logs) */
-    char *host;                /* to connect to (IPv6 without brackets) */
-    char *hosthdr;             /* Host header */
+    char *url;                 /* as configured (logs, the request) */
     char *path, *uquery;       /* of the URL */
     char *key;                 /* notify_auth_key, NULL if none */
     char *uri;                 /* request target, built when released */
     char *reason;              /* publish_done: why the publish ended */
-    char why[128];             /* last failure */
-    uint64_t first_ms, attempt_ms;
-    struct event *ev;
-    struct evhttp_connection *evcon;
+    le_httpc_req *hr;          /* while SENT */
 };
 
 struct pubrec {
@@ -172,16 +145,11 @@ struct pubrec {
 
 static struct {
     struct event_base *base;
-    struct evdns_base *dns;
-    SSL_CTX *ssl;
-    const struct timeval *tv_timeout, *tv_gap;
-    struct event *hold_ev, *sched_ev;
+    struct event *hold_ev;
     le_keytab table;           /* pubrec by skey */
     pubrec *held;
     job *head, *tail;
     size_t njobs;
-    int inflight;
-    target *targets;
     le_notify_stats stats;
     int stopping;              /* le_notify_stop was called */
 } N;
@@ -258,57 +226,10 @@ static void pubrec_free(pubrec *pr)
     free(pr);
 }
 
-/* ---- targets ---- */
-
-static target *target_get(const job *j)
-{
-    char key[600];
-    snprintf(key, sizeof(key), "%s://%s:%d", j->https ? "https" : "http", j->host, j->port);
-    for (target *t = N.targets; t; t = t->next)
-        if (strcasecmp(t->key, key) == 0) {
-            t->refs++;
-            return t;
-        }
-    target *t = le_xcalloc(1, sizeof(*t));
-    t->key = le_xstrdup(key);
-    t->refs = 1;
-    t->next = N.targets;
-    N.targets = t;
-    return t;
-}
-
-static void target_unref(target *t)
-{
-    if (--t->refs > 0)
-        return;
-    for (target **pp = &N.targets; *pp; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    free(t->key);
-    free(t);
-}
-
-static void rq_remove(target *t, job *j)
-{
-    job *prev = NULL;
-    for (job *c = t->rq_head; c; prev = c, c = c->rnext)
-        if (c == j) {
-            if (prev)
-                prev->rnext = j->rnext;
-            else
-                t->rq_head = j->rnext;
-            if (t->rq_tail == j)
-                t->rq_tail = prev;
-            j->rnext = NULL;
-            return;
-        }
-}
-
 /* ---- URL ---- */
 
-/* Splits a notify URL into the job's connection fields. 0 or LE_EINVAL. */
+/* Checks a notify URL and keeps its path and query (the request target is
+ * built from them). 0 or LE_EINVAL. */
 static int job_set_url(job *j, const char *url)
 {
     struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
@@ -318,26 +239,10 @@ static int job_set_url(job *j, const char *url)
     int port = evhttp_uri_get_port(u), rc = LE_EINVAL;
     if (!scheme || !host || !*host)
         goto out;
-    if (strcasecmp(scheme, "https") == 0)
-        j->https = 1;
-    else if (strcasecmp(scheme, "http") != 0)
+    if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)
         goto out;
-    if (port < 0)
-        port = j->https ? 443 : 80;
-    if (port < 1 || port > 65535)
+    if (port == 0 || port > 65535)
         goto out;
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']')
-        j->host = le_xstrndup(host + 1, hl - 2);
-    else
-        j->host = le_xstrdup(host);
-    char hh[600];
-    if (evhttp_uri_get_port(u) >= 0)
-        snprintf(hh, sizeof(hh), "%s:%d", host, port);
-    else
-        snprintf(hh, sizeof(hh), "%s", host);
-    j->hosthdr = le_xstrdup(hh);
-    j->port = port;
     const char *p = evhttp_uri_get_path(u), *q = evhttp_uri_get_query(u);
     j->path = le_xstrdup(p && *p ? p : "/");
     j->uquery = q && *q ? le_xstrdup(q) : NULL;
@@ -350,25 +255,32 @@ out:
 
 /* ---- jobs ---- */
 
-static void job_ev_cb(evutil_socket_t fd, short what, void *arg);
 static void job_finish(job *j);
+static void job_on_start(le_httpc_req *rq, int attempt, void *arg);
+static void job_done(const le_httpc_resp *r, void *arg);
 
-static void kick_sched(void)
-{
-    if (N.sched_ev)
-        event_active(N.sched_ev, EV_TIMEOUT, 0);
-}
-
+/* Hands the job to the HTTP client: retried LE_NOTIFY_RETRIES times 1 s
+ * apart, only a 200 succeeds. */
 static void job_ready(job *j)
 {
-    j->state = J_READY;
-    j->rnext = NULL;
-    if (j->tg->rq_tail)
-        j->tg->rq_tail->rnext = j;
-    else
-        j->tg->rq_head = j;
-    j->tg->rq_tail = j;
-    kick_sched();
+    le_httpc_opts o = { 0 };
+    o.url = j->url;
+    o.target = j->uri;
+    o.timeout_ms = LE_NOTIFY_TIMEOUT_MS;
+    o.retries = LE_NOTIFY_RETRIES;
+    o.retry_gap_ms = LE_NOTIFY_RETRY_GAP_MS;
+    o.ok_status = 200;
+    o.max_body = MAX_BODY;
+    o.on_start = job_on_start;
+    j->state = J_SENT;
+    if (le_httpc_request(&o, job_done, j, &j->hr) != 0) {
+        char ub[300];
+        j->hr = NULL;
+        N.stats.failed++;
+        le_warn(MOD, "%s %s -> %s: cannot make the request", action_name(j->action), j->pr->skey,
+                esc_url(j, ub, sizeof(ub)));
+        job_finish(j);
+    }
 }
 
 /* Drops a job before its first attempt (or between attempts): the bound. */
@@ -402,13 +314,13 @@ static void job_admit(void)
         return;
     job *victim = NULL;
     for (job *j = N.head; j; j = j->next)
-        if (j->attempts == 0 && j->state != J_INFLIGHT) {
+        if (j->attempts == 0) {
             victim = j;
             break;
         }
     if (!victim)
         for (job *j = N.head; j; j = j->next)
-            if (j->state == J_BACKOFF) {
+            if (j->hr && le_httpc_state(j->hr) == LE_HTTPC_BACKOFF) {
                 victim = j;
                 break;
             }
@@ -430,8 +342,6 @@ static job *job_new(pubrec *pr, int action, const char *url, const char *key)
     j->pr = pr;
     j->action = action;
     j->key = key && *key ? le_xstrdup(key) : NULL;
-    j->tg = target_get(j);
-    j->ev = event_new(N.base, -1, 0, job_ev_cb, j);
     j->prev = N.tail;
     if (N.tail)
         N.tail->next = j;
@@ -442,26 +352,11 @@ static job *job_new(pubrec *pr, int action, const char *url, const char *key)
     return j;
 }
 
-/* Frees the attempt's connection; a callback from inside the free finds the
- * job J_GONE and is ignored. */
-static void job_disconnect(job *j)
-{
-    struct evhttp_connection *c = j->evcon;
-    j->evcon = NULL;
-    j->state = J_GONE;
-    if (c)
-        evhttp_connection_free(c);
-}
-
 static void job_free(job *j)
 {
-    if (j->evcon)
-        job_disconnect(j);
-    if (j->ev)
-        event_free(j->ev);   /* also takes it out of the loop */
+    if (j->hr)
+        le_httpc_cancel(j->hr);
     free(j->url);
-    free(j->host);
-    free(j->hosthdr);
     free(j->path);
     free(j->uquery);
     free(j->key);
@@ -492,8 +387,6 @@ static void pubrec_maybe_free(pubrec *pr)
 static void job_finish(job *j)
 {
     pubrec *pr = j->pr;
-    if (j->state == J_READY)
-        rq_remove(j->tg, j);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -503,10 +396,6 @@ static void job_finish(job *j)
     else
         N.tail = j->prev;
     N.njobs--;
-    if (j->state == J_INFLIGHT) {
-        j->tg->inflight--;
-        N.inflight--;
-    }
     if (j->action == A_PUBLISH) {
         pr->pub = NULL;
         if (pr->done && pr->done->state == J_BLOCKED)
@@ -514,8 +403,6 @@ static void job_finish(job *j)
     } else {
         pr->done = NULL;
     }
-    target_unref(j->tg);
-    j->tg = NULL;
     job_free(j);
     pubrec_maybe_free(pr);
 }
@@ -612,221 +499,49 @@ static void hold_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- HTTP ---- */
 
-static void req_err_cb(enum evhttp_request_error err, void *arg)
+/* An attempt goes out: counted, signed with the time it is sent at. */
+static void job_on_start(le_httpc_req *rq, int attempt, void *arg)
 {
     job *j = arg;
-    if (j->state != J_INFLIGHT || j->got)
-        return;
-    const char *w = err == EVREQ_HTTP_TIMEOUT ? "timeout"
-                  : err == EVREQ_HTTP_EOF ? "connection closed or refused"
-                  : err == EVREQ_HTTP_INVALID_HEADER ? "invalid response header"
-                  : err == EVREQ_HTTP_BUFFER_ERROR ? "connection error"
-                  : err == EVREQ_HTTP_DATA_TOO_LONG ? "response too large"
-                  : "request cancelled";
-    snprintf(j->why, sizeof(j->why), "%s", w);
-}
-
-/* A TLS failure says more than libevent's EOF: the verify result or the
- * OpenSSL error of the connection. */
-static void tls_why(job *j)
-{
-    struct bufferevent *bev = j->evcon ? evhttp_connection_get_bufferevent(j->evcon) : NULL;
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-    if (!ssl)
-        return;
-    long v = SSL_get_verify_result(ssl);
-    unsigned long e = bufferevent_get_openssl_error(bev);
-    if (v != X509_V_OK) {
-        snprintf(j->why, sizeof(j->why), "TLS: certificate verify failed: %s", X509_verify_cert_error_string(v));
-    } else if (e) {
-        char buf[120];
-        ERR_error_string_n(e, buf, sizeof(buf));
-        snprintf(j->why, sizeof(j->why), "TLS: %s", buf);
-    }
-    ERR_clear_error();
-}
-
-/* Only records: may run inside evhttp_make_request or deep in libevent. */
-static void req_done_cb(struct evhttp_request *req, void *arg)
-{
-    job *j = arg;
-    if (j->state != J_INFLIGHT || j->got)
-        return;
-    j->got = 1;
-    j->result = req ? evhttp_request_get_response_code(req) : 0;
-    if (j->result == 0 && j->https)
-        tls_why(j);
-    if (j->result == 0 && !j->why[0])
-        snprintf(j->why, sizeof(j->why), "connection failed");
-    else if (j->result != 0 && j->result != 200)
-        snprintf(j->why, sizeof(j->why), "HTTP %d", j->result);
-    event_del(j->ev);
-    event_active(j->ev, EV_READ, 0);
-}
-
-static struct bufferevent *ssl_bev(job *j)
-{
-    if (!N.ssl)
-        return NULL;
-    SSL *ssl = SSL_new(N.ssl);
-    if (!ssl)
-        return NULL;
-    unsigned char ipbuf[16];
-    int is_ip = inet_pton(AF_INET, j->host, ipbuf) == 1 || inet_pton(AF_INET6, j->host, ipbuf) == 1;
-    if (is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), j->host);
-    } else {
-        SSL_set_tlsext_host_name(ssl, j->host);
-        SSL_set1_host(ssl, j->host);
-    }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(N.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    /* Many servers close without close_notify; the answer is complete. */
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
-}
-
-static void attempt_fail_now(job *j, const char *why)
-{
-    j->got = 1;
-    j->result = 0;
-    snprintf(j->why, sizeof(j->why), "%s", why);
-    event_active(j->ev, EV_READ, 0);
-}
-
-static void attempt_start(job *j)
-{
-    j->attempts++;
+    j->attempts = attempt;
     N.stats.attempts++;
-    if (j->attempts == 1) {
+    if (attempt == 1)
         N.stats.sent++;
-        j->first_ms = le_mono_ms();
-    }
     else
         N.stats.retried++;
-    j->state = J_INFLIGHT;
-    j->got = 0;
-    j->result = 0;
-    j->why[0] = '\0';
-    j->attempt_ms = le_mono_ms();
-    j->tg->inflight++;
-    N.inflight++;
-    if (N.stopping) {
-        unblock(j->pr->done);
-        if (j->pr->succ)
-            unblock(j->pr->succ->pub);
-    }
-
-    struct bufferevent *bev = NULL;
-    if (j->https && !(bev = ssl_bev(j))) {
-        attempt_fail_now(j, "TLS setup failed");
-        return;
-    }
-    j->evcon = evhttp_connection_base_bufferevent_new(N.base, N.dns, bev, j->host, (unsigned short)j->port);
-    if (!j->evcon) {
-        if (bev)
-            bufferevent_free(bev);
-        attempt_fail_now(j, "cannot create a connection");
-        return;
-    }
-    evhttp_connection_set_retries(j->evcon, 0);
-    /* Ours (the job event) is the 5 s bound; libevent's is a backstop. */
-    evhttp_connection_set_timeout(j->evcon, LE_NOTIFY_TIMEOUT_MS / 1000 + 5);
-    evhttp_connection_set_max_body_size(j->evcon, MAX_BODY);
-    evhttp_connection_set_max_headers_size(j->evcon, MAX_HEADERS);
-    struct evhttp_request *req = evhttp_request_new(req_done_cb, j);
-    if (!req) {
-        attempt_fail_now(j, "cannot create a request");
-        return;
-    }
-    evhttp_request_set_error_cb(req, req_err_cb);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Host", j->hosthdr);
-    evhttp_add_header(h, "User-Agent", "livedge/" PACKAGE_VERSION);
-    evhttp_add_header(h, "Connection", "close");
     if (j->key) {
         char ts[24], sig[33];
         int64_t now_s = le_wall_ms() / 1000;
         snprintf(ts, sizeof(ts), "%" PRId64, now_s);
         le_notify_sign(j->pr->domain, now_s, j->key, sig);
-        evhttp_add_header(h, "ALI-LIVE-TIMESTAMP", ts);
-        evhttp_add_header(h, "ALI-LIVE-SIGNATURE", sig);
+        le_httpc_set_header(rq, "ALI-LIVE-TIMESTAMP", ts);
+        le_httpc_set_header(rq, "ALI-LIVE-SIGNATURE", sig);
     }
-    if (evhttp_make_request(j->evcon, req, EVHTTP_REQ_GET, j->uri) != 0) {
-        /* libevent 2.1.12 leaves req to nobody in this (socket-level) case;
-         * it is not freed here because older versions did free it. */
-        if (!j->got)
-            attempt_fail_now(j, "cannot send the request");
-        return;
+    if (N.stopping) {
+        unblock(j->pr->done);
+        if (j->pr->succ)
+            unblock(j->pr->succ->pub);
     }
-    if (!j->got)
-        event_add(j->ev, N.tv_timeout);
 }
 
-static void attempt_done(job *j)
+/* The request's outcome, after its retries. */
+static void job_done(const le_httpc_resp *r, void *arg)
 {
+    job *j = arg;
     char ub[300];
     pubrec *pr = j->pr;
-    /* Also when no connection was made (attempt_fail_now): J_INFLIGHT no
-     * more, so job_finish does not count the slot out a second time. */
-    job_disconnect(j);
-    j->tg->inflight--;
-    N.inflight--;
-    if (!j->got)
-        snprintf(j->why, sizeof(j->why), "no answer in %d s", LE_NOTIFY_TIMEOUT_MS / 1000);
-    uint64_t took = le_mono_ms() - j->first_ms;
-    if (j->got && j->result == 200) {
+    j->hr = NULL;
+    if (r->status == 200) {
         N.stats.succeeded++;
         le_info(MOD, "%s %s -> %s: 200 after %d attempt%s (%" PRIu64 " ms)%s%s", action_name(j->action),
-                pr->skey, esc_url(j, ub, sizeof(ub)), j->attempts, j->attempts > 1 ? "s" : "", took,
+                pr->skey, esc_url(j, ub, sizeof(ub)), r->attempts, r->attempts > 1 ? "s" : "", r->took_ms,
                 j->reason ? ", ended: " : "", j->reason ? j->reason : "");
-        job_finish(j);
-    } else if (j->attempts <= LE_NOTIFY_RETRIES) {
-        le_debug(MOD, "%s %s -> %s: attempt %d failed (%s), retry in 1 s", action_name(j->action), pr->skey,
-                 esc_url(j, ub, sizeof(ub)), j->attempts, j->why);
-        j->state = J_BACKOFF;
-        event_add(j->ev, N.tv_gap);
     } else {
         N.stats.failed++;
         le_warn(MOD, "%s %s -> %s: gave up after %d attempts (%" PRIu64 " ms), last: %s",
-                action_name(j->action), pr->skey, esc_url(j, ub, sizeof(ub)), j->attempts, took, j->why);
-        job_finish(j);
+                action_name(j->action), pr->skey, esc_url(j, ub, sizeof(ub)), r->attempts, r->took_ms, r->why);
     }
-    kick_sched();
-}
-
-static void job_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-    job *j = arg;
-    if (j->state == J_INFLIGHT)
-        attempt_done(j);
-    else if (j->state == J_BACKOFF)
-        job_ready(j);
-}
-
-/* Starts what the connection limits allow, one job per target per round so
- * that a busy target does not take every global slot. */
-static void sched_cb(evutil_socket_t fd, short what, void *arg)
-{
-    int progress = 1;
-    while (progress && N.inflight < LE_NOTIFY_MAX_INFLIGHT) {
-        progress = 0;
-        for (target *t = N.targets; t && N.inflight < LE_NOTIFY_MAX_INFLIGHT; t = t->next) {
-            job *j = t->rq_head;
-            if (!j || t->inflight >= LE_NOTIFY_MAX_PER_TARGET)
-                continue;
-            t->rq_head = j->rnext;
-            if (!t->rq_head)
-                t->rq_tail = NULL;
-            j->rnext = NULL;
-            attempt_start(j);
-            progress = 1;
-        }
-    }
+    job_finish(j);
 }
 
 /* ---- publish lifecycle ---- */
@@ -928,32 +643,47 @@ void le_notify_stop(void)
         unblock(j);
 }
 
+/* ---- metrics ---- */
+
+/* /metrics: the callback counters (livedge.8). */
+static void metrics(le_buf *out)
+{
+    const le_notify_stats *s = &N.stats;
+    le_buf_printf(out,
+                  "# HELP livedge_callbacks_sent_total Publish callbacks whose first HTTP attempt went out.\n"
+                  "# TYPE livedge_callbacks_sent_total counter\n"
+                  "livedge_callbacks_sent_total %llu\n"
+                  "# HELP livedge_callbacks_succeeded_total Publish callbacks answered with HTTP 200.\n"
+                  "# TYPE livedge_callbacks_succeeded_total counter\n"
+                  "livedge_callbacks_succeeded_total %llu\n"
+                  "# HELP livedge_callbacks_failed_total Publish callbacks given up after every attempt failed.\n"
+                  "# TYPE livedge_callbacks_failed_total counter\n"
+                  "livedge_callbacks_failed_total %llu\n"
+                  "# HELP livedge_callbacks_retried_total Callback attempts after the first.\n"
+                  "# TYPE livedge_callbacks_retried_total counter\n"
+                  "livedge_callbacks_retried_total %llu\n"
+                  "# HELP livedge_callbacks_dropped_total Callbacks dropped unsent by the queue bound.\n"
+                  "# TYPE livedge_callbacks_dropped_total counter\n"
+                  "livedge_callbacks_dropped_total %llu\n"
+                  "# HELP livedge_callbacks_requests_total HTTP requests made for callbacks.\n"
+                  "# TYPE livedge_callbacks_requests_total counter\n"
+                  "livedge_callbacks_requests_total %llu\n"
+                  "# HELP livedge_callbacks_pending Callbacks not finished (queued, in flight or between retries).\n"
+                  "# TYPE livedge_callbacks_pending gauge\n"
+                  "livedge_callbacks_pending %zu\n",
+                  (unsigned long long)s->sent, (unsigned long long)s->succeeded, (unsigned long long)s->failed,
+                  (unsigned long long)s->retried, (unsigned long long)s->dropped,
+                  (unsigned long long)s->attempts, le_notify_pending());
+}
+
 /* ---- init / free ---- */
 
 void le_notify_init(void)
 {
     N.base = le_node_base();
-    N.dns = evdns_base_new(N.base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    if (!N.dns) {
-        /* No usable resolv.conf: IP literals still work. */
-        le_warn(MOD, "no DNS configuration (resolv.conf); notify URLs need an IP address");
-        N.dns = evdns_base_new(N.base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    }
-    N.ssl = SSL_CTX_new(TLS_client_method());
-    if (N.ssl) {
-        SSL_CTX_set_min_proto_version(N.ssl, TLS1_2_VERSION);
-        SSL_CTX_set_verify(N.ssl, SSL_VERIFY_PEER, NULL);
-        if (SSL_CTX_set_default_verify_paths(N.ssl) != 1)
-            le_warn(MOD, "no CA certificates: https:// notify URLs will fail verification");
-    } else {
-        le_warn(MOD, "cannot create a TLS context: https:// notify URLs will fail");
-        ERR_clear_error();
-    }
-    struct timeval t5 = { LE_NOTIFY_TIMEOUT_MS / 1000, 0 }, t1 = { LE_NOTIFY_RETRY_GAP_MS / 1000, 0 };
-    N.tv_timeout = event_base_init_common_timeout(N.base, &t5);
-    N.tv_gap = event_base_init_common_timeout(N.base, &t1);
+    le_httpc_init(N.base);
     N.hold_ev = event_new(N.base, -1, 0, hold_cb, NULL);
-    N.sched_ev = event_new(N.base, -1, 0, sched_cb, NULL);
+    le_metrics_add(metrics);
 }
 
 void le_notify_free(void)
@@ -966,9 +696,8 @@ void le_notify_free(void)
         job *j = N.head;
         char ub[300];
         N.stats.abandoned++;
-        le_warn(MOD, "%s %s -> %s: abandoned at shutdown after %d attempt%s%s%s", action_name(j->action),
-                j->pr->skey, esc_url(j, ub, sizeof(ub)), j->attempts, j->attempts == 1 ? "" : "s",
-                j->why[0] ? ", last: " : "", j->why);
+        le_warn(MOD, "%s %s -> %s: abandoned at shutdown after %d attempt%s", action_name(j->action),
+                j->pr->skey, esc_url(j, ub, sizeof(ub)), j->attempts, j->attempts == 1 ? "" : "s");
         /* The done job of this publish must not become READY: it is on the
          * list too and goes next. */
         if (j->action == A_PUBLISH && j->pr->done && j->pr->done->state == J_BLOCKED)
@@ -990,11 +719,6 @@ void le_notify_free(void)
     N.held = NULL;
     if (N.hold_ev)
         event_free(N.hold_ev);
-    if (N.sched_ev)
-        event_free(N.sched_ev);
-    if (N.dns)
-        evdns_base_free(N.dns, 0);
-    if (N.ssl)
-        SSL_CTX_free(N.ssl);
+    le_httpc_free();
     memset(&N, 0, sizeof(N));
 }

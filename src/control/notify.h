@@ -3,18 +3,17 @@
  * action=publish_done when it ends, exactly one of each per publish whose
  * domain had callbacks on at its start.
  *
- * The I/O side runs on the node's loop and never blocks it: evhttp client
- * connections (evdns for host names, bufferevent_openssl for https://),
- * one connection per attempt. Success is HTTP 200; a failure or a 5 s
+ * The I/O side is the outbound HTTP client (net/httpc.h) on the node's
+ * loop, which never blocks it: one connection per attempt. Success is HTTP 200; a failure or a 5 s
  * timeout is retried 5 times 1 s apart, then given up (log + metric). Per
  * publish, publish_done waits until its publish has finished (succeeded or
  * given up). The publish callback waits for onMetaData (width/height) for
  * at most 1 s; the publish itself never waits for anything here.
  *
  * Outstanding work is bounded (LE_NOTIFY_MAX_QUEUED callbacks); past that the
- * oldest callback not yet sent is dropped and counted. At most
- * LE_NOTIFY_MAX_INFLIGHT requests are in flight, LE_NOTIFY_MAX_PER_TARGET to
- * one scheme://host:port, so one hanging server cannot hold back another's. */
+ * oldest callback not yet sent is dropped and counted. The client's limits
+ * hold (LE_HTTPC_MAX_INFLIGHT in flight, LE_HTTPC_MAX_PER_TARGET to one
+ * scheme://host:port), so one hanging server cannot hold back another's. */
 #ifndef LE_NOTIFY_H
 #define LE_NOTIFY_H
 #include <stddef.h>
@@ -28,8 +27,6 @@
 #define LE_NOTIFY_RETRY_GAP_MS 1000
 #define LE_NOTIFY_META_WAIT_MS 1000
 #define LE_NOTIFY_MAX_QUEUED 10000
-#define LE_NOTIFY_MAX_INFLIGHT 512
-#define LE_NOTIFY_MAX_PER_TARGET 64
 
 /* ---- pure part (no loop, no logging; unit-tested) ---- */
 

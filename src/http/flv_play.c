@@ -145,3 +145,17 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     le_info("flv", "#%llu %s: playing %s", (unsigned long long)le_http_conn_id(c), le_http_conn_peer(c),
             le_stream_key(st));
 }
+
+/* ---- route ---- */
+
+static int flv_match(const char *file, size_t n, const char *q, size_t qn, size_t *stem, uint64_t *seq)
+{
+    (void)q;
+    (void)qn;
+    (void)seq;
+    return le_http_suffix(file, n, ".flv", stem);
+}
+
+static const le_http_route_def flv_route = { "flv", NULL, flv_match, le_flv_play_start, 0, 0 };
+
+void le_flv_play_init(void) { le_http_route_add(&flv_route); }

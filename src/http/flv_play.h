@@ -8,4 +8,7 @@
  * until the publisher leaves, the viewer goes away or falls too far behind. */
 void le_flv_play_start(le_http_conn *c, const le_http_route *rt);
 
+/* Adds the `.flv` route to the HTTP server (http/server.h). */
+void le_flv_play_init(void);
+
 #endif

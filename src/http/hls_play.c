@@ -202,3 +202,41 @@ void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
     }
     le_http_conn_done(c);
 }
+
+/* ---- routes ---- */
+
+static int m3u8_match(const char *file, size_t n, const char *q, size_t qn, size_t *stem, uint64_t *seq)
+{
+    (void)q;
+    (void)qn;
+    (void)seq;
+    return le_http_suffix(file, n, ".m3u8", stem);
+}
+
+/* Stream-SEQ.ts: the last '-' splits (names may contain '-'). A .ts name
+ * without a usable SEQ is this route's, malformed. */
+static int ts_match(const char *file, size_t n, const char *q, size_t qn, size_t *stem, uint64_t *seq)
+{
+    (void)q;
+    (void)qn;
+    size_t s;
+    if (!le_http_suffix(file, n, ".ts", &s))
+        return 0;
+    size_t d = s;
+    while (d > 0 && file[d - 1] >= '0' && file[d - 1] <= '9')
+        d--;
+    if (d == s || d < 2 || file[d - 1] != '-' || s - d > 19)
+        return LE_ENOTFOUND;
+    *seq = strtoull(file + d, NULL, 10);
+    *stem = d - 1;
+    return 1;
+}
+
+static const le_http_route_def m3u8_route = { "hls", NULL, m3u8_match, le_hls_play_playlist, 0, 0 };
+static const le_http_route_def ts_route = { "hls-ts", NULL, ts_match, le_hls_play_segment, 0, 0 };
+
+void le_hls_play_init(void)
+{
+    le_http_route_add(&m3u8_route);
+    le_http_route_add(&ts_route);
+}

@@ -7,4 +7,8 @@
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt);
 void le_hls_play_segment(le_http_conn *c, const le_http_route *rt);
 
+/* Adds the `.m3u8` and `-SEQ.ts` routes to the HTTP server (http/server.h);
+ * time-shift's routes take precedence over them. */
+void le_hls_play_init(void);
+
 #endif

@@ -1,5 +1,5 @@
-/* HTTP playback server: read and validate request heads, route to
- * flv_play / hls_play, write errors. Accepting, limits and lifetimes are
+/* HTTP playback server: read and validate request heads, route through the
+ * registered table (server.h), write errors. Accepting, limits and lifetimes are
  * net/net.h's: le_http_conn_close() marks a connection, and the reaper frees
  * it from the top of the loop, where no stream is iterating viewers and no
  * libevent callback of that connection is on the stack.
@@ -24,12 +24,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "http/flv_play.h"
-#include "http/hls_play.h"
 #include "http/parser.h"
 #include "net/net.h"
 #include "node.h"
-#include "timeshift/ts_http.h"
 
 #define HEAD_MAX (LE_HTTP_MAX_REQLINE + LE_HTTP_MAX_HEADERS + 64)
 /* Pipelined requests wait while this much response is still unsent. */
@@ -63,6 +60,8 @@ static struct {
     le_net_listener *lis;
     struct event_base *base;
     uint64_t rid_state;             /* request-id generator */
+    const le_http_route_def **routes;   /* highest prio first, then as added */
+    size_t nroutes;
 } srv;
 
 static void process(le_http_conn *c);
@@ -298,7 +297,7 @@ static int valid_host_arg(const char *s)
     return 1;
 }
 
-static int ends_with(const char *s, size_t n, const char *suf, size_t *stem)
+int le_http_suffix(const char *s, size_t n, const char *suf, size_t *stem)
 {
     size_t k = strlen(suf);
     if (n <= k || memcmp(s + n - k, suf, k) != 0)
@@ -401,54 +400,62 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
             return;
         }
     }
-    /* The time-shift timeline, /openapi/timeline/query, is the one
-     * three-segment path. */
-    int timeline = nseg == 3 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "timeline") == 0 &&
-                   strcmp(seg[2], "query") == 0;
-    if (nseg != 2 && nseg != 4 && !timeline) {
+    /* A fixed-path route (decoded path), else a file route on the last
+     * segment of /App/File or /p1/p2/App/File. */
+    char dpath[4 * 257 + 1];
+    size_t dl = 0;
+    dpath[0] = '\0';
+    for (int k = 0; k < nseg && k < 4; k++)
+        dl += (size_t)snprintf(dpath + dl, sizeof(dpath) - dl, "/%s", seg[k]);
+    const le_http_route_def *def = NULL;
+    for (size_t k = 0; k < srv.nroutes && nseg <= 4; k++)
+        if (srv.routes[k]->path && strcmp(srv.routes[k]->path, dpath) == 0) {
+            def = srv.routes[k];
+            break;
+        }
+    if (!def && nseg != 2 && nseg != 4) {
         log_refusal(c, r, 404, "no such resource");
         le_http_reply_error(c, 404, "NotFound", "no such resource");
         return;
     }
     const char *pre1 = nseg == 4 ? seg[0] : NULL, *pre2 = nseg == 4 ? seg[1] : NULL;
-    snprintf(rt.app, sizeof(rt.app), "%s", seg[nseg - 2]);
     const char *file = seg[nseg - 1];
-    size_t flen = strlen(file), stem;
-    if (timeline) {
-        rt.kind = LE_HTTP_ROUTE_TIMELINE;
-        stem = flen;
-    } else if (ends_with(file, flen, ".flv", &stem)) {
-        rt.kind = LE_HTTP_ROUTE_FLV;
-    } else if (ends_with(file, flen, ".m3u8", &stem)) {
-        rt.kind = LE_HTTP_ROUTE_M3U8;
-    } else if (le_ts_http_segment_file(file, flen, &stem)) {
-        rt.kind = LE_HTTP_ROUTE_TSHIFT_TS;
-    } else if (ends_with(file, flen, ".ts", &stem)) {
-        /* Stream-SEQ.ts: the last '-' splits (names may contain '-'). */
-        size_t d = stem;
-        while (d > 0 && file[d - 1] >= '0' && file[d - 1] <= '9')
-            d--;
-        if (d == stem || d < 2 || file[d - 1] != '-' || stem - d > 19) {
-            log_refusal(c, r, 404, "no such segment");
-            le_http_reply_error(c, 404, "NotFound", "no such segment");
+    size_t flen = strlen(file), stem = 0;
+    if (def) {
+        pre1 = pre2 = NULL;
+    } else {
+        snprintf(rt.app, sizeof(rt.app), "%s", seg[nseg - 2]);
+        int bad = 0;
+        for (size_t k = 0; k < srv.nroutes && !def; k++) {
+            const le_http_route_def *d = srv.routes[k];
+            if (d->path || !d->match)
+                continue;
+            int m = d->match(file, flen, r->query.p, r->query.p ? r->query.n : 0, &stem, &rt.seq);
+            if (m > 0)
+                def = d;
+            else if (m < 0)
+                bad = 1;
+        }
+        if (!def) {
+            log_refusal(c, r, 404, bad ? "no such segment" : "unknown type");
+            le_http_reply_error(c, 404, "NotFound", bad ? "no such segment" : "no such resource");
             return;
         }
-        rt.kind = LE_HTTP_ROUTE_TS;
-        rt.seq = strtoull(file + d, NULL, 10);
-        stem = d - 1;
+    }
+    rt.def = def;
+    int open = (def->flags & LE_HTTP_ROUTE_OPEN) != 0;
+    if (def->path) {
+        rt.file = file;
     } else {
-        log_refusal(c, r, 404, "unknown type");
-        le_http_reply_error(c, 404, "NotFound", "no such resource");
-        return;
+        if (!le_name_valid(file, stem)) {
+            log_refusal(c, r, 400, "bad name");
+            bad_client(c, 400, "InvalidParameter", "app and stream names are [A-Za-z0-9_.-]{1,255}");
+            return;
+        }
+        memcpy(rt.name, file, stem);
+        rt.name[stem] = '\0';
+        rt.file = file;
     }
-    if (!le_name_valid(file, stem)) {
-        log_refusal(c, r, 400, "bad name");
-        bad_client(c, 400, "InvalidParameter", "app and stream names are [A-Za-z0-9_.-]{1,255}");
-        return;
-    }
-    memcpy(rt.name, file, stem);
-    rt.name[stem] = '\0';
-    rt.file = file;
 
     /* The domain: the vhost argument, else the Host header, else
      * default_domain (livedge.8). */
@@ -464,19 +471,19 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         bad_client(c, 400, "InvalidParameter", "malformed Host header");
         return;
     }
-    /* The timeline may name its domain with `domain`. */
+    /* An open route may name its domain with `domain`. */
     int bad_domain = 0;
-    if (timeline && !rt.vhost[0] && r->query.p &&
+    if (open && !rt.vhost[0] && r->query.p &&
         le_query_get(r->query.p, r->query.n, "domain", rt.vhost, sizeof(rt.vhost)) > 0)
         bad_domain = !valid_host_arg(rt.vhost);
     int is_push = 0;
     rt.dom = bad_domain ? NULL
                         : le_node_resolve_domain(rt.vhost[0] ? rt.vhost : NULL, host[0] ? host : NULL, &is_push);
-    if (timeline) {
-        /* Every answer in its own envelope, its own access check. */
+    if (open) {
+        /* Every answer in the handler's own envelope, its own access check. */
         if (rt.dom)
             c->cors = rt.dom->cors_origin;
-        le_ts_http_timeline(c, &rt);
+        def->serve(c, &rt);
         return;
     }
     if (!rt.dom) {
@@ -510,23 +517,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     }
     rt.grant = &grant;
 
-    switch (rt.kind) {
-    case LE_HTTP_ROUTE_FLV:
-        le_flv_play_start(c, &rt);
-        break;
-    case LE_HTTP_ROUTE_M3U8:
-        if (r->query.p && le_ts_http_wanted(r->query.p, r->query.n))
-            le_ts_http_playlist(c, &rt);
-        else
-            le_hls_play_playlist(c, &rt);
-        break;
-    case LE_HTTP_ROUTE_TSHIFT_TS:
-        le_ts_http_segment(c, &rt);
-        break;
-    default:
-        le_hls_play_segment(c, &rt);
-        break;
-    }
+    def->serve(c, &rt);
 }
 
 /* Parses and serves the requests in the input buffer (pipelining included)
@@ -708,6 +699,28 @@ int le_http_listen(struct event_base *base, const char *addr, char *err, size_t 
 int le_http_port(void)
 {
     return le_net_listener_port(srv.lis);
+}
+
+void le_http_route_add(const le_http_route_def *def)
+{
+    for (size_t i = 0; i < srv.nroutes; i++)
+        if (srv.routes[i] == def)
+            return;
+    srv.routes = le_xrealloc(srv.routes, (srv.nroutes + 1) * sizeof(*srv.routes));
+    size_t at = srv.nroutes;
+    while (at > 0 && srv.routes[at - 1]->prio < def->prio) {
+        srv.routes[at] = srv.routes[at - 1];
+        at--;
+    }
+    srv.routes[at] = def;
+    srv.nroutes++;
+}
+
+void le_http_route_reset(void)
+{
+    free(srv.routes);
+    srv.routes = NULL;
+    srv.nroutes = 0;
 }
 
 void le_http_shutdown(void)

@@ -1,9 +1,11 @@
-/* The HTTP playback listener (http_listen): HTTP-FLV, live HLS, the
- * time-shift playlists and segments, and the timeline query.
+/* The HTTP playback listener (http_listen). The server reads and validates
+ * request heads, resolves the domain and runs the access checks; what is
+ * served is a table of routes that modules register (HTTP-FLV, live HLS,
+ * time-shift: flv_play.h, hls_play.h, timeshift/ts_http.h).
  *
- * The lower half of this header is the face the request handlers (flv_play,
- * hls_play) see: a connection they write a response into, and the routed,
- * validated request. */
+ * The lower half of this header is the face the request handlers see: a
+ * connection they write a response into, and the routed, validated
+ * request. */
 #ifndef LE_HTTP_SERVER_H
 #define LE_HTTP_SERVER_H
 #include <stddef.h>
@@ -28,24 +30,53 @@ void le_http_shutdown(void);
 
 typedef struct le_http_conn le_http_conn;
 
-enum { LE_HTTP_ROUTE_FLV = 1, LE_HTTP_ROUTE_M3U8, LE_HTTP_ROUTE_TS,
-       LE_HTTP_ROUTE_TSHIFT_TS, LE_HTTP_ROUTE_TIMELINE };   /* timeshift/ts_http.h */
+typedef struct le_http_route le_http_route;
+typedef struct le_http_route_def le_http_route_def;
 
 /* A request that passed every syntactic and naming check (livedge.8): names are
  * decoded, within the charset, and safe to use in keys, files and logs. */
-typedef struct le_http_route {
-    int kind;                           /* LE_HTTP_ROUTE_* */
+struct le_http_route {
+    const le_http_route_def *def;       /* the route that matched */
     int head;                           /* HEAD: headers only */
     int version_minor;                  /* HTTP/1.x */
     const struct le_conf_domain *dom;   /* resolved play domain */
     char app[256], name[256];
-    uint64_t seq;                       /* segment number (ROUTE_TS) */
+    uint64_t seq;                       /* set by the route's match, if it wants */
     char vhost[256];                    /* the vhost argument, "" if none */
     const struct le_aliauth_grant *grant; /* how the URL signature passed (auth/access.h):
                                            * playlists sign their segment URIs with it */
     const struct le_http_req *req;      /* valid during the handler call only */
     const char *file;                   /* last path segment, decoded; same lifetime */
-} le_http_route;
+};
+
+/* ---- the route table ---- */
+
+/* A route serves /App/File (or the signed /p1/p2/App/File) when match
+ * accepts File, or, with path set, exactly that decoded path.
+ *   match(file, n, query, qn, &stem, &seq): 1 = served here, *stem = the
+ *     length of the stream name in file (checked against the name charset
+ *     by the server), *seq optional; 0 = not this route; negative = this
+ *     kind of file but malformed (404 "no such segment").
+ *   LE_HTTP_ROUTE_OPEN: the handler resolves the domain and checks access
+ *     itself (rt->dom may be NULL; the `domain` argument may name it);
+ *     app/name are then empty unless match set them.
+ * Routes are tried highest prio first, then in the order added; adding the
+ * same def again is a no-op. Modules add theirs from their init function. */
+enum { LE_HTTP_ROUTE_OPEN = 1 };
+struct le_http_route_def {
+    const char *name;                   /* for logs */
+    const char *path;                   /* exact path, or NULL for a file route */
+    int (*match)(const char *file, size_t n, const char *query, size_t qn, size_t *stem, uint64_t *seq);
+    void (*serve)(le_http_conn *c, const le_http_route *rt);
+    int prio;
+    int flags;                          /* LE_HTTP_ROUTE_* */
+};
+void le_http_route_add(const le_http_route_def *def);
+/* For match functions: whether file (n bytes) ends in suf with at least one
+ * byte before it; *stem is then the length before suf. */
+int le_http_suffix(const char *file, size_t n, const char *suf, size_t *stem);
+/* Forgets every route (tests). */
+void le_http_route_reset(void);
 
 /* Chunked / close-delimited bodies for le_http_reply_head's clen. */
 #define LE_HTTP_LEN_CHUNKED (-2)

@@ -18,11 +18,13 @@
 #include "core/err.h"
 #include "core/keytab.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "hls/segmenter.h"
 #include "media/stream.h"
 #include "node.h"
 #include "store/store.h"
+#include "timeshift/ts_http.h"
 #include "timeshift/writer.h"
 
 #define MOD "timeshift"
@@ -457,7 +459,8 @@ int le_timeshift_init(char *err, size_t errlen)
     struct timeval tv = { 0, POLL_MS * 1000 };
     event_add(T.poll_ev, &tv);
     le_store_on_event(store_event, NULL);
-    le_admin_add_metrics(metrics);
+    le_metrics_add(metrics);
+    le_ts_http_init();
     T.started = 1;
     return 0;
 }

@@ -565,3 +565,32 @@ void le_ts_http_timeline(le_http_conn *c, const le_http_route *rt)
     p->c = c;
     le_http_conn_stream(c, p, req_closed);
 }
+
+/* ---- routes ---- */
+
+static int playlist_match(const char *file, size_t n, const char *q, size_t qn, size_t *stem, uint64_t *seq)
+{
+    (void)seq;
+    return q && le_ts_http_wanted(q, qn) && le_http_suffix(file, n, ".m3u8", stem);
+}
+
+static int segment_match(const char *file, size_t n, const char *q, size_t qn, size_t *stem, uint64_t *seq)
+{
+    (void)q;
+    (void)qn;
+    (void)seq;
+    return le_ts_http_segment_file(file, n, stem);
+}
+
+/* Before live HLS: a time-shift segment name also ends in "-N.ts". */
+static const le_http_route_def playlist_route = { "timeshift", NULL, playlist_match, le_ts_http_playlist, 10, 0 };
+static const le_http_route_def segment_route = { "timeshift-ts", NULL, segment_match, le_ts_http_segment, 10, 0 };
+static const le_http_route_def timeline_route = { "timeline", "/openapi/timeline/query", NULL, le_ts_http_timeline,
+                                                  10, LE_HTTP_ROUTE_OPEN };
+
+void le_ts_http_init(void)
+{
+    le_http_route_add(&playlist_route);
+    le_http_route_add(&segment_route);
+    le_http_route_add(&timeline_route);
+}

@@ -1,5 +1,5 @@
 /* Time-shift over HTTP (docs/CONTRACT.md, "Time-shift"): the playlists, their segments and
- * the timeline query. server.c routes here:
+ * the timeline query, routes added to the HTTP server by le_ts_http_init:
  *   GET /App/Stream.m3u8?aliyunols=on|lhs_start=1|lhs_*...   le_ts_http_playlist
  *   GET /App/Stream.lhs.{start}-{seq}-{dur}-{dseq}[-d].ts    le_ts_http_segment
  *   GET /openapi/timeline/query?app=&stream=&format=ts&...   le_ts_http_timeline
@@ -25,5 +25,8 @@ void le_ts_http_playlist(le_http_conn *c, const le_http_route *rt);
 void le_ts_http_segment(le_http_conn *c, const le_http_route *rt);
 /* rt->dom may be NULL (unknown domain): answered in the timeline envelope. */
 void le_ts_http_timeline(le_http_conn *c, const le_http_route *rt);
+
+/* Adds the three routes (http/server.h), ahead of live HLS's. */
+void le_ts_http_init(void);
 
 #endif
