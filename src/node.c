@@ -1,6 +1,7 @@
 /* The node: event base, running configuration, listeners, the 1 s tick,
  * signals (SIGHUP reload, SIGTERM/SIGINT stop) and systemd notification. */
 #include "node.h"
+#include "core/metrics.h"
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "control/blocklist.h"
@@ -270,7 +271,7 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     le_actions_register_all();
-    le_admin_add_metrics(node_metrics);
+    le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
         (rc = le_http_listen(base, conf->http_listen, err, errlen)) != 0 ||
         (rc = le_admin_listen(base, conf->admin_listen, err, errlen)) != 0)

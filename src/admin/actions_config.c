@@ -9,6 +9,7 @@
  * domain it maps to (the one whose settings its publishes use), except
  * aliauth, which a push domain keeps as its own publish keys. A request is
  * checked whole before anything changes. */
+#include "core/metrics.h"
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "admin/params.h"
@@ -411,5 +412,5 @@ void le_actions_config_register(void)
     le_admin_register("BatchDeleteLiveDomainConfigs", batch_delete);
     le_admin_register("DescribeLiveDomainConfigs", describe);
     le_admin_register("DeleteLiveSpecificConfig", delete_specific);
-    le_admin_add_metrics(metrics);
+    le_metrics_add(metrics);
 }

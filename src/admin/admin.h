@@ -46,8 +46,4 @@ void le_admin_error(le_admin_req *r, int status, const char *code, const char *m
 /* Common validations answering the error themselves; return 0 if fine. */
 int le_admin_require(le_admin_req *r, const char *name, const char **out);   /* MissingParameter */
 
-/* GET /metrics is served from the core registry (core/metrics.h); this
- * name stays for callers not yet moved to le_metrics_add. */
-#define le_admin_add_metrics(fn) le_metrics_add(fn)
-
 #endif

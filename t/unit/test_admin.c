@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/metrics.h"
 #include "admin/admin.h"
 #include "admin/form.h"
 #include "admin/sign.h"
@@ -113,7 +114,7 @@ static pid_t start_server(le_conf *c, int *port)
         le_admin_register("TestError", h_error);
         le_admin_register("TestAsync", h_async);
         le_admin_register("TestSlow", h_slow);
-        le_admin_add_metrics(test_metrics);
+        le_metrics_add(test_metrics);
         int p = -1;
         if (le_admin_listen(base, "127.0.0.1:0", err, sizeof(err)) != 0)
             fprintf(stderr, "listen: %s\n", err);
