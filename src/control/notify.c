@@ -232,24 +232,9 @@ static void pubrec_free(pubrec *pr)
  * built from them). 0 or LE_EINVAL. */
 static int job_set_url(job *j, const char *url)
 {
-    struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
-    if (!u)
-        return LE_EINVAL;
-    const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u);
-    int port = evhttp_uri_get_port(u), rc = LE_EINVAL;
-    if (!scheme || !host || !*host)
-        goto out;
-    if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)
-        goto out;
-    if (port == 0 || port > 65535)
-        goto out;
-    const char *p = evhttp_uri_get_path(u), *q = evhttp_uri_get_query(u);
-    j->path = le_xstrdup(p && *p ? p : "/");
-    j->uquery = q && *q ? le_xstrdup(q) : NULL;
-    j->url = le_xstrdup(url);
-    rc = 0;
-out:
-    evhttp_uri_free(u);
+    int rc = le_httpc_url_parts(url, &j->path, &j->uquery);
+    if (rc == LE_OK)
+        j->url = le_xstrdup(url);
     return rc;
 }
 

@@ -185,6 +185,24 @@ out:
     return rc;
 }
 
+int le_httpc_url_parts(const char *url, char **path, char **query)
+{
+    struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
+    if (!u)
+        return LE_EINVAL;
+    const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u);
+    int port = evhttp_uri_get_port(u), rc = LE_EINVAL;
+    if (scheme && host && *host && (strcasecmp(scheme, "https") == 0 || strcasecmp(scheme, "http") == 0) &&
+        port != 0 && port <= 65535) {
+        const char *p = evhttp_uri_get_path(u), *q = evhttp_uri_get_query(u);
+        *path = le_xstrdup(p && *p ? p : "/");
+        *query = q && *q ? le_xstrdup(q) : NULL;
+        rc = LE_OK;
+    }
+    evhttp_uri_free(u);
+    return rc;
+}
+
 /* ---- requests ---- */
 
 static void req_ev_cb(evutil_socket_t fd, short what, void *arg);

@@ -59,6 +59,11 @@ typedef struct le_httpc_opts {
 void le_httpc_init(struct event_base *base);
 void le_httpc_free(void);
 
+/* Checks that url is a usable http(s) URL (host, port 1-65535) and gives
+ * its path ("/" when empty) and query (NULL when none), both the caller's to
+ * free. 0 or LE_EINVAL. */
+int le_httpc_url_parts(const char *url, char **path, char **query);
+
 /* 0 and *out set, or LE_EINVAL (URL not a usable http(s) URL, bad method or
  * header). cb runs later with the outcome. */
 int le_httpc_request(const le_httpc_opts *o, le_httpc_cb cb, void *arg, le_httpc_req **out);
