@@ -22,27 +22,10 @@ le_require_daemon
 le_require_tool ffmpeg ffprobe rtmpdump python3 curl redis-server redis-cli
 
 # ---- helpers ----------------------------------------------------------------
-# save_node, use, win, ms_since, log_ms and cut_checks are in admin.sh.
+# save_node, start_node, use, win, ms_since, log_ms and cut_checks are in admin.sh.
 LE_BASE_NAME=$LE_NAME
 NAME_A=le-test-$LE_BASE_NAME-a
 NAME_B=le-test-$LE_BASE_NAME-b
-# start_node X [same]: starts node X (node_name le-test-<script>-x) on
-# fresh ports, or with "same" on the ports it had before.
-start_node() {
-    local lc rc
-    lc=$(tr 'AB' 'ab' <<<"$1")
-    if [ "${2:-}" = same ]; then
-        eval "LE_FIXED_PORTS=\"\$N_$1_RTMP \$N_$1_HTTP \$N_$1_ADMIN\""
-    else
-        LE_FIXED_PORTS=""
-    fi
-    LE_NAME=$LE_BASE_NAME-$lc
-    le_start; rc=$?
-    LE_NAME=$LE_BASE_NAME
-    LE_FIXED_PORTS=""
-    [ "$rc" = 0 ] && save_node "$1"
-    return $rc
-}
 
 ONL='sorted(x["StreamName"] + "@" + x["Node"] for x in d["OnlineInfo"]["LiveStreamOnlineInfo"])'
 D=DomainName=live.test

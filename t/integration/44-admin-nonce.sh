@@ -23,21 +23,6 @@ LE_EXTRA_CONF="admin {
 }"
 LE_WAIT_PORTS="rtmp http admin"
 LE_BASE_NAME=$LE_NAME
-start_node() {
-    local lc rc
-    lc=$(tr 'AB' 'ab' <<<"$1")
-    if [ "${2:-}" = same ]; then
-        eval "LE_FIXED_PORTS=\"\$N_$1_RTMP \$N_$1_HTTP \$N_$1_ADMIN\""
-    else
-        LE_FIXED_PORTS=""
-    fi
-    LE_NAME=$LE_BASE_NAME-$lc
-    le_start; rc=$?
-    LE_NAME=$LE_BASE_NAME
-    LE_FIXED_PORTS=""
-    [ "$rc" = 0 ] && save_node "$1"
-    return $rc
-}
 
 # signed_query ACTION: a signed query string (fresh nonce, Timestamp now).
 cat >"$LE_DIR/sq.py" <<'PY'

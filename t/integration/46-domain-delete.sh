@@ -17,13 +17,6 @@ le_require_tool ffmpeg python3 curl redis-server redis-cli
 
 LE_WAIT_PORTS="rtmp http admin"
 LE_BASE_NAME=$LE_NAME
-start_node() {
-    LE_NAME=$LE_BASE_NAME-$(tr 'AB' 'ab' <<<"$1")
-    le_start; local rc=$?
-    LE_NAME=$LE_BASE_NAME
-    [ "$rc" = 0 ] && save_node "$1"
-    return $rc
-}
 start_node A || le_abort "node A did not start"
 start_node B || le_abort "node B did not start"
 P="letest$$:"

@@ -60,6 +60,23 @@ save_node() {
     eval "N_$1_PID=\$LE_PID N_$1_LOG=\$LE_LOG N_$1_RTMP=\$LE_RTMP_PORT N_$1_HTTP=\$LE_HTTP_PORT"
     eval "N_$1_ADMIN=\$LE_ADMIN_PORT N_$1_CONF=\$LE_CONF"
 }
+# start_node X [same]: starts node X (LE_NAME $LE_BASE_NAME-x, which the script
+# sets) on fresh ports, or with "same" on the ports it had before; saves it.
+start_node() {
+    local lc rc
+    lc=$(tr 'AB' 'ab' <<<"$1")
+    if [ "${2:-}" = same ]; then
+        eval "LE_FIXED_PORTS=\"\$N_$1_RTMP \$N_$1_HTTP \$N_$1_ADMIN\""
+    else
+        LE_FIXED_PORTS=""
+    fi
+    LE_NAME=$LE_BASE_NAME-$lc
+    le_start; rc=$?
+    LE_NAME=$LE_BASE_NAME
+    LE_FIXED_PORTS=""
+    [ "$rc" = 0 ] && save_node "$1"
+    return $rc
+}
 use() {
     eval "LE_PID=\$N_$1_PID LE_LOG=\$N_$1_LOG LE_RTMP_PORT=\$N_$1_RTMP LE_HTTP_PORT=\$N_$1_HTTP"
     eval "LE_ADMIN_PORT=\$N_$1_ADMIN LE_CONF=\$N_$1_CONF"
