@@ -69,6 +69,7 @@ struct le_net_listener {
     uint64_t next_id;
     int port;
     ratelog accept_log, refuse_log, evict_log;
+    le_net_limits lim;          /* as read at the last accept or sweep */
 };
 
 static struct {
@@ -235,17 +236,16 @@ int le_net_conn_out_full(le_net_conn *c)
         return 0;
     if (c->out_paused)
         return 1;
-    le_net_limits lim;
-    limits_of(c->lis, &lim);
-    if (!lim.out_high || evbuffer_get_length(bufferevent_get_output(c->bev)) <= lim.out_high)
+    const le_net_limits *lim = &c->lis->lim;
+    if (!lim->out_high || evbuffer_get_length(bufferevent_get_output(c->bev)) <= lim->out_high)
         return 0;
     c->out_paused = 1;
     c->paused_since_ms = le_mono_ms();
     c->paused_len = evbuffer_get_length(bufferevent_get_output(c->bev));
     le_debug(c->lis->ops->mod, "#%llu %s: output over %zu bytes unread, reading paused",
-             (unsigned long long)c->id, c->peer, lim.out_high);
+             (unsigned long long)c->id, c->peer, lim->out_high);
     /* Told once the output is down to out_low (bufferevent write watermark). */
-    bufferevent_setwatermark(c->bev, EV_WRITE, lim.out_low, 0);
+    bufferevent_setwatermark(c->bev, EV_WRITE, lim->out_low, 0);
     conn_update_read(c);
     return 1;
 }
@@ -268,9 +268,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
         return;
     size_t len = evbuffer_get_length(bufferevent_get_output(bev));
     if (c->out_paused) {
-        le_net_limits lim;
-        limits_of(c->lis, &lim);
-        if (len <= lim.out_low) {
+        if (len <= c->lis->lim.out_low) {
             c->out_paused = 0;
             bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
             conn_update_read(c);
@@ -364,7 +362,8 @@ static void accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sock
     int port;
 
     l->retry_ms = RETRY_MIN_MS;
-    limits_of(l, &lim);
+    limits_of(l, &l->lim);
+    lim = l->lim;
     addr_str(sa, ip, sizeof(ip), &port);
     snprintf(peer, sizeof(peer), "%s:%d", ip, port);
     if (!admit(l, &lim, peer, ip)) {
@@ -448,8 +447,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     le_net_listener *l = arg;
     (void)fd;
     (void)what;
-    le_net_limits lim;
-    limits_of(l, &lim);
+    limits_of(l, &l->lim);
+    const le_net_limits lim = l->lim;
     if (lim.out_stall_ms <= 0)
         return;
     uint64_t now = le_mono_ms();
@@ -483,6 +482,7 @@ int le_net_listen(le_net_listener **out, struct event_base *base, const char *ad
     }
     le_net_listener *l = le_xcalloc(1, sizeof(*l));
     l->ops = ops;
+    limits_of(l, &l->lim);
     l->base = base;
     l->retry_ms = RETRY_MIN_MS;
     l->lis = evconnlistener_new_bind(base, accept_cb, l,
