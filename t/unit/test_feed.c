@@ -19,6 +19,8 @@
 
 #include <event2/buffer.h>
 
+#include "stream_helpers.h"
+
 /* A test wire format: type byte, 4-byte ts, payload. */
 static size_t t_size(const le_pkt *p, uint32_t ts) { (void)ts; return 5 + p->len; }
 static size_t t_write(uint8_t *d, const le_pkt *p, uint32_t ts)
@@ -101,13 +103,6 @@ static le_pkt *pk(uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
     return le_pkt_new(type, ts, d, n);
 }
 
-static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
-{
-    le_pkt *p = pk(type, ts, d, n);
-    le_stream_push(st, p);
-    le_pkt_unref(p);
-}
-
 /* Encoded form, for comparisons. */
 static size_t enc(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
 {
@@ -117,8 +112,6 @@ static size_t enc(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *d, uin
     return w;
 }
 
-static void kick(void *ctx, const char *reason) { (void)ctx; (void)reason; }
-static const le_pub_ops pub = { kick };
 
 static uint8_t got[1 << 21], want[1 << 21];
 

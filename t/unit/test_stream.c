@@ -43,22 +43,7 @@ static void rec_clear(rec *r)
     r->n = 0;
 }
 
-static int kicked;
-static void kick(void *ctx, const char *reason) { (void)ctx; (void)reason; kicked++; }
-static const le_pub_ops pub = { kick };
-
-static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
-{
-    le_pkt *p = le_pkt_new(type, ts, d, n);
-    le_stream_push(st, p);
-    le_pkt_unref(p);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&t, NULL);
-}
+#include "stream_helpers.h"
 
 /* Players across a reconnect: kept for the grace, ended when it runs out
  * (not before), counted meanwhile; HLS-like subscribers told at once. */

@@ -13,22 +13,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int kicked;
-static void kick(void *ctx, const char *reason) { (void)ctx; (void)reason; kicked++; }
-static const le_pub_ops pub = { kick };
-
-static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
-{
-    le_pkt *p = le_pkt_new(type, ts, d, n);
-    le_stream_push(st, p);
-    le_pkt_unref(p);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&t, NULL);
-}
+#include "stream_helpers.h"
 
 /* Pulls everything into a string: P publish, U unpublish, X dropped, M meta,
  * v/a sequence headers, K keyframe, i inter frame, r audio frame. */
