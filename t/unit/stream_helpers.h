@@ -11,7 +11,7 @@ static void kick(void *ctx, const char *reason) { (void)ctx; (void)reason; kicke
 static const le_pub_ops pub = { kick };
 
 /* Pushes one packet; the stream takes its own references. */
-static void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
+static inline void push(le_stream *st, uint8_t type, uint32_t ts, const uint8_t *d, uint32_t n)
 {
     le_pkt *p = le_pkt_new(type, ts, d, n);
     le_stream_push(st, p);
