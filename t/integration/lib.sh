@@ -635,3 +635,41 @@ le_publish_and_play() {
     le_wait_for 10 le_size_gt "$file" 20000
     ok $? "an rtmpdump player of ${LE_APP:-live}/$name receives data"
 }
+
+# ---- nginx with libnginx-mod-rtmp: a third-party RTMP server -----------------
+
+# le_start_nginx_rtmp [EXTRA]: nginx on a free loopback port with one
+# `application live { live on; EXTRA }` (EXTRA: more directives inside it,
+# e.g. "record off;"). Runs in the foreground under the harness (killed on
+# exit), its files in $LE_DIR/nginx. Sets LE_NGX_PORT, LE_NGX_PID and
+# le_ngx_url NAME prints rtmp://127.0.0.1:PORT/live/NAME. Returns 1 when
+# nginx or the module is missing (callers le_missing) or it does not start.
+LE_NGX_MODULE=${LE_NGX_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}
+le_start_nginx_rtmp() {
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || return 1
+    [ -f "$LE_NGX_MODULE" ] || return 1
+    local d="$LE_DIR/nginx" ngx=nginx
+    command -v nginx >/dev/null 2>&1 || ngx=/usr/sbin/nginx
+    mkdir -p "$d/logs" "$d/tmp"
+    LE_NGX_PORT=$(le_free_port 1)
+    cat >"$d/nginx.conf" <<NGX
+load_module $LE_NGX_MODULE;
+daemon off;
+master_process off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log info;
+events { worker_connections 256; }
+rtmp {
+    server {
+        listen 127.0.0.1:$LE_NGX_PORT;
+        chunk_size 4096;
+        application live { live on; ${1:-} }
+    }
+}
+NGX
+    le_bg LE_NGX_PID "$ngx" -p "$d" -c "$d/nginx.conf"
+    le_wait_for 5 le_port_open "$LE_NGX_PORT" || { le_kill "$LE_NGX_PID"; return 1; }
+    export LE_NGX_PORT LE_NGX_PID
+}
+le_ngx_url() { echo "rtmp://127.0.0.1:$LE_NGX_PORT/live/$1"; }
