@@ -25,6 +25,29 @@ const char *le_pub_kind_name(le_pub_kind kind)
     return "unknown";
 }
 
+/* The current publisher's handle, in the stream's "publish" slot while a
+ * publish runs (le_publish_kind reads its kind). */
+static int pub_slot = LE_ENOTFOUND;
+
+static le_publish *current(const le_stream *st)
+{
+    return pub_slot >= 0 ? le_stream_ext(st, pub_slot) : NULL;
+}
+
+static void set_current(le_stream *st, le_publish *p)
+{
+    if (pub_slot < 0)
+        pub_slot = le_stream_ext_register("publish");
+    if (pub_slot >= 0)
+        le_stream_set_ext(st, pub_slot, p, NULL);
+}
+
+int le_publish_kind(const le_stream *st)
+{
+    const le_publish *p = st && le_stream_is_live(st) ? current(st) : NULL;
+    return p ? (int)p->kind : LE_ENOTFOUND;
+}
+
 int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,
                      const le_pub_info *info, char *why, size_t whylen)
 {
@@ -52,14 +75,20 @@ int le_publish_begin(le_publish *p, const le_conf_domain *dom, const char *app, 
     if (rc != LE_OK)
         return rc;
     le_stream *st = le_stream_find(dom->name, app, name, 1);
+    /* The kind is set before the slot is taken so that the stream's
+     * publish hooks (which run inside le_stream_publish) can read it; a
+     * refused publish puts the current publisher's back. */
+    le_publish *old = current(st);
+    p->kind = info->kind;
+    set_current(st, p);
     rc = le_stream_publish(st, ops, owner);
     if (rc != LE_OK) {
+        set_current(st, old);
         snprintf(why, whylen, "stream is already being published");
         return rc;
     }
     p->st = st;
     p->owner = owner;
-    p->kind = info->kind;
     p->no_online_entry = info->no_online_entry;
     p->no_callbacks = info->no_callbacks;
     le_debug(MOD, "%s started (%s%s%s)", le_stream_key(st), le_pub_kind_name(info->kind),
@@ -77,6 +106,8 @@ void le_publish_end(le_publish *p, int how, const char *reason)
     if (!st)
         return;
     p->st = NULL;   /* before anything that could call back into the owner */
+    if (current(st) == p)
+        set_current(st, NULL);
     le_debug(MOD, "%s ended: %s", le_stream_key(st), reason);
     if (!p->no_online_entry)
         le_cluster_ended(st);

@@ -87,6 +87,10 @@ int le_publish_begin(le_publish *p, const le_conf_domain *dom, const char *app, 
 /* Ends the publish (how: LE_PUB_END_*); nothing when none runs. */
 void le_publish_end(le_publish *p, int how, const char *reason);
 
+/* The kind (le_pub_kind) of st's current publisher, or LE_ENOTFOUND when
+ * the stream is not live. Valid from the stream's publish hooks on. */
+int le_publish_kind(const le_stream *st);
+
 /* Steps 1-2 alone: 0, or LE_EDENIED with the reason in why. */
 int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,
                      const le_pub_info *info, char *why, size_t whylen);

@@ -51,16 +51,19 @@ int main(void)
     ok(st && le_stream_is_live(st), "the stream is live");
     ok(le_stream_ext(st, le_stream_ext_register("control")) == NULL, "no_online_entry: no online/history record");
     is_str(le_pub_kind_name(LE_PUB_RELAY_PULL), "relay-pull", "kind names");
+    is_int(le_publish_kind(st), LE_PUB_EDGE, "le_publish_kind: the edge copy");
 
     /* Takeover refused: LE_EEXIST, the handle stays empty. */
     le_pub_info ib = info_all_skips(LE_PUB_RELAY_PULL);
     is_int(le_publish_begin(&b.pub, &dom, "live", "s1", &ib, &owner_ops, &b, why, sizeof(why)), LE_EEXIST,
            "second publisher refused (publish_takeover never)");
     ok(b.pub.st == NULL && strstr(why, "already") != NULL, "refused: no stream in the handle, reason given");
+    is_int(le_publish_kind(st), LE_PUB_EDGE, "a refused publish leaves the current kind");
 
     /* End, then a new publisher; a second end of the first does nothing. */
     le_publish_end(&a.pub, LE_PUB_END_DROPPED, "source gone");
     ok(a.pub.st == NULL && !le_stream_is_live(st), "end releases the slot");
+    is_int(le_publish_kind(st), LE_ENOTFOUND, "no kind once ended");
     is_int(le_publish_begin(&b.pub, &dom, "live", "s1", &ib, &owner_ops, &b, why, sizeof(why)), LE_OK,
            "next publisher begins");
     le_publish_end(&a.pub, LE_PUB_END_DROPPED, "twice");
@@ -74,6 +77,7 @@ int main(void)
     is_int(le_publish_begin(&c.pub, &dom, "live", "s1", &ic, &owner_ops, &c, why, sizeof(why)), LE_OK,
            "takeover: new publisher begins");
     ok(b.kicks == 1 && b.pub.st == NULL && c.pub.st == st, "takeover: the old one was kicked and ended");
+    is_int(le_publish_kind(st), LE_PUB_TRANSCODE, "takeover: the new publisher's kind (the old end kept it)");
     le_publish_end(&c.pub, LE_PUB_END_UNPUBLISHED, "done");
     ok(!le_stream_is_live(st), "unpublished: slot released");
 
