@@ -22,6 +22,7 @@
 #include "net/net.h"
 #include "relay/client.h"
 #include "relay/ingest.h"
+#include "relay/edge.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
@@ -267,6 +268,7 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_domains_init(conf);
     le_blocklist_init();
     le_cluster_init();
+    le_edge_init(base);   /* after the block list: its forbid handlers run second */
     le_notify_init();
     if ((rc = le_hls_init(base, le_node_domain)) != 0)
         return rc;
@@ -318,6 +320,7 @@ void le_node_free(void)
         le_http_shutdown();
         le_admin_shutdown();
     }
+    le_edge_free();            /* edge pulls end before the streams go */
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
     le_stream_shutdown();

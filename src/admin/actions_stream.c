@@ -145,6 +145,7 @@ typedef struct query {
     int64_t budget;            /* BitRateData: samples still allowed in the answer */
     uint64_t *seen;            /* online fields read (hashes, open addressing) */
     size_t seen_cap, nseen;
+    int edge_read;             /* OnlineUserNum: the edge copies' viewers were added */
 } query;
 
 enum { Q_ONLINE, Q_PUBLISH, Q_CONTROL, Q_USERNUM, Q_FRAMERATE, Q_HISTUSER, Q_BITRATE };
@@ -294,9 +295,67 @@ static void rates_as_text(le_jv *o)
     }
 }
 
+static void finish(query *q);
+
+/* OnlineUserNum: the viewers of edge copies ({prefix}edgeusers:{domain},
+ * relay/edge.h) count with the origin's, less each copy's own connection
+ * to the origin (a player there). */
+static void edge_users_cb(redisReply *rep, void *arg)
+{
+    query *q = arg;
+    int64_t now = le_wall_ms();
+    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        redisReply *f = rep->element[i], *v = rep->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        const char *bar = strchr(f->str, '|');
+        le_jv *rec = le_jv_parse(v->str, v->len, 4, NULL, 0);
+        int64_t hb = 0, users = 0, pulls = 0;
+        le_jv_get_int(rec, "Heartbeat", &hb);
+        le_jv_get_int(rec, "UserNum", &users);
+        le_jv_get_int(rec, "Pulls", &pulls);
+        le_jv_free(rec);
+        if (!bar || now - hb > LE_CLUSTER_STALE_MS) {
+            char key[512];
+            le_store_key(key, sizeof(key), "edgeusers:%s", q->domain);
+            le_store_write("HDEL %s %s", key, f->str);
+            continue;
+        }
+        char url[1024], node[256];
+        snprintf(node, sizeof(node), "%.*s", (int)(bar - f->str), f->str);
+        snprintf(url, sizeof(url), "rtmp://%s/%s", q->domain, bar + 1);
+        const char *slash = strrchr(bar + 1, '/');
+        if (strcmp(node, le_cluster_node()) == 0 && slash) {   /* ours: exact */
+            char app[256];
+            snprintf(app, sizeof(app), "%.*s", (int)(slash - bar - 1), bar + 1);
+            le_stream *ls = le_stream_find(q->domain, app, slash + 1, 0);
+            if (ls && le_stream_is_live(ls))
+                users = le_stream_viewers(ls);
+        }
+        for (le_jv *c = q->items->first; c; c = c->next) {
+            const char *su = le_jv_get_str(c, "StreamUrl");
+            int64_t u = 0;
+            if (!su || strcmp(su, url) != 0 || le_jv_get_int(c, "UserNumber", &u) != 0)
+                continue;
+            u += users - pulls;
+            for (le_jv *m = c->first; m; m = m->next)
+                if (m->key && strcmp(m->key, "UserNumber") == 0)
+                    m->i = u < 0 ? 0 : u;
+        }
+    }
+    finish(q);
+}
+
 static void finish(query *q)
 {
     le_admin_req *r = q->r;
+    if (q->kind == Q_USERNUM && !q->failed && !q->edge_read) {
+        char key[512];
+        q->edge_read = 1;
+        le_store_key(key, sizeof(key), "edgeusers:%s", q->domain);
+        if (le_store_cmd(edge_users_cb, q, "HGETALL %s", key) == 0)
+            return;
+    }
     if (q->failed) {
         le_admin_error(r, 503, "ServiceUnavailable",
                        "The request has failed due to a temporary failure of the server (state store unreachable).");
@@ -389,7 +448,8 @@ static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
         int64_t users = 0;
         le_jv_get_int(rec, "UserNum", &users);
         le_stream *ls = le_stream_find(q->domain, app, st, 0);
-        if (ls && le_stream_is_live(ls))
+        const char *node = le_jv_get_str(rec, "Node");
+        if (ls && le_stream_is_live(ls) && node && strcmp(node, le_cluster_node()) == 0)
             users = le_stream_viewers(ls);    /* ours: exact, not a heartbeat old */
         le_jv *o = le_jv_obj();
         stream_url(url, sizeof(url), "rtmp", q->domain, app, st, "");

@@ -54,6 +54,8 @@ le_conf_domain *le_conf_domain_new(const char *name)
     d->push_auth_type = LE_AUTH_NONE;
     d->push_auth_delta_s = 1800;
     d->notify_enable = 1;
+    d->edge_wait_ms = 5000;
+    d->edge_idle_ms = 30000;
     return d;
 }
 
@@ -155,6 +157,7 @@ void le_conf_free(le_conf *c)
     }
     free(c->node_name);
     free(c->rtmp_listen);
+    free(c->rtmp_advertise);
     free(c->http_listen);
     free(c->admin_listen);
     free(c->data_dir);
@@ -462,6 +465,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error", NUL
 static const keydef keys[] = {
     { "node_name", C_MAIN, V_STR, F_STR, N(node_name), 0, 0, NULL, NULL },
     { "rtmp_listen", C_MAIN, V_LISTEN, F_STR, N(rtmp_listen), 0, 0, NULL, NULL },
+    { "rtmp_advertise", C_MAIN, V_STR, F_STR, N(rtmp_advertise), 0, 0, NULL, NULL },
     { "http_listen", C_MAIN, V_LISTEN, F_STR, N(http_listen), 0, 0, NULL, NULL },
     { "admin_listen", C_MAIN, V_LISTEN, F_STR, N(admin_listen), 0, 0, NULL, NULL },
     { "data_dir", C_MAIN, V_STR, F_STR, N(data_dir), 0, 0, NULL, NULL },
@@ -510,6 +514,9 @@ static const keydef keys[] = {
     { "referer_black_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_black_allow_empty), 0, 0, NULL, NULL },
     { "hls_count_viewers", C_DOMAIN, V_BOOL, F_INT, D(hls_count_viewers), 0, 0, NULL, NULL },
     { "push_aliauth", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "edge", C_DOMAIN, V_BOOL, F_INT, D(edge), 0, 0, NULL, NULL },
+    { "edge_wait", C_DOMAIN, V_DUR, F_I64, D(edge_wait_ms), 100, 60 * SEC, NULL, NULL },
+    { "edge_idle", C_DOMAIN, V_DUR, F_I64, D(edge_idle_ms), SEC, DAY, NULL, NULL },
 
     { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
     { "auth_key1", C_AUTH, V_OPTSTR, F_STR, D(auth_key1), 0, 0, NULL, NULL },
@@ -809,6 +816,27 @@ static int apply_iplist(parser *ps, void *base, const keydef *k)
     return 0;
 }
 
+/* rtmp_advertise: "name:port", "IPv4:port" or "[IPv6]:port", port 1-65535. */
+static int advertise_valid(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    unsigned port;
+    if (!colon || colon == s || parse_port(colon + 1, &port) != 0 || port == 0)
+        return 0;
+    char host[300];
+    size_t hn = (size_t)(colon - s);
+    if (hn >= sizeof(host))
+        return 0;
+    memcpy(host, s, hn);
+    host[hn] = '\0';
+    if (host[0] == '[') {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        return le_conf_listen_addr(s, &ss, &sl) == 0;
+    }
+    return host_valid(host);
+}
+
 static int apply_value(parser *ps, void *base, const keydef *k)
 {
     const word *v = &ps->w[1];
@@ -831,6 +859,8 @@ static int apply_value(parser *ps, void *base, const keydef *k)
     switch (k->vt) {
     case V_STR:
     case V_EMPTYOK:
+        if (k->ctx == C_MAIN && k->off == N(rtmp_advertise) && !advertise_valid(v->s))
+            return perr(ps, v->line, "rtmp_advertise wants HOST:PORT (port 1-65535), not '%s'", ESC(v, e));
         set_str(sfield, v->s);
         return 0;
     case V_OPTSTR:

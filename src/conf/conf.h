@@ -41,12 +41,16 @@ typedef struct le_conf_domain {
     char *push_auth_key1, *push_auth_key2;
     int64_t push_auth_delta_s;
     int notify_enable;          /* alilive enable: default on */
+    int edge;                   /* edge mode: plays of streams not live here are pulled from the origin node */
+    int64_t edge_wait_ms;       /* players wait for the pull, default 5000 */
+    int64_t edge_idle_ms;       /* the pull stops after this long without viewers, default 30000 */
     struct le_conf_domain *next;
 } le_conf_domain;
 
 typedef struct le_conf {
     char *node_name;            /* default: hostname */
     char *rtmp_listen;          /* "0.0.0.0:1935" */
+    char *rtmp_advertise;       /* "host:port" other nodes pull from; NULL: from rtmp_listen */
     char *http_listen;          /* "0.0.0.0:8080" */
     char *admin_listen;         /* "127.0.0.1:8081" */
     char *data_dir;             /* "/var/lib/livedge" */

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "node.h"
+#include "rtmp/session.h"
 #include "store/store.h"
 
 #include <inttypes.h>
@@ -29,6 +30,38 @@ static uint64_t last_heartbeat, last_minute;
 static char online_key[256];
 
 const char *le_cluster_node(void) { return le_node_conf()->node_name; }
+
+const char *le_cluster_rtmp_addr(void)
+{
+    static char addr[300];
+    const le_conf *c = le_node_conf();
+    if (c->rtmp_advertise) {
+        snprintf(addr, sizeof(addr), "%s", c->rtmp_advertise);
+        return addr;
+    }
+    const char *colon = strrchr(c->rtmp_listen, ':');
+    size_t hn = colon ? (size_t)(colon - c->rtmp_listen) : 0;
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)hn, c->rtmp_listen);
+    if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+        snprintf(host, sizeof(host), "127.0.0.1");
+    else if (strcmp(host, "[::]") == 0)
+        snprintf(host, sizeof(host), "[::1]");
+    int port = colon ? atoi(colon + 1) : 0;
+    if (port == 0)
+        port = le_rtmp_port();
+    snprintf(addr, sizeof(addr), "%s:%d", host, port);
+    return addr;
+}
+
+/* Refreshes {prefix}nodeaddr:{node} (the heartbeat keeps it alive). */
+static void advertise(void)
+{
+    char key[512], ttl[32];
+    le_store_key(key, sizeof(key), "nodeaddr:%s", le_cluster_node());
+    snprintf(ttl, sizeof(ttl), "%d", LE_CLUSTER_STALE_MS);
+    le_store_write("SET %s %s PX %s", key, le_cluster_rtmp_addr(), ttl);
+}
 
 char *le_cluster_fmt_rate(double v, char out[32])
 {
@@ -249,6 +282,7 @@ void le_cluster_tick(void)
     uint64_t now = le_mono_ms();
     if (now - last_heartbeat >= LE_CLUSTER_HEARTBEAT_MS) {
         last_heartbeat = now;
+        advertise();
         le_stream_foreach(sample_rates, NULL);
     }
     int64_t minute = le_wall_ms() / 60000 * 60000;
@@ -264,8 +298,10 @@ static void store_event(int connected, void *arg)
     (void)arg;
     /* After an outage (or a Redis restart) our entries are re-announced
      * at once rather than at the next heartbeat. */
-    if (connected)
+    if (connected) {
+        advertise();
         le_stream_foreach(sample_rates, NULL);
+    }
 }
 
 void le_cluster_init(void)

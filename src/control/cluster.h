@@ -10,7 +10,10 @@
  *  {prefix}usernum:{d/a/s}   zset minute ms -> "minute|node|viewers";
  *  {prefix}sampled:{domain}  zset last sample minute ms -> "app/stream",
  *                            the streams that have samples (trimmed to
- *                            LE_CLUSTER_KEEP_MS). */
+ *                            LE_CLUSTER_KEEP_MS);
+ *  {prefix}nodeaddr:{node}   string "host:port", the RTMP address the node
+ *                            advertises (rtmp_advertise), set with every
+ *                            heartbeat, expiring after LE_CLUSTER_STALE_MS. */
 #ifndef LE_CLUSTER_H
 #define LE_CLUSTER_H
 #include <stdint.h>
@@ -28,6 +31,10 @@ void le_cluster_init(void);
 void le_cluster_free(void);
 void le_cluster_tick(void);
 const char *le_cluster_node(void);
+/* The RTMP address this node advertises: rtmp_advertise, else rtmp_listen
+ * with a wildcard host (0.0.0.0, [::]) as loopback and port 0 as the bound
+ * port. */
+const char *le_cluster_rtmp_addr(void);
 
 void le_cluster_started(le_stream *st, const le_pub_info *info);
 void le_cluster_ended(le_stream *st);

@@ -23,6 +23,7 @@
 #include "media/flv.h"
 #include "media/stream.h"
 #include "node.h"
+#include "relay/edge.h"
 
 typedef struct flv_player {
     le_sub sub;
@@ -30,7 +31,10 @@ typedef struct flv_player {
     struct evbuffer *out;       /* the connection's output */
     int chunked;                /* HTTP/1.1: chunked; 1.0: close-delimited */
     int done;                   /* publisher left or dropped */
+    int waiting;                /* held for an edge pull (relay/edge.h): no response yet */
 } flv_player;
+
+static void send_head(flv_player *pl, le_stream *st);
 
 static size_t feed_size(const le_pkt *p, uint32_t ts)
 {
@@ -64,6 +68,15 @@ static void on_unpublish(le_sub *s)
     if (pl->done || le_http_conn_closing(pl->c))
         return;
     pl->done = 1;
+    if (pl->waiting) {   /* the edge pull never came */
+        pl->waiting = 0;
+        pl->sub.rd.stopped = 1;
+        le_info("flv", "#%llu %s: not live within edge_wait", (unsigned long long)le_http_conn_id(pl->c),
+                le_http_conn_peer(pl->c));
+        le_http_reply_error(pl->c, 404, "InvalidStream.NotFound", "the stream is not live");
+        le_http_conn_close_after_flush(pl->c);
+        return;
+    }
     le_feed_flush(&pl->sub.rd);
     pl->sub.rd.stopped = 1;
     if (pl->chunked)
@@ -77,8 +90,15 @@ static void on_publish(le_sub *s)
 {
     /* A viewer kept across a reconnect (publish_reconnect_grace): its feed
      * brings the new publisher's headers and keyframe; the FLV header
-     * stays valid (the stream ends viewers whose tracks change). */
-    (void)s;
+     * stays valid (the stream ends viewers whose tracks change). A viewer
+     * held for an edge pull gets its response head now. */
+    flv_player *pl = s->ctx;
+    if (pl->waiting && !pl->done && !le_http_conn_closing(pl->c)) {
+        pl->waiting = 0;
+        send_head(pl, s->st);
+        le_info("flv", "#%llu %s: playing %s (waited)", (unsigned long long)le_http_conn_id(pl->c),
+                le_http_conn_peer(pl->c), le_stream_key(s->st));
+    }
 }
 
 static const le_sub_ops player_ops = { NULL, on_unpublish, on_publish };
@@ -98,7 +118,11 @@ static void player_close(void *ctx)
 void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
 {
     le_stream *st = le_stream_find(rt->dom->name, rt->app, rt->name, 0);
-    if (!st || !le_stream_is_live(st)) {
+    int waiting = 0;
+    /* Not live here: an edge-mode domain holds the request for the pull. */
+    if (!le_stream_is_live(st) && !rt->head && le_edge_want(rt->dom, rt->app, rt->name))
+        waiting = (st = le_stream_find(rt->dom->name, rt->app, rt->name, 0)) != NULL;
+    if (!waiting && (!st || !le_stream_is_live(st))) {
         le_info("flv", "#%llu %s: %s/%s/%s is not live", (unsigned long long)le_http_conn_id(c),
                 le_http_conn_peer(c), rt->dom->name, rt->app, rt->name);
         le_http_reply_error(c, 404, "InvalidStream.NotFound", "the stream is not live");
@@ -126,10 +150,26 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     pl->sub.rd.drop = on_drop;
     pl->sub.rd.ctx = pl;
     le_http_conn_stream(c, pl, player_close);
+    if (waiting) {
+        pl->waiting = 1;
+        le_stream_attach(st, &pl->sub);
+        le_info("flv", "#%llu %s: %s waits for the edge pull", (unsigned long long)le_http_conn_id(c),
+                le_http_conn_peer(c), le_stream_key(st));
+        return;
+    }
+    send_head(pl, st);
+    le_stream_attach(st, &pl->sub);   /* headers and GOP, then live ticks */
+    le_info("flv", "#%llu %s: playing %s", (unsigned long long)le_http_conn_id(c), le_http_conn_peer(c),
+            le_stream_key(st));
+}
+
+/* The response head and the FLV file header. */
+static void send_head(flv_player *pl, le_stream *st)
+{
+    static const char extra[] = "Cache-Control: no-cache\r\n";
     /* The body is open-ended: never keep-alive (chunked ends with the
      * publisher, 1.0 is close-delimited). */
-    le_http_reply_head(c, 200, "video/x-flv", chunked ? LE_HTTP_LEN_CHUNKED : LE_HTTP_LEN_CLOSE, extra);
-
+    le_http_reply_head(pl->c, 200, "video/x-flv", pl->chunked ? LE_HTTP_LEN_CHUNKED : LE_HTTP_LEN_CLOSE, extra);
     int has_audio, has_video;
     le_stream_tracks(st, &has_audio, &has_video);
     if (!has_audio && !has_video)
@@ -141,9 +181,6 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     evbuffer_add(pl->out, hdr, hn);
     if (pl->chunked)
         evbuffer_add(pl->out, "\r\n", 2);
-    le_stream_attach(st, &pl->sub);   /* headers and GOP, then live ticks */
-    le_info("flv", "#%llu %s: playing %s", (unsigned long long)le_http_conn_id(c), le_http_conn_peer(c),
-            le_stream_key(st));
 }
 
 /* ---- route ---- */

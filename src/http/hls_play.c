@@ -24,6 +24,9 @@
 #include "http/parser.h"
 #include "media/stream.h"
 #include "node.h"
+#include "relay/edge.h"
+
+#include <event2/event.h>
 
 #define MAX_LISTED 64
 #define URI_MAX 1024       /* one listed segment URI, signature included */
@@ -70,12 +73,20 @@ static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t 
     return k >= 0 && (size_t)k < outsz ? LE_OK : LE_ETOOBIG;
 }
 
+static int edge_hold(le_http_conn *c, const le_http_route *rt);
+static int hold_answering;   /* a held request is being answered: no second hold */
+
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
 {
     le_stream *st;
     le_hls *h = find_hls(rt, &st);
     le_hls_seg *segs[MAX_LISTED];
     size_t n = h ? le_hls_segments(h, segs, MAX_LISTED, 1) : 0;
+    /* Edge mode (relay/edge.h): each playlist request keeps the pull busy;
+     * with no segment yet it waits for the pull and the first segment. */
+    int edge = !rt->head && le_edge_want(rt->dom, rt->app, rt->name);
+    if (n == 0 && edge && !hold_answering && edge_hold(c, rt))
+        return;
     if (n == 0) {
         /* Never published (or not one segment yet): nothing to play. */
         le_http_reply_error(c, 404, "InvalidStream.NotFound", "no live HLS for this stream");
@@ -110,6 +121,87 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     if (!rt->head && le_stream_is_live(st))
         count_viewer(c, rt, st, h);
     le_http_conn_done(c);
+}
+
+/* ---- a playlist request held for an edge pull ----
+ * It waits edge_wait for the stream, plus two fragment durations for its
+ * first segment, polled every HOLD_POLL_MS; then it is answered as any
+ * playlist request (404 if there is still no segment) and the connection
+ * closes. */
+#define HOLD_POLL_MS 100
+
+typedef struct hls_hold {
+    le_http_conn *c;
+    struct event *timer;
+    le_http_route rt;           /* app, name, vhost, version; dom re-read */
+    char domain[256];
+    le_aliauth_grant grant;
+    int has_grant;
+    uint64_t deadline;          /* mono ms */
+    int answered;
+} hls_hold;
+
+static void hold_close(void *ctx)
+{
+    hls_hold *w = ctx;
+    event_free(w->timer);
+    free(w);
+}
+
+static void hold_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    hls_hold *w = arg;
+    if (w->answered || le_http_conn_closing(w->c))
+        return;
+    const le_conf_domain *dom = le_node_domain(w->domain);
+    le_stream *st = dom ? le_stream_find(dom->name, w->rt.app, w->rt.name, 0) : NULL;
+    le_hls *h = st ? le_hls_of(st) : NULL;
+    le_hls_seg *segs[1];
+    int ready = h && le_hls_segments(h, segs, 1, 1) > 0;
+    if (!ready && dom && le_mono_ms() < w->deadline) {
+        struct timeval tv = { 0, HOLD_POLL_MS * 1000 };
+        evtimer_add(w->timer, &tv);
+        return;
+    }
+    w->answered = 1;
+    if (!dom) {
+        le_http_reply_error(w->c, 404, "InvalidStream.NotFound", "no live HLS for this stream");
+    } else {
+        w->rt.dom = dom;
+        w->rt.grant = w->has_grant ? &w->grant : NULL;
+        hold_answering = 1;
+        le_hls_play_playlist(w->c, &w->rt);
+        hold_answering = 0;
+    }
+    le_http_conn_close_after_flush(w->c);
+}
+
+/* 1: the request waits (the connection is the hold's until answered). */
+static int edge_hold(le_http_conn *c, const le_http_route *rt)
+{
+    hls_hold *w = le_xcalloc(1, sizeof(*w));
+    w->timer = evtimer_new(le_node_base(), hold_poll, w);
+    if (!w->timer) {
+        free(w);
+        return 0;
+    }
+    w->c = c;
+    w->rt = *rt;
+    w->rt.req = NULL;
+    w->rt.file = NULL;
+    w->rt.dom = NULL;
+    if (rt->grant) {
+        w->grant = *rt->grant;
+        w->has_grant = 1;
+    }
+    snprintf(w->domain, sizeof(w->domain), "%s", rt->dom->name);
+    w->deadline = le_mono_ms() + (uint64_t)le_edge_wait_ms(rt->dom) + 2 * (uint64_t)rt->dom->hls_fragment_ms;
+    le_http_conn_stream(c, w, hold_close);
+    struct timeval tv = { 0, HOLD_POLL_MS * 1000 };
+    evtimer_add(w->timer, &tv);
+    return 1;
 }
 
 /* A single "bytes=a-b" / "bytes=a-" / "bytes=-n" range. 1 if it applies,

@@ -381,6 +381,42 @@ int le_stream_publish(le_stream *st, const le_pub_ops *ops, void *ctx)
     return LE_OK;
 }
 
+static void grace_arm(le_stream *st, uint64_t until)
+{
+    st->grace_until_ms = until;
+    if (!st->grace_ev && ev_base)
+        st->grace_ev = evtimer_new(ev_base, grace_cb, st);
+    if (st->grace_ev) {
+        uint64_t now = le_mono_ms(), ms = until > now ? until - now : 0;
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+        evtimer_add(st->grace_ev, &tv);
+    }
+}
+
+void le_stream_hold(le_stream *st, int64_t ms)
+{
+    if (!st || st->pub_ops || ms <= 0)
+        return;
+    uint64_t until = le_mono_ms() + (uint64_t)ms;
+    if (st->grace_until_ms >= until)
+        return;
+    if (!st->grace_until_ms && !st->cont) {
+        /* Nothing to compare the next publish with: players follow it. */
+        keep_players(st);
+        st->cont_tracks = 0;
+    }
+    grace_arm(st, until);
+}
+
+void le_stream_end_wait(le_stream *st)
+{
+    if (!st || st->pub_ops || !st->grace_until_ms)
+        return;
+    grace_stop(st);
+    le_info("stream", "%s: the wait for a publisher ends, players end", st->key);
+    cont_finish(st, 0);
+}
+
 void le_stream_kick_publisher(le_stream *st, const char *reason)
 {
     if (!st || !st->pub_ops)
@@ -574,8 +610,16 @@ void le_stream_attach(le_stream *st, le_sub *s)
     st->idle_since_ms = 0;
     if (s->is_player)
         st->nviewers++;
+    /* Joining players that wait for a publisher (a grace or a hold) wait
+     * with the others: kept, their feed suspended. */
+    int waiting = s->is_player && !st->pub_ops && st->grace_until_ms;
+    if (waiting)
+        s->kept = 1;
     if (s->fmt) {
-        le_feed_join(feed_get(st, s->fmt), &s->rd);
+        le_feed *f = feed_get(st, s->fmt);
+        le_feed_join(f, &s->rd);
+        if (waiting)
+            le_feed_suspend(f);
         return;
     }
     if (!st->pub_ops)

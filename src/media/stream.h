@@ -104,6 +104,17 @@ int le_stream_in_grace(const le_stream *st);
 /* Ends the graces that ran out: their players get unpublish. The stream's
  * timer calls it on time; tests call it directly. */
 void le_stream_grace_tick(void);
+/* Players wait for a first publisher, as they wait across a reconnect: on
+ * a stream that is not live, a grace of ms starts (or a running one is
+ * extended to end no earlier); players attached meanwhile wait with it,
+ * get nothing, and follow the next publish from its first keyframe
+ * whatever its tracks (none were known). When it runs out they get
+ * unpublish. For streams relayed on demand (relay/edge.h). Nothing when
+ * live or ms <= 0. */
+void le_stream_hold(le_stream *st, int64_t ms);
+/* Ends a wait (a hold, or the grace after a dropped publisher) now: the
+ * waiting players get unpublish. Nothing when live or not waiting. */
+void le_stream_end_wait(le_stream *st);
 /* Cuts the current publisher (forbid): kicks it, then releases the slot.
  * Its players end with it (no grace). */
 void le_stream_kick_publisher(le_stream *st, const char *reason);

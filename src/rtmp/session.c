@@ -18,6 +18,7 @@
 #include "media/feed.h"
 #include "auth/access.h"
 #include "control/publish.h"
+#include "relay/edge.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -82,6 +83,7 @@ typedef struct le_rtmp_conn {
     le_publish pub;            /* the publisher's publish (control/publish.h) */
     le_sub sub;                /* player's subscription */
     int unpublished;           /* the publisher ended the stream itself */
+    int waiting;               /* player held for an edge pull: no Play.Start yet */
     char usrargs[1024];
 } le_rtmp_conn;
 
@@ -193,11 +195,18 @@ static void player_drop(le_feed_reader *r, void *ctx)
     conn_close(ctx, "player too far behind");
 }
 
+static void send_play_start(le_rtmp_conn *c);
+
 static void player_unpublish(le_sub *s)
 {
     le_rtmp_conn *c = s->ctx;
     if (c->closing || c->flush_close)
         return;
+    if (c->waiting) {   /* the edge pull never came (relay/edge.h) */
+        c->waiting = 0;
+        refuse(c, "NetStream.Play.StreamNotFound", "No such stream", "not live within edge_wait");
+        return;
+    }
     le_feed_flush(&c->sub.rd);   /* the last frames go before the end notices */
     send_user_ctrl(c, LE_RTMP_UC_STREAM_EOF, PLAY_MSID);
     send_status(c, "status", "NetStream.Play.UnpublishNotify", "stream is unpublished");
@@ -205,10 +214,22 @@ static void player_unpublish(le_sub *s)
     close_after_flush(c);
 }
 
+/* A held player's stream got its publisher: it starts playing now. */
+static void player_publish(le_sub *s)
+{
+    le_rtmp_conn *c = s->ctx;
+    if (c->waiting && !c->closing && !c->flush_close) {
+        c->waiting = 0;
+        le_info(MOD, "conn %llu %s: play %s (waited)", (unsigned long long)c->id, c->peer,
+                le_stream_key(c->st));
+        send_play_start(c);
+    }
+}
+
 static const le_sub_ops player_ops = {
     .packet = NULL,
     .unpublish = player_unpublish,
-    .publish = NULL,
+    .publish = player_publish,
 };
 
 /* ---- publisher side ---- */
@@ -423,7 +444,10 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
         return;
     }
     le_stream *st = le_stream_find(c->dom->name, c->app, name, 0);
-    if (!le_stream_is_live(st)) {
+    /* Not live here: an edge-mode domain holds the play for the pull. */
+    if (!le_stream_is_live(st) && le_edge_want(c->dom, c->app, name))
+        c->waiting = (st = le_stream_find(c->dom->name, c->app, name, 0)) != NULL;
+    if (!le_stream_is_live(st) && !c->waiting) {
         char key[600];
         snprintf(key, sizeof(key), "%s/%s/%s", c->dom->name, c->app, name);
         refuse(c, "NetStream.Play.StreamNotFound", "No such stream", key);
@@ -431,15 +455,13 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     }
     c->role = ROLE_PLAYER;
     c->st = st;
-    le_info(MOD, "conn %llu %s: play %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
-
-    /* Status replies, then the cached headers and GOP, all in one write. */
-    send_user_ctrl(c, LE_RTMP_UC_STREAM_BEGIN, PLAY_MSID);
-    send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
-    send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
-    le_buf b = { 0 };
-    le_rtmp_amf_sample_access(&b);
-    send_body(c, LE_RTMP_CSID_DATA, LE_MSG_AMF0_DATA, PLAY_MSID, &b);
+    if (c->waiting) {
+        le_info(MOD, "conn %llu %s: play %s waits for the edge pull", (unsigned long long)c->id, c->peer,
+                le_stream_key(st));
+    } else {
+        le_info(MOD, "conn %llu %s: play %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
+        send_play_start(c);
+    }
 
     memset(&c->sub, 0, sizeof(c->sub));
     c->sub.ops = &player_ops;
@@ -451,6 +473,17 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->sub.rd.drop = player_drop;
     c->sub.rd.ctx = c;
     le_stream_attach(st, &c->sub);
+}
+
+/* Status replies before the cached headers and GOP, in the same write. */
+static void send_play_start(le_rtmp_conn *c)
+{
+    send_user_ctrl(c, LE_RTMP_UC_STREAM_BEGIN, PLAY_MSID);
+    send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
+    send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
+    le_buf b = { 0 };
+    le_rtmp_amf_sample_access(&b);
+    send_body(c, LE_RTMP_CSID_DATA, LE_MSG_AMF0_DATA, PLAY_MSID, &b);
 }
 
 static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
