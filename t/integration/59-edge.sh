@@ -211,6 +211,27 @@ is "$(j "$API_BODY" '[[c["DomainName"], c["AppName"], c["PullDomainName"], c["Pu
 use B
 probe=$(LE_PROBE_TIMEOUT=20 le_probe 'lz?vhost=lazy.test')
 like "$probe" 'codec_name=h264\|codec_type=video\|width=640\|height=360' "with the record, lazy.test plays on B from A"
+
+# A signed domain: the edge signs its pull with the domain's key, as a player would.
+md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
+sign_a() { echo "auth_key=$2-0-0-$(md5 "$1-$2-0-0-$3")"; }   # sign_a URI TS KEY
+KEY=edge-sign-key
+api BatchSetLiveDomainConfigs DomainNames=lazy.test \
+    "Functions=[{\"functionName\":\"aliauth\",\"functionArgs\":[{\"argName\":\"auth_type\",\"argValue\":\"type_a\"},{\"argName\":\"auth_key1\",\"argValue\":\"$KEY\"}]}]"
+ok $? "aliauth type_a on lazy.test" || diag "$API_BODY"
+sleep 1
+use A
+pub "lz2?vhost=lazy.test&$(sign_a /live/lz2 "$(date +%s)" "$KEY")" 60 || diag "signed publish failed"
+PUB_LZ2=$LE_PUB_PID
+use B
+mark_a=$(wc -l <"$N_A_LOG")
+probe=$(LE_PROBE_TIMEOUT=8 le_probe 'lz2?vhost=lazy.test')
+is "$probe" "" "an unsigned play on B is refused"
+probe=$(LE_PROBE_TIMEOUT=20 le_probe "lz2?vhost=lazy.test&$(sign_a /live/lz2 "$(date +%s)" "$KEY")")
+like "$probe" 'codec_name=h264\|codec_type=video\|width=640\|height=360' "a signed play on B plays: B's pull was signed"
+is "$(tail -n +"$((mark_a + 1))" "$N_A_LOG" | grep -c 'play lazy.test/live/lz2$')" 1 "... A accepted one play (the pull)"
+is "$(tail -n +"$((mark_a + 1))" "$N_A_LOG" | grep -c 'refused')" 0 "... and refused none"
+le_kill "$PUB_LZ2"
 api DeleteLiveLazyPullStreamInfoConfig DomainName=lazy.test AppName=ali_all_app
 ok $? "DeleteLiveLazyPullStreamInfoConfig" || diag "$API_BODY"
 api DescribeLiveLazyPullStreamConfig DomainName=lazy.test
