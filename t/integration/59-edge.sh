@@ -23,6 +23,17 @@
 le_require_daemon
 le_require_tool ffmpeg ffprobe rtmpdump python3 curl redis-server redis-cli
 
+# ---- the keys in the file ------------------------------------------------------
+printf 'rtmp_advertise 10.0.0.5:1935;\ndomain e.test { edge on; edge_wait 2s; edge_idle 1m; }\n' >"$LE_DIR/good.conf"
+out=$(timeout 10 "$LE_BIN" -t -c "$LE_DIR/good.conf" 2>&1)
+ok $? "livedge -t accepts rtmp_advertise, edge, edge_wait, edge_idle" || diag "$out"
+for bad in 'rtmp_advertise 10.0.0.5;' 'rtmp_advertise host:0;' 'domain e.test { edge_wait 2m; }' \
+    'domain e.test { edge_idle 10ms; }' 'domain e.test { edge maybe; }'; do
+    printf '%s\n' "$bad" >"$LE_DIR/bad.conf"
+    out=$(timeout 10 "$LE_BIN" -t -c "$LE_DIR/bad.conf" 2>&1)
+    ok "$([ $? != 0 ]; echo $?)" "livedge -t refuses '$bad'" || diag "$out"
+done
+
 LE_WAIT_PORTS="rtmp http admin"
 LE_BASE_NAME=$LE_NAME
 LE_DOMAIN_CONF="    edge on;
