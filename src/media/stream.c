@@ -44,6 +44,7 @@ struct le_stream {
      * cont_*: the tracks and codecs they follow. */
     uint64_t grace_until_ms;
     struct event *grace_ev;
+    int held;                   /* the wait is a hold (le_stream_hold), not a grace */
     int cont, cont_tracks;
     uint8_t cont_vcodec, cont_acodec;
     uint32_t cont_first_ts;     /* first media frame of the compared publish */
@@ -237,6 +238,7 @@ static void cont_finish(le_stream *st, int follow)
 static void grace_stop(le_stream *st)
 {
     st->grace_until_ms = 0;
+    st->held = 0;
     if (st->grace_ev)
         evtimer_del(st->grace_ev);
 }
@@ -246,8 +248,9 @@ static void grace_expire(le_stream *st, void *arg)
     uint64_t now = *(const uint64_t *)arg;
     if (!st->grace_until_ms || st->grace_until_ms > now || st->pub_ops)
         return;
+    le_info("stream", "%s: no publisher within %s, players end", st->key,
+            st->held ? "the wait" : "publish_reconnect_grace");
     grace_stop(st);
-    le_info("stream", "%s: no publisher within publish_reconnect_grace, players end", st->key);
     cont_finish(st, 0);
 }
 
@@ -404,6 +407,7 @@ void le_stream_hold(le_stream *st, int64_t ms)
         /* Nothing to compare the next publish with: players follow it. */
         keep_players(st);
         st->cont_tracks = 0;
+        st->held = 1;
     }
     grace_arm(st, until);
 }

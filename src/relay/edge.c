@@ -207,17 +207,8 @@ typedef struct edge {
 
 static le_keytab edges;
 #define EDGE(e) LE_KEYTAB_OBJ(e, edge, ke)
-static struct event_base *ev_base;
 static struct event *tick_ev;
 static uint64_t gen_seq, last_report;
-
-int le_edge_count(void)
-{
-    int n = 0;
-    LE_KEYTAB_FOREACH(&edges, ke, nx)
-        n += EDGE(ke)->in != NULL;
-    return n;
-}
 
 static edge *edge_find(const char *key)
 {
@@ -639,7 +630,6 @@ static void store_event(int connected, void *arg)
 
 void le_edge_init(struct event_base *base)
 {
-    ev_base = base;
     le_store_key(lazy_key, sizeof(lazy_key), "lazypull");
     le_control_on_event("lazypull", ev_lazypull);
     le_control_on_event("block", ev_forbid);

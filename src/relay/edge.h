@@ -63,7 +63,4 @@ int le_edge_lazy_delete(const char *domain, const char *app);
 /* The domain's records (app NULL: all), as a new array of objects. */
 le_jv *le_edge_lazy_list(const char *domain, const char *app);
 
-/* Edge pulls running now (tests, metrics). */
-int le_edge_count(void);
-
 #endif

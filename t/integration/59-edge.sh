@@ -134,6 +134,9 @@ is "$(j "$API_BODY" '[d["TotalNum"], d["RelayList"]["Relay"][0]["State"]]')" '[1
 
 users_are() { api DescribeLiveStreamOnlineUserNum DomainName=live.test; [ "$(j "$API_BODY" 'd["TotalUserNumber"]')" = "$1" ]; }
 use A
+api DescribeLiveStreamsOnlineList DomainName=live.test
+is "$(j "$API_BODY" '[x["Node"] for x in d["OnlineInfo"]["LiveStreamOnlineInfo"]]')" "[\"le-test-$LE_BASE_NAME-a\"]" \
+    "the online list holds A's publish only (edge copies add no entry: no loops)"
 ok "$(le_wait_for 15 users_are 20; echo $?)" "OnlineUserNum on A counts B's 20 viewers" || diag "$API_BODY"
 use B
 ok "$(le_wait_for 15 users_are 20; echo $?)" "... and on B" || diag "$API_BODY"
