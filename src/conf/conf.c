@@ -7,7 +7,7 @@
  *   word      := bare | "double" | 'single'     (backslash takes the next
  *                                               character literally)
  *   '#' at the start of a token comments to the end of the line.
- * Blocks: top level admin { } and domain NAME { }; inside a domain, aliauth
+ * Blocks: top level admin { }, car { } and domain NAME { }; inside a domain, aliauth
  * { } and push_aliauth { }. Nothing nests deeper than two levels, so the parser keeps an explicit
  * three-entry context stack and never recurses: a file of 10,000 '{' is one
  * error, not a stack overflow. */
@@ -133,6 +133,8 @@ static le_conf *node_defaults(void)
     c->max_connections = 10000;
     c->rtmp_input_budget = (size_t)512 << 20;
     c->admin_max_conns_per_ip = 32;
+    c->car_app = le_xstrdup("live");
+    c->car_tx_validity_s = 86400;
     return c;
 }
 
@@ -164,6 +166,10 @@ void le_conf_free(le_conf *c)
     free(c->access_key_secret);
     free(c->default_domain);
     free(c->log_level);
+    free(c->car_domain);
+    free(c->car_app);
+    free(c->car_push_url);
+    free(c->car_tx_key);
     free(c);
 }
 
@@ -414,8 +420,8 @@ static int parse_size(const char *s, int64_t *out)
 
 /* ---- the key table ------------------------------------------------------- */
 
-enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH };
-static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth" };
+enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH, C_CAR };
+static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth", "car" };
 
 enum {
     V_BLOCK,    /* opens a block */
@@ -440,7 +446,7 @@ enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
 typedef struct keydef {
     const char *name;
     unsigned char ctx, vt, ft;
-    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN) or le_conf_domain */
+    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN, C_CAR) or le_conf_domain */
     int64_t min, max;           /* for numbers, in the stored unit */
     const char *const *names;   /* V_ENUM */
     const char *what;           /* V_ENUM: the allowed words, for the message */
@@ -520,6 +526,13 @@ static const keydef keys[] = {
     { "auth_key1", C_PUSHAUTH, V_OPTSTR, F_STR, D(push_auth_key1), 0, 0, NULL, NULL },
     { "auth_key2", C_PUSHAUTH, V_OPTSTR, F_STR, D(push_auth_key2), 0, 0, NULL, NULL },
     { "ali_auth_delta", C_PUSHAUTH, V_SECS, F_I64, D(push_auth_delta_s), 0, 365LL * 86400, NULL, NULL },
+
+    { "car", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "domain", C_CAR, V_HOST, F_STR, N(car_domain), 0, 0, NULL, NULL },
+    { "app", C_CAR, V_STR, F_STR, N(car_app), 0, 0, NULL, NULL },
+    { "push_url", C_CAR, V_STR, F_STR, N(car_push_url), 0, 0, NULL, NULL },
+    { "tx_secret_key", C_CAR, V_OPTSTR, F_STR, N(car_tx_key), 0, 0, NULL, NULL },
+    { "tx_secret_validity", C_CAR, V_SECS, F_I64, N(car_tx_validity_s), 1, 365LL * 86400, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -579,6 +592,7 @@ typedef struct parser {
     /* Facts about the open domain, checked when it closes. */
     int dom_line, push_line, auth_line, push_auth_line;
     int default_line;               /* 0: default_domain not in the file */
+    int car_line;                   /* where car { opened, 0: none */
 } parser;
 
 static int perr(parser *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -920,7 +934,7 @@ static int apply_value(parser *ps, void *base, const keydef *k)
 static void *ctx_base(parser *ps)
 {
     int ctx = ps->stack[ps->depth].ctx;
-    return (ctx == C_MAIN || ctx == C_ADMIN) ? (void *)ps->c : (void *)ps->tail;
+    return (ctx == C_MAIN || ctx == C_ADMIN || ctx == C_CAR) ? (void *)ps->c : (void *)ps->tail;
 }
 
 /* A line break before a word that is itself a key of this block means the
@@ -1033,7 +1047,14 @@ static int open_block(parser *ps)
             return perr(ps, ps->w[1].line, "'%s' takes no argument: %s { ... }", k->name, k->name);
         if (mark_seen(ps, idx, ps->w[0].line) != 0)
             return LE_EINVAL;
-        ctx = strcmp(k->name, "admin") == 0 ? C_ADMIN : strcmp(k->name, "aliauth") == 0 ? C_AUTH : C_PUSHAUTH;
+        ctx = strcmp(k->name, "admin") == 0     ? C_ADMIN
+              : strcmp(k->name, "car") == 0     ? C_CAR
+              : strcmp(k->name, "aliauth") == 0 ? C_AUTH
+                                                : C_PUSHAUTH;
+        if (ctx == C_CAR) {
+            ps->c->car = 1;
+            ps->car_line = ps->w[0].line;
+        }
         if (ctx == C_PUSHAUTH)
             ps->tail->push_auth_set = 1;
     }
@@ -1083,6 +1104,22 @@ static int close_domain(parser *ps, int close_line)
     return 0;
 }
 
+/* push_url: rtmp://HOST/..., with {UserId}, no blank; app: one path segment. */
+static int close_car(parser *ps)
+{
+    const le_conf *c = ps->c;
+    int line = ps->stack[ps->depth].line;
+    const char *u = c->car_push_url;
+    if (!u)
+        return perr(ps, line, "car needs push_url (rtmp://HOST/APP/{UserId})");
+    if (strncasecmp(u, "rtmp://", 7) != 0 || !u[7] || u[7] == '/' || !strstr(u, "{UserId}") ||
+        strpbrk(u, " \t"))
+        return perr(ps, line, "car push_url must be rtmp://HOST/... with {UserId} in it");
+    if (strchr(c->car_app, '/') || strpbrk(c->car_app, " \t?"))
+        return perr(ps, line, "car app must be one path segment");
+    return 0;
+}
+
 static int close_block(parser *ps)
 {
     int line = ps->line;
@@ -1095,6 +1132,8 @@ static int close_block(parser *ps)
         return perr(ps, ps->stack[ps->depth].line, "admin needs both access_key_id and access_key_secret");
     if (ctx == C_DOMAIN && close_domain(ps, line) != 0)
         return LE_EINVAL;
+    if (ctx == C_CAR && close_car(ps) != 0)
+        return LE_EINVAL;
     ps->depth--;
     return 0;
 }
@@ -1104,6 +1143,13 @@ static int close_block(parser *ps)
 static int finish(parser *ps)
 {
     le_conf *c = ps->c;
+    if (c->car_domain) {
+        int found = 0;
+        for (le_conf_domain *d = c->domains; d && !found; d = d->next)
+            found = strcmp(d->name, c->car_domain) == 0;
+        if (!found && !(!c->domains && strcmp(c->car_domain, c->default_domain) == 0))
+            return perr(ps, ps->car_line, "car domain '%s' matches no domain block", c->car_domain);
+    }
     if (!c->domains) {
         c->domains = le_conf_domain_new(c->default_domain);
         return 0;

@@ -70,6 +70,13 @@ typedef struct le_conf {
     int max_connections;        /* default 10000 */
     size_t rtmp_input_budget;   /* RTMP reassembly held node-wide, default 512 MiB */
     int admin_max_conns_per_ip; /* admin connections from one address, default 32 */
+    /* car { } block, the Tencent CAR actions (livedge(8)); car 0: no block. */
+    int car;
+    char *car_domain;           /* play domain of the UserId streams; NULL: default_domain */
+    char *car_app;              /* their app, default "live" */
+    char *car_push_url;         /* rtmp:// template with {UserId}, required in the block */
+    char *car_tx_key;           /* txSecret key; NULL: the URL is not signed */
+    int64_t car_tx_validity_s;  /* txTime = now + this, default 86400 */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 
