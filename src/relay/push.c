@@ -385,7 +385,6 @@ static void connect_now(pusher *p)
     }
     le_relay_set_url(&p->rel, url);
     le_relay_set_state(&p->rel, LE_RELAY_CONNECTING);
-    p->rel.attempts++;
     le_client_opts o;
     memset(&o, 0, sizeof(o));
     o.connect_timeout_ms = PUSH_CONNECT_TIMEOUT_MS;
@@ -410,6 +409,7 @@ static void run_cb(evutil_socket_t fd, short what, void *arg)
     if (!live_stream(p)) {
         teardown(p);
         if (p->rule) {
+            le_info(MOD, "%s -> %s: the stream ended, push ended", p->rel.stream, p->rel.url);
             pusher_free(p);
             return;
         }
@@ -482,11 +482,8 @@ static void on_publish(le_stream *st)
 static void on_unpublish(le_stream *st)
 {
     for (pusher *p = pushers; p; p = p->next) {
-        if (p->dead || !same_stream(p, st))
-            continue;
-        if (p->rule)
-            p->dead = 1;
-        kick(p);
+        if (!p->dead && same_stream(p, st))
+            kick(p);   /* ev: a rule's ends, one by id waits */
     }
 }
 
