@@ -42,7 +42,8 @@ LE_REDIS_PID="" LE_REDIS_PORT=""
 LE_DOMAIN=live.test
 LE_DOMAIN_CONF="    push {
         app live;
-        target \"rtmp://127.0.0.1:$LE_NGX_PORT/live/{StreamName}\";
+        target \"rtmp://127.0.0.1:$LE_NGX_PORT/live/{StreamName}\"
+               \"rtmp://127.0.0.1:$LE_NGX_PORT/live/{AppName}-{UserId}?{usrargs}&x={Other}\";
     }
     push {
         app live;
@@ -96,16 +97,20 @@ pub_on() {
 
 # ---- 1. rule from the file: nginx and B (right key) -----------------------------
 MARK=$(le_log_lines)
-pub_on A live cam1 120
-ok $? "ffmpeg publishes live/cam1 on A" || diag "$(cat "$LE_PUB_LOG")"
+pub_on A live "cam1?who=cam-one" 120
+ok $? "ffmpeg publishes live/cam1?who=cam-one on A" || diag "$(cat "$LE_PUB_LOG")"
 CAM1_PID=$LE_PUB_PID
 le_wait_log "push.*rtmp://127\\.0\\.0\\.1:$LE_NGX_PORT/live/cam1: publishing" 15 "$MARK" >/dev/null
 ok $? "A pushes live/cam1 to nginx (log)"
+le_wait_log "push.*-> rtmp://127\\.0\\.0\\.1:$LE_NGX_PORT/live/live-cam1\\?who=cam-one&x=\\{Other\\}: publishing" 15 "$MARK" >/dev/null
+ok $? "... and to the template with {AppName}, {UserId}, {usrargs} (an unknown {Other} kept)"
 line=$(le_wait_log "push.*rtmp://127\\.0\\.0\\.1:$N_B_RTMP/live/cam1\\?.*publishing" 15 "$MARK")
 ok $? "A pushes live/cam1 to B (log)"
 like "$line" "txSecret=\\*\\*\\*&txTime=" "... the logged URL has its txSecret masked"
 probe_ok "$(le_ngx_url cam1)" "nginx's copy of cam1"
 probe_ok "rtmp://127.0.0.1:$N_B_RTMP/live/cam1?$(tx cam1)" "B's copy of cam1 (tx_secret)"
+
+probe_ok "$(le_ngx_url live-cam1)" "nginx's copy of the templated target"
 
 # ---- 2. a wrong key: refused by B, retried with backoff -----------------------------
 use A

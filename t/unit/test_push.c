@@ -7,9 +7,19 @@
 #include "control/domaincfg.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "media/stream.h"
+#include "media/tap.h"
+#include "relay/client.h"
+#include "relay/relay.h"
 #include "tap.h"
+#include "stream_helpers.h"
 
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +258,95 @@ static void test_id_args(void)
     is_int(le_push_stop_id("nobody"), LE_ENOTFOUND, "stop_id: unknown id");
 }
 
+/* ---- one-off pushes by id on a real loop (the target refuses the TCP
+ * connection: nothing listens on its port) ---- */
+
+static void find_push(const le_relay *r, void *arg)
+{
+    if (r->kind == LE_RELAY_PUSH)
+        *(const le_relay **)arg = r;
+}
+
+static const le_relay *the_push(void)
+{
+    const le_relay *r = NULL;
+    le_relay_foreach(find_push, &r);
+    return r;
+}
+
+static void run_ms(struct event_base *b, int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    event_base_loopexit(b, &tv);
+    event_base_dispatch(b);
+}
+
+/* A loopback port nothing listens on. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    socklen_t l = sizeof(a);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_id_lifecycle(void)
+{
+    struct event_base *base = event_base_new();
+    le_stream_set_base(base);
+    le_tap_init(base);
+    le_relay_client_init(base);
+    is_int(le_push_init(base), LE_OK, "le_push_init");
+
+    char url[128];
+    snprintf(url, sizeof(url), "rtmp://127.0.0.1:%d/live/copy?txSecret=s3cr3t", closed_port());
+    is_int(le_push_start_id("u1", "a.b", "live", "s1", url), LE_OK, "start_id: a push of a stream not live");
+    is_int(le_push_start_id("u1", "a.b", "live", "s2", url), LE_EEXIST, "start_id: the same id again");
+    is_int((long long)le_relay_count(LE_RELAY_PUSH), 1, "one push relay listed");
+    run_ms(base, 50);
+    const le_relay *r = the_push();
+    ok(r && r->state == LE_RELAY_IDLE && r->attempts == 0, "it waits for the stream, idle, no attempt");
+    ok(r && strcmp(r->stream, "a.b/live/s1") == 0, "... listed with its local stream");
+    ok(r && strstr(r->url, "txSecret=***") && !strstr(r->url, "s3cr3t"), "... and its masked URL (%s)",
+       r ? r->url : "-");
+
+    le_stream *st = le_stream_find("a.b", "live", "s1", 1);
+    int owner;
+    is_int(le_stream_publish(st, &pub, &owner), LE_OK, "the stream is published");
+    for (int i = 0; i < 40 && !(r && r->failures > 0); i++)
+        run_ms(base, 50);
+    r = the_push();
+    ok(r && r->attempts >= 1 && r->failures >= 1 && r->state == LE_RELAY_BACKOFF,
+       "the publish starts it: refused by the target, backoff (attempts %u, failures %u, state %s)",
+       r ? r->attempts : 0, r ? r->failures : 0, r ? le_relay_state_name(r->state) : "-");
+    ok(r && r->last_error[0], "... last error: %s", r ? r->last_error : "-");
+
+    le_stream_end(st, &owner);
+    run_ms(base, 50);
+    r = the_push();
+    ok(r && r->state == LE_RELAY_IDLE, "unpublished: it waits again (%s)", r ? le_relay_state_name(r->state) : "-");
+    uint32_t before = r ? r->attempts : 0;
+    run_ms(base, 1500);
+    ok(r && r->attempts == before, "... with no attempt while the stream is not live");
+
+    is_int(le_push_stop_id("u1"), LE_OK, "stop_id");
+    run_ms(base, 20);
+    is_int((long long)le_relay_count(LE_RELAY_PUSH), 0, "... the relay is gone");
+    is_int(le_push_stop_id("u1"), LE_ENOTFOUND, "stop_id again: not found");
+    is_int(le_push_start_id("u1", "a.b", "live", "s1", url), LE_OK, "the id can be used again");
+    le_push_free();
+    is_int((long long)le_relay_count(LE_RELAY_PUSH), 0, "le_push_free stops every push");
+    le_relay_client_free();
+    le_stream_shutdown();
+    event_base_free(base);
+}
+
 int main(void)
 {
     test_expand();
@@ -257,5 +356,6 @@ int main(void)
     test_conf();
     test_domaincfg();
     test_id_args();
+    test_id_lifecycle();
     return done_testing();
 }
