@@ -19,7 +19,10 @@
 #include "media/feed.h"
 #include "media/stream.h"
 #include "media/tap.h"
+#include "relay/push.h"
 #include "net/net.h"
+#include "relay/client.h"
+#include "relay/ingest.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
@@ -255,6 +258,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_stream_set_base(base);
     le_feed_init(base, &le_node_stats_get()->bytes_out);
     le_tap_init(base);
+    le_relay_client_init(base);
+    le_ingest_init(base);
     le_log_route_libs();
     /* The store first: modules register their connect hooks and channels
      * with it; it connects in the background and never blocks startup. */
@@ -270,6 +275,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_hls_play_init();
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
+    if ((rc = le_push_init(base)) != 0)
+        return rc;
     le_actions_register_all();
     le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
@@ -316,11 +323,13 @@ void le_node_free(void)
     }
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
+    le_push_free();            /* before the streams: its taps detach */
     le_stream_shutdown();
     le_feed_shutdown();
     le_blocklist_free();
     le_cluster_free();
     le_domains_free();
+    le_relay_client_free();   /* after every relay owner stopped its clients */
     le_store_stop();
     struct event *evs[] = { tick_ev, watchdog_ev, sig_hup, sig_term, sig_int, stop_ev };
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
