@@ -351,7 +351,7 @@ static void finish(le_admin_req *r, int status, const char *code, const char *me
     le_debug(MOD, "#%llu %s %s %s Action=%s -> %d %s (%.0f ms)%s", (unsigned long long)r->conn_id,
              r->peer, r->method, r->path, esc(r->action, ea, sizeof(ea)), status, code, ms,
              r->c ? "" : ", client gone: dropped");
-    if (status >= 400)
+    if (status >= 400 || strcmp(code, "OK") != 0)   /* API 3.0 errors answer 200 */
         le_info(MOD, "#%llu %s request %s Action=%s: %d %s: %s", (unsigned long long)r->conn_id,
                 r->peer, r->id, esc(r->action, ea, sizeof(ea)), status, code,
                 esc(message, em, sizeof(em)));

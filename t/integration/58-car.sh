@@ -216,6 +216,8 @@ like "$out" '^ERR FailedOperation ' "SDK: a second StartPublishStream of cam3 is
 out=$(sdk "$AK" not-the-secret StartPublishStream '{"UserId":"cam4"}')
 like "$out" '^ERR AuthFailure.SignatureFailure ' "SDK with a wrong SecretKey: AuthFailure.SignatureFailure" ||
     diag "$out"
+le_wait_log "Action=StartPublishStream: 200 AuthFailure.SignatureFailure" 5 >/dev/null
+ok $? "... and the node logs the refusal"
 out=$(sdk AKIDunknown "$SK" StopPublishStream '{"UserId":"cam3"}')
 like "$out" '^ERR AuthFailure.SecretIdNotFound ' "SDK with an unknown SecretId: AuthFailure.SecretIdNotFound" ||
     diag "$out"
