@@ -619,7 +619,11 @@ static void invalid(le_admin_req *r, const char *name)
 
 static void nonce_used(le_admin_req *r)
 {
-    le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
+    if (r->tc3)
+        le_admin_error(r, 400, "AuthFailure.SignatureFailure",
+                       "This signed request was accepted already (a replay).");
+    else
+        le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
 }
 
 static void store_down(le_admin_req *r)
@@ -629,6 +633,7 @@ static void store_down(le_admin_req *r)
 }
 
 static void api_dispatch(le_admin_req *r);
+static int claim_nonce(le_admin_req *r, const char *ak, const char *nonce, int64_t t, int window_s);
 
 /* A signed call waiting for the shared nonce store. */
 typedef struct nonce_claim {
@@ -709,13 +714,22 @@ static int check_signature(le_admin_req *r, const le_conf *cf)
         return LE_EDENIED;
     }
     le_buf_free(&sts);
+    return claim_nonce(r, ak, nonce, t, TS_WINDOW_S);
+}
+
+/* Claims a signed call's nonce (its Timestamp t, valid window_s either
+ * way): 0 when r may proceed, 1 when it waits for the nonce store
+ * (nonce_claim_cb goes on), LE_EDENIED when r was answered. */
+static int claim_nonce(le_admin_req *r, const char *ak, const char *nonce, int64_t t, int window_s)
+{
+    int64_t now_ms = le_wall_ms(), now = now_ms / 1000;
     nonce_expire(now_ms);
     if (nonce_seen(nonce)) {
         nonce_used(r);
         return LE_EDENIED;
     }
     /* Remembered while its Timestamp could still pass the window. */
-    int64_t exp = (t > now ? t : now) * 1000 + TS_WINDOW_S * 1000LL;
+    int64_t exp = (t > now ? t : now) * 1000 + window_s * 1000LL;
     if (!le_store_running()) {
         /* No shared store (tools, unit tests): this process's memory alone. */
         nonce_add(nonce, exp);
@@ -771,7 +785,7 @@ static void api_call(le_admin_req *r)
 /* Version, then the registered Action's handler. */
 static void api_dispatch(le_admin_req *r)
 {
-    const char *ver = le_admin_param(r, "Version");
+    const char *ver = r->tc3 ? NULL : le_admin_param(r, "Version");   /* API 3.0: X-TC-Version, checked */
     if (ver && strcmp(ver, API_VERSION) != 0) {
         le_admin_error(r, 400, "InvalidVersion", "Specified parameter Version is not valid.");
         return;
@@ -831,7 +845,8 @@ static int ct_is(const le_http_req *h, const char *want)
 
 /* Authorization, X-TC-Timestamp (TC3_WINDOW_S either way) and the
  * signature. 0, or LE_EDENIED when r was answered. */
-static int tc3_check(le_admin_req *r, const le_conf *cf, const le_http_req *h, const char *body, size_t blen)
+static int tc3_check(le_admin_req *r, const le_conf *cf, const le_http_req *h, const char *body, size_t blen,
+                     int64_t *ts_out, char sig_out[LE_TC3_HEX_LEN + 1])
 {
     const le_http_hdr *ah = le_http_find(h, "authorization");
     le_tc3_auth a;
@@ -888,6 +903,8 @@ static int tc3_check(le_admin_req *r, const le_conf *cf, const le_http_req *h, c
         return LE_EDENIED;
     }
     le_buf_free(&sts);
+    *ts_out = t;
+    memcpy(sig_out, a.signature, LE_TC3_HEX_LEN + 1);
     return 0;
 }
 
@@ -984,8 +1001,11 @@ static void tc3_call(le_admin_req *r, const le_http_req *h, const char *raw)
                        "POST takes a JSON body (Content-Type: application/json); GET takes no body.");
         return;
     }
-    if (keys_configured(cf)) {
-        if (tc3_check(r, cf, h, body, blen) != 0)
+    int64_t ts = 0;
+    char sig[LE_TC3_HEX_LEN + 1] = "";
+    int signed_call = keys_configured(cf);
+    if (signed_call) {
+        if (tc3_check(r, cf, h, body, blen, &ts, sig) != 0)
             return;
     } else if (!adm.loopback) {
         le_admin_error(r, 403, "AuthFailure.UnauthorizedOperation",
@@ -1001,7 +1021,16 @@ static void tc3_call(le_admin_req *r, const le_http_req *h, const char *raw)
         return;
     /* Only the action header names the action. */
     r->action = r->params[0].value;
-    e->h(r);
+    if (signed_call) {
+        /* API 3.0 has no nonce: the signature (with the action, which the
+         * SDKs do not sign) stands for one, so a signed call is accepted
+         * once by the cluster, like the RPC form's SignatureNonce. */
+        char nonce[sizeof(act) + LE_TC3_HEX_LEN + 8];
+        snprintf(nonce, sizeof(nonce), "tc3:%s:%s", r->action, sig);
+        if (claim_nonce(r, cf->access_key_id, nonce, ts, TC3_WINDOW_S) != 0)
+            return;
+    }
+    api_dispatch(r);
 }
 
 /* ---- /metrics ---- */

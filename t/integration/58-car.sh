@@ -16,7 +16,9 @@
 #      the URL), nginx serves the copy, the SDK stops it and the copy ends; a
 #      wrong SecretKey is AuthFailure.SignatureFailure, an unknown SecretId
 #      AuthFailure.SecretIdNotFound, an unknown UserId
-#      ResourceNotFound.SessionNotFound.
+#      ResourceNotFound.SessionNotFound. An independent python3 signer
+#      (x-tc-action signed too) is accepted once: its replay, a stale
+#      timestamp and a changed signed X-TC-Action are refused.
 #
 # tencentcloud-sdk-nodejs (the whole SDK: there is no per-product CAR package
 # on npm) is installed once into $LE_TCSDK_DIR (default
@@ -218,6 +220,52 @@ like "$out" '^ERR AuthFailure.SignatureFailure ' "SDK with a wrong SecretKey: Au
     diag "$out"
 le_wait_log "Action=StartPublishStream: 200 AuthFailure.SignatureFailure" 5 >/dev/null
 ok $? "... and the node logs the refusal"
+
+# An independent TC3 signer (python3 hashlib/hmac) that also signs
+# x-tc-action (lower-cased, as Tencent's reference does) and Host with its port.
+# tc3py ACTION BODY TS_OFFSET SENDS [HEADER_ACTION]: one signed request sent
+# SENDS times; prints "STATUS BODY" per send.
+cat >"$LE_DIR/tc3.py" <<'PY'
+import hashlib, hmac, http.client, sys, time
+port, sid, sk, action, body, offset, sends = sys.argv[1:8]
+hdr_action = sys.argv[8] if len(sys.argv) > 8 else action
+ts = int(time.time()) + int(offset)
+host = "127.0.0.1:" + port
+date = time.strftime("%Y-%m-%d", time.gmtime(ts))
+ct = "application/json; charset=utf-8"
+h = lambda b: hashlib.sha256(b.encode()).hexdigest()
+canon = "POST\n/\n\ncontent-type:%s\nhost:%s\nx-tc-action:%s\n\ncontent-type;host;x-tc-action\n%s" % (
+    ct, host, action.lower(), h(body))
+scope = date + "/car/tc3_request"
+sts = "TC3-HMAC-SHA256\n%d\n%s\n%s" % (ts, scope, h(canon))
+k = hmac.new(("TC3" + sk).encode(), date.encode(), hashlib.sha256).digest()
+k = hmac.new(k, b"car", hashlib.sha256).digest()
+k = hmac.new(k, b"tc3_request", hashlib.sha256).digest()
+sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+headers = {"Authorization": "TC3-HMAC-SHA256 Credential=%s/%s, SignedHeaders=content-type;host;x-tc-action, "
+                            "Signature=%s" % (sid, scope, sig),
+           "Content-Type": ct, "Host": host, "X-TC-Action": hdr_action, "X-TC-Timestamp": str(ts),
+           "X-TC-Version": "2022-01-10"}
+for i in range(int(sends)):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    c.request("POST", "/", body=body.encode(), headers=headers)
+    r = c.getresponse()
+    print(r.status, r.read().decode())
+PY
+tc3py() { timeout 30 "$LE_PY" "$LE_DIR/tc3.py" "$LE_ADMIN_PORT" "$AK" "$SK" "$@" 2>&1; }
+code_of() { j "${1#* }" 'd["Response"].get("Error", {}).get("Code", "none")'; }
+out=$(tc3py StopPublishStream '{"UserId":"nobody"}' 0 2)
+is "$(code_of "$(sed -n 1p <<<"$out")")" ResourceNotFound.SessionNotFound \
+    "independent signer (x-tc-action signed, Host with port): accepted, SessionNotFound" || diag "$out"
+is "$(code_of "$(sed -n 2p <<<"$out")")" AuthFailure.SignatureFailure \
+    "... the same signed request again: refused as a replay" || diag "$out"
+out=$(tc3py StopPublishStream '{"UserId":"nobody"}' -400 1)
+is "$(code_of "$out")" AuthFailure.SignatureExpire "a timestamp 400 s old: AuthFailure.SignatureExpire" ||
+    diag "$out"
+like "$out" '^200 ' "... answered with HTTP 200"
+out=$(tc3py StopPublishStream '{"UserId":"nobody"}' 0 1 StartPublishStream)
+is "$(code_of "$out")" AuthFailure.SignatureFailure \
+    "a signed X-TC-Action changed in transit: AuthFailure.SignatureFailure" || diag "$out"
 out=$(sdk AKIDunknown "$SK" StopPublishStream '{"UserId":"cam3"}')
 like "$out" '^ERR AuthFailure.SecretIdNotFound ' "SDK with an unknown SecretId: AuthFailure.SecretIdNotFound" ||
     diag "$out"
