@@ -179,8 +179,14 @@ use B
 got=$(probe "rtmp://127.0.0.1:$N_B_RTMP/live/cam1?$(tx cam1)")
 is "$got" "" "B no longer has cam1"
 
-use B
-le_stop
+# ---- 6. the node stops while it pushes ----------------------------------------------
+MARK=$(le_log_lines)
+pub_on A live cam4 60
+ok $? "ffmpeg publishes live/cam4 on A"
+le_wait_log "push.*rtmp://127\\.0\\.0\\.1:$LE_NGX_PORT/live/cam4: publishing" 15 "$MARK" >/dev/null
+ok $? "A pushes live/cam4 to nginx"
 use A
+le_stop
+use B
 le_stop
 done_testing
