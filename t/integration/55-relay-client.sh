@@ -32,7 +32,11 @@ probe() {
 # pull URL FILE SECONDS [opts...]: le-relaycat pull; stderr in $LE_DIR/last.err.
 pull() {
     local url=$1 file=$2 secs=$3; shift 3
+    local rc
     timeout -k 3 $((secs + 20)) "$RC" "$@" pull "$url" "$file" "$secs" 2>"$LE_DIR/last.err"
+    rc=$?
+    cat "$LE_DIR/last.err" >>"$LE_DIR/all.err"
+    return $rc
 }
 err() { cat "$LE_DIR/last.err"; }
 
@@ -113,6 +117,7 @@ timeout -k 3 20 "$RC" -c "127.0.0.1:$LE_RTMP_PORT" push "$LE_DIR/le-rtmp.flv" \
     "rtmp://user:hunter2@$PUSH/live/pk2?txSecret=0123456789abcdef0123456789abcdef&txTime=7FFFFFFF" \
     2>"$LE_DIR/last.err"
 is "$?" 1 "push with a wrong txSecret: exit 1"
+cat "$LE_DIR/last.err" >>"$LE_DIR/all.err"
 like "$(err)" 'refused by policy: publish refused: NetStream.Publish.BadName' "... LE_EDENIED with NetStream.Publish.BadName" ||
     diag "$(err)"
 unlike "$(err)" '0123456789abcdef|hunter2' "... the txSecret and the password are not in the error text"
@@ -210,6 +215,9 @@ le_kill "$SRV_PID"
 pull "rtmp://no-such-host.invalid/live/a" "$LE_DIR/x.flv" 5
 is "$?" 1 "an unresolvable host: exit 1"
 like "$(err)" 'DNS|timed out' "... a DNS failure (or a timeout where no resolver answers)" || diag "$(err)"
+
+cat "$LE_DIR"/push-*.err "$LE_DIR/last.err" >>"$LE_DIR/all.err" 2>/dev/null
+unlike "$(cat "$LE_DIR/all.err")" 'Sanitizer|runtime error' "no sanitizer report from le-relaycat"
 
 le_stop
 done_testing
