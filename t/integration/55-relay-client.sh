@@ -125,12 +125,18 @@ like "$(err)" 'rtmp://\*\*\*@.*txSecret=\*\*\*&txTime=7FFFFFFF' "... they are ma
 
 # ---- faulty servers ---------------------------------------------------------------------------------
 cat >"$LE_DIR/srv.py" <<'EOF'
-import socket, sys, threading
+import socket, ssl, sys, threading
 mode, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", port)); s.listen(16)
+tls = None
+if mode == "tls":
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[3], sys.argv[4])
 def serve(c):
     try:
+        if tls:
+            c = tls.wrap_socket(c, server_side=True)
         if mode == "rtmpjunk":
             c.recv(4096)
             c.sendall(b"\x03" + b"\xab" * 3072 + b"\xff\xff\xff\xff\xff\xff\xff\xff" * 64)
@@ -144,6 +150,10 @@ def serve(c):
             if not d: return
             req += d
         path = req.split(b" ")[1].decode()
+        if mode == "tls":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nConnection: close\r\n\r\n")
+            c.sendall(open(sys.argv[5], "rb").read())
+            return
         if mode == "404":
             c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n")
         elif mode == "html":
@@ -157,15 +167,18 @@ def serve(c):
                            b"d\r\nFLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00\r\n0\r\n\r\n")
         c.shutdown(socket.SHUT_WR)
         c.recv(4096)
+    except (OSError, ssl.SSLError):
+        pass
     finally:
         c.close()
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
-srv() {   # srv MODE: starts the fake server, sets SRV_PORT
+srv() {   # srv MODE [ARGS...]: starts the fake server, sets SRV_PORT
+    local mode=$1; shift
     SRV_PORT=$(le_free_port 1)
-    le_bg SRV_PID "$LE_PY" "$LE_DIR/srv.py" "$1" "$SRV_PORT"
+    le_bg SRV_PID "$LE_PY" "$LE_DIR/srv.py" "$mode" "$SRV_PORT" "$@"
     le_wait_for 5 le_port_open "$SRV_PORT"
 }
 
@@ -211,6 +224,23 @@ is "$?" 1 "a server that never answers the handshake: exit 1"
 like "$(err)" 'timed out after 1500 ms' "... the connect timeout" || diag "$(err)"
 cmp_ok $(( $(le_now_ms) - t0 )) -lt 8000 "... within the timeout, not the pull's 10 s"
 le_kill "$SRV_PID"
+
+# https:// (a self-signed certificate for 127.0.0.1): refused until trusted
+# (SSL_CERT_FILE is OpenSSL's default CA file), then the body plays.
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+        -keyout "$LE_DIR/key.pem" -out "$LE_DIR/cert.pem" >/dev/null 2>&1; then
+    srv tls "$LE_DIR/cert.pem" "$LE_DIR/key.pem" "$LE_DIR/le-http.flv"
+    pull "https://127.0.0.1:$SRV_PORT/live/cam.flv" "$LE_DIR/x.flv" 3
+    is "$?" 1 "https:// with an untrusted certificate: exit 1"
+    like "$(err)" 'TLS: certificate verify failed' "... certificate verify failed" || diag "$(err)"
+    SSL_CERT_FILE=$LE_DIR/cert.pem pull "https://127.0.0.1:$SRV_PORT/live/cam.flv" "$LE_DIR/tls.flv" 5
+    is "$?" 0 "https:// with the certificate trusted: exit 0" || diag "$(err)"
+    like "$(probe "$LE_DIR/tls.flv")" 'codec_name=h264\|codec_type=video\|width=640\|height=360' "... and the FLV plays"
+    le_kill "$SRV_PID"
+else
+    skip 4 "openssl cannot make a test certificate"
+fi
 
 pull "rtmp://no-such-host.invalid/live/a" "$LE_DIR/x.flv" 5
 is "$?" 1 "an unresolvable host: exit 1"

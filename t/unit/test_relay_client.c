@@ -243,11 +243,19 @@ int main(void)
     is_int(le_src_open("rtsp://h/live/a", NULL, &src_ops, NULL, &s), LE_EINVAL, "open: rtsp:// refused");
     is_int(le_src_open("rtmp://h/live/", NULL, &src_ops, NULL, &s), LE_EINVAL, "open: no stream name");
     is_int(le_src_open("rtmp://h:99999/live/a", NULL, &src_ops, NULL, &s), LE_EINVAL, "open: bad port");
-    is_int(le_src_open("https://h/a.flv", NULL, &src_ops, NULL, &s), LE_EINVAL, "open: https:// not supported");
+    is_int(le_src_open("ftp://h/a.flv", NULL, &src_ops, NULL, &s), LE_EINVAL, "open: ftp:// refused");
     is_int(le_sink_open("http://h/a.flv", NULL, &sink_ops, NULL, &k), LE_EINVAL, "open: a sink is rtmp:// only");
     le_client_opts bad = { .connect_to = "h:0" };
     is_int(le_src_open(url, &bad, &src_ops, NULL, &s), LE_EINVAL, "open: bad connect_to");
     ok(s == NULL && k == NULL, "open: nothing started on LE_EINVAL");
+    /* Opened and closed at once (the close cancels: no callback ever). */
+    c_reset();
+    is_int(le_src_open("https://127.0.0.1:9/a.flv", NULL, &src_ops, NULL, &s), LE_OK, "open: https:// source");
+    le_src_close(s);
+    is_int(le_src_open(url, NULL, &src_ops, NULL, &s), LE_OK, "open: rtmp:// source");
+    le_src_close(s);
+    run_for(100);
+    is_int(C.closed + C.ready, 0, "open then close: no callback");
 
     /* ---- sink: output bound, writable, bytes ---- */
     server_reset(S_PUBLISH_OK, 0);
