@@ -4,7 +4,8 @@
 # from livedge, RTMP publish of a file to nginx-rtmp and to livedge (ffprobe
 # reads the copy there), a publish refused by tx_secret, and the faults: an
 # HTTP 404, a non-FLV body, a redirect loop, a garbage RTMP server, a server
-# that never completes the handshake; secrets masked in every error text.
+# that never completes the handshake, an unresolvable host; https:// with an
+# untrusted and a trusted certificate; secrets masked in every error text.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
