@@ -709,7 +709,12 @@ static void cl_close(cl *c)
     if (c->in_cb == 0) {
         cl_free(c);
     } else {
-        drop_conn(c);   /* freed when the callback returns (leave) */
+        /* Freed when the callback returns (leave); the engine stays till
+         * then: the packet lent to a packet() callback is its. */
+        if (c->bev) {
+            bufferevent_free(c->bev);
+            c->bev = NULL;
+        }
         if (c->timer)
             event_del(c->timer);
         if (c->later)

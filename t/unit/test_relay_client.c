@@ -150,7 +150,8 @@ static void server_reset(int mode, int reading)
 static struct {
     int ready, closed, writable, packets, err;
     char why[512];
-    int close_in_ready;
+    int close_in_ready, close_in_packet;
+    uint8_t last_byte;
     le_src *src;
     le_sink *sink;
     int in_open;
@@ -182,8 +183,12 @@ static void c_ready(void *ctx)
 static void c_packet(void *ctx, le_pkt *p)
 {
     (void)ctx;
-    (void)p;
     C.packets++;
+    if (C.close_in_packet && C.src) {
+        le_src_close(C.src);
+        C.src = NULL;
+        C.last_byte = p->data[p->len - 1];   /* still lent for the call */
+    }
 }
 
 static void c_writable(void *ctx)
@@ -359,6 +364,15 @@ int main(void)
     RUN_UNTIL(C.ready, 3000);
     run_for(100);
     ok(C.ready == 1 && C.packets == 0 && C.closed == 0, "close in ready: no callback after the close");
+
+    server_reset(S_PLAY, 1);
+    c_reset();
+    C.close_in_packet = 1;
+    is_int(le_src_open(url, NULL, &src_ops, NULL, &C.src), LE_OK, "close in packet: open");
+    RUN_UNTIL(C.packets, 3000);
+    run_for(100);
+    ok(C.packets == 1 && C.closed == 0 && C.last_byte == 7,
+       "close in packet: the packet stays valid for the call, no callback after");
 
     /* ---- timeout ---- */
     server_reset(S_SILENT, 1);
