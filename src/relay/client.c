@@ -590,14 +590,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     cl *c = arg;
-    const char *stage = !c->bev ? "connecting"
-                        : c->kind == K_HTTP ? (c->hstate == H_HEAD ? "waiting for the HTTP answer"
-                                                                   : "waiting for the FLV header")
-                        : !c->rc ? "connecting"
-                        : c->kind == K_PUBLISH ? "waiting for NetStream.Publish.Start"
-                                               : "waiting for NetStream.Play.Start";
+    const char *stage = !c->bev ? "the connection"
+                        : c->kind == K_HTTP ? (c->hstate == H_HEAD ? "the HTTP answer" : "the FLV header")
+                        : !c->rc ? "the connection" : le_rtmpc_waiting(c->rc);
     enter(c);
-    finish(c, LE_EIO, "timed out after %d ms %s", c->timeout_ms, stage);
+    finish(c, LE_EIO, "timed out after %d ms waiting for %s", c->timeout_ms, stage);
     leave(c);
 }
 

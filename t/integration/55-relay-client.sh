@@ -222,7 +222,7 @@ srv silent
 t0=$(le_now_ms)
 pull "rtmp://127.0.0.1:$SRV_PORT/live/a" "$LE_DIR/x.flv" 10 -t 1500
 is "$?" 1 "a server that never answers the handshake: exit 1"
-like "$(err)" 'timed out after 1500 ms' "... the connect timeout" || diag "$(err)"
+like "$(err)" 'timed out after 1500 ms waiting for the handshake' "... the connect timeout, naming the step" || diag "$(err)"
 cmp_ok $(( $(le_now_ms) - t0 )) -lt 8000 "... within the timeout, not the pull's 10 s"
 le_kill "$SRV_PID"
 

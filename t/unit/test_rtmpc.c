@@ -345,6 +345,7 @@ static void test_play(void)
     feed(c, script, LE_HS_S0S1S2_LEN, &e);
     co_take(&co, c);
     is_int(e.n, 0, "play: no event from the handshake");
+    is_str(le_rtmpc_waiting(c), "connect's result", "play: then waiting for connect's result");
     is_int(co.hs_stage, 2, "play: C2 sent after S0+S1+S2");
     ok(co.n >= 3 && co.m[0].type == LE_MSG_SET_CHUNK_SIZE && le_rd_be32(co.m[0].data) == LE_RTMPC_CHUNK,
        "play: SetChunkSize 4096 first");
