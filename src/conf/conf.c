@@ -8,9 +8,9 @@
  *                                               character literally)
  *   '#' at the start of a token comments to the end of the line.
  * Blocks: top level admin { }, car { } and domain NAME { }; inside a domain,
- * aliauth { }, push_aliauth { } and push { } (several). Nothing nests deeper than two levels, so the parser keeps an explicit
- * three-entry context stack and never recurses: a file of 10,000 '{' is one
- * error, not a stack overflow. */
+ * aliauth { }, push_aliauth { } and push { } (several). Nothing nests deeper
+ * than two levels, so the parser keeps an explicit three-entry context stack
+ * and never recurses: a file of 10,000 '{' is one error, not a stack overflow. */
 #include "conf/conf.h"
 #include "auth/acl.h"
 #include "core/err.h"

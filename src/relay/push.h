@@ -18,7 +18,7 @@
 
 struct event_base;
 
-/* Registers the publish/unpublish hooks and the stream slot. */
+/* Registers the stream's publish/unpublish hooks (media/stream.h). */
 int le_push_init(struct event_base *base);
 void le_push_free(void);
 

@@ -10,7 +10,10 @@
 #  - app api through a rule set with BatchSetLiveDomainConfigs (live_push):
 #    the copy reaches nginx;
 #  - nginx killed mid-stream and restarted on the same port: the push
-#    resumes; the publisher leaving ends the copy at nginx.
+#    resumes; nginx stopped (SIGSTOP) under a heavy stream: the push falls
+#    behind, skips (the tap drops) and goes on at a keyframe once nginx
+#    reads again, on the same connection; the publisher leaving ends the
+#    copy at nginx; the node stops cleanly while it pushes.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 LE_SCRIPT_TIMEOUT=${LE_SCRIPT_TIMEOUT:-400}
@@ -40,6 +43,9 @@ B_REDIS_PID=$LE_REDIS_PID
 # ---- node A: the pusher -------------------------------------------------------
 LE_REDIS_PID="" LE_REDIS_PORT=""
 LE_DOMAIN=live.test
+# Small player/tap bounds so that a stalled target falls behind quickly.
+LE_EXTRA_CONF="viewer_queue_bytes 1m;
+viewer_drop_timeout 2s;"
 LE_DOMAIN_CONF="    push {
         app live;
         target \"rtmp://127.0.0.1:$LE_NGX_PORT/live/{StreamName}\"
@@ -74,18 +80,19 @@ probe() {
         -show_entries stream=codec_type,codec_name,width,height \
         -of compact=p=0 "$1" 2>>"$LE_DIR/ffprobe.log" | sort | tr '\n' ' '
 }
-WANT_V='codec_name=h264|codec_type=video|width=320|height=240'
 WANT_A='codec_name=aac|codec_type=audio'
-# probe_ok URL DESC: the copy at URL has both tracks (tried 3 times: a
-# probe that starts before the target has a keyframe may time out).
+# probe_ok URL DESC [W H]: the copy at URL has both tracks, the video W x H
+# (default 320x240) (tried 3 times: a probe that starts before the target
+# has a keyframe may time out).
 probe_ok() {
-    local got="" i
+    local got="" i w=${3:-320} h=${4:-240} want_v
+    want_v="codec_name=h264|codec_type=video|width=$w|height=$h"
     for i in 1 2 3; do
         got=$(probe "$1")
-        case $got in *"$WANT_V"*"$WANT_A"*|*"$WANT_A"*"$WANT_V"*) break ;; esac
+        case $got in *"$want_v"*"$WANT_A"*|*"$WANT_A"*"$want_v"*) break ;; esac
         sleep 1
     done
-    like "$got" "codec_name=h264\\|codec_type=video\\|width=320\\|height=240" "$2: h264 320x240" &&
+    like "$got" "codec_name=h264\\|codec_type=video\\|width=$w\\|height=$h" "$2: h264 ${w}x$h" &&
         like "$got" "codec_name=aac\\|codec_type=audio" "$2: aac"
 }
 # pub_on NODE APP NAME SECS: ffmpeg publishes 320x240 to NODE; waits until live.
@@ -167,6 +174,38 @@ le_wait_log "push.*rtmp://127\\.0\\.0\\.1:$LE_NGX_PORT/live/cam1: publishing" 40
 ok $? "the push to nginx resumes"
 probe_ok "$(le_ngx_url cam1)" "nginx's copy of cam1 after the restart"
 
+# ---- 4b. a target that stops reading: skip, then resume at a keyframe --------------
+# A heavy stream (lossless x264 of noise, tens of Mbit/s) fills the socket
+# buffers and the sink's queue within seconds once nginx stops reading.
+BIG=$LE_DIR/big.flv
+timeout -k 3 60 ffmpeg -hide_banner -nostdin -loglevel error -y \
+    -f lavfi -i "testsrc2=size=640x360:rate=25,noise=alls=40:allf=t" \
+    -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 10 \
+    -c:v libx264 -preset ultrafast -g 25 -qp 0 -c:a aac -b:a 64k -ac 1 "$BIG" >>"$LE_DIR/big.log" 2>&1
+ok $? "a heavy test file ($(( $(le_file_size "$BIG") / 1048576 )) MiB for 10 s)"
+use A
+MARK=$(le_log_lines)
+le_bg BIG_PID ffmpeg -hide_banner -nostdin -loglevel error -re -stream_loop 2 -i "$BIG" -c copy \
+    -f flv "$(le_url big)" >>"$LE_DIR/big.log" 2>&1
+le_wait_log "push.*rtmp://127\\.0\\.0\\.1:$LE_NGX_PORT/live/big: publishing" 15 "$MARK" >/dev/null
+ok $? "A pushes live/big to nginx"
+# relay_field NAME FIELD: FIELD of the push relay whose Url ends in /live/NAME (nginx's).
+relay_field() {
+    api DescribeLiveRelays "Kind=push" >/dev/null
+    j "$API_BODY" "[r['$2'] for r in d['RelayList']['Relay'] if r['Url'].endswith(':$LE_NGX_PORT/live/$1')][0]"
+}
+kill -STOP "$LE_NGX_PID"
+le_wait_log "tap: live.test/live/big: consumer over .* dropped" 20 "$MARK" >/dev/null
+ok $? "nginx stopped reading: the push falls behind and its tap drops (log)"
+kill -CONT "$LE_NGX_PID"
+b1=$(relay_field big Bytes)
+sleep 3
+b2=$(relay_field big Bytes)
+cmp_ok "$b2" -gt "$b1" "nginx reads again: the push goes on ($b1 then $b2 bytes out)"
+is "$(relay_field big Failures)/$(relay_field big Attempts)" "0/1" "... on the same connection (no failure, one attempt)"
+probe_ok "$(le_ngx_url big)" "nginx's copy of big after the stall" 640 360
+le_kill "$BIG_PID"
+
 # ---- 5. unpublish ends the push -----------------------------------------------------
 MARK=$(le_log_lines)
 le_kill "$CAM1_PID"
@@ -179,8 +218,14 @@ use B
 got=$(probe "rtmp://127.0.0.1:$N_B_RTMP/live/cam1?$(tx cam1)")
 is "$got" "" "B no longer has cam1"
 
-use B
-le_stop
+# ---- 6. the node stops while it pushes ----------------------------------------------
+MARK=$(le_log_lines)
+pub_on A live cam4 60
+ok $? "ffmpeg publishes live/cam4 on A"
+le_wait_log "push.*rtmp://127\\.0\\.0\\.1:$LE_NGX_PORT/live/cam4: publishing" 15 "$MARK" >/dev/null
+ok $? "A pushes live/cam4 to nginx"
 use A
+le_stop
+use B
 le_stop
 done_testing
