@@ -57,7 +57,8 @@ int64_t le_relay_backoff_ms(uint32_t failures, double rnd)
         step = LE_RELAY_BACKOFF_MAX_MS;
     if (rnd < 0 || rnd >= 1)
         rnd = 0.5;
-    return (int64_t)((double)step * (0.75 + 0.5 * rnd));
+    int64_t wait = (int64_t)((double)step * (0.75 + 0.5 * rnd));
+    return wait > LE_RELAY_BACKOFF_MAX_MS ? LE_RELAY_BACKOFF_MAX_MS : wait;
 }
 
 static void metrics(le_buf *out);

@@ -29,6 +29,8 @@ int main(void)
         is_int((int)le_relay_backoff_ms(i + 1, 0.5), (int)want[i], "backoff step after %u failures", i + 1);
     is_int((int)le_relay_backoff_ms(1000000, 0.5), 30000, "a long outage stays at 30 s");
     is_int((int)le_relay_backoff_ms(1, 0.0), 750, "jitter low end: 3/4 of the step");
+    is_int((int)le_relay_backoff_ms(9, 0.99), 30000, "jitter never takes a wait over 30 s");
+    is_int((int)le_relay_backoff_ms(9, 0.0), 22500, "the longest step jitters downwards");
     ok(le_relay_backoff_ms(3, 0.999999) < 5000 && le_relay_backoff_ms(3, 0.999999) >= 4999,
        "jitter high end: just under 5/4 of the step");
 
