@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define MOD "pull"
+#define TICK_MS 1000   /* le_pull_tick runs every second (node.c) */
 
 /* ---- checks (pure) ---- */
 
@@ -200,13 +201,15 @@ char *le_pull_domains_key(char *out, size_t n)
 
 /* ---- the scheduler ---- */
 
-/* Renews the lease if it is ours; takes it again if it vanished (Redis
- * restarted empty: nobody holds it); 0 if another node holds it. */
+/* Renews the lease if it is ours: 1; -1 when it is gone (expired, or
+ * Redis restarted empty: the holder then claims it again with SET NX); 0
+ * when another node holds it. A renewal never creates the key: one that
+ * Redis runs late (it was frozen) must not bring back a lease its holder
+ * already gave up. */
 static const char *const RENEW_LUA =
     "local v = redis.call('GET', KEYS[1]) "
     "if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
-    "return 0";
+    "if not v then return -1 end return 0";
 static const char *const RELEASE_LUA =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
@@ -217,6 +220,9 @@ typedef struct pull {
     char domain[256], app[256], name[256];
     char lease_key[1024];
     char token[128];          /* our lease value while we hold or claim it */
+    char rel[4][128];         /* leases given back (or claims of unknown outcome),
+                               * until Redis ran their release */
+    int nrel, releasing;
     char *json;               /* the config as last read */
     le_pull_sources src;
     int64_t start_ms, end_ms;
@@ -227,6 +233,7 @@ typedef struct pull {
     int holding, claiming, renewing;
     uint64_t lease_sent;      /* mono ms the last successful SET/renew was sent */
     uint64_t renew_sent;      /* mono ms of the renewal in flight / last sent */
+    uint64_t claim_sent;      /* mono ms of the claim in flight / last sent */
     uint64_t next_claim;      /* mono ms of the next claim attempt */
     int renew_failed;         /* renewals failed since the last success */
     uint64_t retry_at;        /* after a kick: mono ms to try again (0: none) */
@@ -280,13 +287,52 @@ static void stop_ingest(pull *p, const char *reason)
     p->retry_at = 0;
 }
 
+static void release_cb(redisReply *rep, void *arg)
+{
+    pull *p = arg;
+    p->releasing = 0;
+    /* Ran: done. Not sent or no answer: again at the next tick, so that a
+     * command Redis ran late (it was frozen) cannot keep the key alive. */
+    if (rep && rep->type == REDIS_REPLY_INTEGER && p->nrel > 0) {
+        memmove(p->rel[0], p->rel[1], sizeof(p->rel[0]) * (size_t)(p->nrel - 1));
+        p->nrel--;
+    }
+    pull_unref(p);
+}
+
+static void send_release(pull *p)
+{
+    if (!p->nrel || p->releasing || !le_store_connected())
+        return;
+    if (le_store_cmd(release_cb, p, "EVAL %s 1 %s %s", RELEASE_LUA, p->lease_key, p->rel[0]) == 0) {
+        p->releasing = 1;
+        p->pending++;
+    }
+}
+
+/* Deletes the lease if it still holds token (compare-and-delete, retried
+ * until Redis ran it). Tokens are never reused, so this cannot delete a
+ * lease taken since. */
+static void add_release(pull *p, const char *token)
+{
+    for (int i = 0; i < p->nrel; i++)
+        if (strcmp(p->rel[i], token) == 0)
+            return;
+    if (p->nrel == 4) {
+        memmove(p->rel[0], p->rel[1], sizeof(p->rel[0]) * 3);
+        p->nrel--;
+    }
+    snprintf(p->rel[p->nrel++], sizeof(p->rel[0]), "%s", token);
+    send_release(p);
+}
+
 static void release(pull *p)
 {
     if (!p->holding)
         return;
     p->holding = 0;
     p->renew_failed = 0;
-    le_store_cmd(NULL, NULL, "EVAL %s 1 %s %s", RELEASE_LUA, p->lease_key, p->token);
+    add_release(p, p->token);
 }
 
 /* Stops pulling p and gives up its lease. */
@@ -328,19 +374,34 @@ static void start_ingest(pull *p)
                 p->src.n, p->src.n == 1 ? "" : "s");
 }
 
+static void lease_lost(pull *p, const char *reason, const char *why);
+
+/* A claim: SET NX answered OK (ours now), nil (another node holds it) or
+ * nothing (Redis unreachable). A holder claims too, when its renewal found
+ * the key gone. */
 static void claim_cb(redisReply *rep, void *arg)
 {
     pull *p = arg;
     p->claiming = 0;
     int got = rep && rep->type == REDIS_REPLY_STATUS && strcasecmp(rep->str, "OK") == 0;
-    if (!p->dead && !stopped && got) {
-        p->holding = 1;
-        p->renew_failed = 0;
-        p->lease_sent = p->renew_sent;
-        start_ingest(p);
+    if (p->dead || stopped) {
+        if (got)   /* reaped or stopping meanwhile: give it back (once) */
+            le_store_cmd(NULL, NULL, "EVAL %s 1 %s %s", RELEASE_LUA, p->lease_key, p->token);
     } else if (got) {
-        /* Reaped or stopping meanwhile: give it back. */
-        le_store_cmd(NULL, NULL, "EVAL %s 1 %s %s", RELEASE_LUA, p->lease_key, p->token);
+        p->lease_sent = p->renew_sent = p->claim_sent;
+        p->renew_failed = 0;
+        if (!p->holding) {
+            p->holding = 1;
+            start_ingest(p);
+        }
+    } else if (p->holding) {
+        if (rep && rep->type == REDIS_REPLY_NIL)
+            lease_lost(p, "lease", "the lease is held by another node");
+        else
+            p->renew_failed++;
+    } else if (!rep || rep->type != REDIS_REPLY_NIL) {
+        /* Unknown outcome: Redis may still run it; undo it then. */
+        add_release(p, p->token);
     }
     pull_unref(p);
 }
@@ -348,11 +409,12 @@ static void claim_cb(redisReply *rep, void *arg)
 static void claim(pull *p, uint64_t now)
 {
     char ttl[16];
-    snprintf(p->token, sizeof(p->token), "%s/%ld/%" PRIu64, le_node_conf()->node_name, (long)getpid(),
-             ++token_n);
+    if (!p->holding)
+        snprintf(p->token, sizeof(p->token), "%s/%ld/%" PRIu64, le_node_conf()->node_name, (long)getpid(),
+                 ++token_n);
     snprintf(ttl, sizeof(ttl), "%d", LE_PULL_LEASE_MS);
     p->next_claim = now + 1000;
-    p->renew_sent = now;
+    p->claim_sent = now;
     if (le_store_cmd(claim_cb, p, "SET %s %s NX PX %s", p->lease_key, p->token, ttl) == 0) {
         p->claiming = 1;
         p->pending++;
@@ -367,9 +429,8 @@ static void lease_lost(pull *p, const char *reason, const char *why)
         if (r)
             le_relay_failed((le_relay *)r, reason, why);
     }
-    stop_ingest(p, why);
-    p->holding = 0;
-    p->renew_failed = 0;
+    stop_ingest(p, strcmp(reason, "redis") == 0 ? "lease not renewed" : "lease lost");
+    release(p);
 }
 
 static void renew_cb(redisReply *rep, void *arg)
@@ -382,6 +443,8 @@ static void renew_cb(redisReply *rep, void *arg)
             if (p->renew_failed)
                 le_info(MOD, "%s/%s/%s: lease renewed again", p->domain, p->app, p->name);
             p->renew_failed = 0;
+        } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -1) {
+            claim(p, le_mono_ms());
         } else if (rep && rep->type == REDIS_REPLY_INTEGER) {
             lease_lost(p, "lease", "the lease is held by another node");
         } else {
@@ -416,6 +479,7 @@ static int domain_usable(const char *name)
 
 static void step(pull *p, uint64_t now, int64_t wall)
 {
+    send_release(p);
     int want = p->valid && wall >= p->start_ms && wall < p->end_ms && domain_usable(p->domain);
     if (!want) {
         if (p->holding || p->in)
@@ -427,17 +491,18 @@ static void step(pull *p, uint64_t now, int64_t wall)
             claim(p, now);
         return;
     }
-    /* Holding: could the lease have expired in Redis by now? */
-    if (now >= p->lease_sent + LE_PULL_LEASE_MS - LE_PULL_LEASE_MARGIN_MS) {
-        char why[160];
-        snprintf(why, sizeof(why), "lease not renewed for %" PRIu64 " ms (state store unreachable): stopped before it expires",
+    /* Holding: could the lease expire in Redis before the next tick? The
+     * lease runs from when Redis ran the command, after it was sent. */
+    if (now + TICK_MS >= p->lease_sent + LE_PULL_LEASE_MS - LE_PULL_LEASE_MARGIN_MS) {
+        char why[200];
+        snprintf(why, sizeof(why),
+                 "lease not renewed for %" PRIu64 " ms (state store unreachable): pull stopped before the lease can expire",
                  now - p->lease_sent);
         lease_lost(p, "redis", why);
-        release(p);
         p->next_claim = now + 1000;
         return;
     }
-    if (!p->renewing && now >= p->renew_sent + (p->renew_failed ? 1000 : LE_PULL_RENEW_MS))
+    if (!p->renewing && !p->claiming && now >= p->renew_sent + (p->renew_failed ? 1000 : LE_PULL_RENEW_MS))
         renew(p, now);
     if (!p->in && p->retry_at == 0)
         start_ingest(p);

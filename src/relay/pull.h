@@ -19,9 +19,11 @@
  * configs every LE_PULL_SCAN_MS (and at once on an event), tries SET NX on
  * the lease of each config in its window that nobody pulls, and while it
  * holds a lease keeps the ingest running. A lease it cannot renew (Redis
- * unreachable) is kept only as long as it cannot have expired in Redis:
- * LE_PULL_LEASE_MS - LE_PULL_LEASE_MARGIN_MS after the last renewal was
- * sent, so two nodes never pull one config at once. */
+ * unreachable) is kept only while it cannot expire in Redis before the next
+ * tick with LE_PULL_LEASE_MARGIN_MS to spare (counted from when the last
+ * successful renewal was sent), so two nodes never pull one config at once:
+ * the pull stops 8-9 s after the last renewal and another node can take
+ * the lease 10 s after it. */
 #ifndef LE_RELAY_PULL_H
 #define LE_RELAY_PULL_H
 #include <stddef.h>
