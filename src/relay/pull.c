@@ -662,6 +662,21 @@ static void ev_pull(const char *kind, const char *arg)
     le_pull_rescan(arg);
 }
 
+/* DeleteLiveDomain (on any node): the domain's configs go with it. Every
+ * node runs the same idempotent writes. */
+static void ev_dropdomain(const char *kind, const char *arg)
+{
+    (void)kind;
+    char key[600], dkey[300];
+    if (!*arg || strlen(arg) >= 256)
+        return;
+    le_pull_key(key, sizeof(key), arg);
+    le_pull_domains_key(dkey, sizeof(dkey));
+    le_store_write("DEL %s", key);
+    le_store_write("SREM %s %s", dkey, arg);
+    le_pull_rescan(arg);
+}
+
 void le_pull_rescan(const char *domain)
 {
     (void)domain;
@@ -674,6 +689,7 @@ void le_pull_init(void)
     stopped = 0;
     rescan = 1;
     le_control_on_event("pull", ev_pull);
+    le_control_on_event("dropdomain", ev_dropdomain);
 }
 
 void le_pull_tick(void)

@@ -13,7 +13,9 @@
  *                               LE_PULL_LEASE_MS, renewed every
  *                               LE_PULL_RENEW_MS by its holder only
  *   events channel "pull {domain}": a config of domain changed; every node
- *                               reads the domain's configs again.
+ *                               reads the domain's configs again; on
+ *                               "dropdomain {domain}" (DeleteLiveDomain) the
+ *                               domain's configs are deleted.
  *
  * The scheduler runs on the node's 1 s tick and never blocks: it reads the
  * configs every LE_PULL_SCAN_MS (and at once on an event), tries SET NX on

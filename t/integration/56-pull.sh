@@ -9,7 +9,8 @@
 #  - a bare host SourceUrl; failover from a closed port to the next origin;
 #    an HTTP-FLV origin (a second livedge); a StartTime in the future; a
 #    pull that stops at its EndTime;
-#  - every refused parameter answers its documented code;
+#  - every refused parameter answers its documented code; DeleteLiveDomain
+#    deletes the domain's configs;
 #  - two nodes on one Redis: exactly one pulls; kill -9 of the puller and
 #    the other takes over within 15 s; Redis frozen (SIGSTOP): the puller
 #    goes on while its lease could still be its own, stops before it can
@@ -22,7 +23,7 @@
 . "$(dirname "$0")/admin.sh"
 
 le_require_daemon
-le_require_tool ffmpeg ffprobe python3 curl redis-server
+le_require_tool ffmpeg ffprobe python3 curl redis-server redis-cli
 le_start_nginx_rtmp || le_missing "nginx with libnginx-mod-rtmp ($LE_NGX_MODULE) not available"
 
 LE_BASE_NAME=$LE_NAME
@@ -175,6 +176,21 @@ api DescribeLivePullStreamConfig DomainName=nope.test
 is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "404 InvalidDomain.NotFound" "bad input: Describe of an unknown domain"
 api DescribeLivePullStreamConfig $D
 is "$(j "$API_BODY" 'd["LiveAppRecordList"]["LiveAppRecord"]')" "[]" "nothing refused was stored"
+
+# ---- DeleteLiveDomain takes the domain's configs with it ----------------------------------
+P="letest$$:"
+rcli() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
+api AddLiveDomain DomainName=gone.test LiveDomainType=liveVideo Region=cn-shanghai
+is "$API_CODE" 200 "AddLiveDomain gone.test" || diag "$API_BODY"
+api AddLivePullStreamInfoConfig DomainName=gone.test AppName=live StreamName=g SourceUrl="$NGX" "$S" "$E"
+is "$API_CODE" 200 "a config on gone.test" || diag "$API_BODY"
+is "$(rcli EXISTS "${P}pull:gone.test")/$(rcli SISMEMBER "${P}pull:domains" gone.test)" "1/1" \
+    "... stored in Redis (P pull:gone.test, P pull:domains)"
+api DeleteLiveDomain DomainName=gone.test
+is "$API_CODE" 200 "DeleteLiveDomain gone.test" || diag "$API_BODY"
+gone_keys() { [ "$(rcli EXISTS "${P}pull:gone.test")/$(rcli SISMEMBER "${P}pull:domains" gone.test)" = 0/0 ]; }
+le_wait_for 5 gone_keys
+ok $? "... its pull configs are deleted"
 
 # ---- pull from nginx-rtmp -------------------------------------------------------------------
 START=$(utc -60)
