@@ -84,9 +84,10 @@ int main(void)
     big[sizeof(big) - 1] = '\0';
     is_str(parse(big), M, "an origin longer than LE_PULL_URL_MAX");
     char longhost[LE_PULL_URL_MAX];
-    memset(longhost, 'h', sizeof(longhost) - 20);
-    longhost[sizeof(longhost) - 20] = '\0';
-    ok(strcmp(parse(longhost), M) == 0, "a bare host that expands past LE_PULL_URL_MAX");
+    /* 1012 bytes: short enough as given, too long once rtmp://.../live/cam is added */
+    memset(longhost, 'h', sizeof(longhost) - 12);
+    longhost[sizeof(longhost) - 12] = '\0';
+    is_str(parse(longhost), M, "a bare host that expands past LE_PULL_URL_MAX");
     char *huge = malloc(LE_PULL_SOURCE_MAX + 2);
     memset(huge, ';', LE_PULL_SOURCE_MAX + 1);
     huge[LE_PULL_SOURCE_MAX + 1] = '\0';
