@@ -21,6 +21,8 @@
 #include "media/tap.h"
 #include "net/net.h"
 #include "relay/pull.h"
+#include "relay/client.h"
+#include "relay/ingest.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
@@ -258,6 +260,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_stream_set_base(base);
     le_feed_init(base, &le_node_stats_get()->bytes_out);
     le_tap_init(base);
+    le_relay_client_init(base);
+    le_ingest_init(base);
     le_log_route_libs();
     /* The store first: modules register their connect hooks and channels
      * with it; it connects in the background and never blocks startup. */
@@ -326,6 +330,7 @@ void le_node_free(void)
     le_blocklist_free();
     le_cluster_free();
     le_domains_free();
+    le_relay_client_free();   /* after every relay owner stopped its clients */
     le_store_stop();
     struct event *evs[] = { tick_ev, watchdog_ev, sig_hup, sig_term, sig_int, stop_ev };
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)

@@ -7,6 +7,7 @@ void le_actions_stream_register(void);
 void le_actions_config_register(void);
 void le_actions_notify_register(void);
 void le_actions_pull_register(void);
+void le_actions_relay_register(void);
 
 static inline void le_actions_register_all(void)
 {
@@ -15,6 +16,7 @@ static inline void le_actions_register_all(void)
     le_actions_config_register();
     le_actions_notify_register();
     le_actions_pull_register();
+    le_actions_relay_register();
 }
 
 #endif

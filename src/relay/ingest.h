@@ -19,6 +19,10 @@
 #include "relay/relay.h"
 
 typedef struct le_ingest le_ingest;
+struct event_base;
+
+/* The loop ingests run on. Set once at start. */
+void le_ingest_init(struct event_base *base);
 
 typedef struct le_ingest_ops {
     /* The local stream was kicked (reason as given to the kick). May call

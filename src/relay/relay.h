@@ -5,7 +5,7 @@
  *
  * Reconnect backoff: 1 s after the first failure, doubling to at most 30 s,
  * each wait drawn uniformly from [3/4, 5/4] of its step (jitter, so nodes
- * that lost one origin do not come back in step); a relay that stayed up
+ * that lost one origin do not come back in step) and never over 30 s; a relay that stayed up
  * LE_RELAY_STABLE_MS starts again from 1 s. */
 #ifndef LE_RELAY_H
 #define LE_RELAY_H

@@ -4,6 +4,7 @@
 #include "core/err.h"
 
 #include <event2/buffer.h>
+#include <string.h>
 
 int le_rtmp_put_msg(struct evbuffer *out, uint32_t chunk_size, uint32_t csid, uint8_t type, uint32_t ts,
                     uint32_t msid, const uint8_t *data, uint32_t len)
@@ -109,4 +110,39 @@ void le_rtmp_amf_sample_access(le_buf *b)
     le_amf_put_string(b, "|RtmpSampleAccess");
     le_amf_put_bool(b, 1);
     le_amf_put_bool(b, 1);
+}
+
+int le_rtmp_meta_body(const uint8_t *d, uint32_t n, const uint8_t **out, uint32_t *outn)
+{
+    static const uint8_t sdf[] = { 2, 0, 13, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e' };
+    static const uint8_t omd[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a' };
+    if (n > sizeof(sdf) && memcmp(d, sdf, sizeof(sdf)) == 0) {
+        d += sizeof(sdf);
+        n -= (uint32_t)sizeof(sdf);
+    }
+    if (n < sizeof(omd) || memcmp(d, omd, sizeof(omd)) != 0)
+        return 0;
+    *out = d;
+    *outn = n;
+    return 1;
+}
+
+int le_rtmp_agg_next(const uint8_t *d, uint32_t n, uint32_t msg_ts, uint32_t *off, uint32_t *base,
+                     le_rtmp_agg_tag *t)
+{
+    uint32_t o = *off;
+    if (o > n || n - o < 11)
+        return 0;
+    uint32_t sz = le_rd_be24(d + o + 1);
+    uint32_t ts = le_rd_be24(d + o + 4) | (uint32_t)d[o + 7] << 24;
+    if ((uint64_t)o + 11 + sz + 4 > n)
+        return 0;
+    if (o == 0)
+        *base = ts;
+    t->type = d[o];
+    t->ts = msg_ts + (ts - *base);
+    t->data = d + o + 11;
+    t->len = sz;
+    *off = o + 11 + sz + 4;
+    return 1;
 }

@@ -70,4 +70,25 @@ void le_rtmp_amf_status(le_buf *b, const char *level, const char *code, const ch
 /* "|RtmpSampleAccess", true, true: sent to players before media. */
 void le_rtmp_amf_sample_access(le_buf *b);
 
+/* ---- received data and aggregate messages ---- */
+
+/* A data message (type 18) body as players get it: "@setDataFrame" is
+ * stripped; 1 with *out / *outn the "onMetaData", {...} body, 0 for any
+ * other data message (not forwarded). */
+int le_rtmp_meta_body(const uint8_t *d, uint32_t n, const uint8_t **out, uint32_t *outn);
+
+/* Aggregate message (type 22): a run of FLV tags whose timestamps are
+ * relative to the first one's, rebased on the message's own (msg_ts).
+ * Call with *off = 0 (and *base any value) and again while it returns 1:
+ * the next sub-message's type, timestamp and body. 0 at the end or at the
+ * first tag that does not fit in n (the rest is ignored). */
+typedef struct le_rtmp_agg_tag {
+    uint8_t type;
+    uint32_t ts;
+    const uint8_t *data;
+    uint32_t len;
+} le_rtmp_agg_tag;
+int le_rtmp_agg_next(const uint8_t *d, uint32_t n, uint32_t msg_ts, uint32_t *off, uint32_t *base,
+                     le_rtmp_agg_tag *t);
+
 #endif

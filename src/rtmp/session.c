@@ -504,17 +504,11 @@ static void on_command(le_rtmp_conn *c, const uint8_t *data, uint32_t len)
  * players expect to receive. */
 static void on_data(le_rtmp_conn *c, const le_rtmp_msg *m)
 {
-    static const uint8_t sdf[] = { 2, 0, 13, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a', 'm', 'e' };
-    const uint8_t *d = m->data;
-    uint32_t n = m->len;
+    const uint8_t *d;
+    uint32_t n;
     if (c->role != ROLE_PUBLISHER || !c->st)
         return;
-    if (n > sizeof(sdf) && memcmp(d, sdf, sizeof(sdf)) == 0) {
-        d += sizeof(sdf);
-        n -= (uint32_t)sizeof(sdf);
-    }
-    static const uint8_t omd[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a' };
-    if (n < sizeof(omd) || memcmp(d, omd, sizeof(omd)) != 0)
+    if (!le_rtmp_meta_body(m->data, m->len, &d, &n))
         return;   /* other data messages are not forwarded */
     le_pkt *p = le_pkt_new(LE_PKT_DATA, m->ts, d, n);
     le_stream_push(c->st, p);
@@ -534,24 +528,11 @@ static void on_media(le_rtmp_conn *c, uint8_t type, uint32_t ts, const uint8_t *
  * the first one's, rebased on the message's own. */
 static void on_aggregate(le_rtmp_conn *c, const le_rtmp_msg *m)
 {
-    const uint8_t *d = m->data;
-    uint32_t n = m->len, off = 0;
-    int first = 1;
-    uint32_t base_ts = 0;
-    while (off + 11 <= n) {
-        uint8_t type = d[off];
-        uint32_t sz = le_rd_be24(d + off + 1);
-        uint32_t ts = le_rd_be24(d + off + 4) | (uint32_t)d[off + 7] << 24;
-        if (off + 11 + sz + 4 > n)
-            break;
-        if (first) {
-            base_ts = ts;
-            first = 0;
-        }
-        if (type == LE_PKT_AUDIO || type == LE_PKT_VIDEO)
-            on_media(c, type, m->ts + (ts - base_ts), d + off + 11, sz);
-        off += 11 + sz + 4;
-    }
+    uint32_t off = 0, base = 0;
+    le_rtmp_agg_tag t;
+    while (le_rtmp_agg_next(m->data, m->len, m->ts, &off, &base, &t))
+        if (t.type == LE_PKT_AUDIO || t.type == LE_PKT_VIDEO)
+            on_media(c, t.type, t.ts, t.data, t.len);
 }
 
 static void on_message(le_rtmp_conn *c, const le_rtmp_msg *m)
