@@ -10,6 +10,7 @@
 #include "node.h"
 #include "relay/ingest.h"
 #include "relay/relay.h"
+#include "relay/url.h"
 #include "store/store.h"
 
 #include <hiredis/hiredis.h>
@@ -93,6 +94,15 @@ static int path_ok(const char *p, int min)
     return segs >= min;
 }
 
+/* And as the clients will read it (relay/url.h). */
+static int client_ok(const char *url, le_pull_err *err)
+{
+    le_relay_url u;
+    if (le_relay_url_parse(url, &u) != LE_OK)
+        return set_err(err, "InvalidSourceUrl.Malformed", "Specified SourceUrl is malformed.");
+    return LE_OK;
+}
+
 /* One origin, n bytes at s (trimmed, non-empty), into out. */
 static int one_source(const char *s, size_t n, const char *app, const char *name, char *out,
                       le_pull_err *err)
@@ -117,14 +127,15 @@ static int one_source(const char *s, size_t n, const char *app, const char *name
         int w = snprintf(out, LE_PULL_URL_MAX, "rtmp://%.*s/%s/%s", (int)n, s, app, name);
         if (w < 0 || w >= LE_PULL_URL_MAX)
             return set_err(err, malformed, "Specified SourceUrl is malformed (an origin is too long).");
-        return LE_OK;
+        return client_ok(out, err);
     }
     size_t slen = (size_t)(sep - s);
     int rtmp = slen == 4 && strncasecmp(s, "rtmp", 4) == 0;
-    int http = (slen == 4 && strncasecmp(s, "http", 4) == 0) || (slen == 5 && strncasecmp(s, "https", 5) == 0);
+    int http = slen == 4 && strncasecmp(s, "http", 4) == 0;
+    /* https: the HTTP-FLV source (relay/client.h) speaks plain HTTP only. */
     if (!rtmp && !http)
         return set_err(err, "InvalidSourceUrl.ValueNotSupported",
-                       "Specified SourceUrl uses a scheme that is not supported: use rtmp://, http:// or https://.");
+                       "Specified SourceUrl uses a scheme that is not supported: use rtmp:// or http://.");
     const char *auth = sep + 3, *end = s + n, *a_end = auth;
     while (a_end < end && *a_end != '/' && *a_end != '?' && *a_end != '#')
         a_end++;
@@ -141,7 +152,7 @@ static int one_source(const char *s, size_t n, const char *app, const char *name
                             : "Specified SourceUrl is malformed: an http(s):// origin needs a host and a path.");
     memcpy(out, s, n);
     out[n] = '\0';
-    return LE_OK;
+    return client_ok(out, err);
 }
 
 int le_pull_parse_sources(const char *list, const char *app, const char *name, le_pull_sources *out,

@@ -160,6 +160,8 @@ bad 400 InvalidSourceUrl.Malformed "a host with a bad port" $D AppName=live Stre
 bad 400 InvalidSourceUrl.Malformed "9 origins" $D AppName=live StreamName=x SourceUrl="a;b;c;d;e;f;g;h;i" "$S" "$E"
 bad 400 InvalidSourceUrl.ValueNotSupported "an srt:// origin" $D AppName=live StreamName=x \
     SourceUrl="srt://127.0.0.1:9000/a/b" "$S" "$E"
+bad 400 InvalidSourceUrl.ValueNotSupported "an https:// origin" $D AppName=live StreamName=x \
+    SourceUrl="https://127.0.0.1/live/x.flv" "$S" "$E"
 bad 400 InvalidStartTime.Malformed "StartTime without a time" $D AppName=live StreamName=x \
     SourceUrl="$NGX" StartTime=2030-01-01 "$E"
 bad 400 InvalidEndTime.Malformed "EndTime not UTC" $D AppName=live StreamName=x \
@@ -207,6 +209,9 @@ av_checks "$(rtmp_url pulled)" "RTMP play of the pulled stream"
 av_checks "$(flv_url pulled)" "HTTP-FLV play of the pulled stream"
 av_checks "$(hls_url pulled)" "HLS play of the pulled stream"
 is "$(online_field pulled PublishUrl)" "$NGX" "online list: PublishUrl is the origin"
+api DescribeLiveRelays $D Kind=pull
+is "$(j "$API_BODY" '[(x["State"], x["Url"]) for x in d["RelayList"]["Relay"] if x["StreamName"] == "pulled"]')" \
+    "[[\"active\", \"$NGX\"]]" "DescribeLiveRelays: one active pull of the origin"
 le_wait_for 10 cb_is pulled publish 1
 is "$(cb_count pulled publish)" 1 "one publish callback"
 
@@ -319,6 +324,8 @@ ok $rc "Redis frozen: the puller stops, logged once with the reason" || diag "$(
 cmp_ok "$el" -ge 4000 "... not before its lease could have expired ($el ms)"
 cmp_ok "$el" -le 12000 "... but before it can have ($el ms)"
 like "$(grep -c 'lease1.*state store unreachable' "$LE_LOG")" '^1$' "... one line"
+like "$(curl -s --max-time 5 "http://127.0.0.1:$LE_ADMIN_PORT/metrics")" \
+    '^livedge_relay_failures_total[{]kind="pull",reason="redis"[}] 1$' "... counted in /metrics"
 kill -CONT "$LE_REDIS_PID"
 le_wait_for 25 pulls_ge lease1 "$LE_LOG" 2
 ok $? "Redis back: the node pulls again"

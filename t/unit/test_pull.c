@@ -46,7 +46,7 @@ int main(void)
     is_str(S.url[0], "rtmp://a.example.com/app/stream?token=x", "... kept as given");
     is_str(parse("RTMP://a.example.com:19350/app/inst/stream"), "ok", "scheme case and an app instance");
     is_str(parse("http://127.0.0.1:8080/live/cam.flv"), "ok", "an http:// FLV URL");
-    is_str(parse("https://cdn.example.com/live/cam.flv?auth_key=1-0-0-abc"), "ok", "an https:// URL");
+    is_str(parse("http://cdn.example.com/live/cam.flv?auth_key=1-0-0-abc"), "ok", "an http:// URL with a query");
     is_str(parse("rtmp://user:pw@a.example.com/app/s"), "ok", "credentials in the authority");
 
     /* several origins, in order; blanks and empty items ignored */
@@ -99,6 +99,7 @@ int main(void)
     is_str(parse("srt://host:9000/a/b"), U, "srt:// is not supported");
     is_str(parse("rtmps://host/a/b"), U, "rtmps:// is not supported");
     is_str(parse("ftp://host/a.flv"), U, "ftp:// is not supported");
+    is_str(parse("https://host/a.flv"), U, "https:// is not supported (the HTTP-FLV source has no TLS)");
 
     /* the window */
     const int64_t now = 1764800000000LL, day = 86400000LL;
