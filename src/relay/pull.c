@@ -585,6 +585,8 @@ static void take_config(const char *domain, const char *field, const char *json,
     }
 }
 
+static void start_scan(uint64_t now);
+
 static void scan_done(scan *s)
 {
     if (--s->pending > 0)
@@ -601,6 +603,8 @@ static void scan_done(scan *s)
     }
     scanning = 0;
     free(s);
+    if (rescan && inited && !stopped && le_store_connected())
+        start_scan(le_mono_ms());   /* a change announced meanwhile */
 }
 
 typedef struct dscan {
@@ -692,6 +696,9 @@ void le_pull_rescan(const char *domain)
 {
     (void)domain;
     rescan = 1;
+    /* At once, so that a delete stops its pull within a Redis round trip. */
+    if (!scanning && inited && !stopped && le_store_connected())
+        start_scan(le_mono_ms());
 }
 
 void le_pull_init(void)
