@@ -12,8 +12,10 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -23,6 +25,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define MOD "relay"
 #define CL_DEFAULT_TIMEOUT_MS 5000
@@ -37,6 +42,7 @@
 static struct {
     struct event_base *base;
     struct evdns_base *dns;
+    SSL_CTX *ssl;               /* https:// sources */
 } M;
 
 enum { K_PLAY = 0, K_PUBLISH, K_HTTP };
@@ -389,7 +395,7 @@ static void redirect(cl *c, const char *loc)
     char next[4096];
     le_relay_url nu;
     if (le_relay_url_resolve(c->url, loc, next, sizeof(next)) != LE_OK || le_relay_url_parse(next, &nu) != LE_OK ||
-        nu.scheme != LE_URL_HTTP) {
+        nu.scheme == LE_URL_RTMP) {
         char m[300];
         finish(c, LE_EINVAL, "redirect to an unsupported URL: %s", le_relay_mask_url(loc, m, sizeof(m)));
         return;
@@ -561,7 +567,18 @@ static void on_event_in(cl *c, struct bufferevent *bev, short what)
     }
     if (what & BEV_EVENT_ERROR) {
         int dns = bufferevent_socket_get_dns_error(bev);
-        if (dns)
+        SSL *ssl = c->u.scheme == LE_URL_HTTPS ? bufferevent_openssl_get_ssl(bev) : NULL;
+        unsigned long te = ssl ? bufferevent_get_openssl_error(bev) : 0;
+        long tv = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+        if (ssl)
+            ERR_clear_error();
+        if (tv != X509_V_OK)
+            finish(c, LE_EIO, "TLS: certificate verify failed: %s", X509_verify_cert_error_string(tv));
+        else if (te) {
+            char tb[160];
+            ERR_error_string_n(te, tb, sizeof(tb));
+            finish(c, LE_EIO, "TLS: %s", tb);
+        } else if (dns)
             finish(c, LE_EIO, "DNS: %s: %s", c->connect_to ? c->connect_to : c->u.host, evutil_gai_strerror(dns));
         else
             finish(c, LE_EIO, "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -573,14 +590,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     cl *c = arg;
-    const char *stage = !c->bev ? "connecting"
-                        : c->kind == K_HTTP ? (c->hstate == H_HEAD ? "waiting for the HTTP answer"
-                                                                   : "waiting for the FLV header")
-                        : !c->rc ? "connecting"
-                        : c->kind == K_PUBLISH ? "waiting for NetStream.Publish.Start"
-                                               : "waiting for NetStream.Play.Start";
+    const char *stage = !c->bev ? "the connection"
+                        : c->kind == K_HTTP ? (c->hstate == H_HEAD ? "the HTTP answer" : "the FLV header")
+                        : !c->rc ? "the connection" : le_rtmpc_waiting(c->rc);
     enter(c);
-    finish(c, LE_EIO, "timed out after %d ms %s", c->timeout_ms, stage);
+    finish(c, LE_EIO, "timed out after %d ms waiting for %s", c->timeout_ms, stage);
     leave(c);
 }
 
@@ -603,7 +617,30 @@ static int start_conn(cl *c)
         return LE_EINVAL;
     c->hstate = H_HEAD;
     c->got_header = 0;
-    c->bev = bufferevent_socket_new(M.base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (c->u.scheme == LE_URL_HTTPS) {
+        /* TLS 1.2+, the certificate checked against the URL's host (not
+         * connect_to's). */
+        SSL *ssl = M.ssl ? SSL_new(M.ssl) : NULL;
+        if (!ssl)
+            return LE_ENOMEM;
+        unsigned char ipbuf[16];
+        if (inet_pton(AF_INET, c->u.host, ipbuf) == 1 || inet_pton(AF_INET6, c->u.host, ipbuf) == 1) {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->u.host);
+        } else {
+            SSL_set_tlsext_host_name(ssl, c->u.host);
+            SSL_set1_host(ssl, c->u.host);
+        }
+        c->bev = bufferevent_openssl_socket_new(M.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (!c->bev) {
+            SSL_free(ssl);
+            return LE_ENOMEM;
+        }
+        /* Many servers close without close_notify. */
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    } else {
+        c->bev = bufferevent_socket_new(M.base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    }
     if (!c->bev)
         return LE_ENOMEM;
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
@@ -628,7 +665,7 @@ static int cl_open(int kind, const char *url, const le_client_opts *o, cl **out)
     le_relay_url u;
     if (le_relay_url_parse(url, &u) != LE_OK)
         return LE_EINVAL;
-    if ((kind == K_HTTP) != (u.scheme == LE_URL_HTTP))
+    if ((kind == K_HTTP) != (u.scheme == LE_URL_HTTP || u.scheme == LE_URL_HTTPS))
         return LE_EINVAL;
     char h[256];
     int p = 0;
@@ -669,7 +706,12 @@ static void cl_close(cl *c)
     if (c->in_cb == 0) {
         cl_free(c);
     } else {
-        drop_conn(c);   /* freed when the callback returns (leave) */
+        /* Freed when the callback returns (leave); the engine stays till
+         * then: the packet lent to a packet() callback is its. */
+        if (c->bev) {
+            bufferevent_free(c->bev);
+            c->bev = NULL;
+        }
         if (c->timer)
             event_del(c->timer);
         if (c->later)
@@ -689,12 +731,30 @@ void le_relay_client_init(struct event_base *base)
         le_warn(MOD, "no DNS configuration (resolv.conf); relay URLs need an IP address");
         M.dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     }
+    M.ssl = SSL_CTX_new(TLS_client_method());
+    if (M.ssl) {
+        SSL_CTX_set_min_proto_version(M.ssl, TLS1_2_VERSION);
+        SSL_CTX_set_verify(M.ssl, SSL_VERIFY_PEER, NULL);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+        /* A close without close_notify ends a body read until close, as
+         * over plain TCP (a Content-Length or chunked body still has to
+         * be complete). */
+        SSL_CTX_set_options(M.ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+        if (SSL_CTX_set_default_verify_paths(M.ssl) != 1)
+            le_warn(MOD, "no CA certificates: https:// relay sources will fail verification");
+    } else {
+        le_warn(MOD, "cannot create a TLS context: https:// relay sources will fail");
+        ERR_clear_error();
+    }
 }
 
 void le_relay_client_free(void)
 {
     if (M.dns)
         evdns_base_free(M.dns, 0);
+    if (M.ssl)
+        SSL_CTX_free(M.ssl);
     memset(&M, 0, sizeof(M));
 }
 

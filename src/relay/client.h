@@ -11,6 +11,9 @@
  *   http://host[:port]/path.flv[?query]           HTTP-FLV (GET, redirects
  *       followed up to LE_SRC_MAX_REDIRECTS; a status other than 200 or a
  *       body that is not FLV fails).
+ *   https://...                                   the same over TLS 1.2+, the
+ *       certificate verified against the URL's host (OpenSSL's default CA
+ *       paths).
  * Sinks (le_sink): rtmp:// publish (handshake, connect, releaseStream,
  * FCPublish, createStream, publish "live"); a refused publish
  * (NetStream.Publish.BadName and every other error status) fails it.
@@ -62,7 +65,7 @@ typedef struct le_src_ops {
     void (*closed)(void *ctx, int err, const char *why);
 } le_src_ops;
 
-/* LE_OK and *out, or LE_EINVAL (scheme not rtmp/http, no host, bad port,
+/* LE_OK and *out, or LE_EINVAL (scheme not rtmp/http/https, no host, bad port,
  * no stream name) with nothing started. */
 int le_src_open(const char *url, const le_client_opts *o, const le_src_ops *ops, void *ctx, le_src **out);
 void le_src_close(le_src *s);

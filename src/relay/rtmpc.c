@@ -101,6 +101,17 @@ int le_rtmpc_ready(const le_rtmpc *c)
     return c->state == ST_READY;
 }
 
+const char *le_rtmpc_waiting(const le_rtmpc *c)
+{
+    switch (c->state) {
+    case ST_HS: return "the handshake";
+    case ST_CONNECT: return "connect's result";
+    case ST_CREATE: return "createStream's result";
+    case ST_WAIT: return c->publish ? "NetStream.Publish.Start" : "NetStream.Play.Start";
+    default: return "nothing";
+    }
+}
+
 uint64_t le_rtmpc_bytes_in(const le_rtmpc *c)
 {
     return c->bytes_in;

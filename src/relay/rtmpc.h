@@ -67,6 +67,10 @@ int le_rtmpc_feed(le_rtmpc *c, const uint8_t **p, size_t *n, le_rtmpc_ev *ev);
 int le_rtmpc_send(le_rtmpc *c, const le_pkt *p);
 
 int le_rtmpc_ready(const le_rtmpc *c);
+/* What the session waits for, for messages: "the handshake", "connect's
+ * result", "createStream's result", "NetStream.Play.Start",
+ * "NetStream.Publish.Start", "nothing" (ready or ended). */
+const char *le_rtmpc_waiting(const le_rtmpc *c);
 uint64_t le_rtmpc_bytes_in(const le_rtmpc *c);
 
 #endif

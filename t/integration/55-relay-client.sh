@@ -4,7 +4,8 @@
 # from livedge, RTMP publish of a file to nginx-rtmp and to livedge (ffprobe
 # reads the copy there), a publish refused by tx_secret, and the faults: an
 # HTTP 404, a non-FLV body, a redirect loop, a garbage RTMP server, a server
-# that never completes the handshake; secrets masked in every error text.
+# that never completes the handshake, an unresolvable host; https:// with an
+# untrusted and a trusted certificate; secrets masked in every error text.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -32,7 +33,11 @@ probe() {
 # pull URL FILE SECONDS [opts...]: le-relaycat pull; stderr in $LE_DIR/last.err.
 pull() {
     local url=$1 file=$2 secs=$3; shift 3
+    local rc
     timeout -k 3 $((secs + 20)) "$RC" "$@" pull "$url" "$file" "$secs" 2>"$LE_DIR/last.err"
+    rc=$?
+    cat "$LE_DIR/last.err" >>"$LE_DIR/all.err"
+    return $rc
 }
 err() { cat "$LE_DIR/last.err"; }
 
@@ -113,6 +118,7 @@ timeout -k 3 20 "$RC" -c "127.0.0.1:$LE_RTMP_PORT" push "$LE_DIR/le-rtmp.flv" \
     "rtmp://user:hunter2@$PUSH/live/pk2?txSecret=0123456789abcdef0123456789abcdef&txTime=7FFFFFFF" \
     2>"$LE_DIR/last.err"
 is "$?" 1 "push with a wrong txSecret: exit 1"
+cat "$LE_DIR/last.err" >>"$LE_DIR/all.err"
 like "$(err)" 'refused by policy: publish refused: NetStream.Publish.BadName' "... LE_EDENIED with NetStream.Publish.BadName" ||
     diag "$(err)"
 unlike "$(err)" '0123456789abcdef|hunter2' "... the txSecret and the password are not in the error text"
@@ -120,12 +126,18 @@ like "$(err)" 'rtmp://\*\*\*@.*txSecret=\*\*\*&txTime=7FFFFFFF' "... they are ma
 
 # ---- faulty servers ---------------------------------------------------------------------------------
 cat >"$LE_DIR/srv.py" <<'EOF'
-import socket, sys, threading
+import socket, ssl, sys, threading
 mode, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", port)); s.listen(16)
+tls = None
+if mode == "tls":
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[3], sys.argv[4])
 def serve(c):
     try:
+        if tls:
+            c = tls.wrap_socket(c, server_side=True)
         if mode == "rtmpjunk":
             c.recv(4096)
             c.sendall(b"\x03" + b"\xab" * 3072 + b"\xff\xff\xff\xff\xff\xff\xff\xff" * 64)
@@ -139,6 +151,10 @@ def serve(c):
             if not d: return
             req += d
         path = req.split(b" ")[1].decode()
+        if mode == "tls":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nConnection: close\r\n\r\n")
+            c.sendall(open(sys.argv[5], "rb").read())
+            return
         if mode == "404":
             c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n")
         elif mode == "html":
@@ -152,15 +168,18 @@ def serve(c):
                            b"d\r\nFLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00\r\n0\r\n\r\n")
         c.shutdown(socket.SHUT_WR)
         c.recv(4096)
+    except (OSError, ssl.SSLError):
+        pass
     finally:
         c.close()
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
-srv() {   # srv MODE: starts the fake server, sets SRV_PORT
+srv() {   # srv MODE [ARGS...]: starts the fake server, sets SRV_PORT
+    local mode=$1; shift
     SRV_PORT=$(le_free_port 1)
-    le_bg SRV_PID "$LE_PY" "$LE_DIR/srv.py" "$1" "$SRV_PORT"
+    le_bg SRV_PID "$LE_PY" "$LE_DIR/srv.py" "$mode" "$SRV_PORT" "$@"
     le_wait_for 5 le_port_open "$SRV_PORT"
 }
 
@@ -203,13 +222,33 @@ srv silent
 t0=$(le_now_ms)
 pull "rtmp://127.0.0.1:$SRV_PORT/live/a" "$LE_DIR/x.flv" 10 -t 1500
 is "$?" 1 "a server that never answers the handshake: exit 1"
-like "$(err)" 'timed out after 1500 ms' "... the connect timeout" || diag "$(err)"
+like "$(err)" 'timed out after 1500 ms waiting for the handshake' "... the connect timeout, naming the step" || diag "$(err)"
 cmp_ok $(( $(le_now_ms) - t0 )) -lt 8000 "... within the timeout, not the pull's 10 s"
 le_kill "$SRV_PID"
+
+# https:// (a self-signed certificate for 127.0.0.1): refused until trusted
+# (SSL_CERT_FILE is OpenSSL's default CA file), then the body plays.
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+        -keyout "$LE_DIR/key.pem" -out "$LE_DIR/cert.pem" >/dev/null 2>&1; then
+    srv tls "$LE_DIR/cert.pem" "$LE_DIR/key.pem" "$LE_DIR/le-http.flv"
+    pull "https://127.0.0.1:$SRV_PORT/live/cam.flv" "$LE_DIR/x.flv" 3
+    is "$?" 1 "https:// with an untrusted certificate: exit 1"
+    like "$(err)" 'TLS: certificate verify failed' "... certificate verify failed" || diag "$(err)"
+    SSL_CERT_FILE=$LE_DIR/cert.pem pull "https://127.0.0.1:$SRV_PORT/live/cam.flv" "$LE_DIR/tls.flv" 5
+    is "$?" 0 "https:// with the certificate trusted: exit 0" || diag "$(err)"
+    like "$(probe "$LE_DIR/tls.flv")" 'codec_name=h264\|codec_type=video\|width=640\|height=360' "... and the FLV plays"
+    le_kill "$SRV_PID"
+else
+    skip 4 "openssl cannot make a test certificate"
+fi
 
 pull "rtmp://no-such-host.invalid/live/a" "$LE_DIR/x.flv" 5
 is "$?" 1 "an unresolvable host: exit 1"
 like "$(err)" 'DNS|timed out' "... a DNS failure (or a timeout where no resolver answers)" || diag "$(err)"
+
+cat "$LE_DIR"/push-*.err "$LE_DIR/last.err" >>"$LE_DIR/all.err" 2>/dev/null
+unlike "$(cat "$LE_DIR/all.err")" 'Sanitizer|runtime error' "no sanitizer report from le-relaycat"
 
 le_stop
 done_testing

@@ -1,7 +1,7 @@
 /* relay/rtmpc: the RTMP client engine against a server scripted here from
  * le_rtmp_hs_respond and le_rtmp_put_*: the handshake, what connect,
  * createStream, play and publish carry, readiness, media (a chunk size
- * change mid-stream, aggregate messages, onMetaData), pings, window acks,
+ * change mid-stream, Abort, aggregate messages, onMetaData), pings, window acks,
  * refusals (BadName, StreamNotFound, connect _error), garbage; one play
  * session split at every byte offset gives the same events. Also relay
  * URL parsing, redirect resolution and masking (relay/url.h, client.h). */
@@ -307,6 +307,19 @@ static size_t play_script(const client_out *co, uint8_t **out)
     s_chunk_size(s, 1000);
     s_media(s, LE_MSG_VIDEO, 40, 3000, 3);
     le_rtmp_put_user_ctrl(s, srv_cs, LE_RTMP_UC_PING_REQUEST, 1234);
+    {
+        /* The first chunk of a 3000-byte message on csid 8, then Abort(8):
+         * the aggregate that follows on csid 8 starts afresh. */
+        struct evbuffer *t = evbuffer_new();
+        uint8_t big[3000];
+        memset(big, 0x55, sizeof(big));
+        le_rtmp_put_msg(t, srv_cs, 8, LE_MSG_VIDEO, 60, 1, big, sizeof(big));
+        uint8_t part[12 + 1000];
+        evbuffer_remove(t, part, sizeof(part));
+        evbuffer_add(s, part, sizeof(part));
+        evbuffer_free(t);
+        le_rtmp_put_ctrl32(s, srv_cs, LE_MSG_ABORT, 8);
+    }
     s_aggregate(s);
     s_chunk_size(s, 77);
     s_media(s, LE_MSG_VIDEO, 80, 2500, 4);
@@ -332,6 +345,7 @@ static void test_play(void)
     feed(c, script, LE_HS_S0S1S2_LEN, &e);
     co_take(&co, c);
     is_int(e.n, 0, "play: no event from the handshake");
+    is_str(le_rtmpc_waiting(c), "connect's result", "play: then waiting for connect's result");
     is_int(co.hs_stage, 2, "play: C2 sent after S0+S1+S2");
     ok(co.n >= 3 && co.m[0].type == LE_MSG_SET_CHUNK_SIZE && le_rd_be32(co.m[0].data) == LE_RTMPC_CHUNK,
        "play: SetChunkSize 4096 first");
@@ -716,8 +730,54 @@ static void test_url(void)
        "mask: names compared without case");
 }
 
+/* The rtmp/msg helpers the engine and the server share. */
+static void test_msg_helpers(void)
+{
+    uint8_t d[2 * 19];
+    for (int i = 0; i < 2; i++) {
+        uint8_t *t = d + 19 * i;
+        t[0] = 9;
+        le_wr_be24(t + 1, 4);
+        le_wr_be24(t + 4, i ? 0xffffff : 0xfffff0);   /* crosses 24 bits with the extension byte */
+        t[7] = 0;
+        le_wr_be24(t + 8, 0);
+        memset(t + 11, i, 4);
+        le_wr_be32(t + 15, 15);
+    }
+    uint32_t off = 0, base = 0;
+    le_rtmp_agg_tag t;
+    ok(le_rtmp_agg_next(d, sizeof(d), 50, &off, &base, &t) && t.ts == 50 && t.len == 4 && t.data == d + 11,
+       "agg: first tag at the message's timestamp");
+    ok(le_rtmp_agg_next(d, sizeof(d), 50, &off, &base, &t) && t.ts == 50 + 15 && t.data[0] == 1,
+       "agg: second rebased by its offset from the first");
+    ok(!le_rtmp_agg_next(d, sizeof(d), 50, &off, &base, &t), "agg: then the end");
+    off = 0;
+    ok(le_rtmp_agg_next(d, sizeof(d) - 1, 50, &off, &base, &t) && !le_rtmp_agg_next(d, sizeof(d) - 1, 50, &off,
+                                                                                       &base, &t),
+       "agg: a truncated last tag is left out");
+    le_wr_be24(d + 1, 0xffffff);
+    off = 0;
+    ok(!le_rtmp_agg_next(d, sizeof(d), 50, &off, &base, &t), "agg: a tag size past the message ends it");
+
+    le_buf b = { 0 };
+    le_amf_put_string(&b, "@setDataFrame");
+    le_amf_put_string(&b, "onMetaData");
+    le_amf_put_null(&b);
+    const uint8_t *mp;
+    uint32_t mn;
+    ok(le_rtmp_meta_body(b.p, (uint32_t)b.len, &mp, &mn) == 1 && mp == b.p + 16 && mn == b.len - 16,
+       "meta: @setDataFrame stripped");
+    ok(le_rtmp_meta_body(b.p + 16, (uint32_t)b.len - 16, &mp, &mn) == 1 && mn == b.len - 16, "meta: plain onMetaData");
+    le_buf_free(&b);
+    le_amf_put_string(&b, "|RtmpSampleAccess");
+    ok(le_rtmp_meta_body(b.p, (uint32_t)b.len, &mp, &mn) == 0, "meta: other data messages are not metadata");
+    ok(le_rtmp_meta_body(b.p, 5, &mp, &mn) == 0, "meta: short input");
+    le_buf_free(&b);
+}
+
 int main(void)
 {
+    test_msg_helpers();
     test_play();
     test_publish();
     test_refusals();
