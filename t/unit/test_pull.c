@@ -2,6 +2,7 @@
  * the StartTime/EndTime window, and the codes the admin API answers. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
 #include "relay/pull.h"
@@ -100,6 +101,40 @@ int main(void)
     is_str(parse("rtmps://host/a/b"), U, "rtmps:// is not supported");
     is_str(parse("ftp://host/a.flv"), U, "ftp:// is not supported");
     is_str(parse("https://host/a.flv"), U, "https:// is not supported (the HTTP-FLV source has no TLS)");
+
+    /* random lists from an alphabet of the characters that matter: every
+     * answer is LE_OK with well-formed URLs, or LE_EINVAL with a code
+     * (run under ASan in CI: no read or write out of bounds) */
+    static const char alpha[] = "rtmphs:/;?@[]. 0123456789abcxyz_-\t\x01";
+    unsigned seed = 12345;
+    int bad = 0, good = 0;
+    for (int i = 0; i < 20000; i++) {
+        char in[200];
+        seed = seed * 1103515245u + 12345u;
+        size_t n = (seed >> 16) % sizeof(in);
+        for (size_t k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            in[k] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+        }
+        in[n] = '\0';
+        if (i % 3 == 0 && n > 10)
+            memcpy(in, "rtmp://", 7);
+        le_pull_err e = { 0 };
+        int rc = le_pull_parse_sources(in, "live", "cam", &S, &e);
+        if (rc == LE_OK) {
+            good++;
+            for (size_t k = 0; k < S.n; k++)
+                if (strlen(S.url[k]) >= LE_PULL_URL_MAX ||
+                    (strncasecmp(S.url[k], "rtmp://", 7) != 0 && strncasecmp(S.url[k], "http://", 7) != 0))
+                    bad++;
+            if (S.n < 1 || S.n > LE_PULL_MAX_SOURCES)
+                bad++;
+        } else if (rc != LE_EINVAL || !e.code || !e.message) {
+            bad++;
+        }
+    }
+    is_int(bad, 0, "20000 random lists: LE_OK with rtmp:// or http:// URLs, or LE_EINVAL with a code");
+    ok(good > 0, "... some of them accepted (%d)", good);
 
     /* the window */
     const int64_t now = 1764800000000LL, day = 86400000LL;
