@@ -19,6 +19,7 @@
 #include "media/feed.h"
 #include "media/stream.h"
 #include "media/tap.h"
+#include "relay/push.h"
 #include "net/net.h"
 #include "relay/pull.h"
 #include "relay/client.h"
@@ -278,6 +279,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_hls_play_init();
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
+    if ((rc = le_push_init(base)) != 0)
+        return rc;
     le_actions_register_all();
     le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
@@ -325,6 +328,7 @@ void le_node_free(void)
     le_pull_free();
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
+    le_push_free();            /* before the streams: its taps detach */
     le_stream_shutdown();
     le_feed_shutdown();
     le_blocklist_free();

@@ -31,6 +31,12 @@ void le_admin_shutdown(void);
 void le_admin_set_conf(const struct le_conf *c);
 
 void le_admin_register(const char *action, le_admin_handler h);
+/* Also serves a registered action in the Tencent Cloud API 3.0 form (POST
+ * JSON or GET, X-TC-Action, X-TC-Version 2022-01-10, TC3-HMAC-SHA256 with
+ * the admin keys as SecretId/SecretKey); its handler answers the same way,
+ * rendered as {"Response":{...,"RequestId"}} or {"Response":{"Error":{"Code",
+ * "Message"},"RequestId"}} with HTTP 200. */
+void le_admin_register_tc3(const char *action);
 
 /* Parameter value (decoded), NULL if absent. */
 const char *le_admin_param(const le_admin_req *r, const char *name);

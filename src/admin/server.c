@@ -44,6 +44,7 @@
 
 #include "admin/form.h"
 #include "admin/sign.h"
+#include "admin/tc3.h"
 #include "core/err.h"
 #include "core/metrics.h"
 #include "core/log.h"
@@ -67,6 +68,8 @@
 #define WRITE_TIMEOUT_MS 30000
 #define HEADER_TIMEOUT_DEFAULT_MS 10000
 #define TS_WINDOW_S (15 * 60)           /* Timestamp skew and nonce memory */
+#define TC3_WINDOW_S 300                /* X-TC-Timestamp skew, as Tencent Cloud's 5 minutes */
+#define TC3_API_VERSION "2022-01-10"
 #define NONCE_CAP 100000                /* remembered nonces; the oldest is evicted */
 #define NONCE_MAX_LEN 256
 #define NONCE_SLACK_MS 60000         /* kept this much longer in Redis than the window */
@@ -104,6 +107,7 @@ struct le_admin_req {
     size_t nparams;
     const char *action;         /* a value in params, or NULL */
     int json;                   /* Format=JSON */
+    int tc3;                    /* Tencent API 3.0 form: {"Response":...} answers, always 200 */
     int keep_alive;
     int answered;               /* the handler timeout answered (and counted) already */
     uint64_t t0_ms;
@@ -112,6 +116,7 @@ struct le_admin_req {
 typedef struct action_ent {
     char *name;
     le_admin_handler h;
+    int tc3;                    /* also served in the Tencent API 3.0 form */
 } action_ent;
 
 typedef struct counter {
@@ -179,6 +184,16 @@ static void arm(conn *c, int64_t ms)
 {
     struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
     evtimer_add(c->timer, &tv);
+}
+
+/* The Tencent API 3.0 code for a code the shared checks answer with. */
+static const char *tc3_code(const char *code)
+{
+    if (strcmp(code, "ServiceUnavailable") == 0)
+        return "InternalError";
+    if (strncmp(code, "InvalidParameter", 16) == 0 || strcmp(code, "InvalidDomain.NotFound") == 0)
+        return strncmp(code, "InvalidParameter", 16) == 0 ? code : "InvalidParameter";
+    return code;
 }
 
 static const char *esc(const char *s, char *buf, size_t bufsz)
@@ -336,7 +351,7 @@ static void finish(le_admin_req *r, int status, const char *code, const char *me
     le_debug(MOD, "#%llu %s %s %s Action=%s -> %d %s (%.0f ms)%s", (unsigned long long)r->conn_id,
              r->peer, r->method, r->path, esc(r->action, ea, sizeof(ea)), status, code, ms,
              r->c ? "" : ", client gone: dropped");
-    if (status >= 400)
+    if (status >= 400 || strcmp(code, "OK") != 0)   /* API 3.0 errors answer 200 */
         le_info(MOD, "#%llu %s request %s Action=%s: %d %s: %s", (unsigned long long)r->conn_id,
                 r->peer, r->id, esc(r->action, ea, sizeof(ea)), status, code,
                 esc(message, em, sizeof(em)));
@@ -347,6 +362,14 @@ static void finish(le_admin_req *r, int status, const char *code, const char *me
 
 static le_jv *error_body(const le_admin_req *r, const char *code, const char *message)
 {
+    if (r->tc3) {
+        /* {"Response":{"Error":{"Code","Message"},"RequestId"}} */
+        le_jv *o = le_jv_obj(), *resp = le_jv_set_obj(o, "Response"), *e = le_jv_set_obj(resp, "Error");
+        le_jv_set_str(e, "Code", tc3_code(code));
+        le_jv_set_str(e, "Message", message);
+        le_jv_set_str(resp, "RequestId", r->id);
+        return o;
+    }
     le_jv *o = le_jv_obj();
     le_jv_set_str(o, "RequestId", r->id);
     le_jv_set_str(o, "HostId", host_id());
@@ -357,7 +380,7 @@ static le_jv *error_body(const le_admin_req *r, const char *code, const char *me
 
 static void render(const le_admin_req *r, const le_jv *body, const char *root, le_buf *out)
 {
-    if (r->json)
+    if (r->json || r->tc3)
         le_jv_to_json(body, out);
     else
         le_jv_to_xml(body, root, out);
@@ -375,6 +398,12 @@ void le_admin_error(le_admin_req *r, int status, const char *code, const char *m
     le_buf b = { 0 };
     render(r, o, "Error", &b);
     le_jv_free(o);
+    if (r->tc3) {
+        /* API 3.0 answers every call that reached it with 200; the SDKs
+         * read the Code from the body only then. */
+        code = tc3_code(code);
+        status = 200;
+    }
     finish(r, status, code, message, r->json ? JSON_CT : XML_CT, b.p, b.len);
     le_buf_free(&b);
 }
@@ -390,6 +419,17 @@ void le_admin_reply(le_admin_req *r, le_jv *body)
                  esc(r->action, ea, sizeof(ea)));
         le_jv_free(body);
         body = le_jv_obj();
+    }
+    if (r->tc3) {
+        le_jv *o = le_jv_obj();
+        le_jv_set(o, "Response", body);
+        le_jv_set_str(body, "RequestId", r->id);
+        le_buf b = { 0 };
+        le_jv_to_json(o, &b);
+        le_jv_free(o);
+        finish(r, 200, "OK", NULL, JSON_CT, b.p, b.len);
+        le_buf_free(&b);
+        return;
     }
     le_jv_prepend_str(body, "RequestId", r->id);
     /* The real service's XML root: the Action name followed by "Response".
@@ -579,7 +619,11 @@ static void invalid(le_admin_req *r, const char *name)
 
 static void nonce_used(le_admin_req *r)
 {
-    le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
+    if (r->tc3)
+        le_admin_error(r, 400, "AuthFailure.SignatureFailure",
+                       "This signed request was accepted already (a replay).");
+    else
+        le_admin_error(r, 400, "SignatureNonceUsed", "Specified signature nonce was used already.");
 }
 
 static void store_down(le_admin_req *r)
@@ -589,6 +633,7 @@ static void store_down(le_admin_req *r)
 }
 
 static void api_dispatch(le_admin_req *r);
+static int claim_nonce(le_admin_req *r, const char *ak, const char *nonce, int64_t t, int window_s);
 
 /* A signed call waiting for the shared nonce store. */
 typedef struct nonce_claim {
@@ -669,13 +714,22 @@ static int check_signature(le_admin_req *r, const le_conf *cf)
         return LE_EDENIED;
     }
     le_buf_free(&sts);
+    return claim_nonce(r, ak, nonce, t, TS_WINDOW_S);
+}
+
+/* Claims a signed call's nonce (its Timestamp t, valid window_s either
+ * way): 0 when r may proceed, 1 when it waits for the nonce store
+ * (nonce_claim_cb goes on), LE_EDENIED when r was answered. */
+static int claim_nonce(le_admin_req *r, const char *ak, const char *nonce, int64_t t, int window_s)
+{
+    int64_t now_ms = le_wall_ms(), now = now_ms / 1000;
     nonce_expire(now_ms);
     if (nonce_seen(nonce)) {
         nonce_used(r);
         return LE_EDENIED;
     }
     /* Remembered while its Timestamp could still pass the window. */
-    int64_t exp = (t > now ? t : now) * 1000 + TS_WINDOW_S * 1000LL;
+    int64_t exp = (t > now ? t : now) * 1000 + window_s * 1000LL;
     if (!le_store_running()) {
         /* No shared store (tools, unit tests): this process's memory alone. */
         nonce_add(nonce, exp);
@@ -731,7 +785,7 @@ static void api_call(le_admin_req *r)
 /* Version, then the registered Action's handler. */
 static void api_dispatch(le_admin_req *r)
 {
-    const char *ver = le_admin_param(r, "Version");
+    const char *ver = r->tc3 ? NULL : le_admin_param(r, "Version");   /* API 3.0: X-TC-Version, checked */
     if (ver && strcmp(ver, API_VERSION) != 0) {
         le_admin_error(r, 400, "InvalidVersion", "Specified parameter Version is not valid.");
         return;
@@ -743,6 +797,240 @@ static void api_dispatch(le_admin_req *r)
         return;
     }
     h(r);
+}
+
+/* ---- the Tencent API 3.0 form (livedge.8, "Tencent Cloud API 3.0 form") ---- */
+
+/* X-TC-Action, or an Authorization of TC3-HMAC-SHA256, marks the form. */
+static int is_tc3(const le_http_req *h)
+{
+    const le_http_hdr *a = le_http_find(h, "authorization");
+    static const char algo[] = LE_TC3_ALGORITHM;
+    return le_http_find(h, "x-tc-action") ||
+           (a && a->value.n >= sizeof(algo) - 1 && memcmp(a->value.p, algo, sizeof(algo) - 1) == 0);
+}
+
+static void add_param(le_admin_req *r, const char *name, const char *v, size_t n)
+{
+    r->params = le_xrealloc(r->params, (r->nparams + 1) * sizeof(*r->params));
+    le_sign_param *p = &r->params[r->nparams++];
+    char *vs = le_xmalloc(n + 1);
+    memcpy(vs, v, n);
+    vs[n] = '\0';
+    p->name = le_xstrdup(name);
+    p->nlen = strlen(name);
+    p->value = vs;
+    p->vlen = n;
+}
+
+/* A header's value as a C string into buf; NULL if absent or too long. */
+static const char *hdr_str(const le_http_req *h, const char *name, char *buf, size_t n)
+{
+    const le_http_hdr *x = le_http_find(h, name);
+    if (!x || x->value.n >= n)
+        return NULL;
+    memcpy(buf, x->value.p, x->value.n);
+    buf[x->value.n] = '\0';
+    return buf;
+}
+
+static int ct_is(const le_http_req *h, const char *want)
+{
+    const le_http_hdr *ct = le_http_find(h, "content-type");
+    size_t n = strlen(want);
+    if (!ct || ct->value.n < n || strncasecmp(ct->value.p, want, n) != 0)
+        return 0;
+    return ct->value.n == n || ct->value.p[n] == ';' || ct->value.p[n] == ' ';
+}
+
+/* Authorization, X-TC-Timestamp (TC3_WINDOW_S either way) and the
+ * signature. 0, or LE_EDENIED when r was answered. */
+static int tc3_check(le_admin_req *r, const le_conf *cf, const le_http_req *h, const char *body, size_t blen,
+                     int64_t *ts_out, char sig_out[LE_TC3_HEX_LEN + 1])
+{
+    const le_http_hdr *ah = le_http_find(h, "authorization");
+    le_tc3_auth a;
+    if (!ah || le_tc3_parse_auth(ah->value.p, ah->value.n, &a) != LE_OK) {
+        le_admin_error(r, 401, "AuthFailure.InvalidAuthorization",
+                       "The Authorization header is missing or not TC3-HMAC-SHA256 "
+                       "Credential=..., SignedHeaders=..., Signature=....");
+        return LE_EDENIED;
+    }
+    if (strcmp(a.secret_id, cf->access_key_id) != 0) {
+        le_admin_error(r, 401, "AuthFailure.SecretIdNotFound", "The SecretId is not found.");
+        return LE_EDENIED;
+    }
+    char tsb[24];
+    const char *ts = hdr_str(h, "x-tc-timestamp", tsb, sizeof(tsb));
+    int64_t t = 0, now = le_wall_ms() / 1000;
+    if (!ts || !*ts || strlen(ts) > 12 || strspn(ts, "0123456789") != strlen(ts)) {
+        le_admin_error(r, 400, "MissingParameter", "X-TC-Timestamp is missing or not a UNIX time.");
+        return LE_EDENIED;
+    }
+    t = strtoll(ts, NULL, 10);
+    if (t < now - TC3_WINDOW_S || t > now + TC3_WINDOW_S) {
+        le_admin_error(r, 401, "AuthFailure.SignatureExpire",
+                       "X-TC-Timestamp is more than 300 s away from the server time.");
+        return LE_EDENIED;
+    }
+    const char *vals[LE_TC3_MAX_SIGNED];
+    size_t lens[LE_TC3_MAX_SIGNED];
+    for (size_t i = 0; i < a.nsigned; i++) {
+        const le_http_hdr *x = le_http_find(h, a.names[i]);
+        if (!x) {
+            le_admin_error(r, 401, "AuthFailure.SignatureFailure", "A signed header is not in the request.");
+            return LE_EDENIED;
+        }
+        vals[i] = x->value.p ? x->value.p : "";
+        lens[i] = x->value.n;
+    }
+    le_tc3_req q = {
+        .method = r->method,
+        .path = h->path.p, .path_len = h->path.n,
+        .query = h->query.p ? h->query.p : "", .query_len = h->query.p ? h->query.n : 0,
+        .auth = &a, .values = vals, .value_lens = lens,
+        .payload = body, .payload_len = blen,
+        .timestamp = t,
+    };
+    le_buf sts = { 0 };
+    if (le_tc3_verify(cf->access_key_secret, &q, le_log_level <= LE_LOG_DEBUG ? &sts : NULL) != LE_OK) {
+        char es[512];
+        le_debug(MOD, "request %s: TC3 signature mismatch; server StringToSign: %s", r->id,
+                 le_log_esc((const char *)sts.p, sts.len, es, sizeof(es)));
+        le_buf_free(&sts);
+        le_admin_error(r, 401, "AuthFailure.SignatureFailure",
+                       "The provided credentials could not be validated; check the signature.");
+        return LE_EDENIED;
+    }
+    le_buf_free(&sts);
+    *ts_out = t;
+    memcpy(sig_out, a.signature, LE_TC3_HEX_LEN + 1);
+    return 0;
+}
+
+/* The JSON body's members as parameters: strings as they are, integers and
+ * booleans as text, null left out. 0, or LE_EINVAL when r was answered. */
+static int tc3_params(le_admin_req *r, const char *body, size_t blen)
+{
+    char err[128], msg[256];
+    if (blen == 0)
+        return 0;
+    le_jv *v = le_jv_parse(body, blen, 8, err, sizeof(err));
+    if (!v || v->type != LE_JV_OBJ) {
+        snprintf(msg, sizeof(msg), "The body is not a JSON object: %s.", v ? "another JSON value" : err);
+        le_jv_free(v);
+        le_admin_error(r, 400, "InvalidParameter.JsonParseError", msg);
+        return LE_EINVAL;
+    }
+    for (const le_jv *m = v->first; m; m = m->next) {
+        char num[32];
+        if (r->nparams >= MAX_PARAMS) {
+            le_jv_free(v);
+            le_admin_error(r, 400, "InvalidParameter", "Too many parameters.");
+            return LE_EINVAL;
+        }
+        if (le_admin_param(r, m->key)) {
+            snprintf(msg, sizeof(msg), "The parameter %.64s is given twice.", m->key);
+            le_jv_free(v);
+            le_admin_error(r, 400, "InvalidParameter", msg);
+            return LE_EINVAL;
+        }
+        switch (m->type) {
+        case LE_JV_STR:
+            add_param(r, m->key, m->s, m->slen);
+            break;
+        case LE_JV_INT:
+            snprintf(num, sizeof(num), "%lld", (long long)m->i);
+            add_param(r, m->key, num, strlen(num));
+            break;
+        case LE_JV_BOOL:
+            add_param(r, m->key, m->i ? "true" : "false", m->i ? 4 : 5);
+            break;
+        case LE_JV_NULL:
+            break;
+        default:
+            snprintf(msg, sizeof(msg), "The parameter %.64s must be a string.", m->key);
+            le_jv_free(v);
+            le_admin_error(r, 400, "InvalidParameter", msg);
+            return LE_EINVAL;
+        }
+    }
+    le_jv_free(v);
+    return 0;
+}
+
+static void tc3_call(le_admin_req *r, const le_http_req *h, const char *raw)
+{
+    const le_conf *cf = conf();
+    char act[128], ver[32], msg[160];
+    r->tc3 = 1;
+    r->json = 1;
+    const char *action = hdr_str(h, "x-tc-action", act, sizeof(act));
+    if (!action || !*action) {
+        le_admin_error(r, 400, "MissingParameter", "The X-TC-Action header is missing.");
+        return;
+    }
+    add_param(r, "Action", action, strlen(action));
+    r->action = r->params[r->nparams - 1].value;
+    const char *version = hdr_str(h, "x-tc-version", ver, sizeof(ver));
+    if (!version || !*version) {
+        le_admin_error(r, 400, "MissingParameter", "The X-TC-Version header is missing.");
+        return;
+    }
+    const action_ent *e = NULL;
+    for (size_t i = 0; i < adm.nactions && !e; i++)
+        if (strcmp(adm.actions[i].name, r->action) == 0)
+            e = &adm.actions[i];
+    if (!e) {
+        le_admin_error(r, 400, "InvalidAction", "The action is not found.");
+        return;
+    }
+    if (!e->tc3) {
+        le_admin_error(r, 400, "UnsupportedOperation",
+                       "This action is served in the Alibaba Cloud RPC form only (Action=... query).");
+        return;
+    }
+    if (strcmp(version, TC3_API_VERSION) != 0) {
+        le_admin_error(r, 400, "NoSuchVersion", "The API version does not exist (want 2022-01-10).");
+        return;
+    }
+    const char *body = raw + h->head_len;
+    size_t blen = h->content_length > 0 ? (size_t)h->content_length : 0;
+    if (h->method == LE_HTTP_POST ? !ct_is(h, "application/json") : blen > 0) {
+        le_admin_error(r, 400, "UnsupportedProtocol",
+                       "POST takes a JSON body (Content-Type: application/json); GET takes no body.");
+        return;
+    }
+    int64_t ts = 0;
+    char sig[LE_TC3_HEX_LEN + 1] = "";
+    int signed_call = keys_configured(cf);
+    if (signed_call) {
+        if (tc3_check(r, cf, h, body, blen, &ts, sig) != 0)
+            return;
+    } else if (!adm.loopback) {
+        le_admin_error(r, 403, "AuthFailure.UnauthorizedOperation",
+                       "The admin API is unsigned and reachable beyond loopback.");
+        return;
+    }
+    if (h->method == LE_HTTP_GET && h->query.p &&
+        parse_form(r, h->query.p, h->query.n, msg, sizeof(msg)) != 0) {
+        le_admin_error(r, 400, "InvalidParameter", msg);
+        return;
+    }
+    if (h->method == LE_HTTP_POST && tc3_params(r, body, blen) != 0)
+        return;
+    /* Only the action header names the action. */
+    r->action = r->params[0].value;
+    if (signed_call) {
+        /* API 3.0 has no nonce: the signature (with the action, which the
+         * SDKs do not sign) stands for one, so a signed call is accepted
+         * once by the cluster, like the RPC form's SignatureNonce. */
+        char nonce[sizeof(act) + LE_TC3_HEX_LEN + 8];
+        snprintf(nonce, sizeof(nonce), "tc3:%s:%s", r->action, sig);
+        if (claim_nonce(r, cf->access_key_id, nonce, ts, TC3_WINDOW_S) != 0)
+            return;
+    }
+    api_dispatch(r);
 }
 
 /* ---- /metrics ---- */
@@ -800,6 +1088,10 @@ static void dispatch(conn *c, const le_http_req *h, const char *raw)
     }
     if (h->method != LE_HTTP_GET && h->method != LE_HTTP_POST) {
         le_admin_error(r, 405, "MethodNotAllowed", "Only GET and POST are allowed.");
+        return;
+    }
+    if (is_tc3(h)) {
+        tc3_call(r, h, raw);
         return;
     }
     char msg[160];
@@ -976,7 +1268,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         count(503, "ServiceUnavailable");
         r->c = NULL;
         r->answered = 1;
-        conn_send(c, 503, r->json ? JSON_CT : XML_CT, r->id, b.p, b.len, 0);
+        conn_send(c, r->tc3 ? 200 : 503, r->json || r->tc3 ? JSON_CT : XML_CT, r->id, b.p, b.len, 0);
         le_buf_free(&b);
         break;
     }
@@ -1099,6 +1391,13 @@ void le_admin_shutdown(void)
     adm.nactions = 0;
 }
 
+void le_admin_register_tc3(const char *action)
+{
+    for (size_t i = 0; i < adm.nactions; i++)
+        if (strcmp(adm.actions[i].name, action) == 0)
+            adm.actions[i].tc3 = 1;
+}
+
 void le_admin_register(const char *action, le_admin_handler h)
 {
     for (size_t i = 0; i < adm.nactions; i++) {
@@ -1110,6 +1409,7 @@ void le_admin_register(const char *action, le_admin_handler h)
     adm.actions = le_xrealloc(adm.actions, (adm.nactions + 1) * sizeof(*adm.actions));
     adm.actions[adm.nactions].name = le_xstrdup(action);
     adm.actions[adm.nactions].h = h;
+    adm.actions[adm.nactions].tc3 = 0;
     adm.nactions++;
 }
 

@@ -7,10 +7,10 @@
  *   word      := bare | "double" | 'single'     (backslash takes the next
  *                                               character literally)
  *   '#' at the start of a token comments to the end of the line.
- * Blocks: top level admin { } and domain NAME { }; inside a domain, aliauth
- * { } and push_aliauth { }. Nothing nests deeper than two levels, so the parser keeps an explicit
- * three-entry context stack and never recurses: a file of 10,000 '{' is one
- * error, not a stack overflow. */
+ * Blocks: top level admin { }, car { } and domain NAME { }; inside a domain,
+ * aliauth { }, push_aliauth { } and push { } (several). Nothing nests deeper
+ * than two levels, so the parser keeps an explicit three-entry context stack
+ * and never recurses: a file of 10,000 '{' is one error, not a stack overflow. */
 #include "conf/conf.h"
 #include "auth/acl.h"
 #include "core/err.h"
@@ -59,6 +59,44 @@ le_conf_domain *le_conf_domain_new(const char *name)
 
 static char *dup_or_null(const char *s) { return s ? le_xstrdup(s) : NULL; }
 
+le_conf_push *le_conf_push_new(void)
+{
+    le_conf_push *r = le_xcalloc(1, sizeof(*r));
+    r->sign_type = LE_AUTH_NONE;
+    r->sign_validity_s = 86400;
+    return r;
+}
+
+void le_conf_push_free(le_conf_push *r)
+{
+    while (r) {
+        le_conf_push *next = r->next;
+        free(r->app);
+        for (int i = 0; i < r->ntargets; i++)
+            free(r->targets[i]);
+        free(r->sign_key);
+        free(r);
+        r = next;
+    }
+}
+
+static le_conf_push *push_copy(const le_conf_push *f)
+{
+    le_conf_push *head = NULL, **tail = &head;
+    for (; f; f = f->next) {
+        le_conf_push *r = le_xmalloc(sizeof(*r));
+        *r = *f;
+        r->app = f->app ? le_xstrdup(f->app) : NULL;
+        for (int i = 0; i < f->ntargets; i++)
+            r->targets[i] = le_xstrdup(f->targets[i]);
+        r->sign_key = f->sign_key ? le_xstrdup(f->sign_key) : NULL;
+        r->next = NULL;
+        *tail = r;
+        tail = &r->next;
+    }
+    return head;
+}
+
 le_conf_domain *le_conf_domain_copy(const le_conf_domain *f)
 {
     le_conf_domain *d = le_xmalloc(sizeof(*d));
@@ -76,6 +114,7 @@ le_conf_domain *le_conf_domain_copy(const le_conf_domain *f)
     d->cors_origin = dup_or_null(f->cors_origin);
     d->referer_white_list = dup_or_null(f->referer_white_list);
     d->referer_black_list = dup_or_null(f->referer_black_list);
+    d->push = push_copy(f->push);
     d->next = NULL;
     return d;
 }
@@ -97,6 +136,7 @@ void le_conf_domain_free(le_conf_domain *d)
     free(d->cors_origin);
     free(d->referer_white_list);
     free(d->referer_black_list);
+    le_conf_push_free(d->push);
     free(d);
 }
 
@@ -133,6 +173,8 @@ static le_conf *node_defaults(void)
     c->max_connections = 10000;
     c->rtmp_input_budget = (size_t)512 << 20;
     c->admin_max_conns_per_ip = 32;
+    c->car_app = le_xstrdup("live");
+    c->car_tx_validity_s = 86400;
     return c;
 }
 
@@ -164,6 +206,10 @@ void le_conf_free(le_conf *c)
     free(c->access_key_secret);
     free(c->default_domain);
     free(c->log_level);
+    free(c->car_domain);
+    free(c->car_app);
+    free(c->car_push_url);
+    free(c->car_tx_key);
     free(c);
 }
 
@@ -414,8 +460,8 @@ static int parse_size(const char *s, int64_t *out)
 
 /* ---- the key table ------------------------------------------------------- */
 
-enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH };
-static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth" };
+enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH, C_PUSH, C_CAR };
+static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth", "push", "car" };
 
 enum {
     V_BLOCK,    /* opens a block */
@@ -433,14 +479,15 @@ enum {
     V_SIZE,     /* bytes with optional k/m/g */
     V_ENUM,     /* one of names[]; F_STR stores the word, else the index */
     V_IPLIST,   /* addresses/CIDRs, comma and/or space separated */
-    V_REFLIST   /* referer host patterns (auth/acl.h), same separators */
+    V_REFLIST,  /* referer host patterns (auth/acl.h), same separators */
+    V_TARGETS   /* push targets: rtmp:// URL templates, one or more a statement, repeatable */
 };
 enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
 
 typedef struct keydef {
     const char *name;
     unsigned char ctx, vt, ft;
-    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN) or le_conf_domain */
+    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN, C_CAR) or le_conf_domain */
     int64_t min, max;           /* for numbers, in the stored unit */
     const char *const *names;   /* V_ENUM */
     const char *what;           /* V_ENUM: the allowed words, for the message */
@@ -449,16 +496,19 @@ typedef struct keydef {
 static const char *const takeover_names[] = { "idle", "always", "never", NULL };
 static const char *const auth_names[] = { "no_auth", "type_a", "type_b", "type_c", "tx_secret", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
+/* Indexes are LE_AUTH_* values: type_b and type_c cannot sign a push. */
+static const char *const sign_names[] = { "none", "type_a", "", "", "tx_secret", NULL };
 
 #define N(f) offsetof(le_conf, f)
 #define D(f) offsetof(le_conf_domain, f)
+#define P(f) offsetof(le_conf_push, f)
 #define SEC 1000LL
 #define DAY (86400LL * SEC)
 #define KIB 1024LL
 #define MIB (1024LL * KIB)
 #define GIB (1024LL * MIB)
 
-/* Order does not matter; index = bit in the per-block "seen" mask (< 64). */
+/* Order does not matter; index = bit in the per-block "seen" mask. */
 static const keydef keys[] = {
     { "node_name", C_MAIN, V_STR, F_STR, N(node_name), 0, 0, NULL, NULL },
     { "rtmp_listen", C_MAIN, V_LISTEN, F_STR, N(rtmp_listen), 0, 0, NULL, NULL },
@@ -510,6 +560,7 @@ static const keydef keys[] = {
     { "referer_black_allow_empty", C_DOMAIN, V_BOOL, F_INT, D(referer_black_allow_empty), 0, 0, NULL, NULL },
     { "hls_count_viewers", C_DOMAIN, V_BOOL, F_INT, D(hls_count_viewers), 0, 0, NULL, NULL },
     { "push_aliauth", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "push", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
     { "auth_key1", C_AUTH, V_OPTSTR, F_STR, D(auth_key1), 0, 0, NULL, NULL },
@@ -520,10 +571,24 @@ static const keydef keys[] = {
     { "auth_key1", C_PUSHAUTH, V_OPTSTR, F_STR, D(push_auth_key1), 0, 0, NULL, NULL },
     { "auth_key2", C_PUSHAUTH, V_OPTSTR, F_STR, D(push_auth_key2), 0, 0, NULL, NULL },
     { "ali_auth_delta", C_PUSHAUTH, V_SECS, F_I64, D(push_auth_delta_s), 0, 365LL * 86400, NULL, NULL },
+
+    { "target", C_PUSH, V_TARGETS, F_NONE, 0, 0, 0, NULL, NULL },
+    { "app", C_PUSH, V_STR, F_STR, P(app), 0, 0, NULL, NULL },
+    { "sign_type", C_PUSH, V_ENUM, F_INT, P(sign_type), 0, 0, sign_names, "none, type_a or tx_secret" },
+    { "sign_key", C_PUSH, V_OPTSTR, F_STR, P(sign_key), 0, 0, NULL, NULL },
+    { "sign_validity", C_PUSH, V_SECS, F_I64, P(sign_validity_s), 1, 365LL * 86400, NULL, NULL },
+
+    { "car", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "domain", C_CAR, V_HOST, F_STR, N(car_domain), 0, 0, NULL, NULL },
+    { "app", C_CAR, V_STR, F_STR, N(car_app), 0, 0, NULL, NULL },
+    { "push_url", C_CAR, V_STR, F_STR, N(car_push_url), 0, 0, NULL, NULL },
+    { "tx_secret_key", C_CAR, V_OPTSTR, F_STR, N(car_tx_key), 0, 0, NULL, NULL },
+    { "tx_secret_validity", C_CAR, V_SECS, F_I64, N(car_tx_validity_s), 1, 365LL * 86400, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-_Static_assert(NKEYS <= 64, "the seen mask is a uint64_t");
+#define SEEN_WORDS 2
+_Static_assert(NKEYS <= 64 * SEEN_WORDS, "the seen mask is SEEN_WORDS uint64_t");
 
 static const keydef *key_find(int ctx, const char *name, int *idx)
 {
@@ -564,12 +629,13 @@ typedef struct parser {
 
     le_conf *c;
     le_conf_domain *tail;           /* last domain in c->domains */
+    le_conf_push *push;             /* the push block being read */
     int ndomains;
 
     struct {
         int ctx;
         int line;                   /* where the block opened */
-        uint64_t seen;              /* keys[] already set in this block */
+        uint64_t seen[SEEN_WORDS];  /* keys[] already set in this block */
     } stack[3];
     int depth;
 
@@ -579,6 +645,7 @@ typedef struct parser {
     /* Facts about the open domain, checked when it closes. */
     int dom_line, push_line, auth_line, push_auth_line;
     int default_line;               /* 0: default_domain not in the file */
+    int car_line;                   /* where car { opened, 0: none */
 } parser;
 
 static int perr(parser *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -809,6 +876,22 @@ static int apply_iplist(parser *ps, void *base, const keydef *k)
     return 0;
 }
 
+/* "target URL...;": each word an rtmp:// URL template, appended. */
+static int apply_targets(parser *ps, le_conf_push *r)
+{
+    char e[80];
+    for (int i = 1; i < ps->nw; i++) {
+        const word *v = &ps->w[i];
+        if (has_ctl(v) || strncasecmp(v->s, "rtmp://", 7) != 0 || !v->s[7] || v->s[7] == '/' ||
+            strchr(v->s, ' '))
+            return perr(ps, v->line, "invalid push target '%s' (want rtmp://HOST/...)", ESC(v, e));
+        if (r->ntargets >= LE_CONF_PUSH_TARGETS_MAX)
+            return perr(ps, v->line, "more than %d targets in one push block", LE_CONF_PUSH_TARGETS_MAX);
+        r->targets[r->ntargets++] = le_xstrdup(v->s);
+    }
+    return 0;
+}
+
 static int apply_value(parser *ps, void *base, const keydef *k)
 {
     const word *v = &ps->w[1];
@@ -817,6 +900,8 @@ static int apply_value(parser *ps, void *base, const keydef *k)
 
     if (k->vt == V_IPLIST || k->vt == V_REFLIST)
         return apply_iplist(ps, base, k);
+    if (k->vt == V_TARGETS)
+        return apply_targets(ps, base);
     if (ps->nw != 2) {
         if (ps->w[2].line > v->line)
             return perr(ps, v->line, "missing ';'");
@@ -920,7 +1005,9 @@ static int apply_value(parser *ps, void *base, const keydef *k)
 static void *ctx_base(parser *ps)
 {
     int ctx = ps->stack[ps->depth].ctx;
-    return (ctx == C_MAIN || ctx == C_ADMIN) ? (void *)ps->c : (void *)ps->tail;
+    if (ctx == C_PUSH)
+        return ps->push;
+    return (ctx == C_MAIN || ctx == C_ADMIN || ctx == C_CAR) ? (void *)ps->c : (void *)ps->tail;
 }
 
 /* A line break before a word that is itself a key of this block means the
@@ -952,12 +1039,16 @@ static int lookup_key(parser *ps, const keydef **kp, int *idx)
     return perr(ps, kw->line, "unknown key '%s'", ESC(kw, e));
 }
 
+static int was_seen(const parser *ps, int idx)
+{
+    return (int)(ps->stack[ps->depth].seen[idx / 64] >> (idx % 64) & 1);
+}
+
 static int mark_seen(parser *ps, int idx, int line)
 {
-    uint64_t bit = (uint64_t)1 << idx;
-    if (ps->stack[ps->depth].seen & bit)
+    if (was_seen(ps, idx))
         return perr(ps, line, "duplicate '%s'", keys[idx].name);
-    ps->stack[ps->depth].seen |= bit;
+    ps->stack[ps->depth].seen[idx / 64] |= (uint64_t)1 << (idx % 64);
     return 0;
 }
 
@@ -975,7 +1066,7 @@ static int end_statement(parser *ps)
                     strcmp(k->name, "domain") == 0 ? "domain NAME" : k->name);
     if (ps->nw < 2)
         return perr(ps, ps->w[0].line, "'%s' needs a value", k->name);
-    if (mark_seen(ps, idx, ps->w[0].line) != 0)
+    if (k->vt != V_TARGETS && mark_seen(ps, idx, ps->w[0].line) != 0)
         return LE_EINVAL;
     if (apply_value(ps, ctx_base(ps), k) != 0)
         return LE_EINVAL;
@@ -1000,6 +1091,8 @@ static int open_block(parser *ps)
         return perr(ps, ps->line, "unexpected '{'");
     if (check_missing_semi(ps) != 0 || lookup_key(ps, &k, &idx) != 0)
         return LE_EINVAL;
+    if (k->vt == V_TARGETS)
+        return perr(ps, ps->w[0].line, "quote a target with {names}: target \"rtmp://HOST/{AppName}/{StreamName}\";");
     if (k->vt != V_BLOCK)
         return perr(ps, ps->w[0].line, "'%s' takes a value, not a block", k->name);
     /* Blocks open only at the top level and in a domain, so depth 2 is the ceiling by construction. */
@@ -1031,16 +1124,35 @@ static int open_block(parser *ps)
     } else {
         if (ps->nw != 1)
             return perr(ps, ps->w[1].line, "'%s' takes no argument: %s { ... }", k->name, k->name);
-        if (mark_seen(ps, idx, ps->w[0].line) != 0)
-            return LE_EINVAL;
-        ctx = strcmp(k->name, "admin") == 0 ? C_ADMIN : strcmp(k->name, "aliauth") == 0 ? C_AUTH : C_PUSHAUTH;
-        if (ctx == C_PUSHAUTH)
-            ps->tail->push_auth_set = 1;
+        if (strcmp(k->name, "push") == 0) {
+            /* Several push blocks: rules in file order. */
+            int n = 0;
+            le_conf_push **tail = &ps->tail->push;
+            for (; *tail; tail = &(*tail)->next)
+                n++;
+            if (n >= LE_CONF_PUSH_RULES_MAX)
+                return perr(ps, ps->w[0].line, "more than %d push blocks in one domain", LE_CONF_PUSH_RULES_MAX);
+            ps->push = *tail = le_conf_push_new();
+            ctx = C_PUSH;
+        } else {
+            if (mark_seen(ps, idx, ps->w[0].line) != 0)
+                return LE_EINVAL;
+            ctx = strcmp(k->name, "admin") == 0     ? C_ADMIN
+                  : strcmp(k->name, "car") == 0     ? C_CAR
+                  : strcmp(k->name, "aliauth") == 0 ? C_AUTH
+                                                    : C_PUSHAUTH;
+            if (ctx == C_CAR) {
+                ps->c->car = 1;
+                ps->car_line = ps->w[0].line;
+            }
+            if (ctx == C_PUSHAUTH)
+                ps->tail->push_auth_set = 1;
+        }
     }
     ps->depth++;
     ps->stack[ps->depth].ctx = ctx;
     ps->stack[ps->depth].line = ps->w[0].line;
-    ps->stack[ps->depth].seen = 0;
+    memset(ps->stack[ps->depth].seen, 0, sizeof(ps->stack[ps->depth].seen));
     return 0;
 }
 
@@ -1073,13 +1185,40 @@ static int close_domain(parser *ps, int close_line)
     key_find(C_DOMAIN, "referer_allow_empty", &both);
     key_find(C_DOMAIN, "referer_white_allow_empty", &white);
     key_find(C_DOMAIN, "referer_black_allow_empty", &black);
-    uint64_t seen = ps->stack[ps->depth].seen;
-    if (seen >> both & 1) {
-        if ((seen >> white & 1) || (seen >> black & 1))
+    if (was_seen(ps, both)) {
+        if (was_seen(ps, white) || was_seen(ps, black))
             return perr(ps, close_line, "referer_allow_empty sets both lists' allow_empty: use it or "
                         "referer_white_allow_empty/referer_black_allow_empty, not both");
         d->referer_black_allow_empty = d->referer_white_allow_empty;
     }
+    return 0;
+}
+
+/* A push block is complete: a target at least, a key to sign with. */
+static int close_push(parser *ps)
+{
+    const le_conf_push *r = ps->push;
+    int line = ps->stack[ps->depth].line;
+    if (r->ntargets == 0)
+        return perr(ps, line, "push needs a target");
+    if (r->sign_type != LE_AUTH_NONE && (!r->sign_key || !*r->sign_key))
+        return perr(ps, line, "push: sign_type %s needs sign_key", sign_names[r->sign_type]);
+    return 0;
+}
+
+/* push_url: rtmp://HOST/..., with {UserId}, no blank; app: one path segment. */
+static int close_car(parser *ps)
+{
+    const le_conf *c = ps->c;
+    int line = ps->stack[ps->depth].line;
+    const char *u = c->car_push_url;
+    if (!u)
+        return perr(ps, line, "car needs push_url (rtmp://HOST/APP/{UserId})");
+    if (strncasecmp(u, "rtmp://", 7) != 0 || !u[7] || u[7] == '/' || !strstr(u, "{UserId}") ||
+        strpbrk(u, " \t"))
+        return perr(ps, line, "car push_url must be rtmp://HOST/... with {UserId} in it");
+    if (strchr(c->car_app, '/') || strpbrk(c->car_app, " \t?"))
+        return perr(ps, line, "car app must be one path segment");
     return 0;
 }
 
@@ -1095,6 +1234,10 @@ static int close_block(parser *ps)
         return perr(ps, ps->stack[ps->depth].line, "admin needs both access_key_id and access_key_secret");
     if (ctx == C_DOMAIN && close_domain(ps, line) != 0)
         return LE_EINVAL;
+    if (ctx == C_PUSH && close_push(ps) != 0)
+        return LE_EINVAL;
+    if (ctx == C_CAR && close_car(ps) != 0)
+        return LE_EINVAL;
     ps->depth--;
     return 0;
 }
@@ -1104,6 +1247,13 @@ static int close_block(parser *ps)
 static int finish(parser *ps)
 {
     le_conf *c = ps->c;
+    if (c->car_domain) {
+        int found = 0;
+        for (le_conf_domain *d = c->domains; d && !found; d = d->next)
+            found = strcmp(d->name, c->car_domain) == 0;
+        if (!found && !(!c->domains && strcmp(c->car_domain, c->default_domain) == 0))
+            return perr(ps, ps->car_line, "car domain '%s' matches no domain block", c->car_domain);
+    }
     if (!c->domains) {
         c->domains = le_conf_domain_new(c->default_domain);
         return 0;

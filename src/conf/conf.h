@@ -13,6 +13,26 @@
 enum { LE_TAKEOVER_IDLE = 0, LE_TAKEOVER_ALWAYS, LE_TAKEOVER_NEVER };
 enum { LE_AUTH_NONE = 0, LE_AUTH_A, LE_AUTH_B, LE_AUTH_C, LE_AUTH_TX };
 
+/* A push rule (a domain's `push { }` block, or its live_push domain
+ * function): every publish of the domain, or of app only, is pushed to
+ * each target (a URL template, relay/push.h le_push_expand), signed with
+ * sign_type (LE_AUTH_NONE, LE_AUTH_A or LE_AUTH_TX) and sign_key, the
+ * signature valid sign_validity_s seconds from each connection. */
+#define LE_CONF_PUSH_TARGETS_MAX 16     /* targets in one rule */
+#define LE_CONF_PUSH_RULES_MAX 16       /* push blocks in one domain */
+typedef struct le_conf_push {
+    char *app;                  /* NULL: every app */
+    char *targets[LE_CONF_PUSH_TARGETS_MAX];
+    int ntargets;
+    int sign_type;
+    char *sign_key;
+    int64_t sign_validity_s;    /* default 86400 */
+    int from_api;               /* the live_push function, not the file */
+    struct le_conf_push *next;
+} le_conf_push;
+le_conf_push *le_conf_push_new(void);
+void le_conf_push_free(le_conf_push *r);   /* the whole list from r */
+
 typedef struct le_conf_domain {
     char *name;                 /* play domain */
     char *push_domain;          /* NULL if none */
@@ -41,6 +61,7 @@ typedef struct le_conf_domain {
     char *push_auth_key1, *push_auth_key2;
     int64_t push_auth_delta_s;
     int notify_enable;          /* alilive enable: default on */
+    le_conf_push *push;         /* push rules: the file's, then the API's */
     struct le_conf_domain *next;
 } le_conf_domain;
 
@@ -70,6 +91,13 @@ typedef struct le_conf {
     int max_connections;        /* default 10000 */
     size_t rtmp_input_budget;   /* RTMP reassembly held node-wide, default 512 MiB */
     int admin_max_conns_per_ip; /* admin connections from one address, default 32 */
+    /* car { } block, the Tencent CAR actions (livedge(8)); car 0: no block. */
+    int car;
+    char *car_domain;           /* play domain of the UserId streams; NULL: default_domain */
+    char *car_app;              /* their app, default "live" */
+    char *car_push_url;         /* rtmp:// template with {UserId}, required in the block */
+    char *car_tx_key;           /* txSecret key; NULL: the URL is not signed */
+    int64_t car_tx_validity_s;  /* txTime = now + this, default 86400 */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 

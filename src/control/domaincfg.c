@@ -1,5 +1,6 @@
 #include "control/domaincfg.h"
 #include "auth/acl.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "store/store.h"
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MOD "domaincfg"
@@ -25,6 +27,7 @@ static const fn_spec specs[] = {
     { "ip_white_list_set", { "ip_list", NULL } },
     { "referer_white_list_set", { "refer_domain_allow_list", "allow_empty", NULL } },
     { "referer_black_list_set", { "refer_domain_deny_list", "allow_empty", NULL } },
+    { "live_push", { "target", "app", "sign_type", "sign_key", "sign_validity", NULL } },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -57,6 +60,37 @@ int le_domaincfg_known(const char *function) { return function && name_ok(functi
 
 static int onoff(const char *v) { return strcmp(v, "on") == 0 || strcmp(v, "off") == 0; }
 
+/* live_push target: rtmp:// URL templates separated by ';' (blanks around
+ * them ignored), 1..LE_CONF_PUSH_TARGETS_MAX of them. Calls fn on each
+ * when fn is not NULL. Returns the count, or LE_EINVAL. */
+static int each_target(const char *v, void (*fn)(const char *t, size_t n, void *arg), void *arg)
+{
+    int n = 0;
+    for (const char *p = v; *p;) {
+        size_t l = strcspn(p, ";");
+        const char *t = p;
+        p += l + (p[l] == ';');
+        while (l && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')) {
+            t++;
+            l--;
+        }
+        while (l && (t[l - 1] == ' ' || t[l - 1] == '\t' || t[l - 1] == '\n' || t[l - 1] == '\r'))
+            l--;
+        if (l == 0)
+            continue;
+        if (l < 8 || strncasecmp(t, "rtmp://", 7) != 0 || t[7] == '/')
+            return LE_EINVAL;
+        for (size_t i = 0; i < l; i++)
+            if ((unsigned char)t[i] <= 0x20 || t[i] == 0x7f)
+                return LE_EINVAL;
+        if (++n > LE_CONF_PUSH_TARGETS_MAX)
+            return LE_EINVAL;
+        if (fn)
+            fn(t, l, arg);
+    }
+    return n > 0 ? n : LE_EINVAL;
+}
+
 static int value_ok(const char *arg, const char *v)
 {
     if (strcmp(arg, "auth_type") == 0)
@@ -73,6 +107,17 @@ static int value_ok(const char *arg, const char *v)
         return onoff(v);
     if (strlen(v) > LE_DCFG_VALUE_MAX)
         return 0;
+    if (strcmp(arg, "target") == 0)
+        return each_target(v, NULL, NULL) > 0;
+    if (strcmp(arg, "sign_type") == 0)
+        return !strcmp(v, "none") || !strcmp(v, "type_a") || !strcmp(v, "tx_secret");
+    if (strcmp(arg, "sign_validity") == 0) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        return *v >= '0' && *v <= '9' && !*end && n >= 1 && n <= 365LL * 86400;
+    }
+    if (strcmp(arg, "app") == 0)
+        return *v && !strchr(v, '/') && !strchr(v, '?') && !strchr(v, ' ');
     /* The lists are parsed as they will be enforced (auth/acl.h). */
     char bad[2];
     if (strcmp(arg, "ip_list") == 0)
@@ -99,6 +144,18 @@ int le_domaincfg_validate(const char *function, const le_jv *args, const char **
                 return LE_DCFG_BAD_VALUE;
         }
         return LE_DCFG_OK;
+    }
+    if (strcmp(function, "live_push") == 0) {
+        /* The whole rule: a target, and a key when it signs. */
+        const char *st = le_jv_get_str(args, "sign_type"), *key = le_jv_get_str(args, "sign_key");
+        if (!le_jv_get_str(args, "target")) {
+            *bad = "target";
+            return LE_DCFG_BAD_ARG;
+        }
+        if (st && strcmp(st, "none") != 0 && (!key || !*key)) {
+            *bad = "sign_key";
+            return LE_DCFG_BAD_ARG;
+        }
     }
     for (const le_jv *a = args ? args->first : NULL; a; a = a->next) {
         int known = 0;
@@ -131,6 +188,39 @@ static void set_s(char **slot, const char *v)
     *slot = v && *v ? le_xstrdup(v) : NULL;
 }
 
+static void add_target(const char *t, size_t n, void *arg)
+{
+    le_conf_push *r = arg;
+    if (r->ntargets < LE_CONF_PUSH_TARGETS_MAX)
+        r->targets[r->ntargets++] = le_xstrndup(t, n);
+}
+
+/* live_push: one more rule after the file's. */
+static void overlay_push(le_conf_domain *cf, const le_jv *a)
+{
+    const char *v = le_jv_get_str(a, "target");
+    if (!v)
+        return;
+    le_conf_push *r = le_conf_push_new();
+    r->from_api = 1;
+    if (each_target(v, add_target, r) <= 0) {
+        le_conf_push_free(r);
+        return;
+    }
+    if ((v = le_jv_get_str(a, "app")) && *v)
+        r->app = le_xstrdup(v);
+    if ((v = le_jv_get_str(a, "sign_type")))
+        r->sign_type = auth_type_of(v);
+    if ((v = le_jv_get_str(a, "sign_key")) && *v)
+        r->sign_key = le_xstrdup(v);
+    if ((v = le_jv_get_str(a, "sign_validity")))
+        r->sign_validity_s = strtoll(v, NULL, 10);
+    le_conf_push **tail = &cf->push;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = r;
+}
+
 void le_domaincfg_overlay(le_conf_domain *cf, const le_jv *records)
 {
     for (const le_jv *r = records ? records->first : NULL; r; r = r->next) {
@@ -160,6 +250,8 @@ void le_domaincfg_overlay(le_conf_domain *cf, const le_jv *records)
             set_s(&cf->referer_white_list, le_jv_get_str(a, "refer_domain_allow_list"));
             if ((v = le_jv_get_str(a, "allow_empty")))
                 cf->referer_white_allow_empty = strcmp(v, "off") != 0;
+        } else if (strcmp(r->key, "live_push") == 0) {
+            overlay_push(cf, a);
         } else if (strcmp(r->key, "referer_black_list_set") == 0) {
             set_s(&cf->referer_black_list, le_jv_get_str(a, "refer_domain_deny_list"));
             if ((v = le_jv_get_str(a, "allow_empty")))

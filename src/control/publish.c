@@ -9,6 +9,7 @@
 #include "core/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MOD "publish"
@@ -48,6 +49,12 @@ int le_publish_kind(const le_stream *st)
     return p ? (int)p->kind : LE_ENOTFOUND;
 }
 
+const char *le_publish_usrargs(const le_stream *st)
+{
+    const le_publish *p = st && le_stream_is_live(st) ? current(st) : NULL;
+    return p ? (p->usrargs ? p->usrargs : "") : NULL;
+}
+
 int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,
                      const le_pub_info *info, char *why, size_t whylen)
 {
@@ -80,9 +87,12 @@ int le_publish_begin(le_publish *p, const le_conf_domain *dom, const char *app, 
      * refused publish puts the current publisher's back. */
     le_publish *old = current(st);
     p->kind = info->kind;
+    p->usrargs = le_xstrdup(info->usrargs ? info->usrargs : "");
     set_current(st, p);
     rc = le_stream_publish(st, ops, owner);
     if (rc != LE_OK) {
+        free(p->usrargs);
+        p->usrargs = NULL;
         set_current(st, old);
         snprintf(why, whylen, "stream is already being published");
         return rc;
@@ -108,6 +118,8 @@ void le_publish_end(le_publish *p, int how, const char *reason)
     p->st = NULL;   /* before anything that could call back into the owner */
     if (current(st) == p)
         set_current(st, NULL);
+    free(p->usrargs);
+    p->usrargs = NULL;
     le_debug(MOD, "%s ended: %s", le_stream_key(st), reason);
     if (!p->no_online_entry)
         le_cluster_ended(st);

@@ -71,6 +71,7 @@ typedef struct le_publish {
     void *owner;
     le_pub_kind kind;
     unsigned no_online_entry : 1, no_callbacks : 1;
+    char *usrargs;             /* a copy of info->usrargs while the publish runs */
 } le_publish;
 
 enum { LE_PUB_END_DROPPED = 0, LE_PUB_END_UNPUBLISHED = 1 };
@@ -90,6 +91,9 @@ void le_publish_end(le_publish *p, int how, const char *reason);
 /* The kind (le_pub_kind) of st's current publisher, or LE_ENOTFOUND when
  * the stream is not live. Valid from the stream's publish hooks on. */
 int le_publish_kind(const le_stream *st);
+/* The query string st's current publish came with ("" if none), or NULL
+ * when the stream is not live. Valid from the stream's publish hooks on. */
+const char *le_publish_usrargs(const le_stream *st);
 
 /* Steps 1-2 alone: 0, or LE_EDENIED with the reason in why. */
 int le_publish_check(const le_conf_domain *dom, const char *app, const char *name,

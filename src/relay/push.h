@@ -14,10 +14,11 @@
 #ifndef LE_RELAY_PUSH_H
 #define LE_RELAY_PUSH_H
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 
-/* Registers the publish/unpublish hooks and the stream slot. */
+/* Registers the stream's publish/unpublish hooks (media/stream.h). */
 int le_push_init(struct event_base *base);
 void le_push_free(void);
 
@@ -27,6 +28,17 @@ void le_push_free(void);
  * result does not fit n. */
 int le_push_expand(const char *tmpl, const char *app, const char *name, const char *usrargs, char *out,
                    size_t n);
+
+/* Signs a target URL for a connection now: appends to its query (after
+ * '&', or '?' when it has none, nothing after a trailing '?' or '&')
+ *   type LE_AUTH_TX  txSecret=md5hex(key + StreamName + txTime)&txTime=..,
+ *                    txTime = expires_s in upper-case hex;
+ *   type LE_AUTH_A   auth_key={expires_s}-0-0-md5hex(URI-{expires_s}-0-0-key)
+ *                    (aliauth type A);
+ * URI is the URL's path (/App/Stream), StreamName its last segment.
+ * LE_AUTH_NONE copies url. Pure. LE_OK; LE_EINVAL (another type, no key,
+ * no path or stream name); LE_ETOOBIG when out (n bytes) is too small. */
+int le_push_sign(const char *url, int type, const char *key, int64_t expires_s, char *out, size_t n);
 
 /* One-off push by id: pushes local stream domain/app/name to url (already
  * signed) from now until le_push_stop_id or the process ends; while the

@@ -625,6 +625,44 @@ static void test_files(void)
        "missing file: %s", err);
 }
 
+/* The car { } block (the Tencent CAR actions). */
+static void test_car(void)
+{
+    le_conf *c = parse("domain a.example.com { }\n");
+    ok(c && !c->car && !c->car_push_url && strcmp(c->car_app, "live") == 0 && c->car_tx_validity_s == 86400,
+       "car: no block, defaults app live and validity 1 day");
+    le_conf_free(c);
+    c = parse("car {\n domain B.example.com;\n app studio;\n push_url \"rtmp://x.livepush.myqcloud.com/live/{UserId}\";\n"
+              " tx_secret_key k1;\n tx_secret_validity 2h;\n}\n"
+              "domain a.example.com { }\ndomain b.example.com { }\n");
+    ok(c != NULL, "car: every key (%s)", err);
+    if (c) {
+        ok(c->car == 1, "car: block seen");
+        is_str(c->car_domain, "b.example.com", "car: domain, lower-cased");
+        is_str(c->car_app, "studio", "car: app");
+        is_str(c->car_push_url, "rtmp://x.livepush.myqcloud.com/live/{UserId}", "car: push_url");
+        is_str(c->car_tx_key, "k1", "car: tx_secret_key");
+        is_int(c->car_tx_validity_s, 7200, "car: tx_secret_validity in seconds");
+    }
+    le_conf_free(c);
+    c = parse("car { push_url \"rtmp://h/live/{UserId}\"; }\n");
+    ok(c && c->car && !c->car_domain && !c->car_tx_key, "car: push_url alone, no domain blocks");
+    le_conf_free(c);
+    fails_like("car { push_url rtmp://h/live/{UserId}; }\n", 1, "takes a value, not a block",
+               "car: an unquoted {UserId} opens a block");
+    fails("car {\n app live;\n}\n", "line 1: car needs push_url (rtmp://HOST/APP/{UserId})", "car: no push_url");
+    fails_like("car { push_url \"http://h/live/{UserId}\"; }\n", 1, "rtmp://HOST", "car: not rtmp");
+    fails_like("car { push_url \"rtmp://h/live/fixed\"; }\n", 1, "{UserId}", "car: no {UserId}");
+    fails_like("car { push_url \"rtmp://h/live/{UserId}\"; app a/b; }\n", 1, "one path segment", "car: app a/b");
+    fails_like("car {\n push_url \"rtmp://h/live/{UserId}\";\n domain x.example.com;\n}\ndomain a.example.com { }\n", 1,
+               "matches no domain block", "car: unknown domain");
+    fails_like("car { push_url \"rtmp://h/live/{UserId}\"; }\ncar { push_url \"rtmp://h/live/{UserId}\"; }\n", 2,
+               "duplicate 'car'", "car: twice");
+    fails_like("car { push_url \"rtmp://h/live/{UserId}\"; tx_secret_validity 0; }\n", 1, "out of range",
+               "car: validity 0");
+    fails_like("domain a.example.com { car { } }\n", 1, "not allowed", "car: inside a domain");
+}
+
 /* sd_notify: a datagram socket stands in for systemd. */
 static void test_sdnotify(void)
 {
@@ -711,6 +749,7 @@ int main(void)
     test_domain_switches();
     test_listen_addr();
     test_files();
+    test_car();
     test_sdnotify();
     return done_testing();
 }
