@@ -131,11 +131,10 @@ static int one_source(const char *s, size_t n, const char *app, const char *name
     }
     size_t slen = (size_t)(sep - s);
     int rtmp = slen == 4 && strncasecmp(s, "rtmp", 4) == 0;
-    int http = slen == 4 && strncasecmp(s, "http", 4) == 0;
-    /* https: the HTTP-FLV source (relay/client.h) speaks plain HTTP only. */
+    int http = (slen == 4 && strncasecmp(s, "http", 4) == 0) || (slen == 5 && strncasecmp(s, "https", 5) == 0);
     if (!rtmp && !http)
         return set_err(err, "InvalidSourceUrl.ValueNotSupported",
-                       "Specified SourceUrl uses a scheme that is not supported: use rtmp:// or http://.");
+                       "Specified SourceUrl uses a scheme that is not supported: use rtmp://, http:// or https://.");
     const char *auth = sep + 3, *end = s + n, *a_end = auth;
     while (a_end < end && *a_end != '/' && *a_end != '?' && *a_end != '#')
         a_end++;

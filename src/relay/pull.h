@@ -24,8 +24,9 @@
  * unreachable) is kept only while it cannot expire in Redis before the next
  * tick with LE_PULL_LEASE_MARGIN_MS to spare (counted from when the last
  * successful renewal was sent), so two nodes never pull one config at once:
- * the pull stops 8-9 s after the last renewal and another node can take
- * the lease 10 s after it. */
+ * the pull stops 6-7 s after the last renewal and another node can take
+ * the lease 9 s after it, so a dead puller's configs move within 10 s
+ * (the lease, then one tick). */
 #ifndef LE_RELAY_PULL_H
 #define LE_RELAY_PULL_H
 #include <stddef.h>
@@ -36,8 +37,8 @@
 #define LE_PULL_SOURCE_MAX 4096          /* bytes of the whole SourceUrl */
 #define LE_PULL_MAX_SPAN_MS (7LL * 86400 * 1000)
 #define LE_PULL_MAX_PER_DOMAIN 1000      /* configs of one domain */
-#define LE_PULL_LEASE_MS 10000
-#define LE_PULL_RENEW_MS 3000
+#define LE_PULL_LEASE_MS 9000
+#define LE_PULL_RENEW_MS 2000
 #define LE_PULL_LEASE_MARGIN_MS 1000
 #define LE_PULL_SCAN_MS 2000
 

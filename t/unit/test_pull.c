@@ -100,7 +100,7 @@ int main(void)
     is_str(parse("srt://host:9000/a/b"), U, "srt:// is not supported");
     is_str(parse("rtmps://host/a/b"), U, "rtmps:// is not supported");
     is_str(parse("ftp://host/a.flv"), U, "ftp:// is not supported");
-    is_str(parse("https://host/a.flv"), U, "https:// is not supported (the HTTP-FLV source has no TLS)");
+    is_str(parse("https://host/a.flv"), "ok", "https:// is an HTTP-FLV source over TLS");
 
     /* random lists from an alphabet of the characters that matter: every
      * answer is LE_OK with well-formed URLs, or LE_EINVAL with a code
