@@ -21,6 +21,7 @@
 #include "media/tap.h"
 #include "relay/push.h"
 #include "net/net.h"
+#include "relay/pull.h"
 #include "relay/client.h"
 #include "relay/ingest.h"
 #include "relay/edge.h"
@@ -141,6 +142,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     le_rtmp_tick();
     le_blocklist_tick();
     le_cluster_tick();
+    le_pull_tick();
     le_stream_gc(STREAM_IDLE_GC_MS);
 }
 
@@ -213,6 +215,7 @@ static void stop(void)
     le_rtmp_shutdown();
     le_http_shutdown();
     le_admin_shutdown();
+    le_pull_shutdown();   /* pulls end (publish_done) and give their leases back */
     le_notify_stop();
     stop_began_ms = le_mono_ms();
     stop_ev = event_new(base, -1, EV_PERSIST, stop_poll_cb, NULL);
@@ -271,6 +274,7 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_cluster_init();
     le_edge_init(base);   /* after the block list: its forbid handlers run second */
     le_notify_init();
+    le_pull_init();
     if ((rc = le_hls_init(base, le_node_domain)) != 0)
         return rc;
     le_flv_play_init();
@@ -324,6 +328,7 @@ void le_node_free(void)
         le_admin_shutdown();
     }
     le_edge_free();            /* edge pulls end before the streams go */
+    le_pull_free();
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
     le_push_free();            /* before the streams: its taps detach */

@@ -6,6 +6,7 @@ void le_actions_domain_register(void);
 void le_actions_stream_register(void);
 void le_actions_config_register(void);
 void le_actions_notify_register(void);
+void le_actions_pull_register(void);
 void le_actions_car_register(void);
 void le_actions_relay_register(void);
 void le_actions_edge_register(void);
@@ -16,6 +17,7 @@ static inline void le_actions_register_all(void)
     le_actions_stream_register();
     le_actions_config_register();
     le_actions_notify_register();
+    le_actions_pull_register();
     le_actions_car_register();
     le_actions_relay_register();
     le_actions_edge_register();

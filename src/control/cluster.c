@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "node.h"
+#include "relay/client.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@
 typedef struct rec {
     char client_ip[64], local_ip[64];
     char push_domain[256];
+    char source_url[1024];     /* a pulled stream's origin, masked; "" otherwise */
     char *hist_json;           /* the pubhist member as written, to replace at stop */
     int64_t start_ms;
     uint64_t last_mono, last_bytes, last_v, last_a;
@@ -108,6 +110,17 @@ static void stream_url(char *out, size_t n, const char *scheme, const le_stream 
              le_stream_name(st), ext);
 }
 
+/* Where the stream comes from: the origin of a pulled stream, else the
+ * RTMP URL it was published to. */
+static void publish_url(char *out, size_t n, const le_stream *st, const rec *r)
+{
+    if (r->source_url[0])
+        snprintf(out, n, "%s", r->source_url);
+    else
+        snprintf(out, n, "rtmp://%s/%s/%s", r->push_domain[0] ? r->push_domain : le_stream_domain(st),
+                 le_stream_app(st), le_stream_name(st));
+}
+
 static le_jv *history_json(const le_stream *st, const rec *r, int64_t stop_ms)
 {
     char url[1024], ts[21];
@@ -121,8 +134,7 @@ static le_jv *history_json(const le_stream *st, const rec *r, int64_t stop_ms)
     le_jv_set_str(o, "StopTime", stop_ms ? le_fmt_utc(stop_ms, ts) : "");
     le_jv_set_str(o, "ClientAddr", r->client_ip);
     le_jv_set_str(o, "EdgeNodeAddr", r->local_ip);
-    snprintf(url, sizeof(url), "rtmp://%s/%s/%s", r->push_domain[0] ? r->push_domain : le_stream_domain(st),
-             le_stream_app(st), le_stream_name(st));
+    publish_url(url, sizeof(url), st, r);
     le_jv_set_str(o, "PublishUrl", url);
     le_jv_set_str(o, "PublishDomain", r->push_domain[0] ? r->push_domain : le_stream_domain(st));
     le_jv_set_str(o, "Node", le_cluster_node());
@@ -147,8 +159,7 @@ static void write_online(le_stream *st, rec *r)
     le_jv_set_str(o, "AppName", le_stream_app(st));
     le_jv_set_str(o, "StreamName", le_stream_name(st));
     le_jv_set_str(o, "PublishTime", le_fmt_utc(r->start_ms, ts));
-    snprintf(url, sizeof(url), "rtmp://%s/%s/%s", r->push_domain[0] ? r->push_domain : le_stream_domain(st),
-             le_stream_app(st), le_stream_name(st));
+    publish_url(url, sizeof(url), st, r);
     le_jv_set_str(o, "PublishUrl", url);
     le_jv_set_str(o, "PublishDomain", r->push_domain[0] ? r->push_domain : le_stream_domain(st));
     le_jv_set_str(o, "ClientAddr", r->client_ip);
@@ -182,6 +193,8 @@ void le_cluster_started(le_stream *st, const le_pub_info *info)
     snprintf(r->client_ip, sizeof(r->client_ip), "%s", info->client_ip ? info->client_ip : "");
     snprintf(r->local_ip, sizeof(r->local_ip), "%s", info->local_ip ? info->local_ip : "");
     snprintf(r->push_domain, sizeof(r->push_domain), "%s", info->push_domain ? info->push_domain : "");
+    if (info->source_url && *info->source_url)
+        le_relay_mask_url(info->source_url, r->source_url, sizeof(r->source_url));
     r->start_ms = le_wall_ms();
     r->last_mono = le_mono_ms();
     if (le_stream_set_ext(st, ext_slot(), r, rec_free) != LE_OK) {
