@@ -27,22 +27,6 @@
 #define MAX_URL 2048
 #define MAX_KEY 256
 
-/* DomainName -> the play domain whose settings hold the callbacks. */
-static int notify_domain(le_admin_req *r, le_domain **out)
-{
-    le_domain *d;
-    int rc = le_params_domain(r, "DomainName", &d);
-    if (rc != 0)
-        return rc;
-    *out = le_params_play_domain(d);
-    if (!*out) {
-        le_admin_error(r, 400, "InvalidParameter",
-                       "The specified parameter \"DomainName\" is a push domain not mapped to a play domain.");
-        return LE_EINVAL;
-    }
-    return 0;
-}
-
 /* http:// or https://, a host, no blank or control character. */
 static int url_ok(const char *u)
 {
@@ -97,7 +81,7 @@ static void set_notify(le_admin_req *r)
 {
     le_domain *d;
     const char *url, *key = le_admin_param(r, "NotifyAuthKey"), *req_auth = le_admin_param(r, "NotifyReqAuth");
-    if (notify_domain(r, &d) != 0 || le_admin_require(r, "NotifyUrl", &url) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_admin_require(r, "NotifyUrl", &url) != 0)
         return;
     if (!url_ok(url)) {
         le_params_invalid(r, "NotifyUrl");
@@ -141,7 +125,7 @@ static void describe_notify(le_admin_req *r)
 {
     le_domain *d;
     const char *asked;
-    if (notify_domain(r, &d) != 0 || le_admin_require(r, "DomainName", &asked) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_admin_require(r, "DomainName", &asked) != 0)
         return;
     /* The setting in force: the API's over the file's. */
     const le_conf_domain *cf = le_node_domain(d->name);
@@ -177,7 +161,7 @@ static int file_has_url(const char *domain)
 static void delete_notify(le_admin_req *r)
 {
     le_domain *d;
-    if (notify_domain(r, &d) != 0 || le_params_store(r) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_params_store(r) != 0)
         return;
     int64_t id;
     le_jv *args = alilive_args_without(d, "notify_url", NULL, &id);

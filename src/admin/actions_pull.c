@@ -39,37 +39,6 @@ static void unavailable(le_admin_req *r)
                    "The request has failed due to a temporary failure of the server (state store unreachable).");
 }
 
-/* DomainName -> the play domain the streams are published on. */
-static int pull_domain(le_admin_req *r, le_domain **out)
-{
-    le_domain *d;
-    int rc = le_params_domain(r, "DomainName", &d);
-    if (rc != 0)
-        return rc;
-    *out = le_params_play_domain(d);
-    if (!*out) {
-        le_admin_error(r, 400, "InvalidParameter",
-                       "The specified parameter \"DomainName\" is a push domain not mapped to a play domain.");
-        return LE_EINVAL;
-    }
-    return 0;
-}
-
-static int names(le_admin_req *r, const char **app, const char **stream)
-{
-    if (le_admin_require(r, "AppName", app) != 0 || le_admin_require(r, "StreamName", stream) != 0)
-        return LE_EINVAL;
-    if (!le_name_valid(*app, strlen(*app))) {
-        le_params_invalid(r, "AppName");
-        return LE_EINVAL;
-    }
-    if (!le_name_valid(*stream, strlen(*stream))) {
-        le_params_invalid(r, "StreamName");
-        return LE_EINVAL;
-    }
-    return 0;
-}
-
 typedef struct call {
     le_admin_req *r;
     char domain[256];
@@ -103,7 +72,7 @@ static void add_pull(le_admin_req *r)
     le_domain *d;
     const char *app, *stream, *src;
     int64_t start, end;
-    if (pull_domain(r, &d) != 0 || names(r, &app, &stream) != 0 ||
+    if (le_params_domain_play(r, &d) != 0 || le_params_app_stream(r, &app, &stream) != 0 ||
         le_admin_require(r, "SourceUrl", &src) != 0 || le_params_time(r, "StartTime", 1, 0, &start) != 0 ||
         le_params_time(r, "EndTime", 1, 0, &end) != 0)
         return;
@@ -165,7 +134,7 @@ static void delete_pull(le_admin_req *r)
 {
     le_domain *d;
     const char *app, *stream;
-    if (pull_domain(r, &d) != 0 || names(r, &app, &stream) != 0 || le_params_store(r) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_params_app_stream(r, &app, &stream) != 0 || le_params_store(r) != 0)
         return;
     char field[600], key[600], dkey[300];
     snprintf(field, sizeof(field), "%s/%s", app, stream);
@@ -230,7 +199,7 @@ static void describe_cb(redisReply *rep, void *arg)
 static void describe_pull(le_admin_req *r)
 {
     le_domain *d;
-    if (pull_domain(r, &d) != 0 || le_params_store(r) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_params_store(r) != 0)
         return;
     char key[600];
     le_pull_key(key, sizeof(key), d->name);

@@ -40,17 +40,8 @@ static const char *play_name(le_domain *d)
 
 static int stream_params(le_admin_req *r, le_domain **d, const char **app, const char **stream)
 {
-    if (le_params_domain(r, "DomainName", d) != 0 || le_admin_require(r, "AppName", app) != 0 ||
-        le_admin_require(r, "StreamName", stream) != 0)
+    if (le_params_domain(r, "DomainName", d) != 0 || le_params_app_stream(r, app, stream) != 0)
         return LE_EINVAL;
-    if (!le_name_valid(*app, strlen(*app))) {
-        le_params_invalid(r, "AppName");
-        return LE_EINVAL;
-    }
-    if (!le_name_valid(*stream, strlen(*stream))) {
-        le_params_invalid(r, "StreamName");
-        return LE_EINVAL;
-    }
     return 0;
 }
 

@@ -191,3 +191,33 @@ const char *le_params_mask_secret(const char *secret, char *out, size_t outsz)
         snprintf(out, outsz, "****%s", secret + n - 2);
     return out;
 }
+
+int le_params_domain_play(le_admin_req *r, le_domain **out)
+{
+    le_domain *d;
+    int rc = le_params_domain(r, "DomainName", &d);
+    if (rc != 0)
+        return rc;
+    *out = le_params_play_domain(d);
+    if (!*out) {
+        le_admin_error(r, 400, "InvalidParameter",
+                       "The specified parameter \"DomainName\" is a push domain not mapped to a play domain.");
+        return LE_EINVAL;
+    }
+    return 0;
+}
+
+int le_params_app_stream(le_admin_req *r, const char **app, const char **stream)
+{
+    if (le_admin_require(r, "AppName", app) != 0 || le_admin_require(r, "StreamName", stream) != 0)
+        return LE_EINVAL;
+    if (!le_name_valid(*app, strlen(*app))) {
+        le_params_invalid(r, "AppName");
+        return LE_EINVAL;
+    }
+    if (!le_name_valid(*stream, strlen(*stream))) {
+        le_params_invalid(r, "StreamName");
+        return LE_EINVAL;
+    }
+    return 0;
+}

@@ -18,6 +18,12 @@ int le_params_domain(le_admin_req *r, const char *name, le_domain **out);
  * for a play domain, the one a push domain maps to, NULL for a push domain
  * not mapped onto a play domain. Answers nothing. */
 le_domain *le_params_play_domain(le_domain *d);
+/* DomainName, required, as the play domain its streams and settings live
+ * on (le_params_play_domain); a push domain mapped to none answers 400
+ * InvalidParameter. */
+int le_params_domain_play(le_admin_req *r, le_domain **out);
+/* AppName and StreamName, both required and valid stream names. */
+int le_params_app_stream(le_admin_req *r, const char **app, const char **stream);
 int le_params_store(le_admin_req *r);                     /* 503 if Redis is down */
 void le_params_invalid(le_admin_req *r, const char *name);
 /* PageNum (alias PageNumber) 1..max_num (0: no practical bound), default 1;
