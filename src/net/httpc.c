@@ -4,6 +4,7 @@
  * request's event; connections are freed from that event, never from
  * inside an evhttp callback, and the user's callback runs from it too. */
 #include "net/httpc.h"
+#include "net/net.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -600,22 +601,7 @@ void le_httpc_init(struct event_base *base)
     if (C.refs++ > 0)
         return;
     C.base = base;
-    C.dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    if (!C.dns) {
-        /* No usable resolv.conf: IP literals still work. */
-        le_warn(MOD, "no DNS configuration (resolv.conf); outbound HTTP URLs need an IP address");
-        C.dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    }
-    C.ssl = SSL_CTX_new(TLS_client_method());
-    if (C.ssl) {
-        SSL_CTX_set_min_proto_version(C.ssl, TLS1_2_VERSION);
-        SSL_CTX_set_verify(C.ssl, SSL_VERIFY_PEER, NULL);
-        if (SSL_CTX_set_default_verify_paths(C.ssl) != 1)
-            le_warn(MOD, "no CA certificates: https:// requests will fail verification");
-    } else {
-        le_warn(MOD, "cannot create a TLS context: https:// requests will fail");
-        ERR_clear_error();
-    }
+    le_net_client_init(base, "outbound HTTP URLs", &C.dns, &C.ssl);
     C.sched_ev = event_new(base, -1, 0, sched_cb, NULL);
 }
 

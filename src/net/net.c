@@ -6,9 +6,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/dns.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <netinet/in.h>
@@ -23,6 +26,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+
+#define MOD "net"
 
 #define RETRY_MIN_MS 100        /* first accept retry after EMFILE */
 #define RETRY_MAX_MS 1600       /* backing off, doubling, to this */
@@ -540,4 +545,26 @@ uint64_t le_net_raise_fd_limit(void)
             rl = want;
     }
     return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+}
+
+void le_net_client_init(struct event_base *base, const char *what, struct evdns_base **dns, SSL_CTX **ssl)
+{
+    *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (!*dns) {
+        le_warn(MOD, "no DNS configuration (resolv.conf): %s need an IP address", what);
+        *dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    }
+    *ssl = SSL_CTX_new(TLS_client_method());
+    if (!*ssl) {
+        le_warn(MOD, "cannot create a TLS context: https:// %s will fail", what);
+        ERR_clear_error();
+        return;
+    }
+    SSL_CTX_set_min_proto_version(*ssl, TLS1_2_VERSION);
+    SSL_CTX_set_verify(*ssl, SSL_VERIFY_PEER, NULL);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_CTX_set_options(*ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    if (SSL_CTX_set_default_verify_paths(*ssl) != 1)
+        le_warn(MOD, "no CA certificates: https:// %s will fail verification", what);
 }

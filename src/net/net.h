@@ -93,4 +93,15 @@ int le_net_conn_out_full(le_net_conn *c);
  * the soft limit now (0 if unknown). */
 uint64_t le_net_raise_fd_limit(void);
 
+/* What an outbound client needs (net/httpc, relay/client): an evdns base
+ * (without a usable resolv.conf, one that takes IP literals only) and a
+ * TLS 1.2+ client context that verifies peers against the default CA paths
+ * and treats a close without close_notify as the end of a body read until
+ * close (NULL when it cannot be made). what names the users in the
+ * warnings, e.g. "outbound HTTP URLs". */
+struct evdns_base;
+struct ssl_ctx_st;
+void le_net_client_init(struct event_base *base, const char *what, struct evdns_base **dns,
+                        struct ssl_ctx_st **ssl);
+
 #endif

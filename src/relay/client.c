@@ -7,6 +7,7 @@
 #include "relay/rtmpc.h"
 #include "relay/url.h"
 #include "media/flvread.h"
+#include "net/net.h"
 #include "rtmp/msg.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -726,27 +727,7 @@ void le_relay_client_init(struct event_base *base)
     if (M.base)
         return;
     M.base = base;
-    M.dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    if (!M.dns) {
-        le_warn(MOD, "no DNS configuration (resolv.conf); relay URLs need an IP address");
-        M.dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    }
-    M.ssl = SSL_CTX_new(TLS_client_method());
-    if (M.ssl) {
-        SSL_CTX_set_min_proto_version(M.ssl, TLS1_2_VERSION);
-        SSL_CTX_set_verify(M.ssl, SSL_VERIFY_PEER, NULL);
-#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-        /* A close without close_notify ends a body read until close, as
-         * over plain TCP (a Content-Length or chunked body still has to
-         * be complete). */
-        SSL_CTX_set_options(M.ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
-#endif
-        if (SSL_CTX_set_default_verify_paths(M.ssl) != 1)
-            le_warn(MOD, "no CA certificates: https:// relay sources will fail verification");
-    } else {
-        le_warn(MOD, "cannot create a TLS context: https:// relay sources will fail");
-        ERR_clear_error();
-    }
+    le_net_client_init(base, "relay URLs", &M.dns, &M.ssl);
 }
 
 void le_relay_client_free(void)
