@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/util.h"
 
 #define SCOPE_END "tc3_request"
 
@@ -185,19 +186,10 @@ int le_tc3_date(int64_t t, char out[11])
         out[0] = '\0';
         return LE_EINVAL;
     }
-    /* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
-    int64_t z = t / 86400 + 719468;
-    int64_t era = z / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2)
-        y++;
-    int v[3] = { (int)y, (int)m, (int)d }, w[3] = { 4, 2, 2 }, o = 0;
+    int64_t y;
+    int m, d;
+    le_civil_from_days(t / 86400, &y, &m, &d);
+    int v[3] = { (int)y, m, d }, w[3] = { 4, 2, 2 }, o = 0;
     for (int k = 0; k < 3; k++) {
         if (k)
             out[o++] = '-';

@@ -114,17 +114,6 @@ static void copy_field(char *dst, size_t dstsz, const char *src)
 
 /* ---- type B minutes ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int le_aliauth_b_parse(const char *s, int64_t *unix_s)
 {
     int v[12];
@@ -143,7 +132,7 @@ int le_aliauth_b_parse(const char *s, int64_t *unix_s)
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > mdays[mo - 1] + (mo == 2 && leap))
         return LE_EINVAL;
-    *unix_s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - B_TZ_S;
+    *unix_s = le_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - B_TZ_S;
     return 0;
 }
 
@@ -152,23 +141,15 @@ void le_aliauth_b_format(int64_t unix_s, char out[13])
     int64_t t = unix_s + B_TZ_S;
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t sod = t - days * 86400;
-    /* civil_from_days (H. Hinnant) */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int64_t y;
+    int m, d;
+    le_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) {
         snprintf(out, 13, "000000000000");
         return;
     }
     char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%04d%02d%02d%02d%02d", (int)y, (int)m, (int)d, (int)(sod / 3600),
+    snprintf(tmp, sizeof(tmp), "%04d%02d%02d%02d%02d", (int)y, m, d, (int)(sod / 3600),
              (int)(sod / 60 % 60));
     memcpy(out, tmp, 12);
     out[12] = '\0';

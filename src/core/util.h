@@ -38,6 +38,10 @@ int le_parse_utc(const char *s, int64_t *ms);
  * date (Feb 30...) or before 1970. */
 int64_t le_civil_secs(int y, int mo, int d, int h, int mi, int se);
 char *le_fmt_utc(int64_t ms, char out[21]);
+/* Proleptic Gregorian dates and days since 1970-01-01, any sign, without
+ * the C library's time_t range (H. Hinnant's algorithms). */
+int64_t le_days_from_civil(int64_t y, int m, int d);
+void le_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
 /* Duration with optional s/m/h/d suffix (default seconds, "ms" allowed):
  * 0, or LE_EINVAL. */
