@@ -162,22 +162,8 @@ like "$m" '^livedge_admin_requests_total\{status="200",code="OK"\} [1-9]' "/metr
 unlike "$m" '^[^#].*[^0-9.e+-]$' "/metrics: every sample line ends with a number"
 
 # ---- the official SDK -------------------------------------------------------------------
-popcore_ready() {
-    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 2
-    LE_POPCORE_DIR=${LE_POPCORE_DIR:-$top_builddir/t/npm}
-    [ -f "$LE_POPCORE_DIR/node_modules/@alicloud/pop-core/package.json" ] && return 0
-    mkdir -p "$LE_POPCORE_DIR" || return 1
-    timeout 300 npm install --prefix "$LE_POPCORE_DIR" --no-audit --no-fund --no-save \
-        --no-package-lock --loglevel=error @alicloud/pop-core >"$LE_DIR/npm.log" 2>&1 || return 1
-    [ -f "$LE_POPCORE_DIR/node_modules/@alicloud/pop-core/package.json" ]
-}
-popcore_ready; rc=$?
-if [ "$rc" = 2 ]; then
-    le_missing "node/npm not found for the @alicloud/pop-core test"
-elif [ "$rc" != 0 ]; then
-    diag "$(tail -n 20 "$LE_DIR/npm.log" 2>/dev/null)"
-    le_missing "npm install @alicloud/pop-core failed"
-fi
+LE_POPCORE_DIR=${LE_POPCORE_DIR:-$top_builddir/t/npm}
+le_npm_require "$LE_POPCORE_DIR" @alicloud/pop-core
 cat >"$LE_DIR/sdk.js" <<'JS'
 const RPCClient = require('@alicloud/pop-core').RPCClient;
 const [port, ak, sk, method] = process.argv.slice(2);

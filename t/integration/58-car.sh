@@ -151,22 +151,8 @@ le_alive_ok "livedge still running after the RPC calls"
 le_stop
 
 # ---- 3. signed, the official SDK ------------------------------------------------------
-tcsdk_ready() {
-    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 2
-    LE_TCSDK_DIR=${LE_TCSDK_DIR:-$top_builddir/t/npm-tencent}
-    [ -f "$LE_TCSDK_DIR/node_modules/tencentcloud-sdk-nodejs/package.json" ] && return 0
-    mkdir -p "$LE_TCSDK_DIR" || return 1
-    timeout 300 npm install --prefix "$LE_TCSDK_DIR" --no-audit --no-fund --no-save \
-        --no-package-lock --loglevel=error tencentcloud-sdk-nodejs >"$LE_DIR/npm.log" 2>&1 || return 1
-    [ -f "$LE_TCSDK_DIR/node_modules/tencentcloud-sdk-nodejs/package.json" ]
-}
-tcsdk_ready; rc=$?
-if [ "$rc" = 2 ]; then
-    le_missing "node/npm not found for the tencentcloud-sdk-nodejs test"
-elif [ "$rc" != 0 ]; then
-    diag "$(tail -n 20 "$LE_DIR/npm.log" 2>/dev/null)"
-    le_missing "npm install tencentcloud-sdk-nodejs failed"
-fi
+LE_TCSDK_DIR=${LE_TCSDK_DIR:-$top_builddir/t/npm-tencent}
+le_npm_require "$LE_TCSDK_DIR" tencentcloud-sdk-nodejs
 cat >"$LE_DIR/car.js" <<'JS'
 const car = require('tencentcloud-sdk-nodejs/tencentcloud/services/car').car;
 const [port, id, key, action, json] = process.argv.slice(2);

@@ -636,6 +636,28 @@ le_publish_and_play() {
     ok $? "an rtmpdump player of ${LE_APP:-live}/$name receives data"
 }
 
+# ---- npm packages (the official SDKs) -----------------------------------------
+
+# le_npm_require DIR PACKAGE: PACKAGE from npm, installed into DIR once (kept
+# across runs, a bounded install). Returns when it is there; otherwise the
+# script ends as le_missing says (no node/npm, or the install failed, its
+# log shown).
+le_npm_require() {
+    local dir=$1 pkg=$2
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        le_missing "node/npm not found for the $pkg test"
+        return 1
+    fi
+    [ -f "$dir/node_modules/$pkg/package.json" ] && return 0
+    if mkdir -p "$dir" && timeout 300 npm install --prefix "$dir" --no-audit --no-fund --no-save \
+        --no-package-lock --loglevel=error "$pkg" >"$LE_DIR/npm.log" 2>&1 &&
+        [ -f "$dir/node_modules/$pkg/package.json" ]; then
+        return 0
+    fi
+    diag "$(tail -n 20 "$LE_DIR/npm.log" 2>/dev/null)"
+    le_missing "npm install $pkg failed"
+}
+
 # ---- nginx with libnginx-mod-rtmp: a third-party RTMP server -----------------
 
 # le_start_nginx_rtmp [EXTRA]: nginx on a free loopback port with one
