@@ -226,6 +226,18 @@ av_checks "$(rtmp_url fo)" "failover: the second origin plays when the first is 
 is "$(online_field fo PublishUrl)" "$NGX" "... PublishUrl is the origin in use"
 like "$(grep -F "127.0.0.1:$DEAD" "$LE_LOG" | head -3)" "fo" "... the closed port's failure is logged"
 
+# A source that accepts the play and sends nothing (nginx-rtmp waits for a
+# publisher that never comes): dropped after 10 s without media, retried.
+mark=$(le_log_lines)
+t0=$(le_now_ms)
+add quiet "$(le_ngx_url nobody)"
+le_wait_log 'live/quiet .*no media for 10 s \(retry in' 25 "$mark" >/dev/null
+ok $? "a source that sends no media is dropped, logged with the backoff"
+cmp_ok "$(( $(le_now_ms) - t0 ))" -ge 9000 "... not before 10 s without media"
+like "$(curl -s --max-time 5 "http://127.0.0.1:$LE_ADMIN_PORT/metrics")" \
+    'livedge_relay_failures_total[{]kind="pull",reason="no-media"[}] [1-9]' "... counted in /metrics"
+del quiet
+
 # The HTTP-FLV origin: a second livedge with its own Redis.
 SAVE_REDIS_PORT=$LE_REDIS_PORT
 SAVE_REDIS_PID=$LE_REDIS_PID
