@@ -95,37 +95,22 @@ static int user_param(le_admin_req *r, const char **user)
     return LE_OK;
 }
 
-/* Expands {UserId} and signs: url?txSecret=..&txTime=..[&args]. The
- * StreamName of the signature is the URL's last path segment. */
+/* Expands {UserId} and signs (le_push_sign: url?txSecret=..&txTime=..),
+ * then appends the args. The StreamName of the signature is the URL's last
+ * path segment. */
 static int build_url(const le_conf *cf, const char *user, const char *args, int64_t now_s, char *out, size_t n)
 {
-    char base[MAX_URL + 1];
+    char base[MAX_URL + 1], sig[MAX_URL + 1];
     if (le_push_expand(cf->car_push_url, cf->car_app, user, "", base, sizeof(base)) != LE_OK)
         return LE_ETOOBIG;
-    le_buf b = { 0 };
-    le_buf_append(&b, base, strlen(base));
-    int has_q = strchr(base, '?') != NULL;
-    if (cf->car_tx_key && *cf->car_tx_key) {
-        size_t plen = strcspn(base, "?");
-        const char *seg = base + plen;
-        while (seg > base && seg[-1] != '/')
-            seg--;
-        char stream[MAX_URL + 1], tx_time[24], md5[LE_MD5_HEX];
-        snprintf(stream, sizeof(stream), "%.*s", (int)(base + plen - seg), seg);
-        snprintf(tx_time, sizeof(tx_time), "%llX", (unsigned long long)(now_s + cf->car_tx_validity_s));
-        le_aliauth_md5hex(md5, cf->car_tx_key, stream, tx_time, NULL, NULL);
-        le_buf_printf(&b, "%ctxSecret=%s&txTime=%s", has_q ? '&' : '?', md5, tx_time);
-        has_q = 1;
-    }
-    if (args && *args)
-        le_buf_printf(&b, "%c%s", has_q ? '&' : '?', args);
-    int rc = b.len < n ? LE_OK : LE_ETOOBIG;
-    if (rc == LE_OK) {
-        memcpy(out, b.p, b.len);
-        out[b.len] = '\0';
-    }
-    le_buf_free(&b);
-    return rc;
+    int keyed = cf->car_tx_key && *cf->car_tx_key;
+    int rc = le_push_sign(base, keyed ? LE_AUTH_TX : LE_AUTH_NONE, cf->car_tx_key,
+                          now_s + cf->car_tx_validity_s, sig, sizeof(sig));
+    if (rc != LE_OK)
+        return rc;
+    int w = args && *args ? snprintf(out, n, "%s%c%s", sig, strchr(sig, '?') ? '&' : '?', args)
+                          : snprintf(out, n, "%s", sig);
+    return w >= 0 && (size_t)w < n ? LE_OK : LE_ETOOBIG;
 }
 
 static void start(le_admin_req *r, const le_conf *cf, const char *user, const char *url)

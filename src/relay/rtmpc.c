@@ -39,16 +39,6 @@ struct le_rtmpc {
     char end_why[256];
 };
 
-static char *dupstr(const char *s)
-{
-    s = s ? s : "";
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 le_rtmpc *le_rtmpc_new(const le_rtmpc_cfg *cfg)
 {
     le_rtmpc *c = calloc(1, sizeof(*c));
@@ -56,12 +46,12 @@ le_rtmpc *le_rtmpc_new(const le_rtmpc_cfg *cfg)
         return NULL;
     c->publish = cfg->publish;
     uint32_t max_msg = cfg->max_msg ? cfg->max_msg : DEFAULT_MAX_MSG;
-    c->app = dupstr(cfg->app);
-    c->tcurl = dupstr(cfg->tcurl);
-    c->stream = dupstr(cfg->stream);
+    c->app = le_xstrdup(cfg->app ? cfg->app : "");
+    c->tcurl = le_xstrdup(cfg->tcurl ? cfg->tcurl : "");
+    c->stream = le_xstrdup(cfg->stream ? cfg->stream : "");
     c->out = evbuffer_new();
     c->rd = le_chunk_reader_new(max_msg, RTMPC_MAX_CSIDS);
-    if (!c->app || !c->tcurl || !c->stream || !c->out || !c->rd) {
+    if (!c->out || !c->rd) {
         le_rtmpc_free(c);
         return NULL;
     }
