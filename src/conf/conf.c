@@ -177,6 +177,12 @@ static le_conf *node_defaults(void)
     c->admin_max_conns_per_ip = 32;
     c->car_app = le_xstrdup("live");
     c->car_tx_validity_s = 86400;
+    c->record_min_free = (size_t)256 << 20;
+    c->record_stitch_ms = 30000;
+    c->record_queue_bytes = (size_t)16 << 20;
+    c->record_threads = 2;
+    c->record_fragment_ms = 2000;
+    c->s3_region = le_xstrdup("us-east-1");
     return c;
 }
 
@@ -213,6 +219,12 @@ void le_conf_free(le_conf *c)
     free(c->car_app);
     free(c->car_push_url);
     free(c->car_tx_key);
+    free(c->record_root);
+    free(c->record_url_base);
+    free(c->s3_endpoint);
+    free(c->s3_region);
+    free(c->s3_access_key);
+    free(c->s3_secret_key);
     free(c);
 }
 
@@ -463,8 +475,8 @@ static int parse_size(const char *s, int64_t *out)
 
 /* ---- the key table ------------------------------------------------------- */
 
-enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH, C_PUSH, C_CAR };
-static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth", "push", "car" };
+enum { C_MAIN, C_ADMIN, C_DOMAIN, C_AUTH, C_PUSHAUTH, C_PUSH, C_CAR, C_S3 };
+static const char *const ctx_names[] = { "top level", "admin", "domain", "aliauth", "push_aliauth", "push", "car", "s3" };
 
 enum {
     V_BLOCK,    /* opens a block */
@@ -490,7 +502,7 @@ enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
 typedef struct keydef {
     const char *name;
     unsigned char ctx, vt, ft;
-    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN, C_CAR) or le_conf_domain */
+    size_t off;                 /* into le_conf (C_MAIN, C_ADMIN, C_CAR, C_S3) or le_conf_domain */
     int64_t min, max;           /* for numbers, in the stored unit */
     const char *const *names;   /* V_ENUM */
     const char *what;           /* V_ENUM: the allowed words, for the message */
@@ -591,6 +603,20 @@ static const keydef keys[] = {
     { "push_url", C_CAR, V_STR, F_STR, N(car_push_url), 0, 0, NULL, NULL },
     { "tx_secret_key", C_CAR, V_OPTSTR, F_STR, N(car_tx_key), 0, 0, NULL, NULL },
     { "tx_secret_validity", C_CAR, V_SECS, F_I64, N(car_tx_validity_s), 1, 365LL * 86400, NULL, NULL },
+
+    { "record_root", C_MAIN, V_STR, F_STR, N(record_root), 0, 0, NULL, NULL },
+    { "record_url_base", C_MAIN, V_URL, F_STR, N(record_url_base), 0, 0, NULL, NULL },
+    { "record_min_free", C_MAIN, V_SIZE, F_SIZE, N(record_min_free), 0, 1024 * GIB, NULL, NULL },
+    { "record_stitch", C_MAIN, V_DUR, F_I64, N(record_stitch_ms), 0, 3600 * SEC, NULL, NULL },
+    { "record_queue_bytes", C_MAIN, V_SIZE, F_SIZE, N(record_queue_bytes), 64 * KIB, GIB, NULL, NULL },
+    { "record_threads", C_MAIN, V_INT, F_INT, N(record_threads), 1, 64, NULL, NULL },
+    { "record_fragment", C_MAIN, V_DUR, F_I64, N(record_fragment_ms), 500, 60 * SEC, NULL, NULL },
+    { "s3", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
+    { "endpoint", C_S3, V_URL, F_STR, N(s3_endpoint), 0, 0, NULL, NULL },
+    { "region", C_S3, V_STR, F_STR, N(s3_region), 0, 0, NULL, NULL },
+    { "access_key", C_S3, V_STR, F_STR, N(s3_access_key), 0, 0, NULL, NULL },
+    { "secret_key", C_S3, V_STR, F_STR, N(s3_secret_key), 0, 0, NULL, NULL },
+    { "keep_local", C_S3, V_BOOL, F_INT, N(s3_keep_local), 0, 0, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -1037,7 +1063,7 @@ static void *ctx_base(parser *ps)
     int ctx = ps->stack[ps->depth].ctx;
     if (ctx == C_PUSH)
         return ps->push;
-    return (ctx == C_MAIN || ctx == C_ADMIN || ctx == C_CAR) ? (void *)ps->c : (void *)ps->tail;
+    return (ctx == C_MAIN || ctx == C_ADMIN || ctx == C_CAR || ctx == C_S3) ? (void *)ps->c : (void *)ps->tail;
 }
 
 /* A line break before a word that is itself a key of this block means the
@@ -1169,8 +1195,11 @@ static int open_block(parser *ps)
                 return LE_EINVAL;
             ctx = strcmp(k->name, "admin") == 0     ? C_ADMIN
                   : strcmp(k->name, "car") == 0     ? C_CAR
+                  : strcmp(k->name, "s3") == 0      ? C_S3
                   : strcmp(k->name, "aliauth") == 0 ? C_AUTH
                                                     : C_PUSHAUTH;
+            if (ctx == C_S3)
+                ps->c->s3 = 1;
             if (ctx == C_CAR) {
                 ps->c->car = 1;
                 ps->car_line = ps->w[0].line;
@@ -1268,6 +1297,8 @@ static int close_block(parser *ps)
         return LE_EINVAL;
     if (ctx == C_CAR && close_car(ps) != 0)
         return LE_EINVAL;
+    if (ctx == C_S3 && (!ps->c->s3_endpoint || !ps->c->s3_access_key || !ps->c->s3_secret_key))
+        return perr(ps, ps->stack[ps->depth].line, "s3 needs endpoint, access_key and secret_key");
     ps->depth--;
     return 0;
 }

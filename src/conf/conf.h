@@ -102,6 +102,20 @@ typedef struct le_conf {
     char *car_push_url;         /* rtmp:// template with {UserId}, required in the block */
     char *car_tx_key;           /* txSecret key; NULL: the URL is not signed */
     int64_t car_tx_validity_s;  /* txTime = now + this, default 86400 */
+    /* Recording (livedge.conf(5), RECORDING; docs/RECORD.md). */
+    char *record_root;          /* local files; NULL: {data_dir}/record */
+    char *record_url_base;      /* "http://host:port" RecordUrl starts with; NULL: from http_listen */
+    size_t record_min_free;     /* free space a new file needs, default 256 MiB */
+    int64_t record_stitch_ms;   /* a publisher back within this continues the task, default 30000 */
+    size_t record_queue_bytes;  /* per recording: tap queue bound, default 16 MiB */
+    int record_threads;         /* writer threads, default 2 */
+    int64_t record_fragment_ms; /* MP4 fragment length, default 2000 */
+    /* s3 { } block: finished files are uploaded there; s3 0: no block. */
+    int s3;
+    char *s3_endpoint;          /* http(s)://host[:port], required in the block */
+    char *s3_region;            /* default "us-east-1" */
+    char *s3_access_key, *s3_secret_key;  /* required in the block */
+    int s3_keep_local;          /* keep the local copy after the upload, default off */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 

@@ -263,7 +263,10 @@ PY
 # memory back on purpose, which would count in the peak: a small one keeps
 # use-after-free detection and makes the peak meaningful.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
-LE_EXTRA_CONF='handshake_timeout 5s;
+# handshake_timeout is well above the 4 s the non-reading peer sends for: it
+# never connects to an app, so under a slow (sanitizer) build a 5 s timeout
+# could close it ("no publish or play in time") before the 3 s stall check.
+LE_EXTRA_CONF='handshake_timeout 12s;
 idle_timeout 3s;
 rtmp_max_message 1m;
 rtmp_input_budget 64k;'
