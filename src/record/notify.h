@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include "core/util.h"
 
+struct event_base;
+
 #define LE_RECN_MAX_QUEUED 10000
 
 /* Pure: the bodies. */
