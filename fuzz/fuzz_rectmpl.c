@@ -52,9 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (crc == LE_OK && !shape_ok(tmpl))
         abort();
 
-    int64_t start = 0;
+    uint64_t bits = 0;
     for (size_t i = 0; i < size && i < 8; i++)
-        start = start << 8 | data[i];
+        bits = bits << 8 | data[i];
+    int64_t start = (int64_t)(bits % 300000000000000ULL) - 1000000;   /* past 9999 and before 1970 */
     le_rec_vars v = { app, stream, (uint64_t)size, start, size & 1 ? start + 1000 : 0 };
     static const char *const exts[] = { "flv", "mp4", "m3u8", NULL };
     for (int i = 0; i < 4; i++) {
