@@ -114,5 +114,7 @@ cmp -s "$W/bad.flv" "$W/small.orig"; ok $? "wrong secret: the local file is kept
 code=$(obj "r4/bad.flv" /dev/null); is "$code" 404 "wrong secret: nothing stored"
 like "$(cat "$LE_DIR/put4.log")" 'giving up on s3://rec/r4/bad.flv' "the log says it gave up and the file stays"
 
+cat "$LE_DIR"/put*.log >"$LE_DIR/put-all.log"
+le_sanitizer_check "$LE_DIR/put-all.log"
 le_kill "$PX_PID" "$LE_S3_PID"
 done_testing
