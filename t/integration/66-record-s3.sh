@@ -114,7 +114,40 @@ cmp -s "$W/bad.flv" "$W/small.orig"; ok $? "wrong secret: the local file is kept
 code=$(obj "r4/bad.flv" /dev/null); is "$code" 404 "wrong secret: nothing stored"
 like "$(cat "$LE_DIR/put4.log")" 'giving up on s3://rec/r4/bad.flv' "the log says it gave up and the file stays"
 
+le_kill "$PX_PID"
+
+# ---- 5. a 500 in the middle of a multipart upload: it goes on from that part ----
+PX2_PORT=$(le_free_port 1)
+PX2_LOG=$LE_DIR/sigv4-2.log
+: >"$PX2_LOG"
+S3SIGV4_FAIL_ONCE='^PUT [^ ]*partNumber=2&' le_bg PX2_PID "$LE_PY" "$LE_T_SRCDIR/s3sigv4.py" "$PX2_PORT" \
+    "$LE_S3_PORT" S3RVER S3RVER "$PX2_LOG"
+le_wait_for 10 le_port_open "$PX2_PORT" || le_abort "the second proxy did not start"
+cp "$W/big.orig" "$W/resume.mkv"
+out=$(timeout 90 "$PUT" -p r5/ -t 60 "http://127.0.0.1:$PX2_PORT" S3RVER S3RVER "$BUCKET" "$W/resume.mkv" \
+    2>"$LE_DIR/put5.log"); rc=$?
+is "$rc" 0 "a 500 on part 2: the upload still completes" || diag "$out"
+like "$out" '^stats uploaded=1 .*failures=1 ' "one failed attempt counted"
+like "$(cat "$PX2_LOG")" 'partNumber=2&[^ ]* [0-9]+ 500 InternalError' "the proxy answered 500 to part 2 once"
+is "$(grep -c '^POST [^ ]*?uploads= ' "$PX2_LOG")" 1 "one CreateMultipartUpload: the retry keeps the upload id"
+is "$(grep -cE '^PUT [^ ]*partNumber=1&[^ ]* [0-9]+ 200' "$PX2_LOG")" 1 "part 1 is not sent again"
+code=$(obj "r5/resume.mkv" "$W/got-resume"); cmp -s "$W/got-resume" "$W/big.orig"
+ok $? "the resumed object is byte-identical (HTTP $code)"
+
+# ---- 6. stopped while retrying: the completion fails, the file stays ----
+DEAD=$(le_free_port 1)
+cp "$W/small.orig" "$W/stay.flv"
+t0=$(le_now_ms)
+out=$(timeout 60 "$PUT" -p r6/ -t 3 "http://127.0.0.1:$DEAD" S3RVER S3RVER "$BUCKET" "$W/stay.flv" \
+    2>"$LE_DIR/put6.log"); rc=$?
+t1=$(le_now_ms)
+is "$rc" 1 "nothing listening, stopped after 3 s: exit 1" || diag "$out"
+like "$out" '^fail r6/stay.flv ' "the stop completes the upload as failed"
+like "$out" '^stats uploaded=0 bytes=0 failures=[1-9][0-9]* pending=0' "its failed attempts are counted, nothing pending"
+cmp_ok $((t1 - t0)) -lt 15000 "the stop does not wait for the retry (took $((t1 - t0)) ms)"
+cmp -s "$W/stay.flv" "$W/small.orig"; ok $? "the local file stays"
+
 cat "$LE_DIR"/put*.log >"$LE_DIR/put-all.log"
 le_sanitizer_check "$LE_DIR/put-all.log"
-le_kill "$PX_PID" "$LE_S3_PID"
+le_kill "$PX2_PID" "$LE_S3_PID"
 done_testing

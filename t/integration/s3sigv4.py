@@ -10,9 +10,11 @@
 #     (or be UNSIGNED-PAYLOAD); 400 XAmzContentSHA256Mismatch;
 #   - CompleteMultipartUpload: every part but the last >= 5 MiB, else 400
 #     EntityTooSmall (s3rver does not check it).
+# With S3SIGV4_FAIL_ONCE=ERE in the environment, the first request whose
+# "METHOD PATH?QUERY" matches gets a 500 InternalError instead.
 # Then forwards to 127.0.0.1:BACKEND_PORT. LOG gets one line per request:
 # "METHOD PATH?QUERY BODYLEN STATUS".
-import hashlib, hmac, http.client, re, sys, threading
+import hashlib, hmac, http.client, os, re, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote
 
@@ -20,6 +22,7 @@ LISTEN, BACKEND, ACCESS, SECRET, LOG = int(sys.argv[1]), int(sys.argv[2]), sys.a
 PART_MIN = 5 << 20
 parts = {}          # uploadId -> {partNumber: size}
 lock = threading.Lock()
+fail_once = [os.environ.get("S3SIGV4_FAIL_ONCE", "")]
 
 
 def enc(s):
@@ -93,6 +96,11 @@ class H(BaseHTTPRequestHandler):
                 sizes = parts.get(uid, {})
             if any(sizes.get(p, 0) < PART_MIN for p in nums[:-1]):
                 bad = (400, "EntityTooSmall", str(sizes))
+        if not bad and fail_once[0]:
+            with lock:
+                if fail_once[0] and re.search(fail_once[0], f"{self.command} {self.path}"):
+                    fail_once[0] = ""
+                    bad = (500, "InternalError", "injected")
         if bad:
             status, code, why = bad
             xml = f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{why}</Message></Error>"
