@@ -60,6 +60,7 @@ typedef struct job {
     int state, rc;
     uint64_t due_ms;            /* J_WAIT: when to try again (monotonic) */
     int64_t backoff_ms;
+    unsigned fails;             /* failed attempts so far */
     /* multipart, kept across attempts */
     char *upload_id;
     char **etags;
@@ -367,6 +368,14 @@ static void xml_value(const char *xml, const char *tag, char *out, size_t n)
     out[b - a] = '\0';
 }
 
+/* Failed attempts are logged at warn for the first three of an upload and
+ * every tenth after that, at debug otherwise: an outage with many files
+ * queued must not flood the log. */
+static int fail_level(const job *j)
+{
+    return j->fails < 3 || (j->fails + 1) % 10 == 0 ? LE_LOG_WARN : LE_LOG_DEBUG;
+}
+
 /* What an answer means for the upload: A_OK (200), A_GIVEUP (403 other
  * than a clock skew, 404 other than a lost multipart upload), else
  * A_RETRY. *lost_upload is set for NoSuchUpload. */
@@ -374,13 +383,14 @@ static int classify(const job *j, const char *what, const req *r, int rc, int *l
 {
     char code[64];
     if (rc != LE_OK) {
-        le_warn(MOD, "%s s3://%s/%s: %s", what, j->bucket, j->key, r->errbuf);
+        le_log(fail_level(j), MOD, "%s s3://%s/%s: %s", what, j->bucket, j->key, r->errbuf);
         return A_RETRY;
     }
     xml_value(r->reply, "Code", code, sizeof(code));
     if (r->status == 200 && !strstr(r->reply, "<Error>"))
         return A_OK;
-    le_warn(MOD, "%s s3://%s/%s: HTTP %ld %s", what, j->bucket, j->key, r->status, code[0] ? code : "");
+    le_log(fail_level(j), MOD, "%s s3://%s/%s: HTTP %ld %s", what, j->bucket, j->key, r->status,
+           code[0] ? code : "");
     if (r->status == 404 && strcmp(code, "NoSuchUpload") == 0) {
         if (lost_upload)
             *lost_upload = 1;
@@ -675,7 +685,9 @@ static void *worker(void *unused)
             break;
         }
         j->due_ms = le_mono_ms() + (uint64_t)j->backoff_ms;
-        le_info(MOD, "s3://%s/%s: retry in %lld ms", j->bucket, j->key, (long long)j->backoff_ms);
+        le_log(fail_level(j) == LE_LOG_WARN ? LE_LOG_INFO : LE_LOG_DEBUG, MOD, "s3://%s/%s: retry in %lld ms",
+               j->bucket, j->key, (long long)j->backoff_ms);
+        j->fails++;
         j->backoff_ms = j->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : j->backoff_ms * 2;
         wait_insert(j);
     }
