@@ -695,3 +695,32 @@ NGX
     export LE_NGX_PORT LE_NGX_PID
 }
 le_ngx_url() { echo "rtmp://127.0.0.1:$LE_NGX_PORT/live/$1"; }
+
+# ---- s3rver (npm): an S3-compatible server for the upload tests -------------
+
+# le_start_s3rver [BUCKET...]: s3rver, installed from npm into
+# $top_builddir/t/npm-s3 once (as le_npm_require), on a free loopback port
+# with its data in $LE_DIR/s3, each BUCKET created at start; waits (15 s)
+# until it answers. Exports LE_S3_PORT, LE_S3_DIR, LE_S3_PID (killed on
+# exit; its access and secret key are both S3RVER; it does not check
+# SigV4 signatures). Called again after `le_kill "$LE_S3_PID"`, it restarts
+# on the same port and directory. Returns 1 if it does not come up.
+le_start_s3rver() {
+    local b args=() code
+    le_npm_require "$top_builddir/t/npm-s3" s3rver || return 1
+    : "${LE_S3_DIR:=$LE_DIR/s3}"
+    mkdir -p "$LE_S3_DIR"
+    [ -n "${LE_S3_PORT:-}" ] || LE_S3_PORT=$(le_free_port 1)
+    for b in "$@"; do args+=(--configure-bucket "$b"); done
+    le_bg LE_S3_PID node "$top_builddir/t/npm-s3/node_modules/s3rver/bin/s3rver.js" -d "$LE_S3_DIR" \
+        -a 127.0.0.1 -p "$LE_S3_PORT" --no-vhost-buckets --silent "${args[@]}" >>"$LE_DIR/s3rver.log" 2>&1
+    export LE_S3_PORT LE_S3_DIR LE_S3_PID
+    le__s3rver_up() {
+        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$LE_S3_PORT/" 2>/dev/null)
+        [ -n "$code" ] && [ "$code" != 000 ]
+    }
+    le_wait_for 15 le__s3rver_up && le_alive "$LE_S3_PID" && return 0
+    diag "$(tail -n 20 "$LE_DIR/s3rver.log" 2>/dev/null)"
+    le_kill "$LE_S3_PID"
+    return 1
+}
