@@ -132,7 +132,7 @@ int le_rec_index_add(const char *domain, const char *app, const char *stream, co
     if (rc != LE_OK)
         return rc;
     /* Entries that started more than LE_REC_INDEX_KEEP_MS ago go. */
-    snprintf(cut, sizeof(cut), "(%" PRId64, le_wall_ms() - LE_REC_INDEX_KEEP_MS);
+    snprintf(cut, sizeof(cut), "(%" PRId64, (int64_t)(le_wall_ms() - LE_REC_INDEX_KEEP_MS));
     const char *tv[] = { "ZREMRANGEBYSCORE", key, "-inf", cut };
     size_t tl[] = { 16, strlen(key), 4, strlen(cut) };
     return le_store_writeargv(4, tv, tl);
@@ -176,7 +176,7 @@ int le_rec_index_range(const char *domain, const char *app, const char *stream, 
 {
     char key[1024], lo[32], hi[32], lim[32];
     le_rec_index_key(key, sizeof(key), domain, app, stream);
-    snprintf(lo, sizeof(lo), "%" PRId64, start_ms - LE_REC_INDEX_LOOKBACK_MS);
+    snprintf(lo, sizeof(lo), "%" PRId64, (int64_t)(start_ms - LE_REC_INDEX_LOOKBACK_MS));
     snprintf(hi, sizeof(hi), "(%" PRId64, end_ms);
     snprintf(lim, sizeof(lim), "%d", LE_REC_INDEX_MAX_READ + 1);
     range_req *q = le_xcalloc(1, sizeof(*q));
