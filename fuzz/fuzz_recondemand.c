@@ -4,7 +4,7 @@
  * a refused reply leaves the struct zeroed; an accepted one has only known
  * format bits and intervals 0 or within 5..21600; apply keeps a subset of
  * the formats, each cycle the config's or the reply's, and says 1 exactly
- * when one is left. Only the pure part is linked: the request side's
+ * when one is left (always 0 for NeedRecord false). Only the pure part is linked: the request side's
  * outside functions are stubs here.
  *   clang -g -fsanitize=fuzzer,address,undefined -I../src fuzz_recondemand.c \
  *     ../src/record/ondemand.c ../src/core/json.c ../src/core/util.c ../src/core/err.c -lm */
@@ -63,7 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             c.formats[i].cycle_s = 3600;
         }
         int yes = le_rec_ondemand_apply(&r, &c);
-        if (yes != (c.nformats > 0) || c.nformats < 0 || c.nformats > LE_REC_NFMT || (!r.need_record && yes))
+        if (!r.need_record) {
+            if (yes)
+                abort();
+            goto arg;
+        }
+        if (yes != (c.nformats > 0) || c.nformats < 0 || c.nformats > LE_REC_NFMT)
             abort();
         for (int i = 0; i < c.nformats; i++) {
             int f = c.formats[i].fmt;
@@ -73,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
     }
+arg:;
     int a = le_rec_ondemand_arg(text);
     if (a != 0 && a != 1)
         abort();
