@@ -32,7 +32,6 @@
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
-#include "record/rec_http.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -290,7 +289,6 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
         return rc;
     le_flv_play_init();
     le_hls_play_init();
-    le_rec_http_init();
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     if ((rc = le_push_init(base)) != 0)
