@@ -18,6 +18,8 @@
 
 /* ---- entry JSON ---- */
 
+#define MAX_TIME_MS 253402300799999LL   /* 9999-12-31T23:59:59.999Z */
+
 void le_rec_entry_to_json(le_buf *out, const le_rec_entry *e)
 {
     le_jv *o = le_jv_obj();
@@ -90,11 +92,16 @@ int le_rec_entry_from_json(const char *js, size_t n, le_rec_entry *out)
         get_int(o, "duration", 0, &dur) != LE_OK || get_int(o, "width", 0, &w) != LE_OK ||
         get_int(o, "height", 0, &h) != LE_OK || get_int(o, "bytes", 0, &bytes) != LE_OK)
         goto done;
-    if (start < 0 || end < start || dur < 0 || w < 0 || w > 65535 || h < 0 || h > 65535 || bytes < 0)
+    /* Times before year 10000, a duration within the index's keep: sums
+     * and differences of them never overflow. */
+    if (start >= 0 && end >= start && dur == 0)
+        dur = end - start;
+    if (start < 0 || end < start || end > MAX_TIME_MS || dur < 0 || dur > LE_REC_INDEX_KEEP_MS || w < 0 ||
+        w > 65535 || h < 0 || h > 65535 || bytes < 0)
         goto done;
     out->start_ms = start;
     out->end_ms = end;
-    out->duration_ms = dur ? dur : end - start;
+    out->duration_ms = dur;
     out->width = (int)w;
     out->height = (int)h;
     out->bytes = (uint64_t)bytes;

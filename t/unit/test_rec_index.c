@@ -51,6 +51,9 @@ static void round_trip(void)
         "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"x\",\"start\":5,\"end\":2}",           /* end < start */
         "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"x\",\"start\":\"1\",\"end\":2}",       /* string time */
         "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"x\",\"start\":1,\"end\":2,\"slice\":1}", /* slice not bool */
+        "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"x\",\"start\":1,\"end\":2,\"duration\":9223372036854775807}",
+        "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"x\",\"start\":1,\"end\":9223372036854775807}",
+        "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"x\",\"start\":1,\"end\":2678400002}", /* 31 days + 1 ms, no duration */
         "{\"fmt\":\"flv\",\"key\":\"a\",\"bucket\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\","
         "\"start\":1,\"end\":2}", /* bucket too long */
         NULL
