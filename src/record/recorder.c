@@ -113,6 +113,7 @@ struct task {
     unsigned paused_mask;
     uint64_t gap_deadline, next_refresh;    /* mono ms */
     int keyed;                          /* the rectask key is ours */
+    int64_t start_wall;                 /* when recording started (the key's "start") */
     int hold;                           /* inside a handler that still uses it: not freed */
     char codec[16];
     int vkbps, have_meta, have_vhdr;
@@ -166,7 +167,7 @@ static void key_set(task *t)
     le_jv *o = le_jv_obj();
     le_jv_set_str(o, "node", le_cluster_node());
     le_jv_set_bool(o, "manual", t->manual);
-    le_jv_set_int(o, "start", le_wall_ms());
+    le_jv_set_int(o, "start", t->start_wall);
     le_buf b = { 0 };
     le_jv_to_json(o, &b);
     le_jv_free(o);
@@ -598,6 +599,7 @@ static int start_recording(task *t)
     t->state = T_RUN;
     t->counted = 1;
     R.st.tasks_now++;
+    t->start_wall = le_wall_ms();
     key_set(t);
     char fl[64] = "";
     for (int i = 0; i < t->nw; i++)

@@ -47,6 +47,7 @@ cfg() {  # cfg FIELD JSON: a record config stored as AddLiveAppRecordConfig stor
 }
 
 # ---- 1. an automatic task -----------------------------------------------------------
+le_start_redis || le_abort "redis did not start"
 cfg "live/" '{"DomainName":"'"$D"'","AppName":"live","StreamName":"","OssEndpoint":"oss.example","OssBucket":"b1","OnDemand":0,
 "RecordFormatList":{"RecordFormat":[
  {"Format":"flv","CycleDuration":10},
@@ -57,7 +58,6 @@ LE_EXTRA_CONF="record_root $ROOT_A;
 record_min_free 0;
 record_stitch 2s;"
 start_node A || le_abort "node A did not start"
-[ -n "$LE_REDIS_PORT" ] || le_abort "no redis port"
 
 LE_PUB_SECS=25 le_publish s1
 le_wait_publishing "$LE_PUB_PROGRESS" 15

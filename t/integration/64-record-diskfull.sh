@@ -104,7 +104,8 @@ ok $? "livedge_record_paused 0"
 le_wait_for 5 has_event record_resumed
 ok $? "record_resumed callback"
 is "$(events)" "record_started record_paused record_resumed " "status callbacks in order"
-cmp_ok "$(metric livedge_record_pauses_total)" -eq 1 "livedge_record_pauses_total 1"
+is "$(metric livedge_record_pauses_total)" 1 "livedge_record_pauses_total 1"
+is "$(metric livedge_record_write_errors_total)" 1 "livedge_record_write_errors_total 1 (the write that hit ENOSPC)"
 le_kill "$LE_PUB_PID"
 le_wait_log 'live/full: recording ended' 10 >/dev/null
 ok $? "the task ends with the publish"
