@@ -57,7 +57,7 @@ static int flv_open(le_recw *w)
     }
     w->impl = f;
     uint8_t hdr[13];
-    size_t hl = le_flv_file_header(hdr, w->aseq != NULL || w->vseq == NULL, w->vseq != NULL);
+    size_t hl = le_flv_file_header(hdr, w->aseq != NULL || w->audio_seen, w->vseq != NULL);
     le_buf_append(&f->buf, hdr, hl);
 
     /* onMetaData: the tag header (11 bytes) sits at hl, its body after. */

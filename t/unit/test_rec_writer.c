@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -271,6 +273,10 @@ static void test_flv(void)
         return;
     feed(w, 0, 0, 0);
     is_int(g.n, 2, "flv: two 5 s cycles closed while feeding");
+    is_int(le_recw_next_sequence(w), 3, "flv: the open one is {Sequence} 2");
+    le_recw_close(w);
+    is_int(g.n, 3, "flv: le_recw_close finishes the open file");
+    is_int(le_recw_next_sequence(w), 3, "flv: the next file would be 3");
     le_recw_free(w);
     is_int(g.n, 3, "flv: 12 s in 5 s cycles make three files");
     for (int i = 0; i < g.n; i++) {
@@ -428,6 +434,50 @@ static void test_min_free(void)
     is_int(count_files(dir, "*"), 0, "min_free: nothing on disk");
 }
 
+/* A write that fails (the file size limit, as a full disk would): the file
+ * is closed, renamed and reported with what it holds, the writer pauses,
+ * and resumes with a new file once a second has passed. */
+static void test_write_error(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/werr", tmpdir);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_FLV, dir, "e/{Sequence}", &g, 0, 0);
+    ok(w != NULL, "write error: writer made");
+    if (!w)
+        return;
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 100000;
+    signal(SIGXFSZ, SIG_IGN);
+    ok(setrlimit(RLIMIT_FSIZE, &lim) == 0, "write error: file size limit 100000 bytes");
+    int eio = 0;
+    size_t i = 0;
+    for (; i < in.n && g.nstatus == 0; i++)
+        if (le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts) == LE_EIO)
+            eio++;
+    setrlimit(RLIMIT_FSIZE, &old);
+    ok(eio == 1, "write error: the failing packet is refused with LE_EIO");
+    ok(g.nstatus == 1 && g.status[0] == LE_RECW_PAUSED, "write error: paused (%s)", g.why);
+    ok(le_recw_paused(w), "write error: le_recw_paused");
+    is_int(g.n, 1, "write error: the file is still reported");
+    if (g.n == 1) {
+        is_str(g.f[0].key, "e/0.flv", "write error: under its final name");
+        ok(g.f[0].bytes > 0 && g.f[0].bytes <= 100000, "write error: with what it holds (%llu bytes)",
+           (unsigned long long)g.f[0].bytes);
+        probe pr;
+        ok(ffprobe(g.f[0].path, &pr) == LE_OK, "write error: and it plays (%.3f s)", pr.duration);
+    }
+    for (; i < in.n; i++)
+        le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts);
+    ok(g.nstatus == 2 && g.status[1] == LE_RECW_RESUMED, "write error: resumed at a later keyframe");
+    le_recw_free(w);
+    ok(g.n >= 2 && g.f[1].start_ms >= g.f[0].end_ms + 1000 && g.f[1].start_ms <= g.f[0].end_ms + 2000,
+       "write error: the rest went into new files, from the first keyframe a second later");
+    is_int(count_files(dir, "*.tmp"), 0, "write error: no .tmp left");
+}
+
 static void test_m3u8(void)
 {
     char dir[300];
@@ -485,6 +535,29 @@ static void test_m3u8(void)
     }
     is_int(count_files(dir, "*.tmp"), 0, "m3u8: no .tmp left");
     is_int(count_files(dir, "*.ts"), nslices, "m3u8: every slice on disk");
+
+    /* While a cycle runs its playlist is there, growing, not closed. */
+    char dir3[300];
+    snprintf(dir3, sizeof(dir3), "%s/hlsrun", tmpdir);
+    got r = { 0 };
+    w = make(LE_REC_M3U8, dir3, "r/{Sequence}", &r, 0, 0);
+    feed(w, 0, 0, 4500);
+    ok(r.n == 2 && r.f[0].is_slice && r.f[1].is_slice, "m3u8 running: two slices reported (%d)", r.n);
+    char plp[400];
+    snprintf(plp, sizeof(plp), "%s/r/0.m3u8", dir3);
+    FILE *pf = fopen(plp, "r");
+    char pbuf[4096] = "";
+    size_t pn = pf ? fread(pbuf, 1, sizeof(pbuf) - 1, pf) : 0;
+    pbuf[pn] = '\0';
+    if (pf)
+        fclose(pf);
+    ok(strstr(pbuf, "#EXT-X-PLAYLIST-TYPE:EVENT") && !strstr(pbuf, "ENDLIST") && strstr(pbuf, "#EXTINF"),
+       "m3u8 running: the playlist lists them, open");
+    if (r.n > 0)
+        is_str(r.f[0].playlist_key, "r/0.m3u8", "m3u8 running: slices name it");
+    le_recw_free(w);
+    ok(r.n == 4 && !r.f[3].is_slice && strcmp(r.f[3].key, "r/0.m3u8") == 0,
+       "m3u8 running: closing adds the last slice and the playlist");
 
     /* A jump inside a cycle: a discontinuity, not a new playlist. */
     char dir2[300];
@@ -572,6 +645,7 @@ int main(void)
     test_mp4_killed();
     test_jump();
     test_min_free();
+    test_write_error();
     test_m3u8();
 
     for (size_t i = 0; i < in.n; i++)
