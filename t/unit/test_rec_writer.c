@@ -36,7 +36,7 @@ typedef struct pktlist {
     size_t n, cap;
 } pktlist;
 
-static pktlist in;
+static pktlist in, small;
 
 typedef struct got {
     le_rec_file f[64];
@@ -67,7 +67,7 @@ static int run(const char *cmd)
     return system(full);
 }
 
-static int read_input(const char *path)
+static int read_input(const char *path, pktlist *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -85,11 +85,11 @@ static int read_input(const char *path)
         while ((k = le_flvread_next(&r, &p, &n, &ev)) > 0) {
             if (k != LE_FLVREAD_TAG || !ev.data)
                 continue;
-            if (in.n == in.cap) {
-                in.cap = in.cap ? in.cap * 2 : 512;
-                in.p = le_xrealloc(in.p, in.cap * sizeof(*in.p));
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 512;
+                out->p = le_xrealloc(out->p, out->cap * sizeof(*out->p));
             }
-            in.p[in.n++] = le_pkt_new(ev.type, ev.ts, ev.data, (uint32_t)ev.len);
+            out->p[out->n++] = le_pkt_new(ev.type, ev.ts, ev.data, (uint32_t)ev.len);
         }
         if (k != LE_EAGAIN) {
             rc = k;
@@ -421,6 +421,51 @@ static void test_jump(void)
     }
 }
 
+/* The publisher switches to 160x120 (new sequence headers) without a
+ * timestamp jump: the open file ends, the next one has the new size. */
+static void test_resize(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/resize", tmpdir);
+    got g = { 0 };
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = LE_REC_MP4;
+    p.dir = dir;
+    p.app = "live";
+    p.stream = "cam1";
+    p.prefix = "z/{Sequence}";
+    p.cycle_ms = 60000;
+    p.on_file = on_file;
+    p.arg = &g;
+    char err[128];
+    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    ok(w != NULL, "resize: writer made");
+    if (!w)
+        return;
+    for (size_t i = 0; i < in.n && in.p[i]->ts < 6000; i++)
+        le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts);
+    is_int(g.n, 0, "resize: one file open");
+    for (size_t i = 0; i < small.n; i++) {
+        le_pkt *pk = small.p[i];
+        uint32_t saved = pk->ts;
+        pk->ts += 6000;
+        le_recw_feed(w, pk, WALL0 + pk->ts);
+        pk->ts = saved;
+    }
+    le_recw_free(w);
+    is_int(g.n, 2, "resize: new sequence headers start a new file");
+    if (g.n == 2) {
+        ok(g.f[0].width == 320 && g.f[1].width == 160 && g.f[1].height == 120, "resize: sizes reported (%dx%d)",
+           g.f[1].width, g.f[1].height);
+        probe a, b;
+        ok(ffprobe(g.f[0].path, &a) == LE_OK && a.width == 320 && fabs(a.duration - 6.0) <= GOP_S,
+           "resize: first file 320 wide, 6 s (%.3f)", a.duration);
+        ok(ffprobe(g.f[1].path, &b) == LE_OK && b.width == 160 && b.height == 120 && fabs(b.duration - 4.0) <= GOP_S,
+           "resize: second file 160x120, 4 s (%.3f)", b.duration);
+    }
+}
+
 static void test_min_free(void)
 {
     char dir[300];
@@ -648,13 +693,21 @@ int main(void)
              "-t 12 -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -f flv '%s'",
              path);
     ok(run(cmd) == 0, "ffmpeg makes the input FLV");
-    ok(read_input(path) == LE_OK && in.n > 500, "input read (%zu tags)", in.n);
+    ok(read_input(path, &in) == LE_OK && in.n > 500, "input read (%zu tags)", in.n);
+    snprintf(path, sizeof(path), "%s/small.flv", tmpdir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -nostdin -y -f lavfi -i testsrc2=size=160x120:rate=25 -f lavfi -i sine=frequency=440 "
+             "-t 4 -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -f flv '%s'",
+             path);
+    ok(run(cmd) == 0 && read_input(path, &small) == LE_OK && small.n > 150, "160x120 input read (%zu tags)",
+       small.n);
 
     test_bad_params();
     test_flv();
     test_mp4();
     test_mp4_killed();
     test_jump();
+    test_resize();
     test_min_free();
     test_write_error();
     test_m3u8();
@@ -662,6 +715,9 @@ int main(void)
     for (size_t i = 0; i < in.n; i++)
         le_pkt_unref(in.p[i]);
     free(in.p);
+    for (size_t i = 0; i < small.n; i++)
+        le_pkt_unref(small.p[i]);
+    free(small.p);
     if (tap_failed == 0 && !getenv("RECW_KEEP")) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
         run(cmd);
