@@ -284,6 +284,7 @@ static void set_paused(le_recw *w, const char *why)
     if (w->paused)
         return;
     w->paused = 1;
+    w->last_space_check = w->now;   /* the next try is a second away */
     if (w->p.on_status)
         w->p.on_status(LE_RECW_PAUSED, why, w->p.arg);
 }
@@ -504,6 +505,11 @@ int le_recw_feed(le_recw *w, const le_pkt *p, int64_t wall_ms)
     }
     if (p->type != LE_PKT_VIDEO && p->type != LE_PKT_AUDIO)
         return LE_EINVAL;
+    if (p->len > 0xffffff)
+        return LE_ETOOBIG;   /* an FLV tag's size field */
+    w->now = wall_ms;
+    if (p->type == LE_PKT_AUDIO)
+        w->audio_seen = 1;
     if (p->flags & LE_PKT_SEQHDR)
         return on_seqhdr(w, p);
     if (p->type == LE_PKT_VIDEO && w->vseq && p->codec != w->vseq->codec)

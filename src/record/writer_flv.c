@@ -23,7 +23,6 @@ typedef struct flvw {
     le_buf buf;
     uint64_t off;               /* file offset of buf's first byte */
     uint64_t dur_at, size_at;   /* file offsets of the two placeholders (the doubles) */
-    int64_t last_ts;
 } flvw;
 
 static void put_tag(flvw *f, uint8_t type, uint32_t ts, const uint8_t *body, uint32_t len)
@@ -57,7 +56,7 @@ static int flv_open(le_recw *w)
     }
     w->impl = f;
     uint8_t hdr[13];
-    size_t hl = le_flv_file_header(hdr, w->aseq != NULL || w->vseq == NULL, w->vseq != NULL);
+    size_t hl = le_flv_file_header(hdr, w->aseq != NULL || w->audio_seen, w->vseq != NULL);
     le_buf_append(&f->buf, hdr, hl);
 
     /* onMetaData: the tag header (11 bytes) sits at hl, its body after. */
@@ -99,8 +98,6 @@ static int flv_write(le_recw *w, const le_pkt *p, int64_t ts)
 {
     flvw *f = w->impl;
     put_tag(f, p->type, (uint32_t)ts, p->data, p->len);
-    if (ts > f->last_ts)
-        f->last_ts = ts;
     if (f->buf.len >= FLUSH_BYTES || (p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY)))
         return flush(f);
     return LE_OK;

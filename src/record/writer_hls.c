@@ -86,7 +86,7 @@ static void playlist(const le_recw *w, const hlsw *x, int final, le_buf *out)
     le_buf_printf(out, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:%s\n#EXT-X-TARGETDURATION:%lld\n"
                   "#EXT-X-MEDIA-SEQUENCE:0\n", final ? "VOD" : "EVENT", (long long)((longest + 999) / 1000));
     for (size_t i = 0; i < x->n; i++) {
-        char uri[2 * LE_REC_KEY_MAX];
+        char uri[4 * LE_REC_KEY_MAX];   /* "../" per directory level, then the key */
         rel_uri(w->open_key, x->s[i].key, uri, sizeof(uri));
         if (x->s[i].disc && i > 0)
             le_buf_printf(out, "#EXT-X-DISCONTINUITY\n");
@@ -146,7 +146,7 @@ static int drain(le_recw *w, hlsw *x, int final)
         le_hls_drop_segments(x->h);
     }
     if (rc != LE_OK)
-        return rc == LE_EIO ? LE_EIO : rc;
+        return rc;
     if (!wrote && !final)
         return LE_OK;
     le_buf pl = { 0 };

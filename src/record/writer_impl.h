@@ -34,6 +34,7 @@ struct le_recw {
     /* Latest configuration seen (copies, owned). */
     le_pkt *meta, *vseq, *aseq;
     int meta_w, meta_h, sps_w, sps_h;
+    int audio_seen;             /* audio packets came (codecs without a header too) */
     double framerate;
 
     /* The open file. */
@@ -54,6 +55,7 @@ struct le_recw {
     uint64_t next_seq, next_slice_seq;
     int paused;
     int64_t last_space_check;
+    int64_t now;                /* wall clock of the packet being fed */
 
     void *impl;                 /* the format's state */
 };

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,7 +36,7 @@ typedef struct pktlist {
     size_t n, cap;
 } pktlist;
 
-static pktlist in;
+static pktlist in, small;
 
 typedef struct got {
     le_rec_file f[64];
@@ -65,7 +67,7 @@ static int run(const char *cmd)
     return system(full);
 }
 
-static int read_input(const char *path)
+static int read_input(const char *path, pktlist *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -83,11 +85,11 @@ static int read_input(const char *path)
         while ((k = le_flvread_next(&r, &p, &n, &ev)) > 0) {
             if (k != LE_FLVREAD_TAG || !ev.data)
                 continue;
-            if (in.n == in.cap) {
-                in.cap = in.cap ? in.cap * 2 : 512;
-                in.p = le_xrealloc(in.p, in.cap * sizeof(*in.p));
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 512;
+                out->p = le_xrealloc(out->p, out->cap * sizeof(*out->p));
             }
-            in.p[in.n++] = le_pkt_new(ev.type, ev.ts, ev.data, (uint32_t)ev.len);
+            out->p[out->n++] = le_pkt_new(ev.type, ev.ts, ev.data, (uint32_t)ev.len);
         }
         if (k != LE_EAGAIN) {
             rc = k;
@@ -271,6 +273,10 @@ static void test_flv(void)
         return;
     feed(w, 0, 0, 0);
     is_int(g.n, 2, "flv: two 5 s cycles closed while feeding");
+    is_int(le_recw_next_sequence(w), 3, "flv: the open one is {Sequence} 2");
+    le_recw_close(w);
+    is_int(g.n, 3, "flv: le_recw_close finishes the open file");
+    is_int(le_recw_next_sequence(w), 3, "flv: the next file would be 3");
     le_recw_free(w);
     is_int(g.n, 3, "flv: 12 s in 5 s cycles make three files");
     for (int i = 0; i < g.n; i++) {
@@ -363,6 +369,17 @@ static void test_mp4_killed(void)
     ok(ffprobe(cut, &pr) == LE_OK, "kill: the truncated file still plays (%.3f s)", pr.duration);
     ok(pr.duration >= 4.5 - 2 * 1.0 - 0.1, "kill: it lost at most the open and the cut fragment (%.3f s)",
        pr.duration);
+    /* Decodable: at least the three complete fragments before the cut one. */
+    snprintf(cmd, sizeof(cmd), "ffprobe -v quiet -count_frames -select_streams v -show_entries "
+             "stream=nb_read_frames -of default=nw=1:nk=1 '%s'", cut);
+    FILE *pp = popen(cmd, "r");
+    int frames = -1;
+    if (pp) {
+        if (fscanf(pp, "%d", &frames) != 1)
+            frames = -1;
+        pclose(pp);
+    }
+    ok(frames >= 75, "kill: the truncated file decodes (%d video frames, 75 in 3 s)", frames);
     le_recw_free(w);
     is_int(g.n, 1, "kill: closing later still finishes it");
 }
@@ -404,6 +421,51 @@ static void test_jump(void)
     }
 }
 
+/* The publisher switches to 160x120 (new sequence headers) without a
+ * timestamp jump: the open file ends, the next one has the new size. */
+static void test_resize(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/resize", tmpdir);
+    got g = { 0 };
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = LE_REC_MP4;
+    p.dir = dir;
+    p.app = "live";
+    p.stream = "cam1";
+    p.prefix = "z/{Sequence}";
+    p.cycle_ms = 60000;
+    p.on_file = on_file;
+    p.arg = &g;
+    char err[128];
+    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    ok(w != NULL, "resize: writer made");
+    if (!w)
+        return;
+    for (size_t i = 0; i < in.n && in.p[i]->ts < 6000; i++)
+        le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts);
+    is_int(g.n, 0, "resize: one file open");
+    for (size_t i = 0; i < small.n; i++) {
+        le_pkt *pk = small.p[i];
+        uint32_t saved = pk->ts;
+        pk->ts += 6000;
+        le_recw_feed(w, pk, WALL0 + pk->ts);
+        pk->ts = saved;
+    }
+    le_recw_free(w);
+    is_int(g.n, 2, "resize: new sequence headers start a new file");
+    if (g.n == 2) {
+        ok(g.f[0].width == 320 && g.f[1].width == 160 && g.f[1].height == 120, "resize: sizes reported (%dx%d)",
+           g.f[1].width, g.f[1].height);
+        probe a, b;
+        ok(ffprobe(g.f[0].path, &a) == LE_OK && a.width == 320 && fabs(a.duration - 6.0) <= GOP_S,
+           "resize: first file 320 wide, 6 s (%.3f)", a.duration);
+        ok(ffprobe(g.f[1].path, &b) == LE_OK && b.width == 160 && b.height == 120 && fabs(b.duration - 4.0) <= GOP_S,
+           "resize: second file 160x120, 4 s (%.3f)", b.duration);
+    }
+}
+
 static void test_min_free(void)
 {
     char dir[300];
@@ -426,6 +488,50 @@ static void test_min_free(void)
     le_recw_free(w);
     is_int(g.n, 0, "min_free: no file");
     is_int(count_files(dir, "*"), 0, "min_free: nothing on disk");
+}
+
+/* A write that fails (the file size limit, as a full disk would): the file
+ * is closed, renamed and reported with what it holds, the writer pauses,
+ * and resumes with a new file once a second has passed. */
+static void test_write_error(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/werr", tmpdir);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_FLV, dir, "e/{Sequence}", &g, 0, 0);
+    ok(w != NULL, "write error: writer made");
+    if (!w)
+        return;
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 100000;
+    signal(SIGXFSZ, SIG_IGN);
+    ok(setrlimit(RLIMIT_FSIZE, &lim) == 0, "write error: file size limit 100000 bytes");
+    int eio = 0;
+    size_t i = 0;
+    for (; i < in.n && g.nstatus == 0; i++)
+        if (le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts) == LE_EIO)
+            eio++;
+    setrlimit(RLIMIT_FSIZE, &old);
+    ok(eio == 1, "write error: the failing packet is refused with LE_EIO");
+    ok(g.nstatus == 1 && g.status[0] == LE_RECW_PAUSED, "write error: paused (%s)", g.why);
+    ok(le_recw_paused(w), "write error: le_recw_paused");
+    is_int(g.n, 1, "write error: the file is still reported");
+    if (g.n == 1) {
+        is_str(g.f[0].key, "e/0.flv", "write error: under its final name");
+        ok(g.f[0].bytes > 0 && g.f[0].bytes <= 100000, "write error: with what it holds (%llu bytes)",
+           (unsigned long long)g.f[0].bytes);
+        probe pr;
+        ok(ffprobe(g.f[0].path, &pr) == LE_OK, "write error: and it plays (%.3f s)", pr.duration);
+    }
+    for (; i < in.n; i++)
+        le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts);
+    ok(g.nstatus == 2 && g.status[1] == LE_RECW_RESUMED, "write error: resumed at a later keyframe");
+    le_recw_free(w);
+    ok(g.n >= 2 && g.f[1].start_ms >= g.f[0].end_ms + 1000 && g.f[1].start_ms <= g.f[0].end_ms + 2000,
+       "write error: the rest went into new files, from the first keyframe a second later");
+    is_int(count_files(dir, "*.tmp"), 0, "write error: no .tmp left");
 }
 
 static void test_m3u8(void)
@@ -485,6 +591,29 @@ static void test_m3u8(void)
     }
     is_int(count_files(dir, "*.tmp"), 0, "m3u8: no .tmp left");
     is_int(count_files(dir, "*.ts"), nslices, "m3u8: every slice on disk");
+
+    /* While a cycle runs its playlist is there, growing, not closed. */
+    char dir3[300];
+    snprintf(dir3, sizeof(dir3), "%s/hlsrun", tmpdir);
+    got r = { 0 };
+    w = make(LE_REC_M3U8, dir3, "r/{Sequence}", &r, 0, 0);
+    feed(w, 0, 0, 4500);
+    ok(r.n == 2 && r.f[0].is_slice && r.f[1].is_slice, "m3u8 running: two slices reported (%d)", r.n);
+    char plp[400];
+    snprintf(plp, sizeof(plp), "%s/r/0.m3u8", dir3);
+    FILE *pf = fopen(plp, "r");
+    char pbuf[4096] = "";
+    size_t pn = pf ? fread(pbuf, 1, sizeof(pbuf) - 1, pf) : 0;
+    pbuf[pn] = '\0';
+    if (pf)
+        fclose(pf);
+    ok(strstr(pbuf, "#EXT-X-PLAYLIST-TYPE:EVENT") && !strstr(pbuf, "ENDLIST") && strstr(pbuf, "#EXTINF"),
+       "m3u8 running: the playlist lists them, open");
+    if (r.n > 0)
+        is_str(r.f[0].playlist_key, "r/0.m3u8", "m3u8 running: slices name it");
+    le_recw_free(w);
+    ok(r.n == 4 && !r.f[3].is_slice && strcmp(r.f[3].key, "r/0.m3u8") == 0,
+       "m3u8 running: closing adds the last slice and the playlist");
 
     /* A jump inside a cycle: a discontinuity, not a new playlist. */
     char dir2[300];
@@ -564,20 +693,32 @@ int main(void)
              "-t 12 -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -f flv '%s'",
              path);
     ok(run(cmd) == 0, "ffmpeg makes the input FLV");
-    ok(read_input(path) == LE_OK && in.n > 500, "input read (%zu tags)", in.n);
+    ok(read_input(path, &in) == LE_OK && in.n > 500, "input read (%zu tags)", in.n);
+    snprintf(path, sizeof(path), "%s/small.flv", tmpdir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -nostdin -y -f lavfi -i testsrc2=size=160x120:rate=25 -f lavfi -i sine=frequency=440 "
+             "-t 4 -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -f flv '%s'",
+             path);
+    ok(run(cmd) == 0 && read_input(path, &small) == LE_OK && small.n > 150, "160x120 input read (%zu tags)",
+       small.n);
 
     test_bad_params();
     test_flv();
     test_mp4();
     test_mp4_killed();
     test_jump();
+    test_resize();
     test_min_free();
+    test_write_error();
     test_m3u8();
 
     for (size_t i = 0; i < in.n; i++)
         le_pkt_unref(in.p[i]);
     free(in.p);
-    if (tap_failed == 0) {
+    for (size_t i = 0; i < small.n; i++)
+        le_pkt_unref(small.p[i]);
+    free(small.p);
+    if (tap_failed == 0 && !getenv("RECW_KEEP")) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
         run(cmd);
     } else {
