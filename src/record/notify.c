@@ -252,7 +252,13 @@ static int enqueue(const char *url, const char *sign_key, const char *domain, co
                    char *what, le_buf *body)
 {
     char *path = NULL, *query = NULL;
-    if (!N.base || !url || le_httpc_url_parts(url, &path, &query) != LE_OK) {
+    if (!N.base) {
+        le_warn(MOD, "%s/%s/%s %s: callbacks not initialised, not sent", domain, app, stream, what);
+        free(what);
+        le_buf_free(body);
+        return LE_EINVAL;
+    }
+    if (!url || le_httpc_url_parts(url, &path, &query) != LE_OK) {
         char ub[300];
         le_warn(MOD, "%s/%s/%s %s: NotifyUrl %s is not a usable http(s) URL, callback not sent", domain, app,
                 stream, what, esc(url ? url : "", ub, sizeof(ub)));
