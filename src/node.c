@@ -25,9 +25,14 @@
 #include "relay/client.h"
 #include "relay/ingest.h"
 #include "relay/edge.h"
+#include "record/notify.h"
+#include "record/rec_http.h"
+#include "record/recorder.h"
+#include "record/s3.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
+#include "record/rec_http.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -45,6 +50,10 @@
  * frees took 0.7-2.2 s in ASan builds on a loaded machine. */
 #define STOP_NOTIFY_MS 7000
 #define STOP_MIN_MS 200
+/* Of STOP_NOTIFY_MS: the recording writers closing their files, then the
+ * uploads in flight (le_record_stop, le_s3_stop). */
+#define STOP_RECORD_MS 3000
+#define STOP_S3_MS 1500
 /* Descriptors beyond max_connections: admin connections (256), redis, the
  * listeners, time-shift and HLS files, the notify client. */
 #define FD_RESERVE 320
@@ -143,6 +152,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     le_blocklist_tick();
     le_cluster_tick();
     le_pull_tick();
+    le_record_tick();
     le_stream_gc(STREAM_IDLE_GC_MS);
 }
 
@@ -201,7 +211,7 @@ static void stop_poll_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     uint64_t t = le_mono_ms() - stop_began_ms;
-    if ((t >= STOP_MIN_MS && le_notify_pending() == 0) || t >= STOP_NOTIFY_MS)
+    if ((t >= STOP_MIN_MS && le_notify_pending() == 0 && le_recn_pending() == 0) || t >= STOP_NOTIFY_MS)
         event_base_loopexit(base, NULL);
 }
 
@@ -218,6 +228,7 @@ static void stop(void)
     le_pull_shutdown();   /* pulls end (publish_done) and give their leases back */
     le_notify_stop();
     stop_began_ms = le_mono_ms();
+    le_record_stop(STOP_RECORD_MS);   /* files closed, their callbacks queued */
     stop_ev = event_new(base, -1, EV_PERSIST, stop_poll_cb, NULL);
     struct timeval tv = { 0, 100000 };
     event_add(stop_ev, &tv);
@@ -279,10 +290,17 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
         return rc;
     le_flv_play_init();
     le_hls_play_init();
+    le_rec_http_init();
     if ((rc = le_timeshift_init(err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     if ((rc = le_push_init(base)) != 0)
         return rc;
+    le_recn_init(base);
+    if ((rc = le_s3_init(base, conf, err, errlen)) != 0)
+        return rc < 0 ? rc : LE_EIO;
+    if ((rc = le_record_init(base, err, errlen)) != 0)
+        return rc < 0 ? rc : LE_EIO;
+    le_rec_http_init();
     le_actions_register_all();
     le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
@@ -332,6 +350,10 @@ void le_node_free(void)
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
     le_push_free();            /* before the streams: its taps detach */
+    le_record_stop(STOP_RECORD_MS);   /* (when not stopped by a signal) */
+    le_s3_stop(STOP_S3_MS);    /* unfinished uploads are indexed with local URLs */
+    le_record_free();          /* before the streams (taps) and the store (index writes) */
+    le_recn_free();
     le_stream_shutdown();
     le_feed_shutdown();
     le_blocklist_free();

@@ -10,6 +10,8 @@ void le_actions_pull_register(void);
 void le_actions_car_register(void);
 void le_actions_relay_register(void);
 void le_actions_edge_register(void);
+void le_actions_record_register(void);
+void le_actions_recindex_register(void);
 
 static inline void le_actions_register_all(void)
 {
@@ -21,6 +23,8 @@ static inline void le_actions_register_all(void)
     le_actions_car_register();
     le_actions_relay_register();
     le_actions_edge_register();
+    le_actions_record_register();
+    le_actions_recindex_register();
 }
 
 #endif

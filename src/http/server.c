@@ -368,11 +368,18 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
 
     /* Split and decode the path before anything looks at the names. Four
      * segments are a type B/C signed path, /{p1}/{p2}/App/File (livedge.conf(5), aliauth). */
+    const le_http_route_def *def = NULL;
+    for (size_t k = 0; k < srv.nroutes && !def; k++) {
+        const le_http_route_def *d = srv.routes[k];
+        size_t pl = (d->flags & LE_HTTP_ROUTE_PREFIX) && d->path ? strlen(d->path) : 0;
+        if (pl && r->path.n > pl && memcmp(r->path.p, d->path, pl) == 0)
+            def = d;
+    }
     char seg[4][256];
     int nseg = 0;
     size_t i = 1;
     const char *p = r->path.p;
-    size_t n = r->path.n;
+    size_t n = def ? 0 : r->path.n;   /* a prefix route splits nothing here */
     while (i <= n) {
         size_t e = i;
         while (e < n && p[e] != '/')
@@ -407,9 +414,9 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     dpath[0] = '\0';
     for (int k = 0; k < nseg && k < 4; k++)
         dl += (size_t)snprintf(dpath + dl, sizeof(dpath) - dl, "/%s", seg[k]);
-    const le_http_route_def *def = NULL;
-    for (size_t k = 0; k < srv.nroutes && nseg <= 4; k++)
-        if (srv.routes[k]->path && strcmp(srv.routes[k]->path, dpath) == 0) {
+    for (size_t k = 0; k < srv.nroutes && nseg <= 4 && !def; k++)
+        if (srv.routes[k]->path && !(srv.routes[k]->flags & LE_HTTP_ROUTE_PREFIX) &&
+            strcmp(srv.routes[k]->path, dpath) == 0) {
             def = srv.routes[k];
             break;
         }
@@ -419,7 +426,7 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
         return;
     }
     const char *pre1 = nseg == 4 ? seg[0] : NULL, *pre2 = nseg == 4 ? seg[1] : NULL;
-    const char *file = seg[nseg - 1];
+    const char *file = nseg ? seg[nseg - 1] : "";
     size_t flen = strlen(file), stem = 0;
     if (def) {
         pre1 = pre2 = NULL;

@@ -62,7 +62,11 @@ struct le_http_route {
  *     app/name are then empty unless match set them.
  * Routes are tried highest prio first, then in the order added; adding the
  * same def again is a no-op. Modules add theirs from their init function. */
-enum { LE_HTTP_ROUTE_OPEN = 1 };
+/*   LE_HTTP_ROUTE_PREFIX (with LE_HTTP_ROUTE_OPEN): path is a prefix
+ *     ending in '/'; every request whose raw path starts with it and goes
+ *     on goes to this route, whatever its depth; the handler decodes and
+ *     checks rt->req->path itself (rt->file is ""). */
+enum { LE_HTTP_ROUTE_OPEN = 1, LE_HTTP_ROUTE_PREFIX = 2 };
 struct le_http_route_def {
     const char *name;                   /* for logs */
     const char *path;                   /* exact path, or NULL for a file route */

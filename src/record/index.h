@@ -36,4 +36,47 @@ int le_rec_entry_from_json(const char *js, size_t n, le_rec_entry *out);
 /* Records a finished file (durable write: queued while Redis is down). */
 int le_rec_index_add(const char *domain, const char *app, const char *stream, const le_rec_entry *e);
 
+/* "{prefix}recidx:{d}/{a}/{s}" and "{prefix}recfiles:{d}/{a}/{s}" into out
+ * (le_store_key); return out. */
+char *le_rec_index_key(char *out, size_t n, const char *domain, const char *app, const char *stream);
+char *le_rec_files_key(char *out, size_t n, const char *domain, const char *app, const char *stream);
+
+/* Whole files and playlists start at most this long before a window they
+ * overlap (the longest CycleDuration): the range read starts this early. */
+#define LE_REC_INDEX_LOOKBACK_MS (21600LL * 1000)
+/* Entries one range read returns at most. */
+#define LE_REC_INDEX_MAX_READ 20000
+
+/* Entries overlapping [start_ms, end_ms) (start < end_ms and end > start_ms)
+ * in start order, slices only (slices = 1) or whole files and playlists
+ * only (slices = 0): each(entry, arg) once per entry (entries that do not
+ * decode are skipped), then done(rc, truncated, arg) exactly once; never
+ * from inside the call. rc LE_OK, or LE_EIO (Redis did not answer: each was
+ * not called); truncated: more than LE_REC_INDEX_MAX_READ index entries
+ * were in the read range, only the first were given. Returns LE_OK, or
+ * LE_EIO (store not running; nothing is called). */
+typedef void (*le_rec_index_each)(const le_rec_entry *e, void *arg);
+typedef void (*le_rec_index_done)(int rc, int truncated, void *arg);
+int le_rec_index_range(const char *domain, const char *app, const char *stream, int64_t start_ms, int64_t end_ms,
+                       int slices, le_rec_index_each each, le_rec_index_done done, void *arg);
+
+/* A TS slice as the playlist builder needs it. */
+typedef struct le_rec_slice {
+    int64_t start_ms, end_ms, duration_ms;
+    int width, height;
+    const char *uri;            /* written verbatim */
+} le_rec_slice;
+
+/* Pure: the URI a playlist gives an entry: its url, or
+ * "/record/{bucket}/{key}" when it has none. Returns out. */
+char *le_rec_slice_uri(const le_rec_entry *e, char *out, size_t n);
+
+/* Pure: a VOD playlist (EXT-X-PLAYLIST-TYPE:VOD, EXT-X-ENDLIST) over n TS
+ * slices in start order: EXTINF from each duration, EXT-X-DISCONTINUITY
+ * before a slice that does not follow the one before it (a gap or an overlap
+ * of more than LE_REC_CONTIG_MS, or another resolution). Returns the sum of
+ * the durations (ms). */
+#define LE_REC_CONTIG_MS 1000
+int64_t le_rec_m3u8_build(le_buf *out, const le_rec_slice *s, size_t n);
+
 #endif

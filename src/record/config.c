@@ -1,0 +1,294 @@
+/* Record configs and record notify configs (record/config.h; the Redis keys
+ * are listed in docs/CONTRACT.md). */
+#include "record/config.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "store/store.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const FMT_NAMES[LE_REC_NFMT] = { "flv", "mp4", "m3u8" };
+
+int le_rec_fmt_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < LE_REC_NFMT; i++)
+        if (strcasecmp(s, FMT_NAMES[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *le_rec_fmt_name(int fmt)
+{
+    return fmt >= 0 && fmt < LE_REC_NFMT ? FMT_NAMES[fmt] : "";
+}
+
+void le_rec_config_field(const char *app, const char *stream, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", app ? app : "", stream ? stream : "");
+}
+
+static const char *utc_or_empty(int64_t ms, char ts[21])
+{
+    if (!ms) {
+        ts[0] = '\0';
+        return ts;
+    }
+    return le_fmt_utc(ms, ts);
+}
+
+void le_rec_config_to_json(le_buf *out, const le_rec_config *c)
+{
+    char ts[21];
+    le_jv *o = le_jv_obj();
+    le_jv_set_str(o, "DomainName", c->domain);
+    le_jv_set_str(o, "AppName", c->app);
+    le_jv_set_str(o, "StreamName", c->stream);
+    le_jv_set_str(o, "OssEndpoint", c->oss_endpoint);
+    le_jv_set_str(o, "OssBucket", c->oss_bucket);
+    le_jv_set_int(o, "OnDemand", c->on_demand);
+    le_jv_set_str(o, "StartTime", utc_or_empty(c->start_ms, ts));
+    le_jv_set_str(o, "EndTime", utc_or_empty(c->end_ms, ts));
+    le_jv_set_str(o, "CreateTime", utc_or_empty(c->create_ms, ts));
+    le_jv *arr = le_jv_set_arr(le_jv_set_obj(o, "RecordFormatList"), "RecordFormat");
+    for (int i = 0; i < c->nformats && i < LE_REC_NFMT; i++) {
+        const le_rec_format *f = &c->formats[i];
+        le_jv *e = le_jv_push_obj(arr);
+        le_jv_set_str(e, "Format", le_rec_fmt_name(f->fmt));
+        le_jv_set_str(e, "OssObjectPrefix", f->prefix);
+        le_jv_set_str(e, "SliceOssObjectPrefix", f->slice_prefix);
+        le_jv_set_int(e, "CycleDuration", f->cycle_s);
+    }
+    le_jv_to_json(o, out);
+    le_jv_free(o);
+}
+
+/* A string member into out (n bytes): LE_OK; LE_EPROTO if it is not a
+ * string or does not fit; absent: "" when optional. */
+static int get_str(const le_jv *o, const char *key, int required, char *out, size_t n)
+{
+    const le_jv *v = le_jv_get(o, key);
+    out[0] = '\0';
+    if (!v)
+        return required ? LE_EPROTO : LE_OK;
+    if (v->type != LE_JV_STR || v->slen >= n)
+        return LE_EPROTO;
+    memcpy(out, v->s, v->slen + 1);
+    return LE_OK;
+}
+
+static int get_time(const le_jv *o, const char *key, int64_t *ms)
+{
+    char s[32];
+    *ms = 0;
+    if (get_str(o, key, 0, s, sizeof(s)) != LE_OK)
+        return LE_EPROTO;
+    if (s[0] && le_parse_utc(s, ms) != 0)
+        return LE_EPROTO;
+    return LE_OK;
+}
+
+static int prefix_ok(const char *p)
+{
+    return !p[0] || le_rec_tmpl_check(p, NULL, 0) == LE_OK;
+}
+
+static int format_from(const le_jv *e, le_rec_format *f)
+{
+    char name[8];
+    int64_t cycle = LE_REC_CYCLE_DEFAULT_S;
+    if (!e || e->type != LE_JV_OBJ || get_str(e, "Format", 1, name, sizeof(name)) != LE_OK)
+        return LE_EPROTO;
+    f->fmt = le_rec_fmt_parse(name);
+    int rc = le_jv_get_int(e, "CycleDuration", &cycle);
+    if (f->fmt < 0 || rc == LE_EINVAL || cycle < LE_REC_CYCLE_MIN_S || cycle > LE_REC_CYCLE_MAX_S)
+        return LE_EPROTO;
+    f->cycle_s = (int)cycle;
+    if (get_str(e, "OssObjectPrefix", 0, f->prefix, sizeof(f->prefix)) != LE_OK ||
+        get_str(e, "SliceOssObjectPrefix", 0, f->slice_prefix, sizeof(f->slice_prefix)) != LE_OK ||
+        !prefix_ok(f->prefix) || !prefix_ok(f->slice_prefix))
+        return LE_EPROTO;
+    return LE_OK;
+}
+
+static int config_from(const le_jv *o, le_rec_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (!o || o->type != LE_JV_OBJ)
+        return LE_EPROTO;
+    if (get_str(o, "DomainName", 1, c->domain, sizeof(c->domain)) != LE_OK || !c->domain[0] ||
+        get_str(o, "AppName", 1, c->app, sizeof(c->app)) != LE_OK || !c->app[0] ||
+        get_str(o, "StreamName", 0, c->stream, sizeof(c->stream)) != LE_OK ||
+        get_str(o, "OssEndpoint", 0, c->oss_endpoint, sizeof(c->oss_endpoint)) != LE_OK ||
+        get_str(o, "OssBucket", 0, c->oss_bucket, sizeof(c->oss_bucket)) != LE_OK ||
+        get_time(o, "StartTime", &c->start_ms) != LE_OK || get_time(o, "EndTime", &c->end_ms) != LE_OK ||
+        get_time(o, "CreateTime", &c->create_ms) != LE_OK)
+        return LE_EPROTO;
+    int64_t od = 0;
+    int rc = le_jv_get_int(o, "OnDemand", &od);
+    if (rc == LE_ENOTFOUND)
+        rc = le_jv_get_int(o, "OnDemond", &od);    /* the spelling of some cloud answers */
+    if (rc == LE_EINVAL || od < LE_REC_ONDEMAND_OFF || od > LE_REC_ONDEMAND_ARG)
+        return LE_EPROTO;
+    c->on_demand = (int)od;
+    /* {"RecordFormat":[...]} as rendered; a bare array is read too. */
+    const le_jv *list = le_jv_get(o, "RecordFormatList");
+    if (list && list->type == LE_JV_OBJ)
+        list = le_jv_get(list, "RecordFormat");
+    if (!list)
+        return LE_OK;
+    if (list->type != LE_JV_ARR || list->n > LE_REC_NFMT)
+        return LE_EPROTO;
+    unsigned seen = 0;
+    for (const le_jv *e = list->first; e; e = e->next) {
+        le_rec_format *f = &c->formats[c->nformats];
+        if (format_from(e, f) != LE_OK || (seen & (1u << f->fmt)))
+            return LE_EPROTO;
+        seen |= 1u << f->fmt;
+        c->nformats++;
+    }
+    return LE_OK;
+}
+
+int le_rec_config_from_json(const char *js, size_t n, le_rec_config *out)
+{
+    le_jv *o = le_jv_parse(js, n, 4, NULL, 0);
+    int rc = config_from(o, out);
+    le_jv_free(o);
+    return rc;
+}
+
+void le_rec_notify_to_json(le_buf *out, const le_rec_notify_cfg *c)
+{
+    le_jv *o = le_jv_obj();
+    le_jv_set_str(o, "DomainName", c->domain);
+    le_jv_set_str(o, "NotifyUrl", c->notify_url);
+    le_jv_set_str(o, "OnDemandUrl", c->on_demand_url);
+    le_jv_set_bool(o, "NeedStatusNotify", c->need_status);
+    le_jv_to_json(o, out);
+    le_jv_free(o);
+}
+
+int le_rec_notify_from_json(const char *js, size_t n, le_rec_notify_cfg *out)
+{
+    memset(out, 0, sizeof(*out));
+    le_jv *o = le_jv_parse(js, n, 1, NULL, 0);
+    int rc = LE_EPROTO;
+    if (o && o->type == LE_JV_OBJ && get_str(o, "DomainName", 1, out->domain, sizeof(out->domain)) == LE_OK &&
+        get_str(o, "NotifyUrl", 0, out->notify_url, sizeof(out->notify_url)) == LE_OK &&
+        get_str(o, "OnDemandUrl", 0, out->on_demand_url, sizeof(out->on_demand_url)) == LE_OK) {
+        const le_jv *b = le_jv_get(o, "NeedStatusNotify");
+        if (!b || b->type == LE_JV_BOOL) {
+            out->need_status = b ? b->i != 0 : 0;
+            rc = LE_OK;
+        }
+    }
+    le_jv_free(o);
+    return rc;
+}
+
+const le_rec_config *le_rec_config_pick(const le_rec_config *stream_lvl, const le_rec_config *app_lvl,
+                                        const le_rec_config *any_app, int64_t now_ms)
+{
+    if (stream_lvl && (!stream_lvl->start_ms || now_ms >= stream_lvl->start_ms) &&
+        (!stream_lvl->end_ms || now_ms < stream_lvl->end_ms))
+        return stream_lvl;
+    return app_lvl ? app_lvl : any_app;
+}
+
+/* ---- lookup: HMGET of the three fields and GET of the notify config,
+ * pipelined on the command connection; the answer once both replied. ---- */
+
+typedef struct lookup {
+    le_rec_lookup_cb cb;
+    void *arg;
+    int64_t now_ms;
+    int pending, failed;
+    int have[3], have_notify;
+    le_rec_config cfg[3];
+    le_rec_notify_cfg notify;
+    char domain[256], app[256], stream[256];
+} lookup;
+
+static void lookup_finish(lookup *l)
+{
+    if (l->failed) {
+        l->cb(LE_EIO, NULL, NULL, l->arg);
+    } else {
+        const le_rec_config *c = le_rec_config_pick(l->have[0] ? &l->cfg[0] : NULL, l->have[1] ? &l->cfg[1] : NULL,
+                                                    l->have[2] ? &l->cfg[2] : NULL, l->now_ms);
+        l->cb(LE_OK, c, l->have_notify ? &l->notify : NULL, l->arg);
+    }
+    free(l);
+}
+
+static void hmget_cb(redisReply *rep, void *arg)
+{
+    lookup *l = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+        l->failed = 1;
+    } else {
+        for (int i = 0; i < 3; i++) {
+            redisReply *e = rep->element[i];
+            if (e->type != REDIS_REPLY_STRING)
+                continue;
+            if (le_rec_config_from_json(e->str, e->len, &l->cfg[i]) == LE_OK)
+                l->have[i] = 1;
+            else
+                le_warn("record", "record config %d of %s/%s/%s is not readable JSON: ignored", i, l->domain,
+                        l->app, l->stream);
+        }
+    }
+    if (--l->pending == 0)
+        lookup_finish(l);
+}
+
+static void get_cb(redisReply *rep, void *arg)
+{
+    lookup *l = arg;
+    if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
+        l->failed = 1;
+    } else if (rep->type == REDIS_REPLY_STRING) {
+        if (le_rec_notify_from_json(rep->str, rep->len, &l->notify) == LE_OK)
+            l->have_notify = 1;
+        else
+            le_warn("record", "record notify config of %s is not readable JSON: ignored", l->domain);
+    }
+    if (--l->pending == 0)
+        lookup_finish(l);
+}
+
+int le_rec_config_lookup(const char *domain, const char *app, const char *stream, int64_t now_ms,
+                         le_rec_lookup_cb cb, void *arg)
+{
+    char key[600], nkey[600], f0[600], f1[300];
+    le_store_key(key, sizeof(key), "reccfg:%s", domain);
+    le_store_key(nkey, sizeof(nkey), "recnotify:%s", domain);
+    le_rec_config_field(app, stream, f0, sizeof(f0));
+    le_rec_config_field(app, "", f1, sizeof(f1));
+    lookup *l = le_xcalloc(1, sizeof(*l));
+    l->cb = cb;
+    l->arg = arg;
+    l->now_ms = now_ms;
+    snprintf(l->domain, sizeof(l->domain), "%s", domain);
+    snprintf(l->app, sizeof(l->app), "%s", app);
+    snprintf(l->stream, sizeof(l->stream), "%s", stream);
+    l->pending = 2;
+    if (le_store_cmd(hmget_cb, l, "HMGET %s %s %s %s", key, f0, f1, "*/") != 0) {
+        free(l);
+        return LE_EIO;
+    }
+    if (le_store_cmd(get_cb, l, "GET %s", nkey) != 0) {
+        /* The HMGET answer still comes: it finishes the lookup as failed. */
+        l->failed = 1;
+        l->pending--;
+    }
+    return LE_OK;
+}

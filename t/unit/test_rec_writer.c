@@ -1,0 +1,587 @@
+/* Recording writer (record/writer.h): an FLV made by ffmpeg (testsrc2
+ * 320x240 25 fps, a keyframe every second, AAC sine, 12 s) is read with
+ * media/flvread.h and fed to each format with 5 s cycles, the wall clock
+ * advancing with the media; the files are then checked by name, by ffprobe
+ * (duration, first timestamp, picture size) and byte-wise (FLV onMetaData
+ * patched, no .tmp left). Also: the .tmp of a killed MP4 writer, a +20 s
+ * timestamp jump, the free-space pause, m3u8 slices and playlists. Needs
+ * ffmpeg/ffprobe (skipped without them, except in CI). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/util.h"
+#include "media/amf.h"
+#include "media/flvread.h"
+#include "media/pkt.h"
+#include "record/config.h"
+#include "record/tmpl.h"
+#include "record/writer.h"
+#include "tap.h"
+
+#define WALL0 1764892800000LL   /* 2025-12-05 00:00:00 UTC */
+#define GOP_S 1.0
+#define INPUT_S 12.0
+
+static char tmpdir[256];
+
+typedef struct pktlist {
+    le_pkt **p;
+    size_t n, cap;
+} pktlist;
+
+static pktlist in;
+
+typedef struct got {
+    le_rec_file f[64];
+    int n;
+    int status[16], nstatus;
+    char why[256];
+} got;
+
+static void on_file(const le_rec_file *f, void *arg)
+{
+    got *g = arg;
+    if (g->n < 64)
+        g->f[g->n++] = *f;
+}
+
+static void on_status(int status, const char *why, void *arg)
+{
+    got *g = arg;
+    if (g->nstatus < 16)
+        g->status[g->nstatus++] = status;
+    snprintf(g->why, sizeof(g->why), "%s", why);
+}
+
+static int run(const char *cmd)
+{
+    char full[2048];
+    snprintf(full, sizeof(full), "%s >/dev/null 2>&1", cmd);
+    return system(full);
+}
+
+static int read_input(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return LE_EIO;
+    le_flvread r;
+    le_flvread_init(&r, 1 << 24, 1);
+    uint8_t buf[65536];
+    size_t got_n;
+    int rc = LE_OK;
+    while ((got_n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        const uint8_t *p = buf;
+        size_t n = got_n;
+        le_flvread_ev ev;
+        int k;
+        while ((k = le_flvread_next(&r, &p, &n, &ev)) > 0) {
+            if (k != LE_FLVREAD_TAG || !ev.data)
+                continue;
+            if (in.n == in.cap) {
+                in.cap = in.cap ? in.cap * 2 : 512;
+                in.p = le_xrealloc(in.p, in.cap * sizeof(*in.p));
+            }
+            in.p[in.n++] = le_pkt_new(ev.type, ev.ts, ev.data, (uint32_t)ev.len);
+        }
+        if (k != LE_EAGAIN) {
+            rc = k;
+            break;
+        }
+    }
+    le_flvread_free(&r);
+    fclose(f);
+    return rc;
+}
+
+typedef struct probe {
+    double duration, start;
+    int width, height, nvideo, naudio;
+} probe;
+
+static int ffprobe(const char *path, probe *pr)
+{
+    memset(pr, 0, sizeof(*pr));
+    pr->duration = pr->start = -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -show_entries format=duration,start_time:stream=codec_type,width,height "
+             "-of default=nw=1 '%s' 2>/dev/null", path);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return LE_EIO;
+    char line[256];
+    while (fgets(line, sizeof(line), p)) {
+        if (sscanf(line, "duration=%lf", &pr->duration) == 1 || sscanf(line, "start_time=%lf", &pr->start) == 1)
+            continue;
+        if (sscanf(line, "width=%d", &pr->width) == 1 || sscanf(line, "height=%d", &pr->height) == 1)
+            continue;
+        if (strncmp(line, "codec_type=video", 16) == 0)
+            pr->nvideo++;
+        else if (strncmp(line, "codec_type=audio", 16) == 0)
+            pr->naudio++;
+    }
+    int st = pclose(p);
+    return st == 0 && pr->duration > 0 ? LE_OK : LE_EPROTO;
+}
+
+static int count_files(const char *dir, const char *pattern)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "find '%s' -type f -name '%s' | wc -l", dir, pattern);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1)
+            n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+static le_recw *make(int fmt, const char *dir, const char *prefix, got *g, uint64_t min_free, int64_t fragment_ms)
+{
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = fmt;
+    p.dir = dir;
+    p.app = "live";
+    p.stream = "cam1";
+    p.prefix = prefix;
+    p.cycle_ms = 5000;
+    p.slice_ms = 2000;
+    p.fragment_ms = fragment_ms;
+    p.min_free = min_free;
+    p.on_file = on_file;
+    p.on_status = on_status;
+    p.arg = g;
+    char err[256] = "";
+    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    if (!w)
+        printf("# le_recw_new: %s\n", err);
+    return w;
+}
+
+/* Feeds the input; packets at or after jump_from_ms get jump_ms added.
+ * Stops before stop_ms (0: all). */
+static void feed(le_recw *w, uint32_t jump_from_ms, uint32_t jump_ms, uint32_t stop_ms)
+{
+    for (size_t i = 0; i < in.n; i++) {
+        le_pkt *p = in.p[i];
+        if (stop_ms && p->ts >= stop_ms)
+            break;
+        uint32_t saved = p->ts;
+        if (jump_ms && p->ts >= jump_from_ms)
+            p->ts += jump_ms;
+        le_recw_feed(w, p, WALL0 + 3 + p->ts);
+        p->ts = saved;
+    }
+}
+
+static double sum_dur(const got *g, int slices)
+{
+    double s = 0;
+    for (int i = 0; i < g->n; i++)
+        if (g->f[i].is_slice == slices)
+            s += (double)g->f[i].duration_ms / 1000.0;
+    return s;
+}
+
+/* The expected key of a file under the default prefix. */
+static void default_key(const le_rec_file *f, const char *ext, char *out, size_t n)
+{
+    char a[24], b[24];
+    snprintf(out, n, "record/live/cam1/%s_%s.%s", le_rec_escaped_time(f->start_ms, a),
+             le_rec_escaped_time(f->end_ms, b), ext);
+}
+
+static void check_files(const char *what, const got *g, const char *dir, int slices)
+{
+    double total = 0;
+    for (int i = 0; i < g->n; i++) {
+        const le_rec_file *f = &g->f[i];
+        if (f->is_slice != slices)
+            continue;
+        probe pr;
+        int rc = ffprobe(f->path, &pr);
+        ok(rc == LE_OK, "%s: %s plays in ffprobe (%.3f s)", what, f->key, pr.duration);
+        double want = (double)f->duration_ms / 1000.0;
+        ok(fabs(pr.duration - want) <= GOP_S, "%s: %s probed duration %.3f within a GOP of the reported %.3f",
+           what, f->key, pr.duration, want);
+        ok(pr.start >= 0 && pr.start < 0.5, "%s: %s first timestamp near 0 (%.3f)", what, f->key, pr.start);
+        if (!slices || pr.nvideo) {
+            is_int(pr.width, 320, "%s: %s width", what, f->key);
+            is_int(pr.height, 240, "%s: %s height", what, f->key);
+        }
+        is_int(f->width, 320, "%s: %s reported width", what, f->key);
+        is_int(f->height, 240, "%s: %s reported height", what, f->key);
+        ok(f->end_ms == f->start_ms + f->duration_ms, "%s: end = start + duration", what);
+        struct stat st;
+        ok(stat(f->path, &st) == 0 && (uint64_t)st.st_size == f->bytes, "%s: %s bytes as reported (%llu)", what,
+           f->key, (unsigned long long)f->bytes);
+        total += pr.duration;
+    }
+    ok(fabs(total - INPUT_S) <= GOP_S, "%s: durations sum to the input's (%.3f)", what, total);
+    is_int(count_files(dir, "*.tmp"), 0, "%s: no .tmp left", what);
+}
+
+/* The onMetaData of an FLV file: its duration and filesize. */
+static int flv_meta(const char *path, double *duration, double *filesize)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return LE_EIO;
+    uint8_t hdr[13 + 11];
+    uint8_t body[4096];
+    int rc = LE_EPROTO;
+    if (fread(hdr, 1, sizeof(hdr), f) == sizeof(hdr) && hdr[13] == LE_PKT_DATA) {
+        uint32_t len = le_rd_be24(hdr + 14);
+        if (len <= sizeof(body) && fread(body, 1, len, f) == len) {
+            le_amf_doc doc;
+            if (le_amf_decode(body, len, &doc) == LE_OK && doc.nvals >= 2 &&
+                le_amf_str_eq(doc.vals[0], "onMetaData")) {
+                const le_amf_val *d = le_amf_prop_get(doc.vals[1], "duration");
+                const le_amf_val *s = le_amf_prop_get(doc.vals[1], "filesize");
+                if (d && s && d->type == LE_AMF_NUMBER && s->type == LE_AMF_NUMBER) {
+                    *duration = d->num;
+                    *filesize = s->num;
+                    rc = LE_OK;
+                }
+            }
+            le_amf_doc_free(&doc);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static void test_flv(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/flv", tmpdir);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_FLV, dir, NULL, &g, 1, 0);
+    ok(w != NULL, "flv: writer made");
+    if (!w)
+        return;
+    feed(w, 0, 0, 0);
+    is_int(g.n, 2, "flv: two 5 s cycles closed while feeding");
+    le_recw_free(w);
+    is_int(g.n, 3, "flv: 12 s in 5 s cycles make three files");
+    for (int i = 0; i < g.n; i++) {
+        char key[300];
+        default_key(&g.f[i], "flv", key, sizeof(key));
+        is_str(g.f[i].key, key, "flv: file %d named by the default prefix", i);
+        is_int(g.f[i].sequence, (long long)i, "flv: file %d sequence", i);
+        ok(g.f[i].fmt == LE_REC_FLV && !g.f[i].is_slice, "flv: file %d format", i);
+        double d = 0, s = 0;
+        ok(flv_meta(g.f[i].path, &d, &s) == LE_OK, "flv: file %d onMetaData read back", i);
+        ok(d > 0 && fabs(d - (double)g.f[i].duration_ms / 1000.0) < 0.001, "flv: file %d duration patched (%.3f)",
+           i, d);
+        ok(s == (double)g.f[i].bytes, "flv: file %d filesize patched (%.0f)", i, s);
+    }
+    if (g.n == 3) {
+        ok(g.f[0].duration_ms >= 5000 && g.f[0].duration_ms < 5000 + 1000 * GOP_S, "flv: first cut at 5 s (%lld)",
+           (long long)g.f[0].duration_ms);
+        ok(g.f[0].start_ms == WALL0 + 3, "flv: start is the wall clock of the first packet");
+        ok(g.f[1].start_ms >= WALL0 + 5000, "flv: the second starts at the cut's wall clock");
+    }
+    check_files("flv", &g, dir, 0);
+}
+
+static void test_mp4(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/mp4", tmpdir);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_MP4, dir, "mp4/{AppName}/{StreamName}/{Sequence}-{UnixTimestamp}", &g, 0, 1000);
+    ok(w != NULL, "mp4: writer made");
+    if (!w)
+        return;
+    feed(w, 0, 0, 0);
+    le_recw_free(w);
+    is_int(g.n, 3, "mp4: three files");
+    for (int i = 0; i < g.n; i++) {
+        char key[300];
+        snprintf(key, sizeof(key), "mp4/live/cam1/%d-%lld.mp4", i, (long long)(g.f[i].start_ms / 1000));
+        is_str(g.f[i].key, key, "mp4: file %d named by its template", i);
+    }
+    check_files("mp4", &g, dir, 0);
+}
+
+/* A writer that is never closed (the node was killed): its .tmp holds every
+ * fragment finished so far, and plays. */
+static void test_mp4_killed(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/kill", tmpdir);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_MP4, dir, "k/{Sequence}", &g, 0, 1000);
+    ok(w != NULL, "kill: writer made");
+    if (!w)
+        return;
+    feed(w, 0, 0, 4500);   /* 4.5 s; the cycle (5 s) does not end */
+    is_int(g.n, 0, "kill: nothing finished yet");
+    char tmp[400], copy[400], cut[400], cmd[1400];
+    snprintf(tmp, sizeof(tmp), "%s/k/0.mp4.tmp", dir);
+    snprintf(copy, sizeof(copy), "%s/killed.mp4", tmpdir);
+    snprintf(cut, sizeof(cut), "%s/killed-cut.mp4", tmpdir);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", tmp, copy);
+    ok(run(cmd) == 0, "kill: the .tmp is there while writing");
+    probe pr;
+    ok(ffprobe(copy, &pr) == LE_OK, "kill: the .tmp of a killed writer plays (%.3f s)", pr.duration);
+    ok(pr.duration >= 4.5 - 1.0 - 0.1 && pr.duration <= 4.6,
+       "kill: it holds what was fed but the open fragment (%.3f of 4.5 s, fragment 1 s)", pr.duration);
+    is_int(pr.width, 320, "kill: width");
+
+    /* Cut in the middle of its last fragment: the fragments before it play. */
+    FILE *f = fopen(copy, "rb");
+    long last_moof = -1, size = 0;
+    if (f) {
+        uint8_t h[8];
+        long off = 0;
+        while (fseek(f, off, SEEK_SET) == 0 && fread(h, 1, 8, f) == 8) {
+            uint32_t bs = le_rd_be32(h);
+            if (memcmp(h + 4, "moof", 4) == 0)
+                last_moof = off;
+            if (bs < 8)
+                break;
+            off += bs;
+        }
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        fclose(f);
+    }
+    ok(last_moof > 0 && size > last_moof, "kill: the .tmp has fragments (last at %ld of %ld)", last_moof, size);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", copy, cut);
+    ok(run(cmd) == 0 && truncate(cut, last_moof + (size - last_moof) / 2) == 0, "kill: truncated in its last fragment");
+    ok(ffprobe(cut, &pr) == LE_OK, "kill: the truncated file still plays (%.3f s)", pr.duration);
+    ok(pr.duration >= 4.5 - 2 * 1.0 - 0.1, "kill: it lost at most the open and the cut fragment (%.3f s)",
+       pr.duration);
+    le_recw_free(w);
+    is_int(g.n, 1, "kill: closing later still finishes it");
+}
+
+static void test_jump(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/jump", tmpdir);
+    got g = { 0 };
+    /* One long cycle: only the jump cuts. */
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = LE_REC_FLV;
+    p.dir = dir;
+    p.app = "live";
+    p.stream = "cam1";
+    p.prefix = "j/{Sequence}";
+    p.cycle_ms = 60000;
+    p.on_file = on_file;
+    p.on_status = on_status;
+    p.arg = &g;
+    char err[128];
+    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    ok(w != NULL, "jump: writer made");
+    if (!w)
+        return;
+    feed(w, 6000, 20000, 0);
+    le_recw_free(w);
+    is_int(g.n, 2, "jump: a +20 s step starts a new file");
+    if (g.n == 2) {
+        ok(g.f[0].duration_ms >= 5800 && g.f[0].duration_ms <= 6000, "jump: first file ends at the jump (%lld)",
+           (long long)g.f[0].duration_ms);
+        ok(g.f[1].duration_ms >= 5800 && g.f[1].duration_ms <= 6200,
+           "jump: second holds the rest, not the 20 s gap (%lld)", (long long)g.f[1].duration_ms);
+        probe pr;
+        ok(ffprobe(g.f[1].path, &pr) == LE_OK && pr.start < 0.5 && pr.duration < 7,
+           "jump: second file starts near 0 (%.3f, %.3f s)", pr.start, pr.duration);
+        is_str(g.f[1].key, "j/1.flv", "jump: second file's key");
+    }
+}
+
+static void test_min_free(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/full", tmpdir);
+    mkdir(dir, 0755);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_FLV, dir, NULL, &g, UINT64_MAX / 2, 0);
+    ok(w != NULL, "min_free: writer made");
+    if (!w)
+        return;
+    int eio = 0;
+    for (size_t i = 0; i < in.n && in.p[i]->ts < 3000; i++)
+        if (le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts) == LE_EIO)
+            eio++;
+    ok(le_recw_paused(w), "min_free: paused");
+    is_int(g.nstatus, 1, "min_free: one status event");
+    is_int(g.status[0], LE_RECW_PAUSED, "min_free: it is 'paused'");
+    ok(strstr(g.why, "free space") != NULL, "min_free: why says free space (%s)", g.why);
+    ok(eio > 0, "min_free: packets refused with LE_EIO (%d)", eio);
+    le_recw_free(w);
+    is_int(g.n, 0, "min_free: no file");
+    is_int(count_files(dir, "*"), 0, "min_free: nothing on disk");
+}
+
+static void test_m3u8(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/hls", tmpdir);
+    got g = { 0 };
+    le_recw *w = make(LE_REC_M3U8, dir, "hls/{StreamName}/{Date}/{Sequence}", &g, 0, 0);
+    ok(w != NULL, "m3u8: writer made");
+    if (!w)
+        return;
+    feed(w, 0, 0, 0);
+    le_recw_free(w);
+    int nslices = 0, nlists = 0;
+    for (int i = 0; i < g.n; i++) {
+        if (g.f[i].is_slice) {
+            nslices++;
+            ok(g.f[i].duration_ms <= 3000, "m3u8: slice %s about slice_ms (%lld)", g.f[i].key,
+               (long long)g.f[i].duration_ms);
+        } else {
+            nlists++;
+        }
+    }
+    is_int(nlists, 3, "m3u8: a playlist per 5 s cycle");
+    ok(nslices >= 6 && nslices <= 8, "m3u8: 2 s slices (%d)", nslices);
+    ok(fabs(sum_dur(&g, 1) - INPUT_S) <= GOP_S, "m3u8: slices sum to the input (%.3f)", sum_dur(&g, 1));
+    /* The first slice and its playlist. */
+    if (g.n > 0 && g.f[0].is_slice) {
+        char key[300], ts[24];
+        snprintf(key, sizeof(key), "record/live/cam1/%lld_0.ts", (long long)(g.f[0].start_ms / 1000));
+        (void)ts;
+        is_str(g.f[0].key, key, "m3u8: slice named by the default slice prefix");
+        char date[24];
+        le_rec_escaped_time(g.f[0].start_ms, date);
+        date[10] = '\0';
+        char pl[300];
+        snprintf(pl, sizeof(pl), "hls/cam1/%s/0.m3u8", date);
+        is_str(g.f[0].playlist_key, pl, "m3u8: slice names its playlist");
+    }
+    for (int i = 0; i < g.n; i++) {
+        if (g.f[i].is_slice)
+            continue;
+        probe pr;
+        ok(ffprobe(g.f[i].path, &pr) == LE_OK, "m3u8: %s plays (%.3f s)", g.f[i].key, pr.duration);
+        ok(fabs(pr.duration - (double)g.f[i].duration_ms / 1000.0) <= 0.1, "m3u8: %s duration %.3f as reported",
+           g.f[i].key, pr.duration);
+        is_int(pr.width, 320, "m3u8: %s width", g.f[i].key);
+        FILE *f = fopen(g.f[i].path, "r");
+        char buf[4096] = "";
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        buf[n] = '\0';
+        if (f)
+            fclose(f);
+        ok(strstr(buf, "#EXT-X-PLAYLIST-TYPE:VOD") && strstr(buf, "#EXT-X-ENDLIST"), "m3u8: %s is a closed VOD list",
+           g.f[i].key);
+        ok(strstr(buf, "\n../../../record/live/cam1/") != NULL, "m3u8: %s slice URIs relative to it", g.f[i].key);
+    }
+    is_int(count_files(dir, "*.tmp"), 0, "m3u8: no .tmp left");
+    is_int(count_files(dir, "*.ts"), nslices, "m3u8: every slice on disk");
+
+    /* A jump inside a cycle: a discontinuity, not a new playlist. */
+    char dir2[300];
+    snprintf(dir2, sizeof(dir2), "%s/hlsj", tmpdir);
+    got j = { 0 };
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = LE_REC_M3U8;
+    p.dir = dir2;
+    p.app = "live";
+    p.stream = "cam1";
+    p.prefix = "j/{Sequence}";
+    p.slice_prefix = "j/s{Sequence}";
+    p.cycle_ms = 60000;
+    p.slice_ms = 2000;
+    p.on_file = on_file;
+    p.arg = &j;
+    char err[128];
+    w = le_recw_new(&p, err, sizeof(err));
+    feed(w, 6000, 20000, 0);
+    le_recw_free(w);
+    int lists = 0;
+    for (int i = 0; i < j.n; i++)
+        lists += !j.f[i].is_slice;
+    is_int(lists, 1, "m3u8 jump: one playlist");
+    if (j.n > 0 && !j.f[j.n - 1].is_slice) {
+        FILE *f = fopen(j.f[j.n - 1].path, "r");
+        char buf[4096] = "";
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        buf[n] = '\0';
+        if (f)
+            fclose(f);
+        ok(strstr(buf, "#EXT-X-DISCONTINUITY\ns") != NULL || strstr(buf, "#EXT-X-DISCONTINUITY\n#EXTINF") != NULL,
+           "m3u8 jump: EXT-X-DISCONTINUITY before the slice after the jump");
+        ok(fabs((double)j.f[j.n - 1].duration_ms / 1000.0 - INPUT_S) <= GOP_S,
+           "m3u8 jump: the gap is not counted (%lld ms)", (long long)j.f[j.n - 1].duration_ms);
+    }
+}
+
+static void test_bad_params(void)
+{
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = LE_REC_FLV;
+    p.dir = tmpdir;
+    p.app = "live";
+    p.stream = "cam1";
+    p.cycle_ms = 5000;
+    p.prefix = "/abs/{AppName}";
+    char err[128] = "";
+    ok(le_recw_new(&p, err, sizeof(err)) == NULL && err[0], "an absolute prefix is refused (%s)", err);
+    p.prefix = NULL;
+    p.fmt = 7;
+    ok(le_recw_new(&p, err, sizeof(err)) == NULL, "an unknown format is refused");
+    p.fmt = LE_REC_FLV;
+    p.stream = "../x";
+    ok(le_recw_new(&p, err, sizeof(err)) == NULL, "a stream name that changes the key's shape is refused");
+}
+
+int main(void)
+{
+    int in_ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
+    if (run("ffmpeg -version") != 0 || run("ffprobe -version") != 0) {
+        ok(!in_ci, "ffmpeg/ffprobe available (required in CI)");
+        printf("# SKIP: no ffmpeg\n");
+        return done_testing();
+    }
+    snprintf(tmpdir, sizeof(tmpdir), "%s/le-recw-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        ok(0, "temp dir");
+        return done_testing();
+    }
+    char cmd[1024], path[400];
+    snprintf(path, sizeof(path), "%s/in.flv", tmpdir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -nostdin -y -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440 "
+             "-t 12 -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -f flv '%s'",
+             path);
+    ok(run(cmd) == 0, "ffmpeg makes the input FLV");
+    ok(read_input(path) == LE_OK && in.n > 500, "input read (%zu tags)", in.n);
+
+    test_bad_params();
+    test_flv();
+    test_mp4();
+    test_mp4_killed();
+    test_jump();
+    test_min_free();
+    test_m3u8();
+
+    for (size_t i = 0; i < in.n; i++)
+        le_pkt_unref(in.p[i]);
+    free(in.p);
+    if (tap_failed == 0) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        run(cmd);
+    } else {
+        printf("# files kept in %s\n", tmpdir);
+    }
+    return done_testing();
+}
