@@ -263,8 +263,9 @@ is "$(q nfiles argon flv) $(q nfiles argon mp4)" "1 1" "OnDemand 2: record=ON re
 is "$(q filecbs odflv "$LE_DOMAIN" live "$BDIR" "$T0" "$T1")" ok "odflv: one callback per file, fields exact"
 is "$(q filecbs odall "$LE_DOMAIN" live "$BDIR" "$T0" "$T1")" ok "odall: one callback per file, fields exact"
 is "$(q filecbs argon "$LE_DOMAIN" arg "$BDIR" "$T0" "$T1")" ok "argon: one callback per file, fields exact"
-is "$(q events odflv)" record_started "odflv: record_started (NeedStatusNotify=true)"
-is "$(q events odall)" record_started "odall: record_started"
+# the publisher left: the task waits record_stitch for it (record_paused)
+is "$(q events odflv)" "record_started record_paused" "odflv: record_started, record_paused (NeedStatusNotify=true)"
+is "$(q events odall)" "record_started record_paused" "odall: record_started, record_paused"
 is "$(q sigcheck odall "$LE_DOMAIN" rk1)" ok "callbacks signed: ALI-LIVE-SIGNATURE md5(domain|timestamp|notify_auth_key)"
 
 # ---- phase 2: NeedStatusNotify false ------------------------------------------
