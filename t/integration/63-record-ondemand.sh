@@ -121,8 +121,9 @@ elif cmd == "query":              # query STREAM DOMAIN APP: "ok" or why not
     p = m[0]["p"]
     want = {"domain": args[1], "app": args[2], "stream": args[0], "codec": "h264", "k": "v"}
     bad = ["%s=%r" % (k, p.get(k)) for k, v in want.items() if p.get(k) != [v]]
-    if not re.fullmatch(r"[0-9]+", (p.get("vbitrate") or [""])[-1]):
-        bad.append("vbitrate=%r" % p.get("vbitrate"))
+    vb = (p.get("vbitrate") or [""])[-1]
+    if not re.fullmatch(r"[0-9]+", vb) or not 600 <= int(vb) <= 1000:
+        bad.append("vbitrate=%r (want about 800)" % p.get("vbitrate"))
     if m[0]["path"] != "/od":
         bad.append("path " + m[0]["path"])
     print("ok" if not bad else " ".join(bad))
@@ -224,9 +225,12 @@ ok $? "AddLiveAppRecordConfig arg, flv + mp4, OnDemand=2 ($API_CODE)" || diag "$
 
 # ---- phase 1: OnDemand 1 with status events ---------------------------------
 T0=$(date +%s)
+# A set video bitrate puts codec and videodatarate in onMetaData, so the
+# query goes out as soon as the metadata arrives, whatever the load.
+BR=(-b:v 800k -maxrate 800k -bufsize 800k)
 PIDS=()
 for s in odflv odall odno odnone oderr odbig odbad; do
-    LE_PUB_SECS=13 le_publish "$s"
+    LE_PUB_SECS=13 le_publish "$s" "${BR[@]}"
     PIDS+=("$LE_PUB_PID")
 done
 # OnDemand 2: the publish argument
@@ -240,7 +244,7 @@ T1=$(date +%s)
 # the queries
 for s in odflv odall odno odnone oderr odbig odbad; do
     is "$(q asks "$s")" 1 "$s: one OnDemandUrl request"
-    is "$(q query "$s" "$LE_DOMAIN" live)" ok "$s: query domain, app, stream, codec=h264, numeric vbitrate, the URL's own k=v"
+    is "$(q query "$s" "$LE_DOMAIN" live)" ok "$s: query domain, app, stream, codec=h264, vbitrate about 800 (kbit/s), the URL's own k=v"
 done
 is "$(q asks argon)$(q asks argoff)" 00 "OnDemand 2: no OnDemandUrl request"
 
@@ -275,7 +279,7 @@ api AddLiveRecordNotifyConfig "DomainName=$LE_DOMAIN" "NotifyUrl=http://127.0.0.
     "OnDemandUrl=http://127.0.0.1:$SP/od?k=v"
 ok $? "AddLiveRecordNotifyConfig without NeedStatusNotify ($API_CODE)" || diag "$API_BODY"
 T2=$(date +%s)
-LE_PUB_SECS=6 le_publish odall2
+LE_PUB_SECS=6 le_publish odall2 "${BR[@]}"
 le_wait_exit "$LE_PUB_PID" 30 || le_kill "$LE_PUB_PID"
 T3=$(date +%s)
 le_wait_for 30 cbs_ge odall2 2
