@@ -15,7 +15,6 @@
 #include "core/json.h"
 #include "core/keytab.h"
 #include "core/log.h"
-#include "core/metrics.h"
 #include "core/util.h"
 #include "net/httpc.h"
 
@@ -252,7 +251,13 @@ static int enqueue(const char *url, const char *sign_key, const char *domain, co
                    char *what, le_buf *body)
 {
     char *path = NULL, *query = NULL;
-    if (!N.base || !url || le_httpc_url_parts(url, &path, &query) != LE_OK) {
+    if (!N.base) {
+        le_warn(MOD, "%s/%s/%s %s: callbacks not initialised, not sent", domain, app, stream, what);
+        free(what);
+        le_buf_free(body);
+        return LE_EINVAL;
+    }
+    if (!url || le_httpc_url_parts(url, &path, &query) != LE_OK) {
         char ub[300];
         le_warn(MOD, "%s/%s/%s %s: NotifyUrl %s is not a usable http(s) URL, callback not sent", domain, app,
                 stream, what, esc(url ? url : "", ub, sizeof(ub)));
@@ -321,27 +326,7 @@ int le_recn_status(const char *url, const char *sign_key, const char *domain, co
     return enqueue(url, sign_key, domain, app, stream, le_xstrdup(event), &b);
 }
 
-/* ---- metrics, init, free ---- */
-
-/* /metrics: the record callback counters (livedge.8). */
-static void metrics(le_buf *out)
-{
-    le_buf_printf(out,
-                  "# HELP livedge_record_callbacks_sent_total Record callbacks answered with HTTP 200.\n"
-                  "# TYPE livedge_record_callbacks_sent_total counter\n"
-                  "livedge_record_callbacks_sent_total %llu\n"
-                  "# HELP livedge_record_callbacks_failed_total Record callbacks given up after every attempt failed.\n"
-                  "# TYPE livedge_record_callbacks_failed_total counter\n"
-                  "livedge_record_callbacks_failed_total %llu\n"
-                  "# HELP livedge_record_callbacks_dropped_total Record callbacks dropped by the queue bound.\n"
-                  "# TYPE livedge_record_callbacks_dropped_total counter\n"
-                  "livedge_record_callbacks_dropped_total %llu\n"
-                  "# HELP livedge_record_callbacks_pending Record callbacks not finished.\n"
-                  "# TYPE livedge_record_callbacks_pending gauge\n"
-                  "livedge_record_callbacks_pending %zu\n",
-                  (unsigned long long)N.stats.sent, (unsigned long long)N.stats.failed,
-                  (unsigned long long)N.stats.dropped, N.njobs);
-}
+/* ---- init, free ---- */
 
 void le_recn_init(struct event_base *base)
 {
@@ -349,7 +334,6 @@ void le_recn_init(struct event_base *base)
         return;
     N.base = base;
     le_httpc_init(base);
-    le_metrics_add(metrics);
 }
 
 void le_recn_free(void)
