@@ -257,6 +257,7 @@ le_recw *le_recw_new(const le_recw_params *p, char *err, size_t errlen)
         w->p.fragment_ms = 2000;
     w->ops = p->fmt == LE_REC_FLV ? &le_recw_flv_ops : p->fmt == LE_REC_MP4 ? &le_recw_mp4_ops : &le_recw_hls_ops;
     w->next_seq = w->next_slice_seq = p->first_sequence;
+    w->first_audio_wait = -1;
     w->last_space_check = INT64_MIN;
     return w;
 }
@@ -363,6 +364,7 @@ static int open_file(le_recw *w, int64_t wall, int64_t ext)
     w->ext_max = ext;
     w->media_ms = 0;
     w->trk_last[TRK_A] = w->trk_last[TRK_V] = -1;
+    w->first_audio_wait = -1;
     return LE_OK;
 }
 
@@ -421,8 +423,10 @@ static void close_file(le_recw *w)
 
 void le_recw_close(le_recw *w)
 {
-    if (w)
-        close_file(w);
+    if (!w)
+        return;
+    close_file(w);
+    w->first_audio_wait = -1;
 }
 
 void le_recw_free(le_recw *w)
@@ -479,19 +483,35 @@ static int on_meta(le_recw *w, const le_pkt *p)
         return LE_EPROTO;
     le_pkt_unref(w->meta);
     w->meta = copy_pkt(p);
+    w->meta_video = m.videocodecid > 0 || m.width > 0;
     w->meta_w = (int)m.width;
     w->meta_h = (int)m.height;
     w->framerate = m.framerate;
     return LE_OK;
 }
 
+/* A stream whose onMetaData announces video but which sends only audio
+ * is recorded audio-only after this long. */
+#define AUDIO_ONLY_AFTER_MS 3000
+
 /* Whether p can start a file (and is where a cycle may end): a video
  * keyframe, or any audio frame when the stream has no video. */
-static int start_point(const le_recw *w, const le_pkt *p)
+static int start_point(le_recw *w, const le_pkt *p)
 {
     if (w->vseq)
         return p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY);
-    return p->type == LE_PKT_AUDIO && (p->codec != LE_CODEC_AAC || w->aseq);
+    if (p->type != LE_PKT_AUDIO || (p->codec == LE_CODEC_AAC && !w->aseq))
+        return 0;
+    if (w->meta_video && !w->open) {
+        int64_t waited = w->first_audio_wait < 0 ? -1 : (int32_t)(p->ts - (uint32_t)w->first_audio_wait);
+        if (waited < 0) {
+            w->first_audio_wait = p->ts;
+            waited = 0;
+        }
+        if (waited < AUDIO_ONLY_AFTER_MS)
+            return 0;   /* its video header is still to come */
+    }
+    return 1;
 }
 
 int le_recw_feed(le_recw *w, const le_pkt *p, int64_t wall_ms)

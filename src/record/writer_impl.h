@@ -35,6 +35,8 @@ struct le_recw {
     le_pkt *meta, *vseq, *aseq;
     int meta_w, meta_h, sps_w, sps_h;
     int audio_seen;             /* audio packets came (codecs without a header too) */
+    int meta_video;             /* onMetaData announced a video track */
+    int64_t first_audio_wait;   /* raw ts of the first audio frame seen waiting for video, -1 */
     double framerate;
 
     /* The open file. */

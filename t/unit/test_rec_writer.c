@@ -466,6 +466,51 @@ static void test_resize(void)
     }
 }
 
+/* An encoder that sends audio before its video header, with onMetaData
+ * announcing video: the file waits for the video keyframe instead of
+ * starting audio-only and being cut at once. */
+static void test_audio_first(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/afirst", tmpdir);
+    got g = { 0 };
+    le_recw_params p;
+    memset(&p, 0, sizeof(p));
+    p.fmt = LE_REC_FLV;
+    p.dir = dir;
+    p.app = "live";
+    p.stream = "cam1";
+    p.prefix = "a/{Sequence}";
+    p.cycle_ms = 60000;
+    p.on_file = on_file;
+    p.arg = &g;
+    char err[128];
+    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    ok(w != NULL, "audio first: writer made");
+    if (!w)
+        return;
+    le_pkt *vseq = NULL;
+    for (size_t i = 0; i < in.n; i++) {   /* onMetaData, audio header, 0.5 s of audio */
+        le_pkt *pk = in.p[i];
+        if (pk->type == LE_PKT_VIDEO && (pk->flags & LE_PKT_SEQHDR))
+            vseq = pk;
+        else if (pk->type == LE_PKT_DATA || (pk->type == LE_PKT_AUDIO && pk->ts < 500))
+            le_recw_feed(w, pk, WALL0 + pk->ts);
+    }
+    ok(vseq != NULL, "audio first: the input has a video header");
+    if (vseq)
+        le_recw_feed(w, vseq, WALL0 + 500);
+    for (size_t i = 0; i < in.n; i++)
+        if (in.p[i]->ts >= 500 && !(in.p[i]->flags & LE_PKT_SEQHDR))
+            le_recw_feed(w, in.p[i], WALL0 + in.p[i]->ts);
+    le_recw_free(w);
+    is_int(g.n, 1, "audio first: one file");
+    probe pr;
+    ok(g.n >= 1 && ffprobe(g.f[0].path, &pr) == LE_OK && pr.nvideo == 1 && pr.naudio == 1,
+       "audio first: it has video and audio");
+    ok(g.n >= 1 && g.f[0].start_ms == WALL0 + 1000, "audio first: it starts at the first video keyframe");
+}
+
 static void test_min_free(void)
 {
     char dir[300];
@@ -708,6 +753,7 @@ int main(void)
     test_mp4_killed();
     test_jump();
     test_resize();
+    test_audio_first();
     test_min_free();
     test_write_error();
     test_m3u8();
