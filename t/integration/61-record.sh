@@ -56,7 +56,7 @@ cfg "live/" '{"DomainName":"'"$D"'","AppName":"live","StreamName":"","OssEndpoin
   "SliceOssObjectPrefix":"hls/{AppName}/{StreamName}/s_{Sequence}"}]}}'
 LE_EXTRA_CONF="record_root $ROOT_A;
 record_min_free 0;
-record_stitch 2s;"
+record_stitch 5s;"
 start_node A || le_abort "node A did not start"
 
 LE_PUB_SECS=25 le_publish s1
@@ -185,6 +185,25 @@ decodes "${rf[0]:-/nonexistent}"
 ok $? "it decodes"
 is "$(find "$ROOT_B" -type f | wc -l)" 0 "node B wrote nothing"
 le_kill "$rb_pub"
+
+# ---- 5. stitch: a publisher back within record_stitch continues the task ---------------------
+cfg "live/st" '{"DomainName":"'"$D"'","AppName":"live","StreamName":"st","OssBucket":"b1","OnDemand":0,
+"RecordFormatList":{"RecordFormat":[{"Format":"flv","CycleDuration":60,"OssObjectPrefix":"st/{AppName}/{StreamName}/{Sequence}"}]}}'
+mark=$(le_log_lines)
+LE_PUB_SECS=4 le_publish st
+le_wait_exit "$LE_PUB_PID" 20
+LE_PUB_SECS=4 le_publish st
+le_wait_exit "$LE_PUB_PID" 20
+le_wait_log 'live/st: publisher back: the task continues' 1 "$mark" >/dev/null
+ok $? "the second publish continues the task"
+is "$(grep -c 'live/st: recording started' <(tail -n +"$((mark + 1))" "$LE_LOG"))" 1 "one task for both publishes"
+le_wait_log 'live/st: recording ended' 10 "$mark" >/dev/null
+ok $? "the task ends once record_stitch passes without a publisher"
+is "$(find "$B1/st/live/st" -name '*.flv' 2>/dev/null | xargs -n1 basename 2>/dev/null | sort | tr '\n' ' ')" "0.flv 1.flv " \
+    "a file per publish, {Sequence} continued (0, 1)"
+for f in "$B1"/st/live/st/*.flv; do
+    d=$(dur "$f"); near "${d:-0}" 4 1.05; ok $? "$(basename "$f") holds its publish ($d s)"
+done
 
 # ---- 4. OnDemand 1: the OnDemandUrl decides ----------------------------------------------
 use A
