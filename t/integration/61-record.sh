@@ -56,7 +56,7 @@ cfg "live/" '{"DomainName":"'"$D"'","AppName":"live","StreamName":"","OssEndpoin
   "SliceOssObjectPrefix":"hls/{AppName}/{StreamName}/s_{Sequence}"}]}}'
 LE_EXTRA_CONF="record_root $ROOT_A;
 record_min_free 0;
-record_stitch 2s;"
+record_stitch 5s;"
 start_node A || le_abort "node A did not start"
 
 LE_PUB_SECS=25 le_publish s1
@@ -185,6 +185,75 @@ decodes "${rf[0]:-/nonexistent}"
 ok $? "it decodes"
 is "$(find "$ROOT_B" -type f | wc -l)" 0 "node B wrote nothing"
 le_kill "$rb_pub"
+
+# ---- 5. stitch: a publisher back within record_stitch continues the task ---------------------
+cfg "live/st" '{"DomainName":"'"$D"'","AppName":"live","StreamName":"st","OssBucket":"b1","OnDemand":0,
+"RecordFormatList":{"RecordFormat":[{"Format":"flv","CycleDuration":60,"OssObjectPrefix":"st/{AppName}/{StreamName}/{Sequence}"}]}}'
+mark=$(le_log_lines)
+LE_PUB_SECS=4 le_publish st
+le_wait_exit "$LE_PUB_PID" 20
+LE_PUB_SECS=4 le_publish st
+le_wait_exit "$LE_PUB_PID" 20
+le_wait_log 'live/st: publisher back: the task continues' 1 "$mark" >/dev/null
+ok $? "the second publish continues the task"
+is "$(grep -c 'live/st: recording started' <(tail -n +"$((mark + 1))" "$LE_LOG"))" 1 "one task for both publishes"
+le_wait_log 'live/st: recording ended' 10 "$mark" >/dev/null
+ok $? "the task ends once record_stitch passes without a publisher"
+is "$(find "$B1/st/live/st" -name '*.flv' 2>/dev/null | xargs -n1 basename 2>/dev/null | sort | tr '\n' ' ')" "0.flv 1.flv " \
+    "a file per publish, {Sequence} continued (0, 1)"
+for f in "$B1"/st/live/st/*.flv; do
+    d=$(dur "$f"); near "${d:-0}" 4 1.05; ok $? "$(basename "$f") holds its publish ($d s)"
+done
+
+# ---- 4. OnDemand 1: the OnDemandUrl decides ----------------------------------------------
+use A
+cat >"$LE_DIR/od.py" <<'PY'
+import http.server, sys, urllib.parse
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        q = urllib.parse.urlparse(self.path).query
+        with open(sys.argv[2], "a") as f:
+            f.write(q + "\n")
+        st = urllib.parse.parse_qs(q).get("stream", [""])[0]
+        b = b'{"NeedRecord":true,"Format":["flv"],"Interval":{"flv":5}}' if st == "od1" else b'{"NeedRecord":false}'
+        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+le_bg OD_PID python3 "$LE_DIR/od.py" "$LE_DIR/odport" "$LE_DIR/od.log"
+le_wait_for 5 test -s "$LE_DIR/odport" || le_abort "on-demand server did not start"
+R SET "${PFX}recnotify:$D" '{"DomainName":"'"$D"'","NotifyUrl":"","OnDemandUrl":"http://127.0.0.1:'"$(cat "$LE_DIR/odport")"'/od","NeedStatusNotify":false}' >/dev/null
+for s in od1 od0; do
+    cfg "live/$s" '{"DomainName":"'"$D"'","AppName":"live","StreamName":"'"$s"'","OssBucket":"b1","OnDemand":1,
+"RecordFormatList":{"RecordFormat":[{"Format":"flv","CycleDuration":60},{"Format":"mp4","CycleDuration":60}]}}'
+done
+mark=$(le_log_lines)
+LE_PUB_SECS=12 le_publish od1 -b:v 800k
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+le_wait_log 'live/od1: recording started \(automatic, flv\)' 8 "$mark" >/dev/null
+ok $? "OnDemand 1: the task starts with the formats the reply kept (flv, not mp4)"
+q=$(grep 'stream=od1' "$LE_DIR/od.log" | head -1)
+like "$q" 'codec=h264' "the query names the codec ($q)"
+vb=$(sed -n 's/.*vbitrate=\([0-9]*\).*/\1/p' <<<"$q")
+ok "$( [ "${vb:-0}" -ge 700 ] && [ "${vb:-0}" -le 900 ]; echo $?)" "... and the bitrate from onMetaData, kbit/s ($vb)"
+le_wait_exit "$LE_PUB_PID" 30
+le_wait_log 'live/od1: recording ended' 10 "$mark" >/dev/null
+ok $? "the OnDemand 1 task ends"
+mapfile -t odf < <(find "$B1/record/live/od1" -name '*.flv' 2>/dev/null | sort)
+is "${#odf[@]}" 3 "Interval 5 s overrides CycleDuration: three FLV files for 12 s"
+is "$(find "$B1" -path '*od1*' -name '*.mp4' | wc -l)" 0 "no MP4 (not in the reply's Format)"
+LE_PUB_SECS=6 le_publish od0
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+le_wait_log 'live/od0: OnDemandUrl says no recording' 8 "$mark" >/dev/null
+ok $? "NeedRecord false: not recorded"
+le_wait_exit "$LE_PUB_PID" 20
+is "$(find "$B1" -path '*od0*' -type f | wc -l)" 0 "no file for it"
+is "$(metric 'livedge_record_ondemand_total{decision="yes"}') $(metric 'livedge_record_ondemand_total{decision="no"}')" \
+    "1 3" "livedge_record_ondemand_total: yes 1, no 3 (od0 and the two OnDemand 2 streams)"
+le_kill "$OD_PID"
 
 use B
 le_stop

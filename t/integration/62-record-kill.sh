@@ -2,7 +2,8 @@
 # 62-record-kill: a node killed (SIGKILL) during an MP4 recording leaves a
 # file that plays up to its last complete fragment (record_fragment 1s,
 # docs/RECORD.md, "Files"): the .tmp still probes, its duration within 2 s
-# of what had been published when the node died.
+# of what had been published when the node died. A node stopped (SIGTERM)
+# during a recording finishes the file (renamed, indexed) before it exits.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${LE_SCRIPT_TIMEOUT:=120}"
 # shellcheck source=t/integration/lib.sh
@@ -52,4 +53,21 @@ n=$(frames "$f")
 cmp_ok "${n:-0}" -ge $(( (sent_us / 1000000 - 2) * 25 )) "its video frames read back ($n)"
 e=$(timeout -k 3 60 ffmpeg -nostdin -v error -i "$f" -t "$(python3 -c "print(max(0,${d:-0}-0.2))")" -f null - 2>&1)
 is "$e" "" "it decodes up to its last complete fragment without an error"
+
+# ---- SIGTERM: the file is finished ------------------------------------------------
+le_start || le_abort "livedge did not restart"
+LE_PUB_SECS=40 le_publish k2
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+le_wait_log 'live/k2: recording started' 10 >/dev/null
+ok $? "live/k2 is recorded"
+sleep 6
+sent_us=$(le_pub_time_us "$LE_PUB_PROGRESS")
+le_stop
+le_kill "$LE_PUB_PID"
+is "$(find "$ROOT/kb/k/live/k2" -type f 2>/dev/null | xargs -n1 basename 2>/dev/null | tr '\n' ' ')" "0.mp4 " \
+    "SIGTERM: the file is finished and renamed (no .tmp)"
+d=$(dur "$ROOT/kb/k/live/k2/0.mp4")
+ok "$(python3 -c 'import sys; d=float(sys.argv[1] or 0); s=float(sys.argv[2])/1e6; print(0 if s-1.5 <= d <= s+1.0 else 1)' "${d:-0}" "$sent_us")" \
+    "it holds what was published ($d s of $((sent_us / 1000)) ms)"
+is "$(redis-cli -p "$LE_REDIS_PORT" ZCARD "${PFX}recidx:$D/live/k2")" 1 "it is indexed before the node exits"
 done_testing
