@@ -148,13 +148,13 @@ int le_rec_ondemand_arg(const char *usrargs)
     const char *p = usrargs;
     if (*p == '?')
         p++;
-    const size_t kl = strlen(LE_REC_ONDEMAND_ARG);
+    const size_t kl = strlen(LE_REC_ONDEMAND_PARAM);
     while (*p) {
         const char *end = strchr(p, '&');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
         size_t klen = eq ? (size_t)(eq - p) : len;
-        if (klen == kl && strncasecmp(p, LE_REC_ONDEMAND_ARG, kl) == 0)
+        if (klen == kl && strncasecmp(p, LE_REC_ONDEMAND_PARAM, kl) == 0)
             return eq ? arg_on(eq + 1, len - klen - 1) : 0;
         if (!end)
             break;

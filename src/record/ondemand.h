@@ -2,14 +2,14 @@
  * 1 or 2 is recorded (docs/RECORD.md, "On demand").
  *  - OnDemand 1: a GET to the notify config's OnDemandUrl with domain, app,
  *    stream, codec and vbitrate (kbit/s) in the query, sent once the
- *    metadata gives codec and bitrate (or after 1 s without them); the
+ *    metadata gives codec and bitrate (or 1 s after the first audio or video packet); the
  *    reply body (at most LE_REC_ONDEMAND_MAX_BODY bytes: a longer one is a
  *    failure) decides: NeedRecord, Format intersected with the config's
  *    formats (case-insensitive), Interval per format overriding
  *    CycleDuration, clamped to 5-21600 s. A non-200 status, a timeout (5 s,
  *    no retry) or a body that is not that JSON means no recording.
  *  - OnDemand 2: the publish's query string asks for it with
- *    LE_REC_ONDEMAND_ARG=on (also 1, true, yes). */
+ *    LE_REC_ONDEMAND_PARAM=on (also 1, true, yes). */
 #ifndef LE_RECORD_ONDEMAND_H
 #define LE_RECORD_ONDEMAND_H
 #include <stddef.h>
@@ -18,7 +18,7 @@
 
 #define LE_REC_ONDEMAND_MAX_BODY 2048
 #define LE_REC_ONDEMAND_TIMEOUT_MS 5000
-#define LE_REC_ONDEMAND_ARG "record"
+#define LE_REC_ONDEMAND_PARAM "record"
 
 typedef struct le_rec_ondemand_reply {
     int need_record;

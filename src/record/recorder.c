@@ -674,6 +674,10 @@ static const char *codec_name(int c)
 /* OnDemand 1: what the query needs, from the packets held. */
 static void od_watch(task *t, const le_pkt *p)
 {
+    if ((p->type == LE_PKT_AUDIO || p->type == LE_PKT_VIDEO) && !evtimer_pending(t->tmr, NULL)) {
+        struct timeval tv = { ONDEMAND_WAIT_MS / 1000, (ONDEMAND_WAIT_MS % 1000) * 1000 };
+        evtimer_add(t->tmr, &tv);
+    }
     if (p->flags & LE_PKT_META) {
         le_flv_meta m;
         if (le_flv_parse_meta(p->data, p->len, &m) == LE_OK) {
@@ -788,9 +792,7 @@ static void lookup_done(int rc, const le_rec_config *cfg, const le_rec_notify_cf
             reply_cmd(tk, rc == LE_OK ? LE_OK : rc == LE_ENOTFOUND ? LE_ENOTFOUND : LE_EIO);
             if (rc != LE_OK)
                 end_task(t, le_strerror(rc));
-        } else if (cfg->on_demand != LE_REC_ONDEMAND_HTTP) {
-            /* OnDemand 2 (its enum name is shadowed by ondemand.h's
-             * argument-name macro). */
+        } else if (cfg->on_demand == LE_REC_ONDEMAND_ARG) {
             if (le_rec_ondemand_arg(le_publish_usrargs(st))) {
                 R.st.ondemand_yes++;
                 rc = start_recording(t);
@@ -799,7 +801,7 @@ static void lookup_done(int rc, const le_rec_config *cfg, const le_rec_notify_cf
             } else {
                 R.st.ondemand_no++;
                 le_info(MOD, "%s: OnDemand 2 and no %s=on in the publish: not recorded", t->dkey,
-                        LE_REC_ONDEMAND_ARG);
+                        LE_REC_ONDEMAND_PARAM);
                 end_task(t, "on-demand argument absent");
             }
         } else if (!t->has_notify || !t->notify.on_demand_url[0]) {
@@ -809,10 +811,10 @@ static void lookup_done(int rc, const le_rec_config *cfg, const le_rec_notify_cf
         } else if ((rc = open_tap(t)) != LE_OK) {
             end_task(t, le_strerror(rc));
         } else {
+            /* The wait for metadata starts with the first media packet
+             * (od_watch): an encoder may take longer than that to start. */
             t->state = T_WAIT;
             t->tmr = evtimer_new(R.base, od_timer, t);
-            struct timeval tv = { ONDEMAND_WAIT_MS / 1000, (ONDEMAND_WAIT_MS % 1000) * 1000 };
-            evtimer_add(t->tmr, &tv);
         }
     }
     free(tk);
