@@ -219,7 +219,7 @@ elif cmd == "content":              # content JSON STREAM: the OssObjectPrefix l
     ok_b = all(x["OssBucket"] == bucket for x in d["RecordContentInfoList"]["RecordContentInfo"])
     want = [e["key"] for e in index(stream) if not e.get("slice")]
     print("ok %d" % len(got) if got == want and ok_b and got else "bad: %s, want %s" % (got, want))
-elif cmd == "playlist":             # playlist FILE STREAM: its URIs are the slices' object URLs, in order
+elif cmd == "playlist":             # playlist STREAM FILE: its URIs are the slices' object URLs, in order
     uris = [l.strip() for l in open(args[1]) if l.strip() and not l.startswith("#")]
     want = [obj_url(e["key"]) for e in index(stream) if e.get("slice")]
     print("ok %d" % len(uris) if uris == want and uris else "bad: %s, want %s" % (uris[:3], want[:3]))
@@ -232,8 +232,8 @@ pending_zero() { [ "$(metric livedge_record_uploads_pending)" = 0 ]; }
 idx_is() { [ "$(chk nidx "$1")" = "$2" ]; }
 ffdur() { timeout -k 3 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$1" 2>/dev/null | head -1; }
 
-# node KEEP: a node with the s3 block, keep_local KEEP.
-node() {
+# rec_node KEEP: a node with the s3 block, keep_local KEEP.
+rec_node() {
     LE_EXTRA_CONF="record_root $ROOT;
 record_min_free 0;
 record_stitch 1s;
@@ -249,7 +249,7 @@ s3 {
 }
 
 le_start_redis || le_abort "redis did not start"
-node on
+rec_node on
 line=$(le_wait_log "uploads to $EP \\(region eu-test-1\\)" 5)
 ok $? "the node uploads to the proxy's endpoint (log)" && diag "$line"
 api AddLiveRecordNotifyConfig "DomainName=$D" "NotifyUrl=http://127.0.0.1:$CBP/cb"
@@ -301,7 +301,7 @@ le_wait_for 15 code "$S3/$BUCKET/$IKEY"
 ok $? "the index playlist is uploaded"
 curl -s -m 10 -o "$LE_DIR/idx.m3u8" "$S3/$BUCKET/$IKEY"
 cmp -s "$LE_DIR/idx.m3u8" "$ROOT/$BUCKET/$IKEY"; ok $? "... byte-identical to the local one"
-like "$(chk playlist "$LE_DIR/idx.m3u8" s1)" '^ok [0-9]+$' "... and lists every slice by its object URL, in order"
+like "$(chk playlist s1 "$LE_DIR/idx.m3u8")" '^ok [0-9]+$' "... and lists every slice by its object URL, in order"
 
 # ---- 2. s3rver away for 10 s while recording (keep_local on) --------------------------------------
 F0=$(metric livedge_record_upload_failures_total)
@@ -337,7 +337,7 @@ is "$(metric livedge_record_uploads_pending)" 0 "/metrics: nothing pending"
 le_stop
 
 # ---- 3. keep_local off -----------------------------------------------------------------------------
-node off
+rec_node off
 LE_PUB_SECS=8 le_publish s2
 le_wait_publishing "$LE_PUB_PROGRESS" 15
 ok $? "keep_local off: publishing live/s2 for 8 s" || diag "$(cat "$LE_PUB_LOG")"
