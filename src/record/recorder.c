@@ -146,6 +146,7 @@ static struct {
     size_t qbytes, qmax_task, qmax_all;
     le_record_stats st;
     uint64_t write_errors;              /* atomic: the threads add */
+    int http_port;                      /* last listener port seen (local URLs) */
 } R;
 
 static const char *fmt_ext(int fmt)
@@ -1005,7 +1006,17 @@ static char *local_url(const char *bucket, const char *key, char *out, size_t n)
                 host[hlen] = '\0';
             }
         }
-        snprintf(base, sizeof(base), "http://%s:%d", host, le_http_port());
+        /* At stop the listener is closed before the uploads are cancelled
+         * (their files are indexed with this URL): then the port is the
+         * last one seen, else the one http_listen names. */
+        int port = le_http_port();
+        if (port > 0)
+            R.http_port = port;
+        else if (R.http_port > 0)
+            port = R.http_port;
+        else if (colon)
+            port = atoi(colon + 1);
+        snprintf(base, sizeof(base), "http://%s:%d", host, port);
     }
     size_t o = (size_t)snprintf(out, n, "%s/record/%s/", base, bucket);
     for (const unsigned char *k = (const unsigned char *)key; *k && o + 4 < n; k++) {
@@ -1156,6 +1167,9 @@ void le_record_tick(void)
 {
     if (!R.started)
         return;
+    int port = le_http_port();
+    if (port > 0)
+        R.http_port = port;     /* for local URLs after the listener closed */
     uint64_t now = le_mono_ms();
     for (task *t = R.tasks, *next; t; t = next) {
         next = t->next;
