@@ -18,8 +18,11 @@
 #  3. keep_local off: the local files are gone once stored, the objects are
 #     there and the callbacks carry their keys;
 #  4. SIGTERM with uploads pending (s3rver away): the node exits within its
-#     10 s, the files stay local, are indexed with their local URL, and the
-#     log says so.
+#     10 s, the files stay local, are indexed with their local URL (the
+#     HTTP port, though the listener is closed by then), the log says so,
+#     and their callbacks are still sent;
+#  5. SIGTERM while recording, the store up: the files the stop closes are
+#     uploaded, indexed by object URL and announced before the exit.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/lib.sh
@@ -371,6 +374,24 @@ is "$(tail -n +"$((mark + 1))" "$LE_LOG" | grep -c 'upload not finished .*indexe
     "the log names each file left local"
 le_wait_for 5 idx_is s4 "$N4"
 is "$(chk idx_local s4 "http://127.0.0.1:$LE_HTTP_PORT")" "ok $N4" "they are indexed with their local URL"
+is "$(chk ncb s4) $(chk cbs_exact s4 "$D")" "$(chk nwhole s4) ok $(chk nwhole s4)" \
+    "their callbacks are sent before the exit, uri = the key, fields = the index entry"
+unlike "$(tail -n +"$((mark + 1))" "$LE_LOG")" 'callbacks? still outstanding at exit' "no callback abandoned at exit"
+
+# ---- 5. SIGTERM while recording, the store up: the last files go up before the exit ---------------
+le_start_s3rver "$BUCKET" || le_abort "s3rver did not restart on port $LE_S3_PORT"
+rec_node off
+LE_PUB_SECS=30 le_publish s5
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "publishing live/s5" || diag "$(cat "$LE_PUB_LOG")"
+le_wait_for 10 le__progress_past "$LE_PUB_PROGRESS" 3000000
+mark=$(le_log_lines)
+le_stop
+le_kill "$LE_PUB_PID"
+N5=$(chk nidx s5)
+is "$N5 $(chk nlocal s5)" "4 0" "the files closed by the stop (flv, mp4, playlist, slice) are indexed, none left local"
+is "$(chk idx_objs s5)" "ok 4" "... stored, and indexed by their object URLs"
+is "$(chk cbs_keys_stored s5)" "ok 3" "... their callbacks reached the server before the exit, carrying the keys"
 
 le_kill "$PX_PID" "$CB_PID"
 done_testing
