@@ -60,6 +60,8 @@
 #define ONDEMAND_WAIT_MS 1000
 #define GLOBAL_QUEUE_FACTOR 4
 #define NAME_MAX_ 256
+/* At stop, what the uploads in flight get (docs/RECORD.md, "Stop"). */
+#define STOP_S3_MS 1500
 
 enum { T_LOOKUP = 0, T_WAIT, T_ASK, T_RUN, T_GAP };
 
@@ -1200,6 +1202,10 @@ void le_record_stop(int64_t wait_ms)
     end_all("node stopping");
     if (!le_recp_wait(le_mono_ms() + (uint64_t)(wait_ms > 0 ? wait_ms : 0)))
         le_warn(MOD, "writers still busy after %lld ms: their last files may stay .tmp", (long long)wait_ms);
+    /* With uploads on, a file's index entry and callback wait for its
+     * upload: the uploads end here, while the loop still runs to send those
+     * callbacks (after it, they would be abandoned). */
+    le_s3_stop(STOP_S3_MS);
 }
 
 void le_record_free(void)
