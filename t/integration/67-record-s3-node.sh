@@ -288,6 +288,8 @@ is "$(grep -c '^PUT /recb/rec/live/s1/' "$PX_LOG")" "$N1" "one PUT per file thro
 MP4=$(chk first s1 .mp4)
 is "$(ffdur "$S3/$BUCKET/$MP4")" "$(ffdur "$ROOT/$BUCKET/$MP4")" "ffprobe reads $MP4 from its object URL to its full duration"
 cmp_ok "$(ffdur "$S3/$BUCKET/$MP4" | cut -d. -f1)" -ge 4 "... which is a cycle (about 5 s)"
+PL=$(chk first s1 .m3u8)
+is "$(ffdur "$S3/$BUCKET/$PL")" "$(ffdur "$ROOT/$BUCKET/$PL")" "ffprobe plays the uploaded playlist $PL (relative slice URIs) from the bucket"
 
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 WIN=("StartTime=$(iso $((T1 - 60)))" "EndTime=$(iso $(( $(date +%s) + 60 )))")
