@@ -8,8 +8,9 @@
 # the domain's cors_origin names that origin):
 #  - a <video crossOrigin=anonymous muted> of /record/{bucket}/{key}: loadedmetadata,
 #    320x240, the duration ffprobe reads from the same file (within 0.5 s);
-#  - it plays; seeked to 1 s its frame drawn into a canvas is red and at 4 s
-#    blue (the pixels are readable only when the CORS header allows the page);
+#  - it plays (both tracks decoded); seeked to 1 s its frame drawn into a
+#    canvas is red and at 4 s blue (the pixels are readable only when the
+#    CORS header allows the page); played from 0.5 s before its end, it ends;
 #  - fetch() with Range: 206 and exactly the bytes asked for;
 #  - a <video> of a .tmp name (a copy of the finished file) errors: 404.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
@@ -103,6 +104,7 @@ BD=$(b 'd["metadata"]["duration"]')
 "$LE_PY" -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - float(sys.argv[2])) <= 0.5 else 1)' "$BD" "$DUR" 2>/dev/null
 ok $? "the browser's duration ($BD s) is ffprobe's ($DUR s) within 0.5 s"
 like "$(b 'd["play"]["currentTime"]')" '^[0-9.]+$' "play(): it plays ($(b 'd["play"]'))"
+cmp_ok "$(b 'd["play"]["audioBytes"]')" -gt 0 "... and decodes the AAC track"
 # rgb: the mean of a 16x16 block in the middle of the frame drawn into a canvas
 colour() {  # colour STEP NAME R_TEST G_TEST B_TEST
     local rgb
@@ -114,8 +116,11 @@ sys.exit(0 if all(eval(e, {"v": v}) for e, v in zip(t, (r, g, b))) else 1)' "$rg
 }
 colour seek1 red "v > 200" "v < 60" "v < 60"
 colour seek4 blue "v < 60" "v < 60" "v > 200"
+is "$(b 'str(d["ended"]["ended"])')" True "played from duration - 0.5 s, it ends ($(b 'd["ended"]'))"
 is "$(b '"%s %s" % (d["range"]["status"], d["range"]["bytes"])')" "206 1000" \
-    "fetch() with Range: bytes=100-1099: 206, exactly 1000 bytes ($(b 'd["range"]'))"
+    "fetch() with Range: bytes=100-1099: 206, exactly 1000 bytes ($(b 'd["range"]["type"]'))"
+is "$(b 'd["range"]["sha256"]')" "$(tail -c +101 "$FILE" | head -c 1000 | sha256sum | cut -d' ' -f1)" \
+    "... the file's bytes 100-1099"
 is "$(b 'd["tmp"]["code"]')" 4 "a <video> of the .tmp name errors (MEDIA_ERR_SRC_NOT_SUPPORTED: $(b 'd["tmp"]'))"
 like "$(b '" ".join(x for x in d["responses"] if ".tmp" in x)')" "^GET 404 " "... the browser saw 404 for it"
 # The media element's own requests (Range: bytes=0- and on; the fetch above is bytes=100-1099).

@@ -7,8 +7,8 @@
 // /record/ is cross-origin). On that page: a <video crossOrigin=anonymous
 // muted> of MP4_URL (metadata, size, duration; play; seeks to 1 s and 4 s,
 // each frame drawn into a canvas, whose pixels are readable only when the
-// node's CORS header allows the page's origin), a fetch() of a byte range of
-// MP4_URL, and a <video> of TMP_URL (a .tmp name, refused). Prints one JSON
+// node's CORS header allows the page's origin; plays its last 0.5 s to the
+// end), a fetch() of a byte range of MP4_URL, and a <video> of TMP_URL (a .tmp name, refused). Prints one JSON
 // object (step name -> what was seen, or {error}); the shell asserts on it.
 // Environment: LE_PW_MODULE (playwright-core directory), LE_CHROMIUM.
 'use strict';
@@ -94,7 +94,9 @@ async function main() {
                 tick();
             });
             v.pause();
-            return { currentTime: v.currentTime };
+            // Chromium's counters: both tracks were decoded
+            return { currentTime: v.currentTime, audioBytes: v.webkitAudioDecodedByteCount,
+                     videoBytes: v.webkitVideoDecodedByteCount };
         }, STEP_MS));
 
         for (const at of [1, 4]) {
@@ -111,10 +113,23 @@ async function main() {
             }, [at, STEP_MS]));
         }
 
+        await step(out, 'ended', () => page.evaluate(async (ms) => {
+            const v = document.getElementById('v');
+            const s = leWait(v, ['seeked'], ['error'], ms);
+            v.currentTime = v.duration - 0.5;
+            await s;
+            const w = leWait(v, ['ended'], ['error'], ms);
+            await v.play();
+            await w;
+            return { ended: v.ended, currentTime: v.currentTime };
+        }, STEP_MS));
+
         await step(out, 'range', () => page.evaluate(async (src) => {
             const r = await fetch(src, { headers: { Range: 'bytes=100-1099' } });
             const b = await r.arrayBuffer();
-            return { status: r.status, bytes: b.byteLength, type: r.type };
+            const h = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b)))
+                .map(x => x.toString(16).padStart(2, '0')).join('');
+            return { status: r.status, bytes: b.byteLength, type: r.type, sha256: h };
         }, mp4Url));
 
         await step(out, 'tmp', () => page.evaluate(async ([src, ms]) => {
