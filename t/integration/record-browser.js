@@ -84,6 +84,7 @@ async function main() {
 
         await step(out, 'play', () => page.evaluate(async (ms) => {
             const v = document.getElementById('v');
+            if (v.readyState < 1) throw new Error('no metadata');
             const w = leWait(v, ['playing'], ['error'], ms);
             await v.play();
             await w;
@@ -102,6 +103,7 @@ async function main() {
         for (const at of [1, 4]) {
             await step(out, 'seek' + at, () => page.evaluate(async ([at, ms]) => {
                 const v = document.getElementById('v');
+                if (v.readyState < 1) throw new Error('no metadata');
                 const w = leWait(v, ['seeked'], ['error'], ms);
                 v.currentTime = at;
                 await w;
@@ -115,6 +117,7 @@ async function main() {
 
         await step(out, 'ended', () => page.evaluate(async (ms) => {
             const v = document.getElementById('v');
+            if (v.readyState < 1) throw new Error('no metadata');
             const s = leWait(v, ['seeked'], ['error'], ms);
             v.currentTime = v.duration - 0.5;
             await s;
