@@ -1,21 +1,21 @@
 // t/integration/record-browser.js: headless Chromium (playwright-core) plays a
 // recording the way a web page would; used by 68-record-browser.sh.
 //
-//   node record-browser.js PAGE_URL MP4_URL TMP_URL
+//   node record-browser.js PAGE_URL MP4_URL TMP_URL RANGE
 //
 // PAGE_URL is a page on another origin than the node (so every request to
 // /record/ is cross-origin). On that page: a <video crossOrigin=anonymous
 // muted> of MP4_URL (metadata, size, duration; play; seeks to 1 s and 4 s,
 // each frame drawn into a canvas, whose pixels are readable only when the
 // node's CORS header allows the page's origin; plays its last 0.5 s to the
-// end), a fetch() of a byte range of MP4_URL, and a <video> of TMP_URL (a .tmp name, refused). Prints one JSON
+// end), a fetch() of MP4_URL with Range: RANGE (e.g. bytes=100-1099), and a <video> of TMP_URL (a .tmp name, refused). Prints one JSON
 // object (step name -> what was seen, or {error}); the shell asserts on it.
 // Environment: LE_PW_MODULE (playwright-core directory), LE_CHROMIUM.
 'use strict';
 const { chromium } = require(process.env.LE_PW_MODULE);
 
 const STEP_MS = 20000;
-const [pageUrl, mp4Url, tmpUrl] = process.argv.slice(2);
+const [pageUrl, mp4Url, tmpUrl, range] = process.argv.slice(2);
 
 // Runs in the page: waits for one of the events `ok` (resolves with its name)
 // or `bad` (rejects with the media error) on el, at most ms.
@@ -127,13 +127,15 @@ async function main() {
             return { ended: v.ended, currentTime: v.currentTime };
         }, STEP_MS));
 
-        await step(out, 'range', () => page.evaluate(async (src) => {
-            const r = await fetch(src, { headers: { Range: 'bytes=100-1099' } });
+        await step(out, 'range', () => page.evaluate(async ([src, range]) => {
+            const r = await fetch(src, { headers: { Range: range } });
             const b = await r.arrayBuffer();
             const h = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b)))
                 .map(x => x.toString(16).padStart(2, '0')).join('');
-            return { status: r.status, bytes: b.byteLength, type: r.type, sha256: h };
-        }, mp4Url));
+            // what a script may read of the headers (CORS exposes a few only)
+            return { status: r.status, bytes: b.byteLength, type: r.type, sha256: h,
+                     contentType: r.headers.get('content-type'), contentRange: r.headers.get('content-range') };
+        }, [mp4Url, range]));
 
         await step(out, 'tmp', () => page.evaluate(async ([src, ms]) => {
             const v = document.createElement('video');
