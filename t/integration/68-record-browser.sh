@@ -56,7 +56,6 @@ ok $? "AddLiveAppRecordConfig: mp4, CycleDuration 5 ($API_CODE)" || diag "$API_B
 
 # ---- publish: red 0-3 s, then blue; a keyframe a second; AAC -------------------------
 T0=$(date +%s)
-LE_CLIENT_N=$((LE_CLIENT_N + 1))
 PUB_LOG=$LE_DIR/pub.log PUB_PROGRESS=$LE_DIR/pub.progress
 le_bg PUB_PID ffmpeg -hide_banner -nostdin -loglevel warning -nostats -progress "$PUB_PROGRESS" -stats_period 0.1 \
     -re -f lavfi -i "color=c=red:size=320x240:rate=25:duration=3[a];color=c=blue:size=320x240:rate=25[b];[a][b]concat=n=2:v=1:a=0[out0]" \
