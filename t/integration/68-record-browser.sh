@@ -130,6 +130,10 @@ like "$(b '" ".join(x for x in d["responses"] if ".tmp" in x)')" "^GET 404 " "..
 vreq=$(b '"; ".join(x for x in d["responses"] if ".mp4 range=" in x and not x.endswith("range=bytes='"$RA-$RB"'"))')
 like "$vreq" '^GET 206 [^;]*range=bytes=[0-9]+-([0-9]+)?(; GET 206 [^;]*range=bytes=[0-9]+-([0-9]+)?)*$' \
     "the video element read the file in byte ranges, every answer 206 ($vreq)"
+# Chromium's media log for the MP4's player (the first one created).
+is "$(b 'd["players"][0]["props"].get("kIsRangeHeaderSupported")')" true \
+    "Chromium's media log: the server supports ranges (seekable over HTTP)"
+is "$(b '"; ".join(d["players"][0]["log"])')" "" "... no warning or error about the MP4 ($(b 'd["players"][0]["props"]'))"
 diag "size $SIZE bytes; browser console: $(b '" | ".join(d["console"])')"
 
 le_wait_exit "$PUB_PID" 20 || le_kill "$PUB_PID"

@@ -15,6 +15,7 @@
 const { chromium } = require(process.env.LE_PW_MODULE);
 
 const STEP_MS = 20000;
+const LOG_LEVELS = (process.env.LE_MEDIA_LOG || 'warning,error').split(',');
 const [pageUrl, mp4Url, tmpUrl, range] = process.argv.slice(2);
 
 // Runs in the page: waits for one of the events `ok` (resolves with its name)
@@ -66,6 +67,25 @@ async function main() {
                     ' range=' + (r.request().headers()['range'] || '-'));
         });
         page.on('console', m => out.console.push(m.text()));
+        // Chromium's media log (chrome://media-internals) per player, in the
+        // order the players were created: some properties, warnings, errors
+        out.players = [];
+        const player = id => {
+            let p = out.players.find(x => x.id === id);
+            if (!p) out.players.push(p = { id, props: {}, log: [] });
+            return p;
+        };
+        const cdp = await page.context().newCDPSession(page);
+        cdp.on('Media.playerPropertiesChanged', e => e.properties.forEach(x => {
+            if (['kIsRangeHeaderSupported', 'kStartTime', 'kMaxDuration', 'kResolution', 'kTotalBytes'].includes(x.name))
+                player(e.playerId).props[x.name] = x.value;
+        }));
+        cdp.on('Media.playerMessagesLogged', e => e.messages.forEach(m => {
+            if (LOG_LEVELS.includes(m.level)) player(e.playerId).log.push(m.level + ': ' + m.message);
+        }));
+        cdp.on('Media.playerErrorsRaised', e => e.errors.forEach(x =>
+            player(e.playerId).log.push('error: ' + x.errorType + ' ' + x.code + ' ' + JSON.stringify(x.data || {}))));
+        await cdp.send('Media.enable');
         await page.goto(pageUrl);
         await page.evaluate(IN_PAGE);
         out.origin = await page.evaluate(() => location.origin);
