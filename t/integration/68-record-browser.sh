@@ -12,7 +12,11 @@
 #    canvas is red and at 4 s blue (the pixels are readable only when the
 #    CORS header allows the page); played from 0.5 s before its end, it ends;
 #  - fetch() with Range: 206 and exactly the bytes asked for;
+#  - the media element's own requests were ranges answered 206, and
+#    Chromium's media log says ranges are supported, with no warning or error;
 #  - a <video> of a .tmp name (a copy of the finished file) errors: 404.
+# Prerequisites: chromium (Debian package) and playwright-core (npm, installed
+# into the build tree by le_browser_require).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/lib.sh
@@ -31,7 +35,7 @@ printf '<!doctype html>\n<html><head><title>record player</title><link rel="icon
 
 # ---- the page's origin: its own loopback port ------------------------------------
 page_up() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$PAGE_PORT/")" = 200 ]; }
-for try in 1 2 3; do
+for _ in 1 2 3; do
     PAGE_PORT=$(le_free_port 1)
     le_bg PAGE_PID "$LE_PY" -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$WWW" \
         >"$LE_DIR/page.log" 2>&1
