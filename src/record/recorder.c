@@ -59,6 +59,12 @@
 #define MOD "record"
 #define ONDEMAND_WAIT_MS 1000
 #define GLOBAL_QUEUE_FACTOR 4
+/* A batch goes to the writer threads when it is this old or this big (or
+ * ends a publish): one thread hand-over per batch, not per packet, keeps
+ * the wake-ups of 2.5 Mbit/s streams to a few a second (docs/RECORD.md,
+ * "Threads"). */
+#define BATCH_MS 250
+#define BATCH_BYTES (512 * 1024)
 #define NAME_MAX_ 256
 /* At stop, what the uploads in flight get (docs/RECORD.md, "Stop"). */
 #define STOP_S3_MS 1500
@@ -82,6 +88,7 @@ typedef struct rjob {
     task *t;
     bent *v;
     size_t n, cap, bytes;
+    uint64_t since;                     /* mono ms of its first packet */
     int close, free_writers;
 } rjob;
 
@@ -101,6 +108,7 @@ struct task {
     ticket *lookup;
     le_rec_ondemand_req *odreq;
     struct event *tmr;                  /* OnDemand 1: the metadata wait */
+    struct event *flush;                /* sends a young batch once it is BATCH_MS old */
     le_rec_config cfg;
     int has_notify;
     le_rec_notify_cfg notify;
@@ -252,6 +260,17 @@ static void job_work(le_recp_job *lj)
 static void maybe_reap(task *t);
 static void try_submit(task *t);
 
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    task *t = arg;
+    (void)fd;
+    (void)what;
+    t->hold++;
+    try_submit(t);
+    t->hold--;
+    maybe_reap(t);
+}
+
 static void job_done(le_recp_item *it)
 {
     rjob *j = (rjob *)it;
@@ -271,6 +290,19 @@ static void try_submit(task *t)
     rjob *j = t->pend;
     if (j->n == 0 && !j->close && !j->free_writers)
         return;
+    uint64_t age = le_mono_ms() - j->since;
+    if (!j->close && !j->free_writers && !t->dead && !R.stopping && j->bytes < BATCH_BYTES && age < BATCH_MS) {
+        if (!t->flush)
+            t->flush = evtimer_new(R.base, flush_cb, t);
+        if (!evtimer_pending(t->flush, NULL)) {
+            uint64_t left = BATCH_MS - age;
+            struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+            evtimer_add(t->flush, &tv);
+        }
+        return;
+    }
+    if (t->flush)
+        evtimer_del(t->flush);
     t->pend = NULL;
     if (t->nw == 0) {    /* never started: nothing to write */
         job_release(j);
@@ -284,8 +316,10 @@ static void try_submit(task *t)
 
 static rjob *pend_of(task *t)
 {
-    if (!t->pend)
+    if (!t->pend) {
         t->pend = job_new(t);
+        t->pend->since = le_mono_ms();
+    }
     return t->pend;
 }
 
@@ -498,6 +532,8 @@ static void maybe_reap(task *t)
         }
     if (t->tmr)
         event_free(t->tmr);
+    if (t->flush)
+        event_free(t->flush);
     free(t);
 }
 
@@ -1228,6 +1264,8 @@ void le_record_free(void)
             job_release(t->pend);
         if (t->tmr)
             event_free(t->tmr);
+        if (t->flush)
+            event_free(t->flush);
         free(t);
     }
     R.started = 0;

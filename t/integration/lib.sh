@@ -658,6 +658,24 @@ le_npm_require() {
     le_missing "npm install $pkg failed"
 }
 
+# ---- a browser: Debian's Chromium driven by playwright-core (npm) ------------
+
+# le_browser_require: playwright-core, installed into $top_builddir/t/npm-pw
+# once (as le_npm_require), and Chromium (LE_CHROMIUM, else the chromium
+# package's /usr/bin/chromium). Exports LE_PW_MODULE (the playwright-core
+# directory, for require()) and LE_CHROMIUM. No Chromium: the script ends as
+# le_missing says (returns 1 if it goes on).
+le_browser_require() {
+    : "${LE_CHROMIUM:=/usr/bin/chromium}"
+    if [ ! -x "$LE_CHROMIUM" ]; then
+        le_missing "chromium not found at $LE_CHROMIUM (apt-get install chromium)"
+        return 1
+    fi
+    le_npm_require "$top_builddir/t/npm-pw" playwright-core || return 1
+    LE_PW_MODULE=$(cd "$top_builddir/t/npm-pw/node_modules/playwright-core" && pwd) || return 1
+    export LE_PW_MODULE LE_CHROMIUM
+}
+
 # ---- nginx with libnginx-mod-rtmp: a third-party RTMP server -----------------
 
 # le_start_nginx_rtmp [EXTRA]: nginx on a free loopback port with one
