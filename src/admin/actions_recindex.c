@@ -44,12 +44,6 @@ static const char *const ADD_LUA =
     "redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1";
 
-static void unavailable(le_admin_req *r)
-{
-    le_admin_error(r, 503, "ServiceUnavailable",
-                   "The request has failed due to a temporary failure of the server (state store unreachable).");
-}
-
 /* DomainName, AppName, StreamName and a required window of at most 4 days
  * with EndTime after StartTime. */
 static int common(le_admin_req *r, int window, le_domain **d, const char **app, const char **stream,
@@ -94,7 +88,7 @@ static void content_done(int rc, int truncated, void *arg)
     content_q *q = arg;
     if (rc != LE_OK) {
         le_jv_free(q->body);
-        unavailable(q->r);
+        le_params_unavailable(q->r);
     } else {
         if (truncated)
             le_warn(MOD, "DescribeLiveStreamRecordContent: more than %d index entries in range; answer cut",
@@ -118,7 +112,7 @@ static void record_content(le_admin_req *r)
     if (le_rec_index_range(d->name, app, stream, start, end, 0, content_each, content_done, q) != LE_OK) {
         le_jv_free(q->body);
         free(q);
-        unavailable(r);
+        le_params_unavailable(r);
     }
 }
 
@@ -196,7 +190,7 @@ static void stored_cb(redisReply *rep, void *arg)
 {
     create_q *q = arg;
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
     } else if (rep->integer == 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "The stream has %d index files already, the most it may keep.", FILES_MAX);
@@ -262,7 +256,7 @@ static void written(int rc, int sys_errno, void *arg)
     int src = le_store_cmdargv(stored_cb, q, 7, av, al);
     le_buf_free(&b);
     if (src != 0) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
         create_free(q);
     }
 }
@@ -271,7 +265,7 @@ static void create_done(int rc, int truncated, void *arg)
 {
     create_q *q = arg;
     if (rc != LE_OK) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
         create_free(q);
         return;
     }
@@ -358,7 +352,7 @@ static void create_files(le_admin_req *r)
     q->end_ms = end;
     if (le_rec_index_range(d->name, app, stream, start, end, 1, create_slice, create_done, q) != LE_OK) {
         create_free(q);
-        unavailable(r);
+        le_params_unavailable(r);
     }
 }
 
@@ -403,7 +397,7 @@ static void file_cb(redisReply *rep, void *arg)
 {
     files_q *q = arg;
     if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
     } else {
         le_jv *o = rep->type == REDIS_REPLY_STRING ? info_from(rep->str, rep->len) : NULL;
         if (!o) {
@@ -435,7 +429,7 @@ static void index_file(le_admin_req *r)
     q->r = r;
     if (le_store_cmd(file_cb, q, "HGET %s %s", key, id) != 0) {
         free(q);
-        unavailable(r);
+        le_params_unavailable(r);
     }
 }
 
@@ -462,7 +456,7 @@ static void files_cb(redisReply *rep, void *arg)
 {
     files_q *q = arg;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
         free(q);
         return;
     }
@@ -532,7 +526,7 @@ static void index_files(le_admin_req *r)
     /* At most FILES_MAX fields: one bounded reply. */
     if (le_store_cmd(files_cb, q, "HGETALL %s", key) != 0) {
         free(q);
-        unavailable(r);
+        le_params_unavailable(r);
     }
 }
 

@@ -15,13 +15,44 @@ void le_params_invalid(le_admin_req *r, const char *name)
     le_admin_error(r, 400, "InvalidParameter", msg);
 }
 
+void le_params_unavailable(le_admin_req *r)
+{
+    le_admin_error(r, 503, "ServiceUnavailable",
+                   "The request has failed due to a temporary failure of the server (state store unreachable).");
+}
+
 int le_params_store(le_admin_req *r)
 {
     if (le_store_connected())
         return LE_OK;
-    le_admin_error(r, 503, "ServiceUnavailable",
-                   "The request has failed due to a temporary failure of the server (state store unreachable).");
+    le_params_unavailable(r);
     return LE_EIO;
+}
+
+static const char *const QUOTA_HSET_LUA =
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and "
+    "redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end "
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+    "redis.call('SADD', KEYS[2], ARGV[4]) return 1";
+static const char *const QUOTA_HDEL_LUA =
+    "local n = redis.call('HDEL', KEYS[1], ARGV[1]) "
+    "if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end return n";
+
+int le_params_quota_hset(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
+                         const char *value, size_t vlen, int max, const char *member)
+{
+    char maxs[16];
+    snprintf(maxs, sizeof(maxs), "%d", max);
+    const char *argv[] = { "EVAL", QUOTA_HSET_LUA, "2", key, dkey, field, value, maxs, member };
+    size_t argvlen[] = { 4, strlen(QUOTA_HSET_LUA), 1, strlen(key), strlen(dkey), strlen(field), vlen, strlen(maxs),
+                         strlen(member) };
+    return le_store_cmdargv(cb, arg, 9, argv, argvlen);
+}
+
+int le_params_quota_hdel(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
+                         const char *member)
+{
+    return le_store_cmd(cb, arg, "EVAL %s 2 %s %s %s %s", QUOTA_HDEL_LUA, key, dkey, field, member);
 }
 
 int le_params_domain(le_admin_req *r, const char *name, le_domain **out)

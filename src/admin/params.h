@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "admin/admin.h"
 #include "control/domains.h"
+#include "store/store.h"
 
 #define LE_DAY_MS (86400LL * 1000)
 
@@ -25,6 +26,20 @@ int le_params_domain_play(le_admin_req *r, le_domain **out);
 /* AppName and StreamName, both required and valid stream names. */
 int le_params_app_stream(le_admin_req *r, const char **app, const char **stream);
 int le_params_store(le_admin_req *r);                     /* 503 if Redis is down */
+/* Answers 503 ServiceUnavailable (the state store did not take or answer a
+ * command). */
+void le_params_unavailable(le_admin_req *r);
+/* A per-domain config hash with a quota and an index set of its domains:
+ * le_params_quota_hset stores field = value in the hash at key unless that
+ * would put it over max fields (a field that exists is replaced), and adds
+ * member to the set at dkey; cb gets integer 1 stored, 0 over quota.
+ * le_params_quota_hdel removes field, and member from the set with the
+ * hash's last field; cb gets the number removed. 0 or the le_store_cmd
+ * code (cb is not called then). */
+int le_params_quota_hset(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
+                         const char *value, size_t vlen, int max, const char *member);
+int le_params_quota_hdel(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
+                         const char *member);
 void le_params_invalid(le_admin_req *r, const char *name);
 /* PageNum (alias PageNumber) 1..max_num (0: no practical bound), default 1;
  * PageSize 1..max, default def. */
