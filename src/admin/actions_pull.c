@@ -35,14 +35,7 @@ static void changed(const char *domain)
 static void add_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
-    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        le_params_unavailable(c->r);
-    } else if (rep->integer == 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "The number of pull configs of the domain exceeds the limit of %d.",
-                 LE_PULL_MAX_PER_DOMAIN);
-        le_admin_error(c->r, 400, "QuotaExceeded.PullStream", msg);
-    } else {
+    if (le_params_quota_stored(c->r, rep, "QuotaExceeded.PullStream", "pull configs", LE_PULL_MAX_PER_DOMAIN)) {
         changed(c->domain);
         le_admin_reply(c->r, le_jv_obj());
     }

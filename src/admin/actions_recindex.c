@@ -393,6 +393,20 @@ typedef struct files_q {
     const char *order;
 } files_q;
 
+/* HGET id (HGETALL for id NULL) on the stream's index-files hash; cb gets
+ * q. If the store does not take it: 503, q freed. */
+static void files_cmd(files_q *q, const le_domain *d, const char *app, const char *stream, le_store_cb cb,
+                      const char *id)
+{
+    char key[1024];
+    le_rec_files_key(key, sizeof(key), d->name, app, stream);
+    int rc = id ? le_store_cmd(cb, q, "HGET %s %s", key, id) : le_store_cmd(cb, q, "HGETALL %s", key);
+    if (rc != 0) {
+        le_params_unavailable(q->r);
+        free(q);
+    }
+}
+
 static void file_cb(redisReply *rep, void *arg)
 {
     files_q *q = arg;
@@ -423,14 +437,9 @@ static void index_file(le_admin_req *r)
     }
     if (le_params_store(r) != 0)
         return;
-    char key[1024];
-    le_rec_files_key(key, sizeof(key), d->name, app, stream);
     files_q *q = le_xcalloc(1, sizeof(*q));
     q->r = r;
-    if (le_store_cmd(file_cb, q, "HGET %s %s", key, id) != 0) {
-        free(q);
-        le_params_unavailable(r);
-    }
+    files_cmd(q, d, app, stream, file_cb, id);
 }
 
 typedef struct sorted {
@@ -489,32 +498,22 @@ static void files_cb(redisReply *rep, void *arg)
             le_jv_free(v[i].o);
     }
     free(v);
-    le_jv_set_int(body, "PageNum", q->num);
-    le_jv_set_int(body, "PageSize", q->size);
+    le_params_paging_reply(body, q->num, q->size, (int64_t)n);
     le_jv_set_str(body, "Order", q->order);
-    le_jv_set_int(body, "TotalPage", ((int64_t)n + q->size - 1) / q->size);
-    le_jv_set_int(body, "TotalNum", (int64_t)n);
     le_admin_reply(q->r, body);
     free(q);
 }
 
 static void index_files(le_admin_req *r)
 {
-    static const char *const orders[] = { "asc", "desc", NULL };
     le_domain *d;
     const char *app, *stream, *order;
     int64_t start, end, num, size;
-    if (common(r, 1, &d, &app, &stream, &start, &end) != 0 || le_params_enum(r, "Order", orders, "asc", &order) != 0 ||
-        le_params_page(r, 0, 30, 10, &num, &size) != 0)
+    if (common(r, 1, &d, &app, &stream, &start, &end) != 0 ||
+        le_params_order_page(r, "asc", 5, 30, 10, &order, &num, &size) != 0)
         return;
-    if (size < 5) {
-        le_params_invalid(r, "PageSize");
-        return;
-    }
     if (le_params_store(r) != 0)
         return;
-    char key[1024];
-    le_rec_files_key(key, sizeof(key), d->name, app, stream);
     files_q *q = le_xcalloc(1, sizeof(*q));
     q->r = r;
     q->start_ms = start;
@@ -524,10 +523,7 @@ static void index_files(le_admin_req *r)
     q->order = order;
     q->desc = strcmp(order, "desc") == 0;
     /* At most FILES_MAX fields: one bounded reply. */
-    if (le_store_cmd(files_cb, q, "HGETALL %s", key) != 0) {
-        free(q);
-        le_params_unavailable(r);
-    }
+    files_cmd(q, d, app, stream, files_cb, NULL);
 }
 
 void le_actions_recindex_register(void)

@@ -186,16 +186,8 @@ static int parse_formats(le_admin_req *r, le_rec_config *c)
 static void add_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
-    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        le_params_unavailable(c->r);
-    } else if (rep->integer == 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "The number of record configs of the domain exceeds the limit of %d.",
-                 REC_MAX_PER_DOMAIN);
-        le_admin_error(c->r, 400, "QuotaExceeded.RecordConfig", msg);
-    } else {
+    if (le_params_quota_stored(c->r, rep, "QuotaExceeded.RecordConfig", "record configs", REC_MAX_PER_DOMAIN))
         le_admin_reply(c->r, le_jv_obj());
-    }
     free(c);
 }
 
@@ -372,28 +364,19 @@ static void describe_cb(redisReply *rep, void *arg)
             le_jv_push(arr, o);
     }
     free(v);
-    le_jv_set_int(body, "PageNum", c->num);
-    le_jv_set_int(body, "PageSize", c->size);
+    le_params_paging_reply(body, c->num, c->size, (int64_t)n);
     le_jv_set_str(body, "Order", c->desc ? "desc" : "asc");
-    le_jv_set_int(body, "TotalPage", ((int64_t)n + c->size - 1) / c->size);
-    le_jv_set_int(body, "TotalNum", (int64_t)n);
     le_admin_reply(c->r, body);
     free(c);
 }
 
 static void describe_config(le_admin_req *r)
 {
-    static const char *const orders[] = { "asc", "desc", NULL };
     le_domain *d;
     const char *order;
     int64_t num, size;
-    if (le_params_domain_play(r, &d) != 0 || le_params_enum(r, "Order", orders, "desc", &order) != 0 ||
-        le_params_page(r, 0, 30, 10, &num, &size) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_params_order_page(r, "desc", 5, 30, 10, &order, &num, &size) != 0)
         return;
-    if (size < 5) {
-        le_params_invalid(r, "PageSize");
-        return;
-    }
     const char *app = le_admin_param(r, "AppName");
     if (app && *app && !app_ok(app)) {
         le_params_invalid(r, "AppName");

@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,22 @@ int le_params_quota_hset(le_store_cb cb, void *arg, const char *key, const char 
     size_t argvlen[] = { 4, strlen(QUOTA_HSET_LUA), 1, strlen(key), strlen(dkey), strlen(field), vlen, strlen(maxs),
                          strlen(member) };
     return le_store_cmdargv(cb, arg, 9, argv, argvlen);
+}
+
+int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const char *code, const char *what,
+                           int max)
+{
+    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
+        le_params_unavailable(r);
+        return 0;
+    }
+    if (rep->integer == 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "The number of %s of the domain exceeds the limit of %d.", what, max);
+        le_admin_error(r, 400, code, msg);
+        return 0;
+    }
+    return 1;
 }
 
 int le_params_quota_hdel(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
@@ -201,6 +218,19 @@ int le_params_enum(le_admin_req *r, const char *name, const char *const *values,
         }
     le_params_invalid(r, name);
     return LE_EINVAL;
+}
+
+int le_params_order_page(le_admin_req *r, const char *dflt, int64_t min_size, int64_t max, int64_t def,
+                         const char **order, int64_t *num, int64_t *size)
+{
+    static const char *const orders[] = { "asc", "desc", NULL };
+    if (le_params_enum(r, "Order", orders, dflt, order) != 0 || le_params_page(r, 0, max, def, num, size) != 0)
+        return LE_EINVAL;
+    if (*size < min_size) {
+        le_params_invalid(r, "PageSize");
+        return LE_EINVAL;
+    }
+    return LE_OK;
 }
 
 void le_params_paging_reply(le_jv *body, int64_t num, int64_t size, int64_t total)

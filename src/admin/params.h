@@ -38,6 +38,11 @@ void le_params_unavailable(le_admin_req *r);
  * code (cb is not called then). */
 int le_params_quota_hset(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
                          const char *value, size_t vlen, int max, const char *member);
+/* For le_params_quota_hset's callback: 1 when stored (nothing answered),
+ * else 0 with the error answered: 503, or 400 code ("The number of {what}
+ * of the domain exceeds the limit of {max}."). */
+int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const char *code, const char *what,
+                           int max);
 int le_params_quota_hdel(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
                          const char *member);
 void le_params_invalid(le_admin_req *r, const char *name);
@@ -45,6 +50,10 @@ void le_params_invalid(le_admin_req *r, const char *name);
  * PageSize 1..max, default def. */
 int le_params_page(le_admin_req *r, int64_t max_num, int64_t max, int64_t def, int64_t *num,
                    int64_t *size);
+/* Order ("asc" or "desc"; absent: dflt), then le_params_page with PageSize
+ * at least min_size. */
+int le_params_order_page(le_admin_req *r, const char *dflt, int64_t min_size, int64_t max, int64_t def,
+                         const char **order, int64_t *num, int64_t *size);
 /* UTC time; absent: *ms = dflt (required: MissingParameter). */
 int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt, int64_t *ms);
 /* StartTime/EndTime with end >= start and end - start <= max_ms. */
