@@ -80,11 +80,9 @@ static void add_pull(le_admin_req *r)
     call *c = le_xcalloc(1, sizeof(*c));
     c->r = r;
     snprintf(c->domain, sizeof(c->domain), "%s", d->name);
-    if (le_params_quota_hset(add_cb, c, key, dkey, field, (const char *)b.p, b.len, LE_PULL_MAX_PER_DOMAIN,
-                             d->name) != 0) {
-        le_params_unavailable(r);
+    if (le_params_quota_hset(r, add_cb, c, key, dkey, field, (const char *)b.p, b.len, LE_PULL_MAX_PER_DOMAIN,
+                             d->name) != 0)
         free(c);
-    }
     le_buf_free(&b);
 }
 
@@ -115,10 +113,8 @@ static void delete_pull(le_admin_req *r)
     call *c = le_xcalloc(1, sizeof(*c));
     c->r = r;
     snprintf(c->domain, sizeof(c->domain), "%s", d->name);
-    if (le_params_quota_hdel(del_cb, c, key, dkey, field, d->name) != 0) {
-        le_params_unavailable(r);
+    if (le_params_quota_hdel(r, del_cb, c, key, dkey, field, d->name) != 0)
         free(c);
-    }
 }
 
 static int cmp_rec(const void *a, const void *b)

@@ -268,11 +268,9 @@ static void add_config(le_admin_req *r)
     le_store_key(key, sizeof(key), "reccfg:%s", d->name);
     le_store_key(dkey, sizeof(dkey), "recdomains");
     call *cl = call_new(r, d->name);
-    if (le_params_quota_hset(add_cb, cl, key, dkey, field, (const char *)b.p, b.len, REC_MAX_PER_DOMAIN,
-                             d->name) != 0) {
-        le_params_unavailable(r);
+    if (le_params_quota_hset(r, add_cb, cl, key, dkey, field, (const char *)b.p, b.len, REC_MAX_PER_DOMAIN,
+                             d->name) != 0)
         free(cl);
-    }
     le_buf_free(&b);
 }
 
@@ -308,10 +306,8 @@ static void delete_config(le_admin_req *r)
     le_store_key(key, sizeof(key), "reccfg:%s", d->name);
     le_store_key(dkey, sizeof(dkey), "recdomains");
     call *c = call_new(r, d->name);
-    if (le_params_quota_hdel(ok_cb, c, key, dkey, field, d->name) != 0) {
-        le_params_unavailable(r);
+    if (le_params_quota_hdel(r, ok_cb, c, key, dkey, field, d->name) != 0)
         free(c);
-    }
 }
 
 typedef struct item {

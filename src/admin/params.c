@@ -39,15 +39,19 @@ static const char *const QUOTA_HDEL_LUA =
     "local n = redis.call('HDEL', KEYS[1], ARGV[1]) "
     "if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end return n";
 
-int le_params_quota_hset(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
-                         const char *value, size_t vlen, int max, const char *member)
+int le_params_quota_hset(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *value, size_t vlen, int max, const char *member)
 {
     char maxs[16];
     snprintf(maxs, sizeof(maxs), "%d", max);
     const char *argv[] = { "EVAL", QUOTA_HSET_LUA, "2", key, dkey, field, value, maxs, member };
     size_t argvlen[] = { 4, strlen(QUOTA_HSET_LUA), 1, strlen(key), strlen(dkey), strlen(field), vlen, strlen(maxs),
                          strlen(member) };
-    return le_store_cmdargv(cb, arg, 9, argv, argvlen);
+    if (le_store_cmdargv(cb, arg, 9, argv, argvlen) != 0) {
+        le_params_unavailable(r);
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const char *code, const char *what,
@@ -66,10 +70,14 @@ int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const 
     return 1;
 }
 
-int le_params_quota_hdel(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
-                         const char *member)
+int le_params_quota_hdel(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *member)
 {
-    return le_store_cmd(cb, arg, "EVAL %s 2 %s %s %s %s", QUOTA_HDEL_LUA, key, dkey, field, member);
+    if (le_store_cmd(cb, arg, "EVAL %s 2 %s %s %s %s", QUOTA_HDEL_LUA, key, dkey, field, member) != 0) {
+        le_params_unavailable(r);
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 int le_params_domain(le_admin_req *r, const char *name, le_domain **out)

@@ -34,17 +34,18 @@ void le_params_unavailable(le_admin_req *r);
  * would put it over max fields (a field that exists is replaced), and adds
  * member to the set at dkey; cb gets integer 1 stored, 0 over quota.
  * le_params_quota_hdel removes field, and member from the set with the
- * hash's last field; cb gets the number removed. 0 or the le_store_cmd
- * code (cb is not called then). */
-int le_params_quota_hset(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
-                         const char *value, size_t vlen, int max, const char *member);
+ * hash's last field; cb gets the number removed. 0, or LE_EIO with 503
+ * answered on r when the store does not take the command (cb is not
+ * called then: the caller frees arg). */
+int le_params_quota_hset(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *value, size_t vlen, int max, const char *member);
 /* For le_params_quota_hset's callback: 1 when stored (nothing answered),
  * else 0 with the error answered: 503, or 400 code ("The number of {what}
  * of the domain exceeds the limit of {max}."). */
 int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const char *code, const char *what,
                            int max);
-int le_params_quota_hdel(le_store_cb cb, void *arg, const char *key, const char *dkey, const char *field,
-                         const char *member);
+int le_params_quota_hdel(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *member);
 void le_params_invalid(le_admin_req *r, const char *name);
 /* PageNum (alias PageNumber) 1..max_num (0: no practical bound), default 1;
  * PageSize 1..max, default def. */
