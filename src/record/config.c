@@ -18,11 +18,11 @@ static const char *const FMT_NAMES[LE_REC_NFMT] = { "flv", "mp4", "m3u8" };
 int le_rec_fmt_parse(const char *s)
 {
     if (!s)
-        return -1;
+        return LE_EINVAL;
     for (int i = 0; i < LE_REC_NFMT; i++)
         if (strcasecmp(s, FMT_NAMES[i]) == 0)
             return i;
-    return -1;
+    return LE_EINVAL;
 }
 
 const char *le_rec_fmt_name(int fmt)
