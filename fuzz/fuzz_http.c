@@ -60,6 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!req.path.p || req.path.n > req.target.n)
             abort();
         (void)le_http_method_name(req.method);
+        int64_t from, to, rsize = (int64_t)size * 977;
+        int rr = le_http_range(req.range, rsize, &from, &to);
+        if (rr == 1 ? from < 0 || to < from || to >= rsize : rr != 0 && rr != LE_EINVAL)
+            abort();
         /* The head alone parses the same; any shorter prefix asks for more. */
         if (le_http_parse(buf, h, &sub) != LE_OK || sub.head_len != h)
             abort();

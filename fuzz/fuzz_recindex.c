@@ -28,7 +28,7 @@ int le_rec_fmt_parse(const char *s)
     for (int i = 0; i < 3; i++)
         if (strcasecmp(s, fmts[i]) == 0)
             return i;
-    return -1;
+    return LE_EINVAL;
 }
 const char *le_rec_fmt_name(int fmt) { return fmt >= 0 && fmt < 3 ? fmts[fmt] : NULL; }
 char *le_store_key(char *out, size_t outsz, const char *fmt, ...)

@@ -5,11 +5,8 @@
  * name (never a .tmp) with the size announced, end = start + duration, no
  * negative durations; once the writer is freed no .tmp is left.
  *
- * Input: byte 0 the format (mod 3), byte 1 the cycle (1-8 s), then tags as
- * fuzz_segmenter.c reads them:
- *   1 byte   bits 0-1: 0 audio, 1 video, 2 data (onMetaData), 3 close
- *            bits 2-7: how far the wall clock moves, in 100 ms steps
- *   4 bytes  timestamp, big-endian; 2 bytes payload length, the payload */
+ * Input: byte 0 the format (mod 3), byte 1 the cycle (1-8 s), then tags
+ * (fuzz_tags.h); a control tag closes the writer's files. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <libavutil/log.h>
@@ -25,6 +22,8 @@
 #include "media/pkt.h"
 #include "record/config.h"
 #include "record/writer.h"
+
+#include "fuzz_tags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -97,22 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     int64_t wall = 1764892800000LL;
     size_t off = 2;
-    for (int tags = 0; tags < MAX_TAGS && off + 7 <= size; tags++) {
-        uint8_t kind = data[off];
-        uint32_t ts = le_rd_be32(data + off + 1);
-        size_t len = le_rd_be16(data + off + 5);
-        off += 7;
-        if (len > size - off)
-            len = size - off;
-        const uint8_t *body = data + off;
-        off += len;
-        wall += (kind >> 2) * 100;
-        if ((kind & 3) == 3) {
+    fuzz_tag t;
+    for (int tags = 0; tags < MAX_TAGS && fuzz_next_tag(data, size, &off, &t); tags++) {
+        wall += (t.kind >> 2) * 100;
+        if ((t.kind & 3) == 3) {
             le_recw_close(w);
             continue;
         }
-        static const uint8_t types[3] = { LE_PKT_AUDIO, LE_PKT_VIDEO, LE_PKT_DATA };
-        le_pkt *pk = le_pkt_new(types[kind & 3], ts, body, (uint32_t)len);
+        le_pkt *pk = le_pkt_new(t.type, t.ts, t.body, (uint32_t)t.len);
         le_recw_feed(w, pk, wall);
         le_pkt_unref(pk);
     }

@@ -3,11 +3,7 @@
  * le_pkt_new) and the segmenter (le_hls_feed), which muxes MPEG-TS with
  * libavformat and cuts segments. No network, no streams, no Redis.
  *
- * Input: a sequence of tags, each
- *   1 byte   bits 0-1: 0 audio, 1 video, 2 data (onMetaData), 3 control
- *            bits 2-7: how far the arrival clock moves, in 100 ms steps
- *   4 bytes  timestamp, big-endian (32-bit RTMP milliseconds)
- *   2 bytes  payload length, big-endian, then the payload
+ * Input: a sequence of tags (fuzz_tags.h; data tags carry onMetaData).
  * A control tag: payload byte 0 even ends the publish (le_hls_end), odd sets
  * the fragment length to 100 ms * payload byte 1 and the window to byte 2.
  * Checked after every tag: sealed segments are whole TS packets numbered
@@ -23,6 +19,8 @@
 #include "hls/segmenter.h"
 #include "media/flv.h"
 #include "media/pkt.h"
+
+#include "fuzz_tags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -85,17 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     le_hls_set_clock(h, fake_clock);
     now_ms = 1000;
     size_t off = 0;
-    for (int tags = 0; tags < MAX_TAGS && off + 7 <= size; tags++) {
-        uint8_t kind = data[off];
-        uint32_t ts = le_rd_be32(data + off + 1);
-        size_t len = le_rd_be16(data + off + 5);
-        off += 7;
-        if (len > size - off)
-            len = size - off;
-        const uint8_t *body = data + off;
-        off += len;
-        now_ms += (kind >> 2) * 100;
-        if ((kind & 3) == 3) {
+    fuzz_tag t;
+    for (int tags = 0; tags < MAX_TAGS && fuzz_next_tag(data, size, &off, &t); tags++) {
+        const uint8_t *body = t.body;
+        size_t len = t.len;
+        now_ms += (t.kind >> 2) * 100;
+        if ((t.kind & 3) == 3) {
             if (len >= 1 && !(body[0] & 1)) {
                 le_hls_end(h);
             } else if (len >= 3) {
@@ -107,8 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             continue;
         }
-        static const uint8_t types[3] = { LE_PKT_AUDIO, LE_PKT_VIDEO, LE_PKT_DATA };
-        le_pkt *p = le_pkt_new(types[kind & 3], ts, body, (uint32_t)len);
+        le_pkt *p = le_pkt_new(t.type, t.ts, body, (uint32_t)len);
         check_classify(p);
         le_hls_feed(h, p);
         le_pkt_unref(p);

@@ -21,24 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* HSET unless that would put the domain over its quota; the domain joins
- * the index. 1 stored, 0 over quota. */
-static const char *const ADD_LUA =
-    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and "
-    "redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end "
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-    "redis.call('SADD', KEYS[2], ARGV[4]) return 1";
-/* HDEL; the domain leaves the index with its last config. */
-static const char *const DEL_LUA =
-    "local n = redis.call('HDEL', KEYS[1], ARGV[1]) "
-    "if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end return n";
-
-static void unavailable(le_admin_req *r)
-{
-    le_admin_error(r, 503, "ServiceUnavailable",
-                   "The request has failed due to a temporary failure of the server (state store unreachable).");
-}
-
 typedef struct call {
     le_admin_req *r;
     char domain[256];
@@ -53,14 +35,7 @@ static void changed(const char *domain)
 static void add_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
-    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        unavailable(c->r);
-    } else if (rep->integer == 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "The number of pull configs of the domain exceeds the limit of %d.",
-                 LE_PULL_MAX_PER_DOMAIN);
-        le_admin_error(c->r, 400, "QuotaExceeded.PullStream", msg);
-    } else {
+    if (le_params_quota_stored(c->r, rep, "QuotaExceeded.PullStream", "pull configs", LE_PULL_MAX_PER_DOMAIN)) {
         changed(c->domain);
         le_admin_reply(c->r, le_jv_obj());
     }
@@ -88,7 +63,7 @@ static void add_pull(le_admin_req *r)
     }
     if (le_params_store(r) != 0)
         return;
-    char ts[21], field[600], key[600], dkey[300], max[16];
+    char ts[21], field[600], key[600], dkey[300];
     le_jv *o = le_jv_obj();
     le_jv_set_str(o, "DomainName", d->name);
     le_jv_set_str(o, "AppName", app);
@@ -102,17 +77,12 @@ static void add_pull(le_admin_req *r)
     snprintf(field, sizeof(field), "%s/%s", app, stream);
     le_pull_key(key, sizeof(key), d->name);
     le_pull_domains_key(dkey, sizeof(dkey));
-    snprintf(max, sizeof(max), "%d", LE_PULL_MAX_PER_DOMAIN);
     call *c = le_xcalloc(1, sizeof(*c));
     c->r = r;
     snprintf(c->domain, sizeof(c->domain), "%s", d->name);
-    const char *argv[] = { "EVAL", ADD_LUA, "2", key, dkey, field, (const char *)b.p, max, d->name };
-    size_t argvlen[] = { 4, strlen(ADD_LUA), 1, strlen(key), strlen(dkey), strlen(field), b.len, strlen(max),
-                         strlen(d->name) };
-    if (le_store_cmdargv(add_cb, c, 9, argv, argvlen) != 0) {
-        unavailable(r);
+    if (le_params_quota_hset(r, add_cb, c, key, dkey, field, (const char *)b.p, b.len, LE_PULL_MAX_PER_DOMAIN,
+                             d->name) != 0)
         free(c);
-    }
     le_buf_free(&b);
 }
 
@@ -120,7 +90,7 @@ static void del_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        unavailable(c->r);
+        le_params_unavailable(c->r);
     } else {
         /* Deleting a config that does not exist is a no-op. */
         if (rep->integer > 0)
@@ -143,10 +113,8 @@ static void delete_pull(le_admin_req *r)
     call *c = le_xcalloc(1, sizeof(*c));
     c->r = r;
     snprintf(c->domain, sizeof(c->domain), "%s", d->name);
-    if (le_store_cmd(del_cb, c, "EVAL %s 2 %s %s %s %s", DEL_LUA, key, dkey, field, d->name) != 0) {
-        unavailable(r);
+    if (le_params_quota_hdel(r, del_cb, c, key, dkey, field, d->name) != 0)
         free(c);
-    }
 }
 
 static int cmp_rec(const void *a, const void *b)
@@ -164,7 +132,7 @@ static void describe_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        unavailable(c->r);
+        le_params_unavailable(c->r);
         free(c);
         return;
     }
@@ -207,7 +175,7 @@ static void describe_pull(le_admin_req *r)
     c->r = r;
     /* At most LE_PULL_MAX_PER_DOMAIN fields: one bounded reply. */
     if (le_store_cmd(describe_cb, c, "HGETALL %s", key) != 0) {
-        unavailable(r);
+        le_params_unavailable(r);
         free(c);
     }
 }

@@ -44,12 +44,6 @@ static const char *const ADD_LUA =
     "redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1";
 
-static void unavailable(le_admin_req *r)
-{
-    le_admin_error(r, 503, "ServiceUnavailable",
-                   "The request has failed due to a temporary failure of the server (state store unreachable).");
-}
-
 /* DomainName, AppName, StreamName and a required window of at most 4 days
  * with EndTime after StartTime. */
 static int common(le_admin_req *r, int window, le_domain **d, const char **app, const char **stream,
@@ -94,7 +88,7 @@ static void content_done(int rc, int truncated, void *arg)
     content_q *q = arg;
     if (rc != LE_OK) {
         le_jv_free(q->body);
-        unavailable(q->r);
+        le_params_unavailable(q->r);
     } else {
         if (truncated)
             le_warn(MOD, "DescribeLiveStreamRecordContent: more than %d index entries in range; answer cut",
@@ -118,7 +112,7 @@ static void record_content(le_admin_req *r)
     if (le_rec_index_range(d->name, app, stream, start, end, 0, content_each, content_done, q) != LE_OK) {
         le_jv_free(q->body);
         free(q);
-        unavailable(r);
+        le_params_unavailable(r);
     }
 }
 
@@ -196,7 +190,7 @@ static void stored_cb(redisReply *rep, void *arg)
 {
     create_q *q = arg;
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
     } else if (rep->integer == 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "The stream has %d index files already, the most it may keep.", FILES_MAX);
@@ -262,7 +256,7 @@ static void written(int rc, int sys_errno, void *arg)
     int src = le_store_cmdargv(stored_cb, q, 7, av, al);
     le_buf_free(&b);
     if (src != 0) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
         create_free(q);
     }
 }
@@ -271,7 +265,7 @@ static void create_done(int rc, int truncated, void *arg)
 {
     create_q *q = arg;
     if (rc != LE_OK) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
         create_free(q);
         return;
     }
@@ -358,7 +352,7 @@ static void create_files(le_admin_req *r)
     q->end_ms = end;
     if (le_rec_index_range(d->name, app, stream, start, end, 1, create_slice, create_done, q) != LE_OK) {
         create_free(q);
-        unavailable(r);
+        le_params_unavailable(r);
     }
 }
 
@@ -399,11 +393,25 @@ typedef struct files_q {
     const char *order;
 } files_q;
 
+/* HGET id (HGETALL for id NULL) on the stream's index-files hash; cb gets
+ * q. If the store does not take it: 503, q freed. */
+static void files_cmd(files_q *q, const le_domain *d, const char *app, const char *stream, le_store_cb cb,
+                      const char *id)
+{
+    char key[1024];
+    le_rec_files_key(key, sizeof(key), d->name, app, stream);
+    int rc = id ? le_store_cmd(cb, q, "HGET %s %s", key, id) : le_store_cmd(cb, q, "HGETALL %s", key);
+    if (rc != 0) {
+        le_params_unavailable(q->r);
+        free(q);
+    }
+}
+
 static void file_cb(redisReply *rep, void *arg)
 {
     files_q *q = arg;
     if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
     } else {
         le_jv *o = rep->type == REDIS_REPLY_STRING ? info_from(rep->str, rep->len) : NULL;
         if (!o) {
@@ -429,14 +437,9 @@ static void index_file(le_admin_req *r)
     }
     if (le_params_store(r) != 0)
         return;
-    char key[1024];
-    le_rec_files_key(key, sizeof(key), d->name, app, stream);
     files_q *q = le_xcalloc(1, sizeof(*q));
     q->r = r;
-    if (le_store_cmd(file_cb, q, "HGET %s %s", key, id) != 0) {
-        free(q);
-        unavailable(r);
-    }
+    files_cmd(q, d, app, stream, file_cb, id);
 }
 
 typedef struct sorted {
@@ -462,7 +465,7 @@ static void files_cb(redisReply *rep, void *arg)
 {
     files_q *q = arg;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        unavailable(q->r);
+        le_params_unavailable(q->r);
         free(q);
         return;
     }
@@ -495,32 +498,22 @@ static void files_cb(redisReply *rep, void *arg)
             le_jv_free(v[i].o);
     }
     free(v);
-    le_jv_set_int(body, "PageNum", q->num);
-    le_jv_set_int(body, "PageSize", q->size);
+    le_params_paging_reply(body, q->num, q->size, (int64_t)n);
     le_jv_set_str(body, "Order", q->order);
-    le_jv_set_int(body, "TotalPage", ((int64_t)n + q->size - 1) / q->size);
-    le_jv_set_int(body, "TotalNum", (int64_t)n);
     le_admin_reply(q->r, body);
     free(q);
 }
 
 static void index_files(le_admin_req *r)
 {
-    static const char *const orders[] = { "asc", "desc", NULL };
     le_domain *d;
     const char *app, *stream, *order;
     int64_t start, end, num, size;
-    if (common(r, 1, &d, &app, &stream, &start, &end) != 0 || le_params_enum(r, "Order", orders, "asc", &order) != 0 ||
-        le_params_page(r, 0, 30, 10, &num, &size) != 0)
+    if (common(r, 1, &d, &app, &stream, &start, &end) != 0 ||
+        le_params_order_page(r, "asc", 5, 30, 10, &order, &num, &size) != 0)
         return;
-    if (size < 5) {
-        le_params_invalid(r, "PageSize");
-        return;
-    }
     if (le_params_store(r) != 0)
         return;
-    char key[1024];
-    le_rec_files_key(key, sizeof(key), d->name, app, stream);
     files_q *q = le_xcalloc(1, sizeof(*q));
     q->r = r;
     q->start_ms = start;
@@ -530,10 +523,7 @@ static void index_files(le_admin_req *r)
     q->order = order;
     q->desc = strcmp(order, "desc") == 0;
     /* At most FILES_MAX fields: one bounded reply. */
-    if (le_store_cmd(files_cb, q, "HGETALL %s", key) != 0) {
-        free(q);
-        unavailable(r);
-    }
+    files_cmd(q, d, app, stream, files_cb, NULL);
 }
 
 void le_actions_recindex_register(void)

@@ -36,24 +36,6 @@
 #define ONLINE_SCAN_COUNT "500"
 #define ONLINE_SCAN_MAX 100000          /* HSCAN replies read per command at most */
 
-/* HSET unless that would put the domain over its quota; the domain joins
- * {prefix}recdomains. 1 stored, 0 over quota. */
-static const char *const ADD_LUA =
-    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and "
-    "redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end "
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-    "redis.call('SADD', KEYS[2], ARGV[4]) return 1";
-/* HDEL; the domain leaves {prefix}recdomains with its last config. */
-static const char *const DEL_LUA =
-    "local n = redis.call('HDEL', KEYS[1], ARGV[1]) "
-    "if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end return n";
-
-static void unavailable(le_admin_req *r)
-{
-    le_admin_error(r, 503, "ServiceUnavailable",
-                   "The request has failed due to a temporary failure of the server (state store unreachable).");
-}
-
 static void invalid_why(le_admin_req *r, const char *name, const char *why)
 {
     char msg[400];
@@ -204,16 +186,8 @@ static int parse_formats(le_admin_req *r, le_rec_config *c)
 static void add_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
-    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        unavailable(c->r);
-    } else if (rep->integer == 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "The number of record configs of the domain exceeds the limit of %d.",
-                 REC_MAX_PER_DOMAIN);
-        le_admin_error(c->r, 400, "QuotaExceeded.RecordConfig", msg);
-    } else {
+    if (le_params_quota_stored(c->r, rep, "QuotaExceeded.RecordConfig", "record configs", REC_MAX_PER_DOMAIN))
         le_admin_reply(c->r, le_jv_obj());
-    }
     free(c);
 }
 
@@ -286,22 +260,17 @@ static void add_config(le_admin_req *r)
         free(c);
         return;
     }
-    char field[600], key[600], dkey[300], max[16];
+    char field[600], key[600], dkey[300];
     le_buf b = { 0 };
     le_rec_config_to_json(&b, c);
     le_rec_config_field(c->app, c->stream, field, sizeof(field));
     free(c);
     le_store_key(key, sizeof(key), "reccfg:%s", d->name);
     le_store_key(dkey, sizeof(dkey), "recdomains");
-    snprintf(max, sizeof(max), "%d", REC_MAX_PER_DOMAIN);
     call *cl = call_new(r, d->name);
-    const char *argv[] = { "EVAL", ADD_LUA, "2", key, dkey, field, (const char *)b.p, max, d->name };
-    size_t argvlen[] = { 4, strlen(ADD_LUA), 1, strlen(key), strlen(dkey), strlen(field), b.len, strlen(max),
-                         strlen(d->name) };
-    if (le_store_cmdargv(add_cb, cl, 9, argv, argvlen) != 0) {
-        unavailable(r);
+    if (le_params_quota_hset(r, add_cb, cl, key, dkey, field, (const char *)b.p, b.len, REC_MAX_PER_DOMAIN,
+                             d->name) != 0)
         free(cl);
-    }
     le_buf_free(&b);
 }
 
@@ -309,7 +278,7 @@ static void ok_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
     if (!rep || rep->type == REDIS_REPLY_ERROR)
-        unavailable(c->r);
+        le_params_unavailable(c->r);
     else
         le_admin_reply(c->r, le_jv_obj());   /* deleting what does not exist succeeds too */
     free(c);
@@ -337,10 +306,8 @@ static void delete_config(le_admin_req *r)
     le_store_key(key, sizeof(key), "reccfg:%s", d->name);
     le_store_key(dkey, sizeof(dkey), "recdomains");
     call *c = call_new(r, d->name);
-    if (le_store_cmd(ok_cb, c, "EVAL %s 2 %s %s %s %s", DEL_LUA, key, dkey, field, d->name) != 0) {
-        unavailable(r);
+    if (le_params_quota_hdel(r, ok_cb, c, key, dkey, field, d->name) != 0)
         free(c);
-    }
 }
 
 typedef struct item {
@@ -363,7 +330,7 @@ static void describe_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        unavailable(c->r);
+        le_params_unavailable(c->r);
         free(c);
         return;
     }
@@ -393,28 +360,19 @@ static void describe_cb(redisReply *rep, void *arg)
             le_jv_push(arr, o);
     }
     free(v);
-    le_jv_set_int(body, "PageNum", c->num);
-    le_jv_set_int(body, "PageSize", c->size);
+    le_params_paging_reply(body, c->num, c->size, (int64_t)n);
     le_jv_set_str(body, "Order", c->desc ? "desc" : "asc");
-    le_jv_set_int(body, "TotalPage", ((int64_t)n + c->size - 1) / c->size);
-    le_jv_set_int(body, "TotalNum", (int64_t)n);
     le_admin_reply(c->r, body);
     free(c);
 }
 
 static void describe_config(le_admin_req *r)
 {
-    static const char *const orders[] = { "asc", "desc", NULL };
     le_domain *d;
     const char *order;
     int64_t num, size;
-    if (le_params_domain_play(r, &d) != 0 || le_params_enum(r, "Order", orders, "desc", &order) != 0 ||
-        le_params_page(r, 0, 30, 10, &num, &size) != 0)
+    if (le_params_domain_play(r, &d) != 0 || le_params_order_page(r, "desc", 5, 30, 10, &order, &num, &size) != 0)
         return;
-    if (size < 5) {
-        le_params_invalid(r, "PageSize");
-        return;
-    }
     const char *app = le_admin_param(r, "AppName");
     if (app && *app && !app_ok(app)) {
         le_params_invalid(r, "AppName");
@@ -431,7 +389,7 @@ static void describe_config(le_admin_req *r)
     c->size = size;
     /* At most REC_MAX_PER_DOMAIN fields: one bounded reply. */
     if (le_store_cmd(describe_cb, c, "HGETALL %s", key) != 0) {
-        unavailable(r);
+        le_params_unavailable(r);
         free(c);
     }
 }
@@ -494,7 +452,7 @@ static void store_notify(le_admin_req *r, const le_rec_notify_cfg *n, int xx)
     const char *argv[] = { "SET", key, (const char *)b.p, "XX" };
     size_t argvlen[] = { 3, strlen(key), b.len, 2 };
     if (le_store_cmdargv(ok_cb, c, xx ? 4 : 3, argv, argvlen) != 0) {
-        unavailable(r);
+        le_params_unavailable(r);
         free(c);
     }
     le_buf_free(&b);
@@ -528,7 +486,7 @@ static void update_get_cb(redisReply *rep, void *arg)
     call *c = arg;
     le_rec_notify_cfg n;
     if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
-        unavailable(c->r);
+        le_params_unavailable(c->r);
     } else if (rep->type == REDIS_REPLY_NIL || le_rec_notify_from_json(rep->str, rep->len, &n) != LE_OK) {
         not_found(c->r, "The record notify config of the domain");
     } else {
@@ -563,12 +521,14 @@ static void update_notify(le_admin_req *r)
     char key[600];
     le_store_key(key, sizeof(key), "recnotify:%s", d->name);
     if (le_store_cmd(update_get_cb, c, "GET %s", key) != 0) {
-        unavailable(r);
+        le_params_unavailable(r);
         free(c);
     }
 }
 
-static void delete_notify(le_admin_req *r)
+/* DomainName, then cmd (GET or DEL) on the domain's notify config key;
+ * cb gets the reply. */
+static void notify_key_cmd(le_admin_req *r, le_store_cb cb, const char *cmd)
 {
     le_domain *d;
     if (le_params_domain_play(r, &d) != 0 || le_params_store(r) != 0)
@@ -576,10 +536,15 @@ static void delete_notify(le_admin_req *r)
     char key[600];
     le_store_key(key, sizeof(key), "recnotify:%s", d->name);
     call *c = call_new(r, d->name);
-    if (le_store_cmd(ok_cb, c, "DEL %s", key) != 0) {
-        unavailable(r);
+    if (le_store_cmd(cb, c, "%s %s", cmd, key) != 0) {
+        le_params_unavailable(r);
         free(c);
     }
+}
+
+static void delete_notify(le_admin_req *r)
+{
+    notify_key_cmd(r, ok_cb, "DEL");
 }
 
 static void describe_notify_cb(redisReply *rep, void *arg)
@@ -587,7 +552,7 @@ static void describe_notify_cb(redisReply *rep, void *arg)
     call *c = arg;
     le_rec_notify_cfg n;
     if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
-        unavailable(c->r);
+        le_params_unavailable(c->r);
         free(c);
         return;
     }
@@ -606,16 +571,7 @@ static void describe_notify_cb(redisReply *rep, void *arg)
 
 static void describe_notify(le_admin_req *r)
 {
-    le_domain *d;
-    if (le_params_domain_play(r, &d) != 0 || le_params_store(r) != 0)
-        return;
-    char key[600];
-    le_store_key(key, sizeof(key), "recnotify:%s", d->name);
-    call *c = call_new(r, d->name);
-    if (le_store_cmd(describe_notify_cb, c, "GET %s", key) != 0) {
-        unavailable(r);
-        free(c);
-    }
+    notify_key_cmd(r, describe_notify_cb, "GET");
 }
 
 /* ---- RealTimeRecordCommand: the error table of the current API reference

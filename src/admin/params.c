@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,68 @@ void le_params_invalid(le_admin_req *r, const char *name)
     le_admin_error(r, 400, "InvalidParameter", msg);
 }
 
+void le_params_unavailable(le_admin_req *r)
+{
+    le_admin_error(r, 503, "ServiceUnavailable",
+                   "The request has failed due to a temporary failure of the server (state store unreachable).");
+}
+
 int le_params_store(le_admin_req *r)
 {
     if (le_store_connected())
         return LE_OK;
-    le_admin_error(r, 503, "ServiceUnavailable",
-                   "The request has failed due to a temporary failure of the server (state store unreachable).");
+    le_params_unavailable(r);
     return LE_EIO;
+}
+
+static const char *const QUOTA_HSET_LUA =
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and "
+    "redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end "
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+    "redis.call('SADD', KEYS[2], ARGV[4]) return 1";
+static const char *const QUOTA_HDEL_LUA =
+    "local n = redis.call('HDEL', KEYS[1], ARGV[1]) "
+    "if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end return n";
+
+int le_params_quota_hset(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *value, size_t vlen, int max, const char *member)
+{
+    char maxs[16];
+    snprintf(maxs, sizeof(maxs), "%d", max);
+    const char *argv[] = { "EVAL", QUOTA_HSET_LUA, "2", key, dkey, field, value, maxs, member };
+    size_t argvlen[] = { 4, strlen(QUOTA_HSET_LUA), 1, strlen(key), strlen(dkey), strlen(field), vlen, strlen(maxs),
+                         strlen(member) };
+    if (le_store_cmdargv(cb, arg, 9, argv, argvlen) != 0) {
+        le_params_unavailable(r);
+        return LE_EIO;
+    }
+    return LE_OK;
+}
+
+int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const char *code, const char *what,
+                           int max)
+{
+    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
+        le_params_unavailable(r);
+        return 0;
+    }
+    if (rep->integer == 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "The number of %s of the domain exceeds the limit of %d.", what, max);
+        le_admin_error(r, 400, code, msg);
+        return 0;
+    }
+    return 1;
+}
+
+int le_params_quota_hdel(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *member)
+{
+    if (le_store_cmd(cb, arg, "EVAL %s 2 %s %s %s %s", QUOTA_HDEL_LUA, key, dkey, field, member) != 0) {
+        le_params_unavailable(r);
+        return LE_EIO;
+    }
+    return LE_OK;
 }
 
 int le_params_domain(le_admin_req *r, const char *name, le_domain **out)
@@ -170,6 +226,19 @@ int le_params_enum(le_admin_req *r, const char *name, const char *const *values,
         }
     le_params_invalid(r, name);
     return LE_EINVAL;
+}
+
+int le_params_order_page(le_admin_req *r, const char *dflt, int64_t min_size, int64_t max, int64_t def,
+                         const char **order, int64_t *num, int64_t *size)
+{
+    static const char *const orders[] = { "asc", "desc", NULL };
+    if (le_params_enum(r, "Order", orders, dflt, order) != 0 || le_params_page(r, 0, max, def, num, size) != 0)
+        return LE_EINVAL;
+    if (*size < min_size) {
+        le_params_invalid(r, "PageSize");
+        return LE_EINVAL;
+    }
+    return LE_OK;
 }
 
 void le_params_paging_reply(le_jv *body, int64_t num, int64_t size, int64_t total)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "admin/admin.h"
 #include "control/domains.h"
+#include "store/store.h"
 
 #define LE_DAY_MS (86400LL * 1000)
 
@@ -25,11 +26,35 @@ int le_params_domain_play(le_admin_req *r, le_domain **out);
 /* AppName and StreamName, both required and valid stream names. */
 int le_params_app_stream(le_admin_req *r, const char **app, const char **stream);
 int le_params_store(le_admin_req *r);                     /* 503 if Redis is down */
+/* Answers 503 ServiceUnavailable (the state store did not take or answer a
+ * command). */
+void le_params_unavailable(le_admin_req *r);
+/* A per-domain config hash with a quota and an index set of its domains:
+ * le_params_quota_hset stores field = value in the hash at key unless that
+ * would put it over max fields (a field that exists is replaced), and adds
+ * member to the set at dkey; cb gets integer 1 stored, 0 over quota.
+ * le_params_quota_hdel removes field, and member from the set with the
+ * hash's last field; cb gets the number removed. 0, or LE_EIO with 503
+ * answered on r when the store does not take the command (cb is not
+ * called then: the caller frees arg). */
+int le_params_quota_hset(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *value, size_t vlen, int max, const char *member);
+/* For le_params_quota_hset's callback: 1 when stored (nothing answered),
+ * else 0 with the error answered: 503, or 400 code ("The number of {what}
+ * of the domain exceeds the limit of {max}."). */
+int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const char *code, const char *what,
+                           int max);
+int le_params_quota_hdel(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
+                         const char *field, const char *member);
 void le_params_invalid(le_admin_req *r, const char *name);
 /* PageNum (alias PageNumber) 1..max_num (0: no practical bound), default 1;
  * PageSize 1..max, default def. */
 int le_params_page(le_admin_req *r, int64_t max_num, int64_t max, int64_t def, int64_t *num,
                    int64_t *size);
+/* Order ("asc" or "desc"; absent: dflt), then le_params_page with PageSize
+ * at least min_size. */
+int le_params_order_page(le_admin_req *r, const char *dflt, int64_t min_size, int64_t max, int64_t def,
+                         const char **order, int64_t *num, int64_t *size);
 /* UTC time; absent: *ms = dflt (required: MissingParameter). */
 int le_params_time(le_admin_req *r, const char *name, int required, int64_t dflt, int64_t *ms);
 /* StartTime/EndTime with end >= start and end - start <= max_ms. */

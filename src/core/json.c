@@ -178,6 +178,18 @@ const char *le_jv_get_str(const le_jv *obj, const char *key)
     return v && v->type == LE_JV_STR ? v->s : NULL;
 }
 
+int le_jv_copy_str(const le_jv *obj, const char *key, char *out, size_t n)
+{
+    const le_jv *v = le_jv_get(obj, key);
+    out[0] = '\0';
+    if (!v)
+        return LE_ENOTFOUND;
+    if (v->type != LE_JV_STR || v->slen >= n)
+        return LE_EPROTO;
+    memcpy(out, v->s, v->slen + 1);
+    return 0;
+}
+
 int le_jv_get_int(const le_jv *obj, const char *key, int64_t *out)
 {
     const le_jv *v = le_jv_get(obj, key);

@@ -53,6 +53,10 @@ const char *le_jv_get_str(const le_jv *obj, const char *key);       /* NULL if a
 /* 0 for an INT or integral NUM member; LE_ENOTFOUND if absent, LE_EINVAL if
  * anything else. */
 int le_jv_get_int(const le_jv *obj, const char *key, int64_t *out);
+/* A string member copied into out (n bytes, NUL-terminated; "" unless
+ * LE_OK): 0, LE_ENOTFOUND if absent, LE_EPROTO if not a string or it does
+ * not fit. */
+int le_jv_copy_str(const le_jv *obj, const char *key, char *out, size_t n);
 
 /* Rendering. XML: <?xml version='1.0' encoding='UTF-8'?><root>...</root>.
  * Output is well-formed whatever the strings hold: invalid UTF-8 becomes

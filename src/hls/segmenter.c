@@ -45,6 +45,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "media/codecpar.h"
 #include "media/flv.h"
 
 #define TS_PKT 188
@@ -261,49 +262,6 @@ static void mux_close(le_hls *h)
     h->mux_vcodec = h->mux_acodec = LE_CODEC_NONE;
 }
 
-static const int aac_rates[13] = {
-    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-};
-
-/* Sample rate and channels from an AudioSpecificConfig (ISO 14496-3 1.6.2.1):
- * libavformat refuses an audio stream without a sample rate. */
-static int asc_params(const uint8_t *b, size_t n, int *rate, int *channels)
-{
-    if (n < 2)
-        return LE_EPROTO;
-    uint32_t bits = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (n > 2 ? (uint32_t)b[2] << 8 : 0) |
-                    (n > 3 ? b[3] : 0);
-    int pos = 5;
-    if ((bits >> 27) == 31)
-        pos += 6;   /* escape: audioObjectType 32 + 6 bits */
-    int idx = (int)(bits >> (32 - pos - 4)) & 15;
-    pos += 4;
-    if (idx == 15) {
-        if (n < 5)
-            return LE_EPROTO;
-        *rate = 44100;   /* explicit 24-bit rate: rare; TS does not need it exact */
-        *channels = 2;
-        return LE_OK;
-    }
-    if (idx > 12)
-        return LE_EPROTO;
-    *rate = aac_rates[idx];
-    *channels = (int)(bits >> (32 - pos - 4)) & 15;
-    if (*channels == 0 || *channels > 8)
-        *channels = 2;
-    return LE_OK;
-}
-
-static int set_extradata(AVCodecParameters *par, const uint8_t *b, size_t n)
-{
-    par->extradata = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
-    if (!par->extradata)
-        return LE_ENOMEM;
-    memcpy(par->extradata, b, n);
-    par->extradata_size = (int)n;
-    return LE_OK;
-}
-
 static int add_video(le_hls *h)
 {
     AVStream *st = avformat_new_stream(h->fmt, NULL);
@@ -312,7 +270,7 @@ static int add_video(le_hls *h)
     st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
     st->codecpar->codec_id = h->vcodec == LE_CODEC_H265 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
     st->time_base = (AVRational){ 1, 1000 };
-    if (set_extradata(st->codecpar, h->vcfg, h->vcfg_len) != LE_OK)
+    if (le_codecpar_extradata(st->codecpar, h->vcfg, h->vcfg_len) != LE_OK)
         return LE_ENOMEM;
     h->trk[TRK_V] = st->index;
     h->mux_vcodec = h->vcodec;
@@ -338,10 +296,10 @@ static int add_audio(le_hls *h)
     st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
     if (h->acodec == LE_CODEC_AAC) {
         st->codecpar->codec_id = AV_CODEC_ID_AAC;
-        if (asc_params(h->acfg, h->acfg_len, &rate, &channels) != LE_OK)
+        if (le_aac_asc_params(h->acfg, h->acfg_len, &rate, &channels) != LE_OK)
             return LE_EPROTO;
         /* With extradata the muxer wraps raw AAC frames in ADTS itself. */
-        if (set_extradata(st->codecpar, h->acfg, h->acfg_len) != LE_OK)
+        if (le_codecpar_extradata(st->codecpar, h->acfg, h->acfg_len) != LE_OK)
             return LE_ENOMEM;
     } else {
         st->codecpar->codec_id = AV_CODEC_ID_MP3;

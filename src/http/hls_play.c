@@ -204,54 +204,6 @@ static int edge_hold(le_http_conn *c, const le_http_route *rt)
     return 1;
 }
 
-/* A single "bytes=a-b" / "bytes=a-" / "bytes=-n" range. 1 if it applies,
- * 0 to ignore the header (RFC 9110 14.2: unknown forms are ignored),
- * LE_EINVAL if unsatisfiable. */
-static int parse_range(le_http_str r, size_t len, size_t *off, size_t *cnt)
-{
-    char buf[64];
-    if (!r.p || r.n < 7 || r.n >= sizeof(buf) || strncmp(r.p, "bytes=", 6) != 0)
-        return 0;
-    memcpy(buf, r.p + 6, r.n - 6);
-    buf[r.n - 6] = '\0';
-    if (strchr(buf, ','))
-        return 0;   /* multipart ranges: send the whole segment */
-    char *dash = strchr(buf, '-');
-    if (!dash)
-        return 0;
-    *dash = '\0';
-    const char *a = buf, *z = dash + 1;
-    for (const char *q = a; *q; q++)
-        if (*q < '0' || *q > '9')
-            return 0;
-    for (const char *q = z; *q; q++)
-        if (*q < '0' || *q > '9')
-            return 0;
-    if (!*a && !*z)
-        return 0;
-    if (strlen(a) > 18 || strlen(z) > 18)
-        return LE_EINVAL;
-    if (!*a) {   /* suffix */
-        unsigned long long s = strtoull(z, NULL, 10);
-        if (s == 0 || len == 0)
-            return LE_EINVAL;
-        if (s > len)
-            s = len;
-        *off = len - (size_t)s;
-        *cnt = (size_t)s;
-        return 1;
-    }
-    unsigned long long first = strtoull(a, NULL, 10);
-    unsigned long long last = *z ? strtoull(z, NULL, 10) : (unsigned long long)len - 1;
-    if (first >= len || last < first)
-        return LE_EINVAL;
-    if (last >= len)
-        last = len - 1;
-    *off = (size_t)first;
-    *cnt = (size_t)(last - first + 1);
-    return 1;
-}
-
 void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
 {
     le_hls *h = find_hls(rt, NULL);
@@ -269,7 +221,12 @@ void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
     char extra[256];
     size_t off = 0, cnt = s->len;
     int status = 200;
-    int rr = parse_range(rt->req->range, s->len, &off, &cnt);
+    int64_t from, to;
+    int rr = le_http_range(rt->req->range, (int64_t)s->len, &from, &to);
+    if (rr > 0) {
+        off = (size_t)from;
+        cnt = (size_t)(to - from + 1);
+    }
     if (rr < 0) {
         snprintf(extra, sizeof(extra), "Content-Range: bytes */%zu\r\n", s->len);
         le_http_reply_head(c, 416, NULL, 0, extra);

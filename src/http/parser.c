@@ -8,7 +8,9 @@
  * could still become a valid head within the limits. */
 #include "http/parser.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
 
@@ -292,4 +294,47 @@ int le_http_parse(const char *buf, size_t len, le_http_req *r)
     if (r->version_minor >= 1 && !r->host.p)
         return fail(r, 400, LE_EPROTO);
     return LE_OK;
+}
+
+int le_http_range(le_http_str h, int64_t size, int64_t *from, int64_t *to)
+{
+    char v[65];
+    if (!h.p || h.n < 7 || h.n > 64 || strncasecmp(h.p, "bytes=", 6) != 0)
+        return 0;
+    memcpy(v, h.p + 6, h.n - 6);
+    v[h.n - 6] = '\0';
+    if (strchr(v, ','))
+        return 0;
+    char *dash = strchr(v, '-');
+    if (!dash)
+        return 0;
+    *dash = '\0';
+    const char *a = v, *b = dash + 1;
+    for (const char *q = a; *q; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    for (const char *q = b; *q; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    if (!*a && !*b)
+        return 0;
+    /* Over 18 digits is more than any size here. */
+    int64_t last = !*b ? INT64_MAX : strlen(b) > 18 ? INT64_MAX : strtoll(b, NULL, 10);
+    if (!*a) {   /* the last n bytes */
+        if (last == 0 || size <= 0)
+            return LE_EINVAL;
+        *from = last >= size ? 0 : size - last;
+        *to = size - 1;
+        return 1;
+    }
+    if (strlen(a) > 18)
+        return LE_EINVAL;
+    int64_t first = strtoll(a, NULL, 10);
+    if (*b && last < first)
+        return 0;
+    if (first >= size)
+        return LE_EINVAL;
+    *from = first;
+    *to = last >= size ? size - 1 : last;
+    return 1;
 }

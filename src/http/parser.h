@@ -60,5 +60,11 @@ int le_http_str_eq(le_http_str s, const char *lit);
 /* Finds a header by name (case-insensitive); NULL if absent. */
 const le_http_hdr *le_http_find(const le_http_req *req, const char *name);
 const char *le_http_method_name(int method);
+/* A Range header h for a body of size bytes: one "bytes=a-b", "bytes=a-"
+ * or "bytes=-n" range. 1 with [*from, *to] (inclusive, *to clipped to the
+ * end), 0 to ignore the header and send the whole body (absent, malformed,
+ * several ranges, b < a: RFC 9110 14.2), LE_EINVAL if unsatisfiable (a at
+ * or past the end, a suffix of 0, an empty body). */
+int le_http_range(le_http_str h, int64_t size, int64_t *from, int64_t *to);
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/access.h"
@@ -295,6 +297,34 @@ static int valid_host_arg(const char *s)
               *s == '.' || *s == '-' || *s == '_'))
             return 0;
     return 1;
+}
+
+int le_http_open_file(const char *path, int64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return LE_ENOTFOUND;
+    }
+    *size = (int64_t)sb.st_size;
+    return fd;
+}
+
+void le_http_send_file(le_http_conn *c, int fd, int64_t off, int64_t len, int head, const char *path)
+{
+    if (head || len == 0) {
+        close(fd);
+    } else if (evbuffer_add_file(le_http_conn_output(c), fd, off, len) != 0) {
+        /* evbuffer_add_file closes fd on failure too (libevent 2.1). */
+        le_warn("http", "#%llu: cannot queue %s", (unsigned long long)c->id, path);
+        le_http_conn_close(c);
+        return;
+    } else {
+        le_node_stats_get()->bytes_out += (uint64_t)len;
+    }
+    le_http_conn_done(c);
 }
 
 int le_http_suffix(const char *s, size_t n, const char *suf, size_t *stem)

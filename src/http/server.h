@@ -112,4 +112,14 @@ void le_http_conn_close_after_flush(le_http_conn *c);
 void le_http_conn_close(le_http_conn *c);
 int le_http_conn_closing(const le_http_conn *c);
 
+/* Files on a local disk, served from the loop: le_http_open_file opens path
+ * read-only (no symlink at the end, non-blocking) and fstats it: a regular
+ * file's fd with *size, or LE_ENOTFOUND. le_http_send_file, after
+ * le_http_reply_head, queues len bytes of fd from off with sendfile (none
+ * for HEAD or len 0), takes fd, counts the bytes out and ends the response
+ * (le_http_conn_done); a queueing failure closes the connection, logged
+ * with path. */
+int le_http_open_file(const char *path, int64_t *size);
+void le_http_send_file(le_http_conn *c, int fd, int64_t off, int64_t len, int head, const char *path);
+
 #endif

@@ -18,11 +18,11 @@ static const char *const FMT_NAMES[LE_REC_NFMT] = { "flv", "mp4", "m3u8" };
 int le_rec_fmt_parse(const char *s)
 {
     if (!s)
-        return -1;
+        return LE_EINVAL;
     for (int i = 0; i < LE_REC_NFMT; i++)
         if (strcasecmp(s, FMT_NAMES[i]) == 0)
             return i;
-    return -1;
+    return LE_EINVAL;
 }
 
 const char *le_rec_fmt_name(int fmt)
@@ -74,14 +74,8 @@ void le_rec_config_to_json(le_buf *out, const le_rec_config *c)
  * string or does not fit; absent: "" when optional. */
 static int get_str(const le_jv *o, const char *key, int required, char *out, size_t n)
 {
-    const le_jv *v = le_jv_get(o, key);
-    out[0] = '\0';
-    if (!v)
-        return required ? LE_EPROTO : LE_OK;
-    if (v->type != LE_JV_STR || v->slen >= n)
-        return LE_EPROTO;
-    memcpy(out, v->s, v->slen + 1);
-    return LE_OK;
+    int rc = le_jv_copy_str(o, key, out, n);
+    return rc == LE_ENOTFOUND && !required ? LE_OK : rc == LE_ENOTFOUND ? LE_EPROTO : rc;
 }
 
 static int get_time(const le_jv *o, const char *key, int64_t *ms)

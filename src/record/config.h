@@ -21,7 +21,7 @@
 #define LE_REC_CMD_CHANNEL "record:cmd"
 
 enum { LE_REC_FLV = 0, LE_REC_MP4 = 1, LE_REC_M3U8 = 2, LE_REC_NFMT = 3 };
-/* "flv", "mp4", "m3u8" (case-insensitive for the parser); -1 if none. */
+/* "flv", "mp4", "m3u8" (case-insensitive for the parser); LE_EINVAL if none. */
 int le_rec_fmt_parse(const char *s);
 const char *le_rec_fmt_name(int fmt);
 

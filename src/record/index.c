@@ -41,20 +41,6 @@ void le_rec_entry_to_json(le_buf *out, const le_rec_entry *e)
     le_jv_free(o);
 }
 
-/* A string member into out: LE_OK, LE_ENOTFOUND (absent and not required
- * is fine for the caller), LE_EPROTO (not a string, or too long). */
-static int get_str(const le_jv *o, const char *name, char *out, size_t n)
-{
-    const le_jv *v = le_jv_get(o, name);
-    out[0] = '\0';
-    if (!v)
-        return LE_ENOTFOUND;
-    if (v->type != LE_JV_STR || v->slen >= n)
-        return LE_EPROTO;
-    memcpy(out, v->s, v->slen + 1);
-    return LE_OK;
-}
-
 static int get_int(const le_jv *o, const char *name, int required, int64_t *out)
 {
     *out = 0;
@@ -76,17 +62,17 @@ int le_rec_entry_from_json(const char *js, size_t n, le_rec_entry *out)
     char fmt[16];
     int64_t start, end, dur, w, h, bytes;
     const le_jv *sl = le_jv_get(o, "slice");
-    if (get_str(o, "fmt", fmt, sizeof(fmt)) != LE_OK || (out->fmt = le_rec_fmt_parse(fmt)) < 0)
+    if (le_jv_copy_str(o, "fmt", fmt, sizeof(fmt)) != LE_OK || (out->fmt = le_rec_fmt_parse(fmt)) < 0)
         goto done;
     if (sl && sl->type != LE_JV_BOOL)
         goto done;
     out->slice = sl ? (int)sl->i : 0;
-    if (get_str(o, "key", out->key, sizeof(out->key)) != LE_OK || !out->key[0] ||
-        get_str(o, "bucket", out->bucket, sizeof(out->bucket)) != LE_OK || !out->bucket[0])
+    if (le_jv_copy_str(o, "key", out->key, sizeof(out->key)) != LE_OK || !out->key[0] ||
+        le_jv_copy_str(o, "bucket", out->bucket, sizeof(out->bucket)) != LE_OK || !out->bucket[0])
         goto done;
-    if (get_str(o, "endpoint", out->endpoint, sizeof(out->endpoint)) == LE_EPROTO ||
-        get_str(o, "url", out->url, sizeof(out->url)) == LE_EPROTO ||
-        get_str(o, "node", out->node, sizeof(out->node)) == LE_EPROTO)
+    if (le_jv_copy_str(o, "endpoint", out->endpoint, sizeof(out->endpoint)) == LE_EPROTO ||
+        le_jv_copy_str(o, "url", out->url, sizeof(out->url)) == LE_EPROTO ||
+        le_jv_copy_str(o, "node", out->node, sizeof(out->node)) == LE_EPROTO)
         goto done;
     if (get_int(o, "start", 1, &start) != LE_OK || get_int(o, "end", 1, &end) != LE_OK ||
         get_int(o, "duration", 0, &dur) != LE_OK || get_int(o, "width", 0, &w) != LE_OK ||

@@ -7,15 +7,12 @@
  * sendfile (evbuffer_add_file). */
 #include "record/rec_http.h"
 
-#include <event2/buffer.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/access.h"
@@ -95,50 +92,6 @@ static const char *ctype_of(const char *key)
     return "application/octet-stream";
 }
 
-/* One "bytes=" range of a size-byte file: 1 with [*from, *to] (inclusive),
- * 0 to ignore the header (absent, malformed, several ranges: the whole file
- * is sent), -1 unsatisfiable. */
-static int parse_range(le_http_str h, int64_t size, int64_t *from, int64_t *to)
-{
-    if (!h.p || h.n < 7 || h.n > 64 || strncasecmp(h.p, "bytes=", 6) != 0)
-        return 0;
-    char v[65];
-    memcpy(v, h.p + 6, h.n - 6);
-    v[h.n - 6] = '\0';
-    if (strchr(v, ','))
-        return 0;
-    char *dash = strchr(v, '-');
-    if (!dash)
-        return 0;
-    *dash = '\0';
-    const char *a = v, *b = dash + 1;
-    for (const char *s = a; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    for (const char *s = b; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    if (strlen(a) > 18 || strlen(b) > 18 || (!*a && !*b))
-        return 0;
-    if (!*a) {   /* the last N bytes */
-        int64_t nlast = strtoll(b, NULL, 10);
-        if (nlast == 0 || size == 0)
-            return -1;
-        *from = nlast >= size ? 0 : size - nlast;
-        *to = size - 1;
-        return 1;
-    }
-    *from = strtoll(a, NULL, 10);
-    *to = *b ? strtoll(b, NULL, 10) : size - 1;
-    if (*b && *to < *from)
-        return 0;   /* syntactically invalid: ignored (RFC 9110 14.1.1) */
-    if (*from >= size)
-        return -1;
-    if (*to >= size)
-        *to = size - 1;
-    return 1;
-}
-
 static void serve(le_http_conn *c, const le_http_route *rt)
 {
     const le_http_req *r = rt->req;
@@ -186,16 +139,14 @@ static void serve(le_http_conn *c, const le_http_route *rt)
         return;
     }
     /* A regular file on a local disk: open and fstat only, never a read. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (fd >= 0)
-            close(fd);
+    int64_t size, from = 0, to;
+    int fd = le_http_open_file(path, &size);
+    if (fd < 0) {
         not_found(c, "no such file");
         return;
     }
-    int64_t size = (int64_t)sb.st_size, from = 0, to = size - 1;
-    int rg = parse_range(r->range, size, &from, &to);
+    to = size - 1;
+    int rg = le_http_range(r->range, size, &from, &to);
     char extra[256];
     if (rg < 0) {
         close(fd);
@@ -213,17 +164,7 @@ static void serve(le_http_conn *c, const le_http_route *rt)
     else
         snprintf(extra, sizeof(extra), "Accept-Ranges: bytes\r\nCache-Control: max-age=3600\r\n");
     le_http_reply_head(c, rg > 0 ? 206 : 200, ctype_of(key), len, extra);
-    if (rt->head || len == 0) {
-        close(fd);
-    } else if (evbuffer_add_file(le_http_conn_output(c), fd, from, len) != 0) {
-        /* evbuffer_add_file closes fd on failure too (libevent 2.1). */
-        le_warn(MOD, "#%llu: cannot queue %s", (unsigned long long)le_http_conn_id(c), path);
-        le_http_conn_close(c);
-        return;
-    } else {
-        le_node_stats_get()->bytes_out += (uint64_t)len;
-    }
-    le_http_conn_done(c);
+    le_http_send_file(c, fd, from, len, rt->head, path);
 }
 
 static const le_http_route_def record_route = { "record", PREFIX, NULL, serve, 20,

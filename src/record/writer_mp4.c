@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "media/codecpar.h"
 #include "media/flv.h"
 #include "record/writer_impl.h"
 
@@ -26,40 +27,6 @@ typedef struct mp4w {
     int64_t a_base_ms;          /* audio: where the count of frames started */
     int64_t a_frames;           /* AAC frames since a_base_ms (-1: none yet) */
 } mp4w;
-
-static int set_extradata(AVCodecParameters *par, const uint8_t *b, size_t n)
-{
-    par->extradata = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
-    if (!par->extradata)
-        return LE_ENOMEM;
-    memcpy(par->extradata, b, n);
-    par->extradata_size = (int)n;
-    return LE_OK;
-}
-
-static const int aac_rates[13] = { 96000, 88200, 64000, 48000, 44100, 32000, 24000,
-                                   22050, 16000, 12000, 11025, 8000, 7350 };
-
-/* AudioSpecificConfig -> sample rate and channels. */
-static int asc_params(const uint8_t *b, size_t n, int *rate, int *channels)
-{
-    if (n < 2)
-        return LE_EPROTO;
-    unsigned idx = (unsigned)((b[0] & 7) << 1 | b[1] >> 7);
-    unsigned ch = (b[1] >> 3) & 15;
-    if (idx == 15) {
-        if (n < 5)
-            return LE_EPROTO;
-        *rate = (int)(((unsigned)(b[1] & 0x7f) << 17) | (unsigned)b[2] << 9 | (unsigned)b[3] << 1 | b[4] >> 7);
-        ch = (b[4] >> 3) & 15;
-    } else if (idx < 13) {
-        *rate = aac_rates[idx];
-    } else {
-        return LE_EPROTO;
-    }
-    *channels = ch == 0 ? 2 : ch == 7 ? 8 : (int)ch;
-    return *rate > 0 ? LE_OK : LE_EPROTO;
-}
 
 static int add_video(le_recw *w, mp4w *m)
 {
@@ -86,7 +53,7 @@ static int add_video(le_recw *w, mp4w *m)
     if (w->framerate > 0)
         st->avg_frame_rate = av_d2q(w->framerate, 1000);
     m->vidx = st->index;
-    return set_extradata(st->codecpar, s->data + fi.hdr_len, s->len - fi.hdr_len);
+    return le_codecpar_extradata(st->codecpar, s->data + fi.hdr_len, s->len - fi.hdr_len);
 }
 
 static int add_audio(le_recw *w, mp4w *m)
@@ -98,7 +65,7 @@ static int add_audio(le_recw *w, mp4w *m)
     if (fi.codec != LE_CODEC_AAC)
         return LE_EINVAL;
     int rate, channels;
-    if (asc_params(s->data + fi.hdr_len, s->len - fi.hdr_len, &rate, &channels) != LE_OK)
+    if (le_aac_asc_params(s->data + fi.hdr_len, s->len - fi.hdr_len, &rate, &channels) != LE_OK)
         return LE_EINVAL;
     AVStream *st = avformat_new_stream(m->fmt, NULL);
     if (!st)
@@ -112,7 +79,7 @@ static int add_audio(le_recw *w, mp4w *m)
     m->aidx = st->index;
     m->rate = rate;
     m->a_frames = -1;
-    return set_extradata(st->codecpar, s->data + fi.hdr_len, s->len - fi.hdr_len);
+    return le_codecpar_extradata(st->codecpar, s->data + fi.hdr_len, s->len - fi.hdr_len);
 }
 
 static void mp4_free(mp4w *m)

@@ -338,28 +338,16 @@ void le_ts_http_segment(le_http_conn *c, const le_http_route *rt)
         return;
     }
     /* A regular file on a local disk: open and fstat do not wait on the
-     * network, and the bytes go out with sendfile (evbuffer_add_file). */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (fd >= 0)
-            close(fd);
+     * network, and the bytes go out with sendfile. */
+    int64_t size;
+    int fd = le_http_open_file(path, &size);
+    if (fd < 0) {
         le_http_reply_error(c, 404, "NotFound", "no such segment (expired or never persisted)");
         return;
     }
     /* A file name names the same bytes forever: cacheable. */
-    le_http_reply_head(c, 200, "video/mp2t", (int64_t)sb.st_size, "Cache-Control: max-age=86400\r\n");
-    if (rt->head || sb.st_size == 0) {
-        close(fd);
-    } else if (evbuffer_add_file(le_http_conn_output(c), fd, 0, sb.st_size) != 0) {
-        /* evbuffer_add_file closes fd on failure too (libevent 2.1). */
-        le_warn(MOD, "#%llu: cannot queue %s", (unsigned long long)le_http_conn_id(c), path);
-        le_http_conn_close(c);
-        return;
-    } else {
-        le_node_stats_get()->bytes_out += (uint64_t)sb.st_size;
-    }
-    le_http_conn_done(c);
+    le_http_reply_head(c, 200, "video/mp2t", size, "Cache-Control: max-age=86400\r\n");
+    le_http_send_file(c, fd, 0, size, rt->head, path);
 }
 
 /* ---- the timeline ---- */

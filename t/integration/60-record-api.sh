@@ -187,6 +187,18 @@ ok $? "deleting it again succeeds (no-op)" || diag "$API_BODY"
 api DescribeLiveRecordConfig $D
 is "$(j "$API_BODY" 'd["TotalNum"]')" 6 "... 6 left"
 
+# quota: 1000 configs a domain (filler fields straight into the hash, removed after)
+rcli EVAL "for i=1,994 do redis.call('HSET', KEYS[1], 'q/s'..i, '{}') end return 1" 1 "${PFX}reccfg:live.test" >/dev/null
+bad 400 QuotaExceeded.RecordConfig "the 1001st config of a domain refused" AddLiveAppRecordConfig $D AppName=q \
+    StreamName=over OssBucket=bkt-1 OssEndpoint=oss-cn-shanghai.aliyuncs.com RecordFormat.1.Format=flv
+like "$(j "$API_BODY" 'd["Message"]')" "record configs of the domain exceeds the limit of 1000" "... the message names the limit"
+api AddLiveAppRecordConfig $D AppName=live OssBucket=bkt-1 OssEndpoint=oss-cn-shanghai.aliyuncs.com \
+    RecordFormat.1.Format=flv RecordFormat.2.Format=m3u8 RecordFormat.2.CycleDuration=600 \
+    "RecordFormat.2.SliceOssObjectPrefix=$SLICE" OnDemand=1
+ok $? "at the quota, replacing a config still works" || diag "$API_BODY"
+rcli EVAL "for i=1,994 do redis.call('HDEL', KEYS[1], 'q/s'..i) end return 1" 1 "${PFX}reccfg:live.test" >/dev/null
+is "$(rcli HLEN "${PFX}reccfg:live.test")" 6 "... the filler is gone"
+
 # ---- notify configs ---------------------------------------------------------------------
 api DescribeLiveRecordNotifyConfig $D
 is "$API_CODE $(j "$API_BODY" 'd["LiveRecordNotifyConfig"]')" "200 {}" "no notify config: an empty object"

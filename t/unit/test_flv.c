@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "media/codecpar.h"
 #include "media/flv.h"
 #include "media/pkt.h"
 #include "media/amf.h"
@@ -121,5 +122,21 @@ int main(void)
            vals[i].keep ? "kept" : "dropped", got);
         le_buf_free(&mb);
     }
+    /* AudioSpecificConfig: rate and channels (media/codecpar.h). */
+    int rate = 0, chans = 0;
+    const uint8_t asc_lc[] = { 0x12, 0x10 };   /* AAC-LC, 44100, stereo */
+    ok(le_aac_asc_params(asc_lc, 2, &rate, &chans) == 0 && rate == 44100 && chans == 2, "asc lc 44100/2");
+    const uint8_t asc_71[] = { 0x11, 0xb8 };   /* AAC-LC, 48000, config 7 */
+    ok(le_aac_asc_params(asc_71, 2, &rate, &chans) == 0 && rate == 48000 && chans == 8, "asc config 7 is 8 ch");
+    /* explicit rate 22222 (0x0056ce), mono */
+    const uint8_t asc_ex[] = { 0x17, 0x80, 0x2b, 0x67, 0x08 };
+    ok(le_aac_asc_params(asc_ex, 5, &rate, &chans) == 0 && rate == 22222 && chans == 1, "asc explicit rate");
+    is_int(le_aac_asc_params(asc_ex, 4, &rate, &chans), LE_EPROTO, "asc explicit rate truncated");
+    /* escaped object type 32+0, index 8 (16000), mono: 11111 000000 1000 0001 */
+    const uint8_t asc_esc[] = { 0xf8, 0x10, 0x20 };
+    ok(le_aac_asc_params(asc_esc, 3, &rate, &chans) == 0 && rate == 16000 && chans == 1, "asc escaped type");
+    const uint8_t asc_bad[] = { 0x16, 0x90 };   /* rate index 13 */
+    is_int(le_aac_asc_params(asc_bad, 2, &rate, &chans), LE_EPROTO, "asc reserved rate index");
+    is_int(le_aac_asc_params(asc_lc, 1, &rate, &chans), LE_EPROTO, "asc one byte");
     return done_testing();
 }

@@ -241,5 +241,30 @@ int main(void)
     is_str(le_http_method_name(LE_HTTP_OPTIONS), "OPTIONS", "method name");
     is_str(le_http_method_name(LE_HTTP_OTHER), "OTHER", "method name of an unknown method");
     is_str(le_http_method_name(-1), "OTHER", "method name out of range");
+    /* Range (le_http_range) over a 1000-byte body. */
+    struct {
+        const char *h;
+        int rc;
+        int64_t from, to;
+    } rg[] = {
+        { "bytes=0-99", 1, 0, 99 },          { "BYTES=10-", 1, 10, 999 },
+        { "bytes=-100", 1, 900, 999 },       { "bytes=-5000", 1, 0, 999 },
+        { "bytes=990-5000", 1, 990, 999 },   { "bytes=5-2", 0, 0, 0 },
+        { "bytes=1000-", LE_EINVAL, 0, 0 },  { "bytes=-0", LE_EINVAL, 0, 0 },
+        { "bytes=0-1,5-6", 0, 0, 0 },        { "bytes=a-", 0, 0, 0 },
+        { "items=0-1", 0, 0, 0 },            { "bytes=-", 0, 0, 0 },
+        { "bytes=9999999999999999999-", LE_EINVAL, 0, 0 },
+        { "bytes=5-9999999999999999999", 1, 5, 999 },
+    };
+    for (size_t i = 0; i < sizeof(rg) / sizeof(rg[0]); i++) {
+        le_http_str h = { rg[i].h, strlen(rg[i].h) };
+        int64_t from = 0, to = 0;
+        int rc = le_http_range(h, 1000, &from, &to);
+        ok(rc == rg[i].rc && (rc != 1 || (from == rg[i].from && to == rg[i].to)), "range %s: %d %lld-%lld", rg[i].h,
+           rc, (long long)from, (long long)to);
+    }
+    int64_t f0, t0;
+    is_int(le_http_range((le_http_str){ "bytes=-1", 8 }, 0, &f0, &t0), LE_EINVAL, "range of an empty body");
+    is_int(le_http_range((le_http_str){ NULL, 0 }, 10, &f0, &t0), 0, "no Range header");
     return done_testing();
 }

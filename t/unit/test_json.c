@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/json.h"
 #include "tap.h"
 
@@ -205,6 +206,19 @@ static void test_parse_strings(void)
     le_jv_free(v);
 }
 
+static void test_copy_str(void)
+{
+    le_jv *o = le_jv_parse("{\"s\":\"abc\",\"n\":1}", 17, 4, NULL, 0);
+    char out[4] = "x";
+    is_int(le_jv_copy_str(o, "s", out, sizeof(out)), 0, "copy_str: a string that fits");
+    is_str(out, "abc", "copy_str: its bytes");
+    is_int(le_jv_copy_str(o, "s", out, 3), LE_EPROTO, "copy_str: one that does not fit");
+    is_str(out, "", "copy_str: out is empty then");
+    is_int(le_jv_copy_str(o, "n", out, sizeof(out)), LE_EPROTO, "copy_str: not a string");
+    is_int(le_jv_copy_str(o, "z", out, sizeof(out)), LE_ENOTFOUND, "copy_str: absent");
+    le_jv_free(o);
+}
+
 int main(void)
 {
     test_build_and_render();
@@ -212,5 +226,6 @@ int main(void)
     test_parse_refuse();
     test_depth();
     test_parse_strings();
+    test_copy_str();
     return done_testing();
 }

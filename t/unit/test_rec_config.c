@@ -32,8 +32,8 @@ int main(void)
     is_int(le_rec_fmt_parse("flv"), LE_REC_FLV, "flv");
     is_int(le_rec_fmt_parse("MP4"), LE_REC_MP4, "MP4 case-insensitive");
     is_int(le_rec_fmt_parse("m3u8"), LE_REC_M3U8, "m3u8");
-    is_int(le_rec_fmt_parse("ts"), -1, "ts is none");
-    is_int(le_rec_fmt_parse(NULL), -1, "NULL is none");
+    is_int(le_rec_fmt_parse("ts"), LE_EINVAL, "ts is none");
+    is_int(le_rec_fmt_parse(NULL), LE_EINVAL, "NULL is none");
     is_str(le_rec_fmt_name(LE_REC_M3U8), "m3u8", "name of m3u8");
     is_str(le_rec_fmt_name(7), "", "name of nothing");
 

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "record/notify.h"
+#include "http_helpers.h"
 #include "tap.h"
 
 #define FILE_BODY \
@@ -127,14 +128,9 @@ static void test_delivery(void)
 {
     signal(SIGPIPE, SIG_IGN);
     base = event_base_new();
-    struct evhttp *http = evhttp_new(base);
+    int port;
+    struct evhttp *http = test_http_server(base, srv_cb, &port);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-    evhttp_set_gencb(http, srv_cb, NULL);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl);
-    int port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     le_recn_init(base);
 
     char flaky[128], okurl[128], fail[128];

@@ -17,6 +17,7 @@
 #include "core/util.h"
 #include "net/httpc.h"
 #include "record/ondemand.h"
+#include "http_helpers.h"
 #include "tap.h"
 
 #define SEED_REPLY \
@@ -255,14 +256,9 @@ static void test_ask(void)
 {
     signal(SIGPIPE, SIG_IGN);
     base = event_base_new();
-    struct evhttp *http = evhttp_new(base);
+    int port;
+    struct evhttp *http = test_http_server(base, srv_cb, &port);
     evhttp_set_timeout(http, 8);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-    evhttp_set_gencb(http, srv_cb, NULL);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl);
-    int port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     le_httpc_init(base);
 
     outcome good = { 0 }, nf = { 0 }, big = { 0 }, edge = { 0 }, junk = { 0 }, slow = { 0 };

@@ -146,27 +146,38 @@ static int count_files(const char *dir, const char *pattern)
     return n;
 }
 
-static le_recw *make(int fmt, const char *dir, const char *prefix, got *g, uint64_t min_free, int64_t fragment_ms)
+/* The parameters every test starts from: live/cam1, on_file into g. */
+static void base_params(le_recw_params *p, int fmt, const char *dir, const char *prefix, int64_t cycle_ms, got *g)
 {
-    le_recw_params p;
-    memset(&p, 0, sizeof(p));
-    p.fmt = fmt;
-    p.dir = dir;
-    p.app = "live";
-    p.stream = "cam1";
-    p.prefix = prefix;
-    p.cycle_ms = 5000;
-    p.slice_ms = 2000;
-    p.fragment_ms = fragment_ms;
-    p.min_free = min_free;
-    p.on_file = on_file;
-    p.on_status = on_status;
-    p.arg = g;
+    memset(p, 0, sizeof(*p));
+    p->fmt = fmt;
+    p->dir = dir;
+    p->app = "live";
+    p->stream = "cam1";
+    p->prefix = prefix;
+    p->cycle_ms = cycle_ms;
+    p->on_file = on_file;
+    p->arg = g;
+}
+
+static le_recw *new_writer(const le_recw_params *p)
+{
     char err[256] = "";
-    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    le_recw *w = le_recw_new(p, err, sizeof(err));
     if (!w)
         printf("# le_recw_new: %s\n", err);
     return w;
+}
+
+static le_recw *make(int fmt, const char *dir, const char *prefix, got *g, uint64_t min_free, int64_t fragment_ms)
+{
+    le_recw_params p;
+    base_params(&p, fmt, dir, prefix, 5000, g);
+    p.slice_ms = 2000;
+    p.fragment_ms = fragment_ms;
+    p.min_free = min_free;
+    p.on_status = on_status;
+    return new_writer(&p);
 }
 
 /* Feeds the input; packets at or after jump_from_ms get jump_ms added.
@@ -391,18 +402,9 @@ static void test_jump(void)
     got g = { 0 };
     /* One long cycle: only the jump cuts. */
     le_recw_params p;
-    memset(&p, 0, sizeof(p));
-    p.fmt = LE_REC_FLV;
-    p.dir = dir;
-    p.app = "live";
-    p.stream = "cam1";
-    p.prefix = "j/{Sequence}";
-    p.cycle_ms = 60000;
-    p.on_file = on_file;
+    base_params(&p, LE_REC_FLV, dir, "j/{Sequence}", 60000, &g);
     p.on_status = on_status;
-    p.arg = &g;
-    char err[128];
-    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    le_recw *w = new_writer(&p);
     ok(w != NULL, "jump: writer made");
     if (!w)
         return;
@@ -429,17 +431,8 @@ static void test_resize(void)
     snprintf(dir, sizeof(dir), "%s/resize", tmpdir);
     got g = { 0 };
     le_recw_params p;
-    memset(&p, 0, sizeof(p));
-    p.fmt = LE_REC_MP4;
-    p.dir = dir;
-    p.app = "live";
-    p.stream = "cam1";
-    p.prefix = "z/{Sequence}";
-    p.cycle_ms = 60000;
-    p.on_file = on_file;
-    p.arg = &g;
-    char err[128];
-    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    base_params(&p, LE_REC_MP4, dir, "z/{Sequence}", 60000, &g);
+    le_recw *w = new_writer(&p);
     ok(w != NULL, "resize: writer made");
     if (!w)
         return;
@@ -475,17 +468,8 @@ static void test_audio_first(void)
     snprintf(dir, sizeof(dir), "%s/afirst", tmpdir);
     got g = { 0 };
     le_recw_params p;
-    memset(&p, 0, sizeof(p));
-    p.fmt = LE_REC_FLV;
-    p.dir = dir;
-    p.app = "live";
-    p.stream = "cam1";
-    p.prefix = "a/{Sequence}";
-    p.cycle_ms = 60000;
-    p.on_file = on_file;
-    p.arg = &g;
-    char err[128];
-    le_recw *w = le_recw_new(&p, err, sizeof(err));
+    base_params(&p, LE_REC_FLV, dir, "a/{Sequence}", 60000, &g);
+    le_recw *w = new_writer(&p);
     ok(w != NULL, "audio first: writer made");
     if (!w)
         return;
@@ -665,19 +649,10 @@ static void test_m3u8(void)
     snprintf(dir2, sizeof(dir2), "%s/hlsj", tmpdir);
     got j = { 0 };
     le_recw_params p;
-    memset(&p, 0, sizeof(p));
-    p.fmt = LE_REC_M3U8;
-    p.dir = dir2;
-    p.app = "live";
-    p.stream = "cam1";
-    p.prefix = "j/{Sequence}";
+    base_params(&p, LE_REC_M3U8, dir2, "j/{Sequence}", 60000, &j);
     p.slice_prefix = "j/s{Sequence}";
-    p.cycle_ms = 60000;
     p.slice_ms = 2000;
-    p.on_file = on_file;
-    p.arg = &j;
-    char err[128];
-    w = le_recw_new(&p, err, sizeof(err));
+    w = new_writer(&p);
     feed(w, 6000, 20000, 0);
     le_recw_free(w);
     int lists = 0;
