@@ -156,13 +156,17 @@ static void serve(le_http_conn *c, const le_http_route *rt)
         return;
     }
     int64_t len = rg > 0 ? to - from + 1 : size;
+    /* Exposed so that a page's script player reading ranges across origins
+     * learns the file's size (docs/RECORD.md, "Playing recordings"). */
+#define EXPOSE "Access-Control-Expose-Headers: Content-Range, Accept-Ranges\r\n"
     if (rg > 0)
         snprintf(extra, sizeof(extra),
                  "Accept-Ranges: bytes\r\nContent-Range: bytes %" PRId64 "-%" PRId64 "/%" PRId64 "\r\n"
-                 "Cache-Control: max-age=3600\r\n",
+                 "Cache-Control: max-age=3600\r\n" EXPOSE,
                  from, to, size);
     else
-        snprintf(extra, sizeof(extra), "Accept-Ranges: bytes\r\nCache-Control: max-age=3600\r\n");
+        snprintf(extra, sizeof(extra), "Accept-Ranges: bytes\r\nCache-Control: max-age=3600\r\n" EXPOSE);
+#undef EXPOSE
     le_http_reply_head(c, rg > 0 ? 206 : 200, ctype_of(key), len, extra);
     le_http_send_file(c, fd, from, len, rt->head, path);
 }

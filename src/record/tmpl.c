@@ -133,6 +133,15 @@ char *le_rec_escaped_time(int64_t ms, char out[24])
     return out;
 }
 
+char *le_rec_iso_time(int64_t ms, char out[32])
+{
+    civil c;
+    to_civil(ms, &c);
+    int frac = ms > 0 ? (int)(ms % 1000) : 0;
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)c.y, c.mo, c.d, c.h, c.mi, c.s, frac);
+    return out;
+}
+
 /* An {AppName} / {StreamName} value that keeps the key's shape: no '/',
  * no "..", no control byte or backslash, not ".". */
 static int value_ok(const char *v)

@@ -39,6 +39,9 @@ int le_rec_tmpl_expand(const char *tmpl, const le_rec_vars *v, const char *ext, 
 
 /* "YYYY-MM-DD-HH-MM-SS" of ms (UTC) into out; returns out. */
 char *le_rec_escaped_time(int64_t ms, char out[24]);
+/* ISO 8601 with milliseconds, "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC): the start a
+ * recorded file carries in its own metadata. Returns out. */
+char *le_rec_iso_time(int64_t ms, char out[32]);
 
 /* Defaults when a format has no prefix (docs/RECORD.md). */
 #define LE_REC_DEFAULT_PREFIX "record/{AppName}/{StreamName}/{EscapedStartTime}_{EscapedEndTime}"

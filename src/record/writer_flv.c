@@ -82,6 +82,10 @@ static int flv_open(le_recw *w)
     }
     if (w->aseq)
         le_amf_put_prop_number(&m, "audiocodecid", codec_id(w->aseq));
+    /* The file's absolute start: timestamps in it begin near 0. */
+    char iso[32];
+    le_amf_put_prop_number(&m, "starttime", (double)w->cur.start_ms);
+    le_amf_put_prop_string(&m, "creationdate", le_rec_iso_time(w->cur.start_ms, iso));
     le_amf_put_object_end(&m);
     f->dur_at = hl + 11 + dur;
     f->size_at = hl + 11 + size;

@@ -25,6 +25,7 @@
 typedef struct slice {
     char key[LE_REC_KEY_MAX + 8];
     int64_t duration_ms;
+    int64_t start_ms;           /* UTC: EXT-X-PROGRAM-DATE-TIME */
     int disc;
 } slice;
 
@@ -90,6 +91,10 @@ static void playlist(const le_recw *w, const hlsw *x, int final, le_buf *out)
         rel_uri(w->open_key, x->s[i].key, uri, sizeof(uri));
         if (x->s[i].disc && i > 0)
             le_buf_printf(out, "#EXT-X-DISCONTINUITY\n");
+        if (i == 0 || x->s[i].disc) {   /* each timeline's absolute start */
+            char iso[32];
+            le_buf_printf(out, "#EXT-X-PROGRAM-DATE-TIME:%s\n", le_rec_iso_time(x->s[i].start_ms, iso));
+        }
         le_buf_printf(out, "#EXTINF:%.3f,\n%s\n", (double)x->s[i].duration_ms / 1000.0, uri);
     }
     if (final)
@@ -138,6 +143,7 @@ static int drain(le_recw *w, hlsw *x, int final)
             }
             slice *sl = &x->s[x->n++];
             snprintf(sl->key, sizeof(sl->key), "%s", f.key);
+            sl->start_ms = f.start_ms;
             sl->duration_ms = f.duration_ms;
             sl->disc = s->disc;
             wrote = 1;

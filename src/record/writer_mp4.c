@@ -119,6 +119,10 @@ static int mp4_open(le_recw *w)
     char frag[32];
     snprintf(frag, sizeof(frag), "%lld", (long long)w->p.fragment_ms * 1000);
     av_dict_set(&opts, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0);
+    /* The file's absolute start (mvhd creation time: whole seconds; the
+     * index keeps milliseconds). */
+    char iso[32];
+    av_dict_set(&m->fmt->metadata, "creation_time", le_rec_iso_time(w->cur.start_ms, iso), 0);
     av_dict_set(&opts, "frag_duration", frag, 0);
     int err = avformat_write_header(m->fmt, &opts);
     av_dict_free(&opts);

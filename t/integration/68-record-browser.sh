@@ -127,7 +127,8 @@ is "$(b '"%s %s %s" % (d["range"]["status"], d["range"]["bytes"], d["range"]["co
     "fetch() with Range: bytes=$RA-$RB: 206, exactly 1000 bytes, video/mp4 ($(b 'd["range"]["type"]'))"
 is "$(b 'd["range"]["sha256"]')" "$(tail -c +$((RA + 1)) "$FILE" | head -c 1000 | sha256sum | cut -d' ' -f1)" \
     "... the file's bytes $RA-$RB"
-diag "Content-Range as the page's script reads it: $(b 'd["range"]["contentRange"]')"
+is "$(b 'd["range"]["contentRange"]')" "bytes $RA-$RB/$(stat -c %s "$FILE")" \
+    "... the page's script reads its Content-Range (Access-Control-Expose-Headers)"
 is "$(b 'd["tmp"]["code"]')" 4 "a <video> of the .tmp name errors (MEDIA_ERR_SRC_NOT_SUPPORTED: $(b 'd["tmp"]'))"
 like "$(b '" ".join(x for x in d["responses"] if ".tmp" in x)')" "^GET 404 " "... the browser saw 404 for it"
 # The media element's own requests (Range: bytes=0- and on), not the fetch above.

@@ -243,8 +243,9 @@ static void check_files(const char *what, const got *g, const char *dir, int sli
     is_int(count_files(dir, "*.tmp"), 0, "%s: no .tmp left", what);
 }
 
-/* The onMetaData of an FLV file: its duration and filesize. */
-static int flv_meta(const char *path, double *duration, double *filesize)
+/* The onMetaData of an FLV file: its duration and filesize, and its
+ * absolute start (starttime, unix ms; creationdate, ISO 8601). */
+static int flv_meta(const char *path, double *duration, double *filesize, double *start, char *created, size_t cn)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -260,9 +261,14 @@ static int flv_meta(const char *path, double *duration, double *filesize)
                 le_amf_str_eq(doc.vals[0], "onMetaData")) {
                 const le_amf_val *d = le_amf_prop_get(doc.vals[1], "duration");
                 const le_amf_val *s = le_amf_prop_get(doc.vals[1], "filesize");
+                const le_amf_val *st = le_amf_prop_get(doc.vals[1], "starttime");
+                const le_amf_val *cd = le_amf_prop_get(doc.vals[1], "creationdate");
                 if (d && s && d->type == LE_AMF_NUMBER && s->type == LE_AMF_NUMBER) {
                     *duration = d->num;
                     *filesize = s->num;
+                    *start = st && st->type == LE_AMF_NUMBER ? st->num : -1;
+                    snprintf(created, cn, "%.*s", cd && cd->type == LE_AMF_STRING ? (int)cd->str_len : 0,
+                             cd && cd->type == LE_AMF_STRING ? cd->str : "");
                     rc = LE_OK;
                 }
             }
@@ -296,8 +302,11 @@ static void test_flv(void)
         is_str(g.f[i].key, key, "flv: file %d named by the default prefix", i);
         is_int(g.f[i].sequence, (long long)i, "flv: file %d sequence", i);
         ok(g.f[i].fmt == LE_REC_FLV && !g.f[i].is_slice, "flv: file %d format", i);
-        double d = 0, s = 0;
-        ok(flv_meta(g.f[i].path, &d, &s) == LE_OK, "flv: file %d onMetaData read back", i);
+        double d = 0, s = 0, st = 0;
+        char cd[64], iso[32];
+        ok(flv_meta(g.f[i].path, &d, &s, &st, cd, sizeof(cd)) == LE_OK, "flv: file %d onMetaData read back", i);
+        ok(st == (double)g.f[i].start_ms, "flv: file %d onMetaData starttime is its absolute start (%.0f)", i, st);
+        is_str(cd, le_rec_iso_time(g.f[i].start_ms, iso), "flv: file %d onMetaData creationdate", i);
         ok(d > 0 && fabs(d - (double)g.f[i].duration_ms / 1000.0) < 0.001, "flv: file %d duration patched (%.3f)",
            i, d);
         ok(s == (double)g.f[i].bytes, "flv: file %d filesize patched (%.0f)", i, s);
@@ -327,6 +336,20 @@ static void test_mp4(void)
         char key[300];
         snprintf(key, sizeof(key), "mp4/live/cam1/%d-%lld.mp4", i, (long long)(g.f[i].start_ms / 1000));
         is_str(g.f[i].key, key, "mp4: file %d named by its template", i);
+        /* mvhd keeps the absolute start in whole seconds. */
+        char cmd[900], out[64] = "", want[32];
+        snprintf(cmd, sizeof(cmd), "ffprobe -v error -show_entries format_tags=creation_time -of csv=p=0 '%s'",
+                 g.f[i].path);
+        FILE *pp = popen(cmd, "r");
+        if (pp) {
+            if (!fgets(out, sizeof(out), pp))
+                out[0] = '\0';
+            pclose(pp);
+        }
+        out[strcspn(out, "\n")] = '\0';
+        le_rec_iso_time(g.f[i].start_ms / 1000 * 1000, want);
+        want[19] = '\0';   /* "YYYY-MM-DDTHH:MM:SS" */
+        ok(strncmp(out, want, 19) == 0, "mp4: file %d creation_time is its start (%s)", i, out);
     }
     check_files("mp4", &g, dir, 0);
 }
@@ -616,6 +639,9 @@ static void test_m3u8(void)
             fclose(f);
         ok(strstr(buf, "#EXT-X-PLAYLIST-TYPE:VOD") && strstr(buf, "#EXT-X-ENDLIST"), "m3u8: %s is a closed VOD list",
            g.f[i].key);
+        char iso[32], pdt[64];
+        snprintf(pdt, sizeof(pdt), "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF", le_rec_iso_time(g.f[i].start_ms, iso));
+        ok(strstr(buf, pdt) != NULL, "m3u8: %s starts with its absolute start (%s)", g.f[i].key, iso);
         ok(strstr(buf, "\n../../../record/live/cam1/") != NULL, "m3u8: %s slice URIs relative to it", g.f[i].key);
     }
     is_int(count_files(dir, "*.tmp"), 0, "m3u8: no .tmp left");
@@ -666,8 +692,8 @@ static void test_m3u8(void)
         buf[n] = '\0';
         if (f)
             fclose(f);
-        ok(strstr(buf, "#EXT-X-DISCONTINUITY\ns") != NULL || strstr(buf, "#EXT-X-DISCONTINUITY\n#EXTINF") != NULL,
-           "m3u8 jump: EXT-X-DISCONTINUITY before the slice after the jump");
+        ok(strstr(buf, "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:") != NULL,
+           "m3u8 jump: EXT-X-DISCONTINUITY, then the new timeline's absolute start, before the slice after the jump");
         ok(fabs((double)j.f[j.n - 1].duration_ms / 1000.0 - INPUT_S) <= GOP_S,
            "m3u8 jump: the gap is not counted (%lld ms)", (long long)j.f[j.n - 1].duration_ms);
     }
