@@ -212,6 +212,8 @@ int64_t le_rec_m3u8_build(le_buf *out, const le_rec_slice *s, size_t n)
             segs[i].disc = d > LE_REC_CONTIG_MS || d < -LE_REC_CONTIG_MS || s[i].width != s[i - 1].width ||
                            s[i].height != s[i - 1].height;
         }
+        /* each timeline's absolute start */
+        segs[i].pdt_ms = i == 0 || segs[i].disc ? s[i].start_ms : 0;
         total += s[i].duration_ms;
     }
     le_m3u8_opts o;

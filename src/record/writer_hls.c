@@ -17,6 +17,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "hls/playlist.h"
 #include "hls/segmenter.h"
 #include "media/flv.h"
 #include "record/config.h"
@@ -80,25 +81,26 @@ static int write_file(const char *path, const void *b, size_t n)
 
 static void playlist(const le_recw *w, const hlsw *x, int final, le_buf *out)
 {
-    int64_t longest = 1000;
-    for (size_t i = 0; i < x->n; i++)
-        if (x->s[i].duration_ms > longest)
-            longest = x->s[i].duration_ms;
-    le_buf_printf(out, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:%s\n#EXT-X-TARGETDURATION:%lld\n"
-                  "#EXT-X-MEDIA-SEQUENCE:0\n", final ? "VOD" : "EVENT", (long long)((longest + 999) / 1000));
+    enum { URI_MAX = 4 * LE_REC_KEY_MAX };    /* "../" per directory level, then the key */
+    le_m3u8_seg *segs = le_xcalloc(x->n ? x->n : 1, sizeof(*segs));
+    char *uris = le_xmalloc((x->n ? x->n : 1) * URI_MAX);
     for (size_t i = 0; i < x->n; i++) {
-        char uri[4 * LE_REC_KEY_MAX];   /* "../" per directory level, then the key */
-        rel_uri(w->open_key, x->s[i].key, uri, sizeof(uri));
-        if (x->s[i].disc && i > 0)
-            le_buf_printf(out, "#EXT-X-DISCONTINUITY\n");
-        if (i == 0 || x->s[i].disc) {   /* each timeline's absolute start */
-            char iso[32];
-            le_buf_printf(out, "#EXT-X-PROGRAM-DATE-TIME:%s\n", le_rec_iso_time(x->s[i].start_ms, iso));
-        }
-        le_buf_printf(out, "#EXTINF:%.3f,\n%s\n", (double)x->s[i].duration_ms / 1000.0, uri);
+        char *uri = uris + i * URI_MAX;
+        rel_uri(w->open_key, x->s[i].key, uri, URI_MAX);
+        segs[i].seq = i;
+        segs[i].duration_ms = x->s[i].duration_ms;
+        segs[i].disc = x->s[i].disc && i > 0;
+        /* each timeline's absolute start */
+        segs[i].pdt_ms = i == 0 || segs[i].disc ? x->s[i].start_ms : 0;
+        segs[i].uri = uri;
     }
-    if (final)
-        le_buf_printf(out, "#EXT-X-ENDLIST\n");
+    le_m3u8_opts o;
+    memset(&o, 0, sizeof(o));
+    o.playlist_type = final ? 2 : 1;
+    o.endlist = final;
+    le_m3u8_build(out, segs, x->n, &o);
+    free(uris);
+    free(segs);
 }
 
 /* Writes the slices the segmenter sealed, then the playlist (in progress:

@@ -89,9 +89,14 @@ static void playlist(void)
     for (const char *p = t; (p = strstr(p, "#EXT-X-DISCONTINUITY\n")) != NULL; p++)
         disc++;
     ok(disc == 2, "two discontinuities (%d)", disc);
-    ok(strstr(t, "#EXTINF:4.000,\nhttp://h/record/b/s2.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:3.500,\n"
-                 "http://h/record/b/s3.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:4.000,\nhttp://h/record/b/s4.ts\n") != NULL,
-       "the discontinuities sit before the gap and the new resolution");
+    ok(strstr(t, "#EXTINF:4.000,\nhttp://h/record/b/s2.ts\n#EXT-X-DISCONTINUITY\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:01:00.000Z\n#EXTINF:3.500,\n"
+                 "http://h/record/b/s3.ts\n#EXT-X-DISCONTINUITY\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:01:03.500Z\n#EXTINF:4.000,\nhttp://h/record/b/s4.ts\n") != NULL,
+       "the discontinuities sit before the gap and the new resolution, each with its absolute start");
+    ok(strstr(t, "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:10.000Z\n#EXTINF:4.000,\n"
+                 "http://h/record/b/s0.ts\n") != NULL,
+       "the first slice carries the recording's absolute start");
     ok(strstr(t, "s0.ts\n#EXTINF:4.000,\nhttp://h/record/b/s1.ts") != NULL, "no discontinuity between contiguous");
     le_buf_free(&b);
 
