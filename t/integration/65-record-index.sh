@@ -126,7 +126,7 @@ ok "$([ -s "$REC/bkt/$KEY" ]; echo $?)" "the index file is on disk under record_
 PL=$(curl -s --max-time 10 "$URL")
 is "$(grep -c '^#EXTINF' <<<"$PL") $(grep -c '^#EXT-X-DISCONTINUITY$' <<<"$PL") $(grep -c '^#EXT-X-ENDLIST' <<<"$PL")" \
     "4 1 1" "the playlist: 4 EXTINF, one discontinuity (the gap), ENDLIST"
-like "$(grep -A2 'EXT-X-DISCONTINUITY$' <<<"$PL" | tail -1)" "/slices/s3.ts$" "the discontinuity is before the slice after the gap"
+like "$(grep -A3 'EXT-X-DISCONTINUITY$' <<<"$PL" | tail -1)" "/slices/s3.ts$" "the discontinuity is before the slice after the gap"
 PD=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$URL" 2>"$LE_DIR/ffprobe-m3u8.log")
 cmp_ok "$(awk -v d="$PD" -v t="$TOTAL" 'BEGIN { x = d * 1000 - t; if (x < 0) x = -x; print int(x) }')" -le 300 \
     "ffprobe reads the playlist over HTTP: $PD s (slices $TOTAL ms)"
