@@ -24,7 +24,8 @@ PUT=$top_builddir/t/tools/le-s3put
 
 BUCKET=rec
 le_start_s3rver "$BUCKET" || le_abort "s3rver did not start"
-ok 0 "s3rver answers on port $LE_S3_PORT"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$LE_S3_PORT/$BUCKET")" 200 \
+    "s3rver answers on port $LE_S3_PORT and lists the bucket $BUCKET"
 PX_PORT=$(le_free_port 1)
 PX_LOG=$LE_DIR/sigv4.log
 : >"$PX_LOG"
@@ -87,7 +88,8 @@ sleep 10
 le_alive "$RUN_PID"; ok $? "the upload run is still going while s3rver is away"
 [ -e "$W/o1.flv" ] && [ -e "$W/o2.mkv" ] && [ -e "$W/o3.flv" ]; ok $? "nothing removed locally meanwhile"
 le_start_s3rver "$BUCKET" || le_abort "s3rver did not restart on port $LE_S3_PORT"
-ok 0 "s3rver restarted on the same port and directory"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$LE_S3_PORT/$BUCKET")" 200 \
+    "s3rver restarted on the same port and still has the bucket $BUCKET (same directory)"
 le_wait_exit "$RUN_PID" 100; ok $? "the run ends after s3rver returns (backoff at most 60 s)"
 is "$LE_EXIT_RC" 0 "le-s3put exits 0: every file stored" || diag "$(cat "$LE_DIR/put3.out")" "$(tail -20 "$LE_DIR/put3.log")"
 out=$(cat "$LE_DIR/put3.out")

@@ -42,7 +42,8 @@ CBLOG=$LE_DIR/callbacks.jsonl
 mkdir -p "$ROOT"
 
 le_start_s3rver "$BUCKET" || le_abort "s3rver did not start"
-ok 0 "s3rver answers on port $LE_S3_PORT"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$LE_S3_PORT/$BUCKET")" 200 \
+    "s3rver answers on port $LE_S3_PORT and lists the bucket $BUCKET"
 PX_PORT=$(le_free_port 1)
 PX_LOG=$LE_DIR/sigv4.log
 : >"$PX_LOG"
@@ -322,7 +323,8 @@ is "$(chk nidx s3) $(chk ncb s3)" "0 0" "no index entry and no callback for them
 cmp_ok "$(metric livedge_record_uploads_pending)" -ge "$NOUT" "/metrics: they are pending ($(metric livedge_record_uploads_pending))"
 TBACK=$(date +%s.%N)
 le_start_s3rver "$BUCKET" || le_abort "s3rver did not restart on port $LE_S3_PORT"
-ok 0 "s3rver restarted on the same port and directory"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$LE_S3_PORT/$BUCKET")" 200 \
+    "s3rver restarted on the same port and still has the bucket $BUCKET (same directory)"
 le_wait_exit "$LE_PUB_PID" 20
 le_wait_log 'live/s3: recording ended' 15 >/dev/null
 ok $? "the s3 task ends after the publish"
