@@ -78,7 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         quiet = 1;
     }
     le_hls *h = le_hls_new("fuzz/live/s", 0, 0);
-    int64_t frag = 1000;
+    /* The bounds of a listed segment are those of the fragment length it was
+     * cut under, which may be longer than the current one: check against the
+     * longest fragment length this input has set. */
+    int64_t frag = 1000, frag_max = frag;
     le_hls_set_params(h, frag, 4);
     le_hls_set_clock(h, fake_clock);
     now_ms = 1000;
@@ -97,6 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     frag = 100;
                 le_hls_set_params(h, frag, body[2] % 20 + 1);
                 frag = le_hls_fragment_ms(h);
+                if (frag > frag_max)
+                    frag_max = frag;
             }
             continue;
         }
@@ -104,10 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_classify(p);
         le_hls_feed(h, p);
         le_pkt_unref(p);
-        check_ring(h, frag);
+        check_ring(h, frag_max);
     }
     le_hls_end(h);
-    check_ring(h, frag);
+    check_ring(h, frag_max);
     le_hls_free(h);
     return 0;
 }

@@ -5,7 +5,7 @@
 #  1. the data disk full (a 3 MiB tmpfs under data_dir) while time-shift
 #     writes: RTMP and HLS playback go on, the loss is logged and counted in
 #     livedge_timeshift_segments_lost_total, the node stays up;
-#  2. a player that stops reading (rtmpdump under kill -STOP) is dropped
+#  2. a player that stops reading (an RTMP client with a 4 KiB receive buffer) is dropped
 #     ("too far behind") after viewer_drop_timeout while another keeps going;
 #  3. 2,000 idle RTMP and 200 idle HTTP connections: a publish and play work
 #     meanwhile, the node closes them all after its timeouts, VmRSS returns
@@ -113,17 +113,56 @@ http_header_timeout 5s;"
 le_start || le_abort "livedge did not start"
 
 # ---- 2. a player that stops reading ----------------------------------------------------
-# A high bitrate (near-lossless) so that the stalled player's socket buffers
-# (several MiB on loopback) fill in a second or two.
-pub slow 60 -qp 4
-ok $? "publishing live/slow at a high bitrate" || diag "$(cat "$LE_PUB_LOG")"
+# The stalled player is a small RTMP client with a 4 KiB receive buffer
+# (rtmpdump under kill -STOP would let the kernel absorb megabytes on loopback
+# first, so the time to the drop would depend on how fast the machine is).
+# It plays live/slow, reads 100 kB, then reads nothing.
+cat >"$LE_DIR/stall.py" <<'PY'
+# stall.py PORT STREAM OUT: plays rtmp://127.0.0.1:PORT/live/STREAM, reads
+# 100 kB, writes "stalled" to OUT, then sleeps without reading for 60 s.
+import os, socket, struct, sys, time
+port, name, out = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.settimeout(10)
+s.connect(("127.0.0.1", port))
+def recv_exact(n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise EOFError("closed")
+        b += d
+    return b
+s.sendall(b"\x03" + bytes(8) + os.urandom(1528))
+s.sendall(recv_exact(1 + 1536 + 1536)[1:1537])
+def amf_str(v): return b"\x02" + struct.pack(">H", len(v)) + v
+def amf_num(v): return b"\x00" + struct.pack(">d", v)
+def msg(csid, mtype, payload, msid=0):
+    return bytes([csid]) + bytes(3) + len(payload).to_bytes(3, "big") + bytes([mtype]) + struct.pack("<I", msid) + payload
+tc = b"rtmp://127.0.0.1:%d/live" % port
+obj = b"\x03" + struct.pack(">H", 3) + b"app" + amf_str(b"live") + struct.pack(">H", 5) + b"tcUrl" + amf_str(tc) + b"\0\0\x09"
+s.sendall(msg(2, 1, struct.pack(">I", 65536)))
+s.sendall(msg(3, 20, amf_str(b"connect") + amf_num(1) + obj))
+s.sendall(msg(3, 20, amf_str(b"createStream") + amf_num(2) + b"\x05"))
+s.sendall(msg(8, 20, amf_str(b"play") + amf_num(0) + b"\x05" + amf_str(name), 1))
+n = 0
+while n < 100000:
+    d = s.recv(65536)
+    if not d:
+        raise EOFError("closed after %d bytes" % n)
+    n += len(d)
+open(out, "w").write("stalled\n")
+time.sleep(60)
+PY
+pub slow 60 -b:v 8M -minrate 8M -maxrate 8M -bufsize 2M -x264-params nal-hrd=cbr
+ok $? "publishing live/slow at 8 Mbit/s" || diag "$(cat "$LE_PUB_LOG")"
 slow_pub=$LE_PUB_PID
 le_player slow "$LE_DIR/slow-good.flv"; good=$LE_PLAYER_PID
-le_player slow "$LE_DIR/slow-stall.flv"; stall=$LE_PLAYER_PID
-le_wait_for 10 le_size_gt "$LE_DIR/slow-stall.flv" 100000 && le_wait_for 5 le_size_gt "$LE_DIR/slow-good.flv" 100000
-ok $? "two players receive live/slow"
 mark=$(le_log_lines)
-kill -STOP "$stall"
+le_bg stall "$LE_PY" "$LE_DIR/stall.py" "$LE_RTMP_PORT" slow "$LE_DIR/stall.state"
+le_wait_for 10 test -s "$LE_DIR/stall.state" && le_wait_for 5 le_size_gt "$LE_DIR/slow-good.flv" 100000
+ok $? "two players receive live/slow"
 t0=$(le_now_ms)
 line=$(le_wait_log 'close: player too far behind|dropped, too far behind' 20 "$mark")
 if ok $? "the stalled player is dropped: too far behind"; then
@@ -140,7 +179,6 @@ ok "$(le_alive "$good"; echo $?)" "... and is still connected"
 pd=$(metric livedge_players_dropped_total)
 [ "${pd:-0}" -ge 1 ] 2>/dev/null
 ok $? "the drop is counted on /metrics (livedge_players_dropped_total ${pd:-absent})"
-kill -CONT "$stall"
 le_kill "$stall" "$good" "$slow_pub"
 
 # ---- 3. 2,000 idle connections ------------------------------------------------------------
