@@ -119,6 +119,7 @@ typedef struct query {
     char domain[256];
     const char *app, *stream;  /* filters (request-owned) */
     int fuzzy;
+    int stype;                 /* OnlineList StreamType: 0 all, 1 raw, 2 trans */
     int64_t start, end, num, size;
     int kind;
     int pending;               /* outstanding Redis replies */
@@ -423,7 +424,10 @@ static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
     if (q->kind == Q_ONLINE) {
         int64_t pub;
         const char *pt = le_jv_get_str(rec, "PublishTime");
-        if (pt && le_parse_utc(pt, &pub) == 0 && (pub < q->start || pub > q->end)) {
+        const char *tr = le_jv_get_str(rec, "Transcoded");
+        int trans = tr && strcmp(tr, "yes") == 0;
+        if ((pt && le_parse_utc(pt, &pub) == 0 && (pub < q->start || pub > q->end)) ||
+            (q->stype == 1 && trans) || (q->stype == 2 && !trans)) {
             le_jv_free(rec);
             return;
         }
@@ -433,7 +437,7 @@ static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
                                             "EdgeNodeAddr", "Node", NULL };
         for (int i = 0; keep[i]; i++)
             le_jv_set_str(o, keep[i], le_jv_get_str(rec, keep[i]));
-        le_jv_set_str(o, "Transcoded", "no");
+        le_jv_set_str(o, "Transcoded", trans ? "yes" : "no");
         le_jv_push(q->items, o);
     } else if (q->kind == Q_USERNUM) {
         int64_t users = 0;
@@ -581,10 +585,7 @@ static void online_list(le_admin_req *r)
     q->size = size;
     q->start = start;
     q->end = end;
-    if (strcmp(stype, "trans") == 0) {
-        finish(q);      /* the node does not transcode: no trans streams */
-        return;
-    }
+    q->stype = strcmp(stype, "raw") == 0 ? 1 : strcmp(stype, "trans") == 0 ? 2 : 0;
     fetch_online(q);
 }
 

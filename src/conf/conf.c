@@ -183,6 +183,8 @@ static le_conf *node_defaults(void)
     c->record_threads = 2;
     c->record_fragment_ms = 2000;
     c->s3_region = le_xstrdup("us-east-1");
+    c->transcode_idle_ms = 30000;
+    c->transcode_wait_ms = 10000;
     return c;
 }
 
@@ -617,6 +619,9 @@ static const keydef keys[] = {
     { "access_key", C_S3, V_STR, F_STR, N(s3_access_key), 0, 0, NULL, NULL },
     { "secret_key", C_S3, V_STR, F_STR, N(s3_secret_key), 0, 0, NULL, NULL },
     { "keep_local", C_S3, V_BOOL, F_INT, N(s3_keep_local), 0, 0, NULL, NULL },
+
+    { "transcode_idle", C_MAIN, V_DUR, F_I64, N(transcode_idle_ms), 0, 3600 * SEC, NULL, NULL },
+    { "transcode_wait", C_MAIN, V_DUR, F_I64, N(transcode_wait_ms), 1 * SEC, 60 * SEC, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -116,6 +116,9 @@ typedef struct le_conf {
     char *s3_region;            /* default "us-east-1" */
     char *s3_access_key, *s3_secret_key;  /* required in the block */
     int s3_keep_local;          /* keep the local copy after the upload, default off */
+    /* Renditions (livedge.conf(5), TRANSCODING; docs/TRANSCODE.md). */
+    int64_t transcode_idle_ms;  /* an on-demand job stops this long after its last viewer, default 30000 */
+    int64_t transcode_wait_ms;  /* a first viewer waits this long for the first frame, default 10000 */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 

@@ -22,6 +22,7 @@ typedef struct rec {
     char client_ip[64], local_ip[64];
     char push_domain[256];
     char source_url[1024];     /* a pulled stream's origin, masked; "" otherwise */
+    int transcoded;            /* a rendition (LE_PUB_TRANSCODE) */
     char *hist_json;           /* the pubhist member as written, to replace at stop */
     int64_t start_ms;
     uint64_t last_mono, last_bytes, last_v, last_a;
@@ -165,6 +166,7 @@ static void write_online(le_stream *st, rec *r)
     le_jv_set_str(o, "ClientAddr", r->client_ip);
     le_jv_set_str(o, "EdgeNodeAddr", r->local_ip);
     le_jv_set_str(o, "Node", le_cluster_node());
+    le_jv_set_str(o, "Transcoded", r->transcoded ? "yes" : "no");
     le_jv_set_int(o, "Heartbeat", le_wall_ms());
     le_jv_set_int(o, "UserNum", le_stream_viewers(st));
     le_jv_set_num(o, "VideoFrameRate", le_cluster_round_rate(r->rates.video_fps));
@@ -197,6 +199,7 @@ void le_cluster_started(le_stream *st, const le_pub_info *info)
         le_relay_mask_url(info->source_url, r->source_url, sizeof(r->source_url));
     r->start_ms = le_wall_ms();
     r->last_mono = le_mono_ms();
+    r->transcoded = info->kind == LE_PUB_TRANSCODE;
     if (le_stream_set_ext(st, ext_slot(), r, rec_free) != LE_OK) {
         rec_free(r);
         return;

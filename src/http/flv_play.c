@@ -23,7 +23,7 @@
 #include "media/flv.h"
 #include "media/stream.h"
 #include "node.h"
-#include "relay/edge.h"
+#include "control/want.h"
 
 typedef struct flv_player {
     le_sub sub;
@@ -119,8 +119,8 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
 {
     le_stream *st = le_stream_find(rt->dom->name, rt->app, rt->name, 0);
     int waiting = 0;
-    /* Not live here: an edge-mode domain holds the request for the pull. */
-    if (!le_stream_is_live(st) && !rt->head && le_edge_want(rt->dom, rt->app, rt->name))
+    /* Not live here: an edge pull or a rendition may make it (control/want.h). */
+    if (!le_stream_is_live(st) && !rt->head && le_want_stream(rt->dom, rt->app, rt->name))
         waiting = (st = le_stream_find(rt->dom->name, rt->app, rt->name, 0)) != NULL;
     if (!waiting && (!st || !le_stream_is_live(st))) {
         le_info("flv", "#%llu %s: %s/%s/%s is not live", (unsigned long long)le_http_conn_id(c),

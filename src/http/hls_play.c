@@ -24,7 +24,7 @@
 #include "http/parser.h"
 #include "media/stream.h"
 #include "node.h"
-#include "relay/edge.h"
+#include "control/want.h"
 
 #include <event2/event.h>
 
@@ -53,24 +53,26 @@ static void count_viewer(le_http_conn *c, const le_http_route *rt, le_stream *st
         le_stream_seen(st, k, (uint64_t)(ttl > 5000 ? ttl : 5000));
 }
 
-/* One segment's URI in the playlist (see the top of the file). Under a URL
- * signature (livedge.conf(5), aliauth) each URI is signed the way the playlist's URL passed:
- * same key, same timestamp, so it expires with the playlist; a type B/C path
- * form makes it absolute ("/{p1}/{p2}/App/Stream-SEQ.ts"). 0, or LE_ETOOBIG
- * when it does not fit. */
-static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t outsz)
+/* A URI listed in a playlist: see hls_play.h. */
+int le_hls_play_uri(const le_http_route *rt, const char *name, const char *file, char *out, size_t outsz)
 {
-    char file[300], path[600], prefix[128], query[512];
-    snprintf(file, sizeof(file), "%s-%" PRIu64 ".ts", rt->name, seq);
+    char path[600], prefix[128], query[512];
     snprintf(path, sizeof(path), "/%s/%s", rt->app, file);
     prefix[0] = query[0] = '\0';
-    if (rt->grant && le_access_sign(rt->dom, rt->grant, path, rt->name, prefix, sizeof(prefix), query,
+    if (rt->grant && le_access_sign(rt->dom, rt->grant, path, name, prefix, sizeof(prefix), query,
                                     sizeof(query)) != 0)
         return LE_ETOOBIG;
     int k = snprintf(out, outsz, "%s%s%s%s%s%s", prefix[0] ? prefix : "", prefix[0] ? path : file,
                      query[0] ? "?" : "", query, rt->vhost[0] ? (query[0] ? "&vhost=" : "?vhost=") : "",
                      rt->vhost);
     return k >= 0 && (size_t)k < outsz ? LE_OK : LE_ETOOBIG;
+}
+
+static int segment_uri(const le_http_route *rt, uint64_t seq, char *out, size_t outsz)
+{
+    char file[300];
+    snprintf(file, sizeof(file), "%s-%" PRIu64 ".ts", rt->name, seq);
+    return le_hls_play_uri(rt, rt->name, file, out, outsz);
 }
 
 static int edge_hold(le_http_conn *c, const le_http_route *rt);
@@ -84,7 +86,7 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     size_t n = h ? le_hls_segments(h, segs, MAX_LISTED, 1) : 0;
     /* Edge mode (relay/edge.h): each playlist request keeps the pull busy;
      * with no segment yet it waits for the pull and the first segment. */
-    int edge = !rt->head && le_edge_want(rt->dom, rt->app, rt->name);
+    int edge = !rt->head && le_want_stream(rt->dom, rt->app, rt->name);
     if (n == 0 && edge && !hold_answering && edge_hold(c, rt))
         return;
     if (n == 0) {
@@ -197,7 +199,7 @@ static int edge_hold(le_http_conn *c, const le_http_route *rt)
         w->has_grant = 1;
     }
     snprintf(w->domain, sizeof(w->domain), "%s", rt->dom->name);
-    w->deadline = le_mono_ms() + (uint64_t)le_edge_wait_ms(rt->dom) + 2 * (uint64_t)rt->dom->hls_fragment_ms;
+    w->deadline = le_mono_ms() + (uint64_t)le_want_wait_ms(rt->dom) + 2 * (uint64_t)rt->dom->hls_fragment_ms;
     le_http_conn_stream(c, w, hold_close);
     struct timeval tv = { 0, HOLD_POLL_MS * 1000 };
     evtimer_add(w->timer, &tv);

@@ -7,6 +7,18 @@
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt);
 void le_hls_play_segment(le_http_conn *c, const le_http_route *rt);
 
+/* The URI of file (of stream name, in rt's app) as a playlist lists it:
+ * relative ("File"), with the vhost argument the playlist came with. Under
+ * a URL signature (livedge.conf(5), aliauth) each URI is signed the way the
+ * playlist's URL passed: same key, same timestamp, so it expires with the
+ * playlist; a type B/C path form makes it absolute ("/{p1}/{p2}/App/File").
+ * 0, or LE_ETOOBIG when it does not fit outsz. */
+int le_hls_play_uri(const le_http_route *rt, const char *name, const char *file, char *out, size_t outsz);
+
+/* The adaptive master playlist `GET /App/Stream_abr.m3u8` (http/hls_master.c):
+ * the source and its renditions (transcode/rendition.h). */
+void le_hls_master_init(void);
+
 /* Adds the `.m3u8` and `-SEQ.ts` routes to the HTTP server (http/server.h);
  * time-shift's routes take precedence over them. */
 void le_hls_play_init(void);

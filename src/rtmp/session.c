@@ -18,7 +18,7 @@
 #include "media/feed.h"
 #include "auth/access.h"
 #include "control/publish.h"
-#include "relay/edge.h"
+#include "control/want.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -444,8 +444,8 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
         return;
     }
     le_stream *st = le_stream_find(c->dom->name, c->app, name, 0);
-    /* Not live here: an edge-mode domain holds the play for the pull. */
-    if (!le_stream_is_live(st) && le_edge_want(c->dom, c->app, name))
+    /* Not live here: an edge pull or a rendition may make it (control/want.h). */
+    if (!le_stream_is_live(st) && le_want_stream(c->dom, c->app, name))
         c->waiting = (st = le_stream_find(c->dom->name, c->app, name, 0)) != NULL;
     if (!le_stream_is_live(st) && !c->waiting) {
         char key[600];
