@@ -195,6 +195,58 @@ like "$msg" "^le-test-$LE_NAME live.test/live/seis \\{.*\"Pattern\":\"keyframe\"
     "... published on trans:sei: the node holding the publisher, the stream, the request"
 is "$(grep -c "$T4000" "$SUBLOG")" 1 "... the 4000-byte request too"
 le_kill "$SUBPID"
+
+# ---- the SEI in the played stream (the node's passthrough path) ---------------------------
+# flvsei FILE TEXT: for each video tag holding TEXT, "K" (keyframe) or "F", then
+# the NAL types of its body in order (4-byte lengths, as x264 sends them).
+cat >"$LE_DIR/flvsei.py" <<'PY'
+import sys
+data, text = open(sys.argv[1], "rb").read(), sys.argv[2].encode()
+p, out = 13, []
+while p + 11 <= len(data):
+    t, n = data[p], int.from_bytes(data[p + 1:p + 4], "big")
+    body = data[p + 11:p + 11 + n]
+    if len(body) < n:
+        break
+    if t == 9 and text in body and body[0] & 15 == 7 and body[1] == 1:
+        q, types = 5, []
+        while q + 4 <= len(body):
+            l = int.from_bytes(body[q:q + 4], "big")
+            types.append(body[q + 4] & 31)
+            q += 4 + l
+        out.append(("K" if body[0] >> 4 == 1 else "F") + ":" + ",".join(map(str, types)))
+    p += 11 + n + 4
+print(" ".join(out))
+PY
+flvsei() { "$LE_PY" "$LE_DIR/flvsei.py" "$1" "$2"; }
+PF=$LE_DIR/sei-play.flv
+le_player seis "$PF"
+le_wait_for 5 le_size_gt "$PF" 20000
+M1=livedge-sei-key-$RANDOM
+sub S "Text=$M1" Repeat=2 Delay=100
+api AddTrancodeSEI "${CA[@]}"
+ok $? "AddTrancodeSEI Pattern keyframe Repeat 2 while a player plays" || diag "$API_BODY"
+le_wait_log "SEI of ${#M1} bytes on keyframes, repeat 2" 5 >/dev/null
+ok $? "... the node holding the publisher takes it (log)"
+sleep 3.5     # 1 s GOPs: two keyframes and then some
+M2=livedge-sei-frame-$RANDOM
+sub S "Text=$M2" Pattern=frame Repeat=5 Delay=0
+api AddTrancodeSEI "${CA[@]}"
+ok $? "AddTrancodeSEI Pattern frame Repeat 5" || diag "$API_BODY"
+sleep 1.5
+le_kill "$LE_PLAYER_PID"
+k=$(flvsei "$PF" "$M1")
+is "$(wc -w <<<"$k" | tr -d ' ') $(tr ' ' '\n' <<<"$k" | cut -c1 | sort -u | tr -d '\n')" "2 K" \
+    "the played stream: the first text in exactly 2 frames, both keyframes ($k)"
+like "$k" '^K:([79],)*6,5(,5)* K:([79],)*6,5' "... our SEI (6) after any AUD or parameter sets (9, 7), before the IDR slices (5)"
+f=$(flvsei "$PF" "$M2")
+is "$(wc -w <<<"$f" | tr -d ' ')" 5 "the second text in exactly 5 frames ($f)"
+dec=$(timeout 60 ffmpeg -hide_banner -nostdin -v error -i "$PF" -map 0:v -f null - 2>&1 | grep -icE 'sei|nal|error while')
+is "$dec" 0 "ffmpeg decodes the played stream without SEI or NAL complaints"
+trace=$(timeout 60 ffmpeg -hide_banner -nostdin -v trace -i "$PF" -map 0:v -c copy -bsf:v trace_headers -f null - 2>&1)
+ours=$(grep -c 'uuid_iso_iec_11578\[0\] *00001101 *= *13$' <<<"$trace" | tr -d ' ')
+is "$ours" 7 "ffmpeg's trace_headers parses 7 user-data SEIs with our UUID (0de15351-...)" ||
+    diag "$(grep -m3 'uuid_iso_iec_11578\[0\]' <<<"$trace")"
 le_kill "$LE_PUB_PID"
 
 le_stop
