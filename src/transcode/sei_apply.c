@@ -3,6 +3,7 @@
 #include "control/cluster.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "media/flv.h"
 #include "store/store.h"
@@ -24,7 +25,7 @@ typedef struct sei_state {
 } sei_state;
 
 static int slot = -1;
-static uint64_t inserted;
+static uint64_t inserted, requests;
 
 static void state_free(void *p)
 {
@@ -95,6 +96,7 @@ int le_sei_apply_request(le_stream *st, const le_trans_sei_req *q)
     s->start_ms = le_mono_ms() + (uint64_t)(q->delay_ms > 0 ? q->delay_ms : 0);
     s->nal_codec = 0;
     s->active = q->repeat != 0;
+    requests++;
     le_info(MOD, "%s: SEI of %zu bytes on %s, repeat %lld, after %lld ms", le_stream_key(st), q->text_len,
             q->pattern == LE_SEI_FRAME ? "every frame" : "keyframes", (long long)q->repeat,
             (long long)q->delay_ms);
@@ -132,6 +134,16 @@ static void on_msg(const char *channel, const char *msg, size_t len, void *arg)
     le_sei_apply_request(st, &q);
 }
 
+static void sei_metrics(le_buf *out)
+{
+    le_buf_printf(out,
+                  "# TYPE livedge_sei_requests_total counter\n"
+                  "livedge_sei_requests_total %llu\n"
+                  "# TYPE livedge_sei_inserted_total counter\n"
+                  "livedge_sei_inserted_total %llu\n",
+                  (unsigned long long)requests, (unsigned long long)inserted);
+}
+
 int le_sei_apply_init(void)
 {
     slot = le_stream_ext_register("sei");
@@ -141,6 +153,7 @@ int le_sei_apply_init(void)
     char ch[512];
     le_store_key(ch, sizeof(ch), "%s", LE_TRANS_SEI_CHANNEL);
     le_store_subscribe(ch, on_msg, NULL);
+    le_metrics_add(sei_metrics);
     return LE_OK;
 }
 

@@ -18,7 +18,8 @@ int le_sei_apply_init(void);
 /* Starts q on st now (what a channel message addressed to this node does). */
 int le_sei_apply_request(le_stream *st, const le_trans_sei_req *q);
 
-/* SEIs inserted since start (metrics, tests). */
+/* SEIs inserted since start (tests; /metrics has livedge_sei_inserted_total
+ * and livedge_sei_requests_total, the requests this node took). */
 uint64_t le_sei_apply_count(void);
 
 #endif

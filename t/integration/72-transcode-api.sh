@@ -202,6 +202,8 @@ le_kill "$SUBPID"
 cat >"$LE_DIR/flvsei.py" <<'PY'
 import sys
 data, text = open(sys.argv[1], "rb").read(), sys.argv[2].encode()
+if sys.argv[2] == "UUID":
+    text = bytes.fromhex("0de153518b2643108533322014653b99")
 p, out = 13, []
 while p + 11 <= len(data):
     t, n = data[p], int.from_bytes(data[p + 1:p + 4], "big")
@@ -250,10 +252,16 @@ dec=$(timeout 60 ffmpeg -hide_banner -nostdin -v error -i "$PF" -map 0:v -f null
 is "$dec" 0 "ffmpeg decodes the played stream without SEI or NAL complaints"
 trace=$(timeout 60 ffmpeg -hide_banner -nostdin -v trace -i "$PF" -map 0:v -c copy -bsf:v trace_headers -f null - 2>&1)
 ours=$(grep -c 'uuid_iso_iec_11578\[0\] *00001101 *= *13$' <<<"$trace" | tr -d ' ')
-# plus the earlier request's keyframe when the player's GOP cache replay had it
-early=$(flvsei "$PF" firsttxt | wc -w | tr -d ' ')
-is "$ours" $((7 + early)) "ffmpeg's trace_headers parses 7 (+$early earlier) user-data SEIs with our UUID" ||
+# 7, plus frames of the earlier requests when the player's GOP cache replay had them
+all=$(flvsei "$PF" UUID | wc -w | tr -d ' ')
+ok "$([ "$all" -ge 7 ] && [ "$ours" = "$all" ]; echo $?)" \
+    "ffmpeg's trace_headers parses a user-data SEI with our UUID in each of the $all frames that carry one" ||
     diag "$(grep -m3 'uuid_iso_iec_11578\[0\]' <<<"$trace")"
+met=$(curl -s --max-time 5 "http://127.0.0.1:$LE_ADMIN_PORT/metrics")
+reqs=$(sed -n 's/^livedge_sei_requests_total //p' <<<"$met")
+ins=$(sed -n 's/^livedge_sei_inserted_total //p' <<<"$met")
+ok "$([ "$reqs" = 4 ] && [ "${ins:-0}" -ge 7 ]; echo $?)" \
+    "/metrics: livedge_sei_requests_total 4, livedge_sei_inserted_total at least 7 (got $reqs, $ins)"
 le_kill "$LE_PUB_PID"
 
 le_stop
