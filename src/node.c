@@ -29,6 +29,7 @@
 #include "record/rec_http.h"
 #include "record/recorder.h"
 #include "record/s3.h"
+#include "transcode/sei_apply.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
@@ -299,6 +300,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     if ((rc = le_record_init(base, err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     le_rec_http_init();
+    if ((rc = le_sei_apply_init()) != 0)   /* AddTrancodeSEI */
+        return rc;
     le_actions_register_all();
     le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||

@@ -70,6 +70,7 @@ static le_keytab table;
 static size_t nlive;
 static le_stream_hook hooks[LE_STREAM_HOOKS_MAX], unhooks[LE_STREAM_HOOKS_MAX];
 static int nhooks, nunhooks;
+static le_stream_filter push_filter;   /* le_stream_set_filter */
 static const char *ext_names[LE_STREAM_EXT_MAX];
 static int next_slots;
 static le_stream_limits limits = {
@@ -560,7 +561,22 @@ static void cont_check(le_stream *st, const le_pkt *p)
     cont_finish(st, same);
 }
 
+void le_stream_set_filter(le_stream_filter f)
+{
+    push_filter = f;
+}
+
+static void push_one(le_stream *st, le_pkt *p);
+
 void le_stream_push(le_stream *st, le_pkt *p)
+{
+    le_pkt *np = push_filter ? push_filter(st, p) : NULL;
+    push_one(st, np ? np : p);
+    if (np)
+        le_pkt_unref(np);
+}
+
+static void push_one(le_stream *st, le_pkt *p)
 {
     st->last_pkt_ms = le_mono_ms();
     update_stats(st, p);
@@ -732,4 +748,5 @@ void le_stream_shutdown(void)
     }
     le_keytab_free(&table);
     nhooks = nunhooks = 0;
+    push_filter = NULL;
 }

@@ -124,6 +124,13 @@ uint64_t le_stream_publish_started_ms(const le_stream *st);  /* wall ms */
  * from the caller: the stream takes its own where it keeps the packet. */
 void le_stream_push(le_stream *st, le_pkt *p);
 
+/* One filter sees every packet pushed before it is stored and fanned out,
+ * and may return a replacement (a new reference, which the stream releases
+ * after use) or NULL to keep it (AddTrancodeSEI: transcode/sei_apply.h).
+ * NULL removes it; le_stream_shutdown forgets it. */
+typedef le_pkt *(*le_stream_filter)(le_stream *st, le_pkt *p);
+void le_stream_set_filter(le_stream_filter f);
+
 /* Attaches and immediately replays metadata, sequence headers and the GOP
  * cache: through ops->packet, or for a feed reader into its output. */
 void le_stream_attach(le_stream *st, le_sub *s);
