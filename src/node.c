@@ -29,6 +29,8 @@
 #include "record/rec_http.h"
 #include "record/recorder.h"
 #include "record/s3.h"
+#include "pipeline/pool.h"
+#include "transcode/rendition.h"
 #include "transcode/sei_apply.h"
 #include "rtmp/session.h"
 #include "store/store.h"
@@ -95,6 +97,15 @@ const le_conf_domain *le_node_resolve_domain(const char *vhost, const char *host
     return offline ? NULL : d;
 }
 
+static le_pipe_pool *pipe_pool;   /* media workers (docs/PIPELINE.md) */
+
+static void rend_opts(const le_conf *c, le_rend_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->idle_ms = c->transcode_idle_ms;
+    o->wait_ms = c->transcode_wait_ms;
+}
+
 static void apply_conf(const le_conf *c)
 {
     int lvl = c->log_level ? le_log_level_parse(c->log_level) : LE_LOG_INFO;
@@ -109,6 +120,9 @@ static void apply_conf(const le_conf *c)
         .reconnect_grace_ms = c->publish_reconnect_grace_ms,
     };
     le_stream_set_limits(&l);
+    le_rend_opts ro;
+    rend_opts(c, &ro);
+    le_rend_set_opts(&ro);
 }
 
 static void reload(void)
@@ -300,6 +314,16 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     if ((rc = le_record_init(base, err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     le_rec_http_init();
+    int nthreads = conf->pipeline_threads > 0 ? conf->pipeline_threads : le_pipe_pool_default_threads();
+    if ((rc = le_pipe_pool_new(base, nthreads, &pipe_pool)) != 0) {
+        snprintf(err, errlen, "cannot start %d media worker threads", nthreads);
+        return rc;
+    }
+    le_rend_opts ro;
+    rend_opts(conf, &ro);
+    if ((rc = le_rend_init(base, pipe_pool, &ro)) != 0)
+        return rc;
+    le_hls_master_init();   /* after time-shift's routes */
     if ((rc = le_sei_apply_init()) != 0)   /* AddTrancodeSEI */
         return rc;
     le_actions_register_all();
@@ -347,6 +371,10 @@ void le_node_free(void)
         le_admin_shutdown();
     }
     le_edge_free();            /* edge pulls end before the streams go */
+    le_rend_free();            /* renditions too; their jobs leave the workers */
+    if (pipe_pool)
+        le_pipe_pool_free(pipe_pool);
+    pipe_pool = NULL;
     le_pull_free();
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
