@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MOD "snapshot"
@@ -65,6 +66,7 @@ typedef struct job {
     int rc_jpeg;
     size_t jpeg_len;
     int width, height;
+    uint64_t work_us;   /* the worker's time on it */
 } job;
 
 static struct {
@@ -126,8 +128,16 @@ static int write_file(const char *path, const uint8_t *b, size_t n)
     return LE_OK;
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void work(job *j)
 {
+    uint64_t t0 = mono_us();
     le_snap_image img;
     j->rc_jpeg = le_snap_jpeg_encode(j->codec, j->config, j->config_len, j->frame, j->frame_len, &img);
     free(j->config);
@@ -139,6 +149,7 @@ static void work(job *j)
     j->width = img.width;
     j->height = img.height;
     le_snap_image_free(&img);
+    j->work_us = mono_us() - t0;
 }
 
 static void *thread_main(void *arg)
@@ -279,8 +290,8 @@ static void finish(job *j)
         }
         S.st.taken++;
         S.st.bytes += j->jpeg_len;
-        le_debug(MOD, "%s/%s/%s: %s/%s (%dx%d, %zu bytes)", j->domain, j->app, j->stream, j->bucket, j->key[i],
-                 j->width, j->height, j->jpeg_len);
+        le_debug(MOD, "%s/%s/%s: %s/%s (%dx%d, %zu bytes, %.1f ms)", j->domain, j->app, j->stream, j->bucket,
+                 j->key[i], j->width, j->height, j->jpeg_len, (double)j->work_us / 1000.0);
         if (le_s3_enabled()) {
             /* One Overwrite upload at a time per task: the next interval
              * uploads the newer file. */
@@ -322,6 +333,7 @@ static void reap(evutil_socket_t fd, short what, void *arg)
     while (j) {
         job *n = j->next;
         S.queued--;
+        S.st.work_us += j->work_us;
         finish(j);
         j = n;
     }
@@ -596,9 +608,11 @@ static void snapshot_metrics(le_buf *out)
         "# TYPE livedge_snapshot_failed_total counter\n"
         "livedge_snapshot_failed_total %llu\n"
         "# TYPE livedge_snapshot_skipped_total counter\n"
-        "livedge_snapshot_skipped_total %llu\n",
+        "livedge_snapshot_skipped_total %llu\n"
+        "# TYPE livedge_snapshot_work_seconds_total counter\n"
+        "livedge_snapshot_work_seconds_total %.6f\n",
         (unsigned long long)S.st.tasks_now, (unsigned long long)S.st.taken, (unsigned long long)S.st.bytes,
-        (unsigned long long)S.st.failed, (unsigned long long)S.st.skipped);
+        (unsigned long long)S.st.failed, (unsigned long long)S.st.skipped, (double)S.st.work_us / 1e6);
 }
 
 int le_snapshot_init(struct event_base *base, char *err, size_t errlen)

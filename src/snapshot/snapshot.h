@@ -32,6 +32,7 @@ typedef struct le_snapshot_stats {
     uint64_t taken, bytes;      /* JPEGs written (per object key), their bytes */
     uint64_t failed;            /* decode, encode, write, queue full, no {Sequence} */
     uint64_t skipped;           /* intervals without a keyframe (or of a codec other than H.264/HEVC) */
+    uint64_t work_us;           /* the worker's time: decode, convert, encode, write */
 } le_snapshot_stats;
 void le_snapshot_get_stats(le_snapshot_stats *out);
 
