@@ -184,6 +184,7 @@ taken=$(metric livedge_snapshot_taken_total)
 ok $? "livedge_snapshot_taken_total counts them ($taken)"
 is "$(metric livedge_snapshot_tasks)" 1 "livedge_snapshot_tasks 1"
 is "$(metric livedge_snapshot_failed_total)" 0 "livedge_snapshot_failed_total 0"
+diag "worker time: $(metric livedge_snapshot_work_seconds_total) s for $taken objects (2 per snapshot)"
 
 W=("StartTime=$T0" "EndTime=$(utc 60)")
 api DescribeLiveStreamSnapshotInfo $D AppName=live StreamName=s1 "${W[@]}"
