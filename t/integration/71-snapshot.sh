@@ -13,7 +13,10 @@
 #     fields, Limit and NextStartTime page through them, a window over 1 day
 #     and a Limit out of 1..100 are refused;
 #  3. a config added while its stream is live takes effect from the next
-#     publish only.
+#     publish only;
+#  4. with an s3 block (a PUT-only stand-in, keep_local off): the objects
+#     are uploaded as image/jpeg, the local copies removed, the Sequence
+#     object indexed.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${LE_SCRIPT_TIMEOUT:=150}"
 # shellcheck source=t/integration/lib.sh
@@ -236,6 +239,66 @@ le_wait_for 10 test -s "$ROOT/snapbkt/late/s2.jpg"
 ok $? "the next publish takes snapshots: late/s2.jpg"
 is "$(jpeg_size "$ROOT/snapbkt/late/s2.jpg")" "mjpeg 1280x720" "... mjpeg 1280x720"
 le_kill "$PUB_PID"
-
 le_stop
+
+# ---- 4. with an s3 block: uploaded, the local copy removed, indexed -------------------
+cat >"$LE_DIR/s3.py" <<'PY'
+import http.server, json, os, sys
+port_file, root, log = sys.argv[1:4]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_PUT(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n)
+        path = os.path.join(root, self.path.split("?")[0].lstrip("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(body)
+        with open(log, "a") as f:
+            f.write(json.dumps({"path": self.path, "type": self.headers.get("Content-Type"), "n": n}) + "\n")
+        self.send_response(200)
+        self.send_header("ETag", '"0"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+S3LOG=$LE_DIR/s3puts.jsonl
+: >"$S3LOG"
+le_bg S3_PID "$LE_PY" "$LE_DIR/s3.py" "$LE_DIR/s3port" "$LE_DIR/s3store" "$S3LOG"
+le_wait_for 10 test -s "$LE_DIR/s3port" || le_abort "the S3 stand-in did not start"
+LE_EXTRA_CONF="record_root $ROOT;
+record_min_free 0;
+s3 {
+    endpoint   http://127.0.0.1:$(cat "$LE_DIR/s3port");
+    access_key AK;
+    secret_key SK;
+    keep_local off;
+}"
+start_node B || le_abort "node B (s3) did not start"
+T1=$(utc -2)
+LE_PUB_SECS=30 le_publish s3
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "node B (s3 block): ffmpeg publishes live/s3 at 640x360"
+s3_has() { [ -s "$LE_DIR/s3store/snapbkt/snapshot/live/s3/$1.jpg" ] && [ -s "$LE_DIR/s3store/snapbkt/live/s3.jpg" ]; }
+le_wait_for 15 s3_has 1
+ok $? "the Overwrite and the first Sequence object are PUT to the bucket"
+is "$(jpeg_size "$LE_DIR/s3store/snapbkt/snapshot/live/s3/1.jpg")" "mjpeg 640x360" "... an mjpeg of 640x360"
+is "$(j "$(grep -m1 '/snapshot/live/s3/1.jpg' "$S3LOG")" 'd["type"]')" "image/jpeg" "... with Content-Type image/jpeg"
+le_wait_for 5 test ! -e "$ROOT/snapbkt/snapshot/live/s3/1.jpg"
+ok $? "... and the local copy is removed (keep_local off)"
+idx_has() {
+    api DescribeLiveStreamSnapshotInfo $D AppName=live StreamName=s3 "StartTime=$T1" "EndTime=$(utc 60)" &&
+        [ "$(j "$API_BODY" "len($L)")" -ge 1 ]
+}
+le_wait_for 5 idx_has
+is "$(j "$API_BODY" "$L[0][\"OssObject\"]")" "snapshot/live/s3/1.jpg" "... and indexed once uploaded"
+le_kill "$LE_PUB_PID"
+le_stop
+le_kill "$S3_PID"
 done_testing
