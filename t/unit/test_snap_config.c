@@ -9,6 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* le_buf holds no NUL: a C string of it. */
+static const char *cstr(const le_buf *b)
+{
+    static char s[2048];
+    snprintf(s, sizeof(s), "%.*s", (int)b->len, (const char *)b->p);
+    return s;
+}
+
 static void tmpl(const char *t, int seq, int want, const char *what)
 {
     char why[160] = "";
@@ -45,7 +53,7 @@ int main(void)
     c.create_ms = 1700000000000LL;
     le_buf b = { 0 };
     le_snap_config_to_json(&b, &c);
-    is_str((const char *)b.p,
+    is_str(cstr(&b),
            "{\"DomainName\":\"live.test\",\"AppName\":\"*\",\"TimeInterval\":3600,\"CreateTime\":\"2023-11-14T22:13:20Z\","
            "\"OssEndpoint\":\"oss-cn-shanghai.aliyuncs.com\",\"OssBucket\":\"bkt\",\"OverwriteOssObject\":\"\","
            "\"SequenceOssObject\":\"snapshot/{AppName}/{StreamName}/{Sequence}\"}",
@@ -75,7 +83,7 @@ int main(void)
     snprintf(e.oss_bucket, sizeof(e.oss_bucket), "bkt");
     snprintf(e.object, sizeof(e.object), "snapshot/live/s1/7.jpg");
     le_snap_entry_to_json(&b, &e);
-    is_str((const char *)b.p, "{\"t\":1700000005000,\"endpoint\":\"ep\",\"bucket\":\"bkt\",\"object\":\"snapshot/live/s1/7.jpg\"}",
+    is_str(cstr(&b), "{\"t\":1700000005000,\"endpoint\":\"ep\",\"bucket\":\"bkt\",\"object\":\"snapshot/live/s1/7.jpg\"}",
            "index entry JSON");
     is_int(le_snap_entry_from_json((const char *)b.p, b.len, &f), LE_OK, "... decodes");
     ok(memcmp(&e, &f, sizeof(e)) == 0, "... to the same entry");
