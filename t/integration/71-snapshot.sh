@@ -9,7 +9,7 @@
 #     OverwriteOssObject and at least 2 SequenceOssObject JPEGs appear within
 #     ~13 s under record_root, ffprobe reads mjpeg 1280x720, /record/{bucket}/
 #     {key} serves the same bytes as image/jpeg, /metrics counts them;
-#     DescribeLiveStreamSnapshotInfo lists them with exactly the seed's
+#     DescribeLiveStreamSnapshotInfo lists them with exactly the API reference's
 #     fields, Limit and NextStartTime page through them, a window over 1 day
 #     and a Limit out of 1..100 are refused;
 #  3. a config added while its stream is live takes effect from the next
