@@ -217,6 +217,18 @@ static void ok_cb(redisReply *rep, void *arg)
     free(c);
 }
 
+static void update_set_cb(redisReply *rep, void *arg)
+{
+    call *c = arg;
+    if (!rep || rep->type != REDIS_REPLY_INTEGER)
+        le_params_unavailable(c->r);
+    else if (rep->integer == 0)
+        not_found(c->r, c->domain, c->app);
+    else
+        le_admin_reply(c->r, le_jv_obj());
+    free(c);
+}
+
 static void update_get_cb(redisReply *rep, void *arg)
 {
     call *c = arg;
@@ -233,10 +245,14 @@ static void update_get_cb(redisReply *rep, void *arg)
         snprintf(cur.app, sizeof(cur.app), "%s", c->app);
         le_snap_config_to_json(&b, &cur);
         le_store_key(key, sizeof(key), "snapcfg:%s", c->domain);
-        const char *argv[] = { "HSET", key, c->app, (const char *)b.p };
-        size_t argvlen[] = { 4, strlen(key), strlen(c->app), b.len };
+        /* Only over a config that still exists: a Delete meanwhile wins. */
+        static const char script[] =
+            "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end "
+            "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1";
+        const char *argv[] = { "EVAL", script, "1", key, c->app, (const char *)b.p };
+        size_t argvlen[] = { 4, sizeof(script) - 1, 1, strlen(key), strlen(c->app), b.len };
         call *n = call_new(c->r, c->domain, c->app);
-        if (le_store_cmdargv(ok_cb, n, 4, argv, argvlen) != 0) {
+        if (le_store_cmdargv(update_set_cb, n, 6, argv, argvlen) != 0) {
             le_params_unavailable(c->r);
             free(n);
         }

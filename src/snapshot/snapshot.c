@@ -47,6 +47,7 @@ struct task {
     struct event *tmr;
     lookup *lk;
     int ow_uploading;   /* an Overwrite upload is in flight (s3) */
+    uint64_t warned_ms; /* the last failure logged at warning level (le_mono_ms) */
     int warned_codec;
 };
 
@@ -269,23 +270,36 @@ static int job_refs(job *j)
     return j->rc[0] == 1 || j->rc[1] == 1;
 }
 
+/* Failures of a task: a warning at most once a minute, debug otherwise. */
+#define WARN_EVERY_MS 60000
+
+static int warn_level(task *t)
+{
+    uint64_t now = le_mono_ms();
+    if (t && t->warned_ms && now - t->warned_ms < WARN_EVERY_MS)
+        return LE_LOG_DEBUG;
+    if (t)
+        t->warned_ms = now;
+    return LE_LOG_WARN;
+}
+
 static void finish(job *j)
 {
+    task *t = task_by_id(j->task_id);
     if (j->rc_jpeg != LE_OK) {
         S.st.failed++;
-        le_warn(MOD, "%s/%s/%s: no snapshot: the keyframe did not make a JPEG (%s)", j->domain, j->app, j->stream,
-                le_strerror(j->rc_jpeg));
+        le_log(warn_level(t), MOD, "%s/%s/%s: no snapshot: the keyframe did not make a JPEG (%s)", j->domain,
+               j->app, j->stream, le_strerror(j->rc_jpeg));
         job_free(j);
         return;
     }
-    task *t = task_by_id(j->task_id);
     for (int i = 0; i < NOBJ; i++) {
         if (!j->key[i][0])
             continue;
         if (j->rc[i] != LE_OK) {
             S.st.failed++;
-            le_warn(MOD, "%s/%s/%s: %s not written under %s (%s)", j->domain, j->app, j->stream, j->key[i],
-                    le_record_root(), le_strerror(j->rc[i]));
+            le_log(warn_level(t), MOD, "%s/%s/%s: %s not written under %s (%s)", j->domain, j->app, j->stream,
+                   j->key[i], le_record_root(), le_strerror(j->rc[i]));
             continue;
         }
         S.st.taken++;
