@@ -144,8 +144,12 @@ static void work(job *j)
     free(j->config);
     free(j->frame);
     j->config = j->frame = NULL;
-    for (int i = 0; i < NOBJ; i++)
-        j->rc[i] = j->rc_jpeg != LE_OK ? j->rc_jpeg : !j->key[i][0] ? LE_ENOTFOUND : write_file(j->path[i], img.data, img.len);
+    for (int i = 0; i < NOBJ; i++) {
+        if (j->rc_jpeg != LE_OK)
+            j->rc[i] = j->rc_jpeg;
+        else
+            j->rc[i] = j->key[i][0] ? write_file(j->path[i], img.data, img.len) : LE_ENOTFOUND;
+    }
     j->jpeg_len = img.len;
     j->width = img.width;
     j->height = img.height;

@@ -54,7 +54,8 @@ int main(void)
     le_buf b = { 0 };
     le_snap_config_to_json(&b, &c);
     is_str(cstr(&b),
-           "{\"DomainName\":\"live.test\",\"AppName\":\"*\",\"TimeInterval\":3600,\"CreateTime\":\"2023-11-14T22:13:20Z\","
+           "{\"DomainName\":\"live.test\",\"AppName\":\"*\",\"TimeInterval\":3600,"
+           "\"CreateTime\":\"2023-11-14T22:13:20Z\","
            "\"OssEndpoint\":\"oss-cn-shanghai.aliyuncs.com\",\"OssBucket\":\"bkt\",\"OverwriteOssObject\":\"\","
            "\"SequenceOssObject\":\"snapshot/{AppName}/{StreamName}/{Sequence}\"}",
            "config JSON: the fields of DescribeLiveSnapshotConfig");
@@ -83,12 +84,14 @@ int main(void)
     snprintf(e.oss_bucket, sizeof(e.oss_bucket), "bkt");
     snprintf(e.object, sizeof(e.object), "snapshot/live/s1/7.jpg");
     le_snap_entry_to_json(&b, &e);
-    is_str(cstr(&b), "{\"t\":1700000005000,\"endpoint\":\"ep\",\"bucket\":\"bkt\",\"object\":\"snapshot/live/s1/7.jpg\"}",
+    is_str(cstr(&b),
+           "{\"t\":1700000005000,\"endpoint\":\"ep\",\"bucket\":\"bkt\",\"object\":\"snapshot/live/s1/7.jpg\"}",
            "index entry JSON");
     is_int(le_snap_entry_from_json((const char *)b.p, b.len, &f), LE_OK, "... decodes");
     ok(memcmp(&e, &f, sizeof(e)) == 0, "... to the same entry");
     le_buf_free(&b);
-    is_int(le_snap_entry_from_json("{\"t\":0,\"object\":\"x\"}", 20, &f), LE_EPROTO, "an entry without a time: refused");
+    is_int(le_snap_entry_from_json("{\"t\":0,\"object\":\"x\"}", 20, &f), LE_EPROTO,
+           "an entry without a time: refused");
     is_int(le_snap_entry_from_json("{\"t\":5}", 7, &f), LE_EPROTO, "an entry without an object: refused");
     return done_testing();
 }

@@ -67,7 +67,9 @@ static const uint8_t *next_nal(const uint8_t *b, size_t n, size_t *pos, size_t *
     if (i + 3 > n)
         return NULL;
     size_t s = i + 3, e = s;
-    while (e + 3 <= n && !(b[e] == 0 && b[e + 1] == 0 && (b[e + 2] == 1 || (b[e + 2] == 0 && e + 3 < n && b[e + 3] == 1))))
+    /* up to the next 00 00 01 or 00 00 00 01 */
+    while (e + 3 <= n && !(b[e] == 0 && b[e + 1] == 0 &&
+                           (b[e + 2] == 1 || (b[e + 2] == 0 && e + 3 < n && b[e + 3] == 1))))
         e++;
     if (e + 3 > n)
         e = n;
