@@ -32,6 +32,7 @@
 #include "pipeline/pool.h"
 #include "transcode/rendition.h"
 #include "transcode/sei_apply.h"
+#include "snapshot/snapshot.h"
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
@@ -326,6 +327,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_hls_master_init();   /* after time-shift's routes */
     if ((rc = le_sei_apply_init()) != 0)   /* AddTrancodeSEI */
         return rc;
+    if ((rc = le_snapshot_init(base, err, errlen)) != 0)
+        return rc < 0 ? rc : LE_EIO;
     le_actions_register_all();
     le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
@@ -379,6 +382,7 @@ void le_node_free(void)
     le_notify_free();
     le_timeshift_shutdown();   /* before the streams and the store: last segments, index writes */
     le_push_free();            /* before the streams: its taps detach */
+    le_snapshot_free();        /* before the uploads stop: its own uploads end with them */
     le_record_stop(STOP_RECORD_MS);   /* (when not stopped by a signal) */
     le_s3_stop(STOP_S3_MS);    /* unfinished uploads are indexed with local URLs */
     le_record_free();          /* before the streams (taps) and the store (index writes) */

@@ -89,6 +89,8 @@ static const char *ctype_of(const char *key)
         return "application/vnd.apple.mpegurl";
     if (strcasecmp(dot, ".ts") == 0)
         return "video/mp2t";
+    if (strcasecmp(dot, ".jpg") == 0)
+        return "image/jpeg";   /* snapshots (docs/SNAPSHOT.md) */
     return "application/octet-stream";
 }
 
