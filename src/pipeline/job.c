@@ -85,13 +85,14 @@ int le_pipe_job_push(le_pipe_job *j, int input, const le_pkt *p)
             j->sh.dropped_video++;
         else
             j->sh.dropped_audio++;
+        size_t qp = j->q_pkts, qb = j->q_bytes;
         pthread_mutex_unlock(&j->mu);
         j->drops_since_log++;
         uint64_t now = le_mono_ms();
         if (!j->last_drop_log || now - j->last_drop_log >= DROP_LOG_MS) {
             le_warn(MOD, "%s: overloaded, input %d queue full (%zu packets, %zu bytes): "
                     "%llu packets dropped since last report, video resumes at the next keyframe",
-                    j->name, input, j->q_pkts, j->q_bytes, (unsigned long long)j->drops_since_log);
+                    j->name, input, qp, qb, (unsigned long long)j->drops_since_log);
             j->last_drop_log = now;
             j->drops_since_log = 0;
         }

@@ -269,7 +269,7 @@ static double region_mean(const AVFrame *f, int x0, int y0, int x1, int y1)
 
 /* Decodes output o; sizes must be (w, h) for frames with ts >= from_ts
  * (earlier frames may have another size: w0, h0). */
-static void check_output(sink *s, int o, int w, int h, out_check *c)
+static void check_range(sink *s, int o, int i0, int i1, int w, int h, out_check *c)
 {
     memset(c, 0, sizeof(*c));
     c->dims_ok = 1;
@@ -278,18 +278,18 @@ static void check_output(sink *s, int o, int w, int h, out_check *c)
     AVFrame *f = av_frame_alloc();
     AVPacket *pkt = av_packet_alloc();
     uint32_t prev = 0;
-    for (int i = 0; i < s->n[o]; i++) {
+    for (int i = i0; i < i1; i++) {
         le_pkt *p = s->p[o][i];
-        if (i > 0 && p->ts < prev && getenv("PIPE_DEBUG"))
+        if (i > i0 && p->ts < prev && getenv("PIPE_DEBUG"))
             fprintf(stderr, "back: %d type %d ts %u after %u\n", i, p->type, p->ts, prev);
-        if (i > 0 && p->ts < prev)
+        if (i > i0 && p->ts < prev)
             c->ts_monotonic = 0;
         prev = p->ts;
         if (p->type == LE_PKT_AUDIO) {
             c->audio++;
             continue;
         }
-        if (i == 0)
+        if (i == i0)
             c->seq_first = (p->flags & LE_PKT_SEQHDR) && p->codec == LE_CODEC_H264 && p->len > 5;
         if (p->flags & LE_PKT_SEQHDR) {
             avcodec_free_context(&d);
@@ -336,6 +336,11 @@ static void check_output(sink *s, int o, int w, int h, out_check *c)
     avcodec_free_context(&d);
     av_frame_free(&f);
     av_packet_free(&pkt);
+}
+
+static void check_output(sink *s, int o, int w, int h, out_check *c)
+{
+    check_range(s, o, 0, s->n[o], w, h, c);
 }
 
 #endif
