@@ -240,13 +240,25 @@ static void test_hevc(void)
     }
     sink *k = le_xcalloc(1, sizeof(*k));
     le_pipe_job *j = job(k, "[in0]scale=160:120[o0]", 1, "hevc");
-    le_pkt *p = src_seqhdr(&s, 0);
+    /* one second of H.264 first: the codec changes at 1000 ms */
+    src_gen a;
+    src_open(&a, 320, 240, 0);
+    le_pkt *p = src_seqhdr(&a, 0);
+    le_pipe_job_push(j, 0, p);
+    le_pkt_unref(p);
+    for (int i = 0; i < GOP; i++) {
+        p = src_next(&a, 0);
+        le_pipe_job_push(j, 0, p);
+        le_pkt_unref(p);
+    }
+    src_close(&a);
+    p = src_seqhdr(&s, 1000);
     ok(p->codec == LE_CODEC_H265 && (p->flags & LE_PKT_SEQHDR), "hevc: enhanced RTMP hvc1 sequence header");
     le_pipe_job_push(j, 0, p);
     le_pkt_unref(p);
-    int n = 0;
+    int n = GOP;
     for (int i = 0; i < 50; i++) {
-        p = src_next(&s, 0);
+        p = src_next(&s, 1000);
         if (!p)
             continue;
         n++;
@@ -257,9 +269,14 @@ static void test_hevc(void)
     run_until_done(base, k);
     out_check c;
     check_output(k, 0, 160, 120, &c);
-    ok(c.seq_first && c.dims_ok && c.frames == n && n == 50 && c.decode_errors == 0,
-       "hevc: comes out as H.264 160x120, %d of %d frames", c.frames, n);
-    ok(c.nkeys == 2 && c.keys[0] == 0 && c.keys[1] == 1000, "hevc: keyframes at 0 and 1000 ms (%d)", c.nkeys);
+    ok(c.seq_first && c.dims_ok && c.frames == n && n == 75 && c.decode_errors == 0,
+       "hevc: H.264 then HEVC in, H.264 160x120 out, %d of %d frames", c.frames, n);
+    ok(c.nkeys == 3 && c.keys[0] == 0 && c.keys[1] == 1000 && c.keys[2] == 2000,
+       "hevc: keyframes at 0, 1000 (the codec change), 2000 ms (%d)", c.nkeys);
+    le_pipe_stats st;
+    le_pipe_job_stats(j, &st);
+    ok(st.reconfigs >= 1 && st.decode_errors == 0, "hevc: the codec change reopened the decoder (%llu)",
+       (unsigned long long)st.reconfigs);
     le_pipe_job_free(j);
     sink_free(k);
     src_close(&s);
