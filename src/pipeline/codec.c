@@ -231,8 +231,15 @@ static void encode_frame(le_pipe_job *j, int o, AVFrame *f)
     }
     int opened = 0;
     if (!v->enc) {
-        if (encoder_open(j, o, f) != 0)
+        if (v->enc_failed && f->width == v->w && f->height == v->h)
+            return;             /* logged once per size */
+        if (encoder_open(j, o, f) != 0) {
+            v->enc_failed = 1;
+            v->w = f->width;
+            v->h = f->height;
             return;
+        }
+        v->enc_failed = 0;
         opened = 1;
     }
     int64_t ms = av_rescale_q(f->pts, v->enc->time_base, MS);
@@ -379,6 +386,8 @@ static void frame_in(le_pipe_job *j, int i, AVFrame *f)
     if (!j->graph)
         return;
     f->pts = f->best_effort_timestamp;
+    if (f->pts == AV_NOPTS_VALUE)
+        return;                 /* cannot be placed on the timeline */
     if (av_buffersrc_add_frame_flags(j->src[i], f, AV_BUFFERSRC_FLAG_KEEP_REF) < 0)
         return;
     pull_sinks(j);

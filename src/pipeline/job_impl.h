@@ -45,6 +45,7 @@ typedef struct le_pipe_vout {
     uint64_t keys_seen;         /* source keyframe times consumed */
     int64_t last_ms;            /* last video ts handed out */
     int started;                /* sequence header out */
+    int enc_failed;             /* the encoder refused size w x h */
     le_pipe_outq *ahead, *atail;   /* audio waiting for video to catch up */
     int an;
 } le_pipe_vout;
