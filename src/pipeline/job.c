@@ -156,9 +156,9 @@ static void free_outq(le_pipe_outq *o)
     }
 }
 
+/* The task is dead: nothing runs or refers to j any more. */
 static void job_destroy(le_pipe_job *j)
 {
-    le_pipe_task_cancel(&j->task);
     le_pipe_codec_free(j);
     for (le_pipe_inq *q = j->qhead; q;) {
         le_pipe_inq *n = q->next;
@@ -175,20 +175,34 @@ static void job_destroy(le_pipe_job *j)
     free(j);
 }
 
+/* Never waits for a running slice: then the pool reaps the job once more
+ * after it, and job_reap destroys it. */
+static void job_stop(le_pipe_job *j)
+{
+    j->dying = 1;
+    if (le_pipe_task_stop(&j->task))
+        job_destroy(j);
+}
+
 void le_pipe_job_free(le_pipe_job *j)
 {
-    if (!j)
+    if (!j || j->dying)
         return;
     if (j->in_reap) {       /* freed from its own on_pkt: after the batch */
         j->free_later = 1;
         return;
     }
-    job_destroy(j);
+    job_stop(j);
 }
 
 static void job_reap(le_pipe_task *t)
 {
     le_pipe_job *j = (le_pipe_job *)t;
+    if (j->dying) {
+        if (le_pipe_task_dead(t))
+            job_destroy(j);
+        return;
+    }
     pthread_mutex_lock(&j->mu);
     le_pipe_outq *o = j->ohead;
     j->ohead = j->otail = NULL;
@@ -208,7 +222,7 @@ static void job_reap(le_pipe_task *t)
     }
     j->in_reap = 0;
     if (j->free_later) {
-        job_destroy(j);
+        job_stop(j);
         return;
     }
     if (was_full && pending)

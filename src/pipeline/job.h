@@ -79,7 +79,9 @@ int le_pipe_job_push(le_pipe_job *j, int input, const le_pkt *p);
  * gets NULL last. */
 void le_pipe_job_finish(le_pipe_job *j);
 void le_pipe_job_stats(le_pipe_job *j, le_pipe_stats *st);
-/* Stops the job (waits for its running slice), drops what is queued. */
+/* Stops the job and drops what is queued, without waiting: if a slice is
+ * running on a worker, the memory is released on the loop after it. on_pkt
+ * is not called any more. */
 void le_pipe_job_free(le_pipe_job *j);
 
 #endif

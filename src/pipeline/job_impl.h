@@ -66,7 +66,7 @@ struct le_pipe_job {
 
     /* loop only */
     int dropping[LE_PIPE_MAX_IN];  /* video dropped to the next keyframe (under mu) */
-    int finished, in_reap, free_later;
+    int finished, in_reap, free_later, dying;
     uint64_t last_drop_log, drops_since_log;
 
     /* worker only */

@@ -16,7 +16,7 @@
 #define MOD "pipeline"
 #define MAX_THREADS 64
 
-enum { T_IDLE = 0, T_QUEUED, T_RUNNING, T_RERUN, T_DEAD };
+enum { T_IDLE = 0, T_QUEUED, T_RUNNING, T_RERUN, T_STOPPING, T_DEAD };
 
 struct le_pipe_pool {
     pthread_mutex_t mu;
@@ -59,14 +59,81 @@ static void *thread_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         t->work(t);
         pthread_mutex_lock(&p->mu);
-        if (t->state == T_RERUN)
+        int wake = 0;
+        if (t->state == T_RERUN) {
             enqueue(p, t);
-        else
+        } else if (t->state == T_STOPPING) {
+            t->state = T_DEAD;      /* one last reap: the owner frees it there */
+            if (!t->reap_queued) {
+                t->reap_queued = 1;
+                wake = p->rhead == NULL;
+                t->rnext = p->rhead;
+                p->rhead = t;
+            }
+        } else {
             t->state = T_IDLE;
+        }
         pthread_cond_broadcast(&p->done);
+        if (wake) {
+            uint64_t one = 1;
+            if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                le_error(MOD, "eventfd write: %s", strerror(errno));
+        }
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+static void unqueue(le_pipe_pool *p, le_pipe_task *t)
+{
+    le_pipe_task **pp = &p->qhead, *prev = NULL;
+    while (*pp && *pp != t) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    if (*pp) {
+        *pp = t->qnext;
+        if (p->qtail == t)
+            p->qtail = prev;
+    }
+}
+
+static void unreap(le_pipe_pool *p, le_pipe_task *t)
+{
+    if (!t->reap_queued)
+        return;
+    le_pipe_task **pp = &p->rhead;
+    while (*pp && *pp != t)
+        pp = &(*pp)->rnext;
+    if (*pp)
+        *pp = t->rnext;
+    t->reap_queued = 0;
+}
+
+int le_pipe_task_stop(le_pipe_task *t)
+{
+    le_pipe_pool *p = t->pool;
+    int now = 1;
+    pthread_mutex_lock(&p->mu);
+    if (t->state == T_QUEUED)
+        unqueue(p, t);
+    if (t->state == T_RUNNING || t->state == T_RERUN || t->state == T_STOPPING) {
+        t->state = T_STOPPING;
+        now = 0;
+    } else {
+        t->state = T_DEAD;
+        unreap(p, t);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return now;
+}
+
+int le_pipe_task_dead(le_pipe_task *t)
+{
+    pthread_mutex_lock(&t->pool->mu);
+    int d = t->state == T_DEAD;
+    pthread_mutex_unlock(&t->pool->mu);
+    return d;
 }
 
 void le_pipe_pool_kick(le_pipe_task *t)
@@ -178,6 +245,15 @@ void le_pipe_pool_free(le_pipe_pool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nth; i++)
         pthread_join(p->th[i], NULL);
+    /* tasks stopped while they ran get their last reap (their owner frees
+     * them there); nothing else is delivered any more */
+    while (p->rhead) {
+        le_pipe_task *t = p->rhead;
+        p->rhead = t->rnext;
+        t->reap_queued = 0;
+        if (t->state == T_DEAD)
+            t->reap(t);
+    }
     if (p->ev)
         event_free(p->ev);
     if (p->efd >= 0)
@@ -205,43 +281,13 @@ void le_pipe_task_cancel(le_pipe_task *t)
 {
     le_pipe_pool *p = t->pool;
     pthread_mutex_lock(&p->mu);
-    if (t->state == T_QUEUED) {
-        le_pipe_task **pp = &p->qhead, *prev = NULL;
-        while (*pp && *pp != t) {
-            prev = *pp;
-            pp = &(*pp)->qnext;
-        }
-        if (*pp) {
-            *pp = t->qnext;
-            if (p->qtail == t)
-                p->qtail = prev;
-        }
-    }
-    while (t->state == T_RUNNING || t->state == T_RERUN) {
-        t->state = T_RUNNING;       /* no rerun */
+    if (t->state == T_QUEUED)
+        unqueue(p, t);
+    while (t->state == T_RUNNING || t->state == T_RERUN || t->state == T_STOPPING) {
+        t->state = T_STOPPING;      /* no rerun */
         pthread_cond_wait(&p->done, &p->mu);
     }
-    /* A kick from inside the last work() could have queued it again. */
-    if (t->state == T_QUEUED) {
-        le_pipe_task **pp = &p->qhead, *prev = NULL;
-        while (*pp && *pp != t) {
-            prev = *pp;
-            pp = &(*pp)->qnext;
-        }
-        if (*pp) {
-            *pp = t->qnext;
-            if (p->qtail == t)
-                p->qtail = prev;
-        }
-    }
     t->state = T_DEAD;
-    if (t->reap_queued) {
-        le_pipe_task **pp = &p->rhead;
-        while (*pp && *pp != t)
-            pp = &(*pp)->rnext;
-        if (*pp)
-            *pp = t->rnext;
-        t->reap_queued = 0;
-    }
+    unreap(p, t);
     pthread_mutex_unlock(&p->mu);
 }

@@ -31,8 +31,8 @@ typedef struct le_pipe_task {
 /* Starts nthreads workers (clamped to 1..64); the eventfd is watched on
  * base. 0, LE_EIO (eventfd, thread) or LE_EINVAL. */
 int le_pipe_pool_new(struct event_base *base, int nthreads, le_pipe_pool **out);
-/* Joins the threads (tasks still queued are not run: cancel them first),
- * closes the eventfd. */
+/* Joins the threads (tasks still queued are not run: stop them first),
+ * gives tasks stopped while running their last reap, closes the eventfd. */
 void le_pipe_pool_free(le_pipe_pool *p);
 int le_pipe_pool_threads(const le_pipe_pool *p);
 /* The default size: online cores - 1, at least 1. */
@@ -48,5 +48,11 @@ void le_pipe_pool_post(le_pipe_task *t);
 /* Loop: t is dequeued, waited for if running, and will never run or be
  * reaped again; then its memory is the caller's. */
 void le_pipe_task_cancel(le_pipe_task *t);
+/* Loop, never blocks: t will not run again. 1: it is not running, it will
+ * never be reaped again, its memory is the caller's now. 0: a work() is
+ * running; t->reap(t) will be called once more after it returned, and
+ * from then on le_pipe_task_dead(t) is 1 and nothing refers to t. */
+int le_pipe_task_stop(le_pipe_task *t);
+int le_pipe_task_dead(le_pipe_task *t);
 
 #endif

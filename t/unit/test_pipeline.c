@@ -68,6 +68,22 @@ static void pt_reap(le_pipe_task *t)
     reaps++;
 }
 
+static volatile int slow_started;
+static int slow_runs, dead_reaps;
+static void slow_work(le_pipe_task *t)
+{
+    slow_started = 1;
+    slow_runs++;
+    usleep(100000);
+    le_pipe_pool_post(t);
+}
+
+static void last_reap(le_pipe_task *t)
+{
+    if (le_pipe_task_dead(t))
+        dead_reaps++;
+}
+
 static void test_pool(struct event_base *base)
 {
     le_pipe_pool *pool;
@@ -88,6 +104,32 @@ static void test_pool(struct event_base *base)
     ok(!a.overlap, "kicks while running never run the task on two threads");
     ok(a.runs >= 2 && a.runs <= 50, "kicks coalesce (%d runs for 50 kicks)", a.runs);
     ok(reaps >= 1, "posts reach the loop (%d reaps)", reaps);
+
+    /* stop while running: no wait, one last reap after the work, then dead */
+    ptask b = { .running = 0 };
+    pthread_mutex_init(&b.mu, NULL);
+    b.t.work = slow_work;
+    b.t.reap = last_reap;
+    le_pipe_task_init(&b.t, pool);
+    le_pipe_pool_kick(&b.t);
+    end = le_mono_ms() + 5000;
+    while (!slow_started && le_mono_ms() < end)
+        usleep(1000);
+    is_int(le_pipe_task_stop(&b.t), 0, "stop while running: not yet free");
+    ok(!le_pipe_task_dead(&b.t), "stop while running: not dead before the work returned");
+    end = le_mono_ms() + 5000;
+    while (!dead_reaps && le_mono_ms() < end)
+        event_base_loop(base, EVLOOP_ONCE);
+    is_int(dead_reaps, 1, "stop while running: one last reap, the task dead in it");
+    le_pipe_pool_kick(&b.t);
+    usleep(20000);
+    is_int(slow_runs, 1, "a stopped task is never run again");
+    pthread_mutex_destroy(&b.mu);
+    ptask c = { .running = 0 };
+    c.t.work = slow_work;
+    c.t.reap = last_reap;
+    le_pipe_task_init(&c.t, pool);
+    is_int(le_pipe_task_stop(&c.t), 1, "stop when idle: free at once");
     pthread_mutex_destroy(&a.mu);
     le_pipe_pool_free(pool);
     ok(le_pipe_pool_default_threads() >= 1, "default threads at least 1");
