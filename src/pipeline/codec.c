@@ -23,6 +23,7 @@
 #define ERRS_REOPEN 8           /* refused packets in a row: reopen the decoder */
 #define AUDIO_HOLD_PKTS 128     /* audio waiting for video, at most */
 #define AUDIO_HOLD_MS 2000
+#define MAX_PIXELS (8192 * 4320)
 
 static const AVRational MS = { 1, 1000 };
 
@@ -439,6 +440,7 @@ static int decoder_open(le_pipe_job *j, int i)
     d->extradata_size = (int)in->extra.len;
     d->pkt_timebase = MS;
     d->thread_count = 1;
+    d->max_pixels = MAX_PIXELS;     /* a peer's SPS does not size our buffers past 8K */
     if (avcodec_open2(d, c, NULL) < 0) {
         avcodec_free_context(&d);
         return LE_EPROTO;

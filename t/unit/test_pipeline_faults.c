@@ -47,7 +47,11 @@ static void test_corrupt(void)
     src_open(&s, 640, 360, 0);
     sink *k = le_xcalloc(1, sizeof(*k));
     le_pipe_job *j = job(k, "[in0]scale=320:180[o0]", 1, "corrupt");
-    le_pkt *p = src_seqhdr(&s, 0);
+    static const uint8_t junk[] = { 0x17, 0, 0, 0, 0, 1, 0x42, 0xff, 0x1f, 0xff, 0xe1, 0x7f, 0xff, 0x67, 1, 2 };
+    le_pkt *p = le_pkt_new(LE_PKT_VIDEO, 0, junk, sizeof(junk));     /* a broken header first */
+    le_pipe_job_push(j, 0, p);
+    le_pkt_unref(p);
+    p = src_seqhdr(&s, 0);
     le_pipe_job_push(j, 0, p);
     le_pkt_unref(p);
     uint32_t bad_ts = 0;
