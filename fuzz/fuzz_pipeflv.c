@@ -1,5 +1,5 @@
-/* libFuzzer target for the pipeline's H.264 Annex B helpers
- * (pipeline/flvout.h): any bytes as an access unit and as encoder headers.
+/* libFuzzer target for the pipeline's Annex B helpers (pipeline/flvout.h):
+ * any bytes as an access unit and as H.264 and HEVC encoder headers.
  * Every length-prefixed NAL unit written must lie inside the output and the
  * output can never be longer than the input plus one length per start code;
  * a record always starts with version 1 and lists one SPS and one PPS. */
@@ -45,6 +45,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (11 + sn + pn > b.len)
                 abort();
         }
+    }
+    le_buf_free(&b);
+    if (le_pipe_hvcc_record(data, size, &b) == 0) {
+        if (b.len < 23 || b.p[0] != 1 || b.p[22] != 3)
+            abort();
+        size_t off = 23;
+        for (int i = 0; i < 3; i++) {
+            if (off + 5 > b.len || le_rd_be16(b.p + off + 1) != 1)
+                abort();
+            off += 5 + le_rd_be16(b.p + off + 3);
+        }
+        if (off != b.len)
+            abort();
     }
     le_buf_free(&b);
     return 0;

@@ -126,9 +126,10 @@ static void audio_in(le_pipe_job *j, const le_pipe_inq *q)
 static int encoder_open(le_pipe_job *j, int o, const AVFrame *f)
 {
     le_pipe_vout *v = &j->out[o];
-    const AVCodec *c = avcodec_find_encoder_by_name("libx264");
+    int hevc = j->cfg.out[o].hevc;
+    const AVCodec *c = avcodec_find_encoder_by_name(hevc ? "libx265" : "libx264");
     if (!c) {
-        le_error(MOD, "%s: libavcodec has no libx264 encoder", j->name);
+        le_error(MOD, "%s: libavcodec has no %s encoder", j->name, hevc ? "libx265" : "libx264");
         return LE_ENOTFOUND;
     }
     AVCodecContext *e = avcodec_alloc_context3(c);
@@ -155,7 +156,14 @@ static int encoder_open(le_pipe_job *j, int o, const AVFrame *f)
     av_dict_set(&opt, "preset", j->cfg.out[o].preset, 0);
     av_dict_set(&opt, "tune", "zerolatency", 0);
     av_dict_set(&opt, "forced-idr", "1", 0);
-    av_dict_set(&opt, "x264-params", "scenecut=0:open-gop=0", 0);
+    if (hevc) {
+        char xp[160];
+        snprintf(xp, sizeof(xp), "log-level=error:keyint=%d:scenecut=0:open-gop=0:bframes=0:pools=none:"
+                 "frame-threads=1:wpp=0", j->cfg.max_gop_frames);
+        av_dict_set(&opt, "x265-params", xp, 0);
+    } else {
+        av_dict_set(&opt, "x264-params", "scenecut=0:open-gop=0", 0);
+    }
     int rc = avcodec_open2(e, c, &opt);
     av_dict_free(&opt);
     if (rc < 0) {
@@ -166,13 +174,16 @@ static int encoder_open(le_pipe_job *j, int o, const AVFrame *f)
         return LE_EINVAL;
     }
     le_buf rec = { 0 }, body = { 0 };
-    if (le_pipe_avcc_record(e->extradata, (size_t)e->extradata_size, &rec) != 0) {
-        le_error(MOD, "%s: output %d: no SPS/PPS in the encoder's header", j->name, o);
+    if ((hevc ? le_pipe_hvcc_record : le_pipe_avcc_record)(e->extradata, (size_t)e->extradata_size, &rec) != 0) {
+        le_error(MOD, "%s: output %d: no parameter sets in the encoder's header", j->name, o);
         avcodec_free_context(&e);
         le_buf_free(&rec);
         return LE_EPROTO;
     }
-    le_pipe_flv_avc_seqhdr(rec.p, rec.len, &body);
+    if (hevc)
+        le_pipe_flv_hevc_seqhdr(rec.p, rec.len, &body);
+    else
+        le_pipe_flv_avc_seqhdr(rec.p, rec.len, &body);
     int64_t ms = av_rescale_q(f->pts, e->time_base, MS);
     emit_body(j, o, LE_PKT_VIDEO, ms > v->last_ms ? ms : v->last_ms, &body);
     le_buf_free(&rec);
@@ -197,8 +208,8 @@ static void encoder_pull(le_pipe_job *j, int o)
             int64_t dts = av_rescale_q(pkt->dts, v->enc->time_base, MS);
             int64_t pts = av_rescale_q(pkt->pts, v->enc->time_base, MS);
             int32_t cts = (int32_t)(pts - dts);
-            le_pipe_flv_avc_frame((pkt->flags & AV_PKT_FLAG_KEY) != 0, cts < 0 ? 0 : cts, nal.p, nal.len,
-                                  &body);
+            (j->cfg.out[o].hevc ? le_pipe_flv_hevc_frame : le_pipe_flv_avc_frame)(
+                (pkt->flags & AV_PKT_FLAG_KEY) != 0, cts < 0 ? 0 : cts, nal.p, nal.len, &body);
             if (dts > v->last_ms)
                 v->last_ms = dts;
             release_audio(j, o, 0);     /* audio up to this frame's time first */

@@ -1,4 +1,4 @@
-/* H.264 Annex B to FLV tag bodies (pipeline/flvout.h). */
+/* H.264 / HEVC Annex B to FLV tag bodies (pipeline/flvout.h). */
 #include "pipeline/flvout.h"
 #include "core/err.h"
 
@@ -152,6 +152,116 @@ void le_pipe_flv_avc_frame(int key, int32_t cts, const uint8_t *nalus, size_t n,
 {
     le_buf_u8(out, key ? 0x17 : 0x27);
     le_buf_u8(out, 1);
+    le_buf_be24(out, (uint32_t)cts & 0xffffff);
+    le_buf_append(out, nalus, n);
+}
+
+/* RBSP of a NAL unit from byte `from` on (emulation prevention removed), at
+ * most cap bytes. */
+static size_t unescape(const uint8_t *nal, size_t n, size_t from, uint8_t *out, size_t cap)
+{
+    size_t rn = 0, zeros = 0;
+    for (size_t i = from; i < n && rn < cap; i++) {
+        if (zeros >= 2 && nal[i] == 3) {
+            zeros = 0;
+            continue;
+        }
+        zeros = nal[i] == 0 ? zeros + 1 : 0;
+        out[rn++] = nal[i];
+    }
+    return rn;
+}
+
+static unsigned rdn(bits *r, int n)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 1 | rd1(r);
+    return v;
+}
+
+int le_pipe_hvcc_record(const uint8_t *b, size_t n, le_buf *out)
+{
+    const uint8_t *ps[3] = { NULL, NULL, NULL };
+    size_t psn[3] = { 0, 0, 0 }, pos = 0, s, e;
+    while (next_nal(b, n, &pos, &s, &e)) {
+        if (e < s + 3)
+            continue;
+        int type = (b[s] >> 1) & 0x3f;
+        if (type >= 32 && type <= 34 && !ps[type - 32]) {
+            ps[type - 32] = b + s;
+            psn[type - 32] = e - s;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        if (!ps[i] || psn[i] > 0xffff)
+            return LE_EPROTO;
+    uint8_t rbsp[256];
+    size_t rn = unescape(ps[1], psn[1], 2, rbsp, sizeof(rbsp));
+    bits r = { rbsp, rn, 0, 0 };
+    rdn(&r, 4);                                 /* sps_video_parameter_set_id */
+    unsigned subl = rdn(&r, 3);                 /* sps_max_sub_layers_minus1 */
+    unsigned nested = rd1(&r);
+    uint8_t ptl[12];                            /* general profile .. level */
+    for (int i = 0; i < 12; i++)
+        ptl[i] = (uint8_t)rdn(&r, 8);
+    unsigned pp[8] = { 0 }, lp[8] = { 0 };
+    for (unsigned i = 0; i < subl; i++) {
+        pp[i] = rd1(&r);
+        lp[i] = rd1(&r);
+    }
+    if (subl > 0)
+        for (unsigned i = subl; i < 8; i++)
+            rdn(&r, 2);
+    for (unsigned i = 0; i < subl; i++) {
+        if (pp[i])
+            for (int k = 0; k < 11; k++)
+                rdn(&r, 8);
+        if (lp[i])
+            rdn(&r, 8);
+    }
+    rdue(&r);                                   /* sps_seq_parameter_set_id */
+    unsigned chroma = rdue(&r);
+    if (chroma == 3)
+        rd1(&r);
+    rdue(&r);                                   /* width, height */
+    rdue(&r);
+    if (rd1(&r))                                /* conformance window */
+        for (int i = 0; i < 4; i++)
+            rdue(&r);
+    unsigned bdl = rdue(&r), bdc = rdue(&r);
+    if (r.err)
+        return LE_EPROTO;
+    le_buf_u8(out, 1);
+    le_buf_append(out, ptl, 12);
+    le_buf_be16(out, 0xf000);                   /* min_spatial_segmentation_idc 0 */
+    le_buf_u8(out, 0xfc);                       /* parallelismType unknown */
+    le_buf_u8(out, (uint8_t)(0xfc | (chroma & 3)));
+    le_buf_u8(out, (uint8_t)(0xf8 | (bdl & 7)));
+    le_buf_u8(out, (uint8_t)(0xf8 | (bdc & 7)));
+    le_buf_be16(out, 0);                        /* avgFrameRate unspecified */
+    le_buf_u8(out, (uint8_t)(((subl + 1) & 7) << 3 | (nested & 1) << 2 | 3));
+    le_buf_u8(out, 3);
+    for (int i = 0; i < 3; i++) {
+        le_buf_u8(out, (uint8_t)(0x80 | (32 + i)));   /* array_completeness 1 */
+        le_buf_be16(out, 1);
+        le_buf_be16(out, (uint16_t)psn[i]);
+        le_buf_append(out, ps[i], psn[i]);
+    }
+    return 0;
+}
+
+void le_pipe_flv_hevc_seqhdr(const uint8_t *rec, size_t n, le_buf *out)
+{
+    le_buf_u8(out, 0x80 | 0x10 | 0);            /* ExHeader, keyframe, SequenceStart */
+    le_buf_append(out, "hvc1", 4);
+    le_buf_append(out, rec, n);
+}
+
+void le_pipe_flv_hevc_frame(int key, int32_t cts, const uint8_t *nalus, size_t n, le_buf *out)
+{
+    le_buf_u8(out, (uint8_t)(0x80 | (key ? 0x10 : 0x20) | 1));   /* CodedFrames */
+    le_buf_append(out, "hvc1", 4);
     le_buf_be24(out, (uint32_t)cts & 0xffffff);
     le_buf_append(out, nalus, n);
 }

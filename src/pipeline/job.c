@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "media/flv.h"
 
+#include <libavcodec/avcodec.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,9 @@ int le_pipe_job_new(le_pipe_pool *pool, const le_pipe_cfg *cfg, le_pipe_job **ou
     for (int i = 0; i < cfg->noutputs; i++)
         if (cfg->out[i].bitrate_kbps < 1 || cfg->out[i].bitrate_kbps > 100000)
             return LE_EINVAL;
+    for (int i = 0; i < cfg->noutputs; i++)
+        if (!avcodec_find_encoder_by_name(cfg->out[i].hevc ? "libx265" : "libx264"))
+            return LE_ENOTFOUND;
     le_pipe_job *j = le_xcalloc(1, sizeof(*j));
     j->cfg = *cfg;
     j->graph_desc = le_xstrdup(cfg->graph);

@@ -1,8 +1,9 @@
 /* A pipeline job (docs/PIPELINE.md): N inputs of FLV tag bodies (H.264 or
  * HEVC video, legacy or enhanced RTMP; AAC audio), one libavfilter graph,
- * M outputs each encoded to H.264 (libx264, VBV-capped) and handed back as
- * FLV tag bodies: the AVC sequence header first, then coded frames, with
- * input 0's audio copied through when the output asks for it.
+ * M outputs each encoded to H.264 (libx264, VBV-capped; or HEVC with
+ * libx265) and handed back as FLV tag bodies: the sequence header first,
+ * then coded frames, with input 0's audio copied through when the output
+ * asks for it.
  *
  * Threads: every function here is for the loop thread. The job's work runs
  * on one pool worker at a time (pipeline/pool.h).
@@ -31,7 +32,8 @@
 typedef struct le_pipe_out_cfg {
     int bitrate_kbps;       /* target = VBV maxrate; bufsize = 1 s of it */
     int audio;              /* copy input 0's AAC into this output */
-    const char *preset;     /* x264 preset, NULL: "veryfast" */
+    const char *preset;     /* x264/x265 preset, NULL: "veryfast" */
+    int hevc;               /* HEVC with libx265 (enhanced RTMP 'hvc1' tags) instead of H.264 */
 } le_pipe_out_cfg;
 
 typedef struct le_pipe_job le_pipe_job;
@@ -69,7 +71,8 @@ typedef struct le_pipe_stats {
 } le_pipe_stats;
 
 /* Checks cfg (graph parse errors show at the first frame, as a log line and
- * a job that outputs nothing). 0, LE_EINVAL. Strings in cfg are copied. */
+ * a job that outputs nothing). 0, LE_EINVAL, LE_ENOTFOUND (an output asks
+ * for HEVC and libavcodec has no libx265). Strings in cfg are copied. */
 int le_pipe_job_new(le_pipe_pool *pool, const le_pipe_cfg *cfg, le_pipe_job **out);
 /* Copies p's body into the input queue of `input`. Audio is used from
  * input 0 only. 0; LE_ETOOBIG when dropped for overload (counted; video

@@ -256,6 +256,7 @@ typedef struct out_check {
     uint64_t bytes;
     uint32_t first_ts, last_ts;
     int audio, ts_monotonic;
+    int codec;                  /* LE_CODEC_* of the first sequence header */
 } out_check;
 
 static double region_mean(const AVFrame *f, int x0, int y0, int x1, int y1)
@@ -289,21 +290,28 @@ static void check_range(sink *s, int o, int i0, int i1, int w, int h, out_check 
             c->audio++;
             continue;
         }
-        if (i == i0)
-            c->seq_first = (p->flags & LE_PKT_SEQHDR) && p->codec == LE_CODEC_H264 && p->len > 5;
+        le_flv_info fi;
+        if (le_flv_video_info(p->data, p->len, &fi) != 0 || fi.hdr_len > p->len) {
+            c->decode_errors++;
+            continue;
+        }
+        if (i == i0) {
+            c->seq_first = (p->flags & LE_PKT_SEQHDR) && p->len > 5;
+            c->codec = p->codec;
+        }
         if (p->flags & LE_PKT_SEQHDR) {
             avcodec_free_context(&d);
-            const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+            const AVCodec *codec = avcodec_find_decoder(p->codec == LE_CODEC_H265 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
             d = avcodec_alloc_context3(codec);
-            d->extradata = av_mallocz(p->len - 5 + AV_INPUT_BUFFER_PADDING_SIZE);
-            memcpy(d->extradata, p->data + 5, p->len - 5);
-            d->extradata_size = (int)p->len - 5;
+            d->extradata = av_mallocz(p->len - fi.hdr_len + AV_INPUT_BUFFER_PADDING_SIZE);
+            memcpy(d->extradata, p->data + fi.hdr_len, p->len - fi.hdr_len);
+            d->extradata_size = (int)(p->len - fi.hdr_len);
             d->thread_count = 1;
             if (avcodec_open2(d, codec, NULL) < 0)
                 avcodec_free_context(&d);
             continue;
         }
-        if (!d || p->len <= 5) {
+        if (!d || p->len <= fi.hdr_len) {
             c->decode_errors++;
             continue;
         }
@@ -313,8 +321,8 @@ static void check_range(sink *s, int o, int i0, int i1, int w, int h, out_check 
         c->bytes += p->len;
         if ((p->flags & LE_PKT_KEY) && c->nkeys < 64)
             c->keys[c->nkeys++] = p->ts;
-        av_new_packet(pkt, (int)p->len - 5);
-        memcpy(pkt->data, p->data + 5, p->len - 5);
+        av_new_packet(pkt, (int)(p->len - fi.hdr_len));
+        memcpy(pkt->data, p->data + fi.hdr_len, p->len - fi.hdr_len);
         pkt->pts = p->ts + p->cts;
         pkt->dts = p->ts;
         if (avcodec_send_packet(d, pkt) < 0)

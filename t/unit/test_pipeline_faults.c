@@ -273,7 +273,7 @@ static void test_hevc(void)
     run_until_done(base, k);
     out_check c;
     check_output(k, 0, 160, 120, &c);
-    ok(c.seq_first && c.dims_ok && c.frames == n && n == 75 && c.decode_errors == 0,
+    ok(c.seq_first && c.codec == LE_CODEC_H264 && c.dims_ok && c.frames == n && n == 75 && c.decode_errors == 0,
        "hevc: H.264 then HEVC in, H.264 160x120 out, %d of %d frames", c.frames, n);
     ok(c.nkeys == 3 && c.keys[0] == 0 && c.keys[1] == 1000 && c.keys[2] == 2000,
        "hevc: keyframes at 0, 1000 (the codec change), 2000 ms (%d)", c.nkeys);
@@ -281,6 +281,51 @@ static void test_hevc(void)
     le_pipe_job_stats(j, &st);
     ok(st.reconfigs >= 1 && st.decode_errors == 0, "hevc: the codec change reopened the decoder (%llu)",
        (unsigned long long)st.reconfigs);
+    le_pipe_job_free(j);
+    sink_free(k);
+    src_close(&s);
+}
+
+/* HEVC out (libx265): enhanced RTMP hvc1 tags, decodable, keyframes at the
+ * source's. */
+static void test_hevc_out(void)
+{
+    if (!avcodec_find_encoder_by_name("libx265")) {
+        ok(1, "# SKIP libavcodec has no libx265 encoder: HEVC output not tested");
+        return;
+    }
+    src_gen s;
+    src_open(&s, 320, 240, 0);
+    sink *k = le_xcalloc(1, sizeof(*k));
+    le_pipe_cfg cfg = {
+        .ninputs = 1, .noutputs = 1, .graph = "[in0]scale=160:120[o0]",
+        .out = { { .bitrate_kbps = 200, .hevc = 1 } }, .fps_hint = FPS, .name = "hevcout",
+        .on_pkt = sink_cb, .ud = k,
+    };
+    le_pipe_job *j;
+    is_int(le_pipe_job_new(pool, &cfg, &j), 0, "hevc out: job created");
+    le_pkt *p = src_seqhdr(&s, 0);
+    le_pipe_job_push(j, 0, p);
+    le_pkt_unref(p);
+    for (int i = 0; i < 50; i++) {
+        p = src_next(&s, 0);
+        le_pipe_job_push(j, 0, p);
+        le_pkt_unref(p);
+    }
+    le_pipe_job_finish(j);
+    run_until_done(base, k);
+    out_check c;
+    check_output(k, 0, 160, 120, &c);
+    ok(c.seq_first && c.codec == LE_CODEC_H265 && k->p[0][0]->data[0] == 0x90 &&
+           memcmp(k->p[0][0]->data + 1, "hvc1", 4) == 0,
+       "hevc out: an enhanced RTMP hvc1 SequenceStart first");
+    const uint8_t *r = k->p[0][0]->data + 5;
+    ok(k->p[0][0]->len > 5 + 23 && r[0] == 1 && (r[1] & 0x1f) == 1 && r[12] > 0 && r[16] == 0xfd &&
+           r[17] == 0xf8 && r[18] == 0xf8 && (r[21] & 3) == 3 && r[22] == 3 && r[23] == 0xa0,
+       "hevc out: hvcC v1, Main profile, a level, 4:2:0 8-bit, 4-byte lengths, VPS/SPS/PPS arrays");
+    ok(c.dims_ok && c.frames == 50 && c.decode_errors == 0 && c.bad_frames == 0,
+       "hevc out: 50 frames decode at 160x120 (%d, %dx%d)", c.frames, c.w, c.h);
+    ok(c.nkeys == 2 && c.keys[0] == 0 && c.keys[1] == 1000, "hevc out: keyframes at 0 and 1000 ms (%d)", c.nkeys);
     le_pipe_job_free(j);
     sink_free(k);
     src_close(&s);
@@ -300,6 +345,7 @@ int main(void)
     test_resolution_change();
     test_overload();
     test_hevc();
+    test_hevc_out();
     le_pipe_pool_free(pool);
     event_base_free(base);
     return done_testing();
