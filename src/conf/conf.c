@@ -612,6 +612,7 @@ static const keydef keys[] = {
     { "record_stitch", C_MAIN, V_DUR, F_I64, N(record_stitch_ms), 0, 3600 * SEC, NULL, NULL },
     { "record_queue_bytes", C_MAIN, V_SIZE, F_SIZE, N(record_queue_bytes), 64 * KIB, GIB, NULL, NULL },
     { "record_threads", C_MAIN, V_INT, F_INT, N(record_threads), 1, 64, NULL, NULL },
+    { "pipeline_threads", C_MAIN, V_INT, F_INT, N(pipeline_threads), 0, 64, NULL, NULL },
     { "record_fragment", C_MAIN, V_DUR, F_I64, N(record_fragment_ms), 500, 60 * SEC, NULL, NULL },
     { "s3", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
     { "endpoint", C_S3, V_URL, F_STR, N(s3_endpoint), 0, 0, NULL, NULL },

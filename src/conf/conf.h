@@ -109,6 +109,7 @@ typedef struct le_conf {
     int64_t record_stitch_ms;   /* a publisher back within this continues the task, default 30000 */
     size_t record_queue_bytes;  /* per recording: tap queue bound, default 16 MiB */
     int record_threads;         /* writer threads, default 2 */
+    int pipeline_threads;       /* media worker threads (docs/PIPELINE.md); 0: cores - 1, at least 1 */
     int64_t record_fragment_ms; /* MP4 fragment length, default 2000 */
     /* s3 { } block: finished files are uploaded there; s3 0: no block. */
     int s3;

@@ -738,8 +738,21 @@ static void test_sdnotify(void)
     unsetenv("WATCHDOG_USEC");
 }
 
+/* pipeline_threads: 0 (cores - 1) by default, 0..64. */
+static void test_pipeline_threads(void)
+{
+    le_conf *c = parse("");
+    ok(c && c->pipeline_threads == 0, "pipeline_threads: default 0 (cores - 1)");
+    le_conf_free(c);
+    c = parse("pipeline_threads 3;");
+    ok(c && c->pipeline_threads == 3, "pipeline_threads 3");
+    le_conf_free(c);
+    fails_like("pipeline_threads 65;", 1, "out of range 0..64", "pipeline_threads 65");
+}
+
 int main(void)
 {
+    test_pipeline_threads();
     test_defaults();
     test_every_key();
     test_syntax();
