@@ -26,7 +26,10 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
     size_t n = le_rend_variants(rt->dom->name, rt->app, rt->name, v, MAX_VARIANTS);
     if (n == 0) {   /* not a source with renditions: the stream named "..._abr" */
         le_http_route r2 = *rt;
-        snprintf(r2.name, sizeof(r2.name), "%s_abr", rt->name);
+        if (snprintf(r2.name, sizeof(r2.name), "%s_abr", rt->name) >= (int)sizeof(r2.name)) {
+            le_http_reply_error(c, 404, "InvalidStream.NotFound", "no live HLS for this stream");
+            return;
+        }
         le_hls_play_playlist(c, &r2);
         return;
     }
@@ -35,9 +38,9 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
     le_buf b = { 0 };
     le_buf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for (size_t i = 0; i < n; i++) {
-        char file[300], uri[1024];
-        snprintf(file, sizeof(file), "%s.m3u8", v[i].name);
-        if (le_hls_play_uri(rt, v[i].name, file, uri, sizeof(uri)) != LE_OK) {
+        char file[sizeof(v[i].name) + 8], uri[1024];
+        if (snprintf(file, sizeof(file), "%s.m3u8", v[i].name) >= (int)sizeof(file) ||
+            le_hls_play_uri(rt, v[i].name, file, uri, sizeof(uri)) != LE_OK) {
             le_buf_free(&b);
             le_http_reply_error(c, 500, "InternalError", "cannot sign the variant URIs");
             return;

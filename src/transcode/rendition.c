@@ -245,7 +245,7 @@ static job *job_start(src *s, const le_trans_cfg *c)
     int kbps = c->tpl.kbps;
     if (le_trans_output(&c->tpl, (int)ss->width, (int)ss->height, ss->framerate, &o) == LE_OK)
         kbps = o.kbps;
-    char graph[512], label[NAME_MAX_LEN * 2];
+    char graph[512], label[NAME_MAX_LEN * 3 + 4];
     job_graph(&c->tpl, ss->framerate, graph, sizeof(graph));
     snprintf(label, sizeof(label), "%s/%s/%s", j->domain, j->app, j->name);
     le_pipe_cfg pc;

@@ -1,0 +1,153 @@
+#!/bin/sh
+# 73-transcode: renditions on demand (docs/TRANSCODE.md, "Renditions",
+# "Adaptive HLS"). AddLiveStreamTranscode lld and a custom template
+# "small" (320x180, 15 fps, 300 kbit/s) on app live; ffmpeg publishes
+# 1280x720 H.264 + AAC at 25 fps with a keyframe every 2 s:
+#  - nothing is transcoded while nobody asks (livedge_transcode_jobs 0);
+#  - an RTMP player of live/cam_lld gets H.264 640x360 with the source's
+#    audio, its first frame within a generous bound (measured), and the job
+#    count is 1; the rendition's keyframes fall on the source's 2 s GOP;
+#    its video bitrate over 10 s is under the template's 470 kbit/s cap
+#    (+20 %);
+#  - the custom template: 320x180 at 15 fps;
+#  - HTTP-FLV and HLS of the rendition; the master playlist cam_abr.m3u8
+#    lists the source and both renditions with RESOLUTION and BANDWIDTH, and
+#    each listed URI plays;
+#  - DescribeLiveStreamsOnlineList: StreamType=trans lists the renditions
+#    (Transcoded yes), raw the source only;
+#  - 8 concurrent viewers of cam_lld share one job (jobs_started_total +0);
+#  - after the last viewer, the job stops after transcode_idle (3 s) and
+#    the rendition leaves the online list.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+: "${LE_SCRIPT_TIMEOUT:=240}"
+# shellcheck source=t/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/admin.sh
+. "$(dirname "$0")/admin.sh"
+
+le_require_daemon
+le_require_tool ffmpeg ffprobe python3 curl redis-server
+
+metric() {
+    curl -s --max-time 5 "http://127.0.0.1:$LE_ADMIN_PORT/metrics" | awk -v k="$1" '$1 == k {print $2; exit}'
+}
+# probe URL: "codec WxH" of its video and the audio codec, from the live stream.
+probe() {
+    timeout -k 3 20 ffprobe -v error -show_entries stream=codec_type,codec_name,width,height -of compact=p=0 "$1" \
+        2>>"$LE_DIR/ffprobe.log" | sort | tr '\n' ' '
+}
+
+LE_EXTRA_CONF="transcode_idle 3s;
+transcode_wait 10s;
+pipeline_threads 1;"
+LE_WAIT_PORTS="rtmp http admin"
+le_start || le_abort "livedge did not start"
+H=http://127.0.0.1:$LE_HTTP_PORT
+D=$LE_DOMAIN
+
+api AddLiveStreamTranscode "Domain=$D" App=live Template=lld
+ok $? "AddLiveStreamTranscode lld" || diag "$API_BODY"
+api AddCustomLiveStreamTranscode "Domain=$D" App=live Template=small TemplateType=h264 Width=320 Height=180 \
+    FPS=15 VideoBitrate=300
+ok $? "AddCustomLiveStreamTranscode small (320x180, 15 fps, 300 kbit/s)" || diag "$API_BODY"
+
+LE_PUB_SECS=90 le_publish cam -vf scale=1280:720 -g 50 -keyint_min 50 -sc_threshold 0 -b:v 2500k
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "ffmpeg publishes live/cam at 1280x720, a keyframe every 2 s" || diag "$(cat "$LE_PUB_LOG")"
+pub=$LE_PUB_PID
+sleep 1
+is "$(metric livedge_transcode_jobs)" 0 "no job before a viewer asks (livedge_transcode_jobs 0)"
+
+# ---- the first viewer of cam_lld ---------------------------------------------------
+t0=$(le_now_ms)
+p=$(probe "$(le_url cam_lld)")
+first=$(( $(le_now_ms) - t0 ))
+is "$p" "codec_type=audio|codec_name=aac|width=0|height=0 codec_type=video|codec_name=h264|width=640|height=360 " \
+    "ffprobe of rtmp live/cam_lld: H.264 640x360 and the source's AAC"
+cmp_ok "$first" -lt 15000 "... the first viewer got it within 15 s ($first ms, ffprobe's own start included)"
+is "$(metric livedge_transcode_jobs)" 1 "one job runs (livedge_transcode_jobs 1)"
+started=$(metric livedge_transcode_jobs_started_total)
+
+# 10 s of the rendition and of the source, at the same time.
+le_ffread cam_lld "$LE_DIR/lld.flv" 10 &
+r1=$!
+le_ffread cam "$LE_DIR/src.flv" 10 &
+r2=$!
+wait "$r1" "$r2"
+# Keyframe times and the video bytes of each file.
+kf() {
+    ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 "$1" 2>/dev/null |
+        awk -F, '$2 ~ /K/ {printf "%.2f ", $1}'
+}
+kl=$(kf "$LE_DIR/lld.flv") ks=$(kf "$LE_DIR/src.flv")
+diag "keyframes: rendition $kl; source $ks"
+gaps=$("$LE_PY" -c 'import sys
+k = [float(x) for x in sys.argv[1].split()]
+print(" ".join("%.2f" % (b - a) for a, b in zip(k, k[1:])))' "$kl")
+like "$gaps" '^(2\.0[0-9]|1\.9[5-9])( (2\.0[0-9]|1\.9[5-9]))+$' "the rendition's keyframes are 2 s apart, as the source's ($gaps)"
+kbps=$(ffprobe -v error -select_streams v:0 -show_entries packet=size,pts_time -of csv=p=0 "$LE_DIR/lld.flv" |
+    "$LE_PY" -c 'import sys
+rows = [l.strip().split(",") for l in sys.stdin if l.strip()]
+t = [float(a) for a, b in rows]; n = sum(int(b) for a, b in rows)
+print(int(n * 8 / 1000 / max(t[-1] - t[0], 1)))')
+cmp_ok "$kbps" -le 564 "its video bitrate over 10 s is under lld's 470 kbit/s cap + 20 % ($kbps kbit/s)"
+cmp_ok "$kbps" -ge 50 "... and is not empty ($kbps kbit/s)"
+
+# ---- the custom template -------------------------------------------------------------
+p=$(timeout -k 3 20 ffprobe -v error -select_streams v:0 -show_entries stream=width,height,avg_frame_rate -of csv=p=0 \
+    "$(le_url cam_small)" 2>>"$LE_DIR/ffprobe.log")
+is "$p" "320,180,15/1" "live/cam_small: 320x180 at 15 fps"
+
+# ---- HTTP-FLV, HLS and the master playlist --------------------------------------------
+timeout -k 3 20 ffmpeg -nostdin -v error -i "$H/live/cam_lld.flv" -t 3 -c copy -y "$LE_DIR/lld-http.flv" 2>>"$LE_DIR/ffprobe.log"
+is "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0:s=x "$LE_DIR/lld-http.flv")" \
+    640x360 "HTTP-FLV of cam_lld: 640x360"
+m=$(curl -s --max-time 5 "$H/live/cam_abr.m3u8")
+diag "$m"
+like "$m" '^#EXTM3U' "the master playlist cam_abr.m3u8 answers"
+is "$(grep -c '^#EXT-X-STREAM-INF' <<<"$m")" 3 "... with three variants (the source, lld, small)"
+like "$(grep -A1 'RESOLUTION=1280x720' <<<"$m" | tail -1)" '^cam\.m3u8$' "... the source at 1280x720"
+like "$(grep -A1 'RESOLUTION=640x360' <<<"$m" | tail -1)" '^cam_lld\.m3u8$' "... cam_lld at 640x360"
+like "$(grep -A1 'RESOLUTION=320x180' <<<"$m" | tail -1)" '^cam_small\.m3u8$' "... cam_small at 320x180"
+like "$(grep 'RESOLUTION=640x360' <<<"$m")" 'BANDWIDTH=[0-9]+,.*CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"' "... with BANDWIDTH and CODECS"
+hls_ok() { timeout -k 3 30 ffprobe -v error -show_entries stream=width,height -select_streams v:0 -of csv=p=0:s=x \
+    "$H/live/cam_lld.m3u8" 2>>"$LE_DIR/ffprobe.log" | grep -qx 640x360; }
+le_wait_for 20 hls_ok
+ok $? "HLS of cam_lld (the master's variant URI) plays at 640x360"
+
+# ---- the online list -------------------------------------------------------------------
+api DescribeLiveStreamsOnlineList "DomainName=$D" StreamType=trans
+is "$(j "$API_BODY" '" ".join(sorted(x["StreamName"] + ":" + x["Transcoded"] for x in d["OnlineInfo"]["LiveStreamOnlineInfo"]))')" \
+    "cam_lld:yes cam_small:yes" "DescribeLiveStreamsOnlineList StreamType=trans: the renditions, Transcoded yes" || diag "$API_BODY"
+api DescribeLiveStreamsOnlineList "DomainName=$D" StreamType=raw
+is "$(j "$API_BODY" '" ".join(sorted(x["StreamName"] + ":" + x["Transcoded"] for x in d["OnlineInfo"]["LiveStreamOnlineInfo"]))')" \
+    "cam:no" "... StreamType=raw: the source only"
+
+# ---- many viewers, one job --------------------------------------------------------------
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+    le_player cam_lld "$LE_DIR/v$i.flv"
+    pids+=("$LE_PLAYER_PID")
+done
+all_got() { local f; for f in "$LE_DIR"/v[1-8].flv; do le_size_gt "$f" 20000 || return 1; done; }
+le_wait_for 20 all_got
+ok $? "8 concurrent RTMP viewers of cam_lld receive it"
+is "$(metric livedge_transcode_jobs_started_total)" "$started" "... from the same job (no job started for them)"
+le_kill "${pids[@]}"
+
+# ---- idle stop ------------------------------------------------------------------------
+t0=$(le_now_ms)
+line=$(le_wait_log 'live/cam_lld: job stopped \(no viewer' 20)
+ok $? "after the last viewer the cam_lld job stops (transcode_idle 3 s; $(( $(le_now_ms) - t0 )) ms)" && diag "$line"
+gone() {
+    api DescribeLiveStreamsOnlineList "DomainName=$D" StreamType=trans &&
+        [ "$(j "$API_BODY" 'len(d["OnlineInfo"]["LiveStreamOnlineInfo"])')" = 0 ]
+}
+le_wait_for 20 gone
+ok $? "... both renditions leave the online list" || diag "$API_BODY"
+is "$(metric livedge_transcode_jobs)" 0 "livedge_transcode_jobs 0"
+
+le_kill "$pub"
+le_alive_ok
+le_stop
+done_testing
