@@ -71,8 +71,8 @@ typedef struct le_pipe_stats {
 } le_pipe_stats;
 
 /* Checks cfg (graph parse errors show at the first frame, as a log line and
- * a job that outputs nothing). 0, LE_EINVAL, LE_ENOTFOUND (an output asks
- * for HEVC and libavcodec has no libx265). Strings in cfg are copied. */
+ * a job that outputs nothing). 0, LE_EINVAL, LE_ENOTFOUND (libavcodec has
+ * no libx264, or no libx265 for an HEVC output). Strings in cfg are copied. */
 int le_pipe_job_new(le_pipe_pool *pool, const le_pipe_cfg *cfg, le_pipe_job **out);
 /* Copies p's body into the input queue of `input`. Audio is used from
  * input 0 only. 0; LE_ETOOBIG when dropped for overload (counted; video
