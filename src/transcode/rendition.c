@@ -94,13 +94,14 @@ static job *job_find(const char *domain, const char *app, const char *name)
 /* The template of s that name ("{source}_{template}") asks for, or NULL. */
 static const le_trans_cfg *src_template(const src *s, const char *name)
 {
-    size_t n = strlen(s->name);
-    if (strncmp(name, s->name, n) != 0 || name[n] != '_')
+    const char *names[LE_TRANS_MAX_PER_DOMAIN];
+    size_t n = 0, which;
+    char base[NAME_MAX_LEN];
+    for (size_t i = 0; i < s->ncfg && n < LE_TRANS_MAX_PER_DOMAIN; i++)
+        names[n++] = s->cfgs[i].tpl.name;
+    if (le_trans_split(name, names, n, base, sizeof(base), &which) != LE_OK || strcmp(base, s->name) != 0)
         return NULL;
-    for (size_t i = 0; i < s->ncfg; i++)
-        if (strcmp(name + n + 1, s->cfgs[i].tpl.name) == 0)
-            return &s->cfgs[i];
-    return NULL;
+    return &s->cfgs[which];
 }
 
 /* ---- the rendition's publish ---- */

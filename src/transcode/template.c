@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* The standard templates: the output's short side and the bitrate cap.
  * ld..ud are the Narrowband HD names: the same sizes at 70% of the cap. */
@@ -43,7 +44,8 @@ int le_trans_is_std(const char *name)
 int le_trans_custom_name_ok(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
-    if (n < 1 || n >= LE_TRANS_NAME_MAX || le_trans_is_std(name))
+    /* "abr" names the master playlist ({Stream}_abr.m3u8, docs/TRANSCODE.md). */
+    if (n < 1 || n >= LE_TRANS_NAME_MAX || le_trans_is_std(name) || strcasecmp(name, "abr") == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -59,7 +61,7 @@ int le_trans_custom_check(const le_trans_tpl *t, const char **bad, const char **
     *why = NULL;
     if (!le_trans_custom_name_ok(t->name)) {
         *bad = "Template";
-        *why = "1 to 63 of letters, digits and -, not a standard template name";
+        *why = "1 to 63 of letters, digits and -, not a standard template name nor abr";
     } else if (strcmp(t->type, "h264") != 0 && strcmp(t->type, "h264-nbhd") != 0) {
         *bad = "TemplateType";
         *why = "h264 or h264-nbhd";

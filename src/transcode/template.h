@@ -30,7 +30,8 @@ typedef struct le_trans_tpl {
 int le_trans_std(const char *name, le_trans_tpl *out);
 int le_trans_is_std(const char *name);
 
-/* A custom template name: 1-63 of [A-Za-z0-9-], not a standard name. */
+/* A custom template name: 1-63 of [A-Za-z0-9-], not a standard name, not
+ * "abr" (the master playlist's suffix). */
 int le_trans_custom_name_ok(const char *name);
 
 /* A custom template's parameters: LE_OK, or LE_EINVAL with the name of

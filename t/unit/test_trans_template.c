@@ -160,6 +160,8 @@ static void test_custom(void)
     memset(n64, 'a', 64);
     n64[64] = '\0';
     ok(!le_trans_custom_name_ok(n64) && le_trans_custom_name_ok(n64 + 1), "custom names: at most 63 bytes");
+    ok(!le_trans_custom_name_ok("abr") && !le_trans_custom_name_ok("ABR") && le_trans_custom_name_ok("abr2"),
+       "custom names: abr is the master playlist's suffix, refused");
     ok(le_trans_output(&t, 1, 720, 30, &o) == LE_EINVAL && le_trans_output(&t, 20000, 720, 30, &o) == LE_EINVAL,
        "source sizes under 2 or over 16384 refused");
 }
