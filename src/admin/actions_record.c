@@ -33,15 +33,6 @@
 
 #define REC_MAX_PER_DOMAIN 1000          /* record configs of one domain at most */
 #define REC_WINDOW_MAX_MS (15 * LE_DAY_MS)
-#define ONLINE_SCAN_COUNT "500"
-#define ONLINE_SCAN_MAX 100000          /* HSCAN replies read per command at most */
-
-static void invalid_why(le_admin_req *r, const char *name, const char *why)
-{
-    char msg[400];
-    snprintf(msg, sizeof(msg), "The specified parameter \"%s\" is not valid: %s.", name, why);
-    le_admin_error(r, 400, "InvalidParameter", msg);
-}
 
 typedef struct call {
     le_admin_req *r;
@@ -66,47 +57,6 @@ static int app_ok(const char *app)
     return strcmp(app, "*") == 0 || le_name_valid(app, strlen(app));
 }
 
-/* OSS bucket names: 3-63 of [a-z0-9-], no '-' first or last. */
-static int bucket_ok(const char *b)
-{
-    size_t n = strlen(b);
-    if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-'))
-            return 0;
-    return 1;
-}
-
-/* An endpoint host (optionally with scheme and port): 1-255 of
- * [A-Za-z0-9.:/_-]. */
-static int endpoint_ok(const char *e)
-{
-    size_t n = strlen(e);
-    if (n < 1 || n > 255)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = e[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-              ch == ':' || ch == '/' || ch == '_' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    if (!s || !*s)
-        return LE_EINVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return LE_EINVAL;
-    *out = v;
-    return LE_OK;
-}
-
 /* The RecordFormat.N.* parameters, N = 1..LE_REC_NFMT. */
 static int parse_formats(le_admin_req *r, le_rec_config *c)
 {
@@ -115,7 +65,7 @@ static int parse_formats(le_admin_req *r, le_rec_config *c)
     for (int n = LE_REC_NFMT + 1; n <= 20; n++) {
         snprintf(name, sizeof(name), "RecordFormat.%d.Format", n);
         if (le_admin_param(r, name)) {
-            invalid_why(r, name, "at most 3 formats (N = 1..3)");
+            le_params_invalid_why(r, name, "at most 3 formats (N = 1..3)");
             return LE_EINVAL;
         }
     }
@@ -137,25 +87,25 @@ static int parse_formats(le_admin_req *r, le_rec_config *c)
         le_rec_format *f = &c->formats[c->nformats];
         f->fmt = le_rec_fmt_parse(fmt);
         if (f->fmt < 0) {
-            invalid_why(r, name, "one of flv, mp4, m3u8");
+            le_params_invalid_why(r, name, "one of flv, mp4, m3u8");
             return LE_EINVAL;
         }
         if (seen & (1u << f->fmt)) {
-            invalid_why(r, name, "each format at most once");
+            le_params_invalid_why(r, name, "each format at most once");
             return LE_EINVAL;
         }
         seen |= 1u << f->fmt;
         int64_t cycle = LE_REC_CYCLE_DEFAULT_S;
-        if (cyc && *cyc && parse_int(cyc, LE_REC_CYCLE_MIN_S, LE_REC_CYCLE_MAX_S, &cycle) != 0) {
+        if (cyc && *cyc && le_params_int_range(cyc, LE_REC_CYCLE_MIN_S, LE_REC_CYCLE_MAX_S, &cycle) != 0) {
             snprintf(name, sizeof(name), "RecordFormat.%d.CycleDuration", n);
-            invalid_why(r, name, "seconds from 5 to 21600");
+            le_params_invalid_why(r, name, "seconds from 5 to 21600");
             return LE_EINVAL;
         }
         f->cycle_s = (int)cycle;
         if (pre && *pre) {
             if (le_rec_tmpl_check(pre, why, sizeof(why)) != LE_OK) {
                 snprintf(name, sizeof(name), "RecordFormat.%d.OssObjectPrefix", n);
-                invalid_why(r, name, why);
+                le_params_invalid_why(r, name, why);
                 return LE_EINVAL;
             }
             snprintf(f->prefix, sizeof(f->prefix), "%s", pre);
@@ -163,12 +113,12 @@ static int parse_formats(le_admin_req *r, le_rec_config *c)
         if (spre && *spre) {
             snprintf(name, sizeof(name), "RecordFormat.%d.SliceOssObjectPrefix", n);
             if (le_rec_tmpl_check(spre, why, sizeof(why)) != LE_OK) {
-                invalid_why(r, name, why);
+                le_params_invalid_why(r, name, why);
                 return LE_EINVAL;
             }
             /* Every slice needs its own key. */
             if (!strstr(spre, "{UnixTimestamp}") && !strstr(spre, "{Sequence}")) {
-                invalid_why(r, name, "it must contain {UnixTimestamp} or {Sequence}");
+                le_params_invalid_why(r, name, "it must contain {UnixTimestamp} or {Sequence}");
                 return LE_EINVAL;
             }
             snprintf(f->slice_prefix, sizeof(f->slice_prefix), "%s", spre);
@@ -210,31 +160,31 @@ static void add_config(le_admin_req *r)
         return;
     }
     if (stream && strcmp(app, "*") == 0) {
-        invalid_why(r, "StreamName", "a stream-level config needs an AppName, not *");
+        le_params_invalid_why(r, "StreamName", "a stream-level config needs an AppName, not *");
         return;
     }
-    if (!bucket_ok(bucket)) {
-        invalid_why(r, "OssBucket", "3 to 63 of a-z, 0-9 and -, not starting or ending with -");
+    if (!le_params_bucket_ok(bucket)) {
+        le_params_invalid_why(r, "OssBucket", "3 to 63 of a-z, 0-9 and -, not starting or ending with -");
         return;
     }
-    if (!endpoint_ok(endpoint)) {
+    if (!le_params_endpoint_ok(endpoint)) {
         le_params_invalid(r, "OssEndpoint");
         return;
     }
     int64_t od = 0, start, end, now = le_wall_ms();
     const char *ods = le_admin_param(r, "OnDemand");
-    if (ods && *ods && parse_int(ods, 0, 2, &od) != 0) {
-        invalid_why(r, "OnDemand", "0, 1 or 2");
+    if (ods && *ods && le_params_int_range(ods, 0, 2, &od) != 0) {
+        le_params_invalid_why(r, "OnDemand", "0, 1 or 2");
         return;
     }
     if (le_params_time(r, "StartTime", 0, 0, &start) != 0 || le_params_time(r, "EndTime", 0, 0, &end) != 0)
         return;
     if ((start || end) && !stream) {
-        invalid_why(r, start ? "StartTime" : "EndTime", "only a stream-level config (StreamName) has a window");
+        le_params_invalid_why(r, start ? "StartTime" : "EndTime", "only a stream-level config (StreamName) has a window");
         return;
     }
     if (start > now + REC_WINDOW_MAX_MS || end > now + REC_WINDOW_MAX_MS) {
-        invalid_why(r, start > now + REC_WINDOW_MAX_MS ? "StartTime" : "EndTime", "more than 15 days from now");
+        le_params_invalid_why(r, start > now + REC_WINDOW_MAX_MS ? "StartTime" : "EndTime", "more than 15 days from now");
         return;
     }
     if (start && end && end <= start) {
@@ -243,7 +193,7 @@ static void add_config(le_admin_req *r)
         return;
     }
     if (end && end <= now) {
-        invalid_why(r, "EndTime", "it is not in the future");
+        le_params_invalid_why(r, "EndTime", "it is not in the future");
         return;
     }
     le_rec_config *c = le_xcalloc(1, sizeof(*c));
@@ -422,7 +372,7 @@ static int parse_bool(le_admin_req *r, const char *name, int *out, int *given)
     else if (strcasecmp(v, "false") == 0)
         *out = 0;
     else {
-        invalid_why(r, name, "true or false");
+        le_params_invalid_why(r, name, "true or false");
         return LE_EINVAL;
     }
     return LE_OK;
@@ -435,7 +385,7 @@ static int url_param(le_admin_req *r, const char *name, char *out, size_t n)
     if (!v || !*v)
         return 0;
     if (!url_ok(v)) {
-        invalid_why(r, name, "an http:// or https:// URL shorter than 1024 bytes");
+        le_params_invalid_why(r, name, "an http:// or https:// URL shorter than 1024 bytes");
         return LE_EINVAL;
     }
     snprintf(out, n, "%s", v);
@@ -717,7 +667,7 @@ static void scan_cb(redisReply *rep, void *arg)
         le_jv_free(rec);
     }
     const char *cur = rep->element[0]->str;
-    if (strcmp(cur, "0") == 0 || ++t->scans >= ONLINE_SCAN_MAX) {
+    if (strcmp(cur, "0") == 0 || ++t->scans >= LE_PARAMS_ONLINE_SCAN_MAX) {
         rtc_error(t->r, 409, "StreamNotFound", AGAIN, "Stream %s/%s is not live", t->app, t->stream);
         free(t);
         return;
@@ -726,25 +676,9 @@ static void scan_cb(redisReply *rep, void *arg)
         rtc_internal(t);
 }
 
-/* Glob-escapes s into out (MATCH pattern). */
-static void glob_escape(const char *s, char *out, size_t n)
-{
-    size_t j = 0;
-    for (; *s && j + 2 < n; s++) {
-        if (strchr("*?[]\\", *s))
-            out[j++] = '\\';
-        out[j++] = *s;
-    }
-    out[j] = '\0';
-}
-
 static int scan_online(rtc *t, const char *cursor)
 {
-    char key[300], esc[1700], pat[1710];
-    le_store_key(key, sizeof(key), "online");
-    glob_escape(t->dask, esc, sizeof(esc));
-    snprintf(pat, sizeof(pat), "*|%s", esc);
-    return le_store_cmd(scan_cb, t, "HSCAN %s %s MATCH %s COUNT %s", key, cursor, pat, ONLINE_SCAN_COUNT);
+    return le_params_scan_online(scan_cb, t, t->dask, cursor);
 }
 
 /* Stop: the node a task key names, else the node holding the publisher. */

@@ -28,56 +28,9 @@
 #define LIMIT_DEFAULT 10
 #define LIMIT_MAX 100
 
-static void invalid_why(le_admin_req *r, const char *name, const char *why)
-{
-    char msg[400];
-    snprintf(msg, sizeof(msg), "The specified parameter \"%s\" is not valid: %s.", name, why);
-    le_admin_error(r, 400, "InvalidParameter", msg);
-}
-
 static int app_ok(const char *app)
 {
     return strcmp(app, "*") == 0 || le_name_valid(app, strlen(app));
-}
-
-/* OSS bucket names: 3-63 of [a-z0-9-], no '-' first or last. */
-static int bucket_ok(const char *b)
-{
-    size_t n = strlen(b);
-    if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-'))
-            return 0;
-    return 1;
-}
-
-/* An endpoint host (optionally with scheme and port): 1-255 of [A-Za-z0-9.:/_-]. */
-static int endpoint_ok(const char *e)
-{
-    size_t n = strlen(e);
-    if (n < 1 || n > 255)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = e[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-              ch == ':' || ch == '/' || ch == '_' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    if (!s || !*s)
-        return LE_EINVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return LE_EINVAL;
-    *out = v;
-    return LE_OK;
 }
 
 /* The parameters Add and Update share, each when given (Update: "-"
@@ -89,21 +42,21 @@ static int parse_fields(le_admin_req *r, le_snap_config *c, int update)
     char why[160];
     if ((v = le_admin_param(r, "TimeInterval")) && *v) {
         int64_t iv;
-        if (parse_int(v, LE_SNAP_INTERVAL_MIN_S, LE_SNAP_INTERVAL_MAX_S, &iv) != LE_OK) {
-            invalid_why(r, "TimeInterval", "seconds from 5 to 3600");
+        if (le_params_int_range(v, LE_SNAP_INTERVAL_MIN_S, LE_SNAP_INTERVAL_MAX_S, &iv) != LE_OK) {
+            le_params_invalid_why(r, "TimeInterval", "seconds from 5 to 3600");
             return LE_EINVAL;
         }
         c->interval_s = (int)iv;
     }
     if ((v = le_admin_param(r, "OssBucket")) && *v) {
-        if (!bucket_ok(v)) {
-            invalid_why(r, "OssBucket", "3 to 63 of a-z, 0-9 and -, not starting or ending with -");
+        if (!le_params_bucket_ok(v)) {
+            le_params_invalid_why(r, "OssBucket", "3 to 63 of a-z, 0-9 and -, not starting or ending with -");
             return LE_EINVAL;
         }
         snprintf(c->oss_bucket, sizeof(c->oss_bucket), "%s", v);
     }
     if ((v = le_admin_param(r, "OssEndpoint")) && *v) {
-        if (!endpoint_ok(v)) {
+        if (!le_params_endpoint_ok(v)) {
             le_params_invalid(r, "OssEndpoint");
             return LE_EINVAL;
         }
@@ -119,13 +72,13 @@ static int parse_fields(le_admin_req *r, le_snap_config *c, int update)
             continue;
         }
         if (le_snap_tmpl_check(v, i, why, sizeof(why)) != LE_OK) {
-            invalid_why(r, names[i], why);
+            le_params_invalid_why(r, names[i], why);
             return LE_EINVAL;
         }
         snprintf(dst[i], LE_REC_KEY_MAX, "%s", v);
     }
     if (!c->overwrite[0] && !c->sequence[0]) {
-        invalid_why(r, "OverwriteOssObject", "a config needs OverwriteOssObject or SequenceOssObject");
+        le_params_invalid_why(r, "OverwriteOssObject", "a config needs OverwriteOssObject or SequenceOssObject");
         return LE_EINVAL;
     }
     return LE_OK;
@@ -419,8 +372,8 @@ static void describe_info(le_admin_req *r)
         le_params_window(r, 1, LE_DAY_MS, 0, &start, &end) != 0)
         return;
     const char *l = le_admin_param(r, "Limit");
-    if (l && *l && parse_int(l, 1, LIMIT_MAX, &limit) != LE_OK) {
-        invalid_why(r, "Limit", "from 1 to 100");
+    if (l && *l && le_params_int_range(l, 1, LIMIT_MAX, &limit) != LE_OK) {
+        le_params_invalid_why(r, "Limit", "from 1 to 100");
         return;
     }
     if (le_params_store(r) != 0)

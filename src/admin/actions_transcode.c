@@ -28,30 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ONLINE_SCAN_COUNT "500"
-#define ONLINE_SCAN_MAX 100000
 #define SEI_DELAY_MAX_MS (86400LL * 1000)
 #define SEI_REPEAT_MAX 1000000
-
-static void invalid_why(le_admin_req *r, const char *name, const char *why)
-{
-    char msg[400];
-    snprintf(msg, sizeof(msg), "The specified parameter \"%s\" is not valid: %s.", name, why);
-    le_admin_error(r, 400, "InvalidParameter", msg);
-}
-
-static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    if (!s || !*s)
-        return LE_EINVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return LE_EINVAL;
-    *out = v;
-    return LE_OK;
-}
 
 /* Required integer parameter in lo..hi: LE_OK, or the error answered. */
 static int int_param(le_admin_req *r, const char *name, int64_t lo, int64_t hi, const char *why, int64_t *out)
@@ -59,8 +37,8 @@ static int int_param(le_admin_req *r, const char *name, int64_t lo, int64_t hi, 
     const char *v;
     if (le_admin_require(r, name, &v) != 0)
         return LE_EINVAL;
-    if (parse_int(v, lo, hi, out) != LE_OK) {
-        invalid_why(r, name, why);
+    if (le_params_int_range(v, lo, hi, out) != LE_OK) {
+        le_params_invalid_why(r, name, why);
         return LE_EINVAL;
     }
     return LE_OK;
@@ -88,7 +66,7 @@ static int play_domain(le_admin_req *r, const char *name, le_domain **out)
         return LE_EINVAL;
     *out = le_params_play_domain(d);
     if (!*out) {
-        invalid_why(r, name, "a push domain not mapped to a play domain");
+        le_params_invalid_why(r, name, "a push domain not mapped to a play domain");
         return LE_EINVAL;
     }
     return LE_OK;
@@ -100,7 +78,7 @@ static int domain_app(le_admin_req *r, le_domain **d, const char **app)
     if (play_domain(r, "Domain", d) != 0 || le_admin_require(r, "App", app) != 0)
         return LE_EINVAL;
     if (!app_ok(*app)) {
-        invalid_why(r, "App", "1 to 255 of letters, digits, _ and -");
+        le_params_invalid_why(r, "App", "1 to 255 of letters, digits, _ and -");
         return LE_EINVAL;
     }
     return LE_OK;
@@ -115,7 +93,7 @@ static int mode_param(le_admin_req *r, int *mode)
         return LE_OK;
     *mode = le_trans_mode_parse(m);
     if (*mode < 0) {
-        invalid_why(r, "Mode", "ondemand or always");
+        le_params_invalid_why(r, "Mode", "ondemand or always");
         return LE_EINVAL;
     }
     return LE_OK;
@@ -166,7 +144,7 @@ static void add_transcode(le_admin_req *r)
     le_trans_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     if (le_trans_std(tpl, &cfg.tpl) != LE_OK) {
-        invalid_why(r, "Template", "one of lld, lsd, lhd, lud, ld, sd, hd, ud (custom templates: "
+        le_params_invalid_why(r, "Template", "one of lld, lsd, lhd, lud, ld, sd, hd, ud (custom templates: "
                                    "AddCustomLiveStreamTranscode)");
         return;
     }
@@ -203,13 +181,13 @@ static void add_custom(le_admin_req *r)
     t->kbps = (int)kbps;
     t->mode = mode;
     if (strlen(tpl) >= sizeof(t->name) || strlen(type) >= sizeof(t->type)) {
-        invalid_why(r, strlen(tpl) >= sizeof(t->name) ? "Template" : "TemplateType", "too long");
+        le_params_invalid_why(r, strlen(tpl) >= sizeof(t->name) ? "Template" : "TemplateType", "too long");
         return;
     }
     snprintf(t->name, sizeof(t->name), "%s", tpl);
     snprintf(t->type, sizeof(t->type), "%s", type);
     if (le_trans_custom_check(t, &bad, &why) != LE_OK) {
-        invalid_why(r, bad, why);
+        le_params_invalid_why(r, bad, why);
         return;
     }
     snprintf(cfg.app, sizeof(cfg.app), "%s", app);
@@ -233,7 +211,7 @@ static void delete_transcode(le_admin_req *r)
     if (domain_app(r, &d, &app) != 0 || le_admin_require(r, "Template", &tpl) != 0 || le_params_store(r) != 0)
         return;
     if (strlen(tpl) >= LE_TRANS_NAME_MAX) {
-        invalid_why(r, "Template", "too long");
+        le_params_invalid_why(r, "Template", "too long");
         return;
     }
     char key[600], dkey[300], field[400];
@@ -395,7 +373,7 @@ static void sei_scan_cb(redisReply *rep, void *arg)
         le_jv_free(rec);
     }
     const char *cur = rep->element[0]->str;
-    if (strcmp(cur, "0") == 0 || ++t->scans >= ONLINE_SCAN_MAX) {
+    if (strcmp(cur, "0") == 0 || ++t->scans >= LE_PARAMS_ONLINE_SCAN_MAX) {
         le_admin_error(t->r, 404, "InvalidStream.NotFound", "The stream is not live (no publisher on any node).");
         sei_free(t);
         return;
@@ -404,24 +382,9 @@ static void sei_scan_cb(redisReply *rep, void *arg)
         sei_internal(t);
 }
 
-static void glob_escape(const char *s, char *out, size_t n)
-{
-    size_t j = 0;
-    for (; *s && j + 2 < n; s++) {
-        if (strchr("*?[]\\", *s))
-            out[j++] = '\\';
-        out[j++] = *s;
-    }
-    out[j] = '\0';
-}
-
 static int sei_scan(sei_call *t, const char *cursor)
 {
-    char key[300], esc[1700], pat[1710];
-    le_store_key(key, sizeof(key), "online");
-    glob_escape(t->dask, esc, sizeof(esc));
-    snprintf(pat, sizeof(pat), "*|%s", esc);
-    return le_store_cmd(sei_scan_cb, t, "HSCAN %s %s MATCH %s COUNT %s", key, cursor, pat, ONLINE_SCAN_COUNT);
+    return le_params_scan_online(sei_scan_cb, t, t->dask, cursor);
 }
 
 static void add_sei(le_admin_req *r)
@@ -435,16 +398,16 @@ static void add_sei(le_admin_req *r)
         int_param(r, "Delay", 0, SEI_DELAY_MAX_MS, "milliseconds from 0 to 86400000", &delay) != 0)
         return;
     if (repeat == 0) {
-        invalid_why(r, "Repeat", "-1 (no end) or a count from 1 to 1000000");
+        le_params_invalid_why(r, "Repeat", "-1 (no end) or a count from 1 to 1000000");
         return;
     }
     if (strcmp(pattern, "keyframe") != 0 && strcmp(pattern, "frame") != 0) {
-        invalid_why(r, "Pattern", "keyframe or frame");
+        le_params_invalid_why(r, "Pattern", "keyframe or frame");
         return;
     }
     size_t tl = strlen(text);
     if (tl > LE_SEI_TEXT_MAX) {
-        invalid_why(r, "Text", "at most 4000 bytes");
+        le_params_invalid_why(r, "Text", "at most 4000 bytes");
         return;
     }
     le_trans_sei_req q, back;
@@ -461,7 +424,7 @@ static void add_sei(le_admin_req *r)
     /* What the node reads back must be the text given: UTF-8 only. */
     if (le_trans_sei_from_json((const char *)t->req.p, t->req.len, &back) != LE_OK || back.text_len != tl ||
         memcmp(back.text, text, tl) != 0) {
-        invalid_why(r, "Text", "UTF-8 text");
+        le_params_invalid_why(r, "Text", "UTF-8 text");
         sei_free(t);
         return;
     }

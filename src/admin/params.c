@@ -290,3 +290,69 @@ int le_params_app_stream(le_admin_req *r, const char **app, const char **stream)
     }
     return 0;
 }
+
+void le_params_invalid_why(le_admin_req *r, const char *name, const char *why)
+{
+    char msg[400];
+    snprintf(msg, sizeof(msg), "The specified parameter \"%s\" is not valid: %s.", name, why);
+    le_admin_error(r, 400, "InvalidParameter", msg);
+}
+
+int le_params_int_range(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    if (!s || !*s)
+        return LE_EINVAL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return LE_EINVAL;
+    *out = v;
+    return LE_OK;
+}
+
+int le_params_bucket_ok(const char *b)
+{
+    size_t n = strlen(b);
+    if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int le_params_endpoint_ok(const char *e)
+{
+    size_t n = strlen(e);
+    if (n < 1 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = e[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == ':' || ch == '/' || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Glob-escapes s into out (a MATCH pattern). */
+static void glob_escape(const char *s, char *out, size_t n)
+{
+    size_t j = 0;
+    for (; *s && j + 2 < n; s++) {
+        if (strchr("*?[]\\", *s))
+            out[j++] = '\\';
+        out[j++] = *s;
+    }
+    out[j] = '\0';
+}
+
+int le_params_scan_online(le_store_cb cb, void *arg, const char *dask, const char *cursor)
+{
+    char key[300], esc[1700], pat[1710];
+    le_store_key(key, sizeof(key), "online");
+    glob_escape(dask, esc, sizeof(esc));
+    snprintf(pat, sizeof(pat), "*|%s", esc);
+    return le_store_cmd(cb, arg, "HSCAN %s %s MATCH %s COUNT 500", key, cursor, pat);
+}

@@ -47,6 +47,20 @@ int le_params_quota_stored(le_admin_req *r, const struct redisReply *rep, const 
 int le_params_quota_hdel(le_admin_req *r, le_store_cb cb, void *arg, const char *key, const char *dkey,
                          const char *field, const char *member);
 void le_params_invalid(le_admin_req *r, const char *name);
+/* 400 InvalidParameter naming name, with why (a phrase) in the message. */
+void le_params_invalid_why(le_admin_req *r, const char *name, const char *why);
+/* A decimal integer in lo..hi (the whole string): LE_OK, else LE_EINVAL. */
+int le_params_int_range(const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* OSS bucket names: 3-63 of [a-z0-9-], no '-' first or last. */
+int le_params_bucket_ok(const char *b);
+/* An endpoint host (optionally with scheme and port): 1-255 of [A-Za-z0-9.:/_-]. */
+int le_params_endpoint_ok(const char *e);
+/* The node holding a publisher: one HSCAN step (cursor "0" first) over the
+ * cluster online list for the entries of dask ("domain/app/stream") on any
+ * node; cb gets the reply ([cursor, [field, value, ...]]). Callers stop
+ * after LE_PARAMS_ONLINE_SCAN_MAX steps. */
+#define LE_PARAMS_ONLINE_SCAN_MAX 100000
+int le_params_scan_online(le_store_cb cb, void *arg, const char *dask, const char *cursor);
 /* PageNum (alias PageNumber) 1..max_num (0: no practical bound), default 1;
  * PageSize 1..max, default def. */
 int le_params_page(le_admin_req *r, int64_t max_num, int64_t max, int64_t def, int64_t *num,
