@@ -123,7 +123,7 @@ read -r f l c <<<"$(vts "$LE_DIR/bad_lld.flv")"
 diag "bad_lld.flv: video packets $f..$l ms, $c of them; the corrupt frame went in at ${cts:-?} ms"
 cmp_ok "${l:-0}" -ge $(( ${cts:-99999} + 4000 )) "corrupt: the recording has video up to 4 s or more after the corrupt frame ($l ms)"
 n=$(le_count_frames "$LE_DIR/bad_lld.flv" v)
-cmp_ok "${n:-0}" -ge $(( (${l:-0} - ${f:-0}) * 25 / 1000 * 9 / 10 )) "corrupt: ... and its ${n:-0} frames decode (25 fps over $f..$l ms, -10 %)"
+cmp_ok "${n:-0}" -ge $(( (${l:-0} - ${f:-0}) * 25 * 9 / 10000 )) "corrupt: ... and its ${n:-0} frames decode (25 fps over $f..$l ms, -10 %)"
 
 # ---- 3. a resolution switch ---------------------------------------------------------
 pub "$LE_DIR/pub-sw.out" --realtime --hold 0 "$LE_RTMP_PORT" live sw "flv:$LE_DIR/sw1.flv" "flv:$LE_DIR/sw2.flv"
