@@ -204,7 +204,7 @@ static void player_unpublish(le_sub *s)
         return;
     if (c->waiting) {   /* the edge pull never came (relay/edge.h) */
         c->waiting = 0;
-        refuse(c, "NetStream.Play.StreamNotFound", "No such stream", "not live within edge_wait");
+        refuse(c, "NetStream.Play.StreamNotFound", "No such stream", "not live within edge_wait or transcode_wait");
         return;
     }
     le_feed_flush(&c->sub.rd);   /* the last frames go before the end notices */
@@ -456,7 +456,7 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->role = ROLE_PLAYER;
     c->st = st;
     if (c->waiting) {
-        le_info(MOD, "conn %llu %s: play %s waits for the edge pull", (unsigned long long)c->id, c->peer,
+        le_info(MOD, "conn %llu %s: play %s waits for the stream (edge pull or rendition)", (unsigned long long)c->id, c->peer,
                 le_stream_key(st));
     } else {
         le_info(MOD, "conn %llu %s: play %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
