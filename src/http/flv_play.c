@@ -71,8 +71,8 @@ static void on_unpublish(le_sub *s)
     if (pl->waiting) {   /* the edge pull never came */
         pl->waiting = 0;
         pl->sub.rd.stopped = 1;
-        le_info("flv", "#%llu %s: not live within edge_wait or transcode_wait", (unsigned long long)le_http_conn_id(pl->c),
-                le_http_conn_peer(pl->c));
+        le_info("flv", "#%llu %s: not live within edge_wait or transcode_wait",
+                (unsigned long long)le_http_conn_id(pl->c), le_http_conn_peer(pl->c));
         le_http_reply_error(pl->c, 404, "InvalidStream.NotFound", "the stream is not live");
         le_http_conn_close_after_flush(pl->c);
         return;
@@ -153,8 +153,8 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     if (waiting) {
         pl->waiting = 1;
         le_stream_attach(st, &pl->sub);
-        le_info("flv", "#%llu %s: %s waits for the stream (edge pull or rendition)", (unsigned long long)le_http_conn_id(c),
-                le_http_conn_peer(c), le_stream_key(st));
+        le_info("flv", "#%llu %s: %s waits for the stream (edge pull or rendition)",
+                (unsigned long long)le_http_conn_id(c), le_http_conn_peer(c), le_stream_key(st));
         return;
     }
     send_head(pl, st);

@@ -456,8 +456,8 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->role = ROLE_PLAYER;
     c->st = st;
     if (c->waiting) {
-        le_info(MOD, "conn %llu %s: play %s waits for the stream (edge pull or rendition)", (unsigned long long)c->id, c->peer,
-                le_stream_key(st));
+        le_info(MOD, "conn %llu %s: play %s waits for the stream (edge pull or rendition)",
+                (unsigned long long)c->id, c->peer, le_stream_key(st));
     } else {
         le_info(MOD, "conn %llu %s: play %s", (unsigned long long)c->id, c->peer, le_stream_key(st));
         send_play_start(c);
