@@ -6,8 +6,9 @@
 #  - curl: the master playlist cam_abr.m3u8 lists the source and both
 #    renditions (URI, RESOLUTION);
 #  - the renditions' HLS segments start at the source's: the first video
-#    PTS of every rendition segment (ffprobe) is the first video PTS of a
-#    source segment within one frame (40 ms), a keyframe;
+#    PTS of every rendition segment (ffprobe) is a keyframe at the first
+#    video PTS of the source's segment with the same media sequence number,
+#    within one frame (40 ms at 25 fps; 67 ms for the 15 fps rendition);
 #  - headless Chromium (playwright-core, transcode-browser.js) on a page of
 #    another origin (a python http.server serving hls.js's hls.min.js; the
 #    domain's cors_origin names it): hls.js parses the master into three
@@ -82,16 +83,20 @@ like "$(grep -A1 'RESOLUTION=320x180' <<<"$m" | tail -1)" '^cam_small\.m3u8$' ".
 # nseg NAME: how many segments live/NAME.m3u8 lists now (asking starts a
 # rendition's job).
 nseg() { curl -s -m 5 "$H/live/$1.m3u8" | grep -c '^#EXTINF'; }
-three() { [ "$(nseg cam_lld)" -ge 3 ] && [ "$(nseg cam_small)" -ge 3 ] && [ "$(nseg cam)" -ge 3 ]; }
+three() {
+    local a b c
+    a=$(nseg cam_lld) b=$(nseg cam_small) c=$(nseg cam)
+    [ "$a" -ge 3 ] && [ "$b" -ge 3 ] && [ "$c" -ge 3 ]
+}
 t0=$(le_now_ms)
 le_wait_for 30 three
 ok $? "the HLS playlists of cam, cam_lld and cam_small list 3 segments ($(( $(le_now_ms) - t0 )) ms)"
-# seg_pts NAME: "SEQ PTS FLAGS" per segment of live/NAME.m3u8: its media
-# sequence number and the PTS (s) and flags of its first video packet.
+# seg_pts NAME: "SEQ PTS FLAGS" per segment of the playlist saved in
+# $LE_DIR/NAME.m3u8: its media sequence number and the PTS (s) and flags of
+# its first video packet.
 seg_pts() {
     local pl seq n=0 uri u f p
-    pl=$(curl -s -m 5 "$H/live/$1.m3u8" | tr -d '\r') || return 1
-    printf '%s\n' "$pl" >"$LE_DIR/$1.m3u8"
+    pl=$(cat "$LE_DIR/$1.m3u8")
     seq=$(sed -n 's/^#EXT-X-MEDIA-SEQUENCE://p' <<<"$pl")
     while IFS= read -r uri; do
         case $uri in ''|'#'*) continue ;; esac
@@ -104,11 +109,12 @@ seg_pts() {
         n=$((n + 1))
     done <<<"$pl"
 }
-# match SRC REND: every segment of REND whose first PTS is inside SRC's
-# window starts at the first PTS of a segment of SRC (within 40 ms), on a
-# keyframe. Prints a summary; fails when one does not or fewer than 2 overlap.
+# match SRC REND TOL: every segment of REND whose first PTS is inside SRC's
+# window starts at the first PTS of a segment of SRC (within TOL s), on a
+# keyframe, and has that segment's media sequence number. Prints a summary;
+# fails when one does not or fewer than 2 overlap.
 match() {
-    "$LE_PY" - "$1" "$2" <<'EOF'
+    "$LE_PY" - "$1" "$2" "$3" <<'EOF'
 import sys
 def rows(s):
     out = []
@@ -117,10 +123,10 @@ def rows(s):
         if len(f) >= 2 and f[1] not in ("", "N/A"):
             out.append((int(f[0]), float(f[1]), f[2] if len(f) > 2 else ""))
     return out
-src, rend = rows(sys.argv[1]), rows(sys.argv[2])
+src, rend, tol = rows(sys.argv[1]), rows(sys.argv[2]), float(sys.argv[3])
 if not src or not rend:
     print("no segments"); sys.exit(1)
-lo, hi = src[0][1] - 0.04, src[-1][1] + 0.04
+lo, hi = src[0][1] - tol, src[-1][1] + tol
 bad, n, seqd = [], 0, set()
 for seq, pts, fl in rend:
     if not lo <= pts <= hi:
@@ -129,21 +135,32 @@ for seq, pts, fl in rend:
     s = min(src, key=lambda x: abs(x[1] - pts))
     d = pts - s[1]
     seqd.add(seq - s[0])
-    if abs(d) > 0.040 or "K" not in fl:
+    if abs(d) > tol or "K" not in fl or seq != s[0]:
         bad.append("#%d %.3f (%s) vs source #%d %.3f: %+.3f s" % (seq, pts, fl, s[0], s[1], d))
 print("%d overlapping, sequence offset %s%s" % (n, sorted(seqd), ("; " + "; ".join(bad)) if bad else ""))
 sys.exit(1 if bad or n < 2 else 0)
 EOF
 }
+# The three playlists at (nearly) the same time, then their segments.
+for n in cam cam_lld cam_small; do curl -s -m 5 "$H/live/$n.m3u8" | tr -d '\r' >"$LE_DIR/$n.m3u8"; done
 sp=$(seg_pts cam) lp=$(seg_pts cam_lld) mp=$(seg_pts cam_small)
 diag "first video PTS per segment: cam: $(tr '\n' ' ' <<<"$sp")"
 diag "cam_lld: $(tr '\n' ' ' <<<"$lp")"
 diag "cam_small: $(tr '\n' ' ' <<<"$mp")"
-r=$(match "$sp" "$lp")
-ok $? "cam_lld's segments start at the first PTS of source segments, on keyframes ($r)" ||
+# tracks FILE: its streams' codec names ("h264 aac").
+tracks() { ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
+for n in cam_lld cam_small; do
+    f=$(ls -t "$LE_DIR"/seg-$n-*.ts 2>/dev/null | head -1)
+    is "$(tracks "$f")" "h264 aac" "$n's segments carry the source's AAC as the source's do (${f##*/})"
+done
+# lld keeps the source's 25 fps: one frame is 40 ms. small is 15 fps: its
+# frames fall on a 1/15 s grid, and its keyframe is the first of its frames
+# at or after the source's, up to one of its frames (67 ms) later.
+r=$(match "$sp" "$lp" 0.040)
+ok $? "cam_lld's segments start at the first PTS of the source's segments of the same number, within 40 ms, on keyframes ($r)" ||
     diag "$(cat "$LE_DIR/cam.m3u8" "$LE_DIR/cam_lld.m3u8")"
-r=$(match "$sp" "$mp")
-ok $? "cam_small's segments too (15 fps) ($r)" || diag "$(cat "$LE_DIR/cam_small.m3u8")"
+r=$(match "$sp" "$mp" 0.067)
+ok $? "cam_small's too, within one of its frames (67 ms) ($r)" || diag "$(cat "$LE_DIR/cam_small.m3u8")"
 
 # ---- Chromium + hls.js -------------------------------------------------------------------
 t0=$(le_now_ms)
@@ -155,7 +172,7 @@ is "$rc" 0 "transcode-browser.js ran Chromium to the end ($(( $(le_now_ms) - t0 
 printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
 b() { j "$OUT" "$1"; }
 is "$(b 'd["origin"]')" "$ORIGIN" "the page's origin is not the node's"
-is "$(b 'd["hls"]["supported"]')" True "hls.js $LE_HLSJS_VERSION is supported (MSE) ($(b 'd["hls"]'))"
+is "$(b 'd["hls"]["supported"]')" true "hls.js $LE_HLSJS_VERSION is supported (MSE) ($(b 'd["hls"]'))"
 is "$(b '" ".join(sorted("%dx%d" % (l["width"], l["height"]) for l in d["levels"]))')" \
     "1280x720 320x180 640x360" "hls.levels: the source and both renditions, with their sizes" ||
     diag "$(b 'd["levels"]')"
