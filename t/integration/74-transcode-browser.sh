@@ -148,7 +148,7 @@ diag "first video PTS per segment: cam: $(tr '\n' ' ' <<<"$sp")"
 diag "cam_lld: $(tr '\n' ' ' <<<"$lp")"
 diag "cam_small: $(tr '\n' ' ' <<<"$mp")"
 # tracks FILE: its streams' codec names ("h264 aac").
-tracks() { ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
+tracks() { ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$1" 2>/dev/null | awk 'NF && !s[$0]++' | tr '\n' ' ' | sed 's/ $//'; }
 for n in cam_lld cam_small; do
     f=$(ls -t "$LE_DIR"/seg-$n-*.ts 2>/dev/null | head -1)
     is "$(tracks "$f")" "h264 aac" "$n's segments carry the source's AAC as the source's do (${f##*/})"
