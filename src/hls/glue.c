@@ -219,6 +219,8 @@ static void on_publish(le_stream *st)
         }
     }
     dead_unlink(x);
+    /* A rendition's publish follows its source again (le_hls_follow). */
+    le_hls_set_seq_fn(x->h, NULL, NULL);
     /* Settings are read per publish: a reload applies from the next one. */
     le_hls_set_params(x->h, d->hls_fragment_ms, d->hls_window);
     if (!x->sub.st)

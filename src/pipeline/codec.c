@@ -111,13 +111,13 @@ static void audio_in(le_pipe_job *j, const le_pipe_inq *q)
             continue;
         le_pipe_vout *v = &j->out[o];
         if (fi.seqhdr) {
-            /* Kept apart from the hold (which drops its oldest while no
-             * video went out): without it the output has no audio at all. */
+            /* Kept apart too: before any video the hold drops its oldest,
+             * and without this header the output has no audio at all. It
+             * follows each video sequence header (encoder_open). */
             v->aseq.len = 0;
             le_buf_append(&v->aseq, q->data, q->len);
-            if (v->started)
-                emit_body(j, o, LE_PKT_AUDIO, v->last_ms, &v->aseq);
-            continue;
+            if (!v->started)
+                continue;
         }
         le_pipe_outq *a = le_xmalloc(sizeof(*a));
         a->next = NULL;
