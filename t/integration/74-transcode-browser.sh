@@ -9,6 +9,7 @@
 #    PTS of every rendition segment (ffprobe) is a keyframe at the first
 #    video PTS of the source's segment with the same media sequence number,
 #    within one frame (40 ms at 25 fps; 67 ms for the 15 fps rendition);
+#    the renditions' segments carry the source's AAC;
 #  - headless Chromium (playwright-core, transcode-browser.js) on a page of
 #    another origin (a python http.server serving hls.js's hls.min.js; the
 #    domain's cors_origin names it): hls.js parses the master into three
@@ -95,14 +96,15 @@ ok $? "the HLS playlists of cam, cam_lld and cam_small list 3 segments ($(( $(le
 # $LE_DIR/NAME.m3u8: its media sequence number and the PTS (s) and flags of
 # its first video packet.
 seg_pts() {
-    local pl seq n=0 uri u f p
+    local pl seq n=0 uri u f p code
     pl=$(cat "$LE_DIR/$1.m3u8")
     seq=$(sed -n 's/^#EXT-X-MEDIA-SEQUENCE://p' <<<"$pl")
     while IFS= read -r uri; do
         case $uri in ''|'#'*) continue ;; esac
         case $uri in http*) u=$uri ;; /*) u=$H$uri ;; *) u=$H/live/$uri ;; esac
         f=$LE_DIR/seg-$1-$((seq + n)).ts
-        curl -s -m 10 -o "$f" "$u"
+        code=$(curl -s -m 10 -o "$f" -w '%{http_code}' "$u")
+        [ "$code" = 200 ] || diag "GET ${u#"$H"}: $code $(head -c 200 "$f"); now: $(curl -s -m 5 "$H/live/$1.m3u8" | tr '\n' ' ')"
         p=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 \
             -read_intervals '%+#1' "$f" 2>/dev/null | head -1)
         echo "$((seq + n)) ${p/,/ }"
@@ -200,6 +202,7 @@ sw 1280x720 "the source"
 is "$(b '" ".join("%s/%s" % (e["type"], e["details"]) for e in d["errors"] if e["fatal"])')" "" \
     "no fatal hls.js error"
 diag "hls.js non-fatal errors: $(b '"; ".join("%s/%s %s" % (e["type"], e["details"], e["url"]) for e in d["errors"] if not e["fatal"]) or "none"')"
+diag "the node's answers other than 200: $(b '" ".join(d["requests"]) or "none"')"
 diag "LEVEL_SWITCHED: $(b 'd["switched"]'); end: $(b 'd["end"]')"
 diag "browser console: $(b '" | ".join(d["console"][-10:])')"
 

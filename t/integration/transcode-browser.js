@@ -71,9 +71,10 @@ async function main() {
         const page = await browser.newPage();
         page.setDefaultTimeout(STEP_MS);
         page.on('console', m => out.console.push(m.text()));
+        // the node's answers other than 200 (a 404 playlist, a 5xx), for diag
         page.on('response', r => {
             const u = new URL(r.url());
-            if (u.origin !== new URL(pageUrl).origin)
+            if (u.origin !== new URL(pageUrl).origin && r.status() !== 200)
                 out.requests.push(r.status() + ' ' + u.pathname);
         });
         await page.goto(pageUrl);
