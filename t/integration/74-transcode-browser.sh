@@ -92,11 +92,11 @@ three() {
 t0=$(le_now_ms)
 le_wait_for 30 three
 ok $? "the HLS playlists of cam, cam_lld and cam_small list 3 segments ($(( $(le_now_ms) - t0 )) ms)"
-# seg_pts NAME: "SEQ PTS FLAGS" per segment of the playlist saved in
-# $LE_DIR/NAME.m3u8: its media sequence number and the PTS (s) and flags of
-# its first video packet.
-seg_pts() {
-    local pl seq n=0 uri u f p code
+# get_segs NAME: downloads every segment the playlist saved in
+# $LE_DIR/NAME.m3u8 lists, as $LE_DIR/seg-NAME-SEQ.ts (curl only: a busy
+# machine's ffprobe runs must not let them rotate out first).
+get_segs() {
+    local pl seq n=0 uri u f code
     pl=$(cat "$LE_DIR/$1.m3u8")
     seq=$(sed -n 's/^#EXT-X-MEDIA-SEQUENCE://p' <<<"$pl")
     while IFS= read -r uri; do
@@ -105,11 +105,19 @@ seg_pts() {
         f=$LE_DIR/seg-$1-$((seq + n)).ts
         code=$(curl -s -m 10 -o "$f" -w '%{http_code}' "$u")
         [ "$code" = 200 ] || diag "GET ${u#"$H"}: $code $(head -c 200 "$f"); now: $(curl -s -m 5 "$H/live/$1.m3u8" | tr '\n' ' ')"
-        p=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 \
-            -read_intervals '%+#1' "$f" 2>/dev/null | head -1)
-        echo "$((seq + n)) ${p/,/ }"
         n=$((n + 1))
     done <<<"$pl"
+}
+# seg_pts NAME: "SEQ PTS FLAGS" per segment get_segs NAME downloaded: its
+# media sequence number and the PTS (s) and flags of its first video packet.
+seg_pts() {
+    local f p q
+    for f in "$LE_DIR"/seg-"$1"-*.ts; do
+        q=${f##*-}
+        p=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 \
+            -read_intervals '%+#1' "$f" 2>/dev/null | head -1)
+        echo "${q%.ts} ${p/,/ }"
+    done | sort -n
 }
 # match SRC REND TOL: every segment of REND whose first PTS is inside SRC's
 # window starts at the first PTS of a segment of SRC (within TOL s), on a
@@ -145,6 +153,7 @@ EOF
 }
 # The three playlists at (nearly) the same time, then their segments.
 for n in cam cam_lld cam_small; do curl -s -m 5 "$H/live/$n.m3u8" | tr -d '\r' >"$LE_DIR/$n.m3u8"; done
+for n in cam cam_lld cam_small; do get_segs "$n"; done
 sp=$(seg_pts cam) lp=$(seg_pts cam_lld) mp=$(seg_pts cam_small)
 diag "first video PTS per segment: cam: $(tr '\n' ' ' <<<"$sp")"
 diag "cam_lld: $(tr '\n' ' ' <<<"$lp")"
