@@ -79,6 +79,7 @@ typedef struct hls_ext {
     struct event *detach_ev;   /* deferred work after unpublish */
     struct event *release_ev;  /* the linger timer */
     int dead;                  /* on the dead list */
+    char *follow[3];           /* domain, app, name whose numbering st follows */
     size_t dead_bytes;         /* le_hls_bytes when it died */
     struct hls_ext *older, *newer;
 } hls_ext;
@@ -117,6 +118,8 @@ static void ext_free(void *p)
     if (x->release_ev)
         event_free(x->release_ev);
     le_hls_free(x->h);
+    for (int i = 0; i < 3; i++)
+        free(x->follow[i]);
     free(x);
 }
 
@@ -216,6 +219,8 @@ static void on_publish(le_stream *st)
         }
     }
     dead_unlink(x);
+    /* A rendition's publish follows its source again (le_hls_follow). */
+    le_hls_set_seq_fn(x->h, NULL, NULL);
     /* Settings are read per publish: a reload applies from the next one. */
     le_hls_set_params(x->h, d->hls_fragment_ms, d->hls_window);
     if (!x->sub.st)
@@ -235,4 +240,27 @@ le_hls *le_hls_of(const le_stream *st)
 {
     hls_ext *x = le_stream_ext(st, ext_slot);
     return x ? x->h : NULL;
+}
+
+/* le_hls_seq_fn of a stream that follows another: that stream's segmenter,
+ * found by name each time (it may be gone or republished meanwhile). */
+static int follow_seq(void *arg, int64_t start_ts, uint64_t *seq)
+{
+    hls_ext *x = arg;
+    le_stream *o = le_stream_find(x->follow[0], x->follow[1], x->follow[2], 0);
+    le_hls *h = o ? le_hls_of(o) : NULL;
+    return h ? le_hls_seq_at(h, start_ts, seq) : LE_ENOTFOUND;
+}
+
+void le_hls_follow(const le_stream *st, const char *domain, const char *app, const char *name)
+{
+    hls_ext *x = st ? le_stream_ext(st, ext_slot) : NULL;
+    if (!x)
+        return;
+    for (int i = 0; i < 3; i++)
+        free(x->follow[i]);
+    x->follow[0] = le_xstrdup(domain);
+    x->follow[1] = le_xstrdup(app);
+    x->follow[2] = le_xstrdup(name);
+    le_hls_set_seq_fn(x->h, follow_seq, x);
 }

@@ -106,6 +106,8 @@ struct le_hls {
     le_hls_seg **ring;
     size_t nring, ring_cap;
     uint64_t next_seq, disc_seq;
+    le_hls_seq_fn seq_fn;          /* numbering followed, or NULL */
+    void *seq_arg;
     unsigned write_errors;          /* counts, so a broken feed logs once */
 };
 
@@ -158,6 +160,27 @@ int64_t le_hls_fragment_ms(const le_hls *h) { return h->fragment_ms; }
 int le_hls_window(const le_hls *h) { return h->window; }
 uint64_t le_hls_next_seq(const le_hls *h) { return h->next_seq; }
 uint64_t le_hls_disc_seq(const le_hls *h) { return h->disc_seq; }
+
+void le_hls_set_seq_fn(le_hls *h, le_hls_seq_fn fn, void *arg)
+{
+    h->seq_fn = fn;
+    h->seq_arg = arg;
+}
+
+int le_hls_seq_at(const le_hls *h, int64_t ts, uint64_t *seq)
+{
+    int64_t tol = h->fragment_ms / 2;
+    if (h->seg_open && llabs(h->seg_start_ts - ts) <= tol) {
+        *seq = h->next_seq;
+        return LE_OK;
+    }
+    for (size_t i = h->nring; i-- > 0;)
+        if (llabs(h->ring[i]->start_ts_ms - ts) <= tol) {
+            *seq = h->ring[i]->seq;
+            return LE_OK;
+        }
+    return LE_ENOTFOUND;
+}
 
 void le_hls_set_clock(le_hls *h, int64_t (*mono_ms)(void))
 {
@@ -377,6 +400,10 @@ static void seal(le_hls *h, int64_t end_ts)
         return;
     le_hls_seg *s = le_xcalloc(1, sizeof(*s));
     s->refs = 1;
+    uint64_t follow;
+    if (h->nring == 0 && h->seq_fn && h->seq_fn(h->seq_arg, h->seg_start_ts, &follow) == LE_OK &&
+        follow > h->next_seq)
+        h->next_seq = follow;
     s->seq = h->next_seq++;
     s->disc = h->next_disc;
     if (s->disc)

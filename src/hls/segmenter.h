@@ -98,6 +98,18 @@ int64_t le_hls_fragment_ms(const le_hls *h);
 int le_hls_window(const le_hls *h);
 uint64_t le_hls_next_seq(const le_hls *h);
 uint64_t le_hls_disc_seq(const le_hls *h);
+/* Numbering that follows another stream's: a rendition's segments cut at
+ * the source's keyframes carry the source's media sequence numbers, which is
+ * how players line variants up when switching (docs/TRANSCODE.md, "Adaptive
+ * HLS"). fn(arg, start_ts, &seq) answers LE_OK with the number of the
+ * followed stream's segment starting at start_ts (ms), else LE_ENOTFOUND. It
+ * is asked when the first segment of an empty ring is sealed; the numbering
+ * only ever moves forward. fn NULL: plain numbering. */
+typedef int (*le_hls_seq_fn)(void *arg, int64_t start_ts, uint64_t *seq);
+void le_hls_set_seq_fn(le_hls *h, le_hls_seq_fn fn, void *arg);
+/* The number of h's segment (sealed and in the ring, or the open one) whose
+ * first packet is within half a fragment of ts (ms): LE_OK or LE_ENOTFOUND. */
+int le_hls_seq_at(const le_hls *h, int64_t ts, uint64_t *seq);
 
 /* Glue: registers the stream's "hls" extension slot and the publish hook.
  * Call once at startup. base: the loop the linger timers and the deferred
@@ -110,5 +122,8 @@ typedef const struct le_conf_domain *(*le_hls_domain_fn)(const char *play_domain
 int le_hls_init(struct event_base *base, le_hls_domain_fn domain);
 /* The segmenter of a stream, NULL if it never published with hls on. */
 le_hls *le_hls_of(const struct le_stream *st);
+/* Makes st's segment numbering follow the stream domain/app/name's (see
+ * le_hls_set_seq_fn); no-op when st has no segmenter. */
+void le_hls_follow(const struct le_stream *st, const char *domain, const char *app, const char *name);
 
 #endif

@@ -60,6 +60,7 @@ void le_pipe_codec_free(le_pipe_job *j)
             a = n;
         }
         j->out[o].ahead = j->out[o].atail = NULL;
+        le_buf_free(&j->out[o].aseq);
     }
     free_graph(j);
     av_frame_free(&j->frame);
@@ -109,6 +110,15 @@ static void audio_in(le_pipe_job *j, const le_pipe_inq *q)
         if (!j->cfg.out[o].audio)
             continue;
         le_pipe_vout *v = &j->out[o];
+        if (fi.seqhdr) {
+            /* Kept apart too: before any video the hold drops its oldest,
+             * and without this header the output has no audio at all. It
+             * follows each video sequence header (encoder_open). */
+            v->aseq.len = 0;
+            le_buf_append(&v->aseq, q->data, q->len);
+            if (!v->started)
+                continue;
+        }
         le_pipe_outq *a = le_xmalloc(sizeof(*a));
         a->next = NULL;
         a->out = o;
@@ -186,6 +196,8 @@ static int encoder_open(le_pipe_job *j, int o, const AVFrame *f)
         le_pipe_flv_avc_seqhdr(rec.p, rec.len, &body);
     int64_t ms = av_rescale_q(f->pts, e->time_base, MS);
     emit_body(j, o, LE_PKT_VIDEO, ms > v->last_ms ? ms : v->last_ms, &body);
+    if (v->aseq.len)
+        emit_body(j, o, LE_PKT_AUDIO, ms > v->last_ms ? ms : v->last_ms, &v->aseq);
     le_buf_free(&rec);
     le_buf_free(&body);
     v->enc = e;

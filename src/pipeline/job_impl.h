@@ -47,6 +47,7 @@ typedef struct le_pipe_vout {
     int started;                /* sequence header out */
     int enc_failed;             /* the encoder refused size w x h */
     le_pipe_outq *ahead, *atail;   /* audio waiting for video to catch up */
+    le_buf aseq;                /* the AAC sequence header, sent after each video one */
     int an;
 } le_pipe_vout;
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "hls/segmenter.h"
 #include "media/amf.h"
 #include "media/stream.h"
 #include "media/tap.h"
@@ -163,6 +164,10 @@ static int begin_publish(job *j)
         return rc;
     }
     le_info(MOD, "%s/%s/%s: rendition live (%s)", j->domain, j->app, j->name, j->tpl.name);
+    /* HLS segments cut at the source's keyframes get the source's numbers
+     * (players switching variants line them up by number). */
+    if (j->s)
+        le_hls_follow(j->pub.st, j->s->domain, j->s->app, j->s->name);
     push_meta(j);
     return LE_OK;
 }

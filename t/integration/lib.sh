@@ -676,6 +676,19 @@ le_browser_require() {
     export LE_PW_MODULE LE_CHROMIUM
 }
 
+# le_hlsjs_require: hls.js, installed into $top_builddir/t/npm-hls once (as
+# le_npm_require). Exports LE_HLSJS (its dist/hls.min.js, for a page to
+# load) and LE_HLSJS_VERSION.
+le_hlsjs_require() {
+    local d=$top_builddir/t/npm-hls/node_modules/hls.js
+    le_npm_require "$top_builddir/t/npm-hls" hls.js || return 1
+    LE_HLSJS=$d/dist/hls.min.js
+    [ -f "$LE_HLSJS" ] || { le_missing "hls.js has no dist/hls.min.js"; return 1; }
+    LE_HLSJS_VERSION=$("$LE_PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
+        "$d/package.json" 2>/dev/null)
+    export LE_HLSJS LE_HLSJS_VERSION
+}
+
 # ---- nginx with libnginx-mod-rtmp: a third-party RTMP server -----------------
 
 # le_start_nginx_rtmp [EXTRA]: nginx on a free loopback port with one

@@ -400,6 +400,11 @@ static int64_t max_duration(le_hls *h, size_t *nout, int *ndisc)
     return m;
 }
 
+static int follow_src(void *arg, int64_t ts, uint64_t *seq)
+{
+    return le_hls_seq_at(arg, ts, seq);
+}
+
 static void synthetic_tests(void)
 {
     /* AAC and AVC headers, a video tag of a codec TS cannot carry, then an
@@ -567,6 +572,43 @@ static void synthetic_tests(void)
         le_hls_end(h);
         is_int(listed_target(h), 2, "scrolled off: target 2");
         le_hls_free(h);
+    }
+    /* A rendition's numbering follows its source's: its first segment,
+     * cut at the source's keyframe of 6 s (or one frame after), takes the
+     * number of the source's segment that starts there. */
+    {
+        le_hls *src = le_hls_new("t/live/src", 0, 0);
+        le_hls_set_params(src, 2000, 10);
+        feed_bytes(src, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+        feed_bytes(src, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        feed_av(src, 0, 12000, 2000, 1);
+        uint64_t q = 99;
+        ok(le_hls_seq_at(src, 6000, &q) == LE_OK && q == 3, "le_hls_seq_at(6000): segment 3 (%llu)",
+           (unsigned long long)q);
+        ok(le_hls_seq_at(src, 6040, &q) == LE_OK && q == 3, "... 6040 too (within half a fragment)");
+        ok(le_hls_seq_at(src, 11100, &q) == LE_ENOTFOUND, "... 11100: none starts there");
+        for (uint32_t off = 0; off <= 40; off += 40) {
+            le_hls *r = le_hls_new("t/live/src_lld", 0, 0);
+            le_hls_set_params(r, 2000, 10);
+            le_hls_set_seq_fn(r, follow_src, src);
+            feed_bytes(r, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+            feed_bytes(r, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+            feed_av(r, 6000 + off, 6000, 2000, 1);
+            le_hls_seg *seg[8];
+            size_t n = le_hls_segments(r, seg, 8, 0);
+            ok(n == 2 && seg[0]->seq == 3 && seg[1]->seq == 4,
+               "a follower starting at %u ms: segments 3, 4 as the source's (%zu: %llu...)", 6000 + off, n,
+               n ? (unsigned long long)seg[0]->seq : 0ULL);
+            le_hls_free(r);
+        }
+        le_hls *r = le_hls_new("t/live/src_small", 5, 0);
+        le_hls_set_seq_fn(r, follow_src, src);
+        feed_bytes(r, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+        feed_av(r, 2000, 4000, 2000, 1);
+        le_hls_seg *seg[4];
+        ok(le_hls_segments(r, seg, 4, 0) >= 1 && seg[0]->seq == 5, "... never backwards (remembered 5 > source's 1)");
+        le_hls_free(r);
+        le_hls_free(src);
     }
 }
 
