@@ -638,19 +638,20 @@ le_publish_and_play() {
 
 # ---- npm packages (the official SDKs) -----------------------------------------
 
-# le_npm_require DIR PACKAGE: PACKAGE from npm, installed into DIR once (kept
+# le_npm_require DIR PACKAGE [SPEC]: PACKAGE (npm install SPEC, e.g. a pinned
+# PACKAGE@VERSION; default PACKAGE) from npm, installed into DIR once (kept
 # across runs, a bounded install). Returns when it is there; otherwise the
 # script ends as le_missing says (no node/npm, or the install failed, its
 # log shown).
 le_npm_require() {
-    local dir=$1 pkg=$2
+    local dir=$1 pkg=$2 spec=${3:-$2}
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         le_missing "node/npm not found for the $pkg test"
         return 1
     fi
     [ -f "$dir/node_modules/$pkg/package.json" ] && return 0
     if mkdir -p "$dir" && timeout 300 npm install --prefix "$dir" --no-audit --no-fund --no-save \
-        --no-package-lock --loglevel=error "$pkg" >"$LE_DIR/npm.log" 2>&1 &&
+        --no-package-lock --loglevel=error "$spec" >"$LE_DIR/npm.log" 2>&1 &&
         [ -f "$dir/node_modules/$pkg/package.json" ]; then
         return 0
     fi
@@ -676,12 +677,13 @@ le_browser_require() {
     export LE_PW_MODULE LE_CHROMIUM
 }
 
-# le_hlsjs_require: hls.js, installed into $top_builddir/t/npm-hls once (as
+# le_hlsjs_require: hls.js (the version the tests were written against,
+# LE_HLSJS_SPEC), installed into $top_builddir/t/npm-hls once (as
 # le_npm_require). Exports LE_HLSJS (its dist/hls.min.js, for a page to
 # load) and LE_HLSJS_VERSION.
 le_hlsjs_require() {
     local d=$top_builddir/t/npm-hls/node_modules/hls.js
-    le_npm_require "$top_builddir/t/npm-hls" hls.js || return 1
+    le_npm_require "$top_builddir/t/npm-hls" hls.js "${LE_HLSJS_SPEC:-hls.js@1.7.4}" || return 1
     LE_HLSJS=$d/dist/hls.min.js
     [ -f "$LE_HLSJS" ] || { le_missing "hls.js has no dist/hls.min.js"; return 1; }
     LE_HLSJS_VERSION=$("$LE_PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
