@@ -383,7 +383,7 @@ static void copy_loaded(cc *c)
                                         "CasterTemplate" };
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
         const le_jv *v = le_jv_get(src, keep[i]);
-        if (v)
+        if (v && !(i == 0 && name && *name))
             le_jv_set(c->obj, keep[i], le_cst_copy(v));
     }
     if (name && *name)
