@@ -36,6 +36,7 @@ typedef struct le_cst_err {
     char code[80];
     char msg[320];
 } le_cst_err;
+typedef int (*le_cst_parse_fn)(le_cst_get g, void *ctx, struct le_jv **out, le_cst_err *e);
 
 /* "RVnn" (kind 'V', 1..12) or "RCnn" (kind 'C', 1..99): the number, or
  * LE_EINVAL. */
