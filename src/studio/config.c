@@ -224,11 +224,12 @@ static const le_jv *member2(const le_jv *o, const char *a, const char *b)
 
 static int transcode_cfg(const char *js, le_jv *cfg, le_cst_err *e)
 {
-    le_jv *in = js ? le_jv_parse(js, strlen(js), LE_CST_JSON_DEPTH, NULL, 0) : NULL;
+    le_jv *in = js && strlen(js) <= 8192 ? le_jv_parse(js, strlen(js), LE_CST_JSON_DEPTH, NULL, 0) : NULL;
     le_jv *t = le_jv_set_obj(cfg, "TranscodeConfig");
     int rc = LE_OK;
     if (js && (!in || in->type != LE_JV_OBJ)) {
-        rc = invalid(e, "TranscodeConfig", "a JSON object {\"CasterTemplate\",\"LiveTemplate\":[...]}");
+        rc = invalid(e, "TranscodeConfig", "a JSON object {\"CasterTemplate\",\"LiveTemplate\":[...]} of at most "
+                                           "8192 bytes");
         goto out;
     }
     const le_jv *ct = in ? member2(in, "CasterTemplate", "casterTemplate") : NULL;
@@ -275,8 +276,9 @@ int le_cst_config_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     le_jv_set_num(o, "Delay", d);
     if ((rc = transcode_cfg(get(g, ctx, "TranscodeConfig"), o, e)) != LE_OK)
         goto bad;
-    le_jv *r = rec ? le_jv_parse(rec, strlen(rec), LE_CST_JSON_DEPTH, NULL, 0) : le_jv_obj();
-    if (!r || r->type != LE_JV_OBJ || strlen(rec ? rec : "") > 8192) {
+    le_jv *r = !rec ? le_jv_obj() : strlen(rec) <= 8192 ? le_jv_parse(rec, strlen(rec), LE_CST_JSON_DEPTH, NULL, 0)
+                                                        : NULL;
+    if (!r || r->type != LE_JV_OBJ) {
         le_jv_free(r);
         rc = invalid(e, "RecordConfig", "a JSON object of at most 8192 bytes");
         goto bad;

@@ -119,6 +119,18 @@ static void test_config(void)
     is_str(refused(le_cst_config_parse, r4), "InvalidParameter", "RecordConfig not an object");
     const char *r5[] = { "TranscodeConfig={", NULL };
     is_str(refused(le_cst_config_parse, r5), "InvalidParameter", "TranscodeConfig not JSON");
+    /* 8192 bytes at most, before parsing: a valid object of 9000 bytes is refused */
+    static char big[9100];
+    int n = snprintf(big, sizeof(big), "TranscodeConfig={\"LiveTemplate\":[]");
+    memset(big + n, ' ', 9000 - (size_t)n);
+    snprintf(big + 9000, sizeof(big) - 9000, "}");
+    const char *r6[] = { big, NULL };
+    is_str(refused(le_cst_config_parse, r6), "InvalidParameter", "TranscodeConfig of 9000 bytes");
+    big[0] = 'R';   /* "RranscodeConfig" is ignored: the same padding as RecordConfig */
+    char rec[9100];
+    snprintf(rec, sizeof(rec), "RecordConfig={%s", big + strlen("TranscodeConfig={\"LiveTemplate\":[]"));
+    const char *r7[] = { rec, NULL };
+    is_str(refused(le_cst_config_parse, r7), "InvalidParameter", "RecordConfig of 9000 bytes");
 }
 
 static void test_resource(void)
