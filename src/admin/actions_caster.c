@@ -65,12 +65,12 @@ static const char DELETE_LUA[] =
     "redis.call('SREM', KEYS[2], ARGV[1]) "
     "return 1";
 
-/* KEYS casters; ARGV key prefix of the casters: [info, status, ...]. */
+/* KEYS casters; ARGV key prefix of the casters: [info, status, config, ...]. */
 static const char LIST_LUA[] =
     "local out = {} "
     "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-    "  local v = redis.call('HMGET', ARGV[1] .. id, 'info', 'status') "
-    "  if v[1] then out[#out + 1] = v[1]; out[#out + 1] = v[2] or '0' end "
+    "  local v = redis.call('HMGET', ARGV[1] .. id, 'info', 'status', 'config') "
+    "  if v[1] then out[#out + 1] = v[1]; out[#out + 1] = v[2] or '0'; out[#out + 1] = v[3] or '{}' end "
     "end "
     "return out";
 
@@ -483,11 +483,11 @@ static void list_cb(redisReply *rep, void *arg)
         free(q);
         return;
     }
-    row *rows = le_xcalloc(rep->elements / 2 + 1, sizeof(*rows));
+    row *rows = le_xcalloc(rep->elements / 3 + 1, sizeof(*rows));
     size_t n = 0;
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        redisReply *iv = rep->element[i], *sv = rep->element[i + 1];
-        if (iv->type != REDIS_REPLY_STRING || sv->type != REDIS_REPLY_STRING)
+    for (size_t i = 0; i + 2 < rep->elements; i += 3) {
+        redisReply *iv = rep->element[i], *sv = rep->element[i + 1], *cv = rep->element[i + 2];
+        if (iv->type != REDIS_REPLY_STRING || sv->type != REDIS_REPLY_STRING || cv->type != REDIS_REPLY_STRING)
             continue;
         le_jv *info = le_cst_decode(iv->str, iv->len);
         const char *cid = info ? le_jv_get_str(info, "CasterId") : NULL;
@@ -503,7 +503,12 @@ static void list_cb(redisReply *rep, void *arg)
         }
         le_jv_set_int(info, "Status", st);
         le_jv_set_str(info, "StartTime", "");
-        le_jv_set_int(info, "ChannelEnable", 0);
+        le_jv *cfg = le_cst_decode(cv->str, cv->len);
+        int64_t chan = 0;
+        if (cfg && le_jv_get_int(cfg, "ChannelEnable", &chan) != 0)
+            chan = 0;
+        le_jv_free(cfg);
+        le_jv_set_int(info, "ChannelEnable", chan);
         rows[n].info = info;
         rows[n++].ms = ms;
     }

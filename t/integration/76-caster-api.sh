@@ -106,6 +106,12 @@ api DescribeCasterConfig CasterId="$C1"
 is "$(j "$API_BODY" '[d["CasterName"], d["DomainName"], d["Delay"], d["TranscodeConfig"], d["UrgentMaterialId"], d["ProgramEffect"]]')" \
     '["studio1b", "live.test", 2.5, {"CasterTemplate": "lp_sd", "LiveTemplate": ["lld", "lhd"]}, "slate.mp4", 0]' \
     "DescribeCasterConfig: what was set"
+api DescribeCasters CasterId="$C1"
+is "$(j "$API_BODY" 'd["CasterList"][0]["ChannelEnable"]')" 0 "DescribeCasters: ChannelEnable 0 from the config"
+api SetCasterConfig CasterId="$C1" ChannelEnable=1
+api DescribeCasters CasterId="$C1"
+is "$(j "$API_BODY" '[d["CasterList"][0]["ChannelEnable"], d["CasterList"][0]["CasterName"]]')" '[1, "studio1b"]' \
+    "... 1 once the config enables channels"
 api SetCasterConfig CasterId="$C1" Delay=1
 api DescribeCasterConfig CasterId="$C1"
 is "$(j "$API_BODY" '[d["CasterName"], d["DomainName"], d["Delay"], d["TranscodeConfig"], d["UrgentMaterialId"]]')" \
