@@ -12,6 +12,7 @@
 #  - unknown ids; one call through the official SDK (@alicloud/pop-core)
 #    on a signed node sharing the Redis of the unsigned one.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+# shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=200}"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
