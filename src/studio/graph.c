@@ -385,17 +385,28 @@ static void put_use(sbuf *b, const char *prefix, int k, const int *uses, int *ta
         put(b, "[%s%d_%d]", prefix, k, taken[k]++);
 }
 
+/* The scale filter's w and h of an element: fit, the box (the picture keeps
+ * its aspect inside); none, the height (or else the width) with the other
+ * side following the picture's aspect; neither, the picture's own size. */
+static void scale_wh(const le_sg_scene *s, const le_sg_place *p, int fit, char w[16], char h[16])
+{
+    if (fit || p->height_norm > 0)
+        snprintf(h, 16, "%d", even_px(p->height_norm, s->height));
+    else
+        snprintf(h, 16, "%s", p->width_norm > 0 ? "-2" : "ih");
+    if (fit || (p->height_norm <= 0 && p->width_norm > 0))
+        snprintf(w, 16, "%d", even_px(p->width_norm, s->width));
+    else
+        snprintf(w, 16, "%s", p->height_norm > 0 ? "-2" : "iw");
+}
+
 static void put_scale(sbuf *b, const char *name, const le_sg_scene *s, const le_sg_place *p, int fit)
 {
+    char w[16], h[16];
+    scale_wh(s, p, fit, w, h);
+    put(b, "scale@%s=w=%s:h=%s", name, w, h);
     if (fit)
-        put(b, "scale@%s=w=%d:h=%d:force_original_aspect_ratio=decrease:force_divisible_by=2", name,
-            even_px(p->width_norm, s->width), even_px(p->height_norm, s->height));
-    else if (p->height_norm > 0)
-        put(b, "scale@%s=w=-2:h=%d", name, even_px(p->height_norm, s->height));
-    else if (p->width_norm > 0)
-        put(b, "scale@%s=w=%d:h=-2", name, even_px(p->width_norm, s->width));
-    else
-        put(b, "scale@%s=w=iw:h=ih", name);
+        put(b, ":force_original_aspect_ratio=decrease:force_divisible_by=2");
 }
 
 static int font_px(const le_sg_scene *s, const le_sg_component *c)
@@ -411,14 +422,18 @@ static int border_px(const le_sg_component *c, int fs)
     return clampi(lround(c->border_width_norm * fs), 0, 16);
 }
 
-/* The drawtext options that a reinit command may change, in graph (1) or
- * command (0) quoting. */
+/* The drawtext options a reinit command may change (all of those the
+ * scene sets), in graph (1) or command (0) quoting. */
 static void put_text_opts(sbuf *b, const le_sg_scene *s, const le_sg_component *c, int graph)
 {
-    char col[9], x[EXPR_MAX], y[EXPR_MAX];
+    char col[9], bc[9], x[EXPR_MAX], y[EXPR_MAX];
+    int fs = font_px(s, c);
     color_norm(c->color, "0xFFFFFF", col);
+    color_norm(c->border_color, "0x000000", bc);
     place_exprs(s, &c->place, c->effect, 1, 0, 0, x, y);
-    put(b, "text=");
+    put(b, "fontfile=");
+    put_value(b, le_sg_font_file(c->font_name), graph);
+    put(b, ":fontsize=%d:borderw=%d:bordercolor=%s:text=", fs, border_px(c, fs), bc);
     put_value(b, c->text, graph);
     put(b, ":fontcolor=%s:x=", col);
     put_value(b, x, graph);
@@ -470,15 +485,7 @@ int le_sg_build(const le_sg_scene *s, char *buf, size_t cap)
     for (int i = 0; i < s->ncomponents; i++) {
         const le_sg_component *c = &s->comps[i];
         if (c->type == LE_SG_COMP_TEXT) {
-            int fs = font_px(s, c), bw = border_px(c, fs);
-            put(&b, "[v%d]drawtext@C%d=fontfile=", v, i);
-            put_value(&b, le_sg_font_file(c->font_name), 1);
-            put(&b, ":expansion=none:fontsize=%d:", fs);
-            if (bw > 0) {
-                char bc[9];
-                color_norm(c->border_color, "0x000000", bc);
-                put(&b, "borderw=%d:bordercolor=%s:", bw, bc);
-            }
+            put(&b, "[v%d]drawtext@C%d=expansion=none:", v, i);
             put_text_opts(&b, s, c, 1);
             put(&b, "[v%d];", v + 1);
         } else {
@@ -542,16 +549,6 @@ int le_sg_build(const le_sg_scene *s, char *buf, size_t cap)
 
 /* ---- run-time changes ---- */
 
-static int str_eq(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static int place_size_eq(const le_sg_place *a, const le_sg_place *b)
-{
-    return a->height_norm == b->height_norm && a->width_norm == b->width_norm;
-}
-
 static int add_cmd(le_sg_cmds *out, const char *target, const char *cmd, const char *arg)
 {
     if (out->n >= LE_SG_MAX_CMDS)
@@ -576,6 +573,26 @@ static int xy_cmds(le_sg_cmds *out, const char *target, const char *x0, const ch
     return rc;
 }
 
+/* New w and h of scale@<name>: a number before an expression, so that the
+ * filter never sees two sides that follow each other ("-2"). */
+static int scale_cmds(le_sg_cmds *out, const char *name, const le_sg_scene *s0, const le_sg_place *p0,
+                      const le_sg_scene *s1, const le_sg_place *p1, int fit)
+{
+    char w0[16], h0[16], w1[16], h1[16], target[32];
+    scale_wh(s0, p0, fit, w0, h0);
+    scale_wh(s1, p1, fit, w1, h1);
+    snprintf(target, sizeof target, "scale@%s", name);
+    int rc = LE_OK, wch = strcmp(w0, w1) != 0, hch = strcmp(h0, h1) != 0;
+    int h_first = hch && (h1[0] >= '0' && h1[0] <= '9');
+    if (h_first)
+        rc = add_cmd(out, target, "h", h1);
+    if (rc == LE_OK && wch)
+        rc = add_cmd(out, target, "w", w1);
+    if (rc == LE_OK && hch && !h_first)
+        rc = add_cmd(out, target, "h", h1);
+    return rc;
+}
+
 static int needs_rebuild(const le_sg_scene *a, const le_sg_scene *b)
 {
     if (a->width != b->width || a->height != b->height || a->ninputs != b->ninputs
@@ -584,19 +601,12 @@ static int needs_rebuild(const le_sg_scene *a, const le_sg_scene *b)
         return 1;
     for (int i = 0; i < a->nlayers; i++) {
         const le_sg_video_layer *x = &a->layers[i], *y = &b->layers[i];
-        if (x->input != y->input || x->fill != y->fill || !place_size_eq(&x->place, &y->place))
+        if (x->input != y->input || x->fill != y->fill)
             return 1;
     }
     for (int i = 0; i < a->ncomponents; i++) {
         const le_sg_component *x = &a->comps[i], *y = &b->comps[i];
-        if (x->type != y->type || x->effect != y->effect || !place_size_eq(&x->place, &y->place))
-            return 1;
-        if (x->type == LE_SG_COMP_IMAGE && x->image != y->image)
-            return 1;
-        if (x->type == LE_SG_COMP_TEXT
-            && (font_px(a, x) != font_px(b, y) || border_px(x, font_px(a, x)) != border_px(y, font_px(b, y))
-                || !str_eq(x->border_color, y->border_color)
-                || le_sg_font_file(x->font_name) != le_sg_font_file(y->font_name)))
+        if (x->type != y->type || (x->type == LE_SG_COMP_IMAGE && x->image != y->image))
             return 1;
     }
     for (int i = 0; i < a->naudio; i++)
@@ -626,20 +636,26 @@ int le_sg_diff(const le_sg_scene *from, const le_sg_scene *to, le_sg_cmds *out)
         if (l->input < 0)
             continue;
         int fit = l->fill == LE_SG_FILL_FIT;
-        int bw = fit ? even_px(l->place.width_norm, to->width) : 0;
-        int bh = fit ? even_px(l->place.height_norm, to->height) : 0;
-        place_exprs(from, &a->place, LE_SG_FX_NONE, 0, bw, bh, x0, y0);
-        place_exprs(to, &l->place, LE_SG_FX_NONE, 0, bw, bh, x1, y1);
+        place_exprs(from, &a->place, LE_SG_FX_NONE, 0, fit ? even_px(a->place.width_norm, from->width) : 0,
+                    fit ? even_px(a->place.height_norm, from->height) : 0, x0, y0);
+        place_exprs(to, &l->place, LE_SG_FX_NONE, 0, fit ? even_px(l->place.width_norm, to->width) : 0,
+                    fit ? even_px(l->place.height_norm, to->height) : 0, x1, y1);
+        snprintf(name, sizeof name, "L%d", i);
+        rc = scale_cmds(out, name, from, &a->place, to, &l->place, fit);
         snprintf(name, sizeof name, "overlay@L%d", i);
-        rc = xy_cmds(out, name, x0, y0, x1, y1);
+        if (rc == LE_OK)
+            rc = xy_cmds(out, name, x0, y0, x1, y1);
     }
     for (int i = 0; i < to->ncomponents && rc == LE_OK; i++) {
         const le_sg_component *a = &from->comps[i], *c = &to->comps[i];
         if (c->type == LE_SG_COMP_IMAGE) {
             place_exprs(from, &a->place, a->effect, 0, 0, 0, x0, y0);
             place_exprs(to, &c->place, c->effect, 0, 0, 0, x1, y1);
+            snprintf(name, sizeof name, "C%d", i);
+            rc = scale_cmds(out, name, from, &a->place, to, &c->place, 0);
             snprintf(name, sizeof name, "overlay@C%d", i);
-            rc = xy_cmds(out, name, x0, y0, x1, y1);
+            if (rc == LE_OK)
+                rc = xy_cmds(out, name, x0, y0, x1, y1);
             continue;
         }
         char oa[sizeof out->c[0].arg], ob[sizeof out->c[0].arg];

@@ -130,11 +130,15 @@ typedef struct le_sg_cmds {
     le_sg_cmd c[LE_SG_MAX_CMDS];
 } le_sg_cmds;
 
-/* What turns the graph of `from` into the graph of `to`: commands for
- * changed positions (video layers with the same size, components), texts
- * and text colours, and volumes; rebuild = 1 for anything else (sizes,
- * inputs, fill modes, fonts, effects, layer or component lists). Both scenes
- * must be valid (le_sg_build). 0, LE_EINVAL, LE_ETOOBIG. */
+/* What turns the running graph of `from` into that of `to` without a
+ * rebuild: scale w/h and overlay x/y commands for layers and image
+ * components that moved or changed size, one drawtext "reinit" for a text
+ * component whose text, colour, font, size, border, position or effect
+ * changed, volume commands for VolumeRate. rebuild = 1 when the structure
+ * changed: output size, input counts, the number of layers, components or
+ * audio layers, a layer's source or FillMode, a component's type or image,
+ * an audio layer's source or ValidChannel. Both scenes must be valid
+ * (le_sg_build). 0, LE_EINVAL, LE_ETOOBIG. */
 int le_sg_diff(const le_sg_scene *from, const le_sg_scene *to, le_sg_cmds *out);
 
 #endif

@@ -206,7 +206,7 @@ static void test_strings(void)
                                     .border_color = "0x000000" };
     is_int(le_sg_build(&b, desc, sizeof desc), LE_OK, "text builds");
     printf("# %s\n", desc);
-    ok(strstr(desc, "drawtext@C0=fontfile=") && strstr(desc, ":expansion=none:fontsize=36:borderw=4:bordercolor=0x000000:"),
+    ok(strstr(desc, "drawtext@C0=expansion=none:fontfile=/") && strstr(desc, ":fontsize=36:borderw=4:bordercolor=0x000000:"),
        "font size 0.05 of 720, border 0.1 of it");
     ok(strstr(desc, "fontcolor=0x00ff00") != NULL, "#rrggbb colour");
     ok(strstr(desc, "w-mod(t*160\\,w+tw)") != NULL, "animateH scrolls an eighth of the width per second");
@@ -298,6 +298,17 @@ static void test_configure(void)
             is_int(av_buffersink_get_h(r.vsink), sc[i].height, "%s: output height", what[i]);
             is_int(av_buffersink_get_format(r.vsink), AV_PIX_FMT_YUV420P, "%s: yuv420p", what[i]);
         }
+        if (rc == 0 && i == 2) {
+            uint8_t *txt = NULL;
+            AVFilterContext *dt = avfilter_graph_get_filter(r.g, "drawtext@C0");
+            ok(dt && av_opt_get(dt, "text", AV_OPT_SEARCH_CHILDREN, &txt) >= 0 && txt
+                   && strcmp((char *)txt, sc[2].comps[0].text) == 0,
+               "the text reaches drawtext unchanged through both escaping levels (%s)", txt ? (char *)txt : "-");
+            av_free(txt);
+            ok(avfilter_graph_get_filter(r.g, "volume@A1") && avfilter_graph_get_filter(r.g, "amix@mix")
+                   && avfilter_graph_get_filter(r.g, "overlay@C1") && avfilter_graph_get_filter(r.g, "scale@L1"),
+               "filters carry their stable names");
+        }
         teardown(&r);
     }
 }
@@ -310,6 +321,57 @@ static int drawn(const AVFrame *f, int x0, int y0, int w, int h, int bg)
         for (int x = x0; x < x0 + w; x++)
             n += abs(Y(f, x, y) - bg) > 40;
     return n;
+}
+
+/* An image component keeps its alpha and stays after its input ended. */
+static void test_image(void)
+{
+    le_sg_scene s;
+    memset(&s, 0, sizeof s);
+    le_sg_template_size("lp_ld", &s.width, &s.height);
+    s.ninputs = 1;
+    s.nimages = 1;
+    s.nlayers = 1;
+    s.layers[0] = (le_sg_video_layer){ 0, LE_SG_FILL_NONE, { 1, 0, 0, 0, LE_SG_REF_TOP_LEFT } };
+    s.ncomponents = 1;
+    s.comps[0] = (le_sg_component){ .type = LE_SG_COMP_IMAGE, .place = { 0, 0, 0.5, 0.5, LE_SG_REF_TOP_LEFT },
+                                    .image = 0 };
+    run r;
+    int rc = le_sg_build(&s, desc, sizeof desc);
+    if (rc == LE_OK)
+        rc = setup(&r, &s, desc, 640, 360);
+    ok(rc == 0, "image graph configures (%d)", rc);
+    if (rc != 0)
+        return;
+    AVFrame *img = av_frame_alloc();
+    img->width = img->height = 64;
+    img->format = AV_PIX_FMT_RGBA;
+    av_frame_get_buffer(img, 0);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 64; x++) {
+            uint8_t *px = img->data[0] + y * img->linesize[0] + 4 * x;
+            px[0] = 0, px[1] = 255, px[2] = 0, px[3] = x < 32 ? 255 : 0;   /* left opaque green, right clear */
+        }
+    img->pts = 0;
+    rc = push(r.isrc[0], img);
+    if (rc >= 0)
+        rc = av_buffersrc_add_frame(r.isrc[0], NULL);
+    AVFrame *out = av_frame_alloc();
+    int frames = 0, green_left = 0, red_right = 0;
+    for (int64_t pts = 0; pts <= 200 && rc >= 0; pts += 40) {
+        rc = push(r.src[0], solid(640, 360, RED, pts));
+        while (rc >= 0 && av_buffersink_get_frame(r.vsink, out) >= 0) {
+            frames++;
+            green_left += near(Y(out, 330, 200), 145) && near(U(out, 330, 200), 54);
+            red_right += near(U(out, 370, 200), 90);
+            av_frame_unref(out);
+        }
+    }
+    ok(frames >= 4, "frames out (%d)", frames);
+    is_int(green_left, frames, "the opaque half of the image is drawn in every frame");
+    is_int(red_right, frames, "the transparent half shows the layer below");
+    av_frame_free(&out);
+    teardown(&r);
 }
 
 static void test_run(void)
@@ -375,10 +437,17 @@ static void test_run(void)
     ok(!tc.rebuild && tc.n == 1 && strcmp(tc.c[0].target, "drawtext@C0") == 0 && strcmp(tc.c[0].cmd, "reinit") == 0,
        "one drawtext reinit");
     if (tc.n == 1) {
-        is_str(tc.c[0].arg, "text='ON: AIR':fontcolor=0xffffff:x=64:y=36", "reinit arguments");
+        char want[256];
+        snprintf(want, sizeof want, "fontfile=%s:fontsize=72:borderw=0:bordercolor=0x000000:text='ON: AIR':"
+                 "fontcolor=0xffffff:x=64:y=36", le_sg_font_file("DejaVuSans"));
+        is_str(tc.c[0].arg, want, "reinit arguments");
         char res[128] = "";
         is_int(avfilter_graph_send_command(r.g, tc.c[0].target, tc.c[0].cmd, tc.c[0].arg, res, sizeof res, 0), 0,
                "drawtext takes reinit at run time");
+        uint8_t *txt = NULL;
+        av_opt_get(avfilter_graph_get_filter(r.g, "drawtext@C0"), "text", AV_OPT_SEARCH_CHILDREN, &txt);
+        is_str(txt ? (char *)txt : NULL, "ON: AIR", "drawtext has the new text");
+        av_free(txt);
     }
     got = 0;
     rc = 0;
@@ -401,14 +470,54 @@ static void test_run(void)
         int d = drawn(out, 64, 36, 512, 72, 81);
         ok(d > 300, "the new text is drawn (%d pixels)", d);
     }
+    /* resize the inset: scale w/h and overlay commands */
+    le_sg_scene z = t;
+    z.layers[1].place.height_norm = 0.5;
+    le_sg_cmds zc;
+    is_int(le_sg_diff(&t, &z, &zc), LE_OK, "diff of a resized layer");
+    ok(!zc.rebuild && zc.n == 1 && strcmp(zc.c[0].target, "scale@L1") == 0 && strcmp(zc.c[0].cmd, "h") == 0
+           && strcmp(zc.c[0].arg, "360") == 0,
+       "one scale command: h 360 (n %d)", zc.n);
+    for (int i = 0; i < zc.n; i++) {
+        char res[128] = "";
+        is_int(avfilter_graph_send_command(r.g, zc.c[i].target, zc.c[i].cmd, zc.c[i].arg, res, sizeof res, 0), 0,
+               "%s %s taken at run time", zc.c[i].target, zc.c[i].cmd);
+    }
+    av_frame_unref(out);
+    got = 0;
+    for (int64_t pts = 200; pts <= 320 && !got; pts += 40) {
+        push(r.src[0], solid(1280, 720, RED, pts));
+        push(r.src[1], solid(1280, 720, BLUE, pts));
+        while (av_buffersink_get_frame(r.vsink, out) >= 0) {
+            got = out->pts >= 200;
+            if (got)
+                break;
+            av_frame_unref(out);
+        }
+    }
+    ok(got, "a frame after the resize");
+    if (got) {
+        int x, y;
+        for (x = 130; x < 1280 && near(U(out, x, 600), 240); x++) {
+        }
+        for (y = 506; y < 720 && near(U(out, 600, y), 240); y++) {
+        }
+        ok(x >= 766 && x <= 770, "inset now 640 wide (right edge at %d)", x);
+        is_int(y, 720, "and 360 high, down to the bottom");
+        is_int(out->width, 1280, "the output keeps its size");
+    }
     av_frame_free(&out);
     teardown(&r);
 
     /* what needs a rebuild */
     m = s;
-    m.layers[1].place.height_norm = 0.3;
+    m.layers[1].fill = LE_SG_FILL_FIT;
     le_sg_diff(&s, &m, &cmds);
-    ok(cmds.rebuild && cmds.n == 0, "a size change needs a rebuild");
+    ok(cmds.rebuild && cmds.n == 0, "a FillMode change needs a rebuild");
+    m = s;
+    m.ncomponents = 0;
+    le_sg_diff(&s, &m, &cmds);
+    ok(cmds.rebuild, "a component less needs a rebuild");
     m = s;
     m.layers[1].input = 0;
     le_sg_diff(&s, &m, &cmds);
@@ -416,7 +525,14 @@ static void test_run(void)
     m = s;
     m.comps[0].font_name = "DejaVuSansMono";
     le_sg_diff(&s, &m, &cmds);
-    ok(cmds.rebuild, "another font needs a rebuild");
+    ok(!cmds.rebuild && cmds.n == 1 && strstr(cmds.c[0].arg, "DejaVuSansMono.ttf"), "another font: a reinit");
+    m = s;
+    m.layers[1].place.height_norm = 0;
+    m.layers[1].place.width_norm = 0.5;
+    le_sg_diff(&s, &m, &cmds);
+    ok(!cmds.rebuild && cmds.n == 2 && strcmp(cmds.c[0].cmd, "w") == 0 && strcmp(cmds.c[0].arg, "640") == 0
+           && strcmp(cmds.c[1].cmd, "h") == 0 && strcmp(cmds.c[1].arg, "-2") == 0,
+       "height to width sizing: the number first, then -2");
     le_sg_diff(&s, &s, &cmds);
     ok(!cmds.rebuild && cmds.n == 0, "no change, no command");
     le_sg_scene a = pip_scene(), a2;
@@ -456,5 +572,6 @@ int main(void)
     test_strings();
     test_configure();
     test_run();
+    test_image();
     return done_testing();
 }
