@@ -678,7 +678,11 @@ int le_sg_diff(const le_sg_scene *from, const le_sg_scene *to, le_sg_cmds *out)
         snprintf(name, sizeof name, "volume@A%d", i);
         rc = add_cmd(out, name, "volume", vol);
     }
-    if (rc != LE_OK)
+    if (rc == LE_ETOOBIG && out->n == LE_SG_MAX_CMDS) {
+        out->rebuild = 1;       /* so many changes: a new graph is simpler */
+        rc = LE_OK;
+    }
+    if (rc != LE_OK || out->rebuild)
         out->n = 0;
     return rc;
 }

@@ -119,13 +119,15 @@ int le_sg_build(const le_sg_scene *s, char *buf, size_t cap);
 typedef struct le_sg_cmd {
     char target[32];
     char cmd[16];
-    char arg[2 * LE_SG_TEXT_MAX + 256];
+    char arg[4 * LE_SG_TEXT_MAX + 512];     /* a reinit quotes the whole text */
 } le_sg_cmd;
 
-#define LE_SG_MAX_CMDS 64
+#define LE_SG_MAX_CMDS 32
 
+/* About 80 KiB: allocate it rather than put it on a worker's stack. */
 typedef struct le_sg_cmds {
-    int rebuild;                /* 1: the change needs a new graph; no commands */
+    int rebuild;                /* 1: the change needs a new graph (or more than
+                                 * LE_SG_MAX_CMDS commands); no commands */
     int n;
     le_sg_cmd c[LE_SG_MAX_CMDS];
 } le_sg_cmds;

@@ -252,10 +252,10 @@ static void test_strings(void)
 
 static void test_configure(void)
 {
-    le_sg_scene sc[6];
-    const char *what[6] = { "PiP", "side by side fit", "text + image + audio", "portrait lp_sd_v, all refers",
-                            "unused inputs", "duplicate source, empty layer" };
-    for (int i = 0; i < 6; i++)
+    le_sg_scene sc[7];
+    const char *what[7] = { "PiP", "side by side fit", "text + image + audio", "portrait lp_sd_v, all refers",
+                            "unused inputs", "duplicate source, empty layer", "audio inputs, no AudioLayers" };
+    for (int i = 0; i < 7; i++)
         sc[i] = pip_scene();
     sc[1].layers[0] = (le_sg_video_layer){ 0, LE_SG_FILL_FIT, { 1, 0.5, 0, 0, LE_SG_REF_TOP_LEFT } };
     sc[1].layers[1] = (le_sg_video_layer){ 1, LE_SG_FILL_FIT, { 1, 0.5, 0.5, 0, LE_SG_REF_TOP_LEFT } };
@@ -283,7 +283,8 @@ static void test_configure(void)
     sc[5].nlayers = 3;
     sc[5].layers[1].input = -1;
     sc[5].layers[2] = (le_sg_video_layer){ 0, LE_SG_FILL_NONE, { 0, 0.3, 0.05, 0.05, LE_SG_REF_TOP_LEFT } };
-    for (int i = 0; i < 6; i++) {
+    sc[6].naudio_inputs = 2;
+    for (int i = 0; i < 7; i++) {
         run r;
         int rc = le_sg_build(&sc[i], desc, sizeof desc);
         if (rc == LE_OK)
@@ -418,7 +419,7 @@ static void test_run(void)
     /* move the inset with a command, not a rebuild */
     le_sg_scene m = s;
     m.layers[1].place.x = 0.1;
-    le_sg_cmds cmds;
+    static le_sg_cmds cmds;
     is_int(le_sg_diff(&s, &m, &cmds), LE_OK, "diff of a moved layer");
     ok(!cmds.rebuild && cmds.n == 1, "one command (rebuild %d, n %d)", cmds.rebuild, cmds.n);
     if (cmds.n == 1) {
@@ -432,7 +433,7 @@ static void test_run(void)
     /* and the text, with a reinit */
     le_sg_scene t = m;
     t.comps[0].text = "ON: AIR";
-    le_sg_cmds tc;
+    static le_sg_cmds tc;
     is_int(le_sg_diff(&m, &t, &tc), LE_OK, "diff of a text");
     ok(!tc.rebuild && tc.n == 1 && strcmp(tc.c[0].target, "drawtext@C0") == 0 && strcmp(tc.c[0].cmd, "reinit") == 0,
        "one drawtext reinit");
@@ -473,7 +474,7 @@ static void test_run(void)
     /* resize the inset: scale w/h and overlay commands */
     le_sg_scene z = t;
     z.layers[1].place.height_norm = 0.5;
-    le_sg_cmds zc;
+    static le_sg_cmds zc;
     is_int(le_sg_diff(&t, &z, &zc), LE_OK, "diff of a resized layer");
     ok(!zc.rebuild && zc.n == 1 && strcmp(zc.c[0].target, "scale@L1") == 0 && strcmp(zc.c[0].cmd, "h") == 0
            && strcmp(zc.c[0].arg, "360") == 0,
@@ -535,6 +536,21 @@ static void test_run(void)
        "height to width sizing: the number first, then -2");
     le_sg_diff(&s, &s, &cmds);
     ok(!cmds.rebuild && cmds.n == 0, "no change, no command");
+    static char quotes[LE_SG_TEXT_MAX + 1];
+    memset(quotes, '\'', LE_SG_TEXT_MAX);
+    m = s;
+    m.comps[0].text = quotes;
+    is_int(le_sg_diff(&s, &m, &cmds), LE_OK, "diff to the longest text of quotes");
+    ok(!cmds.rebuild && cmds.n == 1 && strlen(cmds.c[0].arg) > 4 * LE_SG_TEXT_MAX, "one reinit that holds it all");
+    le_sg_scene many = pip_scene(), many2;
+    many.nlayers = LE_SG_MAX_LAYERS;
+    for (int i = 0; i < LE_SG_MAX_LAYERS; i++)
+        many.layers[i] = (le_sg_video_layer){ i % 2, LE_SG_FILL_NONE, { 0.1, 0, 0.1, 0.1, LE_SG_REF_TOP_LEFT } };
+    many2 = many;
+    for (int i = 0; i < LE_SG_MAX_LAYERS; i++)
+        many2.layers[i].place = (le_sg_place){ 0.2, 0, 0.2, 0.2, LE_SG_REF_TOP_LEFT };
+    is_int(le_sg_diff(&many, &many2, &cmds), LE_OK, "diff of every layer moved and resized");
+    ok(cmds.rebuild && cmds.n == 0, "more than LE_SG_MAX_CMDS commands: a rebuild instead");
     le_sg_scene a = pip_scene(), a2;
     a.naudio_inputs = 2;
     a.naudio = 2;
