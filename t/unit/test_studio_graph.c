@@ -341,6 +341,44 @@ static int drawn(const AVFrame *f, int x0, int y0, int w, int h, int bg)
     return n;
 }
 
+/* Side by side, fit: 16:9 pictures in 640x720 boxes are 640x360, centred
+ * vertically, black above and below. */
+static void test_fit_run(void)
+{
+    le_sg_scene s;
+    memset(&s, 0, sizeof s);
+    le_sg_template_size("lp_hd", &s.width, &s.height);
+    s.ninputs = 2;
+    s.nlayers = 2;
+    s.layers[0] = (le_sg_video_layer){ 0, LE_SG_FILL_FIT, { 1, 0.5, 0, 0, LE_SG_REF_TOP_LEFT } };
+    s.layers[1] = (le_sg_video_layer){ 1, LE_SG_FILL_FIT, { 1, 0.5, 1, 0, LE_SG_REF_TOP_RIGHT } };
+    run r;
+    int rc = le_sg_build(&s, desc, sizeof desc);
+    if (rc == LE_OK)
+        rc = setup(&r, &s, desc, 1280, 720);
+    ok(rc == 0, "side by side configures (%d)", rc);
+    if (rc != 0)
+        return;
+    AVFrame *out = av_frame_alloc();
+    int got = 0;
+    for (int64_t pts = 0; pts <= 80 && rc >= 0 && !got; pts += 40) {
+        rc = push(r.src[0], solid(1280, 720, RED, pts));
+        if (rc >= 0)
+            rc = push(r.src[1], solid(1280, 720, BLUE, pts));
+        if (rc >= 0 && av_buffersink_get_frame(r.vsink, out) >= 0)
+            got = 1;
+    }
+    ok(got, "a side-by-side frame");
+    if (got) {
+        ok(near(U(out, 20, 200), 90) && near(U(out, 620, 520), 90), "left box red from y 180 to 539");
+        ok(near(U(out, 660, 200), 240) && near(U(out, 1260, 520), 240), "right box blue from y 180 to 539");
+        ok(near(Y(out, 300, 170), 16) && near(Y(out, 900, 550), 16) && near(U(out, 900, 550), 128),
+           "black above and below the pictures");
+    }
+    av_frame_free(&out);
+    teardown(&r);
+}
+
 /* An image component keeps its alpha and stays after its input ended. */
 static void test_image(void)
 {
@@ -606,5 +644,6 @@ int main(void)
     test_configure();
     test_run();
     test_image();
+    test_fit_run();
     return done_testing();
 }
