@@ -121,7 +121,14 @@ hls_ok() { timeout -k 3 30 ffprobe -v error -show_entries stream=width,height -s
 le_wait_for 20 hls_ok
 ok $? "HLS of cam_lld (the master's variant URI) plays at 640x360"
 
-# ---- the online list -------------------------------------------------------------------
+# ---- many viewers, one job --------------------------------------------------------------
+le_player cam_lld "$LE_DIR/v1.flv"
+pids=("$LE_PLAYER_PID")
+le_wait_for 15 le_size_gt "$LE_DIR/v1.flv" 20000
+ok $? "a first RTMP viewer of cam_lld receives it"
+started=$(metric livedge_transcode_jobs_started_total)
+
+# ---- the online list (while that viewer keeps cam_lld's job running) -------------------
 api DescribeLiveStreamsOnlineList "DomainName=$D" StreamType=trans
 is "$(j "$API_BODY" '" ".join(sorted(x["StreamName"] + ":" + x["Transcoded"] for x in d["OnlineInfo"]["LiveStreamOnlineInfo"]))')" \
     "cam_lld:yes cam_small:yes" "DescribeLiveStreamsOnlineList StreamType=trans: the renditions, Transcoded yes" || diag "$API_BODY"
@@ -129,12 +136,6 @@ api DescribeLiveStreamsOnlineList "DomainName=$D" StreamType=raw
 is "$(j "$API_BODY" '" ".join(sorted(x["StreamName"] + ":" + x["Transcoded"] for x in d["OnlineInfo"]["LiveStreamOnlineInfo"]))')" \
     "cam:no" "... StreamType=raw: the source only"
 
-# ---- many viewers, one job --------------------------------------------------------------
-le_player cam_lld "$LE_DIR/v1.flv"
-pids=("$LE_PLAYER_PID")
-le_wait_for 15 le_size_gt "$LE_DIR/v1.flv" 20000
-ok $? "a first RTMP viewer of cam_lld receives it"
-started=$(metric livedge_transcode_jobs_started_total)
 for i in $(seq 2 20); do
     le_player cam_lld "$LE_DIR/v$i.flv"
     pids+=("$LE_PLAYER_PID")
