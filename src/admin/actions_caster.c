@@ -156,6 +156,7 @@ struct cc {
     le_jv *all;       /* the loaded caster hash: field -> JSON (status: its string) */
     le_jv *obj;
     cc_next next;
+    int answer_caster;   /* the reply names CasterId too (Modify, Delete) */
 };
 
 static cc *cc_new(le_admin_req *r)
@@ -170,23 +171,6 @@ static void cc_free(cc *c)
     le_jv_free(c->all);
     le_jv_free(c->obj);
     free(c);
-}
-
-static void uuid_v4(char out[37])
-{
-    uint8_t b[16];
-    if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
-        /* No entropy yet (early boot): unique enough from the clock. */
-        uint64_t h = le_hash64(&b, sizeof(b), LE_HASH64_INIT ^ (uint64_t)le_wall_ms() ^ (uint64_t)getpid());
-        for (int i = 0; i < 16; i++) {
-            h = le_hash64(&h, sizeof(h), h + (uint64_t)i);
-            b[i] = (uint8_t)h;
-        }
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static const char *req_get(void *ctx, const char *name)
@@ -314,7 +298,7 @@ static void create_cb(redisReply *rep, void *arg)
 static void create_store(cc *c, const char *src)
 {
     char id[37], ts[21], tkey[200], skey[200], ckey[300], srckey[300], maxs[16];
-    uuid_v4(id);
+    le_uuid_v4(id, 0);
     le_jv *info = le_jv_obj();
     le_jv_set_str(info, "CasterId", id);
     const char *name = le_jv_get_str(c->obj, "CasterName");
@@ -690,6 +674,8 @@ static void describe_caster_config(le_admin_req *r)
 
 /* ---- the objects below a caster: resources, layouts, components ---- */
 
+/* The answer of an object's write or delete script: an error code (the
+ * delete script only returns -2 and -3) or the ids. */
 static void put_cb(redisReply *rep, void *arg)
 {
     cc *c = arg;
@@ -711,7 +697,7 @@ static void put_cb(redisReply *rep, void *arg)
         le_admin_error(c->r, 404, "InvalidResource.NotFound", "Reference resource of layout is not found.");
     } else {
         le_jv *body = le_jv_obj();
-        if (c->next)   /* Modify answers both ids */
+        if (c->answer_caster)
             le_jv_set_str(body, "CasterId", c->caster);
         le_jv_set_str(body, k->id_name, c->id);
         le_admin_reply(c->r, body);
@@ -791,7 +777,7 @@ static void add_obj(le_admin_req *r, int kind)
         char ts[21];
         le_jv_set_str(c->obj, "CreateTime", le_fmt_utc(le_wall_ms(), ts));
     }
-    uuid_v4(c->id);
+    le_uuid_v4(c->id, 0);
     put(c, "add");
 }
 
@@ -825,7 +811,8 @@ static void modify_loaded(cc *c)
     const char *ct = le_jv_get_str(old, "CreateTime");
     if (ct)
         le_jv_set_str(c->obj, "CreateTime", ct);
-    c->next = modify_loaded;   /* marks a Modify for put_cb */
+    c->next = modify_loaded;
+    c->answer_caster = 1;
     put(c, "mod");
 }
 
@@ -847,26 +834,6 @@ static void modify_obj(le_admin_req *r, int kind)
     load(c, modify_loaded);
 }
 
-static void del_cb(redisReply *rep, void *arg)
-{
-    cc *c = arg;
-    const struct kind *k = &KINDS[c->kind];
-    long long v;
-    if (eval_int(rep, &v) != LE_OK) {
-        le_params_unavailable(c->r);
-    } else if (v == -2) {
-        caster_nf(c->r);
-    } else if (v == -3) {
-        le_admin_error(c->r, 404, k->nf_code, k->nf_msg);
-    } else {
-        le_jv *body = le_jv_obj();
-        le_jv_set_str(body, "CasterId", c->caster);
-        le_jv_set_str(body, k->id_name, c->id);
-        le_admin_reply(c->r, body);
-    }
-    cc_free(c);
-}
-
 static void delete_obj(le_admin_req *r, int kind)
 {
     cc *c = cc_new(r);
@@ -880,7 +847,8 @@ static void delete_obj(le_admin_req *r, int kind)
     caster_key(ckey, sizeof(ckey), c->caster);
     snprintf(field, sizeof(field), "%s%s", KINDS[kind].field, c->id);
     const char *argv[] = { "EVAL", DEL_LUA, "1", ckey, field, KINDS[kind].loc, c->id };
-    if (le_store_cmdargv(del_cb, c, 7, argv, NULL) != 0) {
+    c->answer_caster = 1;
+    if (le_store_cmdargv(put_cb, c, 7, argv, NULL) != 0) {
         le_params_unavailable(r);
         cc_free(c);
     }

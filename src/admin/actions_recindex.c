@@ -143,23 +143,6 @@ static void create_free(create_q *q)
     free(q);
 }
 
-static void uuid_v4(char out[37])
-{
-    uint8_t b[16];
-    if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
-        /* No entropy yet (early boot): unique enough from the clock. */
-        uint64_t h = le_hash64(&b, sizeof(b), LE_HASH64_INIT ^ (uint64_t)le_wall_ms() ^ (uint64_t)getpid());
-        for (int i = 0; i < 16; i++) {
-            h = le_hash64(&h, sizeof(h), h + (uint64_t)i);
-            b[i] = (uint8_t)h;
-        }
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 static void create_slice(const le_rec_entry *e, void *arg)
 {
     create_q *q = arg;
@@ -230,7 +213,7 @@ static void written(int rc, int sys_errno, void *arg)
     }
     char url[4096], ts[21], id[37], hkey[1024];
     le_record_url(q->bucket, q->key, url, sizeof(url));
-    uuid_v4(id);
+    le_uuid_v4(id, 0);
     le_jv *o = q->info = le_jv_obj();
     le_jv_set_str(o, "RecordUrl", url);
     le_jv_set_str(o, "DomainName", q->domain);

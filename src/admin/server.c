@@ -201,29 +201,6 @@ static const char *esc(const char *s, char *buf, size_t bufsz)
     return s ? le_log_esc(s, strlen(s), buf, bufsz) : "-";
 }
 
-static void make_request_id(char out[37])
-{
-    static const char hex[] = "0123456789ABCDEF";
-    static uint64_t fallback;
-    uint8_t b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1) {
-        /* Never expected; an id must still be unique. */
-        uint64_t t = (uint64_t)le_wall_ms() ^ (++fallback << 40);
-        for (int i = 0; i < 16; i++)
-            b[i] = (uint8_t)(t >> ((i % 8) * 8)) ^ (uint8_t)(fallback * 131u + (uint64_t)i);
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);   /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 15];
-    }
-    out[o] = '\0';
-}
-
 static const char *reason(int status)
 {
     switch (status) {
@@ -321,7 +298,7 @@ static le_admin_req *req_new(conn *c, const char *method, const le_http_str *pat
     le_admin_req *r = le_xcalloc(1, sizeof(*r));
     r->c = c;
     r->conn_id = c->id;
-    make_request_id(r->id);
+    le_uuid_v4(r->id, 1);
     snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
     snprintf(r->ip, sizeof(r->ip), "%s", c->ip);
     r->method = method;

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -278,4 +280,30 @@ uint64_t le_hash64(const void *p, size_t n, uint64_t h)
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 1099511628211ull;
     return h;
+}
+
+void le_uuid_v4(char out[37], int upper)
+{
+    static uint64_t fallback;
+    const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    uint8_t b[16];
+    if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+        /* No entropy yet (early boot): unique enough from the clock. */
+        uint64_t h = le_hash64(&fallback, sizeof(fallback),
+                               LE_HASH64_INIT ^ (uint64_t)le_wall_ms() ^ (uint64_t)getpid() ^ ++fallback);
+        for (int i = 0; i < 16; i++) {
+            h = le_hash64(&h, sizeof(h), h + (uint64_t)i);
+            b[i] = (uint8_t)h;
+        }
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);   /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
 }

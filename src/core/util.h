@@ -16,6 +16,9 @@ uint64_t le_mono_ms(void);   /* CLOCK_MONOTONIC in ms */
 /* FNV-1a over n bytes, continuing from h (start with LE_HASH64_INIT). */
 #define LE_HASH64_INIT 14695981039346656037ull
 uint64_t le_hash64(const void *p, size_t n, uint64_t h);
+/* A random (version 4) UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", upper or
+ * lower case hex: request ids, CasterIds, RecordIds. */
+void le_uuid_v4(char out[37], int upper);
 int64_t le_wall_ms(void);    /* unix epoch in ms */
 
 /* App and stream names are 1-255 bytes of [A-Za-z0-9_.-], never "." or ".."
