@@ -3,10 +3,12 @@
  * runs on exactly one node of the cluster, the one holding its lease
  * ({prefix}caster:lease:{CasterId}, like a scheduled pull's: SET NX PX
  * LE_CASTER_LEASE_MS, renewed every LE_CASTER_RENEW_MS by its holder only);
- * any node's admin port drives it through Redis and the events channel
- * ("caster {CasterId}": its objects changed, every node re-reads it; the
- * holder applies the change; a node without a running copy may take the
- * lease of a started caster).
+ * any node's admin port drives it through Redis and the events channel:
+ * every caster action that writes publishes "caster {CasterId}" after its
+ * write (le_control_publish_event); every node, the writer's included,
+ * re-reads that caster; the holder applies the change to the running
+ * engine, a node without a running copy may take the lease of a started
+ * caster.
  *
  * The holder keeps one studio engine (studio/engine.h) per caster:
  *  - its slots' sources: a LiveStreamUrl naming a stream of this node's
@@ -49,9 +51,6 @@ int le_caster_init(struct event_base *base, le_pipe_pool *pool, const le_caster_
 void le_caster_set_opts(const le_caster_opts *o);   /* SIGHUP */
 /* The node's 1 s tick: leases, rescans. */
 void le_caster_tick(void);
-/* An admin call changed caster id (its objects, scenes or status): tells
- * every node (the events channel), this one included. */
-void le_caster_changed(const char *id);
 /* Node stop: every caster this node runs ends and its lease is released. */
 void le_caster_shutdown(void);
 void le_caster_free(void);
