@@ -508,6 +508,24 @@ static void render_scene(le_se *e, int s, AVFrame *const *vid, int64_t tick, int
     le_se_enc_flush(e, s);
 }
 
+void le_se_skip(le_se *e, int64_t tick, int64_t n)
+{
+    int64_t ms = le_se_tick_ms(e, tick + n) - le_se_tick_ms(e, tick);
+    int64_t ns = le_se_tick_samples(e, tick + n) - le_se_tick_samples(e, tick);
+    if (ns > LE_SS_AUDIO_RATE)
+        ns = LE_SS_AUDIO_RATE;          /* a source holds at most LE_SS_AUDIO_MAX_MS */
+    for (int i = 0; i < LE_SE_SLOTS; i++) {
+        if (!e->src[i])
+            continue;
+        av_frame_unref(e->aud[i]);
+        if (le_ss_audio(e->src[i], e->aud[i], (int)ns) == 0)     /* dropped */
+            av_frame_unref(e->aud[i]);
+    }
+    for (int s = 0; s < LE_SE_MAX_SCENES; s++)
+        if (e->sc[s].enc_open)
+            e->sc[s].a_base_ms += ms;
+}
+
 void le_se_tick(le_se *e, int64_t tick)
 {
     int64_t ms = le_se_tick_ms(e, tick);
