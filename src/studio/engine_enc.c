@@ -136,7 +136,7 @@ void le_se_enc_close(le_se *e, int s)
     }
     sc->ahead = sc->atail = NULL;
     sc->a_in = sc->a_pkts = 0;
-    sc->a_last_ts = sc->v_last_ts = -1;
+    sc->a_last_ts = sc->v_last_ts = sc->v_last_tick = -1;
     sc->enc_open = 0;
 }
 
@@ -345,8 +345,9 @@ static void venc_pull(le_se *e, int s, int o)
 void le_se_enc_video(le_se *e, int s, AVFrame *f, int64_t tick)
 {
     se_scene *sc = &e->sc[s];
-    if (!sc->enc_open)
-        return;
+    if (!sc->enc_open || tick <= sc->v_last_tick)
+        return;                     /* a picture of a tick already encoded */
+    sc->v_last_tick = tick;
     for (int o = 0; o < sc->nout; o++) {
         se_venc *v = &sc->v[o];
         if (!v->enc || v->failed)

@@ -94,6 +94,7 @@ typedef struct se_scene {
     int64_t a_base_ms;          /* the clock when the encoders opened */
     int64_t a_last_ts;          /* ts of the newest AAC packet, -1: none */
     int64_t v_last_ts;          /* ts of the last video body out, -1: none */
+    int64_t v_last_tick;        /* the last tick encoded, -1: none */
     se_apkt *ahead, *atail;
 } se_scene;
 
