@@ -35,7 +35,7 @@ struct le_ss {
     AVPacket *pkt;
 
     /* the picture */
-    AVFrame *pic, *black;
+    AVFrame *pic, *next, *black;
     struct SwsContext *sws;
     int have_pic, fresh, stalled;
     int64_t last_new_ms;
