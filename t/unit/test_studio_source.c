@@ -253,6 +253,22 @@ static void test_file_offsets(void)
     ok(v == NULL, "no picture");
     ok(goertzel(ab + 4410, 30000, 440) > 1000 * goertzel(ab + 4410, 30000, 880), "its audio plays");
     le_ss_free(s);
+
+    is_int(le_ss_new_file("f", path_hevc, 0, 0, 0, &s), LE_OK, "a video-only HEVC main10 file opens");
+    c = 0;
+    an = 0;
+    v = play(s, &c, 500, 100000, ab, &an, LE_SS_AUDIO_RATE);
+    is_str(cname(color_of(v)), "red", "its picture: red, converted");
+    ok(v && v->format == AV_PIX_FMT_YUV420P && v->width == 320, "yuv420p 320 wide");
+    ok(energy(ab, an) == 0, "and silence");
+    c += STEP;
+    play(s, &c, 1200, 100000, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    is_int(st.eof, 1, "over after 1 s");
+    le_ss_free(s);
+
+    is_int(le_ss_new_file("f", path_wide, 0, 0, 0, &s), LE_EPROTO,
+           "a file whose only stream is wider than LE_SS_MAX_DIM is LE_EPROTO");
 }
 
 /* ---- live sources ---- */
