@@ -62,7 +62,10 @@ static void video_frame(le_ss *s, AVFrame *f, int64_t rel)
         return;
     }
     int64_t dur = f->pkt_duration > 0 ? av_rescale_q(f->pkt_duration, s->fmt->streams[s->vidx]->time_base, MS) : 0;
-    note_end(s, ft + (dur > 0 ? dur : s->vdur));
+    int64_t fend = ft + (dur > 0 ? dur : s->vdur);
+    note_end(s, fend);
+    if (fend > s->v_end)
+        s->v_end = fend;
     if (ft <= rel && s->vqn == 0) {
         av_frame_unref(s->cand);
         av_frame_move_ref(s->cand, f);
@@ -157,7 +160,7 @@ static int pass_start(le_ss *s, int seek)
     s->a_done = !s->adec;
     s->f_eof = 0;
     s->a_end = INT64_MIN;
-    s->content_end = s->begin;
+    s->content_end = s->v_end = s->begin;
     return LE_OK;
 }
 
@@ -195,6 +198,10 @@ void le_ss_file_advance(le_ss *s, int64_t clock_ms)
             av_frame_unref(s->cand);
             s->have_cand = 0;
         }
+        /* A frame the file holds for long (a still) is not a stall: while
+         * the pass has video at or after the clock the picture stays fresh. */
+        if (s->have_pic && (!s->v_done || s->vqn > 0 || rel < s->v_end))
+            s->fresh = 1;
         if (!s->v_done || !s->a_done || s->vqn > 0 || rel < s->content_end)
             return;
         /* the pass has played out */

@@ -54,7 +54,8 @@ struct le_ss {
     int loops_left;               /* -1: forever */
     int started, v_done, a_done, f_eof;
     int64_t base;                 /* clock at which this pass's begin plays */
-    int64_t a_end, content_end;   /* end of the last audio frame; of everything decoded */
+    int64_t a_end, v_end;         /* end of the last audio frame; of the last picture */
+    int64_t content_end;          /* end of everything decoded in this pass */
     int64_t vdur;                 /* a video frame's duration when the file does not say */
     AVFrame *vq[LE_SS_FILE_VQ];   /* decoded, after the clock (pts: file time) */
     int vqn;

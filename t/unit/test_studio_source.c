@@ -20,7 +20,7 @@
 #define TICK_SAMPLES (LE_SS_AUDIO_RATE * STEP / 1000)
 
 static char dir[] = "/tmp/le_ss_XXXXXX";
-static char path_mp4[256], path_flv[256], path_wide[256], path_txt[256], path_m4a[256], path_hevc[256];
+static char path_mp4[256], path_flv[256], path_wide[256], path_txt[256], path_m4a[256], path_hevc[256], path_slow[256];
 
 static int make_media(void)
 {
@@ -41,7 +41,9 @@ static int make_media(void)
         return -2;
     snprintf(cmd, sizeof(cmd),
              "ffmpeg -v error -y -f lavfi -i color=c=red:s=320x240:r=25:d=1 -c:v libx265 -preset ultrafast "
-             "-x265-params log-level=none:keyint=10 -pix_fmt yuv420p10le %s", path_hevc);
+             "-x265-params log-level=none:keyint=10 -pix_fmt yuv420p10le %s && "
+             "ffmpeg -v error -y -f lavfi -i color=c=red:s=320x240:r=0.5:d=4 -c:v libx264 -preset ultrafast "
+             "-pix_fmt yuv420p %s", path_hevc, path_slow);
     if (system(cmd) != 0)
         return -2;
     FILE *f = fopen(path_txt, "w");
@@ -265,6 +267,20 @@ static void test_file_offsets(void)
     play(s, &c, 1200, 100000, NULL, NULL, 0);
     le_ss_stats_get(s, &st);
     is_int(st.eof, 1, "over after 1 s");
+    le_ss_free(s);
+
+    is_int(le_ss_new_file("f", path_slow, 0, 0, 0, &s), LE_OK, "a file of one frame per 2 s");
+    c = 0;
+    v = play(s, &c, 1500, 500, NULL, NULL, 0);
+    is_str(cname(color_of(v)), "red", "a still frame held for 1.5 s is not a stall");
+    c += STEP;
+    v = play(s, &c, 3900, 500, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    ok(color_of(v) == C_RED && st.stalls == 0 && !st.eof, "nor at 3.9 s");
+    c += STEP;
+    v = play(s, &c, 5000, 500, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    ok(color_of(v) == C_BLACK && st.stalls == 1 && st.eof, "black after the end and stall_ms");
     le_ss_free(s);
 
     is_int(le_ss_new_file("f", path_wide, 0, 0, 0, &s), LE_EPROTO,
@@ -520,6 +536,7 @@ int main(void)
     snprintf(path_m4a, sizeof(path_m4a), "%s/a.m4a", dir);
     snprintf(path_txt, sizeof(path_txt), "%s/a.txt", dir);
     snprintf(path_hevc, sizeof(path_hevc), "%s/h.mp4", dir);
+    snprintf(path_slow, sizeof(path_slow), "%s/slow.mp4", dir);
     if (make_media() != 0) {
         printf("1..0 # SKIP the ffmpeg CLI cannot make the test media\n");
         return 0;
