@@ -225,6 +225,20 @@ static void test_file_offsets(void)
     is_int(st.loops, 1, "still one loop");
     le_ss_free(s);
 
+    is_int(le_ss_new_file("f", path_mp4, 0, 0, 0, &s), LE_OK, "a clock that jumps");
+    c = 0;
+    is_str(cname(color_at(s, &c, 400)), "red", "red at 400");
+    c = 2600;                   /* the engine skipped ticks */
+    is_str(cname(color_at(s, &c, 2600)), "green", "green right after a jump to 2600");
+    le_ss_stats_get(s, &st);
+    is_int(st.audio_dropped, 0, "the jump seeks: no stretch of audio decoded into the FIFO");
+    static float jb[LE_SS_AUDIO_RATE];
+    int jn = 0;
+    c += STEP;
+    play(s, &c, 3300, 100000, jb, &jn, LE_SS_AUDIO_RATE);
+    ok(goertzel(jb + 4410, 20000, 440) > 1000 * goertzel(jb + 4410, 20000, 880), "and the audio goes on");
+    le_ss_free(s);
+
     is_int(le_ss_new_file("f", path_mp4, 0, 0, -2000, &s), LE_OK, "EndOffset -2000");
     c = 0;
     is_str(cname(color_at(s, &c, 1900)), "red", "red at 1900");
