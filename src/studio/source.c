@@ -361,8 +361,10 @@ static void live_video(le_ss *s, uint32_t ts, const uint8_t *body, size_t n)
         s->need_key = 1;
         if (!s->vdec) {
             s->st.decode_errors++;
-            le_warn(MOD, "%s: cannot open a video decoder for this sequence header", s->name);
+            if (!s->vwarned)    /* once until a header works again */
+                le_warn(MOD, "%s: cannot open a video decoder for this sequence header", s->name);
         }
+        s->vwarned = !s->vdec;
         return;
     }
     /* Coded frames only: AVC packet type 1; enhanced CodedFrames(X) 1, 3. */
@@ -404,8 +406,10 @@ static void live_audio(le_ss *s, uint32_t ts, const uint8_t *body, size_t n)
         avcodec_parameters_free(&par);
         if (!s->adec) {
             s->st.decode_errors++;
-            le_warn(MOD, "%s: cannot open an AAC decoder for this AudioSpecificConfig", s->name);
+            if (!s->awarned)
+                le_warn(MOD, "%s: cannot open an AAC decoder for this AudioSpecificConfig", s->name);
         }
+        s->awarned = !s->adec;
         return;
     }
     if (!s->adec || pn == 0)

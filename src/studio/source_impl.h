@@ -32,6 +32,7 @@ struct le_ss {
     uint8_t *vhdr, *ahdr;         /* live: the sequence headers in use */
     size_t vhdr_len, ahdr_len;
     int need_key;
+    int vwarned, awarned;         /* live: a failed header was logged */
     AVFrame *tmp, *afr;
     AVPacket *pkt;
 
