@@ -122,8 +122,9 @@ typedef struct vframe {
     int text_max_y;             /* brightest luma in the text box */
 } vframe;
 
-/* Probe points (fractions of the frame): main area, inset (first place),
- * inset (moved), centre, */
+/* Probe points (fractions of the frame): 0 main area, 1 the inset's first
+ * place (lower right half of a live picture), 2 the inset moved (lower
+ * left half of a live picture), 3 centre, 4 and 5 spare. */
 static const double PX[6] = { 0.16, 0.80, 0.20, 0.5, 0.40, 0.9 };
 static const double PY[6] = { 0.28, 0.80, 0.75, 0.5, 0.50, 0.1 };
 
