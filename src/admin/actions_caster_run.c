@@ -81,47 +81,6 @@ static int http_port(void)
     return p;
 }
 
-/* The query signing uri (and stream, for tx_secret) with d's URL signature,
- * "" when it signs nothing. */
-static int sign(const le_domain *d, const char *uri, const char *stream, char *query, size_t qn)
-{
-    query[0] = '\0';
-    if (!d || !d->cf)
-        return LE_OK;
-    const le_conf_domain *cur = le_access_current(d->cf);
-    if (!cur || cur->auth_type == LE_AUTH_NONE)
-        return LE_OK;
-    le_aliauth_grant g;
-    memset(&g, 0, sizeof(g));
-    int64_t now = le_wall_ms() / 1000;
-    g.key = cur->auth_key1 && cur->auth_key1[0] ? 1 : 2;
-    switch (cur->auth_type) {
-    case LE_AUTH_A:
-        g.form = LE_AUTHF_A;
-        snprintf(g.ts, sizeof(g.ts), "%" PRId64, now);
-        snprintf(g.rand, sizeof(g.rand), "0");
-        snprintf(g.uid, sizeof(g.uid), "0");
-        break;
-    case LE_AUTH_B:
-        g.form = LE_AUTHF_B_QUERY;
-        le_aliauth_b_format(now, g.ts);
-        break;
-    case LE_AUTH_C:
-        g.form = LE_AUTHF_C_QUERY;
-        snprintf(g.ts, sizeof(g.ts), "%" PRIx64, (uint64_t)now);
-        break;
-    case LE_AUTH_TX:
-        g.form = LE_AUTHF_TX;
-        snprintf(g.ts, sizeof(g.ts), "%" PRIx64,
-                 (uint64_t)(now + (cur->auth_delta_s > 0 ? cur->auth_delta_s : 1800)));
-        break;
-    default:
-        return LE_EINVAL;
-    }
-    char prefix[8];
-    return le_access_sign(d->cf, &g, uri, stream, prefix, sizeof(prefix), query, qn);
-}
-
 /* fmt "rtmp", "flv" or "m3u8" for stream caster/{name} of d. */
 static void play_url(const le_domain *d, const char *fmt, const char *name, char *out, size_t n)
 {
@@ -131,7 +90,7 @@ static void play_url(const le_domain *d, const char *fmt, const char *name, char
     if (p > 0 && p != (rtmp ? 1935 : 80))
         snprintf(port, sizeof(port), ":%d", p);
     snprintf(uri, sizeof(uri), "/caster/%s%s%s", name, rtmp ? "" : ".", rtmp ? "" : fmt);
-    if (sign(d, uri, name, q, sizeof(q)) != LE_OK)
+    if (!d || !d->cf || le_access_sign_play(d->cf, uri, name, q, sizeof(q)) != LE_OK)
         q[0] = '\0';
     snprintf(out, n, "%s://%s%s%s%s%s", rtmp ? "rtmp" : "http", d->name, port, uri, q[0] ? "?" : "", q);
 }

@@ -3,7 +3,9 @@
 #include "control/domaincfg.h"
 #include "control/domains.h"
 #include "core/err.h"
+#include "core/util.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,4 +143,41 @@ int le_access_sign(const le_conf_domain *dom, const le_aliauth_grant *g, const c
 {
     le_aliauth_keys k = keys_of(le_access_current(dom));
     return le_aliauth_sign(&k, g, uri, stream, prefix, prefixsz, query, querysz);
+}
+
+int le_access_sign_play(const le_conf_domain *dom, const char *uri, const char *stream, char *query,
+                        size_t querysz)
+{
+    const le_conf_domain *cur = le_access_current(dom);
+    query[0] = '\0';
+    if (!cur || cur->auth_type == LE_AUTH_NONE)
+        return LE_OK;
+    le_aliauth_grant g;
+    memset(&g, 0, sizeof(g));
+    int64_t now = le_wall_ms() / 1000;
+    g.key = cur->auth_key1 && cur->auth_key1[0] ? 1 : 2;
+    switch (cur->auth_type) {
+    case LE_AUTH_A:
+        g.form = LE_AUTHF_A;
+        snprintf(g.ts, sizeof(g.ts), "%" PRId64, now);
+        snprintf(g.rand, sizeof(g.rand), "0");
+        snprintf(g.uid, sizeof(g.uid), "0");
+        break;
+    case LE_AUTH_B:
+        g.form = LE_AUTHF_B_QUERY;
+        le_aliauth_b_format(now, g.ts);
+        break;
+    case LE_AUTH_C:
+        g.form = LE_AUTHF_C_QUERY;
+        snprintf(g.ts, sizeof(g.ts), "%" PRIx64, (uint64_t)now);
+        break;
+    case LE_AUTH_TX:
+        g.form = LE_AUTHF_TX;
+        snprintf(g.ts, sizeof(g.ts), "%" PRIx64, (uint64_t)(now + (cur->auth_delta_s > 0 ? cur->auth_delta_s : 1800)));
+        break;
+    default:
+        return LE_EINVAL;
+    }
+    char prefix[8];
+    return le_access_sign(dom, &g, uri, stream, prefix, sizeof(prefix), query, querysz);
 }

@@ -62,6 +62,13 @@ int le_access_check_http(const le_conf_domain *dom, const char *client_ip, const
 int le_access_sign(const le_conf_domain *dom, const le_aliauth_grant *g, const char *uri,
                    const char *stream, char *prefix, size_t prefixsz, char *query, size_t querysz);
 
+/* The query a player of uri (stream: its stream name) would carry to pass
+ * the domain's URL signature now: type A "{now}-0-0-{md5}", the B and C
+ * query forms, tx_secret valid for ali_auth_delta. "" when the domain signs
+ * nothing. 0 or LE_EINVAL / LE_ETOOBIG (querysz). */
+int le_access_sign_play(const le_conf_domain *dom, const char *uri, const char *stream, char *query,
+                        size_t querysz);
+
 /* The domain's settings as they are now (dom itself if it is gone). */
 const le_conf_domain *le_access_current(const le_conf_domain *dom);
 

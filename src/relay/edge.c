@@ -246,42 +246,12 @@ static void edge_free(edge *e, const char *reason)
 }
 
 /* The query signing a pull of /app/name with the domain's URL
- * signature, as a player of it would (auth/aliauth.h); "" when none. */
+ * signature, as a player of it would; "" when none. */
 static int sign_pull(const le_conf_domain *dom, const char *app, const char *name, char *query, size_t qn)
 {
-    const le_conf_domain *cur = le_access_current(dom);
-    query[0] = '\0';
-    if (cur->auth_type == LE_AUTH_NONE)
-        return LE_OK;
-    le_aliauth_grant g;
-    memset(&g, 0, sizeof(g));
-    int64_t now = le_wall_ms() / 1000;
-    g.key = cur->auth_key1 && cur->auth_key1[0] ? 1 : 2;
-    switch (cur->auth_type) {
-    case LE_AUTH_A:
-        g.form = LE_AUTHF_A;
-        snprintf(g.ts, sizeof(g.ts), "%" PRId64, now);
-        snprintf(g.rand, sizeof(g.rand), "0");
-        snprintf(g.uid, sizeof(g.uid), "0");
-        break;
-    case LE_AUTH_B:
-        g.form = LE_AUTHF_B_QUERY;
-        le_aliauth_b_format(now, g.ts);
-        break;
-    case LE_AUTH_C:
-        g.form = LE_AUTHF_C_QUERY;
-        snprintf(g.ts, sizeof(g.ts), "%" PRIx64, (uint64_t)now);
-        break;
-    case LE_AUTH_TX:
-        g.form = LE_AUTHF_TX;
-        snprintf(g.ts, sizeof(g.ts), "%" PRIx64, (uint64_t)(now + (cur->auth_delta_s > 0 ? cur->auth_delta_s : 1800)));
-        break;
-    default:
-        return LE_EINVAL;
-    }
-    char uri[600], prefix[8];
+    char uri[600];
     snprintf(uri, sizeof(uri), "/%s/%s", app, name);
-    return le_access_sign(dom, &g, uri, name, prefix, sizeof(prefix), query, qn);
+    return le_access_sign_play(dom, uri, name, query, qn);
 }
 
 static void ing_kicked(void *ctx, const char *reason);
