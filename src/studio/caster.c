@@ -847,6 +847,22 @@ static void caster_metrics(le_buf *out)
                   "# TYPE livedge_caster_frames_total counter\n"
                   "livedge_caster_frames_total %" PRIu64 "\n",
                   s.running, s.started, s.stopped, s.ticks, s.dropped_ticks, s.rebuilds, s.commands, s.frames_out);
+    /* Per running caster: its clock and the clock time of the last scene
+     * change applied (stream time of the outputs, ms). */
+    static const char *const names[2] = { "livedge_caster_clock_ms", "livedge_caster_last_change_ms" };
+    for (int k = 0; k < 2; k++) {
+        int head = 0;
+        for (le_cst_run *c = CR.list; c; c = c->next) {
+            if (!c->eng)
+                continue;
+            le_se_stats es;
+            le_se_get_stats(c->eng, &es);
+            if (!head++)
+                le_buf_printf(out, "# TYPE %s gauge\n", names[k]);
+            le_buf_printf(out, "%s{caster=\"%s\"} %" PRId64 "\n", names[k], c->id,
+                          k == 0 ? es.clock_ms : es.last_change_ms);
+        }
+    }
 }
 
 /* ---- the face ---- */
