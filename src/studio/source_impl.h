@@ -1,0 +1,73 @@
+/* The inside of a studio source (studio/source.h), shared by source.c (the
+ * picture, the audio FIFO, the live kind) and source_file.c (the file
+ * kind). Not a face: nothing outside these two files includes it. */
+#ifndef LE_STUDIO_SOURCE_IMPL_H
+#define LE_STUDIO_SOURCE_IMPL_H
+#include "studio/source.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/frame.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+enum { LE_SS_LIVE = 1, LE_SS_FILE };
+
+#define LE_SS_LIVE_TRIM_MS 200    /* live: a standing backlog above this is cut ... */
+#define LE_SS_LIVE_KEEP_MS 100    /* ... down to this */
+#define LE_SS_FILE_AHEAD_MS 200   /* file: audio decoded this far past the clock */
+#define LE_SS_FILE_VQ 16          /* file: decoded pictures waiting for the clock */
+
+struct le_ss {
+    char name[64];
+    int kind;
+    le_ss_stats st;
+    int64_t clock;                /* the last le_ss_advance */
+
+    /* decoders (live: configured by sequence headers; file: by the streams) */
+    AVCodecContext *vdec, *adec;
+    uint8_t vcodec;               /* live: LE_CODEC_H264 or LE_CODEC_H265 */
+    uint8_t *vhdr, *ahdr;         /* live: the sequence headers in use */
+    size_t vhdr_len, ahdr_len;
+    int need_key;
+    AVFrame *tmp, *afr;
+    AVPacket *pkt;
+
+    /* the picture */
+    AVFrame *pic, *black;
+    struct SwsContext *sws;
+    int have_pic, fresh, stalled;
+    int64_t last_new_ms;
+
+    /* the audio */
+    SwrContext *swr;
+    int swr_rate, swr_fmt;
+    AVChannelLayout swr_layout;
+    AVAudioFifo *fifo;
+    int64_t win_taken, win_min;   /* live: the latency rule's window */
+
+    /* file */
+    AVFormatContext *fmt;
+    int vidx, aidx;
+    int64_t start_ms, begin, end; /* file time, ms (end INT64_MAX: the file's end) */
+    int loops_left;               /* -1: forever */
+    int started, v_done, a_done, f_eof;
+    int64_t base;                 /* clock at which this pass's begin plays */
+    int64_t a_end, content_end;   /* end of the last audio frame; of everything decoded */
+    int64_t vdur;                 /* a video frame's duration when the file does not say */
+    AVFrame *vq[LE_SS_FILE_VQ];   /* decoded, after the clock (pts: file time) */
+    int vqn;
+    AVFrame *cand;                /* the newest picture the clock has reached */
+    int have_cand;
+};
+
+le_ss *le_ss_alloc(const char *name, int kind);
+AVCodecContext *le_ss_decoder_open(enum AVCodecID id, const AVCodecParameters *par, AVRational tb,
+                                   const uint8_t *b, size_t n);
+void le_ss_picture(le_ss *s, const AVFrame *f);
+void le_ss_audio_frame(le_ss *s, const AVFrame *f);
+void le_ss_file_advance(le_ss *s, int64_t clock_ms);
+void le_ss_file_close(le_ss *s);
+
+#endif
