@@ -183,13 +183,21 @@ static void on_pkt(void *ud, int scene, int out, le_pkt *p)
         le_pkt_unref(p);
         return;
     }
-    le_cst_out *o = &c->sc[scene].out[out];
+    le_cst_scene *s = &c->sc[scene];
+    le_cst_out *o = &s->out[out];
+    if (p->flags & LE_PKT_SEQHDR) {
+        le_pkt **slot = p->type == LE_PKT_VIDEO ? &s->vhdr[out] : &s->ahdr[out];
+        if (*slot)
+            le_pkt_unref(*slot);
+        *slot = le_pkt_ref(p);
+    }
     if (!o->live) {
+        /* A publish begins at a video keyframe once the headers are
+         * known, and sends them first, so players get the decoder config
+         * (also after a refusal or a kick: at the next keyframe). */
         uint64_t now = le_mono_ms();
-        /* The first packets are the sequence headers: a publish begins
-         * only with them, so players get the decoder config. */
-        if ((o->refused_at && now < o->refused_at + REPUBLISH_MS) || !(p->flags & LE_PKT_SEQHDR)) {
-            o->need_hdr = 1;
+        int key = p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY) && !(p->flags & LE_PKT_SEQHDR);
+        if (!key || !s->vhdr[out] || (o->refused_at && now < o->refused_at + REPUBLISH_MS)) {
             le_pkt_unref(p);
             return;
         }
@@ -199,20 +207,11 @@ static void on_pkt(void *ud, int scene, int out, le_pkt *p)
             return;
         }
         o->refused_at = 0;
-        /* Headers the engine sent before (a republish): the other one. */
-        if (o->need_hdr) {
-            if (p->type == LE_PKT_VIDEO && c->sc[scene].ahdr[out])
-                le_stream_push(o->pub.st, c->sc[scene].ahdr[out]);
-            if (p->type == LE_PKT_AUDIO && c->sc[scene].vhdr[out])
-                le_stream_push(o->pub.st, c->sc[scene].vhdr[out]);
-        }
+        le_stream_push(o->pub.st, s->vhdr[out]);
+        if (s->ahdr[out])
+            le_stream_push(o->pub.st, s->ahdr[out]);
     }
-    if (p->flags & LE_PKT_SEQHDR) {
-        le_pkt **slot = p->type == LE_PKT_VIDEO ? &c->sc[scene].vhdr[out] : &c->sc[scene].ahdr[out];
-        if (*slot)
-            le_pkt_unref(*slot);
-        *slot = le_pkt_ref(p);
-    } else if (p->type == LE_PKT_VIDEO) {
+    if (p->type == LE_PKT_VIDEO && !(p->flags & LE_PKT_SEQHDR)) {
         o->frames++;
         CR.st.frames_out++;
     }
@@ -316,12 +315,18 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
                 desc[0] = '\0';
         }
     }
+    if (!want) {   /* a stopped scene: an empty picture of its size */
+        memset(&ns->pic, 0, sizeof(ns->pic));
+        ns->pic.width = w;
+        ns->pic.height = h;
+        ns->pic.ninputs = ns->pic.naudio_inputs = LE_SG_MAX_INPUTS;
+    }
     ns->running = want;
     /* What identifies the scene's state: the graph description (every
      * position, size, text and volume is in it), the image files, the
      * outputs and the scene id. */
     le_buf key = { 0 };
-    le_buf_printf(&key, "%d|%s|%s|", want, sid, desc);
+    le_buf_printf(&key, "%d|%s|%s|%s|", want, sid, c->domain, desc);
     for (int k = 0; want && k < ns->pic.nimages; k++)
         le_buf_printf(&key, "%s|", ns->images[k]);
     for (int k = 0; k < nout; k++)
@@ -351,7 +356,6 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
                 o->w = k < nout ? ns->out[k].width : 0;
                 o->h = k < nout ? ns->out[k].height : 0;
                 o->frames = 0;
-                o->need_hdr = 0;
             }
             o->kbps = k < nout ? ns->out[k].bitrate_kbps : 0;
         }

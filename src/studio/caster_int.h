@@ -42,7 +42,6 @@ typedef struct le_cst_out {
     char domain[LE_CST_DOMAIN_MAX], name[LE_CST_STREAM_MAX];
     int w, h, kbps;
     uint64_t refused_at;         /* mono ms of a refused (or kicked) publish */
-    int need_hdr;                /* headers went by while not published */
     uint64_t frames;
 } le_cst_out;
 
