@@ -1,0 +1,164 @@
+/* Private to the studio engine (studio/engine.h): the engine's layout,
+ * shared by engine.c (loop side: queues, commands, the clock and the
+ * hand-back), engine_render.c (the worker's tick: sources and scene
+ * graphs) and engine_enc.c (the scene encoders and FLV tag bodies). */
+#ifndef LE_STUDIO_ENGINE_IMPL_H
+#define LE_STUDIO_ENGINE_IMPL_H
+#include <pthread.h>
+#include <stdint.h>
+
+#include "core/util.h"
+#include "studio/engine.h"
+#include "studio/source.h"
+
+struct AVCodecContext;
+struct AVFilterGraph;
+struct AVFilterContext;
+struct AVFrame;
+struct AVAudioFifo;
+struct SwsContext;
+struct event;
+
+enum { SE_FEED, SE_SOURCE, SE_RESET, SE_SCENE };
+
+/* A scene as the worker keeps it: the caller's copy with its own strings. */
+typedef struct se_scene_copy {
+    le_se_scene s;
+    char *strs[LE_SG_MAX_COMPONENTS][4];    /* text, color, font_name, border_color */
+    char *desc;                             /* le_sg_build's description */
+} se_scene_copy;
+
+/* One input queue item: a live body or a command, in call order. */
+typedef struct se_item {
+    struct se_item *next;
+    int kind, slot;
+    /* SE_FEED */
+    uint8_t type;
+    uint32_t ts, len;
+    /* SE_SOURCE */
+    int live, repeat;
+    int64_t begin_ms, end_ms;
+    char *path;
+    /* SE_SCENE */
+    se_scene_copy *scene;
+    uint8_t data[];
+} se_item;
+
+typedef struct se_outq {
+    struct se_outq *next;
+    int scene, out;
+    le_pkt *p;
+} se_outq;
+
+#define SE_VHOLD 16             /* video held for audio, at most (frames) */
+
+/* An output's video encoder (worker only). */
+typedef struct se_venc {
+    struct AVCodecContext *enc;
+    struct SwsContext *sws;
+    struct AVFrame *scaled;
+    int failed;
+    le_pkt *hold[SE_VHOLD];     /* coded frames waiting for the audio up to their ts */
+    int nhold;
+} se_venc;
+
+/* A pending AAC packet, shared by the scene's outputs. */
+typedef struct se_apkt {
+    struct se_apkt *next;
+    int64_t ts;
+    uint32_t len;
+    uint8_t data[];
+} se_apkt;
+
+/* A scene on the worker. */
+typedef struct se_scene {
+    se_scene_copy *cur;         /* NULL: never set */
+    struct AVFilterGraph *graph;
+    struct AVFilterContext *vsrc[LE_SE_SLOTS], *asrc[LE_SE_SLOTS], *isrc[LE_SG_MAX_IMAGES];
+    struct AVFilterContext *vsink, *asink;
+    int in_w[LE_SE_SLOTS], in_h[LE_SE_SLOTS], in_fmt[LE_SE_SLOTS];
+    int graph_failed;           /* logged; black frames until the next change */
+    int built;                  /* a graph was built since the scene started */
+    struct AVFrame *img[LE_SG_MAX_IMAGES];  /* loaded pictures (RGBA) */
+    char img_path[LE_SG_MAX_IMAGES][LE_SE_PATH_MAX];
+    struct AVFrame *black;      /* the scene size, while the graph fails */
+    /* encoders */
+    int enc_open;
+    int nout;
+    le_se_out out[LE_SE_MAX_OUT];
+    se_venc v[LE_SE_MAX_OUT];
+    struct AVCodecContext *aenc;
+    struct AVAudioFifo *fifo;
+    int64_t a_in;               /* samples into the AAC encoder */
+    int64_t a_pkts;             /* AAC packets out */
+    int64_t a_base_ms;          /* the clock when the encoders opened */
+    int64_t a_last_ts;          /* ts of the newest AAC packet, -1: none */
+    se_apkt *ahead, *atail;
+} se_scene;
+
+struct le_se {
+    le_pipe_task task;          /* first: the pool hands it back */
+    le_se_cfg cfg;
+    char *name, *preset;
+    struct event_base *base;
+    struct event *timer;
+    uint64_t start_us;          /* CLOCK_MONOTONIC at le_se_new */
+
+    pthread_mutex_t mu;         /* guards the next block */
+    se_item *qhead, *qtail;
+    size_t q_bytes;
+    se_outq *ohead, *otail;
+    size_t o_pkts;
+    le_se_stats sh;             /* published copy of the worker's counters */
+
+    /* loop only */
+    int live[LE_SE_SLOTS];
+    int dropping[LE_SE_SLOTS];  /* video dropped to the next keyframe */
+    int in_reap, free_later, dying;
+    uint64_t last_drop_log, drops_since_log, in_dropped;
+
+    /* worker only */
+    le_se_stats st;
+    se_outq *phead, *ptail;
+    size_t p_pkts;
+    int64_t next_tick;          /* the next tick to render */
+    uint64_t last_lag_log, lag_since_log;
+    le_ss *src[LE_SE_SLOTS];
+    uint64_t src_errs[LE_SE_SLOTS];
+    struct AVFrame *slate;      /* 64x36 black */
+    struct AVFrame *aud[LE_SE_SLOTS];   /* this tick's audio per slot */
+    struct AVFrame *tmp, *ofr;
+    se_scene sc[LE_SE_MAX_SCENES];
+};
+
+#define LE_SE_OUT_MAX_PKTS 512  /* handed-back bodies not yet taken by the loop */
+
+/* engine.c */
+void le_se_emit(le_se *e, int scene, int out, le_pkt *p);
+void le_se_scene_copy_free(se_scene_copy *c);
+
+/* engine_render.c (worker; init/free on the loop while nothing runs) */
+int le_se_render_init(le_se *e);
+void le_se_render_free(le_se *e);
+void le_se_apply(le_se *e, se_item *it);
+void le_se_tick(le_se *e, int64_t tick);
+
+/* engine_enc.c (worker) */
+int le_se_enc_open(le_se *e, int s, int64_t tick);
+void le_se_enc_close(le_se *e, int s);
+void le_se_enc_video(le_se *e, int s, struct AVFrame *f, int64_t tick);
+void le_se_enc_audio(le_se *e, int s, const struct AVFrame *f, int nb_silence);
+/* Held bodies go out in ts order: video once the audio has reached its
+ * ts (or the hold is full), audio up to the next video. */
+void le_se_enc_flush(le_se *e, int s);
+
+static inline int64_t le_se_tick_ms(const le_se *e, int64_t tick)
+{
+    return tick * 1000 / e->cfg.fps;
+}
+static inline int64_t le_se_tick_samples(const le_se *e, int64_t tick)
+{
+    return tick * LE_SS_AUDIO_RATE / e->cfg.fps;
+}
+
+#endif

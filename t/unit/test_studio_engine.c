@@ -1,0 +1,576 @@
+/* The studio engine: two file sources (red + 440 Hz, blue + 880 Hz, made
+ * with the ffmpeg CLI) in a picture-in-picture scene with a text, two
+ * outputs; the FLV bodies that come back are decoded here and checked
+ * (sizes, the tick timestamps, colours, audio tones), then the scene is
+ * changed by commands (the inset moves, volumes swap) and by a rebuild
+ * (sources swapped); a slot without a source shows black on a second
+ * scene whose silence still carries audio. */
+#include <event2/event.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/frame.h>
+#include <libavutil/log.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/util.h"
+#include "media/pkt.h"
+#include "pipeline/pool.h"
+#include "studio/engine.h"
+#include "tap.h"
+
+/* libavfilter 8 (FFmpeg 5.1): drawtext's "reinit" leaks its old option
+ * strings (docs/STUDIO.md, "Changes while running"); only those are
+ * suppressed. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:avfilter_init_dict\nleak:av_opt_set_defaults2\n";
+}
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "fast_unwind_on_malloc=0";
+}
+
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "pipeline_helpers.h"      /* a live H.264 source: FPS (25) frames, LUMA_L | LUMA_R below */
+
+#define TFPS 30
+
+typedef struct outbuf {
+    le_pkt *p[MAXP];
+    int n;
+} outbuf;
+
+static outbuf outs[3][2];
+static int bad_cb;
+
+static void on_pkt(void *ud, int scene, int out, le_pkt *p)
+{
+    (void)ud;
+    if (scene < 0 || scene > 2 || out < 0 || out > 1 || outs[scene][out].n >= MAXP) {
+        bad_cb++;
+        le_pkt_unref(p);
+        return;
+    }
+    outbuf *b = &outs[scene][out];
+    b->p[b->n++] = p;
+}
+
+/* the live source: a frame every 1000 / FPS ms into slot 4 */
+static src_gen live;
+static le_se *live_e;
+static int live_fed;
+
+static void on_live(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    (void)ev;
+    (void)arg;
+    if (!live_e || !live.enc)
+        return;
+    le_pkt *p = live_fed++ ? src_next(&live, 0) : src_seqhdr(&live, 0);
+    if (p) {
+        le_se_feed(live_e, 4, p);
+        le_pkt_unref(p);
+    }
+}
+
+static double cpu_s;            /* this process's CPU time inside run_for */
+
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static void run_for(struct event_base *base, int ms)
+{
+    double c0 = cpu_now();
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+    cpu_s += cpu_now() - c0;
+}
+
+/* ---- decoding what came out ---- */
+
+typedef struct vframe {
+    int64_t ts;
+    int w, h;
+    uint8_t y[6], u[6], v[6];   /* at the probe points */
+    int text_max_y;             /* brightest luma in the text box */
+} vframe;
+
+/* Probe points (fractions of the frame): main area, inset (first place),
+ * inset (moved), centre, */
+static const double PX[6] = { 0.16, 0.80, 0.20, 0.5, 0.40, 0.9 };
+static const double PY[6] = { 0.28, 0.80, 0.75, 0.5, 0.50, 0.1 };
+
+typedef struct vinfo {
+    vframe f[MAXP];
+    int n;
+    int seqhdrs, decoded, errors;
+} vinfo;
+
+static void probe(const AVFrame *f, vframe *v)
+{
+    v->w = f->width;
+    v->h = f->height;
+    for (int k = 0; k < 6; k++) {
+        int x = (int)(PX[k] * f->width), y = (int)(PY[k] * f->height);
+        v->y[k] = f->data[0][y * f->linesize[0] + x];
+        v->u[k] = f->data[1][(y / 2) * f->linesize[1] + x / 2];
+        v->v[k] = f->data[2][(y / 2) * f->linesize[2] + x / 2];
+    }
+    v->text_max_y = 0;
+    for (int y = (int)(0.05 * f->height); y < (int)(0.15 * f->height); y++)
+        for (int x = (int)(0.05 * f->width); x < (int)(0.25 * f->width); x++)
+            if (f->data[0][y * f->linesize[0] + x] > v->text_max_y)
+                v->text_max_y = f->data[0][y * f->linesize[0] + x];
+}
+
+static void decode_video(const outbuf *b, vinfo *vi)
+{
+    memset(vi, 0, sizeof(*vi));
+    AVCodecContext *d = NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    for (int i = 0; i < b->n; i++) {
+        const le_pkt *p = b->p[i];
+        if (p->type != LE_PKT_VIDEO || p->len < 5 || (p->data[0] & 0x0f) != 7)
+            continue;
+        if (p->data[1] == 0) {
+            vi->seqhdrs++;
+            if (d)
+                continue;
+            d = avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_H264));
+            d->extradata = av_mallocz(p->len - 5 + AV_INPUT_BUFFER_PADDING_SIZE);
+            memcpy(d->extradata, p->data + 5, p->len - 5);
+            d->extradata_size = (int)p->len - 5;
+            d->thread_count = 1;
+            if (avcodec_open2(d, avcodec_find_decoder(AV_CODEC_ID_H264), NULL) < 0)
+                avcodec_free_context(&d);
+            continue;
+        }
+        if (!d || vi->n >= MAXP)
+            continue;
+        av_new_packet(pkt, (int)p->len - 5);
+        memcpy(pkt->data, p->data + 5, p->len - 5);
+        pkt->pts = pkt->dts = p->ts;
+        if (avcodec_send_packet(d, pkt) < 0)
+            vi->errors++;
+        av_packet_unref(pkt);
+        while (avcodec_receive_frame(d, f) == 0) {
+            vframe *v = &vi->f[vi->n++];
+            v->ts = f->pts;
+            probe(f, v);
+            vi->decoded++;
+            av_frame_unref(f);
+        }
+    }
+    avcodec_free_context(&d);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+}
+
+typedef struct ainfo {
+    float *l;                   /* left channel */
+    int64_t *ts;                /* per AAC frame: its tag ts */
+    int n, cap, frames, seqhdrs;
+    int64_t last_ts;
+    int ts_back;                /* audio ts going backwards */
+} ainfo;
+
+static void decode_audio(const outbuf *b, ainfo *ai)
+{
+    memset(ai, 0, sizeof(*ai));
+    ai->last_ts = -1;
+    AVCodecContext *d = NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    for (int i = 0; i < b->n; i++) {
+        const le_pkt *p = b->p[i];
+        if (p->type != LE_PKT_AUDIO || p->len < 2 || p->data[0] != 0xAF)
+            continue;
+        if (p->data[1] == 0) {
+            ai->seqhdrs++;
+            if (d)
+                continue;
+            d = avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_AAC));
+            d->extradata = av_mallocz(p->len - 2 + AV_INPUT_BUFFER_PADDING_SIZE);
+            memcpy(d->extradata, p->data + 2, p->len - 2);
+            d->extradata_size = (int)p->len - 2;
+            if (avcodec_open2(d, avcodec_find_decoder(AV_CODEC_ID_AAC), NULL) < 0)
+                avcodec_free_context(&d);
+            continue;
+        }
+        if (!d)
+            continue;
+        if ((int64_t)p->ts < ai->last_ts)
+            ai->ts_back++;
+        ai->last_ts = p->ts;
+        av_new_packet(pkt, (int)p->len - 2);
+        memcpy(pkt->data, p->data + 2, p->len - 2);
+        avcodec_send_packet(d, pkt);
+        av_packet_unref(pkt);
+        while (avcodec_receive_frame(d, f) == 0) {
+            if (ai->n + f->nb_samples > ai->cap) {
+                ai->cap = (ai->n + f->nb_samples) * 2;
+                ai->l = realloc(ai->l, (size_t)ai->cap * sizeof(float));
+            }
+            if (f->format == AV_SAMPLE_FMT_FLTP)
+                memcpy(ai->l + ai->n, f->extended_data[0], (size_t)f->nb_samples * sizeof(float));
+            ai->n += f->nb_samples;
+            ai->frames++;
+            av_frame_unref(f);
+        }
+    }
+    avcodec_free_context(&d);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+}
+
+static double goertzel(const float *x, int n, double hz)
+{
+    double w = 2 * M_PI * hz / 44100, c = 2 * cos(w), s1 = 0, s2 = 0;
+    for (int i = 0; i < n; i++) {
+        double s = x[i] + c * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+/* 440 vs 880 Hz energy over samples [from, to) of the decoded audio. */
+static double tone_ratio(const ainfo *ai, int from, int to)
+{
+    if (from < 0)
+        from = 0;
+    if (to > ai->n)
+        to = ai->n;
+    if (to - from < 4410)
+        return NAN;
+    double a = goertzel(ai->l + from, to - from, 440), b = goertzel(ai->l + from, to - from, 880);
+    return (a + 1e-9) / (b + 1e-9);
+}
+
+static int is_red(const vframe *v, int k) { return v->v[k] > 200 && v->u[k] < 120 && v->y[k] > 60; }
+static int is_blue(const vframe *v, int k) { return v->u[k] > 200 && v->v[k] < 150; }
+static int is_black(const vframe *v, int k)
+{
+    return v->y[k] < 30 && abs(v->u[k] - 128) < 12 && abs(v->v[k] - 128) < 12;
+}
+
+/* Video ts steps of one output: 0 when all are 1000/FPS rounded; else the
+ * number of missing ticks (a skipped tick leaves a double step). */
+static int ts_missing(const outbuf *b, int *backwards, int *frames)
+{
+    int64_t last = -1;
+    int missing = 0;
+    *backwards = *frames = 0;
+    for (int i = 0; i < b->n; i++) {
+        const le_pkt *p = b->p[i];
+        if (p->type != LE_PKT_VIDEO || p->data[1] != 1)
+            continue;
+        (*frames)++;
+        if (last >= 0) {
+            int64_t d = (int64_t)p->ts - last;
+            if (d <= 0)
+                (*backwards)++;
+            else if (d > 34)
+                missing += (int)((d + 16) / 33) - 1;
+        }
+        last = p->ts;
+    }
+    return missing;
+}
+
+static void layout(le_se_scene *sc, int main_in, int inset_in, double ix, double iy, double vol0, double vol1,
+                   const char *txt)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->running = 1;
+    le_sg_scene *p = &sc->pic;
+    p->width = 640;
+    p->height = 360;
+    p->ninputs = LE_SE_SLOTS;
+    p->naudio_inputs = LE_SE_SLOTS;
+    p->nlayers = 2;
+    p->layers[0] = (le_sg_video_layer){ .input = main_in, .place = { .height_norm = 1, .width_norm = 1 } };
+    p->layers[1] = (le_sg_video_layer){ .input = inset_in, .place = { .height_norm = 0.3, .x = ix, .y = iy } };
+    p->ncomponents = 1;
+    static char text[64];               /* the engine copies it */
+    snprintf(text, sizeof(text), "%s", txt);
+    p->comps[0] = (le_sg_component){ .type = LE_SG_COMP_TEXT, .text = text, .color = "0xFFFFFF",
+                                     .font_name = "DejaVuSans", .size_norm = 0.08,
+                                     .place = { .x = 0.06, .y = 0.06, .height_norm = 0.08 } };
+    p->naudio = 2;
+    p->audio[0] = (le_sg_audio_layer){ .input = 0, .volume_rate = vol0 };
+    p->audio[1] = (le_sg_audio_layer){ .input = 1, .volume_rate = vol1 };
+    sc->nout = 2;
+    sc->out[0] = (le_se_out){ 640, 360, 800 };
+    sc->out[1] = (le_se_out){ 320, 180, 300 };
+}
+
+/* The first frame at or after ts; -1 when none. */
+static int frame_at(const vinfo *vi, int64_t ts)
+{
+    for (int i = 0; i < vi->n; i++)
+        if (vi->f[i].ts >= ts)
+            return i;
+    return -1;
+}
+
+static void free_outs(void)
+{
+    for (int s = 0; s < 3; s++)
+        for (int o = 0; o < 2; o++) {
+            for (int i = 0; i < outs[s][o].n; i++)
+                le_pkt_unref(outs[s][o].p[i]);
+            outs[s][o].n = 0;
+        }
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/le_se_XXXXXX", cmd[1024], red[256], blue[256];
+    if (!mkdtemp(dir)) {
+        ok(0, "mkdtemp");
+        return done_testing();
+    }
+    snprintf(red, sizeof(red), "%s/red.mp4", dir);
+    snprintf(blue, sizeof(blue), "%s/blue.mp4", dir);
+    const char *gen = "ffmpeg -nostdin -loglevel error -y -f lavfi -i color=%s:s=640x360:r=30 -f lavfi "
+                      "-i sine=frequency=%d:sample_rate=44100 -t 5 -c:v libx264 -preset ultrafast -g 30 "
+                      "-pix_fmt yuv420p -c:a aac -ac 2 -ar 44100 %s";
+    snprintf(cmd, sizeof(cmd), gen, "red", 440, red);
+    int rc1 = system(cmd);
+    snprintf(cmd, sizeof(cmd), gen, "blue", 880, blue);
+    int rc2 = system(cmd);
+    ok(rc1 == 0 && rc2 == 0, "ffmpeg made the two source files");
+
+    av_log_set_level(AV_LOG_ERROR);
+    struct event_base *base = event_base_new();
+    le_pipe_pool *pool = NULL;
+    ok(le_pipe_pool_new(base, 1, &pool) == 0, "pool");
+    le_se_cfg cfg = { .fps = TFPS, .gop_frames = 60, .name = "t", .in_max_bytes = 1 << 20, .on_pkt = on_pkt };
+    le_se *e = NULL;
+
+    /* bad arguments */
+    le_se_cfg bad = cfg;
+    bad.fps = 61;
+    is_int(le_se_new(base, pool, &bad, &e), LE_EINVAL, "fps over 60 refused");
+    is_int(le_se_new(base, pool, &cfg, &e), 0, "engine started");
+    is_int(le_se_set_source(e, LE_SE_SLOTS, 0, red, -1, 0, 0), LE_EINVAL, "slot out of range refused");
+    uint8_t body[8] = { 0x17, 0, 0, 0, 0 };
+    le_pkt *fp = le_pkt_new(LE_PKT_VIDEO, 0, body, 5);
+    is_int(le_se_feed(e, 0, fp), LE_EINVAL, "feed to a slot that is not live refused");
+    le_pkt_unref(fp);
+
+    is_int(le_se_set_source(e, 0, 0, red, -1, 0, 0), 0, "slot 0: red file");
+    is_int(le_se_set_source(e, 1, 0, blue, -1, 0, 0), 0, "slot 1: blue file");
+    le_se_scene sc;
+    layout(&sc, 0, 1, 0.65, 0.65, 1, 0, "LIVE");
+    le_se_scene badsc = sc;
+    badsc.out[0].width = 320;
+    is_int(le_se_set_scene(e, 0, &badsc), LE_EINVAL, "output 0 must be the scene size");
+    badsc = sc;
+    badsc.pic.layers[1].input = LE_SE_SLOTS;
+    is_int(le_se_set_scene(e, 0, &badsc), LE_EINVAL, "a layer on no input is refused (le_sg_build)");
+    is_int(le_se_set_scene(e, 0, &sc), 0, "scene 0: picture in picture");
+    /* scene 1: slot 2 never gets a source; no audio layers */
+    le_se_scene s1;
+    memset(&s1, 0, sizeof(s1));
+    s1.running = 1;
+    s1.pic.width = 160;
+    s1.pic.height = 90;
+    s1.pic.ninputs = LE_SE_SLOTS;
+    s1.pic.nlayers = 1;
+    s1.pic.layers[0] = (le_sg_video_layer){ .input = 2, .place = { .height_norm = 1, .width_norm = 1 } };
+    s1.nout = 1;
+    s1.out[0] = (le_se_out){ 160, 90, 100 };
+    is_int(le_se_set_scene(e, 1, &s1), 0, "scene 1: the empty slot 2");
+
+    /* scene 2: slot 4 is live, fed from this loop */
+    ok(src_open(&live, 320, 180, 0) == 0, "a live H.264 source");
+    is_int(le_se_set_source(e, 4, 1, NULL, 0, 0, 0), 0, "slot 4: live");
+    le_se_scene s2 = s1;
+    s2.pic.layers[0].input = 4;
+    is_int(le_se_set_scene(e, 2, &s2), 0, "scene 2: the live slot");
+    live_e = e;
+    struct event *lt = event_new(base, -1, EV_PERSIST, on_live, NULL);
+    struct timeval ltv = { 0, 1000000 / FPS };
+    event_add(lt, &ltv);
+
+    run_for(base, 2500);
+    le_se_stats st0;
+    le_se_get_stats(e, &st0);
+    ok(st0.ticks >= 30, "ticks rendered in 2.5 s: %llu (dropped %llu)", (unsigned long long)st0.ticks,
+       (unsigned long long)st0.dropped_ticks);
+    /* at most: the live slot's first picture replaced its slate in scene 2, and the same for a file
+     * whose first picture came a tick after its scene started */
+    ok(st0.rebuilds <= 2, "rebuilds for new picture sizes: %llu",
+       (unsigned long long)st0.rebuilds);
+
+    /* change 1, commands only: the inset moves, the volumes swap */
+    layout(&sc, 0, 1, 0.05, 0.6, 0, 1, "ON AIR");
+    is_int(le_se_set_scene(e, 0, &sc), 0, "scene 0: inset moved, volumes swapped, new text");
+    run_for(base, 1500);
+    le_se_stats st1;
+    le_se_get_stats(e, &st1);
+    ok(st1.commands >= st0.commands + 3, "applied by commands (%llu -> %llu)", (unsigned long long)st0.commands,
+       (unsigned long long)st1.commands);
+    is_int((int)st1.rebuilds, (int)st0.rebuilds, "and no rebuild");
+    int64_t change1 = st1.last_change_ms;
+    ok(change1 > 0 && change1 < st1.clock_ms, "the change's clock time is recorded (%lld)", (long long)change1);
+
+    /* change 2, a rebuild: the sources swap places */
+    layout(&sc, 1, 0, 0.05, 0.6, 0, 1, "ON AIR");
+    is_int(le_se_set_scene(e, 0, &sc), 0, "scene 0: sources swapped");
+    run_for(base, 1500);
+    le_se_stats st2;
+    le_se_get_stats(e, &st2);
+    is_int((int)st2.rebuilds, (int)st1.rebuilds + 1, "one rebuild for the swap");
+    int64_t change2 = st2.last_change_ms;
+    ok(change2 > change1, "the second change's time (%lld)", (long long)change2);
+    event_free(lt);
+    live_e = NULL;
+    /* a live slot: the input bound */
+    is_int(le_se_set_source(e, 3, 1, NULL, 0, 0, 0), 0, "slot 3: live");
+    static uint8_t junk[2 << 20];      /* over the 1 MiB bound alone */
+    memset(junk, 0x55, 4096);
+    junk[0] = 0x27;                     /* AVC inter frame */
+    junk[1] = 1;
+    le_pkt *small = le_pkt_new(LE_PKT_VIDEO, 0, junk, 4096), *big = le_pkt_new(LE_PKT_VIDEO, 0, junk, sizeof(junk));
+    is_int(le_se_feed(e, 3, small), 0, "a body within the bound is taken");
+    is_int(le_se_feed(e, 3, big), LE_ETOOBIG, "a body over the input bound is refused");
+    is_int(le_se_feed(e, 3, small), LE_ETOOBIG, "then video waits for a keyframe");
+    junk[0] = 0x17;
+    le_pkt *key = le_pkt_new(LE_PKT_VIDEO, 0, junk, 4096);
+    is_int(le_se_feed(e, 3, key), 0, "and a keyframe is taken");
+    le_pkt_unref(small);
+    le_pkt_unref(big);
+    le_pkt_unref(key);
+    le_se_stats st3;
+    le_se_get_stats(e, &st3);
+    is_int((int)st3.in_dropped, 2, "counted in in_dropped");
+    run_for(base, 100);
+    printf("# engine CPU: %.2f s over %.1f s of clock (%.0f %% of one core; 2 file sources, 640x360 + 320x180 "
+           "and 160x90 at %d fps, preset veryfast)\n", cpu_s, st2.clock_ms / 1000.0,
+           100 * cpu_s / (st2.clock_ms / 1000.0), TFPS);
+    le_se_free(e);
+    run_for(base, 50);
+
+    /* ---- what came out ---- */
+    ok(bad_cb == 0, "bodies only for the configured scenes and outputs");
+    vinfo *v0 = calloc(1, sizeof(vinfo)), *v1 = calloc(1, sizeof(vinfo)), *vs = calloc(1, sizeof(vinfo));
+    decode_video(&outs[0][0], v0);
+    decode_video(&outs[0][1], v1);
+    decode_video(&outs[1][0], vs);
+    ok(v0->n > 60 && v0->errors == 0, "output 0 decodes: %d frames", v0->n);
+    ok(v1->n > 60 && v1->errors == 0, "output 1 decodes: %d frames", v1->n);
+    is_int(v0->seqhdrs, 1, "output 0: one sequence header across both changes");
+    is_int(v1->seqhdrs, 1, "output 1: one sequence header");
+    ok(outs[0][0].n > 0 && outs[0][0].p[0]->type == LE_PKT_VIDEO && outs[0][0].p[0]->data[1] == 0,
+       "the AVC sequence header comes first");
+    ok(v0->n && v0->f[0].w == 640 && v0->f[0].h == 360, "output 0 is 640x360");
+    ok(v1->n && v1->f[0].w == 320 && v1->f[0].h == 180, "output 1 is 320x180");
+    le_se_stats fin = st2;
+    for (int o = 0; o < 2; o++) {
+        int back, frames, miss = ts_missing(&outs[0][o], &back, &frames);
+        is_int(back, 0, "output %d: video ts strictly increasing", o);
+        ok(miss <= (int)fin.dropped_ticks, "output %d: ts steps of 1000/%d ms, %d missing ticks (skipped: %llu)", o,
+           TFPS, miss, (unsigned long long)fin.dropped_ticks);
+        ok(frames > 0 && outs[0][o].p[1]->ts == outs[0][o].p[0]->ts, "output %d: headers at the first tick", o);
+    }
+    /* before change 1: red main, blue inset (at 0.80, 0.80), text brighter than red */
+    int a = frame_at(v0, change1 - 400);
+    ok(a > 0, "a frame before the first change (%d)", a);
+    if (a > 0) {
+        ok(is_red(&v0->f[a], 0), "main area red (Y %d U %d V %d)", v0->f[a].y[0], v0->f[a].u[0], v0->f[a].v[0]);
+        ok(is_blue(&v0->f[a], 1), "inset blue (Y %d U %d V %d)", v0->f[a].y[1], v0->f[a].u[1], v0->f[a].v[1]);
+        ok(is_red(&v0->f[a], 2), "red where the inset goes later");
+        ok(v0->f[a].text_max_y > 180, "the text is drawn (brightest luma %d)", v0->f[a].text_max_y);
+    }
+    int a1 = frame_at(v1, change1 - 400);
+    ok(a1 > 0 && is_red(&v1->f[a1], 0) && is_blue(&v1->f[a1], 1), "output 1: the same picture scaled");
+    /* after change 1 (a few ticks): inset at 0.05, 0.6 */
+    int b = frame_at(v0, change1 + 4 * 34);
+    ok(b > 0 && is_blue(&v0->f[b], 2) && is_red(&v0->f[b], 1), "the inset moved within 4 ticks of the change");
+    ok(b > 0 && v0->f[b].text_max_y > 180, "the new text is drawn (brightest luma %d)", b > 0 ? v0->f[b].text_max_y : 0);
+    /* after change 2: blue main, red inset */
+    int c = frame_at(v0, change2 + 4 * 34);
+    ok(c > 0 && is_blue(&v0->f[c], 0) && is_red(&v0->f[c], 2),
+       "after the swap: blue main, red inset within 4 ticks");
+
+    /* audio */
+    ainfo au;
+    decode_audio(&outs[0][0], &au);
+    is_int(au.seqhdrs, 1, "one AAC sequence header");
+    is_int(au.ts_back, 0, "audio ts never go back");
+    int64_t c1s = change1 * 44100 / 1000;
+    double r1 = tone_ratio(&au, (int)(c1s - 44100 * 8 / 10), (int)(c1s - 44100 / 10));
+    double r2 = tone_ratio(&au, (int)(c1s + 44100 * 3 / 10), (int)(c1s + 44100));
+    ok(r1 > 20, "before the change: 440 Hz (layer 0 at 1, layer 1 at 0): ratio %.1f", r1);
+    ok(r2 < 0.05, "after the volumes swap: 880 Hz: ratio %.3f", r2);
+    ok(au.n > 44100 * 3, "audio covers the run (%d samples)", au.n);
+    /* interleaving: per output, all tags in ts order */
+    for (int o = 0; o < 2; o++) {
+        int order = 0;
+        for (int i = 1; i < outs[0][o].n; i++)
+            if (outs[0][o].p[i]->ts < outs[0][o].p[i - 1]->ts) {
+                if (order++ < 3)
+                    printf("# %d: type %d ts %u after type %d ts %u\n", i, outs[0][o].p[i]->type, outs[0][o].p[i]->ts,
+                         outs[0][o].p[i - 1]->type, outs[0][o].p[i - 1]->ts);
+            }
+        is_int(order, 0, "output %d: audio and video tags in ts order", o);
+    }
+
+    /* scene 1: black, its own steady clock, silence as audio */
+    ok(vs->n > 60, "the empty slot's scene runs (%d frames)", vs->n);
+    int blacks = 0;
+    for (int i = 0; i < vs->n; i++)
+        blacks += is_black(&vs->f[i], 3);
+    is_int(blacks, vs->n, "every frame of the empty slot is black");
+    ok(vs->n && vs->f[0].w == 160 && vs->f[0].h == 90, "scene 1 is 160x90");
+    ainfo as;
+    decode_audio(&outs[1][0], &as);
+    ok(as.frames > 50, "scene 1 carries audio (silence): %d AAC frames", as.frames);
+    double peak = 0;
+    for (int i = 0; i < as.n; i++)
+        peak = fabs(as.l[i]) > peak ? fabs(as.l[i]) : peak;
+    ok(peak < 0.001, "and it is silent (peak %g)", peak);
+
+    /* scene 2: the live picture */
+    vinfo *vl = calloc(1, sizeof(vinfo));
+    decode_video(&outs[2][0], vl);
+    ok(live_fed > 50, "live frames fed: %d", live_fed);
+    ok(vl->n > 60, "the live scene runs (%d frames)", vl->n);
+    int lv = vl->n ? vl->n - 10 : 0;
+    ok(vl->n > 10 && abs(vl->f[lv].y[2] - LUMA_L) < 20 && abs(vl->f[lv].y[1] - LUMA_R) < 20,
+       "the live picture is shown (lower left %d, lower right %d)", vl->n > 10 ? vl->f[lv].y[2] : -1,
+       vl->n > 10 ? vl->f[lv].y[1] : -1);
+    free(vl);
+    src_close(&live);
+
+    free(au.l);
+    free(as.l);
+    free(v0);
+    free(v1);
+    free(vs);
+    free_outs();
+    le_pipe_pool_free(pool);
+    event_base_free(base);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        ok(0, "cleanup");
+    return done_testing();
+}
