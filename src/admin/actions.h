@@ -15,6 +15,7 @@ void le_actions_recindex_register(void);
 void le_actions_transcode_register(void);
 void le_actions_snapshot_register(void);
 void le_actions_caster_register(void);
+void le_actions_caster_scene_register(void);
 
 static inline void le_actions_register_all(void)
 {
@@ -31,6 +32,7 @@ static inline void le_actions_register_all(void)
     le_actions_transcode_register();
     le_actions_snapshot_register();
     le_actions_caster_register();
+    le_actions_caster_scene_register();
 }
 
 #endif

@@ -11,7 +11,11 @@
  *       info          the caster (CasterId, CasterName, NormType, ChargeType,
  *                     PurchaseTime, ExpireTime, CasterTemplate, CreateTime,
  *                     ClientToken) JSON
- *       status        "0" stopped, "1" running (set by StartCaster)
+ *       status        "0" stopped, "1" running (set by StartCaster);
+ *                     start: StartCaster's time while running
+ *       pvw, pgm      the SceneIds of the two scenes; scene:{id} each
+ *                     scene's JSON (admin/caster_scene.h); sver their
+ *                     version
  *       config        SetCasterConfig's JSON
  *       res:{id}      a video resource's JSON;  rloc:{RVnn} -> its ResourceId
  *       layout:{id}   a layout's JSON
@@ -21,6 +25,7 @@
  * checked by studio/config.h. */
 #include "admin/actions.h"
 #include "admin/admin.h"
+#include "admin/caster_scene.h"
 #include "admin/params.h"
 #include "control/domains.h"
 #include "core/err.h"
@@ -28,6 +33,7 @@
 #include "core/util.h"
 #include "store/store.h"
 #include "studio/config.h"
+#include "studio/scene.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -36,9 +42,11 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-/* KEYS token, casters, new caster[, source caster]; ARGV id, info, max.
- * The CasterId of the token (new or earlier), -1 over the quota, -2 no
- * source. */
+/* KEYS token, casters, new caster[, source caster]; ARGV id, info, max,
+ * pvw id, pvw scene, pgm id, pgm scene. The CasterId of the token (new or
+ * earlier), -1 over the quota, -2 no source. A copy takes the source's
+ * fields but its status, scenes and their version (it gets its own
+ * scenes). */
 static const char CREATE_LUA[] =
     "local have = redis.call('GET', KEYS[1]) "
     "if have then return have end "
@@ -48,29 +56,38 @@ static const char CREATE_LUA[] =
     "redis.call('SADD', KEYS[2], ARGV[1]) "
     "redis.call('HSET', KEYS[3], 'info', ARGV[2], 'status', '0') "
     "if #KEYS > 3 then "
+    "  local skip = { info = 1, status = 1, pvw = 1, pgm = 1, sver = 1, start = 1 } "
     "  local a = redis.call('HGETALL', KEYS[4]) "
     "  for i = 1, #a, 2 do "
-    "    if a[i] ~= 'info' and a[i] ~= 'status' then redis.call('HSET', KEYS[3], a[i], a[i + 1]) end "
+    "    if not skip[a[i]] and string.sub(a[i], 1, 6) ~= 'scene:' then "
+    "      redis.call('HSET', KEYS[3], a[i], a[i + 1]) "
+    "    end "
     "  end "
     "end "
+    "redis.call('HSET', KEYS[3], 'pvw', ARGV[4], 'pgm', ARGV[6], 'scene:' .. ARGV[4], ARGV[5], "
+    "           'scene:' .. ARGV[6], ARGV[7]) "
     "return ARGV[1]";
 
-/* KEYS caster, casters; ARGV id, token key. 1, -2 unknown, -5 running. */
+/* KEYS caster, casters, lease; ARGV id, token key. 1, -2 unknown, -5
+ * running. */
 static const char DELETE_LUA[] =
     "local v = redis.call('HMGET', KEYS[1], 'info', 'status') "
     "if not v[1] then return -2 end "
     "if v[2] == '1' then return -5 end "
     "if ARGV[2] ~= '' and redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end "
-    "redis.call('DEL', KEYS[1]) "
+    "redis.call('DEL', KEYS[1], KEYS[3]) "
     "redis.call('SREM', KEYS[2], ARGV[1]) "
     "return 1";
 
-/* KEYS casters; ARGV key prefix of the casters: [info, status, config, ...]. */
+/* KEYS casters; ARGV key prefix of the casters: [info, status, config,
+ * start, ...]. */
 static const char LIST_LUA[] =
     "local out = {} "
     "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-    "  local v = redis.call('HMGET', ARGV[1] .. id, 'info', 'status', 'config') "
-    "  if v[1] then out[#out + 1] = v[1]; out[#out + 1] = v[2] or '0'; out[#out + 1] = v[3] or '{}' end "
+    "  local v = redis.call('HMGET', ARGV[1] .. id, 'info', 'status', 'config', 'start') "
+    "  if v[1] then "
+    "    out[#out + 1] = v[1]; out[#out + 1] = v[2] or '0'; out[#out + 1] = v[3] or '{}'; out[#out + 1] = v[4] or '' "
+    "  end "
     "end "
     "return out";
 
@@ -244,7 +261,8 @@ static void load_cb(redisReply *rep, void *arg)
         redisReply *f = rep->element[i], *v = rep->element[i + 1];
         if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
-        if (!strcmp(f->str, "status") || !strncmp(f->str, "rloc:", 5) || !strncmp(f->str, "cloc:", 5)) {
+        if (!strcmp(f->str, "status") || !strcmp(f->str, "pvw") || !strcmp(f->str, "pgm") ||
+            !strcmp(f->str, "start") || !strncmp(f->str, "rloc:", 5) || !strncmp(f->str, "cloc:", 5)) {
             le_jv_set_str(c->all, f->str, v->str);
             continue;
         }
@@ -297,8 +315,28 @@ static void create_cb(redisReply *rep, void *arg)
  * objects when src is not NULL. */
 static void create_store(cc *c, const char *src)
 {
-    char id[37], ts[21], tkey[200], skey[200], ckey[300], srckey[300], maxs[16];
+    char id[37], ts[21], tkey[200], skey[200], ckey[300], srckey[300], maxs[16], sid[2][37];
+    le_buf sb[2] = { { 0 }, { 0 } };
     le_uuid_v4(id, 0);
+    for (int k = 0; k < 2; k++) {   /* PVW, PGM: a copy's keep the source's config */
+        const char *old = src ? le_jv_get_str(c->all, k ? "pgm" : "pvw") : NULL;
+        char field[LE_SCN_ID_MAX + 8];
+        snprintf(field, sizeof(field), "scene:%.*s", LE_SCN_ID_MAX - 1, old ? old : "");
+        const le_jv *os = old ? le_jv_get(c->all, field) : NULL;
+        le_jv *ns = le_scn_new("", k ? "PGM" : "PVW", k);
+        le_cs_scene sc;
+        le_cs_scene_read(os && os->type == LE_JV_OBJ ? os : ns, &sc);
+        le_jv_free(ns);
+        le_uuid_v4(sid[k], 0);
+        memcpy(sc.id, sid[k], sizeof(sid[k]));
+        sc.type = k;
+        sc.status = 0;
+        ns = le_cs_scene_json(&sc);
+        le_cs_scene_free(&sc);
+        le_jv_to_json(ns, &sb[k]);
+        le_jv_free(ns);
+        le_buf_append(&sb[k], "", 1);
+    }
     le_jv *info = le_jv_obj();
     le_jv_set_str(info, "CasterId", id);
     const char *name = le_jv_get_str(c->obj, "CasterName");
@@ -318,11 +356,15 @@ static void create_store(cc *c, const char *src)
     if (src)
         caster_key(srckey, sizeof(srckey), src);
     snprintf(maxs, sizeof(maxs), "%d", LE_CST_MAX);
-    int rc = src ? le_store_cmd(create_cb, c, "EVAL %s 4 %s %s %s %s %s %s %s", CREATE_LUA, tkey, skey, ckey, srckey,
-                                id, (const char *)b.p, maxs)
-                 : le_store_cmd(create_cb, c, "EVAL %s 3 %s %s %s %s %s %s", CREATE_LUA, tkey, skey, ckey, id,
-                                (const char *)b.p, maxs);
+    int rc = src ? le_store_cmd(create_cb, c, "EVAL %s 4 %s %s %s %s %s %s %s %s %s %s %s", CREATE_LUA, tkey, skey,
+                                ckey, srckey, id, (const char *)b.p, maxs, sid[0], (const char *)sb[0].p, sid[1],
+                                (const char *)sb[1].p)
+                 : le_store_cmd(create_cb, c, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s", CREATE_LUA, tkey, skey, ckey,
+                                id, (const char *)b.p, maxs, sid[0], (const char *)sb[0].p, sid[1],
+                                (const char *)sb[1].p);
     le_buf_free(&b);
+    le_buf_free(&sb[0]);
+    le_buf_free(&sb[1]);
     if (rc != 0) {
         le_params_unavailable(c->r);
         cc_free(c);
@@ -407,6 +449,7 @@ static void delete_cb(redisReply *rep, void *arg)
     } else {
         le_jv *body = le_jv_obj();
         le_jv_set_str(body, "CasterId", c->caster);
+        le_control_publish_event("caster %s", c->caster);
         le_admin_reply(c->r, body);
     }
     cc_free(c);
@@ -414,14 +457,15 @@ static void delete_cb(redisReply *rep, void *arg)
 
 static void delete_loaded(cc *c)
 {
-    char ckey[300], skey[200], tkey[200] = "";
+    char ckey[300], skey[200], tkey[200] = "", lkey[300];
     const char *tok = le_jv_get_str(le_jv_get(c->all, "info"), "ClientToken");
     caster_key(ckey, sizeof(ckey), c->caster);
     le_store_key(skey, sizeof(skey), "casters");
+    le_store_key(lkey, sizeof(lkey), "caster:lease:%s", c->caster);
     if (tok && *tok)
         le_store_key(tkey, sizeof(tkey), "castertoken:%s", tok);
-    const char *argv[] = { "EVAL", DELETE_LUA, "2", ckey, skey, c->caster, tkey };
-    if (le_store_cmdargv(delete_cb, c, 7, argv, NULL) != 0) {
+    const char *argv[] = { "EVAL", DELETE_LUA, "3", ckey, skey, lkey, c->caster, tkey };
+    if (le_store_cmdargv(delete_cb, c, 8, argv, NULL) != 0) {
         le_params_unavailable(c->r);
         cc_free(c);
     }
@@ -467,11 +511,13 @@ static void list_cb(redisReply *rep, void *arg)
         free(q);
         return;
     }
-    row *rows = le_xcalloc(rep->elements / 3 + 1, sizeof(*rows));
+    row *rows = le_xcalloc(rep->elements / 4 + 1, sizeof(*rows));
     size_t n = 0;
-    for (size_t i = 0; i + 2 < rep->elements; i += 3) {
+    for (size_t i = 0; i + 3 < rep->elements; i += 4) {
         redisReply *iv = rep->element[i], *sv = rep->element[i + 1], *cv = rep->element[i + 2];
-        if (iv->type != REDIS_REPLY_STRING || sv->type != REDIS_REPLY_STRING || cv->type != REDIS_REPLY_STRING)
+        redisReply *tv = rep->element[i + 3];
+        if (iv->type != REDIS_REPLY_STRING || sv->type != REDIS_REPLY_STRING || cv->type != REDIS_REPLY_STRING ||
+            tv->type != REDIS_REPLY_STRING)
             continue;
         le_jv *info = le_cst_decode(iv->str, iv->len);
         const char *cid = info ? le_jv_get_str(info, "CasterId") : NULL;
@@ -486,7 +532,7 @@ static void list_cb(redisReply *rep, void *arg)
             continue;
         }
         le_jv_set_int(info, "Status", st);
-        le_jv_set_str(info, "StartTime", "");
+        le_jv_set_str(info, "StartTime", st ? tv->str : "");
         le_jv *cfg = le_cst_decode(cv->str, cv->len);
         int64_t chan = 0;
         if (cfg && le_jv_get_int(cfg, "ChannelEnable", &chan) != 0)
@@ -589,6 +635,7 @@ static void ok_caster_cb(redisReply *rep, void *arg)
     } else {
         le_jv *body = le_jv_obj();
         le_jv_set_str(body, "CasterId", c->caster);
+        le_control_publish_event("caster %s", c->caster);
         le_admin_reply(c->r, body);
     }
     cc_free(c);
@@ -700,6 +747,7 @@ static void put_cb(redisReply *rep, void *arg)
         if (c->answer_caster)
             le_jv_set_str(body, "CasterId", c->caster);
         le_jv_set_str(body, k->id_name, c->id);
+        le_control_publish_event("caster %s", c->caster);
         le_admin_reply(c->r, body);
     }
     cc_free(c);
