@@ -149,19 +149,6 @@ elif cmd == "bright":   # pixels brighter than 200 on every channel in x0,y0,x1,
     print(sum(1 for y in range(y0, y1) for x in range(x0, x1) if min(px(x, y)) > 200))
 PY
 pix() { "$LE_PY" "$LE_DIR/pix.py" "$@"; }
-grab "$RTMP/$PGM_S" "$LE_DIR/pgm.rgb"
-# lp_ld 640x360. Inset: h = 0.25 * 360 = 90, w = 160 (16:9), at x = 448, y = 18.
-# Image: h = 0.25 * 360 = 90 (160x90), at 32, 18: left half opaque green.
-# Text: 0.15 * 360 = 54 px DejaVuSans at 32, 252.
-is "$(pix "$LE_DIR/pgm.rgb" at 320,200 600,300 528,63 452,22 604,104 440,63 528,116)" \
-    "red red blue blue blue red red" "PGM: red main picture, blue inset at (0.7, 0.05), 160x90"
-is "$(pix "$LE_DIR/pgm.rgb" at 40,30 100,100 140,30)" "green red red" \
-    "PGM: the image's opaque half is drawn, its transparent half shows the picture below"
-n=$(pix "$LE_DIR/pgm.rgb" bright 32,252,400,320)
-cmp_ok "${n:-0}" -gt 300 "PGM: the text region has white text pixels ($n)"
-is "$(pix "$LE_DIR/pgm.rgb" bright 32,130,400,200)" 0 "... and the region above it has none"
-
-# ---- the sound --------------------------------------------------------------------
 cat >"$LE_DIR/tone.py" <<'PY'
 import math, struct, sys
 d = open(sys.argv[1], 'rb').read()
@@ -182,7 +169,25 @@ tone() {
         -f s16le "$LE_DIR/a.raw" 2>>"$LE_DIR/grab.log"
     "$LE_PY" "$LE_DIR/tone.py" "$LE_DIR/a.raw"
 }
-read -r P4 P8 <<<"$(tone "$RTMP/$PGM_S")"
+tone_to() { tone "$1" >"$2"; }
+# The picture and the sound are read at the same time.
+le_bg GRAB grab "$RTMP/$PGM_S" "$LE_DIR/pgm.rgb"
+le_bg TONE tone_to "$RTMP/$PGM_S" "$LE_DIR/tone.txt"
+wait "$GRAB"
+# lp_ld 640x360. Inset: h = 0.25 * 360 = 90, w = 160 (16:9), at x = 448, y = 18.
+# Image: h = 0.25 * 360 = 90 (160x90), at 32, 18: x 32-111 opaque green, 112-191 transparent.
+# Text: 0.15 * 360 = 54 px DejaVuSans at 32, 252.
+is "$(pix "$LE_DIR/pgm.rgb" at 320,200 600,300 528,63 452,22 604,104 440,63 528,116)" \
+    "red red blue blue blue red red" "PGM: red main picture, blue inset at (0.7, 0.05), 160x90"
+is "$(pix "$LE_DIR/pgm.rgb" at 40,30 100,100 150,60 185,100)" "green green red red" \
+    "PGM: the image's opaque half is drawn, its transparent half shows the picture below"
+n=$(pix "$LE_DIR/pgm.rgb" bright 32,252,400,320)
+cmp_ok "${n:-0}" -gt 300 "PGM: the text region has white text pixels ($n)"
+is "$(pix "$LE_DIR/pgm.rgb" bright 32,130,400,200)" 0 "... and the region above it has none"
+
+# ---- the sound --------------------------------------------------------------------
+wait "$TONE"
+read -r P4 P8 <"$LE_DIR/tone.txt"
 ok "$("$LE_PY" -c "import sys; sys.exit(0 if $P4 > 20 * $P8 and $P8 > 0 else 1)"; echo $?)" \
     "PGM audio: 440 Hz (RV01 at 1) well above 880 Hz (RV02 at 0.1), both present ($P4 vs $P8)"
 
@@ -246,10 +251,23 @@ for l in sys.stdin:
     if kv.get("codec_type") == "audio": a = "audio"
 print((v + " " + a).strip())'
 }
+probe_to() { probe "$1" >"$2"; }
+# All nine at once (each waits for its own first frames or segments).
+k=0
 for s in "$PGM_S" "${PGM_S}_lld" "$PVW_S"; do
-    is "$(probe "$RTMP/$s")" "640x360 audio" "caster/$s over RTMP: 640x360 with audio"
-    is "$(probe "$HTTP/$s.flv")" "640x360 audio" "caster/$s over HTTP-FLV"
-    is "$(probe "$HTTP/$s.m3u8")" "640x360 audio" "caster/$s over HLS"
+    for u in "$RTMP/$s" "$HTTP/$s.flv" "$HTTP/$s.m3u8"; do
+        k=$((k + 1))
+        le_bg PP probe_to "$u" "$LE_DIR/probe.$k"
+        PROBES="${PROBES:-} $PP"
+    done
+done
+for p in $PROBES; do wait "$p"; done
+k=0
+for s in "$PGM_S" "${PGM_S}_lld" "$PVW_S"; do
+    for f in RTMP HTTP-FLV HLS; do
+        k=$((k + 1))
+        is "$(cat "$LE_DIR/probe.$k")" "640x360 audio" "caster/$s over $f: 640x360 with audio"
+    done
 done
 m=$(curl_m)
 like "$m" 'livedge_caster_frames_total [1-9]' "/metrics: frames counted"
