@@ -13,7 +13,10 @@
 #    steady (no gap, no jump) across it;
 #  - a publisher killed mid-test: PGM keeps its frame rate;
 #  - every output (PGM, PGM's LiveTemplate output, PVW) plays over RTMP,
-#    HTTP-FLV and HLS; StopCaster ends them.
+#    HTTP-FLV and HLS;
+#  - the lease: a second node sharing the Redis leaves the caster to the
+#    first, takes it over when the first stops; StopCaster ends it and
+#    its lease.
 # The 200 ms check is in stream time: /metrics gives the caster's clock
 # (livedge_caster_clock_ms, the outputs' timestamp base) just before the
 # call, plus the wall time until the answer: the clock at the answer. The
@@ -29,7 +32,7 @@
 . "$(dirname "$0")/admin.sh"
 
 le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server
+le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || le_skip_all "fonts-dejavu-core is not installed"
 
 MAT=$LE_DIR/material
@@ -43,7 +46,8 @@ LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;"
-le_start || le_abort "livedge did not start"
+LE_BASE_NAME=$LE_NAME
+start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FPS=25
 
@@ -282,12 +286,33 @@ m=$(curl_m)
 like "$m" 'livedge_caster_frames_total [1-9]' "/metrics: frames counted"
 like "$m" 'livedge_caster_dropped_ticks_total [0-9]' "/metrics: dropped ticks counted"
 
+# ---- the lease: one node runs it, another takes over ---------------------------
+LEASE="letest$$:caster:lease:$C"
+like "$(redis-cli -p "$LE_REDIS_PORT" GET "$LEASE")" "^le-test-$LE_BASE_NAME-a/" "the lease is node A's"
+start_node B || le_abort "node B did not start"
+B=http://127.0.0.1:$LE_ADMIN_PORT
+sleep 4   # two scans of B
+is "$(curl -s --max-time 5 "$B/metrics" | sed -n 's/^livedge_casters_running //p')" 0 \
+    "node B, sharing the Redis, does not run the caster A holds"
+use A
+le_stop   # the node's stop gives the lease back
+use B
+le_wait_for 20 sh -c "curl -s --max-time 5 '$B/metrics' | grep -q '^livedge_casters_running 1'"
+is "$(curl -s --max-time 5 "$B/metrics" | sed -n 's/^livedge_casters_running //p')" 1 \
+    "node A stopped: node B takes the caster"
+like "$(redis-cli -p "$LE_REDIS_PORT" GET "$LEASE")" "^le-test-$LE_BASE_NAME-b/" "... and holds its lease"
+RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
+le_wait_for 20 sh -c "[ -n \"\$(timeout 8 ffprobe -v error -show_entries stream=codec_type -of csv=p=0 '$RTMP/$PGM_S' 2>/dev/null)\" ]"
+is "$(probe "$RTMP/$PGM_S")" "640x360 audio" "... PGM plays from node B (its sources, on node A, are gone: black)"
+A=$B
+
 # ---- StopCaster -------------------------------------------------------------------
 api StopCaster CasterId="$C"
 ok $? "StopCaster" || diag "$API_BODY"
 le_wait_for 15 sh -c "curl -s --max-time 5 '$A/metrics' | grep -q '^livedge_casters_running 0'"
 is "$(curl_m | sed -n 's/^livedge_casters_running //p')" 0 "... the caster stops on the node"
 is "$(probe "$RTMP/$PGM_S")" "" "... and PGM is no longer played"
-le_kill "$PUB_BLUE"
+is "$(redis-cli -p "$LE_REDIS_PORT" EXISTS "$LEASE")" 0 "... and its lease is gone"
+le_kill "$PUB_BLUE" "$PUB_RED"
 le_stop
 done_testing
