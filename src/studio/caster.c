@@ -149,6 +149,8 @@ static int out_begin(le_cst_run *c, le_cst_out *o)
 {
     char why[256], url[600];
     le_domain *d = le_domain_get(o->domain);
+    if (d && d->edge && d->play)   /* a push domain: its play domain serves the outputs */
+        d = le_domain_get(d->play);
     if (!d || d->edge || !d->cf) {
         le_warn(MOD, "%s: no play domain %s on this node; scene output %s not published", c->id, o->domain,
                 o->name);
