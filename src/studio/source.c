@@ -26,13 +26,14 @@ le_ss *le_ss_alloc(const char *name, int kind)
     snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
     s->kind = kind;
     s->pic = av_frame_alloc();
+    s->next = av_frame_alloc();
     s->black = av_frame_alloc();
     s->tmp = av_frame_alloc();
     s->afr = av_frame_alloc();
     s->pkt = av_packet_alloc();
     s->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, LE_SS_AUDIO_RATE / 4);
     s->win_min = INT64_MAX;
-    if (!s->pic || !s->black || !s->tmp || !s->afr || !s->pkt || !s->fifo) {
+    if (!s->pic || !s->next || !s->black || !s->tmp || !s->afr || !s->pkt || !s->fifo) {
         le_ss_free(s);
         return NULL;
     }
@@ -53,7 +54,7 @@ void le_ss_picture(le_ss *s, const AVFrame *f)
         s->st.decode_errors++;
         return;
     }
-    AVFrame *p = s->pic;
+    AVFrame *p = s->next;       /* built aside: a failure keeps the current picture */
     av_frame_unref(p);
     if (f->format == AV_PIX_FMT_YUV420P) {
         if (av_frame_ref(p, f) < 0)
@@ -76,6 +77,9 @@ void le_ss_picture(le_ss *s, const AVFrame *f)
         p->pts = f->pts;
         p->sample_aspect_ratio = f->sample_aspect_ratio;
     }
+    av_frame_unref(s->pic);
+    av_frame_move_ref(s->pic, p);
+    p = s->pic;
     s->st.video_frames++;
     s->st.width = p->width;
     s->st.height = p->height;
@@ -357,8 +361,10 @@ static void live_video(le_ss *s, uint32_t ts, const uint8_t *body, size_t n)
         s->need_key = 1;
         if (!s->vdec) {
             s->st.decode_errors++;
-            le_warn(MOD, "%s: cannot open a video decoder for this sequence header", s->name);
+            if (!s->vwarned)    /* once until a header works again */
+                le_warn(MOD, "%s: cannot open a video decoder for this sequence header", s->name);
         }
+        s->vwarned = !s->vdec;
         return;
     }
     /* Coded frames only: AVC packet type 1; enhanced CodedFrames(X) 1, 3. */
@@ -400,8 +406,10 @@ static void live_audio(le_ss *s, uint32_t ts, const uint8_t *body, size_t n)
         avcodec_parameters_free(&par);
         if (!s->adec) {
             s->st.decode_errors++;
-            le_warn(MOD, "%s: cannot open an AAC decoder for this AudioSpecificConfig", s->name);
+            if (!s->awarned)
+                le_warn(MOD, "%s: cannot open an AAC decoder for this AudioSpecificConfig", s->name);
         }
+        s->awarned = !s->adec;
         return;
     }
     if (!s->adec || pn == 0)
@@ -459,6 +467,7 @@ void le_ss_free(le_ss *s)
     if (s->fifo)
         av_audio_fifo_free(s->fifo);
     av_frame_free(&s->pic);
+    av_frame_free(&s->next);
     av_frame_free(&s->black);
     av_frame_free(&s->tmp);
     av_frame_free(&s->afr);

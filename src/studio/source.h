@@ -1,4 +1,4 @@
-/* Studio sources (docs/STUDIO.md, "The studio clock"): one video resource
+/* Studio sources (docs/STUDIO.md, "Sources"): one video resource
  * of a running caster (LocationId RV01..RV12) as the studio clock sees it,
  * a decoder that always has a picture and a stretch of audio to give.
  *
@@ -73,7 +73,8 @@ void le_ss_advance(le_ss *s, int64_t clock_ms);
  * the next call on s. */
 const struct AVFrame *le_ss_video(le_ss *s, int64_t clock_ms, int64_t stall_ms);
 /* Fills out (allocated here: 44100 Hz, stereo, fltp, nb_samples) with the
- * next nb_samples of audio; missing samples are silence. 0 or LE_ENOMEM. */
+ * next nb_samples of audio; missing samples are silence. 0, LE_EINVAL
+ * (nb_samples not within 1 .. 10 s) or LE_ENOMEM. */
 int le_ss_audio(le_ss *s, struct AVFrame *out, int nb_samples);
 
 void le_ss_stats_get(const le_ss *s, le_ss_stats *st);

@@ -62,7 +62,12 @@ static void video_frame(le_ss *s, AVFrame *f, int64_t rel)
         return;
     }
     int64_t dur = f->pkt_duration > 0 ? av_rescale_q(f->pkt_duration, s->fmt->streams[s->vidx]->time_base, MS) : 0;
-    note_end(s, ft + (dur > 0 ? dur : s->vdur));
+    int64_t fend = ft + (dur > 0 ? dur : s->vdur);
+    note_end(s, fend);
+    if (ft > s->decoded_to)
+        s->decoded_to = ft;
+    if (fend > s->v_end)
+        s->v_end = fend;
     if (ft <= rel && s->vqn == 0) {
         av_frame_unref(s->cand);
         av_frame_move_ref(s->cand, f);
@@ -89,8 +94,10 @@ static void audio_frame(le_ss *s, AVFrame *f)
         return;
     }
     int64_t fend = ft + (int64_t)f->nb_samples * 1000 / f->sample_rate;
-    if (fend <= s->begin)
-        return;                 /* before the BeginOffset (after a seek) */
+    if (fend <= s->skip_to)
+        return;                 /* before where a seek aimed */
+    if (fend > s->decoded_to)
+        s->decoded_to = fend;
     s->a_end = fend;
     note_end(s, fend);
     le_ss_audio_frame(s, f);
@@ -157,8 +164,30 @@ static int pass_start(le_ss *s, int seek)
     s->a_done = !s->adec;
     s->f_eof = 0;
     s->a_end = INT64_MIN;
-    s->content_end = s->begin;
+    s->content_end = s->v_end = s->begin;
+    s->decoded_to = s->skip_to = s->begin;
     return LE_OK;
+}
+
+/* The clock jumped (the engine skipped ticks): instead of decoding the
+ * whole stretch, seek close to rel. Nothing changes when the file cannot
+ * seek. */
+static void catch_up(le_ss *s, int64_t rel)
+{
+    int64_t to = rel < s->end ? rel : s->end;
+    if (av_seek_frame(s->fmt, -1, av_rescale(to + s->start_ms, AV_TIME_BASE, 1000), AVSEEK_FLAG_BACKWARD) < 0) {
+        s->decoded_to = rel;
+        return;
+    }
+    if (s->vdec)
+        avcodec_flush_buffers(s->vdec);
+    if (s->adec)
+        avcodec_flush_buffers(s->adec);
+    for (int i = 0; i < s->vqn; i++)
+        av_frame_free(&s->vq[i]);
+    s->vqn = 0;
+    s->a_end = INT64_MIN;
+    s->decoded_to = s->skip_to = to;
 }
 
 void le_ss_file_advance(le_ss *s, int64_t clock_ms)
@@ -188,6 +217,8 @@ void le_ss_file_advance(le_ss *s, int64_t clock_ms)
             int need_a = !s->a_done && s->a_end <= rel + LE_SS_FILE_AHEAD_MS;
             if ((!need_v && !need_a) || s->f_eof)
                 break;
+            if (rel > s->decoded_to + LE_SS_FILE_CATCHUP_MS)
+                catch_up(s, rel);
             read_one(s, rel);
         }
         if (s->have_cand) {
@@ -195,6 +226,10 @@ void le_ss_file_advance(le_ss *s, int64_t clock_ms)
             av_frame_unref(s->cand);
             s->have_cand = 0;
         }
+        /* A frame the file holds for long (a still) is not a stall: while
+         * the pass has video at or after the clock the picture stays fresh. */
+        if (s->have_pic && (!s->v_done || s->vqn > 0 || rel < s->v_end))
+            s->fresh = 1;
         if (!s->v_done || !s->a_done || s->vqn > 0 || rel < s->content_end)
             return;
         /* the pass has played out */

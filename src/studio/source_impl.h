@@ -18,6 +18,7 @@ enum { LE_SS_LIVE = 1, LE_SS_FILE };
 #define LE_SS_LIVE_KEEP_MS 100    /* ... down to this */
 #define LE_SS_FILE_AHEAD_MS 200   /* file: audio decoded this far past the clock */
 #define LE_SS_FILE_VQ 16          /* file: decoded pictures waiting for the clock */
+#define LE_SS_FILE_CATCHUP_MS 1000 /* file: a clock this far past the decoding seeks */
 
 struct le_ss {
     char name[64];
@@ -31,11 +32,12 @@ struct le_ss {
     uint8_t *vhdr, *ahdr;         /* live: the sequence headers in use */
     size_t vhdr_len, ahdr_len;
     int need_key;
+    int vwarned, awarned;         /* live: a failed header was logged */
     AVFrame *tmp, *afr;
     AVPacket *pkt;
 
     /* the picture */
-    AVFrame *pic, *black;
+    AVFrame *pic, *next, *black;
     struct SwsContext *sws;
     int have_pic, fresh, stalled;
     int64_t last_new_ms;
@@ -54,7 +56,10 @@ struct le_ss {
     int loops_left;               /* -1: forever */
     int started, v_done, a_done, f_eof;
     int64_t base;                 /* clock at which this pass's begin plays */
-    int64_t a_end, content_end;   /* end of the last audio frame; of everything decoded */
+    int64_t a_end, v_end;         /* end of the last audio frame; of the last picture */
+    int64_t content_end;          /* end of everything decoded in this pass */
+    int64_t decoded_to;           /* the latest file time decoded */
+    int64_t skip_to;              /* audio ending before this is skipped (after a seek) */
     int64_t vdur;                 /* a video frame's duration when the file does not say */
     AVFrame *vq[LE_SS_FILE_VQ];   /* decoded, after the clock (pts: file time) */
     int vqn;

@@ -2,6 +2,7 @@
  * red then 2 s green 320x240, a 440 Hz sine), played as a file source
  * (offsets, loops, the end) and fed tag by tag as a live source (stall,
  * reset, garbage, the latency rule). */
+#include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 #include <libavutil/log.h>
 #include <math.h>
@@ -19,7 +20,7 @@
 #define TICK_SAMPLES (LE_SS_AUDIO_RATE * STEP / 1000)
 
 static char dir[] = "/tmp/le_ss_XXXXXX";
-static char path_mp4[256], path_flv[256], path_wide[256], path_txt[256], path_m4a[256];
+static char path_mp4[256], path_flv[256], path_wide[256], path_txt[256], path_m4a[256], path_hevc[256], path_slow[256];
 
 static int make_media(void)
 {
@@ -36,6 +37,13 @@ static int make_media(void)
              "ffmpeg -v error -y -f lavfi -i color=c=blue:s=4112x16:r=25:d=0.4 -c:v libx264 -preset ultrafast "
              "-pix_fmt yuv420p %s && ffmpeg -v error -y -f lavfi -i sine=frequency=440:duration=1 -c:a aac %s",
              path_wide, path_m4a);
+    if (system(cmd) != 0)
+        return -2;
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -f lavfi -i color=c=red:s=320x240:r=25:d=1 -c:v libx265 -preset ultrafast "
+             "-x265-params log-level=none:keyint=10 -pix_fmt yuv420p10le %s && "
+             "ffmpeg -v error -y -f lavfi -i color=c=red:s=320x240:r=0.5:d=4 -c:v libx264 -preset ultrafast "
+             "-pix_fmt yuv420p %s", path_hevc, path_slow);
     if (system(cmd) != 0)
         return -2;
     FILE *f = fopen(path_txt, "w");
@@ -217,6 +225,20 @@ static void test_file_offsets(void)
     is_int(st.loops, 1, "still one loop");
     le_ss_free(s);
 
+    is_int(le_ss_new_file("f", path_mp4, 0, 0, 0, &s), LE_OK, "a clock that jumps");
+    c = 0;
+    is_str(cname(color_at(s, &c, 400)), "red", "red at 400");
+    c = 2600;                   /* the engine skipped ticks */
+    is_str(cname(color_at(s, &c, 2600)), "green", "green right after a jump to 2600");
+    le_ss_stats_get(s, &st);
+    is_int(st.audio_dropped, 0, "the jump seeks: no stretch of audio decoded into the FIFO");
+    static float jb[LE_SS_AUDIO_RATE];
+    int jn = 0;
+    c += STEP;
+    play(s, &c, 3300, 100000, jb, &jn, LE_SS_AUDIO_RATE);
+    ok(goertzel(jb + 4410, 20000, 440) > 1000 * goertzel(jb + 4410, 20000, 880), "and the audio goes on");
+    le_ss_free(s);
+
     is_int(le_ss_new_file("f", path_mp4, 0, 0, -2000, &s), LE_OK, "EndOffset -2000");
     c = 0;
     is_str(cname(color_at(s, &c, 1900)), "red", "red at 1900");
@@ -247,6 +269,36 @@ static void test_file_offsets(void)
     ok(v == NULL, "no picture");
     ok(goertzel(ab + 4410, 30000, 440) > 1000 * goertzel(ab + 4410, 30000, 880), "its audio plays");
     le_ss_free(s);
+
+    is_int(le_ss_new_file("f", path_hevc, 0, 0, 0, &s), LE_OK, "a video-only HEVC main10 file opens");
+    c = 0;
+    an = 0;
+    v = play(s, &c, 500, 100000, ab, &an, LE_SS_AUDIO_RATE);
+    is_str(cname(color_of(v)), "red", "its picture: red, converted");
+    ok(v && v->format == AV_PIX_FMT_YUV420P && v->width == 320, "yuv420p 320 wide");
+    ok(energy(ab, an) == 0, "and silence");
+    c += STEP;
+    play(s, &c, 1200, 100000, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    is_int(st.eof, 1, "over after 1 s");
+    le_ss_free(s);
+
+    is_int(le_ss_new_file("f", path_slow, 0, 0, 0, &s), LE_OK, "a file of one frame per 2 s");
+    c = 0;
+    v = play(s, &c, 1500, 500, NULL, NULL, 0);
+    is_str(cname(color_of(v)), "red", "a still frame held for 1.5 s is not a stall");
+    c += STEP;
+    v = play(s, &c, 3900, 500, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    ok(color_of(v) == C_RED && st.stalls == 0 && !st.eof, "nor at 3.9 s");
+    c += STEP;
+    v = play(s, &c, 5000, 500, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    ok(color_of(v) == C_BLACK && st.stalls == 1 && st.eof, "black after the end and stall_ms");
+    le_ss_free(s);
+
+    is_int(le_ss_new_file("f", path_wide, 0, 0, 0, &s), LE_EPROTO,
+           "a file whose only stream is wider than LE_SS_MAX_DIM is LE_EPROTO");
 }
 
 /* ---- live sources ---- */
@@ -425,6 +477,66 @@ static void test_live(void)
     free(t);
 }
 
+/* HEVC main10 from an MP4 as FLV video bodies: legacy codec id 12 or
+ * enhanced RTMP 'hvc1' (CodedFrames with a composition time). */
+static void test_live_hevc(int enhanced)
+{
+    const char *what = enhanced ? "enhanced hvc1" : "legacy HEVC";
+    AVFormatContext *fc = NULL;
+    if (avformat_open_input(&fc, path_hevc, NULL, NULL) < 0 || avformat_find_stream_info(fc, NULL) < 0) {
+        ok(0, "%s: the HEVC file opens", what);
+        avformat_close_input(&fc);
+        return;
+    }
+    AVStream *st = fc->streams[0];
+    le_ss *s = le_ss_new_live("hevc");
+    uint8_t *b = malloc((size_t)st->codecpar->extradata_size + 8);
+    size_t hl = 5;
+    if (enhanced) {
+        b[0] = 0x80 | 0x10 | 0;
+        memcpy(b + 1, "hvc1", 4);
+    } else {
+        uint8_t h[5] = { 0x1c, 0, 0, 0, 0 };
+        memcpy(b, h, 5);
+    }
+    memcpy(b + hl, st->codecpar->extradata, (size_t)st->codecpar->extradata_size);
+    le_ss_feed(s, 9, 0, b, hl + (size_t)st->codecpar->extradata_size);
+    free(b);
+    AVPacket *pkt = av_packet_alloc();
+    while (av_read_frame(fc, pkt) >= 0) {
+        int64_t dts = av_rescale_q(pkt->dts, st->time_base, (AVRational){ 1, 1000 });
+        int64_t cts = av_rescale_q(pkt->pts - pkt->dts, st->time_base, (AVRational){ 1, 1000 });
+        int key = pkt->flags & AV_PKT_FLAG_KEY;
+        b = malloc((size_t)pkt->size + 8);
+        if (enhanced) {
+            b[0] = 0x80 | (key ? 0x10 : 0x20) | 1;
+            memcpy(b + 1, "hvc1", 4);
+            hl = 8;
+        } else {
+            b[0] = (key ? 0x10 : 0x20) | 12;
+            b[1] = 1;
+            hl = 5;
+        }
+        b[hl - 3] = (uint8_t)(cts >> 16);
+        b[hl - 2] = (uint8_t)(cts >> 8);
+        b[hl - 1] = (uint8_t)cts;
+        memcpy(b + hl, pkt->data, (size_t)pkt->size);
+        le_ss_feed(s, 9, (uint32_t)dts, b, hl + (size_t)pkt->size);
+        free(b);
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fc);
+    const AVFrame *v = le_ss_video(s, 0, 500);
+    is_str(cname(color_of(v)), "red", "%s: main10 decoded and converted: red", what);
+    ok(v && v->width == 320 && v->height == 240 && v->format == AV_PIX_FMT_YUV420P, "%s: 320x240 yuv420p", what);
+    le_ss_stats st2;
+    le_ss_stats_get(s, &st2);
+    ok(st2.video_frames >= 18, "%s: pictures decoded (%llu)", what, (unsigned long long)st2.video_frames);
+    is_int(st2.decode_errors, 0, "%s: no decode errors", what);
+    le_ss_free(s);
+}
+
 int main(void)
 {
     av_log_set_level(AV_LOG_QUIET);
@@ -437,6 +549,8 @@ int main(void)
     snprintf(path_wide, sizeof(path_wide), "%s/wide.flv", dir);
     snprintf(path_m4a, sizeof(path_m4a), "%s/a.m4a", dir);
     snprintf(path_txt, sizeof(path_txt), "%s/a.txt", dir);
+    snprintf(path_hevc, sizeof(path_hevc), "%s/h.mp4", dir);
+    snprintf(path_slow, sizeof(path_slow), "%s/slow.mp4", dir);
     if (make_media() != 0) {
         printf("1..0 # SKIP the ffmpeg CLI cannot make the test media\n");
         return 0;
@@ -446,6 +560,8 @@ int main(void)
     test_file_play(path_flv, "flv");
     test_file_offsets();
     test_live();
+    test_live_hevc(0);
+    test_live_hevc(1);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
