@@ -389,6 +389,7 @@ static void hand_back(le_se *e)
 static void skip_ticks(le_se *e, int64_t n, const char *why)
 {
     e->st.dropped_ticks += (uint64_t)n;
+    le_se_skip(e, e->next_tick, n);
     e->next_tick += n;
     e->lag_since_log += (uint64_t)n;
     uint64_t now = le_mono_ms();

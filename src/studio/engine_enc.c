@@ -136,7 +136,7 @@ void le_se_enc_close(le_se *e, int s)
     }
     sc->ahead = sc->atail = NULL;
     sc->a_in = sc->a_pkts = 0;
-    sc->a_last_ts = -1;
+    sc->a_last_ts = sc->v_last_ts = sc->v_last_tick = -1;
     sc->enc_open = 0;
 }
 
@@ -187,7 +187,7 @@ static void emit_audio_head(le_se *e, int s)
 {
     se_scene *sc = &e->sc[s];
     se_apkt *a = sc->ahead;
-    for (int o = 0; o < sc->nout; o++)
+    for (int o = 0; a->ts >= sc->v_last_ts && o < sc->nout; o++)      /* older than the video out: dropped */
         if (sc->v[o].enc && !sc->v[o].failed)
             emit(e, s, o, LE_PKT_AUDIO, a->ts, a->data, a->len);
     sc->ahead = a->next;
@@ -296,6 +296,7 @@ void le_se_enc_flush(le_se *e, int s)
         for (int o = 0; o < sc->nout; o++) {
             se_venc *v = &sc->v[o];
             if (v->nhold && (int64_t)v->hold[0]->ts == vts) {
+                sc->v_last_ts = vts;
                 le_se_emit(e, s, o, v->hold[0]);
                 memmove(v->hold, v->hold + 1, (size_t)(v->nhold - 1) * sizeof(v->hold[0]));
                 v->nhold--;
@@ -323,6 +324,8 @@ static void venc_pull(le_se *e, int s, int o)
                                   nal.p, nal.len, &body);
             se_venc *v = &sc->v[o];
             if (v->nhold == SE_VHOLD) {     /* cannot happen: flushed at half */
+                if ((int64_t)v->hold[0]->ts > sc->v_last_ts)
+                    sc->v_last_ts = v->hold[0]->ts;
                 le_se_emit(e, s, o, v->hold[0]);
                 memmove(v->hold, v->hold + 1, (size_t)(SE_VHOLD - 1) * sizeof(v->hold[0]));
                 v->nhold--;
@@ -342,8 +345,9 @@ static void venc_pull(le_se *e, int s, int o)
 void le_se_enc_video(le_se *e, int s, AVFrame *f, int64_t tick)
 {
     se_scene *sc = &e->sc[s];
-    if (!sc->enc_open)
-        return;
+    if (!sc->enc_open || tick <= sc->v_last_tick)
+        return;                     /* a picture of a tick already encoded */
+    sc->v_last_tick = tick;
     for (int o = 0; o < sc->nout; o++) {
         se_venc *v = &sc->v[o];
         if (!v->enc || v->failed)

@@ -93,6 +93,8 @@ typedef struct se_scene {
     int64_t a_pkts;             /* AAC packets out */
     int64_t a_base_ms;          /* the clock when the encoders opened */
     int64_t a_last_ts;          /* ts of the newest AAC packet, -1: none */
+    int64_t v_last_ts;          /* ts of the last video body out, -1: none */
+    int64_t v_last_tick;        /* the last tick encoded, -1: none */
     se_apkt *ahead, *atail;
 } se_scene;
 
@@ -142,6 +144,9 @@ int le_se_render_init(le_se *e);
 void le_se_render_free(le_se *e);
 void le_se_apply(le_se *e, se_item *it);
 void le_se_tick(le_se *e, int64_t tick);
+/* Ticks [tick, tick + n) are skipped: sources drop that audio, the
+ * scenes' audio timestamps jump with the video. */
+void le_se_skip(le_se *e, int64_t tick, int64_t n);
 
 /* engine_enc.c (worker) */
 int le_se_enc_open(le_se *e, int s, int64_t tick);

@@ -424,12 +424,13 @@ static void silence(le_se *e, AVFrame *f, int n)
     f->nb_samples = n;
     if (av_frame_get_buffer(f, 0) < 0) {
         le_error(MOD, "%s: out of memory for audio", e->name);
+        av_frame_unref(f);
         return;
     }
     av_samples_set_silence(f->extended_data, 0, n, 2, AV_SAMPLE_FMT_FLTP);
 }
 
-static void pull_outputs(le_se *e, int s, int64_t tick)
+static void pull_outputs(le_se *e, int s)
 {
     se_scene *sc = &e->sc[s];
     if (sc->asink) {
@@ -438,16 +439,12 @@ static void pull_outputs(le_se *e, int s, int64_t tick)
             av_frame_unref(e->ofr);
         }
     }
-    int got = 0;
     while (sc->vsink && av_buffersink_get_frame(sc->vsink, e->ofr) >= 0) {
         AVRational tb = av_buffersink_get_time_base(sc->vsink);
         int64_t t = av_rescale_q(e->ofr->pts, tb, (AVRational){ 1, e->cfg.fps });
         le_se_enc_video(e, s, e->ofr, t);
         av_frame_unref(e->ofr);
-        got = 1;
     }
-    (void)got;
-    (void)tick;
 }
 
 static void render_scene(le_se *e, int s, AVFrame *const *vid, int64_t tick, int nsamp)
@@ -490,7 +487,7 @@ static void render_scene(le_se *e, int s, AVFrame *const *vid, int64_t tick, int
         av_frame_unref(e->tmp);
     }
     for (int i = 0; i < pic->naudio_inputs && !failed; i++) {
-        if (!sc->asrc[i] || av_frame_ref(e->tmp, e->aud[i]) < 0)
+        if (!sc->asrc[i] || !e->aud[i]->nb_samples || av_frame_ref(e->tmp, e->aud[i]) < 0)
             continue;
         e->tmp->pts = le_se_tick_samples(e, tick);
         if (av_buffersrc_add_frame_flags(sc->asrc[i], e->tmp, AV_BUFFERSRC_FLAG_PUSH) < 0)
@@ -502,10 +499,28 @@ static void render_scene(le_se *e, int s, AVFrame *const *vid, int64_t tick, int
         graph_free(sc);
         return;
     }
-    pull_outputs(e, s, tick);
+    pull_outputs(e, s);
     if (!sc->asink)
         le_se_enc_audio(e, s, NULL, nsamp);     /* no audio layers: silence */
     le_se_enc_flush(e, s);
+}
+
+void le_se_skip(le_se *e, int64_t tick, int64_t n)
+{
+    int64_t ms = le_se_tick_ms(e, tick + n) - le_se_tick_ms(e, tick);
+    int64_t ns = le_se_tick_samples(e, tick + n) - le_se_tick_samples(e, tick);
+    if (ns > LE_SS_AUDIO_RATE)
+        ns = LE_SS_AUDIO_RATE;          /* a source holds at most LE_SS_AUDIO_MAX_MS */
+    for (int i = 0; i < LE_SE_SLOTS; i++) {
+        if (!e->src[i])
+            continue;
+        av_frame_unref(e->aud[i]);
+        if (le_ss_audio(e->src[i], e->aud[i], (int)ns) == 0)     /* dropped */
+            av_frame_unref(e->aud[i]);
+    }
+    for (int s = 0; s < LE_SE_MAX_SCENES; s++)
+        if (e->sc[s].enc_open)
+            e->sc[s].a_base_ms += ms;
 }
 
 void le_se_tick(le_se *e, int64_t tick)

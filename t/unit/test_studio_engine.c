@@ -100,6 +100,19 @@ static void run_for(struct event_base *base, int ms)
     cpu_s += cpu_now() - c0;
 }
 
+/* Runs the loop until the engine rendered n more ticks (at most max_ms:
+ * a loaded machine or a sanitizer build skips ticks). */
+static void run_ticks(struct event_base *base, le_se *e, uint64_t n, int max_ms)
+{
+    le_se_stats st;
+    le_se_get_stats(e, &st);
+    uint64_t want = st.ticks + n, t0 = le_mono_ms();
+    while (st.ticks < want && le_mono_ms() - t0 < (uint64_t)max_ms) {
+        run_for(base, 50);
+        le_se_get_stats(e, &st);
+    }
+}
+
 /* ---- decoding what came out ---- */
 
 typedef struct vframe {
@@ -109,8 +122,9 @@ typedef struct vframe {
     int text_max_y;             /* brightest luma in the text box */
 } vframe;
 
-/* Probe points (fractions of the frame): main area, inset (first place),
- * inset (moved), centre, */
+/* Probe points (fractions of the frame): 0 main area, 1 the inset's first
+ * place (lower right half of a live picture), 2 the inset moved (lower
+ * left half of a live picture), 3 centre, 4 and 5 spare. */
 static const double PX[6] = { 0.16, 0.80, 0.20, 0.5, 0.40, 0.9 };
 static const double PY[6] = { 0.28, 0.80, 0.75, 0.5, 0.50, 0.1 };
 
@@ -183,7 +197,8 @@ static void decode_video(const outbuf *b, vinfo *vi)
 
 typedef struct ainfo {
     float *l;                   /* left channel */
-    int64_t *ts;                /* per AAC frame: its tag ts */
+    int64_t ts[MAXP];           /* per decoded frame: its tag's ts */
+    int off[MAXP];              /* and its first sample */
     int n, cap, frames, seqhdrs;
     int64_t last_ts;
     int ts_back;                /* audio ts going backwards */
@@ -226,6 +241,10 @@ static void decode_audio(const outbuf *b, ainfo *ai)
                 ai->cap = (ai->n + f->nb_samples) * 2;
                 ai->l = realloc(ai->l, (size_t)ai->cap * sizeof(float));
             }
+            if (ai->frames < MAXP) {
+                ai->ts[ai->frames] = p->ts;
+                ai->off[ai->frames] = ai->n;
+            }
             if (f->format == AV_SAMPLE_FMT_FLTP)
                 memcpy(ai->l + ai->n, f->extended_data[0], (size_t)f->nb_samples * sizeof(float));
             ai->n += f->nb_samples;
@@ -236,6 +255,15 @@ static void decode_audio(const outbuf *b, ainfo *ai)
     avcodec_free_context(&d);
     av_frame_free(&f);
     av_packet_free(&pkt);
+}
+
+/* The first decoded sample at or after ts (ms). */
+static int sample_at(const ainfo *ai, int64_t ts)
+{
+    for (int i = 0; i < ai->frames && i < MAXP; i++)
+        if (ai->ts[i] >= ts)
+            return ai->off[i];
+    return ai->n;
 }
 
 static double goertzel(const float *x, int n, double hz)
@@ -355,7 +383,11 @@ int main(void)
     int rc1 = system(cmd);
     snprintf(cmd, sizeof(cmd), gen, "blue", 880, blue);
     int rc2 = system(cmd);
-    ok(rc1 == 0 && rc2 == 0, "ffmpeg made the two source files");
+    char png[256];
+    snprintf(png, sizeof(png), "%s/green.png", dir);
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -loglevel error -y -f lavfi -i color=green:s=64x64 -frames:v 1 %s", png);
+    int rc3 = system(cmd);
+    ok(rc1 == 0 && rc2 == 0 && rc3 == 0, "ffmpeg made the two source files and a PNG");
 
     av_log_set_level(AV_LOG_ERROR);
     struct event_base *base = event_base_new();
@@ -397,7 +429,14 @@ int main(void)
     s1.pic.layers[0] = (le_sg_video_layer){ .input = 2, .place = { .height_norm = 1, .width_norm = 1 } };
     s1.nout = 1;
     s1.out[0] = (le_se_out){ 160, 90, 100 };
-    is_int(le_se_set_scene(e, 1, &s1), 0, "scene 1: the empty slot 2");
+    le_se_scene s1img = s1;     /* with an image in the top-right corner */
+    s1img.pic.nimages = 1;
+    snprintf(s1img.images[0], sizeof(s1img.images[0]), "%s", png);
+    s1img.pic.ncomponents = 1;
+    s1img.pic.comps[0] = (le_sg_component){ .type = LE_SG_COMP_IMAGE, .image = 0,
+                                            .place = { .x = 1, .y = 0, .height_norm = 0.4,
+                                                       .refer = LE_SG_REF_TOP_RIGHT } };
+    is_int(le_se_set_scene(e, 1, &s1img), 0, "scene 1: the empty slot 2, an image");
 
     /* scene 2: slot 4 is live, fed from this loop */
     ok(src_open(&live, 320, 180, 0) == 0, "a live H.264 source");
@@ -410,20 +449,20 @@ int main(void)
     struct timeval ltv = { 0, 1000000 / FPS };
     event_add(lt, &ltv);
 
-    run_for(base, 2500);
+    run_ticks(base, e, 60, 20000);
     le_se_stats st0;
     le_se_get_stats(e, &st0);
-    ok(st0.ticks >= 30, "ticks rendered in 2.5 s: %llu (dropped %llu)", (unsigned long long)st0.ticks,
+    ok(st0.ticks >= 60, "ticks rendered: %llu (skipped %llu)", (unsigned long long)st0.ticks,
        (unsigned long long)st0.dropped_ticks);
-    /* at most: the live slot's first picture replaced its slate in scene 2, and the same for a file
-     * whose first picture came a tick after its scene started */
-    ok(st0.rebuilds <= 2, "rebuilds for new picture sizes: %llu",
+    /* at most one per slot whose first picture replaced its slate in a running scene: the two files
+     * in scene 0, the live slot in scene 2 */
+    ok(st0.rebuilds <= 3, "rebuilds for new picture sizes: %llu",
        (unsigned long long)st0.rebuilds);
 
     /* change 1, commands only: the inset moves, the volumes swap */
     layout(&sc, 0, 1, 0.05, 0.6, 0, 1, "ON AIR");
     is_int(le_se_set_scene(e, 0, &sc), 0, "scene 0: inset moved, volumes swapped, new text");
-    run_for(base, 1500);
+    run_ticks(base, e, 45, 20000);
     le_se_stats st1;
     le_se_get_stats(e, &st1);
     ok(st1.commands >= st0.commands + 3, "applied by commands (%llu -> %llu)", (unsigned long long)st0.commands,
@@ -435,7 +474,7 @@ int main(void)
     /* change 2, a rebuild: the sources swap places */
     layout(&sc, 1, 0, 0.05, 0.6, 0, 1, "ON AIR");
     is_int(le_se_set_scene(e, 0, &sc), 0, "scene 0: sources swapped");
-    run_for(base, 1500);
+    run_ticks(base, e, 45, 20000);
     le_se_stats st2;
     le_se_get_stats(e, &st2);
     is_int((int)st2.rebuilds, (int)st1.rebuilds + 1, "one rebuild for the swap");
@@ -466,6 +505,8 @@ int main(void)
     printf("# engine CPU: %.2f s over %.1f s of clock (%.0f %% of one core; 2 file sources, 640x360 + 320x180 "
            "and 160x90 at %d fps, preset veryfast)\n", cpu_s, st2.clock_ms / 1000.0,
            100 * cpu_s / (st2.clock_ms / 1000.0), TFPS);
+    le_se_stats fin;
+    le_se_get_stats(e, &fin);     /* the last tick it rendered: on_pkt is not called after le_se_free */
     le_se_free(e);
     run_for(base, 50);
 
@@ -475,15 +516,14 @@ int main(void)
     decode_video(&outs[0][0], v0);
     decode_video(&outs[0][1], v1);
     decode_video(&outs[1][0], vs);
-    ok(v0->n > 60 && v0->errors == 0, "output 0 decodes: %d frames", v0->n);
-    ok(v1->n > 60 && v1->errors == 0, "output 1 decodes: %d frames", v1->n);
+    ok(v0->n > 30 && v0->errors == 0, "output 0 decodes: %d frames", v0->n);
+    ok(v1->n > 30 && v1->errors == 0, "output 1 decodes: %d frames", v1->n);
     is_int(v0->seqhdrs, 1, "output 0: one sequence header across both changes");
     is_int(v1->seqhdrs, 1, "output 1: one sequence header");
     ok(outs[0][0].n > 0 && outs[0][0].p[0]->type == LE_PKT_VIDEO && outs[0][0].p[0]->data[1] == 0,
        "the AVC sequence header comes first");
     ok(v0->n && v0->f[0].w == 640 && v0->f[0].h == 360, "output 0 is 640x360");
     ok(v1->n && v1->f[0].w == 320 && v1->f[0].h == 180, "output 1 is 320x180");
-    le_se_stats fin = st2;
     for (int o = 0; o < 2; o++) {
         int back, frames, miss = ts_missing(&outs[0][o], &back, &frames);
         is_int(back, 0, "output %d: video ts strictly increasing", o);
@@ -512,16 +552,15 @@ int main(void)
        "after the swap: blue main, red inset within 4 ticks");
 
     /* audio */
-    ainfo au;
+    static ainfo au, as;
     decode_audio(&outs[0][0], &au);
     is_int(au.seqhdrs, 1, "one AAC sequence header");
     is_int(au.ts_back, 0, "audio ts never go back");
-    int64_t c1s = change1 * 44100 / 1000;
-    double r1 = tone_ratio(&au, (int)(c1s - 44100 * 8 / 10), (int)(c1s - 44100 / 10));
-    double r2 = tone_ratio(&au, (int)(c1s + 44100 * 3 / 10), (int)(c1s + 44100));
+    double r1 = tone_ratio(&au, sample_at(&au, change1 - 800), sample_at(&au, change1 - 100));
+    double r2 = tone_ratio(&au, sample_at(&au, change1 + 300), sample_at(&au, change1 + 1000));
     ok(r1 > 20, "before the change: 440 Hz (layer 0 at 1, layer 1 at 0): ratio %.1f", r1);
     ok(r2 < 0.05, "after the volumes swap: 880 Hz: ratio %.3f", r2);
-    ok(au.n > 44100 * 3, "audio covers the run (%d samples)", au.n);
+    ok(au.n > (int)(44100 * 3 * fin.ticks / (fin.ticks + fin.dropped_ticks)), "audio covers the run (%d samples)", au.n);
     /* interleaving: per output, all tags in ts order */
     for (int o = 0; o < 2; o++) {
         int order = 0;
@@ -535,13 +574,18 @@ int main(void)
     }
 
     /* scene 1: black, its own steady clock, silence as audio */
-    ok(vs->n > 60, "the empty slot's scene runs (%d frames)", vs->n);
-    int blacks = 0;
-    for (int i = 0; i < vs->n; i++)
+    ok(vs->n > 30, "the empty slot's scene runs (%d frames)", vs->n);
+    int blacks = 0, greens = 0;
+    for (int i = 0; i < vs->n; i++) {
         blacks += is_black(&vs->f[i], 3);
+        greens += vs->f[i].u[5] < 110 && vs->f[i].v[5] < 110 && vs->f[i].y[5] > 50;
+    }
     is_int(blacks, vs->n, "every frame of the empty slot is black");
+    if (vs->n)
+        printf("# corner of the last frame: Y %d U %d V %d\n", vs->f[vs->n - 1].y[5], vs->f[vs->n - 1].u[5],
+               vs->f[vs->n - 1].v[5]);
+    is_int(greens, vs->n, "and shows the PNG in its corner in every frame (the image input ended after one picture)");
     ok(vs->n && vs->f[0].w == 160 && vs->f[0].h == 90, "scene 1 is 160x90");
-    ainfo as;
     decode_audio(&outs[1][0], &as);
     ok(as.frames > 50, "scene 1 carries audio (silence): %d AAC frames", as.frames);
     double peak = 0;
@@ -553,7 +597,7 @@ int main(void)
     vinfo *vl = calloc(1, sizeof(vinfo));
     decode_video(&outs[2][0], vl);
     ok(live_fed > 50, "live frames fed: %d", live_fed);
-    ok(vl->n > 60, "the live scene runs (%d frames)", vl->n);
+    ok(vl->n > 30, "the live scene runs (%d frames)", vl->n);
     int lv = vl->n ? vl->n - 10 : 0;
     ok(vl->n > 10 && abs(vl->f[lv].y[2] - LUMA_L) < 20 && abs(vl->f[lv].y[1] - LUMA_R) < 20,
        "the live picture is shown (lower left %d, lower right %d)", vl->n > 10 ? vl->f[lv].y[2] : -1,
