@@ -10,15 +10,16 @@
  *    FollowEnable (0/1, default 1), AudioLayers[], MixList[] (the scene's
  *    own audio, UpdateCasterSceneAudio), EffectResourceId ("" none:
  *    EffectCasterVideoResource put that source full-frame)}
- * and the hash fields pvw and pgm name the caster's two scenes.
+ * and the hash fields pvw and pgm name the caster's two scenes (made by
+ * CreateCaster and CopyCaster, or by StartCaster when missing).
  *
  * What a scene shows: EffectResourceId's source full-frame when set, else
  * its layout's VideoLayers with the BlendList's sources (LocationId RVnn is
  * slot nn-1), then its components in ComponentIds order. What it sounds
- * like: FollowEnable 1 takes the layout's AudioLayers/MixList when it has
- * them, else the audio of the bottom video layer's source (the effect
- * source when one is set); FollowEnable 0 takes the scene's own
- * AudioLayers/MixList. */
+ * like: FollowEnable 1 takes the effect source's audio when an effect is
+ * set, else the layout's AudioLayers/MixList when it has them, else the
+ * audio of the bottom video layer's source; FollowEnable 0 takes the
+ * scene's own AudioLayers/MixList. */
 #ifndef LE_STUDIO_SCENE_H
 #define LE_STUDIO_SCENE_H
 #include <stddef.h>
@@ -39,7 +40,7 @@ typedef struct le_scn_caster {
     le_jv *layouts;              /* object LayoutId -> layout */
     le_jv *comps;                /* object ComponentId -> component */
     le_jv *scenes;               /* object SceneId -> scene */
-    char pvw[LE_SCN_ID_MAX], pgm[LE_SCN_ID_MAX];   /* "" before the first StartCaster */
+    char pvw[LE_SCN_ID_MAX], pgm[LE_SCN_ID_MAX];   /* "": none (a caster made before scenes existed) */
 } le_scn_caster;
 
 /* From HGETALL's field/value pairs. Objects that do not parse are skipped

@@ -247,7 +247,7 @@ check_sig() {   # URL: prints "good" or why not
     [[ $q =~ ^auth_key=([0-9]+)-0-0-([0-9a-f]{32})$ ]] || { echo "no auth_key: $url"; return; }
     ts=${BASH_REMATCH[1]}; h=${BASH_REMATCH[2]}; now=$(date +%s)
     [ "$h" = "$(md5 "$path-$ts-0-0-$AUTHK")" ] || { echo "bad md5: $url"; return; }
-    [ $((now - ts)) -le 60 ] && [ $((ts - now)) -le 5 ] || { echo "ts $ts far from $now"; return; }
+    if [ $((now - ts)) -gt 60 ] || [ $((ts - now)) -gt 5 ]; then echo "ts $ts far from $now"; return; fi
     echo good
 }
 all_good=good
