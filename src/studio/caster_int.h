@@ -8,6 +8,7 @@
 
 #include "control/publish.h"
 #include "studio/caster.h"
+#include "studio/caster_url.h"
 #include "studio/engine.h"
 #include "studio/scene.h"
 

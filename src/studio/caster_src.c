@@ -28,73 +28,6 @@
 
 /* ---- where a LiveStreamUrl is ---- */
 
-typedef struct url_parts {
-    char scheme[8], host[256], app[LE_CST_STREAM_MAX], name[LE_CST_STREAM_MAX];
-    int port;
-} url_parts;
-
-static int parse_url(const char *url, url_parts *u)
-{
-    memset(u, 0, sizeof(*u));
-    const char *sep = strstr(url, "://");
-    if (!sep || (size_t)(sep - url) >= sizeof(u->scheme))
-        return LE_EINVAL;
-    memcpy(u->scheme, url, (size_t)(sep - url));
-    for (char *p = u->scheme; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    const char *a = sep + 3, *ae = a;
-    while (*ae && *ae != '/' && *ae != '?' && *ae != '#')
-        ae++;
-    const char *at = NULL;
-    for (const char *p = a; p < ae; p++)
-        if (*p == '@')
-            at = p;
-    if (at)
-        a = at + 1;
-    const char *hend = ae, *colon = NULL;
-    if (*a == '[') {
-        const char *rb = memchr(a, ']', (size_t)(ae - a));
-        if (!rb)
-            return LE_EINVAL;
-        a++;
-        hend = rb;
-        if (rb + 1 < ae && rb[1] == ':')
-            colon = rb + 1;
-    } else {
-        colon = memchr(a, ':', (size_t)(ae - a));
-        if (colon)
-            hend = colon;
-    }
-    if (hend <= a || (size_t)(hend - a) >= sizeof(u->host))
-        return LE_EINVAL;
-    memcpy(u->host, a, (size_t)(hend - a));
-    if (colon)
-        u->port = atoi(colon + 1);
-    /* /app/name[.flv|.m3u8][?...] */
-    const char *p = ae;
-    if (*p != '/')
-        return LE_EINVAL;
-    p++;
-    const char *sl = strchr(p, '/');
-    if (!sl || sl == p || (size_t)(sl - p) >= sizeof(u->app))
-        return LE_EINVAL;
-    memcpy(u->app, p, (size_t)(sl - p));
-    p = sl + 1;
-    size_t n = strcspn(p, "?#");
-    if (n == 0 || n >= sizeof(u->name) || memchr(p, '/', n))
-        return LE_EINVAL;
-    memcpy(u->name, p, n);
-    size_t nl = strlen(u->name);
-    if (nl > 4 && strcmp(u->name + nl - 4, ".flv") == 0)
-        u->name[nl - 4] = '\0';
-    else if (nl > 5 && strcmp(u->name + nl - 5, ".m3u8") == 0)
-        u->name[nl - 5] = '\0';
-    if (!le_name_valid(u->app, strlen(u->app)) || !le_name_valid(u->name, strlen(u->name)))
-        return LE_EINVAL;
-    return LE_OK;
-}
-
 static int loopback(const char *h)
 {
     return strcmp(h, "127.0.0.1") == 0 || strcasecmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
@@ -102,7 +35,7 @@ static int loopback(const char *h)
 
 /* The local play domain a URL names: a domain of this node by host name,
  * or this node's own loopback port (its default domain). NULL: remote. */
-static const char *local_domain(const url_parts *u)
+static const char *local_domain(const le_cst_url *u)
 {
     le_domain *d = le_domain_match(u->host);
     if (d && d->edge && d->play)
@@ -174,8 +107,8 @@ static void slot_stop(le_cst_run *c, le_cst_slot *s)
 static void slot_live(le_cst_run *c, le_cst_slot *s)
 {
     int i = s->idx;
-    url_parts u;
-    if (parse_url(s->src.url, &u) != LE_OK) {
+    le_cst_url u;
+    if (le_cst_url_split(s->src.url, &u) != LE_OK) {
         le_warn(MOD, "%s: RV%02d: LiveStreamUrl %s is not an app/stream URL; the slot shows black", c->id, i + 1,
                 s->src.url);
         return;
