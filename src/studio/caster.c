@@ -128,7 +128,7 @@ static void push_meta(le_cst_out *o)
     le_amf_put_ecma_start(&b, 8);
     le_amf_put_prop_number(&b, "width", o->w);
     le_amf_put_prop_number(&b, "height", o->h);
-    le_amf_put_prop_number(&b, "framerate", CR.o.fps);
+    le_amf_put_prop_number(&b, "framerate", o->fps);
     le_amf_put_prop_number(&b, "videocodecid", 7);
     le_amf_put_prop_number(&b, "videodatarate", o->kbps);
     le_amf_put_prop_number(&b, "audiocodecid", 10);
@@ -227,8 +227,8 @@ static int even(int v) { return v & ~1; }
 
 /* The output sizes of a scene: PGM at the CasterTemplate's size plus one
  * output per LiveTemplate; PVW at most lp_sd. */
-static void scene_outputs(const le_scn_caster *sc, int pgm, int *w, int *h, le_se_out *out, char names[][16],
-                          int *nout)
+static void scene_outputs(const le_scn_caster *sc, int pgm, int fps, int *w, int *h, le_se_out *out,
+                          char names[][16], int *nout)
 {
     const le_jv *tc = le_jv_get(sc->config, "TranscodeConfig");
     const char *ct = le_jv_get_str(tc, "CasterTemplate");
@@ -249,7 +249,7 @@ static void scene_outputs(const le_scn_caster *sc, int pgm, int *w, int *h, le_s
     }
     int n = 0;
     /* A bitrate for x264 veryfast at this size: about 0.07 bit per pixel. */
-    int64_t kb = (int64_t)*w * *h * CR.o.fps * 7 / 100000;
+    int64_t kb = (int64_t)*w * *h * fps * 7 / 100000;
     out[n].width = *w;
     out[n].height = *h;
     out[n].bitrate_kbps = kb < 300 ? 300 : kb > 6000 ? 6000 : (int)kb;
@@ -265,7 +265,7 @@ static void scene_outputs(const le_scn_caster *sc, int pgm, int *w, int *h, le_s
                 nm += 6;
             le_trans_tpl tpl;
             le_trans_out to;
-            if (le_trans_std(nm, &tpl) != LE_OK || le_trans_output(&tpl, *w, *h, CR.o.fps, &to) != LE_OK)
+            if (le_trans_std(nm, &tpl) != LE_OK || le_trans_output(&tpl, *w, *h, fps, &to) != LE_OK)
                 continue;
             int dup = 0;
             for (int k = 1; k < n; k++)
@@ -298,7 +298,7 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
     int want = sj != NULL;
     if (want && idx == LE_CST_PVW)
         want = le_jv_get_int(sj, "Status", &st) == LE_OK && st == 1;
-    scene_outputs(sc, idx == LE_CST_PGM, &w, &h, ns->out, names, &nout);
+    scene_outputs(sc, idx == LE_CST_PGM, c->fps, &w, &h, ns->out, names, &nout);
     ns->nout = nout;
     if (want) {
         le_cst_err e;
@@ -360,6 +360,7 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
                 o->frames = 0;
             }
             o->kbps = k < nout ? ns->out[k].bitrate_kbps : 0;
+            o->fps = c->fps;
         }
         s->running = want;
         s->nout = want ? nout : 0;
@@ -388,7 +389,8 @@ static int engine_start(le_cst_run *c)
     char name[LE_CST_ID_MAX + 8];
     memset(&cfg, 0, sizeof(cfg));
     snprintf(name, sizeof(name), "caster %s", c->id);
-    cfg.fps = CR.o.fps;
+    c->fps = CR.o.fps;   /* a SIGHUP changes the casters started after it */
+    cfg.fps = c->fps;
     cfg.stall_ms = CR.o.source_timeout_ms;
     cfg.name = name;
     cfg.on_pkt = on_pkt;
@@ -403,7 +405,7 @@ static int engine_start(le_cst_run *c)
     c->slow_logged_ms = 0;
     c->slow_dropped = 0;
     CR.st.started++;
-    le_info(MOD, "%s: caster runs on this node (lease %s, %d fps)", c->id, c->token, CR.o.fps);
+    le_info(MOD, "%s: caster runs on this node (lease %s, %d fps)", c->id, c->token, c->fps);
     return LE_OK;
 }
 
@@ -791,7 +793,7 @@ static void step(le_cst_run *c, uint64_t now)
         if (es.dropped_ticks > c->slow_dropped && now >= c->slow_logged_ms + SLOW_LOG_MS) {
             le_warn(MOD, "%s: cannot keep real time on this node: %" PRIu64 " of %" PRIu64
                     " ticks dropped since the last report (caster_fps %d)", c->id, es.dropped_ticks - c->slow_dropped,
-                    es.ticks + es.dropped_ticks - c->slow_ticks, CR.o.fps);
+                    es.ticks + es.dropped_ticks - c->slow_ticks, c->fps);
             c->slow_dropped = es.dropped_ticks;
             c->slow_ticks = es.ticks + es.dropped_ticks;
             c->slow_logged_ms = now;

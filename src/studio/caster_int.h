@@ -41,7 +41,7 @@ typedef struct le_cst_out {
     le_publish pub;
     int live;
     char domain[LE_CST_DOMAIN_MAX], name[LE_CST_STREAM_MAX];
-    int w, h, kbps;
+    int w, h, kbps, fps;
     uint64_t refused_at;         /* mono ms of a refused (or kicked) publish */
     uint64_t frames;
 } le_cst_out;
@@ -64,7 +64,7 @@ typedef struct le_cst_run {
     uint64_t lease_sent, renew_sent, claim_sent, next_claim;
     int loading, reload, dead, pending, bad_logged;
     uint64_t gen, seen_ms;
-    int status;
+    int status, fps;
     char domain[LE_CST_DOMAIN_MAX];   /* the outputs' DomainName */
     le_se *eng;
     uint64_t started_ms, slow_logged_ms, slow_dropped, slow_ticks;
