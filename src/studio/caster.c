@@ -505,8 +505,10 @@ static void claim_cb(redisReply *rep, void *arg)
         c->renew_failed = 0;
         if (!c->holding) {
             c->holding = 1;
-            if (engine_start(c) != LE_OK)
+            if (engine_start(c) != LE_OK) {
                 drop(c, "engine failed");
+                c->next_claim = le_mono_ms() + 30000;   /* another node may do better */
+            }
             else
                 load(c);   /* read it again: apply what it is now */
         }
