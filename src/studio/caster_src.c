@@ -89,19 +89,18 @@ static void ing_kicked(void *ctx, const char *reason)
 }
 static const le_ingest_ops ing_ops = { .kicked = ing_kicked };
 
-static void slot_stop(le_cst_run *c, le_cst_slot *s)
+static void slot_stop(le_cst_slot *s, const char *reason)
 {
     if (s->tap) {
         le_tap_close(s->tap);
         s->tap = NULL;
     }
     if (s->in) {
-        le_ingest_stop(s->in, "caster source changed");
+        le_ingest_stop(s->in, reason);
         s->in = NULL;
     }
     s->retry_at = 0;
     s->domain[0] = s->app[0] = s->name[0] = '\0';
-    (void)c;
 }
 
 static void slot_live(le_cst_run *c, le_cst_slot *s)
@@ -187,7 +186,7 @@ void le_cst_sources_apply(le_cst_run *c, const le_scn_caster *sc)
         }
         if (s->set && memcmp(&src, &s->src, sizeof(src)) == 0)
             continue;
-        slot_stop(c, s);
+        slot_stop(s, "caster source changed");
         s->src = src;
         s->set = 1;
         int rc;
@@ -225,7 +224,7 @@ void le_cst_sources_tick(le_cst_run *c)
 void le_cst_sources_stop(le_cst_run *c)
 {
     for (int i = 0; i < LE_SE_SLOTS; i++) {
-        slot_stop(c, &c->slot[i]);
+        slot_stop(&c->slot[i], "caster stopped");
         memset(&c->slot[i].src, 0, sizeof(c->slot[i].src));
         c->slot[i].set = 0;
     }
