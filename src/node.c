@@ -30,6 +30,7 @@
 #include "record/recorder.h"
 #include "record/s3.h"
 #include "pipeline/pool.h"
+#include "studio/caster.h"
 #include "transcode/rendition.h"
 #include "transcode/sei_apply.h"
 #include "snapshot/snapshot.h"
@@ -107,6 +108,22 @@ static void rend_opts(const le_conf *c, le_rend_opts *o)
     o->wait_ms = c->transcode_wait_ms;
 }
 
+/* Running casters (docs/STUDIO.md, "Running a caster"). */
+static char caster_material[4096];
+static void caster_opts(const le_conf *c, le_caster_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (c->caster_material_dir)
+        snprintf(caster_material, sizeof(caster_material), "%s", c->caster_material_dir);
+    else
+        snprintf(caster_material, sizeof(caster_material), "%s/material",
+                 c->data_dir ? c->data_dir : "/var/lib/livedge");
+    o->material_dir = caster_material;
+    o->fps = c->caster_fps;
+    o->source_timeout_ms = c->caster_source_timeout_ms;
+    o->max_running = c->caster_max;
+}
+
 static void apply_conf(const le_conf *c)
 {
     int lvl = c->log_level ? le_log_level_parse(c->log_level) : LE_LOG_INFO;
@@ -124,6 +141,9 @@ static void apply_conf(const le_conf *c)
     le_rend_opts ro;
     rend_opts(c, &ro);
     le_rend_set_opts(&ro);
+    le_caster_opts co;
+    caster_opts(c, &co);
+    le_caster_set_opts(&co);
 }
 
 static void reload(void)
@@ -167,6 +187,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     le_blocklist_tick();
     le_cluster_tick();
     le_pull_tick();
+    le_caster_tick();
     le_record_tick();
     le_stream_gc(STREAM_IDLE_GC_MS);
 }
@@ -241,6 +262,7 @@ static void stop(void)
     le_http_shutdown();
     le_admin_shutdown();
     le_pull_shutdown();   /* pulls end (publish_done) and give their leases back */
+    le_caster_shutdown(); /* casters too: their outputs end, their leases go back */
     le_notify_stop();
     stop_began_ms = le_mono_ms();
     le_record_stop(STOP_RECORD_MS);   /* files closed, their callbacks queued */
@@ -324,6 +346,10 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     rend_opts(conf, &ro);
     if ((rc = le_rend_init(base, pipe_pool, &ro)) != 0)
         return rc;
+    le_caster_opts co;
+    caster_opts(conf, &co);
+    if ((rc = le_caster_init(base, pipe_pool, &co)) != 0)
+        return rc;
     le_hls_master_init();   /* after time-shift's routes */
     if ((rc = le_sei_apply_init()) != 0)   /* AddTrancodeSEI */
         return rc;
@@ -374,6 +400,7 @@ void le_node_free(void)
         le_admin_shutdown();
     }
     le_edge_free();            /* edge pulls end before the streams go */
+    le_caster_free();          /* casters before the workers: their engines leave the pool */
     le_rend_free();            /* renditions too; their jobs leave the workers */
     if (pipe_pool)
         le_pipe_pool_free(pipe_pool);

@@ -185,6 +185,9 @@ static le_conf *node_defaults(void)
     c->s3_region = le_xstrdup("us-east-1");
     c->transcode_idle_ms = 30000;
     c->transcode_wait_ms = 10000;
+    c->caster_fps = 30;
+    c->caster_source_timeout_ms = 2000;
+    c->caster_max = 4;
     return c;
 }
 
@@ -222,6 +225,7 @@ void le_conf_free(le_conf *c)
     free(c->car_push_url);
     free(c->car_tx_key);
     free(c->record_root);
+    free(c->caster_material_dir);
     free(c->record_url_base);
     free(c->s3_endpoint);
     free(c->s3_region);
@@ -623,6 +627,10 @@ static const keydef keys[] = {
 
     { "transcode_idle", C_MAIN, V_DUR, F_I64, N(transcode_idle_ms), 0, 3600 * SEC, NULL, NULL },
     { "transcode_wait", C_MAIN, V_DUR, F_I64, N(transcode_wait_ms), 1 * SEC, 60 * SEC, NULL, NULL },
+    { "caster_material_dir", C_MAIN, V_STR, F_STR, N(caster_material_dir), 0, 0, NULL, NULL },
+    { "caster_fps", C_MAIN, V_INT, F_INT, N(caster_fps), 1, 60, NULL, NULL },
+    { "caster_source_timeout", C_MAIN, V_DUR, F_I64, N(caster_source_timeout_ms), 100, 60 * SEC, NULL, NULL },
+    { "caster_max", C_MAIN, V_INT, F_INT, N(caster_max), 0, 64, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -120,6 +120,11 @@ typedef struct le_conf {
     /* Renditions (livedge.conf(5), TRANSCODING; docs/TRANSCODE.md). */
     int64_t transcode_idle_ms;  /* an on-demand job stops this long after its last viewer, default 30000 */
     int64_t transcode_wait_ms;  /* a first viewer waits this long for the first frame, default 10000 */
+    /* Running casters (livedge.conf(5), STUDIO; docs/STUDIO.md "Running a caster"). */
+    char *caster_material_dir;  /* MaterialId files; NULL: {data_dir}/material */
+    int caster_fps;             /* studio clock, default 30 */
+    int64_t caster_source_timeout_ms;  /* a stalled source's last picture is held this long, default 2000 */
+    int caster_max;             /* casters this node runs at most, default 4 */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 

@@ -1,0 +1,922 @@
+/* Running casters: leases, the events channel and one studio engine per
+ * caster this node holds (studio/caster.h, docs/STUDIO.md "Running a
+ * caster"). The slots' live sources (taps and ingests) are in
+ * caster_src.c. */
+#include "studio/caster.h"
+#include "studio/caster_int.h"
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "control/domains.h"
+#include "control/publish.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/util.h"
+#include "media/amf.h"
+#include "media/stream.h"
+#include "node.h"
+#include "record/recorder.h"
+#include "store/store.h"
+#include "studio/scene.h"
+#include "transcode/template.h"
+
+#define MOD "caster"
+#define TICK_MS 1000   /* le_caster_tick runs every second (node.c) */
+#define LEASE_MARGIN_MS 1000
+#define SLOW_LOG_MS 10000
+#define REPUBLISH_MS 5000
+
+/* Renews the lease if it is ours: 1; -1 when it is gone; 0 when another
+ * node holds it (the same scripts as scheduled pulls, relay/pull.c). */
+static const char *const RENEW_LUA =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "if not v then return -1 end return 0";
+static const char *const RELEASE_LUA =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+le_cst_rt CR;
+
+/* ---- small helpers ---- */
+
+static void caster_unref(le_cst_run *c)
+{
+    if (--c->pending == 0 && c->dead)
+        free(c);
+}
+
+static le_cst_run *find(const char *id)
+{
+    for (le_cst_run *c = CR.list; c; c = c->next)
+        if (strcmp(c->id, id) == 0)
+            return c;
+    return NULL;
+}
+
+static le_cst_run *get(const char *id)
+{
+    le_cst_run *c = find(id);
+    if (c)
+        return c;
+    c = le_xcalloc(1, sizeof(*c));
+    snprintf(c->id, sizeof(c->id), "%s", id);
+    le_store_key(c->lease_key, sizeof(c->lease_key), "caster:lease:%s", id);
+    le_store_key(c->key, sizeof(c->key), "caster:%s", id);
+    c->next = CR.list;
+    CR.list = c;
+    return c;
+}
+
+static void unlink_caster(le_cst_run *c)
+{
+    for (le_cst_run **pp = &CR.list; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    c->dead = 1;
+    c->next = NULL;
+    if (c->pending == 0)
+        free(c);
+}
+
+static size_t running_count(void)
+{
+    size_t n = 0;
+    for (le_cst_run *c = CR.list; c; c = c->next)
+        n += c->holding || c->claiming;
+    return n;
+}
+
+/* ---- outputs: publishes of the scenes ---- */
+
+static void out_end(le_cst_out *o, const char *reason)
+{
+    if (o->pub.st) {
+        le_info(MOD, "%s/caster/%s: scene output ends (%s; %" PRIu64 " frames)", o->domain, o->name, reason,
+                o->frames);
+        le_publish_end(&o->pub, LE_PUB_END_UNPUBLISHED, reason);
+    }
+    memset(&o->pub, 0, sizeof(o->pub));
+    o->live = 0;
+    o->refused_at = 0;
+}
+
+static void pub_kick(void *ctx, const char *reason)
+{
+    le_cst_out *o = ctx;
+    /* ForbidLiveStream of the output or the node's stop: this publish ends
+     * now; a later packet tries again after REPUBLISH_MS (a forbid still in
+     * force refuses it again). */
+    out_end(o, reason ? reason : "kicked");
+    o->refused_at = le_mono_ms();
+}
+static const le_pub_ops pub_ops = { .kick = pub_kick };
+
+static void push_meta(le_cst_out *o)
+{
+    le_buf b = { 0 };
+    le_amf_put_string(&b, "onMetaData");
+    le_amf_put_ecma_start(&b, 8);
+    le_amf_put_prop_number(&b, "width", o->w);
+    le_amf_put_prop_number(&b, "height", o->h);
+    le_amf_put_prop_number(&b, "framerate", o->fps);
+    le_amf_put_prop_number(&b, "videocodecid", 7);
+    le_amf_put_prop_number(&b, "videodatarate", o->kbps);
+    le_amf_put_prop_number(&b, "audiocodecid", 10);
+    le_amf_put_prop_number(&b, "audiosamplerate", 44100);
+    le_amf_put_prop_string(&b, "encoder", "livedge studio");
+    le_amf_put_object_end(&b);
+    le_pkt *p = le_pkt_new(LE_PKT_DATA, 0, b.p, (uint32_t)b.len);
+    le_buf_free(&b);
+    le_stream_push(o->pub.st, p);
+    le_pkt_unref(p);
+}
+
+/* Studio outputs are new streams of the caster's domain: they take the
+ * block list (ForbidLiveStream stops one), the online list, the history and
+ * the publish callbacks; the access check is skipped (the node itself
+ * publishes them, there is no signed URL or client address to check). */
+static int out_begin(le_cst_run *c, le_cst_out *o)
+{
+    char why[256], url[600];
+    le_domain *d = le_domain_get(o->domain);
+    if (d && d->edge && d->play)   /* a push domain: its play domain serves the outputs */
+        d = le_domain_get(d->play);
+    if (!d || d->edge || !d->cf) {
+        le_warn(MOD, "%s: no play domain %s on this node; scene output %s not published", c->id, o->domain,
+                o->name);
+        return LE_ENOTFOUND;
+    }
+    le_pub_info info;
+    memset(&info, 0, sizeof(info));
+    info.kind = LE_PUB_STUDIO;
+    info.client_ip = "127.0.0.1";
+    snprintf(url, sizeof(url), "caster://%s", c->id);
+    info.source_url = url;
+    info.usrargs = "";
+    info.no_access_check = 1;
+    int rc = le_publish_begin(&o->pub, d->cf, "caster", o->name, &info, &pub_ops, o, why, sizeof(why));
+    if (rc != LE_OK) {
+        le_warn(MOD, "%s/caster/%s: publish refused: %s", o->domain, o->name, why);
+        return rc;
+    }
+    o->live = 1;
+    le_info(MOD, "%s/caster/%s: scene output live (%dx%d, %d kbit/s)", o->domain, o->name, o->w, o->h, o->kbps);
+    push_meta(o);
+    return LE_OK;
+}
+
+/* The engine's output, on the loop: the reference is ours. */
+static void on_pkt(void *ud, int scene, int out, le_pkt *p)
+{
+    le_cst_run *c = ud;
+    if (!p)
+        return;
+    if (scene < 0 || scene >= LE_CST_SCENES || out < 0 || out >= c->sc[scene].nout || !c->sc[scene].running) {
+        le_pkt_unref(p);
+        return;
+    }
+    le_cst_scene *s = &c->sc[scene];
+    le_cst_out *o = &s->out[out];
+    if (p->flags & LE_PKT_SEQHDR) {
+        le_pkt **slot = p->type == LE_PKT_VIDEO ? &s->vhdr[out] : &s->ahdr[out];
+        if (*slot)
+            le_pkt_unref(*slot);
+        *slot = le_pkt_ref(p);
+    }
+    if (!o->live) {
+        /* A publish begins at a video keyframe once the headers are
+         * known, and sends them first, so players get the decoder config
+         * (also after a refusal or a kick: at the next keyframe). */
+        uint64_t now = le_mono_ms();
+        int key = p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY) && !(p->flags & LE_PKT_SEQHDR);
+        if (!key || !s->vhdr[out] || (o->refused_at && now < o->refused_at + REPUBLISH_MS)) {
+            le_pkt_unref(p);
+            return;
+        }
+        if (out_begin(c, o) != LE_OK) {
+            o->refused_at = now;
+            le_pkt_unref(p);
+            return;
+        }
+        o->refused_at = 0;
+        le_stream_push(o->pub.st, s->vhdr[out]);
+        if (s->ahdr[out])
+            le_stream_push(o->pub.st, s->ahdr[out]);
+    }
+    if (p->type == LE_PKT_VIDEO && !(p->flags & LE_PKT_SEQHDR)) {
+        o->frames++;
+        CR.st.frames_out++;
+    }
+    le_stream_push(o->pub.st, p);
+    le_pkt_unref(p);
+}
+
+/* ---- scenes ---- */
+
+static int even(int v) { return v & ~1; }
+
+/* The output sizes of a scene: PGM at the CasterTemplate's size plus one
+ * output per LiveTemplate; PVW at most lp_sd. */
+static void scene_outputs(const le_scn_caster *sc, int pgm, int fps, int *w, int *h, le_se_out *out,
+                          char names[][16], int *nout)
+{
+    const le_jv *tc = le_jv_get(sc->config, "TranscodeConfig");
+    const char *ct = le_jv_get_str(tc, "CasterTemplate");
+    if (!ct || !*ct)
+        ct = le_jv_get_str(sc->info, "CasterTemplate");
+    if (!ct || le_sg_template_size(ct, w, h) != LE_OK) {
+        *w = 854;
+        *h = 480;
+    }
+    if (!pgm && (int64_t)*w * *h > 854 * 480) {
+        if (*w >= *h) {
+            *w = 854;
+            *h = 480;
+        } else {
+            *w = 480;
+            *h = 854;
+        }
+    }
+    int n = 0;
+    /* A bitrate for x264 veryfast at this size: about 0.07 bit per pixel. */
+    int64_t kb = (int64_t)*w * *h * fps * 7 / 100000;
+    out[n].width = *w;
+    out[n].height = *h;
+    out[n].bitrate_kbps = kb < 300 ? 300 : kb > 6000 ? 6000 : (int)kb;
+    names[n][0] = '\0';
+    n++;
+    const le_jv *lt = tc ? le_jv_get(tc, "LiveTemplate") : NULL;
+    if (pgm && lt && lt->type == LE_JV_ARR) {
+        for (const le_jv *t = lt->first; t && n < LE_SE_MAX_OUT; t = t->next) {
+            if (t->type != LE_JV_STR)
+                continue;
+            const char *nm = t->s;
+            if (strncmp(nm, "daobo-", 6) == 0)
+                nm += 6;
+            le_trans_tpl tpl;
+            le_trans_out to;
+            if (le_trans_std(nm, &tpl) != LE_OK || le_trans_output(&tpl, *w, *h, fps, &to) != LE_OK)
+                continue;
+            int dup = 0;
+            for (int k = 1; k < n; k++)
+                dup |= strcmp(names[k], t->s) == 0;
+            if (dup || strlen(t->s) >= 16)
+                continue;
+            out[n].width = even(to.width);
+            out[n].height = even(to.height);
+            out[n].bitrate_kbps = to.kbps > 0 ? to.kbps : 500;
+            snprintf(names[n], 16, "%s", t->s);
+            n++;
+        }
+    }
+    *nout = n;
+}
+
+/* Scene idx (0 PVW, 1 PGM) of c from sc: what the engine should show and
+ * which streams it publishes; applied when it differs from what runs. */
+static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
+{
+    le_cst_scene *s = &c->sc[idx];
+    const char *sid = idx == LE_CST_PGM ? sc->pgm : sc->pvw;
+    le_se_scene *ns = le_xcalloc(1, sizeof(*ns));
+    char (*images)[LE_SCN_PATH_MAX] = le_xcalloc(LE_SG_MAX_IMAGES, LE_SCN_PATH_MAX);
+    char names[LE_SE_MAX_OUT][16];
+    char *desc = le_xcalloc(1, LE_SG_GRAPH_MAX);
+    int w = 0, h = 0, nout = 0;
+    const le_jv *sj = *sid ? le_jv_get(sc->scenes, sid) : NULL;
+    int64_t st = 0;
+    int want = sj != NULL;
+    if (want && idx == LE_CST_PVW)
+        want = le_jv_get_int(sj, "Status", &st) == LE_OK && st == 1;
+    scene_outputs(sc, idx == LE_CST_PGM, c->fps, &w, &h, ns->out, names, &nout);
+    ns->nout = nout;
+    if (want) {
+        le_cst_err e;
+        memset(&e, 0, sizeof(e));
+        int rc = le_scn_picture(sc, sid, w, h, CR.o.material_dir, &ns->pic, images, &e);
+        if (rc != LE_OK) {
+            if (strcmp(s->err, e.code) != 0)
+                le_warn(MOD, "%s: scene %s not shown (%s: %s)", c->id, sid, e.code, e.msg);
+            snprintf(s->err, sizeof(s->err), "%s", e.code);
+            want = 0;
+        } else {
+            s->err[0] = '\0';
+            for (int k = 0; k < ns->pic.nimages && k < LE_SG_MAX_IMAGES; k++)
+                snprintf(ns->images[k], sizeof(ns->images[k]), "%s", images[k]);
+            if (le_sg_build(&ns->pic, desc, LE_SG_GRAPH_MAX) != LE_OK)
+                desc[0] = '\0';
+        }
+    }
+    if (!want) {   /* a stopped scene: an empty picture of its size */
+        memset(&ns->pic, 0, sizeof(ns->pic));
+        ns->pic.width = w;
+        ns->pic.height = h;
+        ns->pic.ninputs = ns->pic.naudio_inputs = LE_SG_MAX_INPUTS;
+    }
+    ns->running = want;
+    /* What identifies the scene's state: the graph description (every
+     * position, size, text and volume is in it), the image files, the
+     * outputs and the scene id. */
+    le_buf key = { 0 };
+    le_buf_printf(&key, "%d|%s|%s|%s|", want, sid, c->domain, desc);
+    for (int k = 0; want && k < ns->pic.nimages; k++)
+        le_buf_printf(&key, "%s|", ns->images[k]);
+    for (int k = 0; k < nout; k++)
+        le_buf_printf(&key, "%dx%d@%d:%s|", ns->out[k].width, ns->out[k].height, ns->out[k].bitrate_kbps, names[k]);
+    int same = s->key && strlen(s->key) == key.len && memcmp(s->key, key.p, key.len) == 0;
+    if (!same) {
+        /* Stream names of the outputs, and the domain: outputs that change
+         * name, domain or size end their publish. */
+        char dom[LE_CST_DOMAIN_MAX];
+        snprintf(dom, sizeof(dom), "%s", c->domain);
+        for (int k = 0; k < LE_SE_MAX_OUT; k++) {
+            le_cst_out *o = &s->out[k];
+            char nm[LE_CST_STREAM_MAX] = "";
+            if (want && k < nout)
+                le_scn_stream_name(sid, names[k][0] ? names[k] : NULL, nm, sizeof(nm));
+            int keep = want && k < nout && strcmp(nm, o->name) == 0 && strcasecmp(dom, o->domain) == 0 &&
+                       o->w == ns->out[k].width && o->h == ns->out[k].height;
+            if (!keep) {
+                out_end(o, want ? "scene outputs changed" : "scene stopped");
+                if (s->vhdr[k])
+                    le_pkt_unref(s->vhdr[k]);
+                if (s->ahdr[k])
+                    le_pkt_unref(s->ahdr[k]);
+                s->vhdr[k] = s->ahdr[k] = NULL;
+                snprintf(o->name, sizeof(o->name), "%s", nm);
+                snprintf(o->domain, sizeof(o->domain), "%s", dom);
+                o->w = k < nout ? ns->out[k].width : 0;
+                o->h = k < nout ? ns->out[k].height : 0;
+                o->frames = 0;
+            }
+            o->kbps = k < nout ? ns->out[k].bitrate_kbps : 0;
+            o->fps = c->fps;
+        }
+        s->running = want;
+        s->nout = want ? nout : 0;
+        int rc = c->eng ? le_se_set_scene(c->eng, idx, ns) : LE_OK;
+        if (rc != LE_OK) {
+            le_warn(MOD, "%s: the engine refused scene %s (%s)", c->id, sid, le_strerror(rc));
+            free(s->key);
+            s->key = NULL;   /* tried again at the next read */
+        } else {
+            le_debug(MOD, "%s: scene %s %s applied", c->id, sid, idx == LE_CST_PGM ? "PGM" : "PVW");
+            free(s->key);
+            s->key = le_xstrndup((const char *)key.p, key.len);
+        }
+    }
+    le_buf_free(&key);
+    free(desc);
+    free(images);
+    free(ns);
+}
+
+/* ---- the engine ---- */
+
+static int engine_start(le_cst_run *c)
+{
+    le_se_cfg cfg;
+    char name[LE_CST_ID_MAX + 8];
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(name, sizeof(name), "caster %s", c->id);
+    c->fps = CR.o.fps;   /* a SIGHUP changes the casters started after it */
+    cfg.fps = c->fps;
+    cfg.stall_ms = CR.o.source_timeout_ms;
+    cfg.name = name;
+    cfg.on_pkt = on_pkt;
+    cfg.ud = c;
+    int rc = le_se_new(CR.base, CR.pool, &cfg, &c->eng);
+    if (rc != LE_OK) {
+        le_error(MOD, "%s: cannot start the studio engine (%s)", c->id, le_strerror(rc));
+        c->eng = NULL;
+        return rc;
+    }
+    c->started_ms = le_mono_ms();
+    c->slow_logged_ms = 0;
+    c->slow_dropped = 0;
+    CR.st.started++;
+    le_info(MOD, "%s: caster runs on this node (lease %s, %d fps)", c->id, c->token, c->fps);
+    return LE_OK;
+}
+
+static void engine_stop(le_cst_run *c, const char *reason)
+{
+    for (int i = 0; i < LE_CST_SCENES; i++) {
+        le_cst_scene *s = &c->sc[i];
+        for (int k = 0; k < LE_SE_MAX_OUT; k++) {
+            out_end(&s->out[k], reason);
+            s->out[k].name[0] = '\0';
+            if (s->vhdr[k])
+                le_pkt_unref(s->vhdr[k]);
+            if (s->ahdr[k])
+                le_pkt_unref(s->ahdr[k]);
+            s->vhdr[k] = s->ahdr[k] = NULL;
+        }
+        free(s->key);
+        s->key = NULL;
+        s->running = 0;
+        s->nout = 0;
+    }
+    le_cst_sources_stop(c);
+    if (c->eng) {
+        le_se_stats es;
+        le_se_get_stats(c->eng, &es);
+        CR.st.ticks += es.ticks;
+        CR.st.dropped_ticks += es.dropped_ticks;
+        CR.st.rebuilds += es.rebuilds;
+        CR.st.commands += es.commands;
+        le_se_free(c->eng);
+        c->eng = NULL;
+        CR.st.stopped++;
+        le_info(MOD, "%s: caster stops on this node (%s; %" PRIu64 " ticks, %" PRIu64 " dropped)", c->id, reason,
+                es.ticks, es.dropped_ticks);
+    }
+}
+
+/* ---- the lease ---- */
+
+static void release_cb(redisReply *rep, void *arg)
+{
+    le_cst_run *c = arg;
+    c->releasing = 0;
+    if (rep && rep->type == REDIS_REPLY_INTEGER && c->nrel > 0) {
+        memmove(c->rel[0], c->rel[1], sizeof(c->rel[0]) * (size_t)(c->nrel - 1));
+        c->nrel--;
+    }
+    caster_unref(c);
+}
+
+static void send_release(le_cst_run *c)
+{
+    if (!c->nrel || c->releasing || !le_store_connected())
+        return;
+    if (le_store_cmd(release_cb, c, "EVAL %s 1 %s %s", RELEASE_LUA, c->lease_key, c->rel[0]) == 0) {
+        c->releasing = 1;
+        c->pending++;
+    }
+}
+
+static void add_release(le_cst_run *c, const char *token)
+{
+    for (int i = 0; i < c->nrel; i++)
+        if (strcmp(c->rel[i], token) == 0)
+            return;
+    if (c->nrel == 4) {
+        memmove(c->rel[0], c->rel[1], sizeof(c->rel[0]) * 3);
+        c->nrel--;
+    }
+    snprintf(c->rel[c->nrel++], sizeof(c->rel[0]), "%s", token);
+    send_release(c);
+}
+
+/* Stops c on this node and gives its lease back. */
+static void drop(le_cst_run *c, const char *reason)
+{
+    engine_stop(c, reason);
+    if (c->holding) {
+        c->holding = 0;
+        c->renew_failed = 0;
+        add_release(c, c->token);
+    }
+}
+
+static void load(le_cst_run *c);
+
+static void claim_cb(redisReply *rep, void *arg)
+{
+    le_cst_run *c = arg;
+    c->claiming = 0;
+    int got = rep && rep->type == REDIS_REPLY_STATUS && strcasecmp(rep->str, "OK") == 0;
+    if (c->dead || CR.stopped) {
+        if (got)
+            le_store_cmd(NULL, NULL, "EVAL %s 1 %s %s", RELEASE_LUA, c->lease_key, c->token);
+    } else if (got) {
+        c->lease_sent = c->renew_sent = c->claim_sent;
+        c->renew_failed = 0;
+        if (!c->holding) {
+            c->holding = 1;
+            if (engine_start(c) != LE_OK) {
+                drop(c, "engine failed");
+                c->next_claim = le_mono_ms() + 30000;   /* another node may do better */
+            }
+            else
+                load(c);   /* read it again: apply what it is now */
+        }
+    } else if (c->holding) {
+        if (rep && rep->type == REDIS_REPLY_NIL) {
+            le_warn(MOD, "%s: the lease is held by another node", c->id);
+            drop(c, "lease lost");
+        } else {
+            c->renew_failed++;
+        }
+    } else if (!rep || rep->type != REDIS_REPLY_NIL) {
+        add_release(c, c->token);
+    }
+    caster_unref(c);
+}
+
+static void claim(le_cst_run *c, uint64_t now)
+{
+    char ttl[16];
+    if (!c->holding)
+        snprintf(c->token, sizeof(c->token), "%s/%ld/%" PRIu64, le_node_conf()->node_name, (long)getpid(),
+                 ++CR.token_n);
+    snprintf(ttl, sizeof(ttl), "%d", LE_CASTER_LEASE_MS);
+    c->next_claim = now + 1000;
+    c->claim_sent = now;
+    if (le_store_cmd(claim_cb, c, "SET %s %s NX PX %s", c->lease_key, c->token, ttl) == 0) {
+        c->claiming = 1;
+        c->pending++;
+    }
+}
+
+static void renew_cb(redisReply *rep, void *arg)
+{
+    le_cst_run *c = arg;
+    c->renewing = 0;
+    if (!c->dead && c->holding) {
+        if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
+            c->lease_sent = c->renew_sent;
+            c->renew_failed = 0;
+        } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -1) {
+            claim(c, le_mono_ms());
+        } else if (rep && rep->type == REDIS_REPLY_INTEGER) {
+            le_warn(MOD, "%s: the lease is held by another node", c->id);
+            drop(c, "lease lost");
+        } else {
+            c->renew_failed++;
+        }
+    }
+    caster_unref(c);
+}
+
+static void renew(le_cst_run *c, uint64_t now)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", LE_CASTER_LEASE_MS);
+    c->renew_sent = now;
+    if (le_store_cmd(renew_cb, c, "EVAL %s 1 %s %s %s", RENEW_LUA, c->lease_key, c->token, ttl) == 0) {
+        c->renewing = 1;
+        c->pending++;
+    } else {
+        c->renew_failed++;
+    }
+}
+
+/* ---- reading a caster ---- */
+
+/* What the hash says now (the holder applies it; another node may claim). */
+static void take(le_cst_run *c, const le_scn_caster *sc, int exists)
+{
+    uint64_t now = le_mono_ms();
+    c->status = exists ? sc->status : 0;
+    c->seen_ms = now;
+    if (!c->status) {
+        if (c->holding || c->eng)
+            drop(c, exists ? "StopCaster" : "caster deleted");
+        return;
+    }
+    if (!c->holding) {
+        if (!c->claiming && now >= c->next_claim && le_store_connected() &&
+            running_count() < (size_t)CR.o.max_running)
+            claim(c, now);
+        return;
+    }
+    if (!c->eng)
+        return;
+    /* The domain the outputs are published on. */
+    const char *dn = le_jv_get_str(sc->config, "DomainName");
+    if (!dn || !*dn)
+        dn = le_node_conf()->default_domain;
+    snprintf(c->domain, sizeof(c->domain), "%s", dn ? dn : "");
+    le_cst_sources_apply(c, sc);
+    scene_apply(c, sc, LE_CST_PVW);
+    scene_apply(c, sc, LE_CST_PGM);
+}
+
+static void load_cb(redisReply *rep, void *arg)
+{
+    le_cst_run *c = arg;
+    c->loading = 0;
+    if (!c->dead && !CR.stopped && rep && rep->type == REDIS_REPLY_ARRAY) {
+        size_t n = rep->elements / 2;
+        const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
+        size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
+        size_t m = 0;
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            redisReply *a = rep->element[i], *b = rep->element[i + 1];
+            if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
+                continue;
+            f[m] = a->str;
+            fl[m] = a->len;
+            v[m] = b->str;
+            vl[m] = b->len;
+            m++;
+        }
+        le_scn_caster *sc = le_xcalloc(1, sizeof(*sc));
+        int bad = 0;
+        if (m == 0) {
+            take(c, sc, 0);
+        } else if (le_scn_caster_load(c->id, f, fl, v, vl, m, sc, &bad) == LE_OK) {
+            if (bad && !c->bad_logged)
+                le_warn(MOD, "%s: %d stored objects do not parse; left out", c->id, bad);
+            c->bad_logged = bad > 0;
+            take(c, sc, 1);
+            le_scn_caster_free(sc);
+        }
+        free(sc);
+        free(f);
+        free(v);
+        free(fl);
+        free(vl);
+    }
+    if (!c->dead && c->reload) {
+        c->reload = 0;
+        caster_unref(c);
+        load(c);
+        return;
+    }
+    caster_unref(c);
+}
+
+static void load(le_cst_run *c)
+{
+    if (c->loading) {
+        c->reload = 1;   /* a change announced while a read runs */
+        return;
+    }
+    if (!le_store_connected())
+        return;
+    if (le_store_cmd(load_cb, c, "HGETALL %s", c->key) == 0) {
+        c->loading = 1;
+        c->pending++;
+    }
+}
+
+/* ---- the scan: every caster's status ---- */
+
+typedef struct scan {
+    int pending, failed;
+    uint64_t gen;
+} scan;
+
+typedef struct sone {
+    scan *s;
+    char id[LE_CST_ID_MAX];
+} sone;
+
+static void scan_done(scan *s)
+{
+    if (--s->pending > 0)
+        return;
+    if (!s->failed && !CR.stopped && CR.up) {
+        /* Casters no longer listed (deleted) stop. */
+        for (le_cst_run *c = CR.list, *next; c; c = next) {
+            next = c->next;
+            if (c->gen != s->gen && !c->loading && !c->claiming) {
+                drop(c, "caster deleted");
+                if (!c->nrel)
+                    unlink_caster(c);
+            }
+        }
+    }
+    CR.scanning = 0;
+    free(s);
+}
+
+static void status_cb(redisReply *rep, void *arg)
+{
+    sone *o = arg;
+    scan *s = o->s;
+    if (!rep) {
+        s->failed = 1;
+    } else if (CR.up && !CR.stopped) {
+        int st = rep->type == REDIS_REPLY_STRING && rep->len == 1 && rep->str[0] == '1';
+        le_cst_run *c = find(o->id);
+        if (st || c) {
+            c = get(o->id);
+            c->gen = s->gen;
+            /* A started caster nobody runs here, or one this node runs
+             * (a change whose event was missed), is read in full. */
+            if ((st && !c->holding) || c->holding || c->eng)
+                load(c);
+        }
+    }
+    free(o);
+    scan_done(s);
+}
+
+static void members_cb(redisReply *rep, void *arg)
+{
+    scan *s = arg;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        s->failed = 1;
+    } else if (CR.up && !CR.stopped) {
+        for (size_t i = 0; i < rep->elements; i++) {
+            redisReply *e = rep->element[i];
+            if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len >= LE_CST_ID_MAX ||
+                !le_cst_id_ok(e->str))
+                continue;
+            le_cst_run *c = find(e->str);
+            if (c)
+                c->gen = s->gen;
+            sone *o = le_xcalloc(1, sizeof(*o));
+            o->s = s;
+            memcpy(o->id, e->str, e->len);
+            char key[LE_CST_KEY_MAX];
+            le_store_key(key, sizeof(key), "caster:%s", o->id);
+            s->pending++;
+            if (le_store_cmd(status_cb, o, "HGET %s status", key) != 0) {
+                s->failed = 1;
+                s->pending--;
+                free(o);
+            }
+        }
+    }
+    scan_done(s);
+}
+
+static void start_scan(uint64_t now)
+{
+    char key[LE_CST_KEY_MAX];
+    scan *s = le_xcalloc(1, sizeof(*s));
+    s->gen = ++CR.gen;
+    s->pending = 1;
+    CR.last_scan = now;
+    le_store_key(key, sizeof(key), "casters");
+    if (le_store_cmd(members_cb, s, "SMEMBERS %s", key) != 0) {
+        free(s);
+        return;
+    }
+    CR.scanning = 1;
+}
+
+static void ev_caster(const char *kind, const char *arg)
+{
+    (void)kind;
+    if (!CR.up || CR.stopped || !arg || !*arg || strlen(arg) >= LE_CST_ID_MAX || !le_cst_id_ok(arg))
+        return;
+    le_cst_run *c = get(arg);
+    c->gen = CR.gen;   /* known to the current scan */
+    load(c);
+}
+
+/* ---- the tick ---- */
+
+static void step(le_cst_run *c, uint64_t now)
+{
+    send_release(c);
+    if (!c->holding)
+        return;
+    /* Could the lease expire in Redis before the next tick? */
+    if (now + TICK_MS >= c->lease_sent + LE_CASTER_LEASE_MS - LEASE_MARGIN_MS) {
+        le_warn(MOD, "%s: lease not renewed for %" PRIu64 " ms (state store unreachable): caster stopped before "
+                "the lease can expire", c->id, now - c->lease_sent);
+        drop(c, "lease not renewed");
+        c->next_claim = now + 1000;
+        return;
+    }
+    if (!c->renewing && !c->claiming && now >= c->renew_sent + (c->renew_failed ? 1000 : LE_CASTER_RENEW_MS))
+        renew(c, now);
+    le_cst_sources_tick(c);
+    if (c->eng) {
+        le_se_stats es;
+        le_se_get_stats(c->eng, &es);
+        if (es.dropped_ticks > c->slow_dropped && now >= c->slow_logged_ms + SLOW_LOG_MS) {
+            le_warn(MOD, "%s: cannot keep real time on this node: %" PRIu64 " of %" PRIu64
+                    " ticks dropped since the last report (caster_fps %d)", c->id, es.dropped_ticks - c->slow_dropped,
+                    es.ticks + es.dropped_ticks - c->slow_ticks, c->fps);
+            c->slow_dropped = es.dropped_ticks;
+            c->slow_ticks = es.ticks + es.dropped_ticks;
+            c->slow_logged_ms = now;
+        }
+    }
+}
+
+void le_caster_tick(void)
+{
+    if (!CR.up || CR.stopped)
+        return;
+    uint64_t now = le_mono_ms();
+    if (!CR.scanning && le_store_connected() && now >= CR.last_scan + LE_CASTER_SCAN_MS)
+        start_scan(now);
+    for (le_cst_run *c = CR.list, *next; c; c = next) {
+        next = c->next;
+        step(c, now);
+    }
+}
+
+/* ---- stats ---- */
+
+void le_caster_get_stats(le_caster_stats *out)
+{
+    *out = CR.st;
+    out->running = 0;
+    for (le_cst_run *c = CR.list; c; c = c->next) {
+        if (!c->eng)
+            continue;
+        le_se_stats es;
+        le_se_get_stats(c->eng, &es);
+        out->running++;
+        out->ticks += es.ticks;
+        out->dropped_ticks += es.dropped_ticks;
+        out->rebuilds += es.rebuilds;
+        out->commands += es.commands;
+    }
+}
+
+static void caster_metrics(le_buf *out)
+{
+    le_caster_stats s;
+    le_caster_get_stats(&s);
+    le_buf_printf(out,
+                  "# TYPE livedge_casters_running gauge\n"
+                  "livedge_casters_running %" PRIu64 "\n"
+                  "# TYPE livedge_casters_started_total counter\n"
+                  "livedge_casters_started_total %" PRIu64 "\n"
+                  "# TYPE livedge_casters_stopped_total counter\n"
+                  "livedge_casters_stopped_total %" PRIu64 "\n"
+                  "# TYPE livedge_caster_ticks_total counter\n"
+                  "livedge_caster_ticks_total %" PRIu64 "\n"
+                  "# TYPE livedge_caster_dropped_ticks_total counter\n"
+                  "livedge_caster_dropped_ticks_total %" PRIu64 "\n"
+                  "# TYPE livedge_caster_rebuilds_total counter\n"
+                  "livedge_caster_rebuilds_total %" PRIu64 "\n"
+                  "# TYPE livedge_caster_commands_total counter\n"
+                  "livedge_caster_commands_total %" PRIu64 "\n"
+                  "# TYPE livedge_caster_frames_total counter\n"
+                  "livedge_caster_frames_total %" PRIu64 "\n",
+                  s.running, s.started, s.stopped, s.ticks, s.dropped_ticks, s.rebuilds, s.commands, s.frames_out);
+    /* Per running caster: its clock and the clock time of the last scene
+     * change applied (stream time of the outputs, ms). */
+    static const char *const names[2] = { "livedge_caster_clock_ms", "livedge_caster_last_change_ms" };
+    for (int k = 0; k < 2; k++) {
+        int head = 0;
+        for (le_cst_run *c = CR.list; c; c = c->next) {
+            if (!c->eng)
+                continue;
+            le_se_stats es;
+            le_se_get_stats(c->eng, &es);
+            if (!head++)
+                le_buf_printf(out, "# TYPE %s gauge\n", names[k]);
+            le_buf_printf(out, "%s{caster=\"%s\"} %" PRId64 "\n", names[k], c->id,
+                          k == 0 ? es.clock_ms : es.last_change_ms);
+        }
+    }
+}
+
+/* ---- the face ---- */
+
+void le_caster_set_opts(const le_caster_opts *o)
+{
+    snprintf(CR.material_dir, sizeof(CR.material_dir), "%s", o && o->material_dir ? o->material_dir : "");
+    CR.o = o ? *o : (le_caster_opts){ 0 };
+    CR.o.material_dir = CR.material_dir[0] ? CR.material_dir : NULL;
+    if (CR.o.fps <= 0 || CR.o.fps > 60)
+        CR.o.fps = 30;
+    if (CR.o.source_timeout_ms <= 0)
+        CR.o.source_timeout_ms = 2000;
+    if (CR.o.max_running < 0)
+        CR.o.max_running = 0;
+}
+
+int le_caster_init(struct event_base *base, le_pipe_pool *pool, const le_caster_opts *o)
+{
+    memset(&CR, 0, sizeof(CR));
+    CR.base = base;
+    CR.pool = pool;
+    le_caster_set_opts(o);
+    le_control_on_event("caster", ev_caster);
+    le_metrics_add(caster_metrics);
+    CR.up = 1;
+    return LE_OK;
+}
+
+void le_caster_shutdown(void)
+{
+    if (!CR.up || CR.stopped)
+        return;
+    CR.stopped = 1;
+    for (le_cst_run *c = CR.list; c; c = c->next)
+        drop(c, "node stopping");
+}
+
+void le_caster_free(void)
+{
+    if (!CR.up)
+        return;
+    le_caster_shutdown();
+    while (CR.list)
+        unlink_caster(CR.list);
+    CR.up = 0;
+}

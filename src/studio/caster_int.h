@@ -1,0 +1,93 @@
+/* Inside the running casters (studio/caster.c, caster_src.c): one caster
+ * this node knows of, its lease, engine, slot sources and scene outputs.
+ * Not a module face: only the two files of this module include it. */
+#ifndef LE_STUDIO_CASTER_INT_H
+#define LE_STUDIO_CASTER_INT_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/publish.h"
+#include "studio/caster.h"
+#include "studio/caster_url.h"
+#include "studio/engine.h"
+#include "studio/scene.h"
+
+#define LE_CST_ID_MAX LE_SCN_ID_MAX
+#define LE_CST_KEY_MAX 300
+#define LE_CST_DOMAIN_MAX 256
+#define LE_CST_STREAM_MAX 128
+#define LE_CST_SCENES 2
+enum { LE_CST_PVW = 0, LE_CST_PGM = 1 };   /* engine scene index */
+
+struct le_tap;
+struct le_ingest;
+
+/* One slot (RVnn) as this node feeds it. */
+struct le_cst_run;
+typedef struct le_cst_slot {
+    struct le_cst_run *owner;    /* the tap's and ingest's context is the slot */
+    int idx;
+    le_scn_src src;              /* what is applied (kind NONE: empty) */
+    int set;                     /* src was given to the engine */
+    char domain[LE_CST_DOMAIN_MAX], app[LE_CST_STREAM_MAX], name[LE_CST_STREAM_MAX];  /* live: the tapped stream */
+    struct le_tap *tap;
+    struct le_ingest *in;        /* a remote LiveStreamUrl pulled into caster/{CasterId}_RVnn */
+    uint64_t retry_at;           /* after a kick of the ingest */
+    uint64_t fed, refused;
+} le_cst_slot;
+
+/* One output of a scene: the published stream caster/{name}. */
+typedef struct le_cst_out {
+    le_publish pub;
+    int live;
+    char domain[LE_CST_DOMAIN_MAX], name[LE_CST_STREAM_MAX];
+    int w, h, kbps, fps;
+    uint64_t refused_at;         /* mono ms of a refused (or kicked) publish */
+    uint64_t frames;
+} le_cst_out;
+
+typedef struct le_cst_scene {
+    int running, nout;
+    le_cst_out out[LE_SE_MAX_OUT];
+    le_pkt *vhdr[LE_SE_MAX_OUT], *ahdr[LE_SE_MAX_OUT];   /* last sequence headers per output */
+    char *key;                   /* what was applied (graph, images, outputs) */
+    char err[80];                /* the last refusal's code, logged once */
+} le_cst_scene;
+
+typedef struct le_cst_run {
+    struct le_cst_run *next;
+    char id[LE_CST_ID_MAX];
+    char key[LE_CST_KEY_MAX], lease_key[LE_CST_KEY_MAX];
+    char token[128], rel[4][128];
+    int nrel, releasing;
+    int holding, claiming, renewing, renew_failed;
+    uint64_t lease_sent, renew_sent, claim_sent, next_claim;
+    int loading, reload, dead, pending, bad_logged;
+    uint64_t gen, seen_ms;
+    int status, fps;
+    char domain[LE_CST_DOMAIN_MAX];   /* the outputs' DomainName */
+    le_se *eng;
+    uint64_t started_ms, slow_logged_ms, slow_dropped, slow_ticks;
+    le_cst_slot slot[LE_SE_SLOTS];
+    le_cst_scene sc[LE_CST_SCENES];
+} le_cst_run;
+
+typedef struct le_cst_rt {
+    struct event_base *base;
+    le_pipe_pool *pool;
+    le_caster_opts o;
+    char material_dir[LE_SCN_PATH_MAX];
+    le_cst_run *list;
+    int up, stopped, scanning;
+    uint64_t gen, last_scan, token_n;
+    le_caster_stats st;
+} le_cst_rt;
+extern le_cst_rt CR;
+
+/* caster_src.c: the slots of a running caster from its resources (only
+ * what changed), the 1 s upkeep (ingest retries), and stopping them all. */
+void le_cst_sources_apply(le_cst_run *c, const le_scn_caster *sc);
+void le_cst_sources_tick(le_cst_run *c);
+void le_cst_sources_stop(le_cst_run *c);
+
+#endif
