@@ -194,8 +194,10 @@ is "$(pix "$LE_DIR/pgm.rgb" bright 32,130,400,200)" 0 "... and the region above 
 # ---- the sound --------------------------------------------------------------------
 wait "$TONE"
 read -r P4 P8 <"$LE_DIR/tone.txt"
-# VolumeRate 1 and 0.1: amplitudes 10:1, energies about 100:1.
-ok "$("$LE_PY" -c "import sys; sys.exit(0 if $P8 > 0 and 50 < $P4 / $P8 < 200 else 1)"; echo $?)" \
+# VolumeRate 1 and 0.1: amplitudes 10:1, energies about 100:1 (30 to 1000
+# allows for skipped ticks on a loaded machine; without the MixList's
+# volumes it is about 1, without RV02 over 10^4).
+ok "$("$LE_PY" -c "import sys; sys.exit(0 if $P8 > 0 and 30 < $P4 / $P8 < 1000 else 1)"; echo $?)" \
     "PGM audio follows the MixList and VolumeRate: 440 Hz (RV01 at 1) vs 880 Hz (RV02 at 0.1) energy $P4 / $P8"
 
 # ---- the switch -------------------------------------------------------------------
@@ -209,6 +211,8 @@ sleep 2
 # time from that read to the answer (the clock runs in real time). Both
 # wall instants are taken after the event, so the estimate errs early: the
 # measured delay can only come out longer than the true one.
+dropped() { curl_m | sed -n 's/^livedge_caster_dropped_ticks_total //p'; }
+D_B=$(dropped)
 C_B=$(clock_ms)
 W_B=$(le_now_ms)
 api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$FULLB" ComponentId.1="$TXT"
@@ -227,6 +231,8 @@ le_kill "$PUB_BLUE"   # the source PGM shows full frame now
 T_KILL=$(clock_ms)
 sleep 4
 T_END=$(clock_ms)
+D_A=$(dropped)
+D=$(( ${D_A:-0} - ${D_B:-0} ))
 le_kill "$MON"
 cat >"$LE_DIR/mon.py" <<'PY'
 import re, sys
@@ -242,6 +248,9 @@ if cmd == "switch":   # first blue frame at or after the answer's clock (U high,
 elif cmd == "steps":  # distinct timestamp steps between frames in [a0, a1)
     ts = sorted(p for p, u, v in fr if a[0] <= p < a[1])
     print(" ".join(sorted({str(y - x) for x, y in zip(ts, ts[1:])})) or "none")
+elif cmd == "multiples":  # every step a multiple of a[2] ms
+    ts = sorted(p for p, u, v in fr if a[0] <= p < a[1])
+    print("yes" if ts and all((y - x) % a[2] == 0 and y > x for x, y in zip(ts, ts[1:])) else "no")
 elif cmd == "count":  # frames with a timestamp in [a0, a0 + 3000)
     print(sum(1 for p, u, v in fr if a[0] <= p < a[0] + 3000))
 elif cmd == "black":  # of the frames from a0 on: black ones (U, V near 128), all
@@ -253,10 +262,18 @@ d=$(mon switch "$T_ANS")
 ok "$([ "$d" != none ] && [ "$d" -le 200 ]; echo $?)" \
     "the switch shows in PGM $d ms of stream time after the answer (at most 200)" ||
     diag "$(grep -c pts_time "$LE_DIR/mon.log") frames read"
-is "$(mon steps $((T_ANS - 1500)) $((T_ANS + 1500)))" 40 "PGM's timestamps step 40 ms across the switch: no gap, no jump"
+# A machine too slow for real time skips ticks (counted in /metrics, the
+# documented rule): then the steps are whole ticks, never a jump back or a
+# step that is no tick.
+if [ "$D" -eq 0 ]; then
+    is "$(mon steps $((T_ANS - 1500)) $((T_ANS + 1500)))" 40 "PGM's timestamps step 40 ms across the switch: no gap, no jump"
+else
+    is "$(mon multiples $((T_ANS - 1500)) $((T_ANS + 1500)) 40)" yes \
+        "PGM's timestamps step whole ticks across the switch ($D ticks skipped by a loaded machine)"
+fi
 n=$(mon count $((T_KILL + 500)))
-ok "$([ "${n:-0}" -ge 68 ] && [ "${n:-0}" -le 82 ]; echo $?)" \
-    "PGM keeps 25 fps after RV02's publisher died: $n frames in 3 s of stream time (75 +- 10 %)"
+ok "$([ $(( ${n:-0} + D )) -ge 68 ] && [ "${n:-0}" -le 82 ]; echo $?)" \
+    "PGM keeps 25 fps after RV02's publisher died: $n frames in 3 s of stream time (75 +- 10 %; $D ticks skipped)"
 read -r nb nt <<<"$(mon black $((T_KILL + 2500)))"
 ok "$([ "${nt:-0}" -gt 10 ] && [ "$nb" = "$nt" ]; echo $?)" \
     "... its picture is black after caster_source_timeout (1 s): $nb of $nt frames from 2.5 s on"
