@@ -2,6 +2,7 @@
  * (relay/pull.h; the actions are admin/actions_pull.c). */
 #include "relay/pull.h"
 #include "control/domains.h"
+#include "control/lease.h"
 #include "control/publish.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #define MOD "pull"
 #define TICK_MS 1000   /* le_pull_tick runs every second (node.c) */
@@ -211,41 +211,18 @@ char *le_pull_domains_key(char *out, size_t n)
 
 /* ---- the scheduler ---- */
 
-/* Renews the lease if it is ours: 1; -1 when it is gone (expired, or
- * Redis restarted empty: the holder then claims it again with SET NX); 0
- * when another node holds it. A renewal never creates the key: one that
- * Redis runs late (it was frozen) must not bring back a lease its holder
- * already gave up. */
-static const char *const RENEW_LUA =
-    "local v = redis.call('GET', KEYS[1]) "
-    "if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-    "if not v then return -1 end return 0";
-static const char *const RELEASE_LUA =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
 /* One config, known from the last scans. Freed when reaped (or at free)
  * and no Redis reply is outstanding for it. */
 typedef struct pull {
     struct pull *next;
     char domain[256], app[256], name[256];
-    char lease_key[1024];
-    char token[128];          /* our lease value while we hold or claim it */
-    char rel[4][128];         /* leases given back (or claims of unknown outcome),
-                               * until Redis ran their release */
-    int nrel, releasing;
+    le_lease lease;           /* pull:lease:{d/a/s} */
     char *json;               /* the config as last read */
     le_pull_sources src;
     int64_t start_ms, end_ms;
     uint64_t gen;             /* the scan that last saw it */
     int valid;                /* the stored config parsed */
-    int dead;                 /* unlinked: freed when pending drops to 0 */
-    int pending;              /* Redis replies outstanding */
-    int holding, claiming, renewing;
-    uint64_t lease_sent;      /* mono ms the last successful SET/renew was sent */
-    uint64_t renew_sent;      /* mono ms of the renewal in flight / last sent */
-    uint64_t claim_sent;      /* mono ms of the claim in flight / last sent */
-    uint64_t next_claim;      /* mono ms of the next claim attempt */
-    int renew_failed;         /* renewals failed since the last success */
+    int dead;                 /* unlinked: freed when no lease reply is outstanding */
     uint64_t retry_at;        /* after a kick: mono ms to try again (0: none) */
     le_ingest *in;
 } pull;
@@ -261,11 +238,11 @@ static int inited, stopped;
 static uint64_t gen_next;
 static int scanning, rescan;
 static uint64_t last_scan;
-static uint64_t token_n;
 
-static void pull_unref(pull *p)
+/* Frees an unlinked p once no lease reply is outstanding. */
+static void reap(pull *p)
 {
-    if (--p->pending == 0 && p->dead) {
+    if (p->dead && !le_lease_busy(&p->lease)) {
         free(p->json);
         free(p);
     }
@@ -280,10 +257,7 @@ static void unlink_pull(pull *p)
         }
     p->dead = 1;
     p->next = NULL;
-    if (p->pending == 0) {
-        free(p->json);
-        free(p);
-    }
+    reap(p);
 }
 
 static void stop_ingest(pull *p, const char *reason)
@@ -297,59 +271,11 @@ static void stop_ingest(pull *p, const char *reason)
     p->retry_at = 0;
 }
 
-static void release_cb(redisReply *rep, void *arg)
-{
-    pull *p = arg;
-    p->releasing = 0;
-    /* Ran: done. Not sent or no answer: again at the next tick, so that a
-     * command Redis ran late (it was frozen) cannot keep the key alive. */
-    if (rep && rep->type == REDIS_REPLY_INTEGER && p->nrel > 0) {
-        memmove(p->rel[0], p->rel[1], sizeof(p->rel[0]) * (size_t)(p->nrel - 1));
-        p->nrel--;
-    }
-    pull_unref(p);
-}
-
-static void send_release(pull *p)
-{
-    if (!p->nrel || p->releasing || !le_store_connected())
-        return;
-    if (le_store_cmd(release_cb, p, "EVAL %s 1 %s %s", RELEASE_LUA, p->lease_key, p->rel[0]) == 0) {
-        p->releasing = 1;
-        p->pending++;
-    }
-}
-
-/* Deletes the lease if it still holds token (compare-and-delete, retried
- * until Redis ran it). Tokens are never reused, so this cannot delete a
- * lease taken since. */
-static void add_release(pull *p, const char *token)
-{
-    for (int i = 0; i < p->nrel; i++)
-        if (strcmp(p->rel[i], token) == 0)
-            return;
-    if (p->nrel == 4) {
-        memmove(p->rel[0], p->rel[1], sizeof(p->rel[0]) * 3);
-        p->nrel--;
-    }
-    snprintf(p->rel[p->nrel++], sizeof(p->rel[0]), "%s", token);
-    send_release(p);
-}
-
-static void release(pull *p)
-{
-    if (!p->holding)
-        return;
-    p->holding = 0;
-    p->renew_failed = 0;
-    add_release(p, p->token);
-}
-
 /* Stops pulling p and gives up its lease. */
 static void drop(pull *p, const char *reason)
 {
     stop_ingest(p, reason);
-    release(p);
+    le_lease_release(&p->lease);
 }
 
 static void on_kicked(void *ctx, const char *reason)
@@ -380,55 +306,8 @@ static void start_ingest(pull *p)
     };
     p->in = le_ingest_start(&o, &ingest_ops, p);
     if (p->in)
-        le_info(MOD, "%s/%s/%s: pulling (lease %s, %zu origin%s)", p->domain, p->app, p->name, p->token,
-                p->src.n, p->src.n == 1 ? "" : "s");
-}
-
-static void lease_lost(pull *p, const char *reason, const char *why);
-
-/* A claim: SET NX answered OK (ours now), nil (another node holds it) or
- * nothing (Redis unreachable). A holder claims too, when its renewal found
- * the key gone. */
-static void claim_cb(redisReply *rep, void *arg)
-{
-    pull *p = arg;
-    p->claiming = 0;
-    int got = rep && rep->type == REDIS_REPLY_STATUS && strcasecmp(rep->str, "OK") == 0;
-    if (p->dead || stopped) {
-        if (got)   /* reaped or stopping meanwhile: give it back (once) */
-            le_store_cmd(NULL, NULL, "EVAL %s 1 %s %s", RELEASE_LUA, p->lease_key, p->token);
-    } else if (got) {
-        p->lease_sent = p->renew_sent = p->claim_sent;
-        p->renew_failed = 0;
-        if (!p->holding) {
-            p->holding = 1;
-            start_ingest(p);
-        }
-    } else if (p->holding) {
-        if (rep && rep->type == REDIS_REPLY_NIL)
-            lease_lost(p, "lease", "the lease is held by another node");
-        else
-            p->renew_failed++;
-    } else if (!rep || rep->type != REDIS_REPLY_NIL) {
-        /* Unknown outcome: Redis may still run it; undo it then. */
-        add_release(p, p->token);
-    }
-    pull_unref(p);
-}
-
-static void claim(pull *p, uint64_t now)
-{
-    char ttl[16];
-    if (!p->holding)
-        snprintf(p->token, sizeof(p->token), "%s/%ld/%" PRIu64, le_node_conf()->node_name, (long)getpid(),
-                 ++token_n);
-    snprintf(ttl, sizeof(ttl), "%d", LE_PULL_LEASE_MS);
-    p->next_claim = now + 1000;
-    p->claim_sent = now;
-    if (le_store_cmd(claim_cb, p, "SET %s %s NX PX %s", p->lease_key, p->token, ttl) == 0) {
-        p->claiming = 1;
-        p->pending++;
-    }
+        le_info(MOD, "%s/%s/%s: pulling (lease %s, %zu origin%s)", p->domain, p->app, p->name,
+                le_lease_token(&p->lease), p->src.n, p->src.n == 1 ? "" : "s");
 }
 
 static void lease_lost(pull *p, const char *reason, const char *why)
@@ -440,45 +319,48 @@ static void lease_lost(pull *p, const char *reason, const char *why)
             le_relay_failed((le_relay *)r, reason, why);
     }
     stop_ingest(p, strcmp(reason, "redis") == 0 ? "lease not renewed" : "lease lost");
-    release(p);
+    le_lease_release(&p->lease);
 }
 
-static void renew_cb(redisReply *rep, void *arg)
+/* The lease's results (control/lease.h). */
+static int lease_gone(void *ctx)
 {
-    pull *p = arg;
-    p->renewing = 0;
-    if (!p->dead && p->holding) {
-        if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
-            p->lease_sent = p->renew_sent;
-            if (p->renew_failed)
-                le_info(MOD, "%s/%s/%s: lease renewed again", p->domain, p->app, p->name);
-            p->renew_failed = 0;
-        } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -1) {
-            claim(p, le_mono_ms());
-        } else if (rep && rep->type == REDIS_REPLY_INTEGER) {
-            lease_lost(p, "lease", "the lease is held by another node");
-        } else {
-            if (!p->renew_failed)
-                le_debug(MOD, "%s/%s/%s: lease renewal failed; pulling on while it cannot have expired",
-                         p->domain, p->app, p->name);
-            p->renew_failed++;
-        }
-    }
-    pull_unref(p);
+    pull *p = ctx;
+    return p->dead || stopped;
 }
 
-static void renew(pull *p, uint64_t now)
+static void lease_won(void *ctx)
 {
-    char ttl[16];
-    snprintf(ttl, sizeof(ttl), "%d", LE_PULL_LEASE_MS);
-    p->renew_sent = now;
-    if (le_store_cmd(renew_cb, p, "EVAL %s 1 %s %s %s", RENEW_LUA, p->lease_key, p->token, ttl) == 0) {
-        p->renewing = 1;
-        p->pending++;
-    } else {
-        p->renew_failed++;
-    }
+    start_ingest(ctx);
 }
+
+static void lease_taken(void *ctx)
+{
+    lease_lost(ctx, "lease", "the lease is held by another node");
+}
+
+static void lease_renewal(void *ctx, int ok)
+{
+    pull *p = ctx;
+    if (ok)
+        le_info(MOD, "%s/%s/%s: lease renewed again", p->domain, p->app, p->name);
+    else
+        le_debug(MOD, "%s/%s/%s: lease renewal failed; pulling on while it cannot have expired", p->domain, p->app,
+                 p->name);
+}
+
+static void lease_reply(void *ctx)
+{
+    reap(ctx);
+}
+
+static const le_lease_ops lease_ops = {
+    .gone = lease_gone, .won = lease_won, .lost = lease_taken, .renewal = lease_renewal, .reply = lease_reply,
+};
+static const le_lease_opts lease_opts = {
+    .lease_ms = LE_PULL_LEASE_MS, .renew_ms = LE_PULL_RENEW_MS, .margin_ms = LE_PULL_LEASE_MARGIN_MS,
+    .tick_ms = TICK_MS,
+};
 
 /* The domain a config may be pulled on now: a known, started play domain. */
 static int domain_usable(const char *name)
@@ -489,31 +371,28 @@ static int domain_usable(const char *name)
 
 static void step(pull *p, uint64_t now, int64_t wall)
 {
-    send_release(p);
+    le_lease_flush(&p->lease);
     int want = p->valid && wall >= p->start_ms && wall < p->end_ms && domain_usable(p->domain);
     if (!want) {
-        if (p->holding || p->in)
+        if (le_lease_holding(&p->lease) || p->in)
             drop(p, wall >= p->end_ms ? "EndTime reached" : "outside its time window");
         return;
     }
-    if (!p->holding) {
-        if (!p->claiming && !p->renewing && now >= p->next_claim && le_store_connected())
-            claim(p, now);
+    if (!le_lease_holding(&p->lease)) {
+        le_lease_claim(&p->lease, now);
         return;
     }
-    /* Holding: could the lease expire in Redis before the next tick? The
-     * lease runs from when Redis ran the command, after it was sent. */
-    if (now + TICK_MS >= p->lease_sent + LE_PULL_LEASE_MS - LE_PULL_LEASE_MARGIN_MS) {
+    /* Holding: could the lease expire in Redis before the next tick? */
+    if (!le_lease_held(&p->lease, now)) {
         char why[200];
         snprintf(why, sizeof(why),
                  "lease not renewed for %" PRIu64 " ms (state store unreachable): pull stopped before the lease can expire",
-                 now - p->lease_sent);
+                 now - le_lease_sent(&p->lease));
         lease_lost(p, "redis", why);
-        p->next_claim = now + 1000;
+        le_lease_defer(&p->lease, now + LE_LEASE_RETRY_MS);
         return;
     }
-    if (!p->renewing && !p->claiming && now >= p->renew_sent + (p->renew_failed ? 1000 : LE_PULL_RENEW_MS))
-        renew(p, now);
+    le_lease_renew(&p->lease, now);
     if (!p->in && p->retry_at == 0)
         start_ingest(p);
     else if (p->in && p->retry_at && now >= p->retry_at) {
@@ -551,7 +430,9 @@ static void take_config(const char *domain, const char *field, const char *json,
         snprintf(p->domain, sizeof(p->domain), "%s", domain);
         snprintf(p->app, sizeof(p->app), "%s", app);
         snprintf(p->name, sizeof(p->name), "%s", name);
-        le_store_key(p->lease_key, sizeof(p->lease_key), "pull:lease:%s/%s/%s", domain, app, name);
+        char key[LE_LEASE_KEY_MAX];
+        le_store_key(key, sizeof(key), "pull:lease:%s/%s/%s", domain, app, name);
+        le_lease_init(&p->lease, key, &lease_opts, &lease_ops, p);
         p->next = pulls;
         pulls = p;
     }
@@ -727,7 +608,7 @@ size_t le_pull_active(void)
 {
     size_t n = 0;
     for (pull *p = pulls; p; p = p->next)
-        n += p->holding;
+        n += le_lease_holding(&p->lease);
     return n;
 }
 

@@ -34,23 +34,25 @@
 #define SLOW_LOG_MS 10000
 #define REPUBLISH_MS 5000
 
-/* Renews the lease if it is ours: 1; -1 when it is gone; 0 when another
- * node holds it (the same scripts as scheduled pulls, relay/pull.c). */
-static const char *const RENEW_LUA =
-    "local v = redis.call('GET', KEYS[1]) "
-    "if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-    "if not v then return -1 end return 0";
-static const char *const RELEASE_LUA =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
 le_cst_rt CR;
 
 /* ---- small helpers ---- */
 
+static const le_lease_ops lease_ops;
+static const le_lease_opts lease_opts;
+
+/* Frees an unlinked c once no reply is outstanding (its loads', its
+ * lease's). */
+static void reap(le_cst_run *c)
+{
+    if (c->dead && c->pending == 0 && !le_lease_busy(&c->lease))
+        free(c);
+}
+
 static void caster_unref(le_cst_run *c)
 {
-    if (--c->pending == 0 && c->dead)
-        free(c);
+    c->pending--;
+    reap(c);
 }
 
 static le_cst_run *find(const char *id)
@@ -68,7 +70,9 @@ static le_cst_run *get(const char *id)
         return c;
     c = le_xcalloc(1, sizeof(*c));
     snprintf(c->id, sizeof(c->id), "%s", id);
-    le_store_key(c->lease_key, sizeof(c->lease_key), "caster:lease:%s", id);
+    char lkey[LE_CST_KEY_MAX];
+    le_store_key(lkey, sizeof(lkey), "caster:lease:%s", id);
+    le_lease_init(&c->lease, lkey, &lease_opts, &lease_ops, c);
     le_store_key(c->key, sizeof(c->key), "caster:%s", id);
     c->next = CR.list;
     CR.list = c;
@@ -84,15 +88,14 @@ static void unlink_caster(le_cst_run *c)
         }
     c->dead = 1;
     c->next = NULL;
-    if (c->pending == 0)
-        free(c);
+    reap(c);
 }
 
 static size_t running_count(void)
 {
     size_t n = 0;
     for (le_cst_run *c = CR.list; c; c = c->next)
-        n += c->holding || c->claiming;
+        n += le_lease_holding(&c->lease) || le_lease_claiming(&c->lease);
     return n;
 }
 
@@ -405,7 +408,7 @@ static int engine_start(le_cst_run *c)
     c->slow_logged_ms = 0;
     c->slow_dropped = 0;
     CR.st.started++;
-    le_info(MOD, "%s: caster runs on this node (lease %s, %d fps)", c->id, c->token, c->fps);
+    le_info(MOD, "%s: caster runs on this node (lease %s, %d fps)", c->id, le_lease_token(&c->lease), c->fps);
     return LE_OK;
 }
 
@@ -445,133 +448,51 @@ static void engine_stop(le_cst_run *c, const char *reason)
 
 /* ---- the lease ---- */
 
-static void release_cb(redisReply *rep, void *arg)
-{
-    le_cst_run *c = arg;
-    c->releasing = 0;
-    if (rep && rep->type == REDIS_REPLY_INTEGER && c->nrel > 0) {
-        memmove(c->rel[0], c->rel[1], sizeof(c->rel[0]) * (size_t)(c->nrel - 1));
-        c->nrel--;
-    }
-    caster_unref(c);
-}
-
-static void send_release(le_cst_run *c)
-{
-    if (!c->nrel || c->releasing || !le_store_connected())
-        return;
-    if (le_store_cmd(release_cb, c, "EVAL %s 1 %s %s", RELEASE_LUA, c->lease_key, c->rel[0]) == 0) {
-        c->releasing = 1;
-        c->pending++;
-    }
-}
-
-static void add_release(le_cst_run *c, const char *token)
-{
-    for (int i = 0; i < c->nrel; i++)
-        if (strcmp(c->rel[i], token) == 0)
-            return;
-    if (c->nrel == 4) {
-        memmove(c->rel[0], c->rel[1], sizeof(c->rel[0]) * 3);
-        c->nrel--;
-    }
-    snprintf(c->rel[c->nrel++], sizeof(c->rel[0]), "%s", token);
-    send_release(c);
-}
-
 /* Stops c on this node and gives its lease back. */
 static void drop(le_cst_run *c, const char *reason)
 {
     engine_stop(c, reason);
-    if (c->holding) {
-        c->holding = 0;
-        c->renew_failed = 0;
-        add_release(c, c->token);
-    }
+    le_lease_release(&c->lease);
 }
 
 static void load(le_cst_run *c);
 
-static void claim_cb(redisReply *rep, void *arg)
+/* The lease's results (control/lease.h). */
+static int lease_gone(void *ctx)
 {
-    le_cst_run *c = arg;
-    c->claiming = 0;
-    int got = rep && rep->type == REDIS_REPLY_STATUS && strcasecmp(rep->str, "OK") == 0;
-    if (c->dead || CR.stopped) {
-        if (got)
-            le_store_cmd(NULL, NULL, "EVAL %s 1 %s %s", RELEASE_LUA, c->lease_key, c->token);
-    } else if (got) {
-        c->lease_sent = c->renew_sent = c->claim_sent;
-        c->renew_failed = 0;
-        if (!c->holding) {
-            c->holding = 1;
-            if (engine_start(c) != LE_OK) {
-                drop(c, "engine failed");
-                c->next_claim = le_mono_ms() + 30000;   /* another node may do better */
-            }
-            else
-                load(c);   /* read it again: apply what it is now */
-        }
-    } else if (c->holding) {
-        if (rep && rep->type == REDIS_REPLY_NIL) {
-            le_warn(MOD, "%s: the lease is held by another node", c->id);
-            drop(c, "lease lost");
-        } else {
-            c->renew_failed++;
-        }
-    } else if (!rep || rep->type != REDIS_REPLY_NIL) {
-        add_release(c, c->token);
-    }
-    caster_unref(c);
+    le_cst_run *c = ctx;
+    return c->dead || CR.stopped;
 }
 
-static void claim(le_cst_run *c, uint64_t now)
+static void lease_won(void *ctx)
 {
-    char ttl[16];
-    if (!c->holding)
-        snprintf(c->token, sizeof(c->token), "%s/%ld/%" PRIu64, le_node_conf()->node_name, (long)getpid(),
-                 ++CR.token_n);
-    snprintf(ttl, sizeof(ttl), "%d", LE_CASTER_LEASE_MS);
-    c->next_claim = now + 1000;
-    c->claim_sent = now;
-    if (le_store_cmd(claim_cb, c, "SET %s %s NX PX %s", c->lease_key, c->token, ttl) == 0) {
-        c->claiming = 1;
-        c->pending++;
-    }
-}
-
-static void renew_cb(redisReply *rep, void *arg)
-{
-    le_cst_run *c = arg;
-    c->renewing = 0;
-    if (!c->dead && c->holding) {
-        if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
-            c->lease_sent = c->renew_sent;
-            c->renew_failed = 0;
-        } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -1) {
-            claim(c, le_mono_ms());
-        } else if (rep && rep->type == REDIS_REPLY_INTEGER) {
-            le_warn(MOD, "%s: the lease is held by another node", c->id);
-            drop(c, "lease lost");
-        } else {
-            c->renew_failed++;
-        }
-    }
-    caster_unref(c);
-}
-
-static void renew(le_cst_run *c, uint64_t now)
-{
-    char ttl[16];
-    snprintf(ttl, sizeof(ttl), "%d", LE_CASTER_LEASE_MS);
-    c->renew_sent = now;
-    if (le_store_cmd(renew_cb, c, "EVAL %s 1 %s %s %s", RENEW_LUA, c->lease_key, c->token, ttl) == 0) {
-        c->renewing = 1;
-        c->pending++;
+    le_cst_run *c = ctx;
+    if (engine_start(c) != LE_OK) {
+        drop(c, "engine failed");
+        le_lease_defer(&c->lease, le_mono_ms() + 30000);   /* another node may do better */
     } else {
-        c->renew_failed++;
+        load(c);   /* read it again: apply what it is now */
     }
 }
+
+static void lease_lost(void *ctx)
+{
+    le_cst_run *c = ctx;
+    le_warn(MOD, "%s: the lease is held by another node", c->id);
+    drop(c, "lease lost");
+}
+
+static void lease_reply(void *ctx)
+{
+    reap(ctx);
+}
+
+static const le_lease_ops lease_ops = {
+    .gone = lease_gone, .won = lease_won, .lost = lease_lost, .reply = lease_reply,
+};
+static const le_lease_opts lease_opts = {
+    .lease_ms = LE_CASTER_LEASE_MS, .renew_ms = LE_CASTER_RENEW_MS, .margin_ms = LEASE_MARGIN_MS, .tick_ms = TICK_MS,
+};
 
 /* ---- reading a caster ---- */
 
@@ -582,14 +503,13 @@ static void take(le_cst_run *c, const le_scn_caster *sc, int exists)
     c->status = exists ? sc->status : 0;
     c->seen_ms = now;
     if (!c->status) {
-        if (c->holding || c->eng)
+        if (le_lease_holding(&c->lease) || c->eng)
             drop(c, exists ? "StopCaster" : "caster deleted");
         return;
     }
-    if (!c->holding) {
-        if (!c->claiming && now >= c->next_claim && le_store_connected() &&
-            running_count() < (size_t)CR.o.max_running)
-            claim(c, now);
+    if (!le_lease_holding(&c->lease)) {
+        if (running_count() < (size_t)CR.o.max_running)
+            le_lease_claim(&c->lease, now);
         return;
     }
     if (!c->eng)
@@ -683,9 +603,9 @@ static void scan_done(scan *s)
         /* Casters no longer listed (deleted) stop. */
         for (le_cst_run *c = CR.list, *next; c; c = next) {
             next = c->next;
-            if (c->gen != s->gen && !c->loading && !c->claiming) {
+            if (c->gen != s->gen && !c->loading && !le_lease_claiming(&c->lease)) {
                 drop(c, "caster deleted");
-                if (!c->nrel)
+                if (!le_lease_releasing(&c->lease))
                     unlink_caster(c);
             }
         }
@@ -708,7 +628,7 @@ static void status_cb(redisReply *rep, void *arg)
             c->gen = s->gen;
             /* A started caster nobody runs here, or one this node runs
              * (a change whose event was missed), is read in full. */
-            if ((st && !c->holding) || c->holding || c->eng)
+            if ((st && !le_lease_holding(&c->lease)) || le_lease_holding(&c->lease) || c->eng)
                 load(c);
         }
     }
@@ -775,19 +695,18 @@ static void ev_caster(const char *kind, const char *arg)
 
 static void step(le_cst_run *c, uint64_t now)
 {
-    send_release(c);
-    if (!c->holding)
+    le_lease_flush(&c->lease);
+    if (!le_lease_holding(&c->lease))
         return;
     /* Could the lease expire in Redis before the next tick? */
-    if (now + TICK_MS >= c->lease_sent + LE_CASTER_LEASE_MS - LEASE_MARGIN_MS) {
+    if (!le_lease_held(&c->lease, now)) {
         le_warn(MOD, "%s: lease not renewed for %" PRIu64 " ms (state store unreachable): caster stopped before "
-                "the lease can expire", c->id, now - c->lease_sent);
+                "the lease can expire", c->id, now - le_lease_sent(&c->lease));
         drop(c, "lease not renewed");
-        c->next_claim = now + 1000;
+        le_lease_defer(&c->lease, now + LE_LEASE_RETRY_MS);
         return;
     }
-    if (!c->renewing && !c->claiming && now >= c->renew_sent + (c->renew_failed ? 1000 : LE_CASTER_RENEW_MS))
-        renew(c, now);
+    le_lease_renew(&c->lease, now);
     le_cst_sources_tick(c);
     if (c->eng) {
         le_se_stats es;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/lease.h"
 #include "control/publish.h"
 #include "studio/caster.h"
 #include "studio/caster_url.h"
@@ -57,12 +58,9 @@ typedef struct le_cst_scene {
 typedef struct le_cst_run {
     struct le_cst_run *next;
     char id[LE_CST_ID_MAX];
-    char key[LE_CST_KEY_MAX], lease_key[LE_CST_KEY_MAX];
-    char token[128], rel[4][128];
-    int nrel, releasing;
-    int holding, claiming, renewing, renew_failed;
-    uint64_t lease_sent, renew_sent, claim_sent, next_claim;
-    int loading, reload, dead, pending, bad_logged;
+    char key[LE_CST_KEY_MAX];
+    le_lease lease;              /* caster:lease:{CasterId} */
+    int loading, reload, dead, pending, bad_logged;   /* pending: load replies */
     uint64_t gen, seen_ms;
     int status, fps;
     char domain[LE_CST_DOMAIN_MAX];   /* the outputs' DomainName */
@@ -79,7 +77,7 @@ typedef struct le_cst_rt {
     char material_dir[LE_SCN_PATH_MAX];
     le_cst_run *list;
     int up, stopped, scanning;
-    uint64_t gen, last_scan, token_n;
+    uint64_t gen, last_scan;
     le_caster_stats st;
 } le_cst_rt;
 extern le_cst_rt CR;
