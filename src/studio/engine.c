@@ -1,7 +1,7 @@
 /* The studio engine (studio/engine.h), loop side: the clock's timer, the
  * input queue (live bodies and commands, in call order), the hand-back of
- * encoded bodies and the worker slice that runs the due ticks
- * (engine_render.c). */
+ * encoded bodies and the worker slice that runs the per-slot delay lines
+ * and the due ticks (engine_render.c). */
 #include "studio/engine.h"
 #include "studio/engine_impl.h"
 #include "core/err.h"
