@@ -178,12 +178,9 @@ static int out_begin(le_cst_run *c, le_cst_out *o)
     return LE_OK;
 }
 
-/* The engine's output, on the loop: the reference is ours. */
-static void on_pkt(void *ud, int scene, int out, le_pkt *p)
+/* An output body into its publish: the reference is ours. */
+static void deliver(le_cst_run *c, int scene, int out, le_pkt *p)
 {
-    le_cst_run *c = ud;
-    if (!p)
-        return;
     if (scene < 0 || scene >= LE_CST_SCENES || out < 0 || out >= c->sc[scene].nout || !c->sc[scene].running) {
         le_pkt_unref(p);
         return;
@@ -222,6 +219,112 @@ static void on_pkt(void *ud, int scene, int out, le_pkt *p)
     }
     le_stream_push(o->pub.st, p);
     le_pkt_unref(p);
+}
+
+/* ---- the broadcast delay (SetCasterConfig Delay) ---- */
+
+static le_cst_dq *dq_pop(le_cst_run *c)
+{
+    le_cst_dq *d = c->dq_head;
+    c->dq_head = d->next;
+    if (!c->dq_head)
+        c->dq_tail = NULL;
+    c->dq_bytes -= d->p->len;
+    return d;
+}
+
+static int is_key(const le_pkt *p)
+{
+    return p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY) && !(p->flags & LE_PKT_SEQHDR);
+}
+
+/* PGM's bodies whose time has come, in order. */
+static void dq_release(le_cst_run *c, uint64_t now)
+{
+    while (c->dq_head && c->dq_head->due <= now) {
+        le_cst_dq *d = dq_pop(c);
+        le_pkt *p = d->p;
+        int o = d->out;
+        free(d);
+        if (p->type == LE_PKT_VIDEO && !(p->flags & LE_PKT_SEQHDR) && o < LE_SE_MAX_OUT && c->dq_needkey[o]) {
+            if (!is_key(p)) {
+                le_pkt_unref(p);
+                continue;
+            }
+            c->dq_needkey[o] = 0;
+        }
+        deliver(c, LE_CST_PGM, o, p);
+    }
+}
+
+/* Over the bound: the oldest GOP goes (sequence headers are kept as the
+ * outputs' headers), every output's video then resumes at a keyframe. */
+static void dq_drop_gop(le_cst_run *c)
+{
+    le_cst_scene *s = &c->sc[LE_CST_PGM];
+    uint64_t n = 0;
+    do {
+        le_cst_dq *d = dq_pop(c);
+        if ((d->p->flags & LE_PKT_SEQHDR) && d->out < LE_SE_MAX_OUT) {
+            le_pkt **h = d->p->type == LE_PKT_VIDEO ? &s->vhdr[d->out] : &s->ahdr[d->out];
+            if (*h)
+                le_pkt_unref(*h);
+            *h = le_pkt_ref(d->p);
+        }
+        le_pkt_unref(d->p);
+        free(d);
+        n++;
+    } while (c->dq_head && !is_key(c->dq_head->p));
+    for (int k = 0; k < LE_SE_MAX_OUT; k++)
+        c->dq_needkey[k] = 1;
+    CR.st.delay_dropped += n;
+    c->dq_since_log += n;
+    uint64_t now = le_mono_ms();
+    if (!c->dq_logged_ms || now >= c->dq_logged_ms + SLOW_LOG_MS) {
+        le_warn(MOD, "%s: broadcast delay queue over %u bytes: %" PRIu64 " PGM bodies (oldest GOPs) dropped since "
+                "the last report", c->id, LE_CST_DQ_MAX_BYTES, c->dq_since_log);
+        c->dq_logged_ms = now;
+        c->dq_since_log = 0;
+    }
+}
+
+static void dq_free(le_cst_run *c)
+{
+    while (c->dq_head) {
+        le_cst_dq *d = dq_pop(c);
+        le_pkt_unref(d->p);
+        free(d);
+    }
+    memset(c->dq_needkey, 0, sizeof(c->dq_needkey));
+}
+
+/* The engine's output, on the loop: the reference is ours. PGM's bodies
+ * wait bdelay_ms in the delay queue (in order behind what waits there). */
+static void on_pkt(void *ud, int scene, int out, le_pkt *p)
+{
+    le_cst_run *c = ud;
+    if (!p)
+        return;
+    uint64_t now = le_mono_ms();
+    dq_release(c, now);
+    if (scene != LE_CST_PGM || out < 0 || out >= LE_SE_MAX_OUT || (!c->bdelay_ms && !c->dq_head)) {
+        deliver(c, scene, out, p);
+        return;
+    }
+    while (c->dq_head && c->dq_bytes + p->len > LE_CST_DQ_MAX_BYTES)
+        dq_drop_gop(c);
+    le_cst_dq *d = le_xmalloc(sizeof(*d));
+    d->next = NULL;
+    d->out = out;
+    d->due = now + c->bdelay_ms;
+    d->p = p;
+    if (c->dq_tail)
+        c->dq_tail->next = d;
+    else
+        c->dq_head = d;
+    c->dq_tail = d;
+    c->dq_bytes += p->len;
+    dq_release(c, now);
 }
 
 /* ---- scenes ---- */
@@ -431,6 +534,7 @@ static void engine_stop(le_cst_run *c, const char *reason)
         s->nout = 0;
     }
     le_cst_sources_stop(c);
+    dq_free(c);
     if (c->eng) {
         le_se_stats es;
         le_se_get_stats(c->eng, &es);
@@ -438,6 +542,7 @@ static void engine_stop(le_cst_run *c, const char *reason)
         CR.st.dropped_ticks += es.dropped_ticks;
         CR.st.rebuilds += es.rebuilds;
         CR.st.commands += es.commands;
+        CR.st.delay_dropped += es.delay_dropped;
         le_se_free(c->eng);
         c->eng = NULL;
         CR.st.stopped++;
@@ -519,9 +624,22 @@ static void take(le_cst_run *c, const le_scn_caster *sc, int exists)
     if (!dn || !*dn)
         dn = le_node_conf()->default_domain;
     snprintf(c->domain, sizeof(c->domain), "%s", dn ? dn : "");
+    /* Delay (s): PGM's outputs wait this long; a change applies to the
+     * bodies made after it. */
+    const le_jv *dj = le_jv_get(sc->config, "Delay");
+    double dl = dj && dj->type == LE_JV_NUM ? dj->d : dj && dj->type == LE_JV_INT ? (double)dj->i : 0;
+    if (dl < 0 || dl > LE_CST_DELAY_MAX)
+        dl = 0;
+    c->bdelay_ms = (uint64_t)(dl * 1000 + 0.5);
     le_cst_sources_apply(c, sc);
     scene_apply(c, sc, LE_CST_PVW);
     scene_apply(c, sc, LE_CST_PGM);
+    /* FixedDelayDuration: each slot delayed as PGM's layers ask (PVW shows
+     * the same delayed source). */
+    int vd[LE_SG_MAX_INPUTS], ad[LE_SG_MAX_INPUTS];
+    le_scn_delays(sc, sc->pgm, vd, ad);
+    for (int i = 0; i < LE_SE_SLOTS && i < LE_SG_MAX_INPUTS; i++)
+        le_se_set_delay(c->eng, i, vd[i], ad[i]);
 }
 
 static void load_cb(redisReply *rep, void *arg)
@@ -751,6 +869,7 @@ void le_caster_get_stats(le_caster_stats *out)
         out->dropped_ticks += es.dropped_ticks;
         out->rebuilds += es.rebuilds;
         out->commands += es.commands;
+        out->delay_dropped += es.delay_dropped;
     }
 }
 
@@ -774,8 +893,11 @@ static void caster_metrics(le_buf *out)
                   "# TYPE livedge_caster_commands_total counter\n"
                   "livedge_caster_commands_total %" PRIu64 "\n"
                   "# TYPE livedge_caster_frames_total counter\n"
-                  "livedge_caster_frames_total %" PRIu64 "\n",
-                  s.running, s.started, s.stopped, s.ticks, s.dropped_ticks, s.rebuilds, s.commands, s.frames_out);
+                  "livedge_caster_frames_total %" PRIu64 "\n"
+                  "# TYPE livedge_caster_delay_dropped_total counter\n"
+                  "livedge_caster_delay_dropped_total %" PRIu64 "\n",
+                  s.running, s.started, s.stopped, s.ticks, s.dropped_ticks, s.rebuilds, s.commands, s.frames_out,
+                  s.delay_dropped);
     /* Per running caster: its clock and the clock time of the last scene
      * change applied (stream time of the outputs, ms). */
     static const char *const names[2] = { "livedge_caster_clock_ms", "livedge_caster_last_change_ms" };

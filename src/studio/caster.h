@@ -61,6 +61,7 @@ typedef struct le_caster_stats {
     uint64_t ticks, dropped_ticks;   /* summed over the running engines */
     uint64_t rebuilds, commands;
     uint64_t frames_out;
+    uint64_t delay_dropped;       /* bodies dropped by the delay bounds (slots, PGM) */
 } le_caster_stats;
 void le_caster_get_stats(le_caster_stats *out);
 

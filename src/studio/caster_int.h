@@ -55,6 +55,16 @@ typedef struct le_cst_scene {
     char err[80];                /* the last refusal's code, logged once */
 } le_cst_scene;
 
+/* A PGM output body waiting for the broadcast delay (SetCasterConfig
+ * Delay). */
+typedef struct le_cst_dq {
+    struct le_cst_dq *next;
+    int out;
+    uint64_t due;                /* mono ms */
+    le_pkt *p;
+} le_cst_dq;
+#define LE_CST_DQ_MAX_BYTES (64u << 20)   /* per caster */
+
 typedef struct le_cst_run {
     struct le_cst_run *next;
     char id[LE_CST_ID_MAX];
@@ -68,6 +78,12 @@ typedef struct le_cst_run {
     uint64_t started_ms, slow_logged_ms, slow_dropped, slow_ticks;
     le_cst_slot slot[LE_SE_SLOTS];
     le_cst_scene sc[LE_CST_SCENES];
+    /* the broadcast delay of PGM's outputs */
+    uint64_t bdelay_ms;
+    le_cst_dq *dq_head, *dq_tail;
+    size_t dq_bytes;
+    int dq_needkey[LE_SE_MAX_OUT];   /* video of that output waits for a keyframe after a drop */
+    uint64_t dq_logged_ms, dq_since_log;
 } le_cst_run;
 
 typedef struct le_cst_rt {

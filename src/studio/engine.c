@@ -1,7 +1,7 @@
 /* The studio engine (studio/engine.h), loop side: the clock's timer, the
  * input queue (live bodies and commands, in call order), the hand-back of
- * encoded bodies and the worker slice that runs the due ticks
- * (engine_render.c). */
+ * encoded bodies and the worker slice that runs the per-slot delay lines
+ * and the due ticks (engine_render.c). */
 #include "studio/engine.h"
 #include "studio/engine_impl.h"
 #include "core/err.h"
@@ -55,6 +55,8 @@ int le_se_new(struct event_base *base, le_pipe_pool *pool, const le_se_cfg *cfg,
         e->cfg.stall_ms = 2000;
     if (!e->cfg.in_max_bytes)
         e->cfg.in_max_bytes = 16u << 20;
+    if (!e->cfg.delay_max_bytes)
+        e->cfg.delay_max_bytes = 64u << 20;
     e->name = le_xstrdup(cfg->name ? cfg->name : "caster");
     e->cfg.name = e->name;
     e->preset = le_xstrdup(cfg->preset ? cfg->preset : "veryfast");
@@ -138,6 +140,7 @@ void le_se_source_reset(le_se *e, int slot)
     se_item *it = le_xcalloc(1, sizeof(*it));
     it->kind = SE_RESET;
     it->slot = slot;
+    it->arr_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
     e->dropping[slot] = 0;
     push_item(e, it);
 }
@@ -184,11 +187,31 @@ int le_se_feed(le_se *e, int slot, const le_pkt *p)
     it->kind = SE_FEED;
     it->slot = slot;
     it->type = p->type;
+    it->flags = (uint8_t)(p->flags & (LE_PKT_KEY | LE_PKT_SEQHDR));
+    it->arr_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
     it->ts = p->ts;
     it->len = p->len;
     memcpy(it->data, p->data, p->len);
     enqueue(e, it, p->len);
     pthread_mutex_unlock(&e->mu);
+    return LE_OK;
+}
+
+int le_se_set_delay(le_se *e, int slot, int video_ms, int audio_ms)
+{
+    if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS || video_ms < 0 || audio_ms < 0 ||
+        video_ms > LE_SE_MAX_DELAY_MS || audio_ms > LE_SE_MAX_DELAY_MS)
+        return LE_EINVAL;
+    if (e->delay_set[slot][0] == video_ms && e->delay_set[slot][1] == audio_ms)
+        return LE_OK;
+    e->delay_set[slot][0] = video_ms;
+    e->delay_set[slot][1] = audio_ms;
+    se_item *it = le_xcalloc(1, sizeof(*it));
+    it->kind = SE_DELAY;
+    it->slot = slot;
+    it->begin_ms = video_ms;
+    it->end_ms = audio_ms;
+    push_item(e, it);
     return LE_OK;
 }
 
@@ -282,9 +305,26 @@ static void free_outq(se_outq *o)
     }
 }
 
+static void dl_clear(le_se *e, int slot)
+{
+    for (int k = 0; k < 2; k++) {
+        for (se_item *it = e->dl[slot][k].head; it;) {
+            se_item *n = it->next;
+            if (it->kind == SE_FEED)
+                e->dl_bytes -= it->len;
+            free_item(it);
+            it = n;
+        }
+        e->dl[slot][k].head = e->dl[slot][k].tail = NULL;
+    }
+    e->dl_dropping[slot] = 0;
+}
+
 /* Nothing runs or refers to e any more. */
 static void se_destroy(le_se *e)
 {
+    for (int i = 0; i < LE_SE_SLOTS; i++)
+        dl_clear(e, i);
     le_se_render_free(e);
     for (se_item *it = e->qhead; it;) {
         se_item *n = it->next;
@@ -401,6 +441,116 @@ static void skip_ticks(le_se *e, int64_t n, const char *why)
     }
 }
 
+/* ---- worker side: the delay lines ---- */
+
+static void dl_push(le_se *e, int slot, int k, se_item *it)
+{
+    it->next = NULL;
+    if (e->dl[slot][k].tail)
+        e->dl[slot][k].tail->next = it;
+    else
+        e->dl[slot][k].head = it;
+    e->dl[slot][k].tail = it;
+}
+
+/* A live body or a reset into its slot's line (the bound applied), or
+ * applied at once when its line is empty and not delayed. 1: kept. */
+static int dl_take(le_se *e, se_item *it)
+{
+    int slot = it->slot;
+    if (it->kind == SE_RESET) {
+        int k = e->dl_ms[slot][0] <= e->dl_ms[slot][1] ? 0 : 1;
+        if (!e->dl[slot][0].head && !e->dl[slot][1].head)
+            return 0;
+        dl_push(e, slot, k, it);
+        return 1;
+    }
+    int k = it->type == LE_PKT_VIDEO ? 0 : 1;
+    if (!e->dl_ms[slot][k] && !e->dl[slot][k].head)
+        return 0;
+    int seq = (it->flags & LE_PKT_SEQHDR) != 0, key = (it->flags & LE_PKT_KEY) != 0;
+    size_t max = e->cfg.delay_max_bytes;
+    int full = e->dl_bytes + it->len > max;
+    int drop;
+    if (seq && e->dl_bytes + it->len <= max + SEQ_MARGIN) {
+        drop = 0;
+    } else if (k == 0) {
+        if (e->dl_dropping[slot] && key && !full)
+            e->dl_dropping[slot] = 0;
+        if (full)
+            e->dl_dropping[slot] = 1;
+        drop = e->dl_dropping[slot];
+    } else {
+        drop = full;
+    }
+    if (drop) {
+        e->st.delay_dropped++;
+        e->dl_since_log++;
+        uint64_t now = le_mono_ms();
+        if (!e->last_dl_log || now - e->last_dl_log >= LOG_EVERY_MS) {
+            le_warn(MOD, "%s: delay lines full (%zu bytes): %llu bodies dropped since last report, "
+                    "video of slot RV%02d resumes at its next keyframe", e->name, e->dl_bytes,
+                    (unsigned long long)e->dl_since_log, slot + 1);
+            e->last_dl_log = now;
+            e->dl_since_log = 0;
+        }
+        free_item(it);
+        return 1;
+    }
+    e->dl_bytes += it->len;
+    dl_push(e, slot, k, it);
+    return 1;
+}
+
+/* Bodies whose time has come, per slot in the order of their due time. */
+static void dl_release(le_se *e, int64_t now_ms)
+{
+    for (int i = 0; i < LE_SE_SLOTS; i++) {
+        for (;;) {
+            int best = -1;
+            int64_t due = 0;
+            for (int k = 0; k < 2; k++) {
+                se_item *h = e->dl[i][k].head;
+                if (!h || h->arr_ms + e->dl_ms[i][k] > now_ms)
+                    continue;
+                if (best < 0 || h->arr_ms + e->dl_ms[i][k] < due) {
+                    best = k;
+                    due = h->arr_ms + e->dl_ms[i][k];
+                }
+            }
+            if (best < 0)
+                break;
+            se_item *h = e->dl[i][best].head;
+            e->dl[i][best].head = h->next;
+            if (!h->next)
+                e->dl[i][best].tail = NULL;
+            if (h->kind == SE_FEED)
+                e->dl_bytes -= h->len;
+            le_se_apply(e, h);
+            free_item(h);
+        }
+    }
+}
+
+/* One queued item on the worker: delay commands and the delay lines here,
+ * the rest to engine_render.c. */
+static void route(le_se *e, se_item *q)
+{
+    if (q->kind == SE_DELAY) {
+        e->dl_ms[q->slot][0] = q->begin_ms;
+        e->dl_ms[q->slot][1] = q->end_ms;
+    } else if (q->kind == SE_FEED || q->kind == SE_RESET) {
+        if (dl_take(e, q))
+            return;
+        le_se_apply(e, q);
+    } else {
+        if (q->kind == SE_SOURCE)
+            dl_clear(e, q->slot);
+        le_se_apply(e, q);
+    }
+    free_item(q);
+}
+
 /* One slice: the queued bodies and commands, then the ticks that are due
  * (at most TICKS_PER_SLICE; it kicks itself for the rest). */
 static void se_work(le_pipe_task *t)
@@ -413,12 +563,12 @@ static void se_work(le_pipe_task *t)
     pthread_mutex_unlock(&e->mu);
     while (q) {
         se_item *n = q->next;
-        le_se_apply(e, q);
-        free_item(q);
+        route(e, q);
         q = n;
     }
     int64_t fps = e->cfg.fps;
     uint64_t el = mono_us() - e->start_us;
+    dl_release(e, (int64_t)(el / 1000u));
     int64_t due = (int64_t)(el * (uint64_t)fps / 1000000u) + 1;    /* ticks 0..due-1 are due */
     int64_t lag_ticks = (int64_t)LE_SE_MAX_LAG_MS * fps / 1000;
     if (due - 1 - e->next_tick > lag_ticks)

@@ -54,6 +54,7 @@ struct event_base;
 #define LE_SE_MAX_OUT 6                 /* the scene size + up to 5 LiveTemplates */
 #define LE_SE_MAX_LAG_MS 500
 #define LE_SE_PATH_MAX 1024
+#define LE_SE_MAX_DELAY_MS 5000         /* le_se_set_delay (FixedDelayDuration) */
 
 typedef struct le_se le_se;
 
@@ -80,6 +81,7 @@ typedef struct le_se_cfg {
     int64_t stall_ms;           /* a source's last picture is held this long, then black; 0: 2000 */
     const char *preset;         /* x264 preset; NULL: "veryfast" */
     size_t in_max_bytes;        /* live input queue bound, all slots; 0: 16 MiB */
+    size_t delay_max_bytes;     /* delay lines' bound, all slots; 0: 64 MiB */
     const char *name;           /* for log lines */
     le_se_on_pkt on_pkt;
     void *ud;
@@ -91,6 +93,7 @@ typedef struct le_se_stats {
     uint64_t rebuilds, commands;   /* graph rebuilds and filter commands applied */
     uint64_t frames_out;        /* video frames encoded, all outputs */
     uint64_t in_dropped;        /* live bodies dropped by the input bound */
+    uint64_t delay_dropped;     /* live bodies dropped by the delay lines' bound */
     uint64_t decode_errors;     /* all slots */
     int64_t clock_ms;           /* the clock now (ms since start) */
     int64_t last_change_ms;     /* clock time of the last scene change applied */
@@ -112,6 +115,19 @@ int le_se_feed(le_se *e, int slot, const le_pkt *p);
 /* A live slot's publisher left: the slot's decoder waits for new headers
  * (le_ss_reset). */
 void le_se_source_reset(le_se *e, int slot);
+
+/* Delays live slot `slot`'s video bodies by video_ms and its audio bodies
+ * by audio_ms (0..LE_SE_MAX_DELAY_MS) on top of their arrival: a body fed
+ * at clock t reaches the slot's decoder when the clock reaches t + delay
+ * (the delay in force then: a change applies from then on, a shorter
+ * delay lets the waiting bodies through at once). The waiting bodies of
+ * all slots are bounded by cfg.delay_max_bytes: over it a video body is
+ * dropped with the rest of its GOP, an audio body alone (counted in
+ * delay_dropped, a log line at most every 10 s); sequence headers pass.
+ * A publisher's reset waits in the line of the shorter delay; a new
+ * source (le_se_set_source) drops what waits. File slots are not delayed.
+ * 0 or LE_EINVAL. */
+int le_se_set_delay(le_se *e, int slot, int video_ms, int audio_ms);
 
 /* Scene `idx` (0..LE_SE_MAX_SCENES-1) gets s (copied). A change of
  * outputs (count or sizes) of a running scene restarts its encoders (the

@@ -19,7 +19,7 @@ struct AVAudioFifo;
 struct SwsContext;
 struct event;
 
-enum { SE_FEED, SE_SOURCE, SE_RESET, SE_SCENE };
+enum { SE_FEED, SE_SOURCE, SE_RESET, SE_SCENE, SE_DELAY };
 
 /* A scene as the worker keeps it: the caller's copy with its own strings. */
 typedef struct se_scene_copy {
@@ -33,9 +33,10 @@ typedef struct se_item {
     struct se_item *next;
     int kind, slot;
     /* SE_FEED */
-    uint8_t type;
+    uint8_t type, flags;
     uint32_t ts, len;
-    /* SE_SOURCE */
+    int64_t arr_ms;             /* the clock when le_se_feed took it (SE_RESET too) */
+    /* SE_SOURCE (SE_DELAY: begin_ms video, end_ms audio) */
     int live, repeat;
     int64_t begin_ms, end_ms;
     char *path;
@@ -119,8 +120,18 @@ struct le_se {
     int in_reap, free_later, dying;
     uint64_t last_drop_log, drops_since_log, in_dropped;
 
+    /* loop only: the delays last asked for (le_se_set_delay) */
+    int delay_set[LE_SE_SLOTS][2];
+
     /* worker only */
     le_se_stats st;
+    /* The per-slot delay lines (le_se_set_delay): [0] video, [1] audio
+     * bodies (and a publisher's reset) waiting for arr_ms + dl_ms. */
+    struct { se_item *head, *tail; } dl[LE_SE_SLOTS][2];
+    int64_t dl_ms[LE_SE_SLOTS][2];
+    int dl_dropping[LE_SE_SLOTS];   /* video dropped to the next keyframe */
+    size_t dl_bytes;
+    uint64_t last_dl_log, dl_since_log;
     se_outq *phead, *ptail;
     size_t p_pkts;
     int64_t next_tick;          /* the next tick to render */

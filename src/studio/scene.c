@@ -451,6 +451,68 @@ int le_scn_picture(const le_scn_caster *c, const char *scene_id, int w, int h, c
     return LE_OK;
 }
 
+static int delay_of(const le_jv *layer)
+{
+    double d = num_of(layer, "FixedDelayDuration", 0);
+    return d < 0 ? 0 : d > 5000 ? 5000 : (int)d;
+}
+
+/* AudioLayers + MixList: the largest delay per slot mixed. */
+static void audio_delays(const le_jv *layers, const le_jv *mix, int audio_ms[])
+{
+    const le_jv *l = layers && layers->type == LE_JV_ARR ? layers->first : NULL;
+    const le_jv *m = mix && mix->type == LE_JV_ARR ? mix->first : NULL;
+    for (; l && m; l = l->next, m = m->next) {
+        int slot = m->type == LE_JV_STR ? slot_of_location(m->s) : -1;
+        int d = delay_of(l);
+        if (slot >= 0 && d > audio_ms[slot])
+            audio_ms[slot] = d;
+    }
+}
+
+int le_scn_delays(const le_scn_caster *c, const char *scene_id, int video_ms[LE_SG_MAX_INPUTS],
+                  int audio_ms[LE_SG_MAX_INPUTS])
+{
+    for (int i = 0; i < LE_SG_MAX_INPUTS; i++)
+        video_ms[i] = audio_ms[i] = 0;
+    const le_jv *sc = scene_id ? le_jv_get(c->scenes, scene_id) : NULL;
+    if (!sc || sc->type != LE_JV_OBJ)
+        return LE_ENOTFOUND;
+    const char *eff = le_jv_get_str(sc, "EffectResourceId");
+    int eslot = eff && *eff ? slot_of_resource(c, eff) : -1;
+    const char *lid = le_jv_get_str(sc, "LayoutId");
+    const le_jv *lay = eslot < 0 && lid && *lid ? le_jv_get(c->layouts, lid) : NULL;
+    int bottom = -1;
+    if (lay) {
+        const le_jv *vl = le_jv_get(lay, "VideoLayers"), *bl = le_jv_get(lay, "BlendList");
+        const le_jv *v = vl && vl->type == LE_JV_ARR ? vl->first : NULL;
+        const le_jv *b = bl && bl->type == LE_JV_ARR ? bl->first : NULL;
+        for (int n = 0; v && n < LE_SG_MAX_LAYERS; v = v->next, b = b ? b->next : NULL, n++) {
+            int slot = b && b->type == LE_JV_STR ? slot_of_location(b->s) : -1;
+            if (slot < 0)
+                continue;
+            if (bottom < 0)
+                bottom = slot;
+            int d = delay_of(v);
+            if (d > video_ms[slot])
+                video_ms[slot] = d;
+        }
+    }
+    int64_t follow = 1;
+    if (le_jv_get_int(sc, "FollowEnable", &follow) != LE_OK)
+        follow = 1;
+    if (!follow) {
+        audio_delays(le_jv_get(sc, "AudioLayers"), le_jv_get(sc, "MixList"), audio_ms);
+    } else if (eslot < 0) {
+        const le_jv *al = lay ? le_jv_get(lay, "AudioLayers") : NULL;
+        if (al && al->type == LE_JV_ARR && al->n > 0)
+            audio_delays(al, le_jv_get(lay, "MixList"), audio_ms);
+        else if (bottom >= 0)
+            audio_ms[bottom] = video_ms[bottom];
+    }
+    return LE_OK;
+}
+
 int le_scn_stream_name(const char *scene_id, const char *tmpl, char *out, size_t n)
 {
     size_t o = 0;

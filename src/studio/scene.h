@@ -82,6 +82,17 @@ int le_scn_source(const le_jv *res, const char *material_dir, const char *record
 int le_scn_picture(const le_scn_caster *c, const char *scene_id, int w, int h, const char *material_dir,
                    le_sg_scene *pic, char images[][LE_SCN_PATH_MAX], le_cst_err *e);
 
+/* The per-slot delays of scene scene_id of c (docs/STUDIO.md, "Sources"):
+ * video_ms[i] the largest FixedDelayDuration of the layout's video layers
+ * showing slot i, audio_ms[i] the largest of the audio layers mixing it
+ * (the layout's or, FollowEnable 0, the scene's own); audio that follows
+ * the bottom video layer (no audio layers) takes that slot's video delay,
+ * so it stays in sync. An effect source (EffectResourceId) is not delayed.
+ * Values are clamped to 0..5000; slots not used are 0. 0 or LE_ENOTFOUND
+ * (no such scene: all 0). */
+int le_scn_delays(const le_scn_caster *c, const char *scene_id, int video_ms[LE_SG_MAX_INPUTS],
+                  int audio_ms[LE_SG_MAX_INPUTS]);
+
 /* The stream name of a scene: its SceneId without dashes (32 hex digits);
  * output of LiveTemplate t: "{name}_{t}". LE_ETOOBIG if n is too small. */
 int le_scn_stream_name(const char *scene_id, const char *tmpl, char *out, size_t n);

@@ -415,12 +415,58 @@ static void test_picture(void)
     ok(1, "EffectResourceId of each of the twelve slots: that slot, buildable");
 }
 
+/* le_scn_delays: FixedDelayDuration per slot */
+static void test_delays(void)
+{
+    int v[LE_SG_MAX_INPUTS], a[LE_SG_MAX_INPUTS];
+    static char lay[1024], sc[1024];
+    base_hash();
+    /* RV01 twice (120 and 300 ms), RV03 once (40 ms); audio RV01 80, RV03 9000 (clamped) */
+    snprintf(lay, sizeof(lay),
+             "{\"VideoLayers\":[{\"HeightNormalized\":1,\"FixedDelayDuration\":120},"
+             "{\"HeightNormalized\":0.3,\"FixedDelayDuration\":40},"
+             "{\"HeightNormalized\":0.2,\"FixedDelayDuration\":300}],"
+             "\"AudioLayers\":[{\"VolumeRate\":1,\"FixedDelayDuration\":80},{\"FixedDelayDuration\":9000}],"
+             "\"BlendList\":[\"RV01\",\"RV03\",\"RV01\"],\"MixList\":[\"RV01\",\"RV03\"]}");
+    set_field("layout:" LAY1, lay);
+    load();
+    is_int(le_scn_delays(&C, "nope", v, a), LE_ENOTFOUND, "delays of an unknown scene");
+    is_int(le_scn_delays(&C, PVW, v, a), LE_OK, "delays of PVW (layout 1)");
+    ok(v[0] == 300 && v[2] == 40 && v[1] == 0 && v[4] == 0, "... video: the largest per slot (%d %d %d)", v[0], v[1],
+       v[2]);
+    ok(a[0] == 80 && a[2] == 5000 && a[1] == 0, "... audio: per mixed slot, clamped to 5000 (%d %d)", a[0], a[2]);
+    /* layout 2 has no audio layers: the bottom layer's audio (RV03) follows its video delay */
+    snprintf(lay, sizeof(lay),
+             "{\"VideoLayers\":[{\"FixedDelayDuration\":250},{\"FixedDelayDuration\":700}],"
+             "\"AudioLayers\":[],\"BlendList\":[\"RV03\",\"RV05\"],\"MixList\":[]}");
+    set_field("layout:" LAY2, lay);
+    load();
+    is_int(le_scn_delays(&C, PGM, v, a), LE_OK, "delays of PGM (layout 2)");
+    ok(v[2] == 250 && v[4] == 700 && a[2] == 250 && a[4] == 0, "... audio following RV03 takes its video delay");
+    /* FollowEnable 0: the scene's own audio layers */
+    snprintf(sc, sizeof(sc),
+             "{\"SceneId\":\"%s\",\"LayoutId\":\"%s\",\"FollowEnable\":0,"
+             "\"AudioLayers\":[{\"FixedDelayDuration\":1500}],\"MixList\":[\"RV07\"]}", PGM, LAY2);
+    set_field("scene:" PGM, sc);
+    load();
+    is_int(le_scn_delays(&C, PGM, v, a), LE_OK, "delays with FollowEnable 0");
+    ok(a[6] == 1500 && a[2] == 0 && v[2] == 250, "... the scene's own audio layer delays RV07");
+    /* an effect source: nothing delayed */
+    snprintf(sc, sizeof(sc), "{\"SceneId\":\"%s\",\"LayoutId\":\"%s\",\"EffectResourceId\":\"%s\"}", PGM,
+             LAY2, RES3);
+    set_field("scene:" PGM, sc);
+    load();
+    is_int(le_scn_delays(&C, PGM, v, a), LE_OK, "delays with an effect source");
+    ok(v[2] == 0 && v[4] == 0 && a[2] == 0, "... none");
+}
+
 int main(void)
 {
     test_load();
     test_new_and_names();
     test_source();
     test_picture();
+    test_delays();
     le_scn_caster_free(&C);
     return done_testing();
 }

@@ -1,0 +1,141 @@
+#!/bin/sh
+# 79-studio-delay: SetCasterConfig Delay, the broadcast delay of PGM's
+# outputs (docs/STUDIO.md, "Running a caster"). One publisher turns from red
+# to blue; a caster with Delay 2 shows it in PVW and PGM. Two readers, one
+# on PVW and one on PGM, note the wall time each frame arrives: PGM shows
+# the change about 2 s after PVW (the stream timestamps are the same: the
+# delay is in wall time only). Then the PGM scene's layout delays RV01 by
+# FixedDelayDuration 1500 ms: the slot's picture (PVW's too) lags as much.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+# shellcheck shell=bash
+: "${LE_SCRIPT_TIMEOUT:=180}"
+# shellcheck source=t/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/admin.sh
+. "$(dirname "$0")/admin.sh"
+
+le_require_daemon
+le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
+
+LE_WAIT_PORTS="rtmp http admin"
+LE_EXTRA_CONF="caster_fps 25;"
+start_node A || le_abort "livedge did not start"
+A=http://127.0.0.1:$LE_ADMIN_PORT
+
+# pubswitch NAME SECONDS: red for SECONDS, then blue; a 440 Hz sine.
+pubswitch() {
+    local var=$1 name=$2 sec=$3
+    le_bg "$var" ffmpeg -hide_banner -nostdin -loglevel warning -re \
+        -f lavfi -i "color=c=red:s=320x180:r=25:d=$sec[a];color=c=blue:s=320x180:r=25:d=200[b];[a][b]concat=n=2:v=1:a=0[out0]" \
+        -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 200 -c:v libx264 -preset ultrafast -tune zerolatency \
+        -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -ac 1 -f flv "$(le_url "$name")" >"$LE_DIR/pub-$name.log" 2>&1
+}
+# The readers: per frame "wall_ms r g b" of the picture's centre.
+cat >"$LE_DIR/reader.py" <<'PY'
+import subprocess, sys, time
+url, out = sys.argv[1], sys.argv[2]
+f = open(out, "w")
+while True:   # until the stream plays (a delayed PGM goes live later)
+    p = subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1",
+                          "-fflags", "nobuffer", "-i", url, "-an", "-vf", "crop=8:8:316:176,scale=1:1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-flush_packets", "1", "-"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    n = 0
+    while True:
+        b = p.stdout.read(3)
+        if len(b) < 3:
+            break
+        n += 1
+        f.write("%d %d %d %d\n" % (time.time() * 1000, b[0], b[1], b[2]))
+        f.flush()
+    p.wait()
+    if n:
+        break
+    time.sleep(0.3)
+PY
+reader() { timeout -k 3 90 "$LE_PY" "$LE_DIR/reader.py" "$@"; }
+# first_blue FILE: the wall time of its first blue frame, "none" if none.
+first_blue() { awk '$4 > 160 && $2 < 90 && $3 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
+# first_red FILE: the wall time of its first red frame.
+first_red() { awk '$2 > 160 && $3 < 90 && $4 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
+
+live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
+curl_m() { curl -s --max-time 5 "$A/metrics"; }
+sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
+RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
+
+# ---- Delay 2 ------------------------------------------------------------------------
+pubswitch PUB cam 25
+api CreateCaster ClientToken=studio-79 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
+ok $? "CreateCaster" || diag "$API_BODY"
+C=$(j "$API_BODY" 'd["CasterId"]')
+api SetCasterConfig CasterId="$C" DomainName="$LE_DOMAIN" Delay=2 'TranscodeConfig={"CasterTemplate":"lp_ld"}'
+ok $? "SetCasterConfig: Delay 2" || diag "$API_BODY"
+api AddCasterVideoResource CasterId="$C" LocationId=RV01 ResourceName=cam LiveStreamUrl="$(le_url cam)"
+ok $? "RV01: the publisher" || diag "$API_BODY"
+api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
+    AudioLayer.1.VolumeRate=1 BlendList.1=RV01 MixList.1=RV01
+ok $? "AddCasterLayout: RV01 full frame" || diag "$API_BODY"
+L1=$(j "$API_BODY" 'd["LayoutId"]')
+le_wait_for 20 live cam
+api StartCaster CasterId="$C"
+ok $? "StartCaster" || diag "$API_BODY"
+PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
+PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
+PGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+PVW_S=$(sname "$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+api SetCasterSceneConfig CasterId="$C" SceneId="$PVW" LayoutId="$L1"
+ok $? "PVW: the layout" || diag "$API_BODY"
+api StartCasterScene CasterId="$C" SceneId="$PVW"
+api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$L1"
+ok $? "PGM: the layout" || diag "$API_BODY"
+le_bg RPVW reader "$RTMP/$PVW_S" "$LE_DIR/pvw.txt"
+le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm.txt"
+le_wait_for 30 sh -c "[ -s '$LE_DIR/pvw.txt' ] && [ -s '$LE_DIR/pgm.txt' ]"
+ok "$([ "$(first_red "$LE_DIR/pgm.txt")" != none ]; echo $?)" \
+    "PGM plays the red source (before the change)"
+le_wait_for 60 sh -c "awk '\$4 > 160 && \$2 < 90' '$LE_DIR/pgm.txt' | grep -q ."
+B_PVW=$(first_blue "$LE_DIR/pvw.txt")
+B_PGM=$(first_blue "$LE_DIR/pgm.txt")
+ok "$([ "$B_PVW" != none ] && [ "$B_PGM" != none ] && [ "$(first_red "$LE_DIR/pvw.txt")" != none ]; echo $?)" \
+    "both readers saw the source turn from red to blue" || diag "PVW $B_PVW PGM $B_PGM"
+d=$((${B_PGM:-0} - ${B_PVW:-0}))
+ok "$([ "$B_PGM" != none ] && [ "$B_PVW" != none ] && [ "$d" -ge 1500 ] && [ "$d" -le 3500 ]; echo $?)" \
+    "Delay 2: PGM shows the change $d ms after PVW (about 2000)"
+le_kill "$RPVW" "$RPGM"
+
+# ---- Delay 0 and FixedDelayDuration 1500 on PGM's layer -------------------------
+le_kill "$PUB"
+pubswitch PUB cam 12
+api SetCasterConfig CasterId="$C" Delay=0
+ok $? "SetCasterConfig: Delay 0 (applies at once)" || diag "$API_BODY"
+api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
+    VideoLayer.1.FixedDelayDuration=1500 AudioLayer.1.VolumeRate=1 AudioLayer.1.FixedDelayDuration=1500 \
+    BlendList.1=RV01 MixList.1=RV01
+ok $? "AddCasterLayout: RV01 full frame, FixedDelayDuration 1500" || diag "$API_BODY"
+L2=$(j "$API_BODY" 'd["LayoutId"]')
+api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$L2"
+ok $? "PGM: the delayed layout" || diag "$API_BODY"
+le_wait_for 20 live cam
+# A reader of the source itself and one of PGM.
+: > "$LE_DIR/src.txt"
+: > "$LE_DIR/pgm2.txt"
+le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src.txt"
+le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm2.txt"
+le_wait_for 30 sh -c "[ -s '$LE_DIR/src.txt' ] && [ -s '$LE_DIR/pgm2.txt' ]"
+le_wait_for 60 sh -c "awk '\$4 > 160 && \$2 < 90' '$LE_DIR/pgm2.txt' | grep -q ."
+B_SRC=$(first_blue "$LE_DIR/src.txt")
+B_PGM=$(first_blue "$LE_DIR/pgm2.txt")
+d=$((${B_PGM:-0} - ${B_SRC:-0}))
+# The studio adds its own latency (decode, a tick, encode: a few hundred ms)
+# on top of the 1500 ms.
+ok "$([ "$B_PGM" != none ] && [ "$B_SRC" != none ] && [ "$d" -ge 1300 ] && [ "$d" -le 3500 ]; echo $?)" \
+    "FixedDelayDuration 1500: PGM shows the source's change $d ms after a reader of the source"
+le_kill "$RSRC" "$RPGM"
+like "$(curl_m)" 'livedge_caster_delay_dropped_total 0' "/metrics: nothing dropped by the delay bounds"
+
+api StopCaster CasterId="$C"
+ok $? "StopCaster" || diag "$API_BODY"
+le_kill "$PUB"
+le_stop
+done_testing
