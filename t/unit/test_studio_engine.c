@@ -4,7 +4,9 @@
  * (sizes, the tick timestamps, colours, audio tones), then the scene is
  * changed by commands (the inset moves, volumes swap) and by a rebuild
  * (sources swapped); a slot without a source shows black on a second
- * scene whose silence still carries audio. */
+ * scene whose silence still carries audio; last, a worker held for 700 ms
+ * skips ticks and the output must neither hold video back nor let audio
+ * and video drift apart. */
 #include <event2/event.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/frame.h>
