@@ -691,11 +691,12 @@ int main(void)
     ok(k1.dropped_ticks >= k0.dropped_ticks + 10, "the blocked worker skipped ticks: %llu -> %llu",
        (unsigned long long)k0.dropped_ticks, (unsigned long long)k1.dropped_ticks);
     int nb, na;
-    int lb = median_lag(&lr, k0.dropped_ticks, k0.dropped_ticks, &nb);
+    int lb = median_lag(&lr, 0, k0.dropped_ticks, &nb);
     int la = median_lag(&lr, k0.dropped_ticks + 10, UINT64_MAX, &na);
     printf("# video handed back this many ticks after its tick (median): %d before the skip (%d bodies), "
            "%d after (%d bodies)\n", lb, nb, la, na);
-    ok(nb > 20 && na > 40 && la <= lb + 1 && la <= 4,
+    /* held for the audio up to the limit, a body is 7 to 8 ticks late (SE_VHOLD / 2) */
+    ok(nb > 20 && na > 40 && la <= lb + 2 && la <= 5,
        "video is not held back after the skip: %d ticks late (before: %d)", la, lb);
     /* in the output (each output), from the skip on: every video tag's ts is within one AAC frame and one
      * video frame of the newest audio tag's ts before it */
