@@ -135,7 +135,7 @@ void le_se_enc_close(le_se *e, int s)
         a = n;
     }
     sc->ahead = sc->atail = NULL;
-    sc->a_in = sc->a_pkts = 0;
+    sc->a_in = sc->a_pkts = sc->a_skip = 0;
     sc->a_last_ts = sc->v_last_ts = sc->v_last_tick = -1;
     sc->enc_open = 0;
 }
@@ -158,6 +158,7 @@ int le_se_enc_open(le_se *e, int s, int64_t tick)
     }
     int64_t ms = le_se_tick_ms(e, tick);
     sc->a_base_ms = ms;
+    sc->a_tick0 = tick;
     le_buf rec = { 0 }, body = { 0 }, aseq = { 0 };
     le_buf_u8(&aseq, 0xAF);
     le_buf_u8(&aseq, 0);
@@ -203,9 +204,10 @@ static void aenc_pull(le_se *e, int s)
     if (!pkt)
         return;
     while (avcodec_receive_packet(sc->aenc, pkt) == 0) {
-        /* ts from the count of AAC frames out: steady whatever the
-         * encoder's priming */
-        int64_t ts = sc->a_base_ms + sc->a_pkts * sc->aenc->frame_size * 1000 / LE_SS_AUDIO_RATE;
+        /* ts from the count of AAC frames out plus the skipped ticks'
+         * samples: steady whatever the encoder's priming, and the sum of
+         * skips in samples, so no rounding adds up */
+        int64_t ts = sc->a_base_ms + (sc->a_pkts * sc->aenc->frame_size + sc->a_skip) * 1000 / LE_SS_AUDIO_RATE;
         sc->a_pkts++;
         sc->a_last_ts = ts;
         se_apkt *a = le_xmalloc(sizeof(*a) + (size_t)pkt->size + 2);
@@ -272,6 +274,17 @@ void le_se_enc_audio(le_se *e, int s, const AVFrame *f, int nb_silence)
         held++;
     while (held-- > AUDIO_HOLD_MAX)
         emit_audio_head(e, s);
+}
+
+void le_se_enc_audio_sync(le_se *e, int s, int64_t tick)
+{
+    se_scene *sc = &e->sc[s];
+    if (!sc->aenc)
+        return;
+    int64_t want = le_se_tick_samples(e, tick + 1) - le_se_tick_samples(e, sc->a_tick0) - sc->a_skip;
+    int64_t have = sc->a_in + av_audio_fifo_size(sc->fifo);
+    if (want > have)
+        le_se_enc_audio(e, s, NULL, (int)(want - have > LE_SS_AUDIO_RATE ? LE_SS_AUDIO_RATE : want - have));
 }
 
 void le_se_enc_flush(le_se *e, int s)

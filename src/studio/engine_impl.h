@@ -93,6 +93,8 @@ typedef struct se_scene {
     int64_t a_in;               /* samples into the AAC encoder */
     int64_t a_pkts;             /* AAC packets out */
     int64_t a_base_ms;          /* the clock when the encoders opened */
+    int64_t a_tick0;            /* the tick they opened at */
+    int64_t a_skip;             /* samples of the ticks skipped since */
     int64_t a_last_ts;          /* ts of the newest AAC packet, -1: none */
     int64_t v_last_ts;          /* ts of the last video body out, -1: none */
     int64_t v_last_tick;        /* the last tick encoded, -1: none */
@@ -164,6 +166,9 @@ int le_se_enc_open(le_se *e, int s, int64_t tick);
 void le_se_enc_close(le_se *e, int s);
 void le_se_enc_video(le_se *e, int s, struct AVFrame *f, int64_t tick);
 void le_se_enc_audio(le_se *e, int s, const struct AVFrame *f, int nb_silence);
+/* After tick's audio: silence for what the scene's audio fell short of the
+ * clock (a tick that gave none), so audio keeps the video's time. */
+void le_se_enc_audio_sync(le_se *e, int s, int64_t tick);
 /* Held bodies go out in ts order: video once the audio has reached its
  * ts (or the hold is full), audio up to the next video. */
 void le_se_enc_flush(le_se *e, int s);

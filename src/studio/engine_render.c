@@ -473,6 +473,7 @@ static void render_scene(le_se *e, int s, AVFrame *const *vid, int64_t tick, int
             av_frame_unref(e->tmp);
         }
         le_se_enc_audio(e, s, NULL, nsamp);
+        le_se_enc_audio_sync(e, s, tick);
         le_se_enc_flush(e, s);
         return;
     }
@@ -497,17 +498,18 @@ static void render_scene(le_se *e, int s, AVFrame *const *vid, int64_t tick, int
     if (failed) {
         le_warn(MOD, "%s: scene %d: the graph refused a frame; rebuilding it", e->name, s);
         graph_free(sc);
+        le_se_enc_audio_sync(e, s, tick);      /* this tick's audio: silence */
         return;
     }
     pull_outputs(e, s);
     if (!sc->asink)
         le_se_enc_audio(e, s, NULL, nsamp);     /* no audio layers: silence */
+    le_se_enc_audio_sync(e, s, tick);
     le_se_enc_flush(e, s);
 }
 
 void le_se_skip(le_se *e, int64_t tick, int64_t n)
 {
-    int64_t ms = le_se_tick_ms(e, tick + n) - le_se_tick_ms(e, tick);
     int64_t ns = le_se_tick_samples(e, tick + n) - le_se_tick_samples(e, tick);
     if (ns > LE_SS_AUDIO_RATE)
         ns = LE_SS_AUDIO_RATE;          /* a source holds at most LE_SS_AUDIO_MAX_MS */
@@ -520,7 +522,7 @@ void le_se_skip(le_se *e, int64_t tick, int64_t n)
     }
     for (int s = 0; s < LE_SE_MAX_SCENES; s++)
         if (e->sc[s].enc_open)
-            e->sc[s].a_base_ms += ms;
+            e->sc[s].a_skip += le_se_tick_samples(e, tick + n) - le_se_tick_samples(e, tick);
 }
 
 void le_se_tick(le_se *e, int64_t tick)

@@ -4,7 +4,9 @@
  * (sizes, the tick timestamps, colours, audio tones), then the scene is
  * changed by commands (the inset moves, volumes swap) and by a rebuild
  * (sources swapped); a slot without a source shows black on a second
- * scene whose silence still carries audio. */
+ * scene whose silence still carries audio; last, a worker held for 700 ms
+ * skips ticks and the output must neither hold video back nor let audio
+ * and video drift apart. */
 #include <event2/event.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/frame.h>
@@ -50,9 +52,27 @@ typedef struct outbuf {
 static outbuf outs[3][2];
 static int bad_cb;
 
+/* The skip run: per video body of scene 0 output 0, how many ticks the
+ * engine was past its tick when the body was handed back, and the ticks
+ * skipped by then (the published counters at the hand-back). */
+typedef struct lagrec {
+    le_se *e;
+    int n;
+    int lag[MAXP];
+    uint64_t dropped[MAXP];
+} lagrec;
+
 static void on_pkt(void *ud, int scene, int out, le_pkt *p)
 {
-    (void)ud;
+    lagrec *lr = ud;
+    if (lr && lr->e && scene == 0 && out == 0 && p->type == LE_PKT_VIDEO && p->len > 1 && p->data[1] == 1 &&
+        lr->n < MAXP) {
+        le_se_stats st;
+        le_se_get_stats(lr->e, &st);
+        int64_t tick = ((int64_t)p->ts * TFPS + 999) / 1000;   /* ts = tick * 1000 / TFPS, rounded down */
+        lr->lag[lr->n] = (int)((int64_t)(st.ticks + st.dropped_ticks) - 1 - tick);
+        lr->dropped[lr->n++] = st.dropped_ticks;
+    }
     if (scene < 0 || scene > 2 || out < 0 || out > 1 || outs[scene][out].n >= MAXP) {
         bad_cb++;
         le_pkt_unref(p);
@@ -357,6 +377,39 @@ static int frame_at(const vinfo *vi, int64_t ts)
     return -1;
 }
 
+/* A task that holds the pool's only thread for 700 ms: the engine falls
+ * behind its clock by more than LE_SE_MAX_LAG_MS and skips ticks. */
+static void block_work(le_pipe_task *t)
+{
+    (void)t;
+    usleep(700 * 1000);
+}
+static void block_reap(le_pipe_task *t)
+{
+    (void)t;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* The median lag (ticks) of the bodies handed back while the skipped-tick
+ * count was in [lo, hi]; -1 when none. */
+static int median_lag(const lagrec *lr, uint64_t lo, uint64_t hi, int *count)
+{
+    static int v[MAXP];
+    int n = 0;
+    for (int i = 0; i < lr->n; i++)
+        if (lr->dropped[i] >= lo && lr->dropped[i] <= hi)
+            v[n++] = lr->lag[i];
+    *count = n;
+    if (!n)
+        return -1;
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_int);
+    return v[n / 2];
+}
+
 static void free_outs(void)
 {
     for (int s = 0; s < 3; s++)
@@ -611,6 +664,66 @@ int main(void)
     free(v1);
     free(vs);
     free_outs();
+    /* ---- skipped ticks: audio and video stay together, video is not held back ---- */
+    static lagrec lr;
+    cfg.ud = &lr;
+    le_se *e2 = NULL;
+    is_int(le_se_new(base, pool, &cfg, &e2), 0, "skip run: engine started");
+    lr.e = e2;
+    le_se_set_source(e2, 0, 0, red, -1, 0, 0);
+    le_se_set_source(e2, 1, 0, blue, -1, 0, 0);
+    layout(&sc, 0, 1, 0.65, 0.65, 1, 0.5, "LIVE");
+    is_int(le_se_set_scene(e2, 0, &sc), 0, "skip run: the picture-in-picture scene");
+    run_ticks(base, e2, 60, 20000);
+    le_se_stats k0, k1;
+    le_se_get_stats(e2, &k0);
+    le_pipe_task blk;
+    le_pipe_task_init(&blk, pool);
+    blk.work = block_work;
+    blk.reap = block_reap;
+    le_pipe_pool_kick(&blk);
+    run_for(base, 900);
+    run_ticks(base, e2, 90, 20000);
+    le_se_get_stats(e2, &k1);
+    le_se_free(e2);
+    run_for(base, 50);
+    le_pipe_task_cancel(&blk);
+    ok(k1.dropped_ticks >= k0.dropped_ticks + 10, "the blocked worker skipped ticks: %llu -> %llu",
+       (unsigned long long)k0.dropped_ticks, (unsigned long long)k1.dropped_ticks);
+    int nb, na;
+    int lb = median_lag(&lr, 0, k0.dropped_ticks, &nb);
+    int la = median_lag(&lr, k0.dropped_ticks + 10, UINT64_MAX, &na);
+    printf("# video handed back this many ticks after its tick (median): %d before the skip (%d bodies), "
+           "%d after (%d bodies)\n", lb, nb, la, na);
+    /* held for the audio up to the limit, a body is 7 to 8 ticks late (SE_VHOLD / 2) */
+    ok(nb > 20 && na > 40 && la <= lb + 2 && la <= 5,
+       "video is not held back after the skip: %d ticks late (before: %d)", la, lb);
+    /* in the output (each output), from the skip on: every video tag's ts is within one AAC frame and one
+     * video frame of the newest audio tag's ts before it */
+    for (int o = 0; o < 2; o++) {
+        const outbuf *ob = &outs[0][o];
+        int64_t last_a = -1, last_v = -1, worst = 0, after = 0;
+        for (int i = 0; i < ob->n; i++) {
+            const le_pkt *p = ob->p[i];
+            if (p->len < 2 || p->data[1] != 1)
+                continue;
+            if (p->type == LE_PKT_AUDIO) {
+                last_a = p->ts;
+                continue;
+            }
+            if (p->type != LE_PKT_VIDEO)
+                continue;
+            if (last_v >= 0 && (int64_t)p->ts - last_v > 300)
+                after = 1;              /* the skip's gap */
+            last_v = p->ts;
+            if (after && last_a >= 0 && llabs((int64_t)p->ts - last_a) > worst)
+                worst = llabs((int64_t)p->ts - last_a);
+        }
+        ok(after && worst <= 24 + 34, "output %d: after the skip audio and video ts within %d ms (at most one AAC "
+           "frame + one video frame)", o, (int)worst);
+    }
+    free_outs();
+
     le_pipe_pool_free(pool);
     event_base_free(base);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
