@@ -297,16 +297,26 @@ static double goertzel(const float *x, int n, double hz)
     return s1 * s1 + s2 * s2 - c * s1 * s2;
 }
 
-/* 440 vs 880 Hz energy over samples [from, to) of the decoded audio. */
+/* 440 vs 880 Hz energy over samples [from, to) of the decoded audio, in
+ * 100 ms pieces; pieces with neither tone (silence: the stretch of ticks a
+ * loaded machine skipped, filled with silence) are left out, so the ratio
+ * is that of the sound that was there. NAN when no piece has a tone. */
 static double tone_ratio(const ainfo *ai, int from, int to)
 {
     if (from < 0)
         from = 0;
     if (to > ai->n)
         to = ai->n;
-    if (to - from < 4410)
+    double a = 0, b = 0;
+    for (int p = from; p + 4410 <= to; p += 4410) {
+        double pa = goertzel(ai->l + p, 4410, 440), pb = goertzel(ai->l + p, 4410, 880);
+        if (pa + pb < 1.0)
+            continue;
+        a += pa;
+        b += pb;
+    }
+    if (a + b < 1.0)
         return NAN;
-    double a = goertzel(ai->l + from, to - from, 440), b = goertzel(ai->l + from, to - from, 880);
     return (a + 1e-9) / (b + 1e-9);
 }
 
