@@ -280,14 +280,12 @@ fail:
     return NULL;
 }
 
-/* Sends pkt (NULL: drain) to d and hands every frame out: video to the
- * picture, audio to the FIFO. */
-static void live_decode(le_ss *s, AVCodecContext *d, const AVPacket *pkt)
+int le_ss_decode(le_ss *s, AVCodecContext *d, const AVPacket *pkt, le_ss_frame_fn take, void *arg)
 {
     int rc = avcodec_send_packet(d, pkt);
     if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
         s->st.decode_errors++;
-        return;
+        return LE_EPROTO;
     }
     for (;;) {
         rc = avcodec_receive_frame(d, s->tmp);
@@ -297,12 +295,20 @@ static void live_decode(le_ss *s, AVCodecContext *d, const AVPacket *pkt)
             s->st.decode_errors++;
             break;
         }
-        if (d->codec_type == AVMEDIA_TYPE_VIDEO)
-            le_ss_picture(s, s->tmp);
-        else
-            le_ss_audio_frame(s, s->tmp);
+        take(s, d, s->tmp, arg);
         av_frame_unref(s->tmp);
     }
+    return LE_OK;
+}
+
+/* A live decoder's frame: video to the picture, audio to the FIFO. */
+static void live_frame(le_ss *s, AVCodecContext *d, AVFrame *f, void *arg)
+{
+    (void)arg;
+    if (d->codec_type == AVMEDIA_TYPE_VIDEO)
+        le_ss_picture(s, f);
+    else
+        le_ss_audio_frame(s, f);
 }
 
 static int same_header(const uint8_t *have, size_t hn, const uint8_t *b, size_t n)
@@ -335,7 +341,7 @@ static void live_packet(le_ss *s, AVCodecContext *d, uint32_t ts, int32_t cts, i
     s->pkt->pts = (int64_t)ts + cts;
     if (key)
         s->pkt->flags |= AV_PKT_FLAG_KEY;
-    live_decode(s, d, s->pkt);
+    le_ss_decode(s, d, s->pkt, live_frame, NULL);
     av_packet_unref(s->pkt);
 }
 

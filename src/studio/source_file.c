@@ -103,28 +103,14 @@ static void audio_frame(le_ss *s, AVFrame *f)
     le_ss_audio_frame(s, f);
 }
 
-/* Sends pkt (NULL: drain) to one of the decoders and takes its frames. */
-static void file_decode(le_ss *s, AVCodecContext *d, const AVPacket *pkt, int64_t rel)
+/* A file decoder's frame (arg: the clock relative to the file's start). */
+static void file_frame(le_ss *s, AVCodecContext *d, AVFrame *f, void *arg)
 {
-    int rc = avcodec_send_packet(d, pkt);
-    if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
-        s->st.decode_errors++;
-        return;
-    }
-    for (;;) {
-        rc = avcodec_receive_frame(d, s->tmp);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            break;
-        if (rc < 0) {
-            s->st.decode_errors++;
-            break;
-        }
-        if (d == s->vdec)
-            video_frame(s, s->tmp, rel);
-        else
-            audio_frame(s, s->tmp);
-        av_frame_unref(s->tmp);
-    }
+    int64_t rel = *(const int64_t *)arg;
+    if (d == s->vdec)
+        video_frame(s, f, rel);
+    else
+        audio_frame(s, f);
 }
 
 /* Demuxes and decodes one packet; at the file's end drains the decoders. */
@@ -134,16 +120,16 @@ static void read_one(le_ss *s, int64_t rel)
     if (rc < 0) {
         s->f_eof = 1;
         if (s->vdec && !s->v_done)
-            file_decode(s, s->vdec, NULL, rel);
+            le_ss_decode(s, s->vdec, NULL, file_frame, &rel);
         if (s->adec && !s->a_done)
-            file_decode(s, s->adec, NULL, rel);
+            le_ss_decode(s, s->adec, NULL, file_frame, &rel);
         s->v_done = s->a_done = 1;
         return;
     }
     if (s->pkt->stream_index == s->vidx && s->vdec && !s->v_done)
-        file_decode(s, s->vdec, s->pkt, rel);
+        le_ss_decode(s, s->vdec, s->pkt, file_frame, &rel);
     else if (s->pkt->stream_index == s->aidx && s->adec && !s->a_done)
-        file_decode(s, s->adec, s->pkt, rel);
+        le_ss_decode(s, s->adec, s->pkt, file_frame, &rel);
     av_packet_unref(s->pkt);
 }
 

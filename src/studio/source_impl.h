@@ -70,6 +70,11 @@ struct le_ss {
 le_ss *le_ss_alloc(const char *name, int kind);
 AVCodecContext *le_ss_decoder_open(enum AVCodecID id, const AVCodecParameters *par, AVRational tb,
                                    const uint8_t *b, size_t n);
+/* Sends pkt (NULL: drain) to d and hands every frame to take (the frame
+ * is unreferenced after it); a refused packet or frame is counted in
+ * decode_errors. LE_OK, or LE_EPROTO when d refused pkt. */
+typedef void (*le_ss_frame_fn)(le_ss *s, AVCodecContext *d, AVFrame *f, void *arg);
+int le_ss_decode(le_ss *s, AVCodecContext *d, const AVPacket *pkt, le_ss_frame_fn take, void *arg);
 void le_ss_picture(le_ss *s, const AVFrame *f);
 void le_ss_audio_frame(le_ss *s, const AVFrame *f);
 void le_ss_file_advance(le_ss *s, int64_t clock_ms);
