@@ -129,6 +129,7 @@ void le_se_enc_close(le_se *e, int s)
     if (sc->fifo)
         av_audio_fifo_free(sc->fifo);
     sc->fifo = NULL;
+    av_frame_free(&sc->afr);
     for (se_apkt *a = sc->ahead; a;) {
         se_apkt *n = a->next;
         free(a);
@@ -248,22 +249,28 @@ void le_se_enc_audio(le_se *e, int s, const AVFrame *f, int nb_silence)
     }
     int fs = sc->aenc->frame_size;
     while (av_audio_fifo_size(sc->fifo) >= fs) {
-        AVFrame *a = av_frame_alloc();
-        if (!a)
-            return;
-        a->format = AV_SAMPLE_FMT_FLTP;
-        a->sample_rate = LE_SS_AUDIO_RATE;
-        av_channel_layout_default(&a->ch_layout, 2);
-        a->nb_samples = fs;
-        if (av_frame_get_buffer(a, 0) < 0) {
-            av_frame_free(&a);
-            return;
+        /* One frame per scene, reused: av_frame_make_writable copies only
+         * if the encoder still holds the previous buffer. */
+        AVFrame *a = sc->afr;
+        if (!a) {
+            if (!(a = av_frame_alloc()))
+                return;
+            a->format = AV_SAMPLE_FMT_FLTP;
+            a->sample_rate = LE_SS_AUDIO_RATE;
+            av_channel_layout_default(&a->ch_layout, 2);
+            a->nb_samples = fs;
+            if (av_frame_get_buffer(a, 0) < 0) {
+                av_frame_free(&a);
+                return;
+            }
+            sc->afr = a;
         }
+        if (av_frame_make_writable(a) < 0)
+            return;
         av_audio_fifo_read(sc->fifo, (void **)a->extended_data, fs);
         a->pts = sc->a_in;
         sc->a_in += fs;
         int rc = avcodec_send_frame(sc->aenc, a);
-        av_frame_free(&a);
         if (rc < 0)
             break;
         aenc_pull(e, s);

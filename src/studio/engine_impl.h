@@ -90,6 +90,7 @@ typedef struct se_scene {
     se_venc v[LE_SE_MAX_OUT];
     struct AVCodecContext *aenc;
     struct AVAudioFifo *fifo;
+    struct AVFrame *afr;        /* the AAC encoder's input frame, reused */
     int64_t a_in;               /* samples into the AAC encoder */
     int64_t a_pkts;             /* AAC packets out */
     int64_t a_base_ms;          /* the clock when the encoders opened */
