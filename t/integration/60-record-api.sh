@@ -42,13 +42,6 @@ D=DomainName=live.test
 rcli() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
 UUID='^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$'
 
-# bad STATUS CODE WHAT ACTION [NAME=VALUE...]: the call answers STATUS and Code.
-bad() {
-    local st=$1 code=$2 what=$3
-    shift 3
-    api "$@"
-    is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "$st $code" "$what" || diag "$API_BODY"
-}
 
 # sdk ACTION JSON-PARAMS: the official SDK against node A. "OK {json}" or "ERR CODE".
 cat >"$LE_DIR/sdk.js" <<'JS'

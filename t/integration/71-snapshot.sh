@@ -36,13 +36,6 @@ R() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
 metric() {
     curl -s --max-time 5 "http://127.0.0.1:$LE_ADMIN_PORT/metrics" | awk -v k="$1" '$1 == k {print $2; exit}'
 }
-# bad STATUS CODE WHAT ACTION [NAME=VALUE...]: the call answers STATUS and Code.
-bad() {
-    local st=$1 code=$2 what=$3
-    shift 3
-    api "$@"
-    is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "$st $code" "$what" || diag "$API_BODY"
-}
 # pubhd APP NAME SECS: ffmpeg publishes 1280x720 15 fps H.264 (GOP 15) to APP/NAME.
 pubhd() {
     local prog=$LE_DIR/pub-$1-$2-$RANDOM.progress

@@ -31,13 +31,6 @@ rcli() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
 UUID='^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$'
 D=(Domain=live.test App=live)
 
-# bad STATUS CODE WHAT ACTION [NAME=VALUE...]: the call answers STATUS and Code.
-bad() {
-    local st=$1 code=$2 what=$3
-    shift 3
-    api "$@"
-    is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "$st $code" "$what" || diag "$API_BODY"
-}
 
 # sub ARRAY NAME=VALUE...: CA, the parameters in ARRAY with these replaced or
 # added (a parameter given twice is refused as such).

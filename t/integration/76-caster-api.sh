@@ -38,14 +38,6 @@ PFX="letest$$:"
 rcli() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
 ID='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 
-# bad STATUS CODE WHAT ACTION [NAME=VALUE...]: the call answers STATUS and Code.
-bad() {
-    local st=$1 code=$2 what=$3
-    shift 3
-    api "$@"
-    is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "$st $code" "$what" || diag "$API_BODY"
-}
-keys() { j "$API_BODY" 'sorted(d.keys())'; }
 
 # ---- CreateCaster -----------------------------------------------------------------
 TOK=53200b81-b761-4c10-842a-a0726d972293

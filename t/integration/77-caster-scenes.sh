@@ -44,13 +44,6 @@ use B
 PFX="letest$$:"
 rcli() { redis-cli -p "$LE_REDIS_PORT" "$@"; }
 ID='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
-bad() {
-    local st=$1 code=$2 what=$3
-    shift 3
-    api "$@"
-    is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "$st $code" "$what" || diag "$API_BODY"
-}
-keys() { j "$API_BODY" 'sorted(d.keys())'; }
 hj() { j "$(rcli HGET "${PFX}caster:$1" "$2")" "$3"; }   # hj CASTER FIELD EXPR
 md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
 

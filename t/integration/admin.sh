@@ -112,3 +112,15 @@ cut_checks() {
         le_kill "$pid"
     fi
 }
+
+# bad STATUS CODE WHAT ACTION [NAME=VALUE...]: the call answers STATUS and
+# the Alibaba-style Code.
+bad() {
+    local st=$1 code=$2 what=$3
+    shift 3
+    api "$@"
+    is "$API_CODE $(j "$API_BODY" 'd.get("Code")')" "$st $code" "$what" || diag "$API_BODY"
+}
+
+# keys: the sorted top-level names of the last answer.
+keys() { j "$API_BODY" 'sorted(d.keys())'; }
