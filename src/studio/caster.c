@@ -43,10 +43,21 @@ static const le_lease_opts lease_opts;
 
 /* Frees an unlinked c once no reply is outstanding (its loads', its
  * lease's). */
+static void cur_free(le_cst_run *c)
+{
+    if (c->cur) {
+        le_scn_caster_free(c->cur);
+        free(c->cur);
+        c->cur = NULL;
+    }
+}
+
 static void reap(le_cst_run *c)
 {
-    if (c->dead && c->pending == 0 && !le_lease_busy(&c->lease))
+    if (c->dead && c->pending == 0 && !le_lease_busy(&c->lease)) {
+        cur_free(c);
         free(c);
+    }
 }
 
 static void caster_unref(le_cst_run *c)
@@ -327,6 +338,13 @@ static void on_pkt(void *ud, int scene, int out, le_pkt *p)
     dq_release(c, now);
 }
 
+/* The engine's events, on the loop (engine.h LE_SE_EV_*). */
+static void on_event(void *ud, int slot, int ev, int64_t clock_ms)
+{
+    le_cst_run *c = ud;
+    le_cst_prog_event(c, slot, ev, clock_ms);
+}
+
 /* ---- scenes ---- */
 
 static int even(int v) { return v & ~1; }
@@ -388,18 +406,26 @@ static void scene_outputs(const le_scn_caster *sc, int pgm, int fps, int *w, int
     *nout = n;
 }
 
-/* Scene idx (0 PVW, 1 PGM) of c from sc: what the engine should show and
- * which streams it publishes; applied when it differs from what runs. */
-static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
+/* Scene idx (0 PVW, 1 PGM) of c->cur: what the engine should show and
+ * which streams it publishes; applied when it differs from what runs
+ * (caster_int.h). */
+void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms)
 {
+    const le_scn_caster *sc = c->cur;
+    if (!sc || !c->eng || idx < 0 || idx >= LE_CST_SCENES)
+        return;
+    int64_t now_unix = le_wall_ms();
+    int timed = at_unix_ms > now_unix;
     le_cst_scene *s = &c->sc[idx];
     const char *sid = idx == LE_CST_PGM ? sc->pgm : sc->pvw;
+    /* PGM as the programme has it at that time (NULL: the stored scene). */
+    le_jv *ov = idx == LE_CST_PGM && *sid ? le_cst_prog_pgm(c, sc, timed ? at_unix_ms : now_unix) : NULL;
     le_se_scene *ns = le_xcalloc(1, sizeof(*ns));
     char (*images)[LE_SCN_PATH_MAX] = le_xcalloc(LE_SG_MAX_IMAGES, LE_SCN_PATH_MAX);
     char names[LE_SE_MAX_OUT][16];
     char *desc = le_xcalloc(1, LE_SG_GRAPH_MAX);
     int w = 0, h = 0, nout = 0;
-    const le_jv *sj = *sid ? le_jv_get(sc->scenes, sid) : NULL;
+    const le_jv *sj = ov ? ov : *sid ? le_jv_get(sc->scenes, sid) : NULL;
     int64_t st = 0;
     int want = sj != NULL;
     if (want && idx == LE_CST_PVW)
@@ -409,7 +435,7 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
     if (want) {
         le_cst_err e;
         memset(&e, 0, sizeof(e));
-        int rc = le_scn_picture(sc, sid, w, h, CR.o.material_dir, &ns->pic, images, &e);
+        int rc = le_scn_picture_of(sc, sj, w, h, CR.o.material_dir, &ns->pic, images, &e);
         if (rc != LE_OK) {
             if (strcmp(s->err, e.code) != 0)
                 le_warn(MOD, "%s: scene %s not shown (%s: %s)", c->id, sid, e.code, e.msg);
@@ -470,7 +496,8 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
         }
         s->running = want;
         s->nout = want ? nout : 0;
-        int rc = c->eng ? le_se_set_scene(c->eng, idx, ns) : LE_OK;
+        int rc = timed ? le_se_set_scene_at(c->eng, idx, ns, le_se_clock_of(c->eng, at_unix_ms))
+                       : le_se_set_scene(c->eng, idx, ns);
         if (rc != LE_OK) {
             le_warn(MOD, "%s: the engine refused scene %s (%s)", c->id, sid, le_strerror(rc));
             free(s->key);
@@ -481,6 +508,15 @@ static void scene_apply(le_cst_run *c, const le_scn_caster *sc, int idx)
             s->key = le_xstrndup((const char *)key.p, key.len);
         }
     }
+    if (idx == LE_CST_PGM && !timed) {
+        /* FixedDelayDuration: each slot delayed as PGM's layers ask (PVW
+         * shows the same delayed source). */
+        int vd[LE_SG_MAX_INPUTS], ad[LE_SG_MAX_INPUTS];
+        le_scn_delays_of(sc, sj, vd, ad);
+        for (int i = 0; i < LE_SE_SLOTS; i++)
+            le_se_set_delay(c->eng, i, vd[i], ad[i]);
+    }
+    le_jv_free(ov);
     le_buf_free(&key);
     free(desc);
     free(images);
@@ -500,6 +536,7 @@ static int engine_start(le_cst_run *c)
     cfg.stall_ms = CR.o.source_timeout_ms;
     cfg.name = name;
     cfg.on_pkt = on_pkt;
+    cfg.on_event = on_event;
     cfg.ud = c;
     int rc = le_se_new(CR.base, CR.pool, &cfg, &c->eng);
     if (rc != LE_OK) {
@@ -533,8 +570,12 @@ static void engine_stop(le_cst_run *c, const char *reason)
         s->running = 0;
         s->nout = 0;
     }
+    le_cst_prog_stop(c);
+    le_cst_urgent_stop(c);
+    le_cst_outputs_stop(c);
     le_cst_sources_stop(c);
     dq_free(c);
+    cur_free(c);
     if (c->eng) {
         le_se_stats es;
         le_se_get_stats(c->eng, &es);
@@ -601,8 +642,9 @@ static const le_lease_opts lease_opts = {
 
 /* ---- reading a caster ---- */
 
-/* What the hash says now (the holder applies it; another node may claim). */
-static void take(le_cst_run *c, const le_scn_caster *sc, int exists)
+/* What the hash says now (the holder applies it; another node may claim).
+ * 1 when c keeps sc as c->cur (the holder's engine runs). */
+static int take(le_cst_run *c, le_scn_caster *sc, int exists)
 {
     uint64_t now = le_mono_ms();
     c->status = exists ? sc->status : 0;
@@ -610,15 +652,15 @@ static void take(le_cst_run *c, const le_scn_caster *sc, int exists)
     if (!c->status) {
         if (le_lease_holding(&c->lease) || c->eng)
             drop(c, exists ? "StopCaster" : "caster deleted");
-        return;
+        return 0;
     }
     if (!le_lease_holding(&c->lease)) {
         if (running_count() < (size_t)CR.o.max_running)
             le_lease_claim(&c->lease, now);
-        return;
+        return 0;
     }
     if (!c->eng)
-        return;
+        return 0;
     /* The domain the outputs are published on. */
     const char *dn = le_jv_get_str(sc->config, "DomainName");
     if (!dn || !*dn)
@@ -631,15 +673,14 @@ static void take(le_cst_run *c, const le_scn_caster *sc, int exists)
     if (dl < 0 || dl > LE_CST_DELAY_MAX)
         dl = 0;
     c->bdelay_ms = (uint64_t)(dl * 1000 + 0.5);
+    cur_free(c);
+    c->cur = sc;
     le_cst_sources_apply(c, sc);
-    scene_apply(c, sc, LE_CST_PVW);
-    scene_apply(c, sc, LE_CST_PGM);
-    /* FixedDelayDuration: each slot delayed as PGM's layers ask (PVW shows
-     * the same delayed source). */
-    int vd[LE_SG_MAX_INPUTS], ad[LE_SG_MAX_INPUTS];
-    le_scn_delays(sc, sc->pgm, vd, ad);
-    for (int i = 0; i < LE_SE_SLOTS && i < LE_SG_MAX_INPUTS; i++)
-        le_se_set_delay(c->eng, i, vd[i], ad[i]);
+    le_cst_scene_apply(c, LE_CST_PVW, 0);
+    le_cst_scene_apply(c, LE_CST_PGM, 0);
+    le_cst_prog_apply(c);
+    le_cst_outputs_apply(c);
+    return 1;
 }
 
 static void load_cb(redisReply *rep, void *arg)
@@ -669,8 +710,10 @@ static void load_cb(redisReply *rep, void *arg)
             if (bad && !c->bad_logged)
                 le_warn(MOD, "%s: %d stored objects do not parse; left out", c->id, bad);
             c->bad_logged = bad > 0;
-            take(c, sc, 1);
-            le_scn_caster_free(sc);
+            if (take(c, sc, 1))
+                sc = NULL;   /* c->cur now */
+            else
+                le_scn_caster_free(sc);
         }
         free(sc);
         free(f);
@@ -827,6 +870,8 @@ static void step(le_cst_run *c, uint64_t now)
     le_lease_renew(&c->lease, now);
     le_cst_sources_tick(c);
     if (c->eng) {
+        le_cst_prog_tick(c);
+        le_cst_urgent_tick(c);
         le_se_stats es;
         le_se_get_stats(c->eng, &es);
         if (es.dropped_ticks > c->slow_dropped && now >= c->slow_logged_ms + SLOW_LOG_MS) {

@@ -44,6 +44,8 @@ typedef struct le_caster_opts {
     int fps;                      /* caster_fps */
     int64_t source_timeout_ms;    /* caster_source_timeout: a stalled source's picture is held this long */
     int max_running;              /* caster_max: casters this node runs at most */
+    int64_t urgent_after_ms;      /* caster_urgent_after: automatic standby after every PGM source was
+                                     lost this long; 0: off */
 } le_caster_opts;
 
 /* After the store, domains and the pipeline pool. */

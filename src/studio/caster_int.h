@@ -65,6 +65,10 @@ typedef struct le_cst_dq {
 } le_cst_dq;
 #define LE_CST_DQ_MAX_BYTES (64u << 20)   /* per caster */
 
+struct le_cst_prog;   /* caster_prog.c: the programme's schedule */
+struct le_cst_urg;    /* caster_urgent.c: the standby state */
+struct le_cst_outs;   /* caster_out.c: side output and recording of PGM */
+
 typedef struct le_cst_run {
     struct le_cst_run *next;
     char id[LE_CST_ID_MAX];
@@ -84,6 +88,10 @@ typedef struct le_cst_run {
     size_t dq_bytes;
     int dq_needkey[LE_SE_MAX_OUT];   /* video of that output waits for a keyframe after a drop */
     uint64_t dq_logged_ms, dq_since_log;
+    le_scn_caster *cur;          /* the caster as last read (NULL before); the holder's scenes come from it */
+    struct le_cst_prog *prog;
+    struct le_cst_urg *urg;
+    struct le_cst_outs *outs;
 } le_cst_run;
 
 typedef struct le_cst_rt {
@@ -97,6 +105,41 @@ typedef struct le_cst_rt {
     le_caster_stats st;
 } le_cst_rt;
 extern le_cst_rt CR;
+
+/* caster.c: scene idx (LE_CST_PVW, LE_CST_PGM) of c->cur as it should be
+ * at wall time at_unix_ms (ms since 1970; 0: now), PGM through the
+ * programme (le_cst_prog_pgm), handed to the engine when it differs from
+ * what was last handed: for a time ahead of now as a timed change
+ * (le_se_set_scene_at), applied at the first tick at or after it. */
+void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms);
+
+/* caster_prog.c: the programme (docs/STUDIO.md, "Programmes").
+ * le_cst_prog_pgm: the PGM scene object to show at wall time unix_ms, a new
+ * object the caller frees (le_jv_free), or NULL when PGM shows its stored
+ * scene (no programme in effect, no episode on air then).
+ * le_cst_prog_apply: after every read of the caster (c->cur is new).
+ * le_cst_prog_tick: the 1 s tick of the holder (schedules the boundaries
+ * ahead with le_cst_scene_apply and timed sources).
+ * le_cst_prog_event: the engine's event (engine.h LE_SE_EV_*).
+ * le_cst_prog_stop: the caster stops on this node (frees c->prog). */
+struct le_jv *le_cst_prog_pgm(le_cst_run *c, const le_scn_caster *sc, int64_t unix_ms);
+void le_cst_prog_apply(le_cst_run *c);
+void le_cst_prog_tick(le_cst_run *c);
+void le_cst_prog_event(le_cst_run *c, int slot, int ev, int64_t clock_ms);
+void le_cst_prog_stop(le_cst_run *c);
+
+/* caster_urgent.c: the standby video (docs/STUDIO.md, "Standby"):
+ * automatic standby when every PGM source has been lost for
+ * caster_urgent_after. le_cst_urgent_tick: the 1 s tick of the holder;
+ * le_cst_urgent_stop frees c->urg. */
+void le_cst_urgent_tick(le_cst_run *c);
+void le_cst_urgent_stop(le_cst_run *c);
+
+/* caster_out.c: PGM's side output (SideOutputUrl, a relay push) and its
+ * recording (RecordConfig). le_cst_outputs_apply: after every read (and
+ * when PGM's streams change); le_cst_outputs_stop frees c->outs. */
+void le_cst_outputs_apply(le_cst_run *c);
+void le_cst_outputs_stop(le_cst_run *c);
 
 /* caster_src.c: the slots of a running caster from its resources (only
  * what changed), the 1 s upkeep (ingest retries), and stopping them all. */

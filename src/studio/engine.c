@@ -278,6 +278,46 @@ int le_se_set_scene(le_se *e, int idx, const le_se_scene *s)
     return LE_OK;
 }
 
+/* Placeholders of the timed and file-control calls (engine.h): applied at
+ * once, no seek or pause yet. */
+int le_se_set_scene_at(le_se *e, int idx, const le_se_scene *s, int64_t at_ms)
+{
+    (void)at_ms;
+    return le_se_set_scene(e, idx, s);
+}
+
+int le_se_set_source_at(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
+                        int64_t end_ms, int64_t at_ms)
+{
+    (void)at_ms;
+    return le_se_set_source(e, slot, live, path, repeat, begin_ms, end_ms);
+}
+
+int64_t le_se_clock_of(le_se *e, int64_t unix_ms)
+{
+    return unix_ms - (le_wall_ms() - (int64_t)((mono_us() - e->start_us) / 1000u));
+}
+
+int le_se_seek(le_se *e, int slot, int64_t offset_ms)
+{
+    return !e || slot < 0 || slot >= LE_SE_SLOTS || offset_ms < 0 ? LE_EINVAL : LE_OK;
+}
+
+int le_se_pause(le_se *e, int slot, int paused)
+{
+    (void)paused;
+    return !e || slot < 0 || slot >= LE_SE_SLOTS ? LE_EINVAL : LE_OK;
+}
+
+int le_se_slot_stats_get(le_se *e, int slot, le_se_slot_stats *out)
+{
+    if (!e || slot < 0 || slot >= LE_SE_SLOTS || !out)
+        return LE_EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->last_frame_ms = -1;
+    return LE_OK;
+}
+
 void le_se_get_stats(le_se *e, le_se_stats *st)
 {
     pthread_mutex_lock(&e->mu);
@@ -285,6 +325,7 @@ void le_se_get_stats(le_se *e, le_se_stats *st)
     pthread_mutex_unlock(&e->mu);
     st->in_dropped = e->in_dropped;
     st->clock_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
+    st->epoch_ms = le_wall_ms() - st->clock_ms;
 }
 
 static void free_item(se_item *it)

@@ -49,7 +49,8 @@
 
 struct event_base;
 
-#define LE_SE_SLOTS LE_SG_MAX_INPUTS    /* RV01..RV12 */
+#define LE_SE_SLOTS LE_SG_MAX_INPUTS    /* RV01..RV12, then the standby slot */
+#define LE_SE_URGENT_SLOT 12           /* UrgentMaterialId (EffectCasterUrgent) */
 #define LE_SE_MAX_SCENES 4
 #define LE_SE_MAX_OUT 6                 /* the scene size + up to 5 LiveTemplates */
 #define LE_SE_MAX_LAG_MS 500
@@ -75,6 +76,13 @@ typedef struct le_se_scene {
  * callee's): an FLV tag body, p->type 8 or 9, p->ts the tick time. */
 typedef void (*le_se_on_pkt)(void *ud, int scene, int out, le_pkt *p);
 
+/* On the loop: something happened to slot `slot` at clock time clock_ms. */
+enum {
+    LE_SE_EV_EOF = 1,           /* a file slot played out (its last loop ended): it shows its last
+                                   picture, then black after stall_ms */
+};
+typedef void (*le_se_on_event)(void *ud, int slot, int ev, int64_t clock_ms);
+
 typedef struct le_se_cfg {
     int fps;                    /* 1..60; 0: 30 */
     int gop_frames;             /* 0: 2 s */
@@ -84,6 +92,7 @@ typedef struct le_se_cfg {
     size_t delay_max_bytes;     /* delay lines' bound, all slots; 0: 64 MiB */
     const char *name;           /* for log lines */
     le_se_on_pkt on_pkt;
+    le_se_on_event on_event;    /* may be NULL */
     void *ud;
 } le_se_cfg;
 
@@ -97,7 +106,21 @@ typedef struct le_se_stats {
     uint64_t decode_errors;     /* all slots */
     int64_t clock_ms;           /* the clock now (ms since start) */
     int64_t last_change_ms;     /* clock time of the last scene change applied */
+    int64_t epoch_ms;           /* wall time (ms since 1970, CLOCK_REALTIME) of clock 0: clock time t is
+                                   wall time epoch_ms + t (le_se_clock_of) */
 } le_se_stats;
+
+/* One slot as the loop may look at it (copied from the worker after each
+ * tick; a tick late at most). */
+typedef struct le_se_slot_stats {
+    int kind;                   /* 0 empty, 1 live, 2 file */
+    int has_picture;            /* a picture was ever decoded since the source was set */
+    int64_t last_frame_ms;      /* clock time of the newest decoded video frame; -1: none yet */
+    int width, height;          /* current picture, 0 before the first */
+    int eof;                    /* file: played out */
+    int paused;                 /* file: le_se_pause */
+    int64_t pos_ms;             /* file: the media time shown now (ms from the file's start) */
+} le_se_slot_stats;
 
 /* Starts the clock on base. 0, LE_EINVAL (cfg), LE_ENOTFOUND (no libx264 or
  * AAC encoder), LE_ENOMEM. */
@@ -136,7 +159,32 @@ int le_se_set_delay(le_se *e, int slot, int video_ms, int audio_ms);
  * LE_ETOOBIG. */
 int le_se_set_scene(le_se *e, int idx, const le_se_scene *s);
 
+/* Timed changes (programmes, docs/STUDIO.md "Programmes"): the change is
+ * applied at the first tick whose time is >= at_ms (clock ms; at_ms <= the
+ * clock now: the next tick, as the untimed calls). Changes apply in the
+ * order of their times; a timed change of a scene (of a slot's source)
+ * replaces one of the same scene (slot) still waiting; an untimed change
+ * does not cancel a waiting one. A file source set with a time starts
+ * playing (from begin_ms) at that tick. Same results as the untimed
+ * calls. */
+int le_se_set_scene_at(le_se *e, int idx, const le_se_scene *s, int64_t at_ms);
+int le_se_set_source_at(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
+                        int64_t end_ms, int64_t at_ms);
+/* The clock time of wall time unix_ms (ms since 1970): unix_ms - epoch_ms. */
+int64_t le_se_clock_of(le_se *e, int64_t unix_ms);
+
+/* File slots (SetCasterChannel SeekOffset / PlayStatus): seek to offset_ms
+ * of the file (from its start, BeginOffset ignored; past EndOffset or the
+ * end: its last frame), and pause (the picture and audio stop: the last
+ * picture is held, never turning black, audio is silence) or play on from
+ * where it was. Applied at the next tick. 0 or LE_EINVAL (slot out of
+ * range, offset < 0); a slot that holds no file ignores them. */
+int le_se_seek(le_se *e, int slot, int64_t offset_ms);
+int le_se_pause(le_se *e, int slot, int paused);
+
 void le_se_get_stats(le_se *e, le_se_stats *st);
+/* 0 or LE_EINVAL (slot out of range). */
+int le_se_slot_stats_get(le_se *e, int slot, le_se_slot_stats *out);
 /* Stops the clock and drops what is queued without waiting (a tick that is
  * running finishes on its worker, the memory is released on the loop after
  * it). on_pkt is not called any more. */

@@ -26,7 +26,7 @@
 #define LE_STUDIO_GRAPH_H
 #include <stddef.h>
 
-#define LE_SG_MAX_INPUTS 12       /* sources RV01..RV12 */
+#define LE_SG_MAX_INPUTS 13       /* sources RV01..RV12, and the standby file (docs/STUDIO.md, "Standby") */
 #define LE_SG_MAX_LAYERS 12
 #define LE_SG_MAX_COMPONENTS 16
 #define LE_SG_MAX_IMAGES 8

@@ -343,8 +343,14 @@ static void follow_one(le_sg_scene *pic, int slot)
 int le_scn_picture(const le_scn_caster *c, const char *scene_id, int w, int h, const char *material_dir,
                    le_sg_scene *pic, char images[][LE_SCN_PATH_MAX], le_cst_err *e)
 {
+    return le_scn_picture_of(c, scene_id ? le_jv_get(c->scenes, scene_id) : NULL, w, h, material_dir, pic, images,
+                             e);
+}
+
+int le_scn_picture_of(const le_scn_caster *c, const le_jv *sc, int w, int h, const char *material_dir,
+                      le_sg_scene *pic, char images[][LE_SCN_PATH_MAX], le_cst_err *e)
+{
     memset(pic, 0, sizeof(*pic));
-    const le_jv *sc = scene_id ? le_jv_get(c->scenes, scene_id) : NULL;
     if (!sc || sc->type != LE_JV_OBJ)
         return fail(e, 404, "InvalidScene.NotFound", "Scene is not found.");
     pic->width = w;
@@ -473,9 +479,14 @@ static void audio_delays(const le_jv *layers, const le_jv *mix, int audio_ms[])
 int le_scn_delays(const le_scn_caster *c, const char *scene_id, int video_ms[LE_SG_MAX_INPUTS],
                   int audio_ms[LE_SG_MAX_INPUTS])
 {
+    return le_scn_delays_of(c, scene_id ? le_jv_get(c->scenes, scene_id) : NULL, video_ms, audio_ms);
+}
+
+int le_scn_delays_of(const le_scn_caster *c, const le_jv *sc, int video_ms[LE_SG_MAX_INPUTS],
+                     int audio_ms[LE_SG_MAX_INPUTS])
+{
     for (int i = 0; i < LE_SG_MAX_INPUTS; i++)
         video_ms[i] = audio_ms[i] = 0;
-    const le_jv *sc = scene_id ? le_jv_get(c->scenes, scene_id) : NULL;
     if (!sc || sc->type != LE_JV_OBJ)
         return LE_ENOTFOUND;
     const char *eff = le_jv_get_str(sc, "EffectResourceId");

@@ -81,6 +81,11 @@ int le_scn_source(const le_jv *res, const char *material_dir, const char *record
  * (that layer shows black). */
 int le_scn_picture(const le_scn_caster *c, const char *scene_id, int w, int h, const char *material_dir,
                    le_sg_scene *pic, char images[][LE_SCN_PATH_MAX], le_cst_err *e);
+/* The same for a scene object that need not be stored in c (a programme's
+ * episode on PGM, studio/program.h): the scene's lists refer to c's
+ * layouts, components and resources. */
+int le_scn_picture_of(const le_scn_caster *c, const le_jv *scene, int w, int h, const char *material_dir,
+                      le_sg_scene *pic, char images[][LE_SCN_PATH_MAX], le_cst_err *e);
 
 /* The per-slot delays of scene scene_id of c (docs/STUDIO.md, "Sources"):
  * video_ms[i] the largest FixedDelayDuration of the layout's video layers
@@ -92,6 +97,8 @@ int le_scn_picture(const le_scn_caster *c, const char *scene_id, int w, int h, c
  * (no such scene: all 0). */
 int le_scn_delays(const le_scn_caster *c, const char *scene_id, int video_ms[LE_SG_MAX_INPUTS],
                   int audio_ms[LE_SG_MAX_INPUTS]);
+int le_scn_delays_of(const le_scn_caster *c, const le_jv *scene, int video_ms[LE_SG_MAX_INPUTS],
+                     int audio_ms[LE_SG_MAX_INPUTS]);
 
 /* The stream name of a scene: its SceneId without dashes (32 hex digits);
  * output of LiveTemplate t: "{name}_{t}". LE_ETOOBIG if n is too small. */
