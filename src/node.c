@@ -30,6 +30,7 @@
 #include "record/recorder.h"
 #include "record/s3.h"
 #include "pipeline/pool.h"
+#include "studio/carousel.h"
 #include "studio/caster.h"
 #include "transcode/rendition.h"
 #include "transcode/sei_apply.h"
@@ -122,6 +123,7 @@ static void caster_opts(const le_conf *c, le_caster_opts *o)
     o->fps = c->caster_fps;
     o->source_timeout_ms = c->caster_source_timeout_ms;
     o->max_running = c->caster_max;
+    o->urgent_after_ms = c->caster_urgent_after_ms;
 }
 
 static void apply_conf(const le_conf *c)
@@ -144,6 +146,7 @@ static void apply_conf(const le_conf *c)
     le_caster_opts co;
     caster_opts(c, &co);
     le_caster_set_opts(&co);
+    le_carousel_set_opts(&co);
 }
 
 static void reload(void)
@@ -188,6 +191,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     le_cluster_tick();
     le_pull_tick();
     le_caster_tick();
+    le_carousel_tick();
     le_record_tick();
     le_stream_gc(STREAM_IDLE_GC_MS);
 }
@@ -263,6 +267,7 @@ static void stop(void)
     le_admin_shutdown();
     le_pull_shutdown();   /* pulls end (publish_done) and give their leases back */
     le_caster_shutdown(); /* casters too: their outputs end, their leases go back */
+    le_carousel_shutdown();
     le_notify_stop();
     stop_began_ms = le_mono_ms();
     le_record_stop(STOP_RECORD_MS);   /* files closed, their callbacks queued */
@@ -350,6 +355,8 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     caster_opts(conf, &co);
     if ((rc = le_caster_init(base, pipe_pool, &co)) != 0)
         return rc;
+    if ((rc = le_carousel_init(base, pipe_pool, &co)) != 0)
+        return rc;
     le_hls_master_init();   /* after time-shift's routes */
     if ((rc = le_sei_apply_init()) != 0)   /* AddTrancodeSEI */
         return rc;
@@ -401,6 +408,7 @@ void le_node_free(void)
     }
     le_edge_free();            /* edge pulls end before the streams go */
     le_caster_free();          /* casters before the workers: their engines leave the pool */
+    le_carousel_free();
     le_rend_free();            /* renditions too; their jobs leave the workers */
     if (pipe_pool)
         le_pipe_pool_free(pipe_pool);

@@ -16,6 +16,9 @@ void le_actions_transcode_register(void);
 void le_actions_snapshot_register(void);
 void le_actions_caster_register(void);
 void le_actions_caster_scene_register(void);
+void le_actions_caster_prog_register(void);
+void le_actions_caster_chan_register(void);
+void le_actions_carousel_register(void);
 
 static inline void le_actions_register_all(void)
 {
@@ -33,6 +36,9 @@ static inline void le_actions_register_all(void)
     le_actions_snapshot_register();
     le_actions_caster_register();
     le_actions_caster_scene_register();
+    le_actions_caster_prog_register();
+    le_actions_caster_chan_register();
+    le_actions_carousel_register();
 }
 
 #endif

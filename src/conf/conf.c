@@ -631,6 +631,7 @@ static const keydef keys[] = {
     { "caster_fps", C_MAIN, V_INT, F_INT, N(caster_fps), 1, 60, NULL, NULL },
     { "caster_source_timeout", C_MAIN, V_DUR, F_I64, N(caster_source_timeout_ms), 100, 60 * SEC, NULL, NULL },
     { "caster_max", C_MAIN, V_INT, F_INT, N(caster_max), 0, 64, NULL, NULL },
+    { "caster_urgent_after", C_MAIN, V_DUR, F_I64, N(caster_urgent_after_ms), 0, 3600 * SEC, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

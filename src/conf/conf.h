@@ -125,6 +125,7 @@ typedef struct le_conf {
     int caster_fps;             /* studio clock, default 30 */
     int64_t caster_source_timeout_ms;  /* a stalled source's last picture is held this long, default 2000 */
     int caster_max;             /* casters this node runs at most, default 4 */
+    int64_t caster_urgent_after_ms;   /* automatic standby after PGM lost all its sources this long; 0: off */
     le_conf_domain *domains;    /* linked list, file order */
 } le_conf;
 
