@@ -943,10 +943,12 @@ static void caster_metrics(le_buf *out)
                   "livedge_caster_delay_dropped_total %" PRIu64 "\n",
                   s.running, s.started, s.stopped, s.ticks, s.dropped_ticks, s.rebuilds, s.commands, s.frames_out,
                   s.delay_dropped);
-    /* Per running caster: its clock and the clock time of the last scene
-     * change applied (stream time of the outputs, ms). */
-    static const char *const names[2] = { "livedge_caster_clock_ms", "livedge_caster_last_change_ms" };
-    for (int k = 0; k < 2; k++) {
+    /* Per running caster: its clock, the clock time of the last scene
+     * change applied (stream time of the outputs, ms) and the wall time of
+     * clock 0 (ms since 1970: stream time t is wall time epoch + t). */
+    static const char *const names[3] = { "livedge_caster_clock_ms", "livedge_caster_last_change_ms",
+                                          "livedge_caster_epoch_ms" };
+    for (int k = 0; k < 3; k++) {
         int head = 0;
         for (le_cst_run *c = CR.list; c; c = c->next) {
             if (!c->eng)
@@ -956,7 +958,7 @@ static void caster_metrics(le_buf *out)
             if (!head++)
                 le_buf_printf(out, "# TYPE %s gauge\n", names[k]);
             le_buf_printf(out, "%s{caster=\"%s\"} %" PRId64 "\n", names[k], c->id,
-                          k == 0 ? es.clock_ms : es.last_change_ms);
+                          k == 0 ? es.clock_ms : k == 1 ? es.last_change_ms : es.epoch_ms);
         }
     }
 }
