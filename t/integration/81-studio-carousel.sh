@@ -1,0 +1,211 @@
+#!/bin/sh
+# 81-studio-carousel: carousels (docs/STUDIO.md, "Carousels"):
+#  - AddCasterEpisodeGroupContent (POST, the Content JSON) with two short
+#    files (red with 440 Hz, blue with 880 Hz, 3 s each) and RepeatNum 1,
+#    SideOutputUrl on a second livedge and CallbackUrl on a local HTTP
+#    server: the second node receives one stream whose video timestamps
+#    rise steadily across the item changes and whose pictures go red, blue,
+#    red, blue; the callback server gets start, item, item, item, end with
+#    the documented fields; the carousel is then finished (status 2) and
+#    its lease given back;
+#  - AddCasterEpisodeGroup's ClientToken is idempotent, its errors;
+#  - DeleteCasterEpisodeGroup answers retCode 0 "OK" and stops a carousel
+#    that plays forever; a second delete answers retCode 1.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+# shellcheck shell=bash
+: "${LE_SCRIPT_TIMEOUT:=240}"
+# shellcheck source=t/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/admin.sh
+. "$(dirname "$0")/admin.sh"
+
+le_require_daemon
+le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
+
+MAT=$LE_DIR/material
+mkdir -p "$MAT"
+for c in red:440 blue:880; do
+    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=${c%%:*}:s=320x180:r=25" \
+        -f lavfi -i "sine=frequency=${c##*:}:sample_rate=44100" -t 3 -c:v libx264 -preset ultrafast -g 25 \
+        -pix_fmt yuv420p -c:a aac -b:a 64k -shortest "$MAT/${c%%:*}.mp4" || le_abort "cannot make the files"
+done
+
+# ---- the callback server: one JSON line per POST body -----------------------------
+CBLOG=$LE_DIR/callbacks.jsonl
+cat >"$LE_DIR/cbserver.py" <<'PY'
+import http.server, json, os, sys, threading
+port_file, log = sys.argv[1], sys.argv[2]
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n).decode("utf-8", "replace")
+        with lock, open(log, "a") as f:
+            f.write(json.dumps({"path": self.path, "ct": self.headers.get("Content-Type", ""),
+                                "body": body}) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+srv = S(("127.0.0.1", 0), H)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+le_bg CB_PID python3 "$LE_DIR/cbserver.py" "$LE_DIR/cb.port" "$CBLOG"
+le_wait_for 10 test -s "$LE_DIR/cb.port" || le_abort "callback server did not start"
+CB_URL="http://127.0.0.1:$(cat "$LE_DIR/cb.port")/carousel"
+
+# ---- two nodes sharing the Redis: A runs carousels, B (caster_max 0) receives ----
+LE_WAIT_PORTS="rtmp http admin"
+LE_BASE_NAME=$LE_NAME
+LE_EXTRA_CONF="caster_fps 15;
+caster_source_timeout 1s;
+caster_max 0;"
+start_node B || le_abort "node B did not start"
+LE_EXTRA_CONF="caster_fps 15;
+caster_source_timeout 1s;"
+start_node A || le_abort "node A did not start"
+
+# ---- parameters ---------------------------------------------------------------------
+api AddCasterEpisodeGroup ClientToken=crl-81-x DomainName="$LE_DOMAIN" Items.1.ItemName=red
+is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 MissingParameter" "an item without VodUrl: 400 MissingParameter"
+api AddCasterEpisodeGroup ClientToken=crl-81-x DomainName="$LE_DOMAIN" Items.1.ItemName=red \
+    Items.1.VodUrl="$MAT/red.mp4" RepeatNum=-2
+is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 InvalidParameter" "RepeatNum -2: 400 InvalidParameter"
+api AddCasterEpisodeGroup ClientToken=crl-81-x DomainName=nope.test Items.1.ItemName=red \
+    Items.1.VodUrl="$MAT/red.mp4"
+is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "404 InvalidDomain.NotFound" "an unknown DomainName: 404"
+
+# ---- the carousel: red, blue, red, blue to node B ---------------------------------
+SIDE="rtmp://127.0.0.1:$N_B_RTMP/live/crl"
+OUT=$LE_DIR/side.flv
+# The reader on node B: tried until the pushed stream exists, then kept
+# until it ends (one stream: it is not started again).
+( for _ in $(seq 1 150); do
+      timeout 90 ffmpeg -hide_banner -nostdin -loglevel error -i "$SIDE" -c copy -f flv "$OUT" 2>>"$LE_DIR/reader.log"
+      [ -s "$OUT" ] && break
+      sleep 0.2
+  done ) &
+READER=$!
+CONTENT=$(printf '{"DomainName":"%s","Items":[{"ItemName":"red","VodUrl":"file://%s"},{"ItemName":"blue","VodUrl":"%s"}],"RepeatNum":1,"StartTime":"%s","SideOutputUrl":"%s","CallbackUrl":"%s"}' \
+    "$LE_DOMAIN" "$MAT/red.mp4" "$MAT/blue.mp4" "$(utc 2)" "$SIDE" "$CB_URL")
+out=$(curl -s --max-time 10 -w '\n%{http_code}' --data-urlencode "Action=AddCasterEpisodeGroupContent" \
+    --data-urlencode "Format=JSON" --data-urlencode "ClientToken=crl-81-a" --data-urlencode "Content=$CONTENT" \
+    "http://127.0.0.1:$LE_ADMIN_PORT/")
+API_CODE=${out##*$'\n'}
+API_BODY=${out%$'\n'*}
+is "$API_CODE" 200 "AddCasterEpisodeGroupContent (POST)" || diag "$API_BODY"
+P=$(j "$API_BODY" 'd["ProgramId"]')
+IDS=$(j "$API_BODY" '" ".join(d["ItemIds"])')
+like "$P" '^[0-9a-f-]{36}$' "... a ProgramId"
+like "$IDS" '^[0-9a-f-]{36} [0-9a-f-]{36}$' "... two ItemIds"
+out=$(curl -s --max-time 10 --data-urlencode "Action=AddCasterEpisodeGroupContent" --data-urlencode "Format=JSON" \
+    --data-urlencode "ClientToken=crl-81-a" --data-urlencode "Content=$CONTENT" "http://127.0.0.1:$LE_ADMIN_PORT/")
+is "$(j "$out" 'd["ProgramId"] + " " + " ".join(d["ItemIds"])')" "$P $IDS" \
+    "the same ClientToken again: the same ProgramId and ItemIds"
+PS=${P//-/}
+
+le_wait_for 30 grep -qF 'Event\":\"start' "$CBLOG"
+ok $? "the carousel starts (start callback)"
+le_wait_for 60 grep -qF 'Event\":\"end' "$CBLOG"
+ok $? "... and ends (end callback)"
+le_wait_for 20 sh -c "! kill -0 $READER 2>/dev/null"
+ok $? "... the stream on node B ends with it"
+kill "$READER" 2>/dev/null
+wait "$READER" 2>/dev/null
+
+# The stream node B received: video timestamps, and colours in order.
+ffprobe -v error -select_streams v -show_entries packet=pts_time -of csv=p=0 "$OUT" >"$LE_DIR/pts.txt" 2>/dev/null
+read -r NPKT STEPS <<<"$(python3 - "$LE_DIR/pts.txt" <<'PY'
+import sys
+ts = [float(l) for l in open(sys.argv[1]) if l.strip() and l.strip() != "N/A"]
+bad = sum(1 for a, b in zip(ts, ts[1:]) if not (0 < b - a <= 0.5))
+print(len(ts), bad)
+PY
+)"
+cmp_ok "$NPKT" -ge 120 "node B received the carousel's video ($NPKT frames at 15 fps)"
+is "$STEPS" 0 "... its timestamps rise, no step over 500 ms (across the item changes too)"
+ffmpeg -hide_banner -loglevel error -i "$OUT" -vf "crop=iw/2:ih/2,scale=1:1,format=rgb24" -f rawvideo - \
+    2>/dev/null >"$LE_DIR/px.raw"
+SEQ=$(python3 - "$LE_DIR/px.raw" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+runs = []
+for i in range(0, len(b) - 2, 3):
+    r, g, bl = b[i], b[i + 1], b[i + 2]
+    c = "R" if r > 150 and g < 80 and bl < 80 else "B" if bl > 150 and r < 80 and g < 80 else None
+    if c is None:
+        continue
+    if runs and runs[-1][0] == c:
+        runs[-1][1] += 1
+    else:
+        runs.append([c, 1])
+print(" ".join(c for c, n in runs if n >= 5))
+PY
+)
+is "$SEQ" "R B R B" "... its pictures: red, blue, red, blue (RepeatNum 1: the list twice)"
+is "$(ffprobe -v error -select_streams a -show_entries stream=codec_name -of csv=p=0 "$OUT")" aac "... with its sound"
+is "$(ffprobe -v error -select_streams v -show_entries stream=width,height -of csv=p=0 "$OUT")" "854,480" \
+    "... at 854x480"
+
+# The callbacks.
+CBS=$(python3 - "$CBLOG" "$P" "$IDS" "$PS" <<'PY'
+import json, re, sys
+log, pid, ids, ps = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
+out, bad = [], []
+for line in open(log):
+    e = json.loads(line)
+    b = json.loads(e["body"])
+    if b.get("ProgramId") != pid:
+        continue
+    out.append("%s:%s" % (b["Event"], b["ItemName"]))
+    if not e["ct"].startswith("application/json"):
+        bad.append("content type " + e["ct"])
+    if b["ItemId"] != ids[0 if b["ItemName"] == "red" else 1]:
+        bad.append("ItemId of " + b["ItemName"])
+    if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", b.get("Time", "")):
+        bad.append("Time " + str(b.get("Time")))
+    if b.get("StreamName") != "carousel/" + ps or b.get("DomainName") == "":
+        bad.append("StreamName " + str(b.get("StreamName")))
+    if not isinstance(b.get("StreamTime"), int) or not isinstance(b.get("Loop"), int):
+        bad.append("StreamTime/Loop")
+print(" ".join(out) + " | " + (";".join(bad) or "fields ok"))
+PY
+)
+is "$CBS" "start:red item:blue item:red item:blue end:blue | fields ok" \
+    "CallbackUrl: start, each item change, end, with ProgramId, ItemId, ItemName, Time, StreamName"
+RC=(redis-cli -p "$LE_REDIS_PORT")
+is "$("${RC[@]}" HGET "letest$$:carousel:$P" status)" 2 "the carousel is finished (status 2), its state kept"
+is "$("${RC[@]}" EXISTS "letest$$:carousel:lease:$P")" 0 "... its lease given back"
+
+# ---- AddCasterEpisodeGroup (flat parameters), forever; DeleteCasterEpisodeGroup ----
+api AddCasterEpisodeGroup ClientToken=crl-81-b DomainName="$LE_DOMAIN" Items.1.ItemName=red \
+    Items.1.VodUrl="$MAT/red.mp4" RepeatNum=-1
+ok $? "AddCasterEpisodeGroup (Items.N.*), RepeatNum -1" || diag "$API_BODY"
+P2=$(j "$API_BODY" 'd["ProgramId"]')
+le_wait_for 30 sh -c "curl -s --max-time 5 'http://127.0.0.1:$N_A_ADMIN/metrics' | grep -q '^livedge_carousels_running 1'"
+ok $? "... it runs on node A"
+api DeleteCasterEpisodeGroup ProgramId="$P2"
+is "$API_CODE $(j "$API_BODY" '"%s %s %s" % (d["retCode"], d["description"], d["requestId"] == d["RequestId"])')" \
+    "200 0 OK True" "DeleteCasterEpisodeGroup: requestId, retCode 0, description OK"
+le_wait_for 15 sh -c "curl -s --max-time 5 'http://127.0.0.1:$N_A_ADMIN/metrics' | grep -q '^livedge_carousels_running 0'"
+ok $? "... the carousel stops"
+is "$("${RC[@]}" EXISTS "letest$$:carousel:$P2")" 0 "... its state is removed"
+api DeleteCasterEpisodeGroup ProgramId="$P2"
+is "$API_CODE $(j "$API_BODY" 'd["retCode"]')" "200 1" "a second delete: retCode 1"
+api DeleteCasterEpisodeGroup ProgramId="$P"
+is "$(j "$API_BODY" 'd["retCode"]')" 0 "the finished carousel is deleted"
+
+le_kill "$CB_PID"
+use A
+le_stop
+use B
+le_stop
+done_testing
