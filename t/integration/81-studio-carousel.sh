@@ -112,9 +112,9 @@ is "$(j "$out" 'd["ProgramId"] + " " + " ".join(d["ItemIds"])')" "$P $IDS" \
     "the same ClientToken again: the same ProgramId and ItemIds"
 PS=${P//-/}
 
-le_wait_for 30 grep -qF 'Event\":\"start' "$CBLOG"
+le_wait_for 30 grep -qsF 'Event\":\"start' "$CBLOG"
 ok $? "the carousel starts (start callback)"
-le_wait_for 60 grep -qF 'Event\":\"end' "$CBLOG"
+le_wait_for 60 grep -qsF 'Event\":\"end' "$CBLOG"
 ok $? "... and ends (end callback)"
 le_wait_for 20 sh -c "! kill -0 $READER 2>/dev/null"
 ok $? "... the stream on node B ends with it"
@@ -187,7 +187,7 @@ is "$("${RC[@]}" EXISTS "letest$$:carousel:lease:$P")" 0 "... its lease given ba
 
 # ---- AddCasterEpisodeGroup (flat parameters), forever; DeleteCasterEpisodeGroup ----
 api AddCasterEpisodeGroup ClientToken=crl-81-b DomainName="$LE_DOMAIN" Items.1.ItemName=red \
-    Items.1.VodUrl="$MAT/red.mp4" RepeatNum=-1
+    Items.1.VodUrl="$MAT/red.mp4" RepeatNum=-1 CallbackUrl="$CB_URL"
 ok $? "AddCasterEpisodeGroup (Items.N.*), RepeatNum -1" || diag "$API_BODY"
 P2=$(j "$API_BODY" 'd["ProgramId"]')
 le_wait_for 30 sh -c "curl -s --max-time 5 'http://127.0.0.1:$N_A_ADMIN/metrics' | grep -q '^livedge_carousels_running 1'"
@@ -198,6 +198,8 @@ is "$API_CODE $(j "$API_BODY" '"%s %s %s" % (d["retCode"], d["description"], d["
 le_wait_for 15 sh -c "curl -s --max-time 5 'http://127.0.0.1:$N_A_ADMIN/metrics' | grep -q '^livedge_carousels_running 0'"
 ok $? "... the carousel stops"
 is "$("${RC[@]}" EXISTS "letest$$:carousel:$P2")" 0 "... its state is removed"
+le_wait_for 10 sh -c "grep -F '$P2' '$CBLOG' | grep -qF 'Reason\\\":\\\"deleted'"
+ok $? "... the end callback says Reason deleted"
 api DeleteCasterEpisodeGroup ProgramId="$P2"
 is "$API_CODE $(j "$API_BODY" 'd["retCode"]')" "200 1" "a second delete: retCode 1"
 api DeleteCasterEpisodeGroup ProgramId="$P"
