@@ -92,6 +92,7 @@ typedef struct crl {
     int64_t *dur;                 /* probed durations (ms, -1 unknown), nitems; NULL before */
     struct probe *probe;
     uint64_t frames;
+    int ended;                    /* the last item played out: finish() at the next tick */
 } crl;
 
 typedef struct cbreq {
@@ -443,12 +444,20 @@ static void finish(crl *c)
     drop(c, NULL);
 }
 
-static void next_item(crl *c)
+/* The next item, or the end: from the engine's event the end waits for
+ * the next tick (the engine is not freed from inside its own callback). */
+static void next_item(crl *c, int in_event)
 {
-    if (le_crl_next(c->nitems, c->repeat, &c->item, &c->loop) != LE_OK) {
-        finish(c);
+    int item = c->item, loop = c->loop;
+    if (le_crl_next(c->nitems, c->repeat, &item, &loop) != LE_OK) {
+        if (in_event)
+            c->ended = 1;
+        else
+            finish(c);
         return;
     }
+    c->item = item;
+    c->loop = loop;
     play_item(c, "item");
 }
 
@@ -456,9 +465,9 @@ static void on_event(void *ud, int slot, int ev, int64_t clock_ms)
 {
     crl *c = ud;
     /* An end of an item set before the current one is stale. */
-    if (!c->eng || slot != 0 || ev != LE_SE_EV_EOF || clock_ms < c->item_clock)
+    if (!c->eng || slot != 0 || ev != LE_SE_EV_EOF || clock_ms < c->item_clock || c->ended)
         return;
-    next_item(c);
+    next_item(c, 1);
 }
 
 /* The play domain the stream lives on (a push domain's mapped one). */
@@ -531,6 +540,7 @@ static int engine_start(crl *c)
     c->out.kbps = (int)(kb < 300 ? 300 : kb > 6000 ? 6000 : kb);
     c->out.fps = cfg.fps;
     c->frames = 0;
+    c->ended = 0;
     const char *so = le_jv_get_str(c->cfg, "SideOutputUrl");
     if (so && *so) {
         snprintf(c->push_id, sizeof(c->push_id), "carousel:%s", c->id);
@@ -762,6 +772,10 @@ static void step(crl *c, uint64_t now)
         apply(c, now);
         return;
     }
+    if (c->ended) {
+        finish(c);
+        return;
+    }
     /* The safety net: an item that outlived its duration without an
      * end-of-file event (or whose file was not found) moves on. */
     if (c->dur && c->item < c->nitems) {
@@ -770,7 +784,7 @@ static void step(crl *c, uint64_t now)
         int64_t d = c->dur[c->item] > 0 ? c->dur[c->item] : 0;
         if (es.clock_ms >= c->item_clock + d + LE_CRL_GRACE_MS) {
             le_debug(MOD, "%s: item %d ended by its duration (%" PRId64 " ms)", c->id, c->item + 1, d);
-            next_item(c);
+            next_item(c, 0);
         }
     }
 }
