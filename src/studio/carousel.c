@@ -111,6 +111,7 @@ static struct {
     int up, stopped, scanning;
     uint64_t gen, last_scan;
     uint64_t started, finished, items, callbacks_failed;
+    uint64_t ticks, dropped_ticks;   /* of the engines stopped */
 } CL;
 
 static const le_lease_ops lease_ops;
@@ -418,6 +419,10 @@ static void engine_stop(crl *c, const char *reason)
     }
     le_so_reset(&c->out, reason);
     if (c->eng) {
+        le_se_stats es;
+        le_se_get_stats(c->eng, &es);
+        CL.ticks += es.ticks;
+        CL.dropped_ticks += es.dropped_ticks;
         le_se_free(c->eng);
         c->eng = NULL;
         le_info(MOD, "%s: carousel stops on this node (%s; %" PRIu64 " frames)", c->id, reason, c->frames);
@@ -806,9 +811,16 @@ void le_carousel_tick(void)
 
 static void carousel_metrics(le_buf *out)
 {
-    uint64_t running = 0;
-    for (crl *c = CL.list; c; c = c->next)
-        running += c->eng != NULL;
+    uint64_t running = 0, ticks = CL.ticks, dropped = CL.dropped_ticks;
+    for (crl *c = CL.list; c; c = c->next) {
+        if (!c->eng)
+            continue;
+        le_se_stats es;
+        le_se_get_stats(c->eng, &es);
+        running++;
+        ticks += es.ticks;
+        dropped += es.dropped_ticks;
+    }
     le_buf_printf(out,
                   "# TYPE livedge_carousels_running gauge\n"
                   "livedge_carousels_running %" PRIu64 "\n"
@@ -819,8 +831,12 @@ static void carousel_metrics(le_buf *out)
                   "# TYPE livedge_carousel_items_total counter\n"
                   "livedge_carousel_items_total %" PRIu64 "\n"
                   "# TYPE livedge_carousel_callbacks_failed_total counter\n"
-                  "livedge_carousel_callbacks_failed_total %" PRIu64 "\n",
-                  running, CL.started, CL.finished, CL.items, CL.callbacks_failed);
+                  "livedge_carousel_callbacks_failed_total %" PRIu64 "\n"
+                  "# TYPE livedge_carousel_ticks_total counter\n"
+                  "livedge_carousel_ticks_total %" PRIu64 "\n"
+                  "# TYPE livedge_carousel_dropped_ticks_total counter\n"
+                  "livedge_carousel_dropped_ticks_total %" PRIu64 "\n",
+                  running, CL.started, CL.finished, CL.items, CL.callbacks_failed, ticks, dropped);
 }
 
 void le_carousel_set_opts(const le_caster_opts *o)
