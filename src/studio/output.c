@@ -17,7 +17,7 @@
 void le_so_end(le_so *o, const char *reason)
 {
     if (o->pub.st) {
-        le_info(MOD, "%s/%s/%s: studio output ends (%s; %" PRIu64 " frames)", o->domain, o->app, o->name, reason,
+        le_info(MOD, "%s/%s/%s: scene output ends (%s; %" PRIu64 " frames)", o->domain, o->app, o->name, reason,
                 o->frames);
         le_publish_end(&o->pub, LE_PUB_END_UNPUBLISHED, reason);
     }
@@ -96,7 +96,7 @@ static int out_begin(le_so *o)
         return rc;
     }
     o->live = 1;
-    le_info(MOD, "%s/%s/%s: studio output live (%dx%d, %d kbit/s)", o->domain, o->app, o->name, o->w, o->h,
+    le_info(MOD, "%s/%s/%s: scene output live (%dx%d, %d kbit/s)", o->domain, o->app, o->name, o->w, o->h,
             o->kbps);
     push_meta(o);
     return LE_OK;
