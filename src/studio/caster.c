@@ -24,6 +24,7 @@
 #include "node.h"
 #include "record/recorder.h"
 #include "store/store.h"
+#include "studio/carousel.h"
 #include "studio/scene.h"
 #include "transcode/template.h"
 
@@ -531,7 +532,7 @@ static int take(le_cst_run *c, le_scn_caster *sc, int exists)
         return 0;
     }
     if (!le_lease_holding(&c->lease)) {
-        if (running_count() < (size_t)CR.o.max_running)
+        if (running_count() + (size_t)le_carousel_running() < (size_t)CR.o.max_running)
             le_lease_claim(&c->lease, now);
         return 0;
     }
