@@ -170,6 +170,7 @@ static void seek_to(le_ss *s, int64_t clock_ms, int64_t to)
         le_warn(MOD, "%s: cannot seek to %lld ms; playing on", s->name, (long long)to);
         return;
     }
+    av_audio_fifo_reset(s->fifo);      /* decoded ahead from before the seek */
     s->base = clock_ms - (to - s->begin);
     s->st.eof = 0;
     s->pos = to;
