@@ -1,7 +1,7 @@
 /* The studio engine's timed changes, events and file control (docs/STUDIO.md,
  * "Timed changes, events and file control"), on files made with the ffmpeg
  * CLI (red, blue, green; rb: red 0-2 s then blue 2-4 s with a 440 Hz tone),
- * four small scenes on one engine at 25 fps, their output decoded here:
+ * four small scenes on one engine at 10 fps, their output decoded here:
  *  - scene 0 shows slot 0 (red); a timed change to the standby slot
  *    (green) is replaced by a timed change to slot 1 (blue): no green
  *    frame, the first blue frame's ts is the first tick >= at_ms;
@@ -43,7 +43,7 @@ const char *__asan_default_options(void)
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "pipeline_helpers.h"      /* a live H.264 source (src_gen), MAXP */
 
-#define TFPS 25
+#define TFPS 10                 /* small work: the test must keep real time under ASan on a busy machine */
 #define TICK (1000 / TFPS)
 #define NSC 4
 #define STALL 400
@@ -101,6 +101,14 @@ static void run_for(struct event_base *base, int ms)
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     event_base_loopexit(base, &tv);
     event_base_dispatch(base);
+}
+
+/* The time of the last tick the engine rendered or skipped. */
+static int64_t rendered(le_se *e)
+{
+    le_se_stats st;
+    le_se_get_stats(e, &st);
+    return (int64_t)(st.ticks + st.dropped_ticks - 1) * 1000 / TFPS;
 }
 
 static int64_t clock_of(le_se *e)
@@ -367,7 +375,7 @@ int main(void)
     struct event_base *base = event_base_new();
     le_pipe_pool *pool = NULL;
     ok(le_pipe_pool_new(base, 1, &pool) == 0, "pool");
-    ok(src_open(&live, 320, 180, 0) == 0, "a live H.264 source (opened before the engine's clock starts)");
+    ok(src_open(&live, 160, 96, 0) == 0, "a live H.264 source (opened before the engine's clock starts)");
     le_se_cfg cfg = { .fps = TFPS, .gop_frames = 50, .stall_ms = STALL, .name = "timed", .on_pkt = on_pkt,
                       .on_event = on_event };
     le_se *e = NULL;
@@ -429,22 +437,22 @@ int main(void)
     event_add(lt, &ltv);
 
     until(base, e, c + 600);
+    le_se_slot_stats l1;
+    le_se_slot_stats_get(e, 5, &l1);
+    ok(clock_of(e) < t3 && l1.kind == 0 && live_fed > 5 && live_refused == 0,
+       "slot 5 before its time: still empty, its bodies accepted (%d fed)", live_fed);
     int64_t c_seek = clock_of(e);
     ok(le_se_seek(e, 3, 3000) == 0, "slot 3: seek to 3000 ms at %lld", (long long)c_seek);
     until(base, e, c + 800);
     int64_t c_pause = clock_of(e);
     ok(le_se_pause(e, 4, 1) == 0, "slot 4: pause at %lld", (long long)c_pause);
-    le_se_slot_stats l1;
-    le_se_slot_stats_get(e, 5, &l1);
-    ok(c_pause < t3 && l1.kind == 0 && live_fed > 5 && live_refused == 0,
-       "slot 5 before its time: still empty, its bodies accepted (%d fed)", live_fed);
 
     until(base, e, c_pause + 500);
     le_se_slot_stats p1;
     le_se_slot_stats_get(e, 4, &p1);
     until(base, e, c_pause + 2000);
     le_se_slot_stats p2, s6, s7, s0;
-    int64_t c2 = clock_of(e);
+    int64_t c2 = rendered(e);       /* read before the slot stats: they are that recent or more */
     le_se_slot_stats_get(e, 4, &p2);
     le_se_slot_stats_get(e, 6, &s6);
     le_se_slot_stats_get(e, 7, &s7);
@@ -452,10 +460,10 @@ int main(void)
     ok(p1.kind == 2 && p1.paused && p2.paused && p1.pos_ms == p2.pos_ms && p1.pos_ms >= 300 && p1.pos_ms <= c_pause - c + 200 &&
        1, "paused: kind 2, paused, pos_ms stands still (%lld, %lld)",
        (long long)p1.pos_ms, (long long)p2.pos_ms);
-    ok(p2.has_picture && p2.width == 160 && p2.height == 90 && !p2.eof && p2.last_frame_ms >= c2 - 400,
+    ok(p2.has_picture && p2.width == 160 && p2.height == 90 && !p2.eof && p2.last_frame_ms >= c2 - TICK,
        "paused: the picture is held fresh (last_frame_ms %lld at clock %lld), 160x90", (long long)p2.last_frame_ms,
        (long long)c2);
-    ok(s0.kind == 2 && s0.has_picture && !s0.paused && !s0.eof && s0.last_frame_ms >= c2 - 400 && s0.pos_ms >= 0 &&
+    ok(s0.kind == 2 && s0.has_picture && !s0.paused && !s0.eof && s0.last_frame_ms >= c2 - TICK && s0.pos_ms >= 0 &&
        s0.pos_ms < 2100, "a looped file: kind 2, fresh, pos_ms %lld within the file", (long long)s0.pos_ms);
     ok(s6.kind == 1 && !s6.has_picture && s6.last_frame_ms == -1 && s6.width == 0,
        "a live slot without a publisher: kind 1, no picture, last_frame_ms -1");
@@ -467,11 +475,11 @@ int main(void)
     until(base, e, t3 + 4400);
     until(base, e, c_play + (4000 - pos_paused) + 300);
     le_se_slot_stats s3, s2, l2;
+    int64_t cl = rendered(e);
     le_se_slot_stats_get(e, 3, &s3);
     le_se_slot_stats_get(e, 2, &s2);
     le_se_slot_stats_get(e, 5, &l2);
-    int64_t cl = clock_of(e);
-    ok(l2.kind == 1 && l2.has_picture && l2.width == 320 && l2.last_frame_ms >= cl - 300 && live_refused == 0,
+    ok(l2.kind == 1 && l2.has_picture && l2.width == 160 && l2.last_frame_ms >= cl - 300 && live_refused == 0,
        "slot 5 after its time: live, showing the publisher that started before it (last frame %lld at %lld)",
        (long long)l2.last_frame_ms, (long long)cl);
     event_free(lt);
@@ -490,7 +498,7 @@ int main(void)
 
     for (int s = 0; s < NSC; s++)
         decode_video(s);
-    ok(nvf[0] > 100 && nvf[1] > 100 && nvf[2] > 100 && nvf[3] > 100, "decoded %d %d %d %d frames", nvf[0], nvf[1],
+    ok(nvf[0] > 40 && nvf[1] > 40 && nvf[2] > 40 && nvf[3] > 40, "decoded %d %d %d %d frames", nvf[0], nvf[1],
        nvf[2], nvf[3]);
 
     /* scene 0: red, then blue at exactly the tick of t2, never green */
@@ -527,7 +535,7 @@ int main(void)
     int held = 1, nheld = 0;
     for (int i = frame_at(3, c_pause + STALL + 200); i >= 0 && i < nvf[3] && vf[3][i].ts < c_play; i++, nheld++)
         held &= is_red(&vf[3][i]);
-    ok(nheld > 10 && held, "scene 3: %d frames during the pause, all red (held, not black)", nheld);
+    ok(nheld > 5 && held, "scene 3: %d frames during the pause, all red (held, not black)", nheld);
     int s3b = first(3, 0, is_blue);
     int64_t want3 = c_play + (2000 - pos_paused);
     ok(s3b > 0 && vf[3][s3b].ts >= want3 - 300 && vf[3][s3b].ts <= want3 + 300,
