@@ -468,6 +468,9 @@ int main(void)
     ok(s6.kind == 1 && !s6.has_picture && s6.last_frame_ms == -1 && s6.width == 0,
        "a live slot without a publisher: kind 1, no picture, last_frame_ms -1");
     ok(s7.kind == 0 && !s7.has_picture && s7.last_frame_ms == -1, "an empty slot: kind 0");
+    le_se_slot_stats s12;
+    ok(le_se_slot_stats_get(e, LE_SE_URGENT_SLOT, &s12) == 0 && s12.kind == 2 && s12.has_picture &&
+       s12.width == 160 && !s12.eof, "the standby slot (13th) plays its file");
     int64_t pos_paused = p2.pos_ms;
     int64_t c_play = clock_of(e);
     ok(le_se_pause(e, 4, 0) == 0, "slot 4: play at %lld", (long long)c_play);
