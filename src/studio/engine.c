@@ -671,7 +671,7 @@ static void pend_drop(le_se *e, int kind, int slot)
         if (x->kind == kind && x->slot == slot) {
             *pp = x->next;
             if (kind == SE_SOURCE)
-                le_se_stage(e, slot, 0);
+                le_se_stage(e, slot, NULL);
             free_item(x);
             return;
         }
@@ -727,7 +727,7 @@ static void route(le_se *e, se_item *q)
             return;
         }
         if (q->kind == SE_SOURCE)
-            le_se_stage(e, q->slot, q->live);
+            le_se_stage(e, q->slot, q);
         pend_add(e, q);
         return;
     } else {

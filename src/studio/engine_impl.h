@@ -154,8 +154,9 @@ struct le_se {
     int src_kind[LE_SE_SLOTS];  /* 0 empty, 1 live, 2 file (also when the file cannot be played) */
     int src_eof[LE_SE_SLOTS];   /* the file slot's EOF was posted */
     le_se_slot_stats slot_st[LE_SE_SLOTS];
-    /* A timed live source waiting in pend gets the slot's bodies from the
-     * call on (its decoder has the publisher's headers when it takes over). */
+    /* The source of a timed SE_SOURCE waiting in pend, made ahead: a live
+     * one gets the slot's bodies from the call on (its decoder has the
+     * publisher's headers when it takes over), a file is open. */
     le_ss *staged[LE_SE_SLOTS];
     uint64_t src_errs[LE_SE_SLOTS];
     struct AVFrame *slate;      /* 64x36 black */
@@ -176,9 +177,10 @@ void le_se_scene_copy_free(se_scene_copy *c);
 int le_se_render_init(le_se *e);
 void le_se_render_free(le_se *e);
 void le_se_apply(le_se *e, se_item *it);
-/* A timed source of slot waits (live: a live source gets the slot's bodies
- * from now on), or no longer waits (live 0). */
-void le_se_stage(le_se *e, int slot, int live);
+/* The timed source `it` waits for its time: made now (a live one gets the
+ * slot's bodies from now on, a file is opened ahead of its tick); NULL:
+ * slot's waiting source is dropped. */
+void le_se_stage(le_se *e, int slot, const se_item *it);
 void le_se_tick(le_se *e, int64_t tick);
 /* Ticks [tick, tick + n) are skipped: sources drop that audio, the
  * scenes' audio timestamps jump with the video. */

@@ -382,15 +382,18 @@ static void slot_name(const le_se *e, int i, char *nm, size_t n)
         snprintf(nm, n, "%s RV%02d", e->name, i + 1);
 }
 
-void le_se_stage(le_se *e, int slot, int live)
+void le_se_stage(le_se *e, int slot, const se_item *it)
 {
     le_ss_free(e->staged[slot]);
     e->staged[slot] = NULL;
-    if (live) {
-        char nm[160];
-        slot_name(e, slot, nm, sizeof(nm));
+    if (!it)
+        return;
+    char nm[160];
+    slot_name(e, slot, nm, sizeof(nm));
+    if (it->live)
         e->staged[slot] = le_ss_new_live(nm);
-    }
+    else if (it->path && le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->staged[slot]) != 0)
+        e->staged[slot] = NULL;     /* tried again (and logged) at its tick */
 }
 
 static void set_source(le_se *e, se_item *it)
@@ -407,11 +410,17 @@ static void set_source(le_se *e, se_item *it)
     slot_name(e, i, nm, sizeof(nm));
     e->src_kind[i] = it->live ? 1 : it->path ? 2 : 0;
     e->src_eof[i] = 0;
-    if (it->live) {
-        e->src[i] = e->staged[i] ? e->staged[i] : le_ss_new_live(nm);
+    le_ss *staged = NULL;
+    if (it->timed) {            /* the waiting source made ahead (an untimed change leaves it waiting) */
+        staged = e->staged[i];
         e->staged[i] = NULL;
+    }
+    if (it->live) {
+        e->src[i] = staged ? staged : le_ss_new_live(nm);
     } else if (it->path) {
-        int rc = le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->src[i]);
+        int rc = staged ? 0 : le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->src[i]);
+        if (staged)
+            e->src[i] = staged;
         if (rc != 0) {
             le_warn(MOD, "%s: cannot play %s (%s); the slot shows black", nm, it->path,
                     rc == LE_ENOTFOUND ? "no such file" : rc == LE_EINVAL ? "bad offsets" :

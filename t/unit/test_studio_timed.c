@@ -3,8 +3,9 @@
  * CLI (red, blue, green; rb: red 0-2 s then blue 2-4 s with a 440 Hz tone),
  * four small scenes on one engine at 10 fps, their output decoded here:
  *  - scene 0 shows slot 0 (red); a timed change to the standby slot
- *    (green) is replaced by a timed change to slot 1 (blue): no green
- *    frame, the first blue frame's ts is the first tick >= at_ms;
+ *    (green) is replaced by a timed change to slot 1 (blue), an untimed
+ *    change does not cancel it: no green frame, the first blue frame's
+ *    ts is the first tick >= at_ms;
  *  - scene 1 shows slot 2, which gets rb as a timed source: its first
  *    picture is at its tick, blue 2 s later, one EOF event 4 s later;
  *  - scene 2 shows rb on slot 3, sought to 3000 ms: blue at once, EOF 1 s
@@ -430,6 +431,9 @@ int main(void)
     full(&sc, 1, 0);
     ok(le_se_set_scene_at(e, 0, &sc, t2) == 0, "scene 0: blue at %lld, replacing the green", (long long)t2);
     ok(le_se_set_source_at(e, 2, 0, rb, 0, 0, 0, t3) == 0, "slot 2: rb at %lld", (long long)t3);
+    full(&sc, 0, 0);
+    ok(le_se_set_scene(e, 0, &sc) == 0 && le_se_set_source(e, 2, 0, NULL, 0, 0, 0) == 0,
+       "untimed changes of scene 0 and slot 2 (the same as they are) leave the timed ones waiting");
     ok(le_se_set_source_at(e, 5, 1, NULL, 0, 0, 0, t3) == 0, "slot 5: live at %lld", (long long)t3);
     live_e = e;
     struct event *lt = event_new(base, -1, EV_PERSIST, on_live, NULL);
