@@ -380,6 +380,7 @@ int le_ss_new_file(const char *name, const char *path, int repeat, int64_t begin
         le_ss_free(s);
         return rc;
     }
+    s->pos = begin_ms;
     *out = s;
     return LE_OK;
 }
