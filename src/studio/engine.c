@@ -86,6 +86,9 @@ int le_se_new(struct event_base *base, le_pipe_pool *pool, const le_se_cfg *cfg,
     int us = 1000000 / e->cfg.fps;
     struct timeval tv = { us / 1000000, us % 1000000 };
     e->start_us = mono_us();
+    e->epoch_ms = le_wall_ms();
+    for (int i = 0; i < LE_SE_SLOTS; i++)
+        e->slot_st[i].last_frame_ms = e->slot_sh[i].last_frame_ms = -1;
     evtimer_add(e->timer, &tv);
     le_pipe_pool_kick(&e->task);
     *out = e;
@@ -113,8 +116,25 @@ static void push_item(le_se *e, se_item *it)
     le_pipe_pool_kick(&e->task);
 }
 
-int le_se_set_source(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
-                     int64_t end_ms)
+static int64_t clock_now(const le_se *e)
+{
+    return (int64_t)((mono_us() - e->start_us) / 1000u);
+}
+
+/* A timed source's live flag takes over once the clock reaches its time
+ * (the worker applies it at that tick). */
+static void live_switch(le_se *e, int slot)
+{
+    if (e->tlive[slot].on && clock_now(e) >= e->tlive[slot].at_ms) {
+        e->tlive[slot].on = 0;
+        if (e->live[slot] != e->tlive[slot].live)
+            e->dropping[slot] = 0;
+        e->live[slot] = e->tlive[slot].live;
+    }
+}
+
+static int set_source(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
+                      int64_t end_ms, int timed, int64_t at_ms)
 {
     if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS || (live && path) || repeat < -1 || begin_ms < 0 ||
         (path && (!*path || strlen(path) >= LE_SE_PATH_MAX)))
@@ -127,27 +147,61 @@ int le_se_set_source(le_se *e, int slot, int live, const char *path, int repeat,
     it->repeat = repeat;
     it->begin_ms = begin_ms;
     it->end_ms = end_ms;
-    e->live[slot] = live != 0;
-    e->dropping[slot] = 0;
+    it->timed = timed;
+    it->at_ms = at_ms < 0 ? 0 : at_ms;
+    if (timed && it->at_ms > clock_now(e)) {
+        /* feeds are taken from now on when the new source is live, until
+         * its time when it is not */
+        e->tlive[slot].on = 1;
+        e->tlive[slot].live = live != 0;
+        e->tlive[slot].at_ms = it->at_ms;
+        if (live && !e->live[slot]) {
+            e->live[slot] = 1;
+            e->dropping[slot] = 0;
+        }
+    } else {
+        if (timed)
+            e->tlive[slot].on = 0;
+        e->live[slot] = live != 0;
+        e->dropping[slot] = 0;
+    }
     push_item(e, it);
     return LE_OK;
 }
 
+int le_se_set_source(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
+                     int64_t end_ms)
+{
+    return set_source(e, slot, live, path, repeat, begin_ms, end_ms, 0, 0);
+}
+
+int le_se_set_source_at(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
+                        int64_t end_ms, int64_t at_ms)
+{
+    return set_source(e, slot, live, path, repeat, begin_ms, end_ms, 1, at_ms);
+}
+
 void le_se_source_reset(le_se *e, int slot)
 {
-    if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS || !e->live[slot])
+    if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS)
+        return;
+    live_switch(e, slot);
+    if (!e->live[slot])
         return;
     se_item *it = le_xcalloc(1, sizeof(*it));
     it->kind = SE_RESET;
     it->slot = slot;
-    it->arr_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
+    it->arr_ms = clock_now(e);
     e->dropping[slot] = 0;
     push_item(e, it);
 }
 
 int le_se_feed(le_se *e, int slot, const le_pkt *p)
 {
-    if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS || !e->live[slot] || !p)
+    if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS || !p)
+        return LE_EINVAL;
+    live_switch(e, slot);
+    if (!e->live[slot])
         return LE_EINVAL;
     if (p->type != LE_PKT_VIDEO && p->type != LE_PKT_AUDIO)
         return LE_OK;
@@ -188,7 +242,7 @@ int le_se_feed(le_se *e, int slot, const le_pkt *p)
     it->slot = slot;
     it->type = p->type;
     it->flags = (uint8_t)(p->flags & (LE_PKT_KEY | LE_PKT_SEQHDR));
-    it->arr_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
+    it->arr_ms = clock_now(e);
     it->ts = p->ts;
     it->len = p->len;
     memcpy(it->data, p->data, p->len);
@@ -234,7 +288,7 @@ static const char *dup_str(se_scene_copy *c, int i, int k, const char *s)
     return c->strs[i][k];
 }
 
-int le_se_set_scene(le_se *e, int idx, const le_se_scene *s)
+static int set_scene(le_se *e, int idx, const le_se_scene *s, int timed, int64_t at_ms)
 {
     if (!e || e->dying || idx < 0 || idx >= LE_SE_MAX_SCENES || !s)
         return LE_EINVAL;
@@ -274,47 +328,57 @@ int le_se_set_scene(le_se *e, int idx, const le_se_scene *s)
     it->kind = SE_SCENE;
     it->slot = idx;
     it->scene = c;
+    it->timed = timed;
+    it->at_ms = at_ms < 0 ? 0 : at_ms;
     push_item(e, it);
     return LE_OK;
 }
 
-/* Placeholders of the timed and file-control calls (engine.h): applied at
- * once, no seek or pause yet. */
-int le_se_set_scene_at(le_se *e, int idx, const le_se_scene *s, int64_t at_ms)
+int le_se_set_scene(le_se *e, int idx, const le_se_scene *s)
 {
-    (void)at_ms;
-    return le_se_set_scene(e, idx, s);
+    return set_scene(e, idx, s, 0, 0);
 }
 
-int le_se_set_source_at(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
-                        int64_t end_ms, int64_t at_ms)
+int le_se_set_scene_at(le_se *e, int idx, const le_se_scene *s, int64_t at_ms)
 {
-    (void)at_ms;
-    return le_se_set_source(e, slot, live, path, repeat, begin_ms, end_ms);
+    return set_scene(e, idx, s, 1, at_ms);
 }
 
 int64_t le_se_clock_of(le_se *e, int64_t unix_ms)
 {
-    return unix_ms - (le_wall_ms() - (int64_t)((mono_us() - e->start_us) / 1000u));
+    return unix_ms - e->epoch_ms;
+}
+
+static int file_cmd(le_se *e, int kind, int slot, int64_t offset_ms, int paused)
+{
+    if (!e || e->dying || slot < 0 || slot >= LE_SE_SLOTS || offset_ms < 0)
+        return LE_EINVAL;
+    se_item *it = le_xcalloc(1, sizeof(*it));
+    it->kind = kind;
+    it->slot = slot;
+    it->begin_ms = offset_ms;
+    it->live = paused != 0;
+    push_item(e, it);
+    return LE_OK;
 }
 
 int le_se_seek(le_se *e, int slot, int64_t offset_ms)
 {
-    return !e || slot < 0 || slot >= LE_SE_SLOTS || offset_ms < 0 ? LE_EINVAL : LE_OK;
+    return file_cmd(e, SE_SEEK, slot, offset_ms, 0);
 }
 
 int le_se_pause(le_se *e, int slot, int paused)
 {
-    (void)paused;
-    return !e || slot < 0 || slot >= LE_SE_SLOTS ? LE_EINVAL : LE_OK;
+    return file_cmd(e, SE_PAUSE, slot, 0, paused);
 }
 
 int le_se_slot_stats_get(le_se *e, int slot, le_se_slot_stats *out)
 {
     if (!e || slot < 0 || slot >= LE_SE_SLOTS || !out)
         return LE_EINVAL;
-    memset(out, 0, sizeof(*out));
-    out->last_frame_ms = -1;
+    pthread_mutex_lock(&e->mu);
+    *out = e->slot_sh[slot];
+    pthread_mutex_unlock(&e->mu);
     return LE_OK;
 }
 
@@ -324,8 +388,8 @@ void le_se_get_stats(le_se *e, le_se_stats *st)
     *st = e->sh;
     pthread_mutex_unlock(&e->mu);
     st->in_dropped = e->in_dropped;
-    st->clock_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
-    st->epoch_ms = le_wall_ms() - st->clock_ms;
+    st->clock_ms = clock_now(e);
+    st->epoch_ms = e->epoch_ms;
 }
 
 static void free_item(se_item *it)
@@ -340,7 +404,7 @@ static void free_outq(se_outq *o)
 {
     while (o) {
         se_outq *n = o->next;
-        le_pkt_unref(o->p);
+        le_pkt_unref(o->p);     /* NULL for an event */
         free(o);
         o = n;
     }
@@ -366,6 +430,11 @@ static void se_destroy(le_se *e)
 {
     for (int i = 0; i < LE_SE_SLOTS; i++)
         dl_clear(e, i);
+    for (se_item *it = e->pend; it;) {
+        se_item *n = it->next;
+        free_item(it);
+        it = n;
+    }
     le_se_render_free(e);
     for (se_item *it = e->qhead; it;) {
         se_item *n = it->next;
@@ -418,10 +487,14 @@ static void se_reap(le_pipe_task *t)
     e->in_reap = 1;
     while (o) {
         se_outq *n = o->next;
-        if (!e->free_later)
+        if (!o->p) {
+            if (!e->free_later && e->cfg.on_event)
+                e->cfg.on_event(e->cfg.ud, o->scene, o->out, o->ev_ms);
+        } else if (!e->free_later) {
             e->cfg.on_pkt(e->cfg.ud, o->scene, o->out, o->p);
-        else
+        } else {
             le_pkt_unref(o->p);
+        }
         free(o);
         o = n;
     }
@@ -436,6 +509,7 @@ void le_se_emit(le_se *e, int scene, int out, le_pkt *p)
 {
     se_outq *o = le_xmalloc(sizeof(*o));
     o->next = NULL;
+    o->ev_ms = 0;
     o->scene = scene;
     o->out = out;
     o->p = p;
@@ -445,6 +519,19 @@ void le_se_emit(le_se *e, int scene, int out, le_pkt *p)
         e->phead = o;
     e->ptail = o;
     e->p_pkts++;
+}
+
+void le_se_emit_event(le_se *e, int slot, int ev, int64_t clock_ms)
+{
+    se_outq *o = le_xcalloc(1, sizeof(*o));
+    o->scene = slot;
+    o->out = ev;
+    o->ev_ms = clock_ms;
+    if (e->ptail)
+        e->ptail->next = o;
+    else
+        e->phead = o;
+    e->ptail = o;
 }
 
 static void hand_back(le_se *e)
@@ -459,6 +546,7 @@ static void hand_back(le_se *e)
         e->o_pkts += e->p_pkts;
     }
     e->sh = e->st;
+    memcpy(e->slot_sh, e->slot_st, sizeof(e->slot_sh));
     pthread_mutex_unlock(&e->mu);
     int any = e->phead != NULL;
     e->phead = e->ptail = NULL;
@@ -573,8 +661,55 @@ static void dl_release(le_se *e, int64_t now_ms)
     }
 }
 
+/* ---- worker side: timed commands ---- */
+
+/* A timed command waiting for the same scene (slot) is replaced. */
+static void pend_drop(le_se *e, int kind, int slot)
+{
+    for (se_item **pp = &e->pend; *pp; pp = &(*pp)->next) {
+        se_item *x = *pp;
+        if (x->kind == kind && x->slot == slot) {
+            *pp = x->next;
+            if (kind == SE_SOURCE)
+                le_se_stage(e, slot, NULL);
+            free_item(x);
+            return;
+        }
+    }
+}
+
+/* In time order; equal times keep the call order. */
+static void pend_add(le_se *e, se_item *it)
+{
+    se_item **pp = &e->pend;
+    while (*pp && (*pp)->at_ms <= it->at_ms)
+        pp = &(*pp)->next;
+    it->next = *pp;
+    *pp = it;
+}
+
+static void apply_cmd(le_se *e, se_item *q)
+{
+    if (q->kind == SE_SOURCE)
+        dl_clear(e, q->slot);
+    le_se_apply(e, q);
+    free_item(q);
+}
+
+/* Before tick `tick`: the timed commands whose time has come. */
+static void pend_run(le_se *e, int64_t tick)
+{
+    int64_t now = le_se_tick_ms(e, tick);
+    while (e->pend && e->pend->at_ms <= now) {
+        se_item *q = e->pend;
+        e->pend = q->next;
+        apply_cmd(e, q);
+    }
+}
+
 /* One queued item on the worker: delay commands and the delay lines here,
- * the rest to engine_render.c. */
+ * timed commands to the waiting list (or at once when their tick is the
+ * next one), the rest to engine_render.c. */
 static void route(le_se *e, se_item *q)
 {
     if (q->kind == SE_DELAY) {
@@ -584,10 +719,20 @@ static void route(le_se *e, se_item *q)
         if (dl_take(e, q))
             return;
         le_se_apply(e, q);
-    } else {
+    } else if (q->timed) {
+        pend_drop(e, q->kind, q->slot);
+        if (q->at_ms <= le_se_tick_ms(e, e->next_tick)) {
+            q->timed = 0;       /* its tick is the next one: as untimed */
+            apply_cmd(e, q);
+            return;
+        }
         if (q->kind == SE_SOURCE)
-            dl_clear(e, q->slot);
-        le_se_apply(e, q);
+            le_se_stage(e, q->slot, q);
+        pend_add(e, q);
+        return;
+    } else {
+        apply_cmd(e, q);
+        return;
     }
     free_item(q);
 }
@@ -626,6 +771,7 @@ static void se_work(le_pipe_task *t)
             skip_ticks(e, 1, "output queue full");
             continue;
         }
+        pend_run(e, e->next_tick);
         le_se_tick(e, e->next_tick);
         e->st.ticks++;
         e->next_tick++;

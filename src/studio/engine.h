@@ -79,7 +79,9 @@ typedef void (*le_se_on_pkt)(void *ud, int scene, int out, le_pkt *p);
 /* On the loop: something happened to slot `slot` at clock time clock_ms. */
 enum {
     LE_SE_EV_EOF = 1,           /* a file slot played out (its last loop ended): it shows its last
-                                   picture, then black after stall_ms */
+                                   picture, then black after stall_ms. Also at the first tick of a
+                                   file that cannot be opened. Once per playing out (a seek that
+                                   plays it again arms it again); never after le_se_free. */
 };
 typedef void (*le_se_on_event)(void *ud, int slot, int ev, int64_t clock_ms);
 
@@ -113,17 +115,19 @@ typedef struct le_se_stats {
 /* One slot as the loop may look at it (copied from the worker after each
  * tick; a tick late at most). */
 typedef struct le_se_slot_stats {
-    int kind;                   /* 0 empty, 1 live, 2 file */
+    int kind;                   /* 0 empty, 1 live, 2 file (also one that cannot be opened: eof) */
     int has_picture;            /* a picture was ever decoded since the source was set */
-    int64_t last_frame_ms;      /* clock time of the newest decoded video frame; -1: none yet */
+    int64_t last_frame_ms;      /* clock time of the newest decoded video frame (the last tick its
+                                   picture was fresh: a file's still or paused picture stays fresh,
+                                   so only a lost source falls behind the clock); -1: none yet */
     int width, height;          /* current picture, 0 before the first */
     int eof;                    /* file: played out */
     int paused;                 /* file: le_se_pause */
     int64_t pos_ms;             /* file: the media time shown now (ms from the file's start) */
 } le_se_slot_stats;
 
-/* Starts the clock on base. 0, LE_EINVAL (cfg), LE_ENOTFOUND (no libx264 or
- * AAC encoder), LE_ENOMEM. */
+/* Starts the clock on base (and reads the wall clock once: epoch_ms). 0,
+ * LE_EINVAL (cfg), LE_ENOTFOUND (no libx264 or AAC encoder), LE_ENOMEM. */
 int le_se_new(struct event_base *base, le_pipe_pool *pool, const le_se_cfg *cfg, le_se **out);
 
 /* Slot `slot` becomes a live source (fed by le_se_feed), a file source
@@ -165,8 +169,10 @@ int le_se_set_scene(le_se *e, int idx, const le_se_scene *s);
  * order of their times; a timed change of a scene (of a slot's source)
  * replaces one of the same scene (slot) still waiting; an untimed change
  * does not cancel a waiting one. A file source set with a time starts
- * playing (from begin_ms) at that tick. Same results as the untimed
- * calls. */
+ * playing (from begin_ms) at that tick. A live source set with a time
+ * takes le_se_feed's bodies from the call on (decoded aside, so headers
+ * sent before its time are kept) and replaces the slot's source at its
+ * time. Same results as the untimed calls. */
 int le_se_set_scene_at(le_se *e, int idx, const le_se_scene *s, int64_t at_ms);
 int le_se_set_source_at(le_se *e, int slot, int live, const char *path, int repeat, int64_t begin_ms,
                         int64_t end_ms, int64_t at_ms);

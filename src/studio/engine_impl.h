@@ -19,7 +19,7 @@ struct AVAudioFifo;
 struct SwsContext;
 struct event;
 
-enum { SE_FEED, SE_SOURCE, SE_RESET, SE_SCENE, SE_DELAY };
+enum { SE_FEED, SE_SOURCE, SE_RESET, SE_SCENE, SE_DELAY, SE_SEEK, SE_PAUSE };
 
 /* A scene as the worker keeps it: the caller's copy with its own strings. */
 typedef struct se_scene_copy {
@@ -36,7 +36,11 @@ typedef struct se_item {
     uint8_t type, flags;
     uint32_t ts, len;
     int64_t arr_ms;             /* the clock when le_se_feed took it (SE_RESET too) */
-    /* SE_SOURCE (SE_DELAY: begin_ms video, end_ms audio) */
+    /* SE_SOURCE, SE_SCENE given a time: the first tick >= at_ms applies it */
+    int timed;
+    int64_t at_ms;
+    /* SE_SOURCE (SE_DELAY: begin_ms video, end_ms audio; SE_SEEK: begin_ms
+     * the offset; SE_PAUSE: live the pause flag) */
     int live, repeat;
     int64_t begin_ms, end_ms;
     char *path;
@@ -45,10 +49,13 @@ typedef struct se_item {
     uint8_t data[];
 } se_item;
 
+/* A handed-back body, or (p NULL) an event: scene the slot, out the
+ * event, ev_ms its clock time. */
 typedef struct se_outq {
     struct se_outq *next;
     int scene, out;
     le_pkt *p;
+    int64_t ev_ms;
 } se_outq;
 
 #define SE_VHOLD 16             /* video held for audio, at most (frames) */
@@ -109,6 +116,7 @@ struct le_se {
     struct event_base *base;
     struct event *timer;
     uint64_t start_us;          /* CLOCK_MONOTONIC at le_se_new */
+    int64_t epoch_ms;           /* CLOCK_REALTIME (ms) at le_se_new: the wall time of clock 0 */
 
     pthread_mutex_t mu;         /* guards the next block */
     se_item *qhead, *qtail;
@@ -116,10 +124,12 @@ struct le_se {
     se_outq *ohead, *otail;
     size_t o_pkts;
     le_se_stats sh;             /* published copy of the worker's counters */
+    le_se_slot_stats slot_sh[LE_SE_SLOTS];  /* published copy of slot_st */
 
     /* loop only */
     int live[LE_SE_SLOTS];
     int dropping[LE_SE_SLOTS];  /* video dropped to the next keyframe */
+    struct { int on, live; int64_t at_ms; } tlive[LE_SE_SLOTS];  /* a timed source: live[] from at_ms */
     int in_reap, free_later, dying;
     uint64_t last_drop_log, drops_since_log, in_dropped;
 
@@ -139,7 +149,15 @@ struct le_se {
     size_t p_pkts;
     int64_t next_tick;          /* the next tick to render */
     uint64_t last_lag_log, lag_since_log;
+    se_item *pend;              /* timed commands waiting, by at_ms (then call order) */
     le_ss *src[LE_SE_SLOTS];
+    int src_kind[LE_SE_SLOTS];  /* 0 empty, 1 live, 2 file (also when the file cannot be played) */
+    int src_eof[LE_SE_SLOTS];   /* the file slot's EOF was posted */
+    le_se_slot_stats slot_st[LE_SE_SLOTS];
+    /* The source of a timed SE_SOURCE waiting in pend, made ahead: a live
+     * one gets the slot's bodies from the call on (its decoder has the
+     * publisher's headers when it takes over), a file is open. */
+    le_ss *staged[LE_SE_SLOTS];
     uint64_t src_errs[LE_SE_SLOTS];
     struct AVFrame *slate;      /* 64x36 black */
     struct AVFrame *aud[LE_SE_SLOTS];   /* this tick's audio per slot */
@@ -151,12 +169,18 @@ struct le_se {
 
 /* engine.c */
 void le_se_emit(le_se *e, int scene, int out, le_pkt *p);
+/* An event of slot `slot` at clock_ms, to cfg.on_event on the loop. */
+void le_se_emit_event(le_se *e, int slot, int ev, int64_t clock_ms);
 void le_se_scene_copy_free(se_scene_copy *c);
 
 /* engine_render.c (worker; init/free on the loop while nothing runs) */
 int le_se_render_init(le_se *e);
 void le_se_render_free(le_se *e);
 void le_se_apply(le_se *e, se_item *it);
+/* The timed source `it` waits for its time: made now (a live one gets the
+ * slot's bodies from now on, a file is opened ahead of its tick); NULL:
+ * slot's waiting source is dropped. */
+void le_se_stage(le_se *e, int slot, const se_item *it);
 void le_se_tick(le_se *e, int64_t tick);
 /* Ticks [tick, tick + n) are skipped: sources drop that audio, the
  * scenes' audio timestamps jump with the video. */
@@ -177,6 +201,11 @@ void le_se_enc_flush(le_se *e, int s);
 static inline int64_t le_se_tick_ms(const le_se *e, int64_t tick)
 {
     return tick * 1000 / e->cfg.fps;
+}
+/* The first tick whose time is >= ms. */
+static inline int64_t le_se_tick_of(const le_se *e, int64_t ms)
+{
+    return ms <= 0 ? 0 : (ms * e->cfg.fps + 999) / 1000;
 }
 static inline int64_t le_se_tick_samples(const le_se *e, int64_t tick)
 {

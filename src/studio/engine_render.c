@@ -86,6 +86,8 @@ void le_se_render_free(le_se *e)
     for (int i = 0; i < LE_SE_SLOTS; i++) {
         le_ss_free(e->src[i]);
         e->src[i] = NULL;
+        le_ss_free(e->staged[i]);
+        e->staged[i] = NULL;
         av_frame_free(&e->aud[i]);
     }
     av_frame_free(&e->slate);
@@ -371,41 +373,93 @@ static void apply_scene(le_se *e, int s, se_scene_copy *c)
     le_se_scene_copy_free(old);
 }
 
+/* For log lines: RV01..RV12, the standby slot. */
+static void slot_name(const le_se *e, int i, char *nm, size_t n)
+{
+    if (i == LE_SE_URGENT_SLOT)
+        snprintf(nm, n, "%s standby", e->name);
+    else
+        snprintf(nm, n, "%s RV%02d", e->name, i + 1);
+}
+
+void le_se_stage(le_se *e, int slot, const se_item *it)
+{
+    le_ss_free(e->staged[slot]);
+    e->staged[slot] = NULL;
+    if (!it)
+        return;
+    char nm[160];
+    slot_name(e, slot, nm, sizeof(nm));
+    if (it->live)
+        e->staged[slot] = le_ss_new_live(nm);
+    else if (it->path && le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->staged[slot]) != 0)
+        e->staged[slot] = NULL;     /* tried again (and logged) at its tick */
+}
+
+static void set_source(le_se *e, se_item *it)
+{
+    int i = it->slot;
+    if (e->src[i]) {
+        le_ss_stats st;
+        le_ss_stats_get(e->src[i], &st);
+        e->src_errs[i] += st.decode_errors;
+        le_ss_free(e->src[i]);
+        e->src[i] = NULL;
+    }
+    char nm[160];
+    slot_name(e, i, nm, sizeof(nm));
+    e->src_kind[i] = it->live ? 1 : it->path ? 2 : 0;
+    e->src_eof[i] = 0;
+    le_ss *staged = NULL;
+    if (it->timed) {            /* the waiting source made ahead (an untimed change leaves it waiting) */
+        staged = e->staged[i];
+        e->staged[i] = NULL;
+    }
+    if (it->live) {
+        e->src[i] = staged ? staged : le_ss_new_live(nm);
+    } else if (it->path) {
+        int rc = staged ? 0 : le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->src[i]);
+        if (staged)
+            e->src[i] = staged;
+        if (rc != 0) {
+            le_warn(MOD, "%s: cannot play %s (%s); the slot shows black", nm, it->path,
+                    rc == LE_ENOTFOUND ? "no such file" : rc == LE_EINVAL ? "bad offsets" :
+                    "not a readable media file");
+            e->src[i] = NULL;
+        } else if (it->timed) {
+            /* its BeginOffset plays at the first tick >= at_ms, even when
+             * that tick was skipped */
+            le_ss_start_at(e->src[i], le_se_tick_ms(e, le_se_tick_of(e, it->at_ms)));
+        }
+    }
+}
+
 void le_se_apply(le_se *e, se_item *it)
 {
     switch (it->kind) {
     case SE_FEED:
         if (e->src[it->slot])
             le_ss_feed(e->src[it->slot], it->type, it->ts, it->data, it->len);
+        if (e->staged[it->slot])
+            le_ss_feed(e->staged[it->slot], it->type, it->ts, it->data, it->len);
         break;
     case SE_RESET:
         if (e->src[it->slot])
             le_ss_reset(e->src[it->slot]);
+        if (e->staged[it->slot])
+            le_ss_reset(e->staged[it->slot]);
         break;
-    case SE_SOURCE: {
-        int i = it->slot;
-        if (e->src[i]) {
-            le_ss_stats st;
-            le_ss_stats_get(e->src[i], &st);
-            e->src_errs[i] += st.decode_errors;
-            le_ss_free(e->src[i]);
-            e->src[i] = NULL;
-        }
-        char nm[160];
-        snprintf(nm, sizeof(nm), "%s RV%02d", e->name, i + 1);
-        if (it->live) {
-            e->src[i] = le_ss_new_live(nm);
-        } else if (it->path) {
-            int rc = le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->src[i]);
-            if (rc != 0) {
-                le_warn(MOD, "%s: slot RV%02d: cannot play %s (%s); the slot shows black", e->name, i + 1,
-                        it->path, rc == LE_ENOTFOUND ? "no such file" : rc == LE_EINVAL ? "bad offsets" :
-                        "not a readable media file");
-                e->src[i] = NULL;
-            }
-        }
+    case SE_SOURCE:
+        set_source(e, it);
         break;
-    }
+    case SE_SEEK:
+        if (e->src[it->slot])
+            le_ss_seek(e->src[it->slot], it->begin_ms);
+        break;
+    case SE_PAUSE:
+        if (e->src[it->slot])
+            le_ss_pause(e->src[it->slot], it->live);
+        break;
     case SE_SCENE:
         apply_scene(e, it->slot, it->scene);
         it->scene = NULL;
@@ -534,6 +588,10 @@ void le_se_tick(le_se *e, int64_t tick)
     for (int i = 0; i < LE_SE_SLOTS; i++) {
         le_ss *src = e->src[i];
         const AVFrame *f = NULL;
+        le_se_slot_stats *ss = &e->slot_st[i];
+        memset(ss, 0, sizeof(*ss));
+        ss->kind = e->src_kind[i];
+        ss->last_frame_ms = -1;
         av_frame_unref(e->aud[i]);
         if (src) {
             le_ss_advance(src, ms);
@@ -543,7 +601,19 @@ void le_se_tick(le_se *e, int64_t tick)
             le_ss_stats st;
             le_ss_stats_get(src, &st);
             errs += st.decode_errors;
+            ss->has_picture = st.has_picture;
+            ss->last_frame_ms = st.fresh_ms;
+            ss->width = st.width;
+            ss->height = st.height;
+            ss->eof = st.eof;
+            ss->paused = st.paused;
+            ss->pos_ms = st.pos_ms;
+        } else if (e->src_kind[i] == 2) {
+            ss->eof = 1;        /* a file that cannot be played is at its end */
         }
+        if (ss->eof && !e->src_eof[i])
+            le_se_emit_event(e, i, LE_SE_EV_EOF, ms);
+        e->src_eof[i] = ss->eof;
         if (!e->aud[i]->nb_samples)
             silence(e, e->aud[i], nsamp);
         vid[i] = f && f->width > 0 && f->height > 0 ? (AVFrame *)f : e->slate;

@@ -33,6 +33,10 @@ le_ss *le_ss_alloc(const char *name, int kind)
     s->pkt = av_packet_alloc();
     s->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, LE_SS_AUDIO_RATE / 4);
     s->win_min = INT64_MAX;
+    s->last_new_ms = -1;
+    s->start_at = INT64_MIN;
+    s->seek_req = -1;
+    s->pause_req = -1;
     if (!s->pic || !s->next || !s->black || !s->tmp || !s->afr || !s->pkt || !s->fifo) {
         le_ss_free(s);
         return NULL;
@@ -214,7 +218,7 @@ int le_ss_audio(le_ss *s, AVFrame *out, int nb_samples)
         av_frame_unref(out);
         return LE_ENOMEM;
     }
-    int got = av_audio_fifo_read(s->fifo, (void **)out->data, nb_samples);
+    int got = s->paused ? 0 : av_audio_fifo_read(s->fifo, (void **)out->data, nb_samples);
     if (got < 0)
         got = 0;
     if (got < nb_samples)
@@ -456,6 +460,10 @@ void le_ss_advance(le_ss *s, int64_t clock_ms)
 void le_ss_stats_get(const le_ss *s, le_ss_stats *st)
 {
     *st = s->st;
+    st->has_picture = s->have_pic;
+    st->fresh_ms = s->have_pic ? s->last_new_ms : -1;
+    st->paused = s->paused;
+    st->pos_ms = s->kind == LE_SS_FILE ? s->pos : 0;
 }
 
 void le_ss_free(le_ss *s)

@@ -14,7 +14,9 @@
  * source's own size) while it is fresh; after stall_ms without a new frame
  * a black frame of the same size; NULL while the source has never given a
  * picture (the caller shows its slate). A source that comes back after a
- * stall is fresh again with its first new frame.
+ * stall is fresh again with its first new frame. A file can be started at
+ * a given clock, sought and paused (le_ss_start_at, le_ss_seek,
+ * le_ss_pause).
  * Audio: decoded, resampled to 44100 Hz stereo fltp and kept in a FIFO of
  * at most LE_SS_AUDIO_MAX_MS (older samples dropped, counted); le_ss_audio
  * takes exactly the samples asked for, silence where there are none.
@@ -46,6 +48,12 @@ typedef struct le_ss_stats {
     uint64_t loops;                        /* file: times it started over */
     int width, height;                     /* current picture, 0 before the first */
     int eof;                               /* file: played out (no more loops) */
+    int has_picture;                       /* a picture was decoded since the source was made */
+    int64_t fresh_ms;                      /* the clock of the last le_ss_video that found the picture
+                                              fresh (a new frame, a file's still or pause); -1: never */
+    int paused;                            /* file: le_ss_pause */
+    int64_t pos_ms;                        /* file: the file time at the clock now (ms from the file's
+                                              start; a paused file: where it stopped; at the end: its end) */
 } le_ss_stats;
 
 /* A live source; name is for log lines. NULL on allocation failure. */
@@ -56,6 +64,21 @@ le_ss *le_ss_new_live(const char *name);
  * begin_ms, end_ms: BeginOffset, EndOffset (0: the end). */
 int le_ss_new_file(const char *name, const char *path, int repeat, int64_t begin_ms, int64_t end_ms,
                    le_ss **out);
+
+/* File (nothing for a live source): the BeginOffset plays at clock_ms
+ * instead of at the first le_ss_advance (a clock_ms already past makes the
+ * source catch up as after skipped ticks). Before the first advance only. */
+void le_ss_start_at(le_ss *s, int64_t clock_ms);
+/* File: at the next le_ss_advance, plays on from file time offset_ms (from
+ * the file's start, BeginOffset ignored; at or past EndOffset or the end:
+ * its last frame): libavformat seeks back to a keyframe, the frames up to
+ * the offset are decoded without being shown, audio before it is skipped.
+ * A played-out file plays again from there (eof cleared). */
+void le_ss_seek(le_ss *s, int64_t offset_ms);
+/* File: from the next le_ss_advance, paused (1): the file time stops, the
+ * picture is held fresh (never black) and le_ss_audio gives silence
+ * without taking the decoded audio; 0: plays on from where it stopped. */
+void le_ss_pause(le_ss *s, int paused);
 
 /* Live: one FLV tag body (type 8 audio, 9 video; 18 script data is
  * ignored), ts in ms. Sequence headers configure the decoder; a new one

@@ -133,12 +133,12 @@ static void read_one(le_ss *s, int64_t rel)
     av_packet_unref(s->pkt);
 }
 
-/* Starts a pass at the BeginOffset: 0 or LE_EIO (the file cannot seek). */
-static int pass_start(le_ss *s, int seek)
+/* Starts a pass at file time `from` (the BeginOffset, or where a seek
+ * aims): 0 or LE_EIO (the file cannot seek; nothing changed then). */
+static int pass_start(le_ss *s, int seek, int64_t from)
 {
-    vq_clear(s);
     if (seek) {
-        int64_t ts = av_rescale(s->begin + s->start_ms, AV_TIME_BASE, 1000);
+        int64_t ts = av_rescale(from + s->start_ms, AV_TIME_BASE, 1000);
         if (av_seek_frame(s->fmt, -1, ts, AVSEEK_FLAG_BACKWARD) < 0)
             return LE_EIO;
         if (s->vdec)
@@ -146,13 +146,54 @@ static int pass_start(le_ss *s, int seek)
         if (s->adec)
             avcodec_flush_buffers(s->adec);
     }
+    vq_clear(s);
     s->v_done = !s->vdec;
     s->a_done = !s->adec;
     s->f_eof = 0;
     s->a_end = INT64_MIN;
-    s->content_end = s->v_end = s->begin;
-    s->decoded_to = s->skip_to = s->begin;
+    s->content_end = s->v_end = from;
+    s->decoded_to = s->skip_to = from;
     return LE_OK;
+}
+
+/* le_ss_seek at clock_ms: the pass goes on from file time `to` (clamped to
+ * the last frame), which plays at clock_ms. */
+static void seek_to(le_ss *s, int64_t clock_ms, int64_t to)
+{
+    int64_t last = s->end;
+    int64_t dur = s->fmt->duration != AV_NOPTS_VALUE && s->fmt->duration > 0 ? s->fmt->duration / 1000 : -1;
+    if (dur >= 0 && dur < last)
+        last = dur;
+    if (last != INT64_MAX && to > last - s->vdur)
+        to = last - s->vdur > 0 ? last - s->vdur : 0;
+    if (pass_start(s, 1, to) != LE_OK) {
+        le_warn(MOD, "%s: cannot seek to %lld ms; playing on", s->name, (long long)to);
+        return;
+    }
+    av_audio_fifo_reset(s->fifo);      /* decoded ahead from before the seek */
+    s->base = clock_ms - (to - s->begin);
+    s->st.eof = 0;
+    s->pos = to;
+    if (s->paused)
+        s->paused_at = clock_ms;
+}
+
+void le_ss_start_at(le_ss *s, int64_t clock_ms)
+{
+    if (s->kind == LE_SS_FILE && !s->started)
+        s->start_at = clock_ms;
+}
+
+void le_ss_seek(le_ss *s, int64_t offset_ms)
+{
+    if (s->kind == LE_SS_FILE && offset_ms >= 0)
+        s->seek_req = offset_ms;
+}
+
+void le_ss_pause(le_ss *s, int paused)
+{
+    if (s->kind == LE_SS_FILE)
+        s->pause_req = paused != 0;
 }
 
 /* The clock jumped (the engine skipped ticks): instead of decoding the
@@ -178,19 +219,42 @@ static void catch_up(le_ss *s, int64_t rel)
 
 void le_ss_file_advance(le_ss *s, int64_t clock_ms)
 {
-    if (s->st.eof || !s->fmt)
+    if (!s->fmt)
         return;
     if (!s->started) {
         s->started = 1;
-        s->base = clock_ms;
-        if (pass_start(s, s->begin > 0) != LE_OK) {
+        s->base = s->start_at != INT64_MIN ? s->start_at : clock_ms;
+        s->pos = s->begin;
+        if (s->seek_req < 0 && pass_start(s, s->begin > 0, s->begin) != LE_OK) {
             le_warn(MOD, "%s: cannot seek to the BeginOffset", s->name);
             s->st.eof = 1;
             return;
         }
     }
+    if (s->seek_req >= 0) {
+        seek_to(s, clock_ms, s->seek_req);
+        s->seek_req = -1;
+    }
+    if (s->pause_req >= 0) {
+        if (s->pause_req && !s->paused) {
+            s->paused = 1;
+            s->paused_at = clock_ms;
+        } else if (!s->pause_req && s->paused) {
+            s->paused = 0;
+            s->base += clock_ms - s->paused_at;
+        }
+        s->pause_req = -1;
+    }
+    if (s->paused) {
+        if (s->have_pic)
+            s->fresh = 1;       /* held, never a stall */
+        clock_ms = s->paused_at;
+    }
+    if (s->st.eof)
+        return;
     for (int passes = 0;;) {
         int64_t rel = s->begin + (clock_ms - s->base);
+        s->pos = rel;
         for (;;) {
             while (s->vqn > 0 && s->vq[0]->pts <= rel) {
                 av_frame_unref(s->cand);
@@ -222,6 +286,7 @@ void le_ss_file_advance(le_ss *s, int64_t clock_ms)
         int64_t len = s->content_end - s->begin;
         if (len <= 0 || s->loops_left == 0) {
             s->st.eof = 1;
+            s->pos = s->content_end;
             return;
         }
         if (s->loops_left > 0)
@@ -230,7 +295,7 @@ void le_ss_file_advance(le_ss *s, int64_t clock_ms)
         s->base += len;
         if (++passes > MAX_PASSES)
             s->base = clock_ms;
-        if (pass_start(s, 1) != LE_OK) {
+        if (pass_start(s, 1, s->begin) != LE_OK) {
             le_warn(MOD, "%s: cannot seek back to loop", s->name);
             s->st.eof = 1;
             return;
@@ -315,6 +380,7 @@ int le_ss_new_file(const char *name, const char *path, int repeat, int64_t begin
         le_ss_free(s);
         return rc;
     }
+    s->pos = begin_ms;
     *out = s;
     return LE_OK;
 }

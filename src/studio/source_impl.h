@@ -65,6 +65,12 @@ struct le_ss {
     int vqn;
     AVFrame *cand;                /* the newest picture the clock has reached */
     int have_cand;
+    int64_t start_at;             /* le_ss_start_at; INT64_MIN: the first advance */
+    int64_t seek_req;             /* le_ss_seek waiting for the next advance; -1: none */
+    int pause_req;                /* le_ss_pause waiting for the next advance; -1: none */
+    int paused;
+    int64_t paused_at;            /* the clock the file time stopped at */
+    int64_t pos;                  /* the file time at the last advance */
 };
 
 le_ss *le_ss_alloc(const char *name, int kind);

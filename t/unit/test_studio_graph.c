@@ -269,10 +269,11 @@ static void test_strings(void)
 
 static void test_configure(void)
 {
-    le_sg_scene sc[7];
-    const char *what[7] = { "PiP", "side by side fit", "text + image + audio", "portrait lp_sd_v, all refers",
-                            "unused inputs", "duplicate source, empty layer", "audio inputs, no AudioLayers" };
-    for (int i = 0; i < 7; i++)
+    le_sg_scene sc[8];
+    const char *what[8] = { "PiP", "side by side fit", "text + image + audio", "portrait lp_sd_v, all refers",
+                            "unused inputs", "duplicate source, empty layer", "audio inputs, no AudioLayers",
+                            "13 inputs, the last (the standby slot) full frame with its audio" };
+    for (int i = 0; i < 8; i++)
         sc[i] = pip_scene();
     sc[1].layers[0] = (le_sg_video_layer){ 0, LE_SG_FILL_FIT, { 1, 0.5, 0, 0, LE_SG_REF_TOP_LEFT } };
     sc[1].layers[1] = (le_sg_video_layer){ 1, LE_SG_FILL_FIT, { 1, 0.5, 0.5, 0, LE_SG_REF_TOP_LEFT } };
@@ -301,7 +302,12 @@ static void test_configure(void)
     sc[5].layers[1].input = -1;
     sc[5].layers[2] = (le_sg_video_layer){ 0, LE_SG_FILL_NONE, { 0, 0.3, 0.05, 0.05, LE_SG_REF_TOP_LEFT } };
     sc[6].naudio_inputs = 2;
-    for (int i = 0; i < 7; i++) {
+    sc[7].ninputs = sc[7].naudio_inputs = LE_SG_MAX_INPUTS;
+    sc[7].nlayers = 1;
+    sc[7].layers[0] = (le_sg_video_layer){ LE_SG_MAX_INPUTS - 1, LE_SG_FILL_FIT, { 1, 1, 0, 0, LE_SG_REF_TOP_LEFT } };
+    sc[7].naudio = 1;
+    sc[7].audio[0] = (le_sg_audio_layer){ LE_SG_MAX_INPUTS - 1, 1.0, LE_SG_CH_ALL };
+    for (int i = 0; i < 8; i++) {
         run r;
         int rc = le_sg_build(&sc[i], desc, sizeof desc);
         if (rc == LE_OK)

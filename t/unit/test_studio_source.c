@@ -301,6 +301,75 @@ static void test_file_offsets(void)
            "a file whose only stream is wider than LE_SS_MAX_DIM is LE_EPROTO");
 }
 
+/* le_ss_start_at, le_ss_seek, le_ss_pause on a.mp4 (red 0-2 s, green
+ * 2-4 s, a keyframe every second, B-frames, 440 Hz). */
+static void test_file_control(void)
+{
+    le_ss *s = NULL;
+    le_ss_stats st;
+    int64_t c = 0;
+    is_int(le_ss_new_file("f", path_mp4, 0, 0, 0, &s), LE_OK, "control: a.mp4");
+    le_ss_start_at(s, 1000);
+    const AVFrame *v = play(s, &c, 960, 100000, NULL, NULL, 0);
+    ok(v == NULL, "start_at 1000: no picture before the clock's 1000");
+    c += STEP;
+    is_str(cname(color_at(s, &c, 1000)), "red", "its first picture at 1000");
+    c += STEP;
+    is_str(cname(color_at(s, &c, 3000)), "green", "file time 2 s at clock 3000");
+    le_ss_stats_get(s, &st);
+    ok(st.pos_ms == 2000 && !st.paused, "pos_ms 2000 (%lld)", (long long)st.pos_ms);
+
+    /* paused, then sought back into the red: the picture at the target,
+     * still paused, held past the stall, silent */
+    le_ss_pause(s, 1);
+    c += STEP;
+    play(s, &c, 3200, 100, NULL, NULL, 0);
+    le_ss_seek(s, 1500);
+    c += STEP;
+    static float ab[44100 * 4];
+    int an = 0;
+    v = play(s, &c, 4200, 100, ab, &an, 44100 * 4);
+    le_ss_stats_get(s, &st);
+    ok(color_of(v) == C_RED && st.paused && st.pos_ms == 1500 && st.stalls == 0,
+       "sought to 1500 while paused: red, paused at 1500, no stall (%s, %lld)", cname(color_of(v)),
+       (long long)st.pos_ms);
+    ok(an > 0 && energy(ab, an) == 0, "silence while paused");
+    le_ss_pause(s, 0);
+    c += STEP;
+    is_str(cname(color_at(s, &c, 4600)), "red", "played on: red up to file time 2 s");
+    c += STEP;
+    an = 0;
+    v = play(s, &c, 4800, 100, ab, &an, 44100 * 4);
+    ok(color_of(v) == C_GREEN && goertzel(ab, an, 440) > 1e5, "then green (500 ms after play), with the tone");
+    c += STEP;
+    play(s, &c, 7000, 100000, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    ok(st.eof && st.pos_ms >= 3900 && st.pos_ms <= 4100, "played out at the end (%lld)", (long long)st.pos_ms);
+
+    /* a played-out file sought past its end: its last frame, then the end */
+    le_ss_seek(s, 60000);
+    c += STEP;
+    le_ss_advance(s, c);
+    le_ss_stats_get(s, &st);
+    v = le_ss_video(s, c, 100000);
+    ok(color_of(v) == C_GREEN && st.pos_ms >= 3800 && st.pos_ms < 4000, "sought past the end: the last frame (%lld)",
+       (long long)st.pos_ms);
+    c += STEP;
+    play(s, &c, c + 400, 100000, NULL, NULL, 0);
+    le_ss_stats_get(s, &st);
+    ok(st.eof, "and at the end again");
+    le_ss_free(s);
+
+    le_ss *l = le_ss_new_live("l");
+    le_ss_seek(l, 1000);
+    le_ss_pause(l, 1);
+    le_ss_start_at(l, 500);
+    le_ss_advance(l, 0);
+    le_ss_stats_get(l, &st);
+    ok(!st.paused && st.pos_ms == 0 && le_ss_video(l, 0, 500) == NULL, "a live source ignores them");
+    le_ss_free(l);
+}
+
 /* ---- live sources ---- */
 
 typedef struct tag {
@@ -559,6 +628,7 @@ int main(void)
     test_file_play(path_mp4, "mp4");
     test_file_play(path_flv, "flv");
     test_file_offsets();
+    test_file_control();
     test_live();
     test_live_hevc(0);
     test_live_hevc(1);
