@@ -9,7 +9,8 @@
 #    prefix with {StartTime}_{EndTime}, interval) and mp4 (the parameter
 #    table's names), CycleDuration 6 s: the finished files lie under
 #    record_root/{OssBucket}/ with the expanded keys, last 6 s (+-1, ffprobe)
-#    and are in the record index like any recording;
+#    and are in the record index and announced to the domain's record
+#    notify config like any recording (one callback per file, its key);
 #  - StopCaster ends the push (the stream leaves B) and closes the recording
 #    (the last files are finished, no .tmp is left, no task records).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
@@ -33,6 +34,54 @@ start_node A || le_abort "node A did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 DATA_A=$LE_DATA_DIR
 BRTMP="rtmp://127.0.0.1:$N_B_RTMP/live"
+
+# The record callbacks: every POST body.
+CBLOG=$LE_DIR/callbacks.jsonl
+cat >"$LE_DIR/cb.py" <<'PY'
+import http.server, json, os, sys, threading, time
+port_file, log = sys.argv[1], sys.argv[2]
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(n, 65536)).decode("utf-8", "replace")
+        with lock, open(log, "a") as f:
+            f.write(body.replace("\n", " ") + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+srv = S(("127.0.0.1", 0), H)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+le_bg CB_PID "$LE_PY" "$LE_DIR/cb.py" "$LE_DIR/cbport" "$CBLOG"
+le_wait_for 10 test -s "$LE_DIR/cbport" || le_abort "the callback recorder did not start"
+# cbs_match DIR STREAM: every finished file under DIR has one callback whose
+# uri is its key (rec/caster/STREAM/FILE), and no callback names another.
+cbs_match() {
+    "$LE_PY" - "$CBLOG" "$1" "$2" <<'PY'
+import json, os, sys
+log, d, stream = sys.argv[1:4]
+files = sorted("rec/caster/%s/%s" % (stream, f) for f in os.listdir(d) if f.endswith((".flv", ".mp4")))
+uris = []
+for l in open(log) if os.path.exists(log) else []:
+    try:
+        b = json.loads(l)
+    except Exception:
+        continue
+    if b.get("stream") == stream and b.get("app") == "caster" and "uri" in b:
+        uris.append(b["uri"])
+print("ok %d" % len(files) if files and sorted(uris) == files else "bad: files %s, callbacks %s" % (files, sorted(uris)))
+PY
+}
 
 le_bg PUB ffmpeg -hide_banner -nostdin -loglevel warning -re \
     -f lavfi -i "color=c=red:s=320x180:r=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
@@ -63,6 +112,8 @@ curl_m() { curl -s --max-time 5 "$A/metrics"; }
 REC='{"OssBucket":"studio-rec","OssEndpoint":"local","VideoFormat":[
  {"format":"flv","prefix":"rec/{AppName}/{StreamName}/{StartTime}_{EndTime}","interval":6},
  {"Format":"mp4","OssObjectPrefix":"rec/{AppName}/{StreamName}/m{Sequence}","CycleDuration":6}]}'
+api AddLiveRecordNotifyConfig DomainName="$LE_DOMAIN" NotifyUrl="http://127.0.0.1:$(cat "$LE_DIR/cbport")/cb"
+ok $? "AddLiveRecordNotifyConfig: the callback recorder" || diag "$API_BODY"
 api CreateCaster ClientToken=studio-83 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
 ok $? "CreateCaster" || diag "$API_BODY"
 C=$(j "$API_BODY" 'd["CasterId"]')
@@ -136,6 +187,9 @@ le_wait_for 10 sh -c "[ \$(find '$DIR' -maxdepth 1 -name '*.mp4' | wc -l) -gt $N
 ok "$([ "$(nfiles flv)" -gt "$NF" ] && [ "$(nfiles mp4)" -gt "$NM" ]; echo $?)" \
     "... the recording is closed: the last flv and mp4 are finished ($NF -> $(nfiles flv), $NM -> $(nfiles mp4))"
 is "$(find "$DIR" -name '*.tmp' | wc -l)" 0 "... and no .tmp file is left"
+cbs_ok() { [ "$(cbs_match "$@" | cut -c1-2)" = ok ]; }
+le_wait_for 10 cbs_ok "$DIR" "$PGM_S"
+like "$(cbs_match "$DIR" "$PGM_S")" '^ok [0-9]+$' "... every file announced once to the NotifyUrl with its key"
 last=$(ls -t "$DIR" | grep '\.mp4$' | head -1)
 d=$(dur "$DIR/$last")
 ok "$(awk -v d="$d" 'BEGIN { exit !(d != "" && d > 0 && d <= 7) }'; echo $?)" "... the last mp4 ($last, $d s) plays"
