@@ -55,8 +55,13 @@ while True:   # until the stream plays (a delayed PGM goes live later)
     time.sleep(0.3)
 PY
 reader() { timeout -k 3 90 "$LE_PY" "$LE_DIR/reader.py" "$@"; }
-# first_blue FILE: the wall time of its first blue frame, "none" if none.
-first_blue() { awk '$4 > 160 && $2 < 90 && $3 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
+# first_blue FILE: the wall time of its first blue frame after a red one,
+# "none" if none (a reader that starts on blue, e.g. PGM playing out what
+# the delay queue held from before, waits for the red first).
+first_blue() {
+    awk '$2 > 160 && $3 < 90 && $4 < 90 { r = 1 } r && $4 > 160 && $2 < 90 && $3 < 90 { print $1; f = 1; exit }
+         END { if (!f) print "none" }' "$1"
+}
 # first_red FILE: the wall time of its first red frame.
 first_red() { awk '$2 > 160 && $3 < 90 && $4 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
 
@@ -81,7 +86,7 @@ api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.W
 ok $? "AddCasterLayout: RV01 full frame" || diag "$API_BODY"
 L1=$(j "$API_BODY" 'd["LayoutId"]')
 le_wait_for 20 live cam
-le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src.txt"
+le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src1.txt"
 api StartCaster CasterId="$C"
 ok $? "StartCaster" || diag "$API_BODY"
 PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
@@ -95,15 +100,15 @@ api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$L1"
 ok $? "PGM: the layout" || diag "$API_BODY"
 le_bg RPVW reader "$RTMP/$PVW_S" "$LE_DIR/pvw.txt"
 le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm.txt"
-le_wait_for 30 sh -c "[ -s '$LE_DIR/src.txt' ] && [ -s '$LE_DIR/pvw.txt' ] && [ -s '$LE_DIR/pgm.txt' ]"
+le_wait_for 30 sh -c "[ -s '$LE_DIR/src1.txt' ] && [ -s '$LE_DIR/pvw.txt' ] && [ -s '$LE_DIR/pgm.txt' ]"
 ok "$([ "$(first_red "$LE_DIR/pgm.txt")" != none ]; echo $?)" \
     "PGM plays the red source (before the change)"
-le_wait_for 60 sh -c "awk '\$4 > 160 && \$2 < 90' '$LE_DIR/pgm.txt' | grep -q ."
-B_SRC=$(first_blue "$LE_DIR/src.txt")
+le_wait_for 60 sh -c "awk '\$2 > 160 && \$3 < 90 { r = 1 } r && \$4 > 160 && \$2 < 90' '$LE_DIR/pgm.txt' | grep -q ."
+B_SRC=$(first_blue "$LE_DIR/src1.txt")
 B_PVW=$(first_blue "$LE_DIR/pvw.txt")
 B_PGM=$(first_blue "$LE_DIR/pgm.txt")
 ok "$([ "$B_SRC" != none ] && [ "$B_PVW" != none ] && [ "$B_PGM" != none ] &&
-    [ "$(first_red "$LE_DIR/src.txt")" != none ] && [ "$(first_red "$LE_DIR/pvw.txt")" != none ]; echo $?)" \
+    [ "$(first_red "$LE_DIR/src1.txt")" != none ] && [ "$(first_red "$LE_DIR/pvw.txt")" != none ]; echo $?)" \
     "the three readers saw the source turn from red to blue" || diag "source $B_SRC PVW $B_PVW PGM $B_PGM"
 d=$((${B_PGM:-0} - ${B_SRC:-0}))
 ok "$([ "$B_PGM" != none ] && [ "$B_SRC" != none ] && [ "$d" -ge 4500 ] && [ "$d" -le 5500 ]; echo $?)" \
@@ -132,7 +137,7 @@ le_wait_for 20 live cam
 le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src.txt"
 le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm2.txt"
 le_wait_for 30 sh -c "[ -s '$LE_DIR/src.txt' ] && [ -s '$LE_DIR/pgm2.txt' ]"
-le_wait_for 60 sh -c "awk '\$4 > 160 && \$2 < 90' '$LE_DIR/pgm2.txt' | grep -q ."
+le_wait_for 60 sh -c "awk '\$2 > 160 && \$3 < 90 { r = 1 } r && \$4 > 160 && \$2 < 90' '$LE_DIR/pgm2.txt' | grep -q ."
 B_SRC=$(first_blue "$LE_DIR/src.txt")
 B_PGM=$(first_blue "$LE_DIR/pgm2.txt")
 d=$((${B_PGM:-0} - ${B_SRC:-0}))
