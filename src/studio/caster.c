@@ -20,11 +20,11 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/util.h"
-#include "media/amf.h"
 #include "media/stream.h"
 #include "node.h"
 #include "record/recorder.h"
 #include "store/store.h"
+#include "studio/carousel.h"
 #include "studio/scene.h"
 #include "transcode/template.h"
 
@@ -32,7 +32,6 @@
 #define TICK_MS 1000   /* le_caster_tick runs every second (node.c) */
 #define LEASE_MARGIN_MS 1000
 #define SLOW_LOG_MS 10000
-#define REPUBLISH_MS 5000
 
 le_cst_rt CR;
 
@@ -110,84 +109,7 @@ static size_t running_count(void)
     return n;
 }
 
-/* ---- outputs: publishes of the scenes ---- */
-
-static void out_end(le_cst_out *o, const char *reason)
-{
-    if (o->pub.st) {
-        le_info(MOD, "%s/caster/%s: scene output ends (%s; %" PRIu64 " frames)", o->domain, o->name, reason,
-                o->frames);
-        le_publish_end(&o->pub, LE_PUB_END_UNPUBLISHED, reason);
-    }
-    memset(&o->pub, 0, sizeof(o->pub));
-    o->live = 0;
-    o->refused_at = 0;
-}
-
-static void pub_kick(void *ctx, const char *reason)
-{
-    le_cst_out *o = ctx;
-    /* ForbidLiveStream of the output or the node's stop: this publish ends
-     * now; a later packet tries again after REPUBLISH_MS (a forbid still in
-     * force refuses it again). */
-    out_end(o, reason ? reason : "kicked");
-    o->refused_at = le_mono_ms();
-}
-static const le_pub_ops pub_ops = { .kick = pub_kick };
-
-static void push_meta(le_cst_out *o)
-{
-    le_buf b = { 0 };
-    le_amf_put_string(&b, "onMetaData");
-    le_amf_put_ecma_start(&b, 8);
-    le_amf_put_prop_number(&b, "width", o->w);
-    le_amf_put_prop_number(&b, "height", o->h);
-    le_amf_put_prop_number(&b, "framerate", o->fps);
-    le_amf_put_prop_number(&b, "videocodecid", 7);
-    le_amf_put_prop_number(&b, "videodatarate", o->kbps);
-    le_amf_put_prop_number(&b, "audiocodecid", 10);
-    le_amf_put_prop_number(&b, "audiosamplerate", 44100);
-    le_amf_put_prop_string(&b, "encoder", "livedge studio");
-    le_amf_put_object_end(&b);
-    le_pkt *p = le_pkt_new(LE_PKT_DATA, 0, b.p, (uint32_t)b.len);
-    le_buf_free(&b);
-    le_stream_push(o->pub.st, p);
-    le_pkt_unref(p);
-}
-
-/* Studio outputs are new streams of the caster's domain: they take the
- * block list (ForbidLiveStream stops one), the online list, the history and
- * the publish callbacks; the access check is skipped (the node itself
- * publishes them, there is no signed URL or client address to check). */
-static int out_begin(le_cst_run *c, le_cst_out *o)
-{
-    char why[256], url[600];
-    le_domain *d = le_domain_get(o->domain);
-    if (d && d->edge && d->play)   /* a push domain: its play domain serves the outputs */
-        d = le_domain_get(d->play);
-    if (!d || d->edge || !d->cf) {
-        le_warn(MOD, "%s: no play domain %s on this node; scene output %s not published", c->id, o->domain,
-                o->name);
-        return LE_ENOTFOUND;
-    }
-    le_pub_info info;
-    memset(&info, 0, sizeof(info));
-    info.kind = LE_PUB_STUDIO;
-    info.client_ip = "127.0.0.1";
-    snprintf(url, sizeof(url), "caster://%s", c->id);
-    info.source_url = url;
-    info.usrargs = "";
-    info.no_access_check = 1;
-    int rc = le_publish_begin(&o->pub, d->cf, "caster", o->name, &info, &pub_ops, o, why, sizeof(why));
-    if (rc != LE_OK) {
-        le_warn(MOD, "%s/caster/%s: publish refused: %s", o->domain, o->name, why);
-        return rc;
-    }
-    o->live = 1;
-    le_info(MOD, "%s/caster/%s: scene output live (%dx%d, %d kbit/s)", o->domain, o->name, o->w, o->h, o->kbps);
-    push_meta(o);
-    return LE_OK;
-}
+/* ---- outputs: publishes of the scenes (studio/output.h) ---- */
 
 /* An output body into its publish: the reference is ours. */
 static void deliver(le_cst_run *c, int scene, int out, le_pkt *p)
@@ -196,40 +118,8 @@ static void deliver(le_cst_run *c, int scene, int out, le_pkt *p)
         le_pkt_unref(p);
         return;
     }
-    le_cst_scene *s = &c->sc[scene];
-    le_cst_out *o = &s->out[out];
-    if (p->flags & LE_PKT_SEQHDR) {
-        le_pkt **slot = p->type == LE_PKT_VIDEO ? &s->vhdr[out] : &s->ahdr[out];
-        if (*slot)
-            le_pkt_unref(*slot);
-        *slot = le_pkt_ref(p);
-    }
-    if (!o->live) {
-        /* A publish begins at a video keyframe once the headers are
-         * known, and sends them first, so players get the decoder config
-         * (also after a refusal or a kick: at the next keyframe). */
-        uint64_t now = le_mono_ms();
-        int key = p->type == LE_PKT_VIDEO && (p->flags & LE_PKT_KEY) && !(p->flags & LE_PKT_SEQHDR);
-        if (!key || !s->vhdr[out] || (o->refused_at && now < o->refused_at + REPUBLISH_MS)) {
-            le_pkt_unref(p);
-            return;
-        }
-        if (out_begin(c, o) != LE_OK) {
-            o->refused_at = now;
-            le_pkt_unref(p);
-            return;
-        }
-        o->refused_at = 0;
-        le_stream_push(o->pub.st, s->vhdr[out]);
-        if (s->ahdr[out])
-            le_stream_push(o->pub.st, s->ahdr[out]);
-    }
-    if (p->type == LE_PKT_VIDEO && !(p->flags & LE_PKT_SEQHDR)) {
-        o->frames++;
+    if (le_so_deliver(&c->sc[scene].out[out], p))
         CR.st.frames_out++;
-    }
-    le_stream_push(o->pub.st, p);
-    le_pkt_unref(p);
 }
 
 /* ---- the broadcast delay (SetCasterConfig Delay) ---- */
@@ -276,12 +166,8 @@ static void dq_drop_gop(le_cst_run *c)
     uint64_t n = 0;
     do {
         le_cst_dq *d = dq_pop(c);
-        if ((d->p->flags & LE_PKT_SEQHDR) && d->out < LE_SE_MAX_OUT) {
-            le_pkt **h = d->p->type == LE_PKT_VIDEO ? &s->vhdr[d->out] : &s->ahdr[d->out];
-            if (*h)
-                le_pkt_unref(*h);
-            *h = le_pkt_ref(d->p);
-        }
+        if ((d->p->flags & LE_PKT_SEQHDR) && d->out < LE_SE_MAX_OUT)
+            le_so_keep_header(&s->out[d->out], d->p);
         le_pkt_unref(d->p);
         free(d);
         n++;
@@ -479,17 +365,13 @@ void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms)
             int keep = want && k < nout && strcmp(nm, o->name) == 0 && strcasecmp(dom, o->domain) == 0 &&
                        o->w == ns->out[k].width && o->h == ns->out[k].height;
             if (!keep) {
-                out_end(o, want ? "scene outputs changed" : "scene stopped");
-                if (s->vhdr[k])
-                    le_pkt_unref(s->vhdr[k]);
-                if (s->ahdr[k])
-                    le_pkt_unref(s->ahdr[k]);
-                s->vhdr[k] = s->ahdr[k] = NULL;
+                le_so_reset(o, want ? "scene outputs changed" : "scene stopped");
+                snprintf(o->app, sizeof(o->app), "caster");
+                snprintf(o->owner, sizeof(o->owner), "caster://%s", c->id);
                 snprintf(o->name, sizeof(o->name), "%s", nm);
                 snprintf(o->domain, sizeof(o->domain), "%s", dom);
                 o->w = k < nout ? ns->out[k].width : 0;
                 o->h = k < nout ? ns->out[k].height : 0;
-                o->frames = 0;
             }
             o->kbps = k < nout ? ns->out[k].bitrate_kbps : 0;
             o->fps = c->fps;
@@ -557,13 +439,8 @@ static void engine_stop(le_cst_run *c, const char *reason)
     for (int i = 0; i < LE_CST_SCENES; i++) {
         le_cst_scene *s = &c->sc[i];
         for (int k = 0; k < LE_SE_MAX_OUT; k++) {
-            out_end(&s->out[k], reason);
+            le_so_reset(&s->out[k], reason);
             s->out[k].name[0] = '\0';
-            if (s->vhdr[k])
-                le_pkt_unref(s->vhdr[k]);
-            if (s->ahdr[k])
-                le_pkt_unref(s->ahdr[k]);
-            s->vhdr[k] = s->ahdr[k] = NULL;
         }
         free(s->key);
         s->key = NULL;
@@ -655,7 +532,7 @@ static int take(le_cst_run *c, le_scn_caster *sc, int exists)
         return 0;
     }
     if (!le_lease_holding(&c->lease)) {
-        if (running_count() < (size_t)CR.o.max_running)
+        if (running_count() + (size_t)le_carousel_running() < (size_t)CR.o.max_running)
             le_lease_claim(&c->lease, now);
         return 0;
     }

@@ -11,6 +11,7 @@
 #include "studio/caster.h"
 #include "studio/caster_url.h"
 #include "studio/engine.h"
+#include "studio/output.h"
 #include "studio/scene.h"
 
 #define LE_CST_ID_MAX LE_SCN_ID_MAX
@@ -37,20 +38,13 @@ typedef struct le_cst_slot {
     uint64_t fed, refused;
 } le_cst_slot;
 
-/* One output of a scene: the published stream caster/{name}. */
-typedef struct le_cst_out {
-    le_publish pub;
-    int live;
-    char domain[LE_CST_DOMAIN_MAX], name[LE_CST_STREAM_MAX];
-    int w, h, kbps, fps;
-    uint64_t refused_at;         /* mono ms of a refused (or kicked) publish */
-    uint64_t frames;
-} le_cst_out;
+/* One output of a scene: the published stream caster/{name}
+ * (studio/output.h). */
+typedef le_so le_cst_out;
 
 typedef struct le_cst_scene {
     int running, nout;
-    le_cst_out out[LE_SE_MAX_OUT];
-    le_pkt *vhdr[LE_SE_MAX_OUT], *ahdr[LE_SE_MAX_OUT];   /* last sequence headers per output */
+    le_cst_out out[LE_SE_MAX_OUT];   /* each keeps its last sequence headers */
     char *key;                   /* what was applied (graph, images, outputs) */
     char err[80];                /* the last refusal's code, logged once */
 } le_cst_scene;
