@@ -188,6 +188,136 @@ int le_rec_notify_from_json(const char *js, size_t n, le_rec_notify_cfg *out)
     return rc;
 }
 
+/* ---- a caster's RecordConfig ---- */
+
+/* The first of the names that o has. */
+static const le_jv *get_any(const le_jv *o, const char *const *names)
+{
+    for (; *names; names++) {
+        const le_jv *v = le_jv_get(o, *names);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static int bad(char *why, size_t n, const char *fmt, const char *arg)
+{
+    if (why && n)
+        snprintf(why, n, fmt, arg);
+    return LE_EINVAL;
+}
+
+/* A prefix template: {StartTime} and {EndTime} (the API reference's
+ * example) become {EscapedStartTime} and {EscapedEndTime}. */
+static int caster_prefix(const le_jv *v, const char *what, char *out, size_t n, char *why, size_t whylen)
+{
+    out[0] = '\0';
+    if (!v)
+        return LE_OK;
+    if (v->type != LE_JV_STR)
+        return bad(why, whylen, "%s is not a string", what);
+    size_t o = 0;
+    for (const char *p = v->s; *p;) {
+        const char *rep = NULL;
+        size_t skip = 1;
+        if (strncmp(p, "{StartTime}", 11) == 0) {
+            rep = "{EscapedStartTime}";
+            skip = 11;
+        } else if (strncmp(p, "{EndTime}", 9) == 0) {
+            rep = "{EscapedEndTime}";
+            skip = 9;
+        }
+        size_t l = rep ? strlen(rep) : 1;
+        if (o + l >= n || o + l >= LE_REC_KEY_MAX)
+            return bad(why, whylen, "%s is too long", what);
+        memcpy(out + o, rep ? rep : p, l);
+        o += l;
+        p += skip;
+    }
+    out[o] = '\0';
+    char tw[128];
+    if (out[0] && le_rec_tmpl_check(out, tw, sizeof(tw)) != LE_OK) {
+        if (why && whylen)
+            snprintf(why, whylen, "%s: %s", what, tw);
+        return LE_EINVAL;
+    }
+    return LE_OK;
+}
+
+int le_rec_config_from_caster(const le_jv *rc, le_rec_config *out, char *why, size_t whylen)
+{
+    static const char *const VF[] = { "VideoFormat", "videoFormat", "VideoFormats", NULL };
+    static const char *const FMT[] = { "Format", "format", NULL };
+    static const char *const PFX[] = { "OssObjectPrefix", "Prefix", "prefix", "ossObjectPrefix", NULL };
+    static const char *const SPFX[] = { "SliceOssObjectPrefix", "SlicePrefix", "slicePrefix",
+                                        "sliceOssObjectPrefix", NULL };
+    static const char *const CYC[] = { "CycleDuration", "Interval", "interval", "cycleDuration", NULL };
+    static const char *const BKT[] = { "OssBucket", "ossBucket", NULL };
+    static const char *const EP[] = { "OssEndpoint", "Endpoint", "endpoint", "ossEndpoint", NULL };
+    memset(out, 0, sizeof(*out));
+    if (why && whylen)
+        why[0] = '\0';
+    if (!rc || rc->type != LE_JV_OBJ)
+        return LE_ENOTFOUND;
+    const le_jv *list = get_any(rc, VF);
+    if (!list || (list->type == LE_JV_ARR && list->n == 0))
+        return LE_ENOTFOUND;
+    if (list->type != LE_JV_ARR)
+        return bad(why, whylen, "%s", "VideoFormat is not an array");
+    if (list->n > LE_REC_NFMT)
+        return bad(why, whylen, "%s", "VideoFormat has more than three formats");
+    const le_jv *b = get_any(rc, BKT), *ep = get_any(rc, EP);
+    if (b && (b->type != LE_JV_STR || (b->s[0] && (strlen(b->s) < 3 || strlen(b->s) > 63 ||
+                                                   strspn(b->s, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+                                                       strlen(b->s)))))
+        return bad(why, whylen, "%s", "OssBucket is not 3 to 63 of a-z, 0-9 and -");
+    if (b)
+        snprintf(out->oss_bucket, sizeof(out->oss_bucket), "%s", b->s);
+    if (ep && (ep->type != LE_JV_STR || strlen(ep->s) >= sizeof(out->oss_endpoint)))
+        return bad(why, whylen, "%s", "OssEndpoint is not a string of at most 255 bytes");
+    if (ep)
+        snprintf(out->oss_endpoint, sizeof(out->oss_endpoint), "%s", ep->s);
+    unsigned seen = 0;
+    for (const le_jv *e = list->first; e; e = e->next) {
+        if (e->type != LE_JV_OBJ)
+            return bad(why, whylen, "%s", "a VideoFormat entry is not an object");
+        le_rec_format *f = &out->formats[out->nformats];
+        const le_jv *fv = get_any(e, FMT), *cv = get_any(e, CYC);
+        f->fmt = fv && fv->type == LE_JV_STR ? le_rec_fmt_parse(fv->s) : LE_EINVAL;
+        if (f->fmt < 0)
+            return bad(why, whylen, "%s", "Format is not flv, mp4 or m3u8");
+        if (seen & (1u << f->fmt))
+            return bad(why, whylen, "Format %s is given twice", le_rec_fmt_name(f->fmt));
+        seen |= 1u << f->fmt;
+        int64_t cyc = LE_REC_CYCLE_DEFAULT_S;
+        if (cv && cv->type == LE_JV_INT)
+            cyc = cv->i;
+        else if (cv && cv->type == LE_JV_STR && cv->s[0] && strspn(cv->s, "0123456789") == strlen(cv->s) &&
+                 strlen(cv->s) < 10)
+            cyc = strtoll(cv->s, NULL, 10);
+        else if (cv)
+            cyc = -1;
+        if (cyc < LE_REC_CYCLE_MIN_S || cyc > LE_REC_CYCLE_MAX_S)
+            return bad(why, whylen, "%s", "CycleDuration is not 5 to 21600 seconds");
+        f->cycle_s = (int)cyc;
+        int r = caster_prefix(get_any(e, PFX), "OssObjectPrefix", f->prefix, sizeof(f->prefix), why, whylen);
+        if (r == LE_OK)
+            r = caster_prefix(get_any(e, SPFX), "SliceOssObjectPrefix", f->slice_prefix, sizeof(f->slice_prefix),
+                              why, whylen);
+        if (r != LE_OK)
+            return r;
+        if (f->fmt != LE_REC_M3U8)
+            f->slice_prefix[0] = '\0';
+        else if (f->slice_prefix[0] && !strstr(f->slice_prefix, "{UnixTimestamp}") &&
+                 !strstr(f->slice_prefix, "{Sequence}"))
+            return bad(why, whylen, "%s", "SliceOssObjectPrefix has neither {UnixTimestamp} nor {Sequence}");
+        out->nformats++;
+    }
+    out->on_demand = LE_REC_ONDEMAND_OFF;
+    return LE_OK;
+}
+
 const le_rec_config *le_rec_config_pick(const le_rec_config *stream_lvl, const le_rec_config *app_lvl,
                                         const le_rec_config *any_app, int64_t now_ms)
 {

@@ -63,6 +63,21 @@ int le_rec_config_from_json(const char *js, size_t n, le_rec_config *out);
 void le_rec_notify_to_json(le_buf *out, const le_rec_notify_cfg *c);
 int le_rec_notify_from_json(const char *js, size_t n, le_rec_notify_cfg *out);
 
+/* A production studio's RecordConfig (SetCasterConfig; docs/STUDIO.md
+ * "Outputs") into a config for le_record_pin: rc is the stored JSON
+ * object, {"VideoFormat":[{"Format","OssObjectPrefix",
+ * "SliceOssObjectPrefix","CycleDuration"}],"OssBucket","OssEndpoint"};
+ * the spellings of the API reference's examples are read too (videoFormat,
+ * format, Prefix/prefix, SlicePrefix/slicePrefix, Interval/interval,
+ * ossBucket, Endpoint/endpoint), and {StartTime}/{EndTime} in a prefix mean
+ * {EscapedStartTime}/{EscapedEndTime}. Domain, app and stream are left
+ * empty. Pure. LE_OK; LE_ENOTFOUND when rc is absent, not an object or has
+ * no formats (no recording); LE_EINVAL with a reason in why (a format
+ * unknown or given twice, more than three, a CycleDuration outside
+ * 5-21600, a template the checks refuse, a bad OssBucket). */
+struct le_jv;
+int le_rec_config_from_caster(const struct le_jv *rc, le_rec_config *out, char *why, size_t whylen);
+
 /* The hash field of a config: "app/stream" ("app/" at app level). */
 void le_rec_config_field(const char *app, const char *stream, char *out, size_t n);
 

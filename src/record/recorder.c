@@ -128,7 +128,16 @@ struct task {
     char codec[16];
     int vkbps, have_meta, have_vhdr;
     uint64_t tap_skipped;               /* what its tap skipped, counted at its end */
+    int pinned;                         /* recorded with pin (le_record_pin), not a looked-up config */
+    le_rec_config pin;
 };
+
+/* A stream recorded with a given config (le_record_pin). */
+typedef struct pin {
+    struct pin *next;
+    char domain[NAME_MAX_], app[NAME_MAX_], stream[NAME_MAX_];
+    le_rec_config cfg;
+} pin;
 
 typedef struct msg {
     le_recp_item item;
@@ -153,6 +162,7 @@ static struct {
     int started, stopping;
     char root[PATH_MAX];
     task *tasks;
+    pin *pins;
     size_t qbytes, qmax_task, qmax_all;
     le_record_stats st;
     uint64_t write_errors;              /* atomic: the threads add */
@@ -810,6 +820,16 @@ static void lookup_done(int rc, const le_rec_config *cfg, const le_rec_notify_cf
     t->lookup = NULL;
     t->hold++;
     le_stream *st = le_stream_find(t->domain, t->app, t->stream, 0);
+    if (t->pinned && rc != LE_OK) {
+        /* The config is known: only the notify config is missing. */
+        le_warn(MOD, "%s: record notify config lookup failed (%s): recorded without callbacks", t->dkey,
+                le_strerror(rc));
+        rc = LE_OK;
+        cfg = NULL;
+        notify = NULL;
+    }
+    if (t->pinned && rc == LE_OK)
+        cfg = &t->pin;
     if (rc != LE_OK) {
         le_warn(MOD, "%s: record config lookup failed (%s): not recorded", t->dkey, le_strerror(rc));
         reply_cmd(tk, LE_EIO);
@@ -826,7 +846,7 @@ static void lookup_done(int rc, const le_rec_config *cfg, const le_rec_notify_cf
             t->has_notify = 1;
             t->notify = *notify;
         }
-        if (t->manual || cfg->on_demand == LE_REC_ONDEMAND_OFF) {
+        if (t->manual || t->pinned || cfg->on_demand == LE_REC_ONDEMAND_OFF) {
             rc = start_recording(t);
             reply_cmd(tk, rc == LE_OK ? LE_OK : rc == LE_ENOTFOUND ? LE_ENOTFOUND : LE_EIO);
             if (rc != LE_OK)
@@ -861,9 +881,14 @@ static void lookup_done(int rc, const le_rec_config *cfg, const le_rec_notify_cf
     maybe_reap(t);
 }
 
-static task *task_new(const char *d, const char *a, const char *s, int manual, le_record_cmd_cb cb, void *arg)
+static task *task_new(const char *d, const char *a, const char *s, int manual, const pin *pn,
+                      le_record_cmd_cb cb, void *arg)
 {
     task *t = le_xcalloc(1, sizeof(*t));
+    if (pn) {
+        t->pinned = 1;
+        t->pin = pn->cfg;
+    }
     snprintf(t->domain, sizeof(t->domain), "%s", d);
     snprintf(t->app, sizeof(t->app), "%s", a);
     snprintf(t->stream, sizeof(t->stream), "%s", s);
@@ -889,13 +914,91 @@ static task *task_new(const char *d, const char *a, const char *s, int manual, l
     return t;
 }
 
+static pin *pin_find(const char *d, const char *a, const char *s)
+{
+    for (pin *p = R.pins; p; p = p->next)
+        if (strcmp(p->domain, d) == 0 && strcmp(p->app, a) == 0 && strcmp(p->stream, s) == 0)
+            return p;
+    return NULL;
+}
+
+static int cfg_same(const le_rec_config *a, const le_rec_config *b)
+{
+    if (strcmp(a->oss_bucket, b->oss_bucket) != 0 || strcmp(a->oss_endpoint, b->oss_endpoint) != 0 ||
+        a->nformats != b->nformats)
+        return 0;
+    for (int i = 0; i < a->nformats && i < LE_REC_NFMT; i++) {
+        const le_rec_format *x = &a->formats[i], *y = &b->formats[i];
+        if (x->fmt != y->fmt || x->cycle_s != y->cycle_s || strcmp(x->prefix, y->prefix) != 0 ||
+            strcmp(x->slice_prefix, y->slice_prefix) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static void on_publish(le_stream *st)
 {
     if (!R.started || R.stopping)
         return;
-    if (task_find(le_stream_domain(st), le_stream_app(st), le_stream_name(st)))
+    const char *d = le_stream_domain(st), *a = le_stream_app(st), *s = le_stream_name(st);
+    const pin *pn = pin_find(d, a, s);
+    task *t = task_find(d, a, s);
+    if (t && pn && !(t->pinned && cfg_same(&t->pin, &pn->cfg)))
+        end_task(t, "the stream is recorded with its pinned config");
+    else if (t)
         return;              /* a task waiting in its stitch window: its tap resumes it */
-    task_new(le_stream_domain(st), le_stream_app(st), le_stream_name(st), 0, NULL, NULL);
+    task_new(d, a, s, 0, pn, NULL, NULL);
+}
+
+int le_record_pin(const char *domain, const char *app, const char *stream, const le_rec_config *cfg)
+{
+    if (!domain || !*domain || !app || !*app || !stream || !*stream || !cfg || cfg->nformats < 1 ||
+        cfg->nformats > LE_REC_NFMT || strlen(domain) >= NAME_MAX_ || strlen(app) >= NAME_MAX_ ||
+        strlen(stream) >= NAME_MAX_)
+        return LE_EINVAL;
+    if (!R.started)
+        return LE_EIO;
+    pin *pn = pin_find(domain, app, stream);
+    if (!pn) {
+        pn = le_xcalloc(1, sizeof(*pn));
+        snprintf(pn->domain, sizeof(pn->domain), "%s", domain);
+        snprintf(pn->app, sizeof(pn->app), "%s", app);
+        snprintf(pn->stream, sizeof(pn->stream), "%s", stream);
+        pn->next = R.pins;
+        R.pins = pn;
+    }
+    pn->cfg = *cfg;
+    snprintf(pn->cfg.domain, sizeof(pn->cfg.domain), "%s", domain);
+    snprintf(pn->cfg.app, sizeof(pn->cfg.app), "%s", app);
+    snprintf(pn->cfg.stream, sizeof(pn->cfg.stream), "%s", stream);
+    pn->cfg.on_demand = LE_REC_ONDEMAND_OFF;
+    task *t = task_find(domain, app, stream);
+    if (t && t->pinned && cfg_same(&t->pin, &pn->cfg))
+        return LE_OK;
+    if (t)
+        end_task(t, "its record config changed");
+    le_stream *st = le_stream_find(domain, app, stream, 0);
+    if (st && le_stream_is_live(st) && !R.stopping)
+        task_new(domain, app, stream, 0, pn, NULL, NULL);
+    return LE_OK;
+}
+
+int le_record_unpin(const char *domain, const char *app, const char *stream)
+{
+    if (!domain || !app || !stream)
+        return LE_EINVAL;
+    for (pin **pp = &R.pins; *pp; pp = &(*pp)->next) {
+        pin *pn = *pp;
+        if (strcmp(pn->domain, domain) != 0 || strcmp(pn->app, app) != 0 || strcmp(pn->stream, stream) != 0)
+            continue;
+        *pp = pn->next;
+        free(pn);
+        task *t = task_find(domain, app, stream);
+        if (t && t->pinned)
+            end_task(t, "its recording was stopped");
+        return LE_OK;
+    }
+    return LE_ENOTFOUND;
 }
 
 /* ---- commands ---- */
@@ -954,7 +1057,8 @@ int le_record_command(int start, const char *domain, const char *app, const char
         reply_later(cb, arg, LE_EEXIST);
         return LE_OK;
     }
-    if (!task_new(le_stream_domain(st), le_stream_app(st), le_stream_name(st), 1, cb, arg))
+    if (!task_new(le_stream_domain(st), le_stream_app(st), le_stream_name(st), 1,
+                  pin_find(le_stream_domain(st), le_stream_app(st), le_stream_name(st)), cb, arg))
         reply_later(cb, arg, LE_EIO);
     return LE_OK;
 }
@@ -1267,6 +1371,11 @@ void le_record_free(void)
         if (t->flush)
             event_free(t->flush);
         free(t);
+    }
+    while (R.pins) {
+        pin *pn = R.pins;
+        R.pins = pn->next;
+        free(pn);
     }
     R.started = 0;
 }

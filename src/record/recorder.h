@@ -46,6 +46,23 @@ typedef void (*le_record_cmd_cb)(int rc, void *arg);
 int le_record_command(int start, const char *domain, const char *app, const char *stream, le_record_cmd_cb cb,
                       void *arg);
 
+/* A stream recorded with a given config instead of the looked-up one (a
+ * caster's RecordConfig, docs/STUDIO.md "Outputs"): from now until
+ * le_record_unpin, every publish of domain/app/stream (domain: the play
+ * domain the stream lives on) is recorded with cfg, whatever the domain's
+ * record configs say; OnDemand is ignored; the domain's record notify
+ * config still announces the files. If the stream is live now, its task
+ * starts at once: a task already recording it with another config (or an
+ * automatic one) is ended first, its files closed. The same cfg again
+ * changes nothing. LE_OK; LE_EINVAL (no format, an empty name); LE_EIO
+ * (the recorder is not running). */
+struct le_rec_config;
+int le_record_pin(const char *domain, const char *app, const char *stream, const struct le_rec_config *cfg);
+/* Ends the task of a pinned stream (its files are closed, indexed and
+ * announced as usual) and forgets the pin. LE_OK, or LE_ENOTFOUND when the
+ * stream is not pinned. */
+int le_record_unpin(const char *domain, const char *app, const char *stream);
+
 /* The local root (record_root, or {data_dir}/record), absolute. */
 const char *le_record_root(void);
 /* The URL a local file is served at: {record_url_base}/record/{bucket}/{key}

@@ -1,11 +1,12 @@
 #!/bin/sh
 # 79-studio-delay: SetCasterConfig Delay, the broadcast delay of PGM's
 # outputs (docs/STUDIO.md, "Running a caster"). One publisher turns from red
-# to blue; a caster with Delay 2 shows it in PVW and PGM. Two readers, one
-# on PVW and one on PGM, note the wall time each frame arrives: PGM shows
-# the change about 2 s after PVW (the stream timestamps are the same: the
-# delay is in wall time only). Then the PGM scene's layout delays RV01 by
-# FixedDelayDuration 1500 ms: the slot's picture (PVW's too) lags as much.
+# to blue; a caster with Delay 5 shows it in PVW and PGM. Three readers, of
+# the source itself, of PVW and of PGM, note the wall time each frame
+# arrives: PGM shows the change 5 s (+-0.5) after the source, PVW at once
+# (the stream timestamps are the same: the delay is in wall time only).
+# Then the PGM scene's layout delays RV01 by FixedDelayDuration 1500 ms: the
+# slot's picture (PVW's too) lags as much.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=180}"
@@ -54,8 +55,13 @@ while True:   # until the stream plays (a delayed PGM goes live later)
     time.sleep(0.3)
 PY
 reader() { timeout -k 3 90 "$LE_PY" "$LE_DIR/reader.py" "$@"; }
-# first_blue FILE: the wall time of its first blue frame, "none" if none.
-first_blue() { awk '$4 > 160 && $2 < 90 && $3 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
+# first_blue FILE: the wall time of its first blue frame after a red one,
+# "none" if none (a reader that starts on blue, e.g. PGM playing out what
+# the delay queue held from before, waits for the red first).
+first_blue() {
+    awk '$2 > 160 && $3 < 90 && $4 < 90 { r = 1 } r && $4 > 160 && $2 < 90 && $3 < 90 { print $1; f = 1; exit }
+         END { if (!f) print "none" }' "$1"
+}
 # first_red FILE: the wall time of its first red frame.
 first_red() { awk '$2 > 160 && $3 < 90 && $4 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
 
@@ -64,13 +70,15 @@ curl_m() { curl -s --max-time 5 "$A/metrics"; }
 sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
 
-# ---- Delay 2 ------------------------------------------------------------------------
-pubswitch PUB cam 25
+# ---- Delay 5 ------------------------------------------------------------------------
+# Red for 14 s: the change comes once all three readers play (PGM goes live
+# 5 s after StartCaster).
+pubswitch PUB cam 14
 api CreateCaster ClientToken=studio-79 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
 ok $? "CreateCaster" || diag "$API_BODY"
 C=$(j "$API_BODY" 'd["CasterId"]')
-api SetCasterConfig CasterId="$C" DomainName="$LE_DOMAIN" Delay=2 'TranscodeConfig={"CasterTemplate":"lp_ld"}'
-ok $? "SetCasterConfig: Delay 2" || diag "$API_BODY"
+api SetCasterConfig CasterId="$C" DomainName="$LE_DOMAIN" Delay=5 'TranscodeConfig={"CasterTemplate":"lp_ld"}'
+ok $? "SetCasterConfig: Delay 5" || diag "$API_BODY"
 api AddCasterVideoResource CasterId="$C" LocationId=RV01 ResourceName=cam LiveStreamUrl="$(le_url cam)"
 ok $? "RV01: the publisher" || diag "$API_BODY"
 api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
@@ -78,6 +86,7 @@ api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.W
 ok $? "AddCasterLayout: RV01 full frame" || diag "$API_BODY"
 L1=$(j "$API_BODY" 'd["LayoutId"]')
 le_wait_for 20 live cam
+le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src1.txt"
 api StartCaster CasterId="$C"
 ok $? "StartCaster" || diag "$API_BODY"
 PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
@@ -91,18 +100,23 @@ api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$L1"
 ok $? "PGM: the layout" || diag "$API_BODY"
 le_bg RPVW reader "$RTMP/$PVW_S" "$LE_DIR/pvw.txt"
 le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm.txt"
-le_wait_for 30 sh -c "[ -s '$LE_DIR/pvw.txt' ] && [ -s '$LE_DIR/pgm.txt' ]"
+le_wait_for 30 sh -c "[ -s '$LE_DIR/src1.txt' ] && [ -s '$LE_DIR/pvw.txt' ] && [ -s '$LE_DIR/pgm.txt' ]"
 ok "$([ "$(first_red "$LE_DIR/pgm.txt")" != none ]; echo $?)" \
     "PGM plays the red source (before the change)"
-le_wait_for 60 sh -c "awk '\$4 > 160 && \$2 < 90' '$LE_DIR/pgm.txt' | grep -q ."
+le_wait_for 60 sh -c "awk '\$2 > 160 && \$3 < 90 { r = 1 } r && \$4 > 160 && \$2 < 90' '$LE_DIR/pgm.txt' | grep -q ."
+B_SRC=$(first_blue "$LE_DIR/src1.txt")
 B_PVW=$(first_blue "$LE_DIR/pvw.txt")
 B_PGM=$(first_blue "$LE_DIR/pgm.txt")
-ok "$([ "$B_PVW" != none ] && [ "$B_PGM" != none ] && [ "$(first_red "$LE_DIR/pvw.txt")" != none ]; echo $?)" \
-    "both readers saw the source turn from red to blue" || diag "PVW $B_PVW PGM $B_PGM"
-d=$((${B_PGM:-0} - ${B_PVW:-0}))
-ok "$([ "$B_PGM" != none ] && [ "$B_PVW" != none ] && [ "$d" -ge 1500 ] && [ "$d" -le 3500 ]; echo $?)" \
-    "Delay 2: PGM shows the change $d ms after PVW (about 2000)"
-le_kill "$RPVW" "$RPGM"
+ok "$([ "$B_SRC" != none ] && [ "$B_PVW" != none ] && [ "$B_PGM" != none ] &&
+    [ "$(first_red "$LE_DIR/src1.txt")" != none ] && [ "$(first_red "$LE_DIR/pvw.txt")" != none ]; echo $?)" \
+    "the three readers saw the source turn from red to blue" || diag "source $B_SRC PVW $B_PVW PGM $B_PGM"
+d=$((${B_PGM:-0} - ${B_SRC:-0}))
+ok "$([ "$B_PGM" != none ] && [ "$B_SRC" != none ] && [ "$d" -ge 4500 ] && [ "$d" -le 5500 ]; echo $?)" \
+    "Delay 5: PGM shows the change $d ms after a reader of the source (5000 +-500)"
+d=$((${B_PVW:-0} - ${B_SRC:-0}))
+ok "$([ "$B_PVW" != none ] && [ "$B_SRC" != none ] && [ "$d" -le 1500 ]; echo $?)" \
+    "... PVW is not delayed: it shows the change $d ms after the source"
+le_kill "$RSRC" "$RPVW" "$RPGM"
 
 # ---- Delay 0 and FixedDelayDuration 1500 on PGM's layer -------------------------
 le_kill "$PUB"
@@ -123,7 +137,7 @@ le_wait_for 20 live cam
 le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src.txt"
 le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm2.txt"
 le_wait_for 30 sh -c "[ -s '$LE_DIR/src.txt' ] && [ -s '$LE_DIR/pgm2.txt' ]"
-le_wait_for 60 sh -c "awk '\$4 > 160 && \$2 < 90' '$LE_DIR/pgm2.txt' | grep -q ."
+le_wait_for 60 sh -c "awk '\$2 > 160 && \$3 < 90 { r = 1 } r && \$4 > 160 && \$2 < 90' '$LE_DIR/pgm2.txt' | grep -q ."
 B_SRC=$(first_blue "$LE_DIR/src.txt")
 B_PGM=$(first_blue "$LE_DIR/pgm2.txt")
 d=$((${B_PGM:-0} - ${B_SRC:-0}))
