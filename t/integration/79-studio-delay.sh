@@ -120,7 +120,6 @@ le_kill "$RSRC" "$RPVW" "$RPGM"
 
 # ---- Delay 0 and FixedDelayDuration 1500 on PGM's layer -------------------------
 le_kill "$PUB"
-pubswitch PUB cam 12
 api SetCasterConfig CasterId="$C" Delay=0
 ok $? "SetCasterConfig: Delay 0 (applies at once)" || diag "$API_BODY"
 api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
@@ -130,13 +129,15 @@ ok $? "AddCasterLayout: RV01 full frame, FixedDelayDuration 1500" || diag "$API_
 L2=$(j "$API_BODY" 'd["LayoutId"]')
 api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$L2"
 ok $? "PGM: the delayed layout" || diag "$API_BODY"
-le_wait_for 20 live cam
-# A reader of the source itself and one of PGM.
+# A reader of PGM and one of the source itself, both started before the
+# publisher (the source's reader tries again until it plays), so that on a
+# loaded machine neither can join after the change.
 : > "$LE_DIR/src.txt"
 : > "$LE_DIR/pgm2.txt"
-le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src.txt"
 le_bg RPGM reader "$RTMP/$PGM_S" "$LE_DIR/pgm2.txt"
-le_wait_for 30 sh -c "[ -s '$LE_DIR/src.txt' ] && [ -s '$LE_DIR/pgm2.txt' ]"
+le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src.txt"
+le_wait_for 30 sh -c "[ -s '$LE_DIR/pgm2.txt' ]"
+pubswitch PUB cam 12
 le_wait_for 60 sh -c "awk '\$2 > 160 && \$3 < 90 { r = 1 } r && \$4 > 160 && \$2 < 90' '$LE_DIR/pgm2.txt' | grep -q ."
 B_SRC=$(first_blue "$LE_DIR/src.txt")
 B_PGM=$(first_blue "$LE_DIR/pgm2.txt")
