@@ -23,6 +23,16 @@
 
 #define MOD "caster"
 #define LOOKAHEAD_MS 2500
+/* PGM "now" asked for this close before a boundary already handed to the
+ * engine is PGM as of that boundary: an untimed change made from the state
+ * just before it could reach the engine after the boundary's tick and undo
+ * it (caster.c skips a change equal to the last one, so nothing is sent). */
+#define EDGE_MS 200
+/* A boundary passed less than this ago whose change the engine has not
+ * applied yet (its worker runs up to LE_SE_MAX_LAG_MS behind): the next
+ * boundary waits for the next second, as a timed change of the same scene
+ * would replace the one still waiting. */
+#define HOLD_MS (LE_SE_MAX_LAG_MS + 500)
 
 /* The programme's fields of the caster's hash, as field/value pairs. */
 static const char READ_LUA[] =
@@ -65,6 +75,8 @@ struct le_jv *le_cst_prog_pgm(le_cst_run *c, const le_scn_caster *sc, int64_t un
     le_cst_prog *p = c->prog;
     if (!p || !p->loaded || !effect_on(sc) || !*sc->pgm)
         return NULL;
+    if (p->sent_b > unix_ms && p->sent_b - unix_ms <= EDGE_MS)
+        unix_ms = p->sent_b;
     int i = le_prg_on_air(&p->prg, unix_ms);
     const le_jv *pgm = le_jv_get(sc->scenes, sc->pgm);
     if (i < 0 || !pgm)
@@ -135,10 +147,20 @@ static void schedule(le_cst_run *c)
         p->sent_b = 0;
         return;
     }
+    /* PGM as of now, unless a boundary's change is waiting (then it is
+     * what was last applied): puts right whatever came in between. */
+    if (p->sent_b <= now)
+        le_cst_scene_apply(c, LE_CST_PGM, 0);
     int i = le_prg_on_air(&p->prg, now);
     if (i >= 0)
         episode_source(c, p, i, 0, now);
     int64_t b = le_prg_next_boundary(&p->prg, now);
+    if (p->sent_b && p->sent_b <= now && now - p->sent_b < HOLD_MS && b != p->sent_b) {
+        le_se_stats es;
+        le_se_get_stats(c->eng, &es);
+        if (es.last_change_ms < le_se_clock_of(c->eng, p->sent_b))
+            return;
+    }
     if (p->sent_b > now && p->sent_b != b)   /* the schedule changed: what was sent for then is redone */
         le_cst_scene_apply(c, LE_CST_PGM, p->sent_b);
     p->sent_b = 0;
