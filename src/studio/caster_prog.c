@@ -210,6 +210,16 @@ static void read_cb(redisReply *rep, void *arg)
         if (bad && !p->bad_logged)
             le_warn(MOD, "%s: %d stored episodes do not parse; left out", c->id, bad);
         p->bad_logged = bad > 0;
+        /* An end this node recorded just now, whose write a read sent
+         * before it did not see. */
+        int64_t now = le_wall_ms();
+        for (size_t k = 0; k < p->prg.n; k++) {
+            int64_t en = p->prg.ep[k].ended_ms;
+            int i = en >= 0 && now - en < 5000 ? le_prg_find(&np, p->prg.ep[k].id) : -1;
+            if (i >= 0 && np.ep[i].ended_ms < 0 && np.ep[i].content_first &&
+                np.ep[i].start_ms == p->prg.ep[k].start_ms)
+                np.ep[i].ended_ms = p->prg.ep[k].ended_ms;
+        }
         le_prg_free(&p->prg);
         p->prg = np;
         p->loaded = 1;

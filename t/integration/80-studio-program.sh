@@ -34,6 +34,8 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=yellow:s=320x180" -f
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=640x360:r=25" \
     -f lavfi -i "sine=frequency=660:sample_rate=44100" -t 3 -c:v libx264 -preset ultrafast -g 25 \
     -pix_fmt yuv420p -c:a aac -b:a 64k "$MAT/green.mp4" || le_abort "cannot make the file material"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=320x180:r=25" -t 8 -c:v libx264 \
+    -preset ultrafast -g 25 -pix_fmt yuv420p "$MAT/green8.mp4" || le_abort "cannot make the 8 s file"
 
 LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
@@ -188,8 +190,35 @@ ok $? "DeleteCasterProgram" || diag "$API_BODY"
 api DescribeCasterProgram CasterId="$C"
 is "$(j "$API_BODY" '[d["Total"], d["Episodes"]]')" "[0, []]" "... no episodes left"
 is "$(redis-cli -p "$LE_REDIS_PORT" HEXISTS "letest$$:caster:$C" "epend:$E2")" 0 "... nor recorded ends"
+
+# ---- a restart in the middle of a ContentFirst episode --------------------------------
+# The node stops 2 s into an 8 s file and starts again: it takes the caster
+# back, plays the file on from where it should be and records its end.
+api AddCasterVideoResource CasterId="$C" LocationId=RV03 ResourceName=green8 MaterialId=green8.mp4
+ok $? "RV03: green8.mp4 (8 s)" || diag "$API_BODY"
+R3=$(j "$API_BODY" 'd["ResourceId"]')
+T1=$(( $(date +%s) + 4 ))
+api AddCasterEpisode CasterId="$C" EpisodeType=Resource ResourceId="$R3" SwitchType=ContentFirst \
+    StartTime="$(iso "$T1")" EndTime="$(iso $((T1 + 12)))"
+ok $? "AddCasterEpisode: the 8 s file, ContentFirst, from $(iso "$T1")" || diag "$API_BODY"
+E4=$(j "$API_BODY" 'd["EpisodeId"]')
+while [ "$(date +%s%3N)" -lt $(((T1 + 2) * 1000)) ]; do sleep 0.2; done
+le_kill "$PUB_RED"
+use A
+le_stop
+start_node A same || le_abort "livedge did not start again"
+le_wait_for 20 sh -c "curl -s --max-time 5 '$A/metrics' | grep -q '^livedge_casters_running 1'"
+is "$(curl_m | sed -n 's/^livedge_casters_running //p')" 1 "the node runs the caster again after its restart"
+ok "$(le_wait_log "episode $E4 on air since" 10 >/dev/null; echo $?)" "... and plays the episode's file from the elapsed offset"
+while [ "$(date +%s%3N)" -lt $(((T1 + 10) * 1000)) ]; do sleep 0.2; done
+end=$(redis-cli -p "$LE_REDIS_PORT" HGET "letest$$:caster:$C" "epend:$E4")
+d=$(( ${end:-0} - (T1 + 8) * 1000 ))
+ok "$([ -n "$end" ] && [ "$d" -ge -500 ] && [ "$d" -le 1500 ]; echo $?)" \
+    "... whose end is recorded $d ms after the file's end in wall time (-500 to 1500)"
+api DescribeCasterProgram CasterId="$C" EpisodeId="$E4"
+is "$(j "$API_BODY" 'd["Episodes"][0]["Status"]')" 2 "... Status 2 before its EndTime"
+
 api StopCaster CasterId="$C"
 ok $? "StopCaster" || diag "$API_BODY"
-le_kill "$PUB_RED"
 le_stop
 done_testing
