@@ -212,8 +212,9 @@ is "$(curl_m | sed -n 's/^livedge_casters_running //p')" 1 "the node runs the ca
 ok "$(le_wait_log "episode $E4 on air since" 10 >/dev/null; echo $?)" "... and plays the episode's file from the elapsed offset"
 while [ "$(date +%s%3N)" -lt $(((T1 + 10) * 1000)) ]; do sleep 0.2; done
 end=$(redis-cli -p "$LE_REDIS_PORT" HGET "letest$$:caster:$C" "epend:$E4")
-d=$(( ${end:-0} - (T1 + 8) * 1000 ))
-ok "$([ -n "$end" ] && [ "$d" -ge -500 ] && [ "$d" -le 1500 ]; echo $?)" \
+d=none
+[ -n "$end" ] && d=$(( end - (T1 + 8) * 1000 ))
+ok "$([ "$d" != none ] && [ "$d" -ge -500 ] && [ "$d" -le 1500 ]; echo $?)" \
     "... whose end is recorded $d ms after the file's end in wall time (-500 to 1500)"
 api DescribeCasterProgram CasterId="$C" EpisodeId="$E4"
 is "$(j "$API_BODY" 'd["Episodes"][0]["Status"]')" 2 "... Status 2 before its EndTime"
