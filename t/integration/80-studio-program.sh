@@ -112,7 +112,7 @@ EPOCH=$(curl_m | sed -n "s/^livedge_caster_epoch_ms{caster=\"$C\"} \([0-9]*\)$/\
 like "$EPOCH" '^[0-9]{13}$' "/metrics: livedge_caster_epoch_ms $EPOCH"
 
 # The programme: T0 a whole second at least 8 s ahead.
-T0=$(( ($(date +%s) + 9) ))
+T0=$(( $(date +%s) + 9 ))
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 api AddCasterProgram CasterId="$C" \
     Episodes.1.EpisodeType=Resource Episodes.1.EpisodeName=live Episodes.1.ResourceId="$R1" \
