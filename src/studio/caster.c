@@ -351,7 +351,7 @@ void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms)
         le_buf_printf(&key, "%s|", ns->images[k]);
     for (int k = 0; k < nout; k++)
         le_buf_printf(&key, "%dx%d@%d:%s|", ns->out[k].width, ns->out[k].height, ns->out[k].bitrate_kbps, names[k]);
-    int same = s->key && strlen(s->key) == key.len && memcmp(s->key, key.p, key.len) == 0;
+    int same = !timed && s->key && strlen(s->key) == key.len && memcmp(s->key, key.p, key.len) == 0;
     if (!same) {
         /* Stream names of the outputs, and the domain: outputs that change
          * name, domain or size end their publish. */
