@@ -23,6 +23,7 @@
 #include "rtmp/session.h"
 
 #define MOD "caster"
+_Static_assert(LE_SCN_URGENT_SLOT == LE_SE_URGENT_SLOT, "the standby slot of scene.h and engine.h");
 #define TAP_BYTES (8u << 20)
 #define KICK_RETRY_MS 5000
 
