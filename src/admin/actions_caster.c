@@ -686,7 +686,8 @@ static void setcfg_loaded(cc *c)
     le_buf_append(&bi, "", 1);
     le_buf_append(&bc, "", 1);
     caster_key(ckey, sizeof(ckey), c->caster);
-    const char *argv[] = { "EVAL", SETCFG_LUA, "1", ckey, (const char *)bi.p, (const char *)bc.p, now == 1 ? "1" : "0" };
+    const char *argv[] = { "EVAL", SETCFG_LUA, "1", ckey, (const char *)bi.p, (const char *)bc.p,
+                           now == 1 ? "1" : "0" };
     int rc = le_store_cmdargv(ok_caster_cb, c, 7, argv, NULL);
     le_buf_free(&bi);
     le_buf_free(&bc);

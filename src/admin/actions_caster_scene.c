@@ -30,7 +30,8 @@
 #define MAX_TRIES 8
 
 /* KEYS caster; ARGV sver, nset, field, value ..., ndel, field ..., then
- * fields that must exist (rloc:{RVnn} is chan:{RVnn} with channels on). 1; -2 no caster; -9 sver changed; {-6, field}. */
+ * fields that must exist (rloc:{RVnn} is chan:{RVnn} with channels on).
+ * 1; -2 no caster; -9 sver changed; {-6, field}. */
 static const char WRITE_LUA[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
     "if (redis.call('HGET', KEYS[1], 'sver') or '0') ~= ARGV[1] then return -9 end "

@@ -37,7 +37,8 @@ for k in 0 1 2 3 4 5 6 7; do
     boxes="$boxes,drawbox=x=$((48 * k + 4)):y=0:w=40:h=40:c=white:t=fill:enable='mod(floor(n/$((1 << k))),2)'"
 done
 ffmpeg -hide_banner -loglevel error -y \
-    -f lavfi -i "color=c=red:s=640x360:r=25:d=4[a];color=c=blue:s=640x360:r=25:d=6[b];[a][b]concat=n=2:v=1:a=0,$boxes[out0]" \
+    -f lavfi -i "color=c=red:s=640x360:r=25:d=4[a];color=c=blue:s=640x360:r=25:d=6[b];\
+[a][b]concat=n=2:v=1:a=0,$boxes[out0]" \
     -f lavfi -i "sine=frequency=440:sample_rate=44100:d=10" -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p \
     -c:a aac -b:a 64k -t 10 "$MAT/clip.mp4" || le_abort "cannot make the channel's file"
 
@@ -230,7 +231,8 @@ is "$API_CODE" 404 "a layout naming channel RV01 before it is set: 404"
 api SetCasterChannel CasterId="$C" ChannelId=RV01 ResourceId="$RCLIP"
 ok $? "SetCasterChannel: the file on channel RV01" || diag "$API_BODY"
 api SetCasterChannel CasterId="$C" ChannelId=RV04 ResourceId="$RCLIP"
-is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 ResourceOfChannelExist" "... on a second channel: 400 ResourceOfChannelExist"
+is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 ResourceOfChannelExist" \
+    "... on a second channel: 400 ResourceOfChannelExist"
 api SetCasterChannel CasterId="$C" ChannelId=RV13 ResourceId="$RCAM"
 is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 InvalidChannelId.Malformed" "ChannelId RV13: 400"
 api SetCasterChannel CasterId="$C" ChannelId=RV02 ResourceId=00000000-0000-4000-8000-000000000000
@@ -240,7 +242,8 @@ is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 InvalidParameter.Malformed" "Se
 api SetCasterChannel CasterId="$C" ChannelId=RV01 ResourceId="$RCLIP" PlayStatus=2
 is "$API_CODE" 400 "PlayStatus 2: 400"
 api DescribeCasterChannels CasterId="$C"
-is "$(j "$API_BODY" '[(c["ChannelId"], c["ResourceId"] == "'"$RCLIP"'", c["StreamUrl"]) for c in d["Channels"]] + [d["Total"]]')" \
+CH='[(c["ChannelId"], c["ResourceId"] == "'"$RCLIP"'", c["StreamUrl"]) for c in d["Channels"]] + [d["Total"]]'
+is "$(j "$API_BODY" "$CH")" \
     '[["RV01", true, ""], 1]' "DescribeCasterChannels: RV01 holds the file" || diag "$API_BODY"
 api AddCasterLayout CasterId="$C" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
     AudioLayer.1.VolumeRate=1 BlendList.1=RV01 MixList.1=RV01
