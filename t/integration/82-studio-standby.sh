@@ -133,6 +133,7 @@ api SetCasterConfig CasterId="$S" DomainName="$LE_DOMAIN" "$TC"
 ok $? "SetCasterConfig: no UrgentMaterialId yet" || diag "$API_BODY"
 api AddCasterVideoResource CasterId="$S" LocationId=RV01 ResourceName=cam LiveStreamUrl="$(le_url cam)"
 ok $? "RV01: the red publisher" || diag "$API_BODY"
+RSCAM=$(j "$API_BODY" 'd["ResourceId"]')
 api AddCasterLayout CasterId="$S" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
     AudioLayer.1.VolumeRate=1 BlendList.1=RV01 MixList.1=RV01
 ok $? "AddCasterLayout: RV01 full frame" || diag "$API_BODY"
@@ -199,7 +200,17 @@ ok "$([ "$G3" != none ] && [ "$d" -ge 1500 ] && [ "$d" -le 8000 ]; echo $?)" \
     "the only PGM source killed: automatic standby, PGM green $d ms later (caster_urgent_after 2s)"
 le_wait_log "PGM switches to the standby video" 10 >/dev/null && pass=0 || pass=1
 ok $pass "... logged"
-api DescribeCasterConfig CasterId="$S"
+# EffectCasterVideoResource on PGM is a take too: the dead source's black, not the standby file;
+# the source still dead, automatic standby comes back caster_urgent_after later.
+sleep 1
+W4=$(le_now_ms)
+api EffectCasterVideoResource CasterId="$S" SceneId="$SPGM" ResourceId="$RSCAM"
+ok $? "EffectCasterVideoResource on PGM (the dead source)" || diag "$API_BODY"
+sleep 6
+read -r k n <<<"$(count "$LE_DIR/standby.txt" green $((W4 + 1000)) $((W4 + 1900)))"
+ok "$([ "${n:-0}" -gt 10 ] && [ "$k" = 0 ]; echo $?)" "... leaves the standby video ($k of $n frames green)"
+G4=$(first "$LE_DIR/standby.txt" green $((W4 + 1900)))
+ok "$([ "$G4" != none ]; echo $?)" "... and automatic standby comes back $((${G4/none/0} - W4)) ms after it"
 le_kill "$RS"
 api StopCaster CasterId="$S"
 ok $? "StopCaster (standby)" || diag "$API_BODY"
