@@ -93,7 +93,7 @@ static const char LIST_LUA[] =
 
 /* KEYS caster; ARGV field, json, location field prefix ('' none), location,
  * id, "add"/"mod", max (0 none), count prefix, then fields that must exist
- * (rloc:{RVnn} is chan:{RVnn} with channels on: layouts name channels).
+ * (rloc:{RVnn}: a resource there or a channel chan:{RVnn}).
  * 1; -2 no caster; -3 no such object; -4 over max; -7 location taken;
  * {-6, field} a referenced field missing. */
 static const char PUT_LUA[] =
@@ -107,13 +107,10 @@ static const char PUT_LUA[] =
     "  end "
     "  if n >= tonumber(ARGV[7]) then return -4 end "
     "end "
-    "local chan = false "
-    "local cfg = redis.call('HGET', KEYS[1], 'config') "
-    "if cfg then local ok, j = pcall(cjson.decode, cfg) chan = ok and type(j) == 'table' and j.ChannelEnable == 1 end "
     "for i = 9, #ARGV do "
     "  local f = ARGV[i] "
-    "  if chan and string.sub(f, 1, 5) == 'rloc:' then f = 'chan:' .. string.sub(f, 6) end "
-    "  if redis.call('HEXISTS', KEYS[1], f) == 0 then return {-6, ARGV[i]} end "
+    "  if redis.call('HEXISTS', KEYS[1], f) == 0 and (string.sub(f, 1, 5) ~= 'rloc:' or "
+    "      redis.call('HEXISTS', KEYS[1], 'chan:' .. string.sub(f, 6)) == 0) then return {-6, f} end "
     "end "
     "if ARGV[3] ~= '' then "
     "  local lf = ARGV[3] .. ARGV[4] "

@@ -30,7 +30,7 @@
 #define MAX_TRIES 8
 
 /* KEYS caster; ARGV sver, nset, field, value ..., ndel, field ..., then
- * fields that must exist (rloc:{RVnn} is chan:{RVnn} with channels on).
+ * fields that must exist (rloc:{RVnn}: a resource there or channel chan:{RVnn}).
  * 1; -2 no caster; -9 sver changed; {-6, field}. */
 static const char WRITE_LUA[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
@@ -41,13 +41,10 @@ static const char WRITE_LUA[] =
     "local dels = {} "
     "for k = 1, tonumber(ARGV[i]) do dels[#dels + 1] = ARGV[i + k] end "
     "i = i + 1 + #dels "
-    "local chan = false "
-    "local cfg = redis.call('HGET', KEYS[1], 'config') "
-    "if cfg then local ok, j = pcall(cjson.decode, cfg) chan = ok and type(j) == 'table' and j.ChannelEnable == 1 end "
     "for k = i, #ARGV do "
     "  local f = ARGV[k] "
-    "  if chan and string.sub(f, 1, 5) == 'rloc:' then f = 'chan:' .. string.sub(f, 6) end "
-    "  if redis.call('HEXISTS', KEYS[1], f) == 0 then return {-6, ARGV[k]} end "
+    "  if redis.call('HEXISTS', KEYS[1], f) == 0 and (string.sub(f, 1, 5) ~= 'rloc:' or "
+    "      redis.call('HEXISTS', KEYS[1], 'chan:' .. string.sub(f, 6)) == 0) then return {-6, f} end "
     "end "
     "if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end "
     "if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end "
