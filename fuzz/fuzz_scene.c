@@ -53,6 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     for (int i = 0; i < LE_CST_RES_MAX; i++) {
+        /* with channels a slot holds its channel's resource, else none */
+        const char *rid = c.channels && c.chan[i] ? le_jv_get_str(c.chan[i], "ResourceId") : NULL;
+        if (c.channels && c.res[i] && (!rid || !le_jv_get(c.resources, rid)))
+            abort();
         le_scn_src s;
         le_cst_err e = { 0 };
         if (le_scn_source(c.res[i], i % 2 ? "/m" : NULL, "/r", &s, &e) != LE_OK && !e.code[0])
@@ -72,6 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int k = 0; k < pic.nlayers; k++)
             if (pic.layers[k].input < -1 || pic.layers[k].input >= LE_SG_MAX_INPUTS)
                 abort();
+        /* the standby video: slot 12 alone, its sound, no delays */
+        int vd[LE_SG_MAX_INPUTS], ad[LE_SG_MAX_INPUTS];
+        le_scn_delays(&c, x->key, vd, ad);
+        if (le_scn_is_urgent(x) && (pic.nlayers != 1 || pic.layers[0].input != LE_SCN_URGENT_SLOT ||
+                                    pic.ncomponents != 0 || pic.naudio != 1 || vd[0] || ad[0]))
+            abort();
         char name[80];
         if (le_scn_stream_name(x->key, "lld", name, sizeof(name)) == LE_OK && strchr(name, '-'))
             abort();

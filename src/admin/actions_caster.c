@@ -92,7 +92,8 @@ static const char LIST_LUA[] =
     "return out";
 
 /* KEYS caster; ARGV field, json, location field prefix ('' none), location,
- * id, "add"/"mod", max (0 none), count prefix, then fields that must exist.
+ * id, "add"/"mod", max (0 none), count prefix, then fields that must exist
+ * (rloc:{RVnn}: a resource there or a channel chan:{RVnn}).
  * 1; -2 no caster; -3 no such object; -4 over max; -7 location taken;
  * {-6, field} a referenced field missing. */
 static const char PUT_LUA[] =
@@ -107,7 +108,9 @@ static const char PUT_LUA[] =
     "  if n >= tonumber(ARGV[7]) then return -4 end "
     "end "
     "for i = 9, #ARGV do "
-    "  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return {-6, ARGV[i]} end "
+    "  local f = ARGV[i] "
+    "  if redis.call('HEXISTS', KEYS[1], f) == 0 and (string.sub(f, 1, 5) ~= 'rloc:' or "
+    "      redis.call('HEXISTS', KEYS[1], 'chan:' .. string.sub(f, 6)) == 0) then return {-6, f} end "
     "end "
     "if ARGV[3] ~= '' then "
     "  local lf = ARGV[3] .. ARGV[4] "
@@ -139,9 +142,15 @@ static const char DEL_LUA[] =
     "redis.call('HDEL', KEYS[1], ARGV[1]) "
     "return 1";
 
-/* KEYS caster; ARGV info, config. 1, -2. */
+/* KEYS caster; ARGV info, config, its ChannelEnable. 1, -2; -10 turning
+ * ChannelEnable off; -11 turning it on while the caster runs. */
 static const char SETCFG_LUA[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
+    "local on = false "
+    "local cfg = redis.call('HGET', KEYS[1], 'config') "
+    "if cfg then local ok, j = pcall(cjson.decode, cfg) on = ok and type(j) == 'table' and j.ChannelEnable == 1 end "
+    "if on and ARGV[3] ~= '1' then return -10 end "
+    "if not on and ARGV[3] == '1' and redis.call('HGET', KEYS[1], 'status') == '1' then return -11 end "
     "redis.call('HSET', KEYS[1], 'info', ARGV[1], 'config', ARGV[2]) "
     "return 1";
 
@@ -632,6 +641,11 @@ static void ok_caster_cb(redisReply *rep, void *arg)
         le_params_unavailable(c->r);
     } else if (v == -2) {
         caster_nf(c->r);
+    } else if (v == -10) {
+        le_admin_error(c->r, 400, "InvalidParameter.Malformed", "ChannelEnable cannot be turned off once it is on.");
+    } else if (v == -11) {
+        le_admin_error(c->r, 400, "IncorrectCasterStatus.Inuse",
+                       "Caster is in use: ChannelEnable is first turned on while the caster is stopped.");
     } else {
         le_jv *body = le_jv_obj();
         le_jv_set_str(body, "CasterId", c->caster);
@@ -651,6 +665,16 @@ static void setcfg_loaded(cc *c)
         m->s = le_xstrdup(name);
         m->slen = strlen(name);
     }
+    /* ChannelEnable stays on once on (the full overwrite keeps it when the
+     * parameter is absent); SETCFG_LUA refuses 1 -> 0 and a first 1 while
+     * running. */
+    int64_t was = 0, now = 0;
+    const char *ce = le_admin_param(c->r, "ChannelEnable");
+    le_jv *cm = (le_jv *)le_jv_get(c->obj, "ChannelEnable");
+    if ((!ce || !*ce) && cm && cm->type == LE_JV_INT &&
+        le_jv_get_int(le_jv_get(c->all, "config"), "ChannelEnable", &was) == LE_OK && was == 1)
+        cm->i = 1;
+    le_jv_get_int(c->obj, "ChannelEnable", &now);
     char ckey[300];
     le_buf bi = { 0 }, bc = { 0 };
     le_jv_to_json(info, &bi);
@@ -659,8 +683,9 @@ static void setcfg_loaded(cc *c)
     le_buf_append(&bi, "", 1);
     le_buf_append(&bc, "", 1);
     caster_key(ckey, sizeof(ckey), c->caster);
-    const char *argv[] = { "EVAL", SETCFG_LUA, "1", ckey, (const char *)bi.p, (const char *)bc.p };
-    int rc = le_store_cmdargv(ok_caster_cb, c, 6, argv, NULL);
+    const char *argv[] = { "EVAL", SETCFG_LUA, "1", ckey, (const char *)bi.p, (const char *)bc.p,
+                           now == 1 ? "1" : "0" };
+    int rc = le_store_cmdargv(ok_caster_cb, c, 7, argv, NULL);
     le_buf_free(&bi);
     le_buf_free(&bc);
     if (rc != 0) {

@@ -30,7 +30,8 @@
 #define MAX_TRIES 8
 
 /* KEYS caster; ARGV sver, nset, field, value ..., ndel, field ..., then
- * fields that must exist. 1; -2 no caster; -9 sver changed; {-6, field}. */
+ * fields that must exist (rloc:{RVnn}: a resource there or channel chan:{RVnn}).
+ * 1; -2 no caster; -9 sver changed; {-6, field}. */
 static const char WRITE_LUA[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
     "if (redis.call('HGET', KEYS[1], 'sver') or '0') ~= ARGV[1] then return -9 end "
@@ -41,7 +42,9 @@ static const char WRITE_LUA[] =
     "for k = 1, tonumber(ARGV[i]) do dels[#dels + 1] = ARGV[i + k] end "
     "i = i + 1 + #dels "
     "for k = i, #ARGV do "
-    "  if redis.call('HEXISTS', KEYS[1], ARGV[k]) == 0 then return {-6, ARGV[k]} end "
+    "  local f = ARGV[k] "
+    "  if redis.call('HEXISTS', KEYS[1], f) == 0 and (string.sub(f, 1, 5) ~= 'rloc:' or "
+    "      redis.call('HEXISTS', KEYS[1], 'chan:' .. string.sub(f, 6)) == 0) then return {-6, f} end "
     "end "
     "if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end "
     "if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end "
@@ -258,6 +261,7 @@ void le_cs_scene_read(const le_jv *o, le_cs_scene *s)
     s->type = le_jv_get_int(o, "OutputType", &v) == LE_OK && v == 1;
     s->status = le_jv_get_int(o, "Status", &v) == LE_OK && v == 1;
     s->follow = !(le_jv_get_int(o, "FollowEnable", &v) == LE_OK && v == 0);
+    s->urgent = le_scn_is_urgent(o);
     s->comps = arr_copy(le_jv_get(o, "ComponentIds"));
     s->audio = arr_copy(le_jv_get(o, "AudioLayers"));
     s->mix = arr_copy(le_jv_get(o, "MixList"));
@@ -292,6 +296,8 @@ le_jv *le_cs_scene_json(const le_cs_scene *s)
             for (const le_jv *x = src->first; x; x = x->next)
                 le_jv_push(m, le_cst_copy(x));
     }
+    if (s->urgent)
+        le_jv_set_int(o, "Urgent", 1);
     return o;
 }
 
@@ -437,6 +443,7 @@ static int plan_scene_config(le_cs *c, int update)
     le_cs_scene_read(so, &s);
     snprintf(s.layout, sizeof(s.layout), "%s", lid);
     s.effect[0] = '\0';
+    s.urgent = 0;   /* a take leaves the standby video */
     if (given || !update) {
         le_jv_free(s.comps);
         s.comps = ids ? ids : le_jv_arr();
@@ -500,6 +507,7 @@ static int plan_copy(le_cs *c)
     memcpy(t.layout, f.layout, sizeof(t.layout));
     memcpy(t.effect, f.effect, sizeof(t.effect));
     t.follow = f.follow;
+    t.urgent = 0;   /* the take leaves the standby video */
     le_jv *swap[3] = { t.comps, t.audio, t.mix };
     t.comps = f.comps;
     t.audio = f.audio;
@@ -536,6 +544,7 @@ static int plan_effect(le_cs *c)
     le_cs_scene s;
     le_cs_scene_read(so, &s);
     snprintf(s.effect, sizeof(s.effect), "%s", rid);
+    s.urgent = 0;   /* a take leaves the standby video */
     le_cs_must(c, "res:%s", rid);
     le_cs_set_scene(c, &s);
     le_cs_scene_free(&s);

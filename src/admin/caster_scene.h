@@ -47,6 +47,7 @@ void le_cs_start(le_admin_req *r, le_cs_plan plan, void *arg, void (*free_arg)(v
 typedef struct le_cs_scene {
     char id[LE_SCN_ID_MAX], name[LE_SCN_ID_MAX];
     int type, status, follow;
+    int urgent;             /* "Urgent": 1, the standby video (kept by every write but a take) */
     char layout[LE_SCN_ID_MAX], effect[LE_SCN_ID_MAX];
     le_jv *comps, *audio, *mix;   /* arrays, owned */
 } le_cs_scene;

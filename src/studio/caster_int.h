@@ -36,6 +36,8 @@ typedef struct le_cst_slot {
     struct le_ingest *in;        /* a remote LiveStreamUrl pulled into caster/{CasterId}_RVnn */
     uint64_t retry_at;           /* after a kick of the ingest */
     uint64_t fed, refused;
+    int64_t chan_seq;            /* the channel's SeekSeq last applied (caster_src.c) */
+    int chan_paused;             /* PlayStatus 0 applied */
 } le_cst_slot;
 
 /* One output of a scene: the published stream caster/{name}

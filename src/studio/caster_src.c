@@ -1,7 +1,7 @@
 /* The slot sources of a running caster (studio/caster.h): a LiveStreamUrl
  * of this node read through a tap, another one pulled by an ingest into the
  * hidden stream caster/{CasterId}_RVnn and tapped, a file handed to the
- * engine. */
+ * engine; a channel's seek and pause; the standby video's slot. */
 #include "studio/caster_int.h"
 
 #include <stdio.h>
@@ -23,6 +23,7 @@
 #include "rtmp/session.h"
 
 #define MOD "caster"
+_Static_assert(LE_SCN_URGENT_SLOT == LE_SE_URGENT_SLOT, "the standby slot of scene.h and engine.h");
 #define TAP_BYTES (8u << 20)
 #define KICK_RETRY_MS 5000
 
@@ -160,6 +161,53 @@ static void slot_live(le_cst_run *c, le_cst_slot *s)
 
 /* ---- the face (caster_int.h) ---- */
 
+/* The standby slot's source: UrgentMaterialId's file, looped, while PGM is
+ * switched to it (docs/STUDIO.md, "Standby"); empty otherwise. */
+static void urgent_source(const le_scn_caster *sc, le_scn_src *src)
+{
+    const le_jv *pgm = *sc->pgm ? le_jv_get(sc->scenes, sc->pgm) : NULL;
+    const char *um = le_jv_get_str(sc->config, "UrgentMaterialId");
+    if (!le_scn_is_urgent(pgm) || !um || !*um || !le_cst_id_ok(um) || !CR.o.material_dir || !*CR.o.material_dir)
+        return;
+    if ((size_t)snprintf(src->path, sizeof(src->path), "%s/%s", CR.o.material_dir, um) >= sizeof(src->path))
+        return;
+    src->kind = LE_SCN_SRC_FILE;
+    src->repeat = -1;
+}
+
+/* A channel's SeekOffset and PlayStatus on its file slot (docs/STUDIO.md,
+ * "Channels"): fresh (the source was just given) applies the offset when it
+ * is above 0 and a pause; afterwards each new SeekSeq seeks and each change
+ * of PlayStatus pauses or plays. */
+static void channel_control(le_cst_run *c, le_cst_slot *s, const le_scn_caster *sc, int fresh)
+{
+    const le_jv *ch = sc->channels && s->idx < LE_CST_RES_MAX ? sc->chan[s->idx] : NULL;
+    if (fresh) {
+        s->chan_seq = 0;
+        s->chan_paused = 0;
+    }
+    if (!ch || s->src.kind != LE_SCN_SRC_FILE)
+        return;
+    int64_t seq = 0, off = 0, play = LE_SCN_PLAY;
+    le_jv_get_int(ch, "SeekSeq", &seq);
+    le_jv_get_int(ch, "SeekOffset", &off);
+    le_jv_get_int(ch, "PlayStatus", &play);
+    if ((fresh && off > 0) || (!fresh && seq != s->chan_seq)) {
+        int rc = le_se_seek(c->eng, s->idx, off);
+        if (rc == LE_OK)
+            le_info(MOD, "%s: channel RV%02d seeks to %lld ms", c->id, s->idx + 1, (long long)off);
+        else
+            le_warn(MOD, "%s: channel RV%02d: the engine refused the seek (%s)", c->id, s->idx + 1, le_strerror(rc));
+    }
+    s->chan_seq = seq;
+    int paused = play == LE_SCN_PAUSE;
+    if (paused != s->chan_paused) {
+        if (le_se_pause(c->eng, s->idx, paused) == LE_OK)
+            le_info(MOD, "%s: channel RV%02d %s", c->id, s->idx + 1, paused ? "paused" : "plays");
+        s->chan_paused = paused;
+    }
+}
+
 void le_cst_sources_apply(le_cst_run *c, const le_scn_caster *sc)
 {
     if (!c->eng)
@@ -172,6 +220,8 @@ void le_cst_sources_apply(le_cst_run *c, const le_scn_caster *sc)
         le_scn_src src;
         memset(&src, 0, sizeof(src));
         src.kind = LE_SCN_SRC_NONE;
+        if (i == LE_SE_URGENT_SLOT)
+            urgent_source(sc, &src);
         if (i < LE_CST_RES_MAX && sc->res[i]) {
             le_cst_err e;
             memset(&e, 0, sizeof(e));
@@ -184,8 +234,10 @@ void le_cst_sources_apply(le_cst_run *c, const le_scn_caster *sc)
                 src.kind = LE_SCN_SRC_NONE;
             }
         }
-        if (s->set && memcmp(&src, &s->src, sizeof(src)) == 0)
+        if (s->set && memcmp(&src, &s->src, sizeof(src)) == 0) {
+            channel_control(c, s, sc, 0);
             continue;
+        }
         slot_stop(s, "caster source changed");
         s->src = src;
         s->set = 1;
@@ -203,9 +255,12 @@ void le_cst_sources_apply(le_cst_run *c, const le_scn_caster *sc)
         }
         if (src.kind == LE_SCN_SRC_LIVE) {
             slot_live(c, s);
+        } else if (src.kind == LE_SCN_SRC_FILE && i == LE_SE_URGENT_SLOT) {
+            le_info(MOD, "%s: PGM shows the standby video %s", c->id, src.path);
         } else if (src.kind == LE_SCN_SRC_FILE) {
             le_info(MOD, "%s: RV%02d plays %s", c->id, i + 1, src.path);
         }
+        channel_control(c, s, sc, 1);
     }
 }
 
@@ -227,5 +282,7 @@ void le_cst_sources_stop(le_cst_run *c)
         slot_stop(&c->slot[i], "caster stopped");
         memset(&c->slot[i].src, 0, sizeof(c->slot[i].src));
         c->slot[i].set = 0;
+        c->slot[i].chan_seq = 0;
+        c->slot[i].chan_paused = 0;
     }
 }

@@ -55,13 +55,24 @@ int le_scn_caster_load(const char *id, const char *const *fields, const size_t *
     out->layouts = le_jv_obj();
     out->comps = le_jv_obj();
     out->scenes = le_jv_obj();
+    out->resources = le_jv_obj();
     int nbad = 0;
+    le_jv *byloc[LE_CST_RES_MAX] = { 0 };   /* borrowed from out->resources */
     for (size_t i = 0; i < n; i++) {
         const char *f = fields[i], *v = vals[i], *rest;
         size_t fl = flen[i], vl = vlen[i];
         char oid[LE_SCN_ID_MAX + 8];
         if (field_is(f, fl, "status")) {
             out->status = vl == 1 && v[0] == '1';
+            continue;
+        }
+        if (field_is(f, fl, "sver")) {
+            char num[24];
+            if (vl < sizeof(num) && !memchr(v, '\0', vl)) {
+                memcpy(num, v, vl);
+                num[vl] = '\0';
+                out->sver = strtoll(num, NULL, 10);
+            }
             continue;
         }
         if (field_is(f, fl, "pvw") || field_is(f, fl, "pgm")) {
@@ -79,9 +90,18 @@ int le_scn_caster_load(const char *id, const char *const *fields, const size_t *
         le_jv *dict = NULL;
         const char *idname = NULL;
         size_t plen = 0;
+        int chan = 0;
         if (field_has(f, fl, "res:", &rest)) {
+            dict = out->resources;
             idname = "ResourceId";
             plen = 4;
+        } else if (field_has(f, fl, "chan:", &rest)) {
+            char cid[8];
+            chan = id_of(rest, fl - 5, cid, sizeof(cid)) == LE_OK ? le_cst_location(cid, 'V') : -1;
+            if (chan < 1 || chan > LE_CST_RES_MAX) {
+                nbad++;
+                continue;
+            }
         } else if (field_has(f, fl, "layout:", &rest)) {
             dict = out->layouts;
             idname = "LayoutId";
@@ -115,30 +135,48 @@ int le_scn_caster_load(const char *id, const char *const *fields, const size_t *
             *slot = o;
             continue;
         }
-        if (!le_jv_get(o, idname))
-            le_jv_set_str(o, idname, oid);
-        if (dict) {
-            if (le_jv_get(dict, oid))
+        if (chan) {
+            if (o->type != LE_JV_OBJ || out->chan[chan - 1]) {
+                nbad++;
                 le_jv_free(o);
-            else
-                le_jv_set(dict, oid, o);
+            } else {
+                out->chan[chan - 1] = o;
+            }
             continue;
         }
-        int loc = le_cst_location(le_jv_get_str(o, "LocationId"), 'V');
-        if (loc < 1 || loc > LE_CST_RES_MAX || out->res[loc - 1]) {
-            nbad++;
+        if (!le_jv_get(o, idname))
+            le_jv_set_str(o, idname, oid);
+        if (le_jv_get(dict, oid)) {
             le_jv_free(o);
             continue;
         }
-        out->res[loc - 1] = o;
+        le_jv_set(dict, oid, o);
+        if (dict != out->resources)
+            continue;
+        int loc = le_cst_location(le_jv_get_str(o, "LocationId"), 'V');
+        if (loc < 1 || loc > LE_CST_RES_MAX || byloc[loc - 1])
+            nbad++;
+        else
+            byloc[loc - 1] = o;
     }
     if (!out->info)
         out->info = le_jv_obj();
     if (!out->config)
         out->config = le_cst_config_default();
+    int64_t ce = 0;
+    out->channels = out->config && le_jv_get_int(out->config, "ChannelEnable", &ce) == LE_OK && ce == 1;
+    /* The slots: by LocationId, or by channel. */
+    for (int i = 0; i < LE_CST_RES_MAX; i++) {
+        const le_jv *r = byloc[i];
+        if (out->channels) {
+            const char *rid = out->chan[i] ? le_jv_get_str(out->chan[i], "ResourceId") : NULL;
+            r = rid && *rid ? le_jv_get(out->resources, rid) : NULL;
+        }
+        out->res[i] = r ? le_cst_copy(r) : NULL;
+    }
     if (bad)
         *bad = nbad;
-    if (!out->info || !out->config || !out->layouts || !out->comps || !out->scenes) {
+    if (!out->info || !out->config || !out->layouts || !out->comps || !out->scenes || !out->resources) {
         le_scn_caster_free(out);
         return LE_ENOMEM;
     }
@@ -151,12 +189,21 @@ void le_scn_caster_free(le_scn_caster *c)
         return;
     le_jv_free(c->info);
     le_jv_free(c->config);
-    for (int i = 0; i < LE_CST_RES_MAX; i++)
+    for (int i = 0; i < LE_CST_RES_MAX; i++) {
         le_jv_free(c->res[i]);
+        le_jv_free(c->chan[i]);
+    }
+    le_jv_free(c->resources);
     le_jv_free(c->layouts);
     le_jv_free(c->comps);
     le_jv_free(c->scenes);
     memset(c, 0, sizeof(*c));
+}
+
+int le_scn_is_urgent(const le_jv *s)
+{
+    int64_t u = 0;
+    return s && s->type == LE_JV_OBJ && le_jv_get_int(s, "Urgent", &u) == LE_OK && u == 1;
 }
 
 le_jv *le_scn_new(const char *scene_id, const char *name, int output_type)
@@ -357,10 +404,13 @@ int le_scn_picture_of(const le_scn_caster *c, const le_jv *sc, int w, int h, con
     pic->height = h;
     pic->ninputs = pic->naudio_inputs = LE_SG_MAX_INPUTS;
 
+    /* the standby video: its slot full frame, its sound, nothing else */
+    int urgent = le_scn_is_urgent(sc);
+
     /* video */
-    const char *eff = le_jv_get_str(sc, "EffectResourceId");
-    int eslot = eff && *eff ? slot_of_resource(c, eff) : -1;
-    const char *lid = le_jv_get_str(sc, "LayoutId");
+    const char *eff = urgent ? NULL : le_jv_get_str(sc, "EffectResourceId");
+    int eslot = urgent ? LE_SCN_URGENT_SLOT : eff && *eff ? slot_of_resource(c, eff) : -1;
+    const char *lid = urgent ? NULL : le_jv_get_str(sc, "LayoutId");
     const le_jv *lay = lid && *lid ? le_jv_get(c->layouts, lid) : NULL;
     int bottom = -1;
     if (eslot >= 0) {
@@ -387,7 +437,7 @@ int le_scn_picture_of(const le_scn_caster *c, const le_jv *sc, int w, int h, con
     }
 
     /* components, bottom to top */
-    const le_jv *ids = le_jv_get(sc, "ComponentIds");
+    const le_jv *ids = urgent ? NULL : le_jv_get(sc, "ComponentIds");
     for (const le_jv *x = ids && ids->type == LE_JV_ARR ? ids->first : NULL; x; x = x->next) {
         const le_jv *co = x->type == LE_JV_STR ? le_jv_get(c->comps, x->s) : NULL;
         if (!co || pic->ncomponents >= LE_SG_MAX_COMPONENTS)
@@ -430,7 +480,7 @@ int le_scn_picture_of(const le_scn_caster *c, const le_jv *sc, int w, int h, con
 
     /* audio */
     int64_t follow = 1;
-    if (le_jv_get_int(sc, "FollowEnable", &follow) != LE_OK)
+    if (urgent || le_jv_get_int(sc, "FollowEnable", &follow) != LE_OK)
         follow = 1;
     if (!follow) {
         audio_of(le_jv_get(sc, "AudioLayers"), le_jv_get(sc, "MixList"), pic);
@@ -489,6 +539,8 @@ int le_scn_delays_of(const le_scn_caster *c, const le_jv *sc, int video_ms[LE_SG
         video_ms[i] = audio_ms[i] = 0;
     if (!sc || sc->type != LE_JV_OBJ)
         return LE_ENOTFOUND;
+    if (le_scn_is_urgent(sc))
+        return LE_OK;   /* the standby file: a file slot is not delayed */
     const char *eff = le_jv_get_str(sc, "EffectResourceId");
     int eslot = eff && *eff ? slot_of_resource(c, eff) : -1;
     const char *lid = le_jv_get_str(sc, "LayoutId");

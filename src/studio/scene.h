@@ -13,6 +13,9 @@
  * and the hash fields pvw and pgm name the caster's two scenes (made by
  * CreateCaster and CopyCaster, or by StartCaster when missing).
  *
+ * A PGM scene switched to the standby video has "Urgent": 1 (absent: 0);
+ * it shows slot LE_SCN_URGENT_SLOT full frame with its audio, nothing else.
+ *
  * What a scene shows: EffectResourceId's source full-frame when set, else
  * its layout's VideoLayers with the BlendList's sources (LocationId RVnn is
  * slot nn-1), then its components in ComponentIds order. What it sounds
@@ -29,6 +32,7 @@
 #include "studio/graph.h"
 
 #define LE_SCN_ID_MAX 64
+#define LE_SCN_URGENT_SLOT LE_CST_RES_MAX   /* the standby video's slot (engine.h LE_SE_URGENT_SLOT) */
 #define LE_SCN_PATH_MAX 1024
 
 /* A caster read from its hash (HGETALL {prefix}caster:{id}). */
@@ -41,15 +45,33 @@ typedef struct le_scn_caster {
     le_jv *comps;                /* object ComponentId -> component */
     le_jv *scenes;               /* object SceneId -> scene */
     char pvw[LE_SCN_ID_MAX], pgm[LE_SCN_ID_MAX];   /* "": none (a caster made before scenes existed) */
+    le_jv *resources;            /* object ResourceId -> resource: every one, placed or not */
+    int channels;                /* the config's ChannelEnable */
+    le_jv *chan[LE_CST_RES_MAX]; /* chan:{RVnn} by channel (RV01 = 0), NULL: none set */
+    int64_t sver;                /* the scenes' version (hash field sver), 0 if absent */
 } le_scn_caster;
 
-/* From HGETALL's field/value pairs. Objects that do not parse are skipped
+/* From HGETALL's field/value pairs. Slot i (res[i]) holds the resource
+ * whose LocationId is RV<i+1>; with channels on (ChannelEnable 1) it holds
+ * the resource bound to channel RV<i+1> instead (chan:{RVnn}'s ResourceId),
+ * so layouts and scenes name channels and a resource on no channel is not
+ * shown. A channel whose resource no longer exists is empty. Objects that do not parse are skipped
  * (logged by the caller if it wants: the count is returned in *bad).
  * 0 or LE_ENOMEM. */
 int le_scn_caster_load(const char *id, const char *const *fields, const size_t *flen,
                        const char *const *vals, const size_t *vlen, size_t n, le_scn_caster *out,
                        int *bad);
 void le_scn_caster_free(le_scn_caster *c);
+
+/* A channel object (chan:{RVnn}): {ChannelId, ResourceId, SeekOffset (ms),
+ * PlayStatus (1 play, 0 pause), SeekSeq (bumped by every SetCasterChannel
+ * that gives a SeekOffset, so the same offset given twice seeks twice)}. */
+#define LE_SCN_PLAY 1
+#define LE_SCN_PAUSE 0
+
+/* 1 when scene object s is switched to the standby video ("Urgent": 1,
+ * EffectCasterUrgent or automatic standby). */
+int le_scn_is_urgent(const le_jv *s);
 
 /* A new scene object (Status 0, FollowEnable 1, empty lists). */
 le_jv *le_scn_new(const char *scene_id, const char *name, int output_type);
@@ -87,7 +109,8 @@ int le_scn_picture(const le_scn_caster *c, const char *scene_id, int w, int h, c
 int le_scn_picture_of(const le_scn_caster *c, const le_jv *scene, int w, int h, const char *material_dir,
                       le_sg_scene *pic, char images[][LE_SCN_PATH_MAX], le_cst_err *e);
 
-/* The per-slot delays of scene scene_id of c (docs/STUDIO.md, "Sources"):
+/* The per-slot delays of scene scene_id of c (docs/STUDIO.md, "Sources";
+ * an urgent scene: all 0):
  * video_ms[i] the largest FixedDelayDuration of the layout's video layers
  * showing slot i, audio_ms[i] the largest of the audio layers mixing it
  * (the layout's or, FollowEnable 0, the scene's own); audio that follows

@@ -460,6 +460,103 @@ static void test_delays(void)
     ok(v[2] == 0 && v[4] == 0 && a[2] == 0, "... none");
 }
 
+/* ChannelEnable 1: slots follow chan:{RVnn}, not the resources' LocationIds. */
+static void test_channels(void)
+{
+    static char sc[1024];
+    base_hash();
+    load();
+    is_int(C.channels, 0, "channels off by default");
+    ok(C.resources && le_jv_get(C.resources, RES1) && le_jv_get(C.resources, RES3) && C.resources->n == 2,
+       "every resource by id");
+    is_int((int)C.sver, 0, "no sver: 0");
+    /* channels on: RES3 (LocationId RV03) on channel RV05, RES1 (RV01) on RV02, a channel of a deleted
+       resource on RV07, a channel field that is no channel */
+    set_field("config", "{\"DomainName\":\"live.test\",\"ChannelEnable\":1,\"TranscodeConfig\":{\"CasterTemplate\":"
+                        "\"lp_hd\",\"LiveTemplate\":[]}}");
+    kv("chan:RV05", "{\"ChannelId\":\"RV05\",\"ResourceId\":\"" RES3 "\",\"SeekOffset\":3000,\"PlayStatus\":0,"
+                    "\"SeekSeq\":2}");
+    kv("chan:RV02", "{\"ChannelId\":\"RV02\",\"ResourceId\":\"" RES1 "\",\"SeekOffset\":0,\"PlayStatus\":1,"
+                    "\"SeekSeq\":0}");
+    kv("chan:RV07", "{\"ChannelId\":\"RV07\",\"ResourceId\":\"" RES5 "\"}");
+    kv("chan:RV13", "{\"ChannelId\":\"RV13\",\"ResourceId\":\"" RES5 "\"}");
+    kv("sver", "17");
+    is_int(load(), 1, "load with channels: chan:RV13 is counted bad");
+    is_int(C.channels, 1, "channels on");
+    is_int((int)C.sver, 17, "sver read");
+    ok(!C.res[0] && !C.res[2], "... a resource's own LocationId holds nothing");
+    is_str(le_jv_get_str(C.res[4], "ResourceId"), RES3, "... slot 4 (RV05) is channel RV05's resource");
+    is_str(le_jv_get_str(C.res[1], "ResourceId"), RES1, "... slot 1 (RV02) is channel RV02's resource");
+    ok(C.chan[6] && !C.res[6], "... a channel whose resource is gone is empty");
+    int64_t v = 0;
+    ok(C.chan[4] && le_jv_get_int(C.chan[4], "SeekSeq", &v) == LE_OK && v == 2, "... the channel object is kept");
+    /* layout 2 names RV03 (bottom) and RV05: with channels RV05 is RES3's slot, RV03 is empty */
+    is_int(le_scn_picture(&C, PGM, 1280, 720, "/m", &P, IMGS, NULL), LE_OK, "PGM's picture with channels");
+    ok(P.nlayers == 2 && P.layers[0].input == 2 && P.layers[1].input == 4, "... layers show slots 2 and 4");
+    /* EffectResourceId finds the resource through its channel */
+    snprintf(sc, sizeof(sc), "{\"SceneId\":\"%s\",\"LayoutId\":\"\",\"EffectResourceId\":\"%s\"}", PGM, RES1);
+    set_field("scene:" PGM, sc);
+    load();
+    is_int(le_scn_picture(&C, PGM, 1280, 720, "/m", &P, IMGS, NULL), LE_OK, "an effect source with channels");
+    ok(P.nlayers == 1 && P.layers[0].input == 1 && P.naudio == 1 && P.audio[0].input == 1,
+       "... shows and sounds slot 1 (channel RV02)");
+    le_scn_src src;
+    le_cst_err e;
+    is_int(le_scn_source(C.res[4], "/m", NULL, &src, &e), LE_OK, "the channel's source");
+    ok(src.kind == LE_SCN_SRC_FILE && !strcmp(src.path, "/m/clip.mp4"), "... is the resource's file");
+}
+
+/* "Urgent": 1: the standby slot full frame with its sound, nothing else. */
+static void test_urgent(void)
+{
+    static char sc[1024];
+    int v[LE_SG_MAX_INPUTS], a[LE_SG_MAX_INPUTS];
+    base_hash();
+    load();
+    ok(!le_scn_is_urgent(le_jv_get(C.scenes, PGM)), "a stored scene is not urgent");
+    ok(!le_scn_is_urgent(NULL), "... nor is no scene");
+    /* PGM with layout 1 (two layers with delays, audio layers), two components, FollowEnable 0, urgent */
+    static char lay[1024];
+    snprintf(lay, sizeof(lay),
+             "{\"VideoLayers\":[{\"HeightNormalized\":1,\"FixedDelayDuration\":120}],"
+             "\"AudioLayers\":[{\"VolumeRate\":1,\"FixedDelayDuration\":80}],"
+             "\"BlendList\":[\"RV01\"],\"MixList\":[\"RV01\"]}");
+    set_field("layout:" LAY1, lay);
+    snprintf(sc, sizeof(sc),
+             "{\"SceneId\":\"%s\",\"SceneName\":\"PGM\",\"OutputType\":1,\"LayoutId\":\"%s\",\"ComponentIds\":"
+             "[\"%s\",\"%s\"],\"Status\":1,\"FollowEnable\":0,\"AudioLayers\":[{\"VolumeRate\":1}],"
+             "\"MixList\":[\"RV03\"],\"EffectResourceId\":\"%s\",\"Urgent\":1}",
+             PGM, LAY1, TXT1, IMG1, RES3);
+    set_field("scene:" PGM, sc);
+    load();
+    ok(le_scn_is_urgent(le_jv_get(C.scenes, PGM)), "Urgent 1 is urgent");
+    is_int(le_scn_picture(&C, PGM, 1280, 720, "/m", &P, IMGS, NULL), LE_OK, "the urgent PGM's picture");
+    ok(P.nlayers == 1 && P.layers[0].input == LE_SCN_URGENT_SLOT && P.layers[0].input == 12,
+       "... one layer: the standby slot (12)");
+    ok(P.layers[0].fill == LE_SG_FILL_FIT && P.layers[0].place.height_norm == 1.0 &&
+       P.layers[0].place.width_norm == 1.0 && P.layers[0].place.x == 0 && P.layers[0].place.y == 0,
+       "... full frame, keeping its aspect");
+    is_int(P.ncomponents, 0, "... no components");
+    is_int(P.nimages, 0, "... no images");
+    ok(P.naudio == 1 && P.audio[0].input == 12 && P.audio[0].volume_rate == 1.0 && P.audio[0].channel == LE_SG_CH_ALL,
+       "... the standby file's sound alone (FollowEnable 0 and the scene's audio ignored)");
+    ok(P.ninputs == LE_SG_MAX_INPUTS && builds() && strstr(graph, "[in12]"), "... the graph reads [in12]");
+    is_int(le_scn_delays(&C, PGM, v, a), LE_OK, "delays of the urgent PGM");
+    ok(v[0] == 0 && a[0] == 0 && a[2] == 0 && v[12] == 0, "... none (the layout's 120/80 ms are not applied)");
+    /* the same scene object given directly (a programme's copy keeps Urgent) */
+    le_jv *o = le_cst_decode(sc, strlen(sc));
+    is_int(le_scn_picture_of(&C, o, 640, 360, "/m", &P, IMGS, NULL), LE_OK, "le_scn_picture_of an urgent object");
+    ok(P.nlayers == 1 && P.layers[0].input == 12, "... shows slot 12");
+    le_jv_free(o);
+    /* Urgent 0 shows the scene as before */
+    snprintf(sc, sizeof(sc),
+             "{\"SceneId\":\"%s\",\"LayoutId\":\"%s\",\"ComponentIds\":[\"%s\"],\"Urgent\":0}", PGM, LAY1, TXT1);
+    set_field("scene:" PGM, sc);
+    load();
+    is_int(le_scn_picture(&C, PGM, 1280, 720, "/m", &P, IMGS, NULL), LE_OK, "Urgent 0");
+    ok(P.nlayers == 1 && P.layers[0].input == 0 && P.ncomponents == 1, "... shows its layout and components");
+}
+
 int main(void)
 {
     test_load();
@@ -467,6 +564,8 @@ int main(void)
     test_source();
     test_picture();
     test_delays();
+    test_channels();
+    test_urgent();
     le_scn_caster_free(&C);
     return done_testing();
 }
