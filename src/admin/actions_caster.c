@@ -31,6 +31,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "record/config.h"
 #include "store/store.h"
 #include "studio/config.h"
 #include "studio/scene.h"
@@ -710,6 +711,16 @@ static void set_caster_config(le_admin_req *r)
         goto bad;
     if (le_cst_config_parse(req_get, r, &c->obj, &e) != LE_OK) {
         answer_err(r, &e);
+        goto bad;
+    }
+    /* RecordConfig as PGM's recording will read it (docs/STUDIO.md, "Side
+     * output and recording of PGM"): refused now rather than logged later. */
+    le_rec_config *rcfg = le_xcalloc(1, sizeof(*rcfg));
+    char why[256] = "";
+    int rrc = le_rec_config_from_caster(le_jv_get(c->obj, "RecordConfig"), rcfg, why, sizeof(why));
+    free(rcfg);
+    if (rrc == LE_EINVAL) {
+        le_params_invalid_why(r, "RecordConfig", why);
         goto bad;
     }
     if (le_params_store(r) != 0)

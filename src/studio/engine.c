@@ -663,13 +663,22 @@ static void dl_release(le_se *e, int64_t now_ms)
 
 /* ---- worker side: timed commands ---- */
 
-/* A timed command waiting for the same scene (slot) is replaced. */
+static void apply_cmd(le_se *e, se_item *q);
+
+/* A timed command waiting for the same scene (slot) is replaced, unless
+ * its time has already come (a worker running behind the clock has not
+ * rendered that tick yet): then it is applied first. */
 static void pend_drop(le_se *e, int kind, int slot)
 {
+    int64_t now_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
     for (se_item **pp = &e->pend; *pp; pp = &(*pp)->next) {
         se_item *x = *pp;
         if (x->kind == kind && x->slot == slot) {
             *pp = x->next;
+            if (x->at_ms <= now_ms) {
+                apply_cmd(e, x);
+                return;
+            }
             if (kind == SE_SOURCE)
                 le_se_stage(e, slot, NULL);
             free_item(x);

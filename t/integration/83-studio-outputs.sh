@@ -117,6 +117,8 @@ ok $? "AddLiveRecordNotifyConfig: the callback recorder" || diag "$API_BODY"
 api CreateCaster ClientToken=studio-83 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
 ok $? "CreateCaster" || diag "$API_BODY"
 C=$(j "$API_BODY" 'd["CasterId"]')
+bad 400 InvalidParameter "SetCasterConfig: a RecordConfig the recorder cannot use (CycleDuration 1) is refused" \
+    SetCasterConfig CasterId="$C" 'RecordConfig={"VideoFormat":[{"Format":"flv","CycleDuration":1}]}'
 api SetCasterConfig CasterId="$C" DomainName="$LE_DOMAIN" 'TranscodeConfig={"CasterTemplate":"lp_ld"}' \
     SideOutputUrl="$BRTMP/side" RecordConfig="$REC"
 ok $? "SetCasterConfig: SideOutputUrl on node B, RecordConfig flv + mp4 every 6 s" || diag "$API_BODY"

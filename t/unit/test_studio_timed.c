@@ -343,6 +343,17 @@ static void check_switch(int s, int64_t at_ms, int (*is)(const vframe *), const 
        i >= 0 && vf[s][i].ts == want ? "exactly that tick" : "that tick was skipped: the next one");
 }
 
+/* A task that holds the pool's only thread for 700 ms. */
+static void block_work(le_pipe_task *t)
+{
+    (void)t;
+    usleep(700 * 1000);
+}
+static void block_reap(le_pipe_task *t)
+{
+    (void)t;
+}
+
 int main(void)
 {
     char dir[] = "/tmp/le_st_XXXXXX", cmd[2048], red[256], blue[256], green[256], rb[256];
@@ -494,6 +505,28 @@ int main(void)
     src_close(&live);
     ok(s3.eof && s2.eof && s3.pos_ms >= 3900 && s3.pos_ms <= 4100, "played out: eof, pos_ms at the end (%lld)",
        (long long)s3.pos_ms);
+    /* A timed change whose time came while the worker was held is applied
+     * when it runs again, even when a later timed change of the same slot
+     * arrives meanwhile: that one replaces only a change still to come. */
+    le_pipe_task hold;
+    le_pipe_task_init(&hold, pool);
+    hold.work = block_work;
+    hold.reap = block_reap;
+    le_pipe_pool_kick(&hold);
+    run_for(base, 50);
+    int64_t cb = clock_of(e);
+    ok(le_se_set_source_at(e, 9, 0, red, -1, 0, 0, cb + 100) == 0, "slot 9: red at %lld, the worker held",
+       (long long)(cb + 100));
+    run_for(base, 400);
+    ok(le_se_set_source_at(e, 9, 0, blue, -1, 0, 0, cb + 4000) == 0,
+       "slot 9: blue at %lld, sent when the red is due but not applied", (long long)(cb + 4000));
+    until(base, e, cb + 1500);
+    le_se_slot_stats s9;
+    le_se_slot_stats_get(e, 9, &s9);
+    ok(clock_of(e) < cb + 4000 && s9.kind == 2 && s9.has_picture,
+       "the due change was applied, not replaced: slot 9 plays a file at %lld (kind %d)", (long long)clock_of(e),
+       s9.kind);
+    le_pipe_task_cancel(&hold);
     le_se_stats stf;
     le_se_get_stats(e, &stf);
     printf("# ticks %llu, dropped %llu, rebuilds %llu\n", (unsigned long long)stf.ticks,
