@@ -36,18 +36,6 @@ static int vod_ok(const char *u)
     return le_cst_media_ext_ok(u);
 }
 
-/* ItemName: 1..LE_CST_NAME_MAX bytes, no control bytes. */
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > LE_CST_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 static int count(const le_jv *a)
 {
     int n = 0;
@@ -62,12 +50,12 @@ static int add_item(le_jv *items, int idx, const char *name, const char *vod, le
         return le_cst_fail(e, 400, "MissingParameter", "Items.%d.ItemName is mandatory for this action.", idx);
     if (!vod || !*vod)
         return le_cst_fail(e, 400, "MissingParameter", "Items.%d.VodUrl is mandatory for this action.", idx);
-    if (!name_ok(name))
+    if (!le_cst_name_ok(name))
         return le_cst_fail(e, 400, "InvalidParameter", "Items.%d.ItemName is invalid: 1 to %d bytes, no control "
-                    "characters.", idx, LE_CST_NAME_MAX);
+                           "characters.", idx, LE_CST_NAME_MAX);
     if (!vod_ok(vod))
         return le_cst_fail(e, 400, "InvalidVodUrl.Malformed", "Items.%d.VodUrl is invalid: a file:// URL, an absolute "
-                    "path or an http(s) URL of an mp4, flv, ts or mov file.", idx);
+                           "path or an http(s) URL of an mp4, flv, ts or mov file.", idx);
     if (count(items) >= LE_CRL_ITEMS_MAX)
         return le_cst_fail(e, 400, "InvalidParameter", "Items: at most %d items.", LE_CRL_ITEMS_MAX);
     le_jv *it = le_jv_push_obj(items);
@@ -142,7 +130,7 @@ int le_crl_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     }
     if (st && *st && le_parse_utc(st, &ms) != LE_OK) {
         rc = le_cst_fail(e, 400, "InvalidStartTime.Malformed", "Specified parameter StartTime is not valid: UTC "
-                  "YYYY-MM-DDThh:mm:ssZ.");
+                         "YYYY-MM-DDThh:mm:ssZ.");
         goto out;
     }
     le_jv_set_str(o, "StartTime", st ? st : "");

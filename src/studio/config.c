@@ -152,6 +152,17 @@ int le_cst_nospace_ok(const char *s, size_t max)
     return 1;
 }
 
+int le_cst_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LE_CST_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 int le_cst_media_ext_ok(const char *u)
 {
     size_t end = strcspn(u, "?#");
@@ -250,7 +261,7 @@ static int transcode_cfg(const char *js, le_jv *cfg, le_cst_err *e)
     const le_jv *lt = in ? member2(in, "LiveTemplate", "liveTemplate") : NULL;
     if (ct && (ct->type != LE_JV_STR || (*ct->s && le_cst_caster_template(ct->s, NULL, NULL) != LE_OK))) {
         rc = le_cst_fail(e, 400, "InvalidParameter", "The specified parameter \"TranscodeConfig\" is not valid: "
-                  "CasterTemplate is one of lp_ld, lp_sd, lp_hd, lp_ud and their _v variants.");
+                         "CasterTemplate is one of lp_ld, lp_sd, lp_hd, lp_ud and their _v variants.");
         goto out;
     }
     le_jv_set_str(t, "CasterTemplate", ct ? ct->s : "");
@@ -711,7 +722,7 @@ int le_cst_component_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
         goto out;
     if (!loc || !type) {
         rc = le_cst_fail(e, 400, "MissingParameter", "%s is mandatory for this action.", !loc ? "LocationId" :
-                  "ComponentType");
+                         "ComponentType");
         goto out;
     }
     if (le_cst_location(loc, 'C') < 0) {

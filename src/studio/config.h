@@ -47,6 +47,9 @@ int le_cst_fail(le_cst_err *e, int status, const char *code, const char *fmt, ..
 /* 1..max bytes, none a space, a control byte or DEL (bytes from 0x80 pass):
  * 1 or 0. */
 int le_cst_nospace_ok(const char *s, size_t max);
+/* A name (ItemName, EpisodeName): 1..LE_CST_NAME_MAX bytes, no control
+ * byte or DEL: 1 or 0. */
+int le_cst_name_ok(const char *s);
 /* The path of URL or file name u (before any '?' or '#') ends in .mp4,
  * .flv, .ts or .mov (any case): 1 or 0. */
 int le_cst_media_ext_ok(const char *u);

@@ -63,17 +63,6 @@ static const char *pget(le_cst_get g, void *ctx, const char *prefix, const char 
     return v && *v ? v : NULL;
 }
 
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > LE_CST_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* ComponentIds of the request: 1 given (*out), 0 absent, < 0 refused. */
 static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le_cst_err *e)
 {
@@ -171,9 +160,9 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
     int res = !strcmp(type, "Resource");
     /* EpisodeName */
     const char *name = pget(g, ctx, prefix, "EpisodeName");
-    if (name && !name_ok(name))
+    if (name && !le_cst_name_ok(name))
         return le_cst_fail(e, 400, "InvalidParameter", "The specified parameter \"%sEpisodeName\" is not valid: 1-%d "
-                    "bytes, no control characters.", prefix, LE_CST_NAME_MAX);
+                           "bytes, no control characters.", prefix, LE_CST_NAME_MAX);
     if (!name && old)
         name = le_jv_get_str(old, "EpisodeName");
     /* ResourceId: required for Resource, ignored for Component. */
