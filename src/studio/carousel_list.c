@@ -3,7 +3,6 @@
 #include "studio/carousel.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,30 +11,6 @@
 #include "core/err.h"
 #include "core/util.h"
 
-static int fail(le_cst_err *e, int status, const char *code, const char *fmt, ...)
-{
-    if (e) {
-        va_list ap;
-        e->status = status;
-        snprintf(e->code, sizeof(e->code), "%s", code);
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-        va_end(ap);
-    }
-    return LE_EINVAL;
-}
-
-/* Printable, no spaces or control bytes, 1..max bytes. */
-static int token_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
 
 /* scheme://host...: the scheme is one of the listed ones and a host follows. */
 static int url_scheme_ok(const char *u, const char *const *schemes)
@@ -54,30 +29,11 @@ static int url_scheme_ok(const char *u, const char *const *schemes)
 static int vod_ok(const char *u)
 {
     static const char *const web[] = { "http://", "https://", NULL };
-    if (!token_ok(u, LE_CST_URL_MAX))
+    if (!le_cst_nospace_ok(u, LE_CST_URL_MAX))
         return 0;
     if (strncmp(u, "file:///", 8) != 0 && u[0] != '/' && !url_scheme_ok(u, web))
         return 0;
-    size_t end = strcspn(u, "?#");
-    static const char *const ext[] = { ".mp4", ".flv", ".ts", ".mov", NULL };
-    for (const char *const *p = ext; *p; p++) {
-        size_t l = strlen(*p);
-        if (end > l && !strncasecmp(u + end - l, *p, l))
-            return 1;
-    }
-    return 0;
-}
-
-/* ItemName: 1..LE_CST_NAME_MAX bytes, no control bytes. */
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > LE_CST_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    return le_cst_media_ext_ok(u);
 }
 
 static int count(const le_jv *a)
@@ -91,17 +47,17 @@ static int count(const le_jv *a)
 static int add_item(le_jv *items, int idx, const char *name, const char *vod, le_cst_err *e)
 {
     if (!name || !*name)
-        return fail(e, 400, "MissingParameter", "Items.%d.ItemName is mandatory for this action.", idx);
+        return le_cst_fail(e, 400, "MissingParameter", "Items.%d.ItemName is mandatory for this action.", idx);
     if (!vod || !*vod)
-        return fail(e, 400, "MissingParameter", "Items.%d.VodUrl is mandatory for this action.", idx);
-    if (!name_ok(name))
-        return fail(e, 400, "InvalidParameter", "Items.%d.ItemName is invalid: 1 to %d bytes, no control "
-                    "characters.", idx, LE_CST_NAME_MAX);
+        return le_cst_fail(e, 400, "MissingParameter", "Items.%d.VodUrl is mandatory for this action.", idx);
+    if (!le_cst_name_ok(name))
+        return le_cst_fail(e, 400, "InvalidParameter", "Items.%d.ItemName is invalid: 1 to %d bytes, no control "
+                           "characters.", idx, LE_CST_NAME_MAX);
     if (!vod_ok(vod))
-        return fail(e, 400, "InvalidVodUrl.Malformed", "Items.%d.VodUrl is invalid: a file:// URL, an absolute "
-                    "path or an http(s) URL of an mp4, flv, ts or mov file.", idx);
+        return le_cst_fail(e, 400, "InvalidVodUrl.Malformed", "Items.%d.VodUrl is invalid: a file:// URL, an absolute "
+                           "path or an http(s) URL of an mp4, flv, ts or mov file.", idx);
     if (count(items) >= LE_CRL_ITEMS_MAX)
-        return fail(e, 400, "InvalidParameter", "Items: at most %d items.", LE_CRL_ITEMS_MAX);
+        return le_cst_fail(e, 400, "InvalidParameter", "Items: at most %d items.", LE_CRL_ITEMS_MAX);
     le_jv *it = le_jv_push_obj(items);
     le_jv_set_str(it, "ItemName", name);
     le_jv_set_str(it, "VodUrl", vod);
@@ -114,17 +70,17 @@ static int items_parse(le_cst_get g, void *ctx, le_jv *items, le_cst_err *e)
     if (js && *js) {   /* a JSON array */
         char why[64];
         if (strlen(js) > LE_CRL_CONTENT_MAX)
-            return fail(e, 400, "InvalidParameter", "Items is too long.");
+            return le_cst_fail(e, 400, "InvalidParameter", "Items is too long.");
         le_jv *a = le_jv_parse(js, strlen(js), LE_CST_JSON_DEPTH, why, sizeof(why));
         if (!a || a->type != LE_JV_ARR) {
             le_jv_free(a);
-            return fail(e, 400, "InvalidParameter", "Items is not a JSON array of {ItemName, VodUrl}.");
+            return le_cst_fail(e, 400, "InvalidParameter", "Items is not a JSON array of {ItemName, VodUrl}.");
         }
         int idx = 0, rc = LE_OK;
         for (const le_jv *x = a->first; x && rc == LE_OK; x = x->next) {
             idx++;
             if (x->type != LE_JV_OBJ)
-                rc = fail(e, 400, "InvalidParameter", "Items.%d is not an object.", idx);
+                rc = le_cst_fail(e, 400, "InvalidParameter", "Items.%d is not an object.", idx);
             else
                 rc = add_item(items, idx, le_jv_get_str(x, "ItemName"), le_jv_get_str(x, "VodUrl"), e);
         }
@@ -157,11 +113,11 @@ int le_crl_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     int64_t ms = 0;
     long long rep = 0;
     if (!dn || !*dn) {
-        rc = fail(e, 400, "MissingParameter", "DomainName is mandatory for this action.");
+        rc = le_cst_fail(e, 400, "MissingParameter", "DomainName is mandatory for this action.");
         goto out;
     }
-    if (!token_ok(dn, 255)) {
-        rc = fail(e, 400, "InvalidParameter", "DomainName is invalid.");
+    if (!le_cst_nospace_ok(dn, 255)) {
+        rc = le_cst_fail(e, 400, "InvalidParameter", "DomainName is invalid.");
         goto out;
     }
     le_jv_set_str(o, "DomainName", dn);
@@ -169,12 +125,12 @@ int le_crl_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     if ((rc = items_parse(g, ctx, items, e)) != LE_OK)
         goto out;
     if (count(items) == 0) {
-        rc = fail(e, 400, "MissingParameter", "Items is mandatory for this action.");
+        rc = le_cst_fail(e, 400, "MissingParameter", "Items is mandatory for this action.");
         goto out;
     }
     if (st && *st && le_parse_utc(st, &ms) != LE_OK) {
-        rc = fail(e, 400, "InvalidStartTime.Malformed", "Specified parameter StartTime is not valid: UTC "
-                  "YYYY-MM-DDThh:mm:ssZ.");
+        rc = le_cst_fail(e, 400, "InvalidStartTime.Malformed", "Specified parameter StartTime is not valid: UTC "
+                         "YYYY-MM-DDThh:mm:ssZ.");
         goto out;
     }
     le_jv_set_str(o, "StartTime", st ? st : "");
@@ -182,19 +138,19 @@ int le_crl_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
         char *end = NULL;
         rep = strtoll(rn, &end, 10);
         if (*end || end == rn || rep < -1 || rep > LE_CRL_REPEAT_MAX) {
-            rc = fail(e, 400, "InvalidParameter", "RepeatNum is invalid: -1 (forever) or 0 to %d.",
+            rc = le_cst_fail(e, 400, "InvalidParameter", "RepeatNum is invalid: -1 (forever) or 0 to %d.",
                       LE_CRL_REPEAT_MAX);
             goto out;
         }
     }
     le_jv_set_int(o, "RepeatNum", rep);
-    if (so && *so && (!token_ok(so, LE_CST_URL_MAX) || !url_scheme_ok(so, rtmp))) {
-        rc = fail(e, 400, "InvalidParameter", "SideOutputUrl is invalid: an rtmp:// URL.");
+    if (so && *so && (!le_cst_nospace_ok(so, LE_CST_URL_MAX) || !url_scheme_ok(so, rtmp))) {
+        rc = le_cst_fail(e, 400, "InvalidParameter", "SideOutputUrl is invalid: an rtmp:// URL.");
         goto out;
     }
     le_jv_set_str(o, "SideOutputUrl", so ? so : "");
-    if (cb && *cb && (!token_ok(cb, LE_CST_URL_MAX) || !url_scheme_ok(cb, web))) {
-        rc = fail(e, 400, "InvalidParameter", "CallbackUrl is invalid: an http:// or https:// URL.");
+    if (cb && *cb && (!le_cst_nospace_ok(cb, LE_CST_URL_MAX) || !url_scheme_ok(cb, web))) {
+        rc = le_cst_fail(e, 400, "InvalidParameter", "CallbackUrl is invalid: an http:// or https:// URL.");
         goto out;
     }
     le_jv_set_str(o, "CallbackUrl", cb ? cb : "");
@@ -247,32 +203,32 @@ int le_crl_parse_content(const char *json, size_t n, le_jv **out, le_cst_err *e)
 {
     *out = NULL;
     if (!json || n == 0)
-        return fail(e, 400, "MissingParameter", "Content is mandatory for this action.");
+        return le_cst_fail(e, 400, "MissingParameter", "Content is mandatory for this action.");
     if (n > LE_CRL_CONTENT_MAX)
-        return fail(e, 400, "InvalidParameter", "Content is over %d bytes.", LE_CRL_CONTENT_MAX);
+        return le_cst_fail(e, 400, "InvalidParameter", "Content is over %d bytes.", LE_CRL_CONTENT_MAX);
     char why[64];
     le_jv *o = le_jv_parse(json, n, LE_CST_JSON_DEPTH, why, sizeof(why));
     if (!o || o->type != LE_JV_OBJ) {
         le_jv_free(o);
-        return fail(e, 400, "InvalidParameter", "Content is not a JSON object.");
+        return le_cst_fail(e, 400, "InvalidParameter", "Content is not a JSON object.");
     }
     const le_jv *it = le_jv_get(o, "Items");
     if (it && it->type != LE_JV_ARR) {
         le_jv_free(o);
-        return fail(e, 400, "InvalidParameter", "Content.Items is not an array.");
+        return le_cst_fail(e, 400, "InvalidParameter", "Content.Items is not an array.");
     }
     static const char *const strs[] = { "DomainName", "StartTime", "SideOutputUrl", "CallbackUrl", NULL };
     for (const char *const *k = strs; *k; k++) {
         const le_jv *v = le_jv_get(o, *k);
         if (v && v->type != LE_JV_STR) {
             le_jv_free(o);
-            return fail(e, 400, "InvalidParameter", "Content.%s is not a string.", *k);
+            return le_cst_fail(e, 400, "InvalidParameter", "Content.%s is not a string.", *k);
         }
     }
     const le_jv *rn = le_jv_get(o, "RepeatNum");
     if (rn && rn->type != LE_JV_INT && rn->type != LE_JV_NUM && rn->type != LE_JV_STR) {
         le_jv_free(o);
-        return fail(e, 400, "InvalidParameter", "Content.RepeatNum is not a number.");
+        return le_cst_fail(e, 400, "InvalidParameter", "Content.RepeatNum is not a number.");
     }
     content c;
     memset(&c, 0, sizeof(c));

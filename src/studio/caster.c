@@ -65,6 +65,34 @@ static void caster_unref(le_cst_run *c)
     reap(c);
 }
 
+void le_cst_hash_split(const redisReply *rep, le_cst_hash *h)
+{
+    size_t n = rep->elements / 2;
+    h->f = le_xcalloc(n + 1, sizeof(*h->f));
+    h->v = le_xcalloc(n + 1, sizeof(*h->v));
+    h->fl = le_xcalloc(n + 1, sizeof(*h->fl));
+    h->vl = le_xcalloc(n + 1, sizeof(*h->vl));
+    h->n = 0;
+    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+        const redisReply *a = rep->element[i], *b = rep->element[i + 1];
+        if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
+            continue;
+        h->f[h->n] = a->str;
+        h->fl[h->n] = a->len;
+        h->v[h->n] = b->str;
+        h->vl[h->n++] = b->len;
+    }
+}
+
+void le_cst_hash_free(le_cst_hash *h)
+{
+    free(h->f);
+    free(h->v);
+    free(h->fl);
+    free(h->vl);
+    memset(h, 0, sizeof(*h));
+}
+
 static le_cst_run *find(const char *id)
 {
     for (le_cst_run *c = CR.list; c; c = c->next)
@@ -565,25 +593,13 @@ static void load_cb(redisReply *rep, void *arg)
     le_cst_run *c = arg;
     c->loading = 0;
     if (!c->dead && !CR.stopped && rep && rep->type == REDIS_REPLY_ARRAY) {
-        size_t n = rep->elements / 2;
-        const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
-        size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
-        size_t m = 0;
-        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-            redisReply *a = rep->element[i], *b = rep->element[i + 1];
-            if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
-                continue;
-            f[m] = a->str;
-            fl[m] = a->len;
-            v[m] = b->str;
-            vl[m] = b->len;
-            m++;
-        }
+        le_cst_hash h;
+        le_cst_hash_split(rep, &h);
         le_scn_caster *sc = le_xcalloc(1, sizeof(*sc));
         int bad = 0;
-        if (m == 0) {
+        if (h.n == 0) {
             take(c, sc, 0);
-        } else if (le_scn_caster_load(c->id, f, fl, v, vl, m, sc, &bad) == LE_OK) {
+        } else if (le_scn_caster_load(c->id, h.f, h.fl, h.v, h.vl, h.n, sc, &bad) == LE_OK) {
             if (bad && !c->bad_logged)
                 le_warn(MOD, "%s: %d stored objects do not parse; left out", c->id, bad);
             c->bad_logged = bad > 0;
@@ -593,10 +609,7 @@ static void load_cb(redisReply *rep, void *arg)
                 le_scn_caster_free(sc);
         }
         free(sc);
-        free(f);
-        free(v);
-        free(fl);
-        free(vl);
+        le_cst_hash_free(&h);
     }
     if (!c->dead && c->reload) {
         c->reload = 0;

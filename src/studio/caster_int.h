@@ -23,6 +23,18 @@ enum { LE_CST_PVW = 0, LE_CST_PGM = 1 };   /* engine scene index */
 
 struct le_tap;
 struct le_ingest;
+struct redisReply;
+
+/* An HGETALL reply split into parallel field/value arrays (the strings
+ * stay the reply's): the n pairs whose field and value are both strings. */
+typedef struct le_cst_hash {
+    const char **f, **v;
+    size_t *fl, *vl;
+    size_t n;
+} le_cst_hash;
+/* caster.c: h from rep (an array reply); le_cst_hash_free frees the arrays. */
+void le_cst_hash_split(const struct redisReply *rep, le_cst_hash *h);
+void le_cst_hash_free(le_cst_hash *h);
 
 /* One slot (RVnn) as this node feeds it. */
 struct le_cst_run;

@@ -188,25 +188,12 @@ static void read_cb(redisReply *rep, void *arg)
         return;
     }
     if (rep && rep->type == REDIS_REPLY_ARRAY) {
-        size_t n = rep->elements / 2, m = 0;
-        const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
-        size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
-        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-            redisReply *a = rep->element[i], *b = rep->element[i + 1];
-            if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
-                continue;
-            f[m] = a->str;
-            fl[m] = a->len;
-            v[m] = b->str;
-            vl[m++] = b->len;
-        }
+        le_cst_hash h;
+        le_cst_hash_split(rep, &h);
         le_prg np;
         int bad = 0;
-        le_prg_load(f, fl, v, vl, m, &np, &bad);
-        free(f);
-        free(v);
-        free(fl);
-        free(vl);
+        le_prg_load(h.f, h.fl, h.v, h.vl, h.n, &np, &bad);
+        le_cst_hash_free(&h);
         if (bad && !p->bad_logged)
             le_warn(MOD, "%s: %d stored episodes do not parse; left out", c->id, bad);
         p->bad_logged = bad > 0;

@@ -9,20 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(le_cst_err *e, int status, const char *code, const char *fmt, ...)
+int le_cst_fail(le_cst_err *e, int status, const char *code, const char *fmt, ...)
 {
-    va_list ap;
-    e->status = status;
-    snprintf(e->code, sizeof(e->code), "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-    va_end(ap);
-    return LE_EINVAL;
+    if (e) {
+        va_list ap;
+        e->status = status;
+        snprintf(e->code, sizeof(e->code), "%s", code);
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        va_end(ap);
+    }
+    return status == 404 ? LE_ENOTFOUND : LE_EINVAL;
 }
 
 static int invalid(le_cst_err *e, const char *name, const char *why)
 {
-    return fail(e, 400, "InvalidParameter", "The specified parameter \"%s\" is not valid: %s.", name, why);
+    return le_cst_fail(e, 400, "InvalidParameter", "The specified parameter \"%s\" is not valid: %s.", name, why);
 }
 
 static const char *get(le_cst_get g, void *ctx, const char *name)
@@ -139,21 +141,30 @@ static int opt_str(le_cst_get g, void *ctx, const char *name, size_t max, le_jv 
     return LE_OK;
 }
 
-static int url_ok(const char *u, int vod)
+int le_cst_nospace_ok(const char *s, size_t max)
 {
-    static const char *const live[] = { "rtmp://", "rtmps://", "http://", "https://", "srt://", NULL };
-    size_t n = strlen(u);
-    if (n > LE_CST_URL_MAX)
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
             return 0;
-    int scheme = 0;
-    for (const char *const *p = live; *p; p++)
-        if (!strncmp(u, *p, strlen(*p)) && n > strlen(*p))
-            scheme = 1;
-    if (!scheme || !vod)
-        return scheme;
+    return 1;
+}
+
+int le_cst_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LE_CST_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+int le_cst_media_ext_ok(const char *u)
+{
     size_t end = strcspn(u, "?#");
     static const char *const ext[] = { ".mp4", ".flv", ".ts", ".mov", NULL };
     for (const char *const *p = ext; *p; p++) {
@@ -164,6 +175,19 @@ static int url_ok(const char *u, int vod)
     return 0;
 }
 
+static int url_ok(const char *u, int vod)
+{
+    static const char *const live[] = { "rtmp://", "rtmps://", "http://", "https://", "srt://", NULL };
+    if (!le_cst_nospace_ok(u, LE_CST_URL_MAX))
+        return 0;
+    size_t n = strlen(u);
+    int scheme = 0;
+    for (const char *const *p = live; *p; p++)
+        if (!strncmp(u, *p, strlen(*p)) && n > strlen(*p))
+            scheme = 1;
+    return scheme && vod ? le_cst_media_ext_ok(u) : scheme;
+}
+
 int le_cst_caster_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
 {
     le_jv *o = le_jv_obj();
@@ -171,16 +195,17 @@ int le_cst_caster_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
                *tpl = get(g, ctx, "CasterTemplate");
     int rc = LE_OK;
     if (!norm)
-        rc = fail(e, 400, "MissingParameter", "NormType is mandatory for this action.");
+        rc = le_cst_fail(e, 400, "MissingParameter", "NormType is mandatory for this action.");
     else if (strcmp(norm, "0") && strcmp(norm, "1"))
-        rc = fail(e, 400, "InvalidNormType.Malformed", "Specified parameter NormType is invalid");
+        rc = le_cst_fail(e, 400, "InvalidNormType.Malformed", "Specified parameter NormType is invalid");
     else if (!charge)
-        rc = fail(e, 400, "MissingParameter", "ChargeType is mandatory for this action.");
+        rc = le_cst_fail(e, 400, "MissingParameter", "ChargeType is mandatory for this action.");
     else if (strcmp(charge, "PrePaid") && strcmp(charge, "PostPaid"))
-        rc = fail(e, 400, "InvalidChargeType.Malformed",
+        rc = le_cst_fail(e, 400, "InvalidChargeType.Malformed",
                   "Specified parameter ChargeType is invalid, can only be PrePaid or PostPaid.");
     else if (!tpl && !strcmp(charge, "PrePaid"))
-        rc = fail(e, 400, "InvalidParameter.Malformed", "CasterTemplate is mandatory when ChargeType is PrePaid");
+        rc = le_cst_fail(e, 400,
+                "InvalidParameter.Malformed", "CasterTemplate is mandatory when ChargeType is PrePaid");
     else if (tpl && le_cst_caster_template(tpl, NULL, NULL) != LE_OK)
         rc = invalid(e, "CasterTemplate", "one of lp_ld, lp_sd, lp_hd, lp_ud and their _v variants");
     if (rc == LE_OK && (rc = opt_str(g, ctx, "CasterName", LE_CST_NAME_MAX, o, e)) == LE_OK) {
@@ -235,8 +260,8 @@ static int transcode_cfg(const char *js, le_jv *cfg, le_cst_err *e)
     const le_jv *ct = in ? member2(in, "CasterTemplate", "casterTemplate") : NULL;
     const le_jv *lt = in ? member2(in, "LiveTemplate", "liveTemplate") : NULL;
     if (ct && (ct->type != LE_JV_STR || (*ct->s && le_cst_caster_template(ct->s, NULL, NULL) != LE_OK))) {
-        rc = fail(e, 400, "InvalidParameter", "The specified parameter \"TranscodeConfig\" is not valid: "
-                  "CasterTemplate is one of lp_ld, lp_sd, lp_hd, lp_ud and their _v variants.");
+        rc = le_cst_fail(e, 400, "InvalidParameter", "The specified parameter \"TranscodeConfig\" is not valid: "
+                         "CasterTemplate is one of lp_ld, lp_sd, lp_hd, lp_ud and their _v variants.");
         goto out;
     }
     le_jv_set_str(t, "CasterTemplate", ct ? ct->s : "");
@@ -329,35 +354,35 @@ int le_cst_resource_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     if ((rc = opt_str(g, ctx, "ResourceName", LE_CST_NAME_MAX, o, e)) != LE_OK)
         goto bad;
     if (!loc) {
-        rc = fail(e, 400, "MissingParameter", "LocationId is mandatory for this action.");
+        rc = le_cst_fail(e, 400, "MissingParameter", "LocationId is mandatory for this action.");
         goto bad;
     }
     if (le_cst_location(loc, 'V') < 0) {
-        rc = fail(e, 400, "InvalidLocationId.Malformed",
+        rc = le_cst_fail(e, 400, "InvalidLocationId.Malformed",
                   "Specified parameter LocationId is invalid: RV01 to RV12.");
         goto bad;
     }
     if (!live && !vod && !mat) {
-        rc = fail(e, 400, "InvalidParameter.Malformed",
+        rc = le_cst_fail(e, 400, "InvalidParameter.Malformed",
                   "Specified parameter LiveStreamUrl, MaterialId can't be both empty.");
         goto bad;
     }
     if (!!live + !!vod + !!mat > 1) {
-        rc = fail(e, 400, "InvalidParameter.Malformed",
+        rc = le_cst_fail(e, 400, "InvalidParameter.Malformed",
                   "Specified parameters LiveStreamUrl, VodUrl and MaterialId: give only one.");
         goto bad;
     }
     if (live && !url_ok(live, 0)) {
-        rc = fail(e, 400, "InvalidLiveStreamUrl.Malformed", "Specified parameter LiveStreamUrl is invalid.");
+        rc = le_cst_fail(e, 400, "InvalidLiveStreamUrl.Malformed", "Specified parameter LiveStreamUrl is invalid.");
         goto bad;
     }
     if (vod && !url_ok(vod, 1)) {
-        rc = fail(e, 400, "InvalidVodUrl.Malformed",
+        rc = le_cst_fail(e, 400, "InvalidVodUrl.Malformed",
                   "Specified parameter VodUrl is invalid: an http(s) URL of an mp4, flv, ts or mov file.");
         goto bad;
     }
     if (mat && !le_cst_id_ok(mat)) {
-        rc = fail(e, 400, "InvalidMaterialId.Malformed", "Specified parameter MaterialId is invalid");
+        rc = le_cst_fail(e, 400, "InvalidMaterialId.Malformed", "Specified parameter MaterialId is invalid");
         goto bad;
     }
     const char *v;
@@ -416,7 +441,7 @@ static int geometry(le_cst_get g, void *ctx, const char *pfx, const char *what, 
     const char *x = get(g, ctx, n), *y = get(g, ctx, n2);
     double px = 0, py = 0;
     if (!!x != !!y)
-        return fail(e, 400, "InvalidPositionNormalized.Malformed",
+        return le_cst_fail(e, 400, "InvalidPositionNormalized.Malformed",
                     "Specified parameter PositionNormalized size should be 2 is invalid (%s).", what);
     if (x && (num_range(x, 0, 1, &px) != LE_OK || num_range(y, 0, 1, &py) != LE_OK))
         return invalid(e, n, "two numbers from 0 to 1");
@@ -541,11 +566,11 @@ static int loc_list(le_cst_get g, void *ctx, const char *a, const char *b, int u
         if (i > LE_CST_LAYERS_MAX)
             return invalid(e, a, "at most 12 entries");
         if (le_cst_location(v, 'V') < 0)
-            return fail(e, 400, "InvalidLocationId.Malformed",
+            return le_cst_fail(e, 400, "InvalidLocationId.Malformed",
                         "Specified parameter %s is invalid: LocationIds RV01 to RV12.", n);
         for (const le_jv *x = arr->first; uniq && x; x = x->next)
             if (!strcmp(x->s, v))
-                return fail(e, 400, "InvalidParameter.Malformed", "The %s has duplicate LocationId.", a);
+                return le_cst_fail(e, 400, "InvalidParameter.Malformed", "The %s has duplicate LocationId.", a);
         le_jv_push_str(arr, v);
     }
     return i - 1;
@@ -578,16 +603,16 @@ int le_cst_layout_parse(le_cst_get g, void *ctx, const le_jv *old, le_jv **out, 
         }
     }
     if (!nv && !na) {
-        rc = fail(e, 400, "MissingParameter", "VideoLayers or AudioLayers is mandatory for this action.");
+        rc = le_cst_fail(e, 400, "MissingParameter", "VideoLayers or AudioLayers is mandatory for this action.");
         goto out;
     }
     if (nv != nb) {
-        rc = fail(e, 400, "InvalidVideoLayersAndBlendListSize.Mismatch",
+        rc = le_cst_fail(e, 400, "InvalidVideoLayersAndBlendListSize.Mismatch",
                   "Specified parameter VideoLayers and BlendList size is invalid.");
         goto out;
     }
     if (na != nm)
-        rc = fail(e, 400, "InvalidAudioLayersAndMixListSize.Mismatch",
+        rc = le_cst_fail(e, 400, "InvalidAudioLayersAndMixListSize.Mismatch",
                   "Specified parameter AudioLayers and MixList size is invalid.");
 out:
     if (rc != LE_OK) {
@@ -663,7 +688,7 @@ static int text_content(const le_jv *in, le_jv *o, le_cst_err *e)
     objget og = { .o = in };
     const char *t = obj_get(&og, "Text");
     if (!t)
-        return fail(e, 400, "MissingParameter", "TextLayerContent.Text is mandatory for a text component.");
+        return le_cst_fail(e, 400, "MissingParameter", "TextLayerContent.Text is mandatory for a text component.");
     if (strlen(t) > LE_CST_TEXT_MAX)
         return invalid(e, "TextLayerContent", "Text of at most 1024 bytes");
     le_jv *c = le_jv_set_obj(o, "TextLayerContent");
@@ -696,16 +721,17 @@ int le_cst_component_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     if ((rc = opt_str(g, ctx, "ComponentName", LE_CST_NAME_MAX, o, e)) != LE_OK)
         goto out;
     if (!loc || !type) {
-        rc = fail(e, 400, "MissingParameter", "%s is mandatory for this action.", !loc ? "LocationId" :
-                  "ComponentType");
+        rc = le_cst_fail(e, 400, "MissingParameter", "%s is mandatory for this action.", !loc ? "LocationId" :
+                         "ComponentType");
         goto out;
     }
     if (le_cst_location(loc, 'C') < 0) {
-        rc = fail(e, 400, "InvalidLocationId.Malformed", "Specified parameter LocationId is invalid: RC01 to RC99.");
+        rc = le_cst_fail(e, 400,
+                "InvalidLocationId.Malformed", "Specified parameter LocationId is invalid: RC01 to RC99.");
         goto out;
     }
     if (!strcmp(type, "caption")) {
-        rc = fail(e, 400, "InvalidComponentType.NotSupported",
+        rc = le_cst_fail(e, 400, "InvalidComponentType.NotSupported",
                   "ComponentType caption needs speech recognition, which this node does not have.");
         goto out;
     }
@@ -735,7 +761,7 @@ int le_cst_component_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
         if ((rc = json_param(g, ctx, "TextLayerContent", &text, e)) != LE_OK)
             goto out;
         if (!text) {
-            rc = fail(e, 400, "MissingParameter", "TextLayerContent is mandatory for a text component.");
+            rc = le_cst_fail(e, 400, "MissingParameter", "TextLayerContent is mandatory for a text component.");
             goto out;
         }
         rc = text_content(text, o, e);
@@ -744,11 +770,12 @@ int le_cst_component_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
             goto out;
         const char *m = img ? le_jv_get_str(img, "MaterialId") : NULL;
         if (!m) {
-            rc = fail(e, 400, "MissingParameter", "ImageLayerContent.MaterialId is mandatory for an image component.");
+            rc = le_cst_fail(e, 400,
+                    "MissingParameter", "ImageLayerContent.MaterialId is mandatory for an image component.");
             goto out;
         }
         if (!le_cst_id_ok(m)) {
-            rc = fail(e, 400, "InvalidMaterialId.Malformed", "Specified parameter MaterialId is invalid");
+            rc = le_cst_fail(e, 400, "InvalidMaterialId.Malformed", "Specified parameter MaterialId is invalid");
             goto out;
         }
         le_jv_set_str(le_jv_set_obj(o, "ImageLayerContent"), "MaterialId", m);

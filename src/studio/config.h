@@ -38,6 +38,22 @@ typedef struct le_cst_err {
 } le_cst_err;
 typedef int (*le_cst_parse_fn)(le_cst_get g, void *ctx, struct le_jv **out, le_cst_err *e);
 
+/* Fills e (when not NULL) with an error answer: HTTP status, error code and
+ * the message from fmt. Returns LE_ENOTFOUND for status 404, LE_EINVAL
+ * otherwise. */
+int le_cst_fail(le_cst_err *e, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* 1..max bytes, none a space, a control byte or DEL (bytes from 0x80 pass):
+ * 1 or 0. */
+int le_cst_nospace_ok(const char *s, size_t max);
+/* A name (ItemName, EpisodeName): 1..LE_CST_NAME_MAX bytes, no control
+ * byte or DEL: 1 or 0. */
+int le_cst_name_ok(const char *s);
+/* The path of URL or file name u (before any '?' or '#') ends in .mp4,
+ * .flv, .ts or .mov (any case): 1 or 0. */
+int le_cst_media_ext_ok(const char *u);
+
 /* "RVnn" (kind 'V', 1..12) or "RCnn" (kind 'C', 1..99): the number, or
  * LE_EINVAL. */
 int le_cst_location(const char *s, char kind);

@@ -4,21 +4,10 @@
 #include "core/util.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(le_cst_err *e, int status, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    e->status = status;
-    snprintf(e->code, sizeof(e->code), "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-    va_end(ap);
-    return status == 404 ? LE_ENOTFOUND : LE_EINVAL;
-}
 
 /* ---- times ---- */
 
@@ -74,17 +63,6 @@ static const char *pget(le_cst_get g, void *ctx, const char *prefix, const char 
     return v && *v ? v : NULL;
 }
 
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > LE_CST_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* ComponentIds of the request: 1 given (*out), 0 absent, < 0 refused. */
 static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le_cst_err *e)
 {
@@ -95,7 +73,8 @@ static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le
         ids = strlen(js) <= 16384 ? le_jv_parse(js, strlen(js), 2, NULL, 0) : NULL;
         if (!ids || ids->type != LE_JV_ARR) {
             le_jv_free(ids);
-            return fail(e, 400, "InvalidParameter", "The specified parameter \"%sComponentIds\" is not valid: a JSON "
+            return le_cst_fail(e, 400,
+                    "InvalidParameter", "The specified parameter \"%sComponentIds\" is not valid: a JSON "
                         "array of ComponentIds.", prefix);
         }
     } else {
@@ -119,7 +98,8 @@ static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le
     }
     if (ids->n > LE_CST_COMP_MAX) {
         le_jv_free(ids);
-        return fail(e, 400, "InvalidParameter", "The specified parameter \"%sComponentIds\" is not valid: at most "
+        return le_cst_fail(e, 400,
+                "InvalidParameter", "The specified parameter \"%sComponentIds\" is not valid: at most "
                     "%d components.", prefix, LE_CST_COMP_MAX);
     }
     for (const le_jv *x = ids->first; x; x = x->next) {
@@ -128,11 +108,11 @@ static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le
             dup |= !strcmp(x->s, y->s);
         if (x->type != LE_JV_STR || !le_cst_id_ok(x->s) || strlen(x->s) >= LE_SCN_ID_MAX) {
             le_jv_free(ids);
-            return fail(e, 404, "InvalidComponent.NotFound", "Component is not found.");
+            return le_cst_fail(e, 404, "InvalidComponent.NotFound", "Component is not found.");
         }
         if (dup) {
             le_jv_free(ids);
-            return fail(e, 400, "InvalidParameter.Malformed", "The ComponentIds has duplicate ComponentId.");
+            return le_cst_fail(e, 400, "InvalidParameter.Malformed", "The ComponentIds has duplicate ComponentId.");
         }
     }
     *out = ids;
@@ -151,7 +131,8 @@ static int time_param(le_cst_get g, void *ctx, const char *prefix, const char *n
         return LE_OK;
     }
     if (le_prg_time_parse(v, ms) != LE_OK || *ms > 253402300799000LL)   /* 9999-12-31T23:59:59Z */
-        return fail(e, 400, !strcmp(name, "StartTime") ? "InvalidStartTime.Malformed" : "InvalidEndTime.Malformed",
+        return le_cst_fail(e, 400,
+                !strcmp(name, "StartTime") ? "InvalidStartTime.Malformed" : "InvalidEndTime.Malformed",
                     "Specified %s is malformed: use UTC YYYY-MM-DDThh:mm:ssZ.",
                     !strcmp(name, "StartTime") ? "start time" : "end time");
     return LE_OK;
@@ -167,20 +148,21 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
     const char *type = pget(g, ctx, prefix, "EpisodeType");
     const char *otype = old ? le_jv_get_str(old, "EpisodeType") : NULL;
     if (type && strcmp(type, "Resource") && strcmp(type, "Component"))
-        return fail(e, 400, "InvalidParameter", "The specified parameter \"%sEpisodeType\" is not valid: Resource or "
+        return le_cst_fail(e, 400,
+                "InvalidParameter", "The specified parameter \"%sEpisodeType\" is not valid: Resource or "
                     "Component.", prefix);
     if (type && otype && strcmp(type, otype))
-        return fail(e, 400, "InvalidParameter.Malformed", "The EpisodeType of an episode cannot be modified.");
+        return le_cst_fail(e, 400, "InvalidParameter.Malformed", "The EpisodeType of an episode cannot be modified.");
     if (!type)
         type = otype;
     if (!type || (strcmp(type, "Resource") && strcmp(type, "Component")))
-        return fail(e, 400, "MissingParameter", "%sEpisodeType is mandatory for this action.", prefix);
+        return le_cst_fail(e, 400, "MissingParameter", "%sEpisodeType is mandatory for this action.", prefix);
     int res = !strcmp(type, "Resource");
     /* EpisodeName */
     const char *name = pget(g, ctx, prefix, "EpisodeName");
-    if (name && !name_ok(name))
-        return fail(e, 400, "InvalidParameter", "The specified parameter \"%sEpisodeName\" is not valid: 1-%d "
-                    "bytes, no control characters.", prefix, LE_CST_NAME_MAX);
+    if (name && !le_cst_name_ok(name))
+        return le_cst_fail(e, 400, "InvalidParameter", "The specified parameter \"%sEpisodeName\" is not valid: 1-%d "
+                           "bytes, no control characters.", prefix, LE_CST_NAME_MAX);
     if (!name && old)
         name = le_jv_get_str(old, "EpisodeName");
     /* ResourceId: required for Resource, ignored for Component. */
@@ -188,9 +170,9 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
     if (!rid && old)
         rid = le_jv_get_str(old, "ResourceId");
     if (res && (!rid || !*rid))
-        return fail(e, 400, "MissingParameter", "%sResourceId is mandatory for a Resource episode.", prefix);
+        return le_cst_fail(e, 400, "MissingParameter", "%sResourceId is mandatory for a Resource episode.", prefix);
     if (res && (!le_cst_id_ok(rid) || strlen(rid) >= LE_SCN_ID_MAX))
-        return fail(e, 404, "InvalidResource.NotFound", "Resource is not found.");
+        return le_cst_fail(e, 404, "InvalidResource.NotFound", "Resource is not found.");
     /* ComponentIds: required for Component. */
     le_jv *ids = NULL;
     int rc = comp_ids(g, ctx, prefix, &ids, e);
@@ -202,13 +184,14 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
     }
     if (!res && ids->n == 0) {
         le_jv_free(ids);
-        return fail(e, 400, "MissingParameter", "%sComponentIds is mandatory for a Component episode.", prefix);
+        return le_cst_fail(e, 400, "MissingParameter", "%sComponentIds is mandatory for a Component episode.", prefix);
     }
     /* SwitchType: Resource episodes only. */
     const char *sw = pget(g, ctx, prefix, "SwitchType");
     if (sw && strcmp(sw, "TimeFirst") && strcmp(sw, "ContentFirst")) {
         le_jv_free(ids);
-        return fail(e, 400, "InvalidParameter", "The specified parameter \"%sSwitchType\" is not valid: TimeFirst or "
+        return le_cst_fail(e, 400,
+                "InvalidParameter", "The specified parameter \"%sSwitchType\" is not valid: TimeFirst or "
                     "ContentFirst.", prefix);
     }
     if (!sw && old)
@@ -229,19 +212,20 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
         double d = strtod(du, &end);
         if (!end || *end || !isfinite(d) || d <= 0 || d > 366.0 * 86400) {
             le_jv_free(ids);
-            return fail(e, 400, "InvalidParameter", "The specified parameter \"%sDuration\" is not valid: seconds "
+            return le_cst_fail(e, 400,
+                    "InvalidParameter", "The specified parameter \"%sDuration\" is not valid: seconds "
                         "above 0.", prefix);
         }
         en = st == LE_PRG_NONE ? LE_PRG_NONE : st + (int64_t)llround(d * 1000);
     }
     if (st == LE_PRG_NONE || en == LE_PRG_NONE) {
         le_jv_free(ids);
-        return fail(e, 400, "MissingParameter", "%s%s is mandatory for this action.", prefix,
+        return le_cst_fail(e, 400, "MissingParameter", "%s%s is mandatory for this action.", prefix,
                     st == LE_PRG_NONE ? "StartTime" : "EndTime");
     }
     if (en <= st) {
         le_jv_free(ids);
-        return fail(e, 400, "InvalidEndTime.Mismatch",
+        return le_cst_fail(e, 400, "InvalidEndTime.Mismatch",
                     "Specified end time does not match the specified start time (EndTime must be later).");
     }
     char sb[32], eb[32];
@@ -270,17 +254,17 @@ int le_prg_check(const le_scn_caster *c, const le_jv *ep, le_cst_err *e)
                 r = c->res[i];
         }
         if (!r)
-            return fail(e, 404, "InvalidResource.NotFound", "Resource is not found.");
+            return le_cst_fail(e, 404, "InvalidResource.NotFound", "Resource is not found.");
         const char *sw = le_jv_get_str(ep, "SwitchType");
         const char *live = le_jv_get_str(r, "LiveStreamUrl");
         if (sw && !strcmp(sw, "ContentFirst") && live && *live)
-            return fail(e, 400, "InvalidParameter.Malformed",
+            return le_cst_fail(e, 400, "InvalidParameter.Malformed",
                         "A live video resource only supports SwitchType TimeFirst.");
     }
     const le_jv *ids = le_jv_get(ep, "ComponentIds");
     for (const le_jv *x = ids ? ids->first : NULL; x; x = x->next)
         if (x->type != LE_JV_STR || !le_jv_get(c->comps, x->s))
-            return fail(e, 404, "InvalidComponent.NotFound", "Component is not found.");
+            return le_cst_fail(e, 404, "InvalidComponent.NotFound", "Component is not found.");
     return LE_OK;
 }
 
