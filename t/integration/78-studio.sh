@@ -27,17 +27,10 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=240}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
-
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || le_skip_all "fonts-dejavu-core is not installed"
 
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 # 160x90 green, the left half opaque, the right half fully transparent.
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=160x90" -frames:v 1 \
     -vf "format=rgba,geq=r='0':g='255':b='0':a='if(lt(X,W/2),255,0)'" "$MAT/logo.png" ||
@@ -52,16 +45,8 @@ start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FPS=25
 
-# pubc NAME COLOUR FREQ: a solid picture and a sine, 640x360 25 fps, GOP 1 s.
-pubc() {
-    local var=$1 name=$2 colour=$3 freq=$4
-    le_bg "$var" ffmpeg -hide_banner -nostdin -loglevel warning -re \
-        -f lavfi -i "color=c=$colour:s=640x360:r=25" -f lavfi -i "sine=frequency=$freq:sample_rate=44100" \
-        -t 200 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p \
-        -c:a aac -b:a 64k -ac 1 -f flv "$(le_url "$name")" >"$LE_DIR/pub-$name.log" 2>&1
-}
-pubc PUB_RED red red 440
-pubc PUB_BLUE blue blue 880
+pub_colour PUB_RED red red 440
+pub_colour PUB_BLUE blue blue 880
 
 # ---- the caster -----------------------------------------------------------------
 api CreateCaster ClientToken=studio-78 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
@@ -97,7 +82,6 @@ api AddCasterComponent CasterId="$C" LocationId=RC02 ComponentType=image \
 ok $? "AddCasterComponent: image (logo.png)" || diag "$API_BODY"
 IMG=$(j "$API_BODY" 'd["ComponentId"]')
 
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
 le_wait_for 20 live red
 le_wait_for 20 live blue
 api StartCaster CasterId="$C"
@@ -279,19 +263,6 @@ ok "$([ "${nt:-0}" -gt 10 ] && [ "$nb" = "$nt" ]; echo $?)" \
     "... its picture is black after caster_source_timeout (1 s): $nb of $nt frames from 2.5 s on"
 
 # ---- every output plays over RTMP, HTTP-FLV and HLS ------------------------------
-# probe URL: "WxH audio" of its first video and audio streams.
-probe() {
-    timeout -k 3 25 ffprobe -hide_banner -v error -show_entries stream=codec_type,width,height \
-        -of compact=p=0 "$1" 2>>"$LE_DIR/ffprobe.log" |
-        "$LE_PY" -c '
-import sys
-v = a = ""
-for l in sys.stdin:
-    kv = dict(x.split("=", 1) for x in l.strip().split("|") if "=" in x)
-    if kv.get("codec_type") == "video" and not v: v = kv.get("width", "") + "x" + kv.get("height", "")
-    if kv.get("codec_type") == "audio": a = "audio"
-print((v + " " + a).strip())'
-}
 probe_to() { probe "$1" >"$2"; }
 # All nine at once (each waits for its own first frames or segments).
 k=0

@@ -18,16 +18,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=180}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=yellow:s=320x180" -frames:v 1 "$MAT/yellow.png" ||
     le_abort "cannot make the PNG material"
 # 3 s of green with a tone, 25 fps, a keyframe a second.
@@ -46,10 +39,7 @@ start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FRAME=40   # ms at 25 fps
 
-le_bg PUB_RED ffmpeg -hide_banner -nostdin -loglevel warning -re \
-    -f lavfi -i "color=c=red:s=640x360:r=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
-    -t 200 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p \
-    -c:a aac -b:a 64k -ac 1 -f flv "$(le_url red)" >"$LE_DIR/pub-red.log" 2>&1
+pub_colour PUB_RED red red 440
 
 # ---- the caster and the actions ----------------------------------------------------
 api CreateCaster ClientToken=studio-80 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
@@ -98,7 +88,6 @@ ok $? "DeleteCasterEpisode" || diag "$API_BODY"
 bad 404 InvalidEpisode.NotFound "... it is gone" DeleteCasterEpisode CasterId="$C" EpisodeId="$EL"
 
 # ---- running ------------------------------------------------------------------------
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
 le_wait_for 20 live red
 api StartCaster CasterId="$C"
 ok $? "StartCaster" || diag "$API_BODY"

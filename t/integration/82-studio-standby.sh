@@ -16,16 +16,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=240}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 # The standby video: green, 660 Hz, 4 s (looped by the node).
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=640x360:r=25:d=4" \
     -f lavfi -i "sine=frequency=660:sample_rate=44100:d=4" -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p \
@@ -52,33 +45,8 @@ A=http://127.0.0.1:$LE_ADMIN_PORT
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
 TC='TranscodeConfig={"CasterTemplate":"lp_ld"}'
 
-le_bg PUB ffmpeg -hide_banner -nostdin -loglevel warning -re -f lavfi -i "color=c=red:s=640x360:r=25" \
-    -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 200 -c:v libx264 -preset ultrafast -tune zerolatency \
-    -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -ac 1 -f flv "$(le_url cam)" >"$LE_DIR/pub-cam.log" 2>&1
+pub_colour PUB cam red 440
 
-# colour reader URL OUT: per frame "wall_ms r g b" of the picture's centre.
-cat >"$LE_DIR/reader.py" <<'PY'
-import subprocess, sys, time
-url, out = sys.argv[1], sys.argv[2]
-f = open(out, "w")
-while True:
-    p = subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1",
-                          "-fflags", "nobuffer", "-i", url, "-an", "-vf", "crop=8:8:316:176,scale=1:1",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-flush_packets", "1", "-"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    n = 0
-    while True:
-        b = p.stdout.read(3)
-        if len(b) < 3:
-            break
-        n += 1
-        f.write("%d %d %d %d\n" % (time.time() * 1000, b[0], b[1], b[2]))
-        f.flush()
-    p.wait()
-    if n:
-        break
-    time.sleep(0.3)
-PY
 # frame reader URL OUT: per frame "pts_ms n bg wall_ms": the file frame
 # number read from the blocks, the background's luma (red about 81, blue
 # about 41), the wall time it arrived.
@@ -110,7 +78,7 @@ while True:
     f.write("%d %d %d %d\n" % (pts, n, b[8], time.time() * 1000))
     f.flush()
 PY
-reader() { timeout -k 3 150 "$LE_PY" "$LE_DIR/reader.py" "$@"; }
+reader() { colour_reader 150 "$@"; }
 frames() { timeout -k 3 "$1" "$LE_PY" "$LE_DIR/frames.py" "$2" "$3"; }
 # first FILE COLOUR FROM_MS: wall time of the first frame of COLOUR at or after FROM_MS, "none".
 first() {
@@ -122,7 +90,6 @@ count() {
     awk -v c="$2" -v a="$3" -v b="$4" '$1 >= a && $1 < b { n++; if ((c == "red" && $2 > 160 && $3 < 90 && $4 < 90) ||
         (c == "green" && $3 > 90 && $2 < 90 && $4 < 90)) k++ } END { print k + 0, n + 0 }' "$1"
 }
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
 sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 
 # ==== standby ========================================================================
