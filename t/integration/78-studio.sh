@@ -36,11 +36,9 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=160x90" -fra
     -vf "format=rgba,geq=r='0':g='255':b='0':a='if(lt(X,W/2),255,0)'" "$MAT/logo.png" ||
     le_abort "cannot make the PNG material"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;"
-LE_BASE_NAME=$LE_NAME
 start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FPS=25
@@ -90,8 +88,6 @@ PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
 PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
 PGM_URL=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')
 PVW_URL=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')
-# Stream names: the path's last segment, without a query.
-sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 PGM_S=$(sname "$PGM_URL")
 PVW_S=$(sname "$PVW_URL")
 like "$PGM_S" '^[0-9a-f]{32}$' "PGM's stream is caster/{32 hex digits}" || diag "$API_BODY"
@@ -101,7 +97,6 @@ api StartCasterScene CasterId="$C" SceneId="$PVW"
 api CopyCasterSceneConfig CasterId="$C" FromSceneId="$PVW" ToSceneId="$PGM"
 ok $? "CopyCasterSceneConfig: PVW to PGM" || diag "$API_BODY"
 
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
 # clock_ms: the caster's clock now (ms), from /metrics.
 clock_ms() { curl_m | sed -n "s/^livedge_caster_clock_ms{caster=\"$C\"} \([0-9]*\)$/\1/p"; }
 le_wait_for 30 sh -c "curl -s --max-time 5 '$A/metrics' | grep -q '^livedge_casters_running 1'"
@@ -187,9 +182,7 @@ ok "$("$LE_PY" -c "import sys; sys.exit(0 if $P8 > 0 and 30 < $P4 / $P8 < 1000 e
 # ---- the switch -------------------------------------------------------------------
 # A monitor reads PGM from before the switch to the end: per frame its
 # timestamp and the mean colour of an 8x8 block of the main picture.
-le_bg MON timeout -k 3 60 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer -i "$RTMP/$PGM_S" -an \
-    -vf "crop=8:8:200:200,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
-le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
+pgm_monitor MON "$RTMP/$PGM_S" 200 200
 sleep 2
 # The caster's clock at the answer: read just before the call, plus the wall
 # time from that read to the answer (the clock runs in real time). Both

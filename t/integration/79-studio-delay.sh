@@ -13,7 +13,6 @@
 # shellcheck source=t/integration/studio.sh
 . "$(dirname "$0")/studio.sh"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_fps 25;"
 start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
@@ -38,8 +37,6 @@ first_blue() {
 # first_red FILE: the wall time of its first red frame.
 first_red() { awk '$2 > 160 && $3 < 90 && $4 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
 
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
-sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
 
 # ---- Delay 5 ------------------------------------------------------------------------

@@ -30,11 +30,9 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=640x360:r=25
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=320x180:r=25" -t 8 -c:v libx264 \
     -preset ultrafast -g 25 -pix_fmt yuv420p "$MAT/green8.mp4" || le_abort "cannot make the 8 s file"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;"
-LE_BASE_NAME=$LE_NAME
 start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FRAME=40   # ms at 25 fps
@@ -95,7 +93,6 @@ PGM_URL=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')
 PGM_S=${PGM_URL%%\?*}
 PGM_S=${PGM_S##*/}
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
 le_wait_for 30 sh -c "curl -s --max-time 5 '$A/metrics' | grep -q '^livedge_casters_running 1'"
 EPOCH=$(curl_m | sed -n "s/^livedge_caster_epoch_ms{caster=\"$C\"} \([0-9]*\)$/\1/p")
 like "$EPOCH" '^[0-9]{13}$' "/metrics: livedge_caster_epoch_ms $EPOCH"
@@ -125,9 +122,7 @@ is "$(j "$API_BODY" '[d["Total"], [e["EpisodeId"] for e in d["Episodes"]]]')" "[
 
 # A reader of PGM from before T0: per frame its timestamp and the mean
 # colour of an 8x8 block in the middle (where the Component episode's image is).
-le_bg MON timeout -k 3 60 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer -i "$RTMP/$PGM_S" -an \
-    -vf "crop=8:8:316:176,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
-le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
+pgm_monitor MON "$RTMP/$PGM_S" 316 176
 while [ "$(date +%s%3N)" -lt $((T0 * 1000 + 1500)) ]; do sleep 0.2; done
 is "$(statuses)" "1 0 0" "during the first episode: 1 0 0"
 while [ "$(date +%s%3N)" -lt $(((T0 + 5) * 1000 + 500)) ]; do sleep 0.2; done

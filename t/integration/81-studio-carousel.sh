@@ -30,8 +30,6 @@ cb_recorder "$CBLOG"
 CB_URL="http://127.0.0.1:$CB_PORT/carousel"
 
 # ---- two nodes sharing the Redis: A runs carousels, B (caster_max 0) receives ----
-LE_WAIT_PORTS="rtmp http admin"
-LE_BASE_NAME=$LE_NAME
 LE_EXTRA_CONF="caster_fps 15;
 caster_source_timeout 1s;
 caster_max 0;"

@@ -35,7 +35,6 @@ ffmpeg -hide_banner -loglevel error -y \
     -f lavfi -i "sine=frequency=440:sample_rate=44100:d=10" -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p \
     -c:a aac -b:a 64k -t 10 "$MAT/clip.mp4" || le_abort "cannot make the channel's file"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;
@@ -90,7 +89,6 @@ count() {
     awk -v c="$2" -v a="$3" -v b="$4" '$1 >= a && $1 < b { n++; if ((c == "red" && $2 > 160 && $3 < 90 && $4 < 90) ||
         (c == "green" && $3 > 90 && $2 < 90 && $4 < 90)) k++ } END { print k + 0, n + 0 }' "$1"
 }
-sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 
 # ==== standby ========================================================================
 api CreateCaster ClientToken=studio-82s NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld

@@ -19,8 +19,6 @@
 # shellcheck source=t/integration/studio.sh
 . "$(dirname "$0")/studio.sh"
 
-LE_WAIT_PORTS="rtmp http admin"
-LE_BASE_NAME=$LE_NAME
 # B: the side output's target; it shares the Redis but takes no caster.
 LE_EXTRA_CONF="caster_max 0;"
 start_node B || le_abort "node B did not start"
@@ -60,7 +58,6 @@ live() {
         2>>"$LE_DIR/ffprobe.log")" ]
 }
 gone() { ! live "$1"; }
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
 
 REC='{"OssBucket":"studio-rec","OssEndpoint":"local","VideoFormat":[
  {"format":"flv","prefix":"rec/{AppName}/{StreamName}/{StartTime}_{EndTime}","interval":6},

@@ -10,6 +10,11 @@
 le_require_daemon
 le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
 
+# The nodes (start_node X) wait for all three ports and are named after the
+# script: le-test-{script}-x.
+LE_WAIT_PORTS="rtmp http admin"
+LE_BASE_NAME=$LE_NAME
+
 # MAT: a folder for the script's material files (caster_material_dir, VodUrl).
 MAT=$LE_DIR/material
 mkdir -p "$MAT"
@@ -24,6 +29,22 @@ pub_colour() {
         -t 200 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p \
         -c:a aac -b:a 64k -ac 1 -f flv "$(le_url "$name")" >"$LE_DIR/pub-$name.log" 2>&1
 }
+
+# pgm_monitor VAR URL X Y: reads URL in the background (its pid in VAR), its
+# timestamps kept, writing to mon.log one ffmpeg showinfo line a frame: the
+# frame's pts_time and the mean (Y U V) of the 8x8 block at (X, Y); returns
+# once the first frame is logged (20 s at most).
+pgm_monitor() {
+    le_bg "$1" timeout -k 3 60 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer -i "$2" -an \
+        -vf "crop=8:8:$3:$4,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
+    le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
+}
+
+# sname URL: a stream's name: the URL path's last segment, without a query
+# or .flv.
+sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
+# curl_m: node $A's /metrics.
+curl_m() { curl -s --max-time 5 "$A/metrics"; }
 
 # live URL: the stream plays there (le_probe within 5 s).
 live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
