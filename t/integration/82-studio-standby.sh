@@ -84,6 +84,13 @@ first() {
     awk -v c="$2" -v t="$3" '$1 >= t && ((c == "red" && $2 > 160 && $3 < 90 && $4 < 90) ||
         (c == "green" && $3 > 90 && $2 < 90 && $4 < 90)) { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"
 }
+# first_wait SECS COLOUR FROM_MS: first's answer for standby.txt once such a
+# frame is there (SECS at most).
+seen() { [ "$(first "$LE_DIR/standby.txt" "$1" "$2")" != none ]; }
+first_wait() {
+    le_wait_for "$1" seen "$2" "$3"
+    first "$LE_DIR/standby.txt" "$2" "$3"
+}
 # count FILE COLOUR FROM_MS TO_MS: "frames-of-COLOUR frames" with wall time in [FROM, TO).
 count() {
     awk -v c="$2" -v a="$3" -v b="$4" '$1 >= a && $1 < b { n++; if ((c == "red" && $2 > 160 && $3 < 90 && $4 < 90) ||
@@ -139,16 +146,14 @@ ok "$([ "${n:-0}" -gt 20 ] && [ "$k" = "$n" ]; echo $?)" \
 api EffectCasterUrgent CasterId="$S" SceneId="$SPGM"
 ok $? "EffectCasterUrgent on the PGM" || diag "$API_BODY"
 api DescribeCasterScenes CasterId="$S" SceneId="$SPGM"
-le_wait_for 15 sh -c "awk '\$1 >= $W1 && \$3 > 90 && \$2 < 90 && \$4 < 90' '$LE_DIR/standby.txt' | grep -q ."
-G1=$(first "$LE_DIR/standby.txt" green "$W1")
+G1=$(first_wait 15 green "$W1")
 ok "$([ "$G1" != none ] && [ $((G1 - W1)) -le 5000 ]; echo $?)" \
     "PGM shows the standby file (green) $((${G1/none/0} - W1)) ms after EffectCasterUrgent"
 sleep 2
 W2=$(le_now_ms)
 api SetCasterSceneConfig CasterId="$S" SceneId="$SPGM" LayoutId="$LS"
 ok $? "a take (SetCasterSceneConfig on PGM)" || diag "$API_BODY"
-le_wait_for 15 sh -c "awk '\$1 >= $W2 && \$2 > 160 && \$3 < 90' '$LE_DIR/standby.txt' | grep -q ."
-R2=$(first "$LE_DIR/standby.txt" red "$W2")
+R2=$(first_wait 15 red "$W2")
 ok "$([ "$R2" != none ] && [ $((R2 - W2)) -le 5000 ]; echo $?)" \
     "... leaves the standby video: PGM red again $((${R2/none/0} - W2)) ms after it"
 sleep 3
@@ -157,8 +162,7 @@ read -r k n <<<"$(count "$LE_DIR/standby.txt" red $((R2 + 500)) "$W3")"
 ok "$([ "${n:-0}" -gt 20 ] && [ "$k" = "$n" ]; echo $?)" "... and stays red ($k of $n frames)"
 le_kill "$PUB"
 W3=$(le_now_ms)
-le_wait_for 20 sh -c "awk '\$1 >= $W3 && \$3 > 90 && \$2 < 90 && \$4 < 90' '$LE_DIR/standby.txt' | grep -q ."
-G3=$(first "$LE_DIR/standby.txt" green "$W3")
+G3=$(first_wait 20 green "$W3")
 d=$((${G3/none/0} - W3))
 # caster_urgent_after 2s from the last picture; the 1 s check and the re-read add up to ~1.5 s.
 ok "$([ "$G3" != none ] && [ "$d" -ge 1500 ] && [ "$d" -le 8000 ]; echo $?)" \
