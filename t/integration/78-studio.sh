@@ -212,12 +212,9 @@ D_A=$(dropped)
 D=$(( ${D_A:-0} - ${D_B:-0} ))
 le_kill "$MON"
 cat >"$LE_DIR/mon.py" <<'PY'
-import re, sys
-fr = []
-for line in open(sys.argv[1], errors='replace'):
-    m = re.search(r'pts_time:(\S+).*mean:\[(\d+) (\d+) (\d+)\]', line)
-    if m:
-        fr.append((round(float(m.group(1)) * 1000), int(m.group(3)), int(m.group(4))))
+import sys
+from monlog import frames
+fr = [(p, u, v) for p, y, u, v in frames(sys.argv[1])]
 cmd, a = sys.argv[2], [int(x) for x in sys.argv[3:]]
 if cmd == "switch":   # first blue frame at or after the answer's clock (U high, V low)
     t = [p for p, u, v in fr if p >= a[0] - 1000 and u > 180 and v < 150]

@@ -136,12 +136,9 @@ is "$(statuses)" "2 2 2" "after the last: 2 2 2"
 le_kill "$MON"
 
 cat >"$LE_DIR/mon.py" <<'PY'
-import re, sys
-fr = []
-for line in open(sys.argv[1], errors='replace'):
-    m = re.search(r'pts_time:(\S+).*mean:\[(\d+) (\d+) (\d+)\]', line)
-    if m:
-        fr.append((round(float(m.group(1)) * 1000), int(m.group(2)), int(m.group(3)), int(m.group(4))))
+import sys
+from monlog import frames
+fr = frames(sys.argv[1])
 def colour(y, u, v):
     if v > 200: return "red"
     if y > 170 and u < 60: return "yellow"

@@ -39,6 +39,18 @@ pgm_monitor() {
         -vf "crop=8:8:$3:$4,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
     le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
 }
+# monlog.py, for the scripts' own readers of mon.log (in $LE_DIR: "from monlog
+# import frames"): frames(LOG), per frame (pts_ms, y, u, v).
+cat >"$LE_DIR/monlog.py" <<'PY'
+import re
+def frames(path):
+    fr = []
+    for line in open(path, errors='replace'):
+        m = re.search(r'pts_time:(\S+).*mean:\[(\d+) (\d+) (\d+)\]', line)
+        if m:
+            fr.append((round(float(m.group(1)) * 1000), int(m.group(2)), int(m.group(3)), int(m.group(4))))
+    return fr
+PY
 
 # sname URL: a stream's name: the URL path's last segment, without a query
 # or .flv.
