@@ -58,10 +58,7 @@ le_wait_for 20 live cam
 le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src1.txt"
 api StartCaster CasterId="$C"
 ok $? "StartCaster" || diag "$API_BODY"
-PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
-PVW_S=$(sname "$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+scenes
 api SetCasterSceneConfig CasterId="$C" SceneId="$PVW" LayoutId="$L1"
 ok $? "PVW: the layout" || diag "$API_BODY"
 api StartCasterScene CasterId="$C" SceneId="$PVW"

@@ -113,9 +113,7 @@ LS=$(j "$API_BODY" 'd["LayoutId"]')
 le_wait_for 20 live cam
 api StartCaster CasterId="$S"
 ok $? "StartCaster" || diag "$API_BODY"
-SPVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
-SPGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
-SPGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+scenes S
 api SetCasterSceneConfig CasterId="$S" SceneId="$SPGM" LayoutId="$LS"
 ok $? "PGM: the layout" || diag "$API_BODY"
 le_bg RS reader "$RTMP/$SPGM_S" "$LE_DIR/standby.txt"
@@ -231,10 +229,7 @@ ok $? "AddCasterLayout: channel RV01 full frame" || diag "$API_BODY"
 LC=$(j "$API_BODY" 'd["LayoutId"]')
 api StartCaster CasterId="$C"
 ok $? "StartCaster (channels)" || diag "$API_BODY"
-PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
-PVW_S=$(sname "$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+scenes
 api SetCasterSceneConfig CasterId="$C" SceneId="$PVW" LayoutId="$LC"
 api StartCasterScene CasterId="$C" SceneId="$PVW"
 api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$LC"

@@ -55,6 +55,15 @@ PY
 # sname URL: a stream's name: the URL path's last segment, without a query
 # or .flv.
 sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
+# scenes [P]: from a StartCaster answer (API_BODY): ${P}PVW and ${P}PGM, the
+# scene ids, and ${P}PVW_S and ${P}PGM_S, their stream names.
+scenes() {
+    local p=${1:-} w
+    for w in Pvw Pgm; do
+        printf -v "$p${w^^}" '%s' "$(j "$API_BODY" "d['${w}SceneInfos']['SceneInfo'][0]['SceneId']")"
+        printf -v "$p${w^^}_S" '%s' "$(sname "$(j "$API_BODY" "d['${w}SceneInfos']['SceneInfo'][0]['StreamUrl']")")"
+    done
+}
 # curl_m: node $A's /metrics.
 curl_m() { curl -s --max-time 5 "$A/metrics"; }
 
