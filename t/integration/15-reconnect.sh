@@ -23,30 +23,6 @@ le_require_tool ffmpeg ffprobe python3 curl
 LOADGEN=$top_builddir/bench/loadgen
 
 # ---- the callback server: records every request's query ------------------------
-cat >"$LE_DIR/cbserver.py" <<'PY'
-import http.server, json, os, sys, threading, time
-port_file, log = sys.argv[1], sys.argv[2]
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    def log_message(self, *a):
-        pass
-    def do_GET(self):
-        path, _, q = self.path.partition("?")
-        with lock, open(log, "a") as f:
-            f.write(json.dumps({"t": time.time(), "path": path, "q": q}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "3")
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-srv = S(("127.0.0.1", 0), H)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
-PY
 CBLOG=$LE_DIR/callbacks.jsonl
 # cb_actions ID: the callback actions for stream ID, in arrival order.
 cb_actions() {
@@ -110,9 +86,8 @@ probe_v() {
         END { printf "%d %d %d\n", n, back, c ? top - first : 0 }'
 }
 
-le_bg CB_PID python3 "$LE_DIR/cbserver.py" "$LE_DIR/cbport" "$CBLOG"
-le_wait_for 10 test -s "$LE_DIR/cbport" || le_abort "the callback server did not start"
-CB=http://127.0.0.1:$(cat "$LE_DIR/cbport")
+cb_recorder "$CBLOG"
+CB=http://127.0.0.1:$CB_PORT
 
 LE_EXTRA_CONF="publish_reconnect_grace 8s;"
 LE_DOMAIN_CONF="    notify_url $CB/notify;"

@@ -30,38 +30,17 @@ LE_BASE_NAME=$LE_NAME
 D=DomainName=live.test
 
 # ---- the callback server: one JSON line per request ----------------------------
-cat >"$LE_DIR/cb.py" <<'PY'
-import http.server, json, os, sys, urllib.parse
-port_file, log = sys.argv[1], sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    def log_message(self, *a):
-        pass
-    def do_GET(self):
-        q = urllib.parse.parse_qs(self.path.partition("?")[2], keep_blank_values=True)
-        with open(log, "a") as f:
-            f.write(json.dumps({k: v[-1] for k, v in q.items()}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "3")
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
-PY
 CBLOG=$LE_DIR/callbacks.jsonl
 touch "$CBLOG"
-le_bg CB_PID "$LE_PY" "$LE_DIR/cb.py" "$LE_DIR/cbport" "$CBLOG"
-le_wait_for 10 test -s "$LE_DIR/cbport" || le_abort "the callback server did not start"
-CB=http://127.0.0.1:$(cat "$LE_DIR/cbport")
+cb_recorder "$CBLOG"
+CB=http://127.0.0.1:$CB_PORT
 # cb_count ID ACTION: callbacks received for stream ID with that action.
 cb_count() {
-    "$LE_PY" -c 'import json, sys
+    "$LE_PY" -c 'import json, sys, urllib.parse
 n = 0
 for line in open(sys.argv[1]):
-    r = json.loads(line)
+    q = urllib.parse.parse_qs(json.loads(line)["q"], keep_blank_values=True)
+    r = {k: v[-1] for k, v in q.items()}
     n += r.get("id") == sys.argv[2] and r.get("action") == sys.argv[3]
 print(n)' "$CBLOG" "$1" "$2"
 }

@@ -53,34 +53,8 @@ EP=http://127.0.0.1:$PX_PORT         # the endpoint as the node sees it
 S3=http://127.0.0.1:$LE_S3_PORT      # s3rver itself (unsigned GETs)
 
 # ---- the callback recorder: every POST body, with its arrival time ----
-cat >"$LE_DIR/cb.py" <<'PY'
-import http.server, json, os, sys, threading, time
-port_file, log = sys.argv[1], sys.argv[2]
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    def log_message(self, *a):
-        pass
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(n, 65536)).decode("utf-8", "replace")
-        with lock, open(log, "a") as f:
-            f.write(json.dumps({"t": time.time(), "path": self.path, "body": body}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-srv = S(("127.0.0.1", 0), H)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
-PY
-le_bg CB_PID "$LE_PY" "$LE_DIR/cb.py" "$LE_DIR/cbport" "$CBLOG"
-le_wait_for 10 test -s "$LE_DIR/cbport" || le_abort "the callback recorder did not start"
-CBP=$(cat "$LE_DIR/cbport")
+cb_recorder "$CBLOG"
+CBP=$CB_PORT
 
 # ---- chk.py: questions about local files, objects, index and callbacks ----
 cat >"$LE_DIR/chk.py" <<'PY'

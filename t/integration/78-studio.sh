@@ -27,41 +27,24 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=240}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
-
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || le_skip_all "fonts-dejavu-core is not installed"
 
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 # 160x90 green, the left half opaque, the right half fully transparent.
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=160x90" -frames:v 1 \
     -vf "format=rgba,geq=r='0':g='255':b='0':a='if(lt(X,W/2),255,0)'" "$MAT/logo.png" ||
     le_abort "cannot make the PNG material"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;"
-LE_BASE_NAME=$LE_NAME
 start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FPS=25
 
-# pubc NAME COLOUR FREQ: a solid picture and a sine, 640x360 25 fps, GOP 1 s.
-pubc() {
-    local var=$1 name=$2 colour=$3 freq=$4
-    le_bg "$var" ffmpeg -hide_banner -nostdin -loglevel warning -re \
-        -f lavfi -i "color=c=$colour:s=640x360:r=25" -f lavfi -i "sine=frequency=$freq:sample_rate=44100" \
-        -t 200 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p \
-        -c:a aac -b:a 64k -ac 1 -f flv "$(le_url "$name")" >"$LE_DIR/pub-$name.log" 2>&1
-}
-pubc PUB_RED red red 440
-pubc PUB_BLUE blue blue 880
+pub_colour PUB_RED red red 440
+pub_colour PUB_BLUE blue blue 880
 
 # ---- the caster -----------------------------------------------------------------
 api CreateCaster ClientToken=studio-78 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
@@ -97,7 +80,6 @@ api AddCasterComponent CasterId="$C" LocationId=RC02 ComponentType=image \
 ok $? "AddCasterComponent: image (logo.png)" || diag "$API_BODY"
 IMG=$(j "$API_BODY" 'd["ComponentId"]')
 
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
 le_wait_for 20 live red
 le_wait_for 20 live blue
 api StartCaster CasterId="$C"
@@ -106,8 +88,6 @@ PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
 PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
 PGM_URL=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')
 PVW_URL=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')
-# Stream names: the path's last segment, without a query.
-sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 PGM_S=$(sname "$PGM_URL")
 PVW_S=$(sname "$PVW_URL")
 like "$PGM_S" '^[0-9a-f]{32}$' "PGM's stream is caster/{32 hex digits}" || diag "$API_BODY"
@@ -117,7 +97,6 @@ api StartCasterScene CasterId="$C" SceneId="$PVW"
 api CopyCasterSceneConfig CasterId="$C" FromSceneId="$PVW" ToSceneId="$PGM"
 ok $? "CopyCasterSceneConfig: PVW to PGM" || diag "$API_BODY"
 
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
 # clock_ms: the caster's clock now (ms), from /metrics.
 clock_ms() { curl_m | sed -n "s/^livedge_caster_clock_ms{caster=\"$C\"} \([0-9]*\)$/\1/p"; }
 le_wait_for 30 sh -c "curl -s --max-time 5 '$A/metrics' | grep -q '^livedge_casters_running 1'"
@@ -203,9 +182,7 @@ ok "$("$LE_PY" -c "import sys; sys.exit(0 if $P8 > 0 and 30 < $P4 / $P8 < 1000 e
 # ---- the switch -------------------------------------------------------------------
 # A monitor reads PGM from before the switch to the end: per frame its
 # timestamp and the mean colour of an 8x8 block of the main picture.
-le_bg MON timeout -k 3 60 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer -i "$RTMP/$PGM_S" -an \
-    -vf "crop=8:8:200:200,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
-le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
+pgm_monitor MON "$RTMP/$PGM_S" 200 200
 sleep 2
 # The caster's clock at the answer: read just before the call, plus the wall
 # time from that read to the answer (the clock runs in real time). Both
@@ -235,12 +212,9 @@ D_A=$(dropped)
 D=$(( ${D_A:-0} - ${D_B:-0} ))
 le_kill "$MON"
 cat >"$LE_DIR/mon.py" <<'PY'
-import re, sys
-fr = []
-for line in open(sys.argv[1], errors='replace'):
-    m = re.search(r'pts_time:(\S+).*mean:\[(\d+) (\d+) (\d+)\]', line)
-    if m:
-        fr.append((round(float(m.group(1)) * 1000), int(m.group(3)), int(m.group(4))))
+import sys
+from monlog import frames
+fr = [(p, u, v) for p, y, u, v in frames(sys.argv[1])]
 cmd, a = sys.argv[2], [int(x) for x in sys.argv[3:]]
 if cmd == "switch":   # first blue frame at or after the answer's clock (U high, V low)
     t = [p for p, u, v in fr if p >= a[0] - 1000 and u > 180 and v < 150]
@@ -279,19 +253,6 @@ ok "$([ "${nt:-0}" -gt 10 ] && [ "$nb" = "$nt" ]; echo $?)" \
     "... its picture is black after caster_source_timeout (1 s): $nb of $nt frames from 2.5 s on"
 
 # ---- every output plays over RTMP, HTTP-FLV and HLS ------------------------------
-# probe URL: "WxH audio" of its first video and audio streams.
-probe() {
-    timeout -k 3 25 ffprobe -hide_banner -v error -show_entries stream=codec_type,width,height \
-        -of compact=p=0 "$1" 2>>"$LE_DIR/ffprobe.log" |
-        "$LE_PY" -c '
-import sys
-v = a = ""
-for l in sys.stdin:
-    kv = dict(x.split("=", 1) for x in l.strip().split("|") if "=" in x)
-    if kv.get("codec_type") == "video" and not v: v = kv.get("width", "") + "x" + kv.get("height", "")
-    if kv.get("codec_type") == "audio": a = "audio"
-print((v + " " + a).strip())'
-}
 probe_to() { probe "$1" >"$2"; }
 # All nine at once (each waits for its own first frames or segments).
 k=0

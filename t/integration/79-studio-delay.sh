@@ -10,15 +10,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=180}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_fps 25;"
 start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
@@ -32,29 +26,7 @@ pubswitch() {
         -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -ac 1 -f flv "$(le_url "$name")" >"$LE_DIR/pub-$name.log" 2>&1
 }
 # The readers: per frame "wall_ms r g b" of the picture's centre.
-cat >"$LE_DIR/reader.py" <<'PY'
-import subprocess, sys, time
-url, out = sys.argv[1], sys.argv[2]
-f = open(out, "w")
-while True:   # until the stream plays (a delayed PGM goes live later)
-    p = subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1",
-                          "-fflags", "nobuffer", "-i", url, "-an", "-vf", "crop=8:8:316:176,scale=1:1",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-flush_packets", "1", "-"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    n = 0
-    while True:
-        b = p.stdout.read(3)
-        if len(b) < 3:
-            break
-        n += 1
-        f.write("%d %d %d %d\n" % (time.time() * 1000, b[0], b[1], b[2]))
-        f.flush()
-    p.wait()
-    if n:
-        break
-    time.sleep(0.3)
-PY
-reader() { timeout -k 3 90 "$LE_PY" "$LE_DIR/reader.py" "$@"; }
+reader() { colour_reader 90 "$@"; }
 # first_blue FILE: the wall time of its first blue frame after a red one,
 # "none" if none (a reader that starts on blue, e.g. PGM playing out what
 # the delay queue held from before, waits for the red first).
@@ -65,9 +37,6 @@ first_blue() {
 # first_red FILE: the wall time of its first red frame.
 first_red() { awk '$2 > 160 && $3 < 90 && $4 < 90 { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"; }
 
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
-sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
 
 # ---- Delay 5 ------------------------------------------------------------------------
@@ -89,10 +58,7 @@ le_wait_for 20 live cam
 le_bg RSRC reader "$(le_url cam)" "$LE_DIR/src1.txt"
 api StartCaster CasterId="$C"
 ok $? "StartCaster" || diag "$API_BODY"
-PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
-PVW_S=$(sname "$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+scenes
 api SetCasterSceneConfig CasterId="$C" SceneId="$PVW" LayoutId="$L1"
 ok $? "PVW: the layout" || diag "$API_BODY"
 api StartCasterScene CasterId="$C" SceneId="$PVW"

@@ -18,16 +18,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=180}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=yellow:s=320x180" -frames:v 1 "$MAT/yellow.png" ||
     le_abort "cannot make the PNG material"
 # 3 s of green with a tone, 25 fps, a keyframe a second.
@@ -37,19 +30,14 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=640x360:r=25
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=320x180:r=25" -t 8 -c:v libx264 \
     -preset ultrafast -g 25 -pix_fmt yuv420p "$MAT/green8.mp4" || le_abort "cannot make the 8 s file"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;"
-LE_BASE_NAME=$LE_NAME
 start_node A || le_abort "livedge did not start"
 A=http://127.0.0.1:$LE_ADMIN_PORT
 FRAME=40   # ms at 25 fps
 
-le_bg PUB_RED ffmpeg -hide_banner -nostdin -loglevel warning -re \
-    -f lavfi -i "color=c=red:s=640x360:r=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
-    -t 200 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p \
-    -c:a aac -b:a 64k -ac 1 -f flv "$(le_url red)" >"$LE_DIR/pub-red.log" 2>&1
+pub_colour PUB_RED red red 440
 
 # ---- the caster and the actions ----------------------------------------------------
 api CreateCaster ClientToken=studio-80 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
@@ -98,7 +86,6 @@ ok $? "DeleteCasterEpisode" || diag "$API_BODY"
 bad 404 InvalidEpisode.NotFound "... it is gone" DeleteCasterEpisode CasterId="$C" EpisodeId="$EL"
 
 # ---- running ------------------------------------------------------------------------
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
 le_wait_for 20 live red
 api StartCaster CasterId="$C"
 ok $? "StartCaster" || diag "$API_BODY"
@@ -106,7 +93,6 @@ PGM_URL=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')
 PGM_S=${PGM_URL%%\?*}
 PGM_S=${PGM_S##*/}
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
 le_wait_for 30 sh -c "curl -s --max-time 5 '$A/metrics' | grep -q '^livedge_casters_running 1'"
 EPOCH=$(curl_m | sed -n "s/^livedge_caster_epoch_ms{caster=\"$C\"} \([0-9]*\)$/\1/p")
 like "$EPOCH" '^[0-9]{13}$' "/metrics: livedge_caster_epoch_ms $EPOCH"
@@ -136,9 +122,7 @@ is "$(j "$API_BODY" '[d["Total"], [e["EpisodeId"] for e in d["Episodes"]]]')" "[
 
 # A reader of PGM from before T0: per frame its timestamp and the mean
 # colour of an 8x8 block in the middle (where the Component episode's image is).
-le_bg MON timeout -k 3 60 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer -i "$RTMP/$PGM_S" -an \
-    -vf "crop=8:8:316:176,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
-le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
+pgm_monitor MON "$RTMP/$PGM_S" 316 176
 while [ "$(date +%s%3N)" -lt $((T0 * 1000 + 1500)) ]; do sleep 0.2; done
 is "$(statuses)" "1 0 0" "during the first episode: 1 0 0"
 while [ "$(date +%s%3N)" -lt $(((T0 + 5) * 1000 + 500)) ]; do sleep 0.2; done
@@ -152,12 +136,9 @@ is "$(statuses)" "2 2 2" "after the last: 2 2 2"
 le_kill "$MON"
 
 cat >"$LE_DIR/mon.py" <<'PY'
-import re, sys
-fr = []
-for line in open(sys.argv[1], errors='replace'):
-    m = re.search(r'pts_time:(\S+).*mean:\[(\d+) (\d+) (\d+)\]', line)
-    if m:
-        fr.append((round(float(m.group(1)) * 1000), int(m.group(2)), int(m.group(3)), int(m.group(4))))
+import sys
+from monlog import frames
+fr = frames(sys.argv[1])
 def colour(y, u, v):
     if v > 200: return "red"
     if y > 170 and u < 60: return "yellow"

@@ -15,16 +15,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=240}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 for c in red:440 blue:880; do
     ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=${c%%:*}:s=320x180:r=25" \
         -f lavfi -i "sine=frequency=${c##*:}:sample_rate=44100" -t 3 -c:v libx264 -preset ultrafast -g 25 \
@@ -33,39 +26,10 @@ done
 
 # ---- the callback server: one JSON line per POST body -----------------------------
 CBLOG=$LE_DIR/callbacks.jsonl
-cat >"$LE_DIR/cbserver.py" <<'PY'
-import http.server, json, os, sys, threading
-port_file, log = sys.argv[1], sys.argv[2]
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    def log_message(self, *a):
-        pass
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n).decode("utf-8", "replace")
-        with lock, open(log, "a") as f:
-            f.write(json.dumps({"path": self.path, "ct": self.headers.get("Content-Type", ""),
-                                "body": body}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "3")
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-srv = S(("127.0.0.1", 0), H)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
-PY
-le_bg CB_PID python3 "$LE_DIR/cbserver.py" "$LE_DIR/cb.port" "$CBLOG"
-le_wait_for 10 test -s "$LE_DIR/cb.port" || le_abort "callback server did not start"
-CB_URL="http://127.0.0.1:$(cat "$LE_DIR/cb.port")/carousel"
+cb_recorder "$CBLOG"
+CB_URL="http://127.0.0.1:$CB_PORT/carousel"
 
 # ---- two nodes sharing the Redis: A runs carousels, B (caster_max 0) receives ----
-LE_WAIT_PORTS="rtmp http admin"
-LE_BASE_NAME=$LE_NAME
 LE_EXTRA_CONF="caster_fps 15;
 caster_source_timeout 1s;
 caster_max 0;"

@@ -16,16 +16,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=240}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-MAT=$LE_DIR/material
-mkdir -p "$MAT"
 # The standby video: green, 660 Hz, 4 s (looped by the node).
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "color=c=green:s=640x360:r=25:d=4" \
     -f lavfi -i "sine=frequency=660:sample_rate=44100:d=4" -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p \
@@ -42,7 +35,6 @@ ffmpeg -hide_banner -loglevel error -y \
     -f lavfi -i "sine=frequency=440:sample_rate=44100:d=10" -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p \
     -c:a aac -b:a 64k -t 10 "$MAT/clip.mp4" || le_abort "cannot make the channel's file"
 
-LE_WAIT_PORTS="rtmp http admin"
 LE_EXTRA_CONF="caster_material_dir $MAT;
 caster_fps 25;
 caster_source_timeout 1s;
@@ -52,33 +44,8 @@ A=http://127.0.0.1:$LE_ADMIN_PORT
 RTMP="rtmp://127.0.0.1:$LE_RTMP_PORT/caster"
 TC='TranscodeConfig={"CasterTemplate":"lp_ld"}'
 
-le_bg PUB ffmpeg -hide_banner -nostdin -loglevel warning -re -f lavfi -i "color=c=red:s=640x360:r=25" \
-    -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 200 -c:v libx264 -preset ultrafast -tune zerolatency \
-    -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -ac 1 -f flv "$(le_url cam)" >"$LE_DIR/pub-cam.log" 2>&1
+pub_colour PUB cam red 440
 
-# colour reader URL OUT: per frame "wall_ms r g b" of the picture's centre.
-cat >"$LE_DIR/reader.py" <<'PY'
-import subprocess, sys, time
-url, out = sys.argv[1], sys.argv[2]
-f = open(out, "w")
-while True:
-    p = subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1",
-                          "-fflags", "nobuffer", "-i", url, "-an", "-vf", "crop=8:8:316:176,scale=1:1",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-flush_packets", "1", "-"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    n = 0
-    while True:
-        b = p.stdout.read(3)
-        if len(b) < 3:
-            break
-        n += 1
-        f.write("%d %d %d %d\n" % (time.time() * 1000, b[0], b[1], b[2]))
-        f.flush()
-    p.wait()
-    if n:
-        break
-    time.sleep(0.3)
-PY
 # frame reader URL OUT: per frame "pts_ms n bg wall_ms": the file frame
 # number read from the blocks, the background's luma (red about 81, blue
 # about 41), the wall time it arrived.
@@ -110,20 +77,25 @@ while True:
     f.write("%d %d %d %d\n" % (pts, n, b[8], time.time() * 1000))
     f.flush()
 PY
-reader() { timeout -k 3 150 "$LE_PY" "$LE_DIR/reader.py" "$@"; }
+reader() { colour_reader 150 "$@"; }
 frames() { timeout -k 3 "$1" "$LE_PY" "$LE_DIR/frames.py" "$2" "$3"; }
 # first FILE COLOUR FROM_MS: wall time of the first frame of COLOUR at or after FROM_MS, "none".
 first() {
     awk -v c="$2" -v t="$3" '$1 >= t && ((c == "red" && $2 > 160 && $3 < 90 && $4 < 90) ||
         (c == "green" && $3 > 90 && $2 < 90 && $4 < 90)) { print $1; f = 1; exit } END { if (!f) print "none" }' "$1"
 }
+# first_wait SECS COLOUR FROM_MS: first's answer for standby.txt once such a
+# frame is there (SECS at most).
+seen() { [ "$(first "$LE_DIR/standby.txt" "$1" "$2")" != none ]; }
+first_wait() {
+    le_wait_for "$1" seen "$2" "$3"
+    first "$LE_DIR/standby.txt" "$2" "$3"
+}
 # count FILE COLOUR FROM_MS TO_MS: "frames-of-COLOUR frames" with wall time in [FROM, TO).
 count() {
     awk -v c="$2" -v a="$3" -v b="$4" '$1 >= a && $1 < b { n++; if ((c == "red" && $2 > 160 && $3 < 90 && $4 < 90) ||
         (c == "green" && $3 > 90 && $2 < 90 && $4 < 90)) k++ } END { print k + 0, n + 0 }' "$1"
 }
-live() { [ -n "$(LE_PROBE_TIMEOUT=5 le_probe "$1")" ]; }
-sname() { local s=${1%%\?*}; s=${s##*/}; echo "${s%.flv}"; }
 
 # ==== standby ========================================================================
 api CreateCaster ClientToken=studio-82s NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
@@ -141,9 +113,7 @@ LS=$(j "$API_BODY" 'd["LayoutId"]')
 le_wait_for 20 live cam
 api StartCaster CasterId="$S"
 ok $? "StartCaster" || diag "$API_BODY"
-SPVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
-SPGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
-SPGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+scenes S
 api SetCasterSceneConfig CasterId="$S" SceneId="$SPGM" LayoutId="$LS"
 ok $? "PGM: the layout" || diag "$API_BODY"
 le_bg RS reader "$RTMP/$SPGM_S" "$LE_DIR/standby.txt"
@@ -174,16 +144,14 @@ ok "$([ "${n:-0}" -gt 20 ] && [ "$k" = "$n" ]; echo $?)" \
 api EffectCasterUrgent CasterId="$S" SceneId="$SPGM"
 ok $? "EffectCasterUrgent on the PGM" || diag "$API_BODY"
 api DescribeCasterScenes CasterId="$S" SceneId="$SPGM"
-le_wait_for 15 sh -c "awk '\$1 >= $W1 && \$3 > 90 && \$2 < 90 && \$4 < 90' '$LE_DIR/standby.txt' | grep -q ."
-G1=$(first "$LE_DIR/standby.txt" green "$W1")
+G1=$(first_wait 15 green "$W1")
 ok "$([ "$G1" != none ] && [ $((G1 - W1)) -le 5000 ]; echo $?)" \
     "PGM shows the standby file (green) $((${G1/none/0} - W1)) ms after EffectCasterUrgent"
 sleep 2
 W2=$(le_now_ms)
 api SetCasterSceneConfig CasterId="$S" SceneId="$SPGM" LayoutId="$LS"
 ok $? "a take (SetCasterSceneConfig on PGM)" || diag "$API_BODY"
-le_wait_for 15 sh -c "awk '\$1 >= $W2 && \$2 > 160 && \$3 < 90' '$LE_DIR/standby.txt' | grep -q ."
-R2=$(first "$LE_DIR/standby.txt" red "$W2")
+R2=$(first_wait 15 red "$W2")
 ok "$([ "$R2" != none ] && [ $((R2 - W2)) -le 5000 ]; echo $?)" \
     "... leaves the standby video: PGM red again $((${R2/none/0} - W2)) ms after it"
 sleep 3
@@ -192,8 +160,7 @@ read -r k n <<<"$(count "$LE_DIR/standby.txt" red $((R2 + 500)) "$W3")"
 ok "$([ "${n:-0}" -gt 20 ] && [ "$k" = "$n" ]; echo $?)" "... and stays red ($k of $n frames)"
 le_kill "$PUB"
 W3=$(le_now_ms)
-le_wait_for 20 sh -c "awk '\$1 >= $W3 && \$3 > 90 && \$2 < 90 && \$4 < 90' '$LE_DIR/standby.txt' | grep -q ."
-G3=$(first "$LE_DIR/standby.txt" green "$W3")
+G3=$(first_wait 20 green "$W3")
 d=$((${G3/none/0} - W3))
 # caster_urgent_after 2s from the last picture; the 1 s check and the re-read add up to ~1.5 s.
 ok "$([ "$G3" != none ] && [ "$d" -ge 1500 ] && [ "$d" -le 8000 ]; echo $?)" \
@@ -262,10 +229,7 @@ ok $? "AddCasterLayout: channel RV01 full frame" || diag "$API_BODY"
 LC=$(j "$API_BODY" 'd["LayoutId"]')
 api StartCaster CasterId="$C"
 ok $? "StartCaster (channels)" || diag "$API_BODY"
-PVW=$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
-PGM_S=$(sname "$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
-PVW_S=$(sname "$(j "$API_BODY" 'd["PvwSceneInfos"]["SceneInfo"][0]["StreamUrl"]')")
+scenes
 api SetCasterSceneConfig CasterId="$C" SceneId="$PVW" LayoutId="$LC"
 api StartCasterScene CasterId="$C" SceneId="$PVW"
 api SetCasterSceneConfig CasterId="$C" SceneId="$PGM" LayoutId="$LC"

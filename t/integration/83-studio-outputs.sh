@@ -16,16 +16,9 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 # shellcheck shell=bash
 : "${LE_SCRIPT_TIMEOUT:=180}"
-# shellcheck source=t/integration/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=t/integration/admin.sh
-. "$(dirname "$0")/admin.sh"
+# shellcheck source=t/integration/studio.sh
+. "$(dirname "$0")/studio.sh"
 
-le_require_daemon
-le_require_tool python3 curl ffmpeg ffprobe redis-server redis-cli
-
-LE_WAIT_PORTS="rtmp http admin"
-LE_BASE_NAME=$LE_NAME
 # B: the side output's target; it shares the Redis but takes no caster.
 LE_EXTRA_CONF="caster_max 0;"
 start_node B || le_abort "node B did not start"
@@ -37,33 +30,7 @@ BRTMP="rtmp://127.0.0.1:$N_B_RTMP/live"
 
 # The record callbacks: every POST body.
 CBLOG=$LE_DIR/callbacks.jsonl
-cat >"$LE_DIR/cb.py" <<'PY'
-import http.server, json, os, sys, threading, time
-port_file, log = sys.argv[1], sys.argv[2]
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    def log_message(self, *a):
-        pass
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(n, 65536)).decode("utf-8", "replace")
-        with lock, open(log, "a") as f:
-            f.write(body.replace("\n", " ") + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-srv = S(("127.0.0.1", 0), H)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-srv.serve_forever()
-PY
-le_bg CB_PID "$LE_PY" "$LE_DIR/cb.py" "$LE_DIR/cbport" "$CBLOG"
-le_wait_for 10 test -s "$LE_DIR/cbport" || le_abort "the callback recorder did not start"
+cb_recorder "$CBLOG"
 # cbs_match DIR STREAM: every finished file under DIR has one callback whose
 # uri is its key (rec/caster/STREAM/FILE), and no callback names another.
 cbs_match() {
@@ -74,7 +41,7 @@ files = sorted("rec/caster/%s/%s" % (stream, f) for f in os.listdir(d) if f.ends
 uris = []
 for l in open(log) if os.path.exists(log) else []:
     try:
-        b = json.loads(l)
+        b = json.loads(json.loads(l)["body"])
     except Exception:
         continue
     if b.get("stream") == stream and b.get("app") == "caster" and "uri" in b:
@@ -83,36 +50,19 @@ print("ok %d" % len(files) if files and sorted(uris) == files else "bad: files %
 PY
 }
 
-le_bg PUB ffmpeg -hide_banner -nostdin -loglevel warning -re \
-    -f lavfi -i "color=c=red:s=320x180:r=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
-    -t 200 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p \
-    -c:a aac -b:a 64k -ac 1 -f flv "$(le_url cam)"
+pub_colour PUB cam red 440 320x180
 
-# probe URL: "WxH audio" of what plays there ("" if nothing).
-probe() {
-    timeout -k 3 15 ffprobe -hide_banner -v error -show_entries stream=codec_type,width,height \
-        -of compact=p=0 "$1" 2>>"$LE_DIR/ffprobe.log" |
-        "$LE_PY" -c '
-import sys
-v = a = ""
-for l in sys.stdin:
-    kv = dict(x.split("=", 1) for x in l.strip().split("|") if "=" in x)
-    if kv.get("codec_type") == "video" and not v: v = kv.get("width", "") + "x" + kv.get("height", "")
-    if kv.get("codec_type") == "audio": a = "audio"
-print((v + " " + a).strip())'
-}
 # live URL: something plays there (ffprobe within 5 s).
 live() {
     [ -n "$(timeout -k 2 5 ffprobe -hide_banner -v error -show_entries stream=codec_type -of csv=p=0 "$1" \
         2>>"$LE_DIR/ffprobe.log")" ]
 }
 gone() { ! live "$1"; }
-curl_m() { curl -s --max-time 5 "$A/metrics"; }
 
 REC='{"OssBucket":"studio-rec","OssEndpoint":"local","VideoFormat":[
  {"format":"flv","prefix":"rec/{AppName}/{StreamName}/{StartTime}_{EndTime}","interval":6},
  {"Format":"mp4","OssObjectPrefix":"rec/{AppName}/{StreamName}/m{Sequence}","CycleDuration":6}]}'
-api AddLiveRecordNotifyConfig DomainName="$LE_DOMAIN" NotifyUrl="http://127.0.0.1:$(cat "$LE_DIR/cbport")/cb"
+api AddLiveRecordNotifyConfig DomainName="$LE_DOMAIN" NotifyUrl="http://127.0.0.1:$CB_PORT/cb"
 ok $? "AddLiveRecordNotifyConfig: the callback recorder" || diag "$API_BODY"
 api CreateCaster ClientToken=studio-83 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
 ok $? "CreateCaster" || diag "$API_BODY"
@@ -139,7 +89,7 @@ T0=$(le_now_ms)
 
 # ---- the side output --------------------------------------------------------------
 le_wait_for 30 live "$BRTMP/side"
-is "$(probe "$BRTMP/side")" "640x360 audio" "SideOutputUrl: PGM plays on node B at 640x360 with audio"
+is "$(probe "$BRTMP/side" 15)" "640x360 audio" "SideOutputUrl: PGM plays on node B at 640x360 with audio"
 ok "$(le_wait_log "side output $LE_DOMAIN/caster/$PGM_S -> rtmp://127.0.0.1:$N_B_RTMP/live/side" 5 >/dev/null; echo $?)" \
     "... node A logs the side output of caster/$PGM_S"
 
@@ -172,7 +122,7 @@ api SetCasterConfig CasterId="$C" DomainName="$LE_DOMAIN" 'TranscodeConfig={"Cas
     SideOutputUrl="$BRTMP/side2" RecordConfig="$REC"
 ok $? "SetCasterConfig: SideOutputUrl changed" || diag "$API_BODY"
 le_wait_for 30 live "$BRTMP/side2"
-is "$(probe "$BRTMP/side2")" "640x360 audio" "... PGM plays at the new URL"
+is "$(probe "$BRTMP/side2" 15)" "640x360 audio" "... PGM plays at the new URL"
 le_wait_for 15 gone "$BRTMP/side"
 ok "$(gone "$BRTMP/side"; echo $?)" "... and no longer at the old one"
 

@@ -1,5 +1,5 @@
 # t/integration/admin.sh: helpers for the scripts that drive the admin API
-# (41, 42, 43). Source after lib.sh.
+# (15, 40-47, 56-75, 76-77; 78-83 through studio.sh). Source after lib.sh.
 
 # api ACTION [NAME=VALUE...]: an unsigned JSON call to the current node's
 # admin port. Sets API_CODE (HTTP status, 000 if none) and API_BODY.
@@ -124,3 +124,62 @@ bad() {
 
 # keys: the sorted top-level names of the last answer.
 keys() { j "$API_BODY" 'sorted(d.keys())'; }
+
+# ---- helpers beyond the API: a callback recorder, a stream's shape -----------------
+
+# cb_recorder LOG: starts an HTTP server on a loopback port (its pid in CB_PID,
+# its port in CB_PORT) that answers every GET and POST 200 "{}" and appends
+# one JSON line a request to LOG: {"t": arrival (unix s), "method", "path"
+# (without the query), "q" (the query), "ct" (Content-Type), "body"}.
+cb_recorder() {
+    cat >"$LE_DIR/cb_recorder.py" <<'PY'
+import http.server, json, os, sys, threading, time
+port_file, log = sys.argv[1], sys.argv[2]
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def log_message(self, *a):
+        pass
+    def record(self, body):
+        path, _, q = self.path.partition("?")
+        rec = {"t": time.time(), "method": self.command, "path": path, "q": q,
+               "ct": self.headers.get("Content-Type", ""), "body": body}
+        with lock, open(log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def do_GET(self):
+        self.record("")
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.record(self.rfile.read(min(n, 65536)).decode("utf-8", "replace"))
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+srv = S(("127.0.0.1", 0), H)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+    rm -f "$LE_DIR/cb_recorder.port"
+    le_bg CB_PID "$LE_PY" "$LE_DIR/cb_recorder.py" "$LE_DIR/cb_recorder.port" "$1"
+    le_wait_for 10 test -s "$LE_DIR/cb_recorder.port" || le_abort "the callback recorder did not start"
+    CB_PORT=$(cat "$LE_DIR/cb_recorder.port")
+}
+
+# probe URL [SECS]: "WxH audio" of the first video and any audio stream that
+# plays at URL ("" if nothing within SECS, default 25).
+probe() {
+    timeout -k 3 "${2:-25}" ffprobe -hide_banner -v error -show_entries stream=codec_type,width,height \
+        -of compact=p=0 "$1" 2>>"$LE_DIR/ffprobe.log" |
+        "$LE_PY" -c '
+import sys
+v = a = ""
+for l in sys.stdin:
+    kv = dict(x.split("=", 1) for x in l.strip().split("|") if "=" in x)
+    if kv.get("codec_type") == "video" and not v: v = kv.get("width", "") + "x" + kv.get("height", "")
+    if kv.get("codec_type") == "audio": a = "audio"
+print((v + " " + a).strip())'
+}
