@@ -11,6 +11,7 @@
  * component the episodes name still exists. */
 #include "admin/actions.h"
 #include "admin/admin.h"
+#include "admin/caster_scene.h"
 #include "admin/params.h"
 #include "control/domains.h"
 #include "core/err.h"
@@ -30,25 +31,6 @@
 #define MAX_TRIES 8
 #define ROWS_MAX 100
 #define ROWS_DEFAULT 20
-
-/* KEYS caster; ARGV pver, nset, field, value ..., ndel, field ..., then
- * fields that must exist. 1; -2 no caster; -9 pver changed; {-6, field}. */
-static const char WRITE_LUA[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
-    "if (redis.call('HGET', KEYS[1], 'pver') or '0') ~= ARGV[1] then return -9 end "
-    "local i = 3 "
-    "local sets = {} "
-    "for k = 1, tonumber(ARGV[2]) do sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1]; i = i + 2 end "
-    "local dels = {} "
-    "for k = 1, tonumber(ARGV[i]) do dels[#dels + 1] = ARGV[i + k] end "
-    "i = i + 1 + #dels "
-    "for k = i, #ARGV do "
-    "  if redis.call('HEXISTS', KEYS[1], ARGV[k]) == 0 then return {-6, ARGV[k]} end "
-    "end "
-    "if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end "
-    "if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end "
-    "redis.call('HINCRBY', KEYS[1], 'pver', 1) "
-    "return 1";
 
 enum { PA_ERR = 0, PA_READ, PA_WRITE };
 
@@ -97,58 +79,23 @@ static void pa_load(pa *a);
 static void write_cb(redisReply *rep, void *arg)
 {
     pa *a = arg;
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
+    int rc = le_cs_write_result(a->r, rep, a->tries < MAX_TRIES);
+    if (rc == LE_EAGAIN) {
+        pa_load(a);   /* the programme changed meanwhile: plan again */
+        return;
+    }
+    if (rc == LE_OK) {
         le_control_publish_event("caster %s", a->caster);
         le_jv *b = a->body;
         a->body = NULL;
         le_admin_reply(a->r, b);
-    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
-        caster_nf(a->r);
-    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && a->tries < MAX_TRIES) {
-        pa_load(a);   /* the programme changed meanwhile: plan again */
-        return;
-    } else if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-               rep->element[1]->type == REDIS_REPLY_STRING) {
-        const char *f = rep->element[1]->str;
-        if (!strncmp(f, "comp:", 5))
-            le_admin_error(a->r, 404, "InvalidComponent.NotFound", "Component is not found.");
-        else if (!strncmp(f, "ep:", 3))
-            episode_nf(a->r);
-        else
-            le_admin_error(a->r, 404, "InvalidResource.NotFound", "Resource is not found.");
-    } else {
-        le_params_unavailable(a->r);
     }
     pa_free(a);
 }
 
 static void pa_write(pa *a)
 {
-    char key[300], ver[24], nset[16], ndel[16];
-    le_store_key(key, sizeof(key), "caster:%s", a->caster);
-    snprintf(ver, sizeof(ver), "%" PRId64, a->pver);
-    snprintf(nset, sizeof(nset), "%zu", a->sets->n);
-    snprintf(ndel, sizeof(ndel), "%zu", a->dels->n);
-    size_t argc = 7 + 2 * a->sets->n + a->dels->n + a->musts->n, i = 0;
-    const char **argv = le_xcalloc(argc, sizeof(*argv));
-    argv[i++] = "EVAL";
-    argv[i++] = WRITE_LUA;
-    argv[i++] = "1";
-    argv[i++] = key;
-    argv[i++] = ver;
-    argv[i++] = nset;
-    for (const le_jv *x = a->sets->first; x; x = x->next) {
-        argv[i++] = x->key;
-        argv[i++] = x->s;
-    }
-    argv[i++] = ndel;
-    for (const le_jv *x = a->dels->first; x; x = x->next)
-        argv[i++] = x->s;
-    for (const le_jv *x = a->musts->first; x; x = x->next)
-        argv[i++] = x->s;
-    int rc = le_store_cmdargv(write_cb, a, (int)i, argv, NULL);
-    free(argv);
-    if (rc != 0) {
+    if (le_cs_write(write_cb, a, a->caster, "pver", a->pver, a->sets, a->dels, a->musts) != LE_OK) {
         le_params_unavailable(a->r);
         pa_free(a);
     }
@@ -162,32 +109,14 @@ static void load_cb(redisReply *rep, void *arg)
         pa_free(a);
         return;
     }
-    size_t n = rep->elements / 2, k = 0;
-    const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
-    size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
-    int info = 0;
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const redisReply *x = rep->element[i], *y = rep->element[i + 1];
-        if (x->type != REDIS_REPLY_STRING || y->type != REDIS_REPLY_STRING)
-            continue;
-        if (!strcmp(x->str, "pver")) {
-            a->pver = strtoll(y->str, NULL, 10);
-            continue;
-        }
-        info |= !strcmp(x->str, "info");
-        f[k] = x->str;
-        fl[k] = x->len;
-        v[k] = y->str;
-        vl[k++] = y->len;
-    }
+    le_cs_hash h;
     int bad = 0;
-    int rc = info ? le_scn_caster_load(a->caster, f, fl, v, vl, k, &a->cst, &bad) : LE_ENOTFOUND;
+    int rc = le_cs_hash_split(rep, "pver", &a->pver, &h);
     if (rc == LE_OK)
-        le_prg_load(f, fl, v, vl, k, &a->prg, &bad);
-    free(f);
-    free(v);
-    free(fl);
-    free(vl);
+        rc = le_scn_caster_load(a->caster, h.f, h.fl, h.v, h.vl, h.n, &a->cst, &bad);
+    if (rc == LE_OK)
+        le_prg_load(h.f, h.fl, h.v, h.vl, h.n, &a->prg, &bad);
+    le_cs_hash_free(&h);
     if (rc != LE_OK) {
         if (rc == LE_ENOTFOUND)
             caster_nf(a->r);

@@ -29,15 +29,15 @@
 
 #define MAX_TRIES 8
 
-/* KEYS caster; ARGV sver, nset, field, value ..., ndel, field ..., then
- * fields that must exist (rloc:{RVnn}: a resource there or channel chan:{RVnn}).
- * 1; -2 no caster; -9 sver changed; {-6, field}. */
+/* KEYS caster; ARGV version field, its value, nset, field, value ..., ndel,
+ * field ..., then fields that must exist (rloc:{RVnn}: a resource there or
+ * channel chan:{RVnn}). 1; -2 no caster; -9 version changed; {-6, field}. */
 static const char WRITE_LUA[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
-    "if (redis.call('HGET', KEYS[1], 'sver') or '0') ~= ARGV[1] then return -9 end "
-    "local i = 3 "
+    "if (redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= ARGV[2] then return -9 end "
+    "local i = 4 "
     "local sets = {} "
-    "for k = 1, tonumber(ARGV[2]) do sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1]; i = i + 2 end "
+    "for k = 1, tonumber(ARGV[3]) do sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1]; i = i + 2 end "
     "local dels = {} "
     "for k = 1, tonumber(ARGV[i]) do dels[#dels + 1] = ARGV[i + k] end "
     "i = i + 1 + #dels "
@@ -48,7 +48,7 @@ static const char WRITE_LUA[] =
     "end "
     "if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end "
     "if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end "
-    "redis.call('HINCRBY', KEYS[1], 'sver', 1) "
+    "redis.call('HINCRBY', KEYS[1], ARGV[1], 1) "
     "return 1";
 
 static void caster_nf(le_admin_req *r)
@@ -91,61 +91,119 @@ static void reply_body(le_cs *c)
     le_admin_reply(c->r, b);
 }
 
+int le_cs_write_result(le_admin_req *r, const redisReply *rep, int retry)
+{
+    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+        return LE_OK;
+    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
+        caster_nf(r);
+        return LE_ENOTFOUND;
+    }
+    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && retry)
+        return LE_EAGAIN;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+        rep->element[1]->type == REDIS_REPLY_STRING) {
+        const char *f = rep->element[1]->str;
+        if (!strncmp(f, "layout:", 7))
+            le_admin_error(r, 404, "InvalidLayout.NotFound", "Layout is not found.");
+        else if (!strncmp(f, "comp:", 5))
+            le_admin_error(r, 404, "InvalidComponent.NotFound", "Component is not found.");
+        else if (!strncmp(f, "scene:", 6))
+            le_admin_error(r, 404, "InvalidScene.NotFound", "Scene is not found.");
+        else if (!strncmp(f, "ep:", 3))
+            le_admin_error(r, 404, "InvalidEpisode.NotFound", "Episode is not found.");
+        else
+            le_admin_error(r, 404, "InvalidResource.NotFound", "Resource is not found.");
+        return LE_ENOTFOUND;
+    }
+    le_params_unavailable(r);
+    return LE_EIO;
+}
+
+int le_cs_write(le_store_cb cb, void *arg, const char *caster, const char *ver_field, int64_t ver,
+                const le_jv *sets, const le_jv *dels, const le_jv *musts)
+{
+    char key[300], sver[24], nset[16], ndel[16];
+    le_store_key(key, sizeof(key), "caster:%s", caster);
+    snprintf(sver, sizeof(sver), "%" PRId64, ver);
+    snprintf(nset, sizeof(nset), "%zu", sets->n);
+    snprintf(ndel, sizeof(ndel), "%zu", dels->n);
+    size_t argc = 8 + 2 * sets->n + dels->n + musts->n, i = 0;
+    const char **argv = le_xcalloc(argc, sizeof(*argv));
+    argv[i++] = "EVAL";
+    argv[i++] = WRITE_LUA;
+    argv[i++] = "1";
+    argv[i++] = key;
+    argv[i++] = ver_field;
+    argv[i++] = sver;
+    argv[i++] = nset;
+    for (const le_jv *x = sets->first; x; x = x->next) {
+        argv[i++] = x->key;
+        argv[i++] = x->s;
+    }
+    argv[i++] = ndel;
+    for (const le_jv *x = dels->first; x; x = x->next)
+        argv[i++] = x->s;
+    for (const le_jv *x = musts->first; x; x = x->next)
+        argv[i++] = x->s;
+    int rc = le_store_cmdargv(cb, arg, (int)i, argv, NULL);
+    free(argv);
+    return rc != 0 ? LE_EIO : LE_OK;
+}
+
+int le_cs_hash_split(const redisReply *rep, const char *ver_field, int64_t *ver, le_cs_hash *h)
+{
+    size_t n = rep->elements / 2, k = 0;
+    int info = 0;
+    h->f = le_xcalloc(n + 1, sizeof(*h->f));
+    h->v = le_xcalloc(n + 1, sizeof(*h->v));
+    h->fl = le_xcalloc(n + 1, sizeof(*h->fl));
+    h->vl = le_xcalloc(n + 1, sizeof(*h->vl));
+    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+        const redisReply *a = rep->element[i], *b = rep->element[i + 1];
+        if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
+            continue;
+        if (!strcmp(a->str, ver_field)) {
+            *ver = strtoll(b->str, NULL, 10);
+            continue;
+        }
+        info |= !strcmp(a->str, "info");
+        h->f[k] = a->str;
+        h->fl[k] = a->len;
+        h->v[k] = b->str;
+        h->vl[k++] = b->len;
+    }
+    h->n = k;
+    return info ? LE_OK : LE_ENOTFOUND;
+}
+
+void le_cs_hash_free(le_cs_hash *h)
+{
+    free(h->f);
+    free(h->v);
+    free(h->fl);
+    free(h->vl);
+    memset(h, 0, sizeof(*h));
+}
+
 static void write_cb(redisReply *rep, void *arg)
 {
     le_cs *c = arg;
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
-        le_control_publish_event("caster %s", c->caster);
-        reply_body(c);
-    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
-        caster_nf(c->r);
-    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && c->tries < MAX_TRIES) {
+    int rc = le_cs_write_result(c->r, rep, c->tries < MAX_TRIES);
+    if (rc == LE_EAGAIN) {
         cs_load(c);   /* the scenes changed meanwhile: plan again */
         return;
-    } else if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-               rep->element[1]->type == REDIS_REPLY_STRING) {
-        const char *f = rep->element[1]->str;
-        if (!strncmp(f, "layout:", 7))
-            le_admin_error(c->r, 404, "InvalidLayout.NotFound", "Layout is not found.");
-        else if (!strncmp(f, "comp:", 5))
-            le_admin_error(c->r, 404, "InvalidComponent.NotFound", "Component is not found.");
-        else if (!strncmp(f, "scene:", 6))
-            le_admin_error(c->r, 404, "InvalidScene.NotFound", "Scene is not found.");
-        else
-            le_admin_error(c->r, 404, "InvalidResource.NotFound", "Resource is not found.");
-    } else {
-        le_params_unavailable(c->r);
+    }
+    if (rc == LE_OK) {
+        le_control_publish_event("caster %s", c->caster);
+        reply_body(c);
     }
     cs_free(c);
 }
 
 static void cs_write(le_cs *c)
 {
-    char key[300], sver[24], nset[16], ndel[16];
-    le_store_key(key, sizeof(key), "caster:%s", c->caster);
-    snprintf(sver, sizeof(sver), "%" PRId64, c->sver);
-    snprintf(nset, sizeof(nset), "%zu", c->sets->n);
-    snprintf(ndel, sizeof(ndel), "%zu", c->dels->n);
-    size_t argc = 7 + 2 * c->sets->n + c->dels->n + c->musts->n, i = 0;
-    const char **argv = le_xcalloc(argc, sizeof(*argv));
-    argv[i++] = "EVAL";
-    argv[i++] = WRITE_LUA;
-    argv[i++] = "1";
-    argv[i++] = key;
-    argv[i++] = sver;
-    argv[i++] = nset;
-    for (const le_jv *x = c->sets->first; x; x = x->next) {
-        argv[i++] = x->key;
-        argv[i++] = x->s;
-    }
-    argv[i++] = ndel;
-    for (const le_jv *x = c->dels->first; x; x = x->next)
-        argv[i++] = x->s;
-    for (const le_jv *x = c->musts->first; x; x = x->next)
-        argv[i++] = x->s;
-    int rc = le_store_cmdargv(write_cb, c, (int)i, argv, NULL);
-    free(argv);
-    if (rc != 0) {
+    if (le_cs_write(write_cb, c, c->caster, "sver", c->sver, c->sets, c->dels, c->musts) != LE_OK) {
         le_params_unavailable(c->r);
         cs_free(c);
     }
@@ -159,30 +217,12 @@ static void load_cb(redisReply *rep, void *arg)
         cs_free(c);
         return;
     }
-    size_t n = rep->elements / 2, k = 0;
-    const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
-    size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
-    int info = 0;
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const redisReply *a = rep->element[i], *b = rep->element[i + 1];
-        if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
-            continue;
-        if (!strcmp(a->str, "sver")) {
-            c->sver = strtoll(b->str, NULL, 10);
-            continue;
-        }
-        info |= !strcmp(a->str, "info");
-        f[k] = a->str;
-        fl[k] = a->len;
-        v[k] = b->str;
-        vl[k++] = b->len;
-    }
+    le_cs_hash h;
     int bad = 0;
-    int rc = info ? le_scn_caster_load(c->caster, f, fl, v, vl, k, &c->cst, &bad) : LE_ENOTFOUND;
-    free(f);
-    free(v);
-    free(fl);
-    free(vl);
+    int rc = le_cs_hash_split(rep, "sver", &c->sver, &h);
+    if (rc == LE_OK)
+        rc = le_scn_caster_load(c->caster, h.f, h.fl, h.v, h.vl, h.n, &c->cst, &bad);
+    le_cs_hash_free(&h);
     if (rc == LE_ENOTFOUND) {
         caster_nf(c->r);
         cs_free(c);

@@ -1,5 +1,6 @@
 /* The caster scene actions' shared part (actions_caster_scene.c,
- * actions_caster_run.c; docs/STUDIO.md, "Scenes and running"): a caster
+ * actions_caster_run.c, actions_caster_chan.c; docs/STUDIO.md, "Scenes and
+ * running"): a caster
  * loaded from its hash, a plan computed from it, one Lua script writing
  * the plan if nothing changed the caster's scenes or status meanwhile.
  *
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include "admin/admin.h"
 #include "core/json.h"
+#include "store/store.h"
 #include "studio/scene.h"
 
 typedef struct le_cs le_cs;
@@ -74,5 +76,34 @@ void le_cs_stream_url(const le_cs *c, const char *scene_id, char *out, size_t n)
 void le_cs_stream_infos(const le_cs *c, const char *scene_id, le_jv *arr);
 
 void le_actions_caster_run_register(void);
+
+/* ---- the versioned write, also used by the programme actions
+ * (actions_caster_prog.c, version field `pver`) ---- */
+
+/* A caster's hash (an HGETALL reply, an array) as the parallel arrays
+ * le_scn_caster_load and le_prg_load take, without the version field
+ * ver_field (its value into *ver, left as is when absent). LE_OK, or
+ * LE_ENOTFOUND when the hash has no field "info" (no caster); free h
+ * with le_cs_hash_free either way. The strings point into rep. */
+typedef struct le_cs_hash {
+    const char **f, **v;
+    size_t *fl, *vl, n;
+} le_cs_hash;
+int le_cs_hash_split(const struct redisReply *rep, const char *ver_field, int64_t *ver, le_cs_hash *h);
+void le_cs_hash_free(le_cs_hash *h);
+
+/* One Lua script on the caster's hash: if ver_field still holds ver and
+ * every field of musts exists (rloc:{RVnn}: or chan:{RVnn}), sets the
+ * field -> string object sets, deletes the array dels and bumps ver_field;
+ * cb gets the reply, to pass to le_cs_write_result. LE_OK or LE_EIO (no
+ * store; cb is not called). */
+int le_cs_write(le_store_cb cb, void *arg, const char *caster, const char *ver_field, int64_t ver,
+                const le_jv *sets, const le_jv *dels, const le_jv *musts);
+/* That reply: LE_OK when written (the caller publishes and answers);
+ * LE_EAGAIN when the version changed and retry is set (the caller loads
+ * and plans again); else the error is answered (404 InvalidCaster, or by
+ * the missing field's kind: layout:, comp:, scene:, ep:, otherwise
+ * InvalidResource; 503 for the rest) and LE_ENOTFOUND / LE_EIO returned. */
+int le_cs_write_result(le_admin_req *r, const struct redisReply *rep, int retry);
 
 #endif
