@@ -79,7 +79,9 @@ static void cs_reset(le_cs *c)
     c->dels = le_jv_arr();
     c->musts = le_jv_arr();
     c->body = le_jv_obj();
-    c->sver = 0;
+    c->ver = 0;
+    if (c->kind->reset)
+        c->kind->reset(c->arg);
 }
 
 static void cs_load(le_cs *c);
@@ -91,7 +93,11 @@ static void reply_body(le_cs *c)
     le_admin_reply(c->r, b);
 }
 
-int le_cs_write_result(le_admin_req *r, const redisReply *rep, int retry)
+/* The write's reply: LE_OK when written (the caller publishes and
+ * answers); LE_EAGAIN when the version changed and retry is set (the
+ * caller loads and plans again); else the error is answered and
+ * LE_ENOTFOUND / LE_EIO returned. */
+static int write_result(le_admin_req *r, const redisReply *rep, int retry)
 {
     if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
         return LE_OK;
@@ -120,12 +126,14 @@ int le_cs_write_result(le_admin_req *r, const redisReply *rep, int retry)
     return LE_EIO;
 }
 
-int le_cs_write(le_store_cb cb, void *arg, const char *caster, const char *ver_field, int64_t ver,
-                const le_jv *sets, const le_jv *dels, const le_jv *musts)
+/* WRITE_LUA on the caster's hash; cb gets the reply. LE_OK or LE_EIO
+ * (no store; cb is not called). */
+static int eval_write(le_store_cb cb, void *arg, const char *caster, const char *ver_field, int64_t ver,
+                      const le_jv *sets, const le_jv *dels, const le_jv *musts)
 {
-    char key[300], sver[24], nset[16], ndel[16];
+    char key[300], vers[24], nset[16], ndel[16];
     le_store_key(key, sizeof(key), "caster:%s", caster);
-    snprintf(sver, sizeof(sver), "%" PRId64, ver);
+    snprintf(vers, sizeof(vers), "%" PRId64, ver);
     snprintf(nset, sizeof(nset), "%zu", sets->n);
     snprintf(ndel, sizeof(ndel), "%zu", dels->n);
     size_t argc = 8 + 2 * sets->n + dels->n + musts->n, i = 0;
@@ -135,7 +143,7 @@ int le_cs_write(le_store_cb cb, void *arg, const char *caster, const char *ver_f
     argv[i++] = "1";
     argv[i++] = key;
     argv[i++] = ver_field;
-    argv[i++] = sver;
+    argv[i++] = vers;
     argv[i++] = nset;
     for (const le_jv *x = sets->first; x; x = x->next) {
         argv[i++] = x->key;
@@ -151,7 +159,10 @@ int le_cs_write(le_store_cb cb, void *arg, const char *caster, const char *ver_f
     return rc != 0 ? LE_EIO : LE_OK;
 }
 
-int le_cs_hash_split(const redisReply *rep, const char *ver_field, int64_t *ver, le_cs_hash *h)
+/* An HGETALL reply (an array) split, the version field's value into
+ * *ver (left as is when absent). LE_OK, or LE_ENOTFOUND when the hash has
+ * no field "info" (no caster); free h with hash_free either way. */
+static int hash_split(const redisReply *rep, const char *ver_field, int64_t *ver, le_cs_hash *h)
 {
     size_t n = rep->elements / 2, k = 0;
     int info = 0;
@@ -177,7 +188,7 @@ int le_cs_hash_split(const redisReply *rep, const char *ver_field, int64_t *ver,
     return info ? LE_OK : LE_ENOTFOUND;
 }
 
-void le_cs_hash_free(le_cs_hash *h)
+static void hash_free(le_cs_hash *h)
 {
     free(h->f);
     free(h->v);
@@ -189,9 +200,9 @@ void le_cs_hash_free(le_cs_hash *h)
 static void write_cb(redisReply *rep, void *arg)
 {
     le_cs *c = arg;
-    int rc = le_cs_write_result(c->r, rep, c->tries < MAX_TRIES);
+    int rc = write_result(c->r, rep, c->tries < MAX_TRIES);
     if (rc == LE_EAGAIN) {
-        cs_load(c);   /* the scenes changed meanwhile: plan again */
+        cs_load(c);   /* the scenes (programme) changed meanwhile: plan again */
         return;
     }
     if (rc == LE_OK) {
@@ -203,7 +214,7 @@ static void write_cb(redisReply *rep, void *arg)
 
 static void cs_write(le_cs *c)
 {
-    if (le_cs_write(write_cb, c, c->caster, "sver", c->sver, c->sets, c->dels, c->musts) != LE_OK) {
+    if (eval_write(write_cb, c, c->caster, c->kind->ver, c->ver, c->sets, c->dels, c->musts) != LE_OK) {
         le_params_unavailable(c->r);
         cs_free(c);
     }
@@ -219,10 +230,12 @@ static void load_cb(redisReply *rep, void *arg)
     }
     le_cs_hash h;
     int bad = 0;
-    int rc = le_cs_hash_split(rep, "sver", &c->sver, &h);
+    int rc = hash_split(rep, c->kind->ver, &c->ver, &h);
     if (rc == LE_OK)
         rc = le_scn_caster_load(c->caster, h.f, h.fl, h.v, h.vl, h.n, &c->cst, &bad);
-    le_cs_hash_free(&h);
+    if (rc == LE_OK && c->kind->load)
+        c->kind->load(c, &h);
+    hash_free(&h);
     if (rc == LE_ENOTFOUND) {
         caster_nf(c->r);
         cs_free(c);
@@ -260,9 +273,17 @@ static void cs_load(le_cs *c)
 
 void le_cs_start(le_admin_req *r, le_cs_plan plan, void *arg, void (*free_arg)(void *))
 {
+    static const le_cs_kind scenes = { "sver", NULL, NULL };
+    le_cs_start_kind(r, &scenes, plan, arg, free_arg);
+}
+
+void le_cs_start_kind(le_admin_req *r, const le_cs_kind *kind, le_cs_plan plan, void *arg,
+                      void (*free_arg)(void *))
+{
     le_cs *c = le_xcalloc(1, sizeof(*c));
     const char *v;
     c->r = r;
+    c->kind = kind;
     c->plan = plan;
     c->arg = arg;
     c->free_arg = free_arg;
