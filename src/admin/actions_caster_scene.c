@@ -93,128 +93,64 @@ static void reply_body(le_cs *c)
     le_admin_reply(c->r, b);
 }
 
-/* The write's reply: LE_OK when written (the caller publishes and
- * answers); LE_EAGAIN when the version changed and retry is set (the
- * caller loads and plans again); else the error is answered and
- * LE_ENOTFOUND / LE_EIO returned. */
-static int write_result(le_admin_req *r, const redisReply *rep, int retry)
-{
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
-        return LE_OK;
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
-        caster_nf(r);
-        return LE_ENOTFOUND;
-    }
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && retry)
-        return LE_EAGAIN;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-        rep->element[1]->type == REDIS_REPLY_STRING) {
-        const char *f = rep->element[1]->str;
-        if (!strncmp(f, "layout:", 7))
-            le_admin_error(r, 404, "InvalidLayout.NotFound", "Layout is not found.");
-        else if (!strncmp(f, "comp:", 5))
-            le_admin_error(r, 404, "InvalidComponent.NotFound", "Component is not found.");
-        else if (!strncmp(f, "scene:", 6))
-            le_admin_error(r, 404, "InvalidScene.NotFound", "Scene is not found.");
-        else if (!strncmp(f, "ep:", 3))
-            le_admin_error(r, 404, "InvalidEpisode.NotFound", "Episode is not found.");
-        else
-            le_admin_error(r, 404, "InvalidResource.NotFound", "Resource is not found.");
-        return LE_ENOTFOUND;
-    }
-    le_params_unavailable(r);
-    return LE_EIO;
-}
-
-/* WRITE_LUA on the caster's hash; cb gets the reply. LE_OK or LE_EIO
- * (no store; cb is not called). */
-static int eval_write(le_store_cb cb, void *arg, const char *caster, const char *ver_field, int64_t ver,
-                      const le_jv *sets, const le_jv *dels, const le_jv *musts)
-{
-    char key[300], vers[24], nset[16], ndel[16];
-    le_store_key(key, sizeof(key), "caster:%s", caster);
-    snprintf(vers, sizeof(vers), "%" PRId64, ver);
-    snprintf(nset, sizeof(nset), "%zu", sets->n);
-    snprintf(ndel, sizeof(ndel), "%zu", dels->n);
-    size_t argc = 8 + 2 * sets->n + dels->n + musts->n, i = 0;
-    const char **argv = le_xcalloc(argc, sizeof(*argv));
-    argv[i++] = "EVAL";
-    argv[i++] = WRITE_LUA;
-    argv[i++] = "1";
-    argv[i++] = key;
-    argv[i++] = ver_field;
-    argv[i++] = vers;
-    argv[i++] = nset;
-    for (const le_jv *x = sets->first; x; x = x->next) {
-        argv[i++] = x->key;
-        argv[i++] = x->s;
-    }
-    argv[i++] = ndel;
-    for (const le_jv *x = dels->first; x; x = x->next)
-        argv[i++] = x->s;
-    for (const le_jv *x = musts->first; x; x = x->next)
-        argv[i++] = x->s;
-    int rc = le_store_cmdargv(cb, arg, (int)i, argv, NULL);
-    free(argv);
-    return rc != 0 ? LE_EIO : LE_OK;
-}
-
-/* An HGETALL reply (an array) split, the version field's value into
- * *ver (left as is when absent). LE_OK, or LE_ENOTFOUND when the hash has
- * no field "info" (no caster); free h with hash_free either way. */
-static int hash_split(const redisReply *rep, const char *ver_field, int64_t *ver, le_cs_hash *h)
-{
-    size_t n = rep->elements / 2, k = 0;
-    int info = 0;
-    h->f = le_xcalloc(n + 1, sizeof(*h->f));
-    h->v = le_xcalloc(n + 1, sizeof(*h->v));
-    h->fl = le_xcalloc(n + 1, sizeof(*h->fl));
-    h->vl = le_xcalloc(n + 1, sizeof(*h->vl));
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const redisReply *a = rep->element[i], *b = rep->element[i + 1];
-        if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
-            continue;
-        if (!strcmp(a->str, ver_field)) {
-            *ver = strtoll(b->str, NULL, 10);
-            continue;
-        }
-        info |= !strcmp(a->str, "info");
-        h->f[k] = a->str;
-        h->fl[k] = a->len;
-        h->v[k] = b->str;
-        h->vl[k++] = b->len;
-    }
-    h->n = k;
-    return info ? LE_OK : LE_ENOTFOUND;
-}
-
-static void hash_free(le_cs_hash *h)
-{
-    free(h->f);
-    free(h->v);
-    free(h->fl);
-    free(h->vl);
-    memset(h, 0, sizeof(*h));
-}
-
 static void write_cb(redisReply *rep, void *arg)
 {
     le_cs *c = arg;
-    int rc = write_result(c->r, rep, c->tries < MAX_TRIES);
-    if (rc == LE_EAGAIN) {
-        cs_load(c);   /* the scenes (programme) changed meanwhile: plan again */
-        return;
-    }
-    if (rc == LE_OK) {
+    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
         le_control_publish_event("caster %s", c->caster);
         reply_body(c);
+    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
+        caster_nf(c->r);
+    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && c->tries < MAX_TRIES) {
+        cs_load(c);   /* the scenes (programme) changed meanwhile: plan again */
+        return;
+    } else if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+               rep->element[1]->type == REDIS_REPLY_STRING) {
+        const char *f = rep->element[1]->str;
+        if (!strncmp(f, "layout:", 7))
+            le_admin_error(c->r, 404, "InvalidLayout.NotFound", "Layout is not found.");
+        else if (!strncmp(f, "comp:", 5))
+            le_admin_error(c->r, 404, "InvalidComponent.NotFound", "Component is not found.");
+        else if (!strncmp(f, "scene:", 6))
+            le_admin_error(c->r, 404, "InvalidScene.NotFound", "Scene is not found.");
+        else if (!strncmp(f, "ep:", 3))
+            le_admin_error(c->r, 404, "InvalidEpisode.NotFound", "Episode is not found.");
+        else
+            le_admin_error(c->r, 404, "InvalidResource.NotFound", "Resource is not found.");
+    } else {
+        le_params_unavailable(c->r);
     }
     cs_free(c);
 }
 
 static void cs_write(le_cs *c)
 {
-    if (eval_write(write_cb, c, c->caster, c->kind->ver, c->ver, c->sets, c->dels, c->musts) != LE_OK) {
+    char key[300], ver[24], nset[16], ndel[16];
+    le_store_key(key, sizeof(key), "caster:%s", c->caster);
+    snprintf(ver, sizeof(ver), "%" PRId64, c->ver);
+    snprintf(nset, sizeof(nset), "%zu", c->sets->n);
+    snprintf(ndel, sizeof(ndel), "%zu", c->dels->n);
+    size_t argc = 8 + 2 * c->sets->n + c->dels->n + c->musts->n, i = 0;
+    const char **argv = le_xcalloc(argc, sizeof(*argv));
+    argv[i++] = "EVAL";
+    argv[i++] = WRITE_LUA;
+    argv[i++] = "1";
+    argv[i++] = key;
+    argv[i++] = c->kind->ver;
+    argv[i++] = ver;
+    argv[i++] = nset;
+    for (const le_jv *x = c->sets->first; x; x = x->next) {
+        argv[i++] = x->key;
+        argv[i++] = x->s;
+    }
+    argv[i++] = ndel;
+    for (const le_jv *x = c->dels->first; x; x = x->next)
+        argv[i++] = x->s;
+    for (const le_jv *x = c->musts->first; x; x = x->next)
+        argv[i++] = x->s;
+    int rc = le_store_cmdargv(write_cb, c, (int)i, argv, NULL);
+    free(argv);
+    if (rc != 0) {
         le_params_unavailable(c->r);
         cs_free(c);
     }
@@ -228,14 +164,34 @@ static void load_cb(redisReply *rep, void *arg)
         cs_free(c);
         return;
     }
-    le_cs_hash h;
+    size_t n = rep->elements / 2, k = 0;
+    const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
+    size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
+    int info = 0;
+    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+        const redisReply *a = rep->element[i], *b = rep->element[i + 1];
+        if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
+            continue;
+        if (!strcmp(a->str, c->kind->ver)) {
+            c->ver = strtoll(b->str, NULL, 10);
+            continue;
+        }
+        info |= !strcmp(a->str, "info");
+        f[k] = a->str;
+        fl[k] = a->len;
+        v[k] = b->str;
+        vl[k++] = b->len;
+    }
     int bad = 0;
-    int rc = hash_split(rep, c->kind->ver, &c->ver, &h);
-    if (rc == LE_OK)
-        rc = le_scn_caster_load(c->caster, h.f, h.fl, h.v, h.vl, h.n, &c->cst, &bad);
-    if (rc == LE_OK && c->kind->load)
+    int rc = info ? le_scn_caster_load(c->caster, f, fl, v, vl, k, &c->cst, &bad) : LE_ENOTFOUND;
+    if (rc == LE_OK && c->kind->load) {
+        const le_cs_hash h = { f, v, fl, vl, k };
         c->kind->load(c, &h);
-    hash_free(&h);
+    }
+    free(f);
+    free(v);
+    free(fl);
+    free(vl);
     if (rc == LE_ENOTFOUND) {
         caster_nf(c->r);
         cs_free(c);
