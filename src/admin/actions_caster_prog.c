@@ -5,246 +5,59 @@
  *
  * Episodes are the fields ep:{EpisodeId} of the caster's hash (studio/
  * program.h). Every action loads the hash, plans its change against the
- * caster and the programme as loaded, and writes it with one Lua script
- * that checks that the programme's version `pver` is still the one the
- * plan saw (else it loads and plans again) and that every resource and
- * component the episodes name still exists. */
+ * caster and the programme as loaded, and writes it with the studio's
+ * versioned write (admin/caster_scene.h, le_cs_start_kind), which checks
+ * that the programme's version `pver` is still the one the plan saw (else
+ * it loads and plans again) and that every resource and component the
+ * episodes name still exists. */
 #include "admin/actions.h"
 #include "admin/admin.h"
+#include "admin/caster_scene.h"
 #include "admin/params.h"
-#include "control/domains.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "store/store.h"
 #include "studio/config.h"
 #include "studio/program.h"
 #include "studio/scene.h"
 
-#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TRIES 8
 #define ROWS_MAX 100
 #define ROWS_DEFAULT 20
 
-/* KEYS caster; ARGV pver, nset, field, value ..., ndel, field ..., then
- * fields that must exist. 1; -2 no caster; -9 pver changed; {-6, field}. */
-static const char WRITE_LUA[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
-    "if (redis.call('HGET', KEYS[1], 'pver') or '0') ~= ARGV[1] then return -9 end "
-    "local i = 3 "
-    "local sets = {} "
-    "for k = 1, tonumber(ARGV[2]) do sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1]; i = i + 2 end "
-    "local dels = {} "
-    "for k = 1, tonumber(ARGV[i]) do dels[#dels + 1] = ARGV[i + k] end "
-    "i = i + 1 + #dels "
-    "for k = i, #ARGV do "
-    "  if redis.call('HEXISTS', KEYS[1], ARGV[k]) == 0 then return {-6, ARGV[k]} end "
-    "end "
-    "if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end "
-    "if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end "
-    "redis.call('HINCRBY', KEYS[1], 'pver', 1) "
-    "return 1";
-
-enum { PA_ERR = 0, PA_READ, PA_WRITE };
-
-typedef struct pa pa;
-typedef int (*pa_plan)(pa *a);
-struct pa {
-    le_admin_req *r;
-    char caster[LE_SCN_ID_MAX];
-    le_scn_caster cst;
-    le_prg prg;
-    int64_t pver;
-    int tries;
-    pa_plan plan;
-    le_jv *sets, *dels, *musts, *body;
-};
-
-static void caster_nf(le_admin_req *r)
-{
-    le_admin_error(r, 404, "InvalidCaster.NotFound", "Caster is not found.");
-}
+/* The programme as loaded, in c->arg. */
+#define PRG(a) ((le_prg *)(a)->arg)
 
 static void episode_nf(le_admin_req *r)
 {
     le_admin_error(r, 404, "InvalidEpisode.NotFound", "Episode is not found.");
 }
 
-static void pa_clear(pa *a)
+static void prg_load(le_cs *c, const le_cs_hash *h)
 {
-    le_scn_caster_free(&a->cst);
-    le_prg_free(&a->prg);
-    le_jv_free(a->sets);
-    le_jv_free(a->dels);
-    le_jv_free(a->musts);
-    le_jv_free(a->body);
-    a->sets = a->dels = a->musts = a->body = NULL;
-}
-
-static void pa_free(pa *a)
-{
-    pa_clear(a);
-    free(a);
-}
-
-static void pa_load(pa *a);
-
-static void write_cb(redisReply *rep, void *arg)
-{
-    pa *a = arg;
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
-        le_control_publish_event("caster %s", a->caster);
-        le_jv *b = a->body;
-        a->body = NULL;
-        le_admin_reply(a->r, b);
-    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
-        caster_nf(a->r);
-    } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && a->tries < MAX_TRIES) {
-        pa_load(a);   /* the programme changed meanwhile: plan again */
-        return;
-    } else if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-               rep->element[1]->type == REDIS_REPLY_STRING) {
-        const char *f = rep->element[1]->str;
-        if (!strncmp(f, "comp:", 5))
-            le_admin_error(a->r, 404, "InvalidComponent.NotFound", "Component is not found.");
-        else if (!strncmp(f, "ep:", 3))
-            episode_nf(a->r);
-        else
-            le_admin_error(a->r, 404, "InvalidResource.NotFound", "Resource is not found.");
-    } else {
-        le_params_unavailable(a->r);
-    }
-    pa_free(a);
-}
-
-static void pa_write(pa *a)
-{
-    char key[300], ver[24], nset[16], ndel[16];
-    le_store_key(key, sizeof(key), "caster:%s", a->caster);
-    snprintf(ver, sizeof(ver), "%" PRId64, a->pver);
-    snprintf(nset, sizeof(nset), "%zu", a->sets->n);
-    snprintf(ndel, sizeof(ndel), "%zu", a->dels->n);
-    size_t argc = 7 + 2 * a->sets->n + a->dels->n + a->musts->n, i = 0;
-    const char **argv = le_xcalloc(argc, sizeof(*argv));
-    argv[i++] = "EVAL";
-    argv[i++] = WRITE_LUA;
-    argv[i++] = "1";
-    argv[i++] = key;
-    argv[i++] = ver;
-    argv[i++] = nset;
-    for (const le_jv *x = a->sets->first; x; x = x->next) {
-        argv[i++] = x->key;
-        argv[i++] = x->s;
-    }
-    argv[i++] = ndel;
-    for (const le_jv *x = a->dels->first; x; x = x->next)
-        argv[i++] = x->s;
-    for (const le_jv *x = a->musts->first; x; x = x->next)
-        argv[i++] = x->s;
-    int rc = le_store_cmdargv(write_cb, a, (int)i, argv, NULL);
-    free(argv);
-    if (rc != 0) {
-        le_params_unavailable(a->r);
-        pa_free(a);
-    }
-}
-
-static void load_cb(redisReply *rep, void *arg)
-{
-    pa *a = arg;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        le_params_unavailable(a->r);
-        pa_free(a);
-        return;
-    }
-    size_t n = rep->elements / 2, k = 0;
-    const char **f = le_xcalloc(n + 1, sizeof(*f)), **v = le_xcalloc(n + 1, sizeof(*v));
-    size_t *fl = le_xcalloc(n + 1, sizeof(*fl)), *vl = le_xcalloc(n + 1, sizeof(*vl));
-    int info = 0;
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const redisReply *x = rep->element[i], *y = rep->element[i + 1];
-        if (x->type != REDIS_REPLY_STRING || y->type != REDIS_REPLY_STRING)
-            continue;
-        if (!strcmp(x->str, "pver")) {
-            a->pver = strtoll(y->str, NULL, 10);
-            continue;
-        }
-        info |= !strcmp(x->str, "info");
-        f[k] = x->str;
-        fl[k] = x->len;
-        v[k] = y->str;
-        vl[k++] = y->len;
-    }
     int bad = 0;
-    int rc = info ? le_scn_caster_load(a->caster, f, fl, v, vl, k, &a->cst, &bad) : LE_ENOTFOUND;
-    if (rc == LE_OK)
-        le_prg_load(f, fl, v, vl, k, &a->prg, &bad);
-    free(f);
-    free(v);
-    free(fl);
-    free(vl);
-    if (rc != LE_OK) {
-        if (rc == LE_ENOTFOUND)
-            caster_nf(a->r);
-        else
-            le_params_unavailable(a->r);
-        pa_free(a);
-        return;
-    }
-    switch (a->plan(a)) {
-    case PA_READ: {
-        le_jv *b = a->body;
-        a->body = NULL;
-        le_admin_reply(a->r, b);
-        break;
-    }
-    case PA_WRITE:
-        pa_write(a);
-        return;
-    default:
-        break;
-    }
-    pa_free(a);
+    le_prg_load(h->f, h->fl, h->v, h->vl, h->n, PRG(c), &bad);
 }
 
-static void pa_load(pa *a)
+static void prg_reset(void *arg)
 {
-    char key[300];
-    pa_clear(a);
-    a->sets = le_jv_obj();
-    a->dels = le_jv_arr();
-    a->musts = le_jv_arr();
-    a->body = le_jv_obj();
-    a->pver = 0;
-    a->tries++;
-    le_store_key(key, sizeof(key), "caster:%s", a->caster);
-    if (le_store_cmd(load_cb, a, "HGETALL %s", key) != 0) {
-        le_params_unavailable(a->r);
-        pa_free(a);
-    }
+    le_prg_free(arg);
 }
 
-static void pa_start(le_admin_req *r, pa_plan plan)
+static void prg_free(void *arg)
 {
-    const char *v;
-    if (le_admin_require(r, "CasterId", &v) != 0)
-        return;
-    if (!le_cst_id_ok(v) || strlen(v) >= LE_SCN_ID_MAX) {
-        caster_nf(r);
-        return;
-    }
-    if (le_params_store(r) != 0)
-        return;
-    pa *a = le_xcalloc(1, sizeof(*a));
-    a->r = r;
-    a->plan = plan;
-    snprintf(a->caster, sizeof(a->caster), "%s", v);
-    pa_load(a);
+    le_prg_free(arg);
+    free(arg);
+}
+
+static void pa_start(le_admin_req *r, le_cs_plan plan)
+{
+    static const le_cs_kind programme = { "pver", prg_load, prg_reset };
+    le_cs_start_kind(r, &programme, plan, le_xcalloc(1, sizeof(le_prg)), prg_free);
 }
 
 /* ---- planning helpers ---- */
@@ -254,15 +67,15 @@ static const char *req_get(void *ctx, const char *name)
     return le_admin_param(ctx, name);
 }
 
-static void answer(pa *a, const le_cst_err *e)
+static void answer(le_cs *a, const le_cst_err *e)
 {
     le_admin_error(a->r, e->status, e->code, e->msg);
 }
 
 /* Checks episode o (parsed, id in it) against the caster and the programme
- * (its own old version, skip, left out), then adopts it into a->prg and
+ * (its own old version, skip, left out), then adopts it into the loaded programme and
  * queues its write. 0, or an error answered (o freed). */
-static int stage(pa *a, le_jv *o, int modify)
+static int stage(le_cs *a, le_jv *o, int modify)
 {
     le_cst_err e;
     memset(&e, 0, sizeof(e));
@@ -277,16 +90,16 @@ static int stage(pa *a, le_jv *o, int modify)
     int64_t st = 0, en = 0;
     le_prg_time_parse(le_jv_get_str(o, "StartTime"), &st);
     le_prg_time_parse(le_jv_get_str(o, "EndTime"), &en);
-    int k = le_prg_overlap(&a->prg, eid, st, en);
+    int k = le_prg_overlap(PRG(a), eid, st, en);
     if (k >= 0) {
         char msg[200];
         snprintf(msg, sizeof(msg), "The episode's time overlaps episode %s: episodes may not overlap.",
-                 a->prg.ep[k].id);
+                 PRG(a)->ep[k].id);
         le_admin_error(a->r, 400, "InvalidParameter.Malformed", msg);
         le_jv_free(o);
         return LE_EINVAL;
     }
-    if (!modify && a->prg.n >= LE_PRG_MAX) {
+    if (!modify && PRG(a)->n >= LE_PRG_MAX) {
         char msg[120];
         snprintf(msg, sizeof(msg), "Number of episodes exceeded: at most %d episodes per caster.", LE_PRG_MAX);
         le_admin_error(a->r, 400, "ResourceNumberExceed", msg);
@@ -316,7 +129,7 @@ static int stage(pa *a, le_jv *o, int modify)
         snprintf(field, sizeof(field), "comp:%s", x->s);
         le_jv_push_str(a->musts, field);
     }
-    le_prg_add(&a->prg, o);
+    le_prg_add(PRG(a), o);
     return LE_OK;
 }
 
@@ -342,7 +155,7 @@ static const char *episode_prefix(le_admin_req *r, int n, char *buf, size_t bn)
 
 /* ---- AddCasterEpisode, AddCasterProgram ---- */
 
-static int add_one(pa *a, const char *prefix, char id[37])
+static int add_one(le_cs *a, const char *prefix, char id[37])
 {
     le_cst_err e;
     memset(&e, 0, sizeof(e));
@@ -355,16 +168,16 @@ static int add_one(pa *a, const char *prefix, char id[37])
     return stage(a, o, 0);
 }
 
-static int plan_add_episode(pa *a)
+static int plan_add_episode(le_cs *a)
 {
     char id[37];
     if (add_one(a, "", id) != LE_OK)
-        return PA_ERR;
+        return LE_CS_ERR;
     le_jv_set_str(a->body, "EpisodeId", id);
-    return PA_WRITE;
+    return LE_CS_WRITE;
 }
 
-static int plan_add_program(pa *a)
+static int plan_add_program(le_cs *a)
 {
     char pfx[32];
     le_jv *ids = le_jv_arr();
@@ -372,29 +185,29 @@ static int plan_add_program(pa *a)
         char id[37];
         if (add_one(a, pfx, id) != LE_OK) {
             le_jv_free(ids);
-            return PA_ERR;
+            return LE_CS_ERR;
         }
         le_jv_push_str(ids, id);
     }
     if (ids->n == 0) {
         le_jv_free(ids);
         le_admin_error(a->r, 400, "MissingParameter", "Episodes is mandatory for this action.");
-        return PA_ERR;
+        return LE_CS_ERR;
     }
     le_jv_set(a->body, "EpisodeIds", ids);
-    return PA_WRITE;
+    return LE_CS_WRITE;
 }
 
 /* ---- ModifyCasterEpisode, ModifyCasterProgram ---- */
 
-static int modify_one(pa *a, const char *prefix)
+static int modify_one(le_cs *a, const char *prefix)
 {
     char name[64];
     snprintf(name, sizeof(name), "%sEpisodeId", prefix);
     const char *id;
     if (le_admin_require(a->r, name, &id) != 0)
         return LE_EINVAL;
-    int k = le_prg_find(&a->prg, id);
+    int k = le_prg_find(PRG(a), id);
     if (k < 0) {
         episode_nf(a->r);
         return LE_EINVAL;
@@ -402,43 +215,43 @@ static int modify_one(pa *a, const char *prefix)
     le_cst_err e;
     memset(&e, 0, sizeof(e));
     le_jv *o = NULL;
-    if (le_prg_parse(req_get, a->r, prefix, a->prg.ep[k].obj, a->prg.ep[k].id, &o, &e) != LE_OK) {
+    if (le_prg_parse(req_get, a->r, prefix, PRG(a)->ep[k].obj, PRG(a)->ep[k].id, &o, &e) != LE_OK) {
         answer(a, &e);
         return LE_EINVAL;
     }
     return stage(a, o, 1);
 }
 
-static int plan_modify_episode(pa *a)
+static int plan_modify_episode(le_cs *a)
 {
     if (modify_one(a, "") != LE_OK)
-        return PA_ERR;
+        return LE_CS_ERR;
     le_jv_set_str(a->body, "CasterId", a->caster);
     le_jv_set_str(a->body, "EpisodeId", le_admin_param(a->r, "EpisodeId"));
-    return PA_WRITE;
+    return LE_CS_WRITE;
 }
 
-static int plan_modify_program(pa *a)
+static int plan_modify_program(le_cs *a)
 {
     char pfx[32];
     int n = 1;
     for (; n <= LE_PRG_MAX + 1 && episode_prefix(a->r, n, pfx, sizeof(pfx)); n++)
         if (modify_one(a, pfx) != LE_OK)
-            return PA_ERR;
+            return LE_CS_ERR;
     le_jv_set_str(a->body, "CasterId", a->caster);
-    return PA_WRITE;
+    return LE_CS_WRITE;
 }
 
 /* ---- DeleteCasterEpisode, DeleteCasterProgram ---- */
 
-static int plan_delete_episode(pa *a)
+static int plan_delete_episode(le_cs *a)
 {
     const char *id;
     if (le_admin_require(a->r, "EpisodeId", &id) != 0)
-        return PA_ERR;
-    if (le_prg_find(&a->prg, id) < 0) {
+        return LE_CS_ERR;
+    if (le_prg_find(PRG(a), id) < 0) {
         episode_nf(a->r);
-        return PA_ERR;
+        return LE_CS_ERR;
     }
     char field[LE_SCN_ID_MAX + 8];
     snprintf(field, sizeof(field), "ep:%s", id);
@@ -448,25 +261,25 @@ static int plan_delete_episode(pa *a)
     le_jv_push_str(a->dels, field);
     le_jv_set_str(a->body, "CasterId", a->caster);
     le_jv_set_str(a->body, "EpisodeId", id);
-    return PA_WRITE;
+    return LE_CS_WRITE;
 }
 
-static int plan_delete_program(pa *a)
+static int plan_delete_program(le_cs *a)
 {
     char field[LE_SCN_ID_MAX + 8];
-    for (size_t i = 0; i < a->prg.n; i++) {
-        snprintf(field, sizeof(field), "ep:%s", a->prg.ep[i].id);
+    for (size_t i = 0; i < PRG(a)->n; i++) {
+        snprintf(field, sizeof(field), "ep:%s", PRG(a)->ep[i].id);
         le_jv_push_str(a->dels, field);
-        snprintf(field, sizeof(field), "epend:%s", a->prg.ep[i].id);
+        snprintf(field, sizeof(field), "epend:%s", PRG(a)->ep[i].id);
         le_jv_push_str(a->dels, field);
     }
     le_jv_set_str(a->body, "CasterId", a->caster);
-    return PA_WRITE;
+    return LE_CS_WRITE;
 }
 
 /* ---- DescribeCasterProgram ---- */
 
-static int int_param(pa *a, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out)
+static int int_param(le_cs *a, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out)
 {
     const char *v = le_admin_param(a->r, name);
     *out = dflt;
@@ -481,7 +294,7 @@ static int int_param(pa *a, const char *name, int64_t lo, int64_t hi, int64_t df
     return LE_OK;
 }
 
-static int time_filter(pa *a, const char *name, int64_t dflt, int64_t *out)
+static int time_filter(le_cs *a, const char *name, int64_t dflt, int64_t *out)
 {
     const char *v = le_admin_param(a->r, name);
     *out = dflt;
@@ -499,7 +312,7 @@ static int time_filter(pa *a, const char *name, int64_t dflt, int64_t *out)
     return LE_OK;
 }
 
-static int plan_describe(pa *a)
+static int plan_describe(le_cs *a)
 {
     static const char *const types[] = { "Resource", "Component", NULL };
     const char *eid = le_admin_param(a->r, "EpisodeId"), *type = NULL;
@@ -509,10 +322,10 @@ static int plan_describe(pa *a)
         int_param(a, "Page", 1, 1000000, 1, &page) != LE_OK ||
         int_param(a, "Rows", 1, ROWS_MAX, ROWS_DEFAULT, &rows) != LE_OK ||
         int_param(a, "Status", -1, 2, -1, &status) != LE_OK)
-        return PA_ERR;
-    if (eid && *eid && le_prg_find(&a->prg, eid) < 0) {
+        return LE_CS_ERR;
+    if (eid && *eid && le_prg_find(PRG(a), eid) < 0) {
         episode_nf(a->r);
-        return PA_ERR;
+        return LE_CS_ERR;
     }
     int64_t now = le_wall_ms();
     const char *pn = le_jv_get_str(a->cst.config, "ProgramName");
@@ -523,21 +336,21 @@ static int plan_describe(pa *a)
     le_jv_set_int(a->body, "ProgramEffect", pe);
     le_jv *arr = le_jv_set_arr(a->body, "Episodes");
     int64_t total = 0, skip = (page - 1) * rows;
-    for (size_t i = 0; i < a->prg.n; i++) {
-        const le_prg_ep *x = &a->prg.ep[i];
+    for (size_t i = 0; i < PRG(a)->n; i++) {
+        const le_prg_ep *x = &PRG(a)->ep[i];
         if (eid && *eid && strcmp(eid, x->id))
             continue;
         if (type && (x->type == LE_PRG_RESOURCE) != !strcmp(type, "Resource"))
             continue;
         if (x->start_ms < from || x->start_ms >= to)
             continue;
-        if (status >= 0 && le_prg_status(&a->prg, i, now) != status)
+        if (status >= 0 && le_prg_status(PRG(a), i, now) != status)
             continue;
         if (total++ >= skip && (int64_t)arr->n < rows)
-            le_jv_push(arr, le_prg_describe(&a->prg, i, now));
+            le_jv_push(arr, le_prg_describe(PRG(a), i, now));
     }
     le_jv_set_int(a->body, "Total", total);
-    return PA_READ;
+    return LE_CS_READ;
 }
 
 /* ---- registration ---- */

@@ -29,15 +29,15 @@
 
 #define MAX_TRIES 8
 
-/* KEYS caster; ARGV sver, nset, field, value ..., ndel, field ..., then
- * fields that must exist (rloc:{RVnn}: a resource there or channel chan:{RVnn}).
- * 1; -2 no caster; -9 sver changed; {-6, field}. */
+/* KEYS caster; ARGV version field, its value, nset, field, value ..., ndel,
+ * field ..., then fields that must exist (rloc:{RVnn}: a resource there or
+ * channel chan:{RVnn}). 1; -2 no caster; -9 version changed; {-6, field}. */
 static const char WRITE_LUA[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end "
-    "if (redis.call('HGET', KEYS[1], 'sver') or '0') ~= ARGV[1] then return -9 end "
-    "local i = 3 "
+    "if (redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= ARGV[2] then return -9 end "
+    "local i = 4 "
     "local sets = {} "
-    "for k = 1, tonumber(ARGV[2]) do sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1]; i = i + 2 end "
+    "for k = 1, tonumber(ARGV[3]) do sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1]; i = i + 2 end "
     "local dels = {} "
     "for k = 1, tonumber(ARGV[i]) do dels[#dels + 1] = ARGV[i + k] end "
     "i = i + 1 + #dels "
@@ -48,7 +48,7 @@ static const char WRITE_LUA[] =
     "end "
     "if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end "
     "if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end "
-    "redis.call('HINCRBY', KEYS[1], 'sver', 1) "
+    "redis.call('HINCRBY', KEYS[1], ARGV[1], 1) "
     "return 1";
 
 static void caster_nf(le_admin_req *r)
@@ -79,7 +79,9 @@ static void cs_reset(le_cs *c)
     c->dels = le_jv_arr();
     c->musts = le_jv_arr();
     c->body = le_jv_obj();
-    c->sver = 0;
+    c->ver = 0;
+    if (c->kind->reset)
+        c->kind->reset(c->arg);
 }
 
 static void cs_load(le_cs *c);
@@ -100,7 +102,7 @@ static void write_cb(redisReply *rep, void *arg)
     } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -2) {
         caster_nf(c->r);
     } else if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == -9 && c->tries < MAX_TRIES) {
-        cs_load(c);   /* the scenes changed meanwhile: plan again */
+        cs_load(c);   /* the scenes (programme) changed meanwhile: plan again */
         return;
     } else if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
                rep->element[1]->type == REDIS_REPLY_STRING) {
@@ -111,6 +113,8 @@ static void write_cb(redisReply *rep, void *arg)
             le_admin_error(c->r, 404, "InvalidComponent.NotFound", "Component is not found.");
         else if (!strncmp(f, "scene:", 6))
             le_admin_error(c->r, 404, "InvalidScene.NotFound", "Scene is not found.");
+        else if (!strncmp(f, "ep:", 3))
+            le_admin_error(c->r, 404, "InvalidEpisode.NotFound", "Episode is not found.");
         else
             le_admin_error(c->r, 404, "InvalidResource.NotFound", "Resource is not found.");
     } else {
@@ -121,18 +125,19 @@ static void write_cb(redisReply *rep, void *arg)
 
 static void cs_write(le_cs *c)
 {
-    char key[300], sver[24], nset[16], ndel[16];
+    char key[300], ver[24], nset[16], ndel[16];
     le_store_key(key, sizeof(key), "caster:%s", c->caster);
-    snprintf(sver, sizeof(sver), "%" PRId64, c->sver);
+    snprintf(ver, sizeof(ver), "%" PRId64, c->ver);
     snprintf(nset, sizeof(nset), "%zu", c->sets->n);
     snprintf(ndel, sizeof(ndel), "%zu", c->dels->n);
-    size_t argc = 7 + 2 * c->sets->n + c->dels->n + c->musts->n, i = 0;
+    size_t argc = 8 + 2 * c->sets->n + c->dels->n + c->musts->n, i = 0;
     const char **argv = le_xcalloc(argc, sizeof(*argv));
     argv[i++] = "EVAL";
     argv[i++] = WRITE_LUA;
     argv[i++] = "1";
     argv[i++] = key;
-    argv[i++] = sver;
+    argv[i++] = c->kind->ver;
+    argv[i++] = ver;
     argv[i++] = nset;
     for (const le_jv *x = c->sets->first; x; x = x->next) {
         argv[i++] = x->key;
@@ -167,8 +172,8 @@ static void load_cb(redisReply *rep, void *arg)
         const redisReply *a = rep->element[i], *b = rep->element[i + 1];
         if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
             continue;
-        if (!strcmp(a->str, "sver")) {
-            c->sver = strtoll(b->str, NULL, 10);
+        if (!strcmp(a->str, c->kind->ver)) {
+            c->ver = strtoll(b->str, NULL, 10);
             continue;
         }
         info |= !strcmp(a->str, "info");
@@ -179,6 +184,10 @@ static void load_cb(redisReply *rep, void *arg)
     }
     int bad = 0;
     int rc = info ? le_scn_caster_load(c->caster, f, fl, v, vl, k, &c->cst, &bad) : LE_ENOTFOUND;
+    if (rc == LE_OK && c->kind->load) {
+        const le_cs_hash h = { f, v, fl, vl, k };
+        c->kind->load(c, &h);
+    }
     free(f);
     free(v);
     free(fl);
@@ -220,9 +229,17 @@ static void cs_load(le_cs *c)
 
 void le_cs_start(le_admin_req *r, le_cs_plan plan, void *arg, void (*free_arg)(void *))
 {
+    static const le_cs_kind scenes = { "sver", NULL, NULL };
+    le_cs_start_kind(r, &scenes, plan, arg, free_arg);
+}
+
+void le_cs_start_kind(le_admin_req *r, const le_cs_kind *kind, le_cs_plan plan, void *arg,
+                      void (*free_arg)(void *))
+{
     le_cs *c = le_xcalloc(1, sizeof(*c));
     const char *v;
     c->r = r;
+    c->kind = kind;
     c->plan = plan;
     c->arg = arg;
     c->free_arg = free_arg;

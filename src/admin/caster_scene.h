@@ -1,14 +1,16 @@
-/* The caster scene actions' shared part (actions_caster_scene.c,
- * actions_caster_run.c; docs/STUDIO.md, "Scenes and running"): a caster
- * loaded from its hash, a plan computed from it, one Lua script writing
- * the plan if nothing changed the caster's scenes or status meanwhile.
+/* The caster actions' shared load / plan / write cycle (actions_caster_scene.c,
+ * actions_caster_run.c, actions_caster_chan.c, and with the programme's
+ * version actions_caster_prog.c; docs/STUDIO.md, "Scenes and running"): a
+ * caster loaded from its hash, a plan computed from it, one Lua script
+ * writing the plan if nothing changed meanwhile.
  *
- * Every write of a scene or of the status goes through le_cs_run: the
- * script checks that the caster exists, that its hash field `sver` (the
- * scenes' version, bumped by every such write) is the one the plan was
- * computed from, and that every object the plan refers to still exists
- * (404 of that kind otherwise); a changed `sver` reloads and plans again.
- * A successful write publishes "caster {CasterId}" on the events channel. */
+ * Every write of a scene, of the status or of the programme goes through
+ * le_cs_start / le_cs_start_kind: the script checks that the caster exists,
+ * that its version field (`sver`, the scenes' version, or `pver`, the
+ * programme's; bumped by every such write) is the one the plan was computed
+ * from, and that every object the plan refers to still exists (404 of that
+ * kind otherwise); a changed version reloads and plans again. A successful
+ * write publishes "caster {CasterId}" on the events channel. */
 #ifndef LE_ADMIN_CASTER_SCENE_H
 #define LE_ADMIN_CASTER_SCENE_H
 #include <stdint.h>
@@ -28,19 +30,21 @@ struct le_cs {
     le_admin_req *r;
     char caster[LE_SCN_ID_MAX];
     le_scn_caster cst;      /* the loaded caster */
-    int64_t sver;
+    const struct le_cs_kind *kind;
+    int64_t ver;            /* the kind's version field as loaded */
     int tries;
     le_cs_plan plan;
     le_jv *sets;            /* field -> string value */
     le_jv *dels;            /* array of fields */
-    le_jv *musts;           /* array of fields that must exist: res:, rloc:, layout:, comp:, scene: */
+    le_jv *musts;           /* array of fields that must exist: res:, rloc:, layout:, comp:, scene:, ep: */
     le_jv *body;            /* the answer */
     void *arg;              /* the action's own (freed with free_arg) */
     void (*free_arg)(void *);
 };
 
 /* Parses CasterId (404 InvalidCaster.NotFound if it cannot exist), checks
- * the store, loads the caster and runs plan. */
+ * the store, loads the caster and runs plan; the write is checked
+ * against the scenes' version `sver`. */
 void le_cs_start(le_admin_req *r, le_cs_plan plan, void *arg, void (*free_arg)(void *));
 
 /* A scene as the plans change it. */
@@ -74,5 +78,28 @@ void le_cs_stream_url(const le_cs *c, const char *scene_id, char *out, size_t n)
 void le_cs_stream_infos(const le_cs *c, const char *scene_id, le_jv *arr);
 
 void le_actions_caster_run_register(void);
+
+/* ---- other versions of the same cycle ---- */
+
+/* A caster's hash as parallel field / value arrays (the shape
+ * le_scn_caster_load and le_prg_load take), without the version field. */
+typedef struct le_cs_hash {
+    const char **f, **v;
+    size_t *fl, *vl, n;
+} le_cs_hash;
+
+/* What a write is checked against and what more a load makes: the
+ * version field `ver` ("sver" for scenes and status, "pver" for the
+ * programme, actions_caster_prog.c), load (NULL: nothing) called with
+ * the hash after the caster loaded, reset (NULL: nothing) before each
+ * load or reload to drop what load made in arg. */
+typedef struct le_cs_kind {
+    const char *ver;
+    void (*load)(le_cs *c, const le_cs_hash *h);
+    void (*reset)(void *arg);
+} le_cs_kind;
+/* le_cs_start with that kind (le_cs_start: "sver", no more). */
+void le_cs_start_kind(le_admin_req *r, const le_cs_kind *kind, le_cs_plan plan, void *arg,
+                      void (*free_arg)(void *));
 
 #endif
