@@ -22,6 +22,42 @@
 #define LUMA_L 60       /* left half of the lower picture */
 #define LUMA_R 190      /* right half */
 
+/* ---- FLV tag bodies back to pictures and sound (legacy AVC and AAC) ---- */
+
+/* The bytes before the codec data: 5 for AVC video, 2 for AAC audio. */
+static inline size_t body_prefix(const le_pkt *p)
+{
+    return p->type == LE_PKT_VIDEO ? 5 : 2;
+}
+
+/* A decoder opened from a sequence header body (AVC or AAC); NULL when it
+ * does not open. */
+static inline AVCodecContext *dec_open(const le_pkt *p)
+{
+    size_t o = body_prefix(p);
+    const AVCodec *c = avcodec_find_decoder(p->type == LE_PKT_VIDEO ? AV_CODEC_ID_H264 : AV_CODEC_ID_AAC);
+    AVCodecContext *d = avcodec_alloc_context3(c);
+    d->extradata = av_mallocz(p->len - o + AV_INPUT_BUFFER_PADDING_SIZE);
+    memcpy(d->extradata, p->data + o, p->len - o);
+    d->extradata_size = (int)(p->len - o);
+    d->thread_count = 1;
+    if (avcodec_open2(d, c, NULL) < 0)
+        avcodec_free_context(&d);
+    return d;
+}
+
+/* A coded body into d, pts = dts = its ts: avcodec_send_packet's result. */
+static inline int dec_send(AVCodecContext *d, AVPacket *pkt, const le_pkt *p)
+{
+    size_t o = body_prefix(p);
+    av_new_packet(pkt, (int)(p->len - o));
+    memcpy(pkt->data, p->data + o, p->len - o);
+    pkt->pts = pkt->dts = p->ts;
+    int rc = avcodec_send_packet(d, pkt);
+    av_packet_unref(pkt);
+    return rc;
+}
+
 /* ---- source ---- */
 
 typedef struct src_gen {

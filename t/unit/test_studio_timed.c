@@ -154,22 +154,12 @@ static void decode_video(int s)
         if (p->data[1] == 0) {
             if (d)
                 continue;
-            d = avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_H264));
-            d->extradata = av_mallocz(p->len - 5 + AV_INPUT_BUFFER_PADDING_SIZE);
-            memcpy(d->extradata, p->data + 5, p->len - 5);
-            d->extradata_size = (int)p->len - 5;
-            d->thread_count = 1;
-            if (avcodec_open2(d, avcodec_find_decoder(AV_CODEC_ID_H264), NULL) < 0)
-                avcodec_free_context(&d);
+            d = dec_open(p);
             continue;
         }
         if (!d)
             continue;
-        av_new_packet(pkt, (int)p->len - 5);
-        memcpy(pkt->data, p->data + 5, p->len - 5);
-        pkt->pts = pkt->dts = p->ts;
-        avcodec_send_packet(d, pkt);
-        av_packet_unref(pkt);
+        dec_send(d, pkt, p);
         while (avcodec_receive_frame(d, f) == 0) {
             if (nvf[s] < MAXP) {
                 vframe *v = &vf[s][nvf[s]++];
@@ -230,20 +220,12 @@ static void decode_audio(int s, ainfo *ai)
         if (p->data[1] == 0) {
             if (d)
                 continue;
-            d = avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_AAC));
-            d->extradata = av_mallocz(p->len - 2 + AV_INPUT_BUFFER_PADDING_SIZE);
-            memcpy(d->extradata, p->data + 2, p->len - 2);
-            d->extradata_size = (int)p->len - 2;
-            if (avcodec_open2(d, avcodec_find_decoder(AV_CODEC_ID_AAC), NULL) < 0)
-                avcodec_free_context(&d);
+            d = dec_open(p);
             continue;
         }
         if (!d)
             continue;
-        av_new_packet(pkt, (int)p->len - 2);
-        memcpy(pkt->data, p->data + 2, p->len - 2);
-        avcodec_send_packet(d, pkt);
-        av_packet_unref(pkt);
+        dec_send(d, pkt, p);
         while (avcodec_receive_frame(d, f) == 0) {
             if (ai->n + f->nb_samples > ai->cap) {
                 ai->cap = (ai->n + f->nb_samples) * 2;
