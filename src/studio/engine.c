@@ -670,7 +670,7 @@ static void apply_cmd(le_se *e, se_item *q);
  * rendered that tick yet): then it is applied first. */
 static void pend_drop(le_se *e, int kind, int slot)
 {
-    int64_t now_ms = (int64_t)((mono_us() - e->start_us) / 1000u);
+    int64_t now_ms = clock_now(e);
     for (se_item **pp = &e->pend; *pp; pp = &(*pp)->next) {
         se_item *x = *pp;
         if (x->kind == kind && x->slot == slot) {

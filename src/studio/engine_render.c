@@ -418,10 +418,12 @@ static void set_source(le_se *e, se_item *it)
     if (it->live) {
         e->src[i] = staged ? staged : le_ss_new_live(nm);
     } else if (it->path) {
-        int rc = staged ? 0 : le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->src[i]);
+        int rc = LE_OK;
         if (staged)
             e->src[i] = staged;
-        if (rc != 0) {
+        else
+            rc = le_ss_new_file(nm, it->path, it->repeat, it->begin_ms, it->end_ms, &e->src[i]);
+        if (rc != LE_OK) {
             le_warn(MOD, "%s: cannot play %s (%s); the slot shows black", nm, it->path,
                     rc == LE_ENOTFOUND ? "no such file" : rc == LE_EINVAL ? "bad offsets" :
                     "not a readable media file");
