@@ -273,7 +273,16 @@ for s in "$PGM_S" "${PGM_S}_lld" "$PVW_S"; do
 done
 m=$(curl_m)
 like "$m" 'livedge_caster_frames_total [1-9]' "/metrics: frames counted"
-like "$m" 'livedge_caster_dropped_ticks_total [0-9]' "/metrics: dropped ticks counted"
+# Every tick of the caster's clock is rendered or counted as dropped: the
+# two counters together follow the clock (25 fps), at most the engine's lag
+# (bounded at 500 ms, 3 s allowed on a loaded machine) behind it.
+cl=$(sed -n "s/^livedge_caster_clock_ms{caster=\"$C\"} //p" <<<"$m")
+tk=$(sed -n 's/^livedge_caster_ticks_total //p' <<<"$m")
+dr=$(sed -n 's/^livedge_caster_dropped_ticks_total //p' <<<"$m")
+d=none
+[ -n "$cl" ] && [ -n "$tk" ] && [ -n "$dr" ] && d=$((tk + dr - cl * 25 / 1000))
+ok "$([ "$d" != none ] && [ "$d" -ge -75 ] && [ "$d" -le 2 ]; echo $?)" \
+    "/metrics: ticks rendered ($tk) + dropped ($dr) follow the clock's $((${cl:-0} * 25 / 1000)) ticks ($d; -75 to 2)"
 
 # ---- the lease: one node runs it, another takes over ---------------------------
 LEASE="letest$$:caster:lease:$C"
