@@ -242,13 +242,19 @@ static void probe_stop(crl *c)
         probe_free(p);
 }
 
-/* The local file of item i (studio/scene.h's VodUrl rules), or LE_EINVAL. */
-static int item_path(const crl *c, int i, char *out, size_t n)
+static const le_jv *item_of(const crl *c, int i)
 {
     const le_jv *items = le_jv_get(c->cfg, "Items");
     const le_jv *it = items ? items->first : NULL;
     for (int k = 0; it && k < i; k++)
         it = it->next;
+    return it;
+}
+
+/* The local file of item i (studio/scene.h's VodUrl rules), or LE_EINVAL. */
+static int item_path(const crl *c, int i, char *out, size_t n)
+{
+    const le_jv *it = item_of(c, i);
     if (!it)
         return LE_EINVAL;
     le_jv *res = le_jv_obj();
@@ -262,15 +268,6 @@ static int item_path(const crl *c, int i, char *out, size_t n)
         return LE_EINVAL;
     snprintf(out, n, "%s", src.path);
     return LE_OK;
-}
-
-static const le_jv *item_of(const crl *c, int i)
-{
-    const le_jv *items = le_jv_get(c->cfg, "Items");
-    const le_jv *it = items ? items->first : NULL;
-    for (int k = 0; it && k < i; k++)
-        it = it->next;
-    return it;
 }
 
 static void probe_start(crl *c)
