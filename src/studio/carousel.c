@@ -91,7 +91,6 @@ typedef struct crl {
     int64_t item_clock;           /* engine clock when the item was set */
     int64_t *dur;                 /* probed durations (ms, -1 unknown), nitems; NULL before */
     struct probe *probe;
-    uint64_t frames;
     int ended;                    /* the last item played out: finish() at the next tick */
 } crl;
 
@@ -382,7 +381,7 @@ static void on_pkt(void *ud, int scene, int out, le_pkt *p)
         le_pkt_unref(p);
         return;
     }
-    c->frames += (uint64_t)le_so_deliver(&c->out, p);
+    le_so_deliver(&c->out, p);
 }
 
 /* Item c->item of loop c->loop into slot 0 (a file that cannot be found
@@ -414,6 +413,7 @@ static void engine_stop(crl *c, const char *reason)
         le_push_stop_id(c->push_id);
         c->pushing = 0;
     }
+    uint64_t frames = c->out.frames;
     le_so_reset(&c->out, reason);
     if (c->eng) {
         le_se_stats es;
@@ -422,7 +422,7 @@ static void engine_stop(crl *c, const char *reason)
         CL.dropped_ticks += es.dropped_ticks;
         le_se_free(c->eng);
         c->eng = NULL;
-        le_info(MOD, "%s: carousel stops on this node (%s; %" PRIu64 " frames)", c->id, reason, c->frames);
+        le_info(MOD, "%s: carousel stops on this node (%s; %" PRIu64 " frames)", c->id, reason, frames);
     }
 }
 
@@ -518,7 +518,8 @@ static int engine_start(crl *c)
     s->out[0].width = LE_CRL_WIDTH;
     s->out[0].height = LE_CRL_HEIGHT;
     int64_t kb = (int64_t)LE_CRL_WIDTH * LE_CRL_HEIGHT * cfg.fps * 7 / 100000;
-    s->out[0].bitrate_kbps = kb < 300 ? 300 : kb > 6000 ? 6000 : (int)kb;
+    int kbps = kb < 300 ? 300 : kb > 6000 ? 6000 : (int)kb;
+    s->out[0].bitrate_kbps = kbps;
     rc = le_se_set_scene(c->eng, 0, s);
     free(s);
     if (rc != LE_OK) {
@@ -539,9 +540,8 @@ static int engine_start(crl *c)
     c->out.name[k] = '\0';
     c->out.w = LE_CRL_WIDTH;
     c->out.h = LE_CRL_HEIGHT;
-    c->out.kbps = (int)(kb < 300 ? 300 : kb > 6000 ? 6000 : kb);
+    c->out.kbps = kbps;
     c->out.fps = cfg.fps;
-    c->frames = 0;
     c->ended = 0;
     const char *so = le_jv_get_str(c->cfg, "SideOutputUrl");
     if (so && *so) {
