@@ -472,15 +472,6 @@ static void on_event(void *ud, int slot, int ev, int64_t clock_ms)
     next_item(c, 1);
 }
 
-/* The play domain the stream lives on (a push domain's mapped one). */
-static const char *play_domain(const char *dn)
-{
-    le_domain *d = le_domain_get(dn);
-    if (d && d->edge && d->play)
-        d = le_domain_get(d->play);
-    return d && !d->edge ? d->name : dn;
-}
-
 static int engine_start(crl *c)
 {
     le_se_cfg cfg;
@@ -547,7 +538,8 @@ static int engine_start(crl *c)
     if (so && *so) {
         snprintf(c->push_id, sizeof(c->push_id), "carousel:%s", c->id);
         le_push_stop_id(c->push_id);   /* one left from an earlier run here */
-        rc = le_push_start_id(c->push_id, play_domain(c->out.domain), "carousel", c->out.name, so);
+        const le_domain *pd = le_so_play_domain(c->out.domain);
+        rc = le_push_start_id(c->push_id, pd ? pd->name : c->out.domain, "carousel", c->out.name, so);
         if (rc != LE_OK)
             le_warn(MOD, "%s: SideOutputUrl not pushed (%s)", c->id, le_strerror(rc));
         c->pushing = rc == LE_OK;
