@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS token, carousels, carousel; ARGV id, config, max. {id, config} of
- * the token (new or earlier); -1 over the quota. */
+/* KEYS token, carousels, carousel; ARGV id, config, max, carousel key
+ * prefix. {id, config} of the token (new or earlier); -1 over the quota. */
 static const char CREATE_LUA[] =
     "local have = redis.call('GET', KEYS[1]) "
     "if have then "

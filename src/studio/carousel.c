@@ -91,7 +91,6 @@ typedef struct crl {
     int64_t item_clock;           /* engine clock when the item was set */
     int64_t *dur;                 /* probed durations (ms, -1 unknown), nitems; NULL before */
     struct probe *probe;
-    uint64_t frames;
     int ended;                    /* the last item played out: finish() at the next tick */
 } crl;
 
@@ -242,13 +241,19 @@ static void probe_stop(crl *c)
         probe_free(p);
 }
 
-/* The local file of item i (studio/scene.h's VodUrl rules), or LE_EINVAL. */
-static int item_path(const crl *c, int i, char *out, size_t n)
+static const le_jv *item_of(const crl *c, int i)
 {
     const le_jv *items = le_jv_get(c->cfg, "Items");
     const le_jv *it = items ? items->first : NULL;
     for (int k = 0; it && k < i; k++)
         it = it->next;
+    return it;
+}
+
+/* The local file of item i (studio/scene.h's VodUrl rules), or LE_EINVAL. */
+static int item_path(const crl *c, int i, char *out, size_t n)
+{
+    const le_jv *it = item_of(c, i);
     if (!it)
         return LE_EINVAL;
     le_jv *res = le_jv_obj();
@@ -262,15 +267,6 @@ static int item_path(const crl *c, int i, char *out, size_t n)
         return LE_EINVAL;
     snprintf(out, n, "%s", src.path);
     return LE_OK;
-}
-
-static const le_jv *item_of(const crl *c, int i)
-{
-    const le_jv *items = le_jv_get(c->cfg, "Items");
-    const le_jv *it = items ? items->first : NULL;
-    for (int k = 0; it && k < i; k++)
-        it = it->next;
-    return it;
 }
 
 static void probe_start(crl *c)
@@ -385,7 +381,7 @@ static void on_pkt(void *ud, int scene, int out, le_pkt *p)
         le_pkt_unref(p);
         return;
     }
-    c->frames += (uint64_t)le_so_deliver(&c->out, p);
+    le_so_deliver(&c->out, p);
 }
 
 /* Item c->item of loop c->loop into slot 0 (a file that cannot be found
@@ -417,6 +413,7 @@ static void engine_stop(crl *c, const char *reason)
         le_push_stop_id(c->push_id);
         c->pushing = 0;
     }
+    uint64_t frames = c->out.frames;
     le_so_reset(&c->out, reason);
     if (c->eng) {
         le_se_stats es;
@@ -425,7 +422,7 @@ static void engine_stop(crl *c, const char *reason)
         CL.dropped_ticks += es.dropped_ticks;
         le_se_free(c->eng);
         c->eng = NULL;
-        le_info(MOD, "%s: carousel stops on this node (%s; %" PRIu64 " frames)", c->id, reason, c->frames);
+        le_info(MOD, "%s: carousel stops on this node (%s; %" PRIu64 " frames)", c->id, reason, frames);
     }
 }
 
@@ -475,15 +472,6 @@ static void on_event(void *ud, int slot, int ev, int64_t clock_ms)
     next_item(c, 1);
 }
 
-/* The play domain the stream lives on (a push domain's mapped one). */
-static const char *play_domain(const char *dn)
-{
-    le_domain *d = le_domain_get(dn);
-    if (d && d->edge && d->play)
-        d = le_domain_get(d->play);
-    return d && !d->edge ? d->name : dn;
-}
-
 static int engine_start(crl *c)
 {
     le_se_cfg cfg;
@@ -521,7 +509,8 @@ static int engine_start(crl *c)
     s->out[0].width = LE_CRL_WIDTH;
     s->out[0].height = LE_CRL_HEIGHT;
     int64_t kb = (int64_t)LE_CRL_WIDTH * LE_CRL_HEIGHT * cfg.fps * 7 / 100000;
-    s->out[0].bitrate_kbps = kb < 300 ? 300 : kb > 6000 ? 6000 : (int)kb;
+    int kbps = kb < 300 ? 300 : kb > 6000 ? 6000 : (int)kb;
+    s->out[0].bitrate_kbps = kbps;
     rc = le_se_set_scene(c->eng, 0, s);
     free(s);
     if (rc != LE_OK) {
@@ -542,15 +531,15 @@ static int engine_start(crl *c)
     c->out.name[k] = '\0';
     c->out.w = LE_CRL_WIDTH;
     c->out.h = LE_CRL_HEIGHT;
-    c->out.kbps = (int)(kb < 300 ? 300 : kb > 6000 ? 6000 : kb);
+    c->out.kbps = kbps;
     c->out.fps = cfg.fps;
-    c->frames = 0;
     c->ended = 0;
     const char *so = le_jv_get_str(c->cfg, "SideOutputUrl");
     if (so && *so) {
         snprintf(c->push_id, sizeof(c->push_id), "carousel:%s", c->id);
         le_push_stop_id(c->push_id);   /* one left from an earlier run here */
-        rc = le_push_start_id(c->push_id, play_domain(c->out.domain), "carousel", c->out.name, so);
+        const le_domain *pd = le_so_play_domain(c->out.domain);
+        rc = le_push_start_id(c->push_id, pd ? pd->name : c->out.domain, "carousel", c->out.name, so);
         if (rc != LE_OK)
             le_warn(MOD, "%s: SideOutputUrl not pushed (%s)", c->id, le_strerror(rc));
         c->pushing = rc == LE_OK;

@@ -72,13 +72,19 @@ static void push_meta(le_so *o)
  * (ForbidLiveStream stops one), the online list, the history and the
  * publish callbacks; the access check is skipped (the node itself
  * publishes them, there is no signed URL or client address to check). */
+le_domain *le_so_play_domain(const char *name)
+{
+    le_domain *d = le_domain_get(name);
+    if (d && d->edge && d->play)
+        d = le_domain_get(d->play);
+    return d && !d->edge ? d : NULL;
+}
+
 static int out_begin(le_so *o)
 {
     char why[256];
-    le_domain *d = le_domain_get(o->domain);
-    if (d && d->edge && d->play)   /* a push domain: its play domain serves the outputs */
-        d = le_domain_get(d->play);
-    if (!d || d->edge || !d->cf) {
+    le_domain *d = le_so_play_domain(o->domain);
+    if (!d || !d->cf) {
         le_warn(MOD, "%s: no play domain %s on this node; output %s/%s not published", o->owner, o->domain, o->app,
                 o->name);
         return LE_ENOTFOUND;

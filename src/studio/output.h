@@ -32,6 +32,10 @@ typedef struct le_so {
     uint64_t frames;             /* video frames pushed */
 } le_so;
 
+/* The play domain that serves outputs of DomainName name: name's own, or
+ * the one a push domain maps to; NULL when there is none on this node. */
+struct le_domain *le_so_play_domain(const char *name);
+
 /* An output body into the stream (the reference is the callee's). The
  * publish begins at the first video keyframe once the video header is
  * known (not within LE_SO_REPUBLISH_MS of a refusal or kick) and sends the

@@ -204,6 +204,8 @@ api DeleteCasterEpisodeGroup ProgramId="$P2"
 is "$API_CODE $(j "$API_BODY" 'd["retCode"]')" "200 1" "a second delete: retCode 1"
 api DeleteCasterEpisodeGroup ProgramId="$P"
 is "$(j "$API_BODY" 'd["retCode"]')" 0 "the finished carousel is deleted"
+is "$("${RC[@]}" EXISTS "letest$$:carousel:$P" "letest$$:carouseltoken:crl-81-a" "letest$$:carouseltoken:crl-81-b") $("${RC[@]}" SCARD "letest$$:carousels")" \
+    "0 0" "... the deletes removed the hashes, the ClientTokens and the set's entries"
 
 le_kill "$CB_PID"
 le_stop

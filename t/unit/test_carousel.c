@@ -143,6 +143,8 @@ static void test_content(void)
     content_refused("{\"DomainName\":7,\"Items\":[]}", "InvalidParameter", "DomainName a number");
     content_refused("{\"Items\":[{\"ItemName\":\"a\",\"VodUrl\":\"/a.mp4\"}]}", "MissingParameter", "no DomainName");
     is_int(le_crl_parse_content("", 0, &o, &e), LE_EINVAL, "empty Content refused");
+    is_str(e.code, "MissingParameter", "... MissingParameter");
+    ok(o == NULL, "... no object");
 }
 
 /* The sequence of (item, loop) from the start, up to max steps. */
@@ -167,7 +169,10 @@ static void test_order(void)
     is_str(s, "0", "one item, RepeatNum 0");
     order(2, -1, 11, s, sizeof(s));
     is_str(s, "01010101010", "RepeatNum -1: forever");
-    int item = 1, loop = 1;
+    int item = 1, loop = 0;
+    ok(le_crl_next(2, 1, &item, &loop) == LE_OK && item == 0 && loop == 1, "after the last item: the next loop");
+    item = 1;
+    loop = 1;
     is_int(le_crl_next(2, 1, &item, &loop), LE_ENOTFOUND, "after the last item of the last loop: the end");
     ok(item == 1 && loop == 1, "... the position is left");
     item = 0;
