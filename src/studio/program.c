@@ -55,6 +55,27 @@ char *le_prg_time_fmt(int64_t ms, char out[32])
 
 /* ---- parsing ---- */
 
+le_jv *le_prg_id_list(le_cst_get g, void *ctx, const char *prefix)
+{
+    static const char *const bases[] = { "ComponentIds", "ComponentId" };
+    char n[96];
+    for (int b = 0; b < 2; b++) {
+        snprintf(n, sizeof(n), "%s%s.1", prefix, bases[b]);
+        if (!g(ctx, n))
+            continue;
+        le_jv *ids = le_jv_arr();
+        for (int i = 1; i <= LE_CST_COMP_MAX + 1; i++) {
+            snprintf(n, sizeof(n), "%s%s.%d", prefix, bases[b], i);
+            const char *v = g(ctx, n);
+            if (!v)
+                break;
+            le_jv_push_str(ids, v);
+        }
+        return ids;
+    }
+    return NULL;
+}
+
 static const char *pget(le_cst_get g, void *ctx, const char *prefix, const char *name)
 {
     char n[96];
@@ -78,21 +99,7 @@ static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le
                         "array of ComponentIds.", prefix);
         }
     } else {
-        static const char *const bases[] = { "ComponentIds", "ComponentId" };
-        for (int b = 0; b < 2 && !ids; b++) {
-            char nm[48];
-            snprintf(nm, sizeof(nm), "%s.1", bases[b]);
-            if (!pget(g, ctx, prefix, nm))
-                continue;
-            ids = le_jv_arr();
-            for (int i = 1; i <= LE_CST_COMP_MAX + 1; i++) {
-                snprintf(nm, sizeof(nm), "%s.%d", bases[b], i);
-                const char *v = pget(g, ctx, prefix, nm);
-                if (!v)
-                    break;
-                le_jv_push_str(ids, v);
-            }
-        }
+        ids = le_prg_id_list(g, ctx, prefix);
         if (!ids)
             return 0;
     }

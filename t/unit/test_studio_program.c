@@ -126,6 +126,11 @@ int main(void)
     m = parse_ok(jsids, "", NULL, "e3", "ComponentIds as a JSON array");
     is_int(le_jv_get(m, "ComponentIds")->n, 2, "... two components");
     le_jv_free(m);
+    /* An empty ComponentIds.N is refused as the scene actions refuse it,
+     * not taken for the end of the list. */
+    const char *gap[] = { "EpisodeType=Component", "ComponentIds.1=c1", "ComponentIds.2=", "ComponentIds.3=c3",
+                          "StartTime=2026-12-05T10:02:00Z", "EndTime=2026-12-05T10:04:00Z", NULL };
+    parse_bad(gap, NULL, 404, "InvalidComponent.NotFound", "an empty ComponentIds.2");
     const char *b1[] = { "ResourceId=r1", "StartTime=2026-12-05T10:00:00Z", "EndTime=2026-12-05T10:01:00Z", NULL };
     parse_bad(b1, NULL, 400, "MissingParameter", "no EpisodeType");
     const char *b2[] = { "EpisodeType=Video", "StartTime=2026-12-05T10:00:00Z", "EndTime=2026-12-05T10:01:00Z", NULL };
