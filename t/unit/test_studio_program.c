@@ -254,6 +254,7 @@ int main(void)
     is_int(le_prg_add(&p, x), LE_OK, "b replaced");
     is_int(p.n, 3, "... still three");
     is_int(p.ep[1].ended_ms, -1, "... no recorded end");
+    is_int(p.ep[1].start_ms, t0 + 6000, "... at its new StartTime");
     is_int(le_prg_remove(&p, "a"), 1, "a removed");
     is_int(le_prg_find(&p, "a"), -1, "... gone");
 
@@ -270,6 +271,9 @@ int main(void)
     free(js);
     le_jv_free(s);
     s = le_prg_pgm(pgm, &p.ep[1]);   /* c: Component c2 */
+    js = json(le_jv_get(s, "ComponentIds"));
+    is_str(js, "[\"c1\",\"c2\"]", "Component episode: a component the scene has already is not added twice");
+    free(js);
     a = (le_jv *)le_jv_get(p.ep[1].obj, "ComponentIds");
     le_jv_push_str(a, "c3");
     le_jv_free(s);
