@@ -443,7 +443,9 @@ int le_prg_status(const le_prg *p, size_t i, int64_t t)
 {
     if (i >= p->n || t < p->ep[i].start_ms)
         return 0;
-    return le_prg_on_air(p, t) == (int)i ? 1 : 2;
+    /* On air: the last to start by t (the list is sorted), and not ended. */
+    int last = i + 1 == p->n || p->ep[i + 1].start_ms > t;
+    return last && t < le_prg_end_of(&p->ep[i]) ? 1 : 2;
 }
 
 int64_t le_prg_next_boundary(const le_prg *p, int64_t t)
