@@ -249,17 +249,22 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
     return LE_OK;
 }
 
+int le_prg_res_slot(const le_scn_caster *c, const char *rid)
+{
+    for (int i = 0; rid && *rid && i < LE_CST_RES_MAX; i++) {
+        const char *x = c->res[i] ? le_jv_get_str(c->res[i], "ResourceId") : NULL;
+        if (x && !strcmp(x, rid))
+            return i;
+    }
+    return -1;
+}
+
 int le_prg_check(const le_scn_caster *c, const le_jv *ep, le_cst_err *e)
 {
     const char *type = le_jv_get_str(ep, "EpisodeType");
     if (type && !strcmp(type, "Resource")) {
-        const char *rid = le_jv_get_str(ep, "ResourceId");
-        const le_jv *r = NULL;
-        for (int i = 0; rid && i < LE_CST_RES_MAX && !r; i++) {
-            const char *x = c->res[i] ? le_jv_get_str(c->res[i], "ResourceId") : NULL;
-            if (x && !strcmp(x, rid))
-                r = c->res[i];
-        }
+        int slot = le_prg_res_slot(c, le_jv_get_str(ep, "ResourceId"));
+        const le_jv *r = slot >= 0 ? c->res[slot] : NULL;
         if (!r)
             return le_cst_fail(e, 404, "InvalidResource.NotFound", "Resource is not found.");
         const char *sw = le_jv_get_str(ep, "SwitchType");

@@ -60,6 +60,9 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
  * their ComponentIds with it too. */
 le_jv *le_prg_id_list(le_cst_get g, void *ctx, const char *prefix);
 
+/* The slot (0 for RV01) of c's resource rid, -1 none. */
+int le_prg_res_slot(const le_scn_caster *c, const char *rid);
+
 /* ep against caster c: ResourceId names a resource of c (404
  * InvalidResource.NotFound), every ComponentId a component (404
  * InvalidComponent.NotFound), and a ContentFirst episode's resource is
