@@ -477,6 +477,14 @@ static int in_arr(const le_jv *a, const char *s)
     return 0;
 }
 
+/* Appends to a the strings of ids it does not hold yet. */
+static void add_new(le_jv *a, const le_jv *ids)
+{
+    for (const le_jv *x = ids ? ids->first : NULL; x; x = x->next)
+        if (x->type == LE_JV_STR && !in_arr(a, x->s))
+            le_jv_push_str(a, x->s);
+}
+
 le_jv *le_prg_pgm(const le_jv *pgm, const le_prg_ep *ep)
 {
     le_jv *o = le_jv_obj();
@@ -491,9 +499,7 @@ le_jv *le_prg_pgm(const le_jv *pgm, const le_prg_ep *ep)
             if (!res)
                 for (const le_jv *x = m->type == LE_JV_ARR ? m->first : NULL; x; x = x->next)
                     le_jv_push(a, le_cst_copy(x));
-            for (const le_jv *x = eids ? eids->first : NULL; x; x = x->next)
-                if (x->type == LE_JV_STR && !in_arr(a, x->s))
-                    le_jv_push_str(a, x->s);
+            add_new(a, eids);
             comps = 1;
         } else if (res && !strcmp(m->key, "EffectResourceId")) {
             le_jv_set_str(o, "EffectResourceId", ep->resource);
@@ -505,12 +511,8 @@ le_jv *le_prg_pgm(const le_jv *pgm, const le_prg_ep *ep)
             le_jv_set(o, m->key, le_cst_copy(m));
         }
     }
-    if (!comps) {
-        le_jv *a = le_jv_set_arr(o, "ComponentIds");
-        for (const le_jv *x = eids ? eids->first : NULL; x; x = x->next)
-            if (x->type == LE_JV_STR && !in_arr(a, x->s))
-                le_jv_push_str(a, x->s);
-    }
+    if (!comps)
+        add_new(le_jv_set_arr(o, "ComponentIds"), eids);
     if (res && !effect)
         le_jv_set_str(o, "EffectResourceId", ep->resource);
     if (res && !follow)
