@@ -10,25 +10,10 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "fuzz_params.h"
 #include "studio/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define MAXP 64
-typedef struct req {
-    char *name[MAXP];
-    char *val[MAXP];
-    int n;
-} req;
-
-static const char *get(void *ctx, const char *name)
-{
-    req *q = ctx;
-    for (int i = 0; i < q->n; i++)
-        if (!strcmp(q->name[i], name))
-            return q->val[i];
-    return NULL;
-}
 
 static void check(int rc, le_jv *o, const le_cst_err *e)
 {
@@ -58,35 +43,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = malloc(size + 1);
     memcpy(s, data, size);
     s[size] = 0;
-    req q = { .n = 0 };
-    for (char *line = s, *next; line && q.n < MAXP; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = 0;
-        q.name[q.n] = line;
-        q.val[q.n++] = eq + 1;
-    }
+    fuzz_params q;
+    fuzz_params_split(s, &q);
     le_cst_err e;
     le_jv *o = NULL;
     memset(&e, 0, sizeof(e));
-    int rc = le_cst_caster_parse(get, &q, &o, &e);
+    int rc = le_cst_caster_parse(fuzz_params_get, &q, &o, &e);
     check(rc, o, &e);
     le_jv_free(o);
     o = NULL;
-    rc = le_cst_config_parse(get, &q, &o, &e);
+    rc = le_cst_config_parse(fuzz_params_get, &q, &o, &e);
     check(rc, o, &e);
     le_jv_free(o);
     o = NULL;
     le_cst_parse_fn parsers[] = { le_cst_resource_parse, le_cst_component_parse };
     for (int i = 0; i < 2; i++) {
-        rc = parsers[i](get, &q, &o, &e);
+        rc = parsers[i](fuzz_params_get, &q, &o, &e);
         check(rc, o, &e);
         if (rc == LE_OK) {   /* Modify with the same request over the result */
-            le_cst_merge m = { .g = get, .ctx = &q, .old = o };
+            le_cst_merge m = { .g = fuzz_params_get, .ctx = &q, .old = o };
             le_jv *o2 = NULL;
             check(parsers[i](le_cst_merge_get, &m, &o2, &e), o2, &e);
             le_cst_merge_free(&m);
@@ -95,11 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         le_jv_free(o);
         o = NULL;
     }
-    rc = le_cst_layout_parse(get, &q, NULL, &o, &e);
+    rc = le_cst_layout_parse(fuzz_params_get, &q, NULL, &o, &e);
     check(rc, o, &e);
     if (rc == LE_OK) {
         le_jv *o2 = NULL;
-        check(le_cst_layout_parse(get, &q, o, &o2, &e), o2, &e);
+        check(le_cst_layout_parse(fuzz_params_get, &q, o, &o2, &e), o2, &e);
         le_jv_free(o2);
     }
     le_jv_free(o);

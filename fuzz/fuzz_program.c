@@ -13,25 +13,10 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "fuzz_params.h"
 #include "studio/program.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define MAXP 64
-typedef struct req {
-    char *name[MAXP];
-    char *val[MAXP];
-    int n;
-} req;
-
-static const char *get(void *ctx, const char *name)
-{
-    req *q = ctx;
-    for (int i = 0; i < q->n; i++)
-        if (!strcmp(q->name[i], name))
-            return q->val[i];
-    return NULL;
-}
 
 static void check_at(const le_prg *p, int64_t t)
 {
@@ -60,18 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = malloc(size + 1);
     memcpy(s, data, size);
     s[size] = 0;
-    req q = { .n = 0 };
-    for (char *line = s, *next; line && q.n < MAXP; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = 0;
-        q.name[q.n] = line;
-        q.val[q.n++] = eq + 1;
-    }
+    fuzz_params q;
+    fuzz_params_split(s, &q);
     le_prg p;
     memset(&p, 0, sizeof(p));
     for (int k = 0; k <= 4; k++) {
@@ -84,14 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         le_cst_err e;
         memset(&e, 0, sizeof(e));
         le_jv *o = NULL;
-        int rc = le_prg_parse(get, &q, prefix, NULL, id, &o, &e);
+        int rc = le_prg_parse(fuzz_params_get, &q, prefix, NULL, id, &o, &e);
         if (rc != LE_OK) {
             if (!e.code[0] || e.status < 400 || o)
                 abort();
             continue;
         }
         le_jv *o2 = NULL;
-        rc = le_prg_parse(get, &q, prefix, o, id, &o2, &e);
+        rc = le_prg_parse(fuzz_params_get, &q, prefix, o, id, &o2, &e);
         if (rc != LE_OK || !o2)
             abort();   /* the same request over its own result is always accepted */
         le_buf b1 = { 0 }, b2 = { 0 };

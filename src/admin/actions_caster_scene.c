@@ -18,6 +18,7 @@
 #include "core/util.h"
 #include "store/store.h"
 #include "studio/config.h"
+#include "studio/program.h"
 #include "studio/scene.h"
 
 #include <hiredis/hiredis.h>
@@ -370,6 +371,11 @@ const le_jv *le_cs_scene_param(le_cs *c, const char *name)
 
 /* ---- parameters ---- */
 
+static const char *req_get(void *ctx, const char *name)
+{
+    return le_admin_param(ctx, name);
+}
+
 /* ComponentIds: ComponentIds.N, ComponentId.N or ComponentIds as a JSON
  * array of strings. 1 given (ids in *out), 0 absent, LE_EINVAL answered;
  * each must be a component of the caster. */
@@ -387,21 +393,7 @@ static int component_ids(le_cs *c, le_jv **out)
             return LE_EINVAL;
         }
     } else {
-        static const char *const bases[] = { "ComponentIds", "ComponentId" };
-        for (int b = 0; b < 2 && !ids; b++) {
-            char n[48];
-            snprintf(n, sizeof(n), "%s.1", bases[b]);
-            if (!le_admin_param(r, n))
-                continue;
-            ids = le_jv_arr();
-            for (int i = 1; i <= LE_CST_COMP_MAX + 1; i++) {
-                snprintf(n, sizeof(n), "%s.%d", bases[b], i);
-                const char *v = le_admin_param(r, n);
-                if (!v)
-                    break;
-                le_jv_push_str(ids, v);
-            }
-        }
+        ids = le_prg_id_list(req_get, r, "");
         if (!ids)
             return 0;
     }

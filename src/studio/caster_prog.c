@@ -86,16 +86,6 @@ struct le_jv *le_cst_prog_pgm(le_cst_run *c, const le_scn_caster *sc, int64_t un
 
 /* ---- the file of a Resource episode ---- */
 
-static int slot_of(const le_scn_caster *sc, const char *rid)
-{
-    for (int i = 0; rid && *rid && i < LE_CST_RES_MAX; i++) {
-        const char *x = sc->res[i] ? le_jv_get_str(sc->res[i], "ResourceId") : NULL;
-        if (x && !strcmp(x, rid))
-            return i;
-    }
-    return -1;
-}
-
 /* Episode i's file starts on its slot: at its StartTime (timed) or, for an
  * episode already on air when this node learns of it, now at the elapsed
  * offset. Once per episode and StartTime. */
@@ -104,7 +94,7 @@ static void episode_source(le_cst_run *c, le_cst_prog *p, int i, int timed, int6
     const le_prg_ep *x = &p->prg.ep[i];
     if (x->type != LE_PRG_RESOURCE || (!strcmp(p->src_ep, x->id) && p->src_start == x->start_ms))
         return;
-    int slot = slot_of(c->cur, x->resource);
+    int slot = le_prg_res_slot(c->cur, x->resource);
     if (slot < 0)
         return;
     le_scn_src src;
@@ -264,8 +254,8 @@ void le_cst_prog_event(le_cst_run *c, int slot, int ev, int64_t clock_ms)
         return;
     le_prg_ep *x = &p->prg.ep[i];
     /* The end of the file this node started for the episode on air. */
-    if (!x->content_first || x->ended_ms >= 0 || slot_of(c->cur, x->resource) != slot || strcmp(p->src_ep, x->id) ||
-        p->src_start != x->start_ms)
+    if (!x->content_first || x->ended_ms >= 0 || le_prg_res_slot(c->cur, x->resource) != slot ||
+        strcmp(p->src_ep, x->id) || p->src_start != x->start_ms)
         return;
     x->ended_ms = at;
     char val[24];

@@ -55,6 +55,27 @@ char *le_prg_time_fmt(int64_t ms, char out[32])
 
 /* ---- parsing ---- */
 
+le_jv *le_prg_id_list(le_cst_get g, void *ctx, const char *prefix)
+{
+    static const char *const bases[] = { "ComponentIds", "ComponentId" };
+    char n[96];
+    for (int b = 0; b < 2; b++) {
+        snprintf(n, sizeof(n), "%s%s.1", prefix, bases[b]);
+        if (!g(ctx, n))
+            continue;
+        le_jv *ids = le_jv_arr();
+        for (int i = 1; i <= LE_CST_COMP_MAX + 1; i++) {
+            snprintf(n, sizeof(n), "%s%s.%d", prefix, bases[b], i);
+            const char *v = g(ctx, n);
+            if (!v)
+                break;
+            le_jv_push_str(ids, v);
+        }
+        return ids;
+    }
+    return NULL;
+}
+
 static const char *pget(le_cst_get g, void *ctx, const char *prefix, const char *name)
 {
     char n[96];
@@ -78,21 +99,7 @@ static int comp_ids(le_cst_get g, void *ctx, const char *prefix, le_jv **out, le
                         "array of ComponentIds.", prefix);
         }
     } else {
-        static const char *const bases[] = { "ComponentIds", "ComponentId" };
-        for (int b = 0; b < 2 && !ids; b++) {
-            char nm[48];
-            snprintf(nm, sizeof(nm), "%s.1", bases[b]);
-            if (!pget(g, ctx, prefix, nm))
-                continue;
-            ids = le_jv_arr();
-            for (int i = 1; i <= LE_CST_COMP_MAX + 1; i++) {
-                snprintf(nm, sizeof(nm), "%s.%d", bases[b], i);
-                const char *v = pget(g, ctx, prefix, nm);
-                if (!v)
-                    break;
-                le_jv_push_str(ids, v);
-            }
-        }
+        ids = le_prg_id_list(g, ctx, prefix);
         if (!ids)
             return 0;
     }
@@ -242,17 +249,22 @@ int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, 
     return LE_OK;
 }
 
+int le_prg_res_slot(const le_scn_caster *c, const char *rid)
+{
+    for (int i = 0; rid && *rid && i < LE_CST_RES_MAX; i++) {
+        const char *x = c->res[i] ? le_jv_get_str(c->res[i], "ResourceId") : NULL;
+        if (x && !strcmp(x, rid))
+            return i;
+    }
+    return -1;
+}
+
 int le_prg_check(const le_scn_caster *c, const le_jv *ep, le_cst_err *e)
 {
     const char *type = le_jv_get_str(ep, "EpisodeType");
     if (type && !strcmp(type, "Resource")) {
-        const char *rid = le_jv_get_str(ep, "ResourceId");
-        const le_jv *r = NULL;
-        for (int i = 0; rid && i < LE_CST_RES_MAX && !r; i++) {
-            const char *x = c->res[i] ? le_jv_get_str(c->res[i], "ResourceId") : NULL;
-            if (x && !strcmp(x, rid))
-                r = c->res[i];
-        }
+        int slot = le_prg_res_slot(c, le_jv_get_str(ep, "ResourceId"));
+        const le_jv *r = slot >= 0 ? c->res[slot] : NULL;
         if (!r)
             return le_cst_fail(e, 404, "InvalidResource.NotFound", "Resource is not found.");
         const char *sw = le_jv_get_str(ep, "SwitchType");
@@ -436,7 +448,9 @@ int le_prg_status(const le_prg *p, size_t i, int64_t t)
 {
     if (i >= p->n || t < p->ep[i].start_ms)
         return 0;
-    return le_prg_on_air(p, t) == (int)i ? 1 : 2;
+    /* On air: the last to start by t (the list is sorted), and not ended. */
+    int last = i + 1 == p->n || p->ep[i + 1].start_ms > t;
+    return last && t < le_prg_end_of(&p->ep[i]) ? 1 : 2;
 }
 
 int64_t le_prg_next_boundary(const le_prg *p, int64_t t)
@@ -463,6 +477,14 @@ static int in_arr(const le_jv *a, const char *s)
     return 0;
 }
 
+/* Appends to a the strings of ids it does not hold yet. */
+static void add_new(le_jv *a, const le_jv *ids)
+{
+    for (const le_jv *x = ids ? ids->first : NULL; x; x = x->next)
+        if (x->type == LE_JV_STR && !in_arr(a, x->s))
+            le_jv_push_str(a, x->s);
+}
+
 le_jv *le_prg_pgm(const le_jv *pgm, const le_prg_ep *ep)
 {
     le_jv *o = le_jv_obj();
@@ -477,9 +499,7 @@ le_jv *le_prg_pgm(const le_jv *pgm, const le_prg_ep *ep)
             if (!res)
                 for (const le_jv *x = m->type == LE_JV_ARR ? m->first : NULL; x; x = x->next)
                     le_jv_push(a, le_cst_copy(x));
-            for (const le_jv *x = eids ? eids->first : NULL; x; x = x->next)
-                if (x->type == LE_JV_STR && !in_arr(a, x->s))
-                    le_jv_push_str(a, x->s);
+            add_new(a, eids);
             comps = 1;
         } else if (res && !strcmp(m->key, "EffectResourceId")) {
             le_jv_set_str(o, "EffectResourceId", ep->resource);
@@ -491,12 +511,8 @@ le_jv *le_prg_pgm(const le_jv *pgm, const le_prg_ep *ep)
             le_jv_set(o, m->key, le_cst_copy(m));
         }
     }
-    if (!comps) {
-        le_jv *a = le_jv_set_arr(o, "ComponentIds");
-        for (const le_jv *x = eids ? eids->first : NULL; x; x = x->next)
-            if (x->type == LE_JV_STR && !in_arr(a, x->s))
-                le_jv_push_str(a, x->s);
-    }
+    if (!comps)
+        add_new(le_jv_set_arr(o, "ComponentIds"), eids);
     if (res && !effect)
         le_jv_set_str(o, "EffectResourceId", ep->resource);
     if (res && !follow)

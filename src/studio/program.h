@@ -53,6 +53,16 @@ char *le_prg_time_fmt(int64_t ms, char out[32]);
 int le_prg_parse(le_cst_get g, void *ctx, const char *prefix, const le_jv *old, const char *id, le_jv **out,
                  le_cst_err *e);
 
+/* ComponentIds.N, else ComponentId.N (N = 1, 2, ... while given; at most
+ * LE_CST_COMP_MAX + 1 read, so a longer list shows as too long), read
+ * through g as prefix + name: a new array of the values as given (an empty
+ * one included), NULL when neither .1 is given. The scene actions read
+ * their ComponentIds with it too. */
+le_jv *le_prg_id_list(le_cst_get g, void *ctx, const char *prefix);
+
+/* The slot (0 for RV01) of c's resource rid, -1 none. */
+int le_prg_res_slot(const le_scn_caster *c, const char *rid);
+
 /* ep against caster c: ResourceId names a resource of c (404
  * InvalidResource.NotFound), every ComponentId a component (404
  * InvalidComponent.NotFound), and a ContentFirst episode's resource is

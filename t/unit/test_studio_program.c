@@ -126,6 +126,11 @@ int main(void)
     m = parse_ok(jsids, "", NULL, "e3", "ComponentIds as a JSON array");
     is_int(le_jv_get(m, "ComponentIds")->n, 2, "... two components");
     le_jv_free(m);
+    /* An empty ComponentIds.N is refused as the scene actions refuse it,
+     * not taken for the end of the list. */
+    const char *gap[] = { "EpisodeType=Component", "ComponentIds.1=c1", "ComponentIds.2=", "ComponentIds.3=c3",
+                          "StartTime=2026-12-05T10:02:00Z", "EndTime=2026-12-05T10:04:00Z", NULL };
+    parse_bad(gap, NULL, 404, "InvalidComponent.NotFound", "an empty ComponentIds.2");
     const char *b1[] = { "ResourceId=r1", "StartTime=2026-12-05T10:00:00Z", "EndTime=2026-12-05T10:01:00Z", NULL };
     parse_bad(b1, NULL, 400, "MissingParameter", "no EpisodeType");
     const char *b2[] = { "EpisodeType=Video", "StartTime=2026-12-05T10:00:00Z", "EndTime=2026-12-05T10:01:00Z", NULL };
@@ -249,6 +254,7 @@ int main(void)
     is_int(le_prg_add(&p, x), LE_OK, "b replaced");
     is_int(p.n, 3, "... still three");
     is_int(p.ep[1].ended_ms, -1, "... no recorded end");
+    is_int(p.ep[1].start_ms, t0 + 6000, "... at its new StartTime");
     is_int(le_prg_remove(&p, "a"), 1, "a removed");
     is_int(le_prg_find(&p, "a"), -1, "... gone");
 
@@ -265,6 +271,9 @@ int main(void)
     free(js);
     le_jv_free(s);
     s = le_prg_pgm(pgm, &p.ep[1]);   /* c: Component c2 */
+    js = json(le_jv_get(s, "ComponentIds"));
+    is_str(js, "[\"c1\",\"c2\"]", "Component episode: a component the scene has already is not added twice");
+    free(js);
     a = (le_jv *)le_jv_get(p.ep[1].obj, "ComponentIds");
     le_jv_push_str(a, "c3");
     le_jv_free(s);
