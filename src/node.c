@@ -111,6 +111,7 @@ static void rend_opts(const le_conf *c, le_rend_opts *o)
 
 /* Running casters (docs/STUDIO.md, "Running a caster"). */
 static char caster_material[4096];
+const char *le_node_material_dir(void) { return caster_material; }
 static void caster_opts(const le_conf *c, le_caster_opts *o)
 {
     memset(o, 0, sizeof(*o));

@@ -10,6 +10,9 @@ struct event_base;
 
 struct event_base *le_node_base(void);
 const le_conf *le_node_conf(void);
+/* Where MaterialId files are: caster_material_dir, else {data_dir}/material
+ * ("" none). */
+const char *le_node_material_dir(void);
 
 /* The domain of a request (livedge.8) is the `vhost` argument if given (must be
  * known), else the host (port removed) if it names a play or push domain,

@@ -12,7 +12,6 @@
 #include "admin/admin.h"
 #include "admin/caster_scene.h"
 #include "admin/params.h"
-#include "conf/conf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -144,16 +143,14 @@ static void describe_channels(le_admin_req *r) { le_cs_start(r, plan_describe_ch
 
 /* ---- EffectCasterUrgent ---- */
 
-/* The standby file of UrgentMaterialId in this node's caster_material_dir. */
+/* The standby file of UrgentMaterialId where this node's casters read it
+ * (node.h le_node_material_dir). */
 static int material_path(const char *mat, char *out, size_t n)
 {
-    const le_conf *cf = le_node_conf();
-    size_t k;
-    if (cf && cf->caster_material_dir && *cf->caster_material_dir)
-        k = (size_t)snprintf(out, n, "%s/%s", cf->caster_material_dir, mat);
-    else
-        k = (size_t)snprintf(out, n, "%s/material/%s", cf && cf->data_dir ? cf->data_dir : "/var/lib/livedge", mat);
-    return k < n ? LE_OK : LE_ETOOBIG;
+    const char *dir = le_node_material_dir();
+    if (!*dir)
+        return LE_ENOTFOUND;
+    return (size_t)snprintf(out, n, "%s/%s", dir, mat) < n ? LE_OK : LE_ETOOBIG;
 }
 
 static int plan_urgent(le_cs *c)

@@ -30,6 +30,20 @@ const char *le_rec_fmt_name(int fmt)
     return fmt >= 0 && fmt < LE_REC_NFMT ? FMT_NAMES[fmt] : "";
 }
 
+int le_rec_config_same(const le_rec_config *a, const le_rec_config *b)
+{
+    if (strcmp(a->oss_bucket, b->oss_bucket) != 0 || strcmp(a->oss_endpoint, b->oss_endpoint) != 0 ||
+        a->nformats != b->nformats)
+        return 0;
+    for (int i = 0; i < a->nformats && i < LE_REC_NFMT; i++) {
+        const le_rec_format *x = &a->formats[i], *y = &b->formats[i];
+        if (x->fmt != y->fmt || x->cycle_s != y->cycle_s || strcmp(x->prefix, y->prefix) != 0 ||
+            strcmp(x->slice_prefix, y->slice_prefix) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 void le_rec_config_field(const char *app, const char *stream, char *out, size_t n)
 {
     snprintf(out, n, "%s/%s", app ? app : "", stream ? stream : "");

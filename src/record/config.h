@@ -78,6 +78,11 @@ int le_rec_notify_from_json(const char *js, size_t n, le_rec_notify_cfg *out);
 struct le_jv;
 int le_rec_config_from_caster(const struct le_jv *rc, le_rec_config *out, char *why, size_t whylen);
 
+/* 1 when a and b record the same way: the same bucket, endpoint and
+ * formats (format, cycle, prefixes, in order); names and times are not
+ * compared. */
+int le_rec_config_same(const le_rec_config *a, const le_rec_config *b);
+
 /* The hash field of a config: "app/stream" ("app/" at app level). */
 void le_rec_config_field(const char *app, const char *stream, char *out, size_t n);
 

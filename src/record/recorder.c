@@ -922,20 +922,6 @@ static pin *pin_find(const char *d, const char *a, const char *s)
     return NULL;
 }
 
-static int cfg_same(const le_rec_config *a, const le_rec_config *b)
-{
-    if (strcmp(a->oss_bucket, b->oss_bucket) != 0 || strcmp(a->oss_endpoint, b->oss_endpoint) != 0 ||
-        a->nformats != b->nformats)
-        return 0;
-    for (int i = 0; i < a->nformats && i < LE_REC_NFMT; i++) {
-        const le_rec_format *x = &a->formats[i], *y = &b->formats[i];
-        if (x->fmt != y->fmt || x->cycle_s != y->cycle_s || strcmp(x->prefix, y->prefix) != 0 ||
-            strcmp(x->slice_prefix, y->slice_prefix) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 static void on_publish(le_stream *st)
 {
     if (!R.started || R.stopping)
@@ -943,7 +929,7 @@ static void on_publish(le_stream *st)
     const char *d = le_stream_domain(st), *a = le_stream_app(st), *s = le_stream_name(st);
     const pin *pn = pin_find(d, a, s);
     task *t = task_find(d, a, s);
-    if (t && pn && !(t->pinned && cfg_same(&t->pin, &pn->cfg)))
+    if (t && pn && !(t->pinned && le_rec_config_same(&t->pin, &pn->cfg)))
         end_task(t, "the stream is recorded with its pinned config");
     else if (t)
         return;              /* a task waiting in its stitch window: its tap resumes it */
@@ -973,7 +959,7 @@ int le_record_pin(const char *domain, const char *app, const char *stream, const
     snprintf(pn->cfg.stream, sizeof(pn->cfg.stream), "%s", stream);
     pn->cfg.on_demand = LE_REC_ONDEMAND_OFF;
     task *t = task_find(domain, app, stream);
-    if (t && t->pinned && cfg_same(&t->pin, &pn->cfg))
+    if (t && t->pinned && le_rec_config_same(&t->pin, &pn->cfg))
         return LE_OK;
     if (t)
         end_task(t, "its record config changed");

@@ -114,19 +114,6 @@ static void apply_push(le_cst_run *c, const char *dom, const char *name)
             le_relay_mask_url(url, masked, sizeof(masked)));
 }
 
-static int same_cfg(const le_rec_config *a, const le_rec_config *b)
-{
-    if (strcmp(a->oss_bucket, b->oss_bucket) != 0 || strcmp(a->oss_endpoint, b->oss_endpoint) != 0 ||
-        a->nformats != b->nformats)
-        return 0;
-    for (int i = 0; i < a->nformats && i < LE_REC_NFMT; i++)
-        if (a->formats[i].fmt != b->formats[i].fmt || a->formats[i].cycle_s != b->formats[i].cycle_s ||
-            strcmp(a->formats[i].prefix, b->formats[i].prefix) != 0 ||
-            strcmp(a->formats[i].slice_prefix, b->formats[i].slice_prefix) != 0)
-            return 0;
-    return 1;
-}
-
 static void apply_record(le_cst_run *c, const char *dom, const char *name)
 {
     struct le_cst_outs *o = c->outs;
@@ -146,7 +133,7 @@ static void apply_record(le_cst_run *c, const char *dom, const char *name)
         refuse(c, o->rec_bad, sizeof(o->rec_bad), msg);
         return;
     }
-    if (o->rec_on && strcmp(o->rec_dom, dom) == 0 && strcmp(o->rec_name, name) == 0 && same_cfg(&o->rec, &cfg))
+    if (o->rec_on && strcmp(o->rec_dom, dom) == 0 && strcmp(o->rec_name, name) == 0 && le_rec_config_same(&o->rec, &cfg))
         return;
     if (o->rec_on && (strcmp(o->rec_dom, dom) != 0 || strcmp(o->rec_name, name) != 0))
         rec_stop(c, "PGM's stream changed");

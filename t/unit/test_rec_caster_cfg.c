@@ -2,6 +2,7 @@
  * (le_rec_config_from_caster, src/record/config.c): the parameter table's
  * names, the API reference example's spellings, {StartTime}/{EndTime},
  * defaults, and what is refused. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -66,6 +67,26 @@ int main(void)
     is_int(rd("{\"VideoFormat\":[{\"Format\":\"flv\"}]}"), LE_OK, "only a format");
     is_int(C.formats[0].cycle_s, LE_REC_CYCLE_DEFAULT_S, "... the default cycle");
     is_str(C.oss_bucket, "", "... no bucket (the recorder's default one)");
+
+    /* le_rec_config_same: what a re-read changes, compared */
+    {
+        const char *js = "{\"OssBucket\":\"bkt\",\"VideoFormat\":[{\"Format\":\"flv\",\"CycleDuration\":60}]}";
+        rd(js);
+        le_rec_config a = C;
+        rd(js);
+        snprintf(C.domain, sizeof(C.domain), "%s", "other.example");
+        ok(le_rec_config_same(&a, &C), "the same RecordConfig read twice is the same (names not compared)");
+        rd("{\"OssBucket\":\"bkt\",\"VideoFormat\":[{\"Format\":\"flv\",\"CycleDuration\":61}]}");
+        ok(!le_rec_config_same(&a, &C), "... another CycleDuration is not");
+        rd("{\"OssBucket\":\"bk2\",\"VideoFormat\":[{\"Format\":\"flv\",\"CycleDuration\":60}]}");
+        ok(!le_rec_config_same(&a, &C), "... another OssBucket is not");
+        rd("{\"OssBucket\":\"bkt\",\"VideoFormat\":[{\"Format\":\"flv\",\"CycleDuration\":60,"
+           "\"OssObjectPrefix\":\"p/{Sequence}\"}]}");
+        ok(!le_rec_config_same(&a, &C), "... another prefix is not");
+        rd("{\"OssBucket\":\"bkt\",\"VideoFormat\":[{\"Format\":\"flv\",\"CycleDuration\":60},"
+           "{\"Format\":\"mp4\"}]}");
+        ok(!le_rec_config_same(&a, &C), "... one more format is not");
+    }
 
     /* no recording */
     is_int(rd(NULL), LE_ENOTFOUND, "absent: no recording");
