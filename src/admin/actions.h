@@ -19,6 +19,7 @@ void le_actions_caster_scene_register(void);
 void le_actions_caster_prog_register(void);
 void le_actions_caster_chan_register(void);
 void le_actions_carousel_register(void);
+void le_actions_cert_register(void);
 
 static inline void le_actions_register_all(void)
 {
@@ -39,6 +40,7 @@ static inline void le_actions_register_all(void)
     le_actions_caster_prog_register();
     le_actions_caster_chan_register();
     le_actions_carousel_register();
+    le_actions_cert_register();
 }
 
 #endif

@@ -62,6 +62,9 @@ typedef struct le_conf_domain {
     int64_t push_auth_delta_s;
     int notify_enable;          /* alilive enable: default on */
     int edge;                   /* edge mode: plays of streams not live here are pulled from the origin node */
+    char *ssl_certificate;      /* PEM file served to this domain's SNI name; NULL: none */
+    char *ssl_certificate_key;  /* its key file (required with ssl_certificate) */
+    int https_force;            /* https_force function: HTTP plays get a 301 to HTTPS */
     int64_t edge_wait_ms;       /* players wait for the pull, default 5000 */
     int64_t edge_idle_ms;       /* the pull stops after this long without viewers, default 30000 */
     le_conf_push *push;         /* push rules: the file's, then the API's */
@@ -74,6 +77,18 @@ typedef struct le_conf {
     char *rtmp_advertise;       /* "host:port" other nodes pull from; NULL: from rtmp_listen */
     char *http_listen;          /* "0.0.0.0:8080" */
     char *admin_listen;         /* "127.0.0.1:8081" */
+    /* TLS (livedge.conf(5), TLS; docs/TLS.md). */
+    char *rtmps_listen;         /* RTMPS ingest and play; NULL: off */
+    char *https_listen;         /* everything http_listen serves, over TLS; NULL: off */
+    int admin_tls;              /* the admin port speaks TLS, default off */
+    char *tls_certificate;      /* the node default certificate (PEM chain file) */
+    char *tls_certificate_key;  /* its key file */
+    char *tls_ciphers;          /* TLS 1.2 cipher list (OpenSSL syntax), a modern default */
+    char *tls_ciphersuites;     /* TLS 1.3 suites, OpenSSL's default when NULL */
+    char *tls_key_secret;       /* seals API private keys in Redis; NULL: SetLiveDomainCertificate
+                                 * cannot store keys */
+    char *tls_ca_file;          /* outbound: trusted besides the system store; NULL: none */
+    char **tls_verify_skip;     /* outbound: "host[:port]" not verified, NULL-terminated; NULL: none */
     char *data_dir;             /* "/var/lib/livedge" */
     char *redis;                /* "embedded" | "HOST:PORT" | "unix:/path" */
     char *redis_prefix;         /* "livedge:" */

@@ -568,3 +568,11 @@ void le_net_client_init(struct event_base *base, const char *what, struct evdns_
     if (SSL_CTX_set_default_verify_paths(*ssl) != 1)
         le_warn(MOD, "no CA certificates: https:// %s will fail verification", what);
 }
+
+/* ---- TLS (placeholders) ---- */
+void le_net_listener_set_tls(le_net_listener *l, int alpn_http) { (void)l; (void)alpn_http; }
+int le_net_listener_tls(const le_net_listener *l) { (void)l; return 0; }
+int le_net_conn_tls(const le_net_conn *c) { (void)c; return 0; }
+const char *le_net_conn_sni(const le_net_conn *c) { (void)c; return NULL; }
+void le_net_client_tls_conf(const char *ca_file, const char *const *skip) { (void)ca_file; (void)skip; }
+void le_net_client_ssl_target(struct ssl_st *ssl, const char *host, int port) { (void)ssl; (void)host; (void)port; }

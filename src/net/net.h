@@ -64,7 +64,16 @@ le_net_conn *le_net_conn_next(le_net_conn *c);
  * the listener now. */
 void le_net_listener_free(le_net_listener *l, const char *why);
 
+/* Serves TLS on this listener (rtmps_listen, https_listen, admin_tls): each
+ * accepted socket gets le_tls_server_ssl(alpn_http) and a server handshake
+ * before ops.accept sees it (the bufferevent is an OpenSSL one; servers use
+ * it as any other). A failed handshake is one log line and a close. */
+void le_net_listener_set_tls(le_net_listener *l, int alpn_http);
+int le_net_listener_tls(const le_net_listener *l);
+
 struct bufferevent *le_net_conn_bev(le_net_conn *c);
+int le_net_conn_tls(const le_net_conn *c);               /* 1: a TLS connection */
+const char *le_net_conn_sni(const le_net_conn *c);       /* its SNI server name, or NULL */
 void *le_net_conn_ctx(const le_net_conn *c);
 uint64_t le_net_conn_id(const le_net_conn *c);           /* per listener, from 1 */
 const char *le_net_conn_peer(const le_net_conn *c);      /* "ip:port", for logs */
@@ -101,6 +110,15 @@ uint64_t le_net_raise_fd_limit(void);
  * warnings, e.g. "outbound HTTP URLs". */
 struct evdns_base;
 struct ssl_ctx_st;
+struct ssl_st;
+/* Outbound TLS settings, set before the first le_net_client_init:
+ * ca_file (tls_ca_file) is trusted besides the system store; skip
+ * (tls_verify_skip, NULL-terminated "host" or "host:port" entries) names the
+ * targets whose certificates are not verified. Copies both. */
+void le_net_client_tls_conf(const char *ca_file, const char *const *skip);
+/* Arms an outbound SSL for host:port: SNI, and the host name check unless
+ * the target is in tls_verify_skip (then verification is off for it). */
+void le_net_client_ssl_target(struct ssl_st *ssl, const char *host, int port);
 void le_net_client_init(struct event_base *base, const char *what, struct evdns_base **dns,
                         struct ssl_ctx_st **ssl);
 
