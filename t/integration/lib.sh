@@ -650,9 +650,17 @@ le_npm_require() {
         return 1
     fi
     [ -f "$dir/node_modules/$pkg/package.json" ] && return 0
-    if mkdir -p "$dir" && timeout 300 npm install --prefix "$dir" --no-audit --no-fund --no-save \
-        --no-package-lock --loglevel=error "$spec" >"$LE_DIR/npm.log" 2>&1 &&
-        [ -f "$dir/node_modules/$pkg/package.json" ]; then
+    # Scripts running in parallel share DIR (66 and 67 both need s3rver): one
+    # installs while the others wait on the lock, then find it there. Two npm
+    # installs into one prefix at once replace each other's node_modules.
+    mkdir -p "$dir" || { le_missing "cannot create $dir"; return 1; }
+    if (
+        flock -w 600 9 || exit 1
+        [ -f "$dir/node_modules/$pkg/package.json" ] && exit 0
+        timeout 300 npm install --prefix "$dir" --no-audit --no-fund --no-save \
+            --no-package-lock --loglevel=error "$spec" >"$LE_DIR/npm.log" 2>&1 &&
+            [ -f "$dir/node_modules/$pkg/package.json" ]
+    ) 9>"$dir.lock"; then
         return 0
     fi
     diag "$(tail -n 20 "$LE_DIR/npm.log" 2>/dev/null)"
