@@ -51,7 +51,7 @@ https_listen 127.0.0.1:$HTTPS;
 tls_certificate $C/node.pem;
 tls_certificate_key $C/node.key;
 ${1:-}
-domain $A { hls_fragment 1s; ssl_certificate $C/a.pem; ssl_certificate_key $C/a.key; }
+domain $A { hls_fragment 1s; timeshift on; ssl_certificate $C/a.pem; ssl_certificate_key $C/a.key; }
 domain $B { ssl_certificate $C/bcur.pem; ssl_certificate_key $C/bcur.key; }"
 }
 tls_conf
@@ -93,6 +93,7 @@ VH="vhost=$A"
 LE_CLIENT_N=$((LE_CLIENT_N + 1))
 PUBLOG=$LE_DIR/pub-rtmps.log
 PROG=$LE_DIR/pub-rtmps.progress
+T0=$(le_now_ms)
 le_bg PUB ffmpeg -hide_banner -nostdin -loglevel warning -nostats -progress "$PROG" -stats_period 0.1 -re \
     -f lavfi -i "testsrc2=size=640x360:rate=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 60 \
     -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -ac 1 \
@@ -134,6 +135,19 @@ like "$pl" '^#EXTM3U' "curl --cacert https://$A/...m3u8: a live playlist"
 seg=$(grep -v '^#' <<<"$pl" | head -n 1)
 n=$(curl -sf "${CURL_A[@]}" --max-time 5 -o "$LE_DIR/a.ts" -w '%{size_download}' "https://$A:$HTTPS/live/$seg")
 cmp_ok "${n:-0}" -gt 10000 "... and its first segment over HTTPS ($n bytes)"
+# Time-shift: files on disk, queued with evbuffer_add_file (sendfile on a plain socket).
+tsl=$(curl -sf "${CURL_A[@]}" --max-time 3 \
+    "https://$A:$HTTPS/live/$S.m3u8?lhs_start_unix_ms_0=$((T0 - 2000))&lhs_vodend_unix_ms_0=$(le_now_ms)")
+tseg=$(grep -m1 '\.lhs\..*\.ts' <<<"$tsl")
+like "$tseg" "^$S\\.lhs\\." "time-shift playlist over HTTPS lists segments" || diag "$tsl"
+curl -sf "${CURL_A[@]}" --max-time 5 -o "$LE_DIR/ts-tls.ts" "https://$A:$HTTPS/live/$tseg"
+curl -sf -H "Host: $A" --max-time 5 -o "$LE_DIR/ts-plain.ts" "http://127.0.0.1:$LE_HTTP_PORT/live/$tseg"
+n=$(le_file_size "$LE_DIR/ts-tls.ts")
+cmp_ok "$n" -gt 10000 "... a time-shift segment file over HTTPS ($n bytes)"
+cmp -s "$LE_DIR/ts-tls.ts" "$LE_DIR/ts-plain.ts"
+ok $? "... the same bytes as over plain HTTP"
+like "$(curl -sf "${CURL_A[@]}" --max-time 3 "https://$A:$HTTPS/openapi/timeline/query?app=live&stream=$S&format=ts&lhs_start_unix_s_0=$((T0 / 1000 - 5))&lhs_end_unix_s_0=$(( $(le_now_ms) / 1000 + 5 ))")" \
+    '^\{"retCode":0,"description":"success","content":\{"current":[0-9]+,"timeline":\[\{' "the time-shift timeline over HTTPS"
 out=$(curl -s --resolve "$B:$HTTPS:127.0.0.1" --cacert "$C/ca.pem" --max-time 3 -o /dev/null -w '%{http_code}' \
     "https://$B:$HTTPS/live/none.flv")
 is "$out" 404 "curl --cacert https://$B/: its RSA certificate verifies (404: nothing live there)"
