@@ -404,10 +404,10 @@ static hs handshake_ex(SSL_CTX *cctx, SSL *srv, const char *sni, const char *hos
             X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, r.cn, sizeof(r.cn));
             X509_free(peer);
         }
-        const unsigned char *a;
-        unsigned int alen;
+        const unsigned char *a = NULL;
+        unsigned int alen = 0;
         SSL_get0_alpn_selected(cli, &a, &alen);
-        if (alen < sizeof(r.alpn)) {
+        if (a && alen < sizeof(r.alpn)) {
             memcpy(r.alpn, a, alen);
             r.alpn[alen] = '\0';
         }
