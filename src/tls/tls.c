@@ -590,6 +590,18 @@ int le_tls_init(const le_conf *conf, char *err, size_t errlen)
         e->ctx = ctx;
         e->next = files;
         files = e;
+        /* Its push domain (RTMPS ingest) too, when the certificate names it. */
+        X509 *leaf = SSL_CTX_get0_certificate(ctx);
+        if (d->push_domain && leaf && X509_check_host(leaf, d->push_domain, 0, 0, NULL) == 1 &&
+            SSL_CTX_up_ref(ctx) == 1) {
+            e = le_xcalloc(1, sizeof(*e));
+            e->name = lower_dup(d->push_domain);
+            e->src = SRC_FILE;
+            e->ctx = ctx;
+            e->next = files;
+            files = e;
+        }
+        ERR_clear_error();
     }
     if (rc != LE_OK) {
         SSL_CTX_free(def);
