@@ -1,6 +1,8 @@
 /* The configuration file parser (livedge.conf(5)). Pure except le_conf_load, which
  * reads the file, and le_conf_defaults, which asks for the host name.
  *
+ * The structs themselves (defaults, copies, frees) are conf/model.c's.
+ *
  * Grammar, nginx-like:
  *   file      := stmt*
  *   stmt      := word+ ';' | word+ '{' stmt* '}'
@@ -33,226 +35,9 @@
 #define WORDS_MAX 4096          /* words in one statement (long IP lists) */
 #define DOMAINS_MAX 4096        /* duplicate checks are quadratic */
 #define FILE_MAX (16 * 1024 * 1024)
+#define TLS_SKIP_MAX 256        /* tls_verify_skip entries */
+#define TLS_SECRET_MIN 16       /* tls_key_secret characters */
 
-/* ---- defaults ------------------------------------------------------------ */
-
-le_conf_domain *le_conf_domain_new(const char *name)
-{
-    le_conf_domain *d = le_xcalloc(1, sizeof(*d));
-    d->name = le_xstrdup(name);
-    d->hls = 1;
-    d->hls_fragment_ms = 2000;
-    d->hls_window = 6;
-    d->timeshift = 0;
-    d->timeshift_retention_ms = 7LL * 86400 * 1000;
-    d->auth_type = LE_AUTH_NONE;
-    d->auth_delta_s = 1800;
-    d->cors_origin = le_xstrdup("*");
-    d->referer_white_allow_empty = 1;
-    d->referer_black_allow_empty = 1;
-    d->hls_count_viewers = 1;
-    d->push_auth_type = LE_AUTH_NONE;
-    d->push_auth_delta_s = 1800;
-    d->notify_enable = 1;
-    d->edge_wait_ms = 5000;
-    d->edge_idle_ms = 30000;
-    return d;
-}
-
-static char *dup_or_null(const char *s) { return s ? le_xstrdup(s) : NULL; }
-
-le_conf_push *le_conf_push_new(void)
-{
-    le_conf_push *r = le_xcalloc(1, sizeof(*r));
-    r->sign_type = LE_AUTH_NONE;
-    r->sign_validity_s = 86400;
-    return r;
-}
-
-void le_conf_push_free(le_conf_push *r)
-{
-    while (r) {
-        le_conf_push *next = r->next;
-        free(r->app);
-        for (int i = 0; i < r->ntargets; i++)
-            free(r->targets[i]);
-        free(r->sign_key);
-        free(r);
-        r = next;
-    }
-}
-
-static le_conf_push *push_copy(const le_conf_push *f)
-{
-    le_conf_push *head = NULL, **tail = &head;
-    for (; f; f = f->next) {
-        le_conf_push *r = le_xmalloc(sizeof(*r));
-        *r = *f;
-        r->app = f->app ? le_xstrdup(f->app) : NULL;
-        for (int i = 0; i < f->ntargets; i++)
-            r->targets[i] = le_xstrdup(f->targets[i]);
-        r->sign_key = f->sign_key ? le_xstrdup(f->sign_key) : NULL;
-        r->next = NULL;
-        *tail = r;
-        tail = &r->next;
-    }
-    return head;
-}
-
-le_conf_domain *le_conf_domain_copy(const le_conf_domain *f)
-{
-    le_conf_domain *d = le_xmalloc(sizeof(*d));
-    *d = *f;
-    d->name = dup_or_null(f->name);
-    d->push_domain = dup_or_null(f->push_domain);
-    d->auth_key1 = dup_or_null(f->auth_key1);
-    d->auth_key2 = dup_or_null(f->auth_key2);
-    d->push_auth_key1 = dup_or_null(f->push_auth_key1);
-    d->push_auth_key2 = dup_or_null(f->push_auth_key2);
-    d->notify_url = dup_or_null(f->notify_url);
-    d->notify_auth_key = dup_or_null(f->notify_auth_key);
-    d->ip_black_list = dup_or_null(f->ip_black_list);
-    d->ip_white_list = dup_or_null(f->ip_white_list);
-    d->cors_origin = dup_or_null(f->cors_origin);
-    d->referer_white_list = dup_or_null(f->referer_white_list);
-    d->referer_black_list = dup_or_null(f->referer_black_list);
-    d->push = push_copy(f->push);
-    d->next = NULL;
-    return d;
-}
-
-void le_conf_domain_free(le_conf_domain *d)
-{
-    if (!d)
-        return;
-    free(d->name);
-    free(d->push_domain);
-    free(d->auth_key1);
-    free(d->auth_key2);
-    free(d->push_auth_key1);
-    free(d->push_auth_key2);
-    free(d->notify_url);
-    free(d->notify_auth_key);
-    free(d->ip_black_list);
-    free(d->ip_white_list);
-    free(d->cors_origin);
-    free(d->referer_white_list);
-    free(d->referer_black_list);
-    le_conf_push_free(d->push);
-    free(d);
-}
-
-/* Node keys only; the domain list is the caller's business. */
-static le_conf *node_defaults(void)
-{
-    le_conf *c = le_xcalloc(1, sizeof(*c));
-    char host[256];
-    /* gethostname may not terminate a truncated name. */
-    if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
-        strcpy(host, "livedge");
-    host[sizeof(host) - 1] = '\0';
-    c->node_name = le_xstrdup(host);
-    c->rtmp_listen = le_xstrdup("0.0.0.0:1935");
-    c->http_listen = le_xstrdup("0.0.0.0:8080");
-    c->admin_listen = le_xstrdup("127.0.0.1:8081");
-    c->data_dir = le_xstrdup("/var/lib/livedge");
-    c->redis = le_xstrdup("embedded");
-    c->redis_prefix = le_xstrdup("livedge:");
-    c->default_domain = le_xstrdup(LE_CONF_DEFAULT_DOMAIN);
-    c->log_level = le_xstrdup("info");
-    c->publish_takeover = LE_TAKEOVER_IDLE;
-    c->publish_idle_ms = 3000;
-    c->publish_reconnect_grace_ms = 10000;
-    c->handshake_timeout_ms = 10000;
-    c->idle_timeout_ms = 30000;
-    c->http_header_timeout_ms = 10000;
-    c->rtmp_chunk_size = 4096;
-    c->rtmp_max_message = 8u << 20;
-    c->gop_cache_max_ms = 10000;
-    c->gop_cache_max_bytes = (size_t)16 << 20;
-    c->viewer_queue_bytes = (size_t)4 << 20;
-    c->viewer_drop_ms = 10000;
-    c->max_connections = 10000;
-    c->rtmp_input_budget = (size_t)512 << 20;
-    c->admin_max_conns_per_ip = 32;
-    c->car_app = le_xstrdup("live");
-    c->car_tx_validity_s = 86400;
-    c->record_min_free = (size_t)256 << 20;
-    c->record_stitch_ms = 30000;
-    c->record_queue_bytes = (size_t)16 << 20;
-    c->record_threads = 2;
-    c->record_fragment_ms = 2000;
-    c->s3_region = le_xstrdup("us-east-1");
-    c->transcode_idle_ms = 30000;
-    c->transcode_wait_ms = 10000;
-    c->caster_fps = 30;
-    c->caster_source_timeout_ms = 2000;
-    c->caster_max = 4;
-    return c;
-}
-
-le_conf *le_conf_defaults(void)
-{
-    le_conf *c = node_defaults();
-    c->domains = le_conf_domain_new(LE_CONF_DEFAULT_DOMAIN);
-    return c;
-}
-
-void le_conf_free(le_conf *c)
-{
-    if (!c)
-        return;
-    le_conf_domain *d = c->domains;
-    while (d) {
-        le_conf_domain *next = d->next;
-        le_conf_domain_free(d);
-        d = next;
-    }
-    free(c->node_name);
-    free(c->rtmp_listen);
-    free(c->rtmp_advertise);
-    free(c->http_listen);
-    free(c->admin_listen);
-    free(c->data_dir);
-    free(c->redis);
-    free(c->redis_prefix);
-    free(c->access_key_id);
-    free(c->access_key_secret);
-    free(c->default_domain);
-    free(c->log_level);
-    free(c->car_domain);
-    free(c->car_app);
-    free(c->car_push_url);
-    free(c->car_tx_key);
-    free(c->record_root);
-    free(c->caster_material_dir);
-    free(c->record_url_base);
-    free(c->s3_endpoint);
-    free(c->s3_region);
-    free(c->s3_access_key);
-    free(c->s3_secret_key);
-    free(c);
-}
-
-le_conf_domain *le_conf_find_domain(const le_conf *c, const char *host, int *is_push)
-{
-    if (is_push)
-        *is_push = 0;
-    if (!c || !host)
-        return NULL;
-    for (le_conf_domain *d = c->domains; d; d = d->next) {
-        if (strcasecmp(d->name, host) == 0)
-            return d;
-    }
-    for (le_conf_domain *d = c->domains; d; d = d->next) {
-        if (d->push_domain && strcasecmp(d->push_domain, host) == 0) {
-            if (is_push)
-                *is_push = 1;
-            return d;
-        }
-    }
-    return NULL;
-}
 
 /* ---- value syntax -------------------------------------------------------- */
 
@@ -501,7 +286,8 @@ enum {
     V_ENUM,     /* one of names[]; F_STR stores the word, else the index */
     V_IPLIST,   /* addresses/CIDRs, comma and/or space separated */
     V_REFLIST,  /* referer host patterns (auth/acl.h), same separators */
-    V_TARGETS   /* push targets: rtmp:// URL templates, one or more a statement, repeatable */
+    V_TARGETS,  /* push targets: rtmp:// URL templates, one or more a statement, repeatable */
+    V_SKIPLIST  /* tls_verify_skip: HOST[:PORT] words, one or more a statement, repeatable */
 };
 enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
 
@@ -557,6 +343,16 @@ static const keydef keys[] = {
     { "max_connections", C_MAIN, V_INT, F_INT, N(max_connections), 1, 1000000, NULL, NULL },
     { "rtmp_input_budget", C_MAIN, V_SIZE, F_SIZE, N(rtmp_input_budget), 64 * KIB, 64 * GIB, NULL, NULL },
     { "admin_max_connections_per_ip", C_MAIN, V_INT, F_INT, N(admin_max_conns_per_ip), 1, 100000, NULL, NULL },
+    { "rtmps_listen", C_MAIN, V_LISTEN, F_STR, N(rtmps_listen), 0, 0, NULL, NULL },
+    { "https_listen", C_MAIN, V_LISTEN, F_STR, N(https_listen), 0, 0, NULL, NULL },
+    { "admin_tls", C_MAIN, V_BOOL, F_INT, N(admin_tls), 0, 0, NULL, NULL },
+    { "tls_certificate", C_MAIN, V_STR, F_STR, N(tls_certificate), 0, 0, NULL, NULL },
+    { "tls_certificate_key", C_MAIN, V_STR, F_STR, N(tls_certificate_key), 0, 0, NULL, NULL },
+    { "tls_ciphers", C_MAIN, V_STR, F_STR, N(tls_ciphers), 0, 0, NULL, NULL },
+    { "tls_ciphersuites", C_MAIN, V_STR, F_STR, N(tls_ciphersuites), 0, 0, NULL, NULL },
+    { "tls_key_secret", C_MAIN, V_STR, F_STR, N(tls_key_secret), 0, 0, NULL, NULL },
+    { "tls_ca_file", C_MAIN, V_STR, F_STR, N(tls_ca_file), 0, 0, NULL, NULL },
+    { "tls_verify_skip", C_MAIN, V_SKIPLIST, F_NONE, N(tls_verify_skip), 0, 0, NULL, NULL },
     { "domain", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "access_key_id", C_ADMIN, V_STR, F_STR, N(access_key_id), 0, 0, NULL, NULL },
@@ -585,6 +381,8 @@ static const keydef keys[] = {
     { "edge", C_DOMAIN, V_BOOL, F_INT, D(edge), 0, 0, NULL, NULL },
     { "edge_wait", C_DOMAIN, V_DUR, F_I64, D(edge_wait_ms), 100, 60 * SEC, NULL, NULL },
     { "edge_idle", C_DOMAIN, V_DUR, F_I64, D(edge_idle_ms), SEC, DAY, NULL, NULL },
+    { "ssl_certificate", C_DOMAIN, V_STR, F_STR, D(ssl_certificate), 0, 0, NULL, NULL },
+    { "ssl_certificate_key", C_DOMAIN, V_STR, F_STR, D(ssl_certificate_key), 0, 0, NULL, NULL },
     { "push", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
@@ -694,6 +492,8 @@ typedef struct parser {
     int dom_line, push_line, auth_line, push_auth_line;
     int default_line;               /* 0: default_domain not in the file */
     int car_line;                   /* where car { opened, 0: none */
+    int tls_line;                   /* the first TLS listener key, 0: none */
+    int nskip;                      /* tls_verify_skip entries so far */
 } parser;
 
 static int perr(parser *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -945,6 +745,54 @@ static int advertise_valid(const char *s)
     return host_valid(host);
 }
 
+/* A tls_verify_skip entry: a host name or IPv4 address, or [IPv6], with an
+ * optional :PORT (1-65535). */
+static int skip_valid(const char *s)
+{
+    unsigned port = 1;
+    char host[300];
+    const char *colon = NULL;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        struct in6_addr a6;
+        size_t hn = rb ? (size_t)(rb - s - 1) : 0;
+        if (!rb || hn == 0 || hn >= sizeof(host) || (rb[1] && rb[1] != ':'))
+            return 0;
+        memcpy(host, s + 1, hn);
+        host[hn] = '\0';
+        if (inet_pton(AF_INET6, host, &a6) != 1)
+            return 0;
+        colon = rb[1] ? rb + 1 : NULL;
+    } else {
+        colon = strchr(s, ':');
+        size_t hn = colon ? (size_t)(colon - s) : strlen(s);
+        if (hn == 0 || hn >= sizeof(host) || (colon && strchr(colon + 1, ':')))
+            return 0;
+        memcpy(host, s, hn);
+        host[hn] = '\0';
+        if (!host_valid(host))
+            return 0;
+    }
+    return !colon || (parse_port(colon + 1, &port) == 0 && port != 0);
+}
+
+/* "tls_verify_skip HOST[:PORT]...;": appended to the NULL-terminated list. */
+static int apply_skip(parser *ps, le_conf *c)
+{
+    char e[80];
+    for (int i = 1; i < ps->nw; i++) {
+        const word *v = &ps->w[i];
+        if (has_ctl(v) || !skip_valid(v->s))
+            return perr(ps, v->line, "invalid tls_verify_skip entry '%s' (want HOST or HOST:PORT)", ESC(v, e));
+        if (ps->nskip >= TLS_SKIP_MAX)
+            return perr(ps, v->line, "more than %d tls_verify_skip entries", TLS_SKIP_MAX);
+        c->tls_verify_skip = le_xrealloc(c->tls_verify_skip, (size_t)(ps->nskip + 2) * sizeof(char *));
+        c->tls_verify_skip[ps->nskip++] = le_xstrdup(v->s);
+        c->tls_verify_skip[ps->nskip] = NULL;
+    }
+    return 0;
+}
+
 /* "target URL...;": each word an rtmp:// URL template, appended. */
 static int apply_targets(parser *ps, le_conf_push *r)
 {
@@ -971,6 +819,8 @@ static int apply_value(parser *ps, void *base, const keydef *k)
         return apply_iplist(ps, base, k);
     if (k->vt == V_TARGETS)
         return apply_targets(ps, base);
+    if (k->vt == V_SKIPLIST)
+        return apply_skip(ps, base);
     if (ps->nw != 2) {
         if (ps->w[2].line > v->line)
             return perr(ps, v->line, "missing ';'");
@@ -987,6 +837,8 @@ static int apply_value(parser *ps, void *base, const keydef *k)
     case V_EMPTYOK:
         if (k->ctx == C_MAIN && k->off == N(rtmp_advertise) && !advertise_valid(v->s))
             return perr(ps, v->line, "rtmp_advertise wants HOST:PORT (port 1-65535), not '%s'", ESC(v, e));
+        if (k->ctx == C_MAIN && k->off == N(tls_key_secret) && v->n < TLS_SECRET_MIN)
+            return perr(ps, v->line, "tls_key_secret must be at least %d characters", TLS_SECRET_MIN);
         set_str(sfield, v->s);
         return 0;
     case V_OPTSTR:
@@ -1137,7 +989,7 @@ static int end_statement(parser *ps)
                     strcmp(k->name, "domain") == 0 ? "domain NAME" : k->name);
     if (ps->nw < 2)
         return perr(ps, ps->w[0].line, "'%s' needs a value", k->name);
-    if (k->vt != V_TARGETS && mark_seen(ps, idx, ps->w[0].line) != 0)
+    if (k->vt != V_TARGETS && k->vt != V_SKIPLIST && mark_seen(ps, idx, ps->w[0].line) != 0)
         return LE_EINVAL;
     if (apply_value(ps, ctx_base(ps), k) != 0)
         return LE_EINVAL;
@@ -1149,6 +1001,9 @@ static int end_statement(parser *ps)
         ps->push_auth_line = ps->w[0].line;
     if (k->off == N(default_domain) && k->ctx == C_MAIN)
         ps->default_line = ps->w[1].line;
+    if (k->ctx == C_MAIN && !ps->tls_line &&
+        (k->off == N(rtmps_listen) || k->off == N(https_listen) || (k->off == N(admin_tls) && ps->c->admin_tls)))
+        ps->tls_line = ps->w[0].line;
     return 0;
 }
 
@@ -1247,6 +1102,8 @@ static int close_domain(parser *ps, int close_line)
     }
     if (d->push_domain && strcmp(d->push_domain, d->name) == 0)
         return perr(ps, ps->push_line, "push_domain equals the domain name");
+    if (!d->ssl_certificate != !d->ssl_certificate_key)
+        return perr(ps, close_line, "domain %s: ssl_certificate and ssl_certificate_key go together", d->name);
     if (d->auth_type != LE_AUTH_NONE && !d->auth_key1 && !d->auth_key2)
         return perr(ps, ps->auth_line ? ps->auth_line : close_line,
                     "auth_type %s needs auth_key1 or auth_key2", auth_names[d->auth_type]);
@@ -1323,6 +1180,12 @@ static int close_block(parser *ps)
 static int finish(parser *ps)
 {
     le_conf *c = ps->c;
+    if (!c->tls_certificate != !c->tls_certificate_key)
+        return perr(ps, ps->last_line, "tls_certificate and tls_certificate_key go together");
+    if (ps->tls_line && !c->tls_certificate)
+        return perr(ps, ps->tls_line, "%s needs the default certificate: set tls_certificate and "
+                    "tls_certificate_key", c->rtmps_listen ? "rtmps_listen" : c->https_listen ? "https_listen"
+                                                                                       : "admin_tls on");
     if (c->car_domain) {
         int found = 0;
         for (le_conf_domain *d = c->domains; d && !found; d = d->next)
@@ -1353,7 +1216,9 @@ le_conf *le_conf_parse(const char *text, size_t len, char *err, size_t errlen)
     ps.line = 1;
     ps.err = err;
     ps.errlen = errlen;
-    ps.c = node_defaults();
+    ps.c = le_conf_defaults();   /* node keys; the domains come from the file (finish) */
+    le_conf_domain_free(ps.c->domains);
+    ps.c->domains = NULL;
     ps.stack[0].ctx = C_MAIN;
     if (err && errlen)
         err[0] = '\0';
