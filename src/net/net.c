@@ -312,15 +312,26 @@ static int tls_event(le_net_conn *c, short what)
                      ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : "");
         return 1;
     }
-    unsigned long e = 0, last;
-    while ((last = bufferevent_get_openssl_error(c->bev)) != 0)
-        e = last;
-    if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) || (!e && c->tls_done))
+    /* libevent stacks SSL_get_error()'s code, then the OpenSSL queue, and
+     * gives them back last first: keep the earliest queued error (the
+     * cause), else that code. */
+    unsigned long e = 0, code = 0, last;
+    while ((last = bufferevent_get_openssl_error(c->bev)) != 0) {
+        if (ERR_GET_LIB(last))
+            e = last;
+        else
+            code = last;
+    }
+    if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) || (!e && !code && c->tls_done))
         return 0;
+    if (!e && code == SSL_ERROR_SYSCALL && c->tls_done)
+        return 0;   /* a socket error: the server's as for a plain connection */
     /* EOF or a socket error mid-handshake, or any OpenSSL error. */
     char reason[200];
     if (e)
         ERR_error_string_n(e, reason, sizeof(reason));
+    else if (code == SSL_ERROR_SSL)
+        snprintf(reason, sizeof(reason), "protocol error");
     else
         snprintf(reason, sizeof(reason), "%s", (what & BEV_EVENT_EOF) ? "peer closed"
                  : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));

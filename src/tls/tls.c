@@ -294,8 +294,15 @@ int le_tls_unseal(const char *secret, const char *sealed, char **out, size_t *ou
         free(raw);
         return LE_EINVAL;
     }
-    /* EVP_DecodeBlock counts the padding as zero bytes: drop them. */
+    /* EVP_DecodeBlock gives the padding as bytes too: drop them, and refuse
+     * a text whose unused bits are not zero (one encoding per sealing). */
     size_t rawlen = rawmax - pad;
+    for (size_t i = rawlen; i < rawmax; i++)
+        if (raw[i] != 0) {
+            OPENSSL_cleanse(raw, rawmax);
+            free(raw);
+            return LE_EINVAL;
+        }
     size_t clen = rawlen - NONCE_LEN - TAG_LEN;
     char *plain = malloc(clen + 1);
     if (!plain) {
