@@ -137,6 +137,16 @@ until_subj "$HA" "$D" two.live.test
 ok $? "node A serves certificate two"
 le_grows "$FLV" 50000 10
 ok $? "the https player still receives"
+# A node started now loads the certificates and bindings when it connects.
+HC=$(le_free_port 1)
+LE_EXTRA_CONF=$(tls_conf "$HC")
+start_node C || le_abort "node C did not start"
+LE_EXTRA_CONF=""
+le_wait_for 10 le_port_open "$HC"
+until_subj "$HC" "$D" two.live.test
+ok $? "node C, started after the change, serves certificate two from Redis" || diag "got '$(subj "$HC" "$D")'"
+use C
+le_stop
 out=$(sdk SetLiveDomainCertificate DomainName="$D" SSLProtocol=on CertName=c3 SSLPub=@"$C/one.pem" SSLPri=@"$C/two.key")
 is "$out" "ERR Certificate.MissMatch" "pop-core with a key of another certificate: Certificate.MissMatch"
 
@@ -210,6 +220,15 @@ api_b SetLiveDomainCertificate DomainName=other.test SSLProtocol=off
 ok $? "SSLProtocol off for other.test"
 until_subj "$HB" other.test "livedge default"
 ok $? "... node B serves the default for it again"
+api_b SetLiveDomainCertificate DomainName=other.test SSLProtocol=on CertName=c1
+until_subj "$HA" other.test one.live.test
+ok $? "c1 bound to other.test again: node A serves it"
+api_b DeleteLiveDomain DomainName=other.test
+ok $? "DeleteLiveDomain other.test (bound to c1 again)"
+is "$(rcli EXISTS "${PFX}domaincert:other.test") $(rcli SISMEMBER "${PFX}domaincerts" other.test)" "0 0" \
+    "... its binding is gone from Redis"
+until_subj "$HA" other.test "livedge default"
+ok $? "... node A serves the default for it"
 
 # ---- off falls back to the default ----------------------------------------------------
 out=$(sdk SetLiveDomainCertificate DomainName="$D" SSLProtocol=off)
