@@ -248,6 +248,15 @@ le_grows "$FLV" 50000 10
 ok $? "the https player still receives after three changes"
 le_kill "$PLAYER_PID" "$LE_PUB_PID"
 
+# ---- a change the nodes missed is loaded when they reconnect to Redis ----------------
+rcli HSET "${PFX}domaincert:$D" ssl on cert c1 >/dev/null
+sleep 1
+is "$(subj "$HB" "$D")" "livedge default" "a binding written to Redis without an event: not seen yet"
+rcli CLIENT KILL TYPE pubsub >/dev/null
+rcli CLIENT KILL TYPE normal >/dev/null
+le_wait_for 20 test "$(subj "$HB" "$D")" = one.live.test
+ok $? "node B reloads everything when it reconnects to Redis: it serves c1" || diag "got '$(subj "$HB" "$D")'"
+
 # ---- the private keys are nowhere in clear -------------------------------------------
 dump=$LE_DIR/redis-values.txt
 : >"$dump"
