@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #define MOD "certs"
-#define MAX_BINDINGS 65536
+#define MAX_BINDINGS 16384          /* domains with a binding */
 
 /* A domain's SSLProtocol and certificate name, and what this node installed
  * for it (the fingerprint and name of the pair now served). */
@@ -355,13 +355,26 @@ static void load_binding(const char *domain)
     le_store_cmd(binding_loaded, le_xstrdup(domain), "HGETALL %s", key);
 }
 
-static int in_reply(const redisReply *r, const char *s, int nocase)
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_case(const void *a, const void *b) { return strcasecmp(*(char *const *)a, *(char *const *)b); }
+
+/* The strings of a SMEMBERS answer, sorted for bsearch; *n of them. */
+static const char **reply_sorted(const redisReply *r, int nocase, size_t *n)
 {
+    const char **v = le_xmalloc((r->elements ? r->elements : 1) * sizeof(*v));
+    size_t k = 0;
     for (size_t i = 0; i < r->elements; i++)
-        if (r->element[i]->type == REDIS_REPLY_STRING &&
-            (nocase ? strcasecmp(r->element[i]->str, s) : strcmp(r->element[i]->str, s)) == 0)
-            return 1;
-    return 0;
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            v[k++] = r->element[i]->str;
+    if (k)
+        qsort(v, k, sizeof(*v), nocase ? cmp_case : cmp_str);
+    *n = k;
+    return v;
+}
+
+static int listed(const char **v, size_t n, const char *s, int nocase)
+{
+    return n && bsearch(&s, v, n, sizeof(*v), nocase ? cmp_case : cmp_str) != NULL;
 }
 
 /* The full sets: what is no longer listed goes, every listed one reloads. */
@@ -370,13 +383,16 @@ static void certs_listed(redisReply *r, void *arg)
     (void)arg;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return;
+    size_t nv;
+    const char **v = reply_sorted(r, 0, &nv);
     for (cert_node *n = certs, *next; n; n = next) {
         next = n->next;
-        if (!in_reply(r, n->c.name, 0)) {
+        if (!listed(v, nv, n->c.name, 0)) {
             uninstall_bound(n->c.name);
             cert_remove(n->c.name);
         }
     }
+    free(v);
     for (size_t i = 0; i < r->elements; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len <= LE_CERTS_NAME_MAX)
             load_cert(r->element[i]->str);
@@ -387,11 +403,14 @@ static void bindings_listed(redisReply *r, void *arg)
     (void)arg;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return;
+    size_t nv;
+    const char **v = reply_sorted(r, 1, &nv);
     for (binding *b = bindings, *next; b; b = next) {
         next = b->next;
-        if (!in_reply(r, b->domain, 1))
+        if (!listed(v, nv, b->domain, 1))
             binding_remove(b->domain);
     }
+    free(v);
     for (size_t i = 0; i < r->elements; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len < 300)
             load_binding(r->element[i]->str);
