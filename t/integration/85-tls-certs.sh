@@ -10,6 +10,9 @@
 #  - DescribeLiveCertificateList (fields checked against openssl),
 #    DescribeLiveCertificateDetail, DescribeLiveDomainDetail's SSLProtocol,
 #    SSLPub and CertName;
+#  - a node started later loads them from Redis; one with another
+#    tls_key_secret warns and serves the default; one without refuses to
+#    store a key; a binding the nodes missed loads when they reconnect;
 #  - every error code; the Redis keys; the private key (a line of it) in no
 #    answer, no node's log and no Redis value.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
@@ -32,7 +35,7 @@ le_tls_make_ca "$C" || le_abort "openssl: no test CA"
 le_tls_make_cert "$C" default "livedge default" localhost || le_abort "openssl: no default certificate"
 le_tls_make_cert "$C" one one.live.test "$LE_DOMAIN" || le_abort "openssl: no certificate one"
 le_tls_make_cert "$C" two two.live.test "$LE_DOMAIN" || le_abort "openssl: no certificate two"
-SECRET=a-test-tls-key-secret-of-85
+SECRET="a-test-tls-key-secret-of-85"
 
 LE_BASE_NAME=$LE_NAME
 LE_WAIT_PORTS="rtmp http admin"
@@ -146,6 +149,28 @@ le_wait_for 10 le_port_open "$HC"
 until_subj "$HC" "$D" two.live.test
 ok $? "node C, started after the change, serves certificate two from Redis" || diag "got '$(subj "$HC" "$D")'"
 use C
+le_stop
+# A node with another tls_key_secret cannot unseal the key: a warning naming
+# the CertName (only), and the default certificate.
+HD=$(le_free_port 1)
+LE_EXTRA_CONF=$(tls_conf "$HD" | sed "s/$SECRET/another-secret-of-85-tls/")
+start_node D || le_abort "node D did not start"
+LE_EXTRA_CONF=""
+use D
+line=$(le_wait_log "certificate c2 not served: its private key does not unseal" 10)
+ok $? "node D with another tls_key_secret: a warning naming c2" || diag "$(tail -n 5 "$LE_LOG")"
+is "$(subj "$HD" "$D")" "livedge default" "... and it serves the default certificate"
+unlike "$line" "$D|BEGIN|v1:" "... the warning names neither the domain nor any key text"
+le_stop
+# A node without tls_key_secret refuses to store a key.
+start_node E || le_abort "node E did not start"
+use E
+api SetLiveDomainCertificate DomainName="$D" SSLProtocol=on CertName=c9 SSLPub="$(cat "$C/one.pem")" \
+    SSLPri="$(cat "$C/one.key")"
+printf '%s\n' "$API_BODY" >>"$ANSWERS"
+is "$API_CODE $(j "$API_BODY" 'd["Code"]')" "400 SetDomainSSLPub.ParameterError" \
+    "node E without tls_key_secret: SetDomainSSLPub.ParameterError"
+like "$(j "$API_BODY" 'd["Message"]')" "tls_key_secret is not set" "... the message says tls_key_secret is not set"
 le_stop
 out=$(sdk SetLiveDomainCertificate DomainName="$D" SSLProtocol=on CertName=c3 SSLPub=@"$C/one.pem" SSLPri=@"$C/two.key")
 is "$out" "ERR Certificate.MissMatch" "pop-core with a key of another certificate: Certificate.MissMatch"
@@ -278,12 +303,12 @@ for n in one two; do
     ok $? "key $n: a distinctive line (${#line} characters)"
     ! grep -qF -- "$line" "$ANSWERS"
     ok $? "... in no answer"
-    ! grep -qF -- "$line" "$N_A_LOG" "$N_B_LOG"
-    ok $? "... in neither node's log"
+    ! grep -qF -- "$line" "$N_A_LOG" "$N_B_LOG" "$N_C_LOG" "$N_D_LOG" "$N_E_LOG"
+    ok $? "... in no node's log (A, B, C, D, E)"
     ! grep -qF -- "$line" "$dump"
     ok $? "... in no Redis value"
 done
-! grep -q "PRIVATE KEY" "$dump" "$N_A_LOG" "$N_B_LOG"
+! grep -q "PRIVATE KEY" "$dump" "$N_A_LOG" "$N_B_LOG" "$N_C_LOG" "$N_D_LOG" "$N_E_LOG"
 ok $? "no PEM private key header in Redis or the logs"
 
 use A
