@@ -2,15 +2,19 @@
 /* Domain management (API reference chapter 4): AddLiveDomain,
  * DeleteLiveDomain, DescribeLiveUserDomains, DescribeLiveDomainDetail,
  * StartLiveDomain, StopLiveDomain, AddLiveDomainMapping,
- * DeleteLiveDomainMapping. */
+ * DeleteLiveDomainMapping. DescribeLiveDomainDetail's SSLProtocol, SSLPub
+ * and CertName come from control/certs.h. */
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "admin/params.h"
 #include "core/err.h"
+#include "control/certs.h"
 #include "control/domains.h"
 #include "core/util.h"
 #include "node.h"
+#include "tls/tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +39,35 @@ static int host_valid(const char *s)
     return strstr(s, "..") == NULL;
 }
 
+/* SSLProtocol, SSLPub, CertName: the certificate SetLiveDomainCertificate
+ * bound on, else the domain block's ssl_certificate file (no CertName),
+ * else off. */
+static void describe_ssl(le_jv *o, const le_domain *d)
+{
+    const char *name = NULL;
+    const le_cert *c = le_certs_bound(d->name, &name);
+    if (c || name) {
+        le_jv_set_str(o, "SSLProtocol", "on");
+        le_jv_set_str(o, "SSLPub", c ? c->pub : "");
+        le_jv_set_str(o, "CertName", name);
+        return;
+    }
+    char *pem = NULL;
+    if (d->cf && d->cf->ssl_certificate) {
+        FILE *f = fopen(d->cf->ssl_certificate, "rb");
+        if (f) {
+            pem = le_xmalloc(LE_TLS_MAX_PEM + 1);
+            size_t n = fread(pem, 1, LE_TLS_MAX_PEM, f);
+            pem[n] = '\0';
+            fclose(f);
+        }
+    }
+    le_jv_set_str(o, "SSLProtocol", pem ? "on" : "off");
+    le_jv_set_str(o, "SSLPub", pem ? pem : "");
+    le_jv_set_str(o, "CertName", "");
+    free(pem);
+}
+
 static void describe(le_jv *o, const le_domain *d, int detail)
 {
     char cr[21], mo[21];
@@ -48,9 +81,7 @@ static void describe(le_jv *o, const le_domain *d, int detail)
         le_jv_set_str(o, "DomainStatus", d->online ? "online" : "offline");
         le_jv_set_str(o, "Region", d->region);
         le_jv_set_str(o, "Scope", d->scope);
-        le_jv_set_str(o, "SSLProtocol", "off");
-        le_jv_set_str(o, "SSLPub", "");
-        le_jv_set_str(o, "CertName", "");
+        describe_ssl(o, d);
     } else {
         le_jv_set_str(o, "LiveDomainStatus", d->online ? "online" : "offline");
         le_jv_set_str(o, "RegionName", d->region);
@@ -91,6 +122,7 @@ static void delete_domain(le_admin_req *r)
     le_domain *d;
     if (le_params_domain(r, "DomainName", &d) != 0 || le_params_store(r) != 0)
         return;
+    le_certs_drop_domain(d->name);
     le_domain_delete(d);
     le_admin_reply(r, le_jv_obj());
 }
