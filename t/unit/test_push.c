@@ -340,6 +340,9 @@ static void test_id_lifecycle(void)
     is_int((long long)le_relay_count(LE_RELAY_PUSH), 0, "... the relay is gone");
     is_int(le_push_stop_id("u1"), LE_ENOTFOUND, "stop_id again: not found");
     is_int(le_push_start_id("u1", "a.b", "live", "s1", url), LE_OK, "the id can be used again");
+    is_int(le_push_start_id("u2", "a.b", "live", "s1", "rtmps://127.0.0.1:1/live/s1"), LE_OK,
+           "start_id: an rtmps:// target");
+    is_int(le_push_start_id("u3", "a.b", "live", "s1", "rtmps:///live/s"), LE_EINVAL, "start_id: rtmps:// without a host");
     le_push_free();
     is_int((long long)le_relay_count(LE_RELAY_PUSH), 0, "le_push_free stops every push");
     le_relay_client_free();
