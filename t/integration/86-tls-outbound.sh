@@ -11,7 +11,8 @@
 #    every one fails verification, one log line each naming the certificate
 #    problem with the masked URL; no stream, no request reaches the servers;
 #  - C, with tls_ca_file = the test CA: the pulled copy plays (ffprobe), the
-#    pushed copy plays on A, the callback and the upload arrive;
+#    pushed copy plays on A, the callback and the upload arrive, and a
+#    caster's SideOutputUrl rtmps://A/... plays on A;
 #  - S, without tls_ca_file but tls_verify_skip for A's rtmps host:port and
 #    the https server's: the same as C.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
@@ -143,7 +144,7 @@ s3 {
         RecordFormat.1.Format=flv RecordFormat.1.CycleDuration=300 \
         "RecordFormat.1.OssObjectPrefix=rec/{AppName}/{StreamName}-$1-{Sequence}"
     ok $? "$1: AddLiveAppRecordConfig app up (flv) answers 200" || diag "$API_CODE $API_BODY"
-    LE_APP=up LE_PUB_SECS=60 le_publish cam -s 320x240
+    LE_APP=up LE_PUB_SECS=150 le_publish cam -s 320x240
     le_wait_publishing "$LE_PUB_PROGRESS" 15
     ok $? "$1: ffmpeg publishes up/cam" || diag "$(cat "$LE_PUB_LOG")"
     UP_PID=$LE_PUB_PID
@@ -191,6 +192,30 @@ ok $? "C: the push rule publishes to rtmps://A (log)"
 is "$(probe "rtmp://127.0.0.1:$N_A_RTMP/live/C-cam" 20)" "320x240 audio" "C: the pushed copy plays on A (ffprobe)"
 le_wait_for 15 srv_has GET /notify-C
 ok $? "C: the publish callback arrives over https"
+# The studio's SideOutputUrl over rtmps: a caster on C mixes up/cam into PGM
+# and pushes it to rtmps://A/live/side (docs/STUDIO.md, side output).
+api CreateCaster ClientToken=tls-86 NormType=1 ChargeType=PostPaid CasterTemplate=lp_ld
+CID=$(j "$API_BODY" 'd.get("CasterId", "")')
+api SetCasterConfig CasterId="$CID" DomainName=live.test 'TranscodeConfig={"CasterTemplate":"lp_ld"}' \
+    SideOutputUrl="rtmps://127.0.0.1:$RTMPS_A/live/side"
+ok $? "C: SetCasterConfig SideOutputUrl=rtmps://A/live/side" || diag "$API_CODE $API_BODY"
+api AddCasterVideoResource CasterId="$CID" LocationId=RV01 ResourceName=cam \
+    LiveStreamUrl="rtmp://127.0.0.1:$LE_RTMP_PORT/up/cam"
+api AddCasterLayout CasterId="$CID" VideoLayer.1.HeightNormalized=1 VideoLayer.1.WidthNormalized=1 \
+    AudioLayer.1.VolumeRate=1 BlendList.1=RV01 MixList.1=RV01
+LID=$(j "$API_BODY" 'd.get("LayoutId", "")')
+api StartCaster CasterId="$CID"
+PGM=$(j "$API_BODY" 'd["PgmSceneInfos"]["SceneInfo"][0]["SceneId"]')
+api SetCasterSceneConfig CasterId="$CID" SceneId="$PGM" LayoutId="$LID"
+ok $? "C: the caster runs with PGM showing up/cam" || diag "$API_CODE $API_BODY"
+for i in 1 2 3 4 5; do
+    got=$(probe "rtmp://127.0.0.1:$N_A_RTMP/live/side" 15)
+    [ "$got" = "640x360 audio" ] && break
+    sleep 2
+done
+is "$got" "640x360 audio" "C: the studio's rtmps side output plays on A (ffprobe)" ||
+    diag "$(grep -iE 'side output|caster' "$LE_LOG" | tail -5)"
+api StopCaster CasterId="$CID"
 unlike "$(cat "$LE_LOG")" "certificate verify failed|SSL certificate problem" "C: no verification failure logged"
 end_up C
 le_wait_for 20 srv_has PUT /rec/rec/up/cam-C-
