@@ -349,6 +349,9 @@ typedef struct hs {
 } hs;
 
 /* cctx: the client's context; sni may be NULL; min/max client versions. */
+static SSL *kept_cli, *kept_srv;   /* handshake_keep: left open for the caller */
+static int keep_next;
+
 static hs handshake_ex(SSL_CTX *cctx, SSL *srv, const char *sni, const char *host, int alpn)
 {
     hs r;
@@ -404,15 +407,21 @@ static hs handshake_ex(SSL_CTX *cctx, SSL *srv, const char *sni, const char *hos
             X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, r.cn, sizeof(r.cn));
             X509_free(peer);
         }
-        const unsigned char *a;
-        unsigned int alen;
+        const unsigned char *a = NULL;
+        unsigned int alen = 0;
         SSL_get0_alpn_selected(cli, &a, &alen);
-        if (alen < sizeof(r.alpn)) {
+        if (a && alen < sizeof(r.alpn)) {
             memcpy(r.alpn, a, alen);
             r.alpn[alen] = '\0';
         }
         r.version = SSL_version(cli);
         snprintf(r.cipher, sizeof(r.cipher), "%s", SSL_get_cipher_name(cli));
+    }
+    if (keep_next) {
+        keep_next = 0;
+        kept_cli = cli;
+        kept_srv = srv;
+        return r;
     }
     SSL_free(cli);
     SSL_free(srv);
@@ -448,7 +457,7 @@ static void test_server(void)
 
     ok(!le_tls_ready() && le_tls_server_ssl(0) == NULL, "no default certificate: no server SSL");
     pair def = make_pair("default.test", "DNS:default.test", 100);
-    pair fa = make_pair("file-a", "DNS:a.test", 101);
+    pair fa = make_pair("file-a", "DNS:a.test,DNS:push.a.test", 101);
     pair fx = make_pair("file-x", "DNS:x.w.test", 102);
     pair wild = make_pair("api-wild", "DNS:*.w.test", 103);
     pair apia = make_pair("api-a", "DNS:a.test", 104);
@@ -458,6 +467,8 @@ static void test_server(void)
     is_int(le_tls_init(&conf, err, sizeof(err)), LE_EINVAL, "a certificate without its key refused");
     conf.tls_certificate_key = write_file("def.key", def.key);
     da.name = "a.test";
+    da.push_domain = "push.a.test";
+    dx.push_domain = "push.x.test";     /* not in its certificate */
     da.ssl_certificate = write_file("a.crt", fa.cert);
     da.ssl_certificate_key = write_file("a.key", fa.key);
     dx.name = "X.W.test";
@@ -467,7 +478,7 @@ static void test_server(void)
     conf.domains = &da;
     is_int(le_tls_init(&conf, err, sizeof(err)), LE_OK, "init from files");
     ok(le_tls_ready(), "ready");
-    is_int(le_tls_get_stats()->installed, 3, "three certificates installed");
+    is_int(le_tls_get_stats()->installed, 4, "four names installed (default, a.test, push.a.test, x.w.test)");
     is_int(le_tls_install("*.w.test", wild.cert, strlen(wild.cert), wild.key, strlen(wild.key), err,
                           sizeof(err)), LE_OK, "install a wildcard from the API");
     is_int(le_tls_install("bad.test", wild.cert, strlen(wild.cert), def.key, strlen(def.key), err,
@@ -478,6 +489,8 @@ static void test_server(void)
     is_str(handshake("nothing.test", 0).cn, "default.test", "unknown SNI: the default");
     is_str(handshake("a.test", 0).cn, "file-a", "exact file name");
     is_str(handshake("A.TEST", 0).cn, "file-a", "exact name, any case");
+    is_str(handshake("push.a.test", 0).cn, "file-a", "a domain's push domain named by its certificate");
+    is_str(handshake("push.x.test", 0).cn, "default.test", "a push domain its certificate does not name: default");
     is_str(handshake("x.w.test", 0).cn, "file-x", "exact name beats wildcard");
     is_str(handshake("y.w.test", 0).cn, "api-wild", "wildcard");
     is_str(handshake("z.y.w.test", 0).cn, "default.test", "wildcard covers one label only");
@@ -495,6 +508,28 @@ static void test_server(void)
         is_str(handshake_ex(c, held, "a.test", NULL, 0).cn, "api-a-2", "an SSL made before the change sees it");
         SSL_CTX_free(c);
     }
+    /* An open connection keeps its certificate through a replacement and a
+     * removal: its context lives as long as it does. */
+    {
+        SSL_CTX *c = plain_client(TLS1_2_VERSION, 0, NULL);
+        keep_next = 1;
+        is_str(handshake_ex(c, le_tls_server_ssl(0), "a.test", NULL, 0).cn, "api-a-2", "a connection on api-a-2");
+        is_int(le_tls_install("a.test", apia.cert, strlen(apia.cert), apia.key, strlen(apia.key), err,
+                              sizeof(err)), LE_OK, "replaced while it is open");
+        le_tls_uninstall("a.test");
+        char cn[64] = "", got[8] = "";
+        X509_NAME_get_text_by_NID(X509_get_subject_name(SSL_get_certificate(kept_srv)), NID_commonName, cn,
+                                  sizeof(cn));
+        is_str(cn, "api-a-2", "... it still has its certificate");
+        int w = SSL_write(kept_srv, "still", 5);
+        int n = SSL_read(kept_cli, got, sizeof(got) - 1);
+        ok(w == 5 && n == 5 && memcmp(got, "still", 5) == 0, "... and its connection still carries data");
+        SSL_free(kept_cli);
+        SSL_free(kept_srv);
+        SSL_CTX_free(c);
+        is_int(le_tls_install("a.test", apia2.cert, strlen(apia2.cert), apia2.key, strlen(apia2.key), err,
+                              sizeof(err)), LE_OK, "a.test from the API again");
+    }
     is_int(le_tls_init(&conf, err, sizeof(err)), LE_OK, "reload");
     is_str(handshake("a.test", 0).cn, "api-a-2", "API certificates survive a reload");
     is_str(handshake("x.w.test", 0).cn, "file-x", "file certificates reloaded");
@@ -502,7 +537,7 @@ static void test_server(void)
     is_str(handshake("a.test", 0).cn, "file-a", "uninstall falls back to the file's");
     le_tls_uninstall("*.w.test");
     is_str(handshake("y.w.test", 0).cn, "default.test", "uninstalled wildcard: the default");
-    is_int(le_tls_get_stats()->installed, 3, "three installed again");
+    is_int(le_tls_get_stats()->installed, 4, "four installed again");
 
     /* A file that does not load keeps the previous set. */
     dx.ssl_certificate_key = write_file("x-wrong.key", fa.key);
