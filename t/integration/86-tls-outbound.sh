@@ -31,8 +31,9 @@ le_require_tool ffmpeg ffprobe python3 curl redis-server openssl
 LE_BASE_NAME=$LE_NAME
 D=DomainName=live.test
 PKI=$LE_DIR/pki
-le_tls_make_ca "$PKI" && le_tls_make_cert "$PKI" a 127.0.0.1 localhost && [ -s "$PKI/a.pem" ] ||
+if ! le_tls_make_ca "$PKI" || ! le_tls_make_cert "$PKI" a 127.0.0.1 localhost || [ ! -s "$PKI/a.pem" ]; then
     le_abort "openssl could not make the test CA and certificate"
+fi
 
 # ---- the https server: callbacks (GET) and S3 (PUT), one JSON line each -------------
 SRVLOG=$LE_DIR/https.jsonl
