@@ -759,7 +759,11 @@ static void conn_closing(void *ctx, const char *why)
 {
     le_rtmp_conn *c = ctx;
     c->closing = 1;
-    le_info(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
+    /* A TLS failure already has its line from net.c: this one only in debug. */
+    if (le_net_conn_tls(c->nc) && strncmp(why, "TLS ", 4) == 0)
+        le_debug(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
+    else
+        le_info(MOD, "conn %llu %s: close: %s", (unsigned long long)c->id, c->peer, why);
     stop_role(c, why);
 }
 

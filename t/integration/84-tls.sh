@@ -82,9 +82,14 @@ is "$(proto "$H" -tls1_3)" TLSv1.3 "TLS 1.3 is served"
 is "$(proto "$H" -tls1_2)" TLSv1.2 "TLS 1.2 is served"
 m=$(le_log_lines)
 is "$(proto "$H" -tls1_1)" "(NONE)" "TLS 1.1 is refused"
-le_wait_log "TLS handshake failed" 5 "$m" >/dev/null
-ok $? "... with a log line" || diag "$(tail -n +"$((m + 1))" "$LE_LOG" | head -5)"
+le_wait_log "http: .*TLS handshake failed: .*unsupported protocol" 5 "$m" >/dev/null
+ok $? "... with a log line naming the reason" || diag "$(tail -n +"$((m + 1))" "$LE_LOG" | head -5)"
+m=$(le_log_lines)
 is "$(proto "$R" -tls1_1)" "(NONE)" "TLS 1.1 is refused on rtmps too"
+le_wait_log "rtmp: .*TLS handshake failed: .*unsupported protocol" 5 "$m" >/dev/null
+sleep 0.3
+is "$(tail -n +"$((m + 1))" "$LE_LOG" | grep -c "127.0.0.1:")" 1 "... in one log line" ||
+    diag "$(tail -n +"$((m + 1))" "$LE_LOG")"
 is "$(proto "$R" -tls1_2)" TLSv1.2 "... which serves TLS 1.2"
 
 # ---- RTMPS publish, plays over every transport -----------------------------------------------

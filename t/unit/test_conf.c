@@ -800,7 +800,8 @@ static void test_tls(void)
         le_conf_domain *cp = le_conf_domain_copy(d);
         ok(cp->ssl_certificate != d->ssl_certificate && strcmp(cp->ssl_certificate, "/etc/livedge/a.pem") == 0 &&
            cp->ssl_certificate_key != d->ssl_certificate_key &&
-           strcmp(cp->ssl_certificate_key, "/etc/livedge/a.key") == 0, "copy duplicates the domain's certificate paths");
+           strcmp(cp->ssl_certificate_key, "/etc/livedge/a.key") == 0,
+           "copy duplicates the domain's certificate paths");
         le_conf_domain_free(cp);
         ok(!d->next->ssl_certificate && !d->next->ssl_certificate_key, "a domain without a certificate");
     }
@@ -836,7 +837,8 @@ static void test_tls(void)
     fails_like("tls_certificate a.pem;\ntls_certificate b.pem;\n", 2, "duplicate 'tls_certificate'",
                "tls_certificate twice");
     fails_like("domain a.example.com { tls_certificate a.pem; }\n", 1,
-               "'tls_certificate' is not allowed in domain (it belongs in the top level)", "tls_certificate in a domain");
+               "'tls_certificate' is not allowed in domain (it belongs in the top level)",
+               "tls_certificate in a domain");
     fails_like("ssl_certificate a.pem;\n", 1, "not allowed", "ssl_certificate at the top level");
     fails_like("domain a.example.com { https_force on; }\n", 1, "unknown key 'https_force'",
                "https_force is set through the API only");
