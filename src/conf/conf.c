@@ -793,15 +793,16 @@ static int apply_skip(parser *ps, le_conf *c)
     return 0;
 }
 
-/* "target URL...;": each word an rtmp:// URL template, appended. */
+/* "target URL...;": each word an rtmp:// or rtmps:// URL template. */
 static int apply_targets(parser *ps, le_conf_push *r)
 {
     char e[80];
     for (int i = 1; i < ps->nw; i++) {
         const word *v = &ps->w[i];
-        if (has_ctl(v) || strncasecmp(v->s, "rtmp://", 7) != 0 || !v->s[7] || v->s[7] == '/' ||
-            strchr(v->s, ' '))
-            return perr(ps, v->line, "invalid push target '%s' (want rtmp://HOST/...)", ESC(v, e));
+        size_t sl = strncasecmp(v->s, "rtmp://", 7) == 0 ? 7 : strncasecmp(v->s, "rtmps://", 8) == 0 ? 8 : 0;
+        if (has_ctl(v) || !sl || !v->s[sl] || v->s[sl] == '/' || strchr(v->s, ' '))
+            return perr(ps, v->line, "invalid push target '%s' (want rtmp://HOST/... or rtmps://HOST/...)",
+                        ESC(v, e));
         if (r->ntargets >= LE_CONF_PUSH_TARGETS_MAX)
             return perr(ps, v->line, "more than %d targets in one push block", LE_CONF_PUSH_TARGETS_MAX);
         r->targets[r->ntargets++] = le_xstrdup(v->s);

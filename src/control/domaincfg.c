@@ -61,9 +61,9 @@ int le_domaincfg_known(const char *function) { return function && name_ok(functi
 
 static int onoff(const char *v) { return strcmp(v, "on") == 0 || strcmp(v, "off") == 0; }
 
-/* live_push target: rtmp:// URL templates separated by ';' (blanks around
- * them ignored), 1..LE_CONF_PUSH_TARGETS_MAX of them. Calls fn on each
- * when fn is not NULL. Returns the count, or LE_EINVAL. */
+/* live_push target: rtmp:// or rtmps:// URL templates separated by ';'
+ * (blanks around them ignored), 1..LE_CONF_PUSH_TARGETS_MAX of them. Calls
+ * fn on each when fn is not NULL. Returns the count, or LE_EINVAL. */
 static int each_target(const char *v, void (*fn)(const char *t, size_t n, void *arg), void *arg)
 {
     int n = 0;
@@ -79,7 +79,10 @@ static int each_target(const char *v, void (*fn)(const char *t, size_t n, void *
             l--;
         if (l == 0)
             continue;
-        if (l < 8 || strncasecmp(t, "rtmp://", 7) != 0 || t[7] == '/')
+        size_t sl = l >= 8 && strncasecmp(t, "rtmp://", 7) == 0    ? 7
+                    : l >= 9 && strncasecmp(t, "rtmps://", 8) == 0 ? 8
+                                                                    : 0;
+        if (!sl || t[sl] == '/')
             return LE_EINVAL;
         for (size_t i = 0; i < l; i++)
             if ((unsigned char)t[i] <= 0x20 || t[i] == 0x7f)

@@ -17,9 +17,8 @@
 #include <event2/http.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include <openssl/x509.h>
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,7 +374,8 @@ static void tls_why(le_httpc_req *r)
     SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
     if (!ssl)
         return;
-    long v = SSL_get_verify_result(ssl);
+    /* A target in tls_verify_skip keeps a verify result it ignored. */
+    long v = SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER ? SSL_get_verify_result(ssl) : X509_V_OK;
     unsigned long e = bufferevent_get_openssl_error(bev);
     if (v != X509_V_OK) {
         snprintf(r->why, sizeof(r->why), "TLS: certificate verify failed: %s", X509_verify_cert_error_string(v));
@@ -425,14 +425,8 @@ static struct bufferevent *ssl_bev(le_httpc_req *r)
     SSL *ssl = SSL_new(C.ssl);
     if (!ssl)
         return NULL;
-    unsigned char ipbuf[16];
-    int is_ip = inet_pton(AF_INET, r->host, ipbuf) == 1 || inet_pton(AF_INET6, r->host, ipbuf) == 1;
-    if (is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), r->host);
-    } else {
-        SSL_set_tlsext_host_name(ssl, r->host);
-        SSL_set1_host(ssl, r->host);
-    }
+    /* SNI, the host check, tls_verify_skip (docs/TLS.md, "Outbound TLS"). */
+    le_net_client_ssl_target(ssl, r->host, r->port);
     struct bufferevent *bev = bufferevent_openssl_socket_new(C.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev) {

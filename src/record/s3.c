@@ -13,6 +13,12 @@
  * segments percent-encoded (RFC 3986 unreserved kept), query parameters
  * sorted, each with its '=' ("uploads=").
  *
+ * TLS (an https endpoint, docs/TLS.md "Outbound TLS"): libcurl (its
+ * OpenSSL build) verifies against the system store, plus the certificates
+ * of tls_ca_file added to each connection's store from
+ * CURLOPT_SSL_CTX_FUNCTION; an endpoint whose host or host:port is in
+ * tls_verify_skip is not verified.
+ *
  * Lock order: one mutex (S.mu) for the lists, the stats and the flags.
  * Nothing is called back under it; no request runs under it. */
 #include "record/s3.h"
@@ -21,11 +27,16 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -75,6 +86,8 @@ static struct {
     char *endpoint, *region, *access, *secret, *sigv4;
     int keep_local;
     int64_t multipart_min, part_size;
+    STACK_OF(X509) *ca;         /* tls_ca_file's certificates; NULL: none */
+    int tls_skip;               /* the endpoint is in tls_verify_skip */
     pthread_mutex_t mu;
     pthread_cond_t cv;          /* work ready, a retry due, or stopping */
     pthread_t th[NTHREADS];
@@ -279,6 +292,106 @@ static int progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return r->abortable && __atomic_load_n(&S.abort_xfers, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
+/* ---- TLS ---- */
+
+/* Each new TLS context of libcurl: tls_ca_file's certificates join the
+ * store it loaded (the system one). Only reads S.ca. */
+static CURLcode ssl_ctx_cb(CURL *c, void *ctx, void *arg)
+{
+    (void)c;
+    (void)arg;
+    X509_STORE *st = SSL_CTX_get_cert_store((SSL_CTX *)ctx);
+    for (int i = 0; st && i < sk_X509_num(S.ca); i++)
+        X509_STORE_add_cert(st, sk_X509_value(S.ca, i));   /* one already there is no error */
+    ERR_clear_error();
+    return CURLE_OK;
+}
+
+/* The certificates of a PEM file, or NULL (err says why). */
+static STACK_OF(X509) *load_ca(const char *file, char *err, size_t errlen)
+{
+    BIO *b = BIO_new_file(file, "r");
+    STACK_OF(X509_INFO) *infos = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
+    STACK_OF(X509) *out = infos ? sk_X509_new_null() : NULL;
+    for (int i = 0; out && i < sk_X509_INFO_num(infos); i++) {
+        X509_INFO *xi = sk_X509_INFO_value(infos, i);
+        if (xi->x509 && sk_X509_push(out, xi->x509) > 0)
+            xi->x509 = NULL;   /* the stack owns it now */
+    }
+    if (out && sk_X509_num(out) == 0) {
+        sk_X509_free(out);
+        out = NULL;
+    }
+    if (!out) {
+        unsigned long e = ERR_peek_last_error();
+        snprintf(err, errlen, "%s", e ? ERR_reason_error_string(e) : "no certificate in it");
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    BIO_free(b);
+    ERR_clear_error();
+    return out;
+}
+
+/* "host" or "host:port" ("[v6]:port", a bare v6 address) of a
+ * tls_verify_skip entry matches host and port. */
+static int skip_match(const char *e, const char *host, int port)
+{
+    const char *h = e, *colon = NULL;
+    size_t hl;
+    if (e[0] == '[') {
+        const char *rb = strchr(e, ']');
+        if (!rb)
+            return 0;
+        h = e + 1;
+        hl = (size_t)(rb - h);
+        colon = rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = strchr(e, ':');
+        if (colon && strchr(colon + 1, ':'))
+            colon = NULL;      /* an IPv6 address without a port */
+        hl = colon ? (size_t)(colon - e) : strlen(e);
+    }
+    if (hl != strlen(host) || strncasecmp(h, host, hl) != 0)
+        return 0;
+    return !colon || atoi(colon + 1) == port;
+}
+
+/* Whether an https endpoint's host[:port] is in skip. */
+static int endpoint_skipped(const char *ep, char *const *skip)
+{
+    if (!skip || strncasecmp(ep, "https://", 8) != 0)
+        return 0;
+    const char *a = ep + 8;
+    size_t al = strcspn(a, "/?#");
+    const char *at = memchr(a, '@', al);
+    if (at) {
+        al -= (size_t)(at + 1 - a);
+        a = at + 1;
+    }
+    char host[256];
+    int port = 443;
+    const char *colon;
+    if (a[0] == '[') {
+        const char *rb = memchr(a, ']', al);
+        if (!rb || (size_t)(rb - a - 1) >= sizeof(host))
+            return 0;
+        snprintf(host, sizeof(host), "%.*s", (int)(rb - a - 1), a + 1);
+        colon = rb + 1 < a + al && rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = memchr(a, ':', al);
+        size_t hl = colon ? (size_t)(colon - a) : al;
+        if (hl >= sizeof(host))
+            return 0;
+        snprintf(host, sizeof(host), "%.*s", (int)hl, a);
+    }
+    if (colon)
+        port = atoi(colon + 1);
+    for (char *const *e = skip; *e; e++)
+        if (skip_match(*e, host, port))
+            return 1;
+    return 0;
+}
+
 /* Runs r on the thread's handle. LE_OK when an answer came (r->status),
  * LE_EIO when none did (r->errbuf says why). */
 static int perform(CURL *c, req *r)
@@ -324,6 +437,12 @@ static int perform(CURL *c, req *r)
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+    if (S.tls_skip) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (S.ca) {
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+    }
     if (strcmp(r->method, "PUT") == 0) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
@@ -779,6 +898,13 @@ int le_s3_init(struct event_base *base, const struct le_conf *cf, char *err, siz
     S.sigv4 = le_xmalloc(sl);
     snprintf(S.sigv4, sl, "aws:amz:%s:s3", S.region);
     S.keep_local = cf->s3_keep_local;
+    S.tls_skip = endpoint_skipped(S.endpoint, cf->tls_verify_skip);
+    if (cf->tls_ca_file && !S.tls_skip && strncasecmp(S.endpoint, "https://", 8) == 0) {
+        char why[160];
+        S.ca = load_ca(cf->tls_ca_file, why, sizeof(why));
+        if (!S.ca)
+            le_warn(MOD, "tls_ca_file %s: %s: uploads verify against the system store only", cf->tls_ca_file, why);
+    }
     /* Test knobs (t/integration/66-record-s3.sh). */
     S.part_size = env_size("LE_S3_PART_SIZE", LE_S3_PART_SIZE, PART_MIN, PART_MAX);
     S.multipart_min = env_size("LE_S3_MULTIPART_MIN", LE_S3_MULTIPART_MIN, 1, INT64_MAX);
@@ -812,9 +938,10 @@ int le_s3_init(struct event_base *base, const struct le_conf *cf, char *err, siz
     if (S.nth == 0)
         goto fail;
     S.enabled = 1;
-    le_info(MOD, "uploads to %s (region %s), %d threads, multipart from %lld bytes in %lld-byte parts%s", S.endpoint,
-            S.region, S.nth, (long long)S.multipart_min, (long long)S.part_size,
-            S.keep_local ? ", local copies kept" : "");
+    le_info(MOD, "uploads to %s (region %s), %d threads, multipart from %lld bytes in %lld-byte parts%s%s",
+            S.endpoint, S.region, S.nth, (long long)S.multipart_min, (long long)S.part_size,
+            S.keep_local ? ", local copies kept" : "",
+            S.tls_skip ? ", certificate not verified (tls_verify_skip)" : S.ca ? ", tls_ca_file trusted" : "");
     return LE_OK;
 fail:
     S.enabled = 1;      /* so that stop frees what was made */
@@ -914,6 +1041,9 @@ void le_s3_stop(int64_t wait_ms)
     free(S.secret);
     free(S.sigv4);
     S.endpoint = S.region = S.access = S.secret = S.sigv4 = NULL;
+    sk_X509_pop_free(S.ca, X509_free);
+    S.ca = NULL;
+    S.tls_skip = 0;
     S.enabled = 0;
     curl_global_cleanup();
 }

@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -28,7 +27,7 @@
 #include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include <openssl/x509.h>
 
 #define MOD "relay"
 #define CL_DEFAULT_TIMEOUT_MS 5000
@@ -43,7 +42,7 @@
 static struct {
     struct event_base *base;
     struct evdns_base *dns;
-    SSL_CTX *ssl;               /* https:// sources */
+    SSL_CTX *ssl;               /* https:// sources, rtmps:// sources and sinks */
 } M;
 
 enum { K_PLAY = 0, K_PUBLISH, K_HTTP };
@@ -396,7 +395,7 @@ static void redirect(cl *c, const char *loc)
     char next[4096];
     le_relay_url nu;
     if (le_relay_url_resolve(c->url, loc, next, sizeof(next)) != LE_OK || le_relay_url_parse(next, &nu) != LE_OK ||
-        nu.scheme == LE_URL_RTMP) {
+        LE_URL_IS_RTMP(nu.scheme)) {
         char m[300];
         finish(c, LE_EINVAL, "redirect to an unsupported URL: %s", le_relay_mask_url(loc, m, sizeof(m)));
         return;
@@ -558,19 +557,22 @@ static void on_event_in(cl *c, struct bufferevent *bev, short what)
         finish(c, LE_EIO, "%s timed out", (what & BEV_EVENT_READING) ? "read" : "write");
         return;
     }
+    SSL *ssl = LE_URL_IS_TLS(c->u.scheme) ? bufferevent_openssl_get_ssl(bev) : NULL;
     if (what & BEV_EVENT_EOF) {
         /* Bytes still in the input were all seen by on_read. */
         if (c->kind == K_HTTP && c->hstate == H_BODY && !c->chunked && c->remain < 0)
             body_end(c);
+        else if (ssl && !SSL_is_init_finished(ssl))
+            finish(c, LE_EIO, "TLS: connection closed by the server during the handshake");
         else
             finish(c, LE_EIO, "connection closed by the server%s", c->is_ready ? "" : " before ready");
         return;
     }
     if (what & BEV_EVENT_ERROR) {
         int dns = bufferevent_socket_get_dns_error(bev);
-        SSL *ssl = c->u.scheme == LE_URL_HTTPS ? bufferevent_openssl_get_ssl(bev) : NULL;
         unsigned long te = ssl ? bufferevent_get_openssl_error(bev) : 0;
-        long tv = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+        /* A target in tls_verify_skip keeps a verify result it ignored. */
+        long tv = ssl && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) ? SSL_get_verify_result(ssl) : X509_V_OK;
         if (ssl)
             ERR_clear_error();
         if (tv != X509_V_OK)
@@ -618,19 +620,13 @@ static int start_conn(cl *c)
         return LE_EINVAL;
     c->hstate = H_HEAD;
     c->got_header = 0;
-    if (c->u.scheme == LE_URL_HTTPS) {
-        /* TLS 1.2+, the certificate checked against the URL's host (not
-         * connect_to's). */
+    if (LE_URL_IS_TLS(c->u.scheme)) {
+        /* TLS 1.2+: SNI and the certificate checked against the URL's host
+         * and port (not connect_to's), unless tls_verify_skip names them. */
         SSL *ssl = M.ssl ? SSL_new(M.ssl) : NULL;
         if (!ssl)
             return LE_ENOMEM;
-        unsigned char ipbuf[16];
-        if (inet_pton(AF_INET, c->u.host, ipbuf) == 1 || inet_pton(AF_INET6, c->u.host, ipbuf) == 1) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->u.host);
-        } else {
-            SSL_set_tlsext_host_name(ssl, c->u.host);
-            SSL_set1_host(ssl, c->u.host);
-        }
+        le_net_client_ssl_target(ssl, c->u.host, c->u.port);
         c->bev = bufferevent_openssl_socket_new(M.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (!c->bev) {
@@ -666,7 +662,7 @@ static int cl_open(int kind, const char *url, const le_client_opts *o, cl **out)
     le_relay_url u;
     if (le_relay_url_parse(url, &u) != LE_OK)
         return LE_EINVAL;
-    if ((kind == K_HTTP) != (u.scheme == LE_URL_HTTP || u.scheme == LE_URL_HTTPS))
+    if ((kind == K_HTTP) == LE_URL_IS_RTMP(u.scheme))
         return LE_EINVAL;
     char h[256];
     int p = 0;
@@ -744,7 +740,7 @@ int le_src_open(const char *url, const le_client_opts *o, const le_src_ops *ops,
     *out = NULL;
     if (!ops || !ops->ready || !ops->closed || !url)
         return LE_EINVAL;
-    int kind = strncasecmp(url, "rtmp://", 7) == 0 ? K_PLAY : K_HTTP;
+    int kind = strncasecmp(url, "rtmp://", 7) == 0 || strncasecmp(url, "rtmps://", 8) == 0 ? K_PLAY : K_HTTP;
     cl *c;
     int rc = cl_open(kind, url, o, &c);
     if (rc != LE_OK)
@@ -770,7 +766,8 @@ uint64_t le_src_bytes_in(const le_src *s)
 int le_sink_open(const char *url, const le_client_opts *o, const le_sink_ops *ops, void *ctx, le_sink **out)
 {
     *out = NULL;
-    if (!ops || !ops->ready || !ops->closed || !url || strncasecmp(url, "rtmp://", 7) != 0)
+    if (!ops || !ops->ready || !ops->closed || !url ||
+        (strncasecmp(url, "rtmp://", 7) != 0 && strncasecmp(url, "rtmps://", 8) != 0))
         return LE_EINVAL;
     cl *c;
     int rc = cl_open(K_PUBLISH, url, o, &c);

@@ -8,15 +8,22 @@
  *       connect, createStream, play; window acks, ping replies, any peer
  *       chunk size; the query travels with the stream name (play/publish
  *       argument), as librtmp and ffmpeg send it.
+ *   rtmps://host[:port]/...                       the same over TLS 1.2+
+ *       (default port 443).
  *   http://host[:port]/path.flv[?query]           HTTP-FLV (GET, redirects
  *       followed up to LE_SRC_MAX_REDIRECTS; a status other than 200 or a
  *       body that is not FLV fails).
- *   https://...                                   the same over TLS 1.2+, the
- *       certificate verified against the URL's host (OpenSSL's default CA
- *       paths).
- * Sinks (le_sink): rtmp:// publish (handshake, connect, releaseStream,
- * FCPublish, createStream, publish "live"); a refused publish
+ *   https://...                                   the same over TLS 1.2+.
+ * Sinks (le_sink): rtmp:// and rtmps:// publish (handshake, connect,
+ * releaseStream, FCPublish, createStream, publish "live"); a refused publish
  * (NetStream.Publish.BadName and every other error status) fails it.
+ *
+ * TLS (https, rtmps): SNI and the certificate verified against the URL's
+ * host (not connect_to's), with the system CA store and tls_ca_file;
+ * tls_verify_skip turns verification off per host[:port]
+ * (le_net_client_ssl_target, docs/TLS.md "Outbound TLS"). A failed
+ * handshake or verification ends the attempt with LE_EIO and a why that
+ * names the reason ("TLS: certificate verify failed: ...").
  *
  * Lifetimes: open never calls back. After closed() the object is dead but
  * still the owner's to free with le_src_close / le_sink_close (which may be
@@ -65,8 +72,8 @@ typedef struct le_src_ops {
     void (*closed)(void *ctx, int err, const char *why);
 } le_src_ops;
 
-/* LE_OK and *out, or LE_EINVAL (scheme not rtmp/http/https, no host, bad port,
- * no stream name) with nothing started. */
+/* LE_OK and *out, or LE_EINVAL (scheme not rtmp/rtmps/http/https, no host,
+ * bad port, no stream name) with nothing started. */
 int le_src_open(const char *url, const le_client_opts *o, const le_src_ops *ops, void *ctx, le_src **out);
 void le_src_close(le_src *s);
 uint64_t le_src_bytes_in(const le_src *s);   /* bytes read from the socket */

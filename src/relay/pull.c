@@ -123,18 +123,19 @@ static int one_source(const char *s, size_t n, const char *app, const char *name
         /* A bare host or host:port. */
         if (!hostport_ok(s, n))
             return set_err(err, malformed,
-                           "Specified SourceUrl is malformed: use a host, host:port, rtmp:// or http(s):// URL.");
+                           "Specified SourceUrl is malformed: use a host, host:port, rtmp(s):// or http(s):// URL.");
         int w = snprintf(out, LE_PULL_URL_MAX, "rtmp://%.*s/%s/%s", (int)n, s, app, name);
         if (w < 0 || w >= LE_PULL_URL_MAX)
             return set_err(err, malformed, "Specified SourceUrl is malformed (an origin is too long).");
         return client_ok(out, err);
     }
     size_t slen = (size_t)(sep - s);
-    int rtmp = slen == 4 && strncasecmp(s, "rtmp", 4) == 0;
+    int rtmp = (slen == 4 && strncasecmp(s, "rtmp", 4) == 0) || (slen == 5 && strncasecmp(s, "rtmps", 5) == 0);
     int http = (slen == 4 && strncasecmp(s, "http", 4) == 0) || (slen == 5 && strncasecmp(s, "https", 5) == 0);
     if (!rtmp && !http)
         return set_err(err, "InvalidSourceUrl.ValueNotSupported",
-                       "Specified SourceUrl uses a scheme that is not supported: use rtmp://, http:// or https://.");
+                       "Specified SourceUrl uses a scheme that is not supported: "
+                       "use rtmp://, rtmps://, http:// or https://.");
     const char *auth = sep + 3, *end = s + n, *a_end = auth;
     while (a_end < end && *a_end != '/' && *a_end != '?' && *a_end != '#')
         a_end++;
@@ -147,7 +148,8 @@ static int one_source(const char *s, size_t n, const char *app, const char *name
     tmp[end - a_end] = '\0';
     if (!hostport_ok(host, (size_t)(a_end - host)) || !path_ok(tmp, rtmp ? 2 : 1))
         return set_err(err, malformed,
-                       rtmp ? "Specified SourceUrl is malformed: an rtmp:// origin needs a host, an app and a stream."
+                       rtmp ? "Specified SourceUrl is malformed: an rtmp(s):// origin needs a host, an app and a "
+                              "stream."
                             : "Specified SourceUrl is malformed: an http(s):// origin needs a host and a path.");
     memcpy(out, s, n);
     out[n] = '\0';

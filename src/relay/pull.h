@@ -56,11 +56,11 @@ typedef struct le_pull_sources {
 
 /* SourceUrl: origins separated by ';' (blanks around each and empty items
  * ignored). A bare host or host:port means rtmp://{host}/{app}/{name};
- * otherwise rtmp://host[:port]/app/stream[?query] or
- * http://host[:port]/path[?query] (HTTP-FLV). Pure. LE_OK with out filled,
- * or LE_EINVAL with *err: InvalidSourceUrl.Malformed (syntax, empty, too
- * long, more than LE_PULL_MAX_SOURCES) or InvalidSourceUrl.ValueNotSupported
- * (another scheme, https:// included: the HTTP-FLV source has no TLS). */
+ * otherwise rtmp[s]://host[:port]/app/stream[?query] or
+ * http[s]://host[:port]/path[?query] (HTTP-FLV). Pure. LE_OK with out
+ * filled, or LE_EINVAL with *err: InvalidSourceUrl.Malformed (syntax, empty,
+ * too long, more than LE_PULL_MAX_SOURCES) or
+ * InvalidSourceUrl.ValueNotSupported (another scheme). */
 int le_pull_parse_sources(const char *list, const char *app, const char *name, le_pull_sources *out,
                           le_pull_err *err);
 

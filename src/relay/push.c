@@ -117,7 +117,7 @@ int le_push_sign(const char *url, int type, const char *key, int64_t expires_s, 
     }
     if ((type != LE_AUTH_A && type != LE_AUTH_TX) || !key || !*key)
         return LE_EINVAL;
-    /* rtmp://host[:port]/path[?query]: the path is the URI, its last
+    /* rtmp[s]://host[:port]/path[?query]: the path is the URI, its last
      * segment the stream name. */
     const char *host = strstr(url, "://");
     if (!host)
@@ -512,10 +512,16 @@ static pusher *by_id(const char *id)
     return NULL;
 }
 
+/* rtmp://HOST... or rtmps://HOST..., under URL_MAX. */
+static int target_ok(const char *url)
+{
+    size_t sl = strncasecmp(url, "rtmp://", 7) == 0 ? 7 : strncasecmp(url, "rtmps://", 8) == 0 ? 8 : 0;
+    return sl && url[sl] && url[sl] != '/' && strlen(url) < URL_MAX;
+}
+
 int le_push_start_id(const char *id, const char *domain, const char *app, const char *name, const char *url)
 {
-    if (!id || !*id || !domain || !*domain || !app || !*app || !name || !*name || !url ||
-        strncasecmp(url, "rtmp://", 7) != 0 || !url[7] || url[7] == '/' || strlen(url) >= URL_MAX)
+    if (!id || !*id || !domain || !*domain || !app || !*app || !name || !*name || !url || !target_ok(url))
         return LE_EINVAL;
     if (by_id(id))
         return LE_EEXIST;

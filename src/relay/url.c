@@ -55,6 +55,10 @@ int le_relay_url_parse(const char *url, le_relay_url *u)
         u->scheme = LE_URL_RTMP;
         u->port = 1935;
         s = url + 7;
+    } else if (strncasecmp(url, "rtmps://", 8) == 0) {
+        u->scheme = LE_URL_RTMPS;
+        u->port = 443;
+        s = url + 8;
     } else if (strncasecmp(url, "http://", 7) == 0) {
         u->scheme = LE_URL_HTTP;
         u->port = 80;
@@ -79,7 +83,7 @@ int le_relay_url_parse(const char *url, le_relay_url *u)
         return LE_EINVAL;
     if (le_relay_hostport(u->authority, u->host, sizeof(u->host), &u->port) != LE_OK)
         return LE_EINVAL;
-    if (u->scheme != LE_URL_RTMP) {
+    if (!LE_URL_IS_RTMP(u->scheme)) {
         size_t fl = strcspn(rest, "#");
         if (fl == 0)
             return copy_n(u->target, sizeof(u->target), "/", 1);
@@ -107,7 +111,8 @@ int le_relay_url_parse(const char *url, le_relay_url *u)
     if (copy_n(u->app, sizeof(u->app), path, appl) != LE_OK ||
         copy_n(u->stream, sizeof(u->stream), st, stl) != LE_OK)
         return LE_EINVAL;
-    int w = snprintf(u->tcurl, sizeof(u->tcurl), "rtmp://%s/%s", u->authority, u->app);
+    int w = snprintf(u->tcurl, sizeof(u->tcurl), "%s://%s/%s", u->scheme == LE_URL_RTMPS ? "rtmps" : "rtmp",
+                     u->authority, u->app);
     return w < 0 || (size_t)w >= sizeof(u->tcurl) ? LE_EINVAL : LE_OK;
 }
 

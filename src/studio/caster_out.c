@@ -83,11 +83,12 @@ static void apply_push(le_cst_run *c, const char *dom, const char *name)
         o->push_bad[0] = '\0';
         return;
     }
-    if (strncasecmp(url, "rtmp://", 7) != 0 || strlen(url) >= URL_MAX) {
-        /* SetCasterConfig takes rtmps, http(s) and srt URLs too; the relay
-         * push speaks plain RTMP only. */
+    if ((strncasecmp(url, "rtmp://", 7) != 0 && strncasecmp(url, "rtmps://", 8) != 0) || strlen(url) >= URL_MAX) {
+        /* SetCasterConfig takes http(s) and srt URLs too; the relay push
+         * speaks RTMP and RTMPS only. */
         push_stop(c, "SideOutputUrl not usable");
-        refuse(c, o->push_bad, sizeof(o->push_bad), "SideOutputUrl is not an rtmp:// URL: no side output");
+        refuse(c, o->push_bad, sizeof(o->push_bad),
+               "SideOutputUrl is not an rtmp:// or rtmps:// URL: no side output");
         return;
     }
     if (strcmp(o->push_url, url) == 0 && strcmp(o->push_dom, dom) == 0 && strcmp(o->push_name, name) == 0)

@@ -139,8 +139,8 @@ bad 400 InvalidSourceUrl.Malformed "a host with a bad port" $D AppName=live Stre
 bad 400 InvalidSourceUrl.Malformed "9 origins" $D AppName=live StreamName=x SourceUrl="a;b;c;d;e;f;g;h;i" "$S" "$E"
 bad 400 InvalidSourceUrl.ValueNotSupported "an srt:// origin" $D AppName=live StreamName=x \
     SourceUrl="srt://127.0.0.1:9000/a/b" "$S" "$E"
-bad 400 InvalidSourceUrl.ValueNotSupported "an rtmps:// origin" $D AppName=live StreamName=x \
-    SourceUrl="rtmps://127.0.0.1/live/x" "$S" "$E"
+bad 400 InvalidSourceUrl.ValueNotSupported "an rtsp:// origin" $D AppName=live StreamName=x \
+    SourceUrl="rtsp://127.0.0.1/live/x" "$S" "$E"
 bad 400 InvalidStartTime.Malformed "StartTime without a time" $D AppName=live StreamName=x \
     SourceUrl="$NGX" StartTime=2030-01-01 "$E"
 bad 400 InvalidEndTime.Malformed "EndTime not UTC" $D AppName=live StreamName=x \

@@ -98,7 +98,10 @@ int main(void)
 
     /* schemes */
     is_str(parse("srt://host:9000/a/b"), U, "srt:// is not supported");
-    is_str(parse("rtmps://host/a/b"), U, "rtmps:// is not supported");
+    is_str(parse("rtmps://host/a/b"), "ok", "rtmps:// is an RTMP source over TLS");
+    is_str(S.url[0], "rtmps://host/a/b", "... kept as given");
+    is_str(parse("rtmps://host/a"), M, "rtmps:// without a stream");
+    is_str(parse("rtsp://host/a/b"), U, "rtsp:// is not supported");
     is_str(parse("ftp://host/a.flv"), U, "ftp:// is not supported");
     is_str(parse("https://host/a.flv"), "ok", "https:// is an HTTP-FLV source over TLS");
 

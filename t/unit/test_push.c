@@ -133,7 +133,7 @@ static void test_conf(void)
         "    sign_key k1;\n"
         "    sign_validity 2h;\n"
         "  }\n"
-        "  push { target 'rtmp://cdn4/{AppName}/{StreamName}'; }\n"
+        "  push { target 'rtmp://cdn4/{AppName}/{StreamName}' 'rtmps://cdn5:1443/{AppName}/{StreamName}'; }\n"
         "}\n";
     le_conf *c = le_conf_parse(txt, strlen(txt), err, sizeof(err));
     ok(c != NULL, "conf: push blocks parse (%s)", err);
@@ -149,12 +149,14 @@ static void test_conf(void)
         is_int(r->sign_validity_s, 7200, "... sign_validity in seconds");
     }
     const le_conf_push *r2 = r ? r->next : NULL;
-    ok(r2 && r2->ntargets == 1 && !r2->app && r2->sign_type == LE_AUTH_NONE && r2->sign_validity_s == 86400,
+    ok(r2 && r2->ntargets == 2 && !r2->app && r2->sign_type == LE_AUTH_NONE && r2->sign_validity_s == 86400,
        "conf: the second rule, with defaults (every app, unsigned, 1 day)");
     le_conf_domain *cp = le_conf_domain_copy(c->domains);
     ok(cp->push && cp->push != c->domains->push && cp->push->next && cp->push->next->next == NULL &&
            strcmp(cp->push->targets[2], "rtmp://cdn3/x/{UserId}") == 0,
        "conf: a domain copy copies the rules");
+    ok(r2 && r2->ntargets == 2 && strcmp(r2->targets[1], "rtmps://cdn5:1443/{AppName}/{StreamName}") == 0,
+       "conf: an rtmps:// target");
     le_conf_domain_free(cp);
     le_conf_free(c);
 
@@ -164,6 +166,8 @@ static void test_conf(void)
         { "domain a.b { push { app live; } }", "push needs a target" },
         { "domain a.b { push { target http://x/y; } }", "invalid push target" },
         { "domain a.b { push { target rtmp://; } }", "invalid push target" },
+        { "domain a.b { push { target rtmps://; } }", "invalid push target" },
+        { "domain a.b { push { target rtmpx://h/a/b; } }", "invalid push target" },
         { "domain a.b { push { target rtmp://h/a/b; sign_type tx_secret; } }", "needs sign_key" },
         { "domain a.b { push { target rtmp://h/a/b; sign_type type_b; sign_key k; } }", "want none, type_a" },
         { "domain a.b { push { target rtmp://h/a/b; app x; app y; } }", "duplicate 'app'" },
@@ -203,7 +207,7 @@ static le_jv *args(const char *json)
 static void test_domaincfg(void)
 {
     const char *bad = NULL;
-    le_jv *a = args("{\"target\":\"rtmp://x/{AppName}/{StreamName}; rtmp://y/live/{StreamName}\","
+    le_jv *a = args("{\"target\":\"rtmp://x/{AppName}/{StreamName}; rtmps://y/live/{StreamName}\","
                     "\"app\":\"live\",\"sign_type\":\"type_a\",\"sign_key\":\"k\",\"sign_validity\":\"60\"}");
     is_int(le_domaincfg_validate("live_push", a, &bad), LE_DCFG_OK, "live_push: valid args");
     ok(le_domaincfg_enforced("live_push"), "live_push is enforced");
@@ -219,7 +223,7 @@ static void test_domaincfg(void)
     ok(r && r->from_api && r->ntargets == 2, "live_push: a rule added after the file's");
     if (r && r->ntargets == 2) {
         is_str(r->targets[0], "rtmp://x/{AppName}/{StreamName}", "... first target, blanks trimmed");
-        is_str(r->targets[1], "rtmp://y/live/{StreamName}", "... second target");
+        is_str(r->targets[1], "rtmps://y/live/{StreamName}", "... second target, rtmps://");
         is_str(r->app, "live", "... app");
         is_int(r->sign_type, LE_AUTH_A, "... sign_type");
         is_int(r->sign_validity_s, 60, "... sign_validity");
@@ -234,6 +238,7 @@ static void test_domaincfg(void)
         { "{\"app\":\"live\"}", "target", LE_DCFG_BAD_ARG },
         { "{\"target\":\"http://x/a/b\"}", "target", LE_DCFG_BAD_VALUE },
         { "{\"target\":\" ; \"}", "target", LE_DCFG_BAD_VALUE },
+        { "{\"target\":\"rtmps:///a/b\"}", "target", LE_DCFG_BAD_VALUE },
         { "{\"target\":\"rtmp://x/a/b\",\"sign_type\":\"tx_secret\"}", "sign_key", LE_DCFG_BAD_ARG },
         { "{\"target\":\"rtmp://x/a/b\",\"sign_type\":\"type_c\",\"sign_key\":\"k\"}", "sign_type",
           LE_DCFG_BAD_VALUE },
@@ -340,6 +345,9 @@ static void test_id_lifecycle(void)
     is_int((long long)le_relay_count(LE_RELAY_PUSH), 0, "... the relay is gone");
     is_int(le_push_stop_id("u1"), LE_ENOTFOUND, "stop_id again: not found");
     is_int(le_push_start_id("u1", "a.b", "live", "s1", url), LE_OK, "the id can be used again");
+    is_int(le_push_start_id("u2", "a.b", "live", "s1", "rtmps://127.0.0.1:1/live/s1"), LE_OK,
+           "start_id: an rtmps:// target");
+    is_int(le_push_start_id("u3", "a.b", "live", "s1", "rtmps:///live/s"), LE_EINVAL, "start_id: rtmps:// without a host");
     le_push_free();
     is_int((long long)le_relay_count(LE_RELAY_PUSH), 0, "le_push_free stops every push");
     le_relay_client_free();

@@ -694,6 +694,13 @@ static void test_url(void)
     is_int(le_relay_url_parse("rtmp://[::1]:19350/live/a", &u), LE_OK, "url: IPv6 literal");
     is_str(u.host, "::1", "url: IPv6 host without brackets");
     is_int(u.port, 19350, "url: IPv6 port");
+    is_int(le_relay_url_parse("rtmps://u:p@origin.example/live/cam?k=1", &u), LE_OK, "url: rtmps");
+    is_int(u.scheme, LE_URL_RTMPS, "url: rtmps scheme");
+    is_int(u.port, 443, "url: default RTMPS port 443");
+    is_str(u.stream, "cam?k=1", "url: rtmps stream");
+    is_str(u.tcurl, "rtmps://origin.example/live", "url: rtmps tcUrl");
+    is_int(le_relay_url_parse("RTMPS://h:1443/a/b", &u), LE_OK, "url: rtmps, scheme case, port");
+    is_int(u.port, 1443, "url: rtmps port");
     is_int(le_relay_url_parse("http://h.example/live/cam.flv?a=1", &u), LE_OK, "url: http");
     is_int(u.port, 80, "url: default HTTP port 80");
     is_str(u.target, "/live/cam.flv?a=1", "url: request target");
@@ -704,6 +711,7 @@ static void test_url(void)
     static const char *const bad[] = {
         "rtsp://h/live/a", "rtmp:///live/a", "rtmp://h:0/live/a", "rtmp://h:65536/live/a", "rtmp://h:x/live/a",
         "rtmp://h/live/", "rtmp://h/cam", "rtmp://h", "http://", "rtmp://h/live/a b", "", "rtmp://h//cam",
+        "rtmps://h/cam", "rtmps:///live/a",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         is_int(le_relay_url_parse(bad[i], &u), LE_EINVAL, "url: '%s' refused", bad[i]);
