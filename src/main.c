@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "node.h"
 #include "timeshift/timeshift.h"
+#include "tls/tls.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: livedge [-c FILE] [-t] [--reindex] [-V] [-h]\n"
                "  -c FILE  configuration file (default: embedded defaults)\n"
-               "  -t       check the configuration and exit (0 ok, 1 error)\n"
+               "  -t       check the configuration (and that its certificates load) and exit (0 ok, 1 error)\n"
                "  --reindex  rebuild the time-shift index from the files under data_dir, then exit\n"
                "  -V       print the version and exit\n"
                "  -h       this help\n");
@@ -49,6 +50,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (test_only) {
+        /* The certificate and key files must load too (livedge.conf(5), TLS). */
+        int trc = le_tls_init(conf, err, sizeof(err));
+        le_tls_free();
+        if (trc != 0) {
+            fprintf(stderr, "livedge: %s: %s\n", path ? path : "(embedded defaults)", err);
+            fprintf(stderr, "livedge: configuration file %s test failed\n", path ? path : "(embedded defaults)");
+            le_conf_free(conf);
+            return 1;
+        }
         printf("livedge: configuration %s is ok\n", path ? path : "(embedded defaults)");
         le_conf_free(conf);
         return 0;

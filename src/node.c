@@ -5,6 +5,7 @@
 #include "admin/actions.h"
 #include "admin/admin.h"
 #include "control/blocklist.h"
+#include "control/certs.h"
 #include "control/cluster.h"
 #include "control/domains.h"
 #include "control/notify.h"
@@ -38,6 +39,7 @@
 #include "rtmp/session.h"
 #include "store/store.h"
 #include "timeshift/timeshift.h"
+#include "tls/tls.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -150,6 +152,25 @@ static void apply_conf(const le_conf *c)
     le_carousel_set_opts(&co);
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_list(char *const *a, char *const *b)
+{
+    for (; a && *a && b && *b; a++, b++)
+        if (strcmp(*a, *b) != 0)
+            return 0;
+    return !(a && *a) && !(b && *b);
+}
+
+/* 1 when a listener of this process speaks TLS. */
+static int tls_listening(void)
+{
+    return le_rtmps_port() > 0 || le_https_port() > 0 || (conf->admin_tls && le_admin_port() > 0);
+}
+
 static void reload(void)
 {
     char err[512];
@@ -164,12 +185,32 @@ static void reload(void)
         le_sd_notify("READY=1");
         return;
     }
-    /* Listen addresses and the outbound chunk size are bound at start; a
-     * change needs a restart. Everything else applies to new work at once. */
+    /* The certificates (files and cipher lists) first: a set that does not
+     * load keeps the whole running configuration, and running TLS
+     * listeners keep needing a default certificate. */
+    if (!nc->tls_certificate && tls_listening()) {
+        le_error(MOD, "reload of %s refused, keeping the running configuration: TLS listeners are "
+                 "running and tls_certificate is not set", conf_path);
+        le_conf_free(nc);
+        le_sd_notify("READY=1");
+        return;
+    }
+    if (le_tls_init(nc, err, sizeof(err)) != 0) {
+        le_error(MOD, "reload of %s failed, keeping the running configuration: %s", conf_path, err);
+        le_conf_free(nc);
+        le_sd_notify("READY=1");
+        return;
+    }
+    /* Listen addresses, TLS on them, the outbound TLS settings and the
+     * outbound chunk size are bound at start; a change needs a restart.
+     * Everything else applies to new work at once. */
     if (strcmp(nc->rtmp_listen, conf->rtmp_listen) != 0 ||
-        strcmp(nc->http_listen, conf->http_listen) != 0 ||
+        strcmp(nc->http_listen, conf->http_listen) != 0 || !same_str(nc->rtmps_listen, conf->rtmps_listen) ||
+        !same_str(nc->https_listen, conf->https_listen) || nc->admin_tls != conf->admin_tls ||
+        !same_str(nc->tls_ca_file, conf->tls_ca_file) || !same_list(nc->tls_verify_skip, conf->tls_verify_skip) ||
         nc->rtmp_chunk_size != conf->rtmp_chunk_size)
-        le_warn(MOD, "reload: listen addresses and rtmp_chunk_size change only on restart");
+        le_warn(MOD, "reload: listen addresses, admin_tls, tls_ca_file, tls_verify_skip and rtmp_chunk_size "
+                "change only on restart");
     nc->rtmp_chunk_size = conf->rtmp_chunk_size;
     retired *r = le_xmalloc(sizeof(*r));
     r->conf = conf;
@@ -211,6 +252,7 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 static void node_metrics(le_buf *out)
 {
     const le_store_stats *ss = le_store_get_stats();
+    const le_tls_stats *ts = le_tls_get_stats();
     le_buf_printf(out,
         "# TYPE livedge_connections gauge\n"
         "livedge_connections{protocol=\"rtmp\"} %llu\n"
@@ -234,13 +276,21 @@ static void node_metrics(le_buf *out)
         "# TYPE livedge_redis_writes_dropped_total counter\n"
         "livedge_redis_writes_dropped_total %llu\n"
         "# TYPE livedge_redis_reconnects_total counter\n"
-        "livedge_redis_reconnects_total %llu\n",
+        "livedge_redis_reconnects_total %llu\n"
+        "# TYPE livedge_tls_handshakes_total counter\n"
+        "livedge_tls_handshakes_total %llu\n"
+        "# TYPE livedge_tls_handshake_failures_total counter\n"
+        "livedge_tls_handshake_failures_total %llu\n"
+        "# TYPE livedge_tls_certificates gauge\n"
+        "livedge_tls_certificates %llu\n",
         (unsigned long long)stats.conns_rtmp, (unsigned long long)stats.conns_http,
         (unsigned long long)stats.conns_total, le_stream_count_live(),
         (unsigned long long)stats.bytes_in, (unsigned long long)stats.bytes_out,
         (unsigned long long)stats.players_dropped, (unsigned long long)stats.bad_clients,
         le_store_connected(), (unsigned long long)ss->writes_queued_now,
-        (unsigned long long)ss->writes_dropped, (unsigned long long)ss->connects);
+        (unsigned long long)ss->writes_dropped, (unsigned long long)ss->connects,
+        (unsigned long long)ts->handshakes, (unsigned long long)ts->failures,
+        (unsigned long long)ts->installed);
 }
 
 /* Polls every 100 ms after SIGTERM: the loop ends once the callbacks are
@@ -313,6 +363,18 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "event_base_new failed");
         return LE_ENOMEM;
     }
+    /* TLS before anything listens or connects out: the certificates of the
+     * file (livedge.conf(5), TLS), then the outbound settings every client
+     * context is made with. */
+    if ((rc = le_tls_init(conf, err, errlen)) != 0)
+        return rc < 0 ? rc : LE_EINVAL;
+    if ((conf->rtmps_listen || conf->https_listen || conf->admin_tls) && !le_tls_ready()) {
+        snprintf(err, errlen, "%s needs a default certificate: tls_certificate and tls_certificate_key "
+                 "did not load", conf->rtmps_listen ? "rtmps_listen" : conf->https_listen ? "https_listen"
+                                                                                          : "admin_tls");
+        return LE_EINVAL;
+    }
+    le_net_client_tls_conf(conf->tls_ca_file, (const char *const *)conf->tls_verify_skip);
     le_stream_set_base(base);
     le_feed_init(base, &le_node_stats_get()->bytes_out);
     le_tap_init(base);
@@ -324,6 +386,7 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     if ((rc = le_store_start(base, conf, err, errlen)) != 0)
         return rc < 0 ? rc : LE_EIO;
     le_domains_init(conf);
+    le_certs_init(conf);   /* API certificates: loaded from the store on each connect */
     le_blocklist_init();
     le_cluster_init();
     le_edge_init(base);   /* after the block list: its forbid handlers run second */
@@ -366,7 +429,9 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     le_actions_register_all();
     le_metrics_add(node_metrics);
     if ((rc = le_rtmp_listen(base, conf->rtmp_listen, err, errlen)) != 0 ||
+        (conf->rtmps_listen && (rc = le_rtmps_listen(base, conf->rtmps_listen, err, errlen)) != 0) ||
         (rc = le_http_listen(base, conf->http_listen, err, errlen)) != 0 ||
+        (conf->https_listen && (rc = le_https_listen(base, conf->https_listen, err, errlen)) != 0) ||
         (rc = le_admin_listen(base, conf->admin_listen, err, errlen)) != 0)
         return rc;
 
@@ -381,9 +446,15 @@ int le_node_start(le_conf *c, const char *path, char *err, size_t errlen)
     event_add(tick_ev, &one);
 
     watchdog_usec = le_sd_watchdog_usec();
-    le_info(MOD, "livedge %s ready: rtmp %s (port %d), http %s (port %d), admin %s (port %d)",
+    char tlsports[160] = "";
+    if (conf->rtmps_listen)
+        snprintf(tlsports, sizeof(tlsports), ", rtmps %s (port %d)", conf->rtmps_listen, le_rtmps_port());
+    if (conf->https_listen)
+        snprintf(tlsports + strlen(tlsports), sizeof(tlsports) - strlen(tlsports), ", https %s (port %d)",
+                 conf->https_listen, le_https_port());
+    le_info(MOD, "livedge %s ready: rtmp %s (port %d), http %s (port %d), admin %s (port %d%s)%s",
             PACKAGE_VERSION, conf->rtmp_listen, le_rtmp_port(), conf->http_listen, le_http_port(),
-            conf->admin_listen, le_admin_port());
+            conf->admin_listen, le_admin_port(), conf->admin_tls ? ", TLS" : "", tlsports);
     le_sd_notify("READY=1");
     if (watchdog_usec) {
         le_sd_notify("WATCHDOG=1");
@@ -427,6 +498,7 @@ void le_node_free(void)
     le_feed_shutdown();
     le_blocklist_free();
     le_cluster_free();
+    le_certs_free();
     le_domains_free();
     le_relay_client_free();   /* after every relay owner stopped its clients */
     le_store_stop();
@@ -442,6 +514,7 @@ void le_node_free(void)
         le_conf_free(r->conf);
         free(r);
     }
+    le_tls_free();   /* after every connection is gone */
     le_conf_free(conf);
     free(conf_path);
     conf = NULL;

@@ -1346,7 +1346,10 @@ int le_admin_listen(struct event_base *base, const char *addr, char *err, size_t
         snprintf(err, errlen, "admin_listen %s", e);
         return LE_EIO;
     }
-    le_info(MOD, "admin API on %s (port %d), %s", addr, le_net_listener_port(adm.lis),
+    int tls = conf() && conf()->admin_tls;
+    if (tls)
+        le_net_listener_set_tls(adm.lis, 1);   /* admin_tls: HTTPS, ALPN http/1.1 */
+    le_info(MOD, "admin API on %s (port %d%s), %s", addr, le_net_listener_port(adm.lis), tls ? ", TLS" : "",
             keys_configured(conf()) ? "signed calls only" : "unsigned calls accepted (loopback)");
     return LE_OK;
 }

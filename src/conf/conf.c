@@ -33,6 +33,14 @@
 #define WORDS_MAX 4096          /* words in one statement (long IP lists) */
 #define DOMAINS_MAX 4096        /* duplicate checks are quadratic */
 #define FILE_MAX (16 * 1024 * 1024)
+#define TLS_SKIP_MAX 256        /* tls_verify_skip entries */
+#define TLS_SECRET_MIN 16       /* tls_key_secret characters */
+
+/* tls_ciphers when the file sets none: Mozilla's "intermediate" TLS 1.2
+ * list (livedge.conf(5), TLS). */
+#define LE_CONF_TLS_CIPHERS                                                                  \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* ---- defaults ------------------------------------------------------------ */
 
@@ -116,6 +124,8 @@ le_conf_domain *le_conf_domain_copy(const le_conf_domain *f)
     d->cors_origin = dup_or_null(f->cors_origin);
     d->referer_white_list = dup_or_null(f->referer_white_list);
     d->referer_black_list = dup_or_null(f->referer_black_list);
+    d->ssl_certificate = dup_or_null(f->ssl_certificate);
+    d->ssl_certificate_key = dup_or_null(f->ssl_certificate_key);
     d->push = push_copy(f->push);
     d->next = NULL;
     return d;
@@ -138,6 +148,8 @@ void le_conf_domain_free(le_conf_domain *d)
     free(d->cors_origin);
     free(d->referer_white_list);
     free(d->referer_black_list);
+    free(d->ssl_certificate);
+    free(d->ssl_certificate_key);
     le_conf_push_free(d->push);
     free(d);
 }
@@ -155,6 +167,7 @@ static le_conf *node_defaults(void)
     c->rtmp_listen = le_xstrdup("0.0.0.0:1935");
     c->http_listen = le_xstrdup("0.0.0.0:8080");
     c->admin_listen = le_xstrdup("127.0.0.1:8081");
+    c->tls_ciphers = le_xstrdup(LE_CONF_TLS_CIPHERS);
     c->data_dir = le_xstrdup("/var/lib/livedge");
     c->redis = le_xstrdup("embedded");
     c->redis_prefix = le_xstrdup("livedge:");
@@ -213,6 +226,17 @@ void le_conf_free(le_conf *c)
     free(c->rtmp_advertise);
     free(c->http_listen);
     free(c->admin_listen);
+    free(c->rtmps_listen);
+    free(c->https_listen);
+    free(c->tls_certificate);
+    free(c->tls_certificate_key);
+    free(c->tls_ciphers);
+    free(c->tls_ciphersuites);
+    free(c->tls_key_secret);
+    free(c->tls_ca_file);
+    for (char **v = c->tls_verify_skip; v && *v; v++)
+        free(*v);
+    free(c->tls_verify_skip);
     free(c->data_dir);
     free(c->redis);
     free(c->redis_prefix);
@@ -501,7 +525,8 @@ enum {
     V_ENUM,     /* one of names[]; F_STR stores the word, else the index */
     V_IPLIST,   /* addresses/CIDRs, comma and/or space separated */
     V_REFLIST,  /* referer host patterns (auth/acl.h), same separators */
-    V_TARGETS   /* push targets: rtmp:// URL templates, one or more a statement, repeatable */
+    V_TARGETS,  /* push targets: rtmp:// URL templates, one or more a statement, repeatable */
+    V_SKIPLIST  /* tls_verify_skip: HOST[:PORT] words, one or more a statement, repeatable */
 };
 enum { F_NONE, F_STR, F_I64, F_INT, F_U32, F_SIZE };
 
@@ -557,6 +582,16 @@ static const keydef keys[] = {
     { "max_connections", C_MAIN, V_INT, F_INT, N(max_connections), 1, 1000000, NULL, NULL },
     { "rtmp_input_budget", C_MAIN, V_SIZE, F_SIZE, N(rtmp_input_budget), 64 * KIB, 64 * GIB, NULL, NULL },
     { "admin_max_connections_per_ip", C_MAIN, V_INT, F_INT, N(admin_max_conns_per_ip), 1, 100000, NULL, NULL },
+    { "rtmps_listen", C_MAIN, V_LISTEN, F_STR, N(rtmps_listen), 0, 0, NULL, NULL },
+    { "https_listen", C_MAIN, V_LISTEN, F_STR, N(https_listen), 0, 0, NULL, NULL },
+    { "admin_tls", C_MAIN, V_BOOL, F_INT, N(admin_tls), 0, 0, NULL, NULL },
+    { "tls_certificate", C_MAIN, V_STR, F_STR, N(tls_certificate), 0, 0, NULL, NULL },
+    { "tls_certificate_key", C_MAIN, V_STR, F_STR, N(tls_certificate_key), 0, 0, NULL, NULL },
+    { "tls_ciphers", C_MAIN, V_STR, F_STR, N(tls_ciphers), 0, 0, NULL, NULL },
+    { "tls_ciphersuites", C_MAIN, V_STR, F_STR, N(tls_ciphersuites), 0, 0, NULL, NULL },
+    { "tls_key_secret", C_MAIN, V_STR, F_STR, N(tls_key_secret), 0, 0, NULL, NULL },
+    { "tls_ca_file", C_MAIN, V_STR, F_STR, N(tls_ca_file), 0, 0, NULL, NULL },
+    { "tls_verify_skip", C_MAIN, V_SKIPLIST, F_NONE, N(tls_verify_skip), 0, 0, NULL, NULL },
     { "domain", C_MAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "access_key_id", C_ADMIN, V_STR, F_STR, N(access_key_id), 0, 0, NULL, NULL },
@@ -585,6 +620,8 @@ static const keydef keys[] = {
     { "edge", C_DOMAIN, V_BOOL, F_INT, D(edge), 0, 0, NULL, NULL },
     { "edge_wait", C_DOMAIN, V_DUR, F_I64, D(edge_wait_ms), 100, 60 * SEC, NULL, NULL },
     { "edge_idle", C_DOMAIN, V_DUR, F_I64, D(edge_idle_ms), SEC, DAY, NULL, NULL },
+    { "ssl_certificate", C_DOMAIN, V_STR, F_STR, D(ssl_certificate), 0, 0, NULL, NULL },
+    { "ssl_certificate_key", C_DOMAIN, V_STR, F_STR, D(ssl_certificate_key), 0, 0, NULL, NULL },
     { "push", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },
 
     { "auth_type", C_AUTH, V_ENUM, F_INT, D(auth_type), 0, 0, auth_names, "no_auth, type_a, type_b, type_c or tx_secret" },
@@ -694,6 +731,8 @@ typedef struct parser {
     int dom_line, push_line, auth_line, push_auth_line;
     int default_line;               /* 0: default_domain not in the file */
     int car_line;                   /* where car { opened, 0: none */
+    int tls_line;                   /* the first TLS listener key, 0: none */
+    int nskip;                      /* tls_verify_skip entries so far */
 } parser;
 
 static int perr(parser *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -945,6 +984,54 @@ static int advertise_valid(const char *s)
     return host_valid(host);
 }
 
+/* A tls_verify_skip entry: a host name or IPv4 address, or [IPv6], with an
+ * optional :PORT (1-65535). */
+static int skip_valid(const char *s)
+{
+    unsigned port = 1;
+    char host[300];
+    const char *colon = NULL;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        struct in6_addr a6;
+        size_t hn = rb ? (size_t)(rb - s - 1) : 0;
+        if (!rb || hn == 0 || hn >= sizeof(host) || (rb[1] && rb[1] != ':'))
+            return 0;
+        memcpy(host, s + 1, hn);
+        host[hn] = '\0';
+        if (inet_pton(AF_INET6, host, &a6) != 1)
+            return 0;
+        colon = rb[1] ? rb + 1 : NULL;
+    } else {
+        colon = strchr(s, ':');
+        size_t hn = colon ? (size_t)(colon - s) : strlen(s);
+        if (hn == 0 || hn >= sizeof(host) || (colon && strchr(colon + 1, ':')))
+            return 0;
+        memcpy(host, s, hn);
+        host[hn] = '\0';
+        if (!host_valid(host))
+            return 0;
+    }
+    return !colon || (parse_port(colon + 1, &port) == 0 && port != 0);
+}
+
+/* "tls_verify_skip HOST[:PORT]...;": appended to the NULL-terminated list. */
+static int apply_skip(parser *ps, le_conf *c)
+{
+    char e[80];
+    for (int i = 1; i < ps->nw; i++) {
+        const word *v = &ps->w[i];
+        if (has_ctl(v) || !skip_valid(v->s))
+            return perr(ps, v->line, "invalid tls_verify_skip entry '%s' (want HOST or HOST:PORT)", ESC(v, e));
+        if (ps->nskip >= TLS_SKIP_MAX)
+            return perr(ps, v->line, "more than %d tls_verify_skip entries", TLS_SKIP_MAX);
+        c->tls_verify_skip = le_xrealloc(c->tls_verify_skip, (size_t)(ps->nskip + 2) * sizeof(char *));
+        c->tls_verify_skip[ps->nskip++] = le_xstrdup(v->s);
+        c->tls_verify_skip[ps->nskip] = NULL;
+    }
+    return 0;
+}
+
 /* "target URL...;": each word an rtmp:// URL template, appended. */
 static int apply_targets(parser *ps, le_conf_push *r)
 {
@@ -971,6 +1058,8 @@ static int apply_value(parser *ps, void *base, const keydef *k)
         return apply_iplist(ps, base, k);
     if (k->vt == V_TARGETS)
         return apply_targets(ps, base);
+    if (k->vt == V_SKIPLIST)
+        return apply_skip(ps, base);
     if (ps->nw != 2) {
         if (ps->w[2].line > v->line)
             return perr(ps, v->line, "missing ';'");
@@ -987,6 +1076,8 @@ static int apply_value(parser *ps, void *base, const keydef *k)
     case V_EMPTYOK:
         if (k->ctx == C_MAIN && k->off == N(rtmp_advertise) && !advertise_valid(v->s))
             return perr(ps, v->line, "rtmp_advertise wants HOST:PORT (port 1-65535), not '%s'", ESC(v, e));
+        if (k->ctx == C_MAIN && k->off == N(tls_key_secret) && v->n < TLS_SECRET_MIN)
+            return perr(ps, v->line, "tls_key_secret must be at least %d characters", TLS_SECRET_MIN);
         set_str(sfield, v->s);
         return 0;
     case V_OPTSTR:
@@ -1137,7 +1228,7 @@ static int end_statement(parser *ps)
                     strcmp(k->name, "domain") == 0 ? "domain NAME" : k->name);
     if (ps->nw < 2)
         return perr(ps, ps->w[0].line, "'%s' needs a value", k->name);
-    if (k->vt != V_TARGETS && mark_seen(ps, idx, ps->w[0].line) != 0)
+    if (k->vt != V_TARGETS && k->vt != V_SKIPLIST && mark_seen(ps, idx, ps->w[0].line) != 0)
         return LE_EINVAL;
     if (apply_value(ps, ctx_base(ps), k) != 0)
         return LE_EINVAL;
@@ -1149,6 +1240,9 @@ static int end_statement(parser *ps)
         ps->push_auth_line = ps->w[0].line;
     if (k->off == N(default_domain) && k->ctx == C_MAIN)
         ps->default_line = ps->w[1].line;
+    if (k->ctx == C_MAIN && !ps->tls_line &&
+        (k->off == N(rtmps_listen) || k->off == N(https_listen) || (k->off == N(admin_tls) && ps->c->admin_tls)))
+        ps->tls_line = ps->w[0].line;
     return 0;
 }
 
@@ -1247,6 +1341,8 @@ static int close_domain(parser *ps, int close_line)
     }
     if (d->push_domain && strcmp(d->push_domain, d->name) == 0)
         return perr(ps, ps->push_line, "push_domain equals the domain name");
+    if (!d->ssl_certificate != !d->ssl_certificate_key)
+        return perr(ps, close_line, "domain %s: ssl_certificate and ssl_certificate_key go together", d->name);
     if (d->auth_type != LE_AUTH_NONE && !d->auth_key1 && !d->auth_key2)
         return perr(ps, ps->auth_line ? ps->auth_line : close_line,
                     "auth_type %s needs auth_key1 or auth_key2", auth_names[d->auth_type]);
@@ -1323,6 +1419,12 @@ static int close_block(parser *ps)
 static int finish(parser *ps)
 {
     le_conf *c = ps->c;
+    if (!c->tls_certificate != !c->tls_certificate_key)
+        return perr(ps, ps->last_line, "tls_certificate and tls_certificate_key go together");
+    if (ps->tls_line && !c->tls_certificate)
+        return perr(ps, ps->tls_line, "%s needs the default certificate: set tls_certificate and "
+                    "tls_certificate_key", c->rtmps_listen ? "rtmps_listen" : c->https_listen ? "https_listen"
+                                                                                       : "admin_tls on");
     if (c->car_domain) {
         int found = 0;
         for (le_conf_domain *d = c->domains; d && !found; d = d->next)

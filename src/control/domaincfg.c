@@ -28,6 +28,7 @@ static const fn_spec specs[] = {
     { "referer_white_list_set", { "refer_domain_allow_list", "allow_empty", NULL } },
     { "referer_black_list_set", { "refer_domain_deny_list", "allow_empty", NULL } },
     { "live_push", { "target", "app", "sign_type", "sign_key", "sign_validity", NULL } },
+    { "https_force", { "enable", NULL } },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -145,6 +146,10 @@ int le_domaincfg_validate(const char *function, const le_jv *args, const char **
         }
         return LE_DCFG_OK;
     }
+    if (strcmp(function, "https_force") == 0 && !le_jv_get_str(args, "enable")) {
+        *bad = "enable";
+        return LE_DCFG_BAD_ARG;
+    }
     if (strcmp(function, "live_push") == 0) {
         /* The whole rule: a target, and a key when it signs. */
         const char *st = le_jv_get_str(args, "sign_type"), *key = le_jv_get_str(args, "sign_key");
@@ -252,6 +257,8 @@ void le_domaincfg_overlay(le_conf_domain *cf, const le_jv *records)
                 cf->referer_white_allow_empty = strcmp(v, "off") != 0;
         } else if (strcmp(r->key, "live_push") == 0) {
             overlay_push(cf, a);
+        } else if (strcmp(r->key, "https_force") == 0) {
+            cf->https_force = (v = le_jv_get_str(a, "enable")) && strcmp(v, "on") == 0;
         } else if (strcmp(r->key, "referer_black_list_set") == 0) {
             set_s(&cf->referer_black_list, le_jv_get_str(a, "refer_domain_deny_list"));
             if ((v = le_jv_get_str(a, "allow_empty")))

@@ -3,11 +3,12 @@
  * ({prefix}domaincfg:{domain}: hash function -> JSON record), mirrored on
  * the domain, and laid over the file's settings: the API wins.
  *
- * The node enforces aliauth, alilive, the IP lists, the referer lists and
- * live_push (a push rule added after the file's, relay/push.h), with their
- * args checked exactly. Any other well-formed function (the
- * API's CDN functions such as set_req_host_header or https_force) is
- * stored and echoed as given, with a "stored, not enforced" log line. */
+ * The node enforces aliauth, alilive, the IP lists, the referer lists,
+ * live_push (a push rule added after the file's, relay/push.h) and
+ * https_force (plaintext HTTP plays get a 301 to https_listen), with their
+ * args checked exactly. Any other well-formed function (the API's CDN
+ * functions such as set_req_host_header) is stored and echoed as given,
+ * with a "stored, not enforced" log line. */
 #ifndef LE_DOMAINCFG_H
 #define LE_DOMAINCFG_H
 #include <stdint.h>

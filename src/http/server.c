@@ -60,6 +60,8 @@ struct le_http_conn {
 
 static struct {
     le_net_listener *lis;
+    le_net_listener *tls_lis;       /* https_listen; NULL: off */
+    int force_warned;               /* https_force without https_listen: logged once */
     struct event_base *base;
     uint64_t rid_state;             /* request-id generator */
     const le_http_route_def **routes;   /* highest prio first, then as added */
@@ -71,7 +73,9 @@ static void process(le_http_conn *c);
 /* ---- small helpers ---- */
 
 struct evbuffer *le_http_conn_output(le_http_conn *c) { return bufferevent_get_output(c->bev); }
-int le_http_conn_fd(le_http_conn *c) { return (int)bufferevent_getfd(c->bev); }
+/* A TLS connection has no socket to write to directly: every byte goes
+ * through the bufferevent's encryption. */
+int le_http_conn_fd(le_http_conn *c) { return le_net_conn_tls(c->nc) ? -1 : (int)bufferevent_getfd(c->bev); }
 uint64_t le_http_conn_id(const le_http_conn *c) { return c->id; }
 const char *le_http_conn_peer(const le_http_conn *c) { return c->peer; }
 const char *le_http_conn_peer_ip(const le_http_conn *c) { return c->peer_ip; }
@@ -83,6 +87,7 @@ static const char *reason(int status)
     case 200: return "OK";
     case 204: return "No Content";
     case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -367,6 +372,39 @@ static void options_reply(le_http_conn *c, const le_http_req *r)
     le_http_conn_done(c);
 }
 
+/* The https_force domain function (livedge.8): a plaintext request for
+ * the domain's content is sent to https://HOST[:PORT]{path}[?query], PORT
+ * the https_listen port unless 443. Returns 1 when it answered. */
+static int https_redirect(le_http_conn *c, const le_http_req *r, const le_conf_domain *dom, const char *host)
+{
+    if (!dom || !le_access_current(dom)->https_force || le_net_conn_tls(c->nc))
+        return 0;
+    if (!srv.tls_lis) {
+        if (!srv.force_warned)
+            le_warn("http", "domain %s has https_force on but https_listen is not set: not redirecting",
+                    dom->name);
+        srv.force_warned = 1;
+        return 0;
+    }
+    /* The Host header's name (already checked by clean_host), else the domain's. */
+    const char *h = host && *host ? host : dom->name;
+    int port = le_net_listener_port(srv.tls_lis);
+    char portpart[16] = "";
+    if (port != 443)
+        snprintf(portpart, sizeof(portpart), ":%d", port);
+    /* path and query come from the parsed request line: no CR, LF or blank. */
+    le_buf loc = { 0 };
+    le_buf_printf(&loc, "Location: https://%s%s%.*s%s%.*s\r\nCache-Control: no-cache\r\n", h, portpart,
+                  (int)r->path.n, r->path.p, r->query.p ? "?" : "", r->query.p ? (int)r->query.n : 0,
+                  r->query.p ? r->query.p : "");
+    le_buf_u8(&loc, 0);
+    le_debug("http", "#%llu %s: https_force: 301 to https (%s)", (unsigned long long)c->id, c->peer, dom->name);
+    le_http_reply_head(c, 301, NULL, 0, (const char *)loc.p);
+    le_buf_free(&loc);
+    le_http_conn_done(c);
+    return 1;
+}
+
 static void dispatch(le_http_conn *c, const le_http_req *r)
 {
     le_http_route rt;
@@ -516,6 +554,10 @@ static void dispatch(le_http_conn *c, const le_http_req *r)
     int is_push = 0;
     rt.dom = bad_domain ? NULL
                         : le_node_resolve_domain(rt.vhost[0] ? rt.vhost : NULL, host[0] ? host : NULL, &is_push);
+    if (rt.dom)
+        c->cors = rt.dom->cors_origin;
+    if (https_redirect(c, r, rt.dom, host))
+        return;
     if (open) {
         /* Every answer in the handler's own envelope, its own access check. */
         if (rt.dom)
@@ -717,25 +759,44 @@ static const le_net_ops http_net_ops = {
     .free = conn_free,
 };
 
-int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen)
+static int listen_on(le_net_listener **lis, const char *key, struct event_base *base, const char *addr,
+                     char *err, size_t errlen)
 {
     char e[256];
-    if (srv.lis) {
-        snprintf(err, errlen, "http: already listening");
+    if (*lis) {
+        snprintf(err, errlen, "%s: already listening", key);
         return LE_EEXIST;
     }
     srv.base = base;
-    if (le_net_listen(&srv.lis, base, addr, 1024, &http_net_ops, e, sizeof(e)) != LE_OK) {
-        snprintf(err, errlen, "http_listen %s", e);
+    if (le_net_listen(lis, base, addr, 1024, &http_net_ops, e, sizeof(e)) != LE_OK) {
+        snprintf(err, errlen, "%s %s", key, e);
         return LE_EIO;
     }
-    le_info("http", "listening on %s (port %d)", addr, le_net_listener_port(srv.lis));
+    if (lis == &srv.tls_lis)
+        le_net_listener_set_tls(*lis, 1);   /* ALPN http/1.1 */
+    le_info("http", "%s on %s (port %d)", lis == &srv.tls_lis ? "https listening" : "listening", addr,
+            le_net_listener_port(*lis));
     return LE_OK;
+}
+
+int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen)
+{
+    return listen_on(&srv.lis, "http_listen", base, addr, err, errlen);
+}
+
+int le_https_listen(struct event_base *base, const char *addr, char *err, size_t errlen)
+{
+    return listen_on(&srv.tls_lis, "https_listen", base, addr, err, errlen);
 }
 
 int le_http_port(void)
 {
     return le_net_listener_port(srv.lis);
+}
+
+int le_https_port(void)
+{
+    return le_net_listener_port(srv.tls_lis);
 }
 
 void le_http_route_add(const le_http_route_def *def)
@@ -763,5 +824,7 @@ void le_http_route_reset(void)
 void le_http_shutdown(void)
 {
     le_net_listener_free(srv.lis, "node stopping");
-    srv.lis = NULL;
+    le_net_listener_free(srv.tls_lis, "node stopping");
+    srv.lis = srv.tls_lis = NULL;
+    srv.force_warned = 0;
 }

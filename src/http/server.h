@@ -21,7 +21,13 @@ struct le_http_req;
 int le_http_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
 /* The bound port (after "…:0" binds an ephemeral one); 0 if not listening. */
 int le_http_port(void);
-/* Stops accepting and closes every HTTP connection (shutdown). Call before
+/* https_listen: everything above over TLS (ALPN http/1.1); le_tls_init must
+ * have loaded the default certificate. With it, a plaintext request for a
+ * domain whose https_force is on is answered 301 to the same URL on this
+ * listener (livedge.8). */
+int le_https_listen(struct event_base *base, const char *addr, char *err, size_t errlen);
+int le_https_port(void);
+/* Stops accepting on both and closes every HTTP connection (shutdown). Call before
  * le_stream_shutdown(): closing an HTTP-FLV viewer detaches it from its
  * stream. */
 void le_http_shutdown(void);
@@ -88,7 +94,7 @@ void le_http_route_reset(void);
 #define LE_HTTP_LEN_NONE    (-3)    /* no body and no length (204) */
 
 struct evbuffer *le_http_conn_output(le_http_conn *c);
-int le_http_conn_fd(le_http_conn *c);          /* the socket (for the feed's direct write) */
+int le_http_conn_fd(le_http_conn *c);          /* the socket (for the feed's direct write); -1 over TLS */
 uint64_t le_http_conn_id(const le_http_conn *c);
 const char *le_http_conn_peer(const le_http_conn *c);
 const char *le_http_conn_peer_ip(const le_http_conn *c);   /* the address alone */

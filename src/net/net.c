@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/dns.h>
 #include <event2/listener.h>
@@ -26,6 +28,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "tls/tls.h"
 
 #define MOD "net"
 
@@ -54,6 +57,8 @@ struct le_net_conn {
     int out_paused;             /* reading held off by the output bound */
     int unbounded;              /* output bound off (le_net_conn_set_unbounded) */
     int idle;                   /* may be evicted */
+    int tls;                    /* an OpenSSL bufferevent */
+    int tls_done;               /* its handshake completed */
     uint64_t idle_since_ms;     /* monotonic */
     uint64_t paused_since_ms;   /* monotonic: paused, or last seen draining */
     size_t paused_len;          /* unsent output then */
@@ -73,6 +78,7 @@ struct le_net_listener {
     int nconns;                 /* open (not closing) */
     uint64_t next_id;
     int port;
+    int tls;                    /* le_net_listener_set_tls: 1 + alpn_http */
     ratelog accept_log, refuse_log, evict_log;
     le_net_limits lim;          /* as read at the last accept or sweep */
 };
@@ -82,6 +88,8 @@ static struct {
     struct event *reap_ev;
     int nlisteners;
     int shared_conns;           /* open connections on ops.shared listeners */
+    char *ca_file;              /* le_net_client_tls_conf */
+    char **skip;
 } net;
 
 static void conn_update_read(le_net_conn *c);
@@ -289,11 +297,60 @@ static void write_cb(struct bufferevent *bev, void *arg)
         c->lis->ops->drained(c->ctx);
 }
 
+/* A TLS connection's events: the handshake's end is counted here and not
+ * passed on; an OpenSSL error is one line and a close. */
+static int tls_event(le_net_conn *c, short what)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (what & BEV_EVENT_CONNECTED) {
+        c->tls_done = 1;
+        le_tls_handshake_done(ssl, 1);
+        le_debug(c->lis->ops->mod, "#%llu %s: TLS handshake done (%s, %s%s%s)", (unsigned long long)c->id,
+                 c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+                 SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) ? ", SNI " : "",
+                 SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)
+                     ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : "");
+        return 1;
+    }
+    /* libevent stacks SSL_get_error()'s code, then the OpenSSL queue, and
+     * gives them back last first: keep the earliest queued error (the
+     * cause), else that code. */
+    unsigned long e = 0, code = 0, last;
+    while ((last = bufferevent_get_openssl_error(c->bev)) != 0) {
+        if (ERR_GET_LIB(last))
+            e = last;
+        else
+            code = last;
+    }
+    if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) || (!e && !code && c->tls_done))
+        return 0;
+    if (!e && code == SSL_ERROR_SYSCALL && c->tls_done)
+        return 0;   /* a socket error: the server's as for a plain connection */
+    /* EOF or a socket error mid-handshake, or any OpenSSL error. */
+    char reason[200];
+    if (e)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    else if (code == SSL_ERROR_SSL)
+        snprintf(reason, sizeof(reason), "protocol error");
+    else
+        snprintf(reason, sizeof(reason), "%s", (what & BEV_EVENT_EOF) ? "peer closed"
+                 : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    ERR_clear_error();
+    if (!c->tls_done)
+        le_tls_handshake_done(ssl, 0);
+    le_info(c->lis->ops->mod, "#%llu %s: TLS %s: %s", (unsigned long long)c->id, c->peer,
+            c->tls_done ? "error" : "handshake failed", reason);
+    le_net_conn_close(c, c->tls_done ? "TLS error" : "TLS handshake failed");
+    return 1;
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     le_net_conn *c = arg;
     (void)bev;
     if (c->closing)
+        return;
+    if (c->tls && tls_event(c, what))
         return;
     c->lis->ops->event(c->ctx, what);
 }
@@ -377,7 +434,27 @@ static void accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sock
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct bufferevent *bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = NULL;
+    if (l->tls) {
+        /* The handshake runs as the first reads and writes; the server's
+         * own timers (from its accept) bound a client that stalls in it. */
+        SSL *ssl = le_tls_server_ssl(l->tls > 1);
+        if (ssl) {
+            bev = bufferevent_openssl_socket_new(l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+            if (!bev)
+                SSL_free(ssl);
+            else
+                bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        } else {
+            uint64_t held;
+            if (ratelog_ok(&l->refuse_log, &held))
+                le_warn(l->ops->mod, "%s refused: no TLS certificate loaded (%llu more since the last line)",
+                        peer, (unsigned long long)held);
+        }
+    } else {
+        bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (!bev) {
         evutil_closesocket(fd);
         return;
@@ -386,6 +463,7 @@ static void accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sock
     c->id = ++l->next_id;
     c->bev = bev;
     c->lis = l;
+    c->tls = l->tls != 0;
     c->want_read = 1;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
@@ -567,12 +645,111 @@ void le_net_client_init(struct event_base *base, const char *what, struct evdns_
 #endif
     if (SSL_CTX_set_default_verify_paths(*ssl) != 1)
         le_warn(MOD, "no CA certificates: https:// %s will fail verification", what);
+    if (net.ca_file && SSL_CTX_load_verify_locations(*ssl, net.ca_file, NULL) != 1) {
+        char reason[160] = "";
+        ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+        le_warn(MOD, "tls_ca_file %s: not loaded (%s): %s trust the system store only", net.ca_file, reason,
+                what);
+    }
+    ERR_clear_error();
 }
 
-/* ---- TLS (placeholders) ---- */
-void le_net_listener_set_tls(le_net_listener *l, int alpn_http) { (void)l; (void)alpn_http; }
-int le_net_listener_tls(const le_net_listener *l) { (void)l; return 0; }
-int le_net_conn_tls(const le_net_conn *c) { (void)c; return 0; }
-const char *le_net_conn_sni(const le_net_conn *c) { (void)c; return NULL; }
-void le_net_client_tls_conf(const char *ca_file, const char *const *skip) { (void)ca_file; (void)skip; }
-void le_net_client_ssl_target(struct ssl_st *ssl, const char *host, int port) { (void)ssl; (void)host; (void)port; }
+/* ---- TLS ---- */
+
+void le_net_listener_set_tls(le_net_listener *l, int alpn_http)
+{
+    if (l)
+        l->tls = alpn_http ? 2 : 1;
+}
+
+int le_net_listener_tls(const le_net_listener *l) { return l && l->tls; }
+int le_net_conn_tls(const le_net_conn *c) { return c && c->tls; }
+
+const char *le_net_conn_sni(const le_net_conn *c)
+{
+    if (!c || !c->tls)
+        return NULL;
+    return le_tls_sni(bufferevent_openssl_get_ssl(c->bev));
+}
+
+void le_net_client_tls_conf(const char *ca_file, const char *const *skip)
+{
+    free(net.ca_file);
+    net.ca_file = ca_file && *ca_file ? le_xstrdup(ca_file) : NULL;
+    if (net.skip) {
+        for (char **p = net.skip; *p; p++)
+            free(*p);
+        free(net.skip);
+        net.skip = NULL;
+    }
+    size_t n = 0;
+    while (skip && skip[n])
+        n++;
+    if (!n)
+        return;
+    net.skip = le_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        net.skip[i] = le_xstrdup(skip[i]);
+}
+
+/* 1 when host:port is in tls_verify_skip ("host" or "host:port", any case;
+ * an IPv6 literal may be bracketed). */
+static int skipped(const char *host, int port)
+{
+    if (!net.skip || !host)
+        return 0;
+    size_t hl = strlen(host);
+    for (char **p = net.skip; *p; p++) {
+        const char *s = *p;
+        const char *h = s;
+        size_t sl = strlen(s);
+        const char *colon = NULL;
+        if (s[0] == '[') {
+            const char *rb = strchr(s, ']');
+            if (!rb)
+                continue;
+            h = s + 1;
+            sl = (size_t)(rb - h);
+            colon = rb[1] == ':' ? rb + 1 : NULL;
+        } else if (strchr(s, ':') == strrchr(s, ':') && strchr(s, ':')) {
+            colon = strchr(s, ':');     /* one colon: host:port (more: a bare IPv6 address) */
+            sl = (size_t)(colon - s);
+        }
+        if (sl != hl || strncasecmp(h, host, hl) != 0)
+            continue;
+        if (!colon || atoi(colon + 1) == port)
+            return 1;
+    }
+    return 0;
+}
+
+static int ip_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+void le_net_client_ssl_target(struct ssl_st *ssl, const char *host, int port)
+{
+    if (!ssl || !host || !*host)
+        return;
+    char h[256];
+    snprintf(h, sizeof(h), "%s", host);
+    size_t n = strlen(h);
+    if (h[0] == '[' && n > 2 && h[n - 1] == ']') {     /* "[::1]" */
+        memmove(h, h + 1, n - 2);
+        h[n - 2] = '\0';
+    }
+    int ip = ip_literal(h);
+    if (!ip)
+        SSL_set_tlsext_host_name(ssl, h);
+    if (skipped(h, port)) {
+        SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+    } else if (ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), h);
+    } else {
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        SSL_set1_host(ssl, h);
+    }
+    ERR_clear_error();
+}

@@ -87,7 +87,9 @@ typedef struct le_rtmp_conn {
     char usrargs[1024];
 } le_rtmp_conn;
 
-static le_net_listener *listener;
+/* rtmp_listen, and rtmps_listen (the same sessions over TLS; NULL: off). */
+enum { LIS_PLAIN = 0, LIS_TLS, LIS_N };
+static le_net_listener *listeners[LIS_N];
 static le_chunk_budget input_budget;   /* node-wide reassembly; max from the conf */
 
 static void conn_close(le_rtmp_conn *c, const char *why);
@@ -469,7 +471,8 @@ static void on_play(le_rtmp_conn *c, const le_amf_val *namev)
     c->sub.is_player = 1;
     c->sub.fmt = &rtmp_feed;
     c->sub.rd.out = bufferevent_get_output(c->bev);
-    c->sub.rd.fd = bufferevent_getfd(c->bev);
+    /* Over TLS every byte goes through the bufferevent's encryption. */
+    c->sub.rd.fd = le_net_conn_tls(c->nc) ? -1 : bufferevent_getfd(c->bev);
     c->sub.rd.drop = player_drop;
     c->sub.rd.ctx = c;
     le_stream_attach(st, &c->sub);
@@ -818,23 +821,13 @@ static const le_net_ops rtmp_net_ops = {
     .free = conn_free,
 };
 
-int le_rtmp_listen(struct event_base *b, const char *addr, char *err, size_t errlen)
-{
-    char e[256];
-    if (le_net_listen(&listener, b, addr, 1024, &rtmp_net_ops, e, sizeof(e)) != LE_OK) {
-        snprintf(err, errlen, "rtmp_listen %s", e);
-        return LE_EIO;
-    }
-    return LE_OK;
-}
-
-int le_rtmp_port(void) { return le_net_listener_port(listener); }
-
-void le_rtmp_tick(void)
+/* Handshake, publisher idle and unread-reply deadlines of one listener's
+ * connections. */
+static void tick_listener(le_net_listener *l)
 {
     const le_conf *cf = le_node_conf();
     uint64_t now = le_mono_ms();
-    for (le_net_conn *nc = le_net_listener_first(listener); nc; nc = le_net_conn_next(nc)) {
+    for (le_net_conn *nc = le_net_listener_first(l); nc; nc = le_net_conn_next(nc)) {
         le_rtmp_conn *c = le_net_conn_ctx(nc);
         if (c->closing)
             continue;
@@ -850,8 +843,47 @@ void le_rtmp_tick(void)
     }
 }
 
+static int listen_on(int which, struct event_base *b, const char *addr, char *err, size_t errlen)
+{
+    char e[256];
+    const char *key = which == LIS_TLS ? "rtmps_listen" : "rtmp_listen";
+    if (listeners[which]) {
+        snprintf(err, errlen, "%s %s: already listening", key, addr);
+        return LE_EEXIST;
+    }
+    if (le_net_listen(&listeners[which], b, addr, 1024, &rtmp_net_ops, e, sizeof(e)) != LE_OK) {
+        snprintf(err, errlen, "%s %s", key, e);
+        return LE_EIO;
+    }
+    if (which == LIS_TLS)
+        le_net_listener_set_tls(listeners[which], 0);   /* RTMPS: no ALPN */
+    return LE_OK;
+}
+
+int le_rtmp_listen(struct event_base *b, const char *addr, char *err, size_t errlen)
+{
+    return listen_on(LIS_PLAIN, b, addr, err, errlen);
+}
+
+int le_rtmps_listen(struct event_base *b, const char *addr, char *err, size_t errlen)
+{
+    return listen_on(LIS_TLS, b, addr, err, errlen);
+}
+
+int le_rtmp_port(void) { return le_net_listener_port(listeners[LIS_PLAIN]); }
+int le_rtmps_port(void) { return listeners[LIS_TLS] ? le_net_listener_port(listeners[LIS_TLS]) : 0; }
+
+void le_rtmp_tick(void)
+{
+    for (int i = 0; i < LIS_N; i++)
+        if (listeners[i])
+            tick_listener(listeners[i]);
+}
+
 void le_rtmp_shutdown(void)
 {
-    le_net_listener_free(listener, "node stopping");
-    listener = NULL;
+    for (int i = 0; i < LIS_N; i++) {
+        le_net_listener_free(listeners[i], "node stopping");
+        listeners[i] = NULL;
+    }
 }

@@ -82,6 +82,9 @@ void le_tls_uninstall(const char *name);
 struct ssl_st *le_tls_server_ssl(int alpn_http);
 /* The server name a connection's client sent (SNI), or NULL. */
 const char *le_tls_sni(struct ssl_st *ssl);
+/* The listener's report of a server handshake's end (ok 1: completed, 0:
+ * failed), for le_tls_stats. */
+void le_tls_handshake_done(struct ssl_st *ssl, int ok);
 
 typedef struct le_tls_stats {
     uint64_t handshakes;        /* completed server handshakes */

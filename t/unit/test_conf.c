@@ -750,8 +750,101 @@ static void test_pipeline_threads(void)
     fails_like("pipeline_threads 65;", 1, "out of range 0..64", "pipeline_threads 65");
 }
 
+/* The TLS keys (livedge.conf(5), TLS). */
+static void test_tls(void)
+{
+    le_conf *c = parse("");
+    ok(c && !c->rtmps_listen && !c->https_listen && !c->admin_tls && !c->tls_certificate &&
+       !c->tls_certificate_key && !c->tls_ciphersuites && !c->tls_key_secret && !c->tls_ca_file &&
+       !c->tls_verify_skip, "tls: every key off by default");
+    ok(c && c->tls_ciphers && strncmp(c->tls_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:", 30) == 0 &&
+       strstr(c->tls_ciphers, "ECDHE-RSA-CHACHA20-POLY1305") != NULL, "tls: tls_ciphers defaults to the "
+       "intermediate list (%s)", c ? c->tls_ciphers : "");
+    le_conf_free(c);
+
+    c = parse("rtmps_listen 127.0.0.1:0;\n"
+              "https_listen [::1]:8443;\n"
+              "admin_tls on;\n"
+              "tls_certificate /etc/livedge/node.pem;\n"
+              "tls_certificate_key /etc/livedge/node.key;\n"
+              "tls_ciphers ECDHE-RSA-AES128-GCM-SHA256;\n"
+              "tls_ciphersuites TLS_AES_256_GCM_SHA384;\n"
+              "tls_key_secret 0123456789abcdef;\n"
+              "tls_ca_file /etc/livedge/ca.pem;\n"
+              "tls_verify_skip origin.example.com 10.0.0.7:1935;\n"
+              "tls_verify_skip [::1]:443;\n"
+              "tls_verify_skip [2001:db8::1] self-signed.example.com:8443;\n"
+              "domain a.example.com { ssl_certificate /etc/livedge/a.pem; ssl_certificate_key /etc/livedge/a.key; }\n"
+              "domain b.example.com { }\n");
+    ok(c != NULL, "tls: every key parses (%s)", err);
+    if (c) {
+        is_str(c->rtmps_listen, "127.0.0.1:0", "rtmps_listen");
+        is_str(c->https_listen, "[::1]:8443", "https_listen");
+        is_int(c->admin_tls, 1, "admin_tls on");
+        is_str(c->tls_certificate, "/etc/livedge/node.pem", "tls_certificate");
+        is_str(c->tls_certificate_key, "/etc/livedge/node.key", "tls_certificate_key");
+        is_str(c->tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256", "tls_ciphers");
+        is_str(c->tls_ciphersuites, "TLS_AES_256_GCM_SHA384", "tls_ciphersuites");
+        is_str(c->tls_key_secret, "0123456789abcdef", "tls_key_secret of 16 characters");
+        is_str(c->tls_ca_file, "/etc/livedge/ca.pem", "tls_ca_file");
+        const char *want[] = { "origin.example.com", "10.0.0.7:1935", "[::1]:443", "[2001:db8::1]",
+                               "self-signed.example.com:8443" };
+        int n = 0, same = 1;
+        for (; c->tls_verify_skip && c->tls_verify_skip[n]; n++)
+            same = same && n < 5 && strcmp(c->tls_verify_skip[n], want[n]) == 0;
+        ok(n == 5 && same, "tls_verify_skip: several values and repeated statements, in order (%d)", n);
+        le_conf_domain *d = c->domains;
+        is_str(d->ssl_certificate, "/etc/livedge/a.pem", "domain ssl_certificate");
+        is_str(d->ssl_certificate_key, "/etc/livedge/a.key", "domain ssl_certificate_key");
+        is_int(d->https_force, 0, "https_force is not a file key: off");
+        le_conf_domain *cp = le_conf_domain_copy(d);
+        ok(cp->ssl_certificate != d->ssl_certificate && strcmp(cp->ssl_certificate, "/etc/livedge/a.pem") == 0 &&
+           cp->ssl_certificate_key != d->ssl_certificate_key &&
+           strcmp(cp->ssl_certificate_key, "/etc/livedge/a.key") == 0, "copy duplicates the domain's certificate paths");
+        le_conf_domain_free(cp);
+        ok(!d->next->ssl_certificate && !d->next->ssl_certificate_key, "a domain without a certificate");
+    }
+    le_conf_free(c);
+
+    fails_like("https_listen 127.0.0.1:8443;\n", 1, "https_listen needs the default certificate: set tls_certificate",
+               "https_listen without tls_certificate");
+    fails_like("\nrtmps_listen 127.0.0.1:1936;\n", 2, "rtmps_listen needs the default certificate",
+               "rtmps_listen without tls_certificate");
+    fails_like("admin_tls on;\ndomain a.example.com { ssl_certificate a.pem; ssl_certificate_key a.key; }\n", 1,
+               "admin_tls on needs the default certificate", "admin_tls on with only a domain certificate");
+    c = parse("admin_tls off;\n");
+    ok(c && c->admin_tls == 0, "admin_tls off needs no certificate");
+    le_conf_free(c);
+    fails_like("tls_certificate a.pem;\n", 1, "tls_certificate and tls_certificate_key go together",
+               "tls_certificate alone");
+    fails_like("tls_certificate_key a.key;\n", 1, "go together", "tls_certificate_key alone");
+    fails_like("domain a.example.com {\n ssl_certificate a.pem;\n}\n", 3,
+               "domain a.example.com: ssl_certificate and ssl_certificate_key go together", "ssl_certificate alone");
+    fails_like("domain a.example.com { ssl_certificate_key a.key; }\n", 1, "go together",
+               "ssl_certificate_key alone");
+    fails_like("https_listen 8443;\n", 1, "invalid listen address '8443'", "https_listen is validated");
+    fails_like("rtmps_listen localhost:1936;\n", 1, "invalid listen address", "rtmps_listen wants an address");
+    fails_like("admin_tls yes;\n", 1, "want on or off", "admin_tls is on|off");
+    fails_like("tls_key_secret 0123456789abcde;\n", 1, "tls_key_secret must be at least 16 characters",
+               "tls_key_secret of 15 characters");
+    fails_like("tls_verify_skip a.example.com:0;\n", 1, "invalid tls_verify_skip entry 'a.example.com:0'",
+               "tls_verify_skip port 0");
+    fails_like("tls_verify_skip http://a.example.com/;\n", 1, "invalid tls_verify_skip entry",
+               "tls_verify_skip takes hosts, not URLs");
+    fails_like("tls_verify_skip [::1;\n", 1, "invalid tls_verify_skip entry", "tls_verify_skip bad brackets");
+    fails_like("tls_verify_skip;\n", 1, "'tls_verify_skip' needs a value", "tls_verify_skip needs a value");
+    fails_like("tls_certificate a.pem;\ntls_certificate b.pem;\n", 2, "duplicate 'tls_certificate'",
+               "tls_certificate twice");
+    fails_like("domain a.example.com { tls_certificate a.pem; }\n", 1,
+               "'tls_certificate' is not allowed in domain (it belongs in the top level)", "tls_certificate in a domain");
+    fails_like("ssl_certificate a.pem;\n", 1, "not allowed", "ssl_certificate at the top level");
+    fails_like("domain a.example.com { https_force on; }\n", 1, "unknown key 'https_force'",
+               "https_force is set through the API only");
+}
+
 int main(void)
 {
+    test_tls();
     test_pipeline_threads();
     test_defaults();
     test_every_key();
