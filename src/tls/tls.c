@@ -63,13 +63,15 @@ static le_tls_stats stats;
 
 /* ---- pure helpers ---- */
 
+/* OpenSSL's password callback: a password of length 0, so an encrypted
+ * key fails to load instead of prompting on the terminal. */
 static int no_password(char *buf, int size, int rwflag, void *u)
 {
     (void)buf;
     (void)size;
     (void)rwflag;
     (void)u;
-    return -1;
+    return 0;
 }
 
 int le_tls_name_match(const char *pattern, const char *host)
@@ -425,6 +427,8 @@ static SSL_CTX *make_ctx(const char *what, const char *cert_pem, size_t cert_len
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                      SSL_OP_NO_COMPRESSION);
+        /* Idle connections (many, on a busy node) keep no record buffers. */
+        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
         SSL_CTX_sess_set_cache_size(ctx, SESSION_CACHE_SIZE);
         SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"livedge", 7);
@@ -586,6 +590,18 @@ int le_tls_init(const le_conf *conf, char *err, size_t errlen)
         e->ctx = ctx;
         e->next = files;
         files = e;
+        /* Its push domain (RTMPS ingest) too, when the certificate names it. */
+        X509 *leaf = SSL_CTX_get0_certificate(ctx);
+        if (d->push_domain && leaf && X509_check_host(leaf, d->push_domain, 0, 0, NULL) == 1 &&
+            SSL_CTX_up_ref(ctx) == 1) {
+            e = le_xcalloc(1, sizeof(*e));
+            e->name = lower_dup(d->push_domain);
+            e->src = SRC_FILE;
+            e->ctx = ctx;
+            e->next = files;
+            files = e;
+        }
+        ERR_clear_error();
     }
     if (rc != LE_OK) {
         SSL_CTX_free(def);

@@ -327,6 +327,13 @@ static void test_seal(void)
     }
     ok(rt, "round trip for lengths 0 to 69");
     is_int(le_tls_seal("", "x", 1, &s), LE_EINVAL, "empty secret refused");
+    /* The format: "v1:" + base64(nonce | AES-256-GCM ciphertext | tag), the
+     * key SHA-256 of the secret (this text was sealed by another AES-GCM
+     * implementation, nonce 00 01 .. 0b). */
+    is_int(le_tls_unseal("0123456789abcdef", "v1:AAECAwQFBgcICQoLCAQrLgJZ0i/IH0yBBrxHvbTMA9LwCgY2J90B50MFaKM=",
+                         &p, &n), LE_OK, "a text sealed elsewhere opens");
+    is_str(p, "sealed elsewhere", "... to its plain text");
+    free(p);
 }
 
 /* ---- in-memory handshakes ---- */
@@ -397,10 +404,10 @@ static hs handshake_ex(SSL_CTX *cctx, SSL *srv, const char *sni, const char *hos
             X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, r.cn, sizeof(r.cn));
             X509_free(peer);
         }
-        const unsigned char *a;
-        unsigned int alen;
+        const unsigned char *a = NULL;
+        unsigned int alen = 0;
         SSL_get0_alpn_selected(cli, &a, &alen);
-        if (alen < sizeof(r.alpn)) {
+        if (a && alen < sizeof(r.alpn)) {
             memcpy(r.alpn, a, alen);
             r.alpn[alen] = '\0';
         }
@@ -441,7 +448,7 @@ static void test_server(void)
 
     ok(!le_tls_ready() && le_tls_server_ssl(0) == NULL, "no default certificate: no server SSL");
     pair def = make_pair("default.test", "DNS:default.test", 100);
-    pair fa = make_pair("file-a", "DNS:a.test", 101);
+    pair fa = make_pair("file-a", "DNS:a.test,DNS:push.a.test", 101);
     pair fx = make_pair("file-x", "DNS:x.w.test", 102);
     pair wild = make_pair("api-wild", "DNS:*.w.test", 103);
     pair apia = make_pair("api-a", "DNS:a.test", 104);
@@ -451,6 +458,8 @@ static void test_server(void)
     is_int(le_tls_init(&conf, err, sizeof(err)), LE_EINVAL, "a certificate without its key refused");
     conf.tls_certificate_key = write_file("def.key", def.key);
     da.name = "a.test";
+    da.push_domain = "push.a.test";
+    dx.push_domain = "push.x.test";     /* not in its certificate */
     da.ssl_certificate = write_file("a.crt", fa.cert);
     da.ssl_certificate_key = write_file("a.key", fa.key);
     dx.name = "X.W.test";
@@ -460,7 +469,7 @@ static void test_server(void)
     conf.domains = &da;
     is_int(le_tls_init(&conf, err, sizeof(err)), LE_OK, "init from files");
     ok(le_tls_ready(), "ready");
-    is_int(le_tls_get_stats()->installed, 3, "three certificates installed");
+    is_int(le_tls_get_stats()->installed, 4, "four names installed (default, a.test, push.a.test, x.w.test)");
     is_int(le_tls_install("*.w.test", wild.cert, strlen(wild.cert), wild.key, strlen(wild.key), err,
                           sizeof(err)), LE_OK, "install a wildcard from the API");
     is_int(le_tls_install("bad.test", wild.cert, strlen(wild.cert), def.key, strlen(def.key), err,
@@ -471,6 +480,8 @@ static void test_server(void)
     is_str(handshake("nothing.test", 0).cn, "default.test", "unknown SNI: the default");
     is_str(handshake("a.test", 0).cn, "file-a", "exact file name");
     is_str(handshake("A.TEST", 0).cn, "file-a", "exact name, any case");
+    is_str(handshake("push.a.test", 0).cn, "file-a", "a domain's push domain named by its certificate");
+    is_str(handshake("push.x.test", 0).cn, "default.test", "a push domain its certificate does not name: default");
     is_str(handshake("x.w.test", 0).cn, "file-x", "exact name beats wildcard");
     is_str(handshake("y.w.test", 0).cn, "api-wild", "wildcard");
     is_str(handshake("z.y.w.test", 0).cn, "default.test", "wildcard covers one label only");
@@ -495,7 +506,7 @@ static void test_server(void)
     is_str(handshake("a.test", 0).cn, "file-a", "uninstall falls back to the file's");
     le_tls_uninstall("*.w.test");
     is_str(handshake("y.w.test", 0).cn, "default.test", "uninstalled wildcard: the default");
-    is_int(le_tls_get_stats()->installed, 3, "three installed again");
+    is_int(le_tls_get_stats()->installed, 4, "four installed again");
 
     /* A file that does not load keeps the previous set. */
     dx.ssl_certificate_key = write_file("x-wrong.key", fa.key);
