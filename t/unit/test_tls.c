@@ -349,6 +349,9 @@ typedef struct hs {
 } hs;
 
 /* cctx: the client's context; sni may be NULL; min/max client versions. */
+static SSL *kept_cli, *kept_srv;   /* handshake_keep: left open for the caller */
+static int keep_next;
+
 static hs handshake_ex(SSL_CTX *cctx, SSL *srv, const char *sni, const char *host, int alpn)
 {
     hs r;
@@ -413,6 +416,12 @@ static hs handshake_ex(SSL_CTX *cctx, SSL *srv, const char *sni, const char *hos
         }
         r.version = SSL_version(cli);
         snprintf(r.cipher, sizeof(r.cipher), "%s", SSL_get_cipher_name(cli));
+    }
+    if (keep_next) {
+        keep_next = 0;
+        kept_cli = cli;
+        kept_srv = srv;
+        return r;
     }
     SSL_free(cli);
     SSL_free(srv);
@@ -498,6 +507,28 @@ static void test_server(void)
         SSL_CTX *c = plain_client(TLS1_2_VERSION, 0, NULL);
         is_str(handshake_ex(c, held, "a.test", NULL, 0).cn, "api-a-2", "an SSL made before the change sees it");
         SSL_CTX_free(c);
+    }
+    /* An open connection keeps its certificate through a replacement and a
+     * removal: its context lives as long as it does. */
+    {
+        SSL_CTX *c = plain_client(TLS1_2_VERSION, 0, NULL);
+        keep_next = 1;
+        is_str(handshake_ex(c, le_tls_server_ssl(0), "a.test", NULL, 0).cn, "api-a-2", "a connection on api-a-2");
+        is_int(le_tls_install("a.test", apia.cert, strlen(apia.cert), apia.key, strlen(apia.key), err,
+                              sizeof(err)), LE_OK, "replaced while it is open");
+        le_tls_uninstall("a.test");
+        char cn[64] = "", got[8] = "";
+        X509_NAME_get_text_by_NID(X509_get_subject_name(SSL_get_certificate(kept_srv)), NID_commonName, cn,
+                                  sizeof(cn));
+        is_str(cn, "api-a-2", "... it still has its certificate");
+        int w = SSL_write(kept_srv, "still", 5);
+        int n = SSL_read(kept_cli, got, sizeof(got) - 1);
+        ok(w == 5 && n == 5 && memcmp(got, "still", 5) == 0, "... and its connection still carries data");
+        SSL_free(kept_cli);
+        SSL_free(kept_srv);
+        SSL_CTX_free(c);
+        is_int(le_tls_install("a.test", apia2.cert, strlen(apia2.cert), apia2.key, strlen(apia2.key), err,
+                              sizeof(err)), LE_OK, "a.test from the API again");
     }
     is_int(le_tls_init(&conf, err, sizeof(err)), LE_OK, "reload");
     is_str(handshake("a.test", 0).cn, "api-a-2", "API certificates survive a reload");
