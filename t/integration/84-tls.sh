@@ -47,7 +47,7 @@ cp "$C/b.key" "$C/bcur.key"
 read -r RTMPS HTTPS <<<"$(le_free_port 2)"
 tls_conf() {
     LE_EXTRA_CONF="rtmps_listen 127.0.0.1:$RTMPS;
-https_listen 127.0.0.1:$HTTPS;
+https_listen ${HTTPS_ADDR:-127.0.0.1:$HTTPS};
 tls_certificate $C/node.pem;
 tls_certificate_key $C/node.key;
 ${1:-}
@@ -221,16 +221,30 @@ nc=$(sed -n 's/^livedge_tls_certificates //p' <<<"$mt")
 cmp_ok "${hs:-0}" -ge 15 "/metrics: livedge_tls_handshakes_total counts the handshakes ($hs)"
 cmp_ok "${hf:-0}" -ge 2 "/metrics: livedge_tls_handshake_failures_total counts the TLS 1.1 refusals ($hf)"
 is "$nc" 3 "/metrics: livedge_tls_certificates 3 (the default and two domains)"
+# Left on for the next start: functions live in Redis.
+api BatchSetLiveDomainConfigs "DomainNames=$A" "Functions=[$(fn https_force enable=on)]"
 le_kill "$PUB"
 le_stop
 
 # ---- admin_tls -------------------------------------------------------------------------------
 AK=LTAItls4test
 SK=tls-admin-secret
+# https_listen on port 443 where this script may bind it (root), on an
+# address of its own: the redirect then names no port.
+HTTPS_ADDR=""
+if [ "$(id -u)" = 0 ] && "$LE_PY" -c 'import socket; socket.socket().bind(("127.0.0.84", 443))' 2>/dev/null; then
+    HTTPS_ADDR=127.0.0.84:443
+fi
 tls_conf "admin_tls on;
 admin { access_key_id $AK; access_key_secret $SK; }"
 LE_WAIT_PORTS="rtmp http admin"
 le_start || le_abort "livedge did not start with admin_tls on"
+if [ -n "$HTTPS_ADDR" ]; then
+    is "$(hdr "http://127.0.0.1:$LE_HTTP_PORT/live/$S.flv?x=1" -H "Host: $A:$LE_HTTP_PORT")" \
+        "301 https://$A/live/$S.flv?x=1 0" "https_force kept in Redis across a restart; https_listen on 443: no port in Location"
+else
+    skip 1 "https_listen on port 443 needs root and a free 127.0.0.84:443"
+fi
 cat >"$LE_DIR/sq.py" <<'PY'
 import base64, datetime, hashlib, hmac, sys, urllib.parse, uuid
 ak, sk, action = sys.argv[1:4]
