@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #define MOD "domains"
-#define MAX_EVENT_KINDS 16
+#define MAX_EVENT_KINDS 32
 
 static le_domain *domains;
 static struct { const char *kind; le_control_event_fn fn; } handlers[MAX_EVENT_KINDS];
@@ -431,11 +431,16 @@ static void events_msg(const char *channel, const char *msg, size_t len, void *a
 
 void le_control_on_event(const char *kind, le_control_event_fn fn)
 {
-    if (nhandlers < MAX_EVENT_KINDS) {
-        handlers[nhandlers].kind = kind;
-        handlers[nhandlers].fn = fn;
-        nhandlers++;
+    /* Registrations are made once at start by the modules; more kinds than
+     * the table holds is a programming error, not a runtime condition. */
+    if (nhandlers >= MAX_EVENT_KINDS) {
+        le_error(MOD, "event kind '%s' not registered: MAX_EVENT_KINDS (%d) is too small", kind,
+                 MAX_EVENT_KINDS);
+        abort();
     }
+    handlers[nhandlers].kind = kind;
+    handlers[nhandlers].fn = fn;
+    nhandlers++;
 }
 
 void le_control_publish_event(const char *fmt, ...)

@@ -108,7 +108,7 @@ int le_crl_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     int rc = LE_OK;
     const char *dn = g(ctx, "DomainName"), *st = g(ctx, "StartTime"), *rn = g(ctx, "RepeatNum"),
                *so = g(ctx, "SideOutputUrl"), *cb = g(ctx, "CallbackUrl");
-    static const char *const rtmp[] = { "rtmp://", NULL };
+    static const char *const rtmp[] = { "rtmp://", "rtmps://", NULL };
     static const char *const web[] = { "http://", "https://", NULL };
     int64_t ms = 0;
     long long rep = 0;
@@ -145,7 +145,7 @@ int le_crl_parse(le_cst_get g, void *ctx, le_jv **out, le_cst_err *e)
     }
     le_jv_set_int(o, "RepeatNum", rep);
     if (so && *so && (!le_cst_nospace_ok(so, LE_CST_URL_MAX) || !url_scheme_ok(so, rtmp))) {
-        rc = le_cst_fail(e, 400, "InvalidParameter", "SideOutputUrl is invalid: an rtmp:// URL.");
+        rc = le_cst_fail(e, 400, "InvalidParameter", "SideOutputUrl is invalid: an rtmp:// or rtmps:// URL.");
         goto out;
     }
     le_jv_set_str(o, "SideOutputUrl", so ? so : "");

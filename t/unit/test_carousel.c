@@ -96,6 +96,11 @@ static void test_params(void)
     const char *const bad_side[] = { "DomainName=d", "Items.1.ItemName=a", "Items.1.VodUrl=/a.mp4",
                                      "SideOutputUrl=http://h/x", NULL };
     refused(bad_side, "InvalidParameter", "SideOutputUrl not rtmp://");
+    const char *const tls_side[] = { "DomainName=d", "Items.1.ItemName=a", "Items.1.VodUrl=/a.mp4",
+                                     "SideOutputUrl=rtmps://h/live/x", NULL };
+    o = NULL;
+    is_int(le_crl_parse(kv_get, (void *)tls_side, &o, &e), LE_OK, "SideOutputUrl rtmps:// is accepted");
+    le_jv_free(o);
     const char *const bad_cb[] = { "DomainName=d", "Items.1.ItemName=a", "Items.1.VodUrl=/a.mp4",
                                    "CallbackUrl=ftp://h/x", NULL };
     refused(bad_cb, "InvalidParameter", "CallbackUrl not http(s)");
