@@ -250,19 +250,7 @@ if [ -n "$HTTPS_ADDR" ]; then
 else
     skip 1 "https_listen on port 443 needs root and a free 127.0.0.84:443"
 fi
-cat >"$LE_DIR/sq.py" <<'PY'
-import base64, datetime, hashlib, hmac, sys, urllib.parse, uuid
-ak, sk, action = sys.argv[1:4]
-enc = lambda s: urllib.parse.quote(s, safe="-_.~")
-p = {"Action": action, "Format": "JSON", "Version": "2016-11-01", "AccessKeyId": ak,
-     "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": str(uuid.uuid4()),
-     "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-canon = "&".join(enc(k) + "=" + enc(v) for k, v in sorted(p.items()))
-sts = "GET&" + enc("/") + "&" + enc(canon)
-sig = base64.b64encode(hmac.new((sk + "&").encode(), sts.encode(), hashlib.sha1).digest()).decode()
-print(canon + "&Signature=" + enc(sig))
-PY
-q=$(python3 "$LE_DIR/sq.py" "$AK" "$SK" DescribeLiveUserDomains)
+q=$(signed_query "$AK" "$SK" DescribeLiveUserDomains)
 out=$(curl -sv --cacert "$C/ca.pem" --max-time 5 -w '\n%{http_code}' "https://127.0.0.1:$LE_ADMIN_PORT/?$q" 2>"$LE_DIR/admin-curl.log")
 is "${out##*$'\n'}" 200 "admin_tls: a signed call over HTTPS, the node's certificate verified: 200" || diag "$out"
 like "${out%$'\n'*}" "\"DomainName\":\"$A\"" "... its answer lists the domains"

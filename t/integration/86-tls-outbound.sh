@@ -180,13 +180,20 @@ ok $? "N: the S3 upload fails verification (log)" && diag "$line"
 is "$(srv_count PUT /rec/rec/up/cam-N-)" 0 "N: the https server saw no upload"
 le_stop
 
+# pulled_copy: what ffprobe sees of the current node's pulled live/p (three tries).
+pulled_copy() {
+    local i got=""
+    for i in 1 2 3; do
+        got=$(probe "rtmp://127.0.0.1:$LE_RTMP_PORT/live/p" 20)
+        [ "$got" = "320x240 audio" ] && break
+        sleep 1
+    done
+    echo "$got"
+}
+
 # ---- C: tls_ca_file = the test CA -------------------------------------------------------
 b_node C "tls_ca_file $PKI/ca.pem;"
-for i in 1 2 3; do
-    got=$(probe "rtmp://127.0.0.1:$LE_RTMP_PORT/live/p" 20)
-    [ "$got" = "320x240 audio" ] && break
-    sleep 1
-done
+got=$(pulled_copy)
 is "$got" "320x240 audio" "C: the rtmps pull from A plays on C (ffprobe)"
 le_wait_log "push: .*rtmps://127\\.0\\.0\\.1:$RTMPS_A/live/C-cam: publishing" 20 >/dev/null
 ok $? "C: the push rule publishes to rtmps://A (log)"
@@ -226,11 +233,7 @@ le_stop
 # ---- S: no tls_ca_file, tls_verify_skip for A's rtmps and the https server -----------------
 b_node S "tls_verify_skip 127.0.0.1:$RTMPS_A;
 tls_verify_skip 127.0.0.1:$TS_PORT;"
-for i in 1 2 3; do
-    got=$(probe "rtmp://127.0.0.1:$LE_RTMP_PORT/live/p" 20)
-    [ "$got" = "320x240 audio" ] && break
-    sleep 1
-done
+got=$(pulled_copy)
 is "$got" "320x240 audio" "S: the rtmps pull from a skipped host:port plays (ffprobe)"
 is "$(probe "rtmp://127.0.0.1:$N_A_RTMP/live/S-cam" 20)" "320x240 audio" "S: the pushed copy plays on A (ffprobe)"
 le_wait_for 15 srv_has GET /notify-S

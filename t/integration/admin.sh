@@ -15,6 +15,24 @@ api() {
     [ "$API_CODE" = 200 ]
 }
 
+# signed_query AK SK ACTION: a signature v1 query string for ACTION (fresh
+# SignatureNonce, Timestamp now), for calls that must be signed.
+signed_query() {
+    [ -f "$LE_DIR/sq.py" ] || cat >"$LE_DIR/sq.py" <<'PY'
+import base64, datetime, hashlib, hmac, sys, urllib.parse, uuid
+ak, sk, action = sys.argv[1:4]
+enc = lambda s: urllib.parse.quote(s, safe="-_.~")
+p = {"Action": action, "Format": "JSON", "Version": "2016-11-01", "AccessKeyId": ak,
+     "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": str(uuid.uuid4()),
+     "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+canon = "&".join(enc(k) + "=" + enc(v) for k, v in sorted(p.items()))
+sts = "GET&" + enc("/") + "&" + enc(canon)
+sig = base64.b64encode(hmac.new((sk + "&").encode(), sts.encode(), hashlib.sha1).digest()).decode()
+print(canon + "&Signature=" + enc(sig))
+PY
+    python3 "$LE_DIR/sq.py" "$@"
+}
+
 # j JSON EXPR: evaluates the python expression EXPR with d = the parsed JSON;
 # strings print raw, anything else as JSON. "ERR ..." if JSON is not JSON.
 j() {
