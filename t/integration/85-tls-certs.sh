@@ -273,6 +273,21 @@ le_grows "$FLV" 50000 10
 ok $? "the https player still receives after three changes"
 le_kill "$PLAYER_PID" "$LE_PUB_PID"
 
+# ---- a wildcard domain served a wildcard certificate ----------------------------------
+le_tls_make_cert "$C" wild "*.w.test" || le_abort "openssl: no wildcard certificate"
+api_b AddLiveDomain DomainName=.w.test LiveDomainType=liveVideo Region=cn-shanghai
+ok $? "AddLiveDomain .w.test (a wildcard domain)" || diag "$API_BODY"
+api_b SetLiveDomainCertificate DomainName=.w.test SSLProtocol=on CertName=wild SSLPub="$(cat "$C/wild.pem")" \
+    SSLPri="$(cat "$C/wild.key")"
+ok $? "SetLiveDomainCertificate .w.test: a certificate for *.w.test" || diag "$API_BODY"
+until_subj "$HB" cam.w.test "*.w.test"
+ok $? "node B serves it for SNI cam.w.test (one label under the wildcard)" || diag "got '$(subj "$HB" cam.w.test)'"
+is "$(subj "$HB" a.cam.w.test) / $(subj "$HB" w.test)" "livedge default / livedge default" \
+    "... and the default for a.cam.w.test (two labels) and w.test (the bare name)"
+api_b DeleteLiveDomain DomainName=.w.test
+until_subj "$HB" cam.w.test "livedge default"
+ok $? "DeleteLiveDomain .w.test: cam.w.test gets the default again"
+
 # ---- a change the nodes missed is loaded when they reconnect to Redis ----------------
 rcli HSET "${PFX}domaincert:$D" ssl on cert c1 >/dev/null
 sleep 1
