@@ -3,9 +3,10 @@
 #  - BatchSetLiveDomainConfigs / DescribeLiveDomainConfigs /
 #    BatchDeleteLiveDomainConfigs with the API reference's own example
 #    payloads: functions the node does not act on (set_req_host_header,
-#    filetype_based_ttl_set, https_force) are stored and echoed as given,
-#    logged "stored, not enforced", kept across a restart; the enforced ones
-#    keep their exact checks, and a bad one fails the whole call.
+#    filetype_based_ttl_set) are stored and echoed as given, logged
+#    "stored, not enforced", kept across a restart; the enforced ones (among
+#    them https_force, whose redirect 84-tls tests) keep their exact checks,
+#    and a bad one fails the whole call.
 #  - The white and black referer lists each keep their own allow_empty
 #    (HTTP-FLV and HLS, with and without a Referer).
 #  - Push and play keys: the file's push_aliauth block and aliauth set on the
@@ -166,7 +167,7 @@ is "$(fnargs filetype_based_ttl_set)" '[[5068123, [["file_type", "jpg"], ["ttl",
     "Describe echoes filetype_based_ttl_set under its configId, args in order"
 api DescribeLiveDomainConfigs "DomainName=$LE_DOMAIN" FunctionNames=filetype_based_ttl_set,https_force
 is "$(j "$API_BODY" '[c["FunctionName"] for c in d["DomainConfigs"]["DomainConfig"]]')" '["filetype_based_ttl_set"]' \
-    "Describe FunctionNames filters the unenforced ones too"
+    "Describe FunctionNames filters (an unenforced one and https_force)"
 api BatchSetLiveDomainConfigs "DomainNames=$LE_DOMAIN" \
     "Functions=[$(fn https_force enable=on),$(fn ip_black_list_set ip_list=10.0.0.0/33)]"
 is "$API_CODE $(code)" "400 InvalidArgValue.Malformed" "an unenforced function beside a bad enforced one: the whole call fails"
