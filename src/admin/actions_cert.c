@@ -104,7 +104,8 @@ static void set_certificate(le_admin_req *r)
         return;
     }
     le_tls_info info;
-    switch (le_tls_check(pub, strlen(pub), pri, strlen(pri), &info)) {
+    size_t publen = strlen(pub);
+    switch (publen > LE_CERTS_PUB_MAX ? LE_TLS_CERT_TOO_LONG : le_tls_check(pub, publen, pri, strlen(pri), &info)) {
     case LE_TLS_OK:
         break;
     case LE_TLS_CERT_TOO_LONG:

@@ -20,6 +20,10 @@ struct le_tls_info;
 
 #define LE_CERTS_MAX 4096            /* certificates stored at most */
 #define LE_CERTS_NAME_MAX 128        /* CertName */
+/* SSLPub at most: a chain of a dozen certificates. The admin port takes a
+ * 64 KiB body (the key and the other parameters included), so the check is
+ * made below that for InvalidCertificate.TooLong to be answerable. */
+#define LE_CERTS_PUB_MAX (32 * 1024)
 
 typedef struct le_cert {
     char *name;
