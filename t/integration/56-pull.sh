@@ -265,7 +265,8 @@ le_wait_log 'live.test/live/pulled: pull stops \(config deleted' 5 "$mark" >/dev
 ok $? "the delete stops the pull"
 le_wait_for 10 cb_is pulled publish_done 1
 is "$(cb_count pulled publish)/$(cb_count pulled publish_done)" "1/1" "publish and publish_done callbacks once each"
-le_wait_for 10 test -z "$(online_field pulled StreamName)"
+offline() { [ -z "$(online_field pulled StreamName)" ]; }   # asked again at each try
+le_wait_for 10 offline
 ok $? "the pulled stream left the online list"
 api DescribeLivePullStreamConfig $D
 unlike "$(j "$API_BODY" '[x["StreamName"] for x in d["LiveAppRecordList"]["LiveAppRecord"]]')" \

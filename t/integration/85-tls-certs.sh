@@ -66,8 +66,10 @@ ANSWERS=$LE_DIR/answers.txt
 api_b() { use B; api "$@"; local rc=$?; printf '%s\n' "$API_BODY" >>"$ANSWERS"; return $rc; }
 bad_b() { use B; bad "$@"; printf '%s\n' "$API_BODY" >>"$ANSWERS"; }
 subj() { le_tls_subject "127.0.0.1:$1" "$2"; }
-# until_subj PORT SNI CN: the node serves CN for SNI within 10 s.
-until_subj() { le_wait_for 10 test "$(subj "$1" "$2")" = "$3"; }
+# subj_is PORT SNI CN: the node on PORT serves CN for SNI now.
+subj_is() { [ "$(subj "$1" "$2")" = "$3" ]; }
+# until_subj PORT SNI CN: within 10 s (le_wait_for runs subj_is anew at each try).
+until_subj() { le_wait_for 10 subj_is "$@"; }
 
 # ---- the SDK ------------------------------------------------------------------
 # sdk ACTION [NAME=VALUE | NAME=@FILE ...]: a POST through pop-core to node A;
@@ -304,7 +306,7 @@ sleep 1
 is "$(subj "$HB" "$D")" "livedge default" "a binding written to Redis without an event: not seen yet"
 rcli CLIENT KILL TYPE pubsub >/dev/null
 rcli CLIENT KILL TYPE normal >/dev/null
-le_wait_for 20 test "$(subj "$HB" "$D")" = one.live.test
+le_wait_for 20 subj_is "$HB" "$D" one.live.test
 ok $? "node B reloads everything when it reconnects to Redis: it serves c1" || diag "got '$(subj "$HB" "$D")'"
 
 # ---- the private keys are nowhere in clear -------------------------------------------
