@@ -233,7 +233,9 @@ api AddTrancodeSEI "${CA[@]}"
 ok $? "AddTrancodeSEI Pattern frame Repeat 5" || diag "$API_BODY"
 le_wait_log "seis: SEI done" 15 "$mark" >/dev/null
 ok $? "... done after 5 frames (log)"
-sleep 1       # what the player has been sent reaches its file
+# The player has written everything up to the second text (under load it lags the node's log).
+le_wait_for 15 grep -qaF "$M2" "$PF"
+sleep 0.5
 le_kill "$LE_PLAYER_PID"
 k=$(flvsei "$PF" "$M1")
 is "$(wc -w <<<"$k" | tr -d ' ') $(tr ' ' '\n' <<<"$k" | cut -c1 | sort -u | tr -d '\n')" "2 K" \
