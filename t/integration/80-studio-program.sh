@@ -166,8 +166,11 @@ S=$((T0 * 1000 - EPOCH))
 within "$(first red "$S")" $FRAME "the live episode's picture appears at its StartTime"
 within "$(first green $((S + 4000)))" $FRAME "the file episode's picture appears at its StartTime"
 # The file's 3 s end: the EOF event comes within 2 ticks, PGM's change on
-# the next tick after it reaches the loop.
-within "$(first black $((S + 7000)))" 400 "the ContentFirst episode ends when its file does (3 s)"
+# the next tick after it reaches the loop (about 80 ms alone). The EOF goes
+# worker -> loop -> scheduler -> engine, so a starved loop adds to it: a
+# sanitizer build among three other scripts took 880 ms once. 2 s is the
+# generous bound; the number itself is printed.
+within "$(first black $((S + 7000)))" 2000 "the ContentFirst episode ends when its file does (3 s)"
 within "$(first yellow $((S + 10000)))" $FRAME "the Component episode's image appears at its StartTime"
 within "$(first black $((S + 13000)))" $FRAME "... and goes at its EndTime"
 diag "$(grep -c pts_time "$LE_DIR/mon.log") PGM frames read; epoch $EPOCH; T0 $T0"
