@@ -302,6 +302,7 @@ typedef struct keydef {
 
 static const char *const takeover_names[] = { "idle", "always", "never", NULL };
 static const char *const auth_names[] = { "no_auth", "type_a", "type_b", "type_c", "tx_secret", NULL };
+static const char *const hls_variant_names[] = { "mpegts", "fmp4", "lowlatency", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
 /* Indexes are LE_AUTH_* values: type_b and type_c cannot sign a push. */
 static const char *const sign_names[] = { "none", "type_a", "", "", "tx_secret", NULL };
@@ -339,6 +340,7 @@ static const keydef keys[] = {
     { "gop_cache_max", C_MAIN, V_DUR, F_I64, N(gop_cache_max_ms), 100, 3600 * SEC, NULL, NULL },
     { "gop_cache_max_bytes", C_MAIN, V_SIZE, F_SIZE, N(gop_cache_max_bytes), 4 * KIB, GIB, NULL, NULL },
     { "viewer_queue_bytes", C_MAIN, V_SIZE, F_SIZE, N(viewer_queue_bytes), 4 * KIB, GIB, NULL, NULL },
+    { "write_tick", C_MAIN, V_DUR, F_I64, N(write_tick_ms), 0, 350, NULL, NULL },
     { "viewer_drop_timeout", C_MAIN, V_DUR, F_I64, N(viewer_drop_ms), 100, DAY, NULL, NULL },
     { "max_connections", C_MAIN, V_INT, F_INT, N(max_connections), 1, 1000000, NULL, NULL },
     { "rtmp_input_budget", C_MAIN, V_SIZE, F_SIZE, N(rtmp_input_budget), 64 * KIB, 64 * GIB, NULL, NULL },
@@ -362,6 +364,8 @@ static const keydef keys[] = {
     { "hls", C_DOMAIN, V_BOOL, F_INT, D(hls), 0, 0, NULL, NULL },
     { "hls_fragment", C_DOMAIN, V_DUR, F_I64, D(hls_fragment_ms), SEC, 60 * SEC, NULL, NULL },
     { "hls_window", C_DOMAIN, V_INT, F_INT, D(hls_window), 1, 100, NULL, NULL },
+    { "hls_variant", C_DOMAIN, V_ENUM, F_INT, D(hls_variant), 0, 0, hls_variant_names, "mpegts, fmp4 or lowlatency" },
+    { "hls_part", C_DOMAIN, V_DUR, F_I64, D(hls_part_ms), 50, 2 * SEC, NULL, NULL },
     { "timeshift", C_DOMAIN, V_BOOL, F_INT, D(timeshift), 0, 0, NULL, NULL },
     { "timeshift_retention", C_DOMAIN, V_DUR, F_I64, D(timeshift_retention_ms), SEC, 15 * DAY, NULL, NULL },
     { "aliauth", C_DOMAIN, V_BLOCK, F_NONE, 0, 0, 0, NULL, NULL },

@@ -33,11 +33,16 @@ typedef struct le_conf_push {
 le_conf_push *le_conf_push_new(void);
 void le_conf_push_free(le_conf_push *r);   /* the whole list from r */
 
+/* hls_variant: what a domain's live HLS is made of (livedge.conf(5)). */
+enum { LE_HLS_VARIANT_MPEGTS = 0, LE_HLS_VARIANT_FMP4, LE_HLS_VARIANT_LOWLATENCY };
+
 typedef struct le_conf_domain {
     char *name;                 /* play domain */
     char *push_domain;          /* NULL if none */
     int64_t hls_fragment_ms;    /* default 2000 */
     int hls_window;             /* segments in a live playlist, default 6 */
+    int hls_variant;            /* LE_HLS_VARIANT_*, default mpegts */
+    int64_t hls_part_ms;        /* lowlatency: partial segment length, default 200 */
     int hls;                    /* on by default */
     int timeshift;              /* off by default */
     int64_t timeshift_retention_ms; /* default 7d, at most 15d */
@@ -107,6 +112,7 @@ typedef struct le_conf {
     size_t gop_cache_max_bytes; /* default 16 MiB */
     size_t viewer_queue_bytes;  /* per viewer queue before skipping, default 4 MiB */
     int64_t viewer_drop_ms;     /* behind for this long: dropped, default 10000 */
+    int64_t write_tick_ms;      /* RTMP/HTTP-FLV viewers' write pacing, 0..350, default 40; 0: per frame */
     int max_connections;        /* default 10000 */
     size_t rtmp_input_budget;   /* RTMP reassembly held node-wide, default 512 MiB */
     int admin_max_conns_per_ip; /* admin connections from one address, default 32 */

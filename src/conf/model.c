@@ -24,6 +24,8 @@ le_conf_domain *le_conf_domain_new(const char *name)
     d->hls = 1;
     d->hls_fragment_ms = 2000;
     d->hls_window = 6;
+    d->hls_variant = LE_HLS_VARIANT_MPEGTS;
+    d->hls_part_ms = 200;
     d->timeshift = 0;
     d->timeshift_retention_ms = 7LL * 86400 * 1000;
     d->auth_type = LE_AUTH_NONE;
@@ -158,6 +160,7 @@ static le_conf *node_defaults(void)
     c->gop_cache_max_bytes = (size_t)16 << 20;
     c->viewer_queue_bytes = (size_t)4 << 20;
     c->viewer_drop_ms = 10000;
+    c->write_tick_ms = 40;
     c->max_connections = 10000;
     c->rtmp_input_budget = (size_t)512 << 20;
     c->admin_max_conns_per_ip = 32;

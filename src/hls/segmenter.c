@@ -126,6 +126,31 @@ void le_hls_seg_unref_cb(const void *data, size_t len, void *seg)
     le_hls_seg_unref(seg);
 }
 
+void le_hls_chunk_unref(le_hls_chunk *c)
+{
+    if (c && --c->refs == 0) {
+        free(c->data);
+        free(c);
+    }
+}
+
+void le_hls_chunk_unref_cb(const void *data, size_t len, void *chunk)
+{
+    (void)data;
+    (void)len;
+    le_hls_chunk_unref(chunk);
+}
+
+/* STUB (issue 19): the fmp4 muxer is not written yet. */
+void le_hls_set_variant(le_hls *h, int variant, int64_t part_ms)
+{
+    (void)h; (void)variant; (void)part_ms;
+}
+int le_hls_variant(const le_hls *h) { (void)h; return 0; }
+int64_t le_hls_part_ms(const le_hls *h) { (void)h; return 200; }
+le_hls_seg *le_hls_open_seg(const le_hls *h) { (void)h; return NULL; }
+void le_hls_set_notify(le_hls *h, le_hls_notify_fn fn, void *arg) { (void)h; (void)fn; (void)arg; }
+
 static int64_t mono_clock(void)
 {
     return (int64_t)le_mono_ms();

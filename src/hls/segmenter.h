@@ -41,6 +41,27 @@ struct le_stream;
 int64_t le_hls_seg_max_ms(int64_t fragment_ms);
 size_t le_hls_seg_max_bytes(int64_t fragment_ms);
 
+/* fmp4 and lowlatency (hls_variant, livedge.conf(5)): segments are CMAF
+ * fragments of one fMP4 muxer. Bytes are kept in refcounted chunks:
+ *  - the init section (ftyp + moov), one per muxer: a segment points at the
+ *    one it needs (EXT-X-MAP); a new one comes with a discontinuity;
+ *  - parts: one moof + mdat each, cut every hls_part of media time on any
+ *    frame (independent when it starts with a video keyframe, or in an
+ *    audio-only stream). In the fmp4 variant a segment is one part.
+ * A segment is its parts in order; the open segment (lowlatency) grows part
+ * by part and is visible through le_hls_open_seg, so its parts can be served
+ * before it is sealed. */
+typedef struct le_hls_chunk {
+    int refs;
+    int64_t duration_ms;        /* parts; 0 for an init section */
+    int independent;            /* parts: starts with a keyframe (or audio only) */
+    uint8_t *data;
+    size_t len;
+} le_hls_chunk;
+static inline le_hls_chunk *le_hls_chunk_ref(le_hls_chunk *c) { c->refs++; return c; }
+void le_hls_chunk_unref(le_hls_chunk *c);
+void le_hls_chunk_unref_cb(const void *data, size_t len, void *chunk);
+
 /* A sealed segment: immutable, refcounted. The ring holds one reference; a
  * response that is sending it holds another (le_hls_seg_unref_cb), so a
  * segment rotated out mid-send lives until the send completes. */
@@ -53,8 +74,13 @@ typedef struct le_hls_seg {
     int64_t duration_ms;
     int64_t start_ts_ms;        /* publisher timeline */
     int64_t start_wall_ms;      /* wall clock at its first packet (time-shift) */
-    uint8_t *data;              /* whole TS packets */
-    size_t len;
+    uint8_t *data;              /* mpegts: whole TS packets; fmp4: NULL */
+    size_t len;                 /* bytes: TS packets, or the sum of the parts */
+    /* fmp4 and lowlatency (else NULL / 0). */
+    le_hls_chunk *init;         /* the init section it needs (a reference) */
+    le_hls_chunk **parts;       /* in order, each a reference */
+    size_t nparts;
+    int sealed;                 /* 0: the open segment, still growing */
 } le_hls_seg;
 
 static inline le_hls_seg *le_hls_seg_ref(le_hls_seg *s) { s->refs++; return s; }
@@ -70,6 +96,20 @@ le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq);
 void le_hls_free(le_hls *h);
 /* Applies from the next cut on. */
 void le_hls_set_params(le_hls *h, int64_t fragment_ms, int window);
+/* hls_variant (LE_HLS_VARIANT_*, conf/conf.h) and hls_part (ms): apply
+ * from the next publish (le_hls_end .. first packet); switching variant
+ * starts a new muxer with a discontinuity. */
+void le_hls_set_variant(le_hls *h, int variant, int64_t part_ms);
+int le_hls_variant(const le_hls *h);
+int64_t le_hls_part_ms(const le_hls *h);
+/* lowlatency: the segment being built (seq = le_hls_next_seq), borrowed,
+ * NULL when none is open or in the other variants. Its parts array may be
+ * reallocated by the next feed: copy what you need, reference parts. */
+le_hls_seg *le_hls_open_seg(const le_hls *h);
+/* Called after every sealed part and segment, and from le_hls_end (so held
+ * playlist requests can be answered). NULL: none. */
+typedef void (*le_hls_notify_fn)(void *arg);
+void le_hls_set_notify(le_hls *h, le_hls_notify_fn fn, void *arg);
 /* The arrival clock (ms, monotonic); NULL restores le_mono_ms. For tests. */
 void le_hls_set_clock(le_hls *h, int64_t (*mono_ms)(void));
 
