@@ -828,3 +828,12 @@ void le_http_shutdown(void)
     srv.lis = srv.tls_lis = NULL;
     srv.force_warned = 0;
 }
+
+/* STUB (issue 19): conditional requests are not answered yet. */
+int le_http_fresh(le_http_conn *c, const le_http_route *rt, const char *etag)
+{
+    (void)c;
+    (void)rt;
+    (void)etag;
+    return 0;
+}

@@ -118,6 +118,13 @@ void le_http_conn_close_after_flush(le_http_conn *c);
 void le_http_conn_close(le_http_conn *c);
 int le_http_conn_closing(const le_http_conn *c);
 
+/* Conditional GET (RFC 9110 13): etag is the response's strong validator,
+ * quoted ("\"…\""). When the request's If-None-Match matches it, answers
+ * 304 Not Modified with the ETag and returns 1 (the handler is done);
+ * otherwise returns 0 and the handler sends the body with
+ * "ETag: <etag>" among its headers. */
+int le_http_fresh(le_http_conn *c, const le_http_route *rt, const char *etag);
+
 /* Files on a local disk, served from the loop: le_http_open_file opens path
  * read-only (no symlink at the end, non-blocking) and fstats it: a regular
  * file's fd with *size, or LE_ENOTFOUND. le_http_send_file, after
