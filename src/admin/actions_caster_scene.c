@@ -687,6 +687,8 @@ static int plan_describe_scenes(le_cs *c)
         le_jv_set(o, "ComponentIds", s.comps);
         s.comps = NULL;
         le_jv_set_int(o, "Status", s.status);
+        le_jv_set_str(o, "EffectResourceId", s.effect);   /* the console shows what a scene holds */
+        le_jv_set_int(o, "Urgent", s.urgent);
         le_jv *si = le_jv_set_arr(o, "StreamInfos");
         if (s.type == 1)
             le_cs_stream_infos(c, s.id, si);

@@ -101,8 +101,8 @@ ok $? "DescribeCasterScenes" || diag "$API_BODY"
 is "$(keys)" '["RequestId", "SceneList", "Total"]' "... keys"
 is "$(j "$API_BODY" '[s["SceneId"] for s in d["SceneList"]]')" "[\"$PVW\", \"$PGM\"]" "... PVW then PGM"
 is "$(j "$API_BODY" 'sorted(d["SceneList"][1].keys())')" \
-    '["ComponentIds", "LayoutId", "OutputType", "SceneId", "SceneName", "Status", "StreamInfos", "StreamUrl"]' \
-    "... a scene's fields"
+    '["ComponentIds", "EffectResourceId", "LayoutId", "OutputType", "SceneId", "SceneName", "Status", "StreamInfos", "StreamUrl", "Urgent"]' \
+    "... a scene's fields (EffectResourceId and Urgent: livedge's, for the console)"
 is "$(j "$API_BODY" '[[s["OutputType"], s["Status"], s["LayoutId"], s["ComponentIds"], len(s["StreamInfos"])] for s in d["SceneList"]]')" \
     '[[0, 0, "", [], 0], [1, 0, "", [], 6]]' "... stopped, empty; PGM has 2 LiveTemplates x 3 formats"
 N_PVW=${PVW//-/}
@@ -150,6 +150,9 @@ api EffectCasterVideoResource CasterId="$C1" SceneId="$PVW" ResourceId="$R2"
 ok $? "EffectCasterVideoResource" || diag "$API_BODY"
 is "$(hj "$C1" "scene:$PVW" '[d["EffectResourceId"], d["LayoutId"]]')" "[\"$R2\", \"$L2\"]" \
     "... EffectResourceId set, the layout kept"
+api DescribeCasterScenes CasterId="$C1" SceneId="$PVW"
+is "$(j "$API_BODY" '[d["SceneList"][0]["EffectResourceId"], d["SceneList"][0]["Urgent"]]')" "[\"$R2\", 0]" \
+    "... DescribeCasterScenes answers the EffectResourceId (and Urgent 0)"
 bad 404 InvalidResource.NotFound "EffectCasterVideoResource of an unknown resource" \
     EffectCasterVideoResource CasterId="$C1" SceneId="$PVW" ResourceId=00000000-0000-4000-8000-000000000000
 
