@@ -28,6 +28,7 @@
  * progress) is closed for the new one, so idle sockets cannot lock the API
  * out. Responses are XML or JSON, except /metrics (Prometheus text). */
 #include "admin/admin.h"
+#include "admin/console.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -111,6 +112,7 @@ struct le_admin_req {
     int keep_alive;
     int answered;               /* the handler timeout answered (and counted) already */
     uint64_t t0_ms;
+    const char *xhdr;           /* extra header lines (CRLF each) for the answer, or NULL */
 };
 
 typedef struct action_ent {
@@ -205,6 +207,8 @@ static const char *reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -261,7 +265,7 @@ static void conn_close(conn *c, const char *why)
 
 /* Writes one response; the request is done with the connection after this. */
 static void conn_send(conn *c, int status, const char *ctype, const char *rid,
-                      const void *body, size_t len, int keep_alive)
+                      const void *body, size_t len, int keep_alive, const char *xhdr)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     char date[64];
@@ -272,9 +276,9 @@ static void conn_send(conn *c, int status, const char *ctype, const char *rid,
     keep_alive = keep_alive && !c->eof;
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "x-acs-request-id: %s\r\nConnection: %s\r\n\r\n",
+                        "x-acs-request-id: %s\r\nConnection: %s\r\n%s\r\n",
                         status, reason(status), date, ctype, len, rid,
-                        keep_alive ? "keep-alive" : "close");
+                        keep_alive ? "keep-alive" : "close", xhdr ? xhdr : "");
     evbuffer_add(out, body, len);
     c->req = NULL;
     if (!keep_alive) {
@@ -333,7 +337,7 @@ static void finish(le_admin_req *r, int status, const char *code, const char *me
                 r->peer, r->id, esc(r->action, ea, sizeof(ea)), status, code,
                 esc(message, em, sizeof(em)));
     if (r->c)
-        conn_send(r->c, status, ctype, r->id, body, len, r->keep_alive);
+        conn_send(r->c, status, ctype, r->id, body, len, r->keep_alive, r->xhdr);
     req_free(r);
 }
 
@@ -1039,6 +1043,23 @@ static void metrics(le_admin_req *r)
     le_buf_free(&b);
 }
 
+/* ---- the console's files (console.h), under the API's own loopback rule ---- */
+
+static void console(le_admin_req *r, const le_http_req *h)
+{
+    const le_conf *cf = conf();
+    if (!keys_configured(cf) && !adm.loopback) {
+        le_admin_error(r, 403, "Forbidden", "The admin API is unsigned and reachable beyond loopback.");
+        return;
+    }
+    char inm[128];
+    le_console_reply o;
+    le_console_get(cf->console_root ? cf->console_root : LE_PKGDATADIR "/www", r->method, h->path.p, h->path.n,
+                   hdr_str(h, "if-none-match", inm, sizeof(inm)), &o);
+    r->xhdr = o.headers;
+    finish(r, o.status, o.code, NULL, o.ctype, o.body, o.len);
+}
+
 /* ---- HTTP ---- */
 
 static void dispatch(conn *c, const le_http_req *h, const char *raw)
@@ -1057,6 +1078,10 @@ static void dispatch(conn *c, const le_http_req *h, const char *raw)
             metrics(r);
         else
             le_admin_error(r, 405, "MethodNotAllowed", "Only GET is allowed here.");
+        return;
+    }
+    if (le_console_match(h->path.p, h->path.n)) {
+        console(r, h);
         return;
     }
     if (!(h->path.n == 1 && h->path.p[0] == '/')) {
@@ -1245,7 +1270,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         count(503, "ServiceUnavailable");
         r->c = NULL;
         r->answered = 1;
-        conn_send(c, r->tc3 ? 200 : 503, r->json || r->tc3 ? JSON_CT : XML_CT, r->id, b.p, b.len, 0);
+        conn_send(c, r->tc3 ? 200 : 503, r->json || r->tc3 ? JSON_CT : XML_CT, r->id, b.p, b.len, 0, NULL);
         le_buf_free(&b);
         break;
     }
@@ -1364,6 +1389,7 @@ void le_admin_shutdown(void)
     le_net_listener_free(adm.lis, "shutdown");
     adm.lis = NULL;
     nonce_free_all();
+    le_console_reset();
     for (size_t i = 0; i < adm.nactions; i++)
         free(adm.actions[i].name);
     free(adm.actions);

@@ -413,6 +413,7 @@ static const keydef keys[] = {
     { "tx_secret_validity", C_CAR, V_SECS, F_I64, N(car_tx_validity_s), 1, 365LL * 86400, NULL, NULL },
 
     { "record_root", C_MAIN, V_STR, F_STR, N(record_root), 0, 0, NULL, NULL },
+    { "console_root", C_MAIN, V_STR, F_STR, N(console_root), 0, 0, NULL, NULL },
     { "record_url_base", C_MAIN, V_URL, F_STR, N(record_url_base), 0, 0, NULL, NULL },
     { "record_min_free", C_MAIN, V_SIZE, F_SIZE, N(record_min_free), 0, 1024 * GIB, NULL, NULL },
     { "record_stitch", C_MAIN, V_DUR, F_I64, N(record_stitch_ms), 0, 3600 * SEC, NULL, NULL },

@@ -82,6 +82,7 @@ typedef struct le_conf {
     char *rtmp_advertise;       /* "host:port" other nodes pull from; NULL: from rtmp_listen */
     char *http_listen;          /* "0.0.0.0:8080" */
     char *admin_listen;         /* "127.0.0.1:8081" */
+    char *console_root;         /* the console's files (livedge(8)); NULL: $(pkgdatadir)/www */
     /* TLS (livedge.conf(5), TLS; docs/TLS.md). */
     char *rtmps_listen;         /* RTMPS ingest and play; NULL: off */
     char *https_listen;         /* everything http_listen serves, over TLS; NULL: off */

@@ -225,6 +225,7 @@ void le_conf_free(le_conf *c)
     free(c->car_push_url);
     free(c->car_tx_key);
     free(c->record_root);
+    free(c->console_root);
     free(c->caster_material_dir);
     free(c->record_url_base);
     free(c->s3_endpoint);

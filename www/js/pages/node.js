@@ -1,0 +1,1 @@
+/* node page: filled in below. */ LE.page('node', { title: 'node', nav: true, render: function (el) { el.appendChild(LE.h('p', {}, 'Coming.')); } });

@@ -1,0 +1,1 @@
+/* streams page: filled in below. */ LE.page('streams', { title: 'streams', nav: true, render: function (el) { el.appendChild(LE.h('p', {}, 'Coming.')); } });
