@@ -15,15 +15,14 @@
  * the worse (stop, standby, a scene's stop) asks once.
  *
  * Play URLs: a scene's stream is caster/{SceneId without dashes} of the
- * caster's domain (docs/STUDIO.md "Stream names and URLs"); the HTTP port is
- * the one of PGM's flv StreamInfos when the caster has LiveTemplates, else
- * the one the operator types (kept in localStorage). "Play via this host"
- * replaces the domain name by the console's host, for a domain whose name
- * does not resolve to the node from the operator's machine.
+ * caster's domain (docs/STUDIO.md "Stream names and URLs"), played at
+ * LE.playBase() (where players reach the node, set at sign-in) with
+ * ?vhost={domain} and the domain's URL signature (LE.urls.play). A live
+ * source on this node plays as its own stream; a source on another server
+ * as the hidden input the node pulls it into, caster/{CasterId}_RVnn.
  */
 (function () {
     'use strict';
-    const LS_BASE = 'le.studio.httpBase', LS_VIA = 'le.studio.via';
     const POLL_MS = 2000;
 
     /* ---- small DOM helpers (own, so the page does not depend on app.js' internals) ---- */
@@ -45,21 +44,9 @@
         if (e && e.Code) return e.Code + ': ' + (e.Message || '');
         return String(e && e.message ? e.message : e);
     }
-    function confirmOnce(msg) {
-        return window.confirm(msg);
-    }
-    function loadMpegts() {
-        if (window.mpegts) return Promise.resolve(window.mpegts);
-        if (loadMpegts.p) return loadMpegts.p;
-        loadMpegts.p = new Promise((resolve, reject) => {
-            const s = document.createElement('script');
-            s.src = 'vendor/mpegts.js';
-            s.onload = () => window.mpegts ? resolve(window.mpegts) : reject(new Error('mpegts.js did not load'));
-            s.onerror = () => reject(new Error('cannot load vendor/mpegts.js'));
-            document.head.appendChild(s);
-        });
-        return loadMpegts.p;
-    }
+    const confirmOnce = msg => LE.confirm(msg);
+    const loadMpegts = () => window.mpegts ? Promise.resolve(window.mpegts)
+        : LE.loadScript('vendor/mpegts.js').then(() => window.mpegts);
 
     /* ---- a tile's player ---- */
     class Tile {
@@ -69,17 +56,19 @@
             this.note = h('div', { class: 'st-note' });
             this.label = h('div', { class: 'st-label', text: label });
             this.el = h('div', { class: 'st-tile' + (onclick ? ' st-click' : ''), onclick }, this.video, this.label, this.note);
-            this.url = null;
+            this.key = null;
             this.player = null;
         }
         setNote(t) { this.note.textContent = t || ''; }
-        play(url) {
-            if (url === this.url) return;
+        /* Plays what key names (a stream, unsigned), its URL made (signed,
+         * so different each time) by make() only when key changes. */
+        play(key, make) {
+            if (key === this.key) return;
             this.stop();
-            this.url = url;
-            if (!url) return;
-            loadMpegts().then(mpegts => {
-                if (this.url !== url) return;
+            this.key = key;
+            if (!key) return;
+            Promise.all([loadMpegts(), make()]).then(([mpegts, url]) => {
+                if (this.key !== key) return;
                 if (!mpegts.isSupported()) { this.setNote('MSE not supported'); return; }
                 const p = mpegts.createPlayer({ type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true }, {
                     enableWorker: false, enableStashBuffer: false, stashInitialSize: 64 * 1024, lazyLoad: false,
@@ -90,7 +79,7 @@
                 p.on(mpegts.Events.ERROR, (type, detail) => {
                     this.setNote(type + ' ' + detail);
                     // a stream that is not live yet (PGM during its Delay): try again later
-                    setTimeout(() => { if (this.player === p) { this.url = null; this.play(url); } }, 3000);
+                    setTimeout(() => { if (this.player === p) { this.stop(); this.play(key, make); } }, 3000);
                 });
                 p.attachMediaElement(this.video);
                 p.load();
@@ -104,7 +93,7 @@
                 try { this.player.pause(); this.player.unload(); this.player.detachMediaElement(); this.player.destroy(); } catch (e) { /* gone */ }
                 this.player = null;
             }
-            this.url = null;
+            this.key = null;
         }
     }
 
@@ -123,11 +112,6 @@
             onclick: () => act('StopCaster', {}, 'Stop the caster? PVW and PGM stop being published.') }, 'Stop');
         const btnStandby = h('button', { id: 'st-standby', class: 'st-danger', onclick: standby }, 'Standby');
         const btnPvw = h('button', { id: 'st-pvw-run', onclick: pvwRun }, 'PVW on');
-        const baseIn = h('input', { id: 'st-base', size: 24, placeholder: 'http://host:port', title: 'where HTTP-FLV plays from',
-            value: localStorage.getItem(LS_BASE) || '',
-            onchange: () => { localStorage.setItem(LS_BASE, baseIn.value.trim()); refreshPlayers(); } });
-        const via = h('input', { type: 'checkbox', id: 'st-via', onchange: () => { localStorage.setItem(LS_VIA, via.checked ? '1' : ''); refreshPlayers(); } });
-        via.checked = !!localStorage.getItem(LS_VIA);
         const take = h('button', { id: 'st-take', class: 'st-take', onclick: doTake, title: 'PVW to PGM (CopyCasterSceneConfig)' }, 'TAKE');
         const pvwTile = new Tile('PVW'), pgmTile = new Tile('PGM');
         pvwTile.el.id = 'st-pvw'; pgmTile.el.id = 'st-pgm';
@@ -138,8 +122,7 @@
         const timeline = h('div', { class: 'st-timeline', id: 'st-timeline' });
         el.replaceChildren(h('div', { class: 'st-page' },
             h('div', { class: 'st-bar' }, h('label', {}, 'Caster ', sel), badge, btnStart, btnStop, btnPvw, btnStandby,
-                h('label', { class: 'st-opt' }, 'HTTP-FLV ', baseIn),
-                h('label', { class: 'st-opt' }, via, ' play via this host')),
+                h('span', { class: 'st-opt', id: 'st-base' }, 'players at ' + LE.playBase())),
             errBox, mainRow,
             h('h3', {}, 'Sources'), srcRow,
             h('h3', {}, 'Layouts'), layoutRow,
@@ -148,7 +131,7 @@
 
         function showError(e) {
             errBox.hidden = false;
-            errBox.textContent = errText(e);
+            LE.showError(errBox, e && e.Code ? e : { Code: 'ConsoleError', Message: errText(e) });
         }
         function clearError() { errBox.hidden = true; errBox.textContent = ''; }
         async function act(action, p, ask) {
@@ -181,52 +164,40 @@
         }
 
         /* ---- play URLs ---- */
-        function httpBase() {
-            const typed = (localStorage.getItem(LS_BASE) || '').trim().replace(/\/+$/, '');
-            let base = typed;
-            if (!base) {
-                const flv = (pgm().StreamInfos || []).find(i => i.VideoFormat === 'flv');
-                if (flv) { const u = new URL(flv.OutputStreamUrl); base = u.protocol + '//' + u.host; }
-            }
-            if (!base && typeof LE.httpBase === 'function') base = LE.httpBase();
-            if (!base) return null;
-            if (localStorage.getItem(LS_VIA)) { const u = new URL(base); u.hostname = location.hostname; base = u.origin; }
-            return base;
+        /* [key, make] for stream app/stream of domain (null: this node's
+         * default domain, reached by the host of LE.playBase()). */
+        function flv(domain, app, stream) {
+            const key = (domain || '') + '/' + app + '/' + stream;
+            const make = () => domain && LE.urls ? LE.urls.play(domain, app, stream, '.flv')
+                : Promise.resolve(LE.playBase() + '/' + app + '/' + stream + '.flv' + (domain ? '?vhost=' + encodeURIComponent(domain) : ''));
+            return [key, make];
         }
-        /* rtmp://host[:port]/app/stream[?q] to the flv of the same stream; the
-         * domain's signature (when auth is on) through api.js' signer if it has one. */
-        function flvOf(rtmpUrl, hostOverride) {
-            const base = httpBase();
-            if (!base || !rtmpUrl) return null;
-            let u;
-            try { u = new URL(rtmpUrl.replace(/^rtmps?:/, 'http:')); } catch (e) { return null; }
-            const b = new URL(base);
-            if (!localStorage.getItem(LS_VIA)) b.hostname = hostOverride || u.hostname;
-            const path = u.pathname.replace(/\.flv$/, '') + '.flv';
-            const url = b.origin + path;
-            return typeof LE.signPlayUrl === 'function' ? LE.signPlayUrl(url) : url;
+        /* a scene's stream: the path of its rtmp StreamUrl in the caster's domain */
+        function sceneFlv(s) {
+            const m = /^rtmps?:\/\/[^/]+\/([^/?]+)\/([^/?]+)/.exec(s.StreamUrl || '');
+            return m && st.cfg && st.cfg.DomainName ? flv(st.cfg.DomainName, m[1], m[2]) : [null];
         }
-        function sourceUrl(r) {
-            if (!r.LiveStreamUrl) return null;
-            const u = /^rtmps?:\/\//.test(r.LiveStreamUrl) ? r.LiveStreamUrl : null;
+        function sourceFlv(r) {
+            const m = /^rtmps?:\/\/([^/:?]+|\[[^\]]+\])(?::\d+)?\/([^/?]+)\/([^/?]+)/.exec(r.LiveStreamUrl || '');
+            if (!r.LiveStreamUrl) return [null];
             const dom = st.cfg && st.cfg.DomainName;
-            // a source on another server is pulled into caster/{CasterId}_RVnn of the caster's domain
-            const local = u && (/^rtmps?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(u) || (dom && new URL(u.replace(/^rtmps?:/, 'http:')).hostname === dom));
-            if (local) return flvOf(u);
-            if (!dom) return null;
-            return flvOf('rtmp://' + dom + '/caster/' + st.casterId + '_' + r.LocationId, dom);
+            const host = m ? m[1] : '';
+            if (m && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(host)) return flv(null, m[2], m[3]);
+            if (m && known.has(host)) return flv(host, m[2], m[3]);
+            // another server: the node pulls it into a hidden input of the caster's domain
+            return dom ? flv(dom, 'caster', st.casterId + '_' + r.LocationId) : [null];
         }
+        const known = new Set();
         function refreshPlayers() {
             const running = st.casters.find(c => c.CasterId === st.casterId);
             const on = running && Number(running.Status) === 1;
-            pvwTile.play(on && pvw().Status === 1 ? flvOf(pvw().StreamUrl) : null);
+            pvwTile.play(...(on && pvw().Status === 1 ? sceneFlv(pvw()) : [null]));
             pvwTile.setNote(on ? (pvw().Status === 1 ? '' : 'PVW stopped') : 'caster stopped');
-            pgmTile.play(on ? flvOf(pgm().StreamUrl) : null);
+            pgmTile.play(...(on ? sceneFlv(pgm()) : [null]));
             if (!on) pgmTile.setNote('caster stopped');
-            else if (!httpBase()) pgmTile.setNote('give the HTTP-FLV address (http://host:port) above');
             for (const r of st.res) {
                 const t = st.tiles.get(r.ResourceId);
-                if (t) t.play(sourceUrl(r));
+                if (t) t.play(...sourceFlv(r));
             }
         }
 
@@ -378,6 +349,10 @@
         async function refresh() {
             if (!st.alive) return;
             try {
+                if (!known.size) {
+                    const d = await LE.api('DescribeLiveUserDomains', { PageSize: 100 }).catch(() => null);
+                    LE.items(d || {}, 'Domains', 'PageData').forEach(x => known.add(x.DomainName));
+                }
                 const cl = await LE.api('DescribeCasters', { PageSize: 100 });
                 st.casters = cl.CasterList || [];
                 if (!st.casterId || !st.casters.some(c => c.CasterId === st.casterId))
