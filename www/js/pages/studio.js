@@ -285,7 +285,7 @@
         function drawLayouts() {
             layoutRow.replaceChildren(...st.layouts.map((l, i) => h('button', {
                 class: 'st-layout' + (pvw().LayoutId === l.LayoutId && !pvw().EffectResourceId ? ' st-onpvw' : '') +
-                    (pgm().LayoutId === l.LayoutId && !pgm().EffectResourceId ? ' st-onpgm' : ''),
+                    (pgm().LayoutId === l.LayoutId && !pgm().EffectResourceId && pgm().Urgent !== 1 ? ' st-onpgm' : ''),
                 'data-layout': l.LayoutId, title: l.LayoutId,
                 onclick: () => act('UpdateCasterSceneConfig', { SceneId: pvw().SceneId, LayoutId: l.LayoutId }, null),
             }, layoutIcon(l), h('span', {}, 'L' + (i + 1) + ' ' + (l.BlendList || []).join('+')))));
@@ -306,7 +306,7 @@
                     return act('UpdateCasterSceneConfig', p, null);
                 };
                 const what = c.ComponentType === 'text' ? '“' + ((c.TextLayerContent || {}).Text || '') + '”' : ((c.ImageLayerContent || {}).MaterialId || c.ComponentType);
-                const inPgm = (pgm().ComponentIds || []).includes(c.ComponentId);
+                const inPgm = pgm().Urgent !== 1 && (pgm().ComponentIds || []).includes(c.ComponentId);
                 return h('label', { class: 'st-comp' + (inPgm ? ' st-onpgm' : '') }, cb, ' ' + c.LocationId + ' ' + (c.ComponentName || '') + ' ' + what);
             }));
             if (!st.comps.length) compRow.replaceChildren(h('p', { class: 'st-empty' }, 'no component (AddCasterComponent)'));
