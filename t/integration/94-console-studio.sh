@@ -161,6 +161,7 @@ is "$(b 'len([e for e in d["consoleErrors"] if "status of 404" in e])')" 1 "... 
 is "$(b '" | ".join(d["failed"])')" "" "no failed request"
 is "$(b '" | ".join("%d %s" % (x["status"], x["post"].split("Action=")[1].split("&")[0] if "Action=" in x["post"] else x["url"]) for x in d["bad"])')" \
     "404 EffectCasterUrgent" "the only answer >= 400: EffectCasterUrgent's 404"
+is "$(b 'd["steps"]["cpuIdle"]["ok"]')" true "the browser with no player (the page left): $(b 'd["steps"]["cpuIdle"]["cpuPercent"]') % of one core ($(sd cpuIdle))"
 for f in multiviewer take error end; do
     le_size_gt "$LE_DIR/studio-$f.png" 10000
     ok $? "screenshot studio-$f.png"

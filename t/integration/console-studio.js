@@ -24,7 +24,7 @@ const { chromium } = require(process.env.LE_PW_MODULE);
 const STEP_MS = 20000;
 const [consoleUrl, playBase, casterId, r1, r2, outDir, urgentSrc, urgentDst] = process.argv.slice(2);
 
-/* CPU seconds (user + system) of pid and all its descendants. */
+/* CPU seconds (user + system) of the processes under pid (not pid itself). */
 function treeCpu(root) {
     const kids = new Map(), cpu = new Map();
     for (const d of fs.readdirSync('/proc')) {
@@ -38,9 +38,23 @@ function treeCpu(root) {
         kids.get(ppid).push(Number(d));
     }
     let sum = 0, n = 0;
-    const walk = p => { sum += cpu.get(p) || 0; n++; for (const k of kids.get(p) || []) walk(k); };
-    walk(root);
-    return { sec: sum, procs: n };
+    const each = new Map();
+    const walk = p => { sum += cpu.get(p) || 0; n++; each.set(p, cpu.get(p) || 0); for (const k of kids.get(p) || []) walk(k); };
+    // root is this node process (playwright's driver runs in it): its children are Chromium
+    for (const k of kids.get(root) || []) walk(k);
+    return { sec: sum, procs: n, each };
+}
+/* The processes that used most between two treeCpu readings: "type sec". */
+function topCpu(a, b) {
+    const kind = pid => {
+        try {
+            const c = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').split('\0');
+            const t = c.find(x => x.startsWith('--type='));
+            return t ? t.slice(7) + (c.find(x => x.startsWith('--utility-sub-type=')) || '').replace('--utility-sub-type=', ':') : 'browser';
+        } catch (e) { return '?'; }
+    };
+    return [...b.each].map(([p, s]) => [p, s - (a.each.get(p) || 0)]).sort((x, y) => y[1] - x[1]).slice(0, 4)
+        .map(([p, d]) => kind(p) + ' ' + d.toFixed(2));
 }
 
 async function main() {
@@ -50,7 +64,7 @@ async function main() {
         args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
         timeout: STEP_MS,
     });
-    const bpid = browser.process ? browser.process().pid : 0;
+    const bpid = process.pid;
     try {
         const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
         page.setDefaultTimeout(STEP_MS);
@@ -138,7 +152,7 @@ async function main() {
                 const q = v.getVideoPlaybackQuality(); return [q.totalVideoFrames, q.droppedVideoFrames, v.currentTime]; }));
             const lat = await page.evaluate(() => [...document.querySelectorAll('.st-tile video')].map(v =>
                 v.buffered.length ? +(v.buffered.end(v.buffered.length - 1) - v.currentTime).toFixed(3) : null));
-            return { players: q1.length, cpuPercent: +(100 * (b.sec - a.sec) / w).toFixed(1), seconds: +w.toFixed(1),
+            return { players: q1.length, cpuPercent: +(100 * (b.sec - a.sec) / w).toFixed(1), seconds: +w.toFixed(1), top: topCpu(a, b),
                      procs: b.procs, cores: require('os').cpus().length,
                      framesPerSec: q1.map((q, i) => +((q[0] - q0[i][0]) / w).toFixed(1)),
                      dropped: q1.map((q, i) => q[1] - q0[i][1]),
@@ -219,6 +233,17 @@ async function main() {
         await shot('end');
         out.dialogs = dialogs;
         out.layoutNames = await page.$$eval('.st-layout span', es => es.map(e => e.textContent));
+        // the same browser with no player: leaving the page stops the players (the route's cleanup)
+        await step('cpuIdle', async () => {
+            await page.evaluate(() => { location.hash = '#/relays'; });
+            await page.waitForFunction(() => document.querySelectorAll('video').length === 0);
+            await new Promise(r => setTimeout(r, 1000));
+            const a = treeCpu(bpid), w0 = Date.now();
+            await new Promise(r => setTimeout(r, 5000));
+            const b = treeCpu(bpid), w = (Date.now() - w0) / 1000;
+            return { cpuPercent: +(100 * (b.sec - a.sec) / w).toFixed(1), seconds: +w.toFixed(1), top: topCpu(a, b),
+                     players: await page.evaluate(() => window.leStudio ? [...window.leStudio.tiles().sources.values(), window.leStudio.tiles().pvw, window.leStudio.tiles().pgm].filter(t => t.player).length : -1) };
+        });
     } finally {
         await browser.close();
     }
