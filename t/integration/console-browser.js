@@ -146,9 +146,11 @@ async function main() {
             await page.goto(consoleUrl + `#/stream?domain=${domain}&app=${app}&stream=${stream}`);
             await page.waitForFunction(() => document.querySelector('#stream-state').textContent === 'live');
             await page.waitForSelector('#chart-bitrate .uplot, #chart-bitrate p');
+            await page.waitForSelector('#chart-viewers .uplot, #chart-viewers p');
             await page.waitForFunction(() => { const v = document.querySelector('#player'); return v && v.currentTime > 0.5; });
             await shot('stream');
-            const charts = await page.evaluate(() => document.querySelectorAll('.uplot').length);
+            const charts = await page.evaluate(() => Array.from(document.querySelectorAll('.chart'))
+                .filter(c => c.querySelector('.uplot') || /no samples yet/.test(c.textContent)).length);
             const t0 = Date.now();
             await page.click('#forbid-btn');
             await page.waitForFunction(() => document.querySelector('#stream-state').textContent === 'forbidden');

@@ -255,7 +255,7 @@
     } },
     h('h1', {}, 'livedge console'),
     h('p', {}, 'Sign in with the admin AccessKey (livedge.conf(5), admin keys). It is kept in this tab only ' +
-      '(sessionStorage) and signs every call in the browser; it is never sent.'),
+      '(sessionStorage) and signs every call in the browser; the secret itself is never sent.'),
     h('label', {}, 'AccessKeyId', ak),
     h('label', {}, 'AccessKeySecret', sk),
     h('label', {}, 'Players reach the node at', base),

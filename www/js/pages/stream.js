@@ -96,7 +96,7 @@
         LE.api('DescribeLiveStreamsPublishList', Object.assign({ DomainName: D, AppName: A, StreamName: S, PageSize: 20 }, w)).then(function (b) {
           LE.clear(pubs).appendChild(LE.table([
             { title: 'Published', key: 'PublishTime' }, { title: 'Stopped', key: 'StopTime' },
-            { title: 'Client', key: 'ClientAddr' }, { title: 'Node', key: 'Node' }
+            { title: 'Client', key: 'ClientAddr' }, { title: 'Push domain', key: 'PublishDomain' }
           ], LE.items(b, 'PublishInfo', 'LiveStreamPublishInfo'), 'No publish in 7 days.'));
         }, function (e) { LE.showError(pubs, e); });
         LE.api('DescribeLiveStreamsControlHistory', Object.assign({ DomainName: D, AppName: A }, w)).then(function (b) {
