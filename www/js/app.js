@@ -14,7 +14,8 @@
  * Message; LE.confirm(text) asks once before a destructive action;
  * LE.go(name, params) navigates; LE.every(ms, fn); LE.loadScript(src);
  * LE.player(videoEl, url) plays HTTP-FLV (mpegts.js) or HLS (hls.js),
- * loading the vendored library on first use; LE.playBase() is where the
+ * loading the vendored library on first use, and returns a stop function
+ * (its errors are written into a .player-status element beside the video); LE.playBase() is where the
  * node's HTTP port is (set on the sign-in screen); LE.copyField(value). */
 (function () {
   'use strict';
@@ -103,11 +104,20 @@
     video.autoplay = true;
     video.playsInline = true;
     var isFlv = /\.flv(\?|$)/.test(url);
+    /* A player's failure goes next to its video (class player-status), not to the console. */
+    var report = function (msg) {
+      if (stopped) return;
+      var st = video.parentNode && video.parentNode.querySelector('.player-status');
+      if (st) st.textContent = 'Player: ' + msg;
+    };
     var p = isFlv
       ? LE.loadScript('vendor/mpegts.js').then(function () {
         if (stopped) return;
         inst = mpegts.createPlayer({ type: 'flv', isLive: true, url: url },
           { enableStashBuffer: false, liveBufferLatencyChasing: true, lazyLoad: false });
+        inst.on(mpegts.Events.ERROR, function (type, detail, info) {
+          report(type + ' ' + detail + (info && info.msg ? ': ' + info.msg : ''));
+        });
         inst.attachMediaElement(video);
         inst.load();
         var pr = inst.play();
@@ -117,6 +127,7 @@
         if (stopped) return;
         if (window.Hls && Hls.isSupported()) {
           inst = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
+          inst.on(Hls.Events.ERROR, function (ev, d) { if (d.fatal) report(d.type + ' ' + d.details); });
           inst.loadSource(url);
           inst.attachMedia(video);
         } else {
@@ -207,7 +218,7 @@
 
   function buildNav() {
     var nav = LE.clear(document.getElementById('nav'));
-    Object.keys(pages).map(function (k) { return pages[k]; })
+    if (LE.auth.mode()) Object.keys(pages).map(function (k) { return pages[k]; })
       .filter(function (p) { return p.nav; })
       .sort(function (a, b) { return (a.order || 50) - (b.order || 50); })
       .forEach(function (p) {
@@ -238,18 +249,20 @@
     };
     el.appendChild(h('form', { class: 'card signin', id: 'signin', onsubmit: function (ev) {
       ev.preventDefault();
+      LE.clear(err);
       LE.auth.set(ak.value.trim(), sk.value);
       check();
     } },
     h('h1', {}, 'livedge console'),
     h('p', {}, 'Sign in with the admin AccessKey (livedge.conf(5), admin keys). It is kept in this tab only ' +
-      '(sessionStorage) and signs every call in the browser; it is never sent.'),
+      '(sessionStorage) and signs every call in the browser; the secret itself is never sent.'),
     h('label', {}, 'AccessKeyId', ak),
     h('label', {}, 'AccessKeySecret', sk),
     h('label', {}, 'Players reach the node at', base),
     h('div', { class: 'row' },
       h('button', { type: 'submit', id: 'signin-btn' }, 'Sign in'),
       h('button', { type: 'button', class: 'ghost', id: 'nokeys', onclick: function () {
+        LE.clear(err);
         LE.auth.loopback(); check();
       } }, 'No keys (loopback)')),
     window.isSecureContext ? null :
