@@ -100,7 +100,7 @@ ok $? "ffmpeg reads PGM (caster/$PGM_S)"
 
 t0=$(le_now_ms)
 OUT=$(timeout -k 5 180 node "$LE_T_SRCDIR/console-studio.js" "$A/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
-    "$C" "$R1" "$R2" "$LE_DIR" "$LE_DIR/green.mp4" "$MAT/green.mp4" 2>"$LE_DIR/browser.err")
+    "$C" "$PIP" "$LE_DIR" "$LE_DIR/green.mp4" "$MAT/green.mp4" 2>"$LE_DIR/browser.err")
 rc=$?
 is "$rc" 0 "console-studio.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
     diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"

@@ -2,7 +2,7 @@
 // Chromium (playwright-core), as an operator uses it; used by
 // 94-console-studio.sh.
 //
-//   node console-studio.js CONSOLE_URL PLAY_BASE CASTER_ID R1 R2 OUT_DIR URGENT_SRC URGENT_DST
+//   node console-studio.js CONSOLE_URL PLAY_BASE CASTER_ID PIP_LAYOUT_ID OUT_DIR URGENT_SRC URGENT_DST
 //
 // Signs in with "No keys (loopback)" (players at PLAY_BASE), opens
 // #/studio?caster=CASTER_ID and waits for the multiviewer's four players
@@ -22,7 +22,7 @@ const fs = require('fs');
 const { chromium } = require(process.env.LE_PW_MODULE);
 
 const STEP_MS = 20000;
-const [consoleUrl, playBase, casterId, r1, r2, outDir, urgentSrc, urgentDst] = process.argv.slice(2);
+const [consoleUrl, playBase, casterId, pip, outDir, urgentSrc, urgentDst] = process.argv.slice(2);
 
 /* CPU seconds (user + system) of the processes under pid (not pid itself). */
 function treeCpu(root) {
@@ -48,9 +48,9 @@ function treeCpu(root) {
 function topCpu(a, b) {
     const kind = pid => {
         try {
-            const c = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').split('\0');
-            const t = c.find(x => x.startsWith('--type='));
-            return t ? t.slice(7) + (c.find(x => x.startsWith('--utility-sub-type=')) || '').replace('--utility-sub-type=', ':') : 'browser';
+            const c = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8');
+            const t = /--type=(\S+?)(?:\s|\0|$)/.exec(c), u = /--utility-sub-type=([^\s\0]+)/.exec(c);
+            return t ? t[1] + (u ? ':' + u[1] : '') : 'browser';
         } catch (e) { return '?'; }
     };
     return [...b.each].map(([p, s]) => [p, s - (a.each.get(p) || 0)]).sort((x, y) => y[1] - x[1]).slice(0, 4)
@@ -135,7 +135,11 @@ async function main() {
         const tiles = ['#st-pvw', '#st-pgm', '.st-tile[data-location="RV01"]', '.st-tile[data-location="RV02"]'];
         await step('multiviewer', async () => {
             for (const s of tiles) await page.waitForFunction(s2 => lePlaying(s2), s, { timeout: 30000 });
-            return { firstAllMs: Date.now() - t0,
+            const firstAllMs = Date.now() - t0;
+            // the pictures (a player's first frames may still be black)
+            for (const [s, c] of [[tiles[0], 'red'], [tiles[1], 'red'], [tiles[2], 'red'], [tiles[3], 'blue']])
+                await colourIs(s, 0.5, 0.5, c, 10000).catch(() => {});
+            return { firstAllMs,
                      caster: await page.$eval('#st-caster', e => e.value),
                      colours: await Promise.all(tiles.map(s => colour(s, 0.5, 0.5))) };
         });
@@ -182,7 +186,7 @@ async function main() {
 
         // ---- a layout and an overlay on PVW, taken ----
         await step('layout', async () => {
-            await page.click('.st-layout[data-layout]:first-child');
+            await page.click('.st-layout[data-layout="' + pip + '"]');
             // PiP: RV01 full, RV02 inset at (0.7, 0.05) 0.25 high
             await colourIs('#st-pvw', 0.3, 0.6, 'red');
             await colourIs('#st-pvw', 0.82, 0.15, 'blue');
