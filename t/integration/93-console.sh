@@ -142,7 +142,7 @@ is "$(b '[d["wrongSecret"][k] for k in ("navLinks", "tables", "signinShown", "st
 is "$(b 'd["wrongId"]["code"] + " / " + d["wrongId"]["message"]')" "InvalidAccessKeyId.NotFound / Specified access key is not found." \
     "a wrong AccessKeyId shows InvalidAccessKeyId.NotFound and its Message"
 is "$(b '[d["wrongId"][k] for k in ("navLinks", "tables")]')" '[0, 0]' "... and nothing else"
-is "$(b 'd["signin"]["nav"]')" '["streams", "domains", "relays", "node"]' "signed in: the nav lists the pages"
+is "$(b 'd["signin"]["nav"]')" '["streams", "domains", "relays", "studio", "node"]' "signed in: the nav lists the pages"
 is "$(b '[d["signin"]["localSecret"], d["signin"]["sessionHasSecret"]]')" '[null, true]' "... the secret in sessionStorage only"
 
 is "$(b 'd["streams"]["row"][1:4]')" "[\"$LE_DOMAIN\", \"live\", \"cam1\"]" "the streams page lists $LE_DOMAIN/live/cam1 ($(b '" | ".join(d["streams"]["row"][4:9])'))"

@@ -408,5 +408,5 @@
         return params.caster || params.CasterId || params.id || '';
     }
 
-    LE.page('studio', { title: 'Studio', nav: true, render });
+    LE.page('studio', { title: 'Studio', nav: true, order: 45, render });
 })();
