@@ -162,7 +162,9 @@ is "$(b '" | ".join(d["failed"])')" "" "no failed request"
 is "$(b '" | ".join("%d %s" % (x["status"], x["post"].split("Action=")[1].split("&")[0] if "Action=" in x["post"] else x["url"]) for x in d["bad"])')" \
     "404 EffectCasterUrgent" "the only answer >= 400: EffectCasterUrgent's 404"
 is "$(b 'd["steps"]["cpuIdle"]["ok"]')" true "the browser with no player (the page left): $(b 'd["steps"]["cpuIdle"]["cpuPercent"]') % of one core ($(sd cpuIdle))"
-for f in multiviewer take error end; do
+is "$(b '[d["steps"]["phone"][k] for k in ("ok", "takeVisible", "stacked")] + [d["steps"]["phone"]["scrollWidth"] <= 390]')" \
+    '[true, true, true, true]' "a phone (390 px): PVW, TAKE and PGM stacked, nothing wider ($(sd phone))"
+for f in multiviewer take error end phone; do
     le_size_gt "$LE_DIR/studio-$f.png" 10000
     ok $? "screenshot studio-$f.png"
 done

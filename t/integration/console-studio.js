@@ -235,6 +235,19 @@ async function main() {
             head: await page.$eval('.st-tl-head', e => e.textContent),
         }));
         await shot('end');
+        // a phone: PVW, TAKE and PGM stacked, nothing wider than the screen
+        await step('phone', async () => {
+            await page.setViewportSize({ width: 390, height: 844 });
+            await new Promise(r => setTimeout(r, 500));
+            await shot('phone');
+            return await page.evaluate(() => ({
+                scrollWidth: document.documentElement.scrollWidth,
+                pgmWidth: Math.round(document.querySelector('#st-pgm').getBoundingClientRect().width),
+                takeVisible: document.querySelector('#st-take').getBoundingClientRect().width > 0,
+                stacked: document.querySelector('#st-pgm').getBoundingClientRect().top >
+                    document.querySelector('#st-pvw').getBoundingClientRect().bottom }));
+        });
+        await page.setViewportSize({ width: 1280, height: 1000 });
         out.dialogs = dialogs;
         out.layoutNames = await page.$$eval('.st-layout span', es => es.map(e => e.textContent));
         // the same browser with no player: leaving the page stops the players (the route's cleanup)
