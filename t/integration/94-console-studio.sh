@@ -95,7 +95,10 @@ le_wait_for 30 live "$RTMP/$PGM_S"
 le_wait_for 30 live "$RTMP/$PVW_S"
 
 # PGM decoded by ffmpeg from before the page's take to the end.
-pgm_monitor MON "$RTMP/$PGM_S" 300 180
+# (pgm_monitor's reader, given the browser's whole run: pgm_monitor stops at 60 s)
+le_bg MON timeout -k 3 200 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer -i "$RTMP/$PGM_S" -an \
+    -vf "crop=8:8:300:180,showinfo" -fps_mode passthrough -f null - 2>"$LE_DIR/mon.log"
+le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
 ok $? "ffmpeg reads PGM (caster/$PGM_S)"
 
 t0=$(le_now_ms)
