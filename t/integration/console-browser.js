@@ -19,6 +19,8 @@ const { chromium } = require(process.env.LE_PW_MODULE);
 
 const STEP_MS = 20000;
 const [consoleUrl, httpBase, ak, sk, domain, app, stream, ffPid, shots] = process.argv.slice(2);
+// AK "-": a node without keys; only the "No keys (loopback)" way in is tried.
+const noKeys = ak === '-';
 
 async function step(out, name, fn) {
     try {
@@ -83,6 +85,23 @@ async function main() {
             return { msToSignin: ms, bytes, nav, files: await page.evaluate(() => performance.getEntriesByType('resource').length + 1) };
         });
         await shot('signin');
+
+        if (noKeys) {
+            await step(out, 'nokeys', async () => {
+                await page.fill('#playbase', httpBase);
+                await page.click('#nokeys');
+                await page.waitForSelector('#nav a[data-page=streams]');
+                await page.waitForSelector(`button.play-btn[data-stream="${app}/${stream}"]`);
+                await page.click(`button.play-btn[data-stream="${app}/${stream}"]`);
+                await page.waitForFunction(() => { const v = document.querySelector('#player'); return v && v.currentTime > 1; });
+                await shot('nokeys-streams');
+                await page.goto(consoleUrl + '#/node');
+                await page.waitForSelector('#node-metrics .metric');
+                return page.evaluate(() => ({ mode: sessionStorage.getItem('le.mode'), who: document.querySelector('#who').textContent,
+                                              currentTime: document.querySelector('#player') ? -1 : 0 }));
+            });
+            return;
+        }
 
         // ---- wrong keys: the API's error and nothing else ----
         const wrong = async (id, secret) => {
@@ -226,8 +245,8 @@ async function main() {
         });
     } finally {
         await browser.close();
+        console.log(JSON.stringify(out));
     }
-    console.log(JSON.stringify(out));
 }
 
 main().catch(e => { console.log(JSON.stringify({ fatal: String(e && e.stack || e) })); process.exit(1); });
