@@ -178,17 +178,17 @@ is "$(b 'd["domains"]["masked"][0]')" "••••••••" "the domains pa
 is "$(b 'd["domains"]["revealed"]')" "$PLAYKEY" "... until revealed"
 like "$(b 'd["relays"]["text"]')" "No relay runs on this node" "the relays page renders"
 like "$(b '" | ".join(d["node"])')" "Live streams" "the node page shows the metrics ($(b '" | ".join(d["node"][:3])'))"
-is "$(b 'd["phone"]')" true "a phone-sized viewport does not scroll sideways"
+is "$(b 'd["phone"]')" true "a phone-sized viewport (390 px) does not scroll sideways on the streams, stream, domains and node pages"
 is "$(b 'd["signout"]')" null "sign out forgets the key"
 
 is "$(b '" | ".join(d["consoleErrors"])')" "" "no console error"
 is "$(b '" | ".join(d["failed"])')" "" "no failed request"
 is "$(b '" | ".join(d["bad"])')" "" "no answer >= 400 (but the wrong keys': $(b '" ".join(d["expectedBad"])'))"
 n=0
-for p in signin wrong-key streams streams-player stream stream-forbidden streams-blocked domains relays node phone-streams; do
+for p in signin wrong-key streams streams-player stream stream-forbidden streams-blocked domains relays node phone-streams phone-stream; do
     [ -s "$SHOTS/$p.png" ] && n=$((n + 1))
 done
-is "$n" 11 "11 screenshots in $SHOTS"
+is "$n" 12 "12 screenshots in $SHOTS"
 
 le_kill "$pub"
 le_alive_ok

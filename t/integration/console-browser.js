@@ -236,7 +236,14 @@ async function main() {
             await page.goto(consoleUrl + '#/streams');
             await page.waitForSelector('#stream-list table, #stream-list .empty');
             await shot('phone-streams');
-            return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+            const fits = [await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)];
+            for (const r of [`stream?domain=${domain}&app=${app}&stream=${stream}`, 'domains?d=' + domain, 'node']) {
+                await page.goto(consoleUrl + '#/' + r);
+                await page.waitForTimeout(1500);
+                fits.push(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
+            }
+            await shot('phone-stream');
+            return fits.every(x => x) ? true : fits;
         });
         await step(out, 'signout', async () => {
             await page.click('#signout');
