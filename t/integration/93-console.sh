@@ -180,6 +180,19 @@ like "$(b 'd["relays"]["text"]')" "No relay runs on this node" "the relays page 
 like "$(b '" | ".join(d["node"])')" "Live streams" "the node page shows the metrics ($(b '" | ".join(d["node"][:3])'))"
 is "$(b 'd["phone"]')" true "a phone-sized viewport (390 px) does not scroll sideways on the streams, stream, domains and node pages"
 is "$(b 'd["signout"]')" null "sign out forgets the key"
+md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
+sa=$(b 'd["signForms"]["a"]')
+IFS=- read -r ats arand auid ahash <<<"${sa##*auth_key=}"
+is "$sa" "/live/x.flv?vhost=v&auth_key=$ats-$arand-0-$(md5 "/live/x.flv-$ats-$arand-0-k93")" "the console signs type A as livedge.conf(5) says"
+sb=$(b 'd["signForms"]["b"]')
+bmin=$(cut -d/ -f2 <<<"$sb")
+is "$sb" "/$bmin/$(md5 "k93$bmin/live/x.flv")/live/x.flv" "... type B (/minute/md5(key minute URI)/URI)"
+like "$bmin" "^$(TZ=Asia/Shanghai date +%Y%m%d%H)[0-9]{2}$" "... the minute in UTC+8 ($bmin)"
+sc=$(b 'd["signForms"]["c"]')
+chex=$(cut -d/ -f3 <<<"$sc")
+is "$sc" "/$(md5 "k93/live/x.flv$chex")/$chex/live/x.flv" "... type C (/md5(key URI hexts)/hexts/URI)"
+cmp_ok "$(( $(date +%s) - 16#$chex ))" -lt 600 "... with the time now in hex"
+is "$(b 'd["signForms"]["none"]')" "/live/x.flv?vhost=v" "... and leaves a URL unsigned without a key"
 
 is "$(b '" | ".join(d["consoleErrors"])')" "" "no console error"
 is "$(b '" | ".join(d["failed"])')" "" "no failed request"

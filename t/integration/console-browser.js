@@ -245,6 +245,13 @@ async function main() {
             await shot('phone-stream');
             return fits.every(x => x) ? true : fits;
         });
+        // the URL signature forms, computed in the page (the shell recomputes them)
+        await step(out, 'signForms', () => page.evaluate(() => ({
+            a: LE.urls.sign({ type: 'a', key: 'k93' }, '/live/x.flv', 'vhost=v'),
+            b: LE.urls.sign({ type: 'b', key: 'k93' }, '/live/x.flv', ''),
+            c: LE.urls.sign({ type: 'c', key: 'k93' }, '/live/x.flv', ''),
+            none: LE.urls.sign({ type: '', key: '' }, '/live/x.flv', 'vhost=v'),
+        })));
         await step(out, 'signout', async () => {
             await page.click('#signout');
             await page.waitForSelector('#signin');
