@@ -19,6 +19,7 @@
 #    key until revealed; relays and node pages render; a phone-sized
 #    viewport does not scroll sideways; sign out forgets the key; no console
 #    error, no failed request, no answer >= 400 but the wrong keys' own.
+#  - a node without keys: "No keys (loopback)" lists and plays a stream.
 # Screenshots of every page are kept in the test's directory ($LE_DIR/shots;
 # the directory is kept when LE_KEEP is set or a test fails).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
@@ -76,7 +77,8 @@ hdr() { curl -s -m 5 -D - -o /dev/null "$@" | tr -d '\r'; }
 h=$(hdr "$ADMIN/console")
 like "$h" $'^HTTP/1.1 301 .*\nLocation: /console/' "GET /console answers 301 to /console/" || diag "$h"
 h=$(hdr "$ADMIN/console/")
-like "$h" $'^HTTP/1.1 200 .*Content-Type: text/html; charset=utf-8' "GET /console/ answers index.html as text/html"
+like "$h" '^HTTP/1.1 200 ' "GET /console/ answers 200" || diag "$h"
+like "$h" 'Content-Type: text/html; charset=utf-8' "... index.html as text/html"
 like "$h" "Content-Security-Policy: default-src 'self'; script-src 'self';" "... with a CSP allowing scripts from the console only"
 like "$h" 'X-Content-Type-Options: nosniff' "... and nosniff"
 etag=$(printf '%s\n' "$h" | sed -n 's/^ETag: //p')
@@ -87,7 +89,7 @@ like "$(hdr "$ADMIN/console/js/app.js")" 'Content-Type: text/javascript' "... sc
 for f in vendor/hls.min.js vendor/mpegts.js vendor/uPlot.iife.min.js vendor/uPlot.min.css; do
     n=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' "$ADMIN/console/$f")
     is "$n" "200 $(stat -c %s "$top_srcdir/www/$f")" "the vendored $f is served whole"
-    grep -q "^| ${f#vendor/}" "$top_srcdir/www/vendor/LICENSES.md"
+    grep -q "^| .*${f#vendor/}.* | [0-9.]* | [A-Za-z0-9.-]* | " "$top_srcdir/www/vendor/LICENSES.md"
     ok $? "... and listed in vendor/LICENSES.md with its version and licence"
 done
 for p in /console/../conf/livedge.conf /console/%2e%2e/x /console/.hidden /console/js//app.js /console/nope.js; do
@@ -176,18 +178,52 @@ is "$(b 'd["domains"]["masked"][0]')" "••••••••" "the domains pa
 is "$(b 'd["domains"]["revealed"]')" "$PLAYKEY" "... until revealed"
 like "$(b 'd["relays"]["text"]')" "No relay runs on this node" "the relays page renders"
 like "$(b '" | ".join(d["node"])')" "Live streams" "the node page shows the metrics ($(b '" | ".join(d["node"][:3])'))"
-is "$(b 'd["phone"]')" true "a phone-sized viewport does not scroll sideways"
+is "$(b 'd["phone"]')" true "a phone-sized viewport (390 px) does not scroll sideways on the streams, stream, domains and node pages"
 is "$(b 'd["signout"]')" null "sign out forgets the key"
+md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
+sa=$(b 'd["signForms"]["a"]')
+IFS=- read -r ats arand auid ahash <<<"${sa##*auth_key=}"
+is "$sa" "/live/x.flv?vhost=v&auth_key=$ats-$arand-0-$(md5 "/live/x.flv-$ats-$arand-0-k93")" "the console signs type A as livedge.conf(5) says"
+sb=$(b 'd["signForms"]["b"]')
+bmin=$(cut -d/ -f2 <<<"$sb")
+is "$sb" "/$bmin/$(md5 "k93$bmin/live/x.flv")/live/x.flv" "... type B (/minute/md5(key minute URI)/URI)"
+like "$bmin" "^$(TZ=Asia/Shanghai date +%Y%m%d%H)[0-9]{2}$" "... the minute in UTC+8 ($bmin)"
+sc=$(b 'd["signForms"]["c"]')
+chex=$(cut -d/ -f3 <<<"$sc")
+is "$sc" "/$(md5 "k93/live/x.flv$chex")/$chex/live/x.flv" "... type C (/md5(key URI hexts)/hexts/URI)"
+cmp_ok "$(( $(date +%s) - 16#$chex ))" -lt 600 "... with the time now in hex"
+is "$(b 'd["signForms"]["none"]')" "/live/x.flv?vhost=v" "... and leaves a URL unsigned without a key"
 
 is "$(b '" | ".join(d["consoleErrors"])')" "" "no console error"
 is "$(b '" | ".join(d["failed"])')" "" "no failed request"
 is "$(b '" | ".join(d["bad"])')" "" "no answer >= 400 (but the wrong keys': $(b '" ".join(d["expectedBad"])'))"
 n=0
-for p in signin wrong-key streams streams-player stream stream-forbidden streams-blocked domains relays node phone-streams; do
+for p in signin wrong-key streams streams-player stream stream-forbidden streams-blocked domains relays node phone-streams phone-stream; do
     [ -s "$SHOTS/$p.png" ] && n=$((n + 1))
 done
-is "$n" 11 "11 screenshots in $SHOTS"
+is "$n" 12 "12 screenshots in $SHOTS"
 
+le_kill "$pub"
+le_alive_ok
+le_stop
+
+# ---- a node without keys: the console works on loopback, unsigned ---------------------
+LE_EXTRA_CONF="console_root $top_srcdir/www;"
+LE_DOMAIN_CONF=""
+LE_DOMAIN=nokeys.test    # the first node's aliauth stays in the shared Redis for live.test
+le_start || le_abort "livedge without keys did not start"
+ADMIN=http://127.0.0.1:$LE_ADMIN_PORT
+LE_PUB_SECS=60 le_publish cam2
+le_wait_publishing "$LE_PUB_PROGRESS" 15
+ok $? "ffmpeg publishes live/cam2 to a node without admin keys"
+pub=$LE_PUB_PID
+OUT=$(timeout -k 5 120 node "$LE_T_SRCDIR/console-browser.js" "$ADMIN/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
+    - - "$LE_DOMAIN" live cam2 "$pub" "$SHOTS" 2>"$LE_DIR/browser2.err")
+is "$?" 0 "console-browser.js ran the no-keys way in" || diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser2.err")"
+printf '%s\n' "$OUT" >"$LE_DIR/browser2.json"
+is "$(b 'd["nokeys"]["mode"]')" loopback "\"No keys (loopback)\": the streams page lists live/cam2 and plays it, the node page renders"
+like "$(b 'd["nokeys"]["who"]')" "loopback, no keys" "... the header says so"
+is "$(b '" | ".join(d["consoleErrors"] + d["failed"] + d["bad"])')" "" "... with no console error, failed request or answer >= 400"
 le_kill "$pub"
 le_alive_ok
 le_stop

@@ -19,6 +19,8 @@ const { chromium } = require(process.env.LE_PW_MODULE);
 
 const STEP_MS = 20000;
 const [consoleUrl, httpBase, ak, sk, domain, app, stream, ffPid, shots] = process.argv.slice(2);
+// AK "-": a node without keys; only the "No keys (loopback)" way in is tried.
+const noKeys = ak === '-';
 
 async function step(out, name, fn) {
     try {
@@ -83,6 +85,23 @@ async function main() {
             return { msToSignin: ms, bytes, nav, files: await page.evaluate(() => performance.getEntriesByType('resource').length + 1) };
         });
         await shot('signin');
+
+        if (noKeys) {
+            await step(out, 'nokeys', async () => {
+                await page.fill('#playbase', httpBase);
+                await page.click('#nokeys');
+                await page.waitForSelector('#nav a[data-page=streams]');
+                await page.waitForSelector(`button.play-btn[data-stream="${app}/${stream}"]`);
+                await page.click(`button.play-btn[data-stream="${app}/${stream}"]`);
+                await page.waitForFunction(() => { const v = document.querySelector('#player'); return v && v.currentTime > 1; });
+                await shot('nokeys-streams');
+                await page.goto(consoleUrl + '#/node');
+                await page.waitForSelector('#node-metrics .metric');
+                return page.evaluate(() => ({ mode: sessionStorage.getItem('le.mode'), who: document.querySelector('#who').textContent,
+                                              currentTime: document.querySelector('#player') ? -1 : 0 }));
+            });
+            return;
+        }
 
         // ---- wrong keys: the API's error and nothing else ----
         const wrong = async (id, secret) => {
@@ -217,8 +236,22 @@ async function main() {
             await page.goto(consoleUrl + '#/streams');
             await page.waitForSelector('#stream-list table, #stream-list .empty');
             await shot('phone-streams');
-            return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+            const fits = [await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)];
+            for (const r of [`stream?domain=${domain}&app=${app}&stream=${stream}`, 'domains?d=' + domain, 'node']) {
+                await page.goto(consoleUrl + '#/' + r);
+                await page.waitForTimeout(1500);
+                fits.push(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
+            }
+            await shot('phone-stream');
+            return fits.every(x => x) ? true : fits;
         });
+        // the URL signature forms, computed in the page (the shell recomputes them)
+        await step(out, 'signForms', () => page.evaluate(() => ({
+            a: LE.urls.sign({ type: 'a', key: 'k93' }, '/live/x.flv', 'vhost=v'),
+            b: LE.urls.sign({ type: 'b', key: 'k93' }, '/live/x.flv', ''),
+            c: LE.urls.sign({ type: 'c', key: 'k93' }, '/live/x.flv', ''),
+            none: LE.urls.sign({ type: '', key: '' }, '/live/x.flv', 'vhost=v'),
+        })));
         await step(out, 'signout', async () => {
             await page.click('#signout');
             await page.waitForSelector('#signin');
@@ -226,8 +259,8 @@ async function main() {
         });
     } finally {
         await browser.close();
+        console.log(JSON.stringify(out));
     }
-    console.log(JSON.stringify(out));
 }
 
 main().catch(e => { console.log(JSON.stringify({ fatal: String(e && e.stack || e) })); process.exit(1); });

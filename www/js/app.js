@@ -147,7 +147,7 @@
   };
 
   LE.copyField = function (value) {
-    var inp = h('input', { class: 'copy', readonly: true, value: value, size: 60 });
+    var inp = h('input', { class: 'copy', readonly: true, value: value, size: 40 });
     var btn = h('button', { type: 'button', class: 'small', onclick: function () {
       inp.select();
       var done = function () { btn.textContent = 'Copied'; setTimeout(function () { btn.textContent = 'Copy'; }, 1500); };

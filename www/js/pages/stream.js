@@ -13,7 +13,7 @@
     LE.clear(el);
     if (!xs.length) { el.appendChild(h('p', { class: 'mute' }, title + ': no samples yet.')); return; }
     if (!window.uPlot) return;
-    var w = Math.max(260, Math.min(el.clientWidth || 600, 900));
+    var w = Math.max(240, Math.min(el.clientWidth || 600, 900));
     var u = new uPlot({ title: title, width: w, height: 180, series: [{}, { label: series, stroke: '#1f6feb', width: 2, fill: 'rgba(31,111,235,.08)' }],
       axes: [{}, { size: 60 }] }, [xs, ys], el);
     LE.onLeave(function () { u.destroy(); });

@@ -54,6 +54,9 @@
   LE.playerBox = function (domain, app, name, opts) {
     var video = h('video', { class: 'player', controls: true, id: 'player' });
     var status = h('div', { class: 'player-status mute' });
+    video.addEventListener('loadedmetadata', function () {
+      if (video.videoWidth) status.textContent = 'Playing ' + video.videoWidth + 'x' + video.videoHeight + ' (' + fmt.value.slice(1).toUpperCase() + ')';
+    });
     var urls = h('div', { class: 'urls' });
     var stop = null;
     var fmt = h('select', { id: 'player-format' },
