@@ -1,5 +1,10 @@
 /* Live HLS segmenter: one libavformat MPEG-TS muxer per stream writing into
  * memory through a custom AVIOContext; segments cut at video keyframes.
+ * The fmp4 and lowlatency variants swap the TS muxer for fmp4.c's fMP4 one
+ * and keep everything else here (timeline, cuts, bounds, ring): a segment is
+ * then a list of parts (moof + mdat chunks) and the one being built is an
+ * le_hls_seg from its first keyframe on, numbered at once, so its parts can
+ * be served while it grows (docs/HLS.md, "Segments (fmp4, lowlatency)").
  *
  * Why a muxer per stream that lives across segments (libavformat 5.1):
  * continuity counters and PCR keep running across cuts, which is what a player

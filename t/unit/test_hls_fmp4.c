@@ -163,6 +163,7 @@ typedef struct traf_info {
 
 typedef struct frag_info {
     int moof_then_mdat, only_those;
+    size_t moof_bytes;
     int ntraf;
     traf_info tr[4];
 } frag_info;
@@ -174,13 +175,15 @@ static void parse_part(const uint8_t *b, size_t n, const init_info *ii, frag_inf
     size_t qn = n, pll, moofl = 0;
     char t[5];
     int idx = 0, others = 0, order = 1;
-    while (box_next(&q, &qn, t, &pl, &pll)) {
+    const uint8_t *before = q;
+    for (; box_next(&q, &qn, t, &pl, &pll); before = q) {
         if (!strcmp(t, "moof")) {
             order &= idx % 2 == 0;
             if (!moof) {
                 moof = pl;
                 moofl = pll;
             }
+            fi->moof_bytes += (size_t)(pl - before) + pll;
         } else if (!strcmp(t, "mdat")) {
             order &= idx % 2 == 1;
         } else {
@@ -435,6 +438,7 @@ static void check_fmp4(const expect *e, pktlist *l)
     size_t bytes = segs[0]->init->len;
     int parts_ok = 1, tfdt_ok = 1, dur_ok = 1, indep_ok = 1, sums_ok = 1, bytes_ok = 1, shape_ok = 1;
     int nparts = 0, nindep = 0, seg_dur_ok = 1;
+    size_t moof_bytes = 0;
     int64_t max_part = 0, min_part = INT64_MAX;
     uint64_t last_tfdt = 0;
     int have_last = 0;
@@ -455,6 +459,7 @@ static void check_fmp4(const expect *e, pktlist *l)
             parse_part(c->data, c->len, &ii, &fi);
             if (!fi.moof_then_mdat || !fi.only_those)
                 shape_ok = 0;
+            moof_bytes += fi.moof_bytes + 8;   /* and the mdat header */
             const traf_info *tr = drive ? traf_of(&fi, drive->id) : NULL;
             if (!tr) {
                 tfdt_ok = 0;
@@ -502,6 +507,8 @@ static void check_fmp4(const expect *e, pktlist *l)
         if (i + 1 < n && (s->duration_ms < e->frag_ms || s->duration_ms > e->frag_ms + (e->gop_ms ? e->gop_ms : 100)))
             seg_dur_ok = 0;
     }
+    printf("# %s: init section %zu bytes; %d parts, %.0f bytes of moof + mdat header each\n", e->name,
+           segs[0]->init->len, nparts, nparts ? (double)moof_bytes / nparts : 0.0);
     ok(shape_ok, "%s: segments sealed, no TS data, init set, parts are moof+mdat pairs only", e->name);
     ok(parts_ok, "%s: fmp4 variant: one part per segment", e->name);
     ok(tfdt_ok, "%s: tfdt of every part = its start (ms x timescale), increasing %s", e->name, why);
