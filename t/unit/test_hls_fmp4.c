@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "hls/fmp4.h"
 #include "hls/segmenter.h"
 #include "media/pkt.h"
 #include "tap.h"
@@ -164,6 +165,7 @@ typedef struct traf_info {
 typedef struct frag_info {
     int moof_then_mdat, only_those;
     size_t moof_bytes;
+    uint32_t mfhd_seq;
     int ntraf;
     traf_info tr[4];
 } frag_info;
@@ -195,6 +197,10 @@ static void parse_part(const uint8_t *b, size_t n, const init_info *ii, frag_inf
     fi->only_those = others == 0;
     if (!moof)
         return;
+    const uint8_t *x0;
+    size_t x0l;
+    if (box_child(moof, moofl, "mfhd", &x0, &x0l) && x0l >= 8)
+        fi->mfhd_seq = rd32(x0 + 4);
     q = moof;
     qn = moofl;
     while (box_next(&q, &qn, t, &pl, &pll) && fi->ntraf < 4) {
@@ -692,6 +698,71 @@ static void codec_change_test(pktlist *av, pktlist *hv)
     le_hls_free(h);
 }
 
+/* A long publish: past LE_FMP4_RENEW_FRAGS parts the muxer is renewed
+ * between segments, unseen by players (same init section, no
+ * discontinuity, tfdt going on); only the moof sequence numbers restart. */
+static void renew_test(pktlist *av)
+{
+    le_hls *h = le_hls_new("t/live/renew", 0, 0);
+    le_hls_set_params(h, 2000, 1000);
+    le_hls_set_variant(h, LE_HLS_VARIANT_LOWLATENCY, LE_HLS_PART_MIN_MS);
+    uint32_t loop_ms = av->p[av->n - 1]->ts + 40;
+    int loops = (int)(LE_FMP4_RENEW_FRAGS / (loop_ms / 40)) + 3;
+    for (int k = 0; k < loops; k++)
+        for (size_t i = 0; i < av->n; i++) {
+            le_pkt *p = le_pkt_new(av->p[i]->type, av->p[i]->ts + (uint32_t)k * loop_ms, av->p[i]->data,
+                                   av->p[i]->len);
+            le_hls_feed(h, p);
+            le_pkt_unref(p);
+        }
+    le_hls_end(h);
+    static le_hls_seg *segs[1200];
+    size_t n = le_hls_segments(h, segs, 1200, 0);
+    init_info ii;
+    parse_init(segs[0]->init->data, segs[0]->init->len, &ii);
+    const trk_info *tv = trk_by_handler(&ii, "vide");
+    int same = 1, cont = 1, restarted = 0, nparts = 0;
+    size_t restart_seg = 0;
+    uint32_t last_mfhd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i]->init != segs[0]->init || (i > 0 && segs[i]->disc))
+            same = 0;
+        int64_t start = segs[i]->start_ts_ms;
+        for (size_t k = 0; k < segs[i]->nparts; k++, nparts++) {
+            frag_info fi;
+            parse_part(segs[i]->parts[k]->data, segs[i]->parts[k]->len, &ii, &fi);
+            const traf_info *tr = tv ? traf_of(&fi, tv->id) : NULL;
+            if (!tr || llabs((long long)(tr->tfdt / 90) - (long long)start) > 1)
+                cont = 0;
+            if (fi.mfhd_seq < last_mfhd && !restarted) {
+                restarted = 1;
+                restart_seg = i;
+                if (k != 0)
+                    cont = 0;   /* renewed inside a segment */
+            }
+            last_mfhd = fi.mfhd_seq;
+            start += segs[i]->parts[k]->duration_ms;
+        }
+    }
+    ok(nparts > LE_FMP4_RENEW_FRAGS, "renew: %d parts in %zu segments", nparts, n);
+    ok(restarted, "renew: the moof sequence restarted at segment %zu (a new muxer)", restart_seg);
+    ok(same, "renew: one init section, no discontinuity");
+    ok(cont, "renew: tfdt = part start throughout, renewed at a segment start");
+    if (restarted && have_ffmpeg) {
+        char file[512];
+        snprintf(file, sizeof(file), "%s/renew.mp4", tmpdir);
+        write_segs(file, segs, restart_seg - 1, restart_seg + 1);
+        decoded d;
+        decode_file(file, &d);
+        int64_t dur = segs[restart_seg - 1]->duration_ms + segs[restart_seg]->duration_ms +
+                      segs[restart_seg + 1]->duration_ms;
+        ok(d.errors == 0 && d.vframes == (int)(dur / 40) && d.w == 320,
+           "renew: segments across the renewal decode together (%d frames for %lld ms)", d.vframes,
+           (long long)dur);
+    }
+    le_hls_free(h);
+}
+
 int main(void)
 {
     in_ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
@@ -728,6 +799,7 @@ int main(void)
     expect e_a = { "ll-audio", LE_HLS_VARIANT_LOWLATENCY, NULL, "mp4a", NULL, "aac", 0, 0, 2000, 200, 0, 0, 2 };
     check_fmp4(&e_a, &a);
     refcount_test(&av);
+    renew_test(&av);
     variant_switch_test(&av);
 
     int have_x265 = run("ffmpeg -hide_banner -encoders | grep -q libx265") == 0;
