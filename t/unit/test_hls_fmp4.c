@@ -763,9 +763,144 @@ static void renew_test(pktlist *av)
     le_hls_free(h);
 }
 
+/* ---- synthetic streams (hls_helpers.h): the bounds and edges ---- */
+
+static int64_t fk_now;
+static int64_t fk_clock(void) { return fk_now; }
+static int follow_fixed(void *arg, int64_t ts, uint64_t *seq)
+{
+    (void)ts;
+    *seq = *(const uint64_t *)arg;
+    return LE_OK;
+}
+
+static le_hls *ll_new(const char *key)
+{
+    le_hls *h = le_hls_new(key, 0, 0);
+    le_hls_set_params(h, 2000, 50);
+    le_hls_set_variant(h, LE_HLS_VARIANT_LOWLATENCY, 200);
+    le_hls_set_clock(h, fk_clock);
+    return h;
+}
+
+static void synthetic_tests(void)
+{
+    /* The open segment appears with the first keyframe, numbered as the
+     * followed stream says, before any part; notify says so. */
+    uint64_t target = 40;
+    le_hls *h = ll_new("t/live/first");
+    le_hls_set_seq_fn(h, follow_fixed, &target);
+    notified = 0;
+    le_hls_set_notify(h, on_notify, NULL);
+    feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    ok(le_hls_open_seg(h) == NULL && notified == 0, "no open segment before the first keyframe");
+    feed_video(h, 0, 1, 600);
+    le_hls_seg *o = le_hls_open_seg(h);
+    ok(o && o->nparts == 0 && o->seq == 40 && le_hls_next_seq(h) == 40 && !o->sealed && o->init,
+       "the first keyframe opens segment 40 (followed numbering), no part yet, its init set");
+    is_int(notified, 1, "... and notifies once");
+    int parts_seen = 0, notes_before = notified;
+    for (uint32_t t = 40; t < 4000; t += 40) {
+        size_t before = o ? o->nparts : 0;
+        le_hls_seg *was = o;
+        feed_video(h, t, t % 1000 == 0, 600);
+        o = le_hls_open_seg(h);
+        if (o == was && o->nparts > before)
+            parts_seen++;
+        else if (o != was)
+            parts_seen++;
+    }
+    ok(notified - notes_before >= parts_seen && parts_seen >= 15,
+       "notify after every part (%d notifies, %d parts)", notified - notes_before, parts_seen);
+    le_hls_free(h);
+
+    /* An encoder with no keyframe after the first (intra refresh): segments
+     * cut at the media-time bound, parts go on; the capped segment's parts
+     * do not start with a keyframe. */
+    h = ll_new("t/live/norefresh");
+    feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    feed_av(h, 0, 30000, 0, 1);
+    le_hls_end(h);
+    le_hls_seg *segs[64];
+    size_t n = le_hls_segments(h, segs, 64, 0);
+    int64_t bound = le_hls_seg_max_ms(2000);
+    ok(n >= 2 && segs[0]->duration_ms >= bound && segs[0]->duration_ms <= bound + 40,
+       "no keyframes: cut at the %lld ms bound (%lld)", (long long)bound, n ? (long long)segs[0]->duration_ms : 0LL);
+    int indep = 0, longest = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < segs[i]->nparts; k++) {
+            indep += segs[i]->parts[k]->independent;
+            if (segs[i]->parts[k]->duration_ms > longest)
+                longest = (int)segs[i]->parts[k]->duration_ms;
+        }
+    ok(n >= 2 && segs[0]->parts[0]->independent && indep == 1,
+       "no keyframes: only the very first part is independent (%d)", indep);
+    ok(longest <= 202, "no keyframes: parts still within hls_part (%d ms)", longest);
+    le_hls_free(h);
+
+    /* A timestamp jump: sealed there, a discontinuity, the same muxer and
+     * init section, the timeline rebased so tfdt goes on. */
+    h = ll_new("t/live/jump");
+    feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    feed_av(h, 0, 4000, 1000, 1);
+    feed_av(h, 3600000, 4000, 1000, 1);
+    le_hls_end(h);
+    n = le_hls_segments(h, segs, 64, 0);
+    size_t j = 0;
+    for (size_t i = 1; i < n; i++)
+        if (segs[i]->disc)
+            j = i;
+    ok(j > 0 && segs[j]->init == segs[0]->init, "jump: a discontinuity, the same init section");
+    if (j) {
+        init_info ii;
+        parse_init(segs[0]->init->data, segs[0]->init->len, &ii);
+        frag_info fi;
+        parse_part(segs[j]->parts[0]->data, segs[j]->parts[0]->len, &ii, &fi);
+        const trk_info *tv = trk_by_handler(&ii, "vide");
+        const traf_info *tr = tv ? traf_of(&fi, tv->id) : NULL;
+        int64_t prev_end = segs[j - 1]->start_ts_ms + segs[j - 1]->duration_ms;
+        ok(tr && llabs((long long)(tr->tfdt / 90) - (long long)segs[j]->start_ts_ms) <= 1 &&
+               llabs(segs[j]->start_ts_ms - prev_end) <= 40,
+           "jump: the timeline goes on (segment %lld ms after the previous end, tfdt %.0f ms)",
+           (long long)(segs[j]->start_ts_ms - prev_end), tr ? tr->tfdt / 90.0 : -1.0);
+    }
+    le_hls_free(h);
+
+    /* Audio alone first, video later: audio-only segments, then a new init
+     * section with both tracks, after a discontinuity. */
+    h = ll_new("t/live/late-video");
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    for (uint32_t t = 0; t < 3000; t += 23)
+        feed_aac(h, t);
+    o = le_hls_open_seg(h);
+    ok(o && o->nparts > 0 && o->parts[0]->independent && !o->has_video, "audio only: parts, all independent");
+    feed_bytes(h, LE_PKT_VIDEO, 3000, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_av(h, 3000, 4000, 1000, 1);
+    le_hls_end(h);
+    n = le_hls_segments(h, segs, 64, 0);
+    j = 0;
+    for (size_t i = 1; i < n; i++)
+        if (segs[i]->disc && !j)
+            j = i;
+    ok(j > 0 && segs[j]->has_video && segs[j]->init != segs[0]->init, "video joins: a discontinuity and a new init");
+    if (j) {
+        init_info a, b;
+        parse_init(segs[0]->init->data, segs[0]->init->len, &a);
+        parse_init(segs[j]->init->data, segs[j]->init->len, &b);
+        ok(a.ntrk == 1 && b.ntrk == 2 && trk_by_handler(&b, "vide"), "video joins: 1 track, then 2 (%d, %d)",
+           a.ntrk, b.ntrk);
+        ok(segs[j]->disc_seq == segs[j - 1]->disc_seq + 1, "video joins: the new init has a new disc_seq");
+    }
+    le_hls_free(h);
+}
+
 int main(void)
 {
     in_ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
+    synthetic_tests();
     have_ffmpeg = run("ffmpeg -version") == 0;
     if (!have_ffmpeg) {
         ok(!in_ci, "ffmpeg available (required in CI)");
