@@ -39,7 +39,7 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-enum { ST_HEAD = 0, ST_STREAM, ST_DRAIN };
+enum { ST_HEAD = 0, ST_STREAM, ST_DRAIN, ST_HOLD };
 
 struct le_http_conn {
     le_net_conn *nc;
@@ -240,6 +240,30 @@ void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx)
      * The output is the feed's (its slow-viewer policy). */
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
     le_net_conn_set_unbounded(c->nc, 1);
+}
+
+/* A held request (le_http_conn_hold): ST_HOLD reads nothing more (pipelined
+ * requests wait in the input, bounded by the read watermark) and keeps the
+ * keep-alive decision of the held request for its answer. */
+void le_http_conn_hold(le_http_conn *c, void *ctx, void (*on_close)(void *ctx))
+{
+    c->state = ST_HOLD;
+    c->h_ctx = ctx;
+    c->h_close = on_close;
+    event_del(c->timer);
+}
+
+void le_http_conn_resume(le_http_conn *c)
+{
+    if (c->state != ST_HOLD)
+        return;
+    c->state = ST_HEAD;
+    c->h_ctx = NULL;
+    c->h_close = NULL;
+    /* Requests that arrived meanwhile: served from the loop, after the
+     * answer the caller is about to queue. */
+    if (!c->closing && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* ---- routing ---- */
@@ -642,7 +666,7 @@ static void process(le_http_conn *c)
         dispatch(c, &req);
         evbuffer_drain(in, req.head_len);
     }
-    if (c->state != ST_HEAD && !c->closing)
+    if (c->state != ST_HEAD && c->state != ST_HOLD && !c->closing)
         evbuffer_drain(in, evbuffer_get_length(in));
 }
 
@@ -652,6 +676,8 @@ static void conn_read(void *ctx)
 {
     le_http_conn *c = ctx;
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (c->state == ST_HOLD)
+        return;   /* read after the held answer (le_http_conn_resume) */
     if (c->state != ST_HEAD) {
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
