@@ -88,6 +88,7 @@ static const char *reason(int status)
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -855,11 +856,29 @@ void le_http_shutdown(void)
     srv.force_warned = 0;
 }
 
-/* STUB (issue 19): conditional requests are not answered yet. */
+/* Conditional GET (RFC 9110 13.1.2, 13.2.2): If-None-Match is evaluated
+ * for GET and HEAD, over every If-None-Match field of the request (a list
+ * may be split across fields). If-Modified-Since is ignored: nothing here
+ * sends Last-Modified, and with If-None-Match present it would be ignored
+ * anyway. A 304 carries the ETag and no body or length; keep-alive goes on. */
 int le_http_fresh(le_http_conn *c, const le_http_route *rt, const char *etag)
 {
-    (void)c;
-    (void)rt;
-    (void)etag;
-    return 0;
+    const le_http_req *r = rt ? rt->req : NULL;
+    if (!c || !r || !etag || !*etag || c->closing)
+        return 0;
+    if (r->method != LE_HTTP_GET && r->method != LE_HTTP_HEAD)
+        return 0;
+    int hit = 0;
+    for (size_t i = 0; i < r->nheaders && !hit; i++)
+        if (le_http_str_eq(r->headers[i].name, "If-None-Match"))
+            hit = le_http_etag_match(r->headers[i].value, etag);
+    if (!hit)
+        return 0;
+    char extra[320];
+    int n = snprintf(extra, sizeof(extra), "ETag: %s\r\n", etag);
+    if (n < 0 || (size_t)n >= sizeof(extra))
+        return 0;   /* an absurd tag: send the full response */
+    le_http_reply_head(c, 304, NULL, LE_HTTP_LEN_NONE, extra);
+    le_http_conn_done(c);
+    return 1;
 }
