@@ -256,11 +256,13 @@ void le_http_conn_hold(le_http_conn *c, void *ctx, void (*on_close)(void *ctx))
 
 void le_http_conn_resume(le_http_conn *c)
 {
+    /* The holder's state goes with the answer, even if the connection
+     * left ST_HOLD meanwhile (a half-close drains it). */
+    c->h_ctx = NULL;
+    c->h_close = NULL;
     if (c->state != ST_HOLD)
         return;
     c->state = ST_HEAD;
-    c->h_ctx = NULL;
-    c->h_close = NULL;
     /* Requests that arrived meanwhile: served from the loop, after the
      * answer the caller is about to queue. */
     if (!c->closing && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
