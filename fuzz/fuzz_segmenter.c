@@ -1,13 +1,18 @@
 /* libFuzzer target for the live HLS path: FLV tag classification
  * (le_flv_video_info, le_flv_audio_info, le_flv_parse_meta through
- * le_pkt_new) and the segmenter (le_hls_feed), which muxes MPEG-TS with
- * libavformat and cuts segments. No network, no streams, no Redis.
+ * le_pkt_new) and the segmenter (le_hls_feed), which muxes MPEG-TS or fMP4
+ * with libavformat and cuts segments and parts. No network, no streams, no
+ * Redis.
  *
  * Input: a sequence of tags (fuzz_tags.h; data tags carry onMetaData).
  * A control tag: payload byte 0 even ends the publish (le_hls_end), odd sets
- * the fragment length to 100 ms * payload byte 1 and the window to byte 2.
- * Checked after every tag: sealed segments are whole TS packets numbered
- * consecutively, with durations and sizes within the documented bounds. */
+ * the fragment length to 100 ms * payload byte 1 and the window to byte 2;
+ * a byte 3, if present, asks for hls_variant byte 3 % 3 (mpegts, fmp4,
+ * lowlatency) with hls_part 10 ms * byte 4 (clamped by the segmenter).
+ * Checked after every tag: sealed segments are whole TS packets, or fMP4
+ * parts (moof first) adding up to the segment, numbered consecutively, with
+ * durations and sizes within the documented bounds; the open segment is
+ * numbered le_hls_next_seq and is the sum of its parts. */
 #include <libavutil/log.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +50,24 @@ static void check_classify(const le_pkt *p)
     }
 }
 
+/* fMP4: parts are moof + mdat, and add up to the segment. */
+static void check_parts(const le_hls_seg *s, int64_t longest)
+{
+    if (!s->init || s->init->len < 8 || memcmp(s->init->data + 4, "ftyp", 4) || s->data)
+        abort();
+    size_t len = 0;
+    int64_t d = 0;
+    for (size_t k = 0; k < s->nparts; k++) {
+        const le_hls_chunk *c = s->parts[k];
+        if (c->len < 8 || memcmp(c->data + 4, "moof", 4) || c->duration_ms < 0 || c->refs < 1)
+            abort();
+        len += c->len;
+        d += c->duration_ms;
+    }
+    if (len != s->len || (d != s->duration_ms && s->duration_ms != longest))
+        abort();
+}
+
 static void check_ring(le_hls *h, int64_t frag)
 {
     le_hls_seg *segs[128];
@@ -56,8 +79,13 @@ static void check_ring(le_hls *h, int64_t frag)
     le_m3u8_seg ms[128];
     for (size_t i = 0; i < n; i++) {
         const le_hls_seg *s = segs[i];
-        if (s->len == 0 || s->len % 188 || s->data[0] != 0x47 || s->len > biggest)
+        if (s->parts) {
+            if (!s->sealed || s->nparts == 0 || s->len > biggest)
+                abort();
+            check_parts(s, longest);
+        } else if (s->len == 0 || s->len % 188 || s->data[0] != 0x47 || s->len > biggest) {
             abort();
+        }
         if (i && s->seq != segs[i - 1]->seq + 1)
             abort();
         if (s->duration_ms < 0 || s->duration_ms > longest)
@@ -67,6 +95,13 @@ static void check_ring(le_hls *h, int64_t frag)
     }
     if (le_m3u8_target(ms, n, le_hls_min_target(h)) > (int)((longest + 999) / 1000))
         abort();
+    const le_hls_seg *o = le_hls_open_seg(h);
+    if (o) {
+        if (o->sealed || o->seq != le_hls_next_seq(h) || (n && o->seq != segs[n - 1]->seq + 1))
+            abort();
+        if (o->nparts)
+            check_parts(o, longest);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (frag < 100)
                     frag = 100;
                 le_hls_set_params(h, frag, body[2] % 20 + 1);
+                if (len >= 5)
+                    le_hls_set_variant(h, body[3] % 3, 10 * (int64_t)body[4]);
                 frag = le_hls_fragment_ms(h);
                 if (frag > frag_max)
                     frag_max = frag;

@@ -41,6 +41,12 @@
 
 struct le_fmp4 {
     AVFormatContext *fmt;
+    AVCodecParameters *vpar, *apar; /* what each muxer is made from */
+    uint8_t *init;                  /* the first muxer's header, as renewals must match it */
+    size_t init_len;
+    unsigned frags;                 /* fragments this muxer wrote */
+    unsigned pending;               /* frames given since the last cut */
+    unsigned renewals;
     AVPacket *pkt;                  /* audio, not refcounted */
     AVPacket *held;                 /* video frame waiting for its duration */
     int vidx, aidx;
@@ -126,12 +132,12 @@ static void probe_dims(const le_fmp4_cfg *c, int *w, int *h)
     avcodec_free_context(&avctx);
 }
 
-static int add_video(le_fmp4 *m, const le_fmp4_cfg *c)
+/* The video track's parameters, kept for renewals. */
+static int set_video(le_fmp4 *m, const le_fmp4_cfg *c)
 {
-    AVStream *st = avformat_new_stream(m->fmt, NULL);
-    if (!st)
+    AVCodecParameters *par = m->vpar = avcodec_parameters_alloc();
+    if (!par)
         return LE_ENOMEM;
-    AVCodecParameters *par = st->codecpar;
     par->codec_type = AVMEDIA_TYPE_VIDEO;
     par->codec_id = video_id(c->vcodec);
     if (c->vcodec == LE_CODEC_H265)
@@ -144,17 +150,14 @@ static int add_video(le_fmp4 *m, const le_fmp4_cfg *c)
     }
     par->width = w;
     par->height = h;
-    st->time_base = (AVRational){ 1, 90000 };
-    m->vidx = st->index;
     return le_codecpar_extradata(par, c->vcfg, c->vcfg_len);
 }
 
-static int add_audio(le_fmp4 *m, const le_fmp4_cfg *c)
+static int set_audio(le_fmp4 *m, const le_fmp4_cfg *c)
 {
-    AVStream *st = avformat_new_stream(m->fmt, NULL);
-    if (!st)
+    AVCodecParameters *par = m->apar = avcodec_parameters_alloc();
+    if (!par)
         return LE_ENOMEM;
-    AVCodecParameters *par = st->codecpar;
     int rate = 44100, channels = 2;
     par->codec_type = AVMEDIA_TYPE_AUDIO;
     if (c->acodec == LE_CODEC_AAC) {
@@ -178,29 +181,87 @@ static int add_audio(le_fmp4 *m, const le_fmp4_cfg *c)
     par->sample_rate = rate;
     par->frame_size = m->aframe;
     av_channel_layout_default(&par->ch_layout, channels);
-    st->time_base = (AVRational){ 1, rate };
-    m->aidx = st->index;
     m->acodec = c->acodec;
     if (c->acfg && c->acfg_len && c->acodec != LE_CODEC_MP3)
         return le_codecpar_extradata(par, c->acfg, c->acfg_len);
     return LE_OK;
 }
 
+static void fmt_free(AVFormatContext *fmt)
+{
+    if (!fmt)
+        return;
+    AVIOContext *pb = fmt->pb;
+    if (pb) {
+        av_freep(&pb->buffer);
+        avio_context_free(&pb);
+    }
+    avformat_free_context(fmt);
+}
+
+/* A muxer for the kept parameters: m->fmt, its header into m->out. */
+static int start(le_fmp4 *m)
+{
+    AVFormatContext *fmt = NULL;
+    if (avformat_alloc_output_context2(&fmt, NULL, "mp4", NULL) < 0 || !fmt)
+        return LE_ENOMEM;
+    int rc = LE_ENOMEM;
+    uint8_t *iobuf = av_malloc(IOBUF_SIZE);
+    if (!iobuf)
+        goto fail;
+    fmt->pb = avio_alloc_context(iobuf, IOBUF_SIZE, 1, m, NULL, io_write, NULL);
+    if (!fmt->pb) {
+        av_free(iobuf);
+        goto fail;
+    }
+    fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    fmt->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+    int vidx = -1, aidx = -1;
+    AVCodecParameters *pars[2] = { m->vpar, m->apar };
+    for (int i = 0; i < 2; i++) {
+        if (!pars[i])
+            continue;
+        AVStream *st = avformat_new_stream(fmt, NULL);
+        if (!st || avcodec_parameters_copy(st->codecpar, pars[i]) < 0)
+            goto fail;
+        st->time_base = (AVRational){ 1, i == 0 ? 90000 : pars[i]->sample_rate };
+        *(i == 0 ? &vidx : &aidx) = st->index;
+    }
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "movflags", "+frag_custom+empty_moov+default_base_moof+skip_sidx+skip_trailer+frag_discont",
+                0);
+    av_dict_set(&opts, "use_editlist", "0", 0);
+    int err = avformat_write_header(fmt, &opts);
+    av_dict_free(&opts);
+    rc = LE_EPROTO;
+    if (err < 0)
+        goto fail;
+    avio_flush(fmt->pb);
+    m->fmt = fmt;
+    m->vidx = vidx;
+    m->aidx = aidx;
+    if (vidx >= 0)
+        m->vtb = fmt->streams[vidx]->time_base;
+    if (aidx >= 0)
+        m->atb = fmt->streams[aidx]->time_base;
+    m->frags = 0;
+    return LE_OK;
+fail:
+    fmt_free(fmt);
+    return rc;
+}
+
 void le_fmp4_free(le_fmp4 *m)
 {
     if (!m)
         return;
-    if (m->fmt) {
-        AVIOContext *pb = m->fmt->pb;
-        if (pb) {
-            av_freep(&pb->buffer);
-            avio_context_free(&pb);
-        }
-        avformat_free_context(m->fmt);
-    }
+    fmt_free(m->fmt);
+    avcodec_parameters_free(&m->vpar);
+    avcodec_parameters_free(&m->apar);
     av_packet_free(&m->pkt);
     av_packet_free(&m->held);
     le_buf_free(&m->out);
+    free(m->init);
     free(m);
 }
 
@@ -212,42 +273,20 @@ int le_fmp4_open(le_fmp4 **out, const le_fmp4_cfg *c, le_buf *init)
     m->last_dts[0] = m->last_dts[1] = INT64_MIN;
     m->anext = INT64_MIN;
     int rc = LE_ENOMEM;
-    if (avformat_alloc_output_context2(&m->fmt, NULL, "mp4", NULL) < 0 || !m->fmt)
-        goto fail;
-    uint8_t *iobuf = av_malloc(IOBUF_SIZE);
-    if (!iobuf)
-        goto fail;
-    m->fmt->pb = avio_alloc_context(iobuf, IOBUF_SIZE, 1, m, NULL, io_write, NULL);
-    if (!m->fmt->pb) {
-        av_free(iobuf);
-        goto fail;
-    }
-    m->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-    m->fmt->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
     m->pkt = av_packet_alloc();
     m->held = av_packet_alloc();
     if (!m->pkt || !m->held)
         goto fail;
-    if (c->vcodec != LE_CODEC_NONE && (rc = add_video(m, c)) != LE_OK)
+    if (c->vcodec != LE_CODEC_NONE && (rc = set_video(m, c)) != LE_OK)
         goto fail;
-    if (c->acodec != LE_CODEC_NONE && (rc = add_audio(m, c)) != LE_OK)
+    if (c->acodec != LE_CODEC_NONE && (rc = set_audio(m, c)) != LE_OK)
         goto fail;
     rc = LE_EPROTO;
-    if (m->vidx < 0 && m->aidx < 0)
+    if ((!m->vpar && !m->apar) || (rc = start(m)) != LE_OK)
         goto fail;
-    AVDictionary *opts = NULL;
-    av_dict_set(&opts, "movflags",
-                "+frag_custom+empty_moov+default_base_moof+skip_sidx+skip_trailer+frag_discont", 0);
-    av_dict_set(&opts, "use_editlist", "0", 0);
-    int err = avformat_write_header(m->fmt, &opts);
-    av_dict_free(&opts);
-    if (err < 0)
-        goto fail;
-    avio_flush(m->fmt->pb);
-    if (m->vidx >= 0)
-        m->vtb = m->fmt->streams[m->vidx]->time_base;
-    if (m->aidx >= 0)
-        m->atb = m->fmt->streams[m->aidx]->time_base;
+    m->init = le_xmalloc(m->out.len ? m->out.len : 1);
+    memcpy(m->init, m->out.p, m->out.len);
+    m->init_len = m->out.len;
     take(m, init);
     *out = m;
     return LE_OK;
@@ -256,8 +295,36 @@ fail:
     return rc;
 }
 
+unsigned le_fmp4_fragments(const le_fmp4 *m)
+{
+    return m->frags;
+}
+
+int le_fmp4_renew(le_fmp4 *m)
+{
+    if (m->held->data || m->pending)
+        return LE_EINVAL;   /* only between fragments */
+    AVFormatContext *old = m->fmt;
+    m->fmt = NULL;
+    m->out.len = 0;
+    int rc = start(m);
+    if (rc == LE_OK && (m->out.len != m->init_len || memcmp(m->out.p, m->init, m->init_len) != 0)) {
+        fmt_free(m->fmt);
+        rc = LE_EPROTO;
+    }
+    m->out.len = 0;
+    if (rc != LE_OK) {
+        m->fmt = old;   /* keep going with the old one */
+        return rc;
+    }
+    fmt_free(old);
+    m->renewals++;
+    return LE_OK;
+}
+
 static int mux_write(le_fmp4 *m, AVPacket *p)
 {
+    m->pending++;
     int err = av_write_frame(m->fmt, p);
     if (err < 0) {
         if (m->errors++ == 0)
@@ -366,6 +433,9 @@ int le_fmp4_cut(le_fmp4 *m, int64_t end_ms, le_buf *out)
     avio_flush(m->fmt->pb);
     if (m->fmt->pb->error)
         rc = LE_EIO;
+    if (m->pending)
+        m->frags++;
+    m->pending = 0;
     take(m, out);
     return rc;
 }

@@ -56,4 +56,16 @@ int le_fmp4_audio(le_fmp4 *m, int64_t ts_ms, const uint8_t *data, size_t len);
  * are appended to out (nothing when no frame came). 0 or LE_EIO. */
 int le_fmp4_cut(le_fmp4 *m, int64_t end_ms, le_buf *out);
 
+/* Why renew: libavformat's mp4 muxer keeps an index entry per fragment and
+ * track (for an mfra it never writes here), so a live stream cut into
+ * 200 ms parts would grow it without end. Past LE_FMP4_RENEW_FRAGS
+ * fragments the segmenter asks, between fragments, for a fresh muxer with
+ * the same parameters: its header must equal the init section already
+ * served, else the old muxer goes on (LE_EPROTO). Timestamps go on
+ * unchanged; only the moof sequence numbers start again. LE_EINVAL: not
+ * between fragments. */
+#define LE_FMP4_RENEW_FRAGS 2048
+unsigned le_fmp4_fragments(const le_fmp4 *m);
+int le_fmp4_renew(le_fmp4 *m);
+
 #endif

@@ -1,5 +1,10 @@
 /* Live HLS segmenter: one libavformat MPEG-TS muxer per stream writing into
  * memory through a custom AVIOContext; segments cut at video keyframes.
+ * The fmp4 and lowlatency variants swap the TS muxer for fmp4.c's fMP4 one
+ * and keep everything else here (timeline, cuts, bounds, ring): a segment is
+ * then a list of parts (moof + mdat chunks) and the one being built is an
+ * le_hls_seg from its first keyframe on, numbered at once, so its parts can
+ * be served while it grows (docs/HLS.md, "Segments (fmp4, lowlatency)").
  *
  * Why a muxer per stream that lives across segments (libavformat 5.1):
  * continuity counters and PCR keep running across cuts, which is what a player
@@ -110,6 +115,7 @@ struct le_hls {
     le_hls_notify_fn notify;
     void *notify_arg;
     int notify_due;                 /* a part or segment was made: notify at the end of the feed */
+    int renew_failed;               /* le_fmp4_renew refused: not tried again for this muxer */
 
     /* The open segment. */
     le_buf cur;
@@ -396,6 +402,7 @@ static void mux_close(le_hls *h)
     av_packet_free(&h->pkt);
     le_fmp4_free(h->mp4);
     h->mp4 = NULL;
+    h->renew_failed = 0;
     le_hls_chunk_unref(h->init);
     h->init = NULL;
     h->trk[0] = h->trk[1] = -1;
@@ -708,8 +715,14 @@ static void seg_begin(le_hls *h, int64_t ts)
     /* Harmless on a fresh muxer, which writes PAT/PMT first anyway. */
     if (h->fmt)
         av_opt_set(h->fmt->priv_data, "mpegts_flags", "+resend_headers", 0);
-    if (h->mp4)
+    if (h->mp4) {
+        if (le_fmp4_fragments(h->mp4) >= LE_FMP4_RENEW_FRAGS && !h->renew_failed &&
+            le_fmp4_renew(h->mp4) != LE_OK) {
+            h->renew_failed = 1;
+            le_warn("hls", "%s: could not renew the fMP4 muxer; its index grows until the next publish", h->key);
+        }
         open_new(h, ts);
+    }
 }
 
 void le_hls_end(le_hls *h)

@@ -41,16 +41,21 @@ struct le_stream;
 int64_t le_hls_seg_max_ms(int64_t fragment_ms);
 size_t le_hls_seg_max_bytes(int64_t fragment_ms);
 
-/* fmp4 and lowlatency (hls_variant, livedge.conf(5)): segments are CMAF
- * fragments of one fMP4 muxer. Bytes are kept in refcounted chunks:
+/* fmp4 and lowlatency (hls_variant, livedge.conf(5); docs/HLS.md,
+ * "Segments (fmp4, lowlatency)"): segments are fragments of one fMP4 muxer
+ * (fmp4.h). Bytes are kept in refcounted chunks:
  *  - the init section (ftyp + moov), one per muxer: a segment points at the
- *    one it needs (EXT-X-MAP); a new one comes with a discontinuity;
- *  - parts: one moof + mdat each, cut every hls_part of media time on any
- *    frame (independent when it starts with a video keyframe, or in an
- *    audio-only stream). In the fmp4 variant a segment is one part.
- * A segment is its parts in order; the open segment (lowlatency) grows part
- * by part and is visible through le_hls_open_seg, so its parts can be served
- * before it is sealed. */
+ *    one it needs (EXT-X-MAP); a new one only ever comes with a
+ *    discontinuity, so a segment's disc_seq names its init section;
+ *  - parts: one moof + mdat each, cut on any frame before the one that would
+ *    take the part past hls_part (2 ms of slack for millisecond timestamps),
+ *    so no part is longer than hls_part; the last part of a segment ends at
+ *    the keyframe that starts the next and may be shorter. Independent when
+ *    its first video frame is a keyframe (every part of an audio-only
+ *    stream). In the fmp4 variant a segment is one part.
+ * A segment is its parts in order (len and duration_ms are their sums); the
+ * open segment (lowlatency) grows part by part and is visible through
+ * le_hls_open_seg, so its parts can be served before it is sealed. */
 #define LE_HLS_PART_MIN_MS 50
 #define LE_HLS_PART_MAX_MS 2000
 #define LE_HLS_PART_DEFAULT_MS 200
@@ -99,17 +104,28 @@ le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq);
 void le_hls_free(le_hls *h);
 /* Applies from the next cut on. */
 void le_hls_set_params(le_hls *h, int64_t fragment_ms, int window);
-/* hls_variant (LE_HLS_VARIANT_*, conf/conf.h) and hls_part (ms): apply
- * from the next publish (le_hls_end .. first packet); switching variant
- * starts a new muxer with a discontinuity. */
+/* hls_variant (LE_HLS_VARIANT_*, conf/conf.h) and hls_part (ms, clamped to
+ * LE_HLS_PART_MIN_MS..LE_HLS_PART_MAX_MS): at once when no muxer runs (a new
+ * segmenter, or after le_hls_end), else from le_hls_end on. Switching variant
+ * drops the ring's segments (TS and fMP4 cannot share a playlist); the
+ * numbering goes on and the next segment carries a discontinuity.
+ * le_hls_variant is the variant of the segments in the ring. */
 void le_hls_set_variant(le_hls *h, int variant, int64_t part_ms);
 int le_hls_variant(const le_hls *h);
 int64_t le_hls_part_ms(const le_hls *h);
-/* lowlatency: the segment being built (seq = le_hls_next_seq), borrowed,
- * NULL when none is open or in the other variants. Its parts array may be
- * reallocated by the next feed: copy what you need, reference parts. */
+/* lowlatency: the segment being built (sealed = 0, seq = le_hls_next_seq),
+ * borrowed; NULL when none is open or in the other variants. It exists from
+ * the keyframe that starts it, with 0 parts at first; part k of it is part
+ * k of the sealed segment it becomes (the same object, moved to the ring:
+ * a reference taken on it stays valid). After a seal the next open segment
+ * (seq + 1, 0 parts) is already there when notify runs. Between publishes
+ * there is none. An open segment that ends without a part is dropped and
+ * its number goes to the next one. Its parts array may be reallocated by
+ * the next feed: copy what you need, reference parts. */
 le_hls_seg *le_hls_open_seg(const le_hls *h);
-/* Called after every sealed part and segment, and from le_hls_end (so held
+/* Called once at the end of a le_hls_feed that made a part, sealed a
+ * segment or opened one (the state is then complete: the new part, or the
+ * sealed segment and the next open one), and from le_hls_end (so held
  * playlist requests can be answered). NULL: none. */
 typedef void (*le_hls_notify_fn)(void *arg);
 void le_hls_set_notify(le_hls *h, le_hls_notify_fn fn, void *arg);
@@ -133,7 +149,8 @@ le_hls_seg *le_hls_find(const le_hls *h, uint64_t seq);  /* borrowed; NULL if ro
  * segment it lists (RFC 8216 4.3.3.1), so an outlier (a long GOP, a segment
  * cut at a bound) raises the target only while it is listed. */
 int le_hls_min_target(const le_hls *h);
-/* Bytes held: sealed segments in the ring plus the open one. */
+/* Bytes held: sealed segments in the ring plus the open one, and the init
+ * sections they use (each counted once). */
 size_t le_hls_bytes(const le_hls *h);
 /* Drops the ring's references to every sealed segment (numbering stays). */
 void le_hls_drop_segments(le_hls *h);

@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "hls/fmp4.h"
 #include "hls/segmenter.h"
 #include "media/pkt.h"
 #include "tap.h"
@@ -163,6 +164,8 @@ typedef struct traf_info {
 
 typedef struct frag_info {
     int moof_then_mdat, only_those;
+    size_t moof_bytes;
+    uint32_t mfhd_seq;
     int ntraf;
     traf_info tr[4];
 } frag_info;
@@ -174,13 +177,15 @@ static void parse_part(const uint8_t *b, size_t n, const init_info *ii, frag_inf
     size_t qn = n, pll, moofl = 0;
     char t[5];
     int idx = 0, others = 0, order = 1;
-    while (box_next(&q, &qn, t, &pl, &pll)) {
+    const uint8_t *before = q;
+    for (; box_next(&q, &qn, t, &pl, &pll); before = q) {
         if (!strcmp(t, "moof")) {
             order &= idx % 2 == 0;
             if (!moof) {
                 moof = pl;
                 moofl = pll;
             }
+            fi->moof_bytes += (size_t)(pl - before) + pll;
         } else if (!strcmp(t, "mdat")) {
             order &= idx % 2 == 1;
         } else {
@@ -192,6 +197,10 @@ static void parse_part(const uint8_t *b, size_t n, const init_info *ii, frag_inf
     fi->only_those = others == 0;
     if (!moof)
         return;
+    const uint8_t *x0;
+    size_t x0l;
+    if (box_child(moof, moofl, "mfhd", &x0, &x0l) && x0l >= 8)
+        fi->mfhd_seq = rd32(x0 + 4);
     q = moof;
     qn = moofl;
     while (box_next(&q, &qn, t, &pl, &pll) && fi->ntraf < 4) {
@@ -435,6 +444,7 @@ static void check_fmp4(const expect *e, pktlist *l)
     size_t bytes = segs[0]->init->len;
     int parts_ok = 1, tfdt_ok = 1, dur_ok = 1, indep_ok = 1, sums_ok = 1, bytes_ok = 1, shape_ok = 1;
     int nparts = 0, nindep = 0, seg_dur_ok = 1;
+    size_t moof_bytes = 0;
     int64_t max_part = 0, min_part = INT64_MAX;
     uint64_t last_tfdt = 0;
     int have_last = 0;
@@ -455,6 +465,7 @@ static void check_fmp4(const expect *e, pktlist *l)
             parse_part(c->data, c->len, &ii, &fi);
             if (!fi.moof_then_mdat || !fi.only_those)
                 shape_ok = 0;
+            moof_bytes += fi.moof_bytes + 8;   /* and the mdat header */
             const traf_info *tr = drive ? traf_of(&fi, drive->id) : NULL;
             if (!tr) {
                 tfdt_ok = 0;
@@ -502,6 +513,8 @@ static void check_fmp4(const expect *e, pktlist *l)
         if (i + 1 < n && (s->duration_ms < e->frag_ms || s->duration_ms > e->frag_ms + (e->gop_ms ? e->gop_ms : 100)))
             seg_dur_ok = 0;
     }
+    printf("# %s: init section %zu bytes; %d parts, %.0f bytes of moof + mdat header each\n", e->name,
+           segs[0]->init->len, nparts, nparts ? (double)moof_bytes / nparts : 0.0);
     ok(shape_ok, "%s: segments sealed, no TS data, init set, parts are moof+mdat pairs only", e->name);
     ok(parts_ok, "%s: fmp4 variant: one part per segment", e->name);
     ok(tfdt_ok, "%s: tfdt of every part = its start (ms x timescale), increasing %s", e->name, why);
@@ -685,9 +698,209 @@ static void codec_change_test(pktlist *av, pktlist *hv)
     le_hls_free(h);
 }
 
+/* A long publish: past LE_FMP4_RENEW_FRAGS parts the muxer is renewed
+ * between segments, unseen by players (same init section, no
+ * discontinuity, tfdt going on); only the moof sequence numbers restart. */
+static void renew_test(pktlist *av)
+{
+    le_hls *h = le_hls_new("t/live/renew", 0, 0);
+    le_hls_set_params(h, 2000, 1000);
+    le_hls_set_variant(h, LE_HLS_VARIANT_LOWLATENCY, LE_HLS_PART_MIN_MS);
+    uint32_t loop_ms = av->p[av->n - 1]->ts + 40;
+    int loops = (int)(LE_FMP4_RENEW_FRAGS / (loop_ms / 40)) + 3;
+    for (int k = 0; k < loops; k++)
+        for (size_t i = 0; i < av->n; i++) {
+            le_pkt *p = le_pkt_new(av->p[i]->type, av->p[i]->ts + (uint32_t)k * loop_ms, av->p[i]->data,
+                                   av->p[i]->len);
+            le_hls_feed(h, p);
+            le_pkt_unref(p);
+        }
+    le_hls_end(h);
+    static le_hls_seg *segs[1200];
+    size_t n = le_hls_segments(h, segs, 1200, 0);
+    init_info ii;
+    parse_init(segs[0]->init->data, segs[0]->init->len, &ii);
+    const trk_info *tv = trk_by_handler(&ii, "vide");
+    int same = 1, cont = 1, restarted = 0, nparts = 0;
+    size_t restart_seg = 0;
+    uint32_t last_mfhd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i]->init != segs[0]->init || (i > 0 && segs[i]->disc))
+            same = 0;
+        int64_t start = segs[i]->start_ts_ms;
+        for (size_t k = 0; k < segs[i]->nparts; k++, nparts++) {
+            frag_info fi;
+            parse_part(segs[i]->parts[k]->data, segs[i]->parts[k]->len, &ii, &fi);
+            const traf_info *tr = tv ? traf_of(&fi, tv->id) : NULL;
+            if (!tr || llabs((long long)(tr->tfdt / 90) - (long long)start) > 1)
+                cont = 0;
+            if (fi.mfhd_seq < last_mfhd && !restarted) {
+                restarted = 1;
+                restart_seg = i;
+                if (k != 0)
+                    cont = 0;   /* renewed inside a segment */
+            }
+            last_mfhd = fi.mfhd_seq;
+            start += segs[i]->parts[k]->duration_ms;
+        }
+    }
+    ok(nparts > LE_FMP4_RENEW_FRAGS, "renew: %d parts in %zu segments", nparts, n);
+    ok(restarted, "renew: the moof sequence restarted at segment %zu (a new muxer)", restart_seg);
+    ok(same, "renew: one init section, no discontinuity");
+    ok(cont, "renew: tfdt = part start throughout, renewed at a segment start");
+    if (restarted && have_ffmpeg) {
+        char file[512];
+        snprintf(file, sizeof(file), "%s/renew.mp4", tmpdir);
+        write_segs(file, segs, restart_seg - 1, restart_seg + 1);
+        decoded d;
+        decode_file(file, &d);
+        int64_t dur = segs[restart_seg - 1]->duration_ms + segs[restart_seg]->duration_ms +
+                      segs[restart_seg + 1]->duration_ms;
+        ok(d.errors == 0 && d.vframes == (int)(dur / 40) && d.w == 320,
+           "renew: segments across the renewal decode together (%d frames for %lld ms)", d.vframes,
+           (long long)dur);
+    }
+    le_hls_free(h);
+}
+
+/* ---- synthetic streams (hls_helpers.h): the bounds and edges ---- */
+
+static int64_t fk_now;
+static int64_t fk_clock(void) { return fk_now; }
+static int follow_fixed(void *arg, int64_t ts, uint64_t *seq)
+{
+    (void)ts;
+    *seq = *(const uint64_t *)arg;
+    return LE_OK;
+}
+
+static le_hls *ll_new(const char *key)
+{
+    le_hls *h = le_hls_new(key, 0, 0);
+    le_hls_set_params(h, 2000, 50);
+    le_hls_set_variant(h, LE_HLS_VARIANT_LOWLATENCY, 200);
+    le_hls_set_clock(h, fk_clock);
+    return h;
+}
+
+static void synthetic_tests(void)
+{
+    /* The open segment appears with the first keyframe, numbered as the
+     * followed stream says, before any part; notify says so. */
+    uint64_t target = 40;
+    le_hls *h = ll_new("t/live/first");
+    le_hls_set_seq_fn(h, follow_fixed, &target);
+    notified = 0;
+    le_hls_set_notify(h, on_notify, NULL);
+    feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    ok(le_hls_open_seg(h) == NULL && notified == 0, "no open segment before the first keyframe");
+    feed_video(h, 0, 1, 600);
+    le_hls_seg *o = le_hls_open_seg(h);
+    ok(o && o->nparts == 0 && o->seq == 40 && le_hls_next_seq(h) == 40 && !o->sealed && o->init,
+       "the first keyframe opens segment 40 (followed numbering), no part yet, its init set");
+    is_int(notified, 1, "... and notifies once");
+    int parts_seen = 0, notes_before = notified;
+    for (uint32_t t = 40; t < 4000; t += 40) {
+        size_t before = o ? o->nparts : 0;
+        le_hls_seg *was = o;
+        feed_video(h, t, t % 1000 == 0, 600);
+        o = le_hls_open_seg(h);
+        if (o == was && o->nparts > before)
+            parts_seen++;
+        else if (o != was)
+            parts_seen++;
+    }
+    ok(notified - notes_before >= parts_seen && parts_seen >= 15,
+       "notify after every part (%d notifies, %d parts)", notified - notes_before, parts_seen);
+    le_hls_free(h);
+
+    /* An encoder with no keyframe after the first (intra refresh): segments
+     * cut at the media-time bound, parts go on; the capped segment's parts
+     * do not start with a keyframe. */
+    h = ll_new("t/live/norefresh");
+    feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    feed_av(h, 0, 30000, 0, 1);
+    le_hls_end(h);
+    le_hls_seg *segs[64];
+    size_t n = le_hls_segments(h, segs, 64, 0);
+    int64_t bound = le_hls_seg_max_ms(2000);
+    ok(n >= 2 && segs[0]->duration_ms >= bound && segs[0]->duration_ms <= bound + 40,
+       "no keyframes: cut at the %lld ms bound (%lld)", (long long)bound, n ? (long long)segs[0]->duration_ms : 0LL);
+    int indep = 0, longest = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < segs[i]->nparts; k++) {
+            indep += segs[i]->parts[k]->independent;
+            if (segs[i]->parts[k]->duration_ms > longest)
+                longest = (int)segs[i]->parts[k]->duration_ms;
+        }
+    ok(n >= 2 && segs[0]->parts[0]->independent && indep == 1,
+       "no keyframes: only the very first part is independent (%d)", indep);
+    ok(longest <= 202, "no keyframes: parts still within hls_part (%d ms)", longest);
+    le_hls_free(h);
+
+    /* A timestamp jump: sealed there, a discontinuity, the same muxer and
+     * init section, the timeline rebased so tfdt goes on. */
+    h = ll_new("t/live/jump");
+    feed_bytes(h, LE_PKT_VIDEO, 0, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    feed_av(h, 0, 4000, 1000, 1);
+    feed_av(h, 3600000, 4000, 1000, 1);
+    le_hls_end(h);
+    n = le_hls_segments(h, segs, 64, 0);
+    size_t j = 0;
+    for (size_t i = 1; i < n; i++)
+        if (segs[i]->disc)
+            j = i;
+    ok(j > 0 && segs[j]->init == segs[0]->init, "jump: a discontinuity, the same init section");
+    if (j) {
+        init_info ii;
+        parse_init(segs[0]->init->data, segs[0]->init->len, &ii);
+        frag_info fi;
+        parse_part(segs[j]->parts[0]->data, segs[j]->parts[0]->len, &ii, &fi);
+        const trk_info *tv = trk_by_handler(&ii, "vide");
+        const traf_info *tr = tv ? traf_of(&fi, tv->id) : NULL;
+        int64_t prev_end = segs[j - 1]->start_ts_ms + segs[j - 1]->duration_ms;
+        ok(tr && llabs((long long)(tr->tfdt / 90) - (long long)segs[j]->start_ts_ms) <= 1 &&
+               llabs(segs[j]->start_ts_ms - prev_end) <= 40,
+           "jump: the timeline goes on (segment %lld ms after the previous end, tfdt %.0f ms)",
+           (long long)(segs[j]->start_ts_ms - prev_end), tr ? tr->tfdt / 90.0 : -1.0);
+    }
+    le_hls_free(h);
+
+    /* Audio alone first, video later: audio-only segments, then a new init
+     * section with both tracks, after a discontinuity. */
+    h = ll_new("t/live/late-video");
+    feed_bytes(h, LE_PKT_AUDIO, 0, AAC_SEQ, sizeof(AAC_SEQ));
+    for (uint32_t t = 0; t < 3000; t += 23)
+        feed_aac(h, t);
+    o = le_hls_open_seg(h);
+    ok(o && o->nparts > 0 && o->parts[0]->independent && !o->has_video, "audio only: parts, all independent");
+    feed_bytes(h, LE_PKT_VIDEO, 3000, AVC_SEQ, sizeof(AVC_SEQ));
+    feed_av(h, 3000, 4000, 1000, 1);
+    le_hls_end(h);
+    n = le_hls_segments(h, segs, 64, 0);
+    j = 0;
+    for (size_t i = 1; i < n; i++)
+        if (segs[i]->disc && !j)
+            j = i;
+    ok(j > 0 && segs[j]->has_video && segs[j]->init != segs[0]->init, "video joins: a discontinuity and a new init");
+    if (j) {
+        init_info a, b;
+        parse_init(segs[0]->init->data, segs[0]->init->len, &a);
+        parse_init(segs[j]->init->data, segs[j]->init->len, &b);
+        ok(a.ntrk == 1 && b.ntrk == 2 && trk_by_handler(&b, "vide"), "video joins: 1 track, then 2 (%d, %d)",
+           a.ntrk, b.ntrk);
+        ok(segs[j]->disc_seq == segs[j - 1]->disc_seq + 1, "video joins: the new init has a new disc_seq");
+    }
+    le_hls_free(h);
+}
+
 int main(void)
 {
     in_ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
+    synthetic_tests();
     have_ffmpeg = run("ffmpeg -version") == 0;
     if (!have_ffmpeg) {
         ok(!in_ci, "ffmpeg available (required in CI)");
@@ -721,6 +934,7 @@ int main(void)
     expect e_a = { "ll-audio", LE_HLS_VARIANT_LOWLATENCY, NULL, "mp4a", NULL, "aac", 0, 0, 2000, 200, 0, 0, 2 };
     check_fmp4(&e_a, &a);
     refcount_test(&av);
+    renew_test(&av);
     variant_switch_test(&av);
 
     int have_x265 = run("ffmpeg -hide_banner -encoders | grep -q libx265") == 0;

@@ -181,65 +181,6 @@ static void check_run(le_hls *h, const variant *v)
 
 /* ---- synthetic streams: crafted tags, no ffmpeg ---- */
 
-static const uint8_t AVC_SEQ[] = {
-    0x17, 0x00, 0, 0, 0,                                    /* AVC sequence header */
-    1, 0x42, 0x00, 0x1e, 0xff, 0xe1, 0x00, 0x08,            /* avcC, one SPS */
-    0x67, 0x42, 0x00, 0x1e, 0xab, 0x40, 0x5a, 0x12,
-    0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80,               /* one PPS */
-};
-static const uint8_t AAC_SEQ[] = { 0xaf, 0x00, 0x12, 0x10 };
-
-static le_pkt *avc_frame(uint32_t ts, int key, size_t size)
-{
-    le_buf b = { 0 };
-    le_buf_u8(&b, key ? 0x17 : 0x27);
-    le_buf_u8(&b, 1);
-    le_buf_be24(&b, 0);
-    le_buf_be32(&b, (uint32_t)size + 1);
-    le_buf_u8(&b, key ? 0x65 : 0x41);
-    for (size_t i = 0; i < size; i++)
-        le_buf_u8(&b, (uint8_t)(0x80 | (i * 7)));
-    le_pkt *p = le_pkt_new(LE_PKT_VIDEO, ts, b.p, (uint32_t)b.len);
-    le_buf_free(&b);
-    return p;
-}
-
-static int feed_bytes(le_hls *h, uint8_t type, uint32_t ts, const uint8_t *b, size_t n)
-{
-    le_pkt *p = le_pkt_new(type, ts, b, (uint32_t)n);
-    int rc = le_hls_feed(h, p);
-    le_pkt_unref(p);
-    return rc;
-}
-
-static int feed_video(le_hls *h, uint32_t ts, int key, size_t size)
-{
-    le_pkt *p = avc_frame(ts, key, size);
-    int rc = le_hls_feed(h, p);
-    le_pkt_unref(p);
-    return rc;
-}
-
-static void feed_aac(le_hls *h, uint32_t ts)
-{
-    static const uint8_t frame[] = { 0xaf, 0x01, 0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c };
-    feed_bytes(h, LE_PKT_AUDIO, ts, frame, sizeof(frame));
-}
-
-/* Video every 40 ms from raw time t0 for ms, a keyframe every gop ms
- * (0: only the first), AAC every 23 ms. Returns the raw time after. */
-static uint32_t feed_av(le_hls *h, uint32_t t0, uint32_t ms, uint32_t gop, int first_key)
-{
-    uint32_t a = 0;
-    for (uint32_t t = 0; t < ms; t += 40) {
-        int key = (t == 0 && first_key) || (gop && t % gop == 0);
-        feed_video(h, t0 + t, key, 600);
-        for (; a < t + 40; a += 23)
-            feed_aac(h, t0 + a);
-    }
-    return t0 + ms;
-}
-
 static int64_t fake_now;
 static int64_t fake_clock(void) { return fake_now; }
 
