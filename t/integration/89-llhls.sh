@@ -146,8 +146,21 @@ body = r.read().decode()
 waited = time.monotonic() - t
 got = ('cam-%d.%d.m4s' % (msn, part)) in body or ('cam-%d.m4s' % msn) in body
 print(r.status, "%.3f" % waited, "%d.%d" % (msn, part), "listed" if got else "missing")
+# The part the answer hints at, requested at once: held until it is made.
+m = re.search(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', body)
+t = time.monotonic()
+c.request("GET", "/live/" + m.group(1))
+r = c.getresponse()
+data = r.read()
+print(r.status, "%.3f" % (time.monotonic() - t), len(data), data[4:8].decode("latin1"))
 PY
 )
+read -r hcode hsecs hlen hbox <<<"$(tail -n 1 <<<"$blk")"
+blk=$(head -n 1 <<<"$blk")
+is "$hcode" 200 "the hinted part, requested before it exists: 200 ($hlen bytes)"
+awk -v s="$hsecs" 'BEGIN { exit !(s > 0.01 && s < 3.0) }'
+ok $? "the hinted part was held until made ($hsecs s)"
+is "$hbox" moof "the hinted part is a moof"
 read -r code secs want listed <<<"$blk"
 is "$code" 200 "blocking reload for part $want: 200"
 awk -v s="$secs" 'BEGIN { exit !(s > 0.02 && s < 3.0) }'
