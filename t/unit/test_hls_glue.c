@@ -21,6 +21,15 @@
 static le_conf_domain dom;
 static const le_conf_domain *lookup(const char *d) { return strcmp(d, "glue.test") == 0 ? &dom : NULL; }
 
+/* le_hls_set_wake: how held LL-HLS requests learn of new parts. */
+static int wakes;
+static const le_stream *woken;
+static void on_wake(const le_stream *st)
+{
+    wakes++;
+    woken = st;
+}
+
 static le_stream *nth(int i, int create)
 {
     char name[32];
@@ -65,6 +74,27 @@ int main(void)
     ok(le_hls_of(st0) != NULL, "a freed stream that publishes again gets a segmenter");
     le_stream_unpublish(st0, &owner);
     event_base_loop(base, EVLOOP_NONBLOCK);
+
+    /* hls_variant and hls_part are applied at publish; the segmenter's
+     * notify reaches the wake function with the stream (at the end here). */
+    le_hls_set_wake(on_wake);
+    dom.hls_variant = LE_HLS_VARIANT_LOWLATENCY;
+    dom.hls_part_ms = 100;
+    le_stream *v = le_stream_find("glue.test", "live", "ll", 1);
+    le_stream_publish(v, &pub, &owner);
+    le_hls *h = le_hls_of(v);
+    ok(h && le_hls_variant(h) == LE_HLS_VARIANT_LOWLATENCY, "hls_variant lowlatency applied at publish");
+    ok(h && le_hls_part_ms(h) == 100, "hls_part 100 ms applied at publish");
+    wakes = 0;
+    le_stream_unpublish(v, &owner);
+    ok(wakes >= 1 && woken == v, "the end of the publish wakes held requests of that stream");
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    dom.hls_variant = LE_HLS_VARIANT_FMP4;
+    le_stream_publish(v, &pub, &owner);
+    ok(le_hls_variant(le_hls_of(v)) == LE_HLS_VARIANT_FMP4, "a republish takes the domain's new variant");
+    le_stream_unpublish(v, &owner);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    le_hls_set_wake(NULL);
 
     le_stream_shutdown();
     event_base_free(base);
