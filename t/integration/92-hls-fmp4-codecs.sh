@@ -210,7 +210,7 @@ check() {
     code=$(get "$host" "$(sed -n 's/^map //p' <<<"$m" | tail -1)" "$f.init.mp4")
     is "$code $(boxes "$f.init.mp4")" "200 ftyp moov" "$label: the init section answers 200 and is ftyp+moov"
     code=$(get "$host" "$uri" "$f.m4s")
-    like "$code $(boxes "$f.m4s")" '^200 (styp )?(prft )?moof mdat( moof mdat)*$' \
+    like "$code $(boxes "$f.m4s")" '^200 ((styp|sidx|prft) )*moof mdat( ((styp|sidx|prft) )*moof mdat)*$' \
         "$label: segment $seq ($uri, ${dur} s) answers 200 and is moof+mdat ($(le_file_size "$f.m4s") bytes)"
     cat "$f.init.mp4" "$f.m4s" >"$f.mp4"
     is "$(streams "$f.mp4")" "$want" "$label: init + segment $seq: the sample entries and size"
