@@ -10,9 +10,13 @@
 #    with lowLatencyMode: true: it parses the playlist as live LL-HLS (part
 #    target 0.2 s, blocking reload, parts, an init section, a preload hint);
 #    the first frame, currentTime advances, the picture is 640x360 and not
-#    blank; over 10 s of playback the latency hls.js reports (hls.latency:
-#    the playlist's live edge minus currentTime) stays under 2 s (generous:
-#    loopback; the figure is printed), and playback keeps up;
+#    blank; over the last 5 s of 10 s of playback the latency hls.js reports
+#    (hls.latency: the playlist's live edge minus currentTime) is under 2 s
+#    (median; generous: loopback; the figures are printed), and playback keeps
+#    up. hls.js runs with maxLiveSyncPlaybackRate 1.5, and a first frame that
+#    came late (Chromium on a loaded machine: seconds) is followed by one seek
+#    to hls.liveSyncPosition, as a page's "live" button does: hls.js itself
+#    would stay that far behind (the latency at the first frame is printed);
 #  - hls.js used blocking playlist reload: its playlist requests carry
 #    _HLS_msn (and _HLS_part), and the node held some of them until the part
 #    existed (the longest wait is printed); it fetched parts;
@@ -116,15 +120,17 @@ py 'd["play"]["frame"]["max"] - d["play"]["frame"]["min"] >= 64'
 ok $? "... a frame drawn into a canvas is not blank (luma $(b 'd["play"]["frame"]'))"
 
 # ---- latency behind live ------------------------------------------------------------
+diag "go live: $(b 'd["golive"]') (the latency at the first frame: $(b 'd["play"]["atFirst"]["latency"]') s)"
 lat=$(b 'd["latency"]')
 L=$(b 'd["latency"]["latencyMedian"]')
-diag "hls.latency over $SAMPLE_S s: median $L s, max $(b 'd["latency"]["latencyMax"]') s, last $(b 'd["latency"]["latencyLast"]') s; targetLatency $(b 'd["latency"]["targetLatency"]') s; behind EXT-X-PROGRAM-DATE-TIME: median $(b 'd["latency"]["pdtLagMedian"]') s; buffered ahead: median $(b 'd["latency"]["bufferedMedian"]') s"
+L=$(b 'd["latency"]["latencyLateMedian"]')
+diag "hls.latency over $SAMPLE_S s: first $(b 'd["latency"]["latencyFirst"]') s, median $(b 'd["latency"]["latencyMedian"]') s, max $(b 'd["latency"]["latencyMax"]') s; over the last $((SAMPLE_S / 2)) s: median $L s, max $(b 'd["latency"]["latencyLateMax"]') s; last $(b 'd["latency"]["latencyLast"]') s; targetLatency $(b 'd["latency"]["targetLatency"]') s; playbackRate up to $(b 'd["latency"]["rateMax"]'); behind EXT-X-PROGRAM-DATE-TIME: median $(b 'd["latency"]["pdtLagMedian"]') s; buffered ahead: median $(b 'd["latency"]["bufferedMedian"]') s"
 py 'd["latency"]["lowLatencyMode"] is True and d["latency"]["n"] >= 10'
 ok $? "hls.js is in lowLatencyMode and sampled hls.latency $(b 'd["latency"]["n"]') times"
-py '0 < d["latency"]["latencyMedian"] < 2.0'
-ok $? "the latency hls.js reports is under 2 s on loopback: median $L s over $SAMPLE_S s ($lat)"
+py '0 < d["latency"]["latencyLateMedian"] < 2.0 and d["latency"]["latencyLateMax"] < 2.5'
+ok $? "the latency hls.js reports is under 2 s on loopback: median $L s over the last $((SAMPLE_S / 2)) s of $SAMPLE_S (max $(b 'd["latency"]["latencyLateMax"]') s) ($lat)"
 py 'd["latency"]["currentTime"] - d["latency"]["from"] >= 0.75 * '"$SAMPLE_S"' and not d["latency"]["paused"]'
-ok $? "... playback keeps up: currentTime advanced $(b 'round(d["latency"]["currentTime"] - d["latency"]["from"], 2)') s in $SAMPLE_S s (stalls after the first frame: $(b 'd["latency"]["stalls"]'))"
+ok $? "... playback keeps up: currentTime advanced $(b 'round(d["latency"]["currentTime"] - d["latency"]["from"], 2)') s in $SAMPLE_S s ('waiting' events meanwhile: $(b 'd["latency"]["stalls"]'); before, with the seek: $(b 'd["latency"]["stallsBefore"]'))"
 
 # ---- blocking playlist reload --------------------------------------------------------
 blk=$(b 'len([r for r in d["requests"] if r["path"].endswith(".m3u8") and "_HLS_msn=" in r["query"]])')

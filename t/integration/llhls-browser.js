@@ -12,9 +12,14 @@
 //    the preload hint it saw; whether it is live);
 //  - "play": the time to the first presented frame, currentTime advancing 1 s,
 //    videoWidth x videoHeight, a frame drawn into a canvas (luma min/max);
-//  - "latency": for SAMPLE_SECONDS, every 250 ms, hls.latency (the player's
+//  - "golive": when hls.latency is over 1 s above hls.targetLatency once
+//    playing (a slow first frame), one seek to hls.liveSyncPosition, as a
+//    page's "live" button does (the latency before and 1 s after);
+//  - "latency": then for SAMPLE_SECONDS, every 250 ms, hls.latency (the player's
 //    own figure: the live edge of the playlist, aged by the time since it was
-//    loaded, minus currentTime), hls.targetLatency, hls.drift, and
+//    loaded, minus currentTime; the first sample, the median and max over all
+//    and over the second half, once the latency controller has caught up:
+//    hls.js runs with maxLiveSyncPlaybackRate 1.5), hls.targetLatency, hls.drift, and
 //    Date.now() - hls.playingDate (behind the EXT-X-PROGRAM-DATE-TIME of the
 //    frame being shown); currentTime at the start and the end (it advances);
 //    stalls (the video element's 'waiting' events after the first frame).
@@ -70,7 +75,7 @@ async function step(out, name, fn) {
 }
 
 async function main() {
-    const out = { console: [], pageErrors: [], failed: [], requests: [] };
+    const out = { console: [], pageErrors: [], failed: [], aborted: [], requests: [], t0: Date.now() };
     const nodeOrigin = new URL(playlistUrl).origin;
     const browser = await chromium.launch({
         executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
@@ -89,16 +94,22 @@ async function main() {
             // preload hint it no longer wants): those are not failures.
             if (!(f && /ERR_ABORTED/.test(f.errorText)))
                 out.failed.push((f ? f.errorText : '?') + ' ' + u.pathname + u.search);
+            else if (u.origin === nodeOrigin) {
+                const t = r.timing();
+                out.aborted.push({ start: t ? Math.round(t.startTime - out.t0) : -1, at: Date.now() - out.t0,
+                                   path: u.pathname, query: u.search });
+            }
         });
         // Every request to the node: path+query, status, how long it took
         // (request sent to response headers), from playwright's timing.
         page.on('requestfinished', async r => {
             const u = new URL(r.url());
             if (u.origin !== nodeOrigin) return;
+            const t = r.timing(), at = Date.now() - out.t0;
             let status = 0;
             try { const resp = await r.response(); status = resp ? resp.status() : 0; } catch (e) { /* gone */ }
-            const t = r.timing();
-            out.requests.push({ path: u.pathname, query: u.search, status,
+            out.requests.push({ start: t ? Math.round(t.startTime - out.t0) : -1, at, path: u.pathname,
+                                query: u.search, status,
                                 waitMs: t && t.responseStart >= 0 && t.requestStart >= 0 ?
                                     Math.round(t.responseStart - t.requestStart) : -1 });
         });
@@ -113,7 +124,11 @@ async function main() {
             const v = document.createElement('video');
             v.id = 'v'; v.muted = true; v.autoplay = true;
             document.body.appendChild(v);
-            const hls = new Hls({ debug: false, enableWorker: true, lowLatencyMode: true });
+            // lowLatencyMode, and the latency controller may play up to 1.5x to
+            // reach the target latency (hls.js' maxLiveSyncPlaybackRate; at its
+            // default of 1 a player that started late stays that late)
+            const hls = new Hls({ debug: false, enableWorker: true, lowLatencyMode: true,
+                                  maxLiveSyncPlaybackRate: 1.5 });
             window.leHls = hls;
             window.leErrors = [];
             window.leWaiting = [];
@@ -122,7 +137,14 @@ async function main() {
                 code: d.response ? d.response.code : undefined }));
             window.leT0 = performance.now();
             window.leFirstFrame = new Promise(r => {
-                const f = () => r(performance.now() - leT0);
+                const f = () => {
+                    // where the playhead started against the live edge
+                    window.leAtFirst = { currentTime: v.currentTime, latency: hls.latency,
+                        liveSyncPosition: hls.liveSyncPosition, targetLatency: hls.targetLatency,
+                        buffered: Array.from({ length: v.buffered.length },
+                            (_, i) => [v.buffered.start(i), v.buffered.end(i)]) };
+                    r(performance.now() - leT0);
+                };
                 if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(f);
                 else v.addEventListener('playing', f, { once: true });
             });
@@ -163,16 +185,36 @@ async function main() {
             const ct0 = v.currentTime;
             await leAdvance(v, ct0, 1.0, ms);
             await leNextFrame(v);
-            return { firstFrameMs: Math.round(first), from: ct0, currentTime: v.currentTime,
+            return { firstFrameMs: Math.round(first), atFirst: window.leAtFirst, from: ct0, currentTime: v.currentTime,
                      width: v.videoWidth, height: v.videoHeight, frame: leFrame(v) };
         }, STEP_MS));
+
+        // Go live: a player whose first frame came late (a loaded machine:
+        // Chromium's media pipeline took seconds to present it) starts that far
+        // behind, and hls.js neither seeks (liveMaxLatencyDuration is infinite
+        // unless liveSyncDuration replaces PART-HOLD-BACK) nor speeds up (only
+        // within a target duration of the target latency). As a page's "live"
+        // button does: one seek to hls.liveSyncPosition when more than 1 s off
+        // the target, then 1 s to settle.
+        await step(out, 'golive', () => page.evaluate(async () => {
+            const v = document.getElementById('v');
+            const h = window.leHls;
+            const r = { before: h.latency, target: h.targetLatency, seeked: false };
+            if (h.latency > h.targetLatency + 1 && h.liveSyncPosition) {
+                v.currentTime = h.liveSyncPosition;
+                r.seeked = true;
+            }
+            await new Promise(res => setTimeout(res, 1000));
+            r.after = h.latency;
+            return r;
+        }));
 
         // Latency behind live, sampled while playing.
         await step(out, 'latency', () => page.evaluate(async (secs) => {
             const v = document.getElementById('v');
             const h = window.leHls;
             const samples = [];
-            const ct0 = v.currentTime, t0 = performance.now();
+            const ct0 = v.currentTime, t0 = performance.now(), w0 = window.leWaiting.length;
             while (performance.now() - t0 < secs * 1000) {
                 await new Promise(r => setTimeout(r, 250));
                 const pd = h.playingDate;
@@ -188,15 +230,19 @@ async function main() {
             const max = a => { const s = a.filter(x => typeof x === 'number' && isFinite(x));
                                return s.length ? Math.max(...s) : null; };
             const r3 = x => x === null ? null : Math.round(x * 1000) / 1000;
+            const late = samples.slice(Math.floor(samples.length / 2));
             return {
                 n: samples.length, from: ct0, currentTime: v.currentTime, paused: v.paused,
+                latencyFirst: r3(samples.length ? samples[0].latency : null),
                 latencyMedian: r3(med(samples.map(s => s.latency))), latencyMax: r3(max(samples.map(s => s.latency))),
+                latencyLateMedian: r3(med(late.map(s => s.latency))), latencyLateMax: r3(max(late.map(s => s.latency))),
+                rateMax: max(samples.map(s => s.rate)),
                 latencyLast: r3(samples.length ? samples[samples.length - 1].latency : null),
                 targetLatency: r3(h.targetLatency), drift: r3(h.drift),
                 pdtLagMedian: r3(med(samples.map(s => s.pdtLag))),
                 bufferedMedian: r3(med(samples.map(s => s.buffered))),
                 lowLatencyMode: h.lowLatencyMode, width: v.videoWidth, height: v.videoHeight,
-                stalls: window.leWaiting.length,
+                stalls: window.leWaiting.length - w0, stallsBefore: w0,
             };
         }, SAMPLE_S));
 
