@@ -8,7 +8,7 @@
 #    enhanced-RTMP 'hvc1' (Debian's ffmpeg 5.1 cannot publish HEVC over FLV),
 #    to both domains;
 #  - AV1 640x360 (libaom, realtime) + Opus by rtmp-pub.py as enhanced-RTMP
-#    'av01' and 'Opus', to the fmp4 domain (what MPEG-TS cannot carry).
+#    'av01' and 'Opus' (what MPEG-TS cannot carry), to both domains.
 # For each: ffprobe reads the playlist (codecs, size); the EXT-X-MAP init
 # section is ftyp+moov, a segment is moof+mdat; init + one whole segment,
 # as one file, carries the right sample entries (avc1 / hvc1 / av01, mp4a /
@@ -76,7 +76,10 @@ LE_PUB_SECS=$SECS le_publish "h264?vhost=$LL" -g 25 -keyint_min 25 -sc_threshold
 PIDS="$PIDS $LE_PUB_PID"; P2=$LE_PUB_PROGRESS; L2=$LE_PUB_LOG
 rpub "$LE_DIR/pub-hevc.out" "$LE_RTMP_PORT" live hevc "hevc:$LE_DIR/h.hevc:25+flv:$LE_DIR/aac.flv"
 rpub "$LE_DIR/pub-hevc-ll.out" "$LE_RTMP_PORT" live "hevc?vhost=$LL" "hevc:$LE_DIR/h.hevc:25+flv:$LE_DIR/aac.flv"
-[ -n "$HAVE_AV1" ] && rpub "$LE_DIR/pub-av1.out" "$LE_RTMP_PORT" live av1 "av1:$LE_DIR/a.ivf+opus:$LE_DIR/o.ogg"
+if [ -n "$HAVE_AV1" ]; then
+    rpub "$LE_DIR/pub-av1.out" "$LE_RTMP_PORT" live av1 "av1:$LE_DIR/a.ivf+opus:$LE_DIR/o.ogg"
+    rpub "$LE_DIR/pub-av1-ll.out" "$LE_RTMP_PORT" live "av1?vhost=$LL" "av1:$LE_DIR/a.ivf+opus:$LE_DIR/o.ogg"
+fi
 
 le_wait_publishing "$P1" 15 && le_wait_publishing "$P2" 15
 ok $? "ffmpeg publishes live/h264 (H.264 + AAC) to both domains" || diag "$(cat "$L1" "$L2")"
@@ -84,8 +87,9 @@ said "$LE_DIR/pub-hevc.out" publishing 15 && said "$LE_DIR/pub-hevc-ll.out" publ
 ok $? "rtmp-pub.py publishes live/hevc (enhanced RTMP 'hvc1' + AAC) to both domains" ||
     diag "$(cat "$LE_DIR/pub-hevc.out" "$LE_DIR/pub-hevc-ll.out")"
 if [ -n "$HAVE_AV1" ]; then
-    said "$LE_DIR/pub-av1.out" publishing 15
-    ok $? "rtmp-pub.py publishes live/av1 (enhanced RTMP 'av01' + 'Opus')" || diag "$(cat "$LE_DIR/pub-av1.out")"
+    said "$LE_DIR/pub-av1.out" publishing 15 && said "$LE_DIR/pub-av1-ll.out" publishing 15
+    ok $? "rtmp-pub.py publishes live/av1 (enhanced RTMP 'av01' + 'Opus') to both domains" ||
+        diag "$(cat "$LE_DIR/pub-av1.out" "$LE_DIR/pub-av1-ll.out")"
 fi
 
 # ---- helpers -------------------------------------------------------------------------
@@ -268,6 +272,7 @@ check "HEVC+AAC fmp4" "$LE_DOMAIN" hevc "$HVC" 0
 check "HEVC+AAC lowlatency" "$LL" hevc "$HVC" 1
 if [ -n "$HAVE_AV1" ]; then
     check "AV1+Opus fmp4" "$LE_DOMAIN" av1 "audio,opus,Opus video,av1,av01,640,360" 0
+    check "AV1+Opus lowlatency" "$LL" av1 "audio,opus,Opus video,av1,av01,640,360" 1
 else
     skip 1 "AV1/Opus: ffmpeg has no libaom-av1 or libopus encoder"
 fi
