@@ -96,7 +96,7 @@ async function main() {
                 out.failed.push((f ? f.errorText : '?') + ' ' + u.pathname + u.search);
             else if (u.origin === nodeOrigin) {
                 const t = r.timing();
-                out.aborted.push({ start: t ? Math.round(t.startTime - out.t0) : -1, at: Date.now() - out.t0,
+                out.aborted.push({ start: t && t.startTime > 0 ? Math.round(t.startTime - out.t0) : -1, at: Date.now() - out.t0,
                                    path: u.pathname, query: u.search });
             }
         });
@@ -108,7 +108,7 @@ async function main() {
             const t = r.timing(), at = Date.now() - out.t0;
             let status = 0;
             try { const resp = await r.response(); status = resp ? resp.status() : 0; } catch (e) { /* gone */ }
-            out.requests.push({ start: t ? Math.round(t.startTime - out.t0) : -1, at, path: u.pathname,
+            out.requests.push({ start: t && t.startTime > 0 ? Math.round(t.startTime - out.t0) : -1, at, path: u.pathname,
                                 query: u.search, status,
                                 waitMs: t && t.responseStart >= 0 && t.requestStart >= 0 ?
                                     Math.round(t.responseStart - t.requestStart) : -1 });
