@@ -205,7 +205,7 @@ static void playlist_reply(int ok, const le_tsi_ent *e, size_t n, size_t bad, vo
     int *disc = le_xmalloc((count ? count : 1) * sizeof(*disc));
     first = le_tsi_prepare(e, count, mode == LE_LHS_SLIDING, disc);
     size_t m = count - first;
-    le_m3u8_seg *ms = le_xmalloc((m ? m : 1) * sizeof(*ms));
+    le_m3u8_seg *ms = le_xcalloc(m ? m : 1, sizeof(*ms));   /* fields it does not set stay 0 */
     size_t *uoff = le_xmalloc((m ? m : 1) * sizeof(*uoff));
     le_buf uris = { 0 };
     int sign = p->grant.form != LE_AUTHF_NONE;
