@@ -11,6 +11,18 @@
 #                     HEVCDecoderConfigurationRecord built from its
 #                     VPS/SPS/PPS, keyframes as CodedFrames (cts 0), other
 #                     frames as CodedFramesX
+#   av1:PATH          an IVF file of AV1 (ffmpeg -f ivf), sent as
+#                     enhanced-RTMP 'av01' video: a SequenceStart with the
+#                     AV1CodecConfigurationRecord ffmpeg writes for it into
+#                     an MP4 (av1C), then each temporal unit without its
+#                     temporal delimiter as CodedFrames (key when it carries
+#                     a sequence header)
+#   opus:PATH         an Ogg Opus file with 20 ms packets (ffmpeg libopus's
+#                     default), sent as enhanced-RTMP 'Opus' audio: a
+#                     SequenceStart with the OpusHead, then the packets
+#   A+B[+...]         the tags of the sources A, B... interleaved by
+#                     timestamp as one source (video + audio; the script
+#                     tags of the first only)
 # Sources are sent one after the other, the timestamps of each continuing
 # one frame after the last of the one before (a mid-stream switch); the
 # script tags of the second and later sources are left out.
@@ -143,6 +155,134 @@ def hevc_tags(path, fps):
     return tags
 
 
+def ivf_frames(path):
+    """[(pts, frame)] of an IVF file, and its time base (num, den)."""
+    d = open(path, "rb").read()
+    if d[:4] != b"DKIF":
+        die("%s: not an IVF file" % path)
+    hl = struct.unpack("<H", d[6:8])[0]
+    den, num = struct.unpack("<II", d[16:24])
+    o, out = hl, []
+    while o + 12 <= len(d):
+        n, pts = struct.unpack("<IQ", d[o:o + 12])
+        out.append((pts, d[o + 12:o + 12 + n]))
+        o += 12 + n
+    return out, (num, den)
+
+
+def obus(tu):
+    """[(type, bytes)] of the OBUs of an AV1 temporal unit (low-overhead
+    format: every OBU has its size field)."""
+    out, p = [], 0
+    while p < len(tu):
+        s, h = p, tu[p]
+        p += 1 + (h >> 2 & 1)
+        if not h & 2:
+            die("AV1 OBU without a size field")
+        v = 0
+        for k in range(8):
+            x = tu[p]
+            p += 1
+            v |= (x & 0x7F) << (7 * k)
+            if not x & 0x80:
+                break
+        p += v
+        out.append((h >> 3 & 15, tu[s:p]))
+    return out
+
+
+def av1c_of(path):
+    """The av1C box body ffmpeg's mp4 muxer writes for an IVF of AV1."""
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as t:
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", path, "-c", "copy", "-frames:v",
+                        "1", "-f", "mp4", t.name], check=True)
+        m = open(t.name, "rb").read()
+    i = m.find(b"av1C")
+    if i < 4:
+        die("%s: ffmpeg wrote no av1C" % path)
+    n = struct.unpack(">I", m[i - 4:i])[0]
+    return m[i + 4:i - 4 + n]
+
+
+def av1_tags(path):
+    frames, (num, den) = ivf_frames(path)
+    if not frames:
+        die("%s: no frames" % path)
+    tags = [(9, 0, b"\x90av01" + av1c_of(path))]
+    p0 = frames[0][0]
+    for pts, tu in frames:
+        o = obus(tu)
+        key = any(t == 1 for t, _ in o)           # a sequence header: a key frame here
+        body = b"".join(b for t, b in o if t != 2)  # no temporal delimiter (as in MP4)
+        tags.append((9, int((pts - p0) * 1000 * num / den), (b"\x91" if key else b"\xa1") + b"av01" + body))
+    return tags
+
+
+def ogg_packets(path):
+    d = open(path, "rb").read()
+    o, out, cur = 0, [], b""
+    while o + 27 <= len(d):
+        if d[o:o + 4] != b"OggS":
+            die("%s: bad Ogg page at %d" % (path, o))
+        nseg = d[o + 26]
+        lace = d[o + 27:o + 27 + nseg]
+        p = o + 27 + nseg
+        for n in lace:
+            cur += d[p:p + n]
+            p += n
+            if n < 255:
+                out.append(cur)
+                cur = b""
+        o = p
+    return out
+
+
+def opus_tags(path):
+    pk = ogg_packets(path)
+    if len(pk) < 3 or not pk[0].startswith(b"OpusHead"):
+        die("%s: not Ogg Opus" % path)
+    tags = [(8, 0, b"\x90Opus" + pk[0])]
+    for i, p in enumerate(pk[2:]):              # after OpusHead and OpusTags
+        tags.append((8, i * 20, b"\x91Opus" + p))
+    return tags
+
+
+def source_tags(src):
+    out = []
+    for k, one in enumerate(src.split("+")):
+        kind, _, rest = one.partition(":")
+        if kind == "flv":
+            t = flv_tags(rest)
+        elif kind == "hevc":
+            path, _, fps = rest.rpartition(":")
+            t = hevc_tags(path, float(fps))
+        elif kind == "av1":
+            t = av1_tags(rest)
+        elif kind == "opus":
+            t = opus_tags(rest)
+        else:
+            die("unknown source " + one)
+        out += [(ts, tag_rank(ty, b), k, i, (ty, ts, b)) for i, (ty, ts, b) in enumerate(t) if not (k and ty == 18)]
+    # by timestamp; at one timestamp the script tag, then the sequence headers
+    # (a node sees every track's configuration before the first frame), then
+    # the first source's tags before the second's, each in its order
+    return [x[4] for x in sorted(out)]
+
+
+def tag_rank(ty, b):
+    """0 a script tag, 1 a sequence header (legacy AVC/HEVC/AAC or an
+    enhanced SequenceStart), 2 the others."""
+    if ty == 18:
+        return 0
+    if ty == 9 and b and (b[0] & 0x80 and b[0] & 15 == 0 or b[0] & 15 in (7, 12) and len(b) > 1 and b[1] == 0):
+        return 1
+    if ty == 8 and b and (b[0] >> 4 == 9 and b[0] & 15 == 0 or b[0] >> 4 == 10 and len(b) > 1 and b[1] == 0):
+        return 1
+    return 2
+
+
 class Bits:
     def __init__(self, b):
         self.b, self.p = b, 0
@@ -230,16 +370,7 @@ def main():
         die("usage: rtmp-pub.py [options] PORT APP NAME SOURCE...")
     port, app, name, srcs = int(args[0]), args[1].encode(), args[2].encode(), args[3:]
 
-    parts = []
-    for src in srcs:
-        kind, _, rest = src.partition(":")
-        if kind == "flv":
-            parts.append(flv_tags(rest))
-        elif kind == "hevc":
-            path, _, fps = rest.rpartition(":")
-            parts.append(hevc_tags(path, float(fps)))
-        else:
-            die("unknown source " + src)
+    parts = [source_tags(src) for src in srcs]
     tags, base, switches = [], 0, []
     for k, part in enumerate(parts):
         if k:
