@@ -20,7 +20,8 @@
  *  - delay: the publish tap (--tap, as in bench/loadgen) notes the monotonic
  *    time each video frame's last byte went to the server, under the same
  *    tail key; a player receiving that frame (the last byte of its segment)
- *    records arrival - tap time: how old media is when a player has it;
+ *    records arrival - tap time: how old media is when a player has it
+ *    (not for the start backlog, which is old by design);
  *  - latency behind live: a player starts playing at its first frame and
  *    plays in real time from there (its playback clock stops while it has no
  *    media); a frame's latency is the time it is shown minus its tap time:
@@ -81,6 +82,7 @@ enum { C_SIZE, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF };
 
 typedef struct qent {
     uint64_t seq;
+    int initial;               /* queued by the first load (the start backlog) */
     char uri[URI_MAX];
 } qent;
 
@@ -110,6 +112,7 @@ typedef struct conn {
     unsigned qh, qn;
     uint64_t next_poll;
     int64_t target_ms;
+    int cur_initial;           /* the segment being read is start backlog */
     uint64_t segs, segs_win, missed, seg_err, pl_loads, reconnects;
     /* player: TS parser */
     uint8_t pkt[188];
@@ -331,7 +334,8 @@ static void on_frame(conn *c, int64_t pts90, uint64_t key, uint64_t now)
         hist_nomatch++;
         return;
     }
-    hist_add(hist_delay, (int64_t)(now - tt));
+    if (!c->cur_initial)
+        hist_add(hist_delay, (int64_t)(now - tt));
     hist_add(hist_lat, (int64_t)(show - tt));
 }
 
@@ -473,6 +477,7 @@ static void player_next(conn *c, uint64_t now)
         c->pkt_len = 0;
         c->pes_open = 0;
         c->tail_len = 0;
+        c->cur_initial = e->initial;
         send_get(c, path, R_SEGMENT);
         return;
     }
@@ -488,6 +493,7 @@ static void queue_seg(conn *c, uint64_t seq, const char *uri, size_t n)
         return;
     qent *e = &c->q[(c->qh + c->qn) % QMAX];
     e->seq = seq;
+    e->initial = !c->have_seq;
     memcpy(e->uri, uri, n);
     e->uri[n] = '\0';
     c->qn++;
