@@ -45,6 +45,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "conf/conf.h"
+#include "hls/fmp4.h"
 #include "media/codecpar.h"
 #include "media/flv.h"
 
@@ -77,6 +79,7 @@ struct le_hls {
     uint8_t vcodec, acodec;         /* LE_CODEC_*; acodec may be MP3 without acfg */
     int mp3_rate;                   /* from the FLV sound flags */
     int meta_video;                 /* onMetaData announced a video track */
+    int meta_w, meta_h;             /* onMetaData picture size, 0 unknown */
     int video_unsupported;          /* video we cannot put in TS (AV1...), and no H.264/H.265 */
     int logged_unsupported, logged_cap, logged_jump;   /* one log line each per publish */
     timeline tl[2];
@@ -92,6 +95,21 @@ struct le_hls {
     int64_t last_dts[2];            /* 1/90000, for the monotonic clamp */
     int reopen;                     /* config changed: rebuild at the next cut point */
     int failed;                     /* this configuration cannot be muxed */
+
+    /* fmp4 and lowlatency (LE_HLS_VARIANT_*): the fMP4 muxer instead of fmt. */
+    int variant, want_variant;      /* in use (matches the ring), and asked for */
+    int64_t part_ms, want_part_ms;
+    le_fmp4 *mp4;
+    le_hls_chunk *init;             /* the muxer's init section */
+    le_hls_seg *open;               /* the segment being built (sealed = 0) */
+    int64_t part_start_ts;          /* ms: where the part being built starts */
+    int part_fresh, part_key;       /* no video frame in it yet / its first was a keyframe */
+    size_t seg_bytes;               /* frame bytes fed into the open segment */
+    const uint8_t *open_key;        /* the keyframe opening a muxer (picture size) */
+    size_t open_key_len;
+    le_hls_notify_fn notify;
+    void *notify_arg;
+    int notify_due;                 /* a part or segment was made: notify at the end of the feed */
 
     /* The open segment. */
     le_buf cur;
@@ -114,6 +132,10 @@ struct le_hls {
 void le_hls_seg_unref(le_hls_seg *s)
 {
     if (s && --s->refs == 0) {
+        for (size_t i = 0; i < s->nparts; i++)
+            le_hls_chunk_unref(s->parts[i]);
+        free(s->parts);
+        le_hls_chunk_unref(s->init);
         free(s->data);
         free(s);
     }
@@ -141,15 +163,71 @@ void le_hls_chunk_unref_cb(const void *data, size_t len, void *chunk)
     le_hls_chunk_unref(chunk);
 }
 
-/* STUB (issue 19): the fmp4 muxer is not written yet. */
+static le_hls_chunk *chunk_new(le_buf *b, int64_t duration_ms, int independent)
+{
+    le_hls_chunk *c = le_xcalloc(1, sizeof(*c));
+    c->refs = 1;
+    c->duration_ms = duration_ms;
+    c->independent = independent;
+    c->len = b->len;
+    c->data = b->len < b->cap ? le_xrealloc(b->p, b->len ? b->len : 1) : b->p;   /* no slack kept */
+    memset(b, 0, sizeof(*b));
+    return c;
+}
+
+/* The variant asked for takes effect between publishes: segments of the
+ * other kind cannot share a playlist with the new ones, so they go (the
+ * numbering goes on, with a discontinuity). */
+static void apply_variant(le_hls *h)
+{
+    if (h->want_variant != h->variant) {
+        le_hls_drop_segments(h);
+        if (h->next_seq > 0)
+            h->next_disc = 1;
+        h->variant = h->want_variant;
+    }
+    h->part_ms = h->want_part_ms;
+}
+
+static int mux_on(const le_hls *h)
+{
+    return h->fmt || h->mp4;
+}
+
 void le_hls_set_variant(le_hls *h, int variant, int64_t part_ms)
 {
-    (void)h; (void)variant; (void)part_ms;
+    if (variant != LE_HLS_VARIANT_FMP4 && variant != LE_HLS_VARIANT_LOWLATENCY)
+        variant = LE_HLS_VARIANT_MPEGTS;
+    if (part_ms < LE_HLS_PART_MIN_MS)
+        part_ms = LE_HLS_PART_MIN_MS;
+    if (part_ms > LE_HLS_PART_MAX_MS)
+        part_ms = LE_HLS_PART_MAX_MS;
+    h->want_variant = variant;
+    h->want_part_ms = part_ms;
+    if (!mux_on(h) && !h->seg_open)
+        apply_variant(h);
 }
-int le_hls_variant(const le_hls *h) { (void)h; return 0; }
-int64_t le_hls_part_ms(const le_hls *h) { (void)h; return 200; }
-le_hls_seg *le_hls_open_seg(const le_hls *h) { (void)h; return NULL; }
-void le_hls_set_notify(le_hls *h, le_hls_notify_fn fn, void *arg) { (void)h; (void)fn; (void)arg; }
+
+int le_hls_variant(const le_hls *h) { return h->variant; }
+int64_t le_hls_part_ms(const le_hls *h) { return h->part_ms; }
+
+le_hls_seg *le_hls_open_seg(const le_hls *h)
+{
+    return h->variant == LE_HLS_VARIANT_LOWLATENCY ? h->open : NULL;
+}
+
+void le_hls_set_notify(le_hls *h, le_hls_notify_fn fn, void *arg)
+{
+    h->notify = fn;
+    h->notify_arg = arg;
+}
+
+static void notify_now(le_hls *h)
+{
+    h->notify_due = 0;
+    if (h->notify)
+        h->notify(h->notify_arg);
+}
 
 static int64_t mono_clock(void)
 {
@@ -167,6 +245,8 @@ le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq)
     h->first_audio_ts = -1;
     h->next_seq = first_seq;
     h->disc_seq = disc_seq;
+    h->variant = h->want_variant = LE_HLS_VARIANT_MPEGTS;
+    h->part_ms = h->want_part_ms = LE_HLS_PART_DEFAULT_MS;
     /* Continuing an earlier life of this stream: its first segment is a
      * discontinuity for anyone who followed the old one. */
     h->next_disc = first_seq > 0;
@@ -237,8 +317,16 @@ size_t le_hls_seg_max_bytes(int64_t fragment_ms)
 size_t le_hls_bytes(const le_hls *h)
 {
     size_t n = h->cur.cap;
-    for (size_t i = 0; i < h->nring; i++)
+    const le_hls_chunk *init = NULL;   /* shared by consecutive segments: counted once */
+    for (size_t i = 0; i < h->nring; i++) {
         n += h->ring[i]->len;
+        if (h->ring[i]->init && h->ring[i]->init != init)
+            n += (init = h->ring[i]->init)->len;
+    }
+    if (h->open)
+        n += h->open->len;
+    if (h->init && h->init != init)
+        n += h->init->len;
     return n;
 }
 
@@ -306,6 +394,10 @@ static void mux_close(le_hls *h)
     }
     av_bsf_free(&h->bsf);
     av_packet_free(&h->pkt);
+    le_fmp4_free(h->mp4);
+    h->mp4 = NULL;
+    le_hls_chunk_unref(h->init);
+    h->init = NULL;
     h->trk[0] = h->trk[1] = -1;
     h->mux_vcodec = h->mux_acodec = LE_CODEC_NONE;
 }
@@ -364,7 +456,7 @@ static int add_audio(le_hls *h)
 
 static int audio_ready(const le_hls *h)
 {
-    return (h->acodec == LE_CODEC_AAC && h->acfg) || h->acodec == LE_CODEC_MP3;
+    return ((h->acodec == LE_CODEC_AAC || h->acodec == LE_CODEC_OPUS) && h->acfg) || h->acodec == LE_CODEC_MP3;
 }
 
 static int video_ready(const le_hls *h)
@@ -372,8 +464,43 @@ static int video_ready(const le_hls *h)
     return h->vcfg && !h->video_unsupported;
 }
 
+/* fmp4 and lowlatency: the init section is made here, once per muxer. */
+static int mux_open_fmp4(le_hls *h, int with_video, int with_audio)
+{
+    le_fmp4_cfg c = { 0 };
+    if (with_video) {
+        c.vcodec = h->vcodec;
+        c.vcfg = h->vcfg;
+        c.vcfg_len = h->vcfg_len;
+        c.vkey = h->open_key;
+        c.vkey_len = h->open_key_len;
+        c.width = h->meta_w;
+        c.height = h->meta_h;
+    }
+    if (with_audio) {
+        c.acodec = h->acodec;
+        c.acfg = h->acfg;
+        c.acfg_len = h->acfg_len;
+        c.mp3_rate = h->mp3_rate;
+    }
+    le_buf init = { 0 };
+    int rc = le_fmp4_open(&h->mp4, &c, &init);
+    if (rc != LE_OK) {
+        le_buf_free(&init);
+        return rc;
+    }
+    h->init = chunk_new(&init, 0, 0);
+    h->trk[TRK_V] = with_video ? 0 : -1;
+    h->trk[TRK_A] = with_audio ? (with_video ? 1 : 0) : -1;
+    h->mux_vcodec = with_video ? h->vcodec : LE_CODEC_NONE;
+    h->mux_acodec = with_audio ? h->acodec : LE_CODEC_NONE;
+    return LE_OK;
+}
+
 static int mux_open(le_hls *h, int with_video, int with_audio)
 {
+    if (h->variant != LE_HLS_VARIANT_MPEGTS)
+        return mux_open_fmp4(h, with_video, with_audio);
     int rc = LE_ENOMEM;
     if (avformat_alloc_output_context2(&h->fmt, NULL, "mpegts", NULL) < 0 || !h->fmt)
         return LE_ENOMEM;
@@ -410,12 +537,130 @@ fail:
     return rc;
 }
 
+static void ring_push(le_hls *h, le_hls_seg *s)
+{
+    if (h->nring == h->ring_cap) {
+        h->ring_cap = h->ring_cap ? h->ring_cap * 2 : 16;
+        h->ring = le_xrealloc(h->ring, h->ring_cap * sizeof(*h->ring));
+    }
+    h->ring[h->nring++] = s;
+    ring_trim(h);
+    h->notify_due = 1;
+}
+
+/* fmp4: the first number of an empty ring may follow another stream's. */
+static void follow_seq(le_hls *h, int64_t start_ts)
+{
+    uint64_t follow;
+    if (h->nring == 0 && h->seq_fn && h->seq_fn(h->seq_arg, start_ts, &follow) == LE_OK && follow > h->next_seq)
+        h->next_seq = follow;
+}
+
+/* fmp4: a new open segment at ts, numbered now (its parts are served under
+ * that number before it is sealed). */
+static void open_new(le_hls *h, int64_t ts)
+{
+    le_hls_seg *s = le_xcalloc(1, sizeof(*s));
+    s->refs = 1;
+    follow_seq(h, ts);
+    s->seq = h->next_seq;
+    s->disc = h->next_disc;
+    if (s->disc)
+        h->disc_seq++;
+    h->next_disc = 0;
+    s->disc_seq = h->disc_seq;
+    s->has_video = h->trk[TRK_V] >= 0;
+    s->has_audio = h->trk[TRK_A] >= 0;
+    s->start_ts_ms = ts;
+    s->start_wall_ms = h->seg_start_wall;
+    s->init = h->init ? le_hls_chunk_ref(h->init) : NULL;
+    h->open = s;
+    h->part_start_ts = ts;
+    h->part_fresh = 1;
+    h->part_key = 0;
+    h->seg_bytes = 0;
+    h->notify_due = 1;
+}
+
+/* fmp4: what the muxer holds since the last cut becomes the open segment's
+ * next part, ending at end_ts. */
+static void part_cut(le_hls *h, int64_t end_ts)
+{
+    if (!h->mp4 || !h->open)
+        return;
+    le_buf b = { 0 };
+    if (le_fmp4_cut(h->mp4, end_ts, &b) != LE_OK && h->write_errors++ == 0)
+        le_warn("hls", "%s: the fmp4 muxer failed a cut; further errors not logged", h->key);
+    if (b.len == 0) {
+        le_buf_free(&b);
+        return;   /* no frame since the last cut: the next part covers the time */
+    }
+    int64_t d = end_ts > h->part_start_ts ? end_ts - h->part_start_ts : 0;
+    int independent = h->trk[TRK_V] < 0 || (!h->part_fresh && h->part_key);
+    le_hls_seg *s = h->open;
+    s->parts = le_xrealloc(s->parts, (s->nparts + 1) * sizeof(*s->parts));
+    s->parts[s->nparts++] = chunk_new(&b, d, independent);
+    s->len += s->parts[s->nparts - 1]->len;
+    s->duration_ms += d;
+    h->part_start_ts = end_ts;
+    h->part_fresh = 1;
+    h->part_key = 0;
+    h->notify_due = 1;
+}
+
+/* lowlatency: a part is cut before the frame at ts when that frame would
+ * take it past hls_part (2 ms of slack for millisecond rounding), so parts
+ * stay within the PART-TARGET a playlist announces. */
+static void part_check(le_hls *h, int64_t ts)
+{
+    if (h->variant != LE_HLS_VARIANT_LOWLATENCY || !h->open || !h->seg_open)
+        return;
+    int64_t el = ts - h->part_start_ts;
+    if (el <= 0)
+        return;
+    int64_t step = h->last_delta;
+    if (el >= h->part_ms || (step > 0 && el + step > h->part_ms + 2))
+        part_cut(h, ts);
+}
+
+static void seal_fmp4(le_hls *h, int64_t end_ts)
+{
+    part_cut(h, end_ts);
+    h->seg_open = 0;
+    le_hls_seg *s = h->open;
+    h->open = NULL;
+    if (!s)
+        return;
+    if (s->nparts == 0) {
+        /* Nothing came: its number and discontinuity go to the next one. */
+        if (s->disc) {
+            h->disc_seq--;
+            h->next_disc = 1;
+        }
+        le_hls_seg_unref(s);
+        h->notify_due = 1;
+        return;
+    }
+    int64_t longest = le_hls_seg_max_ms(h->fragment_ms) + LE_HLS_JUMP_MS;
+    if (s->duration_ms > longest)
+        s->duration_ms = longest;
+    s->sealed = 1;
+    h->next_seq = s->seq + 1;
+    ring_push(h, s);
+    le_debug("hls", "%s: sealed fmp4 segment %llu, %lld ms, %zu parts, %zu bytes", h->key,
+             (unsigned long long)s->seq, (long long)s->duration_ms, s->nparts, s->len);
+}
+
 /* Seals the open segment (if it holds anything) into the ring. end_ts is
  * where it ends on the publisher timeline. */
 static void seal(le_hls *h, int64_t end_ts)
 {
     if (!h->seg_open)
         return;
+    if (h->mp4) {
+        seal_fmp4(h, end_ts);
+        return;
+    }
     if (h->fmt) {
         av_write_frame(h->fmt, NULL);   /* out with buffered PES (audio) */
         avio_flush(h->fmt->pb);
@@ -449,12 +694,7 @@ static void seal(le_hls *h, int64_t end_ts)
     s->len = h->cur.len;
     h->cur.p = NULL;
     h->cur.len = h->cur.cap = 0;
-    if (h->nring == h->ring_cap) {
-        h->ring_cap = h->ring_cap ? h->ring_cap * 2 : 16;
-        h->ring = le_xrealloc(h->ring, h->ring_cap * sizeof(*h->ring));
-    }
-    h->ring[h->nring++] = s;
-    ring_trim(h);
+    ring_push(h, s);
     le_debug("hls", "%s: sealed segment %llu, %lld ms, %zu bytes", h->key,
              (unsigned long long)s->seq, (long long)s->duration_ms, s->len);
 }
@@ -468,15 +708,18 @@ static void seg_begin(le_hls *h, int64_t ts)
     /* Harmless on a fresh muxer, which writes PAT/PMT first anyway. */
     if (h->fmt)
         av_opt_set(h->fmt->priv_data, "mpegts_flags", "+resend_headers", 0);
+    if (h->mp4)
+        open_new(h, ts);
 }
 
 void le_hls_end(le_hls *h)
 {
     seal(h, h->last_ts + (h->last_delta > 0 ? h->last_delta : 0));
-    if (h->fmt) {
+    if (mux_on(h)) {
         mux_close(h);
         h->next_disc = 1;
     }
+    apply_variant(h);
     le_buf_free(&h->cur);
     h->reopen = 0;
     h->failed = 0;
@@ -490,14 +733,29 @@ void le_hls_end(le_hls *h)
     h->meta_video = 0;
     h->video_unsupported = 0;
     h->logged_unsupported = h->logged_cap = h->logged_jump = 0;
+    h->meta_w = h->meta_h = 0;
     /* A new publisher brings its own clock. */
     memset(h->tl, 0, sizeof(h->tl));
+    notify_now(h);
+}
+
+static const char *codec_name(uint8_t c)
+{
+    switch (c) {
+    case LE_CODEC_H264: return "h264";
+    case LE_CODEC_H265: return "h265";
+    case LE_CODEC_AV1: return "av1";
+    case LE_CODEC_AAC: return "aac";
+    case LE_CODEC_MP3: return "mp3";
+    case LE_CODEC_OPUS: return "opus";
+    default: return "none";
+    }
 }
 
 /* Closes the current muxer at a cut point and opens one for what we know now. */
 static int restart(le_hls *h, int64_t ts)
 {
-    int had = h->fmt != NULL;
+    int had = mux_on(h);
     seal(h, ts);
     if (had) {
         mux_close(h);
@@ -508,13 +766,14 @@ static int restart(le_hls *h, int64_t ts)
     int rc = mux_open(h, video_ready(h), audio_ready(h));
     if (rc != LE_OK) {
         if (!h->failed)
-            le_warn("hls", "%s: cannot start the MPEG-TS muxer: %s", h->key, le_strerror(rc));
+            le_warn("hls", "%s: cannot start the %s muxer: %s", h->key,
+                    h->variant == LE_HLS_VARIANT_MPEGTS ? "MPEG-TS" : "fMP4", le_strerror(rc));
         h->failed = 1;
         return rc;
     }
-    le_info("hls", "%s: muxer started (video %s, audio %s)", h->key,
-            h->trk[TRK_V] < 0 ? "none" : h->mux_vcodec == LE_CODEC_H265 ? "h265" : "h264",
-            h->trk[TRK_A] < 0 ? "none" : h->mux_acodec == LE_CODEC_AAC ? "aac" : "mp3");
+    le_info("hls", "%s: %s muxer started (video %s, audio %s)", h->key,
+            h->variant == LE_HLS_VARIANT_MPEGTS ? "MPEG-TS" : "fMP4", codec_name(h->mux_vcodec),
+            codec_name(h->mux_acodec));
     return LE_OK;
 }
 
@@ -547,6 +806,16 @@ static int write_pkt(le_hls *h, int trk, AVPacket *pkt)
 
 static int feed_video_frame(le_hls *h, int64_t dts, int32_t cts, const uint8_t *data, size_t len, int key)
 {
+    if (h->mp4) {
+        if (h->trk[TRK_V] < 0)
+            return LE_EINVAL;
+        if (h->part_fresh) {
+            h->part_fresh = 0;
+            h->part_key = key;
+        }
+        h->seg_bytes += len;
+        return le_fmp4_video(h->mp4, dts, cts, data, len, key);
+    }
     /* Only ever into a muxer with a video track and its filter. */
     if (!h->fmt || !h->bsf || !h->pkt || h->trk[TRK_V] < 0)
         return LE_EINVAL;
@@ -575,6 +844,12 @@ static int feed_video_frame(le_hls *h, int64_t dts, int32_t cts, const uint8_t *
 
 static int feed_audio_frame(le_hls *h, int64_t ts, const uint8_t *data, size_t len)
 {
+    if (h->mp4) {
+        if (h->trk[TRK_A] < 0)
+            return LE_EINVAL;
+        h->seg_bytes += len;
+        return le_fmp4_audio(h->mp4, ts, data, len);
+    }
     if (!h->fmt || !h->pkt || h->trk[TRK_A] < 0)
         return LE_EINVAL;
     if (len > (size_t)INT32_MAX)
@@ -667,7 +942,7 @@ static void on_jump(le_hls *h, int trk, int64_t ts)
         le_info("hls", "%s: %s timestamps jumped by more than %d ms: new timeline, discontinuity",
                 h->key, trk == TRK_V ? "video" : "audio", LE_HLS_JUMP_MS);
     }
-    if (!h->fmt || !drives_cuts(h, trk))
+    if (!mux_on(h) || !drives_cuts(h, trk))
         return;
     seal(h, ts);
     h->next_disc = 1;
@@ -685,7 +960,7 @@ static void cap_check(le_hls *h, int64_t ts)
         why = "media time";
     else if (h->clock_ms() - h->seg_start_mono >= LE_HLS_SEG_ARRIVAL_FACTOR * max_ms)
         why = "arrival time";
-    else if (h->cur.len >= le_hls_seg_max_bytes(h->fragment_ms))
+    else if ((h->mp4 ? h->seg_bytes : h->cur.len) >= le_hls_seg_max_bytes(h->fragment_ms))
         why = "size";
     if (!why)
         return;
@@ -714,9 +989,11 @@ static int feed_video(le_hls *h, le_pkt *p)
     le_flv_info fi;
     if (le_flv_video_info(p->data, p->len, &fi) != LE_OK || fi.hdr_len > p->len)
         return LE_EPROTO;
-    if (fi.codec != LE_CODEC_H264 && fi.codec != LE_CODEC_H265) {
-        /* MPEG-TS here carries H.264/H.265 only: such tags are dropped, and
-         * a stream with no other video goes audio-only. */
+    int carried = h->variant == LE_HLS_VARIANT_MPEGTS ? fi.codec == LE_CODEC_H264 || fi.codec == LE_CODEC_H265
+                                                      : le_fmp4_video_ok(fi.codec);
+    if (!carried) {
+        /* MPEG-TS here carries H.264/H.265 only (fMP4 AV1 too): such tags are
+         * dropped, and a stream with no other video goes audio-only. */
         if (!h->logged_unsupported) {
             h->logged_unsupported = 1;
             le_info("hls", "%s: video codec %u cannot go into HLS; its tags are ignored", h->key,
@@ -734,7 +1011,7 @@ static int feed_video(le_hls *h, le_pkt *p)
         int changed = store_cfg(&h->vcfg, &h->vcfg_len, data, len) || fi.codec != h->vcodec;
         h->vcodec = fi.codec;
         h->video_unsupported = 0;
-        if (changed && h->fmt)
+        if (changed && mux_on(h))
             h->reopen = 1;
         if (changed)
             h->failed = 0;
@@ -746,11 +1023,16 @@ static int feed_video(le_hls *h, le_pkt *p)
     int64_t ts = timeline_map(h, TRK_V, p->ts, &jump);
     if (jump)
         on_jump(h, TRK_V, ts);
-    if (!h->fmt || h->reopen || h->trk[TRK_V] < 0) {
+    if (!mux_on(h) || h->reopen || h->trk[TRK_V] < 0) {
         /* Only a keyframe can start a muxer (and thus a segment). */
         if (!fi.key || !video_ready(h) || (h->failed && !h->reopen))
             return LE_EINVAL;
-        if (restart(h, ts) != LE_OK)
+        h->open_key = data;
+        h->open_key_len = len;
+        int rc = restart(h, ts);
+        h->open_key = NULL;
+        h->open_key_len = 0;
+        if (rc != LE_OK)
             return LE_EPROTO;
         if (h->trk[TRK_V] < 0)
             return LE_EINVAL;
@@ -764,6 +1046,7 @@ static int feed_video(le_hls *h, le_pkt *p)
         seg_begin(h, ts);
     } else {
         cap_check(h, ts);
+        part_check(h, ts);
     }
     track_ts(h, ts);
     return feed_video_frame(h, ts, fi.cts, data, len, fi.key);
@@ -774,16 +1057,17 @@ static int feed_audio(le_hls *h, le_pkt *p)
     le_flv_info fi;
     if (le_flv_audio_info(p->data, p->len, &fi) != LE_OK || fi.hdr_len > p->len)
         return LE_EPROTO;
-    if (fi.codec != LE_CODEC_AAC && fi.codec != LE_CODEC_MP3)
+    if (fi.codec != LE_CODEC_AAC && fi.codec != LE_CODEC_MP3 &&
+        !(fi.codec == LE_CODEC_OPUS && h->variant != LE_HLS_VARIANT_MPEGTS))
         return LE_EINVAL;
     const uint8_t *data = p->data + fi.hdr_len;
     size_t len = p->len - fi.hdr_len;
-    if (fi.codec == LE_CODEC_AAC && fi.seqhdr) {
+    if ((fi.codec == LE_CODEC_AAC || fi.codec == LE_CODEC_OPUS) && fi.seqhdr) {
         if (len == 0)
             return LE_EINVAL;
-        int changed = store_cfg(&h->acfg, &h->acfg_len, data, len) || h->acodec != LE_CODEC_AAC;
-        h->acodec = LE_CODEC_AAC;
-        if (changed && h->fmt)
+        int changed = store_cfg(&h->acfg, &h->acfg_len, data, len) || h->acodec != fi.codec;
+        h->acodec = fi.codec;
+        if (changed && mux_on(h))
             h->reopen = 1;
         if (changed)
             h->failed = 0;
@@ -791,7 +1075,7 @@ static int feed_audio(le_hls *h, le_pkt *p)
     }
     if (fi.codec == LE_CODEC_MP3) {
         static const int rates[4] = { 5512, 11025, 22050, 44100 };
-        if (h->acodec != LE_CODEC_MP3 && h->fmt)
+        if (h->acodec != LE_CODEC_MP3 && mux_on(h))
             h->reopen = 1;
         h->acodec = LE_CODEC_MP3;
         h->mp3_rate = rates[(p->data[0] >> 2) & 3];
@@ -803,7 +1087,7 @@ static int feed_audio(le_hls *h, le_pkt *p)
     if (jump)
         on_jump(h, TRK_A, ts);
 
-    if (!h->fmt || (h->reopen && h->trk[TRK_V] < 0)) {
+    if (!mux_on(h) || (h->reopen && h->trk[TRK_V] < 0)) {
         /* Start audio-only only when no video is coming: none configured and
          * none announced, or announced but silent for AUDIO_ONLY_AFTER_MS. */
         if (video_ready(h))
@@ -827,6 +1111,7 @@ static int feed_audio(le_hls *h, le_pkt *p)
             cap_check(h, ts);
         if (!h->seg_open)
             seg_begin(h, ts);
+        part_check(h, ts);
     } else if (!h->seg_open) {
         return LE_EINVAL;   /* video muxer between segments: wait for the keyframe */
     } else {
@@ -839,34 +1124,48 @@ static int feed_audio(le_hls *h, le_pkt *p)
     return feed_audio_frame(h, ts, data, len);
 }
 
-int le_hls_feed(le_hls *h, le_pkt *p)
+static int feed(le_hls *h, le_pkt *p)
 {
     if (p->type == LE_PKT_VIDEO) {
         int rc = feed_video(h, p);
         /* A keyframe that found the stream waiting on audio set up the
          * muxer without audio; a late audio config reopens at the next one. */
-        if (h->fmt && h->trk[TRK_A] < 0 && audio_ready(h))
+        if (mux_on(h) && h->trk[TRK_A] < 0 && audio_ready(h))
             h->reopen = 1;
         return rc;
     }
     if (p->type == LE_PKT_AUDIO) {
         int rc = feed_audio(h, p);
-        if (h->fmt && h->trk[TRK_V] < 0 && video_ready(h))
+        if (mux_on(h) && h->trk[TRK_V] < 0 && video_ready(h))
             h->reopen = 1;   /* video appeared on an audio-only muxer */
         return rc;
     }
     if (p->type == LE_PKT_DATA && (p->flags & LE_PKT_META)) {
         le_flv_meta m;
-        if (le_flv_parse_meta(p->data, p->len, &m) == LE_OK)
+        if (le_flv_parse_meta(p->data, p->len, &m) == LE_OK) {
             h->meta_video = m.videocodecid > 0 || m.width > 0;
+            h->meta_w = (int)m.width;
+            h->meta_h = (int)m.height;
+        }
     }
     return LE_OK;
+}
+
+int le_hls_feed(le_hls *h, le_pkt *p)
+{
+    int rc = feed(h, p);
+    /* Once the packet is fully in: a woken reader sees the new part or
+     * segment and the open segment that follows it. */
+    if (h->notify_due)
+        notify_now(h);
+    return rc;
 }
 
 void le_hls_free(le_hls *h)
 {
     if (!h)
         return;
+    le_hls_seg_unref(h->open);
     mux_close(h);
     for (size_t i = 0; i < h->nring; i++)
         le_hls_seg_unref(h->ring[i]);

@@ -51,6 +51,9 @@ size_t le_hls_seg_max_bytes(int64_t fragment_ms);
  * A segment is its parts in order; the open segment (lowlatency) grows part
  * by part and is visible through le_hls_open_seg, so its parts can be served
  * before it is sealed. */
+#define LE_HLS_PART_MIN_MS 50
+#define LE_HLS_PART_MAX_MS 2000
+#define LE_HLS_PART_DEFAULT_MS 200
 typedef struct le_hls_chunk {
     int refs;
     int64_t duration_ms;        /* parts; 0 for an init section */

@@ -18,133 +18,7 @@
 #include "media/pkt.h"
 #include "tap.h"
 
-static char tmpdir[256];
-static int have_ffmpeg, in_ci;
-
-typedef struct pktlist {
-    le_pkt **p;
-    size_t n, cap;
-} pktlist;
-
-static void pl_add(pktlist *l, le_pkt *p)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 256;
-        l->p = le_xrealloc(l->p, l->cap * sizeof(*l->p));
-    }
-    l->p[l->n++] = p;
-}
-
-static void pl_free(pktlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        le_pkt_unref(l->p[i]);
-    free(l->p);
-    memset(l, 0, sizeof(*l));
-}
-
-static int run(const char *cmd)
-{
-    char full[2048];
-    snprintf(full, sizeof(full), "%s >/dev/null 2>&1", cmd);
-    return system(full);
-}
-
-/* The smallest FLV reader that works: header, then tag after tag. */
-static int read_flv(const char *path, pktlist *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return LE_EIO;
-    uint8_t hdr[13];
-    if (fread(hdr, 1, 13, f) != 13 || memcmp(hdr, "FLV", 3) != 0) {
-        fclose(f);
-        return LE_EPROTO;
-    }
-    uint8_t th[11];
-    while (fread(th, 1, 11, f) == 11) {
-        uint32_t len = le_rd_be24(th + 1);
-        uint32_t ts = le_rd_be24(th + 4) | (uint32_t)th[7] << 24;
-        uint8_t *body = le_xmalloc(len + 4);
-        if (fread(body, 1, len + 4, f) != len + 4) {
-            free(body);
-            break;
-        }
-        if (th[0] == LE_PKT_AUDIO || th[0] == LE_PKT_VIDEO || th[0] == LE_PKT_DATA)
-            pl_add(out, le_pkt_new(th[0], ts, body, len));
-        free(body);
-    }
-    fclose(f);
-    return 0;
-}
-
-/* MP4 (H.265 + AAC) to FLV tag bodies; enhanced picks the FourCC form. */
-static int read_mp4_hevc(const char *path, int enhanced, uint32_t ts_base, pktlist *out)
-{
-    AVFormatContext *fc = NULL;
-    if (avformat_open_input(&fc, path, NULL, NULL) < 0)
-        return LE_EIO;
-    avformat_find_stream_info(fc, NULL);
-    AVPacket *pkt = av_packet_alloc();
-    int64_t first_dts = INT64_MIN;
-    le_buf b = { 0 };
-    for (unsigned i = 0; i < fc->nb_streams; i++) {
-        AVCodecParameters *par = fc->streams[i]->codecpar;
-        b.len = 0;
-        if (par->codec_id == AV_CODEC_ID_HEVC) {
-            if (enhanced) {
-                le_buf_u8(&b, 0x80 | 0x10 | 0);
-                le_buf_append(&b, "hvc1", 4);
-            } else {
-                le_buf_u8(&b, 0x1c);
-                le_buf_u8(&b, 0);
-                le_buf_be24(&b, 0);
-            }
-        } else if (par->codec_id == AV_CODEC_ID_AAC) {
-            le_buf_u8(&b, 0xaf);
-            le_buf_u8(&b, 0);
-        } else {
-            continue;
-        }
-        le_buf_append(&b, par->extradata, (size_t)par->extradata_size);
-        pl_add(out, le_pkt_new(par->codec_id == AV_CODEC_ID_HEVC ? LE_PKT_VIDEO : LE_PKT_AUDIO, ts_base,
-                               b.p, (uint32_t)b.len));
-    }
-    while (av_read_frame(fc, pkt) >= 0) {
-        AVStream *st = fc->streams[pkt->stream_index];
-        AVRational ms = { 1, 1000 };
-        int64_t dts = av_rescale_q(pkt->dts, st->time_base, ms);
-        int64_t pts = av_rescale_q(pkt->pts, st->time_base, ms);
-        if (first_dts == INT64_MIN)
-            first_dts = dts < 0 ? dts : 0;
-        uint32_t ts = (uint32_t)(dts - first_dts) + ts_base;
-        int32_t cts = (int32_t)(pts - dts);
-        b.len = 0;
-        if (st->codecpar->codec_id == AV_CODEC_ID_HEVC) {
-            int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
-            if (enhanced) {
-                le_buf_u8(&b, (uint8_t)(0x80 | (key ? 0x10 : 0x20) | 1));
-                le_buf_append(&b, "hvc1", 4);
-            } else {
-                le_buf_u8(&b, (uint8_t)((key ? 0x10 : 0x20) | 12));
-                le_buf_u8(&b, 1);
-            }
-            le_buf_be24(&b, (uint32_t)cts & 0xffffff);
-            le_buf_append(&b, pkt->data, (size_t)pkt->size);
-            pl_add(out, le_pkt_new(LE_PKT_VIDEO, ts, b.p, (uint32_t)b.len));
-        } else if (st->codecpar->codec_id == AV_CODEC_ID_AAC) {
-            le_buf_u8(&b, 0xaf);
-            le_buf_u8(&b, 1);
-            le_buf_append(&b, pkt->data, (size_t)pkt->size);
-            pl_add(out, le_pkt_new(LE_PKT_AUDIO, ts, b.p, (uint32_t)b.len));
-        }
-        av_packet_unref(pkt);
-    }
-    le_buf_free(&b);
-    av_packet_free(&pkt);
-    avformat_close_input(&fc);
-    return 0;
-}
+#include "hls_helpers.h"
 
 /* ---- byte-level TS checks ---- */
 
@@ -727,7 +601,7 @@ int main(void)
         snprintf(path, sizeof(path), "%s/hevc.mp4", tmpdir);
         for (int enhanced = 0; enhanced < 2; enhanced++) {
             pktlist hv = { 0 };
-            ok(read_mp4_hevc(path, enhanced, 0, &hv) == 0 && hv.n > 200, "H.265 %s tags built (%zu)",
+            ok(read_mp4(path, enhanced, 0, &hv) == 0 && hv.n > 200, "H.265 %s tags built (%zu)",
                enhanced ? "enhanced" : "legacy", hv.n);
             variant v_h = { enhanced ? "hevc-ex" : "hevc-12", 1, 1, "hevc", 2000, 2 };
             h = feed_all(v_h.name, &hv, 2000);
@@ -742,7 +616,7 @@ int main(void)
                     le_hls_feed(h, av.p[i]);
                 uint64_t at = le_hls_next_seq(h);
                 pktlist hv2 = { 0 };
-                read_mp4_hevc(path, 1, av.p[av.n - 1]->ts + 40, &hv2);
+                read_mp4(path, 1, av.p[av.n - 1]->ts + 40, &hv2);
                 for (size_t i = 0; i < hv2.n; i++)
                     le_hls_feed(h, hv2.p[i]);
                 le_hls_end(h);
