@@ -143,6 +143,7 @@ static void apply_conf(const le_conf *c)
         .reconnect_grace_ms = c->publish_reconnect_grace_ms,
     };
     le_stream_set_limits(&l);
+    le_feed_set_tick(c->write_tick_ms);   /* write_tick: at start and on reload */
     le_rend_opts ro;
     rend_opts(c, &ro);
     le_rend_set_opts(&ro);

@@ -41,6 +41,7 @@ typedef struct seq_mem {
 static le_keytab seq_table;
 
 static struct event_base *ev_base;
+static le_hls_wake_fn wake_fn;
 static le_hls_domain_fn domain_of;
 static int ext_slot = LE_ENOTFOUND;   /* the stream's "hls" extension slot */
 
@@ -193,6 +194,18 @@ static void release_cb(evutil_socket_t fd, short what, void *arg)
         release(x);
 }
 
+void le_hls_set_wake(le_hls_wake_fn fn)
+{
+    wake_fn = fn;
+}
+
+static void ext_notify(void *arg)
+{
+    hls_ext *x = arg;
+    if (wake_fn)
+        wake_fn(x->st);
+}
+
 static void on_publish(le_stream *st)
 {
     const le_conf_domain *d = domain_of ? domain_of(le_stream_domain(st)) : NULL;
@@ -207,6 +220,7 @@ static void on_publish(le_stream *st)
         if (m)
             seq_remove(m);   /* the segmenter holds the numbering now */
         x->st = st;
+        le_hls_set_notify(x->h, ext_notify, x);
         x->sub.ops = &hls_sub_ops;
         x->sub.ctx = x;
         if (ev_base) {
@@ -223,6 +237,9 @@ static void on_publish(le_stream *st)
     le_hls_set_seq_fn(x->h, NULL, NULL);
     /* Settings are read per publish: a reload applies from the next one. */
     le_hls_set_params(x->h, d->hls_fragment_ms, d->hls_window);
+    /* hls_variant, hls_part (livedge.conf(5)); a changed variant starts a
+     * new muxer, so the next segment carries a discontinuity. */
+    le_hls_set_variant(x->h, d->hls_variant, d->hls_part_ms);
     if (!x->sub.st)
         le_stream_attach(st, &x->sub);
 }

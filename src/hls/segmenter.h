@@ -165,6 +165,13 @@ typedef const struct le_conf_domain *(*le_hls_domain_fn)(const char *play_domain
 int le_hls_init(struct event_base *base, le_hls_domain_fn domain);
 /* The segmenter of a stream, NULL if it never published with hls on. */
 le_hls *le_hls_of(const struct le_stream *st);
+/* Called after a stream's segmenter sealed a part or a segment, or ended
+ * (le_hls_set_notify, wired by the glue for every stream): how held LL-HLS
+ * requests learn that what they wait for may exist (http/hls_block.c). It
+ * runs inside the stream's packet delivery: only note and defer. One for
+ * the process; NULL: none. */
+typedef void (*le_hls_wake_fn)(const struct le_stream *st);
+void le_hls_set_wake(le_hls_wake_fn fn);
 /* Makes st's segment numbering follow the stream domain/app/name's (see
  * le_hls_set_seq_fn); no-op when st has no segmenter. */
 void le_hls_follow(const struct le_stream *st, const char *domain, const char *app, const char *name);

@@ -89,6 +89,12 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     int edge = !rt->head && le_want_stream(rt->dom, rt->app, rt->name);
     if (n == 0 && edge && !hold_answering && edge_hold(c, rt))
         return;
+    if (h && le_hls_variant(h) != LE_HLS_VARIANT_MPEGTS) {
+        le_hls_ll_playlist(c, rt, st, h);
+        if (!rt->head && le_stream_is_live(st))
+            count_viewer(c, rt, st, h);
+        return;
+    }
     if (n == 0) {
         /* Never published (or not one segment yet): nothing to play. */
         le_http_reply_error(c, 404, "InvalidStream.NotFound", "no live HLS for this stream");
@@ -220,7 +226,11 @@ void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
     int64_t max_age = le_hls_fragment_ms(h) * (le_hls_window(h) + LE_HLS_EXTRA_SEGS) / 1000;
     if (max_age < 1)
         max_age = 1;
-    char extra[256];
+    char etag[48];
+    snprintf(etag, sizeof(etag), "\"%08x-%" PRIu64 "\"", le_hls_boot_tag(), s->seq);
+    if (le_http_fresh(c, rt, etag))
+        return;
+    char extra[320];
     size_t off = 0, cnt = s->len;
     int status = 200;
     int64_t from, to;
@@ -230,7 +240,7 @@ void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
         cnt = (size_t)(to - from + 1);
     }
     if (rr < 0) {
-        snprintf(extra, sizeof(extra), "Content-Range: bytes */%zu\r\n", s->len);
+        snprintf(extra, sizeof(extra), "Content-Range: bytes */%zu\r\nETag: %s\r\n", s->len, etag);
         le_http_reply_head(c, 416, NULL, 0, extra);
         le_http_conn_done(c);
         return;
@@ -238,11 +248,11 @@ void le_hls_play_segment(le_http_conn *c, const le_http_route *rt)
     if (rr > 0) {
         status = 206;
         snprintf(extra, sizeof(extra),
-                 "Cache-Control: max-age=%lld\r\nAccept-Ranges: bytes\r\nContent-Range: bytes %zu-%zu/%zu\r\n",
-                 (long long)max_age, off, off + cnt - 1, s->len);
+                 "Cache-Control: max-age=%lld\r\nAccept-Ranges: bytes\r\nETag: %s\r\nContent-Range: bytes %zu-%zu/%zu\r\n",
+                 (long long)max_age, etag, off, off + cnt - 1, s->len);
     } else {
-        snprintf(extra, sizeof(extra), "Cache-Control: max-age=%lld\r\nAccept-Ranges: bytes\r\n",
-                 (long long)max_age);
+        snprintf(extra, sizeof(extra), "Cache-Control: max-age=%lld\r\nAccept-Ranges: bytes\r\nETag: %s\r\n",
+                 (long long)max_age, etag);
     }
     le_http_reply_head(c, status, "video/mp2t", (int64_t)cnt, extra);
     if (!rt->head && cnt) {
@@ -290,4 +300,5 @@ void le_hls_play_init(void)
 {
     le_http_route_add(&m3u8_route);
     le_http_route_add(&ts_route);
+    le_hls_ll_init();
 }

@@ -23,4 +23,16 @@ void le_hls_master_init(void);
  * time-shift's routes take precedence over them. */
 void le_hls_play_init(void);
 
+/* fmp4 and lowlatency (http/hls_ll.c): the playlist of h for the request
+ * (blocking reload and delta updates in lowlatency); the routes of the
+ * init section, segments and parts (`Stream-init-N.mp4`, `Stream-SEQ.m4s`,
+ * `Stream-SEQ.PART.m4s`), added by le_hls_play_init. */
+struct le_stream;
+struct le_hls;
+void le_hls_ll_playlist(le_http_conn *c, const le_http_route *rt, struct le_stream *st, struct le_hls *h);
+void le_hls_ll_init(void);
+/* A value drawn at startup that every segment and part ETag carries, so a
+ * restarted node's reused numbers never match a cached validator. */
+unsigned le_hls_boot_tag(void);
+
 #endif

@@ -338,3 +338,54 @@ int le_http_range(le_http_str h, int64_t size, int64_t *from, int64_t *to)
     *to = last >= size ? size - 1 : last;
     return 1;
 }
+
+/* RFC 9110 8.8.3 and 13.1.2: If-None-Match = "*" / #entity-tag, entity-tag =
+ * [ "W/" ] DQUOTE *etagc DQUOTE, compared weakly (the W/ prefixes are
+ * ignored, the opaque tags must be equal byte for byte). */
+int le_http_etag_match(le_http_str h, const char *etag)
+{
+    if (!h.p || !etag)
+        return 0;
+    const char *e = etag;
+    size_t en = strlen(e);
+    if (en >= 2 && e[0] == 'W' && e[1] == '/') {
+        e += 2;
+        en -= 2;
+    }
+    if (en < 2 || e[0] != '"' || e[en - 1] != '"')
+        return 0;
+    size_t i = 0, n = h.n, seen = 0;
+    const char *p = h.p;
+    while (i < n) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+            i++;
+        if (i == n)
+            break;
+        if (p[i] == '*') {
+            /* "*" alone matches any current representation; inside a list it
+             * is malformed, and a malformed field is ignored. */
+            size_t j = i + 1;
+            while (j < n && (p[j] == ' ' || p[j] == '\t'))
+                j++;
+            return !seen && j == n;
+        }
+        seen++;
+        if (n - i >= 2 && p[i] == 'W' && p[i + 1] == '/')
+            i += 2;
+        if (i >= n || p[i] != '"')
+            return 0;   /* not an entity-tag: the whole field is ignored */
+        size_t s = i++;
+        while (i < n && p[i] != '"')
+            i++;
+        if (i == n)
+            return 0;
+        size_t tl = ++i - s;
+        while (i < n && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (i < n && p[i] != ',')
+            return 0;
+        if (tl == en && memcmp(p + s, e, en) == 0)
+            return 1;
+    }
+    return 0;
+}

@@ -66,5 +66,10 @@ const char *le_http_method_name(int method);
  * several ranges, b < a: RFC 9110 14.2), LE_EINVAL if unsatisfiable (a at
  * or past the end, a suffix of 0, an empty body). */
 int le_http_range(le_http_str h, int64_t size, int64_t *from, int64_t *to);
+/* An If-None-Match field value h against a response's entity-tag etag
+ * ("\"…\"", or W/"…"): 1 when it names etag (weak comparison, RFC 9110
+ * 8.8.3.2) or is "*", 0 otherwise (absent, malformed: the condition is then
+ * ignored and the full response is sent). */
+int le_http_etag_match(le_http_str h, const char *etag);
 
 #endif

@@ -44,7 +44,7 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-enum { ST_HEAD = 0, ST_STREAM, ST_DRAIN };
+enum { ST_HEAD = 0, ST_STREAM, ST_DRAIN, ST_HOLD };
 
 struct le_http_conn {
     le_net_conn *nc;
@@ -93,6 +93,7 @@ static const char *reason(int status)
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -245,6 +246,30 @@ void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx)
      * The output is the feed's (its slow-viewer policy). */
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
     le_net_conn_set_unbounded(c->nc, 1);
+}
+
+/* A held request (le_http_conn_hold): ST_HOLD reads nothing more (pipelined
+ * requests wait in the input, bounded by the read watermark) and keeps the
+ * keep-alive decision of the held request for its answer. */
+void le_http_conn_hold(le_http_conn *c, void *ctx, void (*on_close)(void *ctx))
+{
+    c->state = ST_HOLD;
+    c->h_ctx = ctx;
+    c->h_close = on_close;
+    event_del(c->timer);
+}
+
+void le_http_conn_resume(le_http_conn *c)
+{
+    if (c->state != ST_HOLD)
+        return;
+    c->state = ST_HEAD;
+    c->h_ctx = NULL;
+    c->h_close = NULL;
+    /* Requests that arrived meanwhile: served from the loop, after the
+     * answer the caller is about to queue. */
+    if (!c->closing && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* ---- routing ---- */
@@ -647,7 +672,7 @@ static void process(le_http_conn *c)
         dispatch(c, &req);
         evbuffer_drain(in, req.head_len);
     }
-    if (c->state != ST_HEAD && !c->closing)
+    if (c->state != ST_HEAD && c->state != ST_HOLD && !c->closing)
         evbuffer_drain(in, evbuffer_get_length(in));
 }
 
@@ -657,6 +682,8 @@ static void conn_read(void *ctx)
 {
     le_http_conn *c = ctx;
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (c->state == ST_HOLD)
+        return;   /* read after the held answer (le_http_conn_resume) */
     if (c->state != ST_HEAD) {
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
@@ -835,11 +862,29 @@ void le_http_shutdown(void)
     srv.force_warned = 0;
 }
 
-/* STUB (issue 19): conditional requests are not answered yet. */
+/* Conditional GET (RFC 9110 13.1.2, 13.2.2): If-None-Match is evaluated
+ * for GET and HEAD, over every If-None-Match field of the request (a list
+ * may be split across fields). If-Modified-Since is ignored: nothing here
+ * sends Last-Modified, and with If-None-Match present it would be ignored
+ * anyway. A 304 carries the ETag and no body or length; keep-alive goes on. */
 int le_http_fresh(le_http_conn *c, const le_http_route *rt, const char *etag)
 {
-    (void)c;
-    (void)rt;
-    (void)etag;
-    return 0;
+    const le_http_req *r = rt ? rt->req : NULL;
+    if (!c || !r || !etag || !*etag || c->closing)
+        return 0;
+    if (r->method != LE_HTTP_GET && r->method != LE_HTTP_HEAD)
+        return 0;
+    int hit = 0;
+    for (size_t i = 0; i < r->nheaders && !hit; i++)
+        if (le_http_str_eq(r->headers[i].name, "If-None-Match"))
+            hit = le_http_etag_match(r->headers[i].value, etag);
+    if (!hit)
+        return 0;
+    char extra[320];
+    int n = snprintf(extra, sizeof(extra), "ETag: %s\r\n", etag);
+    if (n < 0 || (size_t)n >= sizeof(extra))
+        return 0;   /* an absurd tag: send the full response */
+    le_http_reply_head(c, 304, NULL, LE_HTTP_LEN_NONE, extra);
+    le_http_conn_done(c);
+    return 1;
 }

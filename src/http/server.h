@@ -113,6 +113,13 @@ void le_http_conn_done(le_http_conn *c);
  * reaper, never inside a stream callback, and is where the handler detaches
  * and frees its state. */
 void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx));
+/* The handler answers later (an LL-HLS blocking playlist reload,
+ * docs/HLS.md): no header timeout, and pipelined requests wait unread
+ * until the answer. If the connection closes first, on_close runs from the
+ * reaper. To answer: le_http_conn_resume (on_close is then forgotten), the
+ * reply, le_http_conn_done. Keep-alive is kept. */
+void le_http_conn_hold(le_http_conn *c, void *ctx, void (*on_close)(void *ctx));
+void le_http_conn_resume(le_http_conn *c);
 /* Closes once the output is flushed / now (marks; the reaper frees). */
 void le_http_conn_close_after_flush(le_http_conn *c);
 void le_http_conn_close(le_http_conn *c);

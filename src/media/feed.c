@@ -53,6 +53,7 @@ static uint64_t *bytes_out_sink;
 static size_t mem_bytes, nblocks;
 static size_t lim_queue = 4u << 20;
 static int64_t lim_drop_ms = 10000;
+static int64_t tick_ms = LE_FEED_TICK_DEFAULT_MS;
 static uint8_t *scratch;        /* encoded headers of a join or resume */
 static size_t scratch_cap;
 
@@ -67,6 +68,13 @@ void le_feed_set_limits(size_t queue_bytes, int64_t drop_ms)
     lim_queue = queue_bytes;
     lim_drop_ms = drop_ms;
 }
+
+void le_feed_set_tick(int64_t ms)
+{
+    tick_ms = ms < 0 ? 0 : ms > LE_FEED_TICK_MAX_MS ? LE_FEED_TICK_MAX_MS : ms;
+}
+
+int64_t le_feed_get_tick(void) { return tick_ms; }
 
 size_t le_feed_mem_bytes(void) { return mem_bytes; }
 size_t le_feed_blocks(void) { return nblocks; }
@@ -189,8 +197,18 @@ static void mark(le_feed *f)
     }
     if (!timer && ev_base)
         timer = evtimer_new(ev_base, tick_cb, NULL);
-    if (timer && !evtimer_pending(timer, NULL)) {
-        struct timeval tv = { 0, LE_FEED_PACE_MS * 1000 };
+    if (!timer)
+        return;
+    if (tick_ms == 0) {
+        /* Per frame: the tick runs once the loop has run the other ready
+         * callbacks of this iteration, so the frames of one publisher read
+         * go out in one write per viewer. Activating an active event is a
+         * no-op; a timer still pending from a longer tick (a reload) fires
+         * on its own. */
+        if (!evtimer_pending(timer, NULL))
+            event_active(timer, EV_TIMEOUT, 0);
+    } else if (!evtimer_pending(timer, NULL)) {
+        struct timeval tv = { (time_t)(tick_ms / 1000), (suseconds_t)(tick_ms % 1000) * 1000 };
         evtimer_add(timer, &tv);
     }
 }

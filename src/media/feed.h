@@ -4,8 +4,8 @@
  *
  * Why: a viewer's cost on this machine is set by writes and allocations per
  * second, not by bytes (docs/BENCHMARKS.md). With per-packet fan-out each viewer cost one
- * buffer chain (or one copy) per packet. Here a viewer costs, per pacer tick
- * (LE_FEED_PACE_MS), one writev straight from the shared blocks when its
+ * buffer chain (or one copy) per packet. Here a viewer costs, per write tick
+ * (write_tick, livedge.conf(5)), one writev straight from the shared blocks when its
  * socket has taken everything so far; only a viewer with a backlog gets
  * evbuffer references to the blocks, one per block. Every viewer in step
  * reads the same bytes, so nothing is copied per viewer but the per-viewer
@@ -29,7 +29,13 @@
 #include <stdint.h>
 #include "media/pkt.h"
 
-#define LE_FEED_PACE_MS 40
+/* The write tick (write_tick in livedge.conf(5)): how long appended data
+ * may wait before the viewers get it. Every tick costs each viewer a write
+ * system call, so a longer tick trades latency for CPU; 0 writes after
+ * every publisher read (per frame, at most one write per viewer per loop
+ * iteration). */
+#define LE_FEED_TICK_DEFAULT_MS 40
+#define LE_FEED_TICK_MAX_MS 350
 
 enum { LE_FEED_RTMP = 0, LE_FEED_FLV, LE_FEED_MAX };
 
@@ -72,6 +78,10 @@ struct event_base;
 void le_feed_init(struct event_base *base, uint64_t *bytes_out);
 /* Limits of the slow-viewer policy (from the config). */
 void le_feed_set_limits(size_t queue_bytes, int64_t drop_ms);
+/* The write tick in ms, clamped to 0..LE_FEED_TICK_MAX_MS; takes effect
+ * from the next scheduled tick (a reload). */
+void le_feed_set_tick(int64_t ms);
+int64_t le_feed_get_tick(void);
 
 /* has_video: the stream has sent video (a reader then waits for a keyframe
  * when none is cached). */
@@ -116,8 +126,9 @@ void le_feed_flush(le_feed_reader *r);
 enum { LE_FEED_SEND = 0, LE_FEED_RESUME, LE_FEED_SKIP, LE_FEED_DROP };
 int le_feed_policy(le_feed_reader *r, size_t queued, int can_resume, uint64_t now_ms);
 
-/* Delivers every feed with new data now. The node's timer calls it every
- * LE_FEED_PACE_MS while there is data; tests call it directly. */
+/* Delivers every feed with new data now. The feed's timer calls it every
+ * write tick while there is data (le_feed_init's loop); tests call it
+ * directly. */
 void le_feed_tick(void);
 void le_feed_shutdown(void);
 

@@ -844,6 +844,27 @@ static void test_tls(void)
                "https_force is set through the API only");
 }
 
+/* write_tick (livedge.conf(5)): RTMP and HTTP-FLV viewers' write pacing. */
+static void test_write_tick(void)
+{
+    le_conf *c = parse("");
+    ok(c && c->write_tick_ms == 40, "write_tick: default 40 ms");
+    le_conf_free(c);
+    c = parse("write_tick 0;");
+    ok(c && c->write_tick_ms == 0, "write_tick 0: per frame");
+    le_conf_free(c);
+    c = parse("write_tick 100ms;");
+    ok(c && c->write_tick_ms == 100, "write_tick 100ms");
+    le_conf_free(c);
+    c = parse("write_tick 350ms;");
+    ok(c && c->write_tick_ms == 350, "write_tick 350ms: the maximum");
+    le_conf_free(c);
+    fails_like("write_tick 351ms;", 1, "out of range", "write_tick 351ms");
+    fails_like("write_tick 1s;", 1, "out of range", "write_tick 1s");
+    fails_like("write_tick -1;", 1, "invalid duration", "write_tick -1");
+    fails_like("domain a.example.com { write_tick 0; }\n", 1, "not allowed in domain", "write_tick in a domain");
+}
+
 int main(void)
 {
     test_tls();
@@ -859,5 +880,6 @@ int main(void)
     test_files();
     test_car();
     test_sdnotify();
+    test_write_tick();
     return done_testing();
 }

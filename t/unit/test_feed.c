@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "stream_helpers.h"
 
@@ -114,6 +115,90 @@ static size_t enc(uint8_t *out, uint8_t type, uint32_t ts, const uint8_t *d, uin
 
 
 static uint8_t got[1 << 21], want[1 << 21];
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The write tick (write_tick) on a real event loop: 0 writes in the same
+ * loop iteration as the append (frames appended together go out together),
+ * a tick of T holds them about T ms, a change applies from the next tick,
+ * and the value is clamped. */
+static void test_write_tick(void)
+{
+    static const uint8_t d1[] = { 1, 2, 3 }, d2[] = { 4, 5 };
+    uint64_t sent = 0;
+    struct event_base *base = event_base_new();
+    le_feed_init(base, &sent);
+    le_feed_set_tick(1000);
+    is_int(le_feed_get_tick(), LE_FEED_TICK_MAX_MS, "write tick clamped to %d ms", LE_FEED_TICK_MAX_MS);
+    le_feed_set_tick(-1);
+    is_int(le_feed_get_tick(), 0, "a negative tick is 0");
+
+    le_feed *f = le_feed_new(&tfmt, 0);   /* audio only: no keyframe wait */
+    viewer v;
+    v_open(&v);
+    le_feed_join(f, &v.sub.rd);
+    size_t wn = enc(want, LE_PKT_AUDIO, 10, d1, sizeof(d1));
+    wn += enc(want + wn, LE_PKT_AUDIO, 20, d2, sizeof(d2));
+
+    /* Tick 0: both frames of one "read" in the same loop iteration. */
+    le_pkt *p1 = pk(LE_PKT_AUDIO, 10, d1, sizeof(d1)), *p2 = pk(LE_PKT_AUDIO, 20, d2, sizeof(d2));
+    le_feed_append(f, p1, LE_FEED_GOP_CONT);
+    le_feed_append(f, p2, LE_FEED_GOP_CONT);
+    is_int(v_read(&v, got, sizeof(got)), 0, "tick 0: nothing written inside the append");
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    size_t n = v_read(&v, got, sizeof(got));
+    ok(n == wn && memcmp(got, want, wn) == 0, "tick 0: both frames out after one loop iteration (%zu bytes)", n);
+    is_int(sent, wn, "tick 0: bytes counted");
+
+    /* Tick 100: held about 100 ms. */
+    le_feed_set_tick(100);
+    double t0 = mono_ms();
+    le_feed_append(f, p1, LE_FEED_GOP_CONT);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    is_int(v_read(&v, got, sizeof(got)), 0, "tick 100: nothing after one loop iteration");
+    n = 0;
+    for (int i = 0; i < 100 && n == 0; i++) {
+        event_base_loop(base, EVLOOP_ONCE);
+        n = v_read(&v, got, sizeof(got));
+    }
+    double waited = mono_ms() - t0;
+    is_int(n, wn - (5 + sizeof(d2)), "tick 100: the frame arrives");
+    ok(waited >= 95 && waited < 1000, "tick 100: it waited %.1f ms (>= 95)", waited);
+
+    /* A change while a tick is pending: the pending tick fires as armed,
+     * then the new value applies. */
+    le_feed_append(f, p1, LE_FEED_GOP_CONT);
+    le_feed_set_tick(0);
+    le_feed_append(f, p2, LE_FEED_GOP_CONT);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    is_int(v_read(&v, got, sizeof(got)), 0, "100 -> 0: the armed 100 ms tick still holds");
+    n = 0;
+    for (int i = 0; i < 100 && n == 0; i++) {
+        event_base_loop(base, EVLOOP_ONCE);
+        n = v_read(&v, got, sizeof(got));
+    }
+    is_int(n, wn, "100 -> 0: both frames in the armed tick");
+    le_feed_append(f, p2, LE_FEED_GOP_CONT);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    is_int(v_read(&v, got, sizeof(got)), 5 + sizeof(d2), "after it: tick 0 again writes in the same iteration");
+
+    le_pkt_unref(p1);
+    le_pkt_unref(p2);
+    le_feed_leave(&v.sub.rd);
+    evbuffer_free(v.sub.rd.out);
+    close(v.sv[0]);
+    close(v.sv[1]);
+    le_feed_free(f);
+    le_feed_shutdown();
+    le_feed_init(NULL, NULL);
+    le_feed_set_tick(LE_FEED_TICK_DEFAULT_MS);
+    event_base_free(base);
+}
 
 int main(void)
 {
@@ -521,5 +606,6 @@ int main(void)
     le_stream_unpublish(st, &a);
     le_stream_shutdown();
     le_feed_shutdown();
+    test_write_tick();
     return done_testing();
 }

@@ -51,6 +51,46 @@ static void expect_status(const char *head, int status, const char *what)
     is_int(r.status, status, "%s: status %d", what, status);
 }
 
+/* If-None-Match against an entity-tag (le_http_etag_match). */
+static void test_etag_match(void)
+{
+    struct {
+        const char *h, *etag;
+        int want;
+    } c[] = {
+        { "\"a1\"", "\"a1\"", 1 },
+        { "\"a1\"", "\"a2\"", 0 },
+        { "W/\"a1\"", "\"a1\"", 1 },              /* weak comparison */
+        { "\"a1\"", "W/\"a1\"", 1 },
+        { "\"x\", \"a1\"", "\"a1\"", 1 },          /* a list */
+        { "\"x\",W/\"a1\" ,\"y\"", "\"a1\"", 1 },
+        { "\"x\", \"y\"", "\"a1\"", 0 },
+        { "*", "\"anything\"", 1 },
+        { "* ", "\"anything\"", 1 },
+        { "\"x\", *", "\"a1\"", 0 },               /* "*" only alone */
+        { "a1", "\"a1\"", 0 },                     /* unquoted: malformed */
+        { "\"a1", "\"a1\"", 0 },                   /* unterminated */
+        { "\"a1\"x", "\"a1\"", 0 },
+        { "\"a\"", "\"a1\"", 0 },                   /* a prefix is not equal */
+        { "\"a1\"", "\"a\"", 0 },
+        { "\"\"", "\"\"", 1 },                      /* the empty tag */
+        { "", "\"a1\"", 0 },
+        { "\"a1\"", "a1", 0 },                     /* our tag unquoted: never */
+        { "\"A1\"", "\"a1\"", 0 },                  /* case matters */
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        le_http_str h = { c[i].h, strlen(c[i].h) };
+        is_int(le_http_etag_match(h, c[i].etag), c[i].want, "If-None-Match: %s vs %s", c[i].h, c[i].etag);
+    }
+    is_int(le_http_etag_match((le_http_str){ NULL, 0 }, "\"a\""), 0, "no If-None-Match");
+    /* Through the parser: the header is found by name. */
+    le_http_req r;
+    const char *head = "GET /live/s-3.m4s HTTP/1.1\r\nHost: h\r\nif-none-match: \"s3-7\"\r\n\r\n";
+    is_int(le_http_parse(head, strlen(head), &r), LE_OK, "head with If-None-Match parses");
+    const le_http_hdr *h = le_http_find(&r, "If-None-Match");
+    ok(h && le_http_etag_match(h->value, "\"s3-7\""), "If-None-Match found and matched");
+}
+
 int main(void)
 {
     le_http_req r;
@@ -266,5 +306,6 @@ int main(void)
     int64_t f0, t0;
     is_int(le_http_range((le_http_str){ "bytes=-1", 8 }, 0, &f0, &t0), LE_EINVAL, "range of an empty body");
     is_int(le_http_range((le_http_str){ NULL, 0 }, 10, &f0, &t0), 0, "no Range header");
+    test_etag_match();
     return done_testing();
 }
