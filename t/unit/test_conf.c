@@ -865,6 +865,34 @@ static void test_write_tick(void)
     fails_like("domain a.example.com { write_tick 0; }\n", 1, "not allowed in domain", "write_tick in a domain");
 }
 
+/* hls_variant and hls_part (livedge.conf(5)): per domain. */
+static void test_hls_variant(void)
+{
+    le_conf *c = parse("domain a.example.com { hls on; }\n");
+    ok(c && c->domains && c->domains->hls_variant == LE_HLS_VARIANT_MPEGTS, "hls_variant: default mpegts");
+    ok(c && c->domains && c->domains->hls_part_ms == 200, "hls_part: default 200 ms");
+    le_conf_free(c);
+    c = parse("domain a.example.com { hls_variant fmp4; }\n");
+    ok(c && c->domains && c->domains->hls_variant == LE_HLS_VARIANT_FMP4, "hls_variant fmp4");
+    le_conf_free(c);
+    c = parse("domain a.example.com { hls_variant lowlatency; hls_part 50ms; }\n"
+              "domain b.example.com { hls_variant mpegts; hls_part 2s; }\n");
+    const le_conf_domain *a = NULL, *b = NULL;
+    for (const le_conf_domain *d = c ? c->domains : NULL; d; d = d->next) {
+        if (strcmp(d->name, "a.example.com") == 0)
+            a = d;
+        if (strcmp(d->name, "b.example.com") == 0)
+            b = d;
+    }
+    ok(a && a->hls_variant == LE_HLS_VARIANT_LOWLATENCY && a->hls_part_ms == 50, "lowlatency, hls_part 50ms (the minimum)");
+    ok(b && b->hls_variant == LE_HLS_VARIANT_MPEGTS && b->hls_part_ms == 2000, "mpegts, hls_part 2s (the maximum)");
+    le_conf_free(c);
+    fails_like("domain a.example.com { hls_variant cmaf; }\n", 1, "mpegts, fmp4 or lowlatency", "hls_variant cmaf");
+    fails_like("domain a.example.com { hls_part 49ms; }\n", 1, "out of range", "hls_part 49ms");
+    fails_like("domain a.example.com { hls_part 2001ms; }\n", 1, "out of range", "hls_part 2001ms");
+    fails_like("hls_variant fmp4;\n", 1, "", "hls_variant outside a domain");
+}
+
 int main(void)
 {
     test_tls();
@@ -881,5 +909,6 @@ int main(void)
     test_car();
     test_sdnotify();
     test_write_tick();
+    test_hls_variant();
     return done_testing();
 }
