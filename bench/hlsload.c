@@ -76,12 +76,13 @@ enum { K_PLAYER, K_TAP_LISTEN, K_TAP_PUB, K_TAP_UP };
 /* Player states. */
 enum { S_IDLE, S_CONNECTING, S_HDR, S_BODY, S_CLOSED };
 /* What the current request fetches. */
-enum { R_NONE, R_PLAYLIST, R_SEGMENT };
+enum { R_NONE, R_PLAYLIST, R_SEGMENT, R_INIT, R_PART };
 /* HTTP chunked decoder. */
 enum { C_SIZE, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF };
 
 typedef struct qent {
     uint64_t seq;
+    int part;                  /* LL: part index, -1 for an init section */
     int initial;               /* queued by the first load (the start backlog) */
     char uri[URI_MAX];
 } qent;
@@ -114,6 +115,17 @@ typedef struct conn {
     int64_t target_ms;
     int cur_initial;           /* the segment being read is start backlog */
     uint64_t segs, segs_win, missed, seg_err, pl_loads, reconnects;
+    /* player: LL-HLS (fMP4) */
+    int ll;                    /* the playlist has EXT-X-PART-INF */
+    int have_part;
+    uint64_t lp_seq;           /* newest part queued: (lp_seq, lp_part) */
+    int lp_part;
+    char map_uri[URI_MAX];     /* the init section fetched */
+    uint32_t vtrack, vscale;   /* from the init section */
+    le_buf mb;                 /* an fMP4 response body */
+    uint64_t parts, blocked_us, blocked_n;
+    uint64_t hold_us;          /* LL: playback starts this long after the first frame */
+    uint64_t t_req;
     /* player: TS parser */
     uint8_t pkt[188];
     unsigned pkt_len;
@@ -304,8 +316,6 @@ static void on_frame(conn *c, int64_t pts90, uint64_t key, uint64_t now)
     c->frames++;
     if (!c->t_first_frame) {
         c->t_first_frame = now;
-        c->playing = 1;
-        c->t_play = now;
         c->start_pts_us = pts;
         c->buf_end_us = pts;
         c->last_pts_us = pts;
@@ -319,6 +329,13 @@ static void on_frame(conn *c, int64_t pts90, uint64_t key, uint64_t now)
     int64_t end = pts + (c->step_us ? c->step_us : 40000);
     if (end > c->buf_end_us)
         c->buf_end_us = end;
+    uint64_t tt = ht_get(key);
+    if (g_measuring && !tt)
+        hist_nomatch++;
+    if (g_measuring && tt && !c->cur_initial)
+        hist_add(hist_delay, (int64_t)(now - tt));
+    if (!c->playing)
+        return;
     if (c->in_stall && c->buf_end_us > c->start_pts_us + (int64_t)(c->t_stall_start - c->t_play - c->stall_total)) {
         c->stall_total += now - c->t_stall_start;
         c->in_stall = 0;
@@ -327,21 +344,28 @@ static void on_frame(conn *c, int64_t pts90, uint64_t key, uint64_t now)
     uint64_t show = c->t_play + c->stall_total + (uint64_t)(pts > c->start_pts_us ? pts - c->start_pts_us : 0);
     if (show < now)
         show = now;
-    uint64_t tt = ht_get(key);
-    if (!g_measuring)
+    if (g_measuring && tt)
+        hist_add(hist_lat, (int64_t)(show - tt));
+}
+
+/* The start backlog is in: play from hold_us behind the newest media (a
+ * player seeks to its live sync point: hls.js liveSyncDurationCount for TS,
+ * PART-HOLD-BACK for LL), no earlier than the first frame received. */
+static void start_play(conn *c, uint64_t now)
+{
+    if (c->playing || !c->t_first_frame)
         return;
-    if (!tt) {
-        hist_nomatch++;
-        return;
-    }
-    if (!c->cur_initial)
-        hist_add(hist_delay, (int64_t)(now - tt));
-    hist_add(hist_lat, (int64_t)(show - tt));
+    int64_t pos = c->buf_end_us - (int64_t)c->hold_us;
+    if (pos > c->start_pts_us)
+        c->start_pts_us = pos;
+    c->playing = 1;
+    c->t_play = now;
+    c->stall_total = 0;
 }
 
 static void check_stall(conn *c, uint64_t now)
 {
-    if (!c->playing || c->in_stall)
+    if (!c->playing || c->in_stall || now < c->t_play)
         return;
     int64_t pos = c->start_pts_us + (int64_t)(now - c->t_play - c->stall_total);
     if (pos > c->buf_end_us) {
@@ -438,6 +462,152 @@ static void ts_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
     }
 }
 
+/* ---- fMP4: the init section's video track, each moof's video samples ---- */
+
+/* The box at p (n bytes left): its size (0 if it does not fit) and type. */
+static size_t box(const uint8_t *p, size_t n, uint32_t *type, size_t *hdr)
+{
+    if (n < 8)
+        return 0;
+    uint64_t sz = le_rd_be32(p);
+    *type = le_rd_be32(p + 4);
+    *hdr = 8;
+    if (sz == 1) {
+        if (n < 16)
+            return 0;
+        sz = (uint64_t)le_rd_be32(p + 8) << 32 | le_rd_be32(p + 12);
+        *hdr = 16;
+    } else if (sz == 0) {
+        sz = n;
+    }
+    if (sz < *hdr || sz > n)
+        return 0;
+    return (size_t)sz;
+}
+
+#define FCC(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+static void mp4_trak(conn *c, const uint8_t *p, size_t n)
+{
+    uint32_t id = 0, scale = 0, handler = 0;
+    /* tkhd, and mdia's mdhd and hdlr */
+    for (size_t off = 0, sz, h; off < n && (sz = box(p + off, n - off, &(uint32_t){ 0 }, &h)); off += sz) {
+        uint32_t t = le_rd_be32(p + off + 4);
+        const uint8_t *b = p + off + h;
+        size_t bn = sz - h;
+        if (t == FCC('t', 'k', 'h', 'd') && bn >= 24)
+            id = le_rd_be32(b + (b[0] == 1 ? 20 : 12));
+        else if (t == FCC('m', 'd', 'i', 'a')) {
+            for (size_t o2 = 0, s2, h2; o2 < bn && (s2 = box(b + o2, bn - o2, &(uint32_t){ 0 }, &h2)); o2 += s2) {
+                uint32_t t2 = le_rd_be32(b + o2 + 4);
+                const uint8_t *d = b + o2 + h2;
+                if (t2 == FCC('m', 'd', 'h', 'd') && s2 - h2 >= 24)
+                    scale = le_rd_be32(d + (d[0] == 1 ? 20 : 12));
+                else if (t2 == FCC('h', 'd', 'l', 'r') && s2 - h2 >= 12)
+                    handler = le_rd_be32(d + 8);
+            }
+        }
+    }
+    if (handler == FCC('v', 'i', 'd', 'e') && scale) {
+        c->vtrack = id;
+        c->vscale = scale;
+    }
+}
+
+static void mp4_traf(conn *c, const uint8_t *moof, const uint8_t *p, size_t n, const uint8_t *end, uint64_t now)
+{
+    uint32_t track = 0, def_dur = 0, def_size = 0;
+    uint64_t base = 0;
+    const uint8_t *data_base = moof;
+    for (size_t off = 0, sz, h; off < n && (sz = box(p + off, n - off, &(uint32_t){ 0 }, &h)); off += sz) {
+        uint32_t t = le_rd_be32(p + off + 4);
+        const uint8_t *b = p + off + h;
+        size_t bn = sz - h;
+        if (t == FCC('t', 'f', 'h', 'd') && bn >= 8) {
+            uint32_t fl = le_rd_be32(b) & 0xffffff;
+            track = le_rd_be32(b + 4);
+            size_t q = 8;
+            if (fl & 0x1)
+                q += 8;   /* base-data-offset: not made by a CMAF muxer */
+            if (fl & 0x2)
+                q += 4;
+            if ((fl & 0x8) && q + 4 <= bn) {
+                def_dur = le_rd_be32(b + q);
+                q += 4;
+            }
+            if ((fl & 0x10) && q + 4 <= bn)
+                def_size = le_rd_be32(b + q);
+        } else if (t == FCC('t', 'f', 'd', 't') && bn >= 8) {
+            base = b[0] == 1 && bn >= 12 ? (uint64_t)le_rd_be32(b + 4) << 32 | le_rd_be32(b + 8) : le_rd_be32(b + 4);
+        } else if (t == FCC('t', 'r', 'u', 'n') && bn >= 8 && track == c->vtrack && c->vscale) {
+            uint32_t fl = le_rd_be32(b) & 0xffffff, cnt = le_rd_be32(b + 4);
+            size_t q = 8;
+            int32_t doff = 0;
+            if (fl & 0x1) {
+                if (q + 4 > bn)
+                    return;
+                doff = (int32_t)le_rd_be32(b + q);
+                q += 4;
+            }
+            if (fl & 0x4)
+                q += 4;
+            const uint8_t *data = data_base + doff;
+            uint64_t dts = base;
+            for (uint32_t i = 0; i < cnt; i++) {
+                uint32_t dur = def_dur, size = def_size;
+                int64_t cto = 0;
+                if (fl & 0x100) {
+                    if (q + 4 > bn)
+                        return;
+                    dur = le_rd_be32(b + q);
+                    q += 4;
+                }
+                if (fl & 0x200) {
+                    if (q + 4 > bn)
+                        return;
+                    size = le_rd_be32(b + q);
+                    q += 4;
+                }
+                if (fl & 0x400)
+                    q += 4;
+                if (fl & 0x800) {
+                    if (q + 4 > bn)
+                        return;
+                    cto = (int32_t)le_rd_be32(b + q);
+                    q += 4;
+                }
+                if (data < moof || data + size > end)
+                    return;
+                if (size >= 32) {
+                    int64_t pts = (int64_t)dts + cto;
+                    on_frame(c, pts * 90000 / (int64_t)c->vscale, tail_key(data + size - 32, 32), now);
+                }
+                data += size;
+                dts += dur;
+            }
+        }
+    }
+}
+
+/* A whole fMP4 response: an init section or one or more moof+mdat. */
+static void mp4_body(conn *c, const uint8_t *p, size_t n, uint64_t now)
+{
+    for (size_t off = 0, sz, h; off < n && (sz = box(p + off, n - off, &(uint32_t){ 0 }, &h)); off += sz) {
+        uint32_t t = le_rd_be32(p + off + 4);
+        const uint8_t *b = p + off + h;
+        size_t bn = sz - h;
+        if (t == FCC('m', 'o', 'o', 'v')) {
+            for (size_t o2 = 0, s2, h2; o2 < bn && (s2 = box(b + o2, bn - o2, &(uint32_t){ 0 }, &h2)); o2 += s2)
+                if (le_rd_be32(b + o2 + 4) == FCC('t', 'r', 'a', 'k'))
+                    mp4_trak(c, b + o2 + h2, s2 - h2);
+        } else if (t == FCC('m', 'o', 'o', 'f')) {
+            for (size_t o2 = 0, s2, h2; o2 < bn && (s2 = box(b + o2, bn - o2, &(uint32_t){ 0 }, &h2)); o2 += s2)
+                if (le_rd_be32(b + o2 + 4) == FCC('t', 'r', 'a', 'f'))
+                    mp4_traf(c, p + off, b + o2 + h2, s2 - h2, p + n, now);
+        }
+    }
+}
+
 /* ---- requests ---- */
 
 static void player_connect(conn *c);
@@ -478,13 +648,23 @@ static void player_next(conn *c, uint64_t now)
         c->pes_open = 0;
         c->tail_len = 0;
         c->cur_initial = e->initial;
-        send_get(c, path, R_SEGMENT);
+        c->mb.len = 0;
+        send_get(c, path, !c->ll ? R_SEGMENT : e->part < 0 ? R_INIT : R_PART);
         return;
     }
-    if (now >= c->next_poll) {
-        c->pl.len = 0;
-        send_get(c, o_path, R_PLAYLIST);
+    if (now < c->next_poll)
+        return;
+    c->pl.len = 0;
+    c->t_req = now;
+    if (c->ll && c->have_part) {
+        /* blocking reload for the part after the newest one queued */
+        char path[sizeof o_path + 64];
+        snprintf(path, sizeof path, "%s%c_HLS_msn=%llu&_HLS_part=%d", o_path, strchr(o_path, '?') ? '&' : '?',
+                 (unsigned long long)c->lp_seq, c->lp_part + 1);
+        send_get(c, path, R_PLAYLIST);
+        return;
     }
+    send_get(c, o_path, R_PLAYLIST);
 }
 
 static void queue_seg(conn *c, uint64_t seq, const char *uri, size_t n)
@@ -493,10 +673,136 @@ static void queue_seg(conn *c, uint64_t seq, const char *uri, size_t n)
         return;
     qent *e = &c->q[(c->qh + c->qn) % QMAX];
     e->seq = seq;
+    e->part = 0;
     e->initial = !c->have_seq;
     memcpy(e->uri, uri, n);
     e->uri[n] = '\0';
     c->qn++;
+}
+
+/* The quoted URI="..." attribute of a tag line; its length, 0 if none. */
+static size_t attr_uri(const char *l, size_t len, const char **u)
+{
+    const char *a = memmem(l, len, "URI=\"", 5);
+    if (!a)
+        return 0;
+    a += 5;
+    const char *e = memchr(a, '"', len - (size_t)(a - l));
+    if (!e)
+        return 0;
+    *u = a;
+    return (size_t)(e - a);
+}
+
+/* LL-HLS: parts are the unit. The first load starts at the newest
+ * independent part (a player needs a keyframe); later loads queue every part
+ * after the newest queued one. A part that is no longer listed is missed. */
+#define LL_MAX 512
+static void playlist_ll(conn *c, char *s, uint64_t now)
+{
+    static struct { uint64_t seq; int part, indep; const char *uri; size_t n; } pt[LL_MAX];
+    size_t np = 0;
+    uint64_t msn = 0, seq = 0;
+    int pidx = 0, sealed_any = 0;
+    uint64_t sealed_max = 0;
+    const char *map = NULL;
+    size_t map_n = 0;
+    int64_t part_ms = 200;
+    for (char *l = s; l && *l;) {
+        char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
+            len--;
+        if (strncmp(l, "#EXT-X-MEDIA-SEQUENCE:", 22) == 0)
+            seq = msn = strtoull(l + 22, NULL, 10);
+        else if (strncmp(l, "#EXT-X-TARGETDURATION:", 22) == 0)
+            c->target_ms = atoll(l + 22) * 1000;
+        else if (strncmp(l, "#EXT-X-PART-INF:PART-TARGET=", 28) == 0)
+            part_ms = (int64_t)(atof(l + 28) * 1000);
+        else if (strncmp(l, "#EXT-X-SKIP:SKIPPED-SEGMENTS=", 29) == 0)
+            seq += strtoull(l + 29, NULL, 10);
+        else if (strncmp(l, "#EXT-X-MAP:", 11) == 0)
+            map_n = attr_uri(l, len, &map);
+        else if (strncmp(l, "#EXT-X-PART:", 12) == 0 && np < LL_MAX) {
+            const char *u;
+            size_t un = attr_uri(l, len, &u);
+            if (un) {
+                pt[np].seq = seq;
+                pt[np].part = pidx++;
+                pt[np].indep = memmem(l, len, "INDEPENDENT=YES", 15) != NULL;
+                pt[np].uri = u;
+                pt[np].n = un;
+                np++;
+            }
+        } else if (len > 0 && l[0] != '#') {
+            sealed_any = 1;
+            sealed_max = seq;
+            seq++;
+            pidx = 0;
+        }
+        l = e ? e + 1 : NULL;
+    }
+    (void)msn;
+    if (map_n && map_n < URI_MAX && (strlen(c->map_uri) != map_n || memcmp(c->map_uri, map, map_n) != 0)) {
+        memcpy(c->map_uri, map, map_n);
+        c->map_uri[map_n] = '\0';
+        queue_seg(c, 0, map, map_n);
+        c->q[(c->qh + c->qn - 1) % QMAX].part = -1;
+    }
+    size_t from = np;
+    if (!c->have_part) {
+        for (size_t i = np; i-- > 0;)
+            if (pt[i].indep) {
+                from = i;
+                break;
+            }
+    } else {
+        for (size_t i = 0; i < np; i++)
+            if (pt[i].seq > c->lp_seq || (pt[i].seq == c->lp_seq && pt[i].part > c->lp_part)) {
+                from = i;
+                break;
+            }
+        if (from < np && g_measuring) {
+            /* the successor of (lp_seq, lp_part): the next part of that
+             * segment, or part 0 of the next when it was sealed at lp_part */
+            int next_ok = pt[from].seq == c->lp_seq && pt[from].part == c->lp_part + 1;
+            if (!next_ok && pt[from].seq == c->lp_seq + 1 && pt[from].part == 0) {
+                next_ok = 1;
+                for (size_t i = 0; i < from; i++)
+                    if (pt[i].seq == c->lp_seq && pt[i].part > c->lp_part)
+                        next_ok = 0;
+            }
+            if (!next_ok)
+                c->missed++;
+        }
+    }
+    int first = !c->have_part;
+    for (size_t i = from; i < np && c->qn < QMAX; i++) {
+        queue_seg(c, pt[i].seq, pt[i].uri, pt[i].n);
+        c->q[(c->qh + c->qn - 1) % QMAX].part = pt[i].part;
+        c->q[(c->qh + c->qn - 1) % QMAX].initial = first;
+        c->lp_seq = pt[i].seq;
+        c->lp_part = pt[i].part;
+        c->have_part = 1;
+        if (c->lp_seq > g_max_seq)
+            g_max_seq = c->lp_seq;
+    }
+    /* the newest part queued is the last of a sealed segment: ask for the
+     * next segment's first part */
+    if (c->have_part && sealed_any && c->lp_seq <= sealed_max) {
+        int last = 1;
+        for (size_t i = 0; i < np; i++)
+            if (pt[i].seq == c->lp_seq && pt[i].part > c->lp_part)
+                last = 0;
+        if (last) {
+            c->lp_seq++;
+            c->lp_part = -1;
+        }
+    }
+    /* a player holds back PART-HOLD-BACK (3 part targets) before it plays */
+    c->hold_us = (uint64_t)part_ms * 3000;
+    /* blocking reloads go out at once; without a part yet, poll at part pace */
+    c->next_poll = c->have_part ? now : now + (uint64_t)part_ms * 1000;
 }
 
 static void playlist_done(conn *c, uint64_t now)
@@ -504,6 +810,16 @@ static void playlist_done(conn *c, uint64_t now)
     c->pl_loads++;
     le_buf_u8(&c->pl, 0);
     char *s = (char *)c->pl.p;
+    if (c->have_part) {
+        c->blocked_us += now - c->t_req;
+        c->blocked_n++;
+    }
+    if (!c->ll && strstr(s, "#EXT-X-PART-INF"))
+        c->ll = 1;
+    if (c->ll) {
+        playlist_ll(c, s, now);
+        return;
+    }
     uint64_t msn = 0;
     int64_t target = 0;
     /* first pass: header tags and the number of segments */
@@ -521,6 +837,7 @@ static void playlist_done(conn *c, uint64_t now)
     }
     if (target > 0)
         c->target_ms = target * 1000;
+    c->hold_us = (uint64_t)o_start_segs * (uint64_t)c->target_ms * 1000;
     c->next_poll = now + (uint64_t)(c->target_ms > 0 ? c->target_ms : 2000) * 500;
     uint64_t i = 0, first_new = 0;
     int any = 0;
@@ -561,7 +878,7 @@ static void response_done(conn *c, uint64_t now)
         if (c->status == 200)
             playlist_done(c, now);
         else
-            c->next_poll = now + 500000;   /* not published yet: retry */
+            c->next_poll = now + (c->ll ? 100000 : 500000);   /* not there yet (503: held too long): retry */
     } else if (req == R_SEGMENT) {
         if (c->status == 200) {
             pes_end(c, now);
@@ -573,6 +890,24 @@ static void response_done(conn *c, uint64_t now)
         }
         c->qh = (c->qh + 1) % QMAX;
         c->qn--;
+        if (!c->qn)
+            start_play(c, now);
+    } else if (req == R_INIT || req == R_PART) {
+        if (c->status == 200) {
+            mp4_body(c, c->mb.p, c->mb.len, now);
+            if (req == R_PART) {
+                c->parts++;
+                if (g_measuring)
+                    c->segs_win++;
+            }
+        } else if (g_measuring) {
+            c->seg_err++;
+        }
+        c->mb.len = 0;
+        c->qh = (c->qh + 1) % QMAX;
+        c->qn--;
+        if (!c->qn)
+            start_play(c, now);
     }
     if (c->close_after) {
         conn_close(c, NULL);
@@ -591,6 +926,12 @@ static void body_bytes(conn *c, const uint8_t *p, size_t n, uint64_t now)
         le_buf_append(&c->pl, p, n);
     } else if (c->req == R_SEGMENT && c->status == 200) {
         ts_feed(c, p, n, now);
+    } else if ((c->req == R_INIT || c->req == R_PART) && c->status == 200) {
+        if (c->mb.len + n > (64u << 20)) {
+            conn_close(c, "fMP4 object too large");
+            return;
+        }
+        le_buf_append(&c->mb, p, n);
     }
 }
 
@@ -1364,7 +1705,8 @@ int main(int argc, char **argv)
     size_t nf = 0;
     int failed = 0, behind = 0;
     uint64_t stalls = 0, stalled = 0, stall_us = 0, gaps = 0, missed = 0, seg_err = 0, reconn = 0, loads = 0;
-    uint64_t bytes_players = 0, segs_tot = 0;
+    uint64_t bytes_players = 0, segs_tot = 0, blocked_us = 0, blocked_n = 0;
+    int n_ll = 0;
     FILE *cl = o_conn_log ? fopen(o_conn_log, "w") : NULL;
     if (cl)
         fprintf(cl, "idx\tbytes\tsegs\tmissed\tseg_err\tttff_ms\tstalls\tstall_ms\tgaps\tlast_seq\treconnects\twhy\n");
@@ -1387,8 +1729,11 @@ int main(int argc, char **argv)
         reconn += c->reconnects;
         loads += c->pl_loads;
         /* more than one segment behind the newest listed at the end */
-        if (!c->have_seq || c->last_seq + 1 < g_max_seq || c->qn > 1)
+        if (c->ll ? !c->have_part || c->lp_seq + 1 < g_max_seq : !c->have_seq || c->last_seq + 1 < g_max_seq || c->qn > 1)
             behind++;
+        n_ll += c->ll;
+        blocked_us += c->blocked_us;
+        blocked_n += c->blocked_n;
         if (cl)
             fprintf(cl, "%d\t%llu\t%llu\t%llu\t%llu\t%.1f\t%llu\t%.0f\t%llu\t%llu\t%llu\t%s\n", i,
                     (unsigned long long)c->bytes, (unsigned long long)c->segs_win, (unsigned long long)c->missed,
@@ -1407,8 +1752,8 @@ int main(int argc, char **argv)
     double gb = (double)g_bytes_win / 1e9;
 
     FILE *o = stdout;
-    fprintf(o, "{\"label\":\"%s\",\"proto\":\"hls-ts\",\"n\":%d,\"opened\":%d,\"started\":%zu,\"failed\":%d", o_label,
-            o_n, opened, nf, failed);
+    fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"n\":%d,\"opened\":%d,\"started\":%zu,\"failed\":%d",
+            o_label, n_ll ? "hls-ll" : "hls-ts", o_n, opened, nf, failed);
     jnum(o, "window_s", win_s, 2);
     fprintf(o, ",\"bytes\":%llu", (unsigned long long)g_bytes_win);
     jnum(o, "mbps", (double)g_bytes_win * 8 / win_s / 1e6, 1);
@@ -1420,6 +1765,8 @@ int main(int argc, char **argv)
     fprintf(o, ",\"missed\":%llu,\"seg_errors\":%llu,\"behind\":%d,\"playlist_loads\":%llu,\"reconnects\":%llu",
             (unsigned long long)missed, (unsigned long long)seg_err, behind, (unsigned long long)loads,
             (unsigned long long)reconn);
+    fprintf(o, ",\"ll_players\":%d", n_ll);
+    jnum(o, "blocked_avg_ms", blocked_n ? (double)blocked_us / (double)blocked_n / 1000 : NAN, 1);
     jnum(o, "ttff_p50_ms", q_sorted(ttff, nf, .5), 1);
     jnum(o, "ttff_p99_ms", q_sorted(ttff, nf, .99), 1);
     jnum(o, "ttff_max_ms", nf ? ttff[nf - 1] : NAN, 1);
