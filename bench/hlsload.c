@@ -32,8 +32,16 @@
  *  - bytes, segments, playlist loads, server CPU and RSS (--pid), as
  *    bench/loadgen samples them.
  *
- * LL-HLS (EXT-X-PART-INF in the playlist) is not handled yet: see
- * bench/README. */
+ * LL-HLS (EXT-X-PART-INF in the playlist): the part is the unit. The first
+ * load fetches the init section (EXT-X-MAP) and queues from the newest
+ * INDEPENDENT=YES part; then every playlist request is a blocking reload for
+ * the part after the newest queued one (_HLS_msn=M&_HLS_part=P, or P=0 of
+ * the next segment once M is sealed), and every new part is fetched in order.
+ * Parts and the init section are read whole and parsed as fMP4: the video
+ * track's timescale from the init section, each sample's tail and PTS
+ * (tfdt + trun durations + composition offsets) from the moof. A player
+ * starts playing PART-HOLD-BACK (3 part targets) behind the newest media it
+ * has; a TS player three target durations behind (--start-segs). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -1532,7 +1540,7 @@ static void parse_url(const char *u)
     snprintf(o_dir, sizeof o_dir, "%.*s", (int)d, o_path);
 }
 
-/* Is the playlist there (200 with at least one segment)? A blocking probe. */
+/* Is the playlist there, with what a player needs to start? A blocking probe. */
 static int playlist_ready(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1542,7 +1550,7 @@ static int playlist_ready(void)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     int ok = 0;
     if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-        char req[1024], resp[4096];
+        char req[1024], resp[65536];
         int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", o_path, o_host);
         if (write(fd, req, (size_t)n) == n) {
             size_t got = 0;
@@ -1550,7 +1558,13 @@ static int playlist_ready(void)
             while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
                 got += (size_t)r;
             resp[got] = '\0';
-            ok = strncmp(resp, "HTTP/1.1 200", 12) == 0 && strstr(resp, "#EXTINF") != NULL;
+            /* TS: as many segments as a player starts with (a player that
+             * finds fewer starts with a short buffer); LL: one segment */
+            int segs = 0;
+            for (const char *x = resp; (x = strstr(x, "#EXTINF")) != NULL; x++)
+                segs++;
+            int want = strstr(resp, "#EXT-X-PART-INF") ? 1 : o_start_segs;
+            ok = strncmp(resp, "HTTP/1.1 200", 12) == 0 && segs >= want;
         }
     }
     if (fd >= 0)
