@@ -67,6 +67,8 @@
 #include "core/util.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
+#include "hlsmedia.h"
+#include "procstat.h"
 
 #define RBUF_SIZE (256 * 1024)
 #define READS_PER_EVENT 4
@@ -129,19 +131,11 @@ typedef struct conn {
     uint64_t lp_seq;           /* newest part queued: (lp_seq, lp_part) */
     int lp_part;
     char map_uri[URI_MAX];     /* the init section fetched */
-    uint32_t vtrack, vscale;   /* from the init section */
     le_buf mb;                 /* an fMP4 response body */
     uint64_t parts, blocked_us, blocked_n;
     uint64_t hold_us;          /* LL: playback starts this long after the first frame */
     uint64_t t_req;
-    /* player: TS parser */
-    uint8_t pkt[188];
-    unsigned pkt_len;
-    int vpid;                  /* -1 until a video PES start is seen */
-    int pes_open;
-    int64_t pes_pts;
-    uint8_t tail[32];
-    unsigned tail_len;
+    hm_state media;            /* TS / fMP4 parser: frames to on_frame */
     /* player: playback model (us; PTS converted) */
     int playing, in_stall;
     uint64_t t_play, stall_total, t_stall_start;
@@ -205,13 +199,7 @@ static void die(const char *fmt, ...)
     exit(2);
 }
 
-/* ---- frame keys: the hash of a frame's last 32 bytes ---- */
-
-static uint64_t tail_key(const uint8_t *t, size_t n)
-{
-    uint64_t h = le_hash64(t, n, LE_HASH64_INIT);
-    return h ? h : 1;
-}
+/* ---- the tap's frame table ---- */
 
 static void ht_put(uint64_t key, uint64_t t)
 {
@@ -318,8 +306,9 @@ static void flush_out(conn *c)
 /* ---- the playback model ---- */
 
 /* A complete video frame: tail key and PTS (90 kHz), received now. */
-static void on_frame(conn *c, int64_t pts90, uint64_t key, uint64_t now)
+static void on_frame(void *arg, int64_t pts90, uint64_t key, uint64_t now)
 {
+    conn *c = arg;
     int64_t pts = pts90 * 100 / 9;
     c->frames++;
     if (!c->t_first_frame) {
@@ -384,238 +373,6 @@ static void check_stall(conn *c, uint64_t now)
     }
 }
 
-/* ---- MPEG-TS: video PES tails and PTS ---- */
-
-static void pes_end(conn *c, uint64_t now)
-{
-    if (c->pes_open && c->tail_len > 0 && c->pes_pts >= 0)
-        on_frame(c, c->pes_pts, tail_key(c->tail, c->tail_len), now);
-    c->pes_open = 0;
-    c->tail_len = 0;
-}
-
-static void tail_add(conn *c, const uint8_t *p, size_t n)
-{
-    if (n >= 32) {
-        memcpy(c->tail, p + n - 32, 32);
-        c->tail_len = 32;
-        return;
-    }
-    size_t keep = c->tail_len + n > 32 ? 32 - n : c->tail_len;
-    memmove(c->tail, c->tail + c->tail_len - keep, keep);
-    memcpy(c->tail + keep, p, n);
-    c->tail_len = (unsigned)(keep + n);
-}
-
-static void ts_packet(conn *c, const uint8_t *p, uint64_t now)
-{
-    if (p[0] != 0x47)
-        return;
-    int pusi = p[1] & 0x40;
-    int pid = (p[1] & 0x1f) << 8 | p[2];
-    int afc = (p[3] >> 4) & 3;
-    if (!(afc & 1) || pid == 0 || pid == 0x1fff)
-        return;
-    size_t off = 4;
-    if (afc & 2)
-        off += 1 + (size_t)p[4];
-    if (off >= 188)
-        return;
-    const uint8_t *pl = p + off;
-    size_t n = 188 - off;
-    if (pusi && n >= 9 && pl[0] == 0 && pl[1] == 0 && pl[2] == 1) {
-        int sid = pl[3];
-        if (sid >= 0xe0 && sid <= 0xef) {
-            if (c->vpid < 0)
-                c->vpid = pid;
-            if (pid != c->vpid)
-                return;
-            pes_end(c, now);
-            size_t hl = 9 + (size_t)pl[8];
-            c->pes_open = 1;
-            c->pes_pts = -1;
-            if ((pl[7] & 0x80) && n >= 14)
-                c->pes_pts = (int64_t)(pl[9] & 0x0e) << 29 | (int64_t)pl[10] << 22 | (int64_t)(pl[11] & 0xfe) << 14 |
-                             (int64_t)pl[12] << 7 | pl[13] >> 1;
-            if (hl < n)
-                tail_add(c, pl + hl, n - hl);
-            return;
-        }
-    }
-    if (pid == c->vpid && c->pes_open)
-        tail_add(c, pl, n);
-}
-
-static void ts_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
-{
-    if (c->pkt_len) {
-        size_t k = 188 - c->pkt_len < n ? 188 - c->pkt_len : n;
-        memcpy(c->pkt + c->pkt_len, p, k);
-        c->pkt_len += (unsigned)k;
-        p += k;
-        n -= k;
-        if (c->pkt_len < 188)
-            return;
-        ts_packet(c, c->pkt, now);
-        c->pkt_len = 0;
-    }
-    while (n >= 188) {
-        ts_packet(c, p, now);
-        p += 188;
-        n -= 188;
-    }
-    if (n) {
-        memcpy(c->pkt, p, n);
-        c->pkt_len = (unsigned)n;
-    }
-}
-
-/* ---- fMP4: the init section's video track, each moof's video samples ---- */
-
-/* The box at p (n bytes left): its size (0 if it does not fit) and type. */
-static size_t box(const uint8_t *p, size_t n, uint32_t *type, size_t *hdr)
-{
-    if (n < 8)
-        return 0;
-    uint64_t sz = le_rd_be32(p);
-    *type = le_rd_be32(p + 4);
-    *hdr = 8;
-    if (sz == 1) {
-        if (n < 16)
-            return 0;
-        sz = (uint64_t)le_rd_be32(p + 8) << 32 | le_rd_be32(p + 12);
-        *hdr = 16;
-    } else if (sz == 0) {
-        sz = n;
-    }
-    if (sz < *hdr || sz > n)
-        return 0;
-    return (size_t)sz;
-}
-
-#define FCC(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
-
-static void mp4_trak(conn *c, const uint8_t *p, size_t n)
-{
-    uint32_t id = 0, scale = 0, handler = 0;
-    /* tkhd, and mdia's mdhd and hdlr */
-    for (size_t off = 0, sz, h; off < n && (sz = box(p + off, n - off, &(uint32_t){ 0 }, &h)); off += sz) {
-        uint32_t t = le_rd_be32(p + off + 4);
-        const uint8_t *b = p + off + h;
-        size_t bn = sz - h;
-        if (t == FCC('t', 'k', 'h', 'd') && bn >= 24)
-            id = le_rd_be32(b + (b[0] == 1 ? 20 : 12));
-        else if (t == FCC('m', 'd', 'i', 'a')) {
-            for (size_t o2 = 0, s2, h2; o2 < bn && (s2 = box(b + o2, bn - o2, &(uint32_t){ 0 }, &h2)); o2 += s2) {
-                uint32_t t2 = le_rd_be32(b + o2 + 4);
-                const uint8_t *d = b + o2 + h2;
-                if (t2 == FCC('m', 'd', 'h', 'd') && s2 - h2 >= 24)
-                    scale = le_rd_be32(d + (d[0] == 1 ? 20 : 12));
-                else if (t2 == FCC('h', 'd', 'l', 'r') && s2 - h2 >= 12)
-                    handler = le_rd_be32(d + 8);
-            }
-        }
-    }
-    if (handler == FCC('v', 'i', 'd', 'e') && scale) {
-        c->vtrack = id;
-        c->vscale = scale;
-    }
-}
-
-static void mp4_traf(conn *c, const uint8_t *moof, const uint8_t *p, size_t n, const uint8_t *end, uint64_t now)
-{
-    uint32_t track = 0, def_dur = 0, def_size = 0;
-    uint64_t base = 0;
-    const uint8_t *data_base = moof;
-    for (size_t off = 0, sz, h; off < n && (sz = box(p + off, n - off, &(uint32_t){ 0 }, &h)); off += sz) {
-        uint32_t t = le_rd_be32(p + off + 4);
-        const uint8_t *b = p + off + h;
-        size_t bn = sz - h;
-        if (t == FCC('t', 'f', 'h', 'd') && bn >= 8) {
-            uint32_t fl = le_rd_be32(b) & 0xffffff;
-            track = le_rd_be32(b + 4);
-            size_t q = 8;
-            if (fl & 0x1)
-                q += 8;   /* base-data-offset: not made by a CMAF muxer */
-            if (fl & 0x2)
-                q += 4;
-            if ((fl & 0x8) && q + 4 <= bn) {
-                def_dur = le_rd_be32(b + q);
-                q += 4;
-            }
-            if ((fl & 0x10) && q + 4 <= bn)
-                def_size = le_rd_be32(b + q);
-        } else if (t == FCC('t', 'f', 'd', 't') && bn >= 8) {
-            base = b[0] == 1 && bn >= 12 ? (uint64_t)le_rd_be32(b + 4) << 32 | le_rd_be32(b + 8) : le_rd_be32(b + 4);
-        } else if (t == FCC('t', 'r', 'u', 'n') && bn >= 8 && track == c->vtrack && c->vscale) {
-            uint32_t fl = le_rd_be32(b) & 0xffffff, cnt = le_rd_be32(b + 4);
-            size_t q = 8;
-            int32_t doff = 0;
-            if (fl & 0x1) {
-                if (q + 4 > bn)
-                    return;
-                doff = (int32_t)le_rd_be32(b + q);
-                q += 4;
-            }
-            if (fl & 0x4)
-                q += 4;
-            const uint8_t *data = data_base + doff;
-            uint64_t dts = base;
-            for (uint32_t i = 0; i < cnt; i++) {
-                uint32_t dur = def_dur, size = def_size;
-                int64_t cto = 0;
-                if (fl & 0x100) {
-                    if (q + 4 > bn)
-                        return;
-                    dur = le_rd_be32(b + q);
-                    q += 4;
-                }
-                if (fl & 0x200) {
-                    if (q + 4 > bn)
-                        return;
-                    size = le_rd_be32(b + q);
-                    q += 4;
-                }
-                if (fl & 0x400)
-                    q += 4;
-                if (fl & 0x800) {
-                    if (q + 4 > bn)
-                        return;
-                    cto = (int32_t)le_rd_be32(b + q);
-                    q += 4;
-                }
-                if (data < moof || data + size > end)
-                    return;
-                if (size >= 32) {
-                    int64_t pts = (int64_t)dts + cto;
-                    on_frame(c, pts * 90000 / (int64_t)c->vscale, tail_key(data + size - 32, 32), now);
-                }
-                data += size;
-                dts += dur;
-            }
-        }
-    }
-}
-
-/* A whole fMP4 response: an init section or one or more moof+mdat. */
-static void mp4_body(conn *c, const uint8_t *p, size_t n, uint64_t now)
-{
-    for (size_t off = 0, sz, h; off < n && (sz = box(p + off, n - off, &(uint32_t){ 0 }, &h)); off += sz) {
-        uint32_t t = le_rd_be32(p + off + 4);
-        const uint8_t *b = p + off + h;
-        size_t bn = sz - h;
-        if (t == FCC('m', 'o', 'o', 'v')) {
-            for (size_t o2 = 0, s2, h2; o2 < bn && (s2 = box(b + o2, bn - o2, &(uint32_t){ 0 }, &h2)); o2 += s2)
-                if (le_rd_be32(b + o2 + 4) == FCC('t', 'r', 'a', 'k'))
-                    mp4_trak(c, b + o2 + h2, s2 - h2);
-        } else if (t == FCC('m', 'o', 'o', 'f')) {
-            for (size_t o2 = 0, s2, h2; o2 < bn && (s2 = box(b + o2, bn - o2, &(uint32_t){ 0 }, &h2)); o2 += s2)
-                if (le_rd_be32(b + o2 + 4) == FCC('t', 'r', 'a', 'f'))
-                    mp4_traf(c, p + off, b + o2 + h2, s2 - h2, p + n, now);
-        }
-    }
-}
-
 /* ---- requests ---- */
 
 static void player_connect(conn *c);
@@ -652,9 +409,7 @@ static void player_next(conn *c, uint64_t now)
             snprintf(path, sizeof path, "%s", s ? s : "/");
         } else
             snprintf(path, sizeof path, "%s%s", o_dir, e->uri);
-        c->pkt_len = 0;
-        c->pes_open = 0;
-        c->tail_len = 0;
+        hm_ts_reset(&c->media);
         c->cur_initial = e->initial;
         c->mb.len = 0;
         send_get(c, path, !c->ll ? R_SEGMENT : e->part < 0 ? R_INIT : R_PART);
@@ -889,7 +644,7 @@ static void response_done(conn *c, uint64_t now)
             c->next_poll = now + (c->ll ? 100000 : 500000);   /* not there yet (503: held too long): retry */
     } else if (req == R_SEGMENT) {
         if (c->status == 200) {
-            pes_end(c, now);
+            hm_ts_end(&c->media, now);
             c->segs++;
             if (g_measuring)
                 c->segs_win++;
@@ -902,7 +657,7 @@ static void response_done(conn *c, uint64_t now)
             start_play(c, now);
     } else if (req == R_INIT || req == R_PART) {
         if (c->status == 200) {
-            mp4_body(c, c->mb.p, c->mb.len, now);
+            hm_mp4(&c->media, c->mb.p, c->mb.len, now);
             if (req == R_PART) {
                 c->parts++;
                 if (g_measuring)
@@ -933,7 +688,7 @@ static void body_bytes(conn *c, const uint8_t *p, size_t n, uint64_t now)
         }
         le_buf_append(&c->pl, p, n);
     } else if (c->req == R_SEGMENT && c->status == 200) {
-        ts_feed(c, p, n, now);
+        hm_ts_feed(&c->media, p, n, now);
     } else if ((c->req == R_INIT || c->req == R_PART) && c->status == 200) {
         if (c->mb.len + n > (64u << 20)) {
             conn_close(c, "fMP4 object too large");
@@ -1102,7 +857,7 @@ static void player_start(conn *c, int idx)
     c->kind = K_PLAYER;
     c->idx = idx;
     c->fd = -1;
-    c->vpid = -1;
+    hm_init(&c->media, on_frame, c);
     c->q = le_xcalloc(QMAX, sizeof *c->q);
     c->t_start = now_us();
     c->target_ms = 2000;
@@ -1221,7 +976,7 @@ static void tap_parse(const uint8_t *p, size_t n, uint64_t now)
         else if (m.type == LE_MSG_ABORT && m.len >= 4)
             le_chunk_reader_abort(tap_cr, le_rd_be32(m.data));
         else if (m.type == LE_MSG_VIDEO && video_is_frame(m.data, m.len) && m.len > 40) {
-            ht_put(tail_key(m.data + m.len - 32, 32), now);
+            ht_put(hm_tail_key(m.data + m.len - 32, 32), now);
             g_pub_frames++;
             if (!g_tap_first_key && ((m.data[0] >> 4) & 7) == 1)
                 g_tap_first_key = now;
@@ -1360,119 +1115,6 @@ static void loop_once(int timeout_ms)
         if ((i & 15) == 15)
             poll_prio();
     }
-}
-
-/* ---- /proc sampling (as bench/loadgen) ---- */
-
-typedef struct srv_sample {
-    double cpu_s;
-    long rss_kb, hwm_kb;
-} srv_sample;
-
-static int srv_sample_take(srv_sample *s)
-{
-    memset(s, 0, sizeof *s);
-    if (!o_pid)
-        return LE_EINVAL;
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%ld/stat", o_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return LE_EIO;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return LE_EIO;
-    unsigned long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return LE_EIO;
-    s->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-    snprintf(path, sizeof path, "/proc/%ld/status", o_pid);
-    f = fopen(path, "r");
-    if (!f)
-        return LE_EIO;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld", &s->rss_kb);
-        sscanf(line, "VmHWM: %ld", &s->hwm_kb);
-    }
-    fclose(f);
-    return 0;
-}
-
-static int host_ticks(unsigned long long *busy, unsigned long long *total)
-{
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return LE_EIO;
-    unsigned long long v[8] = { 0 };
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-                   &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n < 5)
-        return LE_EIO;
-    *total = 0;
-    for (int i = 0; i < 8; i++)
-        *total += v[i];
-    *busy = *total - v[3] - v[4];
-    return 0;
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* ---- statistics ---- */
-
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double q_sorted(const double *v, size_t n, double q)
-{
-    if (!n)
-        return NAN;
-    size_t k = (size_t)ceil(q * (double)n);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return v[k - 1];
-}
-
-static double q_hist(const uint64_t *h, double q, uint64_t *count)
-{
-    uint64_t tot = 0;
-    for (int i = 0; i <= HIST_MS; i++)
-        tot += h[i];
-    *count = tot;
-    if (!tot)
-        return NAN;
-    uint64_t k = (uint64_t)ceil(q * (double)tot), acc = 0;
-    if (k < 1)
-        k = 1;
-    for (int i = 0; i <= HIST_MS; i++) {
-        acc += h[i];
-        if (acc >= k)
-            return i;
-    }
-    return HIST_MS;
-}
-
-static void jnum(FILE *f, const char *k, double v, int prec)
-{
-    if (isnan(v))
-        fprintf(f, ",\"%s\":null", k);
-    else
-        fprintf(f, ",\"%s\":%.*f", k, prec, v);
 }
 
 /* ---- main ---- */
@@ -1661,7 +1303,7 @@ int main(int argc, char **argv)
 
     /* 2. the load: ramp, then hold until the window ends */
     srv_sample s0, s1;
-    int have_srv = srv_sample_take(&s0) == 0;
+    int have_srv = srv_sample_take(o_pid, &s0) == 0;
     double lg0 = self_cpu_s();
     unsigned long long hb0 = 0, ht0 = 0, hb1 = 0, ht1 = 0;
     host_ticks(&hb0, &ht0);
@@ -1708,7 +1350,7 @@ int main(int argc, char **argv)
         check_stall(&players[i], t1);
     g_measuring = 0;
     if (have_srv)
-        have_srv = srv_sample_take(&s1) == 0;
+        have_srv = srv_sample_take(o_pid, &s1) == 0;
     double lg1 = self_cpu_s();
     host_ticks(&hb1, &ht1);
     double win_s = (double)(t1 - t0) / 1e6;
@@ -1761,8 +1403,8 @@ int main(int argc, char **argv)
     qsort(ttff, nf, sizeof *ttff, cmp_dbl);
     qsort(segs, (size_t)opened, sizeof *segs, cmp_dbl);
     uint64_t nd, nl;
-    double d50 = q_hist(hist_delay, .5, &nd), d99 = q_hist(hist_delay, .99, &nd);
-    double l50 = q_hist(hist_lat, .5, &nl), l99 = q_hist(hist_lat, .99, &nl);
+    double d50 = q_hist(hist_delay, HIST_MS, .5, &nd), d99 = q_hist(hist_delay, HIST_MS, .99, &nd);
+    double l50 = q_hist(hist_lat, HIST_MS, .5, &nl), l99 = q_hist(hist_lat, HIST_MS, .99, &nl);
     double gb = (double)g_bytes_win / 1e9;
 
     FILE *o = stdout;
