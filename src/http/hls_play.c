@@ -110,6 +110,7 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
             le_http_reply_error(c, 500, "InternalError", "cannot sign the segment URIs");
             return;
         }
+        memset(&ms[i], 0, sizeof(ms[i]));   /* map_uri, parts: none in TS */
         ms[i].seq = segs[i]->seq;
         ms[i].duration_ms = segs[i]->duration_ms;
         ms[i].disc = segs[i]->disc;
