@@ -101,7 +101,6 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
         return;
     }
     le_m3u8_seg ms[MAX_LISTED];
-    memset(ms, 0, sizeof(ms));   /* no map, no parts: the mpegts form */
     /* Scratch for one playlist at a time (one thread): no 64 KiB allocation
      * per playlist request. */
     static char uris[MAX_LISTED][URI_MAX];
