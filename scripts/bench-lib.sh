@@ -103,9 +103,10 @@ build() {
     fi
     grep -Eq '^(SAN_CFLAGS|CFLAGS) = .*-fsanitize' "$BUILD/Makefile" && die "$BUILD is a sanitizer build; benchmarks need a plain one"
     say "building livedge and bench/loadgen in $BUILD"
-    make -C "$BUILD" -j2 src/livedge bench/loadgen >"$OUT/make.log" 2>&1 || die "build failed: $OUT/make.log"
+    make -C "$BUILD" -j2 src/livedge bench/loadgen bench/floor >"$OUT/make.log" 2>&1 || die "build failed: $OUT/make.log"
     LIVEDGE=$BUILD/src/livedge
     LOADGEN=$BUILD/bench/loadgen
+    FLOOR=$BUILD/bench/floor
 }
 
 MEDIA=$CACHE/test720.flv

@@ -57,8 +57,10 @@ struct le_http_conn {
     int keep_alive;                 /* for the response being written */
     int head;                       /* the request being answered is HEAD */
     const char *cors;               /* domain's cors_origin; owned by the conf */
-    char peer[64];                  /* "ip:port" for logs */
-    char peer_ip[48];               /* the address alone, for access lists */
+    /* nc's strings: it outlives this struct (net.h frees it after
+     * conn_free), so they are not copied per connection. */
+    const char *peer;               /* "ip:port" for logs */
+    const char *peer_ip;            /* the address alone, for access lists */
     void *h_ctx;                    /* stream handler state (flv_play) */
     void (*h_close)(void *ctx);
 };
@@ -760,8 +762,8 @@ static void *conn_accept(le_net_conn *nc)
     c->bev = le_net_conn_bev(nc);
     c->timer = evtimer_new(srv.base, timer_cb, c);
     c->keep_alive = 1;
-    snprintf(c->peer, sizeof(c->peer), "%s", le_net_conn_peer(nc));
-    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", le_net_conn_peer_ip(nc));
+    c->peer = le_net_conn_peer(nc);
+    c->peer_ip = le_net_conn_peer_ip(nc);
     ns->conns_http++;
     ns->conns_total++;
     bufferevent_setwatermark(c->bev, EV_READ, 0, HEAD_MAX + 1);

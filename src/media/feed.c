@@ -305,6 +305,23 @@ static size_t encode_headers(le_feed *f)
     return n;
 }
 
+/* An HTTP/1.1 chunk-size line, "<hex>\r\n": once per viewer and tick, so
+ * not through printf. */
+static size_t chunk_line(char *out, size_t n)
+{
+    char tmp[16];
+    size_t k = 0;
+    do {
+        tmp[k++] = "0123456789abcdef"[n & 15];
+        n >>= 4;
+    } while (n);
+    for (size_t i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    out[k] = '\r';
+    out[k + 1] = '\n';
+    return k + 2;
+}
+
 typedef struct piece {
     const uint8_t *p;
     size_t n;
@@ -312,8 +329,10 @@ typedef struct piece {
 } piece;
 
 /* Hands r: [hdr][log from `from` (in block b) to the end], as one HTTP chunk
- * when r frames them. With direct set and nothing queued ahead, writes what
- * the socket takes now; the rest is queued, log bytes by reference. */
+ * when r frames them. With direct set (the caller saw nothing queued ahead:
+ * one evbuffer length query per viewer and tick, each a lock with libevent's
+ * threading on), writes what the socket takes now; the rest is queued, log
+ * bytes by reference. */
 static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_feed_blk *b,
                       uint64_t from, int direct)
 {
@@ -325,7 +344,7 @@ static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_f
     piece pc[MAX_IOV + 3];
     int np = 0;
     if (r->http_chunked)
-        pc[np++] = (piece){ (const uint8_t *)line, (size_t)snprintf(line, sizeof(line), "%zx\r\n", total), NULL };
+        pc[np++] = (piece){ (const uint8_t *)line, chunk_line(line, total), NULL };
     if (hdrlen)
         pc[np++] = (piece){ hdr, hdrlen, NULL };
     size_t off = (size_t)(from - b->start);
@@ -345,7 +364,7 @@ static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_f
         pc[np++] = (piece){ (const uint8_t *)"\r\n", 2, NULL };
 
     size_t done = 0;
-    if (direct && r->fd >= 0 && evbuffer_get_length(r->out) == 0) {
+    if (direct && r->fd >= 0) {
         struct iovec iov[MAX_IOV + 3];
         for (int i = 0; i < np; i++)
             iov[i] = (struct iovec){ (void *)pc[i].p, pc[i].n };
@@ -420,15 +439,16 @@ static void deliver(le_feed_reader *r, uint64_t now)
         advance(r);
         return;
     }
-    switch (le_feed_policy(r, evbuffer_get_length(r->out), can_resume(r), now)) {
+    size_t queued = evbuffer_get_length(r->out);
+    switch (le_feed_policy(r, queued, can_resume(r), now)) {
     case LE_FEED_SEND:
-        send_from(r, NULL, 0, r->blk, r->pos, 1);
+        send_from(r, NULL, 0, r->blk, r->pos, queued == 0);
         break;
     case LE_FEED_RESUME:
         if (f->has_video)
-            send_from(r, scratch, encode_headers(f), f->gop_blk, f->gop_pos, 1);
+            send_from(r, scratch, encode_headers(f), f->gop_blk, f->gop_pos, queued == 0);
         else
-            send_from(r, scratch, encode_headers(f), r->blk, r->pos, 1);
+            send_from(r, scratch, encode_headers(f), r->blk, r->pos, queued == 0);
         break;
     case LE_FEED_DROP:
         r->stopped = 1;
@@ -489,7 +509,7 @@ void le_feed_flush(le_feed_reader *r)
 {
     if (!r->f || r->stopped || r->skipping)
         return;
-    send_from(r, NULL, 0, r->blk, r->pos, 1);
+    send_from(r, NULL, 0, r->blk, r->pos, evbuffer_get_length(r->out) == 0);
     advance(r);
 }
 
