@@ -438,6 +438,13 @@ static void add_online(query *q, le_jv *rec, int64_t now, const char *field)
         for (int i = 0; keep[i]; i++)
             le_jv_set_str(o, keep[i], le_jv_get_str(rec, keep[i]));
         le_jv_set_str(o, "Transcoded", trans ? "yes" : "no");
+        /* The picture and codecs the cloud's newer answers carry (0 when unknown). */
+        static const char *const nums[] = { "Width", "Height", "VideoCodecId", "AudioCodecId", NULL };
+        for (int i = 0; nums[i]; i++) {
+            int64_t v = 0;
+            le_jv_get_int(rec, nums[i], &v);
+            le_jv_set_int(o, nums[i], v);
+        }
         le_jv_push(q->items, o);
     } else if (q->kind == Q_USERNUM) {
         int64_t users = 0;

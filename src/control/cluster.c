@@ -175,6 +175,8 @@ static void write_online(le_stream *st, rec *r)
     const le_stream_stats *ss = le_stream_get_stats(st);
     le_jv_set_int(o, "Width", (int64_t)ss->width);
     le_jv_set_int(o, "Height", (int64_t)ss->height);
+    le_jv_set_int(o, "VideoCodecId", ss->video_codec);   /* FLV codec ids, as the cloud's */
+    le_jv_set_int(o, "AudioCodecId", ss->audio_codec);
     char *json = render(o);
     le_store_write("HSET %s %s %s", online_key, field, json);
     free(json);

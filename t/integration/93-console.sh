@@ -112,6 +112,9 @@ pub=$LE_PUB_PID
 sampled() { signed DescribeLiveStreamsFrameRateAndBitRateData "DomainName=$LE_DOMAIN" | grep -q '"BitRate"'; }
 le_wait_for 15 sampled
 ok $? "... and its rates are sampled"
+sized() { signed DescribeLiveStreamsOnlineList "DomainName=$LE_DOMAIN" | grep -q '"Width":640'; }
+le_wait_for 15 sized
+ok $? "... and the online list has its picture size (Width 640)"
 is "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LE_HTTP_PORT/live/cam1.flv")" 403 \
     "an unsigned play URL is refused (so the console's players must sign)"
 
@@ -147,9 +150,10 @@ is "$(b '[d["wrongId"][k] for k in ("navLinks", "tables")]')" '[0, 0]' "... and 
 is "$(b 'd["signin"]["nav"]')" '["streams", "domains", "relays", "studio", "node"]' "signed in: the nav lists the pages"
 is "$(b '[d["signin"]["localSecret"], d["signin"]["sessionHasSecret"]]')" '[null, true]' "... the secret in sessionStorage only"
 
-is "$(b 'd["streams"]["row"][1:4]')" "[\"$LE_DOMAIN\", \"live\", \"cam1\"]" "the streams page lists $LE_DOMAIN/live/cam1 ($(b '" | ".join(d["streams"]["row"][4:9])'))"
-like "$(b 'd["streams"]["row"][5]')" '^[0-9.]+$' "... with its frame rate"
-like "$(b 'd["streams"]["row"][6]')" '^[0-9.]+ kbps$' "... and bitrate"
+is "$(b 'd["streams"]["row"][1:4]')" "[\"$LE_DOMAIN\", \"live\", \"cam1\"]" "the streams page lists $LE_DOMAIN/live/cam1 ($(b '" | ".join(d["streams"]["row"][4:11])'))"
+is "$(b 'd["streams"]["row"][5:7]')" '["H.264 + AAC", "640x360"]' "... with its codecs and picture size"
+like "$(b 'd["streams"]["row"][7]')" '^[0-9.]+$' "... its frame rate"
+like "$(b 'd["streams"]["row"][8]')" '^[0-9.]+ kbps$' "... and bitrate"
 s='d["streams"]'
 "$LE_PY" -c 'import json, sys; s = json.loads(sys.argv[1]); sys.exit(0 if s["currentTime"] >= s["t1"] + 2 else 1)' "$(b "$s")" 2>/dev/null
 ok $? "its player plays: currentTime $(b "$s[\"t1\"]") -> $(b "$s[\"currentTime\"]")"

@@ -35,12 +35,20 @@
               domain: s.DomainName, app: s.AppName, name: s.StreamName, node: s.Node || '',
               client: s.ClientAddr, published: s.PublishTime, transcoded: s.Transcoded,
               fps: rt.VideoFrameRate, afps: rt.AudioFrameRate, kbps: rt.BitRate,
+              codec: LE.codecName(s.VideoCodecId, s.AudioCodecId),
+              size: s.Width && s.Height ? s.Width + 'x' + s.Height : '',
               viewers: users[k] !== undefined ? users[k] : '', snap: snaps[s.AppName] || snaps['*'] || null
             };
           });
         });
       })).then(function (lists) { return { domains: domains, streams: [].concat.apply([], lists) }; });
     });
+  };
+
+  /* FLV codec ids, as DescribeLiveStreamsOnlineList gives them. */
+  var VCODECS = { 7: 'H.264', 12: 'H.265', 32: 'AV1', 33: 'VP9' }, ACODECS = { 2: 'MP3', 10: 'AAC', 13: 'Opus' };
+  LE.codecName = function (v, a) {
+    return [VCODECS[v], ACODECS[a]].filter(Boolean).join(' + ');
   };
 
   LE.thumb = function (s) {
@@ -137,6 +145,8 @@
             return h('a', { class: 'stream-link', href: LE.href('stream', { domain: s.domain, app: s.app, stream: s.name }) }, s.name);
           } },
           { title: 'Node', key: 'node' },
+          { title: 'Codec', key: 'codec' },
+          { title: 'Size', key: 'size' },
           { title: 'FPS', get: function (s) { return s.fps !== undefined ? s.fps : ''; } },
           { title: 'Bitrate', get: function (s) { return s.kbps !== undefined ? s.kbps + ' kbps' : ''; } },
           { title: 'Viewers', key: 'viewers' },
