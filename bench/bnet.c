@@ -228,6 +228,25 @@ void bn_loop_for(double secs, int (*done)(void))
         bn_loop_once(10);
 }
 
+int bn_opt(int opt, const char *arg, bn_opts *o)
+{
+    switch (opt) {
+    case 'u': o->url = arg; break;
+    case 'n': o->n = atoi(arg); break;
+    case 'r': o->rate = atof(arg); break;
+    case 'd': o->dur = atof(arg); break;
+    case 'T': o->tap_port = atoi(arg); break;
+    case 'W': o->wait_pub = atof(arg); break;
+    case 'w': o->warmup = atof(arg); break;
+    case 'p': o->pid = atol(arg); break;
+    case 'l': o->label = arg; break;
+    case 'c': o->conn_log = arg; break;
+    case 'v': o->verbose = 1; break;
+    default: return 0;
+    }
+    return 1;
+}
+
 const char *bn_url_host(const char *rest, char *host, int *port)
 {
     const char *slash = strchr(rest, '/');

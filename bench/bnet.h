@@ -60,6 +60,18 @@ void bn_loop_once(int timeout_ms);
 /* Runs the loop for up to secs or until done() (may be NULL) is true. */
 void bn_loop_for(double secs, int (*done)(void));
 
+/* The options both programs take the same way (bench/README): -u URL,
+ * -n players, -r ramp rate, -d window seconds, --tap PORT (T), --wait-pub
+ * (W), --warmup (w), --pid (p), --label (l), --conn-log (c), -v. */
+typedef struct bn_opts {
+    const char *url, *label, *conn_log;
+    int n, tap_port, verbose;
+    double rate, dur, wait_pub, warmup;
+    long pid;
+} bn_opts;
+#define BN_OPTS_DEFAULT { .label = "", .n = 50, .rate = 200, .dur = 30, .wait_pub = 20, .warmup = 3 }
+/* 1 if opt was one of them (stored in o). */
+int bn_opt(int opt, const char *arg, bn_opts *o);
 /* "HOST[:PORT]/PATH..." (IPv4 or localhost): host (128 bytes), *port if
  * given; returns the path's '/'. Dies on a bad URL. */
 const char *bn_url_host(const char *rest, char *host, int *port);

@@ -136,14 +136,12 @@ typedef struct conn {
 } conn;
 
 /* ---- options ---- */
-static int o_n = 50, o_start_segs = 3;
-static double o_rate = 200, o_dur = 30, o_warmup = 3, o_wait_pub = 20, o_wait_pl = 20;
+static bn_opts bo = BN_OPTS_DEFAULT;
+static int o_start_segs = 3;
+static double o_wait_pl = 20;
 static char o_host[128] = "127.0.0.1", o_path[512], o_dir[512];
-static int o_port = 80, o_tap_port, o_tap_to_port = 1935;
+static int o_port = 80, o_tap_to_port = 1935;
 static char o_tap_to_host[128] = "127.0.0.1";
-static long o_pid;
-static const char *o_label = "", *o_conn_log;
-static int o_verbose;
 
 /* ---- state ---- */
 static conn *players;
@@ -174,7 +172,7 @@ static void conn_close(conn *c, const char *why)
     c->hdr_len = 0;
     if (!c->t_end)
         c->t_end = bn_now_us();
-    if (o_verbose)
+    if (bo.verbose)
         bn_log("player %d closed: %s", c->idx, c->why);
 }
 
@@ -844,7 +842,7 @@ static void window_report(uint64_t now)
         started += players[i].t_first_frame != 0;
     }
     double el = (double)(now - g_win.t0) / 1e6;
-    bn_log("%s t=%.0fs opened=%d alive=%d started=%d seq=%llu %.1f Mbit/s", o_label, el, g_win.opened, alive,
+    bn_log("%s t=%.0fs opened=%d alive=%d started=%d seq=%llu %.1f Mbit/s", bo.label, el, g_win.opened, alive,
            started, (unsigned long long)g_max_seq, (double)g_bytes_win * 8 / el / 1e6);
 }
 
@@ -932,40 +930,30 @@ int main(int argc, char **argv)
         { "wait-pl", 1, 0, 'Y' }, { "start-segs", 1, 0, 'S' }, { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' },
         { "conn-log", 1, 0, 'c' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    const char *url = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "u:n:r:d:vh", lo, NULL)) != -1) {
         switch (opt) {
-        case 'u': url = optarg; break;
-        case 'n': o_n = atoi(optarg); break;
-        case 'r': o_rate = atof(optarg); break;
-        case 'd': o_dur = atof(optarg); break;
-        case 'T': o_tap_port = atoi(optarg); break;
         case 'F': pubtap_parse_to(optarg, o_tap_to_host, &o_tap_to_port); break;
-        case 'W': o_wait_pub = atof(optarg); break;
-        case 'w': o_warmup = atof(optarg); break;
         case 'Y': o_wait_pl = atof(optarg); break;
         case 'S': o_start_segs = atoi(optarg); break;
-        case 'p': o_pid = atol(optarg); break;
-        case 'l': o_label = optarg; break;
-        case 'c': o_conn_log = optarg; break;
-        case 'v': o_verbose = 1; break;
-        default: usage();
+        default:
+            if (!bn_opt(opt, optarg, &bo))
+                usage();
         }
     }
-    if (!url || o_n < 1 || o_rate <= 0 || o_dur <= 0 || o_start_segs < 1)
+    if (!bo.url || bo.n < 1 || bo.rate <= 0 || bo.dur <= 0 || o_start_segs < 1)
         usage();
-    parse_url(url);
+    parse_url(bo.url);
 
-    bn_init("hlsload", o_n + 64, (unsigned)(o_wait_pub + o_warmup + o_wait_pl + 10 + o_n / o_rate + o_dur + 30));
-    players = le_xcalloc((size_t)o_n, sizeof *players);
-    for (int i = 0; i < o_n; i++)
+    bn_init("hlsload", bo.n + 64, (unsigned)(bo.wait_pub + bo.warmup + o_wait_pl + 10 + bo.n / bo.rate + bo.dur + 30));
+    players = le_xcalloc((size_t)bo.n, sizeof *players);
+    for (int i = 0; i < bo.n; i++)
         players[i].b.fd = -1;
 
     /* 1. the publisher, through the tap; then the playlist */
-    if (o_tap_port)
-        pubtap_start(o_tap_port, o_tap_to_host, o_tap_to_port, tap_key, o_wait_pub);
-    bn_loop_for(o_warmup, NULL);
+    if (bo.tap_port)
+        pubtap_start(bo.tap_port, o_tap_to_host, o_tap_to_port, tap_key, bo.wait_pub);
+    bn_loop_for(bo.warmup, NULL);
     uint64_t t = bn_now_us();
     uint64_t next_try = 0;
     int ready = 0;
@@ -977,23 +965,23 @@ int main(int argc, char **argv)
         bn_loop_once(10);
     }
     if (!ready)
-        bn_die("no playlist with a segment at %s within %.0f s", url, o_wait_pl);
+        bn_die("no playlist with a segment at %s within %.0f s", bo.url, o_wait_pl);
 
     /* 2. the load: ramp, then hold until the window ends */
-    bn_window_run(&g_win, o_dur, o_rate, o_n, o_pid);
+    bn_window_run(&g_win, bo.dur, bo.rate, bo.n, bo.pid);
     uint64_t t0 = g_win.t0, t1 = g_win.t1, seq0 = g_seq0;
     int opened = g_win.opened;
     double win_s = (double)(t1 - t0) / 1e6;
 
     /* 3. results */
-    double *ttff = le_xcalloc((size_t)o_n, sizeof(double));
-    double *segs = le_xcalloc((size_t)o_n, sizeof(double));
+    double *ttff = le_xcalloc((size_t)bo.n, sizeof(double));
+    double *segs = le_xcalloc((size_t)bo.n, sizeof(double));
     size_t nf = 0;
     int failed = 0, behind = 0;
     uint64_t stalls = 0, stalled = 0, stall_us = 0, gaps = 0, missed = 0, seg_err = 0, reconn = 0, loads = 0;
     uint64_t bytes_players = 0, segs_tot = 0, blocked_us = 0, blocked_n = 0;
     int n_ll = 0;
-    FILE *cl = o_conn_log ? fopen(o_conn_log, "w") : NULL;
+    FILE *cl = bo.conn_log ? fopen(bo.conn_log, "w") : NULL;
     if (cl)
         fprintf(cl, "idx\tbytes\tsegs\tmissed\tseg_err\tttff_ms\tstalls\tstall_ms\tgaps\tlast_seq\treconnects\twhy\n");
     for (int i = 0; i < opened; i++) {
@@ -1038,11 +1026,11 @@ int main(int argc, char **argv)
 
     FILE *o = stdout;
     fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"n\":%d,\"opened\":%d,\"started\":%zu,\"failed\":%d",
-            o_label, n_ll ? "hls-ll" : "hls-ts", o_n, opened, nf, failed);
+            bo.label, n_ll ? "hls-ll" : "hls-ts", bo.n, opened, nf, failed);
     jnum(o, "window_s", win_s, 2);
     fprintf(o, ",\"bytes\":%llu", (unsigned long long)g_bytes_win);
     jnum(o, "mbps", (double)g_bytes_win * 8 / win_s / 1e6, 1);
-    jnum(o, "pub_mbps", o_tap_port ? (double)(pubtap_bytes() - g_pub0) * 8 / win_s / 1e6 : NAN, 3);
+    jnum(o, "pub_mbps", bo.tap_port ? (double)(pubtap_bytes() - g_pub0) * 8 / win_s / 1e6 : NAN, 3);
     fprintf(o, ",\"segs\":%llu,\"seq_first\":%llu,\"seq_last\":%llu", (unsigned long long)segs_tot,
             (unsigned long long)seq0, (unsigned long long)g_max_seq);
     jnum(o, "segs_min", opened ? segs[0] : NAN, 0);

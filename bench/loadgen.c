@@ -105,17 +105,14 @@ typedef struct conn {
 } conn;
 
 /* ---- options ---- */
-static int o_proto = P_RTMP, o_mode = M_FAST, o_n = 50, o_lowat = 32768, o_probe = 1;
-static double o_rate = 200, o_dur = 30, o_warmup = 3, o_wait_pub = 20;
+static bn_opts bo = BN_OPTS_DEFAULT;
+static int o_proto = P_RTMP, o_mode = M_FAST, o_lowat = 32768, o_probe = 1;
 static char o_host[128] = "127.0.0.1", o_path[512], o_app[256], o_name[256];
-static int o_port, o_tap_port, o_tap_to_port;
+static int o_port, o_tap_to_port;
 static char o_tap_to_host[128] = "127.0.0.1";
-static long o_pid;
-static const char *o_label = "", *o_conn_log;
-static int o_verbose;
 
 /* ---- state ---- */
-static conn *players;          /* o_n of them */
+static conn *players;          /* bo.n of them */
 static conn probe;
 static int g_measuring;        /* inside the measured window */
 static uint64_t g_bytes_win;   /* bytes read by every player and the probe in the window */
@@ -160,7 +157,7 @@ static void conn_close(conn *c, const char *why)
         c->stall_us += c->t_end - c->t_stall_start;
         c->in_stall = 0;
     }
-    if (c->idx >= 0 && o_verbose)
+    if (c->idx >= 0 && bo.verbose)
         bn_log("player %d closed: %s", c->idx, c->why);
 }
 
@@ -640,7 +637,7 @@ static void player_event(bconn *b, uint32_t ev)
 
 static void check_stalls(uint64_t now)
 {
-    for (int i = -1; i < o_n; i++) {
+    for (int i = -1; i < bo.n; i++) {
         conn *c = i < 0 ? &probe : &players[i];
         if (c->b.fd < 0 || !c->t_first_key || c->in_stall)
             continue;
@@ -691,7 +688,7 @@ static void window_report(uint64_t now)
         started += players[i].t_first_key != 0;
     }
     double el = (double)(now - g_win.t0) / 1e6;
-    bn_log("%s t=%.0fs opened=%d alive=%d started=%d %.1f Mbit/s", o_label, el, g_win.opened, alive, started,
+    bn_log("%s t=%.0fs opened=%d alive=%d started=%d %.1f Mbit/s", bo.label, el, g_win.opened, alive, started,
            (double)g_bytes_win * 8 / el / 1e6);
 }
 
@@ -753,36 +750,27 @@ int main(int argc, char **argv)
         { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' }, { "conn-log", 1, 0, 'c' },
         { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    const char *url = NULL, *tap_to = NULL;
+    const char *tap_to = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "u:n:r:d:m:vh", lo, NULL)) != -1) {
         switch (opt) {
-        case 'u': url = optarg; break;
-        case 'n': o_n = atoi(optarg); break;
-        case 'r': o_rate = atof(optarg); break;
-        case 'd': o_dur = atof(optarg); break;
         case 'm':
             if (strcmp(optarg, "fast") == 0) o_mode = M_FAST;
             else if (strcmp(optarg, "batch") == 0) o_mode = M_BATCH;
             else usage();
             break;
         case 'L': o_lowat = atoi(optarg); break;
-        case 'T': o_tap_port = atoi(optarg); break;
         case 'F': tap_to = optarg; break;
-        case 'W': o_wait_pub = atof(optarg); break;
-        case 'w': o_warmup = atof(optarg); break;
         case 'P': o_probe = 0; break;
-        case 'p': o_pid = atol(optarg); break;
-        case 'l': o_label = optarg; break;
-        case 'c': o_conn_log = optarg; break;
-        case 'v': o_verbose = 1; break;
-        default: usage();
+        default:
+            if (!bn_opt(opt, optarg, &bo))
+                usage();
         }
     }
-    if (!url || o_n < 0 || o_rate <= 0 || o_dur <= 0)
+    if (!bo.url || bo.n < 0 || bo.rate <= 0 || bo.dur <= 0)
         usage();
-    parse_url(url);
-    if (o_tap_port) {
+    parse_url(bo.url);
+    if (bo.tap_port) {
         if (tap_to) {
             pubtap_parse_to(tap_to, o_tap_to_host, &o_tap_to_port);
         } else if (o_proto == P_RTMP) {
@@ -794,16 +782,16 @@ int main(int argc, char **argv)
     }
 
     /* Enough descriptors for every player, the probe and the tap. */
-    bn_init("loadgen", o_n + 64, (unsigned)(o_wait_pub + o_warmup + 10 + o_n / o_rate + o_dur + 30));
-    players = le_xcalloc((size_t)o_n + 1, sizeof *players);
-    for (int i = 0; i < o_n; i++)
+    bn_init("loadgen", bo.n + 64, (unsigned)(bo.wait_pub + bo.warmup + 10 + bo.n / bo.rate + bo.dur + 30));
+    players = le_xcalloc((size_t)bo.n + 1, sizeof *players);
+    for (int i = 0; i < bo.n; i++)
         players[i].b.fd = -1;
     probe.b.fd = -1;
 
     /* 1. the publisher, through the tap */
-    if (o_tap_port) {
-        pubtap_start(o_tap_port, o_tap_to_host, o_tap_to_port, body_key, o_wait_pub);
-        bn_loop_for(o_warmup, NULL);   /* the server's GOP cache fills */
+    if (bo.tap_port) {
+        pubtap_start(bo.tap_port, o_tap_to_host, o_tap_to_port, body_key, bo.wait_pub);
+        bn_loop_for(bo.warmup, NULL);   /* the server's GOP cache fills */
     }
     /* 2. the probe */
     if (o_probe) {
@@ -816,18 +804,18 @@ int main(int argc, char **argv)
         bn_log("probe: first keyframe after %.1f ms", (double)(probe.t_first_key - probe.t_start) / 1000);
     }
     /* 3. the load: ramp, then hold until the window ends */
-    bn_window_run(&g_win, o_dur, o_rate, o_n, o_pid);
+    bn_window_run(&g_win, bo.dur, bo.rate, bo.n, bo.pid);
     uint64_t t0 = g_win.t0, t1 = g_win.t1;
     int opened = g_win.opened;
     double win_s = (double)(t1 - t0) / 1e6;
 
     /* 4. results */
-    double *ttfk = le_xcalloc((size_t)o_n + 1, sizeof(double));
-    double *rate = le_xcalloc((size_t)o_n + 1, sizeof(double));
+    double *ttfk = le_xcalloc((size_t)bo.n + 1, sizeof(double));
+    double *rate = le_xcalloc((size_t)bo.n + 1, sizeof(double));
     size_t nk = 0, nr = 0;
     int failed = 0, closed = 0, nokey = 0;
     uint64_t stalls = 0, stalled_conns = 0, stall_us = 0, bytes_players = 0;
-    FILE *cl = o_conn_log ? fopen(o_conn_log, "w") : NULL;
+    FILE *cl = bo.conn_log ? fopen(bo.conn_log, "w") : NULL;
     if (cl)
         fprintf(cl, "idx\tbytes\trate_mbps\tttfk_ms\tstalls\tstall_ms\tclosed\n");
     for (int i = 0; i < opened; i++) {
@@ -883,15 +871,15 @@ int main(int argc, char **argv)
     }
 
     FILE *o = stdout;
-    fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"mode\":\"%s\",\"n\":%d,\"opened\":%d", o_label,
-            o_proto == P_RTMP ? "rtmp" : "flv", o_mode == M_FAST ? "fast" : "batch", o_n, opened);
+    fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"mode\":\"%s\",\"n\":%d,\"opened\":%d", bo.label,
+            o_proto == P_RTMP ? "rtmp" : "flv", o_mode == M_FAST ? "fast" : "batch", bo.n, opened);
     fprintf(o, ",\"started\":%zu,\"nokey\":%d,\"failed\":%d,\"closed\":%d,\"close_reason\":\"%s\"", nk, nokey,
             failed, closed, why);
     jnum(o, "window_s", win_s, 2);
     fprintf(o, ",\"bytes\":%llu,\"bytes_players\":%llu", (unsigned long long)g_bytes_win,
             (unsigned long long)bytes_players);
     jnum(o, "mbps", (double)g_bytes_win * 8 / win_s / 1e6, 1);
-    jnum(o, "pub_mbps", o_tap_port ? (double)(pubtap_bytes() - g_pub0) * 8 / win_s / 1e6 : NAN, 3);
+    jnum(o, "pub_mbps", bo.tap_port ? (double)(pubtap_bytes() - g_pub0) * 8 / win_s / 1e6 : NAN, 3);
     jnum(o, "rate_p1_mbps", q_sorted(rate, nr, .01), 3);
     jnum(o, "rate_p50_mbps", q_sorted(rate, nr, .5), 3);
     jnum(o, "ttfk_p50_ms", q_sorted(ttfk, nk, .5), 1);
@@ -907,7 +895,7 @@ int main(int argc, char **argv)
     jnum(o, "probe_delay_p99_ms", p99, 0);
     fprintf(o, ",\"probe_delay_n\":%llu,\"delay_nomatch\":%llu", (unsigned long long)nd_probe,
             (unsigned long long)hist_nomatch);
-    win_json(o, &g_win.ws, win_s, g_bytes_win, o_n);
+    win_json(o, &g_win.ws, win_s, g_bytes_win, bo.n);
     fprintf(o, "}\n");
     fflush(o);
     return 0;
