@@ -44,23 +44,17 @@
  * has; a TS player three target durations behind (--start-segs). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -711,13 +705,15 @@ static void player_read(conn *c, const uint8_t *p, size_t n, uint64_t now)
 
 static void player_connect(conn *c)
 {
+    int err = bn_connect(&c->b, o_host, o_port);
+    if (c->b.fd < 0) {
+        snprintf(c->why, sizeof c->why, "socket: %s", strerror(err));
+        return;
+    }
+    c->why[0] = '\0';
     c->state = S_CONNECTING;
     c->t_end = 0;
-    c->why[0] = '\0';
-    int err = bn_connect(&c->b, o_host, o_port);
-    if (err && c->b.fd < 0)
-        snprintf(c->why, sizeof c->why, "socket: %s", strerror(err));
-    else if (err)
+    if (err)
         conn_close(c, strerror(err));
 }
 
