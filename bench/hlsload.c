@@ -44,45 +44,34 @@
  * has; a TS player three target durations behind (--start-segs). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
 #include "core/util.h"
-#include "rtmp/chunk.h"
-#include "rtmp/handshake.h"
+#include "bnet.h"
 #include "hlsmedia.h"
 #include "procstat.h"
+#include "pubtap.h"
 
-#define RBUF_SIZE (256 * 1024)
-#define READS_PER_EVENT 4
 #define TICK_US 10000
 #define HIST_MS 60000              /* delay/latency histograms, 1 ms buckets */
-#define HT_SIZE 65536
-#define TAP_HIGH_WATER (4u << 20)
 #define HDR_MAX 8192
 #define PL_MAX (1u << 20)          /* a playlist larger than this ends the player */
 #define QMAX 64                    /* segments queued per player */
 #define URI_MAX 256
 #define GAP_PTS (90000)            /* 1 s at 90 kHz */
 
-enum { K_PLAYER, K_TAP_LISTEN, K_TAP_PUB, K_TAP_UP };
 /* Player states. */
 enum { S_IDLE, S_CONNECTING, S_HDR, S_BODY, S_CLOSED };
 /* What the current request fetches. */
@@ -98,15 +87,8 @@ typedef struct qent {
 } qent;
 
 typedef struct conn {
-    int kind, fd, idx, prio, state;
-    uint32_t evmask;
-    int reg;
-    le_buf out;
-    size_t out_off;
-    /* tap */
-    struct conn *peer;
-    uint64_t skip;
-    int paused;
+    bconn b;                   /* first: the loop hands out &b */
+    int idx, state;
     /* player: HTTP */
     int req;                   /* R_* */
     int dead;                  /* closed on an error: not reopened */
@@ -148,80 +130,19 @@ typedef struct conn {
 } conn;
 
 /* ---- options ---- */
-static int o_n = 50, o_start_segs = 3;
-static double o_rate = 200, o_dur = 30, o_warmup = 3, o_wait_pub = 20, o_wait_pl = 20;
+static bn_opts bo = BN_OPTS_DEFAULT;
+static int o_start_segs = 3;
+static double o_wait_pl = 20;
 static char o_host[128] = "127.0.0.1", o_path[512], o_dir[512];
-static int o_port = 80, o_tap_port, o_tap_to_port = 1935;
+static int o_port = 80, o_tap_to_port = 1935;
 static char o_tap_to_host[128] = "127.0.0.1";
-static long o_pid;
-static const char *o_label = "", *o_conn_log;
-static int o_verbose;
 
 /* ---- state ---- */
-static int ep_main, ep_prio;
 static conn *players;
-static conn tap_l, tap_pub, tap_up;
-static uint8_t rbuf[RBUF_SIZE];
-static volatile sig_atomic_t g_stop;
 static int g_measuring;
-static uint64_t g_bytes_win, g_pub_bytes, g_pub_frames, g_tap_first_key;
+static uint64_t g_bytes_win;
 static uint64_t g_max_seq;     /* newest segment any player saw listed */
 static uint64_t hist_delay[HIST_MS + 1], hist_lat[HIST_MS + 1], hist_nomatch;
-static struct { uint64_t key, t; } ht[HT_SIZE];
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void vlog(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "hlsload: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "hlsload: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(2);
-}
-
-/* ---- the tap's frame table ---- */
-
-static void ht_put(uint64_t key, uint64_t t)
-{
-    for (uint32_t i = (uint32_t)key & (HT_SIZE - 1);; i = (i + 1) & (HT_SIZE - 1)) {
-        if (ht[i].key == key || ht[i].key == 0) {
-            ht[i].key = key;
-            ht[i].t = t;
-            return;
-        }
-    }
-}
-
-static uint64_t ht_get(uint64_t key)
-{
-    for (uint32_t i = (uint32_t)key & (HT_SIZE - 1);; i = (i + 1) & (HT_SIZE - 1)) {
-        if (ht[i].key == key)
-            return ht[i].t;
-        if (ht[i].key == 0)
-            return 0;
-    }
-}
-
 static void hist_add(uint64_t *h, int64_t us)
 {
     int64_t ms = us / 1000;
@@ -234,73 +155,24 @@ static void hist_add(uint64_t *h, int64_t us)
 
 /* ---- epoll and output ---- */
 
-static void ep_set(conn *c, uint32_t ev)
-{
-    if (c->fd < 0 || (c->reg && c->evmask == ev))
-        return;
-    struct epoll_event e = { .events = ev, .data.ptr = c };
-    int ep = c->prio ? ep_prio : ep_main;
-    if (epoll_ctl(ep, c->reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) < 0)
-        die("epoll_ctl: %s", strerror(errno));
-    c->reg = 1;
-    c->evmask = ev;
-}
-
 static void conn_close(conn *c, const char *why)
 {
-    if (c->fd < 0)
+    if (!bn_close(&c->b, c->why, sizeof c->why, why))
         return;
-    if (why && !c->why[0])
-        snprintf(c->why, sizeof c->why, "%s", why);
-    close(c->fd);
-    c->fd = -1;
-    c->evmask = 0;
-    c->reg = 0;
     c->state = S_CLOSED;
-    le_buf_free(&c->out);
-    c->out_off = 0;
-    if (c->kind == K_PLAYER) {
-        c->dead = why != NULL;
-        free(c->hdr);
-        c->hdr = NULL;
-        c->hdr_len = 0;
-        if (!c->t_end)
-            c->t_end = now_us();
-        if (o_verbose)
-            vlog("player %d closed: %s", c->idx, c->why);
-    }
+    c->dead = why != NULL;
+    free(c->hdr);
+    c->hdr = NULL;
+    c->hdr_len = 0;
+    if (!c->t_end)
+        c->t_end = bn_now_us();
+    if (bo.verbose)
+        bn_log("player %d closed: %s", c->idx, c->why);
 }
 
-static void flush_out(conn *c)
+static void on_fail(bconn *b, const char *why)
 {
-    while (c->fd >= 0 && c->out_off < c->out.len) {
-        ssize_t w = write(c->fd, c->out.p + c->out_off, c->out.len - c->out_off);
-        if (w > 0) {
-            c->out_off += (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EAGAIN)
-            break;
-        conn_close(c, w < 0 ? strerror(errno) : "write 0");
-        return;
-    }
-    if (c->fd < 0)
-        return;
-    if (c->out_off == c->out.len) {
-        c->out.len = c->out_off = 0;
-        if (c->kind == K_TAP_PUB || c->kind == K_TAP_UP) {
-            conn *p = c->peer;
-            if (p->paused && p->fd >= 0) {
-                p->paused = 0;
-                ep_set(p, EPOLLIN);
-            }
-        }
-        ep_set(c, c->paused ? 0 : EPOLLIN);
-    } else {
-        ep_set(c, (c->paused ? 0 : EPOLLIN) | EPOLLOUT);
-    }
+    conn_close((conn *)b, why);
 }
 
 /* ---- the playback model ---- */
@@ -326,7 +198,7 @@ static void on_frame(void *arg, int64_t pts90, uint64_t key, uint64_t now)
     int64_t end = pts + (c->step_us ? c->step_us : 40000);
     if (end > c->buf_end_us)
         c->buf_end_us = end;
-    uint64_t tt = ht_get(key);
+    uint64_t tt = pubtap_time(key);
     if (g_measuring && !tt)
         hist_nomatch++;
     if (g_measuring && tt && !c->cur_initial)
@@ -376,28 +248,29 @@ static void check_stall(conn *c, uint64_t now)
 /* ---- requests ---- */
 
 static void player_connect(conn *c);
+static void player_event(bconn *b, uint32_t ev);
 
 static void send_get(conn *c, const char *path, int req)
 {
-    if (c->fd < 0) {
+    if (c->b.fd < 0) {
         player_connect(c);
-        if (c->fd < 0)
+        if (c->b.fd < 0)
             return;
     }
-    le_buf_printf(&c->out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: livedge-hlsload\r\n\r\n", path, o_host,
+    le_buf_printf(&c->b.out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: livedge-hlsload\r\n\r\n", path, o_host,
                   o_port);
     c->req = req;
     c->state = c->state == S_CONNECTING ? S_CONNECTING : S_HDR;
     c->hdr_len = 0;
     c->status = 0;
     if (c->state != S_CONNECTING)
-        flush_out(c);
+        bn_flush(&c->b);
 }
 
 /* The next request of an idle player, if one is due. */
 static void player_next(conn *c, uint64_t now)
 {
-    if (c->req != R_NONE || c->dead || g_stop)
+    if (c->req != R_NONE || c->dead || bn_stop)
         return;
     if (c->qn) {
         qent *e = &c->q[c->qh];
@@ -709,12 +582,12 @@ static size_t body_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
         body_bytes(c, p, k, now);
         if (c->clen >= 0) {
             c->clen -= (int64_t)k;
-            if (c->clen == 0 && c->fd >= 0)
+            if (c->clen == 0 && c->b.fd >= 0)
                 response_done(c, now);
         }
         return k;
     }
-    while (used < n && c->state == S_BODY && c->fd >= 0) {
+    while (used < n && c->state == S_BODY && c->b.fd >= 0) {
         uint8_t ch = p[used];
         switch (c->cstate) {
         case C_SIZE:
@@ -791,7 +664,7 @@ static int hdr_parse(conn *c)
 
 static void player_read(conn *c, const uint8_t *p, size_t n, uint64_t now)
 {
-    while (n > 0 && c->fd >= 0) {
+    while (n > 0 && c->b.fd >= 0) {
         if (c->state == S_HDR) {
             if (!c->hdr)
                 c->hdr = le_xmalloc(HDR_MAX + 1);
@@ -832,46 +705,39 @@ static void player_read(conn *c, const uint8_t *p, size_t n, uint64_t now)
 
 static void player_connect(conn *c)
 {
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) {
-        snprintf(c->why, sizeof c->why, "socket: %s", strerror(errno));
+    int err = bn_connect(&c->b, o_host, o_port);
+    if (c->b.fd < 0) {
+        snprintf(c->why, sizeof c->why, "socket: %s", strerror(err));
         return;
     }
     c->why[0] = '\0';
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o_port) };
-    inet_pton(AF_INET, o_host, &sa.sin_addr);
     c->state = S_CONNECTING;
     c->t_end = 0;
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
-        conn_close(c, strerror(errno));
-        return;
-    }
-    ep_set(c, EPOLLOUT);
+    if (err)
+        conn_close(c, strerror(err));
 }
 
 static void player_start(conn *c, int idx)
 {
     memset(c, 0, sizeof *c);
-    c->kind = K_PLAYER;
     c->idx = idx;
-    c->fd = -1;
+    c->b.fd = -1;
+    c->b.on_event = player_event;
+    c->b.on_fail = on_fail;
     hm_init(&c->media, on_frame, c);
     c->q = le_xcalloc(QMAX, sizeof *c->q);
-    c->t_start = now_us();
+    c->t_start = bn_now_us();
     c->target_ms = 2000;
     player_next(c, c->t_start);
 }
 
-static void player_event(conn *c, uint32_t ev)
+static void player_event(bconn *b, uint32_t ev)
 {
-    if (c->fd < 0)
+    conn *c = (conn *)b;
+    if (c->b.fd < 0)
         return;
     if (c->state == S_CONNECTING) {
-        int err = 0;
-        socklen_t el = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        int err = bn_conn_error(&c->b);
         if (err) {
             conn_close(c, strerror(err));
             return;
@@ -879,40 +745,35 @@ static void player_event(conn *c, uint32_t ev)
         if (!(ev & EPOLLOUT))
             return;
         c->state = S_HDR;
-        flush_out(c);
+        bn_flush(&c->b);
         return;
     }
     if (ev & EPOLLOUT)
-        flush_out(c);
-    if (c->fd < 0 || !(ev & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        bn_flush(&c->b);
+    if (c->b.fd < 0 || !(ev & (EPOLLIN | EPOLLERR | EPOLLHUP)))
         return;
-    for (int k = 0; k < READS_PER_EVENT; k++) {
-        ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+    for (int k = 0; k < BN_READS_PER_EVENT; k++) {
+        ssize_t r = bn_read(&c->b);
         if (r > 0) {
-            uint64_t now = now_us();
+            uint64_t now = bn_now_us();
             c->bytes += (uint64_t)r;
             if (g_measuring) {
                 c->bytes_win += (uint64_t)r;
                 g_bytes_win += (uint64_t)r;
             }
-            player_read(c, rbuf, (size_t)r, now);
-            if (c->fd < 0 || (size_t)r < sizeof rbuf)
+            player_read(c, bn_rbuf, (size_t)r, now);
+            if (c->b.fd < 0 || (size_t)r < sizeof bn_rbuf)
                 return;
             continue;
         }
         if (r == 0) {
-            uint64_t now = now_us();
+            uint64_t now = bn_now_us();
             /* a close-delimited body ends here; a keep-alive one reopens */
             int mid = c->state == S_BODY && c->clen >= 0;
             if (c->state == S_BODY && c->clen < 0 && !c->chunked)
                 response_done(c, now);
-            if (c->fd >= 0) {
-                close(c->fd);
-                c->fd = -1;
-                c->reg = 0;
-                c->evmask = 0;
-                le_buf_free(&c->out);
-                c->out_off = 0;
+            if (c->b.fd >= 0) {
+                bn_close_fd(&c->b);
                 c->state = S_IDLE;
             }
             if (c->req != R_NONE) {
@@ -925,213 +786,72 @@ static void player_event(conn *c, uint32_t ev)
             player_next(c, now);
             return;
         }
-        if (errno == EINTR)
-            continue;
         if (errno != EAGAIN)
             conn_close(c, strerror(errno));
         return;
     }
 }
 
-/* ---- the publish tap (as bench/loadgen's) ---- */
+/* ---- the measured window ---- */
 
-static le_chunk_reader *tap_cr;
+static bn_window g_win;   /* defined below, with its functions */
+static uint64_t g_next_tick;   /* 0: the window's first turn */
+static uint64_t g_seq0;        /* the newest segment listed at its start */
+static uint64_t g_pub0;        /* the publisher's bytes at its start */
 
-static int video_is_frame(const uint8_t *b, uint32_t n)
+static void window_begin(void)
 {
-    if (n < 2)
-        return 0;
-    if (b[0] & 0x80)
-        return (b[0] & 0x0f) == 1 || (b[0] & 0x0f) == 3;
-    unsigned codec = b[0] & 0x0f;
-    if (codec == 7 || codec == 12)
-        return b[1] == 1;
-    return 1;
+    g_pub0 = pubtap_bytes();
+    g_measuring = 1;
 }
 
-static void tap_parse(const uint8_t *p, size_t n, uint64_t now)
+static void window_end(uint64_t t1)
 {
-    if (tap_pub.skip) {
-        size_t k = tap_pub.skip < n ? (size_t)tap_pub.skip : n;
-        tap_pub.skip -= k;
-        p += k;
-        n -= k;
-    }
-    while (n > 0 && tap_cr) {
-        size_t used = 0;
-        le_rtmp_msg m;
-        int rc = le_chunk_read(tap_cr, p, n, &used, &m);
-        if (rc < 0) {
-            vlog("tap: cannot parse the publisher's chunk stream; delay not measured");
-            le_chunk_reader_free(tap_cr);
-            tap_cr = NULL;
-            return;
+    for (int i = 0; i < g_win.opened; i++)
+        check_stall(&players[i], t1);
+    g_measuring = 0;
+}
+
+static void open_player(int i)
+{
+    player_start(&players[i], i);
+}
+
+static void window_tick(uint64_t now)
+{
+    if (!g_seq0 && g_max_seq)
+        g_seq0 = g_max_seq;
+    if (now >= g_next_tick) {
+        for (int i = 0; i < g_win.opened; i++) {
+            check_stall(&players[i], now);
+            player_next(&players[i], now);
         }
-        p += used;
-        n -= used;
-        if (rc != 1)
-            continue;
-        if (m.type == LE_MSG_SET_CHUNK_SIZE && m.len >= 4)
-            le_chunk_reader_set_chunk_size(tap_cr, le_rd_be32(m.data) & 0x7fffffff);
-        else if (m.type == LE_MSG_ABORT && m.len >= 4)
-            le_chunk_reader_abort(tap_cr, le_rd_be32(m.data));
-        else if (m.type == LE_MSG_VIDEO && video_is_frame(m.data, m.len) && m.len > 40) {
-            ht_put(hm_tail_key(m.data + m.len - 32, 32), now);
-            g_pub_frames++;
-            if (!g_tap_first_key && ((m.data[0] >> 4) & 7) == 1)
-                g_tap_first_key = now;
-        }
+        g_next_tick = now + TICK_US;
     }
 }
 
-static void tap_event(conn *c, uint32_t ev)
+static void window_report(uint64_t now)
 {
-    if (c->fd < 0)
-        return;
-    if (ev & EPOLLOUT)
-        flush_out(c);
-    if (c->fd < 0 || !(ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) || c->paused)
-        return;
-    conn *o = c->peer;
-    for (int k = 0; k < READS_PER_EVENT; k++) {
-        ssize_t r = read(c->fd, rbuf, sizeof rbuf);
-        if (r > 0) {
-            le_buf_append(&o->out, rbuf, (size_t)r);
-            flush_out(o);
-            if (c == &tap_pub) {
-                g_pub_bytes += (uint64_t)r;
-                tap_parse(rbuf, (size_t)r, now_us());
-            }
-            if (o->fd < 0) {
-                conn_close(c, "peer closed");
-                return;
-            }
-            if (o->out.len - o->out_off > TAP_HIGH_WATER) {
-                c->paused = 1;
-                ep_set(c, c->out.len > c->out_off ? EPOLLOUT : 0);
-                return;
-            }
-            if ((size_t)r < sizeof rbuf)
-                break;
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && errno == EAGAIN)
-            return;
-        vlog("tap: %s closed (%s)", c == &tap_pub ? "publisher" : "server", r == 0 ? "eof" : strerror(errno));
-        conn_close(c, "eof");
-        conn_close(o, "peer closed");
-        return;
+    int alive = 0, started = 0;
+    for (int i = 0; i < g_win.opened; i++) {
+        alive += players[i].b.fd >= 0 || players[i].req == R_NONE;
+        started += players[i].t_first_frame != 0;
     }
+    double el = (double)(now - g_win.t0) / 1e6;
+    bn_log("%s t=%.0fs opened=%d alive=%d started=%d seq=%llu %.1f Mbit/s", bo.label, el, g_win.opened, alive,
+           started, (unsigned long long)g_max_seq, (double)g_bytes_win * 8 / el / 1e6);
 }
 
-static void tap_accept(void)
-{
-    int fd = accept4(tap_l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (tap_pub.fd >= 0) {
-        close(fd);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int ufd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o_tap_to_port) };
-    inet_pton(AF_INET, o_tap_to_host, &sa.sin_addr);
-    if (ufd < 0 || connect(ufd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        vlog("tap: cannot reach the server at %s:%d: %s", o_tap_to_host, o_tap_to_port, strerror(errno));
-        close(fd);
-        if (ufd >= 0)
-            close(ufd);
-        return;
-    }
-    setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(ufd, F_SETFL, fcntl(ufd, F_GETFL) | O_NONBLOCK);
-    memset(&tap_pub, 0, sizeof tap_pub);
-    memset(&tap_up, 0, sizeof tap_up);
-    tap_pub.kind = K_TAP_PUB;
-    tap_pub.fd = fd;
-    tap_pub.prio = 1;
-    tap_pub.peer = &tap_up;
-    tap_pub.skip = LE_HS_C0C1_LEN + LE_HS_SIZE;
-    tap_up.kind = K_TAP_UP;
-    tap_up.fd = ufd;
-    tap_up.prio = 1;
-    tap_up.peer = &tap_pub;
-    le_chunk_reader_free(tap_cr);
-    tap_cr = le_chunk_reader_new(16u << 20, 64);
-    ep_set(&tap_pub, EPOLLIN);
-    ep_set(&tap_up, EPOLLIN);
-    vlog("tap: publisher connected, forwarding to %s:%d", o_tap_to_host, o_tap_to_port);
-}
-
-static void tap_listen(void)
-{
-    memset(&tap_l, 0, sizeof tap_l);
-    tap_pub.fd = tap_up.fd = -1;
-    tap_l.kind = K_TAP_LISTEN;
-    tap_l.prio = 1;
-    tap_l.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(tap_l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o_tap_port) };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (bind(tap_l.fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(tap_l.fd, 8) < 0)
-        die("tap: cannot listen on 127.0.0.1:%d: %s", o_tap_port, strerror(errno));
-    ep_set(&tap_l, EPOLLIN);
-}
-
-/* ---- the loop ---- */
-
-static void dispatch(struct epoll_event *e)
-{
-    conn *c = e->data.ptr;
-    if (!c)
-        return;
-    switch (c->kind) {
-    case K_PLAYER: player_event(c, e->events); break;
-    case K_TAP_LISTEN: tap_accept(); break;
-    default: tap_event(c, e->events); break;
-    }
-}
-
-static void poll_prio(void)
-{
-    struct epoll_event ev[8];
-    int n = epoll_wait(ep_prio, ev, 8, 0);
-    for (int i = 0; i < n; i++)
-        dispatch(&ev[i]);
-}
-
-static void loop_once(int timeout_ms)
-{
-    static struct epoll_event ev[256];
-    int n = epoll_wait(ep_main, ev, 256, timeout_ms);
-    poll_prio();
-    for (int i = 0; i < n; i++) {
-        dispatch(&ev[i]);
-        if ((i & 15) == 15)
-            poll_prio();
-    }
-}
+static bn_window g_win = { .begin = window_begin, .open = open_player, .tick = window_tick,
+                           .report = window_report, .end = window_end };
 
 /* ---- main ---- */
 
-static void on_signal(int sig)
+/* The tap's key of a published frame: its last 32 bytes, as hlsmedia.h
+ * keys the frames players receive (short frames are not recorded). */
+static uint64_t tap_key(const uint8_t *b, uint32_t len)
 {
-    (void)sig;
-    g_stop = 1;
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "hlsload: hard stop (time budget exceeded)\n";
-    ssize_t w = write(2, m, sizeof m - 1);
-    (void)w;
-    _exit(3);
+    return len > 40 ? hm_tail_key(b + len - 32, 32) : 0;
 }
 
 static void usage(void)
@@ -1156,23 +876,8 @@ static void usage(void)
 static void parse_url(const char *u)
 {
     if (strncmp(u, "http://", 7) != 0)
-        die("URL must be http://");
-    const char *rest = u + 7, *slash = strchr(rest, '/');
-    if (!slash)
-        die("URL has no path");
-    char hp[128];
-    snprintf(hp, sizeof hp, "%.*s", (int)(slash - rest), rest);
-    char *colon = strrchr(hp, ':');
-    if (colon) {
-        *colon = '\0';
-        o_port = atoi(colon + 1);
-    }
-    if (strcmp(hp, "localhost") == 0)
-        snprintf(hp, sizeof hp, "127.0.0.1");
-    struct in_addr a;
-    if (inet_pton(AF_INET, hp, &a) != 1)
-        die("host must be an IPv4 address: %s", hp);
-    snprintf(o_host, sizeof o_host, "%s", hp);
+        bn_die("URL must be http://");
+    const char *slash = bn_url_host(u + 7, o_host, &o_port);
     snprintf(o_path, sizeof o_path, "%s", slash);
     /* the directory relative segment URIs resolve against */
     size_t q = strcspn(o_path, "?");
@@ -1221,149 +926,58 @@ int main(int argc, char **argv)
         { "wait-pl", 1, 0, 'Y' }, { "start-segs", 1, 0, 'S' }, { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' },
         { "conn-log", 1, 0, 'c' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    const char *url = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "u:n:r:d:vh", lo, NULL)) != -1) {
         switch (opt) {
-        case 'u': url = optarg; break;
-        case 'n': o_n = atoi(optarg); break;
-        case 'r': o_rate = atof(optarg); break;
-        case 'd': o_dur = atof(optarg); break;
-        case 'T': o_tap_port = atoi(optarg); break;
-        case 'F': {
-            char h[64];
-            int p;
-            if (sscanf(optarg, "%63[^:]:%d", h, &p) != 2)
-                die("--tap-to HOST:PORT");
-            snprintf(o_tap_to_host, sizeof o_tap_to_host, "%s", h);
-            o_tap_to_port = p;
-            break;
-        }
-        case 'W': o_wait_pub = atof(optarg); break;
-        case 'w': o_warmup = atof(optarg); break;
+        case 'F': pubtap_parse_to(optarg, o_tap_to_host, &o_tap_to_port); break;
         case 'Y': o_wait_pl = atof(optarg); break;
         case 'S': o_start_segs = atoi(optarg); break;
-        case 'p': o_pid = atol(optarg); break;
-        case 'l': o_label = optarg; break;
-        case 'c': o_conn_log = optarg; break;
-        case 'v': o_verbose = 1; break;
-        default: usage();
+        default:
+            if (!bn_opt(opt, optarg, &bo))
+                usage();
         }
     }
-    if (!url || o_n < 1 || o_rate <= 0 || o_dur <= 0 || o_start_segs < 1)
+    if (!bo.url || bo.n < 1 || bo.rate <= 0 || bo.dur <= 0 || o_start_segs < 1)
         usage();
-    parse_url(url);
+    parse_url(bo.url);
 
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)o_n + 64) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < (rlim_t)o_n + 64)
-            die("RLIMIT_NOFILE %lu is too low for %d players", (unsigned long)rl.rlim_cur, o_n);
-    }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGALRM, on_alarm);
-    alarm((unsigned)(o_wait_pub + o_warmup + o_wait_pl + 10 + o_n / o_rate + o_dur + 30));
-
-    ep_main = epoll_create1(EPOLL_CLOEXEC);
-    ep_prio = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event pe = { .events = EPOLLIN, .data.ptr = NULL };
-    epoll_ctl(ep_main, EPOLL_CTL_ADD, ep_prio, &pe);
-    players = le_xcalloc((size_t)o_n, sizeof *players);
-    for (int i = 0; i < o_n; i++)
-        players[i].fd = -1;
+    bn_init("hlsload", bo.n + 64, (unsigned)(bo.wait_pub + bo.warmup + o_wait_pl + 10 + bo.n / bo.rate + bo.dur + 30));
+    players = le_xcalloc((size_t)bo.n, sizeof *players);
+    for (int i = 0; i < bo.n; i++)
+        players[i].b.fd = -1;
 
     /* 1. the publisher, through the tap; then the playlist */
-    uint64_t t = now_us();
-    if (o_tap_port) {
-        tap_listen();
-        fprintf(stderr, "hlsload: tap listening on 127.0.0.1:%d\n", o_tap_port);
-        while (!g_stop && !g_tap_first_key && now_us() - t < (uint64_t)(o_wait_pub * 1e6))
-            loop_once(10);
-        if (!g_tap_first_key)
-            die("no keyframe from a publisher within %.0f s", o_wait_pub);
-    }
-    t = now_us();
-    while (!g_stop && now_us() - t < (uint64_t)(o_warmup * 1e6))
-        loop_once(10);
-    t = now_us();
+    if (bo.tap_port)
+        pubtap_start(bo.tap_port, o_tap_to_host, o_tap_to_port, tap_key, bo.wait_pub);
+    bn_loop_for(bo.warmup, NULL);
+    uint64_t t = bn_now_us();
     uint64_t next_try = 0;
     int ready = 0;
-    while (!g_stop && !ready && now_us() - t < (uint64_t)(o_wait_pl * 1e6)) {
-        if (now_us() >= next_try) {
+    while (!bn_stop && !ready && bn_now_us() - t < (uint64_t)(o_wait_pl * 1e6)) {
+        if (bn_now_us() >= next_try) {
             ready = playlist_ready();
-            next_try = now_us() + 250000;
+            next_try = bn_now_us() + 250000;
         }
-        loop_once(10);
+        bn_loop_once(10);
     }
     if (!ready)
-        die("no playlist with a segment at %s within %.0f s", url, o_wait_pl);
+        bn_die("no playlist with a segment at %s within %.0f s", bo.url, o_wait_pl);
 
     /* 2. the load: ramp, then hold until the window ends */
-    srv_sample s0, s1;
-    int have_srv = srv_sample_take(o_pid, &s0) == 0;
-    double lg0 = self_cpu_s();
-    unsigned long long hb0 = 0, ht0 = 0, hb1 = 0, ht1 = 0;
-    host_ticks(&hb0, &ht0);
-    uint64_t pub0 = g_pub_bytes;
-    uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(o_dur * 1e6), next_tick = t0, next_report = t0 + 5000000;
-    uint64_t seq0 = 0;
-    g_measuring = 1;
-    int opened = 0;
-    while (!g_stop) {
-        uint64_t now = now_us();
-        if (now >= t_end)
-            break;
-        int due = (int)((double)(now - t0) / 1e6 * o_rate) + 1;
-        if (due > o_n)
-            due = o_n;
-        while (opened < due) {
-            player_start(&players[opened], opened);
-            opened++;
-        }
-        if (!seq0 && g_max_seq)
-            seq0 = g_max_seq;
-        if (now >= next_tick) {
-            for (int i = 0; i < opened; i++) {
-                check_stall(&players[i], now);
-                player_next(&players[i], now);
-            }
-            next_tick = now + TICK_US;
-        }
-        if (now >= next_report) {
-            int alive = 0, started = 0;
-            for (int i = 0; i < opened; i++) {
-                alive += players[i].fd >= 0 || players[i].req == R_NONE;
-                started += players[i].t_first_frame != 0;
-            }
-            vlog("%s t=%.0fs opened=%d alive=%d started=%d seq=%llu %.1f Mbit/s", o_label,
-                 (double)(now - t0) / 1e6, opened, alive, started, (unsigned long long)g_max_seq,
-                 (double)g_bytes_win * 8 / ((double)(now - t0) / 1e6) / 1e6);
-            next_report = now + 5000000;
-        }
-        loop_once(opened < o_n ? 1 : TICK_US / 1000);
-    }
-    uint64_t t1 = now_us();
-    for (int i = 0; i < opened; i++)
-        check_stall(&players[i], t1);
-    g_measuring = 0;
-    if (have_srv)
-        have_srv = srv_sample_take(o_pid, &s1) == 0;
-    double lg1 = self_cpu_s();
-    host_ticks(&hb1, &ht1);
+    bn_window_run(&g_win, bo.dur, bo.rate, bo.n, bo.pid);
+    uint64_t t0 = g_win.t0, t1 = g_win.t1, seq0 = g_seq0;
+    int opened = g_win.opened;
     double win_s = (double)(t1 - t0) / 1e6;
 
     /* 3. results */
-    double *ttff = le_xcalloc((size_t)o_n, sizeof(double));
-    double *segs = le_xcalloc((size_t)o_n, sizeof(double));
+    double *ttff = le_xcalloc((size_t)bo.n, sizeof(double));
+    double *segs = le_xcalloc((size_t)bo.n, sizeof(double));
     size_t nf = 0;
     int failed = 0, behind = 0;
     uint64_t stalls = 0, stalled = 0, stall_us = 0, gaps = 0, missed = 0, seg_err = 0, reconn = 0, loads = 0;
     uint64_t bytes_players = 0, segs_tot = 0, blocked_us = 0, blocked_n = 0;
     int n_ll = 0;
-    FILE *cl = o_conn_log ? fopen(o_conn_log, "w") : NULL;
+    FILE *cl = bo.conn_log ? fopen(bo.conn_log, "w") : NULL;
     if (cl)
         fprintf(cl, "idx\tbytes\tsegs\tmissed\tseg_err\tttff_ms\tstalls\tstall_ms\tgaps\tlast_seq\treconnects\twhy\n");
     for (int i = 0; i < opened; i++) {
@@ -1405,15 +1019,14 @@ int main(int argc, char **argv)
     uint64_t nd, nl;
     double d50 = q_hist(hist_delay, HIST_MS, .5, &nd), d99 = q_hist(hist_delay, HIST_MS, .99, &nd);
     double l50 = q_hist(hist_lat, HIST_MS, .5, &nl), l99 = q_hist(hist_lat, HIST_MS, .99, &nl);
-    double gb = (double)g_bytes_win / 1e9;
 
     FILE *o = stdout;
     fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"n\":%d,\"opened\":%d,\"started\":%zu,\"failed\":%d",
-            o_label, n_ll ? "hls-ll" : "hls-ts", o_n, opened, nf, failed);
+            bo.label, n_ll ? "hls-ll" : "hls-ts", bo.n, opened, nf, failed);
     jnum(o, "window_s", win_s, 2);
     fprintf(o, ",\"bytes\":%llu", (unsigned long long)g_bytes_win);
     jnum(o, "mbps", (double)g_bytes_win * 8 / win_s / 1e6, 1);
-    jnum(o, "pub_mbps", o_tap_port ? (double)(g_pub_bytes - pub0) * 8 / win_s / 1e6 : NAN, 3);
+    jnum(o, "pub_mbps", bo.tap_port ? (double)(pubtap_bytes() - g_pub0) * 8 / win_s / 1e6 : NAN, 3);
     fprintf(o, ",\"segs\":%llu,\"seq_first\":%llu,\"seq_last\":%llu", (unsigned long long)segs_tot,
             (unsigned long long)seq0, (unsigned long long)g_max_seq);
     jnum(o, "segs_min", opened ? segs[0] : NAN, 0);
@@ -1434,16 +1047,7 @@ int main(int argc, char **argv)
     jnum(o, "latency_p50_ms", l50, 0);
     jnum(o, "latency_p99_ms", l99, 0);
     fprintf(o, ",\"delay_n\":%llu,\"delay_nomatch\":%llu", (unsigned long long)nd, (unsigned long long)hist_nomatch);
-    if (have_srv) {
-        double cpu = s1.cpu_s - s0.cpu_s;
-        jnum(o, "srv_cpu_s", cpu, 2);
-        jnum(o, "srv_cpu_pct", cpu / win_s * 100, 1);
-        jnum(o, "srv_cpu_s_per_gb", gb > 0 ? cpu / gb : NAN, 3);
-        fprintf(o, ",\"srv_rss_idle_kb\":%ld,\"srv_rss_end_kb\":%ld,\"srv_hwm_kb\":%ld", s0.rss_kb, s1.rss_kb,
-                s1.hwm_kb);
-    }
-    jnum(o, "lg_cpu_pct", (lg1 - lg0) / win_s * 100, 1);
-    jnum(o, "host_busy_pct", ht1 > ht0 ? (double)(hb1 - hb0) / (double)(ht1 - ht0) * 100 : NAN, 1);
+    win_json(o, &g_win.ws, win_s, g_bytes_win, -1);
     fprintf(o, "}\n");
     fflush(o);
     (void)bytes_players;

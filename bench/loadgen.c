@@ -29,25 +29,15 @@
  * its receivers' wakeups). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "core/err.h"
 #include "core/util.h"
@@ -55,21 +45,18 @@
 #include "media/flvread.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
+#include "bnet.h"
+#include "procstat.h"
+#include "pubtap.h"
 
-#define RBUF_SIZE (256 * 1024)
-#define READS_PER_EVENT 4          /* fairness among connections */
-#define TICK_US 10000              /* ramp and bookkeeping tick */
 #define STALL_US 1000000           /* no media for longer: a stall */
 #define HIST_MS 20000              /* delay histogram range, 1 ms buckets */
-#define HT_SIZE 65536              /* frame hash table (power of two) */
-#define TAP_HIGH_WATER (4u << 20)  /* tap stops reading above this backlog */
 #define HS_REPLY (1 + 2 * LE_HS_SIZE)
 
 /* A tag larger than this ends the player (the server's own bound is smaller). */
 #define FLV_MAX_TAG (16u << 20)
 
 enum { P_RTMP, P_FLV };
-enum { K_PLAYER, K_TAP_LISTEN, K_TAP_PUB, K_TAP_UP };
 enum { M_FAST, M_BATCH };
 /* Player states. */
 enum { S_IDLE, S_CONNECTING, S_HS, S_CONNECT, S_CREATE, S_PLAY, S_HTTP_HDR, S_FLV, S_CLOSED };
@@ -77,15 +64,9 @@ enum { S_IDLE, S_CONNECTING, S_HS, S_CONNECT, S_CREATE, S_PLAY, S_HTTP_HDR, S_FL
 enum { C_SIZE, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_DONE };
 
 typedef struct conn {
-    int kind;                  /* K_* */
-    int fd;                    /* -1 once closed */
+    bconn b;                   /* first: the loop hands out &b; prio: the probe */
     int idx;                   /* player index; -1 for the probe */
-    int prio;                  /* in the priority epoll set */
     int state;                 /* S_* */
-    uint32_t evmask;           /* epoll events registered */
-    int reg;                   /* fd is in its epoll set */
-    le_buf out;                /* bytes not yet written */
-    size_t out_off;
     /* measurements (monotonic us) */
     uint64_t t_start, t_first_byte, t_first_key, t_last_media, t_stall_start, t_end;
     uint64_t bytes;            /* bytes read, whole life */
@@ -111,69 +92,22 @@ typedef struct conn {
     uint32_t tag_len;
     uint8_t tag_type;
     uint8_t head[64], tail[32];
-    /* tap */
-    struct conn *peer;
-    uint64_t skip;             /* handshake bytes before the chunk stream */
-    int paused;
 } conn;
 
 /* ---- options ---- */
-static int o_proto = P_RTMP, o_mode = M_FAST, o_n = 50, o_lowat = 32768, o_probe = 1;
-static double o_rate = 200, o_dur = 30, o_warmup = 3, o_wait_pub = 20;
+static bn_opts bo = BN_OPTS_DEFAULT;
+static int o_proto = P_RTMP, o_mode = M_FAST, o_lowat = 32768, o_probe = 1;
 static char o_host[128] = "127.0.0.1", o_path[512], o_app[256], o_name[256];
-static int o_port, o_tap_port, o_tap_to_port;
+static int o_port, o_tap_to_port;
 static char o_tap_to_host[128] = "127.0.0.1";
-static long o_pid;
-static const char *o_label = "", *o_conn_log;
-static int o_verbose;
 
 /* ---- state ---- */
-static int ep_main, ep_prio;
-static conn *players;          /* o_n of them */
+static conn *players;          /* bo.n of them */
 static conn probe;
-static conn tap_l, tap_pub, tap_up;
-static uint8_t rbuf[RBUF_SIZE];
-static volatile sig_atomic_t g_stop;
 static int g_measuring;        /* inside the measured window */
 static uint64_t g_bytes_win;   /* bytes read by every player and the probe in the window */
-static uint64_t g_pub_bytes, g_pub_frames;
-static uint64_t g_tap_first_key;
 static uint64_t hist_all[HIST_MS + 1], hist_probe[HIST_MS + 1];
 static uint64_t hist_nomatch;  /* frames with no tap record (not counted) */
-static struct { uint64_t key, t; } ht[HT_SIZE];
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void vmsg(const char *fmt, va_list ap)
-{
-    fprintf(stderr, "loadgen: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
-static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void vlog(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmsg(fmt, ap);
-    va_end(ap);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmsg(fmt, ap);
-    va_end(ap);
-    exit(2);
-}
 
 /* ---- frame keys: a payload hash, the same at the tap and at a player ---- */
 
@@ -193,152 +127,44 @@ static uint64_t body_key(const uint8_t *b, uint32_t len)
     return frame_key(len, b, hl, b + len - tl, tl);
 }
 
-/* A repeated frame (the file loops) overwrites its older entry. */
-static void ht_put(uint64_t key, uint64_t t)
-{
-    for (uint32_t i = (uint32_t)key & (HT_SIZE - 1);; i = (i + 1) & (HT_SIZE - 1)) {
-        if (ht[i].key == key || ht[i].key == 0) {
-            ht[i].key = key;
-            ht[i].t = t;
-            return;
-        }
-    }
-}
-
-static uint64_t ht_get(uint64_t key)
-{
-    for (uint32_t i = (uint32_t)key & (HT_SIZE - 1);; i = (i + 1) & (HT_SIZE - 1)) {
-        if (ht[i].key == key)
-            return ht[i].t;
-        if (ht[i].key == 0)
-            return 0;
-    }
-}
-
-/* ---- epoll and output ---- */
-
-static void ep_set(conn *c, uint32_t ev)
-{
-    if (c->fd < 0 || (c->reg && c->evmask == ev))
-        return;
-    struct epoll_event e = { .events = ev, .data.ptr = c };
-    int ep = c->prio ? ep_prio : ep_main;
-    if (epoll_ctl(ep, c->reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) < 0)
-        die("epoll_ctl: %s", strerror(errno));
-    c->reg = 1;
-    c->evmask = ev;
-}
 
 static void conn_close(conn *c, const char *why)
 {
-    if (c->fd < 0)
+    if (!bn_close(&c->b, c->why, sizeof c->why, why))
         return;
-    if (why && !c->why[0])
-        snprintf(c->why, sizeof c->why, "%s", why);
-    close(c->fd);   /* also leaves the epoll set */
-    c->fd = -1;
-    c->evmask = 0;
-    c->reg = 0;
     /* The chunk reader and the handshake and header buffers go with the
      * socket; callers stop feeding once fd < 0. */
-    if (c->kind == K_PLAYER) {
-        le_chunk_reader_free(c->cr);
-        c->cr = NULL;
-        free(c->hs);
-        c->hs = NULL;
-        free(c->hdr);
-        c->hdr = NULL;
-    }
+    le_chunk_reader_free(c->cr);
+    c->cr = NULL;
+    free(c->hs);
+    c->hs = NULL;
+    free(c->hdr);
+    c->hdr = NULL;
     c->state = S_CLOSED;
     if (!c->t_end)
-        c->t_end = now_us();
+        c->t_end = bn_now_us();
     if (c->in_stall) {
         c->stall_us += c->t_end - c->t_stall_start;
         c->in_stall = 0;
     }
-    le_buf_free(&c->out);
-    c->out_off = 0;
-    if (c->kind == K_PLAYER && c->idx >= 0 && o_verbose)
-        vlog("player %d closed: %s", c->idx, c->why);
+    if (c->idx >= 0 && bo.verbose)
+        bn_log("player %d closed: %s", c->idx, c->why);
 }
 
-static void flush_out(conn *c)
+static void on_fail(bconn *b, const char *why)
 {
-    while (c->fd >= 0 && c->out_off < c->out.len) {
-        ssize_t w = write(c->fd, c->out.p + c->out_off, c->out.len - c->out_off);
-        if (w > 0) {
-            c->out_off += (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EAGAIN)
-            break;
-        conn_close(c, w < 0 ? strerror(errno) : "write 0");
-        return;
-    }
-    if (c->fd < 0)
-        return;
-    if (c->out_off == c->out.len) {
-        c->out.len = c->out_off = 0;
-        if (c->kind == K_TAP_PUB || c->kind == K_TAP_UP) {
-            /* drained: let the other side read again */
-            conn *p = c->peer;
-            if (p->paused && p->fd >= 0) {
-                p->paused = 0;
-                ep_set(p, EPOLLIN);
-            }
-        }
-        ep_set(c, c->paused ? 0 : EPOLLIN);
-    } else {
-        ep_set(c, (c->paused ? 0 : EPOLLIN) | EPOLLOUT);
-    }
-}
-
-static void send_bytes(conn *c, const void *p, size_t n)
-{
-    le_buf_append(&c->out, p, n);
-    flush_out(c);
+    conn_close((conn *)b, why);
 }
 
 /* One RTMP message, our chunk size (the default 128: we never change it). */
 static void rtmp_send(conn *c, uint32_t csid, uint8_t type, uint32_t msid, const uint8_t *d, uint32_t n)
 {
     size_t sz = le_chunk_write_size(csid, 0, n, 128);
-    le_buf_reserve(&c->out, sz);
-    c->out.len += le_chunk_write(c->out.p + c->out.len, sz, csid, type, 0, msid, d, n, 128);
+    le_buf_reserve(&c->b.out, sz);
+    c->b.out.len += le_chunk_write(c->b.out.p + c->b.out.len, sz, csid, type, 0, msid, d, n, 128);
 }
 
 /* ---- media accounting (both protocols) ---- */
-
-static int video_is_key(const uint8_t *b, uint32_t n)
-{
-    if (n < 2)
-        return 0;
-    unsigned ft = (b[0] >> 4) & 7;
-    if (ft != 1)
-        return 0;
-    if (b[0] & 0x80) {  /* enhanced RTMP: packet type in the low nibble */
-        unsigned pt = b[0] & 0x0f;
-        return pt == 1 || pt == 3;
-    }
-    unsigned codec = b[0] & 0x0f;
-    if (codec == 7 || codec == 12)
-        return b[1] == 1;   /* NALU, not the sequence header */
-    return 1;
-}
-
-static int video_is_frame(const uint8_t *b, uint32_t n)
-{
-    if (n < 2)
-        return 0;
-    if (b[0] & 0x80)
-        return (b[0] & 0x0f) == 1 || (b[0] & 0x0f) == 3;
-    unsigned codec = b[0] & 0x0f;
-    if (codec == 7 || codec == 12)
-        return b[1] == 1;
-    return 1;
-}
 
 /* A complete audio/video message or tag. key: its payload hash (video). */
 static void on_media(conn *c, uint8_t type, const uint8_t *b2, uint32_t len, uint64_t key, uint64_t now)
@@ -348,20 +174,20 @@ static void on_media(conn *c, uint8_t type, const uint8_t *b2, uint32_t len, uin
         c->stall_us += now - c->t_stall_start;
         c->in_stall = 0;
     }
-    if (type != 9 || !video_is_frame(b2, len))
+    if (type != 9 || !flv_video_is_frame(b2, len))
         return;
     if (!c->t_first_key) {
-        if (!video_is_key(b2, len))
+        if (!flv_video_is_key(b2, len))
             return;
         c->t_first_key = now;
-        if (o_mode == M_BATCH && !c->prio && o_lowat > 0 && !c->lowat_set) {
+        if (o_mode == M_BATCH && !c->b.prio && o_lowat > 0 && !c->lowat_set) {
             int v = o_lowat;
-            if (setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
+            if (setsockopt(c->b.fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
                 c->lowat_set = 1;
         }
         return;
     }
-    uint64_t t = ht_get(key);
+    uint64_t t = pubtap_time(key);
     if (!t) {
         hist_nomatch++;
         return;
@@ -371,7 +197,7 @@ static void on_media(conn *c, uint8_t type, const uint8_t *b2, uint32_t len, uin
     uint64_t d = now > t ? (now - t) / 1000 : 0;
     if (d > HIST_MS)
         d = HIST_MS;
-    if (c->prio)
+    if (c->b.prio)
         hist_probe[d]++;
     else
         hist_all[d]++;
@@ -503,7 +329,7 @@ static void rtmp_message(conn *c, const le_rtmp_msg *m, uint64_t now)
 
 static void rtmp_chunks(conn *c, const uint8_t *p, size_t n, uint64_t now)
 {
-    while (n > 0 && c->fd >= 0) {
+    while (n > 0 && c->b.fd >= 0) {
         size_t used = 0;
         le_rtmp_msg m;
         int rc = le_chunk_read(c->cr, p, n, &used, &m);
@@ -543,15 +369,15 @@ static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
         le_rtmp_hs_client_c2(c->hs + 1, c2);   /* a bad server digest is not our business */
         free(c->hs);
         c->hs = NULL;
-        le_buf_append(&c->out, c2, sizeof c2);
+        le_buf_append(&c->b.out, c2, sizeof c2);
         c->state = S_CONNECT;
         rtmp_cmd_connect(c);
-        flush_out(c);
+        bn_flush(&c->b);
     }
-    if (n == 0 || c->fd < 0)
+    if (n == 0 || c->b.fd < 0)
         return;
     rtmp_chunks(c, p, n, now);
-    if (c->fd < 0)
+    if (c->b.fd < 0)
         return;
     c->in_total += n;
     if (c->win && c->in_total - c->acked >= c->win) {
@@ -560,8 +386,8 @@ static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
         rtmp_send(c, 2, LE_MSG_ACK, 0, a, 4);
         c->acked = c->in_total;
     }
-    if (c->out.len > c->out_off)
-        flush_out(c);
+    if (c->b.out.len > c->b.out_off)
+        bn_flush(&c->b);
 }
 
 /* ---- HTTP-FLV player ---- */
@@ -582,7 +408,7 @@ static void flv_tag_done(conn *c, uint64_t now)
 static void flv_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
 {
     le_flvread_ev ev;
-    while (c->fd >= 0) {
+    while (c->b.fd >= 0) {
         int k = le_flvread_next(&c->fr, &p, &n, &ev);
         if (k == LE_EAGAIN)
             return;
@@ -616,7 +442,7 @@ static void http_body(conn *c, const uint8_t *p, size_t n, uint64_t now)
         flv_feed(c, p, n, now);
         return;
     }
-    while (n > 0 && c->fd >= 0) {
+    while (n > 0 && c->b.fd >= 0) {
         switch (c->cstate) {
         case C_SIZE: {
             int d = *p;
@@ -710,38 +536,30 @@ static void http_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
 
 /* ---- connection setup ---- */
 
+static void player_event(bconn *b, uint32_t ev);
+
 static void player_start(conn *c, int idx, int prio)
 {
     memset(c, 0, sizeof *c);
-    c->kind = K_PLAYER;
     c->idx = idx;
-    c->prio = prio;
-    c->t_start = now_us();
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) {
-        c->fd = -1;
-        snprintf(c->why, sizeof c->why, "socket: %s", strerror(errno));
+    c->b.prio = prio;
+    c->b.on_event = player_event;
+    c->b.on_fail = on_fail;
+    c->t_start = bn_now_us();
+    c->state = S_CONNECTING;
+    int err = bn_connect(&c->b, o_host, o_port);
+    if (err && c->b.fd < 0) {
+        snprintf(c->why, sizeof c->why, "socket: %s", strerror(err));
         c->state = S_CLOSED;
         c->t_end = c->t_start;
-        return;
+    } else if (err) {
+        conn_close(c, strerror(err));
     }
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o_port) };
-    inet_pton(AF_INET, o_host, &sa.sin_addr);
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
-        conn_close(c, strerror(errno));
-        return;
-    }
-    c->state = S_CONNECTING;
-    ep_set(c, EPOLLOUT);
 }
 
 static void player_connected(conn *c)
 {
-    int err = 0;
-    socklen_t el = sizeof err;
-    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    int err = bn_conn_error(&c->b);
     if (err) {
         conn_close(c, strerror(err));
         return;
@@ -752,7 +570,7 @@ static void player_connected(conn *c)
         c->cr = le_chunk_reader_new(16u << 20, 64);
         c->hs = le_xmalloc(HS_REPLY);
         c->state = S_HS;
-        send_bytes(c, c0c1, sizeof c0c1);
+        bn_send(&c->b, c0c1, sizeof c0c1);
     } else {
         char req[1024];
         int n = snprintf(req, sizeof req,
@@ -760,13 +578,14 @@ static void player_connected(conn *c)
                          "Accept: */*\r\nConnection: keep-alive\r\n\r\n", o_path, o_host, o_port);
         c->hdr = le_xmalloc(8193);
         c->state = S_HTTP_HDR;
-        send_bytes(c, req, (size_t)n);
+        bn_send(&c->b, req, (size_t)n);
     }
 }
 
-static void player_event(conn *c, uint32_t ev)
+static void player_event(bconn *b, uint32_t ev)
 {
-    if (c->fd < 0)
+    conn *c = (conn *)b;
+    if (c->b.fd < 0)
         return;
     if (c->state == S_CONNECTING) {
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
@@ -774,13 +593,13 @@ static void player_event(conn *c, uint32_t ev)
         return;
     }
     if (ev & EPOLLOUT)
-        flush_out(c);
+        bn_flush(&c->b);
     if (!(ev & (EPOLLIN | EPOLLERR | EPOLLHUP)))
         return;
-    for (int k = 0; k < READS_PER_EVENT && c->fd >= 0; k++) {
-        ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+    for (int k = 0; k < BN_READS_PER_EVENT && c->b.fd >= 0; k++) {
+        ssize_t r = bn_read(&c->b);
         if (r > 0) {
-            uint64_t now = now_us();
+            uint64_t now = bn_now_us();
             if (!c->t_first_byte)
                 c->t_first_byte = now;
             c->bytes += (uint64_t)r;
@@ -789,10 +608,10 @@ static void player_event(conn *c, uint32_t ev)
                 g_bytes_win += (uint64_t)r;
             }
             if (o_proto == P_RTMP)
-                rtmp_feed(c, rbuf, (size_t)r, now);
+                rtmp_feed(c, bn_rbuf, (size_t)r, now);
             else
-                http_feed(c, rbuf, (size_t)r, now);
-            if ((size_t)r < sizeof rbuf)
+                http_feed(c, bn_rbuf, (size_t)r, now);
+            if ((size_t)r < sizeof bn_rbuf)
                 break;
             continue;
         }
@@ -800,201 +619,17 @@ static void player_event(conn *c, uint32_t ev)
             conn_close(c, "closed by server");
             return;
         }
-        if (errno == EINTR)
-            continue;
         if (errno != EAGAIN)
             conn_close(c, strerror(errno));
         return;
     }
 }
 
-/* ---- the publish tap ---- */
-
-static le_chunk_reader *tap_cr;
-
-static void tap_parse(const uint8_t *p, size_t n, uint64_t now)
-{
-    if (tap_pub.skip) {   /* C0+C1, C2: not chunk stream */
-        size_t k = tap_pub.skip < n ? (size_t)tap_pub.skip : n;
-        tap_pub.skip -= k;
-        p += k;
-        n -= k;
-    }
-    while (n > 0 && tap_cr) {
-        size_t used = 0;
-        le_rtmp_msg m;
-        int rc = le_chunk_read(tap_cr, p, n, &used, &m);
-        if (rc < 0) {
-            vlog("tap: cannot parse the publisher's chunk stream; delay not measured");
-            le_chunk_reader_free(tap_cr);
-            tap_cr = NULL;
-            return;
-        }
-        p += used;
-        n -= used;
-        if (rc != 1)
-            continue;
-        if (m.type == LE_MSG_SET_CHUNK_SIZE && m.len >= 4)
-            le_chunk_reader_set_chunk_size(tap_cr, le_rd_be32(m.data) & 0x7fffffff);
-        else if (m.type == LE_MSG_ABORT && m.len >= 4)
-            le_chunk_reader_abort(tap_cr, le_rd_be32(m.data));
-        else if (m.type == LE_MSG_VIDEO && video_is_frame(m.data, m.len)) {
-            ht_put(body_key(m.data, m.len), now);
-            g_pub_frames++;
-            if (!g_tap_first_key && video_is_key(m.data, m.len))
-                g_tap_first_key = now;
-        }
-    }
-}
-
-static void tap_event(conn *c, uint32_t ev)
-{
-    if (c->fd < 0)
-        return;
-    if (ev & EPOLLOUT)
-        flush_out(c);
-    if (c->fd < 0 || !(ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) || c->paused)
-        return;
-    conn *o = c->peer;
-    for (int k = 0; k < READS_PER_EVENT; k++) {
-        ssize_t r = read(c->fd, rbuf, sizeof rbuf);
-        if (r > 0) {
-            if (c == &tap_pub) {
-                g_pub_bytes += (uint64_t)r;
-                le_buf_append(&o->out, rbuf, (size_t)r);
-                flush_out(o);
-                /* the time the frame's last byte was handed to the server */
-                tap_parse(rbuf, (size_t)r, now_us());
-            } else {
-                le_buf_append(&o->out, rbuf, (size_t)r);
-                flush_out(o);
-            }
-            if (o->fd < 0) {
-                conn_close(c, "peer closed");
-                return;
-            }
-            if (o->out.len - o->out_off > TAP_HIGH_WATER) {
-                c->paused = 1;
-                ep_set(c, c->out.len > c->out_off ? EPOLLOUT : 0);
-                return;
-            }
-            if ((size_t)r < sizeof rbuf)
-                break;
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && errno == EAGAIN)
-            return;
-        vlog("tap: %s closed (%s)", c == &tap_pub ? "publisher" : "server", r == 0 ? "eof" : strerror(errno));
-        conn_close(c, "eof");
-        conn_close(o, "peer closed");
-        return;
-    }
-}
-
-static void tap_accept(void)
-{
-    int fd = accept4(tap_l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (tap_pub.fd >= 0) {   /* one publisher at a time */
-        close(fd);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int ufd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o_tap_to_port) };
-    inet_pton(AF_INET, o_tap_to_host, &sa.sin_addr);
-    if (ufd < 0 || connect(ufd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        vlog("tap: cannot reach the server at %s:%d: %s", o_tap_to_host, o_tap_to_port, strerror(errno));
-        close(fd);
-        if (ufd >= 0)
-            close(ufd);
-        return;
-    }
-    setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(ufd, F_SETFL, fcntl(ufd, F_GETFL) | O_NONBLOCK);
-    memset(&tap_pub, 0, sizeof tap_pub);
-    memset(&tap_up, 0, sizeof tap_up);
-    tap_pub.kind = K_TAP_PUB;
-    tap_pub.fd = fd;
-    tap_pub.prio = 1;
-    tap_pub.peer = &tap_up;
-    tap_pub.skip = LE_HS_C0C1_LEN + LE_HS_SIZE;
-    tap_up.kind = K_TAP_UP;
-    tap_up.fd = ufd;
-    tap_up.prio = 1;
-    tap_up.peer = &tap_pub;
-    le_chunk_reader_free(tap_cr);
-    tap_cr = le_chunk_reader_new(16u << 20, 64);
-    ep_set(&tap_pub, EPOLLIN);
-    ep_set(&tap_up, EPOLLIN);
-    vlog("tap: publisher connected, forwarding to %s:%d", o_tap_to_host, o_tap_to_port);
-}
-
-static void tap_listen(void)
-{
-    memset(&tap_l, 0, sizeof tap_l);
-    tap_pub.fd = tap_up.fd = -1;
-    tap_l.kind = K_TAP_LISTEN;
-    tap_l.prio = 1;
-    tap_l.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(tap_l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o_tap_port) };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (bind(tap_l.fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(tap_l.fd, 8) < 0)
-        die("tap: cannot listen on 127.0.0.1:%d: %s", o_tap_port, strerror(errno));
-    ep_set(&tap_l, EPOLLIN);
-}
-
-/* ---- the loop ---- */
-
-static void dispatch(struct epoll_event *e)
-{
-    conn *c = e->data.ptr;
-    if (!c)
-        return;   /* the priority set's own fd inside the main set */
-    switch (c->kind) {
-    case K_PLAYER:
-        player_event(c, e->events);
-        break;
-    case K_TAP_LISTEN:
-        tap_accept();
-        break;
-    default:
-        tap_event(c, e->events);
-        break;
-    }
-}
-
-static void poll_prio(void)
-{
-    struct epoll_event ev[16];
-    int n = epoll_wait(ep_prio, ev, 16, 0);
-    for (int i = 0; i < n; i++)
-        dispatch(&ev[i]);
-}
-
-static void loop_once(int timeout_ms)
-{
-    static struct epoll_event ev[256];
-    int n = epoll_wait(ep_main, ev, 256, timeout_ms);
-    poll_prio();
-    for (int i = 0; i < n; i++) {
-        dispatch(&ev[i]);
-        if ((i & 15) == 15)
-            poll_prio();
-    }
-}
-
 static void check_stalls(uint64_t now)
 {
-    for (int i = -1; i < o_n; i++) {
+    for (int i = -1; i < bo.n; i++) {
         conn *c = i < 0 ? &probe : &players[i];
-        if (c->fd < 0 || !c->t_first_key || c->in_stall)
+        if (c->b.fd < 0 || !c->t_first_key || c->in_stall)
             continue;
         if (now - c->t_last_media > STALL_US) {
             c->stalls++;
@@ -1004,139 +639,53 @@ static void check_stalls(uint64_t now)
     }
 }
 
-/* ---- /proc sampling ---- */
+/* ---- the measured window ---- */
 
-typedef struct srv_sample {
-    double cpu_s;
-    long rss_kb, hwm_kb;
-} srv_sample;
+static bn_window g_win;   /* defined below, with its functions */
+static uint64_t g_next_stall;   /* 0: the window's first turn */
+static uint64_t g_pub0;         /* the publisher's bytes at its start */
 
-static int srv_sample_take(srv_sample *s)
+static void window_begin(void)
 {
-    memset(s, 0, sizeof *s);
-    if (!o_pid)
-        return LE_EINVAL;
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%ld/stat", o_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return LE_EIO;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return LE_EIO;
-    unsigned long ut = 0, st = 0;
-    /* after ") ": state(3) ... utime(14) stime(15) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return LE_EIO;
-    s->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-    snprintf(path, sizeof path, "/proc/%ld/status", o_pid);
-    f = fopen(path, "r");
-    if (!f)
-        return LE_EIO;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld", &s->rss_kb);
-        sscanf(line, "VmHWM: %ld", &s->hwm_kb);
+    g_pub0 = pubtap_bytes();
+    g_measuring = 1;
+}
+
+static void window_end(uint64_t t1)
+{
+    g_measuring = 0;
+    check_stalls(t1);
+}
+
+static void open_player(int i)
+{
+    player_start(&players[i], i, 0);
+}
+
+static void window_tick(uint64_t now)
+{
+    if (now >= g_next_stall) {
+        check_stalls(now);
+        g_next_stall = now + 100000;
     }
-    fclose(f);
-    return 0;
 }
 
-/* Machine-wide busy share over the window, from /proc/stat (the machine is
- * shared: this tells how much CPU others took). */
-static int host_ticks(unsigned long long *busy, unsigned long long *total)
+static void window_report(uint64_t now)
 {
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return LE_EIO;
-    unsigned long long v[8] = { 0 };
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-                   &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n < 5)
-        return LE_EIO;
-    *total = 0;
-    for (int i = 0; i < 8; i++)
-        *total += v[i];
-    *busy = *total - v[3] - v[4];   /* minus idle and iowait */
-    return 0;
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* ---- statistics ---- */
-
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank quantile of a sorted array; NAN when empty. */
-static double q_sorted(const double *v, size_t n, double q)
-{
-    if (!n)
-        return NAN;
-    size_t k = (size_t)ceil(q * (double)n);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return v[k - 1];
-}
-
-static double q_hist(const uint64_t *h, double q, uint64_t *count)
-{
-    uint64_t tot = 0;
-    for (int i = 0; i <= HIST_MS; i++)
-        tot += h[i];
-    *count = tot;
-    if (!tot)
-        return NAN;
-    uint64_t k = (uint64_t)ceil(q * (double)tot), acc = 0;
-    if (k < 1)
-        k = 1;
-    for (int i = 0; i <= HIST_MS; i++) {
-        acc += h[i];
-        if (acc >= k)
-            return i;
+    int alive = 0, started = 0;
+    for (int i = 0; i < g_win.opened; i++) {
+        alive += players[i].b.fd >= 0;
+        started += players[i].t_first_key != 0;
     }
-    return HIST_MS;
+    double el = (double)(now - g_win.t0) / 1e6;
+    bn_log("%s t=%.0fs opened=%d alive=%d started=%d %.1f Mbit/s", bo.label, el, g_win.opened, alive, started,
+           (double)g_bytes_win * 8 / el / 1e6);
 }
 
-static void jnum(FILE *f, const char *k, double v, int prec)
-{
-    if (isnan(v))
-        fprintf(f, ",\"%s\":null", k);
-    else
-        fprintf(f, ",\"%s\":%.*f", k, prec, v);
-}
+static bn_window g_win = { .begin = window_begin, .open = open_player, .tick = window_tick,
+                           .report = window_report, .end = window_end };
 
 /* ---- main ---- */
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "loadgen: hard stop (time budget exceeded)\n";
-    ssize_t w = write(2, m, sizeof m - 1);
-    (void)w;
-    _exit(3);
-}
 
 static void usage(void)
 {
@@ -1170,30 +719,15 @@ static void parse_url(const char *u)
         o_proto = P_FLV;
         rest = u + 7;
     } else {
-        die("URL must be rtmp:// or http://");
+        bn_die("URL must be rtmp:// or http://");
     }
-    const char *slash = strchr(rest, '/');
-    if (!slash)
-        die("URL has no path");
-    char hp[128];
-    snprintf(hp, sizeof hp, "%.*s", (int)(slash - rest), rest);
-    char *colon = strrchr(hp, ':');
     o_port = o_proto == P_RTMP ? 1935 : 80;
-    if (colon) {
-        *colon = '\0';
-        o_port = atoi(colon + 1);
-    }
-    if (strcmp(hp, "localhost") == 0)
-        snprintf(hp, sizeof hp, "127.0.0.1");
-    struct in_addr a;
-    if (inet_pton(AF_INET, hp, &a) != 1)
-        die("host must be an IPv4 address: %s", hp);
-    snprintf(o_host, sizeof o_host, "%s", hp);
+    const char *slash = bn_url_host(rest, o_host, &o_port);
     snprintf(o_path, sizeof o_path, "%s", slash);
     /* RTMP: /APP/NAME (the name may hold slashes and a query) */
     const char *s2 = strchr(slash + 1, '/');
     if (!s2)
-        die("URL path must be /APP/NAME");
+        bn_die("URL path must be /APP/NAME");
     snprintf(o_app, sizeof o_app, "%.*s", (int)(s2 - slash - 1), slash + 1);
     snprintf(o_name, sizeof o_name, "%s", s2 + 1);
 }
@@ -1206,157 +740,77 @@ int main(int argc, char **argv)
         { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' }, { "conn-log", 1, 0, 'c' },
         { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    const char *url = NULL, *tap_to = NULL;
+    const char *tap_to = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "u:n:r:d:m:vh", lo, NULL)) != -1) {
         switch (opt) {
-        case 'u': url = optarg; break;
-        case 'n': o_n = atoi(optarg); break;
-        case 'r': o_rate = atof(optarg); break;
-        case 'd': o_dur = atof(optarg); break;
         case 'm':
             if (strcmp(optarg, "fast") == 0) o_mode = M_FAST;
             else if (strcmp(optarg, "batch") == 0) o_mode = M_BATCH;
             else usage();
             break;
         case 'L': o_lowat = atoi(optarg); break;
-        case 'T': o_tap_port = atoi(optarg); break;
         case 'F': tap_to = optarg; break;
-        case 'W': o_wait_pub = atof(optarg); break;
-        case 'w': o_warmup = atof(optarg); break;
         case 'P': o_probe = 0; break;
-        case 'p': o_pid = atol(optarg); break;
-        case 'l': o_label = optarg; break;
-        case 'c': o_conn_log = optarg; break;
-        case 'v': o_verbose = 1; break;
-        default: usage();
+        default:
+            if (!bn_opt(opt, optarg, &bo))
+                usage();
         }
     }
-    if (!url || o_n < 0 || o_rate <= 0 || o_dur <= 0)
+    if (!bo.url || bo.n < 0 || bo.rate <= 0 || bo.dur <= 0)
         usage();
-    parse_url(url);
-    if (o_tap_port) {
+    parse_url(bo.url);
+    if (bo.tap_port) {
         if (tap_to) {
-            char h[64];
-            int p;
-            if (sscanf(tap_to, "%63[^:]:%d", h, &p) != 2)
-                die("--tap-to HOST:PORT");
-            snprintf(o_tap_to_host, sizeof o_tap_to_host, "%s", h);
-            o_tap_to_port = p;
+            pubtap_parse_to(tap_to, o_tap_to_host, &o_tap_to_port);
         } else if (o_proto == P_RTMP) {
             snprintf(o_tap_to_host, sizeof o_tap_to_host, "%s", o_host);
             o_tap_to_port = o_port;
         } else {
-            die("--tap with an http:// URL needs --tap-to HOST:PORT (the server's RTMP port)");
+            bn_die("--tap with an http:// URL needs --tap-to HOST:PORT (the server's RTMP port)");
         }
     }
 
     /* Enough descriptors for every player, the probe and the tap. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)o_n + 64) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < (rlim_t)o_n + 64)
-            die("RLIMIT_NOFILE %lu is too low for %d players", (unsigned long)rl.rlim_cur, o_n);
-    }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGALRM, on_alarm);
-    /* Hard stop: every phase is bounded; this catches a bug in them. */
-    alarm((unsigned)(o_wait_pub + o_warmup + 10 + o_n / o_rate + o_dur + 30));
-
-    ep_main = epoll_create1(EPOLL_CLOEXEC);
-    ep_prio = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event pe = { .events = EPOLLIN, .data.ptr = NULL };
-    epoll_ctl(ep_main, EPOLL_CTL_ADD, ep_prio, &pe);
-    players = le_xcalloc((size_t)o_n + 1, sizeof *players);
-    for (int i = 0; i < o_n; i++)
-        players[i].fd = -1;
-    probe.fd = -1;
+    bn_init("loadgen", bo.n + 64, (unsigned)(bo.wait_pub + bo.warmup + 10 + bo.n / bo.rate + bo.dur + 30));
+    players = le_xcalloc((size_t)bo.n + 1, sizeof *players);
+    for (int i = 0; i < bo.n; i++)
+        players[i].b.fd = -1;
+    probe.b.fd = -1;
 
     /* 1. the publisher, through the tap */
-    uint64_t t = now_us();
-    if (o_tap_port) {
-        tap_listen();
-        fprintf(stderr, "loadgen: tap listening on 127.0.0.1:%d\n", o_tap_port);
-        while (!g_stop && !g_tap_first_key && now_us() - t < (uint64_t)(o_wait_pub * 1e6))
-            loop_once(10);
-        if (!g_tap_first_key)
-            die("no keyframe from a publisher within %.0f s", o_wait_pub);
-        t = now_us();
-        while (!g_stop && now_us() - t < (uint64_t)(o_warmup * 1e6))
-            loop_once(10);
+    if (bo.tap_port) {
+        pubtap_start(bo.tap_port, o_tap_to_host, o_tap_to_port, body_key, bo.wait_pub);
+        bn_loop_for(bo.warmup, NULL);   /* the server's GOP cache fills */
     }
     /* 2. the probe */
     if (o_probe) {
         player_start(&probe, -1, 1);
-        t = now_us();
-        while (!g_stop && !probe.t_first_key && probe.fd >= 0 && now_us() - t < 10000000u)
-            loop_once(10);
+        uint64_t t = bn_now_us();
+        while (!bn_stop && !probe.t_first_key && probe.b.fd >= 0 && bn_now_us() - t < 10000000u)
+            bn_loop_once(10);
         if (!probe.t_first_key)
-            die("the probe got no keyframe within 10 s (%s)", probe.why[0] ? probe.why : "timeout");
-        vlog("probe: first keyframe after %.1f ms", (double)(probe.t_first_key - probe.t_start) / 1000);
+            bn_die("the probe got no keyframe within 10 s (%s)", probe.why[0] ? probe.why : "timeout");
+        bn_log("probe: first keyframe after %.1f ms", (double)(probe.t_first_key - probe.t_start) / 1000);
     }
     /* 3. the load: ramp, then hold until the window ends */
-    srv_sample s0, s1;
-    int have_srv = srv_sample_take(&s0) == 0;
-    double lg0 = self_cpu_s();
-    unsigned long long hb0 = 0, ht0 = 0, hb1 = 0, ht1 = 0;
-    host_ticks(&hb0, &ht0);
-    uint64_t pub0 = g_pub_bytes;
-    uint64_t t0 = now_us(), t_end = t0 + (uint64_t)(o_dur * 1e6), next_stall = t0, next_report = t0 + 5000000;
-    g_measuring = 1;
-    int opened = 0;
-    while (!g_stop) {
-        uint64_t now = now_us();
-        if (now >= t_end)
-            break;
-        int due = (int)((double)(now - t0) / 1e6 * o_rate) + 1;
-        if (due > o_n)
-            due = o_n;
-        while (opened < due) {
-            player_start(&players[opened], opened, 0);
-            opened++;
-        }
-        if (now >= next_stall) {
-            check_stalls(now);
-            next_stall = now + 100000;
-        }
-        if (now >= next_report) {
-            int alive = 0, started = 0;
-            for (int i = 0; i < opened; i++) {
-                alive += players[i].fd >= 0;
-                started += players[i].t_first_key != 0;
-            }
-            vlog("%s t=%.0fs opened=%d alive=%d started=%d %.1f Mbit/s", o_label,
-                 (double)(now - t0) / 1e6, opened, alive, started,
-                 (double)g_bytes_win * 8 / ((double)(now - t0) / 1e6) / 1e6);
-            next_report = now + 5000000;
-        }
-        loop_once(opened < o_n ? 1 : TICK_US / 1000);
-    }
-    uint64_t t1 = now_us();
-    g_measuring = 0;
-    check_stalls(t1);
-    if (have_srv)
-        have_srv = srv_sample_take(&s1) == 0;
-    double lg1 = self_cpu_s();
-    host_ticks(&hb1, &ht1);
+    bn_window_run(&g_win, bo.dur, bo.rate, bo.n, bo.pid);
+    uint64_t t0 = g_win.t0, t1 = g_win.t1;
+    int opened = g_win.opened;
     double win_s = (double)(t1 - t0) / 1e6;
 
     /* 4. results */
-    double *ttfk = le_xcalloc((size_t)o_n + 1, sizeof(double));
-    double *rate = le_xcalloc((size_t)o_n + 1, sizeof(double));
+    double *ttfk = le_xcalloc((size_t)bo.n + 1, sizeof(double));
+    double *rate = le_xcalloc((size_t)bo.n + 1, sizeof(double));
     size_t nk = 0, nr = 0;
     int failed = 0, closed = 0, nokey = 0;
     uint64_t stalls = 0, stalled_conns = 0, stall_us = 0, bytes_players = 0;
-    FILE *cl = o_conn_log ? fopen(o_conn_log, "w") : NULL;
+    FILE *cl = bo.conn_log ? fopen(bo.conn_log, "w") : NULL;
     if (cl)
         fprintf(cl, "idx\tbytes\trate_mbps\tttfk_ms\tstalls\tstall_ms\tclosed\n");
     for (int i = 0; i < opened; i++) {
         conn *c = &players[i];
-        uint64_t end = c->fd >= 0 ? t1 : c->t_end;
+        uint64_t end = c->b.fd >= 0 ? t1 : c->t_end;
         if (c->in_stall)
             c->stall_us += end - c->t_stall_start;
         bytes_players += c->bytes_win;
@@ -1364,7 +818,7 @@ int main(int argc, char **argv)
             ttfk[nk++] = (double)(c->t_first_key - c->t_start) / 1000;
         else
             nokey++;
-        if (c->fd < 0) {
+        if (c->b.fd < 0) {
             closed++;
             if (!c->t_first_key)
                 failed++;
@@ -1379,26 +833,25 @@ int main(int argc, char **argv)
         if (cl)
             fprintf(cl, "%d\t%llu\t%.3f\t%.1f\t%u\t%.0f\t%s\n", i, (unsigned long long)c->bytes, r,
                     c->t_first_key ? (double)(c->t_first_key - c->t_start) / 1000 : -1.0, c->stalls,
-                    (double)c->stall_us / 1000, c->fd >= 0 ? "-" : c->why);
+                    (double)c->stall_us / 1000, c->b.fd >= 0 ? "-" : c->why);
     }
     if (cl)
         fclose(cl);
     qsort(ttfk, nk, sizeof *ttfk, cmp_dbl);
     qsort(rate, nr, sizeof *rate, cmp_dbl);
     uint64_t nd_all, nd_probe;
-    double d50 = q_hist(hist_all, .5, &nd_all), d99 = q_hist(hist_all, .99, &nd_all);
-    double p50 = q_hist(hist_probe, .5, &nd_probe), p99 = q_hist(hist_probe, .99, &nd_probe);
-    double gb = (double)g_bytes_win / 1e9;
+    double d50 = q_hist(hist_all, HIST_MS, .5, &nd_all), d99 = q_hist(hist_all, HIST_MS, .99, &nd_all);
+    double p50 = q_hist(hist_probe, HIST_MS, .5, &nd_probe), p99 = q_hist(hist_probe, HIST_MS, .99, &nd_probe);
 
     /* the most common close reason, for a quick look */
     const char *why = "";
     int why_n = 0;
     for (int i = 0; i < opened && i < 4096; i++) {
-        if (players[i].fd >= 0 || !players[i].why[0])
+        if (players[i].b.fd >= 0 || !players[i].why[0])
             continue;
         int k = 0;
         for (int j = 0; j < opened; j++)
-            k += players[j].fd < 0 && strcmp(players[j].why, players[i].why) == 0;
+            k += players[j].b.fd < 0 && strcmp(players[j].why, players[i].why) == 0;
         if (k > why_n) {
             why_n = k;
             why = players[i].why;
@@ -1408,15 +861,15 @@ int main(int argc, char **argv)
     }
 
     FILE *o = stdout;
-    fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"mode\":\"%s\",\"n\":%d,\"opened\":%d", o_label,
-            o_proto == P_RTMP ? "rtmp" : "flv", o_mode == M_FAST ? "fast" : "batch", o_n, opened);
+    fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"mode\":\"%s\",\"n\":%d,\"opened\":%d", bo.label,
+            o_proto == P_RTMP ? "rtmp" : "flv", o_mode == M_FAST ? "fast" : "batch", bo.n, opened);
     fprintf(o, ",\"started\":%zu,\"nokey\":%d,\"failed\":%d,\"closed\":%d,\"close_reason\":\"%s\"", nk, nokey,
             failed, closed, why);
     jnum(o, "window_s", win_s, 2);
     fprintf(o, ",\"bytes\":%llu,\"bytes_players\":%llu", (unsigned long long)g_bytes_win,
             (unsigned long long)bytes_players);
     jnum(o, "mbps", (double)g_bytes_win * 8 / win_s / 1e6, 1);
-    jnum(o, "pub_mbps", o_tap_port ? (double)(g_pub_bytes - pub0) * 8 / win_s / 1e6 : NAN, 3);
+    jnum(o, "pub_mbps", bo.tap_port ? (double)(pubtap_bytes() - g_pub0) * 8 / win_s / 1e6 : NAN, 3);
     jnum(o, "rate_p1_mbps", q_sorted(rate, nr, .01), 3);
     jnum(o, "rate_p50_mbps", q_sorted(rate, nr, .5), 3);
     jnum(o, "ttfk_p50_ms", q_sorted(ttfk, nk, .5), 1);
@@ -1432,17 +885,7 @@ int main(int argc, char **argv)
     jnum(o, "probe_delay_p99_ms", p99, 0);
     fprintf(o, ",\"probe_delay_n\":%llu,\"delay_nomatch\":%llu", (unsigned long long)nd_probe,
             (unsigned long long)hist_nomatch);
-    if (have_srv) {
-        double cpu = s1.cpu_s - s0.cpu_s;
-        jnum(o, "srv_cpu_s", cpu, 2);
-        jnum(o, "srv_cpu_pct", cpu / win_s * 100, 1);
-        jnum(o, "srv_cpu_s_per_gb", gb > 0 ? cpu / gb : NAN, 3);
-        fprintf(o, ",\"srv_rss_idle_kb\":%ld,\"srv_rss_end_kb\":%ld,\"srv_hwm_kb\":%ld", s0.rss_kb, s1.rss_kb,
-                s1.hwm_kb);
-        jnum(o, "srv_rss_per_player_kb", o_n ? (double)(s1.rss_kb - s0.rss_kb) / o_n : NAN, 1);
-    }
-    jnum(o, "lg_cpu_pct", (lg1 - lg0) / win_s * 100, 1);
-    jnum(o, "host_busy_pct", ht1 > ht0 ? (double)(hb1 - hb0) / (double)(ht1 - ht0) * 100 : NAN, 1);
+    win_json(o, &g_win.ws, win_s, g_bytes_win, bo.n);
     fprintf(o, "}\n");
     fflush(o);
     return 0;

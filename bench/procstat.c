@@ -1,5 +1,5 @@
 /* bench/procstat.c: server sampling from /proc and quantiles, for
- * bench/hlsload (the same method as bench/loadgen; docs/BENCHMARKS.md). */
+ * bench/loadgen and bench/hlsload (docs/BENCHMARKS.md). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +26,7 @@ int srv_sample_take(long pid, srv_sample *s)
     if (!p)
         return LE_EIO;
     unsigned long ut = 0, st = 0;
+    /* after ") ": state(3) ... utime(14) stime(15) */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return LE_EIO;
     s->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -42,6 +43,8 @@ int srv_sample_take(long pid, srv_sample *s)
     return 0;
 }
 
+/* Machine-wide busy share over the window, from /proc/stat (the machine is
+ * shared: this tells how much CPU others took). */
 int host_ticks(unsigned long long *busy, unsigned long long *total)
 {
     FILE *f = fopen("/proc/stat", "r");
@@ -56,7 +59,7 @@ int host_ticks(unsigned long long *busy, unsigned long long *total)
     *total = 0;
     for (int i = 0; i < 8; i++)
         *total += v[i];
-    *busy = *total - v[3] - v[4];
+    *busy = *total - v[3] - v[4];   /* minus idle and iowait */
     return 0;
 }
 
@@ -113,3 +116,37 @@ void jnum(FILE *f, const char *k, double v, int prec)
         fprintf(f, ",\"%s\":%.*f", k, prec, v);
 }
 
+
+void win_begin(win_sample *w, long pid)
+{
+    memset(w, 0, sizeof *w);
+    w->have_srv = srv_sample_take(pid, &w->s0) == 0;
+    w->lg0 = self_cpu_s();
+    host_ticks(&w->hb0, &w->ht0);
+}
+
+void win_end(win_sample *w, long pid)
+{
+    if (w->have_srv)
+        w->have_srv = srv_sample_take(pid, &w->s1) == 0;
+    w->lg1 = self_cpu_s();
+    host_ticks(&w->hb1, &w->ht1);
+}
+
+void win_json(FILE *o, const win_sample *w, double win_s, uint64_t bytes, int per_player)
+{
+    double gb = (double)bytes / 1e9;
+    if (w->have_srv) {
+        double cpu = w->s1.cpu_s - w->s0.cpu_s;
+        jnum(o, "srv_cpu_s", cpu, 2);
+        jnum(o, "srv_cpu_pct", cpu / win_s * 100, 1);
+        jnum(o, "srv_cpu_s_per_gb", gb > 0 ? cpu / gb : NAN, 3);
+        fprintf(o, ",\"srv_rss_idle_kb\":%ld,\"srv_rss_end_kb\":%ld,\"srv_hwm_kb\":%ld", w->s0.rss_kb,
+                w->s1.rss_kb, w->s1.hwm_kb);
+        if (per_player >= 0)
+            jnum(o, "srv_rss_per_player_kb",
+                 per_player ? (double)(w->s1.rss_kb - w->s0.rss_kb) / per_player : NAN, 1);
+    }
+    jnum(o, "lg_cpu_pct", (w->lg1 - w->lg0) / win_s * 100, 1);
+    jnum(o, "host_busy_pct", w->ht1 > w->ht0 ? (double)(w->hb1 - w->hb0) / (double)(w->ht1 - w->ht0) * 100 : NAN, 1);
+}
