@@ -21,6 +21,8 @@
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/browser.sh
+. "$(dirname "$0")/browser.sh"
 # shellcheck source=t/integration/admin.sh
 . "$(dirname "$0")/admin.sh"
 
@@ -29,21 +31,11 @@ le_require_tool ffmpeg ffprobe python3 curl redis-server
 le_browser_require || exit 0
 
 ROOT=$LE_DIR/rec
-WWW=$LE_DIR/www
-mkdir -p "$ROOT" "$WWW"
-printf '<!doctype html>\n<html><head><title>record player</title><link rel="icon" href="data:,"></head><body></body></html>\n' >"$WWW/index.html"
+mkdir -p "$ROOT"
+le_page_dir "record player"
 
 # ---- the page's origin: its own loopback port ------------------------------------
-page_up() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$PAGE_PORT/")" = 200 ]; }
-for _ in 1 2 3; do
-    PAGE_PORT=$(le_free_port 1)
-    le_bg PAGE_PID "$LE_PY" -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$WWW" \
-        >"$LE_DIR/page.log" 2>&1
-    le_wait_for 10 page_up && break
-    le_kill "$PAGE_PID"; PAGE_PID=""
-done
-[ -n "$PAGE_PID" ] || le_abort "the page server did not start"
-ORIGIN=http://127.0.0.1:$PAGE_PORT
+le_page_server "$WWW"
 
 LE_EXTRA_CONF="record_root $ROOT;
 record_min_free 0;
@@ -91,16 +83,9 @@ TMPURL=$H/record/$BUCKET/web/live/cam/copy.mp4.tmp
 is "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$TMPURL")" 404 "curl: the .tmp name answers 404"
 
 # ---- Chromium -----------------------------------------------------------------------
-t0=$(le_now_ms)
 # A range in the middle of the file (media data, not the header all files share).
 RA=$((SIZE / 2)) RB=$((SIZE / 2 + 999))
-OUT=$(timeout -k 5 120 node "$LE_T_SRCDIR/record-browser.js" "$ORIGIN/index.html" "$URL" "$TMPURL" "bytes=$RA-$RB" \
-    2>"$LE_DIR/browser.err")
-rc=$?
-is "$rc" 0 "record-browser.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
-    diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
-b() { j "$OUT" "$1"; }
+le_browser_run 120 record-browser.js "$ORIGIN/index.html" "$URL" "$TMPURL" "bytes=$RA-$RB"
 is "$(b 'd["origin"]')" "$ORIGIN" "the page's origin is not the node's"
 diag "canPlayType(avc1.640015, mp4a.40.2): $(b 'd["canPlay"]')"
 m=$(b 'd["metadata"]')

@@ -24,6 +24,8 @@
 : "${LE_SCRIPT_TIMEOUT:=180}"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/browser.sh
+. "$(dirname "$0")/browser.sh"
 # shellcheck source=t/integration/admin.sh
 . "$(dirname "$0")/admin.sh"
 
@@ -32,23 +34,10 @@ le_require_tool ffmpeg ffprobe python3 curl redis-server
 le_browser_require || exit 0
 le_hlsjs_require || exit 0
 
-WWW=$LE_DIR/www
-mkdir -p "$WWW"
-cp "$LE_HLSJS" "$WWW/hls.min.js"
-printf '<!doctype html>\n<html><head><title>abr player</title><link rel="icon" href="data:,">%s</head><body></body></html>\n' \
-    '<script src="hls.min.js"></script>' >"$WWW/index.html"
+le_page_dir "abr player" hls
 
 # ---- the page's origin: its own loopback port ------------------------------------
-page_up() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$PAGE_PORT/")" = 200 ]; }
-for _ in 1 2 3; do
-    PAGE_PORT=$(le_free_port 1)
-    le_bg PAGE_PID "$LE_PY" -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$WWW" \
-        >"$LE_DIR/page.log" 2>&1
-    le_wait_for 10 page_up && break
-    le_kill "$PAGE_PID"; PAGE_PID=""
-done
-[ -n "$PAGE_PID" ] || le_abort "the page server did not start"
-ORIGIN=http://127.0.0.1:$PAGE_PORT
+le_page_server "$WWW"
 
 # transcode_idle: the jobs outlive the gaps between the test's requests.
 LE_EXTRA_CONF="transcode_idle 60s;
@@ -174,14 +163,7 @@ r=$(match "$sp" "$mp" 0.067)
 ok $? "cam_small's too, within one of its frames (67 ms) ($r)" || diag "$(cat "$LE_DIR/cam_small.m3u8")"
 
 # ---- Chromium + hls.js -------------------------------------------------------------------
-t0=$(le_now_ms)
-OUT=$(timeout -k 5 120 node "$LE_T_SRCDIR/transcode-browser.js" "$ORIGIN/index.html" "$H/live/cam_abr.m3u8" \
-    640x360 320x180 1280x720 2>"$LE_DIR/browser.err")
-rc=$?
-is "$rc" 0 "transcode-browser.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
-    diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
-b() { j "$OUT" "$1"; }
+le_browser_run 120 transcode-browser.js "$ORIGIN/index.html" "$H/live/cam_abr.m3u8" 640x360 320x180 1280x720
 is "$(b 'd["origin"]')" "$ORIGIN" "the page's origin is not the node's"
 is "$(b 'd["hls"]["supported"]')" true "hls.js $LE_HLSJS_VERSION is supported (MSE) ($(b 'd["hls"]'))"
 is "$(b '" ".join(sorted("%dx%d" % (l["width"], l["height"]) for l in d["levels"]))')" \

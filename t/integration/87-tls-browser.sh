@@ -25,6 +25,8 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=t/integration/tls.sh
 . "$(dirname "$0")/tls.sh"
+# shellcheck source=t/integration/browser.sh
+. "$(dirname "$0")/browser.sh"
 
 le_require_daemon
 le_require_tool ffmpeg ffprobe python3 curl openssl redis-server
@@ -41,34 +43,10 @@ spki() {
 }
 SPKI="$(spki "$PKI/ca.pem"),$(spki "$PKI/node.leaf.pem"),$(spki "$PKI/page.leaf.pem")"
 
-WWW=$LE_DIR/www
-mkdir -p "$WWW"
-cp "$LE_HLSJS" "$WWW/hls.min.js"
-printf '<!doctype html>\n<html><head><title>tls player</title><link rel="icon" href="data:,">%s</head><body></body></html>\n' \
-    '<script src="hls.min.js"></script>' >"$WWW/index.html"
+le_page_dir "tls player" hls
 
 # ---- the page's origin: https://page.test:PAGE_PORT ---------------------------------
-PAGE_CURL=(curl -s -m 3 --cacert "$PKI/ca.pem")
-page_up() {
-    [ "$("${PAGE_CURL[@]}" --resolve "page.test:$PAGE_PORT:127.0.0.1" -o /dev/null -w '%{http_code}' \
-        "https://page.test:$PAGE_PORT/")" = 200 ]
-}
-for _ in 1 2 3; do
-    PAGE_PORT=$(le_free_port 1)
-    le_bg PAGE_PID "$LE_PY" -c '
-import functools, http.server, ssl, sys
-port, root, cert, key = sys.argv[1:]
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), h)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()' "$PAGE_PORT" "$WWW" "$PKI/page.pem" "$PKI/page.key" >"$LE_DIR/page.log" 2>&1
-    le_wait_for 10 page_up && break
-    le_kill "$PAGE_PID"; PAGE_PID=""
-done
-[ -n "$PAGE_PID" ] || le_abort "the https page server did not start"
-ORIGIN=https://page.test:$PAGE_PORT
+le_page_server "$WWW" "$PKI/page.pem" "$PKI/page.key" page.test "$PKI/ca.pem"
 
 HTTPS_PORT=$(le_free_port 1)
 LE_EXTRA_CONF="https_listen 127.0.0.1:$HTTPS_PORT;
@@ -96,19 +74,9 @@ hdr=$("${CURL[@]}" --cacert "$PKI/ca.pem" -D - -o /dev/null -H "Origin: $ORIGIN"
 like "$hdr" "^[Aa]ccess-[Cc]ontrol-[Aa]llow-[Oo]rigin: ($ORIGIN|\*)$" "... with Access-Control-Allow-Origin for the page's origin"
 
 # ---- Chromium + hls.js -----------------------------------------------------------------
-t0=$(le_now_ms)
-OUT=$(timeout -k 5 120 node "$LE_T_SRCDIR/tls-browser.js" "$ORIGIN/index.html" "$SRC" \
+le_browser_run 120 tls-browser.js "$ORIGIN/index.html" "$SRC" \
     "--ignore-certificate-errors-spki-list=$SPKI" \
-    "--host-resolver-rules=MAP live.test 127.0.0.1, MAP page.test 127.0.0.1" 2>"$LE_DIR/browser.err")
-rc=$?
-is "$rc" 0 "tls-browser.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
-    diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
-j() { "$LE_PY" -c 'import json, sys
-d = json.loads(sys.argv[1])
-v = eval(sys.argv[2])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2" 2>/dev/null; }
-b() { j "$OUT" "$1"; }
+    "--host-resolver-rules=MAP live.test 127.0.0.1, MAP page.test 127.0.0.1"
 is "$(b 'd["origin"]')" "$ORIGIN" "the page's origin is https://page.test, not the node's"
 is "$(b 'd["secureContext"]')" true "... a secure context (status $(b 'd["page"]["status"]'), $(b 'd["page"]["security"]["protocol"]'))"
 is "$(b 'd["hls"]["supported"]')" true "hls.js $LE_HLSJS_VERSION is supported (MSE)"

@@ -28,6 +28,8 @@
 : "${LE_SCRIPT_TIMEOUT:=180}"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/browser.sh
+. "$(dirname "$0")/browser.sh"
 
 le_require_daemon
 le_require_tool ffmpeg python3 curl redis-server
@@ -36,23 +38,10 @@ le_hlsjs_require || exit 0
 
 SAMPLE_S=10     # seconds of playback over which the latency is sampled
 
-WWW=$LE_DIR/www
-mkdir -p "$WWW"
-cp "$LE_HLSJS" "$WWW/hls.min.js"
-printf '<!doctype html>\n<html><head><title>ll-hls player</title><link rel="icon" href="data:,">%s</head><body></body></html>\n' \
-    '<script src="hls.min.js"></script>' >"$WWW/index.html"
+le_page_dir "ll-hls player" hls
 
 # ---- the page's origin: its own loopback port ------------------------------------
-page_up() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$PAGE_PORT/")" = 200 ]; }
-for _ in 1 2 3; do
-    PAGE_PORT=$(le_free_port 1)
-    le_bg PAGE_PID "$LE_PY" -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$WWW" \
-        >"$LE_DIR/page.log" 2>&1
-    le_wait_for 10 page_up && break
-    le_kill "$PAGE_PID"; PAGE_PID=""
-done
-[ -n "$PAGE_PID" ] || le_abort "the page server did not start"
-ORIGIN=http://127.0.0.1:$PAGE_PORT
+le_page_server "$WWW"
 
 LE_DOMAIN_CONF="    hls_variant lowlatency;
     hls_part 200ms;
@@ -82,18 +71,7 @@ like "$PL" '^#EXT-X-MAP:URI=' "... EXT-X-MAP (an fMP4 init section)"
 diag "$(tail -n 12 <<<"$PL")"
 
 # ---- Chromium + hls.js (lowLatencyMode) --------------------------------------------------
-t0=$(le_now_ms)
-OUT=$(timeout -k 5 120 node "$LE_T_SRCDIR/llhls-browser.js" "$ORIGIN/index.html" "$H/live/cam.m3u8" "$SAMPLE_S" \
-    2>"$LE_DIR/browser.err")
-rc=$?
-is "$rc" 0 "llhls-browser.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
-    diag "$(head -c 2000 <<<"$OUT")"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
-j() { "$LE_PY" -c 'import json, sys
-d = json.loads(sys.argv[1])
-v = eval(sys.argv[2])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2" 2>/dev/null; }
-b() { j "$OUT" "$1"; }
+le_browser_run 120 llhls-browser.js "$ORIGIN/index.html" "$H/live/cam.m3u8" "$SAMPLE_S"
 # py EXPR: exit status 0 when EXPR (over d, the browser's JSON) is true.
 py() { "$LE_PY" -c 'import json, sys
 d = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$OUT" "$1" 2>/dev/null; }

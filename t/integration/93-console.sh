@@ -26,6 +26,8 @@
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=t/integration/browser.sh
+. "$(dirname "$0")/browser.sh"
 
 le_require_daemon
 le_require_tool ffmpeg python3 curl redis-server
@@ -121,20 +123,8 @@ is "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LE_HTTP_POR
 # ---- Chromium ----------------------------------------------------------------------
 SHOTS=$LE_DIR/shots
 mkdir -p "$SHOTS"
-t0=$(le_now_ms)
-OUT=$(timeout -k 5 200 node "$LE_T_SRCDIR/console-browser.js" "$ADMIN/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
-    "$AK" "$SK" "$LE_DOMAIN" live cam1 "$pub" "$SHOTS" 2>"$LE_DIR/browser.err")
-rc=$?
-is "$rc" 0 "console-browser.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
-    diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
-b() { "$LE_PY" -c 'import json, sys
-d = json.loads(sys.argv[1])
-try:
-    v = eval(sys.argv[2])
-except Exception as e:
-    v = "ERR %s: %s" % (type(e).__name__, e)
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$OUT" "$1" 2>/dev/null; }
+le_browser_run 200 console-browser.js "$ADMIN/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
+    "$AK" "$SK" "$LE_DOMAIN" live cam1 "$pub" "$SHOTS"
 
 fl='d["firstLoad"]'
 like "$(b "$fl[\"msToSignin\"]")" '^[0-9]+$' "first load, no cache: the sign-in form after $(b "$fl[\"msToSignin\"]") ms, $(b "$fl[\"bytes\"]") bytes in $(b "$fl[\"files\"]") files (load event at $(b "$fl[\"nav\"][\"load\"]") ms)"
@@ -221,10 +211,9 @@ LE_PUB_SECS=60 le_publish cam2
 le_wait_publishing "$LE_PUB_PROGRESS" 15
 ok $? "ffmpeg publishes live/cam2 to a node without admin keys"
 pub=$LE_PUB_PID
-OUT=$(timeout -k 5 120 node "$LE_T_SRCDIR/console-browser.js" "$ADMIN/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
-    - - "$LE_DOMAIN" live cam2 "$pub" "$SHOTS" 2>"$LE_DIR/browser2.err")
-is "$?" 0 "console-browser.js ran the no-keys way in" || diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser2.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser2.json"
+LE_BROWSER_TAG=browser2 LE_BROWSER_WHAT="console-browser.js ran the no-keys way in" \
+    le_browser_run 120 console-browser.js "$ADMIN/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
+    - - "$LE_DOMAIN" live cam2 "$pub" "$SHOTS"
 is "$(b 'd["nokeys"]["mode"]')" loopback "\"No keys (loopback)\": the streams page lists live/cam2 and plays it, the node page renders"
 like "$(b 'd["nokeys"]["who"]')" "loopback, no keys" "... the header says so"
 is "$(b '" | ".join(d["consoleErrors"] + d["failed"] + d["bad"])')" "" "... with no console error, failed request or answer >= 400"

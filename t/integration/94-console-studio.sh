@@ -25,6 +25,8 @@
 : "${LE_SCRIPT_TIMEOUT:=240}"
 # shellcheck source=t/integration/studio.sh
 . "$(dirname "$0")/studio.sh"
+# shellcheck source=t/integration/browser.sh
+. "$(dirname "$0")/browser.sh"
 le_browser_require || exit 0
 WWW=$top_srcdir/www
 [ -f "$WWW/js/pages/studio.js" ] || le_abort "no www/js/pages/studio.js under $top_srcdir"
@@ -101,14 +103,8 @@ le_bg MON timeout -k 3 200 ffmpeg -hide_banner -nostdin -copyts -fflags nobuffer
 le_wait_for 20 grep -q "pts_time" "$LE_DIR/mon.log"
 ok $? "ffmpeg reads PGM (caster/$PGM_S)"
 
-t0=$(le_now_ms)
-OUT=$(timeout -k 5 180 node "$LE_T_SRCDIR/console-studio.js" "$A/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
-    "$C" "$PIP" "$LE_DIR" "$LE_DIR/green.mp4" "$MAT/green.mp4" 2>"$LE_DIR/browser.err")
-rc=$?
-is "$rc" 0 "console-studio.js ran Chromium to the end ($(( $(le_now_ms) - t0 )) ms)" ||
-    diag "$OUT"$'\n'"$(tail -n 20 "$LE_DIR/browser.err")"
-printf '%s\n' "$OUT" >"$LE_DIR/browser.json"
-b() { j "$OUT" "$1"; }
+le_browser_run 180 console-studio.js "$A/console/" "http://127.0.0.1:$LE_HTTP_PORT" \
+    "$C" "$PIP" "$LE_DIR" "$LE_DIR/green.mp4" "$MAT/green.mp4"
 st() { b "d['steps']['$1']['ok']"; }
 sd() { b "d['steps']['$1']"; }
 

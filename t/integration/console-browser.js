@@ -15,58 +15,35 @@
 // answers the test asks for. Prints one JSON object; the shell asserts.
 // Environment: LE_PW_MODULE, LE_CHROMIUM.
 'use strict';
-const { chromium } = require(process.env.LE_PW_MODULE);
+const B = require('./browser-lib.js');
 
 const STEP_MS = 20000;
 const [consoleUrl, httpBase, ak, sk, domain, app, stream, ffPid, shots] = process.argv.slice(2);
 // AK "-": a node without keys; only the "No keys (loopback)" way in is tried.
 const noKeys = ak === '-';
 
-async function step(out, name, fn) {
-    try {
-        out[name] = await fn();
-    } catch (e) {
-        out[name] = { error: String(e && e.message ? e.message : e).split('\n')[0] };
-    }
-}
-
 function alive(pid) {
     try { process.kill(Number(pid), 0); return true; } catch (e) { return false; }
 }
 
-async function main() {
+B.main(async () => {
     const out = { consoleErrors: [], expectedConsole: [], failed: [], bad: [], expectedBad: [], requests: 0 };
     let expectBad = false;
-    const browser = await chromium.launch({
-        executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-        timeout: STEP_MS,
-    });
+    const browser = await B.launch(STEP_MS);
     try {
         const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
         const page = await ctx.newPage();
         page.setDefaultTimeout(STEP_MS);
         page.on('dialog', d => d.accept());
-        page.on('console', m => { if (m.type() === 'error') (expectBad ? out.expectedConsole : out.consoleErrors).push(m.text()); });
-        page.on('pageerror', e => out.consoleErrors.push('pageerror: ' + (e.stack || e.message)));
-        page.on('request', () => { out.requests++; });
-        page.on('requestfailed', r => {
-            const f = r.failure();
-            // a player torn down aborts its loads: not a failure of the node
-            if (f && /ERR_ABORTED/.test(f.errorText)) return;
-            out.failed.push((f ? f.errorText : '?') + ' ' + r.url());
-        });
-        page.on('response', r => {
-            if (r.status() < 400) return;
-            (expectBad ? out.expectedBad : out.bad).push(r.status() + ' ' + r.url());
-        });
+        // the wrong keys' answers (expectBad) are kept apart
+        B.watch(page, out, { console: false, stack: true, expected: () => expectBad });
         const shot = async name => {
             await page.waitForTimeout(300);
             await page.screenshot({ path: shots + '/' + name + '.png', fullPage: true });
         };
 
         // ---- first load, cold ----
-        await step(out, 'firstLoad', async () => {
+        await B.step(out, 'firstLoad', async () => {
             const cdp = await ctx.newCDPSession(page);
             await cdp.send('Network.enable');
             await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
@@ -87,7 +64,7 @@ async function main() {
         await shot('signin');
 
         if (noKeys) {
-            await step(out, 'nokeys', async () => {
+            await B.step(out, 'nokeys', async () => {
                 await page.fill('#playbase', httpBase);
                 await page.click('#nokeys');
                 await page.waitForSelector('#nav a[data-page=streams]');
@@ -121,12 +98,12 @@ async function main() {
                 stored: sessionStorage.getItem('le.sk'),
             }));
         };
-        await step(out, 'wrongSecret', () => wrong(ak, sk + 'x'));
+        await B.step(out, 'wrongSecret', () => wrong(ak, sk + 'x'));
         await shot('wrong-key');
-        await step(out, 'wrongId', () => wrong(ak + 'nope', sk));
+        await B.step(out, 'wrongId', () => wrong(ak + 'nope', sk));
 
         // ---- sign in ----
-        await step(out, 'signin', async () => {
+        await B.step(out, 'signin', async () => {
             await page.fill('#ak', ak);
             await page.fill('#sk', sk);
             await page.fill('#playbase', httpBase);
@@ -140,7 +117,7 @@ async function main() {
         });
 
         // ---- streams: the published stream is listed and plays ----
-        await step(out, 'streams', async () => {
+        await B.step(out, 'streams', async () => {
             await page.waitForSelector(`button.play-btn[data-stream="${app}/${stream}"]`);
             const row = await page.evaluate(s => {
                 const b = document.querySelector(`button.play-btn[data-stream="${s}"]`);
@@ -161,7 +138,7 @@ async function main() {
         });
 
         // ---- the stream page: forbid cuts the publisher; block list; resume ----
-        await step(out, 'stream', async () => {
+        await B.step(out, 'stream', async () => {
             await page.goto(consoleUrl + `#/stream?domain=${domain}&app=${app}&stream=${stream}`);
             await page.waitForFunction(() => document.querySelector('#stream-state').textContent === 'live');
             await page.waitForSelector('#chart-bitrate .uplot, #chart-bitrate p');
@@ -181,14 +158,14 @@ async function main() {
             await shot('stream-forbidden');
             return { charts, ffmpegExitedMs: exited };
         });
-        await step(out, 'blockList', async () => {
+        await B.step(out, 'blockList', async () => {
             await page.goto(consoleUrl + '#/streams');
             await page.waitForFunction(s => document.querySelector('#block-list') &&
                 document.querySelector('#block-list').textContent.includes(s), `${domain}/${app}/${stream}`);
             await shot('streams-blocked');
             return { text: await page.evaluate(() => document.querySelector('#block-list').textContent) };
         });
-        await step(out, 'resume', async () => {
+        await B.step(out, 'resume', async () => {
             await page.goto(consoleUrl + `#/stream?domain=${domain}&app=${app}&stream=${stream}`);
             await page.waitForFunction(() => document.querySelector('#stream-state').textContent === 'forbidden');
             await page.click('#resume-btn');
@@ -200,7 +177,7 @@ async function main() {
         });
 
         // ---- the other pages ----
-        await step(out, 'domains', async () => {
+        await B.step(out, 'domains', async () => {
             await page.goto(consoleUrl + '#/domains?d=' + domain);
             await page.waitForSelector('#domain-list table');
             await page.waitForSelector('#domain-detail table, #domain-detail .empty');
@@ -217,13 +194,13 @@ async function main() {
             await shot('domains');
             return r;
         });
-        await step(out, 'relays', async () => {
+        await B.step(out, 'relays', async () => {
             await page.goto(consoleUrl + '#/relays');
             await page.waitForSelector('#relay-list table, #relay-list .empty');
             await shot('relays');
             return { text: await page.evaluate(() => document.querySelector('#relay-list').textContent.slice(0, 200)) };
         });
-        await step(out, 'node', async () => {
+        await B.step(out, 'node', async () => {
             await page.goto(consoleUrl + '#/node');
             await page.waitForSelector('#node-metrics .metric');
             await page.waitForSelector('#metrics-all table');
@@ -231,7 +208,7 @@ async function main() {
             return page.evaluate(() => Array.from(document.querySelectorAll('#node-metrics .metric')).map(m => m.textContent));
         });
         // a phone
-        await step(out, 'phone', async () => {
+        await B.step(out, 'phone', async () => {
             await page.setViewportSize({ width: 390, height: 844 });
             await page.goto(consoleUrl + '#/streams');
             await page.waitForSelector('#stream-list table, #stream-list .empty');
@@ -246,21 +223,19 @@ async function main() {
             return fits.every(x => x) ? true : fits;
         });
         // the URL signature forms, computed in the page (the shell recomputes them)
-        await step(out, 'signForms', () => page.evaluate(() => ({
+        await B.step(out, 'signForms', () => page.evaluate(() => ({
             a: LE.urls.sign({ type: 'a', key: 'k93' }, '/live/x.flv', 'vhost=v'),
             b: LE.urls.sign({ type: 'b', key: 'k93' }, '/live/x.flv', ''),
             c: LE.urls.sign({ type: 'c', key: 'k93' }, '/live/x.flv', ''),
             none: LE.urls.sign({ type: '', key: '' }, '/live/x.flv', 'vhost=v'),
         })));
-        await step(out, 'signout', async () => {
+        await B.step(out, 'signout', async () => {
             await page.click('#signout');
             await page.waitForSelector('#signin');
             return page.evaluate(() => sessionStorage.getItem('le.sk'));
         });
     } finally {
         await browser.close();
-        console.log(JSON.stringify(out));
+        B.print(out);
     }
-}
-
-main().catch(e => { console.log(JSON.stringify({ fatal: String(e && e.stack || e) })); process.exit(1); });
+});

@@ -19,7 +19,7 @@
 // Environment: LE_PW_MODULE, LE_CHROMIUM.
 'use strict';
 const fs = require('fs');
-const { chromium } = require(process.env.LE_PW_MODULE);
+const B = require('./browser-lib.js');
 
 const STEP_MS = 20000;
 const [consoleUrl, playBase, casterId, pip, outDir, urgentSrc, urgentDst] = process.argv.slice(2);
@@ -57,35 +57,17 @@ function topCpu(a, b) {
         .map(([p, d]) => kind(p) + ' ' + d.toFixed(2));
 }
 
-async function main() {
+B.main(async () => {
     const out = { consoleErrors: [], console: [], failed: [], bad: [], steps: {}, requests: 0 };
-    const browser = await chromium.launch({
-        executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-        timeout: STEP_MS,
-    });
-    const bpid = process.pid;
-    try {
+    await B.withBrowser(STEP_MS, [], async browser => {
+        const bpid = process.pid;
         const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
         page.setDefaultTimeout(STEP_MS);
-        page.on('console', m => {
-            out.console.push(m.type() + ': ' + m.text());
-            if (m.type() === 'error') out.consoleErrors.push(m.text());
-        });
-        page.on('pageerror', e => out.consoleErrors.push('pageerror: ' + e.message));
-        page.on('request', () => { out.requests++; });
-        page.on('requestfailed', r => {
-            const f = r.failure();
-            // a player torn down when its tile changes stream aborts its fetch
-            if (f && /ERR_ABORTED/.test(f.errorText)) return;
-            out.failed.push((f ? f.errorText : '?') + ' ' + r.url());
-        });
-        page.on('response', async r => {
-            if (r.status() < 400) return;
+        B.watch(page, out, { bad: async r => {
             let body = '';
             try { body = (await r.text()).slice(0, 300); } catch (e) { /* streamed */ }
-            out.bad.push({ status: r.status(), url: r.url(), body, post: r.request().postData() || '' });
-        });
+            return { status: r.status(), url: r.url(), body, post: r.request().postData() || '' };
+        } });
         const dialogs = [];
         let dismissNext = false;
         page.on('dialog', d => { dialogs.push(d.message()); if (dismissNext) { dismissNext = false; d.dismiss(); } else d.accept(); });
@@ -95,7 +77,7 @@ async function main() {
             try {
                 out.steps[name] = Object.assign({ ok: true }, await fn());
             } catch (e) {
-                out.steps[name] = { ok: false, error: String(e && e.message ? e.message : e).split('\n')[0] };
+                out.steps[name] = { ok: false, error: B.errorLine(e) };
             }
             out.steps[name].ms = Date.now() - t0;
         };
@@ -261,13 +243,6 @@ async function main() {
             return { cpuPercent: +(100 * (b.sec - a.sec) / w).toFixed(1), seconds: +w.toFixed(1), top: topCpu(a, b),
                      players: await page.evaluate(() => window.leStudio ? [...window.leStudio.tiles().sources.values(), window.leStudio.tiles().pvw, window.leStudio.tiles().pgm].filter(t => t.player).length : -1) };
         });
-    } finally {
-        await browser.close();
-    }
-    process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-main().catch(e => {
-    process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e) }) + '\n');
-    process.exit(1);
+    });
+    return out;
 });

@@ -29,60 +29,16 @@
 // Prints one JSON object; the shell asserts on it. Environment: LE_PW_MODULE,
 // LE_CHROMIUM.
 'use strict';
-const { chromium } = require(process.env.LE_PW_MODULE);
+const B = require('./browser-lib.js');
 
 const STEP_MS = 20000;
 const [pageUrl, playlistUrl, sampleArg] = process.argv.slice(2);
 const SAMPLE_S = Number(sampleArg || 8);
 
-// Runs in the page (as in transcode-browser.js): leFrame draws the video into
-// a small canvas (luma min/max/mean: a blank frame has max - min near 0);
-// leAdvance resolves when currentTime passed t0 + by, rejects after ms.
-const IN_PAGE = `
-window.leFrame = (v) => {
-    const c = document.createElement('canvas');
-    c.width = 64; c.height = 36;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0, c.width, c.height);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    let lo = 255, hi = 0, sum = 0;
-    for (let i = 0; i < d.length; i += 4) {
-        const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-        lo = Math.min(lo, y); hi = Math.max(hi, y); sum += y;
-    }
-    return { min: Math.round(lo), max: Math.round(hi), mean: Math.round(sum / (d.length / 4)) };
-};
-window.leAdvance = (v, t0, by, ms) => new Promise((resolve, reject) => {
-    const end = performance.now() + ms;
-    const tick = () => {
-        if (v.currentTime > t0 + by) resolve(v.currentTime);
-        else if (performance.now() > end) reject(new Error('currentTime stuck at ' + v.currentTime + ' (from ' + t0 + ')'));
-        else setTimeout(tick, 50);
-    };
-    tick();
-});
-window.leNextFrame = (v) => Promise.race([
-    new Promise(r => v.requestVideoFrameCallback ? v.requestVideoFrameCallback(() => r()) : r()),
-    new Promise(r => setTimeout(r, 1000))]);
-`;
-
-async function step(out, name, fn) {
-    try {
-        out[name] = await fn();
-    } catch (e) {
-        out[name] = { error: String(e && e.message ? e.message : e).split('\n')[0] };
-    }
-}
-
-async function main() {
+B.main(async () => {
     const out = { console: [], pageErrors: [], failed: [], aborted: [], requests: [], t0: Date.now() };
     const nodeOrigin = new URL(playlistUrl).origin;
-    const browser = await chromium.launch({
-        executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-        timeout: STEP_MS,
-    });
-    try {
+    await B.withBrowser(STEP_MS, [], async browser => {
         const page = await browser.newPage();
         page.setDefaultTimeout(STEP_MS);
         page.on('console', m => out.console.push(m.type() + ': ' + m.text()));
@@ -115,12 +71,12 @@ async function main() {
         });
         await page.goto(pageUrl);
         await page.waitForFunction(() => window.Hls !== undefined, null, { timeout: STEP_MS });
-        await page.evaluate(IN_PAGE);
+        await page.evaluate(B.IN_PAGE_VIDEO);
         out.origin = await page.evaluate(() => location.origin);
         out.hls = await page.evaluate(() => ({ version: Hls.version, supported: Hls.isSupported() }));
 
         // Load: the playlist as hls.js parsed it (LL-HLS fields).
-        await step(out, 'details', () => page.evaluate(async ([src, ms]) => {
+        await B.step(out, 'details', () => page.evaluate(async ([src, ms]) => {
             const v = document.createElement('video');
             v.id = 'v'; v.muted = true; v.autoplay = true;
             document.body.appendChild(v);
@@ -177,7 +133,7 @@ async function main() {
             return await loaded;
         }, [playlistUrl, STEP_MS]));
 
-        await step(out, 'play', () => page.evaluate(async (ms) => {
+        await B.step(out, 'play', () => page.evaluate(async (ms) => {
             const v = document.getElementById('v');
             const first = await Promise.race([leFirstFrame,
                 new Promise((_, rej) => setTimeout(() => rej(new Error('no frame in ' + ms + ' ms')), ms))]);
@@ -196,7 +152,7 @@ async function main() {
         // within a target duration of the target latency). As a page's "live"
         // button does: one seek to hls.liveSyncPosition when more than 1 s off
         // the target, then 1 s to settle.
-        await step(out, 'golive', () => page.evaluate(async () => {
+        await B.step(out, 'golive', () => page.evaluate(async () => {
             const v = document.getElementById('v');
             const h = window.leHls;
             const r = { before: h.latency, target: h.targetLatency, seeked: false };
@@ -210,7 +166,7 @@ async function main() {
         }));
 
         // Latency behind live, sampled while playing.
-        await step(out, 'latency', () => page.evaluate(async (secs) => {
+        await B.step(out, 'latency', () => page.evaluate(async (secs) => {
             const v = document.getElementById('v');
             const h = window.leHls;
             const samples = [];
@@ -247,23 +203,11 @@ async function main() {
         }, SAMPLE_S));
 
         out.errors = await page.evaluate(() => window.leErrors || []);
-        out.end = await page.evaluate(() => {
-            const v = document.getElementById('v');
-            return v ? { currentTime: v.currentTime, paused: v.paused, ended: v.ended,
-                         error: v.error ? v.error.code : 0, dropped: v.getVideoPlaybackQuality ?
-                             v.getVideoPlaybackQuality().droppedVideoFrames : -1 } : null;
-        });
+        out.end = await B.videoEnd(page);
         await page.evaluate(() => window.leHls && window.leHls.destroy());
         // the requests still held by the node when hls.js was destroyed end as
         // aborted; give 'requestfinished' handlers a moment to record the rest
         await new Promise(r => setTimeout(r, 200));
-    } finally {
-        await browser.close();
-    }
-    process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-main().catch(e => {
-    process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e) }) + '\n');
-    process.exit(1);
+    });
+    return out;
 });

@@ -12,7 +12,7 @@
 // object (step name -> what was seen, or {error}); the shell asserts on it.
 // Environment: LE_PW_MODULE (playwright-core directory), LE_CHROMIUM.
 'use strict';
-const { chromium } = require(process.env.LE_PW_MODULE);
+const B = require('./browser-lib.js');
 
 const STEP_MS = 20000;
 const LOG_LEVELS = (process.env.LE_MEDIA_LOG || 'warning,error').split(',');
@@ -43,22 +43,9 @@ window.lePixel = (v) => {
 };
 `;
 
-async function step(out, name, fn) {
-    try {
-        out[name] = await fn();
-    } catch (e) {
-        out[name] = { error: String(e && e.message ? e.message : e).split('\n')[0] };
-    }
-}
-
-async function main() {
+B.main(async () => {
     const out = { responses: [], console: [] };
-    const browser = await chromium.launch({
-        executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-        timeout: STEP_MS,
-    });
-    try {
+    await B.withBrowser(STEP_MS, [], async browser => {
         const page = await browser.newPage();
         page.setDefaultTimeout(STEP_MS);
         page.on('response', r => {
@@ -92,7 +79,7 @@ async function main() {
         out.canPlay = await page.evaluate(() =>
             document.createElement('video').canPlayType('video/mp4; codecs="avc1.640015, mp4a.40.2"'));
 
-        await step(out, 'metadata', () => page.evaluate(async ([src, ms]) => {
+        await B.step(out, 'metadata', () => page.evaluate(async ([src, ms]) => {
             const v = document.createElement('video');
             v.id = 'v'; v.crossOrigin = 'anonymous'; v.muted = true; v.preload = 'auto';
             document.body.appendChild(v);
@@ -102,7 +89,7 @@ async function main() {
             return { width: v.videoWidth, height: v.videoHeight, duration: v.duration };
         }, [mp4Url, STEP_MS]));
 
-        await step(out, 'play', () => page.evaluate(async (ms) => {
+        await B.step(out, 'play', () => page.evaluate(async (ms) => {
             const v = document.getElementById('v');
             if (v.readyState < 1) throw new Error('no metadata');
             const w = leWait(v, ['playing'], ['error'], ms);
@@ -121,7 +108,7 @@ async function main() {
         }, STEP_MS));
 
         for (const at of [1, 4]) {
-            await step(out, 'seek' + at, () => page.evaluate(async ([at, ms]) => {
+            await B.step(out, 'seek' + at, () => page.evaluate(async ([at, ms]) => {
                 const v = document.getElementById('v');
                 if (v.readyState < 1) throw new Error('no metadata');
                 const w = leWait(v, ['seeked'], ['error'], ms);
@@ -135,7 +122,7 @@ async function main() {
             }, [at, STEP_MS]));
         }
 
-        await step(out, 'ended', () => page.evaluate(async (ms) => {
+        await B.step(out, 'ended', () => page.evaluate(async (ms) => {
             const v = document.getElementById('v');
             if (v.readyState < 1) throw new Error('no metadata');
             const s = leWait(v, ['seeked'], ['error'], ms);
@@ -147,7 +134,7 @@ async function main() {
             return { ended: v.ended, currentTime: v.currentTime };
         }, STEP_MS));
 
-        await step(out, 'range', () => page.evaluate(async ([src, range]) => {
+        await B.step(out, 'range', () => page.evaluate(async ([src, range]) => {
             const r = await fetch(src, { headers: { Range: range } });
             const b = await r.arrayBuffer();
             const h = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b)))
@@ -157,7 +144,7 @@ async function main() {
                      contentType: r.headers.get('content-type'), contentRange: r.headers.get('content-range') };
         }, [mp4Url, range]));
 
-        await step(out, 'tmp', () => page.evaluate(async ([src, ms]) => {
+        await B.step(out, 'tmp', () => page.evaluate(async ([src, ms]) => {
             const v = document.createElement('video');
             v.crossOrigin = 'anonymous'; v.muted = true; v.preload = 'auto';
             document.body.appendChild(v);
@@ -166,13 +153,6 @@ async function main() {
             await w;
             return { code: v.error ? v.error.code : 0, message: v.error ? v.error.message : '' };
         }, [tmpUrl, STEP_MS]));
-    } finally {
-        await browser.close();
-    }
-    process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-main().catch(e => {
-    process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e) }) + '\n');
-    process.exit(1);
+    });
+    return out;
 });

@@ -13,42 +13,17 @@
 // the security details of the playlist's response. Prints one JSON object;
 // the shell asserts on it. Environment: LE_PW_MODULE, LE_CHROMIUM.
 'use strict';
-const { chromium } = require(process.env.LE_PW_MODULE);
+const B = require('./browser-lib.js');
 
 const STEP_MS = 25000;
 const [pageUrl, srcUrl, ...extra] = process.argv.slice(2);
 
-async function step(out, name, fn) {
-    try {
-        out[name] = await fn();
-    } catch (e) {
-        out[name] = { error: String(e && e.message ? e.message : e).split('\n')[0] };
-    }
-}
-
-async function main() {
+B.main(async () => {
     const out = { consoleErrors: [], console: [], failed: [], bad: [], requests: 0 };
-    const browser = await chromium.launch({
-        executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', ...extra],
-        timeout: STEP_MS,
-    });
-    try {
+    await B.withBrowser(STEP_MS, extra, async browser => {
         const page = await browser.newPage();
         page.setDefaultTimeout(STEP_MS);
-        page.on('console', m => {
-            out.console.push(m.type() + ': ' + m.text());
-            if (m.type() === 'error') out.consoleErrors.push(m.text());
-        });
-        page.on('pageerror', e => out.consoleErrors.push('pageerror: ' + e.message));
-        page.on('request', () => { out.requests++; });
-        page.on('requestfailed', r => {
-            const f = r.failure();
-            // hls.js aborts a load it no longer needs: not a failure of the node
-            if (f && /ERR_ABORTED/.test(f.errorText)) return;
-            out.failed.push((f ? f.errorText : '?') + ' ' + r.url());
-        });
-        page.on('response', r => { if (r.status() >= 400) out.bad.push(r.status() + ' ' + r.url()); });
+        B.watch(page, out);
         const resp = await page.goto(pageUrl);
         out.page = { status: resp.status(), security: await resp.securityDetails() };
         await page.waitForFunction(() => window.Hls !== undefined, null, { timeout: STEP_MS });
@@ -60,7 +35,7 @@ async function main() {
                                 acao: (await r.allHeaders())['access-control-allow-origin'] || null }))
             .catch(e => ({ error: String(e.message).split('\n')[0] }));
 
-        await step(out, 'play', () => page.evaluate(async ([src, ms]) => {
+        await B.step(out, 'play', () => page.evaluate(async ([src, ms]) => {
             const v = document.createElement('video');
             v.id = 'v'; v.muted = true; v.autoplay = true;
             document.body.appendChild(v);
@@ -99,13 +74,6 @@ async function main() {
         out.playlist = await playlist;
         out.errors = await page.evaluate(() => window.leErrors || []);
         await page.evaluate(() => window.leHls && window.leHls.destroy());
-    } finally {
-        await browser.close();
-    }
-    process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-main().catch(e => {
-    process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e) }) + '\n');
-    process.exit(1);
+    });
+    return out;
 });

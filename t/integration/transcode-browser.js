@@ -15,59 +15,14 @@
 // along. Prints one JSON object (step name -> what was seen, or {error});
 // the shell asserts on it. Environment: LE_PW_MODULE, LE_CHROMIUM.
 'use strict';
-const { chromium } = require(process.env.LE_PW_MODULE);
+const B = require('./browser-lib.js');
 
 const STEP_MS = 20000;
 const [pageUrl, masterUrl, ...sizes] = process.argv.slice(2);
 
-// Runs in the page. leFrame: the frame drawn into a small canvas: luma
-// min/max/mean over it (a blank or black frame has max - min near 0).
-// leAdvance: resolves when currentTime passed t0 + by, rejects after ms.
-const IN_PAGE = `
-window.leFrame = (v) => {
-    const c = document.createElement('canvas');
-    c.width = 64; c.height = 36;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0, c.width, c.height);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    let lo = 255, hi = 0, sum = 0;
-    for (let i = 0; i < d.length; i += 4) {
-        const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-        lo = Math.min(lo, y); hi = Math.max(hi, y); sum += y;
-    }
-    return { min: Math.round(lo), max: Math.round(hi), mean: Math.round(sum / (d.length / 4)) };
-};
-window.leAdvance = (v, t0, by, ms) => new Promise((resolve, reject) => {
-    const end = performance.now() + ms;
-    const tick = () => {
-        if (v.currentTime > t0 + by) resolve(v.currentTime);
-        else if (performance.now() > end) reject(new Error('currentTime stuck at ' + v.currentTime + ' (from ' + t0 + ')'));
-        else setTimeout(tick, 50);
-    };
-    tick();
-});
-// the next presented frame (rVFC), at most 1 s
-window.leNextFrame = (v) => Promise.race([
-    new Promise(r => v.requestVideoFrameCallback ? v.requestVideoFrameCallback(() => r()) : r()),
-    new Promise(r => setTimeout(r, 1000))]);
-`;
-
-async function step(out, name, fn) {
-    try {
-        out[name] = await fn();
-    } catch (e) {
-        out[name] = { error: String(e && e.message ? e.message : e).split('\n')[0] };
-    }
-}
-
-async function main() {
+B.main(async () => {
     const out = { console: [], requests: [] };
-    const browser = await chromium.launch({
-        executablePath: process.env.LE_CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-        timeout: STEP_MS,
-    });
-    try {
+    await B.withBrowser(STEP_MS, [], async browser => {
         const page = await browser.newPage();
         page.setDefaultTimeout(STEP_MS);
         page.on('console', m => out.console.push(m.text()));
@@ -79,13 +34,13 @@ async function main() {
         });
         await page.goto(pageUrl);
         await page.waitForFunction(() => window.Hls !== undefined, null, { timeout: STEP_MS });
-        await page.evaluate(IN_PAGE);
+        await page.evaluate(B.IN_PAGE_VIDEO);
         out.origin = await page.evaluate(() => location.origin);
         out.hls = await page.evaluate(() => ({ version: Hls.version, supported: Hls.isSupported(),
             mse: MediaSource.isTypeSupported('video/mp4; codecs="avc1.640028,mp4a.40.2"') }));
 
         // The master playlist: levels, then the first frame.
-        await step(out, 'levels', () => page.evaluate(async ([src, ms]) => {
+        await B.step(out, 'levels', () => page.evaluate(async ([src, ms]) => {
             const v = document.createElement('video');
             v.id = 'v'; v.muted = true; v.autoplay = true;
             document.body.appendChild(v);
@@ -116,7 +71,7 @@ async function main() {
                 codecs: l.codecSet || l.attrs.CODECS, uri: new URL(l.url[0] || l.url).pathname }));
         }, [masterUrl, STEP_MS]));
 
-        await step(out, 'play', () => page.evaluate(async (ms) => {
+        await B.step(out, 'play', () => page.evaluate(async (ms) => {
             const v = document.getElementById('v');
             const first = await Promise.race([leFirstFrame,
                 new Promise((_, rej) => setTimeout(() => rej(new Error('no frame in ' + ms + ' ms')), ms))]);
@@ -130,7 +85,7 @@ async function main() {
         // Forced switches, one size after the other.
         for (const wh of sizes) {
             const [w, h] = wh.split('x').map(Number);
-            await step(out, 'switch' + wh, () => page.evaluate(async ([w, h, ms]) => {
+            await B.step(out, 'switch' + wh, () => page.evaluate(async ([w, h, ms]) => {
                 const v = document.getElementById('v');
                 const idx = leHls.levels.findIndex(l => l.width === w && l.height === h);
                 if (idx < 0) throw new Error('no level of ' + w + 'x' + h);
@@ -155,20 +110,8 @@ async function main() {
 
         out.errors = await page.evaluate(() => window.leErrors || []);
         out.switched = await page.evaluate(() => window.leSwitched || []);
-        out.end = await page.evaluate(() => {
-            const v = document.getElementById('v');
-            return v ? { currentTime: v.currentTime, paused: v.paused, ended: v.ended,
-                         error: v.error ? v.error.code : 0, dropped: v.getVideoPlaybackQuality ?
-                             v.getVideoPlaybackQuality().droppedVideoFrames : -1 } : null;
-        });
+        out.end = await B.videoEnd(page);
         await page.evaluate(() => window.leHls && window.leHls.destroy());
-    } finally {
-        await browser.close();
-    }
-    process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-main().catch(e => {
-    process.stdout.write(JSON.stringify({ fatal: String(e && e.stack ? e.stack : e) }) + '\n');
-    process.exit(1);
+    });
+    return out;
 });
