@@ -555,21 +555,15 @@ static void ring_push(le_hls *h, le_hls_seg *s)
     h->notify_due = 1;
 }
 
-/* fmp4: the first number of an empty ring may follow another stream's. */
-static void follow_seq(le_hls *h, int64_t start_ts)
+/* A new segment starting at start_ts gets its numbers: the media sequence
+ * (the first of an empty ring may follow another stream's, le_hls_set_seq_fn)
+ * and the discontinuity a restart left pending. TS numbers a segment when it
+ * is sealed, fmp4 when it opens; next_seq is not advanced here. */
+static void number_seg(le_hls *h, le_hls_seg *s, int64_t start_ts)
 {
     uint64_t follow;
     if (h->nring == 0 && h->seq_fn && h->seq_fn(h->seq_arg, start_ts, &follow) == LE_OK && follow > h->next_seq)
         h->next_seq = follow;
-}
-
-/* fmp4: a new open segment at ts, numbered now (its parts are served under
- * that number before it is sealed). */
-static void open_new(le_hls *h, int64_t ts)
-{
-    le_hls_seg *s = le_xcalloc(1, sizeof(*s));
-    s->refs = 1;
-    follow_seq(h, ts);
     s->seq = h->next_seq;
     s->disc = h->next_disc;
     if (s->disc)
@@ -578,6 +572,15 @@ static void open_new(le_hls *h, int64_t ts)
     s->disc_seq = h->disc_seq;
     s->has_video = h->trk[TRK_V] >= 0;
     s->has_audio = h->trk[TRK_A] >= 0;
+}
+
+/* fmp4: a new open segment at ts, numbered now (its parts are served under
+ * that number before it is sealed). */
+static void open_new(le_hls *h, int64_t ts)
+{
+    le_hls_seg *s = le_xcalloc(1, sizeof(*s));
+    s->refs = 1;
+    number_seg(h, s, ts);
     s->start_ts_ms = ts;
     s->start_wall_ms = h->seg_start_wall;
     s->init = h->init ? le_hls_chunk_ref(h->init) : NULL;
@@ -677,18 +680,8 @@ static void seal(le_hls *h, int64_t end_ts)
         return;
     le_hls_seg *s = le_xcalloc(1, sizeof(*s));
     s->refs = 1;
-    uint64_t follow;
-    if (h->nring == 0 && h->seq_fn && h->seq_fn(h->seq_arg, h->seg_start_ts, &follow) == LE_OK &&
-        follow > h->next_seq)
-        h->next_seq = follow;
-    s->seq = h->next_seq++;
-    s->disc = h->next_disc;
-    if (s->disc)
-        h->disc_seq++;
-    h->next_disc = 0;
-    s->disc_seq = h->disc_seq;
-    s->has_video = h->trk[TRK_V] >= 0;
-    s->has_audio = h->trk[TRK_A] >= 0;
+    number_seg(h, s, h->seg_start_ts);
+    h->next_seq++;
     s->duration_ms = end_ts > h->seg_start_ts ? end_ts - h->seg_start_ts : 0;
     /* Cuts keep segments under the media-time bound but for one frame step;
      * tracks on drifting clocks must not make a longer one. */

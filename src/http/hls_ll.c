@@ -219,12 +219,7 @@ static void send_playlist(le_http_conn *c, const le_http_route *rt, le_hls *h, c
     }
     le_buf b = { 0 };
     le_m3u8_build(&b, ms + first, n - first, &o);
-    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)b.len, "Cache-Control: no-cache\r\n");
-    if (!rt->head)
-        evbuffer_add(le_http_conn_output(c), b.p, b.len);
-    le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
-    le_buf_free(&b);
-    le_http_conn_done(c);
+    le_hls_play_send_m3u8(c, rt, &b);
 }
 
 static le_hls *find_hls(const le_http_route *rt, le_stream **stp)

@@ -53,12 +53,7 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
             le_buf_printf(&b, ",RESOLUTION=%dx%d", v[i].width, v[i].height);
         le_buf_printf(&b, ",CODECS=\"avc1.640028%s\"\n%s\n", audio ? ",mp4a.40.2" : "", uri);
     }
-    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)b.len, "Cache-Control: no-cache\r\n");
-    if (!rt->head)
-        evbuffer_add(le_http_conn_output(c), b.p, b.len);
-    le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
-    le_buf_free(&b);
-    le_http_conn_done(c);
+    le_hls_play_send_m3u8(c, rt, &b);
 }
 
 static int master_match(const char *file, size_t n, const char *q, size_t qn, size_t *stem, uint64_t *seq)

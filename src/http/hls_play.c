@@ -122,13 +122,18 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     o.disc_seq = segs[0]->disc_seq - (segs[0]->disc ? 1 : 0);
     le_buf b = { 0 };
     le_m3u8_build(&b, ms, n, &o);
-    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)b.len, "Cache-Control: no-cache\r\n");
-    if (!rt->head)
-        evbuffer_add(le_http_conn_output(c), b.p, b.len);
-    le_node_stats_get()->bytes_out += rt->head ? 0 : b.len;
-    le_buf_free(&b);
     if (!rt->head && le_stream_is_live(st))
         count_viewer(c, rt, st, h);
+    le_hls_play_send_m3u8(c, rt, &b);
+}
+
+void le_hls_play_send_m3u8(le_http_conn *c, const le_http_route *rt, le_buf *b)
+{
+    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)b->len, "Cache-Control: no-cache\r\n");
+    if (!rt->head)
+        evbuffer_add(le_http_conn_output(c), b->p, b->len);
+    le_node_stats_get()->bytes_out += rt->head ? 0 : b->len;
+    le_buf_free(b);
     le_http_conn_done(c);
 }
 

@@ -2,9 +2,14 @@
  * and `GET /App/Stream-SEQ.ts` (livedge(8), URLS SERVED). */
 #ifndef LE_HTTP_HLS_PLAY_H
 #define LE_HTTP_HLS_PLAY_H
+#include "core/util.h"
 #include "http/server.h"
 
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt);
+/* Answers 200 with the playlist text in b (Cache-Control: no-cache; HEAD:
+ * the headers only), counts the bytes out, frees b; the response is done.
+ * Every live playlist (TS, fmp4, LL-HLS, the adaptive master) ends here. */
+void le_hls_play_send_m3u8(le_http_conn *c, const le_http_route *rt, le_buf *b);
 void le_hls_play_segment(le_http_conn *c, const le_http_route *rt);
 
 /* The URI of file (of stream name, in rt's app) as a playlist lists it:
