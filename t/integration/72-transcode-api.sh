@@ -216,7 +216,10 @@ PY
 flvsei() { "$LE_PY" "$LE_DIR/flvsei.py" "$1" "$2"; }
 PF=$LE_DIR/sei-play.flv
 le_player seis "$PF"
-le_wait_for 5 le_size_gt "$PF" 20000
+# The texts go out on the next keyframes: the player must be receiving first
+# (CI's parallel run once started it after the first text had passed).
+le_wait_for 30 le_size_gt "$PF" 20000
+ok $? "a player of the stream is receiving before the texts are sent"
 M1=livedge-sei-key-$RANDOM
 sub S "Text=$M1" Repeat=2 Delay=100
 mark=$(le_log_lines)
