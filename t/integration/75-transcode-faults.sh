@@ -84,7 +84,7 @@ hpub=$LE_PUB_PID
 said "$LE_DIR/pub-hevc.out" publishing 15
 ok $? "HEVC: rtmp-pub.py publishes live/hevc (enhanced RTMP 'hvc1')" || diag "$(cat "$LE_DIR/pub-hevc.out")"
 # (ffprobe 5.1 cannot read enhanced FLV: the node's own log says what it parsed.)
-le_wait_log 'live/hevc: muxer started \(video h265' 10 >/dev/null
+le_wait_log 'live/hevc: MPEG-TS muxer started \(video h265' 10 >/dev/null
 ok $? "HEVC: the node reads the source as H.265 (its HLS muxer starts with video h265)"
 is "$(probe "$(le_url hevc_lld)")" "h264,video,640,360 " "HEVC: ffprobe of rtmp live/hevc_lld: H.264 640x360"
 le_ffread hevc_lld "$LE_DIR/hevc_lld.flv" 3
