@@ -221,4 +221,31 @@ static uint32_t feed_av(le_hls *h, uint32_t t0, uint32_t ms, uint32_t gop, int f
     return t0 + ms;
 }
 
+static int make(const char *file, const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -y %s '%s/%s'", args, tmpdir, file);
+    return run(cmd);
+}
+
+/* The H.265 MP4 both segmenter tests feed: src (ffmpeg input arguments)
+ * through libx265, a keyframe every 25 frames, more x265 parameters in extra
+ * (":name=value..." or ""). 1 with its path in path; 0 when libx265 is
+ * missing (a failure in CI). Asserts that ffmpeg made it. */
+static int make_hevc_mp4(const char *src, const char *extra, char *path, size_t pathsz)
+{
+    if (run("ffmpeg -hide_banner -encoders | grep -q libx265") != 0) {
+        ok(!in_ci, "libx265 available (required in CI)");
+        return 0;
+    }
+    char args[1024];
+    snprintf(args, sizeof(args),
+             "%s -c:v libx265 -pix_fmt yuv420p -x265-params keyint=25:min-keyint=25:scenecut=0%s:log-level=error "
+             "-c:a aac -f mp4",
+             src, extra);
+    ok(make("hevc.mp4", args) == 0, "ffmpeg makes the H.265 MP4");
+    snprintf(path, pathsz, "%s/hevc.mp4", tmpdir);
+    return 1;
+}
+
 #endif

@@ -585,13 +585,6 @@ static void check_fmp4(const expect *e, pktlist *l)
     le_hls_free(h);
 }
 
-static int make(const char *file, const char *args)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -y %s '%s/%s'", args, tmpdir, file);
-    return run(cmd);
-}
-
 /* References outlive the segmenter: a part and an init section held by a
  * response stay readable after le_hls_free (ASan checks the rest). */
 static void refcount_test(pktlist *av)
@@ -937,16 +930,7 @@ int main(void)
     renew_test(&av);
     variant_switch_test(&av);
 
-    int have_x265 = run("ffmpeg -hide_banner -encoders | grep -q libx265") == 0;
-    if (!have_x265) {
-        ok(!in_ci, "libx265 available (required in CI)");
-    } else {
-        snprintf(args, sizeof(args),
-                 "%s -c:v libx265 -pix_fmt yuv420p -x265-params keyint=25:min-keyint=25:scenecut=0:no-open-gop=1:log-level=error "
-                 "-c:a aac -f mp4",
-                 src);
-        ok(make("hevc.mp4", args) == 0, "ffmpeg makes the H.265 MP4");
-        snprintf(path, sizeof(path), "%s/hevc.mp4", tmpdir);
+    if (make_hevc_mp4(src, ":no-open-gop=1", path, sizeof(path))) {
         for (int enhanced = 0; enhanced < 2; enhanced++) {
             pktlist hv = { 0 };
             ok(read_mp4(path, enhanced, 0, &hv) == 0 && hv.n > 200, "H.265 %s tags built (%zu)",
