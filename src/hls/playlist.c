@@ -39,6 +39,16 @@ static void put_secs(le_buf *out, int64_t ms)
     le_buf_printf(out, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
 }
 
+void le_m3u8_reports(le_buf *out, const le_m3u8_report *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        le_buf_printf(out, "#EXT-X-RENDITION-REPORT:URI=\"%s\",LAST-MSN=%" PRIu64, r[i].uri, r[i].last_msn);
+        if (r[i].last_part >= 0)
+            le_buf_printf(out, ",LAST-PART=%d", r[i].last_part);
+        le_buf_printf(out, "\n");
+    }
+}
+
 void le_m3u8_build(le_buf *out, const le_m3u8_seg *segs, size_t n, const le_m3u8_opts *o)
 {
     static const le_m3u8_opts defaults;
@@ -101,13 +111,7 @@ void le_m3u8_build(le_buf *out, const le_m3u8_seg *segs, size_t n, const le_m3u8
     }
     if (o->preload_hint_uri)
         le_buf_printf(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"%s\"\n", o->preload_hint_uri);
-    for (size_t i = 0; i < o->nreports; i++) {
-        le_buf_printf(out, "#EXT-X-RENDITION-REPORT:URI=\"%s\",LAST-MSN=%" PRIu64, o->reports[i].uri,
-                      o->reports[i].last_msn);
-        if (o->reports[i].last_part >= 0)
-            le_buf_printf(out, ",LAST-PART=%d", o->reports[i].last_part);
-        le_buf_printf(out, "\n");
-    }
+    le_m3u8_reports(out, o->reports, o->nreports);
     if (o->endlist)
         le_buf_printf(out, "#EXT-X-ENDLIST\n");
 }

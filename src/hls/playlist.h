@@ -67,5 +67,8 @@ int le_m3u8_target(const le_m3u8_seg *segs, size_t n, int min_target_s);
 
 /* Appends the playlist text to out. segs must be in sequence order. */
 void le_m3u8_build(le_buf *out, const le_m3u8_seg *segs, size_t n, const le_m3u8_opts *o);
+/* Appends the EXT-X-RENDITION-REPORT lines alone (what le_m3u8_build writes
+ * for o->reports), for a playlist kept without them (http/hls_cache.h). */
+void le_m3u8_reports(le_buf *out, const le_m3u8_report *r, size_t n);
 
 #endif

@@ -116,6 +116,7 @@ struct le_hls {
     void *notify_arg;
     int notify_due;                 /* a part or segment was made: notify at the end of the feed */
     int renew_failed;               /* le_fmp4_renew refused: not tried again for this muxer */
+    uint64_t gen;                   /* le_hls_gen */
 
     /* The open segment. */
     le_buf cur;
@@ -181,6 +182,17 @@ static le_hls_chunk *chunk_new(le_buf *b, int64_t duration_ms, int independent)
     return c;
 }
 
+/* One clock for every le_hls: a value is never seen twice, even by a new
+ * le_hls at a freed one's address. */
+static uint64_t gen_clock;
+
+static void touch(le_hls *h)
+{
+    h->gen = ++gen_clock;
+}
+
+uint64_t le_hls_gen(const le_hls *h) { return h->gen; }
+
 /* The variant asked for takes effect between publishes: segments of the
  * other kind cannot share a playlist with the new ones, so they go (the
  * numbering goes on, with a discontinuity). */
@@ -193,6 +205,7 @@ static void apply_variant(le_hls *h)
         h->variant = h->want_variant;
     }
     h->part_ms = h->want_part_ms;
+    touch(h);
 }
 
 static int mux_on(const le_hls *h)
@@ -230,6 +243,7 @@ void le_hls_set_notify(le_hls *h, le_hls_notify_fn fn, void *arg)
 
 static void notify_now(le_hls *h)
 {
+    touch(h);
     h->notify_due = 0;
     if (h->notify)
         h->notify(h->notify_arg);
@@ -256,6 +270,7 @@ le_hls *le_hls_new(const char *key, uint64_t first_seq, uint64_t disc_seq)
     /* Continuing an earlier life of this stream: its first segment is a
      * discontinuity for anyone who followed the old one. */
     h->next_disc = first_seq > 0;
+    touch(h);
     return h;
 }
 
@@ -265,6 +280,7 @@ void le_hls_set_params(le_hls *h, int64_t fragment_ms, int window)
         h->fragment_ms = fragment_ms;
     if (window >= 1)
         h->window = window;
+    touch(h);
 }
 
 int64_t le_hls_fragment_ms(const le_hls *h) { return h->fragment_ms; }
@@ -341,6 +357,7 @@ void le_hls_drop_segments(le_hls *h)
     for (size_t i = 0; i < h->nring; i++)
         le_hls_seg_unref(h->ring[i]);
     h->nring = 0;
+    touch(h);
 }
 
 /* ---- the ring ---- */

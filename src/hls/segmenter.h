@@ -123,6 +123,11 @@ int64_t le_hls_part_ms(const le_hls *h);
  * its number goes to the next one. Its parts array may be reallocated by
  * the next feed: copy what you need, reference parts. */
 le_hls_seg *le_hls_open_seg(const le_hls *h);
+/* Changes whenever what a playlist lists may have changed (a part, a seal,
+ * an end, a drop, new parameters), and is never the same for two states of
+ * any two le_hls: a playlist built at one value can be served again while
+ * the value holds (http/hls_cache.h). */
+uint64_t le_hls_gen(const le_hls *h);
 /* Called once at the end of a le_hls_feed that made a part, sealed a
  * segment or opened one (the state is then complete: the new part, or the
  * sealed segment and the next open one), and from le_hls_end (so held

@@ -24,6 +24,7 @@
 #include "hls/playlist.h"
 #include "hls/segmenter.h"
 #include "http/hls_block.h"
+#include "http/hls_cache.h"
 #include "http/hls_play.h"
 #include "http/parser.h"
 #include "media/stream.h"
@@ -117,6 +118,28 @@ static size_t reports(const le_http_route *rt, le_m3u8_report *out)
     return k;
 }
 
+/* Sends a playlist (kept, or text that stays the caller's) with, in
+ * lowlatency, its rendition reports appended. */
+static void send_with_reports(le_http_conn *c, const le_http_route *rt, int ll, le_hls_pl *kept,
+                              const char *text, size_t len)
+{
+    static le_m3u8_report rep[MAX_REPORTS];
+    size_t nrep = ll ? reports(rt, rep) : 0;
+    if (nrep == 0) {
+        if (kept)
+            le_hls_play_send_kept(c, rt, kept);
+        else
+            le_hls_play_send_text(c, rt, text, len);
+        return;
+    }
+    if (kept)
+        text = le_hls_pl_text(kept, &len);
+    le_buf b = { 0 };
+    le_buf_append(&b, text, len);
+    le_m3u8_reports(&b, rep, nrep);
+    le_hls_play_send_m3u8(c, rt, &b);
+}
+
 /* Builds and sends the playlist of h as it is now; q: the blocking and
  * skip parameters (NULL: none). */
 static void send_playlist(le_http_conn *c, const le_http_route *rt, le_hls *h, const le_hls_blockq *q,
@@ -139,6 +162,17 @@ static void send_playlist(le_http_conn *c, const le_http_route *rt, le_hls *h, c
     }
     if (open)
         segs[n++] = open;
+    /* The playlist without its rendition reports is kept (http/hls_cache.h):
+     * the reports follow other streams and are added per request. */
+    int live = le_stream_is_live(le_stream_find(rt->dom->name, rt->app, rt->name, 0));
+    unsigned flags = (ll && q && q->skip ? LE_HLS_PL_SKIP : 0) | (live ? LE_HLS_PL_LIVE : 0);
+    uint64_t gen = le_hls_gen(h);
+    int keep = le_hls_pl_cacheable(rt);
+    le_hls_pl *kept = keep ? le_hls_pl_get(rt, h, gen, flags) : NULL;
+    if (kept) {
+        send_with_reports(c, rt, ll, kept, NULL, 0);
+        return;
+    }
     le_m3u8_seg ms[MAX_LISTED + 1];
     memset(ms, 0, sizeof(ms));
     for (size_t i = 0; i < n; i++) {
@@ -197,8 +231,7 @@ static void send_playlist(le_http_conn *c, const le_http_route *rt, le_hls *h, c
         /* The next part: of the open segment, or the first of the next. */
         uint64_t hseq = open ? open->seq : le_hls_next_seq(h);
         size_t hpart = open ? open->nparts : 0;
-        if (le_stream_is_live(le_stream_find(rt->dom->name, rt->app, rt->name, 0)) &&
-            PART_URI(rt, hint_uri, URI_MAX, hseq, hpart) == LE_OK)
+        if (live && PART_URI(rt, hint_uri, URI_MAX, hseq, hpart) == LE_OK)
             o.preload_hint_uri = hint_uri;
         /* A delta update (_HLS_skip=YES): the sealed segments that end more
          * than CAN-SKIP-UNTIL before the playlist's end are left out. */
@@ -213,13 +246,13 @@ static void send_playlist(le_http_conn *c, const le_http_route *rt, le_hls *h, c
             }
             o.skipped = first;
         }
-        static le_m3u8_report rep[MAX_REPORTS];
-        o.nreports = reports(rt, rep);
-        o.reports = rep;
     }
     le_buf b = { 0 };
     le_m3u8_build(&b, ms + first, n - first, &o);
-    le_hls_play_send_m3u8(c, rt, &b);
+    if (keep)
+        kept = le_hls_pl_put(rt, h, gen, flags, (const char *)b.p, b.len);
+    send_with_reports(c, rt, ll, kept, (const char *)b.p, b.len);
+    le_buf_free(&b);
 }
 
 static le_hls *find_hls(const le_http_route *rt, le_stream **stp)

@@ -1,5 +1,5 @@
-/* Live HLS from memory. Playlists are built per request from the ring (a few
- * hundred bytes; cheaper than keeping them in sync). Segments are sent by
+/* Live HLS from memory. Playlists are built from the ring when asked for
+ * and kept while the ring is unchanged (http/hls_cache.h). Segments are sent by
  * reference with a segment reference held until libevent has written them,
  * so a rotation during a slow download frees nothing under it.
  *
@@ -21,6 +21,7 @@
 #include "core/util.h"
 #include "hls/playlist.h"
 #include "hls/segmenter.h"
+#include "http/hls_cache.h"
 #include "http/parser.h"
 #include "media/stream.h"
 #include "node.h"
@@ -100,6 +101,15 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
         le_http_reply_error(c, 404, "InvalidStream.NotFound", "no live HLS for this stream");
         return;
     }
+    if (!rt->head && le_stream_is_live(st))
+        count_viewer(c, rt, st, h);
+    int keep = le_hls_pl_cacheable(rt);
+    uint64_t gen = le_hls_gen(h);
+    le_hls_pl *kept = keep ? le_hls_pl_get(rt, h, gen, LE_HLS_PL_TS) : NULL;
+    if (kept) {
+        le_hls_play_send_kept(c, rt, kept);
+        return;
+    }
     le_m3u8_seg ms[MAX_LISTED];
     /* Scratch for one playlist at a time (one thread): no 64 KiB allocation
      * per playlist request. */
@@ -122,19 +132,42 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     o.disc_seq = segs[0]->disc_seq - (segs[0]->disc ? 1 : 0);
     le_buf b = { 0 };
     le_m3u8_build(&b, ms, n, &o);
-    if (!rt->head && le_stream_is_live(st))
-        count_viewer(c, rt, st, h);
+    if (keep && (kept = le_hls_pl_put(rt, h, gen, LE_HLS_PL_TS, (const char *)b.p, b.len)) != NULL) {
+        le_buf_free(&b);
+        le_hls_play_send_kept(c, rt, kept);
+        return;
+    }
     le_hls_play_send_m3u8(c, rt, &b);
+}
+
+/* The response head of a playlist of len bytes; 1 when a body follows. */
+static int m3u8_head(le_http_conn *c, const le_http_route *rt, size_t len)
+{
+    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)len, "Cache-Control: no-cache\r\n");
+    le_node_stats_get()->bytes_out += rt->head ? 0 : len;
+    return !rt->head;
+}
+
+void le_hls_play_send_text(le_http_conn *c, const le_http_route *rt, const char *text, size_t len)
+{
+    if (m3u8_head(c, rt, len))
+        evbuffer_add(le_http_conn_output(c), text, len);
+    le_http_conn_done(c);
+}
+
+void le_hls_play_send_kept(le_http_conn *c, const le_http_route *rt, le_hls_pl *t)
+{
+    size_t len;
+    le_hls_pl_text(t, &len);
+    if (m3u8_head(c, rt, len))
+        le_hls_pl_add_to(le_http_conn_output(c), t);
+    le_http_conn_done(c);
 }
 
 void le_hls_play_send_m3u8(le_http_conn *c, const le_http_route *rt, le_buf *b)
 {
-    le_http_reply_head(c, 200, "application/vnd.apple.mpegurl", (int64_t)b->len, "Cache-Control: no-cache\r\n");
-    if (!rt->head)
-        evbuffer_add(le_http_conn_output(c), b->p, b->len);
-    le_node_stats_get()->bytes_out += rt->head ? 0 : b->len;
+    le_hls_play_send_text(c, rt, (const char *)b->p, b->len);
     le_buf_free(b);
-    le_http_conn_done(c);
 }
 
 /* ---- a playlist request held for an edge pull ----

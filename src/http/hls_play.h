@@ -5,11 +5,17 @@
 #include "core/util.h"
 #include "http/server.h"
 
+struct le_hls_pl;
+
 void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt);
 /* Answers 200 with the playlist text in b (Cache-Control: no-cache; HEAD:
  * the headers only), counts the bytes out, frees b; the response is done.
  * Every live playlist (TS, fmp4, LL-HLS, the adaptive master) ends here. */
 void le_hls_play_send_m3u8(le_http_conn *c, const le_http_route *rt, le_buf *b);
+/* The same for text that stays the caller's (copied), and for a kept
+ * playlist (sent by reference, http/hls_cache.h). */
+void le_hls_play_send_text(le_http_conn *c, const le_http_route *rt, const char *text, size_t len);
+void le_hls_play_send_kept(le_http_conn *c, const le_http_route *rt, struct le_hls_pl *t);
 void le_hls_play_segment(le_http_conn *c, const le_http_route *rt);
 
 /* The URI of file (of stream name, in rt's app) as a playlist lists it:
