@@ -11,7 +11,10 @@
 #    constraints, level) plus the AAC-LC audio;
 #  - EXT-X-RENDITION-REPORT: the source reports both renditions; a
 #    rendition reports the source and its sibling, never itself; LAST-MSN
-#    is near the reported playlist's own last segment.
+#    is near the reported playlist's own last segment;
+#  - on a domain in the fmp4 variant, with an on-demand template nobody
+#    asked for: the master says EXT-X-VERSION 6 and gives the rendition the
+#    generic H.264 string (its stream has no headers yet).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${LE_SCRIPT_TIMEOUT:=120}"
 # shellcheck source=t/integration/lib.sh
@@ -24,10 +27,15 @@ le_require_tool ffmpeg curl python3 redis-server
 
 get() { curl -s --max-time 5 "$@" | tr -d '\r'; }
 
+F=f.test
 LE_DOMAIN_CONF="    hls_variant lowlatency;
     hls_part 200ms;" LE_EXTRA_CONF="transcode_idle 3s;
 transcode_wait 10s;
-pipeline_threads 1;" LE_WAIT_PORTS="rtmp http admin" le_start || le_abort "livedge did not start"
+pipeline_threads 1;
+domain $F {
+    hls_fragment 1s;
+    hls_variant fmp4;
+}" LE_WAIT_PORTS="rtmp http admin" le_start || le_abort "livedge did not start"
 H=http://127.0.0.1:$LE_HTTP_PORT
 D=$LE_DOMAIN
 
@@ -37,6 +45,8 @@ ok $? "AddCustomLiveStreamTranscode small (320x180, Mode always)" || diag "$API_
 api AddCustomLiveStreamTranscode "Domain=$D" App=live Template=mini TemplateType=h264 Width=192 Height=108 \
     FPS=10 VideoBitrate=150 Mode=always
 ok $? "AddCustomLiveStreamTranscode mini (192x108, Mode always)" || diag "$API_BODY"
+api AddLiveStreamTranscode "Domain=$F" App=live Template=lld
+ok $? "AddLiveStreamTranscode lld (on demand) in $F (fmp4)" || diag "$API_BODY"
 
 # ---- a hold that times out ----------------------------------------------------------------
 # 3 s of H.264 + AAC with a keyframe a second, fed at its own rate to an
@@ -180,6 +190,30 @@ cmp_ok "$d" -ge 0 "cam_small's report of cam (LAST-MSN $src_msn) is not ahead of
 cmp_ok "$d" -le 3 "... nor more than 3 segments behind it"
 
 le_kill "$cam_pub"
+
+# ---- an fmp4 domain, a rendition not running yet ------------------------------------------
+# Nobody asks for f.test's cam_lld (on demand): the master lists it with
+# the generic H.264 string, and version 6 for fmp4 playlists.
+LE_PUB_SECS=30 le_publish "cam?vhost=$F"
+fpub=$LE_PUB_PID
+fready() { grep -q '^#EXT-X-MAP' <<<"$(get "$H/live/cam.m3u8?vhost=$F")"; }
+le_wait_for 15 fready
+ok $? "$F/live/cam: its fmp4 playlist appears"
+m=$(get "$H/live/cam_abr.m3u8?vhost=$F")
+diag "$m"
+like "$m" '#EXT-X-VERSION:6' "$F: the master says EXT-X-VERSION:6 (fmp4 variants)"
+is "$(grep -c '^#EXT-X-STREAM-INF' <<<"$m")" 2 "... two variants (the source, lld)"
+pl=$(get "$H/live/cam.m3u8?vhost=$F")
+init=$(sed -n 's/^#EXT-X-MAP:URI="\(.*\)"/\1/p' <<<"$pl" | tail -n 1)
+curl -s --max-time 5 -o "$LE_DIR/f-init.mp4" "$H/live/$init"
+want=$(python3 -c 'import sys
+b = open(sys.argv[1], "rb").read(); i = b.find(b"avcC")
+print("avc1.%02x%02x%02x,mp4a.40.2" % (b[i + 5], b[i + 6], b[i + 7]) if i > 0 else "none")' "$LE_DIR/f-init.mp4")
+is "$(grep -B1 '^cam\.m3u8' <<<"$m" | head -n 1 | sed -n 's/.*CODECS="\([^"]*\)".*/\1/p')" "$want" \
+    "... the source's CODECS is its init section's ($want)"
+is "$(grep -B1 '^cam_lld\.m3u8' <<<"$m" | head -n 1 | sed -n 's/.*CODECS="\([^"]*\)".*/\1/p')" \
+    "avc1.640028,mp4a.40.2" "... cam_lld, not running, gets the generic H.264 High 4.0 and the source's AAC"
+le_kill "$fpub"
 le_alive_ok
 le_stop
 done_testing
