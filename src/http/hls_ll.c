@@ -115,8 +115,11 @@ static size_t reports(const le_http_route *rt, le_m3u8_report *out)
             uint64_t nx = le_hls_next_seq(h);
             if (nx == 0)
                 continue;
+            /* Between segments: the sealed one's last part (LAST-PART is
+             * required wherever parts are listed). */
+            const le_hls_seg *last = le_hls_find(h, nx - 1);
             out[k].last_msn = nx - 1;
-            out[k].last_part = -1;
+            out[k].last_part = last && last->nparts ? (int)last->nparts - 1 : -1;
         }
         k++;
     }
