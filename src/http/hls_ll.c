@@ -84,12 +84,18 @@ static char part_uris[MAX_PARTS_LISTED][URI_MAX];
 static le_m3u8_part parts[MAX_PARTS_LISTED];
 static char hint_uri[URI_MAX], report_uris[MAX_REPORTS][URI_MAX];
 
-/* EXT-X-RENDITION-REPORT: a source's playlist reports its renditions
- * (transcode/rendition.h) that run in the lowlatency variant. */
+/* EXT-X-RENDITION-REPORT (RFC 8216bis): each media playlist of a
+ * presentation reports the others, so a player switching variants knows
+ * where they are. A source reports its renditions; a rendition reports its
+ * source and its sibling renditions (transcode/rendition.h). Only those
+ * running in the lowlatency variant are reported. */
 static size_t reports(const le_http_route *rt, le_m3u8_report *out)
 {
     le_rend_variant v[MAX_REPORTS + 1];
-    size_t n = le_rend_variants(rt->dom->name, rt->app, rt->name, v, MAX_REPORTS + 1), k = 0;
+    char source[sizeof(v[0].name)];
+    if (le_rend_source(rt->dom->name, rt->app, rt->name, source, sizeof(source)) != LE_OK)
+        snprintf(source, sizeof(source), "%s", rt->name);
+    size_t n = le_rend_variants(rt->dom->name, rt->app, source, v, MAX_REPORTS + 1), k = 0;
     for (size_t i = 0; i < n && k < MAX_REPORTS; i++) {
         if (strcmp(v[i].name, rt->name) == 0)
             continue;
@@ -110,8 +116,11 @@ static size_t reports(const le_http_route *rt, le_m3u8_report *out)
             uint64_t nx = le_hls_next_seq(h);
             if (nx == 0)
                 continue;
+            /* Between segments: the sealed one's last part (LAST-PART is
+             * required wherever parts are listed). */
+            const le_hls_seg *last = le_hls_find(h, nx - 1);
             out[k].last_msn = nx - 1;
-            out[k].last_part = -1;
+            out[k].last_part = last && last->nparts ? (int)last->nparts - 1 : -1;
         }
         k++;
     }

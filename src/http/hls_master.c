@@ -5,20 +5,63 @@
  * CODECS; each variant URI is the variant's own live playlist, signed like
  * segment URIs (http/hls_play.h). A rendition that is not running yet is
  * listed all the same: fetching its playlist starts it. When Stream has no
- * renditions the name is an ordinary stream name ("x_abr"). */
+ * renditions the name is an ordinary stream name ("x_abr").
+ *
+ * The master must not promise less than its variants need (docs/HLS.md,
+ * "Master playlist"): EXT-X-VERSION is the highest of the variant
+ * playlists' (3 MPEG-TS, 6 fmp4, 9 lowlatency), and CODECS is read from
+ * each variant's sequence headers (media/codecs.h); a rendition not running
+ * yet is H.264 (the transcoder's output) with the source's audio, which is
+ * copied, under generic strings until its headers exist. */
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "conf/conf.h"
 #include "core/util.h"
 #include "http/hls_play.h"
+#include "hls/segmenter.h"
+#include "media/codecs.h"
+#include "media/flv.h"
 #include "media/stream.h"
 #include "node.h"
 #include "transcode/rendition.h"
 
 #define SUFFIX "_abr.m3u8"
 #define MAX_VARIANTS 16
+
+/* The playlist version a variant's HLS needs (the ones hls_ll.c and
+ * hls_play.c write). */
+static int variant_version(int variant)
+{
+    return variant == LE_HLS_VARIANT_LOWLATENCY ? 9 : variant == LE_HLS_VARIANT_FMP4 ? 6 : 3;
+}
+
+/* One track's codec string from st's sequence header (type LE_PKT_*), or
+ * the generic one for codec when there is none yet. "" when unknown. */
+static void track_codec(const le_stream *st, int type, uint8_t codec, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    const le_pkt *p = st ? le_stream_seq_header(st, type) : NULL;
+    if (p) {
+        le_flv_info fi;
+        int rc = type == LE_PKT_VIDEO ? le_flv_video_info(p->data, p->len, &fi)
+                                      : le_flv_audio_info(p->data, p->len, &fi);
+        if (rc == LE_OK && fi.hdr_len <= p->len &&
+            le_codec_string(fi.codec, p->data + fi.hdr_len, p->len - fi.hdr_len, out, outsz) == LE_OK)
+            return;
+        if (rc == LE_OK)
+            codec = fi.codec;
+    }
+    if (codec == LE_CODEC_MP3 || codec == LE_CODEC_OPUS) {   /* no header to read */
+        le_codec_string(codec, NULL, 0, out, outsz);
+        return;
+    }
+    const char *d = le_codec_string_default(codec);
+    if (d)
+        snprintf(out, outsz, "%s", d);
+}
 
 static void master_playlist(le_http_conn *c, const le_http_route *rt)
 {
@@ -33,10 +76,23 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
         le_hls_play_playlist(c, &r2);
         return;
     }
+    le_stream *src = le_stream_find(rt->dom->name, rt->app, rt->name, 0);
     int audio = 0, video = 0;
-    le_stream_tracks(le_stream_find(rt->dom->name, rt->app, rt->name, 0), &audio, &video);
+    le_stream_tracks(src, &audio, &video);
+    const le_stream_stats *ss = le_stream_get_stats(src);
+    /* The source's audio: every rendition copies it. */
+    char acodec[32];
+    track_codec(src, LE_PKT_AUDIO, audio ? ss->audio_codec : LE_CODEC_NONE, acodec, sizeof(acodec));
+    /* A variant that is not running yet gets the domain's variant. */
+    int version = variant_version(rt->dom->hls_variant);
+    for (size_t i = 0; i < n; i++) {
+        le_stream *st = le_stream_find(rt->dom->name, rt->app, v[i].name, 0);
+        le_hls *h = st ? le_hls_of(st) : NULL;
+        if (h && variant_version(le_hls_variant(h)) > version)
+            version = variant_version(le_hls_variant(h));
+    }
     le_buf b = { 0 };
-    le_buf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    le_buf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", version);
     for (size_t i = 0; i < n; i++) {
         char file[sizeof(v[i].name) + 8], uri[1024];
         if (snprintf(file, sizeof(file), "%s.m3u8", v[i].name) >= (int)sizeof(file) ||
@@ -51,7 +107,17 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
         le_buf_printf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%ld", bw);
         if (v[i].width > 0 && v[i].height > 0)
             le_buf_printf(&b, ",RESOLUTION=%dx%d", v[i].width, v[i].height);
-        le_buf_printf(&b, ",CODECS=\"avc1.640028%s\"\n%s\n", audio ? ",mp4a.40.2" : "", uri);
+        /* CODECS: the variant's own video (the source's codec for the
+         * source, H.264 for a rendition) and the source's audio. */
+        le_stream *st = i == 0 ? src : le_stream_find(rt->dom->name, rt->app, v[i].name, 0);
+        const le_stream_stats *vs = st && le_stream_is_live(st) ? le_stream_get_stats(st) : NULL;
+        uint8_t vc = i == 0 ? ss->video_codec : vs && vs->video_codec ? vs->video_codec : LE_CODEC_H264;
+        char vcodec[64];
+        track_codec(st && le_stream_is_live(st) ? st : NULL, LE_PKT_VIDEO, video ? vc : LE_CODEC_NONE, vcodec,
+                    sizeof(vcodec));
+        if (vcodec[0] || acodec[0])
+            le_buf_printf(&b, ",CODECS=\"%s%s%s\"", vcodec, vcodec[0] && acodec[0] ? "," : "", acodec);
+        le_buf_printf(&b, "\n%s\n", uri);
     }
     le_hls_play_send_m3u8(c, rt, &b);
 }

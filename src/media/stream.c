@@ -682,6 +682,13 @@ void le_stream_tracks(const le_stream *st, int *audio, int *video)
     *video = st->vseq || st->has_video || st->stats.video_codec;
 }
 
+const le_pkt *le_stream_seq_header(const le_stream *st, int type)
+{
+    if (!st)
+        return NULL;
+    return type == LE_PKT_VIDEO ? st->vseq : type == LE_PKT_AUDIO ? st->aseq : NULL;
+}
+
 void *le_stream_ext(const le_stream *st, int slot)
 {
     return slot >= 0 && slot < next_slots ? st->ext[slot] : NULL;

@@ -147,6 +147,10 @@ void le_stream_seen(le_stream *st, uint64_t client, uint64_t ttl_ms);
 /* What the stream has carried since its publish started (HTTP-FLV's header
  * flags). */
 void le_stream_tracks(const le_stream *st, int *audio, int *video);
+/* The current sequence header of a track (type LE_PKT_VIDEO or
+ * LE_PKT_AUDIO), borrowed, or NULL: what a decoder is configured with (the
+ * ABR master playlist's CODECS, docs/HLS.md). */
+const le_pkt *le_stream_seq_header(const le_stream *st, int type);
 
 /* Per-stream module state (e.g. the HLS segmenter), freed with the stream.
  * A module registers its slot at init by name (a literal: it is kept) and

@@ -487,6 +487,18 @@ size_t le_rend_variants(const char *domain, const char *app, const char *name, l
     return k;
 }
 
+int le_rend_source(const char *domain, const char *app, const char *name, char *out, size_t n)
+{
+    if (!strchr(name, '_'))
+        return LE_ENOTFOUND;
+    for (src *s = R.srcs; s; s = s->next) {
+        if (strcasecmp(s->domain, domain) != 0 || strcmp(s->app, app) != 0 || !src_template(s, name))
+            continue;
+        return snprintf(out, n, "%s", s->name) < (int)n ? LE_OK : LE_EINVAL;
+    }
+    return LE_ENOTFOUND;
+}
+
 void le_rend_get_stats(le_rend_stats *out)
 {
     *out = R.st;

@@ -64,6 +64,11 @@ typedef struct le_rend_variant {
  * in template order. Returns how many were written (at most n); 0 when the
  * stream is not a live source with templates. */
 size_t le_rend_variants(const char *domain, const char *app, const char *name, le_rend_variant *out, size_t n);
+/* The source of rendition name: LE_OK with its stream name in out when
+ * name is "{source}_{template}" for a live source with that template
+ * (running or not); LE_ENOTFOUND otherwise (LE_EINVAL: out too small).
+ * Lets a rendition's LL-HLS playlist report its source and siblings. */
+int le_rend_source(const char *domain, const char *app, const char *name, char *out, size_t n);
 
 typedef struct le_rend_stats {
     uint64_t jobs;              /* running now */
