@@ -284,6 +284,7 @@ static void advance(le_feed_reader *r)
         r->blk = f->tail;
     }
     r->pos = f->end;
+    r->lagging = 0;
 }
 
 /* The current decoder headers, encoded, in the scratch buffer. */
@@ -328,18 +329,64 @@ typedef struct piece {
     le_feed_blk *blk;           /* NULL: bytes to copy if queued */
 } piece;
 
+/* How send_from hands bytes over. */
+enum {
+    SEND_QUEUE = 0,     /* all into r->out */
+    SEND_DIRECT,        /* write what the socket takes now, queue the rest */
+    SEND_LAG            /* the same, but log bytes the socket did not take
+                         * stay in the log for the next tick */
+};
+
+/* Where log position pos is, from block b on (pos within the log). */
+static le_feed_blk *blk_at(le_feed_blk *b, uint64_t pos)
+{
+    while (b->next && pos >= b->start + b->len)
+        b = b->next;
+    return b;
+}
+
+/* With SEND_LAG, a partial write of an unframed reader (RTMP, HTTP/1.0 FLV)
+ * leaves the unsent log bytes where they are: r keeps its place in the log
+ * and the next tick writes them with whatever came since, one writev, as
+ * bench/floor does (docs/BENCHMARKS.md, "Write tick"). Queueing them instead
+ * costs an allocation, two epoll_ctl calls and an extra writev per partial
+ * write. HTTP/1.1 chunks cannot be cut that way (a chunk's size is written
+ * before it), nor can a write that did not get past hdr. */
+static int lag_in_log(le_feed_reader *r, size_t prefix, le_feed_blk *b, uint64_t from, size_t written)
+{
+    le_feed *f = r->f;
+    if (r->http_chunked || written < prefix)
+        return 0;
+    uint64_t pos = from + (written - prefix);
+    le_feed_blk *at = blk_at(b, pos);
+    blk_ref(at);
+    blk_unref(r->blk);
+    r->blk = at;
+    r->pos = pos;
+    r->lagging = 1;
+    r->bytes += written;
+    if (bytes_out_sink)
+        *bytes_out_sink += written;
+    mark(f);    /* the rest goes at the next tick even if nothing new comes */
+    return 1;
+}
+
 /* Hands r: [hdr][log from `from` (in block b) to the end], as one HTTP chunk
- * when r frames them. With direct set (the caller saw nothing queued ahead:
- * one evbuffer length query per viewer and tick, each a lock with libevent's
- * threading on), writes what the socket takes now; the rest is queued, log
- * bytes by reference. */
-static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_feed_blk *b,
-                      uint64_t from, int direct)
+ * when r frames them. With SEND_DIRECT or SEND_LAG (the caller saw nothing
+ * queued ahead: one evbuffer length query per viewer and tick, each a lock
+ * with libevent's threading on), writes what the socket takes now; the rest
+ * is queued, log bytes by reference, or left in the log (SEND_LAG,
+ * lag_in_log). Returns 1 when r stays behind in the log (its pos and blk
+ * set), 0 when everything was handed over (the caller advances r). */
+static int send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_feed_blk *b,
+                     uint64_t from, int mode)
 {
     le_feed *f = r->f;
     size_t total = hdrlen + (size_t)(f->end - from);
     if (total == 0)
-        return;
+        return 0;
+    int direct = mode != SEND_QUEUE;
+    le_feed_blk *first = b;
     char line[24];
     piece pc[MAX_IOV + 3];
     int np = 0;
@@ -371,6 +418,9 @@ static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_f
         ssize_t w = writev(r->fd, iov, np);
         /* EAGAIN, or an error the socket layer reports on its next write. */
         done = w > 0 ? (size_t)w : 0;
+        if (mode == SEND_LAG && done < total && (w >= 0 || errno == EAGAIN) &&
+            lag_in_log(r, hdrlen, first, from, done))
+            return 1;
     }
     for (int i = 0; i < np; i++) {
         if (done >= pc[i].n) {
@@ -395,6 +445,7 @@ static void send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_f
     r->bytes += total;
     if (bytes_out_sink)
         *bytes_out_sink += total;
+    return 0;
 }
 
 int le_feed_policy(le_feed_reader *r, size_t queued, int can_resume, uint64_t now)
@@ -440,15 +491,29 @@ static void deliver(le_feed_reader *r, uint64_t now)
         return;
     }
     size_t queued = evbuffer_get_length(r->out);
-    switch (le_feed_policy(r, queued, can_resume(r), now)) {
+    /* Bytes left in the log count as queued (slightly over: with what came
+     * since), for the slow-viewer policy. */
+    size_t behind = queued + (r->lagging ? (size_t)(f->end - r->pos) : 0);
+    int act = le_feed_policy(r, behind, can_resume(r), now);
+    if (r->lagging && act == LE_FEED_SKIP) {
+        /* The partial write may have ended inside a message: its rest goes
+         * (queued) before the reader jumps ahead. */
+        send_from(r, NULL, 0, r->blk, r->pos, SEND_QUEUE);
+        advance(r);
+        return;
+    }
+    switch (act) {
     case LE_FEED_SEND:
-        send_from(r, NULL, 0, r->blk, r->pos, queued == 0);
+        /* At tick 0 there is no next tick to come back at: the rest of a
+         * partial write is queued, for the socket's writability to send. */
+        if (send_from(r, NULL, 0, r->blk, r->pos, queued ? SEND_QUEUE : tick_ms > 0 ? SEND_LAG : SEND_DIRECT))
+            return;
         break;
     case LE_FEED_RESUME:
         if (f->has_video)
-            send_from(r, scratch, encode_headers(f), f->gop_blk, f->gop_pos, queued == 0);
+            send_from(r, scratch, encode_headers(f), f->gop_blk, f->gop_pos, queued ? SEND_QUEUE : SEND_DIRECT);
         else
-            send_from(r, scratch, encode_headers(f), r->blk, r->pos, queued == 0);
+            send_from(r, scratch, encode_headers(f), r->blk, r->pos, queued ? SEND_QUEUE : SEND_DIRECT);
         break;
     case LE_FEED_DROP:
         r->stopped = 1;
@@ -475,12 +540,13 @@ void le_feed_join(le_feed *f, le_feed_reader *r)
     r->pos = f->end;
     r->skipping = 0;
     r->stopped = 0;
+    r->lagging = 0;
     r->behind_since_ms = 0;
     size_t hn = encode_headers(f);
     if (f->gop_blk) {
-        send_from(r, scratch, hn, f->gop_blk, f->gop_pos, 0);
+        send_from(r, scratch, hn, f->gop_blk, f->gop_pos, SEND_QUEUE);
     } else {
-        send_from(r, scratch, hn, r->blk, r->pos, 0);
+        send_from(r, scratch, hn, r->blk, r->pos, SEND_QUEUE);
         /* No cached keyframe: wait for the next one rather than send frames
          * that reference pictures the viewer never got. */
         r->skipping = f->has_video;
@@ -509,8 +575,14 @@ void le_feed_flush(le_feed_reader *r)
 {
     if (!r->f || r->stopped || r->skipping)
         return;
-    send_from(r, NULL, 0, r->blk, r->pos, evbuffer_get_length(r->out) == 0);
+    send_from(r, NULL, 0, r->blk, r->pos, evbuffer_get_length(r->out) ? SEND_QUEUE : SEND_DIRECT);
     advance(r);
+}
+
+void le_feed_unlag(le_feed_reader *r)
+{
+    if (r->lagging)
+        le_feed_flush(r);
 }
 
 void le_feed_suspend(le_feed *f)

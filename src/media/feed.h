@@ -64,6 +64,7 @@ struct le_feed_reader {
     le_feed *f;
     le_feed_blk *blk;            /* block holding pos (a reference) */
     uint64_t pos;                /* next byte of the log this reader gets */
+    int lagging;                 /* pos is behind bytes a partial write left */
     int skipping;                /* waiting for a keyframe */
     int stopped;                 /* owner is finishing: no more writes */
     uint64_t behind_since_ms;    /* monotonic; 0 while not behind */
@@ -120,6 +121,11 @@ void le_feed_join(le_feed *f, le_feed_reader *r);
 void le_feed_leave(le_feed_reader *r);
 /* Hands r what the log holds beyond its position now (before end notices). */
 void le_feed_flush(le_feed_reader *r);
+/* With a write tick, a partial write leaves the unsent log bytes in the log
+ * (r->lagging) for the next tick, and they may end inside a message. An
+ * owner that writes to r->out itself (RTMP control messages) calls this
+ * first: it hands those bytes over, so its own bytes follow whole messages. */
+void le_feed_unlag(le_feed_reader *r);
 
 /* The slow-viewer policy, pure. Given what r has queued and whether the log
  * offers a resume point (a keyframe) since its position, decides this tick. */

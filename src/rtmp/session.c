@@ -102,8 +102,11 @@ static uint32_t out_chunk_size(void)
     return le_node_conf()->rtmp_chunk_size;
 }
 
+/* Every message the session writes itself goes through here: after what a
+ * partial feed write left in the log (le_feed_unlag), never inside it. */
 static struct evbuffer *out_buf(le_rtmp_conn *c)
 {
+    le_feed_unlag(&c->sub.rd);
     return bufferevent_get_output(c->bev);
 }
 
