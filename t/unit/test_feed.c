@@ -409,7 +409,7 @@ int main(void)
         rgn[v] = v_drain_all(&rv[v], rgot[v], sizeof(rgot[v]));   /* the join: checked above */
         rgn[v] = 0;
     }
-    int bad = 0;
+    int bad = 0, ctl_lagged = 0, lag_seen = 0;
     uint32_t rts = 5040;
     for (int round = 0; round < 40; round++) {
         int npk = 1 + rand() % (round == 7 ? 80 : 6);
@@ -425,13 +425,24 @@ int main(void)
             rts += 40;
         }
         for (int v = 0; v < NV; v++) {
-            if (rand() % 5 == 0) {   /* a control message queued before the tick */
+            /* A control message queued before the tick. Written after what a
+             * partial write left in the log, and so after everything the log
+             * holds now (this round's packets too); with nothing left there,
+             * ahead of this round's packets. */
+            int ctl = rand() % 5 == 0, lagged = rv[v].sub.rd.lagging;
+            if (ctl) {
                 le_feed_unlag(&rv[v].sub.rd);
                 evbuffer_add(rv[v].sub.rd.out, "C", 1);
-                rwant[v][rwn[v]++] = 'C';
             }
+            if (ctl && !lagged)
+                rwant[v][rwn[v]++] = 'C';
             memcpy(rwant[v] + rwn[v], round_bytes, roundn);
             rwn[v] += roundn;
+            if (ctl && lagged) {
+                rwant[v][rwn[v]++] = 'C';
+                ctl_lagged++;
+            }
+            lag_seen += lagged;
         }
         le_feed_tick();
         for (int v = 0; v < NV; v++) {
@@ -449,6 +460,8 @@ int main(void)
         ok(rgn[v] == rwn[v], "random ticks, player %d: %zu bytes received, %zu sent", v, rgn[v], rwn[v]);
     }
     is_int(bad, 0, "random ticks: every player's bytes are the log, in order");
+    ok(lag_seen > 0, "random ticks: partial writes left bytes in the log %d times (%d before a control message)",
+       lag_seen, ctl_lagged);
     for (int v = 0; v < NV; v++)
         v_close(&rv[v]);
 
