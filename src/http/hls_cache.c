@@ -2,7 +2,6 @@
 #include "http/hls_cache.h"
 
 #include <event2/buffer.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +21,10 @@ typedef struct slot {
     const void *dom;
     uint64_t gen;
     unsigned flags;
-    char names[800];    /* app '\0' stream '\0' vhost; names_len 0: unused */
-    size_t names_len;
-    le_hls_pl *pl;
+    /* The names the playlist's URIs carry (le_http_route's). */
+    char app[sizeof(((le_http_route *)0)->app)], name[sizeof(((le_http_route *)0)->name)];
+    char vhost[sizeof(((le_http_route *)0)->vhost)];
+    le_hls_pl *pl;      /* NULL: unused */
 } slot;
 
 static slot slots[SLOTS];
@@ -61,12 +61,6 @@ int le_hls_pl_cacheable(const le_http_route *rt)
     return rt->grant == NULL || rt->grant->form == LE_AUTHF_NONE;
 }
 
-static size_t names_of(const le_http_route *rt, char *out, size_t outsz)
-{
-    int k = snprintf(out, outsz, "%s%c%s%c%s", rt->app, 0, rt->name, 0, rt->vhost);
-    return k > 0 && (size_t)k < outsz ? (size_t)k : 0;
-}
-
 static slot *slot_of(const void *hls, unsigned flags)
 {
     uint64_t k = (uint64_t)(uintptr_t)hls;
@@ -77,10 +71,8 @@ static slot *slot_of(const void *hls, unsigned flags)
 le_hls_pl *le_hls_pl_get(const le_http_route *rt, const void *hls, uint64_t gen, unsigned flags)
 {
     slot *s = slot_of(hls, flags);
-    char names[sizeof(s->names)];
-    size_t n = names_of(rt, names, sizeof(names));
-    if (!s->pl || s->hls != hls || s->gen != gen || s->flags != flags || s->dom != rt->dom || n == 0 ||
-        s->names_len != n || memcmp(s->names, names, n) != 0) {
+    if (!s->pl || s->hls != hls || s->gen != gen || s->flags != flags || s->dom != rt->dom ||
+        strcmp(s->name, rt->name) != 0 || strcmp(s->app, rt->app) != 0 || strcmp(s->vhost, rt->vhost) != 0) {
         misses++;
         return NULL;
     }
@@ -93,10 +85,9 @@ le_hls_pl *le_hls_pl_put(const le_http_route *rt, const void *hls, uint64_t gen,
 {
     slot *s = slot_of(hls, flags);
     pl_unref(s->pl);
-    s->pl = NULL;
-    s->names_len = names_of(rt, s->names, sizeof(s->names));
-    if (s->names_len == 0)
-        return NULL;
+    memcpy(s->app, rt->app, sizeof(s->app));
+    memcpy(s->name, rt->name, sizeof(s->name));
+    memcpy(s->vhost, rt->vhost, sizeof(s->vhost));
     s->pl = le_xmalloc(sizeof(*s->pl) + len);
     s->pl->refs = 1;
     s->pl->len = len;

@@ -83,10 +83,14 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
     /* The source's audio: every rendition copies it. */
     char acodec[32];
     track_codec(src, LE_PKT_AUDIO, audio ? ss->audio_codec : LE_CODEC_NONE, acodec, sizeof(acodec));
-    /* A variant that is not running yet gets the domain's variant. */
+    /* Each variant's stream while it is live (a rendition not running yet
+     * has none); the source is v[0]. A variant that is not running yet gets
+     * the domain's variant. */
+    le_stream *live[MAX_VARIANTS];
     int version = variant_version(rt->dom->hls_variant);
     for (size_t i = 0; i < n; i++) {
-        le_stream *st = le_stream_find(rt->dom->name, rt->app, v[i].name, 0);
+        le_stream *st = i == 0 ? src : le_stream_find(rt->dom->name, rt->app, v[i].name, 0);
+        live[i] = st && le_stream_is_live(st) ? st : NULL;
         le_hls *h = st ? le_hls_of(st) : NULL;
         if (h && variant_version(le_hls_variant(h)) > version)
             version = variant_version(le_hls_variant(h));
@@ -109,12 +113,10 @@ static void master_playlist(le_http_conn *c, const le_http_route *rt)
             le_buf_printf(&b, ",RESOLUTION=%dx%d", v[i].width, v[i].height);
         /* CODECS: the variant's own video (the source's codec for the
          * source, H.264 for a rendition) and the source's audio. */
-        le_stream *st = i == 0 ? src : le_stream_find(rt->dom->name, rt->app, v[i].name, 0);
-        const le_stream_stats *vs = st && le_stream_is_live(st) ? le_stream_get_stats(st) : NULL;
+        const le_stream_stats *vs = live[i] ? le_stream_get_stats(live[i]) : NULL;
         uint8_t vc = i == 0 ? ss->video_codec : vs && vs->video_codec ? vs->video_codec : LE_CODEC_H264;
         char vcodec[64];
-        track_codec(st && le_stream_is_live(st) ? st : NULL, LE_PKT_VIDEO, video ? vc : LE_CODEC_NONE, vcodec,
-                    sizeof(vcodec));
+        track_codec(live[i], LE_PKT_VIDEO, video ? vc : LE_CODEC_NONE, vcodec, sizeof(vcodec));
         if (vcodec[0] || acodec[0])
             le_buf_printf(&b, ",CODECS=\"%s%s%s\"", vcodec, vcodec[0] && acodec[0] ? "," : "", acodec);
         le_buf_printf(&b, "\n%s\n", uri);

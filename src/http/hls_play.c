@@ -132,7 +132,8 @@ void le_hls_play_playlist(le_http_conn *c, const le_http_route *rt)
     o.disc_seq = segs[0]->disc_seq - (segs[0]->disc ? 1 : 0);
     le_buf b = { 0 };
     le_m3u8_build(&b, ms, n, &o);
-    if (keep && (kept = le_hls_pl_put(rt, h, gen, LE_HLS_PL_TS, (const char *)b.p, b.len)) != NULL) {
+    if (keep) {
+        kept = le_hls_pl_put(rt, h, gen, LE_HLS_PL_TS, (const char *)b.p, b.len);
         le_buf_free(&b);
         le_hls_play_send_kept(c, rt, kept);
         return;

@@ -23,13 +23,28 @@ static unsigned bits_at(const uint8_t *b, size_t len, size_t *pos, unsigned n)
     return v;
 }
 
+/* audioObjectType: 5 bits, 31 escapes to 32 + the next 6. */
+static unsigned read_aot(const uint8_t *b, size_t n, size_t *pos)
+{
+    unsigned aot = bits_at(b, n, pos, 5);
+    return aot == 31 ? 32 + bits_at(b, n, pos, 6) : aot;
+}
+
+int le_aac_asc_object_type(const uint8_t *b, size_t n)
+{
+    size_t pos = 0;
+    if (n < 1 || (n < 2 && b[0] >> 3 == 31))
+        return LE_EPROTO;
+    unsigned aot = read_aot(b, n, &pos);
+    return aot ? (int)aot : LE_EPROTO;
+}
+
 int le_aac_asc_params(const uint8_t *b, size_t n, int *rate, int *channels)
 {
     if (n < 2)
         return LE_EPROTO;
     size_t pos = 0;
-    if (bits_at(b, n, &pos, 5) == 31)
-        pos += 6;   /* escape: audioObjectType 32 + 6 bits */
+    read_aot(b, n, &pos);
     unsigned idx = bits_at(b, n, &pos, 4);
     int r;
     if (idx == 15) {

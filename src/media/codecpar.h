@@ -14,6 +14,10 @@ struct AVCodecParameters;
  * read; channelConfiguration 0 or a reserved value gives 2, 7 gives 8.
  * 0 or LE_EPROTO (too short, reserved rate index, rate 0). */
 int le_aac_asc_params(const uint8_t *b, size_t n, int *rate, int *channels);
+/* The AudioSpecificConfig's audioObjectType (escaped values read: 31 is
+ * 32 + the next 6 bits): 2 AAC-LC, 5 SBR, 29 PS, ...; LE_EPROTO when too
+ * short or 0. */
+int le_aac_asc_object_type(const uint8_t *b, size_t n);
 
 /* Copies b[0..n) into par's extradata (padded as libavcodec wants; par's
  * previous extradata, if any, is the caller's). 0 or LE_ENOMEM. */

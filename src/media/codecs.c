@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "media/codecpar.h"
 #include "media/flv.h"
 
 static int put(char *out, size_t outsz, int k)
@@ -78,18 +79,10 @@ int le_codec_string(uint8_t codec, const uint8_t *cfg, size_t n, char *out, size
     case LE_CODEC_AV1:
         return av1(cfg, n, out, outsz);
     case LE_CODEC_AAC: {
-        /* audioObjectType: 5 bits, 31 escapes to 32 + the next 6. */
-        if (n < 1)
-            return LE_EPROTO;
-        unsigned aot = cfg[0] >> 3;
-        if (aot == 31) {
-            if (n < 2)
-                return LE_EPROTO;
-            aot = 32 + (((unsigned)(cfg[0] & 7) << 3) | (cfg[1] >> 5));
-        }
-        if (aot == 0)
-            return LE_EPROTO;
-        return put(out, outsz, snprintf(out, outsz, "mp4a.40.%u", aot));
+        int aot = le_aac_asc_object_type(cfg, n);
+        if (aot < 0)
+            return aot;
+        return put(out, outsz, snprintf(out, outsz, "mp4a.40.%d", aot));
     }
     case LE_CODEC_MP3:
         return put(out, outsz, snprintf(out, outsz, "mp4a.40.34"));

@@ -337,6 +337,21 @@ enum {
                          * stay in the log for the next tick */
 };
 
+/* A direct write when nothing is queued ahead (what the socket does not
+ * take is queued, or with lag_ok left in the log), else all queued. */
+static int send_mode(size_t queued, int lag_ok)
+{
+    return queued ? SEND_QUEUE : lag_ok ? SEND_LAG : SEND_DIRECT;
+}
+
+/* n bytes handed to r's socket or queue. */
+static void count_out(le_feed_reader *r, size_t n)
+{
+    r->bytes += n;
+    if (bytes_out_sink)
+        *bytes_out_sink += n;
+}
+
 /* Where log position pos is, from block b on (pos within the log). */
 static le_feed_blk *blk_at(le_feed_blk *b, uint64_t pos)
 {
@@ -364,9 +379,7 @@ static int lag_in_log(le_feed_reader *r, size_t prefix, le_feed_blk *b, uint64_t
     r->blk = at;
     r->pos = pos;
     r->lagging = 1;
-    r->bytes += written;
-    if (bytes_out_sink)
-        *bytes_out_sink += written;
+    count_out(r, written);
     mark(f);    /* the rest goes at the next tick even if nothing new comes */
     return 1;
 }
@@ -442,9 +455,7 @@ static int send_from(le_feed_reader *r, const uint8_t *hdr, size_t hdrlen, le_fe
             blk_unref(b);
     if (more && r->http_chunked)
         evbuffer_add(r->out, "\r\n", 2);
-    r->bytes += total;
-    if (bytes_out_sink)
-        *bytes_out_sink += total;
+    count_out(r, total);
     return 0;
 }
 
@@ -506,14 +517,14 @@ static void deliver(le_feed_reader *r, uint64_t now)
     case LE_FEED_SEND:
         /* At tick 0 there is no next tick to come back at: the rest of a
          * partial write is queued, for the socket's writability to send. */
-        if (send_from(r, NULL, 0, r->blk, r->pos, queued ? SEND_QUEUE : tick_ms > 0 ? SEND_LAG : SEND_DIRECT))
+        if (send_from(r, NULL, 0, r->blk, r->pos, send_mode(queued, tick_ms > 0)))
             return;
         break;
     case LE_FEED_RESUME:
         if (f->has_video)
-            send_from(r, scratch, encode_headers(f), f->gop_blk, f->gop_pos, queued ? SEND_QUEUE : SEND_DIRECT);
+            send_from(r, scratch, encode_headers(f), f->gop_blk, f->gop_pos, send_mode(queued, 0));
         else
-            send_from(r, scratch, encode_headers(f), r->blk, r->pos, queued ? SEND_QUEUE : SEND_DIRECT);
+            send_from(r, scratch, encode_headers(f), r->blk, r->pos, send_mode(queued, 0));
         break;
     case LE_FEED_DROP:
         r->stopped = 1;
@@ -575,7 +586,7 @@ void le_feed_flush(le_feed_reader *r)
 {
     if (!r->f || r->stopped || r->skipping)
         return;
-    send_from(r, NULL, 0, r->blk, r->pos, evbuffer_get_length(r->out) ? SEND_QUEUE : SEND_DIRECT);
+    send_from(r, NULL, 0, r->blk, r->pos, send_mode(evbuffer_get_length(r->out), 0));
     advance(r);
 }
 

@@ -146,10 +146,11 @@ like "$m" '^#EXTM3U' "the master playlist cam_abr.m3u8 answers"
 like "$m" '#EXT-X-VERSION:9' "... EXT-X-VERSION:9 (its variants are lowlatency playlists)"
 is "$(grep -c '^#EXT-X-STREAM-INF' <<<"$m")" 3 "... three variants"
 # The avcC of a variant's init section (EXT-X-MAP of its playlist) as
-# avc1.PPCCLL, and whether its audio sample entry is mp4a.
+# avc1.PPCCLL, and whether its audio sample entry is mp4a. $2: a query
+# ("?vhost=...") for the playlist and the init section.
 init_codecs() {
     local pl init
-    pl=$(get "$H/live/$1.m3u8")
+    pl=$(get "$H/live/$1.m3u8${2:-}")
     init=$(sed -n 's/^#EXT-X-MAP:URI="\(.*\)"/\1/p' <<<"$pl" | tail -n 1)
     curl -s --max-time 5 -o "$LE_DIR/$1-init.mp4" "$H/live/$init"
     python3 - "$LE_DIR/$1-init.mp4" <<'PY'
@@ -203,12 +204,7 @@ m=$(get "$H/live/cam_abr.m3u8?vhost=$F")
 diag "$m"
 like "$m" '#EXT-X-VERSION:6' "$F: the master says EXT-X-VERSION:6 (fmp4 variants)"
 is "$(grep -c '^#EXT-X-STREAM-INF' <<<"$m")" 2 "... two variants (the source, lld)"
-pl=$(get "$H/live/cam.m3u8?vhost=$F")
-init=$(sed -n 's/^#EXT-X-MAP:URI="\(.*\)"/\1/p' <<<"$pl" | tail -n 1)
-curl -s --max-time 5 -o "$LE_DIR/f-init.mp4" "$H/live/$init"
-want=$(python3 -c 'import sys
-b = open(sys.argv[1], "rb").read(); i = b.find(b"avcC")
-print("avc1.%02x%02x%02x,mp4a.40.2" % (b[i + 5], b[i + 6], b[i + 7]) if i > 0 else "none")' "$LE_DIR/f-init.mp4")
+want=$(init_codecs cam "?vhost=$F")
 is "$(grep -B1 '^cam\.m3u8' <<<"$m" | head -n 1 | sed -n 's/.*CODECS="\([^"]*\)".*/\1/p')" "$want" \
     "... the source's CODECS is its init section's ($want)"
 is "$(grep -B1 '^cam_lld\.m3u8' <<<"$m" | head -n 1 | sed -n 's/.*CODECS="\([^"]*\)".*/\1/p')" \
