@@ -138,6 +138,7 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
 
     flv_player *pl = le_xcalloc(1, sizeof(*pl));
     pl->c = c;
+    le_http_conn_stream(c, pl, player_close);   /* first: the output is the connection's own from here */
     pl->out = le_http_conn_output(c);
     pl->chunked = chunked;
     pl->sub.ops = &player_ops;
@@ -149,7 +150,6 @@ void le_flv_play_start(le_http_conn *c, const le_http_route *rt)
     pl->sub.rd.http_chunked = chunked;
     pl->sub.rd.drop = on_drop;
     pl->sub.rd.ctx = pl;
-    le_http_conn_stream(c, pl, player_close);
     if (waiting) {
         pl->waiting = 1;
         le_stream_attach(st, &pl->sub);

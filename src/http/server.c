@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,13 +74,18 @@ static struct {
     uint64_t rid_state;             /* request-id generator */
     const le_http_route_def **routes;   /* highest prio first, then as added */
     size_t nroutes;
+    struct evbuffer *stage;         /* the staged response (stage_begin) */
+    le_http_conn *stage_owner;      /* whose it is; NULL: none */
 } srv;
 
 static void process(le_http_conn *c);
 
 /* ---- small helpers ---- */
 
-struct evbuffer *le_http_conn_output(le_http_conn *c) { return bufferevent_get_output(c->bev); }
+struct evbuffer *le_http_conn_output(le_http_conn *c)
+{
+    return srv.stage_owner == c ? srv.stage : bufferevent_get_output(c->bev);
+}
 /* A TLS connection has no socket to write to directly: every byte goes
  * through the bufferevent's encryption. */
 int le_http_conn_fd(le_http_conn *c) { return le_net_conn_tls(c->nc) ? -1 : (int)bufferevent_getfd(c->bev); }
@@ -131,23 +137,75 @@ static void request_id(char out[37])
              (unsigned long long)(b & 0xffffffffffffull));
 }
 
+/* The response head is assembled by copies into a stack buffer and
+ * queued with one evbuffer_add: a formatted append was a visible share of
+ * a playlist answer (docs/HLS.md, "Serving"). A piece that does not fit
+ * spills what is gathered so far. */
+struct head_buf {
+    struct evbuffer *out;
+    size_t n;
+    char p[1024];
+};
+
+static void hb_put(struct head_buf *b, const char *s, size_t n)
+{
+    if (b->n + n > sizeof(b->p)) {
+        evbuffer_add(b->out, b->p, b->n);
+        b->n = 0;
+        if (n > sizeof(b->p)) {
+            evbuffer_add(b->out, s, n);
+            return;
+        }
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+
+static void hb_str(struct head_buf *b, const char *s) { hb_put(b, s, strlen(s)); }
+
+static void hb_num(struct head_buf *b, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    hb_put(b, d + i, sizeof(d) - i);
+}
+
 void le_http_reply_head(le_http_conn *c, int status, const char *ctype, int64_t clen,
                         const char *extra)
 {
-    char len_hdr[48] = "";
+    struct head_buf b;
     if (clen == LE_HTTP_LEN_CLOSE)
         c->keep_alive = 0;
-    if (clen >= 0)
-        snprintf(len_hdr, sizeof(len_hdr), "Content-Length: %lld\r\n", (long long)clen);
-    else if (clen == LE_HTTP_LEN_CHUNKED)
-        snprintf(len_hdr, sizeof(len_hdr), "Transfer-Encoding: chunked\r\n");
-    /* One formatted append per response head. */
-    evbuffer_add_printf(le_http_conn_output(c),
-                        "HTTP/1.1 %d %s\r\nServer: livedge/" PACKAGE_VERSION "\r\n%s%s%s%s"
-                        "Access-Control-Allow-Origin: %s\r\nConnection: %s\r\n%s\r\n",
-                        status, reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-                        ctype ? "\r\n" : "", len_hdr, c->cors ? c->cors : "*",
-                        c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+    b.out = le_http_conn_output(c);
+    b.n = 0;
+    hb_str(&b, "HTTP/1.1 ");
+    hb_num(&b, (uint64_t)(status > 0 ? status : 0));
+    hb_put(&b, " ", 1);
+    hb_str(&b, reason(status));
+    hb_str(&b, "\r\nServer: livedge/" PACKAGE_VERSION "\r\n");
+    if (ctype) {
+        hb_str(&b, "Content-Type: ");
+        hb_str(&b, ctype);
+        hb_put(&b, "\r\n", 2);
+    }
+    if (clen >= 0) {
+        hb_str(&b, "Content-Length: ");
+        hb_num(&b, (uint64_t)clen);
+        hb_put(&b, "\r\n", 2);
+    } else if (clen == LE_HTTP_LEN_CHUNKED) {
+        hb_str(&b, "Transfer-Encoding: chunked\r\n");
+    }
+    hb_str(&b, "Access-Control-Allow-Origin: ");
+    hb_str(&b, c->cors ? c->cors : "*");
+    hb_str(&b, c->keep_alive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
+    if (extra)
+        hb_str(&b, extra);
+    hb_put(&b, "\r\n", 2);
+    evbuffer_add(b.out, b.p, b.n);
 }
 
 /* The body (the Alibaba-style error JSON, rendered by core/json) is left out for HEAD, its
@@ -201,10 +259,67 @@ static void bad_head(le_http_conn *c, int status, const char *code, const char *
     bad_client(c, status, code, msg);
 }
 
+/* ---- the staged response ----
+ *
+ * A response queued on the bufferevent costs two epoll_ctl calls (the
+ * write event armed, then disarmed once empty) and a loop turn before its
+ * writev. Most answers (a playlist, a part, a segment) fit in the socket's
+ * send buffer, so while a request is served on a plaintext connection with
+ * nothing unsent, le_http_conn_output() hands out one shared stage instead,
+ * and stage_flush() writes it straight to the socket: only what the socket
+ * does not take goes to the bufferevent (docs/HLS.md, "Serving"). One
+ * connection owns the stage at a time; a second one staging flushes the
+ * first. */
+
+static void stage_flush(le_http_conn *c);
+
+static void stage_begin(le_http_conn *c)
+{
+    if (c->closing || le_net_conn_tls(c->nc) || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        return;
+    if (!srv.stage) {
+        if (!(srv.stage = evbuffer_new()))
+            return;
+        evbuffer_set_flags(srv.stage, EVBUFFER_FLAG_DRAINS_TO_FD);   /* files stay sendfile chains */
+    }
+    if (srv.stage_owner && srv.stage_owner != c)
+        stage_flush(srv.stage_owner);
+    srv.stage_owner = c;
+}
+
+static void stage_flush(le_http_conn *c)
+{
+    if (srv.stage_owner != c)
+        return;
+    srv.stage_owner = NULL;
+    struct evbuffer *st = srv.stage;
+    if (evbuffer_get_length(st) == 0)
+        return;
+    if (c->closing) {
+        evbuffer_drain(st, evbuffer_get_length(st));
+        return;
+    }
+    int n = evbuffer_write_atmost(st, bufferevent_getfd(c->bev), MAX_SINGLE_WRITE);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        le_debug("http", "#%llu %s: write failed", (unsigned long long)c->id, c->peer);
+        evbuffer_drain(st, evbuffer_get_length(st));
+        le_http_conn_close(c);
+        return;
+    }
+    if (evbuffer_get_length(st) > 0)
+        evbuffer_add_buffer(bufferevent_get_output(c->bev), st);   /* the rest, by its chains */
+    else if (c->close_after_flush)
+        le_http_conn_close(c);
+}
+
 /* ---- connection lifetime ---- */
 
 void le_http_conn_close(le_http_conn *c)
 {
+    if (srv.stage_owner == c) {
+        srv.stage_owner = NULL;
+        evbuffer_drain(srv.stage, evbuffer_get_length(srv.stage));
+    }
     le_net_conn_close(c->nc, "closed");
 }
 
@@ -228,6 +343,7 @@ static void arm_header_timer(le_http_conn *c)
 
 void le_http_conn_done(le_http_conn *c)
 {
+    stage_flush(c);
     if (c->closing || c->state != ST_HEAD)
         return;
     if (!c->keep_alive) {
@@ -239,6 +355,7 @@ void le_http_conn_done(le_http_conn *c)
 
 void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx))
 {
+    stage_flush(c);   /* the handler may keep the output, and the feed writes the socket itself */
     c->state = ST_STREAM;
     c->keep_alive = 0;
     c->h_ctx = ctx;
@@ -255,6 +372,7 @@ void le_http_conn_stream(le_http_conn *c, void *ctx, void (*on_close)(void *ctx)
  * keep-alive decision of the held request for its answer. */
 void le_http_conn_hold(le_http_conn *c, void *ctx, void (*on_close)(void *ctx))
 {
+    stage_flush(c);
     c->state = ST_HOLD;
     c->h_ctx = ctx;
     c->h_close = on_close;
@@ -270,6 +388,7 @@ void le_http_conn_resume(le_http_conn *c)
     if (c->state != ST_HOLD)
         return;
     c->state = ST_HEAD;
+    stage_begin(c);   /* the answer the caller queues next; le_http_conn_done writes it */
     /* Requests that arrived meanwhile: served from the loop, after the
      * answer the caller is about to queue. */
     if (!c->closing && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -673,7 +792,9 @@ static void process(le_http_conn *c)
             le_debug("http", "#%llu %s %s", (unsigned long long)c->id, le_http_method_name(req.method),
                      le_log_esc(req.target.p, req.target.n, esc, sizeof(esc)));
         }
+        stage_begin(c);
         dispatch(c, &req);
+        stage_flush(c);   /* a handler that neither answered nor held */
         evbuffer_drain(in, req.head_len);
     }
     if (c->state != ST_HEAD && c->state != ST_HOLD && !c->closing)
@@ -864,6 +985,10 @@ void le_http_shutdown(void)
     le_net_listener_free(srv.tls_lis, "node stopping");
     srv.lis = srv.tls_lis = NULL;
     srv.force_warned = 0;
+    srv.stage_owner = NULL;
+    if (srv.stage)
+        evbuffer_free(srv.stage);
+    srv.stage = NULL;
 }
 
 /* Conditional GET (RFC 9110 13.1.2, 13.2.2): If-None-Match is evaluated

@@ -85,6 +85,74 @@ resp=$(curl -s -D - -o /dev/null -r 0-187 --max-time 5 "$H/live/$uri" | tr -d "\
 like "$resp" '^HTTP/1.1 206' "segment Range: 206"
 like "$resp" "Content-Range: bytes 0-187/$len" "segment Range: Content-Range"
 
+# Answers are written straight to the socket and only the part the socket
+# does not take is queued (docs/HLS.md, "Serving"). A client with a small
+# receive buffer pipelines the segment 24 times (more than the socket
+# takes at once), then the playlist, and reads nothing for a second: each
+# answer must still arrive whole and in order. An HTTP/1.0
+# request gets its whole segment, then the close.
+pipe=$(timeout 20 python3 - "$LE_HTTP_PORT" "/live/$uri" "$LE_DIR/newest.ts" <<'PY'
+import socket, sys, time
+port, path, ref = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
+def read_all(s):
+    data = b""
+    s.settimeout(5)
+    while True:
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        data += b
+    return data
+def split(data):
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin1").split("\r\n")
+        hdr = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        n = int(hdr.get("content-length", len(rest)))
+        out.append((lines[0], hdr, rest[:n]))
+        data = rest[n:]
+    return out
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(("GET %s HTTP/1.0\r\n\r\n" % path).encode())
+time.sleep(0.5)
+r = split(read_all(s))
+print(len(r), r[0][0].split(" ")[1] if r else "-", "same" if r and r[0][2] == ref else "differ")
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect(("127.0.0.1", port))
+req = "GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path
+K = 24
+s.sendall((req * K + "GET /live/cam.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n").encode())
+time.sleep(1)
+s.settimeout(5)
+data = b""
+while True:   # until the playlist's answer is complete
+    r = split(data) if data.count(b"\r\n\r\n") >= K + 1 else []
+    if len(r) == K + 1 and len(r[K][2]) == int(r[K][1].get("content-length", -1)):
+        break
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        break
+    if not b:
+        break
+    data += b
+r = split(data)
+print(len(r), sorted(set(x[0].split(" ")[1] for x in r)), len(data) > K * len(ref),
+      "same" if len(r) > K and all(x[2] == ref for x in r[:K]) else "differ",
+      "m3u8" if len(r) > K and r[K][2].startswith(b"#EXTM3U") else "no-m3u8")
+s.close()
+PY
+)
+is "$(sed -n 2p <<<"$pipe")" "25 ['200'] True same m3u8" "24 pipelined segments and a playlist to a slow reader: whole and in order"
+is "$(sed -n 1p <<<"$pipe")" "1 200 same" "HTTP/1.0 segment to a slow reader: whole, then the close"
+
 probe=$(timeout 30 ffprobe -v error -show_entries stream=codec_type,codec_name,width,height -of compact=p=0 \
     "$H/live/cam.m3u8" 2>>"$LE_DIR/ffprobe.log" | sort -u)
 like "$probe" 'codec_name=h264\|codec_type=video\|width=640\|height=360' "ffprobe: H.264 640x360 over HLS"
