@@ -96,7 +96,7 @@ typedef struct conn {
 
 /* ---- options ---- */
 static bn_opts bo = BN_OPTS_DEFAULT;
-static int o_proto = P_RTMP, o_mode = M_FAST, o_lowat = 32768, o_probe = 1;
+static int o_proto = P_RTMP, o_mode = M_FAST, o_lowat = 32768, o_probe = 1, o_discard;
 static char o_host[128] = "127.0.0.1", o_path[512], o_app[256], o_name[256];
 static int o_port, o_tap_to_port;
 static char o_tap_to_host[128] = "127.0.0.1";
@@ -390,6 +390,30 @@ static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
         bn_flush(&c->b);
 }
 
+/* --discard: after its first keyframe a player (not the probe) only counts
+ * what it reads, every read counting as media for the stall clock; an RTMP
+ * player still acknowledges its window. What the receiver spends parsing
+ * then drops out of a comparison of servers (docs/BENCHMARKS.md, "Write
+ * tick"). */
+static void discard_feed(conn *c, size_t n, uint64_t now)
+{
+    c->t_last_media = now;
+    if (c->in_stall) {
+        c->stall_us += now - c->t_stall_start;
+        c->in_stall = 0;
+    }
+    if (o_proto != P_RTMP)
+        return;
+    c->in_total += n;
+    if (c->win && c->in_total - c->acked >= c->win) {
+        uint8_t a[4];
+        le_wr_be32(a, (uint32_t)c->in_total);
+        rtmp_send(c, 2, LE_MSG_ACK, 0, a, 4);
+        c->acked = c->in_total;
+        bn_flush(&c->b);
+    }
+}
+
 /* ---- HTTP-FLV player ---- */
 
 static void flv_tag_done(conn *c, uint64_t now)
@@ -607,7 +631,9 @@ static void player_event(bconn *b, uint32_t ev)
                 c->bytes_win += (uint64_t)r;
                 g_bytes_win += (uint64_t)r;
             }
-            if (o_proto == P_RTMP)
+            if (o_discard && c->t_first_key && !c->b.prio)
+                discard_feed(c, (size_t)r, now);
+            else if (o_proto == P_RTMP)
                 rtmp_feed(c, bn_rbuf, (size_t)r, now);
             else
                 http_feed(c, bn_rbuf, (size_t)r, now);
@@ -702,6 +728,8 @@ static void usage(void)
             "  --wait-pub SECS   how long to wait for the publisher's first keyframe (20)\n"
             "  --warmup SECS     after that, before the probe (3; fills the server's GOP cache)\n"
             "  --no-probe        no probe player\n"
+            "  --discard         fast readers that, after the first keyframe, only count what they read\n"
+            "                    (not the probe); reported as mode \"discard\"\n"
             "  --pid PID         server process to sample (CPU from /proc/PID/stat, RSS from status)\n"
             "  --label STR       copied into the JSON line\n"
             "  --conn-log FILE   one TSV line per player\n"
@@ -738,7 +766,7 @@ int main(int argc, char **argv)
         { "lowat", 1, 0, 'L' }, { "tap", 1, 0, 'T' }, { "tap-to", 1, 0, 'F' },
         { "wait-pub", 1, 0, 'W' }, { "warmup", 1, 0, 'w' }, { "no-probe", 0, 0, 'P' },
         { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' }, { "conn-log", 1, 0, 'c' },
-        { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "discard", 0, 0, 'D' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *tap_to = NULL;
     int opt;
@@ -752,6 +780,7 @@ int main(int argc, char **argv)
         case 'L': o_lowat = atoi(optarg); break;
         case 'F': tap_to = optarg; break;
         case 'P': o_probe = 0; break;
+        case 'D': o_discard = 1; o_mode = M_FAST; break;
         default:
             if (!bn_opt(opt, optarg, &bo))
                 usage();
@@ -862,7 +891,8 @@ int main(int argc, char **argv)
 
     FILE *o = stdout;
     fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"mode\":\"%s\",\"n\":%d,\"opened\":%d", bo.label,
-            o_proto == P_RTMP ? "rtmp" : "flv", o_mode == M_FAST ? "fast" : "batch", bo.n, opened);
+            o_proto == P_RTMP ? "rtmp" : "flv", o_discard ? "discard" : o_mode == M_FAST ? "fast" : "batch", bo.n,
+            opened);
     fprintf(o, ",\"started\":%zu,\"nokey\":%d,\"failed\":%d,\"closed\":%d,\"close_reason\":\"%s\"", nk, nokey,
             failed, closed, why);
     jnum(o, "window_s", win_s, 2);
