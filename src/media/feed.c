@@ -48,6 +48,10 @@ struct le_feed {
 
 static le_feed *dirty;
 static struct event *timer;
+/* At tick 0, the retry of a viewer whose socket took only part of a write
+ * (SEND_LAG) when no new frame comes to carry it sooner. */
+static struct event *lag_timer;
+#define LAG_RETRY_MS 20
 static struct event_base *ev_base;
 static uint64_t *bytes_out_sink;
 static size_t mem_bytes, nblocks;
@@ -188,13 +192,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     le_feed_tick();
 }
 
-static void mark(le_feed *f)
+static void dirty_add(le_feed *f)
 {
     if (!f->dirty) {
         f->dirty = 1;
         f->dnext = dirty;
         dirty = f;
     }
+}
+
+static void mark(le_feed *f)
+{
+    dirty_add(f);
     if (!timer && ev_base)
         timer = evtimer_new(ev_base, tick_cb, NULL);
     if (!timer)
@@ -210,6 +219,25 @@ static void mark(le_feed *f)
     } else if (!evtimer_pending(timer, NULL)) {
         struct timeval tv = { (time_t)(tick_ms / 1000), (suseconds_t)(tick_ms % 1000) * 1000 };
         evtimer_add(timer, &tv);
+    }
+}
+
+/* f has a viewer behind in its log (SEND_LAG). With a tick, the next tick
+ * writes it. At tick 0 the next frame does, or LAG_RETRY_MS from now if
+ * none comes first: activating the tick from inside it would spin on a full
+ * socket. */
+static void mark_lag(le_feed *f)
+{
+    if (tick_ms > 0) {
+        mark(f);
+        return;
+    }
+    dirty_add(f);
+    if (!lag_timer && ev_base)
+        lag_timer = evtimer_new(ev_base, tick_cb, NULL);
+    if (lag_timer && !evtimer_pending(lag_timer, NULL)) {
+        struct timeval tv = { 0, LAG_RETRY_MS * 1000 };
+        evtimer_add(lag_timer, &tv);
     }
 }
 
@@ -380,7 +408,7 @@ static int lag_in_log(le_feed_reader *r, size_t prefix, le_feed_blk *b, uint64_t
     r->pos = pos;
     r->lagging = 1;
     count_out(r, written);
-    mark(f);    /* the rest goes at the next tick even if nothing new comes */
+    mark_lag(f);    /* the rest goes at the next tick even if nothing new comes */
     return 1;
 }
 
@@ -515,9 +543,9 @@ static void deliver(le_feed_reader *r, uint64_t now)
     }
     switch (act) {
     case LE_FEED_SEND:
-        /* At tick 0 there is no next tick to come back at: the rest of a
-         * partial write is queued, for the socket's writability to send. */
-        if (send_from(r, NULL, 0, r->blk, r->pos, send_mode(queued, tick_ms > 0)))
+        /* The rest of a partial write stays in the log (mark_lag says when
+         * it goes). */
+        if (send_from(r, NULL, 0, r->blk, r->pos, send_mode(queued, 1)))
             return;
         break;
     case LE_FEED_RESUME:
@@ -642,6 +670,9 @@ void le_feed_shutdown(void)
     if (timer)
         event_free(timer);
     timer = NULL;
+    if (lag_timer)
+        event_free(lag_timer);
+    lag_timer = NULL;
     free(scratch);
     scratch = NULL;
     scratch_cap = 0;

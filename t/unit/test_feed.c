@@ -190,6 +190,31 @@ static void test_write_tick(void)
     event_base_loop(base, EVLOOP_NONBLOCK);
     is_int(v_read(&v, got, sizeof(got)), 5 + sizeof(d2), "after it: tick 0 again writes in the same iteration");
 
+    /* Tick 0 and a write the socket takes only part of: the rest stays in
+     * the log (nothing queued) and, with no new frame to carry it, a retry
+     * about 20 ms later writes it; the player gets the exact bytes. */
+    static uint8_t big0[600000];
+    for (size_t i = 0; i < sizeof(big0); i++)
+        big0[i] = (uint8_t)(i * 13);
+    le_pkt *pb = pk(LE_PKT_VIDEO, 30, big0, sizeof(big0));
+    le_feed_append(f, pb, LE_FEED_GOP_CONT);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    n = v_read(&v, got, sizeof(got));
+    ok(n > 0 && n < 5 + sizeof(big0) && v.sub.rd.lagging && evbuffer_get_length(v.sub.rd.out) == 0,
+       "tick 0, partial write: the rest left in the log (%zu written)", n);
+    t0 = mono_ms();
+    int turns = 0;
+    for (; turns < 2000 && v.sub.rd.lagging; turns++) {
+        event_base_loop(base, EVLOOP_ONCE);
+        n += v_read(&v, got + n, sizeof(got) - n);
+    }
+    waited = mono_ms() - t0;
+    wn = enc(want, LE_PKT_VIDEO, 30, big0, sizeof(big0));
+    ok(!v.sub.rd.lagging && evbuffer_get_length(v.sub.rd.out) == 0 && n == wn && memcmp(got, want, wn) == 0,
+       "tick 0: retries wrote the rest, intact, nothing queued (%d loop turns)", turns);
+    ok(turns < 200 && waited >= 15, "tick 0: the retries are timed, not a spin (%d turns in %.1f ms)", turns, waited);
+    le_pkt_unref(pb);
+
     le_pkt_unref(p1);
     le_pkt_unref(p2);
     le_feed_leave(&v.sub.rd);
