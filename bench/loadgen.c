@@ -167,13 +167,19 @@ static void rtmp_send(conn *c, uint32_t csid, uint8_t type, uint32_t msid, const
 /* ---- media accounting (both protocols) ---- */
 
 /* A complete audio/video message or tag. key: its payload hash (video). */
-static void on_media(conn *c, uint8_t type, const uint8_t *b2, uint32_t len, uint64_t key, uint64_t now)
+/* Media came at now: the stall clock restarts. */
+static void media_seen(conn *c, uint64_t now)
 {
     c->t_last_media = now;
     if (c->in_stall) {
         c->stall_us += now - c->t_stall_start;
         c->in_stall = 0;
     }
+}
+
+static void on_media(conn *c, uint8_t type, const uint8_t *b2, uint32_t len, uint64_t key, uint64_t now)
+{
+    media_seen(c, now);
     if (type != 9 || !flv_video_is_frame(b2, len))
         return;
     if (!c->t_first_key) {
@@ -356,6 +362,21 @@ static int collect(uint8_t *dst, size_t *have, size_t need, const uint8_t **p, s
     return *have == need;
 }
 
+/* n more bytes read: an Acknowledgement once the peer's window is full,
+ * and whatever is queued goes out. */
+static void rtmp_count_in(conn *c, size_t n)
+{
+    c->in_total += n;
+    if (c->win && c->in_total - c->acked >= c->win) {
+        uint8_t a[4];
+        le_wr_be32(a, (uint32_t)c->in_total);
+        rtmp_send(c, 2, LE_MSG_ACK, 0, a, 4);
+        c->acked = c->in_total;
+    }
+    if (c->b.out.len > c->b.out_off)
+        bn_flush(&c->b);
+}
+
 static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
 {
     if (c->state == S_HS) {
@@ -379,15 +400,7 @@ static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
     rtmp_chunks(c, p, n, now);
     if (c->b.fd < 0)
         return;
-    c->in_total += n;
-    if (c->win && c->in_total - c->acked >= c->win) {
-        uint8_t a[4];
-        le_wr_be32(a, (uint32_t)c->in_total);
-        rtmp_send(c, 2, LE_MSG_ACK, 0, a, 4);
-        c->acked = c->in_total;
-    }
-    if (c->b.out.len > c->b.out_off)
-        bn_flush(&c->b);
+    rtmp_count_in(c, n);
 }
 
 /* --discard: after its first keyframe a player (not the probe) only counts
@@ -397,21 +410,9 @@ static void rtmp_feed(conn *c, const uint8_t *p, size_t n, uint64_t now)
  * tick"). */
 static void discard_feed(conn *c, size_t n, uint64_t now)
 {
-    c->t_last_media = now;
-    if (c->in_stall) {
-        c->stall_us += now - c->t_stall_start;
-        c->in_stall = 0;
-    }
-    if (o_proto != P_RTMP)
-        return;
-    c->in_total += n;
-    if (c->win && c->in_total - c->acked >= c->win) {
-        uint8_t a[4];
-        le_wr_be32(a, (uint32_t)c->in_total);
-        rtmp_send(c, 2, LE_MSG_ACK, 0, a, 4);
-        c->acked = c->in_total;
-        bn_flush(&c->b);
-    }
+    media_seen(c, now);
+    if (o_proto == P_RTMP)
+        rtmp_count_in(c, n);
 }
 
 /* ---- HTTP-FLV player ---- */

@@ -94,10 +94,11 @@ like "$resp" "Content-Range: bytes 0-187/$len" "segment Range: Content-Range"
 pipe=$(timeout 20 python3 - "$LE_HTTP_PORT" "/live/$uri" "$LE_DIR/newest.ts" <<'PY'
 import socket, sys, time
 port, path, ref = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
-def read_all(s):
+def read_all(s, done=lambda data: False):
+    """Until the close, 5 s of silence, or done(data)."""
     data = b""
     s.settimeout(5)
-    while True:
+    while not done(data):
         try:
             b = s.recv(65536)
         except socket.timeout:
@@ -130,19 +131,10 @@ req = "GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path
 K = 24
 s.sendall((req * K + "GET /live/cam.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n").encode())
 time.sleep(1)
-s.settimeout(5)
-data = b""
-while True:   # until the playlist's answer is complete
+def playlist_done(data):
     r = split(data) if data.count(b"\r\n\r\n") >= K + 1 else []
-    if len(r) == K + 1 and len(r[K][2]) == int(r[K][1].get("content-length", -1)):
-        break
-    try:
-        b = s.recv(65536)
-    except socket.timeout:
-        break
-    if not b:
-        break
-    data += b
+    return len(r) == K + 1 and len(r[K][2]) == int(r[K][1].get("content-length", -1))
+data = read_all(s, playlist_done)
 r = split(data)
 print(len(r), sorted(set(x[0].split(" ")[1] for x in r)), len(data) > K * len(ref),
       "same" if len(r) > K and all(x[2] == ref for x in r[:K]) else "differ",
