@@ -86,11 +86,11 @@ like "$resp" '^HTTP/1.1 206' "segment Range: 206"
 like "$resp" "Content-Range: bytes 0-187/$len" "segment Range: Content-Range"
 
 # Answers are written straight to the socket and only the part the socket
-# does not take is queued (docs/HLS.md, "Serving"). A client with a small
-# receive buffer pipelines the segment 24 times (more than the socket
+# does not take is queued (docs/HLS.md, "Serving"). An HTTP/1.0 request
+# from a client with a small receive buffer gets its whole segment, then
+# the close. A client pipelines the segment 24 times (more than the socket
 # takes at once), then the playlist, and reads nothing for a second: each
-# answer must still arrive whole and in order. An HTTP/1.0
-# request gets its whole segment, then the close.
+# answer must still arrive whole and in order.
 pipe=$(timeout 20 python3 - "$LE_HTTP_PORT" "/live/$uri" "$LE_DIR/newest.ts" <<'PY'
 import socket, sys, time
 port, path, ref = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
