@@ -287,25 +287,29 @@ static void stage_begin(le_http_conn *c)
     srv.stage_owner = c;
 }
 
+/* The stage's bytes are no one's (a closing owner, or no socket to take them). */
+static void stage_drop(void)
+{
+    srv.stage_owner = NULL;
+    evbuffer_drain(srv.stage, evbuffer_get_length(srv.stage));
+}
+
 static void stage_flush(le_http_conn *c)
 {
     if (srv.stage_owner != c)
         return;
-    srv.stage_owner = NULL;
     struct evbuffer *st = srv.stage;
-    if (evbuffer_get_length(st) == 0)
-        return;
-    if (c->closing) {
-        evbuffer_drain(st, evbuffer_get_length(st));
+    if (c->closing || evbuffer_get_length(st) == 0) {
+        stage_drop();
         return;
     }
     int n = evbuffer_write_atmost(st, bufferevent_getfd(c->bev), MAX_SINGLE_WRITE);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         le_debug("http", "#%llu %s: write failed", (unsigned long long)c->id, c->peer);
-        evbuffer_drain(st, evbuffer_get_length(st));
-        le_http_conn_close(c);
+        le_http_conn_close(c);   /* drops the stage */
         return;
     }
+    srv.stage_owner = NULL;
     if (evbuffer_get_length(st) > 0)
         evbuffer_add_buffer(bufferevent_get_output(c->bev), st);   /* the rest, by its chains */
     else if (c->close_after_flush)
@@ -316,10 +320,8 @@ static void stage_flush(le_http_conn *c)
 
 void le_http_conn_close(le_http_conn *c)
 {
-    if (srv.stage_owner == c) {
-        srv.stage_owner = NULL;
-        evbuffer_drain(srv.stage, evbuffer_get_length(srv.stage));
-    }
+    if (srv.stage_owner == c)
+        stage_drop();
     le_net_conn_close(c->nc, "closed");
 }
 

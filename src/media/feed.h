@@ -121,10 +121,11 @@ void le_feed_join(le_feed *f, le_feed_reader *r);
 void le_feed_leave(le_feed_reader *r);
 /* Hands r what the log holds beyond its position now (before end notices). */
 void le_feed_flush(le_feed_reader *r);
-/* With a write tick, a partial write leaves the unsent log bytes in the log
- * (r->lagging) for the next tick, and they may end inside a message. An
- * owner that writes to r->out itself (RTMP control messages) calls this
- * first: it hands those bytes over, so its own bytes follow whole messages. */
+/* A partial write leaves the unsent log bytes in the log (r->lagging) for
+ * the next tick (at tick 0: the next frame, or a retry 20 ms later), and
+ * they may end inside a message. An owner that writes to r->out itself
+ * (RTMP control messages) calls this first: it hands those bytes over, so
+ * its own bytes follow whole messages. */
 void le_feed_unlag(le_feed_reader *r);
 
 /* The slow-viewer policy, pure. Given what r has queued and whether the log
