@@ -228,6 +228,11 @@ void bn_loop_for(double secs, int (*done)(void))
         bn_loop_once(10);
 }
 
+unsigned bn_run_secs(const bn_opts *o)
+{
+    return (unsigned)(o->wait_pub + o->warmup + 10 + o->n / o->rate + (o->settle > 0 ? o->settle : 0) + o->dur + 30);
+}
+
 int bn_opt(int opt, const char *arg, bn_opts *o)
 {
     switch (opt) {
@@ -241,6 +246,7 @@ int bn_opt(int opt, const char *arg, bn_opts *o)
     case 'p': o->pid = atol(arg); break;
     case 'l': o->label = arg; break;
     case 'c': o->conn_log = arg; break;
+    case 'E': o->settle = atof(arg); break;
     case 'v': o->verbose = 1; break;
     default: return 0;
     }
@@ -268,31 +274,42 @@ const char *bn_url_host(const char *rest, char *host, int *port)
     return slash;
 }
 
-void bn_window_run(bn_window *w, double dur, double rate, int n, long pid)
+void bn_window_run(bn_window *w, const bn_opts *o)
 {
-    win_begin(&w->ws, pid);
+    win_begin(&w->ws, o->pid);
     w->begin();
-    uint64_t t0 = bn_now_us(), t_end = t0 + (uint64_t)(dur * 1e6), next_report = t0 + 5000000;
-    w->t0 = t0;
+    uint64_t t0 = bn_now_us(), t_end = t0 + (uint64_t)(o->dur * 1e6), next_report = t0 + 5000000;
+    uint64_t t_all = 0;   /* when the last player opened */
+    int steady = o->settle >= 0 && w->restart;
+    w->t0 = w->tm = t0;
     w->opened = 0;
     while (!bn_stop) {
         uint64_t now = bn_now_us();
-        if (now >= t_end)
+        if (steady && t_all && now >= t_all + (uint64_t)(o->settle * 1e6)) {
+            win_restart(&w->ws, o->pid);
+            w->restart(now);
+            w->tm = now;
+            t_end = now + (uint64_t)(o->dur * 1e6);
+            steady = 0;
+        }
+        if (now >= t_end && !steady)
             break;
-        int due = (int)((double)(now - t0) / 1e6 * rate) + 1;
-        if (due > n)
-            due = n;
+        int due = (int)((double)(now - t0) / 1e6 * o->rate) + 1;
+        if (due > o->n)
+            due = o->n;
         while (w->opened < due)
             w->open(w->opened++);
+        if (w->opened == o->n && !t_all)
+            t_all = now;
         w->tick(now);
         if (now >= next_report) {
             w->report(now);
             next_report = now + 5000000;
         }
         /* while the ramp runs, turn often to open players on time */
-        bn_loop_once(w->opened < n ? 1 : 10);
+        bn_loop_once(w->opened < o->n ? 1 : 10);
     }
     w->t1 = bn_now_us();
     w->end(w->t1);
-    win_end(&w->ws, pid);
+    win_end(&w->ws, o->pid);
 }

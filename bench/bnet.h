@@ -62,14 +62,18 @@ void bn_loop_for(double secs, int (*done)(void));
 
 /* The options both programs take the same way (bench/README): -u URL,
  * -n players, -r ramp rate, -d window seconds, --tap PORT (T), --wait-pub
- * (W), --warmup (w), --pid (p), --label (l), --conn-log (c), -v. */
+ * (W), --warmup (w), --pid (p), --label (l), --conn-log (c), -v, and
+ * --settle SECS (E; -1, the default: the window starts with the ramp). */
 typedef struct bn_opts {
     const char *url, *label, *conn_log;
     int n, tap_port, verbose;
-    double rate, dur, wait_pub, warmup;
+    double rate, dur, wait_pub, warmup, settle;
     long pid;
 } bn_opts;
-#define BN_OPTS_DEFAULT { .label = "", .n = 50, .rate = 200, .dur = 30, .wait_pub = 20, .warmup = 3 }
+#define BN_OPTS_DEFAULT                                                                                   \
+    { .label = "", .n = 50, .rate = 200, .dur = 30, .wait_pub = 20, .warmup = 3, .settle = -1 }
+/* How long a run of these options may take at most, for bn_init's alarm. */
+unsigned bn_run_secs(const bn_opts *o);
 /* 1 if opt was one of them (stored in o). */
 int bn_opt(int opt, const char *arg, bn_opts *o);
 /* "HOST[:PORT]/PATH..." (IPv4 or localhost): host (128 bytes), *port if
@@ -80,17 +84,24 @@ const char *bn_url_host(const char *rest, char *host, int *port);
  * start, then open(i) starts player i at rate per second from t0, n in all;
  * tick(now) runs every turn of the loop, report(now) every 5 s; end(t1)
  * when it is over (its length, or a signal), before the last samples.
- * opened: how many players were. */
+ * opened: how many players were.
+ * With settle >= 0 (and restart set) the window is the steady state only:
+ * settle seconds after the last player opened, the CPU samples are taken
+ * again (ws keeps the RSS of the start), restart(now) zeroes what the
+ * program counts per window, and dur seconds run from there (tm). Else tm
+ * is t0. The CPU per GB of a fan-out then leaves out the connections'
+ * set-up, which a short window would weigh more than a long one. */
 typedef struct bn_window {
     void (*begin)(void);
     void (*open)(int i);
     void (*tick)(uint64_t now);
     void (*report)(uint64_t now);
     void (*end)(uint64_t t1);
+    void (*restart)(uint64_t now);
     win_sample ws;
-    uint64_t t0, t1;
+    uint64_t t0, tm, t1;
     int opened;
 } bn_window;
-void bn_window_run(bn_window *w, double dur, double rate, int n, long pid);
+void bn_window_run(bn_window *w, const bn_opts *o);
 
 #endif

@@ -812,6 +812,17 @@ static void window_end(uint64_t t1)
     g_measuring = 0;
 }
 
+/* --settle: bytes (for the CPU per GB) count again once every player is
+ * in; segments, stalls and delays keep counting from the start */
+static void window_restart(uint64_t now)
+{
+    (void)now;
+    g_pub0 = pubtap_bytes();
+    g_bytes_win = 0;
+    for (int i = 0; i < g_win.opened; i++)
+        players[i].bytes_win = 0;
+}
+
 static void open_player(int i)
 {
     player_start(&players[i], i);
@@ -837,13 +848,13 @@ static void window_report(uint64_t now)
         alive += players[i].b.fd >= 0 || players[i].req == R_NONE;
         started += players[i].t_first_frame != 0;
     }
-    double el = (double)(now - g_win.t0) / 1e6;
+    double el = (double)(now - g_win.tm) / 1e6;
     bn_log("%s t=%.0fs opened=%d alive=%d started=%d seq=%llu %.1f Mbit/s", bo.label, el, g_win.opened, alive,
            started, (unsigned long long)g_max_seq, (double)g_bytes_win * 8 / el / 1e6);
 }
 
 static bn_window g_win = { .begin = window_begin, .open = open_player, .tick = window_tick,
-                           .report = window_report, .end = window_end };
+                           .report = window_report, .end = window_end, .restart = window_restart };
 
 /* ---- main ---- */
 
@@ -861,6 +872,8 @@ static void usage(void)
             "  -n N              players (50)\n"
             "  -r RATE           new players per second during the ramp (200)\n"
             "  -d SECS           measured window, from the first player's start (30)\n"
+            "  --settle SECS     bytes and CPU count from SECS after the last player opened,\n"
+            "                    for SECS more (segments, stalls and delays from the start)\n"
             "  --start-segs K    segments behind the newest a player starts with (3)\n"
             "  --tap PORT        listen on 127.0.0.1:PORT for the RTMP publisher, forward to --tap-to\n"
             "  --tap-to H:P      the server's RTMP address (127.0.0.1:1935)\n"
@@ -924,7 +937,7 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         { "tap", 1, 0, 'T' }, { "tap-to", 1, 0, 'F' }, { "wait-pub", 1, 0, 'W' }, { "warmup", 1, 0, 'w' },
         { "wait-pl", 1, 0, 'Y' }, { "start-segs", 1, 0, 'S' }, { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' },
-        { "conn-log", 1, 0, 'c' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "conn-log", 1, 0, 'c' }, { "settle", 1, 0, 'E' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "u:n:r:d:vh", lo, NULL)) != -1) {
@@ -941,7 +954,7 @@ int main(int argc, char **argv)
         usage();
     parse_url(bo.url);
 
-    bn_init("hlsload", bo.n + 64, (unsigned)(bo.wait_pub + bo.warmup + o_wait_pl + 10 + bo.n / bo.rate + bo.dur + 30));
+    bn_init("hlsload", bo.n + 64, bn_run_secs(&bo) + (unsigned)o_wait_pl);
     players = le_xcalloc((size_t)bo.n, sizeof *players);
     for (int i = 0; i < bo.n; i++)
         players[i].b.fd = -1;
@@ -964,10 +977,10 @@ int main(int argc, char **argv)
         bn_die("no playlist with a segment at %s within %.0f s", bo.url, o_wait_pl);
 
     /* 2. the load: ramp, then hold until the window ends */
-    bn_window_run(&g_win, bo.dur, bo.rate, bo.n, bo.pid);
-    uint64_t t0 = g_win.t0, t1 = g_win.t1, seq0 = g_seq0;
+    bn_window_run(&g_win, &bo);
+    uint64_t t1 = g_win.t1, seq0 = g_seq0;
     int opened = g_win.opened;
-    double win_s = (double)(t1 - t0) / 1e6;
+    double win_s = (double)(t1 - g_win.tm) / 1e6;   /* what bytes and CPU count over */
 
     /* 3. results */
     double *ttff = le_xcalloc((size_t)bo.n, sizeof(double));

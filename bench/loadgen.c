@@ -684,6 +684,16 @@ static void window_end(uint64_t t1)
     check_stalls(t1);
 }
 
+/* --settle: the window starts again once every player is in */
+static void window_restart(uint64_t now)
+{
+    (void)now;
+    g_pub0 = pubtap_bytes();
+    g_bytes_win = 0;
+    for (int i = 0; i < g_win.opened; i++)
+        players[i].bytes_win = 0;
+}
+
 static void open_player(int i)
 {
     player_start(&players[i], i, 0);
@@ -704,13 +714,13 @@ static void window_report(uint64_t now)
         alive += players[i].b.fd >= 0;
         started += players[i].t_first_key != 0;
     }
-    double el = (double)(now - g_win.t0) / 1e6;
+    double el = (double)(now - g_win.tm) / 1e6;
     bn_log("%s t=%.0fs opened=%d alive=%d started=%d %.1f Mbit/s", bo.label, el, g_win.opened, alive, started,
            (double)g_bytes_win * 8 / el / 1e6);
 }
 
 static bn_window g_win = { .begin = window_begin, .open = open_player, .tick = window_tick,
-                           .report = window_report, .end = window_end };
+                           .report = window_report, .end = window_end, .restart = window_restart };
 
 /* ---- main ---- */
 
@@ -722,6 +732,7 @@ static void usage(void)
             "  -n N              players (50)\n"
             "  -r RATE           new connections per second during the ramp (200)\n"
             "  -d SECS           measured window, from the first player's start (30)\n"
+            "  --settle SECS     the window starts SECS after the last player opened instead\n"
             "  -m fast|batch     read as fast as possible, or SO_RCVLOWAT after the first keyframe\n"
             "  --lowat BYTES     SO_RCVLOWAT in batch mode (32768)\n"
             "  --tap PORT        listen on 127.0.0.1:PORT for the publisher, forward to the server\n"
@@ -767,7 +778,7 @@ int main(int argc, char **argv)
         { "lowat", 1, 0, 'L' }, { "tap", 1, 0, 'T' }, { "tap-to", 1, 0, 'F' },
         { "wait-pub", 1, 0, 'W' }, { "warmup", 1, 0, 'w' }, { "no-probe", 0, 0, 'P' },
         { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' }, { "conn-log", 1, 0, 'c' },
-        { "discard", 0, 0, 'D' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "discard", 0, 0, 'D' }, { "settle", 1, 0, 'E' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *tap_to = NULL;
     int opt;
@@ -802,7 +813,7 @@ int main(int argc, char **argv)
     }
 
     /* Enough descriptors for every player, the probe and the tap. */
-    bn_init("loadgen", bo.n + 64, (unsigned)(bo.wait_pub + bo.warmup + 10 + bo.n / bo.rate + bo.dur + 30));
+    bn_init("loadgen", bo.n + 64, bn_run_secs(&bo));
     players = le_xcalloc((size_t)bo.n + 1, sizeof *players);
     for (int i = 0; i < bo.n; i++)
         players[i].b.fd = -1;
@@ -824,10 +835,10 @@ int main(int argc, char **argv)
         bn_log("probe: first keyframe after %.1f ms", (double)(probe.t_first_key - probe.t_start) / 1000);
     }
     /* 3. the load: ramp, then hold until the window ends */
-    bn_window_run(&g_win, bo.dur, bo.rate, bo.n, bo.pid);
-    uint64_t t0 = g_win.t0, t1 = g_win.t1;
+    bn_window_run(&g_win, &bo);
+    uint64_t t1 = g_win.t1;
     int opened = g_win.opened;
-    double win_s = (double)(t1 - t0) / 1e6;
+    double win_s = (double)(t1 - g_win.tm) / 1e6;   /* what bytes and CPU count over */
 
     /* 4. results */
     double *ttfk = le_xcalloc((size_t)bo.n + 1, sizeof(double));

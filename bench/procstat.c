@@ -125,6 +125,13 @@ void win_begin(win_sample *w, long pid)
     host_ticks(&w->hb0, &w->ht0);
 }
 
+void win_restart(win_sample *w, long pid)
+{
+    long rss0 = w->s0.rss_kb;
+    win_begin(w, pid);
+    w->s0.rss_kb = rss0;
+}
+
 void win_end(win_sample *w, long pid)
 {
     if (w->have_srv)

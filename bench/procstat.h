@@ -37,6 +37,8 @@ typedef struct win_sample {
 
 void win_begin(win_sample *w, long pid);
 void win_end(win_sample *w, long pid);
+/* Takes the start's CPU samples again (the RSS of the start stays). */
+void win_restart(win_sample *w, long pid);
 /* srv_cpu_s, srv_cpu_pct, srv_cpu_s_per_gb (over bytes), srv_rss_idle_kb,
  * srv_rss_end_kb, srv_hwm_kb, srv_rss_per_player_kb (only if per_player >= 0;
  * null for 0), then lg_cpu_pct and host_busy_pct. */

@@ -329,7 +329,11 @@ void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms)
     if (!sc || !c->eng || idx < 0 || idx >= LE_CST_SCENES)
         return;
     int64_t now_unix = le_wall_ms();
-    int timed = at_unix_ms > now_unix;
+    /* A boundary goes to the engine as a timed change even when this
+     * reactor reads it late: a worker behind the clock still applies it on
+     * its own tick, never on an earlier one. Only a future one is never
+     * skipped as equal to the last change, and sets no delays yet. */
+    int timed = at_unix_ms > 0, future = at_unix_ms > now_unix;
     le_cst_scene *s = &c->sc[idx];
     const char *sid = idx == LE_CST_PGM ? sc->pgm : sc->pvw;
     /* PGM as the programme has it at that time (NULL: the stored scene). */
@@ -379,7 +383,7 @@ void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms)
         le_buf_printf(&key, "%s|", ns->images[k]);
     for (int k = 0; k < nout; k++)
         le_buf_printf(&key, "%dx%d@%d:%s|", ns->out[k].width, ns->out[k].height, ns->out[k].bitrate_kbps, names[k]);
-    int same = !timed && s->key && strlen(s->key) == key.len && memcmp(s->key, key.p, key.len) == 0;
+    int same = !future && s->key && strlen(s->key) == key.len && memcmp(s->key, key.p, key.len) == 0;
     if (!same) {
         /* Stream names of the outputs, and the domain: outputs that change
          * name, domain or size end their publish. */
@@ -418,7 +422,7 @@ void le_cst_scene_apply(le_cst_run *c, int idx, int64_t at_unix_ms)
             s->key = le_xstrndup((const char *)key.p, key.len);
         }
     }
-    if (idx == LE_CST_PGM && !timed) {
+    if (idx == LE_CST_PGM && !future) {
         /* FixedDelayDuration: each slot delayed as PGM's layers ask (PVW
          * shows the same delayed source). */
         int vd[LE_SG_MAX_INPUTS], ad[LE_SG_MAX_INPUTS];

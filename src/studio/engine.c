@@ -666,25 +666,29 @@ static void dl_release(le_se *e, int64_t now_ms)
 static void apply_cmd(le_se *e, se_item *q);
 
 /* A timed command waiting for the same scene (slot) is replaced, unless
- * its time has already come (a worker running behind the clock has not
- * rendered that tick yet): then it is applied first. */
-static void pend_drop(le_se *e, int kind, int slot)
+ * its time has already come by the clock (a worker running behind it has
+ * not rendered that tick yet): that one keeps its tick, and 1 is returned
+ * so the new one waits behind it rather than going first. Applying it now
+ * would show it on a tick before its time. */
+static int pend_drop(le_se *e, int kind, int slot)
 {
     int64_t now_ms = clock_now(e);
-    for (se_item **pp = &e->pend; *pp; pp = &(*pp)->next) {
+    int kept = 0;
+    for (se_item **pp = &e->pend; *pp;) {
         se_item *x = *pp;
-        if (x->kind == kind && x->slot == slot) {
+        if (x->kind != kind || x->slot != slot) {
+            pp = &x->next;
+        } else if (x->at_ms <= now_ms) {
+            kept = 1;
+            pp = &x->next;
+        } else {
             *pp = x->next;
-            if (x->at_ms <= now_ms) {
-                apply_cmd(e, x);
-                return;
-            }
-            if (kind == SE_SOURCE)
+            if (kind == SE_SOURCE && !kept)   /* (a kept one, earlier in time, owns the stage) */
                 le_se_stage(e, slot, NULL);
             free_item(x);
-            return;
         }
     }
+    return kept;
 }
 
 /* In time order; equal times keep the call order. */
@@ -729,13 +733,15 @@ static void route(le_se *e, se_item *q)
             return;
         le_se_apply(e, q);
     } else if (q->timed) {
-        pend_drop(e, q->kind, q->slot);
-        if (q->at_ms <= le_se_tick_ms(e, e->next_tick)) {
+        int behind = pend_drop(e, q->kind, q->slot);
+        if (!behind && q->at_ms <= le_se_tick_ms(e, e->next_tick)) {
             q->timed = 0;       /* its tick is the next one: as untimed */
             apply_cmd(e, q);
             return;
         }
-        if (q->kind == SE_SOURCE)
+        /* the one still waiting has the slot's made-ahead source; this one
+         * makes its own when it is applied */
+        if (q->kind == SE_SOURCE && !behind)
             le_se_stage(e, q->slot, q);
         pend_add(e, q);
         return;
