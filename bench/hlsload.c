@@ -812,15 +812,14 @@ static void window_end(uint64_t t1)
     g_measuring = 0;
 }
 
-/* --settle: bytes (for the CPU per GB) count again once every player is
- * in; segments, stalls and delays keep counting from the start */
+/* --settle: bytes (for the CPU per GB and mbps) count again once every
+ * player is in; segments, stalls, delays and per-player counts keep
+ * counting from the start */
 static void window_restart(uint64_t now)
 {
     (void)now;
     g_pub0 = pubtap_bytes();
     g_bytes_win = 0;
-    for (int i = 0; i < g_win.opened; i++)
-        players[i].bytes_win = 0;
 }
 
 static void open_player(int i)
