@@ -174,8 +174,9 @@ W4=$(le_now_ms)
 api EffectCasterVideoResource CasterId="$S" SceneId="$SPGM" ResourceId="$RSCAM"
 ok $? "EffectCasterVideoResource on PGM (the dead source)" || diag "$API_BODY"
 sleep 6
+# (at least 5 frames in the 0.9 s: a loaded machine renders fewer, the colour is the check)
 read -r k n <<<"$(count "$LE_DIR/standby.txt" green $((W4 + 1000)) $((W4 + 1900)))"
-ok "$([ "${n:-0}" -gt 10 ] && [ "$k" = 0 ]; echo $?)" "... leaves the standby video ($k of $n frames green)"
+ok "$([ "${n:-0}" -ge 5 ] && [ "$k" = 0 ]; echo $?)" "... leaves the standby video ($k of $n frames green)"
 G4=$(first "$LE_DIR/standby.txt" green $((W4 + 1900)))
 ok "$([ "$G4" != none ]; echo $?)" "... and automatic standby comes back $((${G4/none/0} - W4)) ms after it"
 le_kill "$RS"

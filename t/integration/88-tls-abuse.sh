@@ -119,13 +119,16 @@ done
 # ---- the log: one line per failed handshake, not a flood ----------------------------
 tail -n +"$((mark + 1))" "$LE_LOG" >"$LE_DIR/abuse.log"
 nb=0 nbad=0 many=""
-for lp in $(a "' '.join(str(b['lport']) for p in d['ports'].values() for b in p['bad'] if b['kind'] != 'trunc-hold')"); do
+for pl in $(a "' '.join('%s:%s' % (k, b['lport']) for k, p in d['ports'].items() for b in p['bad'] if b['kind'] != 'trunc-hold')"); do
     nbad=$((nbad + 1))
-    # "#ID ADDR: TLS handshake failed: REASON" (the close line after it
-    # names the same cause without a reason)
-    n=$(grep -cE "127\.0\.0\.1:$lp\b.*TLS (handshake failed|error): " "$LE_DIR/abuse.log")
+    # "MOD: #ID ADDR: TLS handshake failed: REASON" (the close line after it
+    # names the same cause without a reason). By module and client port: a
+    # client of the other listener may have had the same local port.
+    lp=${pl#*:}
+    mod=rtmp; [ "${pl%%:*}" = https ] && mod=http
+    n=$(grep -cE " $mod: #[0-9]+ 127\.0\.0\.1:$lp\b.*TLS (handshake failed|error): " "$LE_DIR/abuse.log")
     [ "$n" -ge 1 ] && nb=$((nb + 1))
-    [ "$n" -le 1 ] || many="$many $lp:$n"
+    [ "$n" -le 1 ] || many="$many $pl:$n"
 done
 is "$nb" "$nbad" "each malformed handshake logs a TLS error line with the client's address and the reason ($nbad clients)" ||
     diag "$(grep -iE 'tls|ssl|handshake' "$LE_DIR/abuse.log" | head -20)"
