@@ -280,19 +280,19 @@ void bn_window_run(bn_window *w, const bn_opts *o)
     w->begin();
     uint64_t t0 = bn_now_us(), t_end = t0 + (uint64_t)(o->dur * 1e6), next_report = t0 + 5000000;
     uint64_t t_all = 0;   /* when the last player opened */
-    int steady = o->settle >= 0 && w->restart;
+    int restart_due = o->settle >= 0 && w->restart;   /* the steady window is still to start */
     w->t0 = w->tm = t0;
     w->opened = 0;
     while (!bn_stop) {
         uint64_t now = bn_now_us();
-        if (steady && t_all && now >= t_all + (uint64_t)(o->settle * 1e6)) {
+        if (restart_due && t_all && now >= t_all + (uint64_t)(o->settle * 1e6)) {
             win_restart(&w->ws, o->pid);
             w->restart(now);
             w->tm = now;
             t_end = now + (uint64_t)(o->dur * 1e6);
-            steady = 0;
+            restart_due = 0;
         }
-        if (now >= t_end && !steady)
+        if (now >= t_end && !restart_due)
             break;
         int due = (int)((double)(now - t0) / 1e6 * o->rate) + 1;
         if (due > o->n)

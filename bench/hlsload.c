@@ -125,7 +125,7 @@ typedef struct conn {
     uint64_t stalls, gaps, frames;
     /* measurements */
     uint64_t t_start, t_first_frame, t_end;
-    uint64_t bytes, bytes_win;
+    uint64_t bytes;
     char why[80];
 } conn;
 
@@ -757,10 +757,8 @@ static void player_event(bconn *b, uint32_t ev)
         if (r > 0) {
             uint64_t now = bn_now_us();
             c->bytes += (uint64_t)r;
-            if (g_measuring) {
-                c->bytes_win += (uint64_t)r;
+            if (g_measuring)
                 g_bytes_win += (uint64_t)r;
-            }
             player_read(c, bn_rbuf, (size_t)r, now);
             if (c->b.fd < 0 || (size_t)r < sizeof bn_rbuf)
                 return;
@@ -813,7 +811,7 @@ static void window_end(uint64_t t1)
 }
 
 /* --settle: bytes (for the CPU per GB and mbps) count again once every
- * player is in; segments, stalls, delays and per-player counts keep
+ * player is in; segments, stalls, delays and per-player bytes keep
  * counting from the start */
 static void window_restart(uint64_t now)
 {
@@ -872,7 +870,7 @@ static void usage(void)
             "  -r RATE           new players per second during the ramp (200)\n"
             "  -d SECS           measured window, from the first player's start (30)\n"
             "  --settle SECS     bytes and CPU count from SECS after the last player opened,\n"
-            "                    for SECS more (segments, stalls and delays from the start)\n"
+            "                    for -d seconds (segments, stalls and delays from the start)\n"
             "  --start-segs K    segments behind the newest a player starts with (3)\n"
             "  --tap PORT        listen on 127.0.0.1:PORT for the RTMP publisher, forward to --tap-to\n"
             "  --tap-to H:P      the server's RTMP address (127.0.0.1:1935)\n"
@@ -987,7 +985,7 @@ int main(int argc, char **argv)
     size_t nf = 0;
     int failed = 0, behind = 0;
     uint64_t stalls = 0, stalled = 0, stall_us = 0, gaps = 0, missed = 0, seg_err = 0, reconn = 0, loads = 0;
-    uint64_t bytes_players = 0, segs_tot = 0, blocked_us = 0, blocked_n = 0;
+    uint64_t segs_tot = 0, blocked_us = 0, blocked_n = 0;
     int n_ll = 0;
     FILE *cl = bo.conn_log ? fopen(bo.conn_log, "w") : NULL;
     if (cl)
@@ -1001,7 +999,6 @@ int main(int argc, char **argv)
             failed++;
         segs[i] = (double)c->segs_win;
         segs_tot += c->segs_win;
-        bytes_players += c->bytes_win;
         stalls += c->stalls;
         stalled += c->stalls > 0;
         stall_us += su;
@@ -1062,6 +1059,5 @@ int main(int argc, char **argv)
     win_json(o, &g_win.ws, win_s, g_bytes_win, -1);
     fprintf(o, "}\n");
     fflush(o);
-    (void)bytes_players;
     return 0;
 }

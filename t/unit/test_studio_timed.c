@@ -325,11 +325,12 @@ static void check_switch(int s, int64_t at_ms, int (*is)(const vframe *), const 
        i >= 0 && vf[s][i].ts == want ? "exactly that tick" : "that tick was skipped: the next one");
 }
 
-/* A task that holds the pool's only thread for 700 ms. */
+/* A task that holds the pool's only thread for block_ms. */
+static int block_ms = 700;
 static void block_work(le_pipe_task *t)
 {
     (void)t;
-    usleep(700 * 1000);
+    usleep((useconds_t)block_ms * 1000);
 }
 static void block_reap(le_pipe_task *t)
 {
@@ -509,6 +510,28 @@ int main(void)
        "the due change was applied, not replaced: slot 9 plays a file at %lld (kind %d)", (long long)clock_of(e),
        s9.kind);
     le_pipe_task_cancel(&hold);
+
+    /* A timed scene change waiting in the worker, its time come while the
+     * worker was held (350 ms: under LE_SE_MAX_LAG_MS, so the ticks it owes
+     * are rendered, not skipped), and a later change of the same scene sent
+     * meanwhile: the waiting one still shows on its own tick, not on the
+     * first tick rendered after the hold, which is earlier. */
+    int64_t cg = clock_of(e), tg = cg + 250, tr = cg + 1500;
+    full(&sc, LE_SE_URGENT_SLOT, 1);
+    ok(le_se_set_scene_at(e, 2, &sc, tg) == 0, "scene 2: green at %lld", (long long)tg);
+    run_for(base, 30);
+    block_ms = 350;
+    le_pipe_task_init(&hold, pool);
+    hold.work = block_work;
+    hold.reap = block_reap;
+    le_pipe_pool_kick(&hold);
+    run_for(base, 300);
+    full(&sc, 0, 1);
+    ok(clock_of(e) > tg && le_se_set_scene_at(e, 2, &sc, tr) == 0,
+       "scene 2: red at %lld, sent when the green's time has come (clock %lld), the worker held", (long long)tr,
+       (long long)clock_of(e));
+    until(base, e, tr + 400);
+    le_pipe_task_cancel(&hold);
     le_se_stats stf;
     le_se_get_stats(e, &stf);
     printf("# ticks %llu, dropped %llu, rebuilds %llu\n", (unsigned long long)stf.ticks,
@@ -530,6 +553,14 @@ int main(void)
     for (int i = 0; i < b0 && i < nvf[0]; i++)
         r_before &= is_red(&vf[0][i]);
     ok(b0 > 0 && r_before, "scene 0: red before it");
+
+    /* scene 2 after the held worker: green at the tick of tg, red at tr */
+    check_switch(2, tg, is_green, "scene 2 timed change held behind the clock");
+    int g2 = first(2, 0, is_green), r2 = g2 >= 0 ? first(2, g2, is_red) : -1;
+    int64_t want_r = tick_at(tr);
+    ok(r2 > 0 && (vf[2][r2].ts == want_r || vf[2][r2 - 1].ts < want_r) && vf[2][r2].ts >= want_r,
+       "scene 2: then red at the first tick >= %lld (ts %lld): the later change waited behind it", (long long)tr,
+       r2 > 0 ? (long long)vf[2][r2].ts : -1LL);
 
     /* scene 1: black (slate), rb from the tick of t3: red, blue 2 s later */
     check_switch(1, t3, is_red, "scene 1 timed file source");
