@@ -34,6 +34,7 @@ struct le_feed {
     le_pkt *meta, *vseq, *aseq;
     int has_video;
     int hold;                   /* suspended: readers get nothing, resume nowhere */
+    int arriving;               /* the source is inside a message (le_feed_set_arriving) */
     /* Timestamps: last is the highest audio/video one on the wire so far
      * (compared modulo 2^32, as RTMP's wrap). While rebasing,
      * wire = max(ts + off, floor); off is set by the first media frame
@@ -165,6 +166,7 @@ void le_feed_reset(le_feed *f)
     forget(f);
     f->has_video = 0;
     f->hold = 0;
+    f->arriving = 0;
     f->rebase = 0;
     f->off_set = 0;
 }
@@ -201,8 +203,25 @@ static void dirty_add(le_feed *f)
     }
 }
 
+/* At tick 0: the retry LAG_RETRY_MS from now, unless something sooner
+ * (the next frame, the source's message end) ticks first. */
+static void retry_later(le_feed *f)
+{
+    dirty_add(f);
+    if (!lag_timer && ev_base)
+        lag_timer = evtimer_new(ev_base, tick_cb, NULL);
+    if (lag_timer && !evtimer_pending(lag_timer, NULL)) {
+        struct timeval tv = { 0, LAG_RETRY_MS * 1000 };
+        evtimer_add(lag_timer, &tv);
+    }
+}
+
 static void mark(le_feed *f)
 {
+    if (tick_ms == 0 && f->arriving) {
+        retry_later(f);
+        return;
+    }
     dirty_add(f);
     if (!timer && ev_base)
         timer = evtimer_new(ev_base, tick_cb, NULL);
@@ -228,17 +247,10 @@ static void mark(le_feed *f)
  * socket. */
 static void mark_lag(le_feed *f)
 {
-    if (tick_ms > 0) {
+    if (tick_ms > 0)
         mark(f);
-        return;
-    }
-    dirty_add(f);
-    if (!lag_timer && ev_base)
-        lag_timer = evtimer_new(ev_base, tick_cb, NULL);
-    if (lag_timer && !evtimer_pending(lag_timer, NULL)) {
-        struct timeval tv = { 0, LAG_RETRY_MS * 1000 };
-        evtimer_add(lag_timer, &tv);
-    }
+    else
+        retry_later(f);
 }
 
 static int is_frame(const le_pkt *p)
@@ -632,10 +644,18 @@ void le_feed_suspend(le_feed *f)
     }
     forget(f);
     f->hold = 1;
+    f->arriving = 0;
     /* The next timestamps follow the last one the readers may have got. */
     f->rebase = f->has_last;
     f->off_set = 0;
     f->floor = f->last + 1;
+}
+
+void le_feed_set_arriving(le_feed *f, int on)
+{
+    f->arriving = on != 0;
+    if (!f->arriving && f->dirty && tick_ms == 0)
+        mark(f);
 }
 
 void le_feed_continue(le_feed *f, int has_video)

@@ -111,6 +111,13 @@ void le_feed_suspend(le_feed *f);
 /* The next publish may reach the held readers: they resume at its next
  * keyframe (has_video) or packet (audio only), its headers first. */
 void le_feed_continue(le_feed *f, int has_video);
+/* At write tick 0, whether the source is partway through a message (its
+ * read ended inside one). While it is, appended frames wait for the end of
+ * that message, at most 20 ms, so the frames of one burst from the source
+ * leave in one write per viewer, as they would from a source that hands
+ * over whole frames; off with data waiting writes it this loop iteration.
+ * No effect with a tick. le_feed_reset and le_feed_suspend clear it. */
+void le_feed_set_arriving(le_feed *f, int on);
 /* The timestamp p gets on this feed's wire. */
 uint32_t le_feed_wire_ts(const le_feed *f, const le_pkt *p);
 

@@ -124,6 +124,12 @@ uint64_t le_stream_publish_started_ms(const le_stream *st);  /* wall ms */
  * from the caller: the stream takes its own where it keeps the packet. */
 void le_stream_push(le_stream *st, le_pkt *p);
 
+/* The publisher's read ended inside a message (on) or on a message
+ * boundary (off): at write tick 0 the viewers' write waits for the
+ * message's end (le_feed_set_arriving). A publisher that reads whole
+ * messages never calls it. */
+void le_stream_set_arriving(le_stream *st, int on);
+
 /* One filter sees every packet pushed before it is stored and fanned out,
  * and may return a replacement (a new reference, which the stream releases
  * after use) or NULL to keep it (AddTrancodeSEI: transcode/sei_apply.h).

@@ -392,3 +392,13 @@ size_t le_chunk_write(uint8_t *out, size_t outsz, uint32_t csid, uint8_t type, u
     }
     return (size_t)(p - out);
 }
+
+int le_chunk_reader_partial(const le_chunk_reader *r)
+{
+    if (r->state == ST_BODY || r->hdr_len > 0)
+        return 1;
+    for (uint32_t i = 0; i < r->ncs; i++)
+        if (r->cs[i].got > 0)
+            return 1;
+    return 0;
+}

@@ -43,6 +43,9 @@ void le_chunk_reader_abort(le_chunk_reader *r, uint32_t csid);
  * header declares, to the next power of two of the bytes held (at most the
  * declared length), so the figure does not depend on how input was split. */
 size_t le_chunk_reader_mem(const le_chunk_reader *r);
+/* 1 while the input so far ends inside a chunk header or a message (more
+ * bytes of it are due), 0 on a message boundary. */
+int le_chunk_reader_partial(const le_chunk_reader *r);
 
 /* A reassembly budget several readers share (the node's total). The owner
  * sets max (0: unbounded); readers add and remove what they hold in used. */

@@ -709,6 +709,10 @@ static void conn_read(void *ctx)
     if (c->state != ST_ACTIVE && (do_handshake(c, in) < 0 || c->state != ST_ACTIVE))
         return;
 
+    /* A publisher's frames of this read wait for the message it ends
+     * inside, if any (le_stream_set_arriving; write tick 0 only). */
+    if (c->role == ROLE_PUBLISHER && c->pub.st)
+        le_stream_set_arriving(c->pub.st, 1);
     /* Feed the chunk reader straight from libevent's chunks, no pullup. A
      * peer that leaves its replies unread is read no further (net.h). */
     while (!c->closing && !c->flush_close && evbuffer_get_length(in) > 0) {
@@ -733,6 +737,8 @@ static void conn_read(void *ctx)
         if (rc == 0 && used == 0)
             break;
     }
+    if (c->role == ROLE_PUBLISHER && c->pub.st && !c->closing)
+        le_stream_set_arriving(c->pub.st, le_chunk_reader_partial(c->rd));
     /* A player's output is the feed's (its slow-viewer policy). */
     if (c->role == ROLE_PLAYER && !c->closing)
         le_net_conn_set_unbounded(c->nc, 1);

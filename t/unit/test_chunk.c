@@ -330,14 +330,27 @@ static void test_truncated(void)
                                  'a', 'b', 'c', 'd', 'e' };
     le_rtmp_msg msg;
     size_t used = 99;
+    is_int(le_chunk_reader_partial(r), 0, "new reader: on a boundary");
     is_int(le_chunk_read(r, m, 7, &used, &msg), 0, "header cut short: needs more");
     is_int(used, 7, "header bytes consumed");
+    is_int(le_chunk_reader_partial(r), 1, "inside a header: partial");
     is_int(le_chunk_read(r, m + 7, 8, &used, &msg), 0, "payload cut short: needs more");
     is_int(used, 8, "partial payload consumed");
+    is_int(le_chunk_reader_partial(r), 1, "inside a payload: partial");
     is_int(le_chunk_read(r, m + 15, 2, &used, &msg), 1, "rest completes the message");
     ok(msg.len == 5 && memcmp(msg.data, "abcde", 5) == 0, "message intact");
+    is_int(le_chunk_reader_partial(r), 0, "message complete: on a boundary");
     is_int(le_chunk_read(r, m, 0, &used, &msg), 0, "empty input");
     is_int(used, 0, "nothing consumed");
+
+    /* A message of two chunks, input ending between them: partial, though
+     * no chunk is open. */
+    static uint8_t body[200], wire[300];
+    size_t wl = le_chunk_write(wire, sizeof(wire), 6, LE_MSG_VIDEO, 40, 1, body, sizeof(body), 128);
+    is_int(le_chunk_read(r, wire, 12 + 128, &used, &msg), 0, "first chunk of two: needs more");
+    is_int(le_chunk_reader_partial(r), 1, "between two chunks of a message: partial");
+    is_int(le_chunk_read(r, wire + 12 + 128, wl - 12 - 128, &used, &msg), 1, "second chunk completes it");
+    is_int(le_chunk_reader_partial(r), 0, "both chunks read: on a boundary");
     le_chunk_reader_free(r);
 }
 

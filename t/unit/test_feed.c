@@ -190,6 +190,38 @@ static void test_write_tick(void)
     event_base_loop(base, EVLOOP_NONBLOCK);
     is_int(v_read(&v, got, sizeof(got)), 5 + sizeof(d2), "after it: tick 0 again writes in the same iteration");
 
+    /* Tick 0 while the source is inside a message (its read ended in one):
+     * the frame waits for the message's end, and goes out in that same
+     * loop iteration once the source says so. */
+    le_feed_set_arriving(f, 1);
+    le_feed_append(f, p1, LE_FEED_GOP_CONT);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    is_int(v_read(&v, got, sizeof(got)), 0, "tick 0, source inside a message: the frame waits");
+    le_feed_append(f, p2, LE_FEED_GOP_CONT);
+    le_feed_set_arriving(f, 0);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    wn = enc(want, LE_PKT_AUDIO, 10, d1, sizeof(d1));
+    wn += enc(want + wn, LE_PKT_AUDIO, 20, d2, sizeof(d2));
+    n = v_read(&v, got, sizeof(got));
+    ok(n == wn && memcmp(got, want, wn) == 0, "tick 0, message ended: both frames in one loop iteration (%zu bytes)",
+       n);
+    /* A source that stalls inside a message holds the frames about 20 ms,
+     * no longer. */
+    le_feed_set_arriving(f, 1);
+    t0 = mono_ms();
+    le_feed_append(f, p1, LE_FEED_GOP_CONT);
+    n = 0;
+    for (int i = 0; i < 100 && n == 0; i++) {
+        event_base_loop(base, EVLOOP_ONCE);
+        n = v_read(&v, got, sizeof(got));
+    }
+    waited = mono_ms() - t0;
+    is_int(n, 5 + sizeof(d1), "tick 0, source stalled inside a message: the frame goes out");
+    ok(waited >= 15 && waited < 1000, "tick 0, stalled source: the frame waited %.1f ms (about 20)", waited);
+    le_feed_set_arriving(f, 0);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    is_int(v_read(&v, got, sizeof(got)), 0, "tick 0: the message's end after the retry writes nothing twice");
+
     /* Tick 0 and a write the socket takes only part of: the rest stays in
      * the log (nothing queued) and, with no new frame to carry it, a retry
      * about 20 ms later writes it; the player gets the exact bytes. */
