@@ -511,7 +511,6 @@ static void update_stats(le_stream *st, le_pkt *p)
     }
 }
 
-/* A feed in fmt, created from the headers and GOP cache on first use. */
 void le_stream_set_arriving(le_stream *st, int on)
 {
     for (int i = 0; i < LE_FEED_MAX; i++)
@@ -519,6 +518,7 @@ void le_stream_set_arriving(le_stream *st, int on)
             le_feed_set_arriving(st->feeds[i], on);
 }
 
+/* A feed in fmt, created from the headers and GOP cache on first use. */
 static le_feed *feed_get(le_stream *st, const le_feed_fmt *fmt)
 {
     le_feed **slot = &st->feeds[fmt->id];
