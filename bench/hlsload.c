@@ -41,7 +41,15 @@
  * track's timescale from the init section, each sample's tail and PTS
  * (tfdt + trun durations + composition offsets) from the moof. A player
  * starts playing PART-HOLD-BACK (3 part targets) behind the newest media it
- * has; a TS player three target durations behind (--start-segs). */
+ * has; a TS player three target durations behind (--start-segs).
+ *
+ * --replay MS --replay-part PATH: the LL-HLS request pattern without its
+ * media, for a server that has no LL-HLS (nginx serving files): every MS
+ * each player GETs the playlist (-u, no query) and then PATH, reads both
+ * whole and parses neither. Bytes, requests and server CPU count as above;
+ * a player "starts" at its first PATH. scripts/bench-hls's nginx-llfiles
+ * target serves a playlist and a part of livedge's own LL-HLS output this
+ * way: the same requests a second and bytes as livedge-ll, from files. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -75,7 +83,7 @@
 /* Player states. */
 enum { S_IDLE, S_CONNECTING, S_HDR, S_BODY, S_CLOSED };
 /* What the current request fetches. */
-enum { R_NONE, R_PLAYLIST, R_SEGMENT, R_INIT, R_PART };
+enum { R_NONE, R_PLAYLIST, R_SEGMENT, R_INIT, R_PART, R_REPLAY_PL, R_REPLAY_PART };
 /* HTTP chunked decoder. */
 enum { C_SIZE, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF };
 
@@ -133,6 +141,8 @@ typedef struct conn {
 static bn_opts bo = BN_OPTS_DEFAULT;
 static int o_start_segs = 3;
 static double o_wait_pl = 20;
+static int o_replay_ms;            /* --replay: 0 = play the stream */
+static char o_replay_part[512];
 static char o_host[128] = "127.0.0.1", o_path[512], o_dir[512];
 static int o_port = 80, o_tap_to_port = 1935;
 static char o_tap_to_host[128] = "127.0.0.1";
@@ -272,6 +282,16 @@ static void player_next(conn *c, uint64_t now)
 {
     if (c->req != R_NONE || c->dead || bn_stop)
         return;
+    if (o_replay_ms) {
+        if (now < c->next_poll)
+            return;
+        /* keep the player's cadence; a player that fell behind starts again from now */
+        c->next_poll += (uint64_t)o_replay_ms * 1000;
+        if (c->next_poll < now)
+            c->next_poll = now + (uint64_t)o_replay_ms * 1000;
+        send_get(c, o_path, R_REPLAY_PL);
+        return;
+    }
     if (c->qn) {
         qent *e = &c->q[c->qh];
         char path[URI_MAX + 600];
@@ -510,7 +530,23 @@ static void response_done(conn *c, uint64_t now)
     int req = c->req;
     c->req = R_NONE;
     c->state = S_IDLE;
-    if (req == R_PLAYLIST) {
+    if (req == R_REPLAY_PL && c->status == 200 && !c->close_after) {
+        c->pl_loads++;
+        send_get(c, o_replay_part, R_REPLAY_PART);
+        return;
+    } else if (req == R_REPLAY_PL || req == R_REPLAY_PART) {
+        if (req == R_REPLAY_PL)
+            c->pl_loads++;
+        if (req == R_REPLAY_PART && c->status == 200) {
+            c->parts++;
+            if (!c->t_first_frame)
+                c->t_first_frame = now;
+            if (g_measuring)
+                c->segs_win++;
+        } else if (g_measuring) {
+            c->seg_err++;
+        }
+    } else if (req == R_PLAYLIST) {
         if (c->status == 200)
             playlist_done(c, now);
         else
@@ -879,6 +915,8 @@ static void usage(void)
             "  --pid PID         server process to sample (CPU, RSS)\n"
             "  --label STR       copied into the JSON line\n"
             "  --conn-log FILE   one TSV line per player\n"
+            "  --replay MS       the LL-HLS request pattern from files: every MS, GET the playlist,\n"
+            "                    then --replay-part PATH (the server's path of one part)\n"
             "  -v                log every closed player\n");
     exit(2);
 }
@@ -934,7 +972,8 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         { "tap", 1, 0, 'T' }, { "tap-to", 1, 0, 'F' }, { "wait-pub", 1, 0, 'W' }, { "warmup", 1, 0, 'w' },
         { "wait-pl", 1, 0, 'Y' }, { "start-segs", 1, 0, 'S' }, { "pid", 1, 0, 'p' }, { "label", 1, 0, 'l' },
-        { "conn-log", 1, 0, 'c' }, { "settle", 1, 0, 'E' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "conn-log", 1, 0, 'c' }, { "settle", 1, 0, 'E' }, { "replay", 1, 0, 'R' }, { "replay-part", 1, 0, 'P' },
+        { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "u:n:r:d:vh", lo, NULL)) != -1) {
@@ -942,12 +981,15 @@ int main(int argc, char **argv)
         case 'F': pubtap_parse_to(optarg, o_tap_to_host, &o_tap_to_port); break;
         case 'Y': o_wait_pl = atof(optarg); break;
         case 'S': o_start_segs = atoi(optarg); break;
+        case 'R': o_replay_ms = atoi(optarg); break;
+        case 'P': snprintf(o_replay_part, sizeof o_replay_part, "%s", optarg); break;
         default:
             if (!bn_opt(opt, optarg, &bo))
                 usage();
         }
     }
-    if (!bo.url || bo.n < 1 || bo.rate <= 0 || bo.dur <= 0 || o_start_segs < 1)
+    if (!bo.url || bo.n < 1 || bo.rate <= 0 || bo.dur <= 0 || o_start_segs < 1 || o_replay_ms < 0 ||
+        (o_replay_ms > 0) != (o_replay_part[0] == '/'))
         usage();
     parse_url(bo.url);
 
@@ -1008,7 +1050,7 @@ int main(int argc, char **argv)
         reconn += c->reconnects;
         loads += c->pl_loads;
         /* more than one segment behind the newest listed at the end */
-        if (c->ll ? !c->have_part || c->lp_seq + 1 < g_max_seq : !c->have_seq || c->last_seq + 1 < g_max_seq || c->qn > 1)
+        if (o_replay_ms ? 0 : c->ll ? !c->have_part || c->lp_seq + 1 < g_max_seq : !c->have_seq || c->last_seq + 1 < g_max_seq || c->qn > 1)
             behind++;
         n_ll += c->ll;
         blocked_us += c->blocked_us;
@@ -1031,7 +1073,7 @@ int main(int argc, char **argv)
 
     FILE *o = stdout;
     fprintf(o, "{\"label\":\"%s\",\"proto\":\"%s\",\"n\":%d,\"opened\":%d,\"started\":%zu,\"failed\":%d",
-            bo.label, n_ll ? "hls-ll" : "hls-ts", bo.n, opened, nf, failed);
+            bo.label, o_replay_ms ? "hls-replay" : n_ll ? "hls-ll" : "hls-ts", bo.n, opened, nf, failed);
     jnum(o, "window_s", win_s, 2);
     fprintf(o, ",\"bytes\":%llu", (unsigned long long)g_bytes_win);
     jnum(o, "mbps", (double)g_bytes_win * 8 / win_s / 1e6, 1);
