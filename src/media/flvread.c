@@ -62,6 +62,11 @@ static int tag_end(le_flvread *r, le_flvread_ev *ev)
     return LE_FLVREAD_TAG;
 }
 
+int le_flvread_partial(const le_flvread *r)
+{
+    return !r->err && (r->state == R_BODY || r->state == R_END || (r->state == R_TAGHDR && r->hlen > 0));
+}
+
 int le_flvread_next(le_flvread *r, const uint8_t **p, size_t *n, le_flvread_ev *ev)
 {
     if (r->err)

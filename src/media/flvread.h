@@ -56,5 +56,9 @@ void le_flvread_free(le_flvread *r);
  * LE_EPROTO / LE_ETOOBIG on bad input (then always that). Event pointers
  * are valid until the next call. */
 int le_flvread_next(le_flvread *r, const uint8_t **p, size_t *n, le_flvread_ev *ev);
+/* 1 while the input so far ends inside a tag (its header or body), 0
+ * between tags: a relay source tells its stream whether more of a frame is
+ * on its way (le_stream_set_arriving). */
+int le_flvread_partial(const le_flvread *r);
 
 #endif

@@ -59,6 +59,7 @@ typedef struct cl {
     size_t max_out;
     void (*ready)(void *ctx);
     void (*packet)(void *ctx, le_pkt *p);
+    void (*arriving)(void *ctx, int on);
     void (*writable)(void *ctx);
     void (*closed)(void *ctx, int err, const char *why);
     void *ctx;
@@ -503,10 +504,16 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     c->bytes_in += evbuffer_get_length(in) - c->in_left;
     enter(c);
-    if (c->kind == K_HTTP)
-        http_read(c, in);
-    else
-        rtmp_read(c, in);
+    if (c->arriving && c->packet && c->is_ready)
+        c->arriving(c->ctx, 1);
+    if (!gone(c)) {
+        if (c->kind == K_HTTP)
+            http_read(c, in);
+        else
+            rtmp_read(c, in);
+    }
+    if (c->arriving && c->packet && !gone(c))
+        c->arriving(c->ctx, c->kind == K_HTTP ? c->fr_on && le_flvread_partial(&c->fr) : le_rtmpc_partial(c->rc));
     /* A redirect replaced the socket: its input is new. */
     c->in_left = c->bev == bev ? evbuffer_get_length(in) : 0;
     leave(c);
@@ -747,6 +754,7 @@ int le_src_open(const char *url, const le_client_opts *o, const le_src_ops *ops,
         return rc;
     c->ready = ops->ready;
     c->packet = ops->packet;
+    c->arriving = ops->arriving;
     c->closed = ops->closed;
     c->ctx = ctx;
     *out = (le_src *)c;

@@ -70,6 +70,12 @@ typedef struct le_src_ops {
      * NetStream.Play.Stop/UnpublishNotify or StreamEOF, HTTP body end),
      * otherwise an LE_E* code and why says what failed (URL masked). */
     void (*closed)(void *ctx, int err, const char *why);
+    /* May be NULL. Around each socket read that can bring packets: 1
+     * before its first packet, then whether the read ended inside a
+     * message or tag (1) or between them (0). A live source passes it to
+     * its stream (le_stream_set_arriving): at write tick 0 a frame whose
+     * successor is half read waits for it, so both go out in one write. */
+    void (*arriving)(void *ctx, int on);
 } le_src_ops;
 
 /* LE_OK and *out, or LE_EINVAL (scheme not rtmp/rtmps/http/https, no host,

@@ -195,7 +195,17 @@ static void on_closed(void *ctx, int err, const char *why)
     source_failed(in, err, NULL, why && *why ? why : reason_of(err));
 }
 
-static const le_src_ops src_ops = { .ready = on_ready, .packet = on_packet, .closed = on_closed };
+/* At write tick 0 the stream's frames wait for the message the source's
+ * read ended inside (le_src_ops.arriving, docs/ARCHITECTURE.md). */
+static void on_arriving(void *ctx, int on)
+{
+    le_ingest *in = ctx;
+    if (in->pub.st)
+        le_stream_set_arriving(in->pub.st, on);
+}
+
+static const le_src_ops src_ops = { .ready = on_ready, .packet = on_packet, .closed = on_closed,
+                                    .arriving = on_arriving };
 
 static void attempt(evutil_socket_t fd, short what, void *arg)
 {

@@ -427,6 +427,11 @@ static int handshake(le_rtmpc *c, const uint8_t **p, size_t *n, le_rtmpc_ev *ev)
     return 0;
 }
 
+int le_rtmpc_partial(const le_rtmpc *c)
+{
+    return le_chunk_reader_partial(c->rd);
+}
+
 int le_rtmpc_feed(le_rtmpc *c, const uint8_t **p, size_t *n, le_rtmpc_ev *ev)
 {
     if (c->lent) {

@@ -59,6 +59,9 @@ struct evbuffer *le_rtmpc_out(le_rtmpc *c);
  * up without one. After END every call returns END again (sticky). Replies
  * (acks, pongs, commands) go to the output as a side effect. */
 int le_rtmpc_feed(le_rtmpc *c, const uint8_t **p, size_t *n, le_rtmpc_ev *ev);
+/* 1 while the server's bytes so far end inside an RTMP message
+ * (le_chunk_reader_partial), 0 between messages. */
+int le_rtmpc_partial(const le_rtmpc *c);
 
 /* Publish mode, after READY: queues one packet (audio, video, or a data
  * packet sent as "@setDataFrame" + its body) with its absolute timestamp.

@@ -241,7 +241,7 @@ int main(int argc, char **argv)
         }
         uint8_t h[13];
         fwrite(h, 1, le_flv_file_header(h, 1, 1), out);
-        le_src_ops ops = { src_ready, src_packet, src_closed };
+        le_src_ops ops = { .ready = src_ready, .packet = src_packet, .closed = src_closed };
         rc = le_src_open(url, &o, &ops, NULL, &src);
         if (rc != LE_OK) {
             fail(rc, "cannot open");

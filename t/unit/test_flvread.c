@@ -153,6 +153,34 @@ int main(void)
     run(&x, 0, 1, 1000, &s);
     ok(s.err == LE_EPROTO, "data offset under 9: LE_EPROTO");
 
+    /* le_flvread_partial: 1 from a tag's first header byte to its last body
+     * byte, 0 between tags (PreviousTagSize included), in both modes. */
+    for (int keep = 0; keep <= 1; keep++) {
+        le_buf y = { 0 };
+        header(&y);
+        tag(&y, 8, 0, body, 10);
+        tag(&y, 9, 40, body, 10);
+        le_flvread_init(&r, 1000, keep);
+        int okp = le_flvread_partial(&r) == 0, tags = 0;
+        size_t t1 = 13, t1end = 13 + 11 + 10, t2 = t1end + 4, t2end = t2 + 11 + 10;
+        for (size_t at = 0; at < y.len; at++) {
+            p = y.p + at;
+            n = 1;
+            int k;
+            while ((k = le_flvread_next(&r, &p, &n, &ev)) != LE_EAGAIN && k >= 0)
+                tags += k == LE_FLVREAD_TAG;
+            int inside = (at >= t1 && at < t1end - 1) || (at >= t2 && at < t2end - 1);
+            if (le_flvread_partial(&r) != inside) {
+                okp = 0;
+                printf("# keep %d: after byte %zu partial %d, want %d\n", keep, at, le_flvread_partial(&r), inside);
+            }
+        }
+        ok(okp && tags == 2, "%s: partial inside each tag's header and body only, 0 once it is read (%d tags)",
+           keep ? "keep" : "pieces", tags);
+        le_flvread_free(&r);
+        le_buf_free(&y);
+    }
+
     le_buf_free(&b);
     le_buf_free(&bad);
     le_buf_free(&x);

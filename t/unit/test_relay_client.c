@@ -4,7 +4,8 @@
  * bytes_out equal to what the server read), a refused publish, closed()
  * exactly once and never from inside open, a close from inside ready(), a
  * source's packets and byte count, the connect timeout, an HTTP head over
- * 16 KiB, and the LE_EINVAL cases of open. */
+ * 16 KiB, the LE_EINVAL cases of open, and the arriving() calls around a
+ * read that ends inside an RTMP message or an FLV tag. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -33,7 +34,10 @@ static struct event_base *base;
 
 /* ---- the scripted server ---- */
 
-enum { S_PUBLISH_OK = 1, S_PUBLISH_BADNAME, S_PLAY, S_SILENT, S_HTTP_BIGHEAD };
+/* S_PLAY_SPLIT / S_HTTP_SPLIT: as S_PLAY / an FLV body, then the first part
+ * of one more message (tag) now and its rest 200 ms later. */
+enum { S_PUBLISH_OK = 1, S_PUBLISH_BADNAME, S_PLAY, S_SILENT, S_HTTP_BIGHEAD, S_PLAY_SPLIT, S_HTTP_SPLIT };
+#define SPLIT_FIRST 300
 
 static struct {
     int mode;
@@ -42,7 +46,31 @@ static struct {
     uint64_t got;                /* bytes read from the client */
     uint64_t sent;               /* bytes the server wrote */
     int answered;
+    struct evbuffer *rest;       /* the split message's rest */
 } S;
+
+static void s_send(struct evbuffer *o)
+{
+    S.sent += evbuffer_get_length(o);
+    bufferevent_write_buffer(S.bev, o);
+}
+
+static void s_send_rest(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what; (void)arg;
+    if (S.bev && S.rest)
+        s_send(S.rest);
+}
+
+/* Sends the first SPLIT_FIRST bytes of o now, keeps the rest for 200 ms. */
+static void s_split(struct evbuffer *o)
+{
+    S.rest = evbuffer_new();
+    evbuffer_remove_buffer(o, S.rest, evbuffer_get_length(o));
+    evbuffer_remove_buffer(S.rest, o, SPLIT_FIRST);
+    struct timeval tv = { 0, 200000 };
+    event_base_once(base, -1, EV_TIMEOUT, s_send_rest, NULL, &tv);
+}
 
 static void s_cmd(struct evbuffer *o, uint32_t msid, le_buf *b)
 {
@@ -53,11 +81,30 @@ static void s_cmd(struct evbuffer *o, uint32_t msid, le_buf *b)
 static void s_answer(struct evbuffer *in)
 {
     struct evbuffer *o = evbuffer_new();
+    uint8_t v[1000];
+    memset(v, 7, sizeof(v));
+    v[0] = 0x17;
+    v[1] = 1;
     if (S.mode == S_HTTP_BIGHEAD) {
         evbuffer_add_printf(o, "HTTP/1.1 200 OK\r\n");
         for (int i = 0; i < 400; i++)
             evbuffer_add_printf(o, "X-Filler-%d: %040d\r\n", i, i);
         evbuffer_add_printf(o, "\r\n");
+    } else if (S.mode == S_HTTP_SPLIT) {
+        static const uint8_t fh[] = { 'F', 'L', 'V', 1, 1, 0, 0, 0, 9, 0, 0, 0, 0 };
+        evbuffer_add_printf(o, "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\n\r\n");
+        evbuffer_add(o, fh, sizeof(fh));
+        s_send(o);
+        for (uint32_t i = 0; i < 6; i++) {
+            uint8_t th[11] = { 9, 0, sizeof(v) >> 8, sizeof(v) & 0xff, 0, 0, (uint8_t)(i * 40), 0, 0, 0, 0 };
+            uint8_t prev[4] = { 0, 0, (11 + sizeof(v)) >> 8, (11 + sizeof(v)) & 0xff };
+            if (i == 5)
+                s_send(o);
+            evbuffer_add(o, th, sizeof(th));
+            evbuffer_add(o, v, sizeof(v));
+            evbuffer_add(o, prev, sizeof(prev));
+        }
+        s_split(o);
     } else {
         uint8_t c0c1[LE_HS_C0C1_LEN], s012[LE_HS_S0S1S2_LEN];
         evbuffer_remove(in, c0c1, sizeof(c0c1));
@@ -76,17 +123,17 @@ static void s_answer(struct evbuffer *in)
             le_rtmp_amf_status(&b, "status", "NetStream.Play.Start", "go", NULL);
         }
         s_cmd(o, 1, &b);
-        if (S.mode == S_PLAY) {
-            uint8_t v[1000];
-            memset(v, 7, sizeof(v));
-            v[0] = 0x17;
-            v[1] = 1;
+        if (S.mode == S_PLAY || S.mode == S_PLAY_SPLIT) {
             for (uint32_t i = 0; i < 5; i++)
                 le_rtmp_put_msg(o, 128, 7, LE_MSG_VIDEO, i * 40, 1, v, sizeof(v));
         }
+        if (S.mode == S_PLAY_SPLIT) {
+            s_send(o);
+            le_rtmp_put_msg(o, 128, 7, LE_MSG_VIDEO, 200, 1, v, sizeof(v));
+            s_split(o);
+        }
     }
-    S.sent += evbuffer_get_length(o);
-    bufferevent_write_buffer(S.bev, o);
+    s_send(o);
     evbuffer_free(o);
 }
 
@@ -95,7 +142,8 @@ static void s_read(struct bufferevent *bev, void *arg)
     (void)arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     if (!S.answered) {
-        size_t need = S.mode == S_HTTP_BIGHEAD ? 1 : LE_HS_C0C1_LEN;
+        int http = S.mode == S_HTTP_BIGHEAD || S.mode == S_HTTP_SPLIT;
+        size_t need = http ? 1 : LE_HS_C0C1_LEN;
         if (evbuffer_get_length(in) < need)
             return;
         if (S.mode == S_SILENT) {
@@ -103,7 +151,7 @@ static void s_read(struct bufferevent *bev, void *arg)
             evbuffer_drain(in, evbuffer_get_length(in));
             return;
         }
-        S.got += S.mode == S_HTTP_BIGHEAD ? 0 : LE_HS_C0C1_LEN;
+        S.got += http ? 0 : LE_HS_C0C1_LEN;
         S.answered = 1;
         s_answer(in);
         if (!S.reading)
@@ -140,6 +188,8 @@ static void server_reset(int mode, int reading)
 {
     if (S.bev)
         bufferevent_free(S.bev);
+    if (S.rest)
+        evbuffer_free(S.rest);
     memset(&S, 0, sizeof(S));
     S.mode = mode;
     S.reading = reading;
@@ -156,11 +206,14 @@ static struct {
     le_sink *sink;
     int in_open;
     int closed_in_open;
+    int arriving;                /* the last arriving() value, -1 before any */
+    int arriving_calls, arriving_at_packet;
 } C;
 
 static void c_reset(void)
 {
     memset(&C, 0, sizeof(C));
+    C.arriving = -1;
 }
 
 static void c_ready(void *ctx)
@@ -184,6 +237,7 @@ static void c_packet(void *ctx, le_pkt *p)
 {
     (void)ctx;
     C.packets++;
+    C.arriving_at_packet = C.arriving;
     if (C.close_in_packet && C.src) {
         le_src_close(C.src);
         C.src = NULL;
@@ -209,7 +263,14 @@ static void c_closed(void *ctx, int err, const char *why)
     event_base_loopbreak(base);
 }
 
-static const le_src_ops src_ops = { c_ready, c_packet, c_closed };
+static void c_arriving(void *ctx, int on)
+{
+    (void)ctx;
+    C.arriving = on;
+    C.arriving_calls++;
+}
+
+static const le_src_ops src_ops = { c_ready, c_packet, c_closed, c_arriving };
 static const le_sink_ops sink_ops = { c_ready, c_writable, c_closed };
 
 /* Runs the loop for up to ms or until a callback breaks it. */
@@ -374,6 +435,25 @@ int main(void)
     run_for(100);
     ok(C.packets == 1 && C.closed == 0 && C.last_byte == 7,
        "close in packet: the packet stays valid for the call, no callback after");
+
+    /* ---- arriving(): the sixth message (tag) arrives in two reads ---- */
+    for (int http = 0; http <= 1; http++) {
+        const char *what = http ? "arriving, FLV" : "arriving, RTMP";
+        server_reset(http ? S_HTTP_SPLIT : S_PLAY_SPLIT, 1);
+        c_reset();
+        is_int(le_src_open(http ? hurl : url, NULL, &src_ops, NULL, &C.src), LE_OK, "%s: open", what);
+        RUN_UNTIL(C.packets >= 5 || C.closed, 3000);
+        run_for(100);
+        ok(C.packets == 5 && C.arriving == 1, "%s: a read ending inside the sixth: arriving(1) after it (%d packets, %d)",
+           what, C.packets, C.arriving);
+        RUN_UNTIL(C.packets >= 6 || C.closed, 3000);
+        run_for(20);
+        ok(C.packets == 6 && C.arriving_at_packet == 1 && C.arriving == 0 && !C.closed,
+           "%s: its rest: the packet inside arriving(1), then arriving(0) (%d packets, %d, %d)", what, C.packets,
+           C.arriving_at_packet, C.arriving);
+        le_src_close(C.src);
+        C.src = NULL;
+    }
 
     /* ---- timeout ---- */
     server_reset(S_SILENT, 1);
