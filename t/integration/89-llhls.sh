@@ -3,7 +3,7 @@
 # fmp4: the playlist (version 6, EXT-X-MAP), ffprobe reads it (codec, size,
 # duration), init section and segments by URL, Range and If-None-Match.
 # lowlatency: the LL-HLS tags; a blocking request for a future part is held
-# and returns when the part exists (the wait measured, > 0 and under three
+# and returns when the part exists (the answer lists it; the wait is under three
 # target durations); the hinted part is held likewise; _HLS_msn far ahead is
 # 400; _HLS_skip=YES answers a delta playlist; keep-alive survives a held
 # request; a held request whose client goes away is freed (sanitizer run).
@@ -127,12 +127,14 @@ is "$code" 304 "part If-None-Match: 304"
 code=$(curl -s -o /dev/null -w '%{http_code}' -r 999999999- --max-time 5 "$H/live/$part")
 is "$code" 416 "part Range beyond the end: 416"
 
-# Blocking reload: the second part after the hinted one does not exist yet,
-# and will not for a part's length after the hinted one is made (asking for
-# the next one only, a client descheduled for a part's length under CI's
-# parallel load once found it made). The playlist and the held request go
-# over one keep-alive connection from one process (a shell spawning curl
-# twice on a loaded machine can take longer than a part).
+# Blocking reload for the second part after the hinted one, which does not
+# exist yet: the answer must list it, so a server that answers without
+# holding fails. How long it is held follows the publisher: under CI's
+# parallel load ffmpeg -re can send several parts' worth of frames at once
+# (two CIs saw answers after 1 and 20 ms), so only the upper bound is timed.
+# The playlist and the held request go over one keep-alive connection from
+# one process (a shell spawning curl twice on a loaded machine can take
+# longer than a part).
 blk=$(python3 - "127.0.0.1" "$LE_HTTP_PORT" "$Q" <<'PY'
 import http.client, re, sys, time
 c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=10)
@@ -165,9 +167,9 @@ ok $? "the hinted part was held until made ($hsecs s)"
 is "$hbox" moof "the hinted part is a moof"
 read -r code secs want listed <<<"$blk"
 is "$code" 200 "blocking reload for part $want: 200"
-awk -v s="$secs" 'BEGIN { exit !(s > 0.02 && s < 3.0) }'
-ok $? "blocking reload: held, then answered within three target durations ($secs s)"
-is "$listed" listed "blocking reload: the answer lists the part waited for (or its sealed segment)"
+awk -v s="$secs" 'BEGIN { exit !(s < 3.0) }'
+ok $? "blocking reload: answered within three target durations ($secs s)"
+is "$listed" listed "blocking reload: the answer lists the part asked for, two past the hint (or its sealed segment)"
 diag "blocking reload waited $secs s for cam-$want (hls_part 200 ms)"
 
 # The hinted part, requested before it exists: held, then its bytes.
