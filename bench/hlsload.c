@@ -530,13 +530,12 @@ static void response_done(conn *c, uint64_t now)
     int req = c->req;
     c->req = R_NONE;
     c->state = S_IDLE;
-    if (req == R_REPLAY_PL && c->status == 200 && !c->close_after) {
+    if (req == R_REPLAY_PL)
         c->pl_loads++;
+    if (req == R_REPLAY_PL && c->status == 200 && !c->close_after) {
         send_get(c, o_replay_part, R_REPLAY_PART);
         return;
     } else if (req == R_REPLAY_PL || req == R_REPLAY_PART) {
-        if (req == R_REPLAY_PL)
-            c->pl_loads++;
         if (req == R_REPLAY_PART && c->status == 200) {
             c->parts++;
             if (!c->t_first_frame)

@@ -504,7 +504,8 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     c->bytes_in += evbuffer_get_length(in) - c->in_left;
     enter(c);
-    if (c->arriving && c->packet && c->is_ready)
+    /* Only sources have arriving (le_src_open). */
+    if (c->arriving && c->is_ready)
         c->arriving(c->ctx, 1);
     if (!gone(c)) {
         if (c->kind == K_HTTP)
@@ -512,7 +513,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         else
             rtmp_read(c, in);
     }
-    if (c->arriving && c->packet && !gone(c))
+    if (c->arriving && !gone(c))
         c->arriving(c->ctx, c->kind == K_HTTP ? c->fr_on && le_flvread_partial(&c->fr) : le_rtmpc_partial(c->rc));
     /* A redirect replaced the socket: its input is new. */
     c->in_left = c->bev == bev ? evbuffer_get_length(in) : 0;

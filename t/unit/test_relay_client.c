@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "media/amf.h"
+#include "media/flv.h"
 #include "media/pkt.h"
 #include "relay/client.h"
 #include "rtmp/chunk.h"
@@ -91,18 +92,13 @@ static void s_answer(struct evbuffer *in)
             evbuffer_add_printf(o, "X-Filler-%d: %040d\r\n", i, i);
         evbuffer_add_printf(o, "\r\n");
     } else if (S.mode == S_HTTP_SPLIT) {
-        static const uint8_t fh[] = { 'F', 'L', 'V', 1, 1, 0, 0, 0, 9, 0, 0, 0, 0 };
+        uint8_t fh[13], tag[11 + sizeof(v) + 4];
         evbuffer_add_printf(o, "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\n\r\n");
-        evbuffer_add(o, fh, sizeof(fh));
-        s_send(o);
+        evbuffer_add(o, fh, le_flv_file_header(fh, 0, 1));
         for (uint32_t i = 0; i < 6; i++) {
-            uint8_t th[11] = { 9, 0, sizeof(v) >> 8, sizeof(v) & 0xff, 0, 0, (uint8_t)(i * 40), 0, 0, 0, 0 };
-            uint8_t prev[4] = { 0, 0, (11 + sizeof(v)) >> 8, (11 + sizeof(v)) & 0xff };
             if (i == 5)
                 s_send(o);
-            evbuffer_add(o, th, sizeof(th));
-            evbuffer_add(o, v, sizeof(v));
-            evbuffer_add(o, prev, sizeof(prev));
+            evbuffer_add(o, tag, le_flv_tag_write(tag, 9, i * 40, v, sizeof(v)));
         }
         s_split(o);
     } else {
